@@ -1,0 +1,2942 @@
+/* llava.h - v0.1.0 - LLaVA (Visual Instruction Tuning) in one C header. MIT license, see end of file.
+
+   A CLIP ViT vision tower, a projector (linear or MLP) and a LLaMA-family decoder, loaded directly
+   from Hugging Face model directories (config.json + safetensors), with numbers matching transformers'
+   LlavaForConditionalGeneration.
+
+   USAGE
+     In exactly one C or C++ file:
+         #define LLAVA_IMPLEMENTATION
+         #include "llava.h"
+     everywhere else just #include "llava.h". Link with -lm, add -fopenmp for threads.
+     Images are decoded with stb_image from Debian's libstb-dev (#include <stb/stb_image.h>);
+     #define LLAVA_NO_STB to build without a decoder (then pass raw RGB with llava_image_from_rgb).
+
+   EXAMPLE
+         LlavaModel *m = llava_model_load("llava-1.5-7b-hf");        // NULL: see llava_last_error()
+         LlavaContext *c = llava_context_new(m, 1024);               // KV cache for one conversation
+         const float *logits = llava_prompt(c, ids, n_ids, pixels, 1); // image + prompt ids -> logits
+     `ids` is the prompt with the model's image placeholder token where the image goes (one per feature
+     row for llava-hf models, as transformers expands them; one per image for the original LLaVA layout).
+     `pixels` is float [n_images][3][S][S], made from an image by llava_preprocess().
+
+   OPTIONS (define before the implementation)
+     LLAVA_STATIC                         make every function static to the including file
+     LLAVA_MALLOC/LLAVA_REALLOC/LLAVA_FREE  your allocator (all three or none)
+     LLAVA_ASSERT(x)                      your assert, for programming errors inside the library
+     LLAVA_NO_STB                         no image decoder
+
+   ERRORS
+     Functions return LLAVA_OK (0) / a count, or -1 / NULL on failure, and set a message that
+     llava_last_error() returns (thread-local). Nothing in the library exits or aborts on bad input.
+
+   SHAPES used in comments: T tokens, C text width, V vocab, P image patches, D vision width,
+   H heads, KVH key/value heads, Dh head width, I MLP width, S image side.
+*/
+#ifndef LLAVA_H
+#define LLAVA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef LLAVA_STATIC
+#define LLAVADEF static
+#else
+#define LLAVADEF extern
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLAVA_OK 0
+#define LLAVA_ERR (-1)
+
+typedef enum { LLAVA_F32 = 0, LLAVA_F16 = 1, LLAVA_BF16 = 2 } LlavaDType;
+typedef enum { LLAVA_ACT_GELU = 0, LLAVA_ACT_QUICK_GELU, LLAVA_ACT_GELU_TANH, LLAVA_ACT_SILU, LLAVA_ACT_RELU } LlavaAct;
+typedef enum { LLAVA_PRE_DEFAULT = -1, LLAVA_PRE_CROP = 0, LLAVA_PRE_PAD = 1 } LlavaPreMode;
+
+#define LLAVA_MAX_PROJ_LAYERS 4
+#define LLAVA_MAX_EOS 4
+
+/* Everything that defines a model, read from config.json (+ preprocessor_config.json). */
+typedef struct LlavaConfig {
+    /* vision tower: CLIPVisionConfig */
+    int vision_image_size;        /* S, input side in pixels */
+    int vision_patch_size;        /* patch side; P = (S / patch)^2 */
+    int vision_channels;          /* 3 */
+    int vision_hidden;            /* D */
+    int vision_layers;            /* encoder layers in the file */
+    int vision_heads;
+    int vision_intermediate;      /* MLP width */
+    float vision_ln_eps;
+    LlavaAct vision_act;
+    int vision_feature_layer;     /* index into hidden_states (0 = embeddings); negative counts from the end */
+    int vision_select_full;       /* 0: "default" drops the CLS row, 1: "full" keeps it */
+    /* projector: LlavaMultiModalProjector, or the original repository's mm_projector */
+    int proj_layers;              /* 1 = linear, 2 = linear-act-linear (mlp2x_gelu) */
+    int proj_bias;
+    LlavaAct proj_act;
+    /* language model: LlamaConfig */
+    int text_hidden;              /* C */
+    int text_layers;
+    int text_heads;               /* H */
+    int text_kv_heads;            /* KVH */
+    int text_head_dim;            /* Dh */
+    int text_intermediate;        /* I */
+    int text_vocab;               /* V */
+    int text_max_pos;
+    float text_rms_eps;
+    double text_rope_theta;
+    double text_rope_linear_factor; /* rope_scaling {"type": "linear"}; 1 otherwise */
+    int text_tied;                /* lm_head shares embed_tokens */
+    int text_attn_bias;
+    int text_mlp_bias;
+    LlavaAct text_act;
+    /* special tokens */
+    int image_token_id;           /* placeholder id (llava-hf: 32000; original layout: -200) */
+    int image_token_expands;      /* 1: one placeholder stands for all feature rows of an image */
+    int bos_id;                   /* -1 when unknown */
+    int eos_ids[LLAVA_MAX_EOS];
+    int n_eos;
+    /* image preprocessing: CLIPImageProcessor */
+    int pre_pad;                  /* default mode: 1 = LLaVA-1.5 expand-to-square first */
+    int pre_do_resize, pre_resize_short; /* resize so the shortest edge is pre_resize_short ... */
+    int pre_resize_h, pre_resize_w;      /* ... or, when pre_resize_short is 0, to exactly h x w */
+    int pre_do_crop, pre_crop_h, pre_crop_w;
+    int pre_do_rescale;
+    float pre_rescale;
+    int pre_do_normalize;
+    float pre_mean[3], pre_std[3];
+    int pre_alpha_white;          /* images with alpha: 1 = composite onto white (transformers 5.x),
+                                     0 = drop alpha (transformers 4.x, the original LLaVA) */
+} LlavaConfig;
+
+typedef struct LlavaModel LlavaModel;
+typedef struct LlavaContext LlavaContext;
+
+/* An 8-bit RGB image, rows top to bottom. */
+typedef struct LlavaImage {
+    int width, height;
+    unsigned char *rgb;   /* [height][width][3] */
+    unsigned char *alpha; /* [height][width], or NULL for an opaque image */
+} LlavaImage;
+
+typedef struct LlavaSampling {
+    float temperature; /* <= 0: greedy */
+    int top_k;         /* <= 0: off */
+    float top_p;       /* >= 1 or <= 0: off */
+    uint64_t seed;
+    int ignore_eos;    /* keep going past EOS (for tests and benchmarks) */
+} LlavaSampling;
+
+typedef struct LlavaCandidate {
+    float p;
+    int id;
+} LlavaCandidate;
+
+typedef struct LlavaSampler {
+    LlavaSampling s;
+    uint64_t rng;
+    LlavaCandidate *cand; /* [V] scratch */
+    int cap;
+} LlavaSampler;
+
+/* Called for each generated token; return nonzero to stop. */
+typedef int (*LlavaTokenCallback)(int token, void *user);
+
+/* errors */
+LLAVADEF const char *llava_last_error(void);
+
+/* model */
+LLAVADEF LlavaModel *llava_model_load(const char *dir);
+LLAVADEF void llava_model_free(LlavaModel *m);
+LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
+LLAVADEF int llava_image_tokens(const LlavaModel *m);   /* feature rows per image */
+/* pixels [3][S][S] -> features [llava_image_tokens][C] (vision tower + projector) */
+LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features);
+/* positions `ids` occupies once image placeholders are expanded; -1 on invalid ids */
+LLAVADEF int llava_expanded_length(const LlavaModel *m, const int *ids, int n_ids);
+
+/* conversation context: KV cache and scratch */
+LLAVADEF LlavaContext *llava_context_new(LlavaModel *m, int n_ctx);
+LLAVADEF void llava_context_free(LlavaContext *c);
+LLAVADEF void llava_context_reset(LlavaContext *c);
+LLAVADEF int llava_context_used(const LlavaContext *c);
+LLAVADEF int llava_context_size(const LlavaContext *c);
+/* Appends ids (and the images their placeholders stand for) to the context. Writes every new
+   position's logits to all_logits [positions][V] when it is not NULL; the last position's logits are
+   always in llava_logits(). Returns the number of positions added, or -1. */
+LLAVADEF int llava_eval(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits);
+LLAVADEF const float *llava_logits(const LlavaContext *c); /* [V] */
+/* image + prompt ids -> next-token logits [V] (resets the context first) */
+LLAVADEF const float *llava_prompt(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images);
+/* continue by one token -> next-token logits [V] */
+LLAVADEF const float *llava_step(LlavaContext *c, int token);
+
+/* sampling and generation */
+LLAVADEF void llava_sampler_init(LlavaSampler *s, const LlavaSampling *params);
+LLAVADEF void llava_sampler_free(LlavaSampler *s);
+LLAVADEF int llava_sample(LlavaSampler *s, const float *logits, int V);
+LLAVADEF int llava_argmax(const float *x, int n);
+/* Evaluates the prompt (if n_ids > 0, appended to what the context holds), then generates up to
+   max_new tokens into out (*n_out of them), stopping at EOS (which is included), when cb returns
+   nonzero, or at max_new. Returns LLAVA_OK, or -1 (for example when the context fills up). */
+LLAVADEF int llava_generate(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images,
+                            const LlavaSampling *params, int max_new, int *out, int *n_out,
+                            LlavaTokenCallback cb, void *user);
+
+/* images */
+LLAVADEF int llava_image_load(LlavaImage *img, const char *path);
+LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n);
+LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int width, int height);
+LLAVADEF void llava_image_free(LlavaImage *img);
+/* CLIP's defaults (OpenAI mean/std, bicubic, shortest edge = crop = size), for use without a model */
+LLAVADEF void llava_preprocess_defaults(LlavaConfig *cfg, int size);
+/* image -> pixels [3][crop_h][crop_w] as CLIPImageProcessor makes them (mode: crop, pad, or the config's) */
+LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, LlavaPreMode mode, float *pixels);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LLAVA_H */
+
+/* ================================================================================================ */
+/*                                        IMPLEMENTATION                                            */
+/* ================================================================================================ */
+#ifdef LLAVA_IMPLEMENTATION
+#ifndef LLAVA__IMPLEMENTED
+#define LLAVA__IMPLEMENTED
+#if defined(__GNUC__) || defined(__clang__)
+/* some private helpers (safetensors writer, naive reference kernels) serve only the tools and tests */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+
+/* ------------------------------------------------------------------------------------------------
+   1. Configuration macros and defaults
+   ------------------------------------------------------------------------------------------------ */
+#if defined(LLAVA_MALLOC) || defined(LLAVA_FREE) || defined(LLAVA_REALLOC)
+#if !defined(LLAVA_MALLOC) || !defined(LLAVA_FREE) || !defined(LLAVA_REALLOC)
+#error "define all of LLAVA_MALLOC, LLAVA_REALLOC and LLAVA_FREE, or none"
+#endif
+#else
+#include <stdlib.h>
+#define LLAVA_MALLOC(n) malloc(n)
+#define LLAVA_REALLOC(p, n) realloc(p, n)
+#define LLAVA_FREE(p) free(p)
+#endif
+#ifndef LLAVA_ASSERT
+#include <assert.h>
+#define LLAVA_ASSERT(x) assert(x)
+#endif
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <errno.h>
+
+#if defined(__unix__) || defined(__APPLE__)
+#define LLAVA__POSIX 1
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+#ifdef _OPENMP
+#include <omp.h>
+#define LLAVA__OMP(x) _Pragma(#x)
+#else
+#define LLAVA__OMP(x)
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LLAVA__VEC 1
+#if defined(__AVX512F__) || defined(__AVX2__) || defined(__FMA__) || defined(__F16C__)
+#include <immintrin.h>
+#endif
+#if defined(__AVX512F__)
+#define LLAVA__VW 16
+#else
+#define LLAVA__VW 8
+#endif
+typedef float llava__vf __attribute__((vector_size(LLAVA__VW * 4)));
+typedef uint16_t llava__vh __attribute__((vector_size(LLAVA__VW * 2)));
+typedef uint32_t llava__vu __attribute__((vector_size(LLAVA__VW * 4)));
+#if defined(__AVX512F__)
+#define LLAVA__FMA(a, b, c) ((llava__vf)_mm512_fmadd_ps((__m512)(a), (__m512)(b), (__m512)(c)))
+#elif defined(__FMA__) && defined(__AVX__)
+#define LLAVA__FMA(a, b, c) ((llava__vf)_mm256_fmadd_ps((__m256)(a), (__m256)(b), (__m256)(c)))
+#else
+#define LLAVA__FMA(a, b, c) ((a) * (b) + (c))
+#endif
+#else
+#define LLAVA__VW 8
+#endif
+
+#if defined(__cplusplus)
+#define LLAVA__TLS thread_local
+#elif defined(_MSC_VER)
+#define LLAVA__TLS __declspec(thread)
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L && !defined(__STDC_NO_THREADS__)
+#define LLAVA__TLS _Thread_local
+#else
+#define LLAVA__TLS __thread
+#endif
+
+#define LLAVA__MIN(a, b) ((a) < (b) ? (a) : (b))
+#define LLAVA__MAX(a, b) ((a) > (b) ? (a) : (b))
+#define LLAVA__LIMIT_DIM (1 << 20)     /* no single model dimension is larger than this */
+#define LLAVA__LIMIT_JSON (256u << 20) /* largest JSON document read (config or safetensors header) */
+
+/* ------------------------------------------------------------------------------------------------
+   2. Errors, small utilities, JSON reader, safetensors reader/writer, mmap with a read fallback
+   ------------------------------------------------------------------------------------------------ */
+static LLAVA__TLS char llava__errbuf[1024];
+
+LLAVADEF const char *llava_last_error(void) { return llava__errbuf; }
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int llava__err(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(llava__errbuf, sizeof llava__errbuf, fmt, ap);
+    va_end(ap);
+    return LLAVA_ERR;
+}
+
+static void *llava__calloc(size_t n, size_t size) {
+    if (size && n > SIZE_MAX / size) return NULL;
+    size_t total = n * size;
+    void *p = LLAVA_MALLOC(total ? total : 1);
+    if (p) memset(p, 0, total);
+    return p;
+}
+
+/* 64-byte aligned allocation on top of LLAVA_MALLOC (the original pointer sits just before) */
+static void *llava__alloc_aligned(size_t n) {
+    if (n > SIZE_MAX - 64 - sizeof(void *)) return NULL;
+    unsigned char *raw = (unsigned char *)LLAVA_MALLOC(n + 64 + sizeof(void *));
+    if (!raw) return NULL;
+    uintptr_t p = ((uintptr_t)(raw + sizeof(void *)) + 63) & ~(uintptr_t)63;
+    ((void **)p)[-1] = raw;
+    return (void *)p;
+}
+static void llava__free_aligned(void *p) {
+    if (p) LLAVA_FREE(((void **)p)[-1]);
+}
+
+static char *llava__strdup(const char *s) {
+    size_t n = strlen(s);
+    char *r = (char *)LLAVA_MALLOC(n + 1);
+    if (r) memcpy(r, s, n + 1);
+    return r;
+}
+
+static char *llava__path_join(const char *dir, const char *name) {
+    size_t a = strlen(dir), b = strlen(name);
+    char *r = (char *)LLAVA_MALLOC(a + b + 2);
+    if (!r) return NULL;
+    memcpy(r, dir, a);
+    size_t k = a;
+    if (a && dir[a - 1] != '/') r[k++] = '/';
+    memcpy(r + k, name, b + 1);
+    return r;
+}
+
+static float llava__f16_to_f32(uint16_t h) {
+    uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, f = h & 0x3ffu, u;
+    float r;
+    if (e == 0) {
+        r = (float)f * (1.0f / 16777216.0f); /* subnormal (or zero): f * 2^-24 */
+        memcpy(&u, &r, 4);
+        u |= s;
+    } else if (e == 31) {
+        u = s | 0x7f800000u | (f << 13);
+    } else {
+        u = s | ((e + 112) << 23) | (f << 13);
+    }
+    memcpy(&r, &u, 4);
+    return r;
+}
+static float llava__bf16_to_f32(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+static uint16_t llava__f32_to_bf16(float f) { /* round to nearest even, NaN kept */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+static uint16_t llava__f32_to_f16(float f) { /* round to nearest even */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    uint32_t s = (u >> 16) & 0x8000u, e = (u >> 23) & 0xffu, m = u & 0x7fffffu;
+    if (e == 0xff) return (uint16_t)(s | 0x7c00u | (m ? 0x200u : 0));
+    int ee = (int)e - 127 + 15;
+    if (ee >= 31) return (uint16_t)(s | 0x7c00u);
+    if (ee <= 0) {
+        if (ee < -10) return (uint16_t)s;
+        m |= 0x800000u;
+        int shift = 14 - ee;
+        uint32_t r = m >> shift, rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
+        if (rem > half || (rem == half && (r & 1))) r++;
+        return (uint16_t)(s | r);
+    }
+    uint32_t r = ((uint32_t)ee << 10) | (m >> 13), rem = m & 0x1fffu;
+    if (rem > 0x1000u || (rem == 0x1000u && (r & 1))) r++;
+    return (uint16_t)(s | r);
+}
+
+static size_t llava__dtype_size(LlavaDType t) { return t == LLAVA_F32 ? 4 : 2; }
+
+/* dst[n] (f32) <- src[n] in dtype t */
+static void llava__to_f32(float *dst, const void *src, LlavaDType t, size_t n) {
+    size_t i;
+    if (t == LLAVA_F32) {
+        memcpy(dst, src, n * 4);
+    } else if (t == LLAVA_BF16) {
+        const uint16_t *s = (const uint16_t *)src;
+        for (i = 0; i < n; i++) dst[i] = llava__bf16_to_f32(s[i]);
+    } else {
+        const uint16_t *s = (const uint16_t *)src;
+        for (i = 0; i < n; i++) dst[i] = llava__f16_to_f32(s[i]);
+    }
+}
+
+/* --- small RNG (xorshift64*), for sampling and tests -------------------------------------------- */
+static uint64_t llava__rng_next(uint64_t *s) {
+    uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1Dull;
+}
+static float llava__rng_uniform(uint64_t *s) { return (float)(llava__rng_next(s) >> 40) * (1.0f / 16777216.0f); }
+
+/* --- files: whole-file read, and mmap with a read fallback ------------------------------------ */
+typedef struct {
+    unsigned char *data;
+    size_t size;
+    int mapped;
+} llava__file;
+
+static int llava__file_open(llava__file *f, const char *path) {
+    memset(f, 0, sizeof *f);
+#ifdef LLAVA__POSIX
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) return llava__err("%s: cannot open (%s)", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return llava__err("%s: not a regular file", path);
+    }
+    f->size = (size_t)st.st_size;
+    if (f->size > 0) {
+        void *p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+            f->data = (unsigned char *)p;
+            f->mapped = 1;
+            close(fd);
+            return LLAVA_OK;
+        }
+    }
+    close(fd);
+#endif
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return llava__err("%s: cannot open (%s)", path, strerror(errno));
+    if (fseek(fp, 0, SEEK_END) != 0) {
+        fclose(fp);
+        return llava__err("%s: cannot seek", path);
+    }
+    long n = ftell(fp);
+    if (n < 0) {
+        fclose(fp);
+        return llava__err("%s: cannot tell size", path);
+    }
+    rewind(fp);
+    f->size = (size_t)n;
+    f->data = (unsigned char *)LLAVA_MALLOC(f->size + 1);
+    if (!f->data) {
+        fclose(fp);
+        return llava__err("%s: out of memory reading %zu bytes", path, f->size);
+    }
+    if (fread(f->data, 1, f->size, fp) != f->size) {
+        fclose(fp);
+        LLAVA_FREE(f->data);
+        f->data = NULL;
+        return llava__err("%s: read failed", path);
+    }
+    fclose(fp);
+    return LLAVA_OK;
+}
+
+static void llava__file_close(llava__file *f) {
+#ifdef LLAVA__POSIX
+    if (f->mapped) {
+        munmap(f->data, f->size);
+        f->data = NULL;
+        return;
+    }
+#endif
+    LLAVA_FREE(f->data);
+    f->data = NULL;
+}
+
+/* whole file as a NUL-terminated string; NULL (error set) if missing or larger than limit */
+static char *llava__read_text(const char *path, size_t limit, size_t *len) {
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        llava__err("%s: cannot open (%s)", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = (char *)LLAVA_MALLOC(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > limit) {
+                LLAVA_FREE(buf);
+                fclose(fp);
+                llava__err("%s: larger than %zu bytes", path, limit);
+                return NULL;
+            }
+            char *nb = (char *)LLAVA_REALLOC(buf, cap * 2);
+            if (!nb) break;
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - 1 - n, fp);
+        n += got;
+        if (got == 0) break;
+    }
+    fclose(fp);
+    if (!buf) {
+        llava__err("%s: out of memory", path);
+        return NULL;
+    }
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+static int llava__exists(const char *path) {
+    FILE *fp = fopen(path, "rb");
+    if (fp) fclose(fp);
+    return fp != NULL;
+}
+
+/* --- JSON reader --------------------------------------------------------------------------------
+   A whole document parsed into a flat array of nodes. Children of arrays and objects are linked
+   through `next`; object members carry their key. Strings are unescaped into one arena. */
+enum { LLAVA__JNULL, LLAVA__JBOOL, LLAVA__JNUM, LLAVA__JSTR, LLAVA__JARR, LLAVA__JOBJ };
+
+typedef struct {
+    int type;
+    int first, next; /* child list (arrays, objects), -1 terminated */
+    int count;       /* children */
+    double num;      /* numbers and bools */
+    const char *str; /* strings (NUL-terminated, unescaped) */
+    const char *key; /* member key when the parent is an object */
+} llava__jnode;
+
+typedef struct {
+    llava__jnode *nodes;
+    int n, cap;
+    char *arena; /* unescaped strings */
+    size_t arena_used;
+    const char *src, *end, *p;
+    const char *what; /* name for messages */
+    int depth;
+} llava__json;
+
+static int llava__json_fail(llava__json *j, const char *msg) {
+    return llava__err("%s: malformed JSON at byte %ld: %s", j->what, (long)(j->p - j->src), msg);
+}
+static void llava__json_ws(llava__json *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
+}
+static int llava__json_node(llava__json *j, int type) {
+    if (j->n == j->cap) {
+        int nc = j->cap ? j->cap * 2 : 64;
+        llava__jnode *nn = (llava__jnode *)LLAVA_REALLOC(j->nodes, (size_t)nc * sizeof *nn);
+        if (!nn) return -1;
+        j->nodes = nn;
+        j->cap = nc;
+    }
+    llava__jnode *x = &j->nodes[j->n];
+    memset(x, 0, sizeof *x);
+    x->type = type;
+    x->first = x->next = -1;
+    return j->n++;
+}
+static int llava__hex4(const char *p) {
+    int v = 0, i;
+    for (i = 0; i < 4; i++) {
+        int c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= c - '0';
+        else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
+        else return -1;
+    }
+    return v;
+}
+/* parses a string literal at j->p into the arena; returns the arena pointer or NULL */
+static const char *llava__json_string(llava__json *j) {
+    if (j->p >= j->end || *j->p != '"') {
+        llava__json_fail(j, "expected a string");
+        return NULL;
+    }
+    j->p++;
+    char *out = j->arena + j->arena_used, *o = out;
+    while (1) {
+        if (j->p >= j->end) {
+            llava__json_fail(j, "unterminated string");
+            return NULL;
+        }
+        unsigned char c = (unsigned char)*j->p++;
+        if (c == '"') break;
+        if (c < 0x20) {
+            llava__json_fail(j, "control character in string");
+            return NULL;
+        }
+        if (c != '\\') {
+            *o++ = (char)c;
+            continue;
+        }
+        if (j->p >= j->end) {
+            llava__json_fail(j, "unterminated escape");
+            return NULL;
+        }
+        c = (unsigned char)*j->p++;
+        switch (c) {
+        case '"': *o++ = '"'; break;
+        case '\\': *o++ = '\\'; break;
+        case '/': *o++ = '/'; break;
+        case 'b': *o++ = '\b'; break;
+        case 'f': *o++ = '\f'; break;
+        case 'n': *o++ = '\n'; break;
+        case 'r': *o++ = '\r'; break;
+        case 't': *o++ = '\t'; break;
+        case 'u': {
+            if (j->end - j->p < 4) {
+                llava__json_fail(j, "short \\u escape");
+                return NULL;
+            }
+            long cp = llava__hex4(j->p);
+            if (cp < 0) {
+                llava__json_fail(j, "bad \\u escape");
+                return NULL;
+            }
+            j->p += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && j->end - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
+                long lo = llava__hex4(j->p + 2);
+                if (lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    j->p += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD; /* lone surrogate */
+            if (cp < 0x80) *o++ = (char)cp;
+            else if (cp < 0x800) {
+                *o++ = (char)(0xC0 | (cp >> 6));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else if (cp < 0x10000) {
+                *o++ = (char)(0xE0 | (cp >> 12));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            } else {
+                *o++ = (char)(0xF0 | (cp >> 18));
+                *o++ = (char)(0x80 | ((cp >> 12) & 0x3F));
+                *o++ = (char)(0x80 | ((cp >> 6) & 0x3F));
+                *o++ = (char)(0x80 | (cp & 0x3F));
+            }
+            break;
+        }
+        default: llava__json_fail(j, "unknown escape"); return NULL;
+        }
+    }
+    *o++ = 0;
+    j->arena_used += (size_t)(o - out);
+    return out;
+}
+static int llava__json_value(llava__json *j) {
+    llava__json_ws(j);
+    if (j->p >= j->end) return llava__json_fail(j, "unexpected end"), -1;
+    if (++j->depth > 128) return llava__json_fail(j, "nested too deeply"), -1;
+    int id = -1;
+    char c = *j->p;
+    if (c == '{' || c == '[') {
+        int obj = c == '{';
+        id = llava__json_node(j, obj ? LLAVA__JOBJ : LLAVA__JARR);
+        if (id < 0) return llava__err("%s: out of memory", j->what), -1;
+        j->p++;
+        int last = -1;
+        llava__json_ws(j);
+        if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
+            j->p++;
+        } else {
+            while (1) {
+                const char *key = NULL;
+                llava__json_ws(j);
+                if (obj) {
+                    key = llava__json_string(j);
+                    if (!key) return -1;
+                    llava__json_ws(j);
+                    if (j->p >= j->end || *j->p != ':') return llava__json_fail(j, "expected ':'"), -1;
+                    j->p++;
+                }
+                int child = llava__json_value(j);
+                if (child < 0) return -1;
+                j->nodes[child].key = key;
+                if (last < 0) j->nodes[id].first = child;
+                else j->nodes[last].next = child;
+                last = child;
+                j->nodes[id].count++;
+                llava__json_ws(j);
+                if (j->p >= j->end) return llava__json_fail(j, "unexpected end"), -1;
+                if (*j->p == ',') {
+                    j->p++;
+                    continue;
+                }
+                if (*j->p == (obj ? '}' : ']')) {
+                    j->p++;
+                    break;
+                }
+                return llava__json_fail(j, obj ? "expected ',' or '}'" : "expected ',' or ']'"), -1;
+            }
+        }
+    } else if (c == '"') {
+        const char *s = llava__json_string(j);
+        if (!s) return -1;
+        id = llava__json_node(j, LLAVA__JSTR);
+        if (id < 0) return llava__err("%s: out of memory", j->what), -1;
+        j->nodes[id].str = s;
+    } else if (c == 't' && j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
+        id = llava__json_node(j, LLAVA__JBOOL);
+        if (id < 0) return -1;
+        j->nodes[id].num = 1;
+        j->p += 4;
+    } else if (c == 'f' && j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
+        id = llava__json_node(j, LLAVA__JBOOL);
+        if (id < 0) return -1;
+        j->p += 5;
+    } else if (c == 'n' && j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
+        id = llava__json_node(j, LLAVA__JNULL);
+        if (id < 0) return -1;
+        j->p += 4;
+    } else if (c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I') {
+        /* numbers; Python's json also writes NaN/Infinity, accept them */
+        char buf[64];
+        size_t k = 0;
+        while (j->p + k < j->end && k < sizeof buf - 1 && strchr("+-0123456789.eEaINfinity", j->p[k])) k++;
+        memcpy(buf, j->p, k);
+        buf[k] = 0;
+        char *e = NULL;
+        double v = strtod(buf, &e);
+        if (k == 0 || e == buf) return llava__json_fail(j, "bad number"), -1;
+        j->p += (e - buf);
+        id = llava__json_node(j, LLAVA__JNUM);
+        if (id < 0) return -1;
+        j->nodes[id].num = v;
+    } else {
+        return llava__json_fail(j, "unexpected character"), -1;
+    }
+    j->depth--;
+    return id;
+}
+/* parses text[n]; on success the root is node 0 */
+static int llava__json_parse(llava__json *j, const char *text, size_t n, const char *what) {
+    memset(j, 0, sizeof *j);
+    j->what = what;
+    if (n > LLAVA__LIMIT_JSON) return llava__err("%s: JSON document of %zu bytes is too large", what, n);
+    j->arena = (char *)LLAVA_MALLOC(n + 1);
+    if (!j->arena) return llava__err("%s: out of memory", what);
+    j->src = j->p = text;
+    j->end = text + n;
+    if (llava__json_value(j) < 0) return LLAVA_ERR;
+    llava__json_ws(j);
+    if (j->p != j->end) return llava__json_fail(j, "trailing characters after the document");
+    return LLAVA_OK;
+}
+static void llava__json_free(llava__json *j) {
+    LLAVA_FREE(j->nodes);
+    LLAVA_FREE(j->arena);
+    memset(j, 0, sizeof *j);
+}
+static const llava__jnode *llava__jget(const llava__json *j, const llava__jnode *obj, const char *key) {
+    if (!obj || obj->type != LLAVA__JOBJ) return NULL;
+    int i;
+    for (i = obj->first; i >= 0; i = j->nodes[i].next)
+        if (!strcmp(j->nodes[i].key, key)) return &j->nodes[i];
+    return NULL;
+}
+static const llava__jnode *llava__jat(const llava__json *j, const llava__jnode *arr, int k) {
+    if (!arr || (arr->type != LLAVA__JARR && arr->type != LLAVA__JOBJ)) return NULL;
+    int i;
+    for (i = arr->first; i >= 0 && k > 0; i = j->nodes[i].next) k--;
+    return i >= 0 ? &j->nodes[i] : NULL;
+}
+static const llava__jnode *llava__jnext(const llava__json *j, const llava__jnode *x) {
+    return x->next >= 0 ? &j->nodes[x->next] : NULL;
+}
+static const llava__jnode *llava__jfirst(const llava__json *j, const llava__jnode *x) {
+    return x && x->first >= 0 ? &j->nodes[x->first] : NULL;
+}
+
+/* --- safetensors reader ---------------------------------------------------------------------------
+   File: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}},
+   then the data. Every field is checked before use: offsets inside the data, sizes matching
+   dtype x shape, no two tensors overlapping. */
+#define LLAVA__MAX_NDIM 8
+typedef struct {
+    char *name;
+    int dtype; /* LlavaDType, or -1 for a dtype the model never uses (I64, U8, ...) */
+    const char *dtype_name;
+    int ndim;
+    int64_t shape[LLAVA__MAX_NDIM];
+    const unsigned char *data;
+    size_t nbytes;
+    int file; /* index of the shard */
+} llava__tensor;
+
+typedef struct {
+    llava__file f;
+    char *path;
+} llava__shard;
+
+typedef struct {
+    llava__shard *shards;
+    int n_shards;
+    llava__tensor *t; /* sorted by name */
+    int n, cap;
+} llava__tensors;
+
+static int llava__tensor_cmp(const void *a, const void *b) {
+    return strcmp(((const llava__tensor *)a)->name, ((const llava__tensor *)b)->name);
+}
+typedef struct {
+    uint64_t b, e;
+    const char *name;
+} llava__span;
+static int llava__span_cmp(const void *a, const void *b) {
+    const llava__span *x = (const llava__span *)a, *y = (const llava__span *)b;
+    return x->b < y->b ? -1 : x->b > y->b ? 1 : (x->e < y->e ? -1 : x->e > y->e);
+}
+
+/* dtype name -> (LlavaDType or -1, element size); returns 0 for an unknown name */
+static int llava__st_dtype(const char *s, int *dt, size_t *size, const char **name) {
+    static const struct {
+        const char *name;
+        int dt;
+        size_t size;
+    } k[] = {{"F32", LLAVA_F32, 4}, {"F16", LLAVA_F16, 2}, {"BF16", LLAVA_BF16, 2}, {"F64", -1, 8},
+             {"I64", -1, 8},        {"U64", -1, 8},        {"I32", -1, 4},          {"U32", -1, 4},
+             {"I16", -1, 2},        {"U16", -1, 2},        {"I8", -1, 1},           {"U8", -1, 1},
+             {"BOOL", -1, 1},       {"F8_E4M3", -1, 1},    {"F8_E5M2", -1, 1}};
+    size_t i;
+    for (i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (!strcmp(s, k[i].name)) {
+            *dt = k[i].dt;
+            *size = k[i].size;
+            *name = k[i].name;
+            return 1;
+        }
+    return 0;
+}
+
+/* adds every tensor of one safetensors file to ts */
+static int llava__st_add(llava__tensors *ts, const char *path) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    llava__shard *sh = &ts->shards[ts->n_shards];
+    memset(sh, 0, sizeof *sh);
+    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
+    sh->path = llava__strdup(path);
+    int shard = ts->n_shards++;
+    const unsigned char *d = sh->f.data;
+    size_t size = sh->f.size;
+    if (size < 8) return llava__err("%s: truncated safetensors file (%zu bytes, header length needs 8)", path, size);
+    uint64_t hl = 0;
+    int i;
+    for (i = 7; i >= 0; i--) hl = (hl << 8) | d[i];
+    if (hl > size - 8)
+        return llava__err("%s: safetensors header length %llu runs past the end of the file (%zu bytes)", path,
+                          (unsigned long long)hl, size);
+    if (hl > LLAVA__LIMIT_JSON) return llava__err("%s: safetensors header of %llu bytes is too large", path, (unsigned long long)hl);
+    const unsigned char *base = d + 8 + hl;
+    uint64_t data_size = size - 8 - hl;
+    llava__json j;
+    if (llava__json_parse(&j, (const char *)d + 8, (size_t)hl, path) != LLAVA_OK) {
+        /* padding after the JSON object is allowed: retry up to the last '}' */
+        size_t k = (size_t)hl;
+        while (k > 0 && (d[8 + k - 1] == ' ' || d[8 + k - 1] == 0)) k--;
+        llava__json_free(&j);
+        if (k == (size_t)hl || llava__json_parse(&j, (const char *)d + 8, k, path) != LLAVA_OK) {
+            llava__json_free(&j);
+            return LLAVA_ERR;
+        }
+    }
+    const llava__jnode *root = &j.nodes[0], *e;
+    if (root->type != LLAVA__JOBJ) {
+        llava__json_free(&j);
+        return llava__err("%s: safetensors header is not a JSON object", path);
+    }
+    llava__span *spans = (llava__span *)llava__calloc((size_t)root->count + 1, sizeof *spans);
+    int n_spans = 0, rc = LLAVA_OK;
+    if (!spans) rc = llava__err("out of memory");
+    for (e = llava__jfirst(&j, root); e && rc == LLAVA_OK; e = llava__jnext(&j, e)) {
+        if (!strcmp(e->key, "__metadata__")) continue;
+        const llava__jnode *dt = llava__jget(&j, e, "dtype"), *sh_ = llava__jget(&j, e, "shape"),
+                           *off = llava__jget(&j, e, "data_offsets");
+        if (!dt || dt->type != LLAVA__JSTR || !sh_ || sh_->type != LLAVA__JARR || !off || off->type != LLAVA__JARR ||
+            off->count != 2) {
+            rc = llava__err("%s: tensor '%s' lacks dtype, shape or data_offsets [begin, end]", path, e->key);
+            break;
+        }
+        int dtype;
+        size_t esize;
+        const char *dname;
+        if (!llava__st_dtype(dt->str, &dtype, &esize, &dname)) {
+            rc = llava__err("%s: tensor '%s' has unknown dtype '%s'", path, e->key, dt->str);
+            break;
+        }
+        if (sh_->count > LLAVA__MAX_NDIM) {
+            rc = llava__err("%s: tensor '%s' has %d dimensions (at most %d)", path, e->key, sh_->count, LLAVA__MAX_NDIM);
+            break;
+        }
+        llava__tensor t;
+        memset(&t, 0, sizeof t);
+        t.dtype = dtype;
+        t.ndim = sh_->count;
+        t.file = shard;
+        uint64_t numel = 1;
+        const llava__jnode *x;
+        int k = 0;
+        for (x = llava__jfirst(&j, sh_); x; x = llava__jnext(&j, x), k++) {
+            if (x->type != LLAVA__JNUM || x->num < 0 || x->num > 9.0e15 || x->num != floor(x->num)) {
+                rc = llava__err("%s: tensor '%s' has an invalid shape entry", path, e->key);
+                break;
+            }
+            t.shape[k] = (int64_t)x->num;
+            if (t.shape[k] && numel > UINT64_MAX / (uint64_t)t.shape[k] / 8) {
+                rc = llava__err("%s: tensor '%s' shape overflows", path, e->key);
+                break;
+            }
+            numel *= (uint64_t)t.shape[k];
+        }
+        if (rc != LLAVA_OK) break;
+        const llava__jnode *b = llava__jat(&j, off, 0), *en = llava__jat(&j, off, 1);
+        if (b->type != LLAVA__JNUM || en->type != LLAVA__JNUM || b->num < 0 || en->num < b->num ||
+            b->num != floor(b->num) || en->num != floor(en->num) || en->num > (double)data_size) {
+            rc = llava__err("%s: tensor '%s' data_offsets [%.0f, %.0f] lie outside the data (%llu bytes)", path, e->key,
+                            b->num, en->num, (unsigned long long)data_size);
+            break;
+        }
+        uint64_t ob = (uint64_t)b->num, oe = (uint64_t)en->num;
+        if (oe - ob != numel * esize) {
+            rc = llava__err("%s: tensor '%s' holds %llu bytes but %s x %llu elements need %llu", path, e->key,
+                            (unsigned long long)(oe - ob), dt->str, (unsigned long long)numel,
+                            (unsigned long long)(numel * esize));
+            break;
+        }
+        t.data = base + ob;
+        t.nbytes = (size_t)(oe - ob);
+        t.name = llava__strdup(e->key);
+        t.dtype_name = dname;
+        if (!t.name) {
+            rc = llava__err("out of memory");
+            break;
+        }
+        if (ts->n == ts->cap) {
+            int nc = ts->cap ? ts->cap * 2 : 256;
+            llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
+            if (!nt) {
+                LLAVA_FREE(t.name);
+                rc = llava__err("out of memory");
+                break;
+            }
+            ts->t = nt;
+            ts->cap = nc;
+        }
+        ts->t[ts->n++] = t;
+        if (oe > ob) {
+            spans[n_spans].b = ob;
+            spans[n_spans].e = oe;
+            spans[n_spans].name = ts->t[ts->n - 1].name;
+            n_spans++;
+        }
+    }
+    if (rc == LLAVA_OK && n_spans > 1) {
+        qsort(spans, (size_t)n_spans, sizeof *spans, llava__span_cmp);
+        for (i = 1; i < n_spans; i++)
+            if (spans[i].b < spans[i - 1].e) {
+                rc = llava__err("%s: tensors '%s' and '%s' overlap in the data section", path, spans[i - 1].name,
+                                spans[i].name);
+                break;
+            }
+    }
+    LLAVA_FREE(spans);
+    llava__json_free(&j);
+    return rc;
+}
+
+static void llava__tensors_free(llava__tensors *ts) {
+    int i;
+    for (i = 0; i < ts->n; i++) LLAVA_FREE(ts->t[i].name);
+    for (i = 0; i < ts->n_shards; i++) {
+        llava__file_close(&ts->shards[i].f);
+        LLAVA_FREE(ts->shards[i].path);
+    }
+    LLAVA_FREE(ts->t);
+    LLAVA_FREE(ts->shards);
+    memset(ts, 0, sizeof *ts);
+}
+
+/* sorts the index and rejects a name that occurs twice (in two shards) */
+static int llava__tensors_index(llava__tensors *ts) {
+    int i;
+    if (ts->n > 1) qsort(ts->t, (size_t)ts->n, sizeof *ts->t, llava__tensor_cmp);
+    for (i = 1; i < ts->n; i++)
+        if (!strcmp(ts->t[i].name, ts->t[i - 1].name)) return llava__err("tensor '%s' occurs twice", ts->t[i].name);
+    return LLAVA_OK;
+}
+
+static const llava__tensor *llava__tensors_find(const llava__tensors *ts, const char *name) {
+    int lo = 0, hi = ts->n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2, c = strcmp(name, ts->t[mid].name);
+        if (!c) return &ts->t[mid];
+        if (c < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+/* loads model.safetensors, or the shards model.safetensors.index.json names, from dir */
+static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
+    char *single = llava__path_join(dir, "model.safetensors");
+    char *index = llava__path_join(dir, "model.safetensors.index.json");
+    int rc = LLAVA_OK;
+    if (!single || !index) rc = llava__err("out of memory");
+    else if (llava__exists(single)) rc = llava__st_add(ts, single);
+    else if (llava__exists(index)) {
+        size_t n;
+        char *text = llava__read_text(index, LLAVA__LIMIT_JSON, &n);
+        llava__json j;
+        if (!text) rc = LLAVA_ERR;
+        else if ((rc = llava__json_parse(&j, text, n, index)) == LLAVA_OK) {
+            const llava__jnode *wm = llava__jget(&j, &j.nodes[0], "weight_map"), *e;
+            if (!wm || wm->type != LLAVA__JOBJ) rc = llava__err("%s: no \"weight_map\" object", index);
+            /* each distinct shard once, in order of first mention */
+            for (e = llava__jfirst(&j, wm); e && rc == LLAVA_OK; e = llava__jnext(&j, e)) {
+                const llava__jnode *f;
+                int seen = 0;
+                if (e->type != LLAVA__JSTR || strchr(e->str, '/') || !strcmp(e->str, "..")) {
+                    rc = llava__err("%s: bad shard file name for '%s'", index, e->key);
+                    break;
+                }
+                for (f = llava__jfirst(&j, wm); f != e; f = llava__jnext(&j, f))
+                    if (!strcmp(f->str, e->str)) seen = 1;
+                if (seen) continue;
+                char *p = llava__path_join(dir, e->str);
+                rc = p ? llava__st_add(ts, p) : llava__err("out of memory");
+                LLAVA_FREE(p);
+            }
+        }
+        if (text) llava__json_free(&j);
+        LLAVA_FREE(text);
+    } else {
+        rc = llava__err("%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
+    }
+    LLAVA_FREE(single);
+    LLAVA_FREE(index);
+    if (rc == LLAVA_OK) rc = llava__tensors_index(ts);
+    return rc;
+}
+
+/* --- crash-safe file writing: everything goes to path.tmp, is flushed to disk, then renamed over
+   path, so an interrupted save never destroys the previous file --------------------------------- */
+typedef struct {
+    char *path, *tmp;
+    int ok;
+#ifdef LLAVA__POSIX
+    int fd;
+#else
+    FILE *fp;
+#endif
+} llava__wfile;
+
+static int llava__wopen(llava__wfile *f, const char *path) {
+    size_t n = strlen(path);
+    memset(f, 0, sizeof *f);
+    f->path = llava__strdup(path);
+    f->tmp = (char *)LLAVA_MALLOC(n + 5);
+    if (!f->path || !f->tmp) {
+        LLAVA_FREE(f->path);
+        LLAVA_FREE(f->tmp);
+        return llava__err("out of memory");
+    }
+    memcpy(f->tmp, path, n);
+    memcpy(f->tmp + n, ".tmp", 5);
+#ifdef LLAVA__POSIX
+    f->fd = open(f->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    f->ok = f->fd >= 0;
+#else
+    f->fp = fopen(f->tmp, "wb");
+    f->ok = f->fp != NULL;
+#endif
+    if (!f->ok) {
+        llava__err("%s: cannot create (%s)", f->tmp, strerror(errno));
+        LLAVA_FREE(f->path);
+        LLAVA_FREE(f->tmp);
+        return LLAVA_ERR;
+    }
+    return LLAVA_OK;
+}
+static void llava__wwrite(llava__wfile *f, const void *data, size_t n) {
+    const unsigned char *p = (const unsigned char *)data;
+    while (f->ok && n > 0) {
+#ifdef LLAVA__POSIX
+        ssize_t w = write(f->fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) f->ok = 0;
+#else
+        size_t w = fwrite(p, 1, n, f->fp);
+        if (w == 0) f->ok = 0;
+#endif
+        else {
+            p += w;
+            n -= (size_t)w;
+        }
+    }
+}
+static int llava__wclose(llava__wfile *f) {
+    int rc = LLAVA_OK;
+#ifdef LLAVA__POSIX
+    if (f->ok && fsync(f->fd) != 0) f->ok = 0;
+    if (close(f->fd) != 0) f->ok = 0;
+#else
+    if (fclose(f->fp) != 0) f->ok = 0;
+#endif
+    if (!f->ok) rc = llava__err("%s: write failed (%s)", f->tmp, strerror(errno));
+    else if (rename(f->tmp, f->path) != 0) rc = llava__err("%s: cannot rename to %s (%s)", f->tmp, f->path, strerror(errno));
+    if (rc != LLAVA_OK) remove(f->tmp);
+    LLAVA_FREE(f->path);
+    LLAVA_FREE(f->tmp);
+    return rc;
+}
+
+/* --- safetensors writer: to path.tmp, then renamed over path (a crash never leaves half a file) -- */
+typedef struct {
+    const char *name;
+    LlavaDType dtype;
+    int ndim;
+    int64_t shape[LLAVA__MAX_NDIM];
+    const void *data; /* in dtype */
+} llava__st_entry;
+
+static int llava__st_write(const char *path, const llava__st_entry *e, int n) {
+    size_t cap = 256 + (size_t)n * 160, len = 0, i;
+    int k, d;
+    for (k = 0; k < n; k++) cap += strlen(e[k].name) * 6;
+    char *h = (char *)LLAVA_MALLOC(cap);
+    if (!h) return llava__err("out of memory");
+    uint64_t off = 0;
+    len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
+    for (k = 0; k < n; k++) {
+        uint64_t numel = 1;
+        for (d = 0; d < e[k].ndim; d++) numel *= (uint64_t)e[k].shape[d];
+        uint64_t nb = numel * llava__dtype_size(e[k].dtype);
+        len += (size_t)snprintf(h + len, cap - len, ",\"");
+        for (i = 0; e[k].name[i]; i++) { /* names are plain ASCII; escape what JSON needs */
+            unsigned char c = (unsigned char)e[k].name[i];
+            if (c == '"' || c == '\\') len += (size_t)snprintf(h + len, cap - len, "\\%c", c);
+            else if (c < 0x20) len += (size_t)snprintf(h + len, cap - len, "\\u%04x", c);
+            else h[len++] = (char)c;
+        }
+        len += (size_t)snprintf(h + len, cap - len, "\":{\"dtype\":\"%s\",\"shape\":[",
+                                e[k].dtype == LLAVA_F32 ? "F32" : e[k].dtype == LLAVA_F16 ? "F16" : "BF16");
+        for (d = 0; d < e[k].ndim; d++) len += (size_t)snprintf(h + len, cap - len, "%s%lld", d ? "," : "", (long long)e[k].shape[d]);
+        len += (size_t)snprintf(h + len, cap - len, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                                (unsigned long long)(off + nb));
+        off += nb;
+    }
+    h[len++] = '}';
+    while ((8 + len) % 8) h[len++] = ' '; /* data starts 8-byte aligned */
+    llava__wfile f;
+    int rc = llava__wopen(&f, path);
+    if (rc == LLAVA_OK) {
+        unsigned char hl[8];
+        for (k = 0; k < 8; k++) hl[k] = (unsigned char)(((uint64_t)len >> (8 * k)) & 0xff);
+        llava__wwrite(&f, hl, 8);
+        llava__wwrite(&f, h, len);
+        for (k = 0; k < n; k++) {
+            uint64_t numel = 1;
+            for (d = 0; d < e[k].ndim; d++) numel *= (uint64_t)e[k].shape[d];
+            llava__wwrite(&f, e[k].data, (size_t)(numel * llava__dtype_size(e[k].dtype)));
+        }
+        rc = llava__wclose(&f);
+    }
+    LLAVA_FREE(h);
+    return rc;
+}
+
+/* writes text to path via path.tmp and rename */
+static int llava__write_text(const char *path, const char *text) {
+    llava__wfile f;
+    if (llava__wopen(&f, path) != LLAVA_OK) return LLAVA_ERR;
+    llava__wwrite(&f, text, strlen(text));
+    return llava__wclose(&f);
+}
+
+/* ------------------------------------------------------------------------------------------------
+   3. Layers: forward kernels (argument order: outputs, inputs, cached statistics, sizes).
+      The naive matmul stays next to the fast one, as the reference the tests compare against.
+   ------------------------------------------------------------------------------------------------ */
+
+/* A weight matrix [rows = out features][cols = in features], kept in its stored dtype. */
+typedef struct {
+    const void *data;
+    LlavaDType dtype;
+    int rows, cols;
+} llava__w;
+
+/* w row r, columns [c0, c0+n) -> dst[n] f32 */
+static void llava__w_row(float *dst, const llava__w *w, int r, int c0, int n) {
+    size_t off = (size_t)r * (size_t)w->cols + (size_t)c0;
+    llava__to_f32(dst, (const unsigned char *)w->data + off * llava__dtype_size(w->dtype), w->dtype, (size_t)n);
+}
+
+/* naive reference: out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC] (double accumulation) */
+static void llava__matmul_naive(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+    float *row = (float *)LLAVA_MALLOC((size_t)C * sizeof(float));
+    int t, o, k;
+    if (!row) return;
+    for (o = 0; o < OC; o++) {
+        llava__w_row(row, w, o, 0, C);
+        for (t = 0; t < T; t++) {
+            double s = bias ? bias[o] : 0.0;
+            for (k = 0; k < C; k++) s += (double)in[(size_t)t * C + k] * row[k];
+            out[(size_t)t * OC + o] = (float)s;
+        }
+    }
+    LLAVA_FREE(row);
+}
+
+/* dot(x[n], w[n]) with w in dtype; several accumulators, vectorized where the compiler allows */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* false positive inside GCC's _mm512_cvtph_ps */
+#endif
+static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
+    int i = 0;
+    float s = 0.0f;
+#ifdef LLAVA__VEC
+    llava__vf a0 = {0}, a1 = {0};
+    if (dt == LLAVA_F32) {
+        const float *w = (const float *)wv;
+        for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
+            llava__vf x0, x1, w0, w1;
+            memcpy(&x0, x + i, sizeof x0);
+            memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
+            memcpy(&w0, w + i, sizeof w0);
+            memcpy(&w1, w + i + LLAVA__VW, sizeof w1);
+            a0 = LLAVA__FMA(x0, w0, a0);
+            a1 = LLAVA__FMA(x1, w1, a1);
+        }
+    } else if (dt == LLAVA_BF16) {
+        const uint16_t *w = (const uint16_t *)wv;
+        for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
+            llava__vf x0, x1, w0, w1;
+            llava__vh h0, h1;
+            memcpy(&x0, x + i, sizeof x0);
+            memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
+            memcpy(&h0, w + i, sizeof h0);
+            memcpy(&h1, w + i + LLAVA__VW, sizeof h1);
+            llava__vu u0 = __builtin_convertvector(h0, llava__vu) << 16, u1 = __builtin_convertvector(h1, llava__vu) << 16;
+            memcpy(&w0, &u0, sizeof w0);
+            memcpy(&w1, &u1, sizeof w1);
+            a0 = LLAVA__FMA(x0, w0, a0);
+            a1 = LLAVA__FMA(x1, w1, a1);
+        }
+    }
+#if defined(__AVX512F__)
+    else {
+        const uint16_t *w = (const uint16_t *)wv;
+        for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
+            llava__vf x0, x1, w0, w1;
+            memcpy(&x0, x + i, sizeof x0);
+            memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
+            w0 = (llava__vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
+            w1 = (llava__vf)_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + LLAVA__VW)));
+            a0 = LLAVA__FMA(x0, w0, a0);
+            a1 = LLAVA__FMA(x1, w1, a1);
+        }
+    }
+#elif defined(__F16C__) && defined(__AVX__)
+    else {
+        const uint16_t *w = (const uint16_t *)wv;
+        for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
+            llava__vf x0, x1, w0, w1;
+            memcpy(&x0, x + i, sizeof x0);
+            memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
+            w0 = (llava__vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
+            w1 = (llava__vf)_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + LLAVA__VW)));
+            a0 = LLAVA__FMA(x0, w0, a0);
+            a1 = LLAVA__FMA(x1, w1, a1);
+        }
+    }
+#endif
+    a0 += a1;
+    {
+        int k;
+        for (k = 0; k < LLAVA__VW; k++) s += a0[k];
+    }
+#endif
+    if (dt == LLAVA_F32) {
+        const float *w = (const float *)wv;
+        for (; i < n; i++) s += x[i] * w[i];
+    } else if (dt == LLAVA_BF16) {
+        const uint16_t *w = (const uint16_t *)wv;
+        for (; i < n; i++) s += x[i] * llava__bf16_to_f32(w[i]);
+    } else {
+        const uint16_t *w = (const uint16_t *)wv;
+        for (; i < n; i++) s += x[i] * llava__f16_to_f32(w[i]);
+    }
+    return s;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+/* Blocked GEMM. The weight is packed, a slab of KC columns of NR output features at a time and
+   converted to f32, into [KC][NR]; a 6 x NR register tile of out is then accumulated over it.
+   Threads split the output features. */
+#define LLAVA__KC 256
+#define LLAVA__MR 6
+#define LLAVA__NR (2 * LLAVA__VW)
+
+#ifdef LLAVA__VEC
+/* out[mr, nr] (+)= a[mr, kc] (row stride lda) @ bp[kc, NR] */
+static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int mr, int nr,
+                             int first, const float *bias) {
+    const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * (size_t)lda, *a2 = a + (mr > 2 ? 2 : 0) * (size_t)lda,
+                *a3 = a + (mr > 3 ? 3 : 0) * (size_t)lda, *a4 = a + (mr > 4 ? 4 : 0) * (size_t)lda,
+                *a5 = a + (mr > 5 ? 5 : 0) * (size_t)lda;
+    llava__vf z = {0};
+    llava__vf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+    int k, i, j;
+    for (k = 0; k < kc; k++) {
+        const llava__vf b0 = *(const llava__vf *)(bp + (size_t)k * LLAVA__NR);
+        const llava__vf b1 = *(const llava__vf *)(bp + (size_t)k * LLAVA__NR + LLAVA__VW);
+        llava__vf t;
+        t = z + a0[k]; c00 = LLAVA__FMA(t, b0, c00); c01 = LLAVA__FMA(t, b1, c01);
+        t = z + a1[k]; c10 = LLAVA__FMA(t, b0, c10); c11 = LLAVA__FMA(t, b1, c11);
+        t = z + a2[k]; c20 = LLAVA__FMA(t, b0, c20); c21 = LLAVA__FMA(t, b1, c21);
+        t = z + a3[k]; c30 = LLAVA__FMA(t, b0, c30); c31 = LLAVA__FMA(t, b1, c31);
+        t = z + a4[k]; c40 = LLAVA__FMA(t, b0, c40); c41 = LLAVA__FMA(t, b1, c41);
+        t = z + a5[k]; c50 = LLAVA__FMA(t, b0, c50); c51 = LLAVA__FMA(t, b1, c51);
+    }
+    float tile[LLAVA__MR][LLAVA__NR];
+    memcpy(tile[0], &c00, sizeof c00); memcpy(tile[0] + LLAVA__VW, &c01, sizeof c01);
+    memcpy(tile[1], &c10, sizeof c10); memcpy(tile[1] + LLAVA__VW, &c11, sizeof c11);
+    memcpy(tile[2], &c20, sizeof c20); memcpy(tile[2] + LLAVA__VW, &c21, sizeof c21);
+    memcpy(tile[3], &c30, sizeof c30); memcpy(tile[3] + LLAVA__VW, &c31, sizeof c31);
+    memcpy(tile[4], &c40, sizeof c40); memcpy(tile[4] + LLAVA__VW, &c41, sizeof c41);
+    memcpy(tile[5], &c50, sizeof c50); memcpy(tile[5] + LLAVA__VW, &c51, sizeof c51);
+    for (i = 0; i < mr; i++) {
+        float *o = out + (size_t)i * ldo;
+        if (first) {
+            for (j = 0; j < nr; j++) o[j] = (bias ? bias[j] : 0.0f) + tile[i][j];
+        } else {
+            for (j = 0; j < nr; j++) o[j] += tile[i][j];
+        }
+    }
+}
+#endif
+
+/* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC] */
+static void llava__matmul_forward(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+    LLAVA_ASSERT(w->cols == C && w->rows == OC);
+    const size_t es = llava__dtype_size(w->dtype);
+    if (T <= 3) { /* matrix-vector: memory bound, stream each weight row once */
+        int o;
+        LLAVA__OMP(omp parallel for schedule(static))
+        for (o = 0; o < OC; o++) {
+            const void *row = (const unsigned char *)w->data + (size_t)o * (size_t)C * es;
+            int t;
+            for (t = 0; t < T; t++) out[(size_t)t * OC + o] = llava__dot(in + (size_t)t * C, row, w->dtype, C) + (bias ? bias[o] : 0.0f);
+        }
+        return;
+    }
+#ifdef LLAVA__VEC
+    const int npanels = (OC + LLAVA__NR - 1) / LLAVA__NR;
+    int k0;
+    for (k0 = 0; k0 < C; k0 += LLAVA__KC) {
+        const int kc = LLAVA__MIN(LLAVA__KC, C - k0);
+        LLAVA__OMP(omp parallel)
+        {
+            float *bp = (float *)llava__alloc_aligned((size_t)LLAVA__KC * LLAVA__NR * sizeof(float));
+            float *row = (float *)LLAVA_MALLOC((size_t)LLAVA__KC * sizeof(float));
+            int p;
+            LLAVA__OMP(omp for schedule(static))
+            for (p = 0; p < npanels; p++) {
+                if (!bp || !row) continue; /* out of memory: leaves the tile unwritten, caught by LLAVA_ASSERT below */
+                const int o0 = p * LLAVA__NR, nr = LLAVA__MIN(LLAVA__NR, OC - o0);
+                int j, k, t;
+                for (j = 0; j < LLAVA__NR; j++) {
+                    if (j < nr) {
+                        llava__w_row(row, w, o0 + j, k0, kc);
+                        for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = row[k];
+                    } else {
+                        for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = 0.0f;
+                    }
+                }
+                for (t = 0; t < T; t += LLAVA__MR)
+                    llava__gemm_tile(out + (size_t)t * OC + o0, OC, in + (size_t)t * C + k0, C, bp, kc,
+                                     LLAVA__MIN(LLAVA__MR, T - t), nr, k0 == 0, bias ? bias + o0 : NULL);
+            }
+            LLAVA_ASSERT(bp && row);
+            llava__free_aligned(bp);
+            LLAVA_FREE(row);
+        }
+    }
+#else
+    llava__matmul_naive(out, in, w, bias, T, C, OC);
+#endif
+}
+
+/* CLIP LayerNorm: out[T,C] = (in - mean) / sqrt(var + eps) * w + b */
+static void llava__layernorm_forward(float *out, const float *in, const float *w, const float *b, int T, int C, float eps) {
+    int t, i;
+    for (t = 0; t < T; t++) {
+        const float *x = in + (size_t)t * C;
+        float *o = out + (size_t)t * C;
+        float m = 0.0f, v = 0.0f;
+        for (i = 0; i < C; i++) m += x[i];
+        m /= (float)C;
+        for (i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
+        v /= (float)C;
+        float r = 1.0f / sqrtf(v + eps);
+        for (i = 0; i < C; i++) o[i] = (x[i] - m) * r * w[i] + b[i];
+    }
+}
+
+/* LlamaRMSNorm: out[T,C] = in * rsqrt(mean(in^2) + eps) * w */
+static void llava__rmsnorm_forward(float *out, const float *in, const float *w, int T, int C, float eps) {
+    int t, i;
+    for (t = 0; t < T; t++) {
+        const float *x = in + (size_t)t * C;
+        float *o = out + (size_t)t * C;
+        float ss = 0.0f;
+        for (i = 0; i < C; i++) ss += x[i] * x[i];
+        float r = 1.0f / sqrtf(ss / (float)C + eps);
+        for (i = 0; i < C; i++) o[i] = w[i] * (x[i] * r);
+    }
+}
+
+/* rotary embedding, in place, "rotate_half" convention (LLaMA as transformers stores it):
+   x[T, nh*Dh]; token t sits at position pos0 + t; inv_freq[Dh/2] */
+static void llava__rope_forward(float *x, const float *inv_freq, int pos0, int T, int nh, int Dh) {
+    int t, h, i, half = Dh / 2;
+    for (t = 0; t < T; t++)
+        for (i = 0; i < half; i++) {
+            float f = (float)(pos0 + t) * inv_freq[i];
+            float c = cosf(f), s = sinf(f);
+            for (h = 0; h < nh; h++) {
+                float *v = x + (size_t)t * nh * Dh + (size_t)h * Dh;
+                float a = v[i], b = v[i + half];
+                v[i] = a * c - b * s;
+                v[i + half] = b * c + a * s;
+            }
+        }
+}
+
+/* scaled dot-product attention. out[T, H*Dh]; q[T, H*Dh]; k, v[S, KVH*Dh] where query t sits at
+   position pos0 + t; causal: sees keys 0..pos0+t, else all S keys. Head h reads kv head h/(H/KVH). */
+static void llava__attention_forward(float *out, const float *q, const float *k, const float *v, int T, int S, int pos0,
+                                     int H, int KVH, int Dh, int causal) {
+    const float scale = 1.0f / sqrtf((float)Dh);
+    const int group = H / KVH;
+    int th;
+    LLAVA__OMP(omp parallel)
+    {
+        float *att = (float *)LLAVA_MALLOC((size_t)S * sizeof(float));
+        LLAVA__OMP(omp for schedule(dynamic, 4))
+        for (th = 0; th < T * H; th++) {
+            const int t = th / H, h = th % H, kh = h / group;
+            const float *qt = q + (size_t)t * H * Dh + (size_t)h * Dh;
+            float *ot = out + (size_t)t * H * Dh + (size_t)h * Dh;
+            const int n = causal ? pos0 + t + 1 : S;
+            int s, i;
+            float mx = -3.0e38f, sum = 0.0f; /* (not -INFINITY: stays right under -ffast-math) */
+            if (!att) continue;
+            for (s = 0; s < n; s++) {
+                const float *ks = k + (size_t)s * KVH * Dh + (size_t)kh * Dh;
+                float d = 0.0f;
+                for (i = 0; i < Dh; i++) d += qt[i] * ks[i];
+                att[s] = d * scale;
+                if (att[s] > mx) mx = att[s];
+            }
+            for (s = 0; s < n; s++) {
+                att[s] = expf(att[s] - mx);
+                sum += att[s];
+            }
+            for (i = 0; i < Dh; i++) ot[i] = 0.0f;
+            for (s = 0; s < n; s++) {
+                const float *vs = v + (size_t)s * KVH * Dh + (size_t)kh * Dh;
+                const float p = att[s] / sum;
+                for (i = 0; i < Dh; i++) ot[i] += p * vs[i];
+            }
+        }
+        LLAVA_ASSERT(att);
+        LLAVA_FREE(att);
+    }
+}
+
+static float llava__act1(float x, LlavaAct a) {
+    switch (a) {
+    case LLAVA_ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    case LLAVA_ACT_QUICK_GELU: return x / (1.0f + expf(-1.702f * x));
+    case LLAVA_ACT_GELU_TANH: return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case LLAVA_ACT_SILU: return x / (1.0f + expf(-x));
+    case LLAVA_ACT_RELU: return x > 0.0f ? x : 0.0f;
+    }
+    return x;
+}
+
+/* x[n] = act(x[n]), in place */
+static void llava__act_forward(float *x, size_t n, LlavaAct a) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) x[i] = llava__act1(x[i], a);
+}
+
+/* LLaMA MLP gate: out[n] = act(gate[n]) * up[n] (out may alias gate) */
+static void llava__glu_forward(float *out, const float *gate, const float *up, size_t n, LlavaAct a) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) out[i] = llava__act1(gate[i], a) * up[i];
+}
+
+/* ------------------------------------------------------------------------------------------------
+   4. The backend table and the CPU backend. The model code calls compute only through this table,
+      so another backend (llava_cuda.cu) can provide the same entries over device memory.
+   ------------------------------------------------------------------------------------------------ */
+typedef struct LlavaBackend {
+    const char *name;
+    void (*matmul)(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC);
+    void (*layernorm)(float *out, const float *in, const float *w, const float *b, int T, int C, float eps);
+    void (*rmsnorm)(float *out, const float *in, const float *w, int T, int C, float eps);
+    void (*rope)(float *x, const float *inv_freq, int pos0, int T, int nh, int Dh);
+    void (*attention)(float *out, const float *q, const float *k, const float *v, int T, int S, int pos0, int H, int KVH,
+                      int Dh, int causal);
+    void (*act)(float *x, size_t n, LlavaAct a);
+    void (*glu)(float *out, const float *gate, const float *up, size_t n, LlavaAct a);
+} LlavaBackend;
+
+static const LlavaBackend llava__cpu_backend = {"cpu",
+                                                llava__matmul_forward,
+                                                llava__layernorm_forward,
+                                                llava__rmsnorm_forward,
+                                                llava__rope_forward,
+                                                llava__attention_forward,
+                                                llava__act_forward,
+                                                llava__glu_forward};
+
+/* x[n] += y[n] */
+static void llava__add(float *x, const float *y, size_t n) {
+    size_t i;
+    for (i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* ------------------------------------------------------------------------------------------------
+   5-7. The model: configuration, weights, vision encoder, projector, decoder
+   ------------------------------------------------------------------------------------------------ */
+
+/* One CLIP encoder layer.  transformers: CLIPEncoderLayer */
+typedef struct {
+    float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* [D] */
+    llava__w q, k, v, o;                  /* [D, D] */
+    float *qb, *kb, *vb, *ob;             /* [D] */
+    llava__w fc1, fc2;                    /* [Iv, D], [D, Iv] */
+    float *fc1b, *fc2b;                   /* [Iv], [D] */
+} llava__vlayer;
+
+/* One LLaMA decoder layer.  transformers: LlamaDecoderLayer */
+typedef struct {
+    float *in_norm, *post_norm; /* [C] */
+    llava__w q, k, v, o;        /* [H*Dh, C], [KVH*Dh, C] x2, [C, H*Dh] */
+    float *qb, *kb, *vb, *ob;   /* attention_bias only */
+    llava__w gate, up, down;    /* [I, C] x2, [C, I] */
+    float *gate_b, *up_b, *down_b; /* mlp_bias only */
+} llava__tlayer;
+
+struct LlavaModel {
+    LlavaConfig cfg;
+    const LlavaBackend *be;
+    llava__tensors files;  /* the model's safetensors */
+    llava__tensors vfiles; /* the vision tower's own directory (original LLaVA layout) */
+    /* vision tower.  transformers: CLIPVisionTransformer */
+    llava__w patch;               /* [D, 3*ps*ps] (Conv2d weight [D, 3, ps, ps] flattened) */
+    float *class_emb;             /* [D] */
+    float *pos_emb;               /* [P+1, D] */
+    float *pre_ln_w, *pre_ln_b;   /* [D] */
+    llava__vlayer *vl;            /* [vision_run] */
+    int vision_run;               /* encoder layers run to reach the feature layer */
+    /* projector.  transformers: LlavaMultiModalProjector */
+    llava__w proj[LLAVA_MAX_PROJ_LAYERS];     /* [C, D], then [C, C] */
+    float *proj_b[LLAVA_MAX_PROJ_LAYERS];     /* [C] */
+    /* decoder.  transformers: LlamaModel + lm_head */
+    llava__w embed;               /* [V, C] */
+    llava__tlayer *tl;            /* [text_layers] */
+    float *norm;                  /* [C] */
+    llava__w head;                /* [V, C] (embed when tied) */
+    float *inv_freq;              /* [Dh/2] RoPE frequencies */
+    void **owned;                 /* f32 copies and realigned tensors */
+    int n_owned, cap_owned;
+};
+
+struct LlavaContext {
+    LlavaModel *m;
+    int n_ctx, n_past;
+    float *kcache, *vcache; /* [layers][n_ctx][KVH*Dh] */
+    float *logits;          /* [V] of the last position */
+};
+
+/* --- configuration ------------------------------------------------------------------------------ */
+typedef struct {
+    const llava__json *j;
+    const char *file;
+    int rc;
+} llava__cfgr;
+
+static const llava__jnode *llava__cfg_get(const llava__cfgr *r, const llava__jnode *o, const char *key) {
+    const llava__jnode *x = llava__jget(r->j, o, key);
+    return x && x->type != LLAVA__JNULL ? x : NULL;
+}
+static double llava__cfg_num(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, double def) {
+    const llava__jnode *x = llava__cfg_get(r, o, key);
+    if (!x) return def;
+    if (x->type != LLAVA__JNUM && x->type != LLAVA__JBOOL) {
+        if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be a number", r->file, sec, key);
+        return def;
+    }
+    return x->num;
+}
+static int llava__cfg_int(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, int def) {
+    const llava__jnode *x = llava__cfg_get(r, o, key);
+    if (!x) return def;
+    if ((x->type != LLAVA__JNUM && x->type != LLAVA__JBOOL) || x->num != floor(x->num) || fabs(x->num) > 2.0e9) {
+        if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be an integer", r->file, sec, key);
+        return def;
+    }
+    return (int)x->num;
+}
+static const char *llava__cfg_str(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, const char *def) {
+    const llava__jnode *x = llava__cfg_get(r, o, key);
+    if (!x) return def;
+    if (x->type != LLAVA__JSTR) {
+        if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be a string", r->file, sec, key);
+        return def;
+    }
+    return x->str;
+}
+static LlavaAct llava__cfg_act(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, const char *def) {
+    const char *s = llava__cfg_str(r, o, sec, key, def);
+    if (!strcmp(s, "gelu")) return LLAVA_ACT_GELU;
+    if (!strcmp(s, "quick_gelu")) return LLAVA_ACT_QUICK_GELU;
+    if (!strcmp(s, "gelu_new") || !strcmp(s, "gelu_pytorch_tanh") || !strcmp(s, "gelu_fast")) return LLAVA_ACT_GELU_TANH;
+    if (!strcmp(s, "silu") || !strcmp(s, "swish")) return LLAVA_ACT_SILU;
+    if (!strcmp(s, "relu")) return LLAVA_ACT_RELU;
+    if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s \"%s\" is not supported (gelu, quick_gelu, gelu_pytorch_tanh, silu, relu)", r->file, sec, key, s);
+    return LLAVA_ACT_GELU;
+}
+
+/* LlamaConfig fields (LLaMA, Vicuna, Mistral, Qwen2), defaults as transformers has them */
+static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const llava__jnode *tc, const char *sec) {
+    const char *type = llava__cfg_str(r, tc, sec, "model_type", "llama");
+    if (!strncmp(type, "llava_", 6)) type += 6; /* the original repository's llava_llama / llava_mistral */
+    int mistral = !strcmp(type, "mistral"), qwen = !strcmp(type, "qwen2");
+    if (!mistral && !qwen && strcmp(type, "llama") && r->rc == LLAVA_OK)
+        r->rc = llava__err("%s: %smodel_type \"%s\" is not supported (llama, mistral, qwen2)", r->file, sec, type);
+    c->text_vocab = llava__cfg_int(r, tc, sec, "vocab_size", qwen ? 151936 : 32000);
+    c->text_hidden = llava__cfg_int(r, tc, sec, "hidden_size", 4096);
+    c->text_intermediate = llava__cfg_int(r, tc, sec, "intermediate_size", mistral ? 14336 : qwen ? 22016 : 11008);
+    c->text_layers = llava__cfg_int(r, tc, sec, "num_hidden_layers", 32);
+    c->text_heads = llava__cfg_int(r, tc, sec, "num_attention_heads", 32);
+    c->text_kv_heads = llava__cfg_int(r, tc, sec, "num_key_value_heads", mistral ? 8 : c->text_heads);
+    c->text_max_pos = llava__cfg_int(r, tc, sec, "max_position_embeddings", mistral ? 131072 : qwen ? 32768 : 2048);
+    c->text_rms_eps = (float)llava__cfg_num(r, tc, sec, "rms_norm_eps", 1e-6);
+    c->text_act = llava__cfg_act(r, tc, sec, "hidden_act", "silu");
+    c->text_attn_bias = llava__cfg_int(r, tc, sec, "attention_bias", qwen ? 1 : 0);
+    c->text_mlp_bias = llava__cfg_int(r, tc, sec, "mlp_bias", 0);
+    c->text_head_dim = llava__cfg_int(r, tc, sec, "head_dim", c->text_heads > 0 ? c->text_hidden / c->text_heads : 0);
+    if (!llava__cfg_get(r, tc, "head_dim") && c->text_heads > 0 && c->text_hidden % c->text_heads && r->rc == LLAVA_OK)
+        r->rc = llava__err("%s: %snum_attention_heads (%d) does not divide hidden_size (%d)", r->file, sec, c->text_heads, c->text_hidden);
+    c->text_tied = llava__cfg_int(r, tc, sec, "tie_word_embeddings", c->text_tied);
+    /* rotary: 4.x spells rope_theta + rope_scaling, 5.x rope_parameters {rope_theta, rope_type} */
+    const llava__jnode *rp = llava__cfg_get(r, tc, "rope_parameters"), *rs = llava__cfg_get(r, tc, "rope_scaling");
+    c->text_rope_theta = llava__cfg_num(r, tc, sec, "rope_theta", rp ? llava__cfg_num(r, rp, "rope_parameters.", "rope_theta", 10000.0) : 10000.0);
+    c->text_rope_linear_factor = 1.0;
+    const llava__jnode *sc = rs ? rs : rp;
+    if (sc) {
+        const char *rt = llava__cfg_str(r, sc, "rope.", "rope_type", llava__cfg_str(r, sc, "rope.", "type", "default"));
+        if (!strcmp(rt, "linear")) c->text_rope_linear_factor = llava__cfg_num(r, sc, "rope.", "factor", 1.0);
+        else if (strcmp(rt, "default") && r->rc == LLAVA_OK)
+            r->rc = llava__err("%s: %srope type \"%s\" is not supported (default, linear)", r->file, sec, rt);
+    }
+    c->bos_id = llava__cfg_int(r, tc, sec, "bos_token_id", qwen ? -1 : 1);
+    const llava__jnode *eos = llava__cfg_get(r, tc, "eos_token_id");
+    c->n_eos = 0;
+    if (eos && eos->type == LLAVA__JARR) {
+        const llava__jnode *x;
+        for (x = llava__jfirst(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava__jnext(r->j, x))
+            if (x->type == LLAVA__JNUM) c->eos_ids[c->n_eos++] = (int)x->num;
+    } else {
+        int e = llava__cfg_int(r, tc, sec, "eos_token_id", qwen ? 151643 : 2);
+        if (e >= 0) c->eos_ids[c->n_eos++] = e;
+    }
+}
+
+/* CLIPVisionConfig fields; `dflt` is 0 for CLIPVisionConfig's own defaults (ViT-B/32), 1 for the
+   ViT-L/14-336 that LlavaConfig builds when vision_config is absent */
+static void llava__config_vision(LlavaConfig *c, llava__cfgr *r, const llava__jnode *vc, const char *sec, int big) {
+    const char *type = llava__cfg_str(r, vc, sec, "model_type", "clip_vision_model");
+    if (strcmp(type, "clip_vision_model") && strcmp(type, "clip") && r->rc == LLAVA_OK)
+        r->rc = llava__err("%s: %smodel_type \"%s\" is not supported (clip_vision_model)", r->file, sec, type);
+    c->vision_hidden = llava__cfg_int(r, vc, sec, "hidden_size", big ? 1024 : 768);
+    c->vision_intermediate = llava__cfg_int(r, vc, sec, "intermediate_size", big ? 4096 : 3072);
+    c->vision_layers = llava__cfg_int(r, vc, sec, "num_hidden_layers", big ? 24 : 12);
+    c->vision_heads = llava__cfg_int(r, vc, sec, "num_attention_heads", big ? 16 : 12);
+    c->vision_channels = llava__cfg_int(r, vc, sec, "num_channels", 3);
+    c->vision_image_size = llava__cfg_int(r, vc, sec, "image_size", big ? 336 : 224);
+    c->vision_patch_size = llava__cfg_int(r, vc, sec, "patch_size", big ? 14 : 32);
+    c->vision_ln_eps = (float)llava__cfg_num(r, vc, sec, "layer_norm_eps", 1e-5);
+    c->vision_act = llava__cfg_act(r, vc, sec, "hidden_act", "quick_gelu");
+}
+
+LLAVADEF void llava_preprocess_defaults(LlavaConfig *c, int size) {
+    static const float mean[3] = {0.48145466f, 0.4578275f, 0.40821073f}, std[3] = {0.26862954f, 0.26130258f, 0.27577711f};
+    int i;
+    c->pre_pad = 0;
+    c->pre_do_resize = 1;
+    c->pre_resize_short = size;
+    c->pre_resize_h = c->pre_resize_w = size;
+    c->pre_do_crop = 1;
+    c->pre_crop_h = c->pre_crop_w = size;
+    c->pre_do_rescale = 1;
+    c->pre_rescale = 1.0f / 255.0f;
+    c->pre_do_normalize = 1;
+    c->pre_alpha_white = 1;
+    for (i = 0; i < 3; i++) {
+        c->pre_mean[i] = mean[i];
+        c->pre_std[i] = std[i];
+    }
+}
+
+/* preprocessor_config.json (optional: without it CLIP's defaults at the tower's size apply) */
+static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
+    llava_preprocess_defaults(c, c->vision_image_size);
+    if (!llava__exists(path)) return LLAVA_OK;
+    size_t n;
+    char *text = llava__read_text(path, 1 << 20, &n);
+    if (!text) return LLAVA_ERR;
+    llava__json j;
+    int rc = llava__json_parse(&j, text, n, path);
+    if (rc == LLAVA_OK) {
+        llava__cfgr r = {&j, path, LLAVA_OK};
+        const llava__jnode *root = &j.nodes[0], *x;
+        int i;
+        c->pre_do_resize = llava__cfg_int(&r, root, "", "do_resize", 1);
+        c->pre_do_crop = llava__cfg_int(&r, root, "", "do_center_crop", 1);
+        c->pre_do_rescale = llava__cfg_int(&r, root, "", "do_rescale", 1);
+        c->pre_rescale = (float)llava__cfg_num(&r, root, "", "rescale_factor", 1.0 / 255.0);
+        c->pre_do_normalize = llava__cfg_int(&r, root, "", "do_normalize", 1);
+        if ((x = llava__cfg_get(&r, root, "size"))) {
+            if (x->type == LLAVA__JNUM) c->pre_resize_short = (int)x->num;
+            else if (llava__cfg_get(&r, x, "shortest_edge")) c->pre_resize_short = llava__cfg_int(&r, x, "size.", "shortest_edge", 0);
+            else {
+                c->pre_resize_short = 0;
+                c->pre_resize_h = llava__cfg_int(&r, x, "size.", "height", 0);
+                c->pre_resize_w = llava__cfg_int(&r, x, "size.", "width", 0);
+            }
+        }
+        if ((x = llava__cfg_get(&r, root, "crop_size"))) {
+            if (x->type == LLAVA__JNUM) c->pre_crop_h = c->pre_crop_w = (int)x->num;
+            else {
+                c->pre_crop_h = llava__cfg_int(&r, x, "crop_size.", "height", 0);
+                c->pre_crop_w = llava__cfg_int(&r, x, "crop_size.", "width", 0);
+            }
+        }
+        const char *keys[2] = {"image_mean", "image_std"};
+        for (i = 0; i < 2; i++)
+            if ((x = llava__cfg_get(&r, root, keys[i]))) {
+                float *dst = i ? c->pre_std : c->pre_mean;
+                int k;
+                if (x->type == LLAVA__JNUM) dst[0] = dst[1] = dst[2] = (float)x->num;
+                else if (x->type != LLAVA__JARR || x->count != 3) {
+                    if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
+                } else
+                    for (k = 0; k < 3; k++) dst[k] = (float)llava__jat(&j, x, k)->num;
+            }
+        int resample = llava__cfg_int(&r, root, "", "resample", 3);
+        if (resample != 3 && r.rc == LLAVA_OK) r.rc = llava__err("%s: resample %d is not supported (3 = bicubic)", path, resample);
+        for (i = 0; i < 3; i++)
+            if (!(c->pre_std[i] > 0.0f) && r.rc == LLAVA_OK) r.rc = llava__err("%s: image_std must be positive", path);
+        if ((c->pre_resize_short < 0 || c->pre_resize_short > 65536 || c->pre_resize_h <= 0 || c->pre_resize_w <= 0 ||
+             c->pre_resize_h > 65536 || c->pre_resize_w > 65536 || c->pre_crop_h <= 0 || c->pre_crop_w <= 0 ||
+             c->pre_crop_h > 65536 || c->pre_crop_w > 65536) && r.rc == LLAVA_OK)
+            r.rc = llava__err("%s: size / crop_size out of range", path);
+        rc = r.rc;
+    }
+    llava__json_free(&j);
+    LLAVA_FREE(text);
+    return rc;
+}
+
+/* checks that the numbers make a model this code can run, before any tensor is looked at */
+static int llava__config_check(const LlavaConfig *c, const char *file) {
+    const struct {
+        const char *name;
+        int v;
+    } pos[] = {{"vision_config.hidden_size", c->vision_hidden}, {"vision_config.intermediate_size", c->vision_intermediate},
+               {"vision_config.num_hidden_layers", c->vision_layers}, {"vision_config.num_attention_heads", c->vision_heads},
+               {"vision_config.image_size", c->vision_image_size}, {"vision_config.patch_size", c->vision_patch_size},
+               {"text_config.hidden_size", c->text_hidden}, {"text_config.intermediate_size", c->text_intermediate},
+               {"text_config.num_hidden_layers", c->text_layers}, {"text_config.num_attention_heads", c->text_heads},
+               {"text_config.num_key_value_heads", c->text_kv_heads}, {"text_config.head_dim", c->text_head_dim},
+               {"text_config.vocab_size", c->text_vocab}, {"text_config.max_position_embeddings", c->text_max_pos}};
+    size_t i;
+    for (i = 0; i < sizeof pos / sizeof pos[0]; i++)
+        if (pos[i].v <= 0 || pos[i].v > LLAVA__LIMIT_DIM)
+            return llava__err("%s: %s (%d) must be between 1 and %d", file, pos[i].name, pos[i].v, LLAVA__LIMIT_DIM);
+    if (c->vision_channels != 3) return llava__err("%s: vision_config.num_channels (%d) must be 3", file, c->vision_channels);
+    if (c->vision_hidden % c->vision_heads)
+        return llava__err("%s: vision_config.num_attention_heads (%d) does not divide hidden_size (%d)", file, c->vision_heads, c->vision_hidden);
+    if (c->vision_image_size % c->vision_patch_size)
+        return llava__err("%s: vision_config.patch_size (%d) does not divide image_size (%d)", file, c->vision_patch_size, c->vision_image_size);
+    if (c->text_heads % c->text_kv_heads)
+        return llava__err("%s: text_config.num_key_value_heads (%d) does not divide num_attention_heads (%d)", file, c->text_kv_heads, c->text_heads);
+    if (c->text_head_dim % 2) return llava__err("%s: text_config.head_dim (%d) must be even for rotary embeddings", file, c->text_head_dim);
+    if ((int64_t)c->text_heads * c->text_head_dim > LLAVA__LIMIT_DIM) return llava__err("%s: text_config: heads x head_dim too large", file);
+    if (c->vision_feature_layer > c->vision_layers || c->vision_feature_layer < -(c->vision_layers + 1))
+        return llava__err("%s: vision_feature_layer (%d) is outside the %d hidden states of a %d-layer vision tower", file,
+                          c->vision_feature_layer, c->vision_layers + 1, c->vision_layers);
+    if (c->proj_layers < 1 || c->proj_layers > LLAVA_MAX_PROJ_LAYERS) return llava__err("%s: projector has %d layers (1 to %d supported)", file, c->proj_layers, LLAVA_MAX_PROJ_LAYERS);
+    if (!c->image_token_expands && (c->image_token_id < 0 || c->image_token_id >= c->text_vocab))
+        return llava__err("%s: image_token_index (%d) is outside the vocabulary (%d)", file, c->image_token_id, c->text_vocab);
+    if (!(c->text_rms_eps >= 0.0f) || !(c->vision_ln_eps >= 0.0f)) return llava__err("%s: negative norm epsilon", file);
+    if (!(c->text_rope_theta > 0.0) || !(c->text_rope_linear_factor > 0.0)) return llava__err("%s: rope_theta and rope factor must be positive", file);
+    if (c->pre_crop_h != c->vision_image_size || c->pre_crop_w != c->vision_image_size)
+        return llava__err("%s: preprocessing makes %dx%d images but the vision tower takes %dx%d", file, c->pre_crop_w,
+                          c->pre_crop_h, c->vision_image_size, c->vision_image_size);
+    return LLAVA_OK;
+}
+
+/* --- tensors ------------------------------------------------------------------------------------ */
+/* names, relative to the prefixes that layout detection finds (llama.cpp keeps them in one place too) */
+#define LLAVA__N_PATCH "%sembeddings.patch_embedding.weight"
+#define LLAVA__N_CLASS "%sembeddings.class_embedding"
+#define LLAVA__N_POS "%sembeddings.position_embedding.weight"
+#define LLAVA__N_PRE_LN "%spre_layrnorm.%s"
+#define LLAVA__N_VLAYER "%sencoder.layers.%d.%s"
+#define LLAVA__N_EMBED "%sembed_tokens.weight"
+#define LLAVA__N_TLAYER "%slayers.%d.%s"
+#define LLAVA__N_NORM "%snorm.weight"
+
+static int llava__own(LlavaModel *m, void *p) {
+    if (!p) return llava__err("out of memory");
+    if (m->n_owned == m->cap_owned) {
+        int nc = m->cap_owned ? m->cap_owned * 2 : 256;
+        void **no = (void **)LLAVA_REALLOC(m->owned, (size_t)nc * sizeof *no);
+        if (!no) {
+            llava__free_aligned(p);
+            return llava__err("out of memory");
+        }
+        m->owned = no;
+        m->cap_owned = nc;
+    }
+    m->owned[m->n_owned++] = p;
+    return LLAVA_OK;
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 5, 6)))
+#endif
+/* finds a float tensor by formatted name and checks its shape (dims = its numel split as given) */
+static const llava__tensor *llava__need(const llava__tensors *ts, int ndim, const int64_t *shape, char *name, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, 256, fmt, ap);
+    va_end(ap);
+    const llava__tensor *t = llava__tensors_find(ts, name);
+    int i, ok;
+    if (!t) {
+        llava__err("missing tensor '%s'", name);
+        return NULL;
+    }
+    if (t->dtype < 0) {
+        llava__err("tensor '%s' has dtype %s; F32, F16 or BF16 expected", name, t->dtype_name);
+        return NULL;
+    }
+    ok = t->ndim == ndim;
+    for (i = 0; ok && i < ndim; i++) ok = t->shape[i] == shape[i];
+    if (!ok) {
+        char a[128] = "", b[128] = "";
+        size_t la = 0, lb = 0;
+        for (i = 0; i < t->ndim && la < 100; i++) la += (size_t)snprintf(a + la, sizeof a - la, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+        for (i = 0; i < ndim && lb < 100; i++) lb += (size_t)snprintf(b + lb, sizeof b - lb, "%s%lld", i ? ", " : "", (long long)shape[i]);
+        llava__err("tensor '%s' has shape [%s] but the config implies [%s]", name, a, b);
+        return NULL;
+    }
+    return t;
+}
+
+/* a matrix weight, kept in its stored dtype (copied only if misaligned in the file) */
+static int llava__load_w(LlavaModel *m, const llava__tensors *ts, llava__w *w, int rows, int cols, const char *pfx, const char *fmt2, int layer, const char *leaf) {
+    char name[256];
+    int64_t shape[2] = {rows, cols};
+    const llava__tensor *t = layer >= 0 ? llava__need(ts, 2, shape, name, fmt2, pfx, layer, leaf) : llava__need(ts, 2, shape, name, fmt2, pfx, leaf);
+    if (!t) return LLAVA_ERR;
+    w->rows = rows;
+    w->cols = cols;
+    w->dtype = (LlavaDType)t->dtype;
+    w->data = t->data;
+    if ((uintptr_t)t->data % llava__dtype_size(w->dtype)) {
+        void *p = llava__alloc_aligned(t->nbytes);
+        if (llava__own(m, p) != LLAVA_OK) return LLAVA_ERR;
+        memcpy(p, t->data, t->nbytes);
+        w->data = p;
+    }
+    return LLAVA_OK;
+}
+
+/* a small tensor (norm, bias, embedding table) as an f32 copy */
+static int llava__load_f32(LlavaModel *m, const llava__tensors *ts, float **dst, int ndim, const int64_t *shape, const char *name) {
+    char nm[256];
+    const llava__tensor *t = llava__need(ts, ndim, shape, nm, "%s", name);
+    if (!t) return LLAVA_ERR;
+    size_t n = t->nbytes / llava__dtype_size((LlavaDType)t->dtype);
+    float *p = (float *)llava__alloc_aligned(n * sizeof(float) + 1);
+    if (llava__own(m, p) != LLAVA_OK) return LLAVA_ERR;
+    llava__to_f32(p, t->data, (LlavaDType)t->dtype, n);
+    *dst = p;
+    return LLAVA_OK;
+}
+static int llava__load_vec(LlavaModel *m, const llava__tensors *ts, float **dst, int n, const char *fmt, const char *pfx, int layer, const char *leaf) {
+    char name[256];
+    int64_t shape[1] = {n};
+    if (layer >= 0) snprintf(name, sizeof name, fmt, pfx, layer, leaf);
+    else snprintf(name, sizeof name, fmt, pfx, leaf);
+    return llava__load_f32(m, ts, dst, 1, shape, name);
+}
+
+/* first prefix p for which p + probe names a tensor, or NULL */
+static const char *llava__probe(const llava__tensors *ts, const char *const *prefixes, int n, const char *probe) {
+    char name[256];
+    int i;
+    for (i = 0; i < n; i++) {
+        snprintf(name, sizeof name, "%s%s", prefixes[i], probe);
+        if (llava__tensors_find(ts, name)) return prefixes[i];
+    }
+    return NULL;
+}
+
+static int llava__load_vision(LlavaModel *m, const llava__tensors *ts, const char *vp) {
+    const LlavaConfig *c = &m->cfg;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, ps = c->vision_patch_size;
+    const int G = c->vision_image_size / ps;
+    char name[256];
+    int64_t pshape[4] = {D, 3, ps, ps}, one[1] = {D}, pos[2] = {(int64_t)G * G + 1, D};
+    const llava__tensor *t = llava__need(ts, 4, pshape, name, LLAVA__N_PATCH, vp);
+    if (!t) return LLAVA_ERR;
+    m->patch.rows = D;
+    m->patch.cols = 3 * ps * ps;
+    m->patch.dtype = (LlavaDType)t->dtype;
+    m->patch.data = t->data;
+    if ((uintptr_t)t->data % llava__dtype_size(m->patch.dtype)) {
+        void *p = llava__alloc_aligned(t->nbytes);
+        if (llava__own(m, p) != LLAVA_OK) return LLAVA_ERR;
+        memcpy(p, t->data, t->nbytes);
+        m->patch.data = p;
+    }
+    snprintf(name, sizeof name, LLAVA__N_CLASS, vp);
+    if (llava__load_f32(m, ts, &m->class_emb, 1, one, name) != LLAVA_OK) return LLAVA_ERR;
+    snprintf(name, sizeof name, LLAVA__N_POS, vp);
+    if (llava__load_f32(m, ts, &m->pos_emb, 2, pos, name) != LLAVA_OK) return LLAVA_ERR;
+    if (llava__load_vec(m, ts, &m->pre_ln_w, D, LLAVA__N_PRE_LN, vp, -1, "weight") ||
+        llava__load_vec(m, ts, &m->pre_ln_b, D, LLAVA__N_PRE_LN, vp, -1, "bias"))
+        return LLAVA_ERR;
+    /* hidden_states[k] is the output of k layers; only those layers are needed (and required) */
+    int fl = c->vision_feature_layer;
+    m->vision_run = fl < 0 ? c->vision_layers + 1 + fl : fl;
+    m->vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *m->vl);
+    if (!m->vl) return llava__err("out of memory");
+    int l;
+    for (l = 0; l < m->vision_run; l++) {
+        llava__vlayer *L = &m->vl[l];
+        if (llava__load_vec(m, ts, &L->ln1_w, D, LLAVA__N_VLAYER, vp, l, "layer_norm1.weight") ||
+            llava__load_vec(m, ts, &L->ln1_b, D, LLAVA__N_VLAYER, vp, l, "layer_norm1.bias") ||
+            llava__load_vec(m, ts, &L->ln2_w, D, LLAVA__N_VLAYER, vp, l, "layer_norm2.weight") ||
+            llava__load_vec(m, ts, &L->ln2_b, D, LLAVA__N_VLAYER, vp, l, "layer_norm2.bias") ||
+            llava__load_w(m, ts, &L->q, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.q_proj.weight") ||
+            llava__load_w(m, ts, &L->k, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.k_proj.weight") ||
+            llava__load_w(m, ts, &L->v, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.v_proj.weight") ||
+            llava__load_w(m, ts, &L->o, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.out_proj.weight") ||
+            llava__load_vec(m, ts, &L->qb, D, LLAVA__N_VLAYER, vp, l, "self_attn.q_proj.bias") ||
+            llava__load_vec(m, ts, &L->kb, D, LLAVA__N_VLAYER, vp, l, "self_attn.k_proj.bias") ||
+            llava__load_vec(m, ts, &L->vb, D, LLAVA__N_VLAYER, vp, l, "self_attn.v_proj.bias") ||
+            llava__load_vec(m, ts, &L->ob, D, LLAVA__N_VLAYER, vp, l, "self_attn.out_proj.bias") ||
+            llava__load_w(m, ts, &L->fc1, Iv, D, vp, LLAVA__N_VLAYER, l, "mlp.fc1.weight") ||
+            llava__load_w(m, ts, &L->fc2, D, Iv, vp, LLAVA__N_VLAYER, l, "mlp.fc2.weight") ||
+            llava__load_vec(m, ts, &L->fc1b, Iv, LLAVA__N_VLAYER, vp, l, "mlp.fc1.bias") ||
+            llava__load_vec(m, ts, &L->fc2b, D, LLAVA__N_VLAYER, vp, l, "mlp.fc2.bias"))
+            return LLAVA_ERR;
+    }
+    return LLAVA_OK;
+}
+
+static int llava__load_text(LlavaModel *m, const llava__tensors *ts, const char *tp) {
+    const LlavaConfig *c = &m->cfg;
+    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
+    char name[256];
+    if (llava__load_w(m, ts, &m->embed, c->text_vocab, C, tp, LLAVA__N_EMBED, -1, "")) return LLAVA_ERR;
+    m->tl = (llava__tlayer *)llava__calloc((size_t)c->text_layers, sizeof *m->tl);
+    if (!m->tl) return llava__err("out of memory");
+    int l;
+    for (l = 0; l < c->text_layers; l++) {
+        llava__tlayer *L = &m->tl[l];
+        if (llava__load_vec(m, ts, &L->in_norm, C, LLAVA__N_TLAYER, tp, l, "input_layernorm.weight") ||
+            llava__load_vec(m, ts, &L->post_norm, C, LLAVA__N_TLAYER, tp, l, "post_attention_layernorm.weight") ||
+            llava__load_w(m, ts, &L->q, H * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.q_proj.weight") ||
+            llava__load_w(m, ts, &L->k, KVH * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.k_proj.weight") ||
+            llava__load_w(m, ts, &L->v, KVH * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.v_proj.weight") ||
+            llava__load_w(m, ts, &L->o, C, H * Dh, tp, LLAVA__N_TLAYER, l, "self_attn.o_proj.weight") ||
+            llava__load_w(m, ts, &L->gate, I, C, tp, LLAVA__N_TLAYER, l, "mlp.gate_proj.weight") ||
+            llava__load_w(m, ts, &L->up, I, C, tp, LLAVA__N_TLAYER, l, "mlp.up_proj.weight") ||
+            llava__load_w(m, ts, &L->down, C, I, tp, LLAVA__N_TLAYER, l, "mlp.down_proj.weight"))
+            return LLAVA_ERR;
+        if (c->text_attn_bias &&
+            (llava__load_vec(m, ts, &L->qb, H * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.q_proj.bias") ||
+             llava__load_vec(m, ts, &L->kb, KVH * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.k_proj.bias") ||
+             llava__load_vec(m, ts, &L->vb, KVH * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.v_proj.bias")))
+            return LLAVA_ERR;
+        /* Qwen2 has q/k/v biases but none on o_proj; LLaMA's attention_bias covers o_proj too */
+        snprintf(name, sizeof name, LLAVA__N_TLAYER, tp, l, "self_attn.o_proj.bias");
+        if (c->text_attn_bias && llava__tensors_find(ts, name) &&
+            llava__load_vec(m, ts, &L->ob, C, LLAVA__N_TLAYER, tp, l, "self_attn.o_proj.bias"))
+            return LLAVA_ERR;
+        if (c->text_mlp_bias &&
+            (llava__load_vec(m, ts, &L->gate_b, I, LLAVA__N_TLAYER, tp, l, "mlp.gate_proj.bias") ||
+             llava__load_vec(m, ts, &L->up_b, I, LLAVA__N_TLAYER, tp, l, "mlp.up_proj.bias") ||
+             llava__load_vec(m, ts, &L->down_b, C, LLAVA__N_TLAYER, tp, l, "mlp.down_proj.bias")))
+            return LLAVA_ERR;
+    }
+    if (llava__load_vec(m, ts, &m->norm, C, LLAVA__N_NORM, tp, -1, "")) return LLAVA_ERR;
+    if (c->text_tied) {
+        m->head = m->embed;
+    } else {
+        /* the head sits beside the decoder: language_model.lm_head (4.x) or lm_head */
+        const char *heads[2] = {"language_model.lm_head.weight", "lm_head.weight"};
+        const char *h = !strcmp(tp, "language_model.model.") ? heads[0] : heads[1];
+        if (llava__load_w(m, ts, &m->head, c->text_vocab, C, "", "%s%s", -1, h)) return LLAVA_ERR;
+    }
+    /* RoPE inverse frequencies, as LlamaRotaryEmbedding computes them (float32) */
+    int half = Dh / 2, i;
+    m->inv_freq = (float *)llava__alloc_aligned((size_t)half * sizeof(float) + 1);
+    if (llava__own(m, m->inv_freq) != LLAVA_OK) return LLAVA_ERR;
+    for (i = 0; i < half; i++) {
+        float e = (float)(2 * i) / (float)Dh;
+        m->inv_freq[i] = (float)(1.0 / pow(c->text_rope_theta, (double)e)) / (float)c->text_rope_linear_factor;
+    }
+    return LLAVA_OK;
+}
+
+static int llava__load_projector(LlavaModel *m, const llava__tensors *ts, const char *pp, int original) {
+    LlavaConfig *c = &m->cfg;
+    const int D = c->vision_hidden, C = c->text_hidden;
+    int i;
+    char name[256];
+    for (i = 0; i < c->proj_layers; i++) {
+        char wn[64], bn[64];
+        if (original) { /* nn.Linear, or nn.Sequential(Linear, GELU, Linear, ...) */
+            if (c->proj_layers == 1) snprintf(wn, sizeof wn, "weight"), snprintf(bn, sizeof bn, "bias");
+            else snprintf(wn, sizeof wn, "%d.weight", 2 * i), snprintf(bn, sizeof bn, "%d.bias", 2 * i);
+        } else {
+            snprintf(wn, sizeof wn, "linear_%d.weight", i + 1);
+            snprintf(bn, sizeof bn, "linear_%d.bias", i + 1);
+        }
+        int in = i == 0 ? D : C;
+        snprintf(name, sizeof name, "%s%s", pp, wn);
+        const llava__tensor *t = llava__tensors_find(ts, name);
+        if (t && t->ndim == 2 && t->shape[1] == in && t->shape[0] != C)
+            return llava__err("projector output width %lld (tensor '%s') does not match the language model width %d",
+                              (long long)t->shape[0], name, C);
+        if (llava__load_w(m, ts, &m->proj[i], C, in, pp, "%s%s", -1, wn)) return LLAVA_ERR;
+        if (c->proj_bias && llava__load_vec(m, ts, &m->proj_b[i], C, "%s%s", pp, -1, bn)) return LLAVA_ERR;
+    }
+    return LLAVA_OK;
+}
+
+LLAVADEF void llava_model_free(LlavaModel *m) {
+    int i;
+    if (!m) return;
+    for (i = 0; i < m->n_owned; i++) llava__free_aligned(m->owned[i]);
+    LLAVA_FREE(m->owned);
+    LLAVA_FREE(m->vl);
+    LLAVA_FREE(m->tl);
+    llava__tensors_free(&m->files);
+    llava__tensors_free(&m->vfiles);
+    LLAVA_FREE(m);
+}
+
+/* the original LLaVA repository's checkpoint: flat LLaMA config + mm_* fields, model.mm_projector.*,
+   and the CLIP tower in its own directory (named by mm_vision_tower) */
+static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, const llava__jnode *root) {
+    LlavaConfig *c = &m->cfg;
+    llava__config_text(c, r, root, "");
+    const char *pt = llava__cfg_str(r, root, "", "mm_projector_type", "linear");
+    if (!strcmp(pt, "linear")) c->proj_layers = 1;
+    else if (sscanf(pt, "mlp%dx_gelu", &c->proj_layers) != 1 && r->rc == LLAVA_OK)
+        r->rc = llava__err("%s: mm_projector_type \"%s\" is not supported (linear, mlp2x_gelu)", r->file, pt);
+    c->proj_bias = 1;
+    c->proj_act = LLAVA_ACT_GELU;
+    c->vision_feature_layer = llava__cfg_int(r, root, "", "mm_vision_select_layer", -2);
+    const char *sf = llava__cfg_str(r, root, "", "mm_vision_select_feature", "patch");
+    if (!strcmp(sf, "patch")) c->vision_select_full = 0;
+    else if (!strcmp(sf, "cls_patch")) c->vision_select_full = 1;
+    else if (r->rc == LLAVA_OK) r->rc = llava__err("%s: mm_vision_select_feature \"%s\" is not supported (patch, cls_patch)", r->file, sf);
+    c->image_token_id = -200; /* IMAGE_TOKEN_INDEX of the original code */
+    c->image_token_expands = 1;
+    const char *tower = llava__cfg_str(r, root, "", "mm_vision_tower", llava__cfg_str(r, root, "", "vision_tower", ""));
+    const char *aspect = llava__cfg_str(r, root, "", "image_aspect_ratio", "");
+    int pad = !strcmp(aspect, "pad");
+    if (r->rc != LLAVA_OK) return r->rc;
+    /* the tower: inside the checkpoint (when it was trained), else its directory */
+    static const char *const inside[] = {"model.vision_tower.vision_tower.vision_model."};
+    const char *vp = llava__probe(&m->files, inside, 1, "embeddings.patch_embedding.weight");
+    char *vdir = NULL;
+    {
+        const char *base = strrchr(tower, '/');
+        char *cand[3] = {NULL, NULL, NULL};
+        int k;
+        if (tower[0] == '/') cand[0] = llava__strdup(tower);
+        cand[1] = llava__path_join(dir, tower);
+        cand[2] = llava__path_join(dir, base ? base + 1 : tower);
+        for (k = 0; k < 3; k++) {
+            char *cfg = cand[k] && tower[0] ? llava__path_join(cand[k], "config.json") : NULL;
+            if (!vdir && cfg && llava__exists(cfg)) {
+                vdir = cand[k];
+                cand[k] = NULL;
+            }
+            LLAVA_FREE(cfg);
+            LLAVA_FREE(cand[k]);
+        }
+    }
+    if (!vdir) return llava__err("%s: the vision tower \"%s\" (mm_vision_tower) is not a directory with config.json, "
+                                 "looked for it as given and inside %s", r->file, tower, dir);
+    /* the tower's own config: a CLIPVisionConfig, or a CLIPConfig with vision_config inside */
+    char *vcfg = llava__path_join(vdir, "config.json");
+    size_t n;
+    char *text = vcfg ? llava__read_text(vcfg, 1 << 24, &n) : NULL;
+    llava__json j;
+    int rc = text ? llava__json_parse(&j, text, n, vcfg) : LLAVA_ERR;
+    if (rc == LLAVA_OK) {
+        llava__cfgr vr = {&j, vcfg, LLAVA_OK};
+        const llava__jnode *vroot = &j.nodes[0], *sub = llava__cfg_get(&vr, vroot, "vision_config");
+        llava__config_vision(c, &vr, sub ? sub : vroot, sub ? "vision_config." : "", 0);
+        rc = vr.rc;
+    }
+    if (text) llava__json_free(&j);
+    LLAVA_FREE(text);
+    LLAVA_FREE(vcfg);
+    if (rc == LLAVA_OK) {
+        char *pre = llava__path_join(dir, "preprocessor_config.json");
+        if (pre && !llava__exists(pre)) {
+            LLAVA_FREE(pre);
+            pre = llava__path_join(vdir, "preprocessor_config.json");
+        }
+        rc = pre ? llava__config_preprocessor(c, pre) : llava__err("out of memory");
+        LLAVA_FREE(pre);
+        c->pre_pad = pad;
+        c->pre_alpha_white = 0; /* the original code's .convert("RGB") drops alpha */
+    }
+    if (rc == LLAVA_OK) rc = llava__config_check(c, r->file);
+    if (rc == LLAVA_OK && !vp) {
+        rc = llava__tensors_load_dir(&m->vfiles, vdir);
+        static const char *const vps[] = {"vision_model.", "vision_tower.vision_model."};
+        if (rc == LLAVA_OK && !(vp = llava__probe(&m->vfiles, vps, 2, "embeddings.patch_embedding.weight")))
+            rc = llava__err("%s: no CLIP vision weights (vision_model.embeddings.patch_embedding.weight)", vdir);
+        if (rc == LLAVA_OK) rc = llava__load_vision(m, &m->vfiles, vp);
+    } else if (rc == LLAVA_OK) {
+        rc = llava__load_vision(m, &m->files, vp);
+    }
+    LLAVA_FREE(vdir);
+    if (rc == LLAVA_OK) rc = llava__load_projector(m, &m->files, "model.mm_projector.", 1);
+    if (rc == LLAVA_OK) rc = llava__load_text(m, &m->files, "model.");
+    return rc;
+}
+
+/* a llava-hf checkpoint (LlavaForConditionalGeneration.save_pretrained), any transformers version */
+static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const llava__jnode *root) {
+    LlavaConfig *c = &m->cfg;
+    const llava__jnode *tc = llava__cfg_get(r, root, "text_config"), *vc = llava__cfg_get(r, root, "vision_config");
+    c->text_tied = llava__cfg_int(r, root, "", "tie_word_embeddings", 0);
+    if (tc) llava__config_text(c, r, tc, "text_config.");
+    else llava__config_text(c, r, NULL, "text_config.");
+    llava__config_vision(c, r, vc, "vision_config.", vc == NULL);
+    c->image_token_id = llava__cfg_int(r, root, "", "image_token_index", llava__cfg_int(r, root, "", "image_token_id", 32000));
+    c->image_token_expands = 0;
+    const llava__jnode *fl = llava__cfg_get(r, root, "vision_feature_layer");
+    if (fl && fl->type == LLAVA__JARR) {
+        if (r->rc == LLAVA_OK) r->rc = llava__err("%s: a list of vision_feature_layer values is not supported; give one index", r->file);
+    } else {
+        c->vision_feature_layer = llava__cfg_int(r, root, "", "vision_feature_layer", -2);
+    }
+    const char *st = llava__cfg_str(r, root, "", "vision_feature_select_strategy", "default");
+    if (!strcmp(st, "default")) c->vision_select_full = 0;
+    else if (!strcmp(st, "full")) c->vision_select_full = 1;
+    else if (r->rc == LLAVA_OK) r->rc = llava__err("%s: vision_feature_select_strategy \"%s\" is not supported (default, full)", r->file, st);
+    c->proj_layers = 2;
+    c->proj_act = llava__cfg_act(r, root, "", "projector_hidden_act", "gelu");
+    c->proj_bias = llava__cfg_int(r, root, "", "multimodal_projector_bias", 1);
+    if (r->rc != LLAVA_OK) return r->rc;
+    char *pre = llava__path_join(dir, "preprocessor_config.json");
+    int rc = pre ? llava__config_preprocessor(c, pre) : llava__err("out of memory");
+    LLAVA_FREE(pre);
+    if (rc != LLAVA_OK || (rc = llava__config_check(c, r->file)) != LLAVA_OK) return rc;
+    if ((rc = llava__tensors_load_dir(&m->files, dir)) != LLAVA_OK) return rc;
+    static const char *const tps[] = {"language_model.model.", "model.language_model.", "language_model.", "model."};
+    static const char *const vps[] = {"vision_tower.vision_model.", "vision_tower.", "model.vision_tower.vision_model.", "model.vision_tower."};
+    static const char *const pps[] = {"multi_modal_projector.", "model.multi_modal_projector."};
+    const char *tp = llava__probe(&m->files, tps, 4, "embed_tokens.weight");
+    const char *vp = llava__probe(&m->files, vps, 4, "embeddings.patch_embedding.weight");
+    const char *pp = llava__probe(&m->files, pps, 2, "linear_1.weight");
+    if (!tp) return llava__err("%s: no language model weights (looked for language_model.model.embed_tokens.weight and the other layouts)", dir);
+    if (!vp) return llava__err("%s: no vision tower weights (looked for vision_tower.vision_model.embeddings.patch_embedding.weight and the other layouts)", dir);
+    if (!pp) return llava__err("%s: no projector weights (looked for multi_modal_projector.linear_1.weight)", dir);
+    if ((rc = llava__load_vision(m, &m->files, vp)) != LLAVA_OK) return rc;
+    if ((rc = llava__load_projector(m, &m->files, pp, 0)) != LLAVA_OK) return rc;
+    return llava__load_text(m, &m->files, tp);
+}
+
+LLAVADEF LlavaModel *llava_model_load(const char *dir) {
+    LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
+    if (!m) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    m->be = &llava__cpu_backend;
+    char *path = llava__path_join(dir, "config.json");
+    size_t n = 0;
+    char *text = path ? llava__read_text(path, 1 << 24, &n) : NULL;
+    llava__json j;
+    int rc = text ? llava__json_parse(&j, text, n, path) : LLAVA_ERR;
+    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", path);
+    if (rc == LLAVA_OK) {
+        llava__cfgr r = {&j, path, LLAVA_OK};
+        const llava__jnode *root = &j.nodes[0];
+        const char *type = llava__cfg_str(&r, root, "", "model_type", "");
+        int original = llava__cfg_get(&r, root, "mm_vision_tower") || llava__cfg_get(&r, root, "mm_projector_type") ||
+                       !strcmp(type, "llava_llama") || !strcmp(type, "llava_mistral");
+        if (original) {
+            rc = llava__tensors_load_dir(&m->files, dir);
+            if (rc == LLAVA_OK) rc = llava__load_original(m, dir, &r, root);
+        } else if (strcmp(type, "llava") && r.rc == LLAVA_OK) {
+            rc = llava__err("%s: model_type \"%s\" is not a LLaVA model (llava, or the original repository's llava_llama)", path, type);
+        } else {
+            rc = llava__load_hf(m, dir, &r, root);
+        }
+    }
+    if (text) llava__json_free(&j);
+    LLAVA_FREE(text);
+    LLAVA_FREE(path);
+    if (rc != LLAVA_OK) {
+        llava_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
+
+LLAVADEF int llava_image_tokens(const LlavaModel *m) {
+    int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
+    return G * G + (m->cfg.vision_select_full ? 1 : 0);
+}
+
+/* --- vision encoder.  transformers: CLIPVisionTransformer, hidden_states[vision_feature_layer] --- */
+/* pixels [3,S,S] -> out [Psel, D], the selected rows of the feature layer's hidden state */
+static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
+    size_t sz = (size_t)P * K + (size_t)N * D * 6 + (size_t)N * Iv;
+    float *buf = (float *)llava__alloc_aligned(sz * sizeof(float));
+    if (!buf) return llava__err("out of memory encoding an image (%zu MB)", sz * 4 >> 20);
+    float *patches = buf;                  /* [P, 3*ps*ps] */
+    float *x = patches + (size_t)P * K;    /* [N, D] residual stream */
+    float *h = x + (size_t)N * D;          /* [N, D] */
+    float *q = h + (size_t)N * D, *k = q + (size_t)N * D, *v = k + (size_t)N * D; /* [N, D] */
+    float *att = v + (size_t)N * D;        /* [N, D] */
+    float *f = att + (size_t)N * D;        /* [N, Iv] */
+    int gy, gx, ch, ky, i, l;
+    /* patch_embedding (Conv2d, stride = kernel = ps, no bias) as a matmul over flattened patches */
+    for (gy = 0; gy < G; gy++)
+        for (gx = 0; gx < G; gx++)
+            for (ch = 0; ch < 3; ch++)
+                for (ky = 0; ky < ps; ky++)
+                    memcpy(patches + (size_t)(gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
+                           pixels + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
+    be->matmul(h, patches, &m->patch, NULL, P, K, D);
+    /* [CLS; patches] + position_embedding */
+    for (i = 0; i < D; i++) x[i] = m->class_emb[i] + m->pos_emb[i];
+    for (l = 0; l < P; l++)
+        for (i = 0; i < D; i++) x[(size_t)(l + 1) * D + i] = h[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
+    be->layernorm(x, x, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps); /* pre_layrnorm: hidden_states[0] */
+    for (l = 0; l < m->vision_run; l++) {
+        const llava__vlayer *L = &m->vl[l];
+        /* x = x + out_proj(attn(layer_norm1(x))) */
+        be->layernorm(h, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
+        be->matmul(q, h, &L->q, L->qb, N, D, D);
+        be->matmul(k, h, &L->k, L->kb, N, D, D);
+        be->matmul(v, h, &L->v, L->vb, N, D, D);
+        be->attention(att, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
+        be->matmul(h, att, &L->o, L->ob, N, D, D);
+        llava__add(x, h, (size_t)N * D);
+        /* x = x + fc2(act(fc1(layer_norm2(x)))) */
+        be->layernorm(h, x, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
+        be->matmul(f, h, &L->fc1, L->fc1b, N, D, Iv);
+        be->act(f, (size_t)N * Iv, c->vision_act);
+        be->matmul(h, f, &L->fc2, L->fc2b, N, Iv, D);
+        llava__add(x, h, (size_t)N * D);
+    }
+    /* "default" drops the CLS row: hidden_states[layer][:, 1:] */
+    if (c->vision_select_full) memcpy(out, x, (size_t)N * D * sizeof(float));
+    else memcpy(out, x + D, (size_t)P * D * sizeof(float));
+    llava__free_aligned(buf);
+    return LLAVA_OK;
+}
+
+/* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
+/* feat [n, D] -> out [n, C] */
+static int llava__project(LlavaModel *m, const float *feat, int n, float *out) {
+    const LlavaConfig *c = &m->cfg;
+    const int C = c->text_hidden;
+    float *tmp = (float *)llava__alloc_aligned((size_t)n * C * sizeof(float));
+    int i;
+    if (!tmp) return llava__err("out of memory");
+    const float *in = feat;
+    for (i = 0; i < c->proj_layers; i++) {
+        float *dst = ((c->proj_layers - 1 - i) % 2 == 0) ? out : tmp; /* the last layer lands in out */
+        m->be->matmul(dst, in, &m->proj[i], m->proj_b[i], n, i == 0 ? c->vision_hidden : C, C);
+        if (i < c->proj_layers - 1) m->be->act(dst, (size_t)n * C, c->proj_act);
+        in = dst;
+    }
+    llava__free_aligned(tmp);
+    return LLAVA_OK;
+}
+
+LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
+    const LlavaConfig *c = &m->cfg;
+    int n = llava_image_tokens(m);
+    float *feat = (float *)llava__alloc_aligned((size_t)n * c->vision_hidden * sizeof(float));
+    if (!feat) return llava__err("out of memory");
+    int rc = llava__vision_forward(m, pixels, feat);
+    if (rc == LLAVA_OK) rc = llava__project(m, feat, n, features);
+    llava__free_aligned(feat);
+    return rc;
+}
+
+/* --- decoder.  transformers: LlamaModel.forward + lm_head ---------------------------------------- */
+/* x [T, C]: embeddings of the next T positions (overwritten). Appends their keys and values to the
+   cache, writes logits for every position to all_logits [T, V] if given, the last to c->logits. */
+static int llava__text_forward(LlavaContext *ctx, float *x, int T, float *all_logits) {
+    LlavaModel *m = ctx->m;
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
+    const int V = c->text_vocab, pos0 = ctx->n_past, KD = KVH * Dh;
+    size_t sz = (size_t)T * C + (size_t)T * H * Dh * 2 + (size_t)T * I * 2;
+    float *buf = (float *)llava__alloc_aligned(sz * sizeof(float));
+    if (!buf) return llava__err("out of memory running %d positions", T);
+    float *h = buf;                        /* [T, C] */
+    float *q = h + (size_t)T * C;          /* [T, H*Dh] */
+    float *att = q + (size_t)T * H * Dh;   /* [T, H*Dh] */
+    float *g = att + (size_t)T * H * Dh;   /* [T, I] */
+    float *u = g + (size_t)T * I;          /* [T, I] */
+    int l;
+    for (l = 0; l < c->text_layers; l++) {
+        const llava__tlayer *L = &m->tl[l];
+        float *kc = ctx->kcache + (size_t)l * ctx->n_ctx * KD, *vc = ctx->vcache + (size_t)l * ctx->n_ctx * KD;
+        /* x = x + o_proj(attn(rope(q), rope(k), v)), q/k/v from input_layernorm(x) */
+        be->rmsnorm(h, x, L->in_norm, T, C, c->text_rms_eps);
+        be->matmul(q, h, &L->q, L->qb, T, C, H * Dh);
+        be->matmul(kc + (size_t)pos0 * KD, h, &L->k, L->kb, T, C, KD);
+        be->matmul(vc + (size_t)pos0 * KD, h, &L->v, L->vb, T, C, KD);
+        be->rope(q, m->inv_freq, pos0, T, H, Dh);
+        be->rope(kc + (size_t)pos0 * KD, m->inv_freq, pos0, T, KVH, Dh);
+        be->attention(att, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1);
+        be->matmul(h, att, &L->o, L->ob, T, H * Dh, C);
+        llava__add(x, h, (size_t)T * C);
+        /* x = x + down_proj(act(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
+        be->rmsnorm(h, x, L->post_norm, T, C, c->text_rms_eps);
+        be->matmul(g, h, &L->gate, L->gate_b, T, C, I);
+        be->matmul(u, h, &L->up, L->up_b, T, C, I);
+        be->glu(g, g, u, (size_t)T * I, c->text_act);
+        be->matmul(h, g, &L->down, L->down_b, T, I, C);
+        llava__add(x, h, (size_t)T * C);
+    }
+    be->rmsnorm(x, x, m->norm, T, C, c->text_rms_eps);
+    if (all_logits) {
+        be->matmul(all_logits, x, &m->head, NULL, T, C, V);
+        memcpy(ctx->logits, all_logits + (size_t)(T - 1) * V, (size_t)V * sizeof(float));
+    } else {
+        be->matmul(ctx->logits, x + (size_t)(T - 1) * C, &m->head, NULL, 1, C, V);
+    }
+    ctx->n_past += T;
+    llava__free_aligned(buf);
+    return LLAVA_OK;
+}
+
+/* ------------------------------------------------------------------------------------------------
+   8. Splicing image features into the text sequence
+   ------------------------------------------------------------------------------------------------ */
+LLAVADEF int llava_expanded_length(const LlavaModel *m, const int *ids, int n_ids) {
+    const LlavaConfig *c = &m->cfg;
+    int i, n = 0, ph = 0;
+    if (n_ids < 0 || (n_ids > 0 && !ids)) return llava__err("no token ids given");
+    for (i = 0; i < n_ids; i++) {
+        if (ids[i] == c->image_token_id) ph++;
+        else if (ids[i] < 0 || ids[i] >= c->text_vocab)
+            return llava__err("token id %d at position %d is outside the vocabulary (0..%d)", ids[i], i, c->text_vocab - 1);
+    }
+    n = c->image_token_expands ? n_ids - ph + ph * llava_image_tokens(m) : n_ids;
+    return n;
+}
+
+LLAVADEF LlavaContext *llava_context_new(LlavaModel *m, int n_ctx) {
+    const LlavaConfig *c = &m->cfg;
+    if (n_ctx <= 0) n_ctx = c->text_max_pos;
+    if (n_ctx > LLAVA__LIMIT_DIM) {
+        llava__err("context of %d positions is too large", n_ctx);
+        return NULL;
+    }
+    LlavaContext *ctx = (LlavaContext *)llava__calloc(1, sizeof *ctx);
+    size_t kv = (size_t)c->text_layers * (size_t)n_ctx * (size_t)c->text_kv_heads * (size_t)c->text_head_dim;
+    if (ctx) {
+        ctx->m = m;
+        ctx->n_ctx = n_ctx;
+        ctx->kcache = (float *)llava__alloc_aligned(kv * sizeof(float));
+        ctx->vcache = (float *)llava__alloc_aligned(kv * sizeof(float));
+        ctx->logits = (float *)llava__alloc_aligned((size_t)c->text_vocab * sizeof(float));
+    }
+    if (!ctx || !ctx->kcache || !ctx->vcache || !ctx->logits) {
+        llava__err("out of memory for a context of %d positions (%zu MB of KV cache)", n_ctx, kv * 8 >> 20);
+        llava_context_free(ctx);
+        return NULL;
+    }
+    memset(ctx->logits, 0, (size_t)c->text_vocab * sizeof(float));
+    return ctx;
+}
+
+LLAVADEF void llava_context_free(LlavaContext *c) {
+    if (!c) return;
+    llava__free_aligned(c->kcache);
+    llava__free_aligned(c->vcache);
+    llava__free_aligned(c->logits);
+    LLAVA_FREE(c);
+}
+LLAVADEF void llava_context_reset(LlavaContext *c) { c->n_past = 0; }
+LLAVADEF int llava_context_used(const LlavaContext *c) { return c->n_past; }
+LLAVADEF int llava_context_size(const LlavaContext *c) { return c->n_ctx; }
+LLAVADEF const float *llava_logits(const LlavaContext *c) { return c->logits; }
+
+LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits) {
+    LlavaModel *m = ctx->m;
+    const LlavaConfig *c = &m->cfg;
+    const int C = c->text_hidden, P = llava_image_tokens(m);
+    int i, ph = 0;
+    if (n_ids <= 0 || !ids) return llava__err("empty prompt: no token ids given");
+    if (n_images < 0 || (n_images > 0 && !pixels)) return llava__err("%d images announced but no pixels given", n_images);
+    int T = llava_expanded_length(m, ids, n_ids);
+    if (T < 0) return LLAVA_ERR;
+    for (i = 0; i < n_ids; i++) ph += ids[i] == c->image_token_id;
+    if (c->image_token_expands ? ph != n_images : ph != n_images * P) {
+        if (c->image_token_expands)
+            return llava__err("prompt has %d image placeholders (id %d) but %d image(s) were given", ph, c->image_token_id, n_images);
+        return llava__err("prompt has %d image placeholder tokens (id %d) but %d image(s) give %d feature rows", ph,
+                          c->image_token_id, n_images, n_images * P);
+    }
+    if (T > ctx->n_ctx - ctx->n_past)
+        return llava__err("prompt of %d positions does not fit: the context holds %d and %d are used", T, ctx->n_ctx, ctx->n_past);
+    float *x = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
+    float *feat = n_images ? (float *)llava__alloc_aligned((size_t)n_images * P * C * sizeof(float)) : NULL;
+    int rc = LLAVA_OK;
+    if (!x || (n_images && !feat)) rc = llava__err("out of memory for a prompt of %d positions", T);
+    const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
+    for (i = 0; i < n_images && rc == LLAVA_OK; i++) rc = llava_encode_image(m, pixels + (size_t)i * npix, feat + (size_t)i * P * C);
+    if (rc == LLAVA_OK) {
+        /* embed_tokens for text, the image's projected features (in order) for placeholders */
+        int t = 0, f = 0;
+        for (i = 0; i < n_ids; i++) {
+            if (ids[i] == c->image_token_id) {
+                int rows = c->image_token_expands ? P : 1;
+                memcpy(x + (size_t)t * C, feat + (size_t)f * C, (size_t)rows * C * sizeof(float));
+                t += rows;
+                f += rows;
+            } else {
+                llava__w_row(x + (size_t)t * C, &m->embed, ids[i], 0, C);
+                t++;
+            }
+        }
+        rc = llava__text_forward(ctx, x, T, all_logits);
+    }
+    llava__free_aligned(x);
+    llava__free_aligned(feat);
+    return rc == LLAVA_OK ? T : LLAVA_ERR;
+}
+
+LLAVADEF const float *llava_prompt(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images) {
+    llava_context_reset(c);
+    return llava_eval(c, ids, n_ids, pixels, n_images, NULL) < 0 ? NULL : c->logits;
+}
+
+LLAVADEF const float *llava_step(LlavaContext *c, int token) {
+    if (token == c->m->cfg.image_token_id) {
+        llava__err("llava_step: token %d is the image placeholder", token);
+        return NULL;
+    }
+    if (c->n_past >= c->n_ctx) {
+        llava__err("context full: all %d positions are used", c->n_ctx);
+        return NULL;
+    }
+    return llava_eval(c, &token, 1, NULL, 0, NULL) < 0 ? NULL : c->logits;
+}
+
+/* ------------------------------------------------------------------------------------------------
+   9-11. Training, the tokenizer and conversation templates are not part of this version.
+   ------------------------------------------------------------------------------------------------ */
+
+/* ------------------------------------------------------------------------------------------------
+   12. Image loading (stb_image) and preprocessing (CLIPImageProcessor, LLaVA-1.5 pad)
+   ------------------------------------------------------------------------------------------------ */
+#ifndef LLAVA_NO_STB
+#define STBI_MAX_DIMENSIONS (1 << 14)
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_PNG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_MALLOC(sz) LLAVA_MALLOC(sz)
+#define STBI_REALLOC(p, sz) LLAVA_REALLOC(p, sz)
+#define STBI_FREE(p) LLAVA_FREE(p)
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wtype-limits"
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
+#pragma GCC diagnostic ignored "-Wshadow"
+#pragma GCC diagnostic ignored "-Wdouble-promotion"
+#pragma GCC diagnostic ignored "-Wconversion"
+#endif
+#include <stb/stb_image.h>
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic pop
+/* stb_image declares one static function it never defines; GCC reports that at the end of the file */
+#pragma GCC diagnostic ignored "-Wunused-function"
+#endif
+#endif
+
+LLAVADEF void llava_image_free(LlavaImage *img) {
+    if (!img) return;
+    LLAVA_FREE(img->rgb);
+    LLAVA_FREE(img->alpha);
+    img->rgb = img->alpha = NULL;
+    img->width = img->height = 0;
+}
+
+LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int width, int height) {
+    memset(img, 0, sizeof *img);
+    if (!rgb || width <= 0 || height <= 0 || width > (1 << 15) || height > (1 << 15))
+        return llava__err("image: %dx%d RGB data is empty or too large", width, height);
+    size_t n = (size_t)width * height * 3;
+    img->rgb = (unsigned char *)LLAVA_MALLOC(n);
+    if (!img->rgb) return llava__err("image: out of memory");
+    memcpy(img->rgb, rgb, n);
+    img->width = width;
+    img->height = height;
+    return LLAVA_OK;
+}
+
+LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n) {
+    memset(img, 0, sizeof *img);
+#ifdef LLAVA_NO_STB
+    (void)data;
+    (void)n;
+    return llava__err("image: built without an image decoder (LLAVA_NO_STB); pass RGB pixels");
+#else
+    int w, h, comp;
+    if (!data || n == 0 || n > 0x7fffffff) return llava__err("image: empty or too large (%zu bytes)", n);
+    if (!stbi_info_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp))
+        return llava__err("image: not a JPEG, PNG, BMP or GIF, or corrupt (%s)", stbi_failure_reason());
+    /* grayscale is replicated to RGB (as PIL's convert("RGB")), alpha kept apart; GIF: first frame */
+    int want = (comp == 2 || comp == 4) ? 4 : 3;
+    unsigned char *p = stbi_load_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp, want);
+    if (!p) return llava__err("image: cannot decode (%s)", stbi_failure_reason());
+    if (want == 4) {
+        size_t i, np = (size_t)w * h;
+        img->alpha = (unsigned char *)LLAVA_MALLOC(np);
+        img->rgb = (unsigned char *)LLAVA_MALLOC(np * 3);
+        if (!img->alpha || !img->rgb) {
+            stbi_image_free(p);
+            llava_image_free(img);
+            return llava__err("image: out of memory");
+        }
+        for (i = 0; i < np; i++) {
+            img->rgb[i * 3] = p[i * 4];
+            img->rgb[i * 3 + 1] = p[i * 4 + 1];
+            img->rgb[i * 3 + 2] = p[i * 4 + 2];
+            img->alpha[i] = p[i * 4 + 3];
+        }
+        stbi_image_free(p);
+    } else {
+        img->rgb = p;
+    }
+    img->width = w;
+    img->height = h;
+    return LLAVA_OK;
+#endif
+}
+
+LLAVADEF int llava_image_load(LlavaImage *img, const char *path) {
+    llava__file f;
+    memset(img, 0, sizeof *img);
+    if (llava__file_open(&f, path) != LLAVA_OK) return LLAVA_ERR;
+    int rc = llava_image_load_memory(img, f.data, f.size);
+    llava__file_close(&f);
+    if (rc != LLAVA_OK) {
+        char msg[sizeof llava__errbuf];
+        memcpy(msg, llava__errbuf, sizeof msg);
+        llava__err("%s: %s", path, msg + (strncmp(msg, "image: ", 7) ? 0 : 7));
+    }
+    return rc;
+}
+
+/* Pillow's bicubic filter (a = -0.5) */
+static double llava__bicubic(double x) {
+    const double a = -0.5;
+    if (x < 0) x = -x;
+    if (x < 1) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+    if (x < 2) return (((x - 5) * x + 8) * x - 4) * a;
+    return 0;
+}
+
+#define LLAVA__PIL_BITS 22 /* Pillow's PRECISION_BITS for 8-bit images: 32 - 8 - 2 */
+
+/* Pillow's resampling coefficients for one axis, in its fixed point: bounds[out][2] = (first input,
+   count), kk[out][ksize]. Antialiased: when shrinking, the filter widens by the scale. */
+static int llava__resample_coeffs(int in_size, int out_size, int *bounds, int32_t **kk_out, int *ksize_out) {
+    double scale = (double)in_size / out_size, filterscale = scale < 1.0 ? 1.0 : scale, support = 2.0 * filterscale;
+    int ksize = (int)ceil(support) * 2 + 1, xx, x;
+    double *pre = (double *)llava__calloc((size_t)out_size * ksize, sizeof(double));
+    int32_t *kk = (int32_t *)llava__calloc((size_t)out_size * ksize, sizeof(int32_t));
+    if (!pre || !kk) {
+        LLAVA_FREE(pre);
+        LLAVA_FREE(kk);
+        return llava__err("image: out of memory resizing");
+    }
+    for (xx = 0; xx < out_size; xx++) {
+        double center = (xx + 0.5) * scale, ww = 0.0, ss = 1.0 / filterscale;
+        int xmin = (int)(center - support + 0.5), xmax;
+        if (xmin < 0) xmin = 0;
+        xmax = (int)(center + support + 0.5);
+        if (xmax > in_size) xmax = in_size;
+        xmax -= xmin;
+        double *k = pre + (size_t)xx * ksize;
+        for (x = 0; x < xmax; x++) {
+            double w = llava__bicubic((x + xmin - center + 0.5) * ss);
+            k[x] = w;
+            ww += w;
+        }
+        for (x = 0; x < xmax; x++)
+            if (ww != 0.0) k[x] /= ww;
+        bounds[xx * 2] = xmin;
+        bounds[xx * 2 + 1] = xmax;
+    }
+    for (x = 0; x < out_size * ksize; x++)
+        kk[x] = (int32_t)(pre[x] < 0 ? (-0.5 + pre[x] * (1 << LLAVA__PIL_BITS)) : (0.5 + pre[x] * (1 << LLAVA__PIL_BITS)));
+    LLAVA_FREE(pre);
+    *kk_out = kk;
+    *ksize_out = ksize;
+    return LLAVA_OK;
+}
+
+static unsigned char llava__clip8(int64_t ss) {
+    int64_t v = ss >> LLAVA__PIL_BITS; /* arithmetic shift: floor */
+    return (unsigned char)(v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* src [h][w][3] -> dst [nh][nw][3], bit-exact with Pillow's Image.resize(BICUBIC) on RGB:
+   a horizontal pass into an 8-bit intermediate, then a vertical pass */
+static int llava__resize_bicubic(const unsigned char *src, int w, int h, unsigned char *dst, int nw, int nh) {
+    int *bx = (int *)LLAVA_MALLOC((size_t)nw * 2 * sizeof(int)), *by = (int *)LLAVA_MALLOC((size_t)nh * 2 * sizeof(int));
+    int32_t *kx = NULL, *ky = NULL;
+    int ksx = 0, ksy = 0, x, y, c, i;
+    unsigned char *tmp = (unsigned char *)LLAVA_MALLOC((size_t)nw * h * 3);
+    int rc = (!bx || !by || !tmp) ? llava__err("image: out of memory resizing") : LLAVA_OK;
+    if (rc == LLAVA_OK) rc = llava__resample_coeffs(w, nw, bx, &kx, &ksx);
+    if (rc == LLAVA_OK) rc = llava__resample_coeffs(h, nh, by, &ky, &ksy);
+    if (rc == LLAVA_OK) {
+        for (y = 0; y < h; y++)
+            for (x = 0; x < nw; x++) {
+                const int32_t *k = kx + (size_t)x * ksx;
+                for (c = 0; c < 3; c++) {
+                    int64_t ss = 1 << (LLAVA__PIL_BITS - 1);
+                    for (i = 0; i < bx[2 * x + 1]; i++) ss += (int64_t)src[((size_t)y * w + bx[2 * x] + i) * 3 + c] * k[i];
+                    tmp[((size_t)y * nw + x) * 3 + c] = llava__clip8(ss);
+                }
+            }
+        for (y = 0; y < nh; y++) {
+            const int32_t *k = ky + (size_t)y * ksy;
+            for (x = 0; x < nw; x++)
+                for (c = 0; c < 3; c++) {
+                    int64_t ss = 1 << (LLAVA__PIL_BITS - 1);
+                    for (i = 0; i < by[2 * y + 1]; i++) ss += (int64_t)tmp[((size_t)(by[2 * y] + i) * nw + x) * 3 + c] * k[i];
+                    dst[((size_t)y * nw + x) * 3 + c] = llava__clip8(ss);
+                }
+        }
+    }
+    LLAVA_FREE(bx);
+    LLAVA_FREE(by);
+    LLAVA_FREE(kx);
+    LLAVA_FREE(ky);
+    LLAVA_FREE(tmp);
+    return rc;
+}
+
+LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, LlavaPreMode mode, float *pixels) {
+    if (!img || !img->rgb || img->width <= 0 || img->height <= 0) return llava__err("image: empty");
+    const int pad = mode == LLAVA_PRE_DEFAULT ? cfg->pre_pad : mode == LLAVA_PRE_PAD;
+    int w = img->width, h = img->height, x, y, c;
+    const unsigned char *src = img->rgb;
+    unsigned char *sq = NULL, *rs = NULL, *wh = NULL;
+    int rc = LLAVA_OK;
+    if (img->alpha && cfg->pre_alpha_white) {
+        /* transformers 5.x convert_rgb: Image.alpha_composite onto opaque white, in Pillow's integer math */
+        size_t i, np = (size_t)w * h;
+        if (!(wh = (unsigned char *)LLAVA_MALLOC(np * 3))) return llava__err("image: out of memory");
+        for (i = 0; i < np * 3; i++) {
+            uint32_t a = img->alpha[i / 3], t;
+            if (a == 0) {
+                wh[i] = 255;
+                continue;
+            }
+            t = (uint32_t)img->rgb[i] * (a * 128) + 255u * (255u - a) * 128u + (128u << 7);
+            wh[i] = (unsigned char)((((t >> 8) + t) >> 8) >> 7);
+        }
+        src = wh;
+    }
+    /* LLaVA-1.5 expand2square: centre the image on a square of the mean colour, int(mean * 255) */
+    if (pad && w != h) {
+        int side = LLAVA__MAX(w, h), ox = w > h ? 0 : (h - w) / 2, oy = w > h ? (w - h) / 2 : 0;
+        sq = (unsigned char *)LLAVA_MALLOC((size_t)side * side * 3);
+        if (!sq) return llava__err("image: out of memory");
+        for (y = 0; y < side * side; y++)
+            for (c = 0; c < 3; c++) sq[(size_t)y * 3 + c] = (unsigned char)(int)(cfg->pre_mean[c] * 255.0);
+        for (y = 0; y < h; y++) memcpy(sq + ((size_t)(y + oy) * side + ox) * 3, src + (size_t)y * w * 3, (size_t)w * 3);
+        src = sq;
+        w = h = side;
+    }
+    /* resize: shortest edge to `size` (the long edge int(size * long / short)), or to exactly h x w */
+    if (cfg->pre_do_resize) {
+        int nw, nh;
+        if (cfg->pre_resize_short > 0) {
+            int s = cfg->pre_resize_short;
+            if (w <= h) {
+                nw = s;
+                nh = (int)((double)s * h / w);
+            } else {
+                nh = s;
+                nw = (int)((double)s * w / h);
+            }
+        } else {
+            nw = cfg->pre_resize_w;
+            nh = cfg->pre_resize_h;
+        }
+        if (nw <= 0 || nh <= 0 || (size_t)nw * nh > (size_t)1 << 28) rc = llava__err("image: resize to %dx%d is out of range", nw, nh);
+        if (rc == LLAVA_OK && !(rs = (unsigned char *)LLAVA_MALLOC((size_t)nw * nh * 3))) rc = llava__err("image: out of memory");
+        if (rc == LLAVA_OK) rc = llava__resize_bicubic(src, w, h, rs, nw, nh);
+        src = rs;
+        w = nw;
+        h = nh;
+    }
+    const int oh = cfg->pre_crop_h, ow = cfg->pre_crop_w;
+    int top = 0, left = 0;
+    if (rc == LLAVA_OK && cfg->pre_do_crop) { /* center crop: offsets (h - crop_h) // 2, (w - crop_w) // 2 */
+        top = (h - oh) >= 0 ? (h - oh) / 2 : -((oh - h + 1) / 2);
+        left = (w - ow) >= 0 ? (w - ow) / 2 : -((ow - w + 1) / 2);
+    } else if (rc == LLAVA_OK && (w != ow || h != oh)) {
+        rc = llava__err("image: preprocessing gives %dx%d but %dx%d is needed (enable resize or crop)", w, h, ow, oh);
+    }
+    if (rc == LLAVA_OK) {
+        for (c = 0; c < 3; c++)
+            for (y = 0; y < oh; y++)
+                for (x = 0; x < ow; x++) {
+                    int sy = y + top, sx = x + left;
+                    float v = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? (float)src[((size_t)sy * w + sx) * 3 + c] : 0.0f;
+                    if (cfg->pre_do_rescale) v *= cfg->pre_rescale;
+                    if (cfg->pre_do_normalize) v = (v - cfg->pre_mean[c]) / cfg->pre_std[c];
+                    pixels[((size_t)c * oh + y) * ow + x] = v;
+                }
+    }
+    LLAVA_FREE(sq);
+    LLAVA_FREE(rs);
+    LLAVA_FREE(wh);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+   13. Sampling and generation
+   ------------------------------------------------------------------------------------------------ */
+LLAVADEF int llava_argmax(const float *x, int n) {
+    int i, best = 0;
+    for (i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i; /* first of equal maxima, as torch.argmax */
+    return best;
+}
+
+LLAVADEF void llava_sampler_init(LlavaSampler *s, const LlavaSampling *params) {
+    memset(s, 0, sizeof *s);
+    if (params) s->s = *params;
+    s->rng = s->s.seed ? s->s.seed : 0x853c49e6748fea9bull;
+}
+
+LLAVADEF void llava_sampler_free(LlavaSampler *s) {
+    LLAVA_FREE(s->cand);
+    s->cand = NULL;
+    s->cap = 0;
+}
+
+static int llava__cand_desc(const void *a, const void *b) {
+    const LlavaCandidate *x = (const LlavaCandidate *)a, *y = (const LlavaCandidate *)b;
+    return x->p > y->p ? -1 : x->p < y->p ? 1 : (x->id > y->id) - (x->id < y->id);
+}
+
+LLAVADEF int llava_sample(LlavaSampler *s, const float *logits, int V) {
+    int i, n;
+    if (s->s.temperature <= 0.0f || V <= 1) return llava_argmax(logits, V);
+    if (s->cap < V) {
+        LlavaCandidate *c = (LlavaCandidate *)LLAVA_REALLOC(s->cand, (size_t)V * sizeof *c);
+        if (!c) return llava_argmax(logits, V); /* out of memory: fall back to greedy */
+        s->cand = c;
+        s->cap = V;
+    }
+    LlavaCandidate *c = s->cand;
+    float mx = logits[llava_argmax(logits, V)];
+    double sum = 0.0;
+    for (i = 0; i < V; i++) {
+        c[i].p = expf((logits[i] - mx) / s->s.temperature);
+        c[i].id = i;
+        sum += c[i].p;
+    }
+    n = V;
+    if ((s->s.top_k > 0 && s->s.top_k < V) || (s->s.top_p > 0.0f && s->s.top_p < 1.0f)) {
+        qsort(c, (size_t)V, sizeof *c, llava__cand_desc); /* most probable first */
+        if (s->s.top_k > 0 && s->s.top_k < n) n = s->s.top_k;
+        if (s->s.top_p > 0.0f && s->s.top_p < 1.0f) { /* smallest prefix holding top_p of the mass */
+            double cum = 0.0;
+            for (i = 0; i < n; i++) {
+                cum += c[i].p / sum;
+                if (cum >= s->s.top_p) {
+                    n = i + 1;
+                    break;
+                }
+            }
+        }
+        sum = 0.0;
+        for (i = 0; i < n; i++) sum += c[i].p;
+    }
+    double u = llava__rng_uniform(&s->rng) * sum, cum = 0.0;
+    for (i = 0; i < n; i++) {
+        cum += c[i].p;
+        if (u < cum) return c[i].id;
+    }
+    return c[n - 1].id;
+}
+
+LLAVADEF int llava_generate(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images,
+                            const LlavaSampling *params, int max_new, int *out, int *n_out, LlavaTokenCallback cb, void *user) {
+    const LlavaConfig *cfg = &c->m->cfg;
+    LlavaSampler s;
+    int i, k, rc = LLAVA_OK;
+    *n_out = 0;
+    if (n_ids > 0) {
+        if (llava_eval(c, ids, n_ids, pixels, n_images, NULL) < 0) return LLAVA_ERR;
+    } else if (c->n_past == 0) {
+        return llava__err("llava_generate: empty prompt and empty context");
+    }
+    llava_sampler_init(&s, params);
+    const float *logits = c->logits;
+    for (i = 0; i < max_new; i++) {
+        int tok = llava_sample(&s, logits, cfg->text_vocab), eos = 0;
+        out[(*n_out)++] = tok;
+        for (k = 0; k < cfg->n_eos; k++) eos |= tok == cfg->eos_ids[k];
+        if (cb && cb(tok, user)) break;
+        if ((eos && !s.s.ignore_eos) || i + 1 == max_new) break;
+        if (!(logits = llava_step(c, tok))) {
+            rc = LLAVA_ERR;
+            break;
+        }
+    }
+    llava_sampler_free(&s);
+    return rc;
+}
+
+#endif /* LLAVA__IMPLEMENTED */
+#endif /* LLAVA_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+MIT License
+
+Copyright (c) 2026 the llava.h authors
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+*/

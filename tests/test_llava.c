@@ -1,0 +1,863 @@
+/* llava.h tests: ops against naive references, whole models against transformers' fixtures,
+   preprocessing against CLIPImageProcessor, and malformed input. Prints one line per test and
+   "N passed, N failed" at the end; exits non-zero on any failure.
+
+   usage: test_llava [FIXTURES_DIR]   (default tests/fixtures, run from the repository root) */
+#define _POSIX_C_SOURCE 200809L
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int g_pass, g_fail;
+static char g_msg[4096];
+static char g_sub[2048]; /* detail from helpers such as load_fails() */
+static const char *g_fix = "tests/fixtures";
+static char g_tmp[256];
+
+#define CHECK(cond, ...)                                                \
+    do {                                                                \
+        if (!(cond)) {                                                  \
+            snprintf(g_msg, sizeof g_msg, __VA_ARGS__);                 \
+            return 0;                                                   \
+        }                                                               \
+    } while (0)
+
+typedef int (*test_fn)(const void *arg);
+
+static void run(const char *name, test_fn f, const void *arg) {
+    g_msg[0] = 0;
+    if (f(arg)) {
+        g_pass++;
+        printf("ok    %s\n", name);
+    } else {
+        g_fail++;
+        printf("FAIL  %s: %s\n", name, g_msg);
+    }
+    fflush(stdout);
+}
+
+/* --- helpers ----------------------------------------------------------------------------------- */
+static char *fx(const char *rel) { /* fixture path (a few rotating buffers) */
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_fix, rel);
+    return buf[k];
+}
+static char *tmp(const char *rel) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, rel);
+    return buf[k];
+}
+static void *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    rewind(f);
+    void *p = malloc(sz > 0 ? (size_t)sz : 1);
+    if (p && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
+        free(p);
+        p = NULL;
+    }
+    fclose(f);
+    if (n) *n = (size_t)sz;
+    return p;
+}
+static int write_all(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(p, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+static int copy_file(const char *from, const char *to) {
+    size_t n;
+    void *p = read_all(from, &n);
+    if (!p) return -1;
+    int rc = write_all(to, p, n);
+    free(p);
+    return rc;
+}
+static float frand(uint64_t *s) { return llava__rng_uniform(s) * 2.0f - 1.0f; }
+static double max_abs_diff(const float *a, const float *b, size_t n) {
+    double m = 0;
+    size_t i;
+    for (i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (d > m || d != d) m = d != d ? INFINITY : d;
+    }
+    return m;
+}
+static int err_has(const char *needle) { return strstr(llava_last_error(), needle) != NULL; }
+
+#ifdef LLAVA_TEST_FASTMATH
+#define TOL_LOGITS 2e-4
+#else
+#define TOL_LOGITS 1e-4
+#endif
+
+/* --- ops ----------------------------------------------------------------------------------------- */
+static int t_half_conversions(const void *arg) {
+    (void)arg;
+    uint64_t s = 7;
+    int i;
+    CHECK(llava__f16_to_f32(0x3c00) == 1.0f && llava__f16_to_f32(0xc000) == -2.0f, "f16 basics");
+    CHECK(llava__f16_to_f32(0x0001) == 5.9604644775390625e-08f, "f16 subnormal");
+    CHECK(llava__bf16_to_f32(0x3f80) == 1.0f, "bf16 basics");
+    for (i = 0; i < 10000; i++) {
+        float x = frand(&s) * 100.0f;
+        float h = llava__f16_to_f32(llava__f32_to_f16(x)), b = llava__bf16_to_f32(llava__f32_to_bf16(x));
+        CHECK(fabsf(h - x) <= fabsf(x) * (1.0f / 2048.0f) + 1e-7f, "f16 round trip of %g gave %g", x, h);
+        CHECK(fabsf(b - x) <= fabsf(x) * (1.0f / 256.0f), "bf16 round trip of %g gave %g", x, b);
+    }
+    for (i = 0; i < 65536; i++) { /* every f16 value survives f16 -> f32 -> f16 */
+        uint16_t h = (uint16_t)i;
+        if (((h >> 10) & 0x1f) == 0x1f && (h & 0x3ff)) continue; /* NaN payloads */
+        CHECK(llava__f32_to_f16(llava__f16_to_f32(h)) == h, "f16 %04x does not round-trip", h);
+    }
+    return 1;
+}
+
+static int t_matmul(const void *arg) {
+    (void)arg;
+    static const int Ts[] = {1, 2, 3, 4, 6, 7, 13, 64}, Cs[] = {1, 5, 48, 257, 300}, OCs[] = {1, 17, 32, 33, 70};
+    uint64_t s = 1;
+    size_t a, b, c;
+    int dt;
+    for (dt = 0; dt < 3; dt++)
+        for (a = 0; a < sizeof Ts / sizeof *Ts; a++)
+            for (b = 0; b < sizeof Cs / sizeof *Cs; b++)
+                for (c = 0; c < sizeof OCs / sizeof *OCs; c++) {
+                    int T = Ts[a], C = Cs[b], OC = OCs[c], i;
+                    float *in = (float *)malloc(sizeof(float) * T * C), *bias = (float *)malloc(sizeof(float) * OC);
+                    float *o1 = (float *)malloc(sizeof(float) * T * OC), *o2 = (float *)malloc(sizeof(float) * T * OC);
+                    void *w = malloc((size_t)4 * OC * C);
+                    for (i = 0; i < T * C; i++) in[i] = frand(&s);
+                    for (i = 0; i < OC; i++) bias[i] = frand(&s);
+                    for (i = 0; i < OC * C; i++) {
+                        float v = frand(&s);
+                        if (dt == 0) ((float *)w)[i] = v;
+                        else if (dt == 1) ((uint16_t *)w)[i] = llava__f32_to_f16(v);
+                        else ((uint16_t *)w)[i] = llava__f32_to_bf16(v);
+                    }
+                    llava__w W = {w, (LlavaDType)dt, OC, C};
+                    const float *bb = (c % 2) ? bias : NULL;
+                    llava__matmul_forward(o1, in, &W, bb, T, C, OC);
+                    llava__matmul_naive(o2, in, &W, bb, T, C, OC);
+                    double d = max_abs_diff(o1, o2, (size_t)T * OC);
+                    free(in), free(bias), free(o1), free(o2), free(w);
+                    CHECK(d <= 1e-5 * sqrt((double)C) + 1e-6, "dtype %d T=%d C=%d OC=%d: max error %g", dt, T, C, OC, d);
+                }
+    return 1;
+}
+
+/* attention, norms and rope against double-precision loops */
+static int t_attention(const void *arg) {
+    (void)arg;
+    const int T = 5, pos0 = 3, S = pos0 + T, H = 4, KVH = 2, Dh = 6;
+    uint64_t s = 3;
+    float q[5 * 24], k[8 * 12], v[8 * 12], out[5 * 24];
+    int i, t, h, j, causal;
+    for (i = 0; i < 5 * 24; i++) q[i] = frand(&s) * 2;
+    for (i = 0; i < 8 * 12; i++) k[i] = frand(&s) * 2, v[i] = frand(&s);
+    for (causal = 0; causal < 2; causal++) {
+        llava__attention_forward(out, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+        for (t = 0; t < T; t++)
+            for (h = 0; h < H; h++) {
+                int kh = h / (H / KVH), n = causal ? pos0 + t + 1 : S, ss;
+                double sc[8], mx = -1e300, sum = 0;
+                for (ss = 0; ss < n; ss++) {
+                    double d = 0;
+                    for (j = 0; j < Dh; j++) d += (double)q[t * H * Dh + h * Dh + j] * k[ss * KVH * Dh + kh * Dh + j];
+                    sc[ss] = d / sqrt((double)Dh);
+                    if (sc[ss] > mx) mx = sc[ss];
+                }
+                for (ss = 0; ss < n; ss++) sum += (sc[ss] = exp(sc[ss] - mx));
+                for (j = 0; j < Dh; j++) {
+                    double o = 0;
+                    for (ss = 0; ss < n; ss++) o += sc[ss] / sum * v[ss * KVH * Dh + kh * Dh + j];
+                    CHECK(fabs(o - out[t * H * Dh + h * Dh + j]) < 1e-5, "causal=%d t=%d h=%d j=%d: %g vs %g", causal, t, h, j, o,
+                          out[t * H * Dh + h * Dh + j]);
+                }
+            }
+    }
+    return 1;
+}
+
+static int t_norms_rope(const void *arg) {
+    (void)arg;
+    const int T = 3, C = 10;
+    uint64_t s = 5;
+    float x[30], w[10], b[10], o[30], inv[3];
+    int t, i, h;
+    for (i = 0; i < 30; i++) x[i] = frand(&s) * 3 + 1;
+    for (i = 0; i < 10; i++) w[i] = frand(&s), b[i] = frand(&s);
+    llava__layernorm_forward(o, x, w, b, T, C, 1e-5f);
+    for (t = 0; t < T; t++) {
+        double m = 0, var = 0;
+        for (i = 0; i < C; i++) m += x[t * C + i];
+        m /= C;
+        for (i = 0; i < C; i++) var += (x[t * C + i] - m) * (x[t * C + i] - m);
+        var /= C;
+        for (i = 0; i < C; i++) CHECK(fabs((x[t * C + i] - m) / sqrt(var + 1e-5) * w[i] + b[i] - o[t * C + i]) < 1e-5, "layernorm");
+    }
+    llava__rmsnorm_forward(o, x, w, T, C, 1e-6f);
+    for (t = 0; t < T; t++) {
+        double ss = 0;
+        for (i = 0; i < C; i++) ss += (double)x[t * C + i] * x[t * C + i];
+        for (i = 0; i < C; i++) CHECK(fabs(x[t * C + i] / sqrt(ss / C + 1e-6) * w[i] - o[t * C + i]) < 1e-5, "rmsnorm");
+    }
+    /* rope: 2 heads of width 6 at positions 7, 8, 9 */
+    for (i = 0; i < 3; i++) inv[i] = (float)(1.0 / pow(10000.0, 2.0 * i / 6));
+    float r[36], r0[36];
+    for (i = 0; i < 36; i++) r[i] = r0[i] = frand(&s);
+    llava__rope_forward(r, inv, 7, 3, 2, 6);
+    for (t = 0; t < 3; t++)
+        for (h = 0; h < 2; h++)
+            for (i = 0; i < 3; i++) {
+                double f = (7 + t) * (double)inv[i], a = r0[t * 12 + h * 6 + i], bb = r0[t * 12 + h * 6 + i + 3];
+                CHECK(fabs(a * cos(f) - bb * sin(f) - r[t * 12 + h * 6 + i]) < 1e-5, "rope first half");
+                CHECK(fabs(bb * cos(f) + a * sin(f) - r[t * 12 + h * 6 + i + 3]) < 1e-5, "rope second half");
+            }
+    /* activations */
+    CHECK(fabsf(llava__act1(1.0f, LLAVA_ACT_GELU) - 0.8413447f) < 1e-6f, "gelu(1)");
+    CHECK(fabsf(llava__act1(1.0f, LLAVA_ACT_QUICK_GELU) - (float)(1.0 / (1.0 + exp(-1.702)))) < 1e-6f, "quick_gelu(1)");
+    CHECK(fabsf(llava__act1(-2.0f, LLAVA_ACT_SILU) - (float)(-2.0 / (1.0 + exp(2.0)))) < 1e-6f, "silu(-2)");
+    return 1;
+}
+
+static int t_json(const void *arg) {
+    (void)arg;
+    const char *good = " {\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"], \"b\": {\"c\": false}} ";
+    llava__json j;
+    CHECK(llava__json_parse(&j, good, strlen(good), "good") == LLAVA_OK, "valid JSON rejected: %s", llava_last_error());
+    const llava__jnode *a = llava__jget(&j, &j.nodes[0], "a");
+    CHECK(a && a->count == 5, "array");
+    CHECK(llava__jat(&j, a, 1)->num == -2500.0, "number");
+    CHECK(!strcmp(llava__jat(&j, a, 4)->str, "x\xc3\xa9\xf0\x9f\x98\x80\n"), "unicode escapes");
+    CHECK(llava__jget(&j, llava__jget(&j, &j.nodes[0], "b"), "c")->type == LLAVA__JBOOL, "nested");
+    llava__json_free(&j);
+    static const char *bad[] = {"", "{", "{\"a\" 1}", "[1,]", "{\"a\":1,}", "\"abc", "[1 2]", "{} x", "[\"\\q\"]", "nul", "[-]"};
+    size_t i;
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        CHECK(llava__json_parse(&j, bad[i], strlen(bad[i]), "bad") != LLAVA_OK, "accepted bad JSON '%s'", bad[i]);
+        CHECK(err_has("malformed JSON"), "message for '%s': %s", bad[i], llava_last_error());
+        llava__json_free(&j);
+    }
+    /* deep nesting is refused, not a stack overflow */
+    char deep[2001];
+    memset(deep, '[', 2000);
+    deep[2000] = 0;
+    CHECK(llava__json_parse(&j, deep, 2000, "deep") != LLAVA_OK && err_has("deep"), "deep nesting: %s", llava_last_error());
+    llava__json_free(&j);
+    return 1;
+}
+
+static int t_sampling(const void *arg) {
+    (void)arg;
+    float logits[50];
+    int i, counts[50] = {0};
+    uint64_t s = 11;
+    for (i = 0; i < 50; i++) logits[i] = frand(&s) * 3;
+    int best = llava_argmax(logits, 50);
+    LlavaSampling p;
+    memset(&p, 0, sizeof p);
+    LlavaSampler sm;
+    llava_sampler_init(&sm, &p);
+    CHECK(llava_sample(&sm, logits, 50) == best, "temperature 0 is greedy");
+    llava_sampler_free(&sm);
+    p.temperature = 1.0f;
+    p.top_k = 1;
+    p.seed = 5;
+    llava_sampler_init(&sm, &p);
+    for (i = 0; i < 20; i++) CHECK(llava_sample(&sm, logits, 50) == best, "top_k 1 is greedy");
+    llava_sampler_free(&sm);
+    p.top_k = 3;
+    llava_sampler_init(&sm, &p);
+    for (i = 0; i < 2000; i++) counts[llava_sample(&sm, logits, 50)]++;
+    llava_sampler_free(&sm);
+    int distinct = 0;
+    for (i = 0; i < 50; i++) distinct += counts[i] > 0;
+    CHECK(distinct == 3, "top_k 3 drew %d distinct tokens", distinct);
+    /* the same seed gives the same draws */
+    p.top_k = 0;
+    p.top_p = 0.9f;
+    int x[30], y[30];
+    llava_sampler_init(&sm, &p);
+    for (i = 0; i < 30; i++) x[i] = llava_sample(&sm, logits, 50);
+    llava_sampler_free(&sm);
+    llava_sampler_init(&sm, &p);
+    for (i = 0; i < 30; i++) y[i] = llava_sample(&sm, logits, 50);
+    llava_sampler_free(&sm);
+    CHECK(!memcmp(x, y, sizeof x), "seeded sampling is not reproducible");
+    return 1;
+}
+
+/* --- whole models against transformers ------------------------------------------------------------- */
+typedef struct {
+    char name[64], model[256], pixels[256], logits[256];
+    int ids[256], n_ids, greedy[64], n_greedy, n_images, positions, vocab;
+} fcase;
+
+static fcase g_cases[32];
+static int g_ncases;
+
+typedef struct {
+    char image[128], pixels[128];
+    int size, pad, alpha_white;
+} fpre;
+static fpre g_pre[64];
+static int g_npre;
+
+static int load_manifest(void) {
+    size_t n;
+    char *text = (char *)read_all(fx("manifest.json"), &n);
+    llava__json j;
+    if (!text || llava__json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
+        free(text);
+        return -1;
+    }
+    const llava__jnode *cs = llava__jget(&j, &j.nodes[0], "cases"), *c, *x;
+    for (c = llava__jfirst(&j, cs); c && g_ncases < 32; c = llava__jnext(&j, c)) {
+        fcase *f = &g_cases[g_ncases++];
+        memset(f, 0, sizeof *f);
+        snprintf(f->name, sizeof f->name, "%s", llava__jget(&j, c, "name")->str);
+        snprintf(f->model, sizeof f->model, "%s", fx(llava__jget(&j, c, "model")->str));
+        snprintf(f->logits, sizeof f->logits, "%s", fx(llava__jget(&j, c, "logits")->str));
+        x = llava__jget(&j, c, "pixels");
+        if (x && x->type == LLAVA__JSTR) snprintf(f->pixels, sizeof f->pixels, "%s", fx(x->str));
+        for (x = llava__jfirst(&j, llava__jget(&j, c, "ids")); x && f->n_ids < 256; x = llava__jnext(&j, x)) f->ids[f->n_ids++] = (int)x->num;
+        for (x = llava__jfirst(&j, llava__jget(&j, c, "greedy")); x && f->n_greedy < 64; x = llava__jnext(&j, x))
+            f->greedy[f->n_greedy++] = (int)x->num;
+        f->n_images = (int)llava__jget(&j, c, "n_images")->num;
+        f->positions = (int)llava__jget(&j, c, "positions")->num;
+        f->vocab = (int)llava__jget(&j, c, "vocab")->num;
+    }
+    const llava__jnode *ps = llava__jget(&j, &j.nodes[0], "preprocess");
+    for (c = llava__jfirst(&j, ps); c && g_npre < 64; c = llava__jnext(&j, c)) {
+        fpre *p = &g_pre[g_npre++];
+        snprintf(p->image, sizeof p->image, "%s", llava__jget(&j, c, "image")->str);
+        snprintf(p->pixels, sizeof p->pixels, "%s", llava__jget(&j, c, "pixels")->str);
+        p->size = (int)llava__jget(&j, c, "size")->num;
+        p->pad = !strcmp(llava__jget(&j, c, "mode")->str, "pad");
+        x = llava__jget(&j, c, "alpha");
+        p->alpha_white = !(x && x->type == LLAVA__JSTR && !strcmp(x->str, "drop"));
+    }
+    llava__json_free(&j);
+    free(text);
+    return 0;
+}
+
+/* logits of every position within TOL_LOGITS; 32 greedy ids identical; KV-cached decoding equal to
+   full recomputation within 1e-5 */
+static int t_case(const void *arg) {
+    const fcase *f = (const fcase *)arg;
+    LlavaModel *m = llava_model_load(f->model);
+    CHECK(m, "load: %s", llava_last_error());
+    const int V = llava_model_config(m)->text_vocab;
+    int T = llava_expanded_length(m, f->ids, f->n_ids), i, ok = 1;
+    size_t n;
+    float *pixels = f->pixels[0] ? (float *)read_all(f->pixels, &n) : NULL;
+    float *ref = (float *)read_all(f->logits, &n);
+    float *all = (float *)malloc(sizeof(float) * (size_t)(T + f->n_greedy) * V);
+    float *steps = (float *)malloc(sizeof(float) * (size_t)f->n_greedy * V);
+    int *ids2 = (int *)malloc(sizeof(int) * (f->n_ids + f->n_greedy)), gen[64], n_gen = 0;
+    LlavaContext *ctx = llava_context_new(m, T + f->n_greedy);
+    snprintf(g_msg, sizeof g_msg, "setup");
+    if (V != f->vocab || T != f->positions || !ref || n != sizeof(float) * (size_t)T * V || !ctx) {
+        snprintf(g_msg, sizeof g_msg, "vocab %d/%d positions %d/%d: %s", V, f->vocab, T, f->positions, llava_last_error());
+        ok = 0;
+    }
+    if (ok && llava_eval(ctx, f->ids, f->n_ids, pixels, f->n_images, all) != T) {
+        snprintf(g_msg, sizeof g_msg, "eval: %s", llava_last_error());
+        ok = 0;
+    }
+    if (ok) {
+        double d = max_abs_diff(all, ref, (size_t)T * V);
+        if (d > TOL_LOGITS) snprintf(g_msg, sizeof g_msg, "logits max abs error %g > %g", d, TOL_LOGITS), ok = 0;
+    }
+    /* greedy continuation with the KV cache */
+    if (ok) {
+        LlavaSampling s;
+        memset(&s, 0, sizeof s);
+        s.ignore_eos = 1;
+        if (llava_generate(ctx, NULL, 0, NULL, 0, &s, f->n_greedy, gen, &n_gen, NULL, NULL) != LLAVA_OK || n_gen != f->n_greedy) {
+            snprintf(g_msg, sizeof g_msg, "generate: %s", llava_last_error());
+            ok = 0;
+        }
+        for (i = 0; ok && i < n_gen; i++)
+            if (gen[i] != f->greedy[i]) snprintf(g_msg, sizeof g_msg, "greedy id %d: %d, transformers %d", i, gen[i], f->greedy[i]), ok = 0;
+    }
+    /* decoding token by token from the cache == recomputing the whole sequence */
+    if (ok) {
+        llava_context_reset(ctx);
+        ok = llava_eval(ctx, f->ids, f->n_ids, pixels, f->n_images, NULL) == T;
+        for (i = 0; ok && i < f->n_greedy; i++) {
+            const float *l = llava_step(ctx, f->greedy[i]);
+            if (!l) ok = 0;
+            else memcpy(steps + (size_t)i * V, l, sizeof(float) * V);
+        }
+        memcpy(ids2, f->ids, sizeof(int) * f->n_ids);
+        memcpy(ids2 + f->n_ids, f->greedy, sizeof(int) * f->n_greedy);
+        llava_context_reset(ctx);
+        if (ok && llava_eval(ctx, ids2, f->n_ids + f->n_greedy, pixels, f->n_images, all) != T + f->n_greedy) ok = 0;
+        if (!ok) snprintf(g_msg, sizeof g_msg, "kv check: %s", llava_last_error());
+        /* step i's logits are those of position T + i */
+        double d = ok ? max_abs_diff(steps, all + (size_t)T * V, (size_t)(f->n_greedy) * V) : 0;
+        if (ok && d > 1e-5) snprintf(g_msg, sizeof g_msg, "KV-cached logits differ from recomputation by %g", d), ok = 0;
+    }
+    llava_context_free(ctx);
+    llava_model_free(m);
+    free(pixels), free(ref), free(all), free(steps), free(ids2);
+    return ok;
+}
+
+/* --- preprocessing against CLIPImageProcessor ---------------------------------------------------------- */
+static int t_preprocess(const void *arg) {
+    const fpre *p = (const fpre *)arg;
+    LlavaConfig cfg;
+    LlavaImage img;
+    int i, c;
+    memset(&cfg, 0, sizeof cfg);
+    llava_preprocess_defaults(&cfg, p->size);
+    cfg.pre_alpha_white = p->alpha_white;
+    CHECK(llava_image_load(&img, fx(p->image)) == LLAVA_OK, "load %s: %s", p->image, llava_last_error());
+    size_t n, np = (size_t)3 * p->size * p->size;
+    float *ref = (float *)read_all(fx(p->pixels), &n), *out = (float *)malloc(np * sizeof(float));
+    int rc = llava_preprocess(&cfg, &img, p->pad ? LLAVA_PRE_PAD : LLAVA_PRE_CROP, out);
+    llava_image_free(&img);
+    double worst = 0;
+    if (rc == LLAVA_OK && ref && n == np * sizeof(float))
+        for (c = 0; c < 3; c++)
+            for (i = 0; i < p->size * p->size; i++) {
+                size_t k = (size_t)c * p->size * p->size + i;
+                /* compare before normalization, in units of 1/255 */
+                double a = out[k] * cfg.pre_std[c] + cfg.pre_mean[c], b = ref[k] * cfg.pre_std[c] + cfg.pre_mean[c];
+                if (fabs(a - b) > worst) worst = fabs(a - b);
+            }
+    free(ref), free(out);
+    CHECK(rc == LLAVA_OK, "preprocess: %s", llava_last_error());
+    CHECK(n == np * sizeof(float), "fixture size");
+    CHECK(worst <= 2.0 / 255.0 + 1e-6, "max difference %.2f/255 (limit 2/255)", worst * 255);
+    return 1;
+}
+
+/* raw decoded RGB (no decoder in the loop): resize and crop must match Pillow to the last bit */
+static int t_preprocess_exact(const void *arg) {
+    (void)arg;
+    int k, tested = 0;
+    for (k = 0; k < g_npre; k++) {
+        const fpre *p = &g_pre[k];
+        char rel[256];
+        const char *base = strrchr(p->image, '/') + 1;
+        if (!p->alpha_white) continue; /* the RGBA image's stored bytes are pre-composite */
+        snprintf(rel, sizeof rel, "preprocess/%s.rgb.u8", base);
+        LlavaImage img, dec;
+        CHECK(llava_image_load(&dec, fx(p->image)) == LLAVA_OK, "%s", llava_last_error());
+        size_t n;
+        unsigned char *rgb = (unsigned char *)read_all(fx(rel), &n);
+        int w = dec.width, h = dec.height;
+        int has_alpha = dec.alpha != NULL;
+        llava_image_free(&dec);
+        if (!rgb || has_alpha) {
+            free(rgb);
+            continue;
+        }
+        CHECK(n == (size_t)w * h * 3, "%s size", rel);
+        llava_image_from_rgb(&img, rgb, w, h);
+        free(rgb);
+        LlavaConfig cfg;
+        memset(&cfg, 0, sizeof cfg);
+        llava_preprocess_defaults(&cfg, p->size);
+        size_t np = (size_t)3 * p->size * p->size;
+        float *out = (float *)malloc(np * 4), *ref = (float *)read_all(fx(p->pixels), &n);
+        int rc = llava_preprocess(&cfg, &img, p->pad ? LLAVA_PRE_PAD : LLAVA_PRE_CROP, out);
+        llava_image_free(&img);
+        double d = rc == LLAVA_OK ? max_abs_diff(out, ref, np) : 1e9;
+        free(out), free(ref);
+        CHECK(d < 1e-5, "%s %s %d: max difference %g from the decoded bytes", p->image, p->pad ? "pad" : "crop", p->size, d);
+        tested++;
+    }
+    CHECK(tested >= 20, "only %d exact preprocessing checks ran", tested);
+    return 1;
+}
+
+static int t_images_bad(const void *arg) {
+    (void)arg;
+    LlavaImage img;
+    CHECK(llava_image_load(&img, fx("images/corrupt.png")) != LLAVA_OK, "truncated PNG accepted");
+    CHECK(err_has("corrupt.png"), "message does not name the file: %s", llava_last_error());
+    CHECK(llava_image_load(&img, fx("images/notanimage.jpg")) != LLAVA_OK, "random bytes accepted");
+    CHECK(llava_image_load(&img, fx("images/does-not-exist.png")) != LLAVA_OK && err_has("cannot open"), "missing file: %s", llava_last_error());
+    CHECK(llava_image_load_memory(&img, "", 0) != LLAVA_OK, "empty buffer accepted");
+    CHECK(llava_image_from_rgb(&img, NULL, 4, 4) != LLAVA_OK, "NULL rgb accepted");
+    LlavaConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    llava_preprocess_defaults(&cfg, 32);
+    memset(&img, 0, sizeof img);
+    float out[3 * 32 * 32];
+    CHECK(llava_preprocess(&cfg, &img, LLAVA_PRE_CROP, out) != LLAVA_OK, "empty image preprocessed");
+    /* a GIF gives its first frame only, grayscale becomes RGB */
+    CHECK(llava_image_load(&img, fx("images/gray_45x80.png")) == LLAVA_OK && img.width == 45 && img.height == 80, "gray");
+    int i, gray = 1;
+    for (i = 0; i < 45 * 80; i++) gray &= img.rgb[i * 3] == img.rgb[i * 3 + 1] && img.rgb[i * 3] == img.rgb[i * 3 + 2];
+    llava_image_free(&img);
+    CHECK(gray, "grayscale not replicated to RGB");
+    return 1;
+}
+
+/* --- malformed input: each a clear error, no crash --------------------------------------------------- */
+static int g_tmpn;
+/* a fresh model directory with tiny_hf4's config and preprocessor; returns its path */
+static char *mkmodel(void) {
+    static char dir[512];
+    snprintf(dir, sizeof dir, "%s/m%d", g_tmp, g_tmpn++);
+    mkdir(dir, 0755);
+    char a[600], b[600];
+    snprintf(a, sizeof a, "%s/config.json", dir);
+    copy_file(fx("models/tiny_hf4/config.json"), a);
+    snprintf(b, sizeof b, "%s/preprocessor_config.json", dir);
+    copy_file(fx("models/tiny_hf4/preprocessor_config.json"), b);
+    return dir;
+}
+static void put(const char *dir, const char *name, const void *p, size_t n) {
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    write_all(path, p, n);
+}
+static void put_str(const char *dir, const char *name, const char *s) { put(dir, name, s, strlen(s)); }
+/* a safetensors file with this header and n zero bytes of data */
+static void put_st(const char *dir, const char *name, const char *header, size_t n) {
+    size_t hl = strlen(header), i;
+    unsigned char *buf = (unsigned char *)calloc(8 + hl + n, 1);
+    for (i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(buf + 8, header, hl);
+    put(dir, name, buf, 8 + hl + n);
+    free(buf);
+}
+static int load_fails(const char *dir, const char *needle) {
+    LlavaModel *m = llava_model_load(dir);
+    if (m) {
+        llava_model_free(m);
+        snprintf(g_sub, sizeof g_sub, "loaded although it should fail with '%s'", needle);
+        return 0;
+    }
+    if (!err_has(needle)) {
+        snprintf(g_sub, sizeof g_sub, "error '%s' does not say '%s'", llava_last_error(), needle);
+        return 0;
+    }
+    return 1;
+}
+
+/* rewrites tiny_hf4's weights into dir with one change: drop `drop`, or give `reshape` a new shape */
+static int rewrite_weights(const char *dir, const char *drop, const char *reshape, int64_t r0, int64_t r1) {
+    llava__tensors ts;
+    memset(&ts, 0, sizeof ts);
+    if (llava__tensors_load_dir(&ts, fx("models/tiny_hf4")) != LLAVA_OK) return -1;
+    llava__st_entry *e = (llava__st_entry *)calloc((size_t)ts.n, sizeof *e);
+    int i, k = 0, d;
+    for (i = 0; i < ts.n; i++) {
+        if (drop && !strcmp(ts.t[i].name, drop)) continue;
+        e[k].name = ts.t[i].name;
+        e[k].dtype = (LlavaDType)ts.t[i].dtype;
+        e[k].ndim = ts.t[i].ndim;
+        for (d = 0; d < ts.t[i].ndim; d++) e[k].shape[d] = ts.t[i].shape[d];
+        if (reshape && !strcmp(ts.t[i].name, reshape)) {
+            e[k].ndim = 2;
+            e[k].shape[0] = r0;
+            e[k].shape[1] = r1;
+        }
+        e[k].data = ts.t[i].data;
+        k++;
+    }
+    char path[600];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    int rc = llava__st_write(path, e, k);
+    free(e);
+    llava__tensors_free(&ts);
+    return rc;
+}
+
+static int t_bad_safetensors(const void *arg) {
+    (void)arg;
+    size_t n;
+    unsigned char *good = (unsigned char *)read_all(fx("models/tiny_hf4/model.safetensors"), &n);
+    CHECK(good, "fixture missing");
+    char *d = mkmodel();
+    put(d, "model.safetensors", good, 5);
+    CHECK(load_fails(d, "truncated safetensors"), "5-byte file: %s", g_sub);
+    put(d, "model.safetensors", good, n / 2);
+    CHECK(load_fails(d, "outside the data"), "half file: %s", g_sub);
+    unsigned char hdr[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, '{', '}'};
+    put(d, "model.safetensors", hdr, 10);
+    CHECK(load_fails(d, "runs past the end"), "huge header length: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                                   "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[4,12]}}", 12);
+    CHECK(load_fails(d, "overlap"), "overlap: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}", 8);
+    CHECK(load_fails(d, "outside the data"), "out of bounds: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F16\",\"shape\":[4],\"data_offsets\":[0,16]}}", 16);
+    CHECK(load_fails(d, "need 8"), "dtype/size mismatch: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"Q4\",\"shape\":[4],\"data_offsets\":[0,2]}}", 2);
+    CHECK(load_fails(d, "unknown dtype"), "unknown dtype: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[-4],\"data_offsets\":[0,16]}}", 16);
+    CHECK(load_fails(d, "invalid shape"), "negative shape: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296,4294967296],\"data_offsets\":[0,16]}}", 16);
+    CHECK(load_fails(d, "overflows"), "shape overflow: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,4]}}", 16);
+    CHECK(load_fails(d, "outside the data"), "reversed offsets: %s", g_sub);
+    put_st(d, "model.safetensors", "[1,2,3]", 0);
+    CHECK(load_fails(d, "not a JSON object"), "array header: %s", g_sub);
+    put_st(d, "model.safetensors", "{\"a\":{\"dtype\":\"F32\"", 0);
+    CHECK(load_fails(d, "malformed JSON"), "broken header: %s", g_sub);
+    /* a well-formed file whose tensors do not fit the config */
+    CHECK(rewrite_weights(d, "language_model.model.layers.1.mlp.up_proj.weight", NULL, 0, 0) == LLAVA_OK, "%s", llava_last_error());
+    CHECK(load_fails(d, "missing tensor 'language_model.model.layers.1.mlp.up_proj.weight'"), "missing: %s", g_sub);
+    CHECK(rewrite_weights(d, NULL, "language_model.model.norm.weight", 24, 2) == LLAVA_OK, "%s", llava_last_error());
+    CHECK(load_fails(d, "'language_model.model.norm.weight' has shape [24, 2] but the config implies [48]"), "shape: %s", g_sub);
+    CHECK(rewrite_weights(d, NULL, "multi_modal_projector.linear_1.weight", 64, 32) == LLAVA_OK, "%s", llava_last_error());
+    CHECK(load_fails(d, "projector output width 64"), "projector width: %s", g_sub);
+    put_st(d, "model.safetensors",
+           "{\"language_model.model.embed_tokens.weight\":{\"dtype\":\"F32\",\"shape\":[600,48],\"data_offsets\":[0,115200]},"
+           "\"multi_modal_projector.linear_1.weight\":{\"dtype\":\"F32\",\"shape\":[48,32],\"data_offsets\":[115200,121344]},"
+           "\"vision_tower.vision_model.embeddings.patch_embedding.weight\":{\"dtype\":\"I64\",\"shape\":[32,3,8,8],\"data_offsets\":[121344,170496]}}",
+           170496);
+    CHECK(load_fails(d, "I64"), "integer tensor: %s", g_sub);
+    /* sharded: a missing shard, a shard name that leaves the directory */
+    remove(tmp("model.safetensors"));
+    char *d2 = mkmodel();
+    put_str(d2, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"model-00001-of-00002.safetensors\"}}");
+    CHECK(load_fails(d2, "model-00001-of-00002.safetensors"), "missing shard: %s", g_sub);
+    put_str(d2, "model.safetensors.index.json", "{\"weight_map\": {\"a\": \"../../etc/passwd\"}}");
+    CHECK(load_fails(d2, "bad shard file name"), "path escape: %s", g_sub);
+    char *d3 = mkmodel();
+    CHECK(load_fails(d3, "neither model.safetensors"), "no weights: %s", g_sub);
+    free(good);
+    return 1;
+}
+
+/* random byte flips in the header of a real file: must load or fail cleanly (run under ASan too) */
+static int t_fuzz_header(const void *arg) {
+    (void)arg;
+    size_t n, i;
+    unsigned char *good = (unsigned char *)read_all(fx("models/tiny_hf4/model.safetensors"), &n);
+    CHECK(good && n > 64, "fixture");
+    uint64_t hl = 0;
+    for (i = 0; i < 8; i++) hl |= (uint64_t)good[i] << (8 * i);
+    char *d = mkmodel();
+    uint64_t s = 99;
+    int k, loaded = 0;
+    unsigned char *buf = (unsigned char *)malloc(n);
+    for (k = 0; k < 150; k++) {
+        memcpy(buf, good, n);
+        int flips = 1 + (int)(llava__rng_next(&s) % 4), f;
+        for (f = 0; f < flips; f++) {
+            size_t pos = (size_t)(llava__rng_next(&s) % (8 + hl));
+            static const char pick[] = "0123456789[]{}\",:-eE. aZ\\";
+            buf[pos] = (k % 3) ? (unsigned char)pick[llava__rng_next(&s) % (sizeof pick - 1)] : (unsigned char)llava__rng_next(&s);
+        }
+        put(d, "model.safetensors", buf, n);
+        LlavaModel *m = llava_model_load(d);
+        if (m) loaded++, llava_model_free(m);
+        else CHECK(llava_last_error()[0], "failed without a message");
+    }
+    free(buf);
+    free(good);
+    return 1;
+}
+
+static int t_bad_config(const void *arg) {
+    (void)arg;
+    char *d = mkmodel();
+    char st[600];
+    snprintf(st, sizeof st, "%s/model.safetensors", d);
+    copy_file(fx("models/tiny_hf4/model.safetensors"), st);
+    LlavaModel *m = llava_model_load(d);
+    CHECK(m, "the unchanged copy does not load: %s", llava_last_error());
+    llava_model_free(m);
+    static const struct {
+        const char *cfg, *needle;
+    } cases[] = {
+        {"{\"model_type\": \"llava\", \"text_config\": {", "malformed JSON"},
+        {"", "malformed JSON"},
+        {"[]", "not a JSON object"},
+        {"{\"model_type\": \"bert\"}", "not a LLaVA model"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 5, \"num_key_value_heads\": 5, "
+         "\"vocab_size\": 600}, \"vision_config\": {\"hidden_size\": 32, \"image_size\": 32, \"patch_size\": 8, \"num_attention_heads\": 4}}",
+         "num_attention_heads (5) does not divide hidden_size (48)"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 4, \"num_key_value_heads\": 3, "
+         "\"vocab_size\": 600}, \"vision_config\": {\"hidden_size\": 32, \"image_size\": 32, \"patch_size\": 8, \"num_attention_heads\": 4}}",
+         "num_key_value_heads (3) does not divide"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"text_config\": {\"hidden_size\": \"big\"}}", "hidden_size must be an integer"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"text_config\": {\"hidden_size\": -48}}", "hidden_size (-48)"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 700, \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 4, \"vocab_size\": 600}, "
+         "\"vision_config\": {\"hidden_size\": 32, \"image_size\": 32, \"patch_size\": 8, \"num_attention_heads\": 4}}",
+         "image_token_index (700) is outside the vocabulary"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"vision_feature_layer\": 5, \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 4, "
+         "\"vocab_size\": 600}, \"vision_config\": {\"hidden_size\": 32, \"image_size\": 32, \"patch_size\": 8, \"num_attention_heads\": 4, \"num_hidden_layers\": 2}}",
+         "vision_feature_layer (5)"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 4, \"vocab_size\": 600}, "
+         "\"vision_config\": {\"hidden_size\": 32, \"image_size\": 30, \"patch_size\": 8, \"num_attention_heads\": 4}}",
+         "patch_size (8) does not divide image_size (30)"},
+        {"{\"model_type\": \"llava\", \"image_token_index\": 599, \"vision_feature_select_strategy\": \"cls\", \"text_config\": {\"hidden_size\": 48, \"num_attention_heads\": 4}}",
+         "vision_feature_select_strategy \"cls\""},
+        {"{\"model_type\": \"llava\", \"text_config\": {\"model_type\": \"gpt2\"}}", "model_type \"gpt2\" is not supported"},
+        {"{\"model_type\": \"llava\", \"text_config\": {\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4}}}", "rope type \"yarn\""},
+    };
+    size_t i;
+    for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+        put_str(d, "config.json", cases[i].cfg);
+        CHECK(load_fails(d, cases[i].needle), "config %zu: %s", i, g_sub);
+    }
+    /* a preprocessor that makes images of the wrong size, and bad ones */
+    snprintf(st, sizeof st, "%s/config.json", d);
+    copy_file(fx("models/tiny_hf4/config.json"), st);
+    put_str(d, "preprocessor_config.json", "{\"crop_size\": 30, \"size\": 30}");
+    CHECK(load_fails(d, "preprocessing makes 30x30 images but the vision tower takes 32x32"), "crop size: %s", g_sub);
+    put_str(d, "preprocessor_config.json", "{\"image_mean\": [0.5, 0.5]}");
+    CHECK(load_fails(d, "image_mean must be a list of 3 numbers"), "mean: %s", g_sub);
+    put_str(d, "preprocessor_config.json", "{\"resample\": 2}");
+    CHECK(load_fails(d, "resample 2"), "resample: %s", g_sub);
+    return 1;
+}
+
+/* bad prompts on a good model: errors name the numbers */
+static int t_bad_prompts(const void *arg) {
+    (void)arg;
+    LlavaModel *m = llava_model_load(fx("models/tiny_hf4"));
+    CHECK(m, "%s", llava_last_error());
+    const fcase *f = &g_cases[0];
+    size_t n;
+    float *pixels = (float *)read_all(f->pixels, &n);
+    LlavaContext *ctx = llava_context_new(m, 20);
+    int ok = 1, ids[64], i;
+    memcpy(ids, f->ids, sizeof(int) * f->n_ids);
+    snprintf(g_msg, sizeof g_msg, "?");
+    if (llava_eval(ctx, f->ids, f->n_ids, pixels, 1, NULL) >= 0 || !err_has("prompt of 28 positions does not fit: the context holds 20"))
+        snprintf(g_msg, sizeof g_msg, "over-long prompt: %s", llava_last_error()), ok = 0;
+    llava_context_free(ctx);
+    ctx = llava_context_new(m, 64);
+    for (i = 0; i < f->n_ids; i++)
+        if (ids[i] == 599) {
+            ids[i] = 5; /* one placeholder fewer */
+            break;
+        }
+    if (ok && (llava_eval(ctx, ids, f->n_ids, pixels, 1, NULL) >= 0 || !err_has("15 image placeholder tokens (id 599) but 1 image(s) give 16 feature rows")))
+        snprintf(g_msg, sizeof g_msg, "placeholder count: %s", llava_last_error()), ok = 0;
+    ids[0] = 600;
+    if (ok && (llava_eval(ctx, ids, f->n_ids, pixels, 1, NULL) >= 0 || !err_has("token id 600 at position 0 is outside the vocabulary")))
+        snprintf(g_msg, sizeof g_msg, "id out of range: %s", llava_last_error()), ok = 0;
+    if (ok && (llava_eval(ctx, f->ids, f->n_ids, NULL, 1, NULL) >= 0 || !err_has("no pixels")))
+        snprintf(g_msg, sizeof g_msg, "no pixels: %s", llava_last_error()), ok = 0;
+    if (ok && (llava_eval(ctx, ids, 0, NULL, 0, NULL) >= 0 || !err_has("empty prompt")))
+        snprintf(g_msg, sizeof g_msg, "empty: %s", llava_last_error()), ok = 0;
+    if (ok && llava_context_used(ctx) != 0) snprintf(g_msg, sizeof g_msg, "failed calls changed the context"), ok = 0;
+    /* filling the context, then one more step */
+    int t = 1;
+    for (i = 0; ok && i < 64; i++)
+        if (!llava_step(ctx, t)) snprintf(g_msg, sizeof g_msg, "step %d: %s", i, llava_last_error()), ok = 0;
+    if (ok && (llava_step(ctx, t) || !err_has("context full")))
+        snprintf(g_msg, sizeof g_msg, "full context: %s", llava_last_error()), ok = 0;
+    llava_context_free(ctx);
+    llava_model_free(m);
+    free(pixels);
+    return ok;
+}
+
+/* writing every tensor back with the safetensors writer and loading that gives bit-identical logits */
+static int t_roundtrip(const void *arg) {
+    (void)arg;
+    char *d = mkmodel();
+    CHECK(rewrite_weights(d, NULL, NULL, 0, 0) == LLAVA_OK, "write: %s", llava_last_error());
+    LlavaModel *a = llava_model_load(fx("models/tiny_hf4")), *b = llava_model_load(d);
+    CHECK(a && b, "load: %s", llava_last_error());
+    const fcase *f = &g_cases[0];
+    size_t n;
+    float *pixels = (float *)read_all(f->pixels, &n);
+    LlavaContext *ca = llava_context_new(a, 64), *cb = llava_context_new(b, 64);
+    const float *la = llava_prompt(ca, f->ids, f->n_ids, pixels, 1), *lb = llava_prompt(cb, f->ids, f->n_ids, pixels, 1);
+    int same = la && lb && !memcmp(la, lb, sizeof(float) * 600);
+    llava_context_free(ca), llava_context_free(cb);
+    llava_model_free(a), llava_model_free(b);
+    free(pixels);
+    CHECK(same, "logits differ after the round trip");
+    return 1;
+}
+
+/* two models and two contexts in two threads are independent: same results as one at a time */
+static int t_threads_independent(const void *arg) {
+    (void)arg;
+    const fcase *f = &g_cases[0];
+    size_t n;
+    float *pixels = (float *)read_all(f->pixels, &n);
+    float out[2][600];
+    int ok[2] = {0, 0}, i;
+    LLAVA__OMP(omp parallel for num_threads(2))
+    for (i = 0; i < 2; i++) {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s/models/tiny_hf4", g_fix);
+        LlavaModel *m = llava_model_load(dir);
+        LlavaContext *c = m ? llava_context_new(m, 64) : NULL;
+        const float *l = c ? llava_prompt(c, f->ids, f->n_ids, pixels, 1) : NULL;
+        if (l) memcpy(out[i], l, sizeof out[i]), ok[i] = 1;
+        llava_context_free(c);
+        llava_model_free(m);
+    }
+    free(pixels);
+    CHECK(ok[0] && ok[1], "a thread failed");
+    CHECK(!memcmp(out[0], out[1], sizeof out[0]), "threads disagree");
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) g_fix = argv[1];
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-test-XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        fprintf(stderr, "cannot make a temporary directory\n");
+        return 1;
+    }
+    run("half precision conversions", t_half_conversions, NULL);
+    run("matmul (fast) vs naive, f32/f16/bf16 weights", t_matmul, NULL);
+    run("attention vs double reference (causal, GQA)", t_attention, NULL);
+    run("layernorm, rmsnorm, rope, activations", t_norms_rope, NULL);
+    run("json reader", t_json, NULL);
+    run("sampling: greedy, top-k, top-p, seed", t_sampling, NULL);
+    if (load_manifest() != 0) {
+        printf("FAIL  fixtures: cannot read %s/manifest.json\n", g_fix);
+        g_fail++;
+    } else {
+        int i;
+        char name[160];
+        for (i = 0; i < g_ncases; i++) {
+            snprintf(name, sizeof name, "transformers fixture %s: logits, greedy, KV cache", g_cases[i].name);
+            run(name, t_case, &g_cases[i]);
+        }
+        for (i = 0; i < g_npre; i++) {
+            snprintf(name, sizeof name, "preprocess %s %s %d%s", g_pre[i].image, g_pre[i].pad ? "pad" : "crop", g_pre[i].size,
+                     g_pre[i].alpha_white ? "" : " (alpha dropped)");
+            run(name, t_preprocess, &g_pre[i]);
+        }
+        run("preprocess from decoded bytes is bit-exact with Pillow", t_preprocess_exact, NULL);
+        run("bad images", t_images_bad, NULL);
+        run("malformed safetensors", t_bad_safetensors, NULL);
+        run("fuzzed safetensors headers", t_fuzz_header, NULL);
+        run("malformed config.json / preprocessor_config.json", t_bad_config, NULL);
+        run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
+        run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
+        run("two models in two threads", t_threads_independent, NULL);
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
