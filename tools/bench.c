@@ -1,0 +1,387 @@
+/* bench: llava.h speed as ratios measured in one run (so they mean something on a noisy machine).
+
+   Prints a table and writes bench.json: [{"name", "value", "unit", "ref_name", "ref_value", "ratio",
+   "config", "threads"}], ratio = value / ref_value, higher is better for us.
+
+     bench [--quick] [--no-7b] [--cache DIR]
+
+   Figures: this machine's FMA peak and memory bandwidth (measured here), matmul GFLOP/s on the `7b`
+   vision shapes against that peak and against the naive loop, decode GEMV against the bandwidth, and
+   for a `7b`-shaped BF16 checkpoint with random weights (written once to the cache directory,
+   $LLAVA_CACHE or ~/.cache/llava.h) the load time, one image encode and decode tokens/s against the
+   bandwidth roofline. Medians of several repetitions. */
+#define _POSIX_C_SOURCE 200809L
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+static int cmpd(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+static double median(double *v, int n) {
+    qsort(v, (size_t)n, sizeof *v, cmpd);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+static int threads(void) {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+/* --- bench.json ------------------------------------------------------------------------------- */
+static FILE *g_json;
+static int g_first = 1;
+static void emit(const char *name, double value, const char *unit, const char *ref_name, double ref_value, double ratio,
+                 const char *config) {
+    printf("%-44s %12.3f %-9s %-30s %12.3f %8.3f\n", name, value, unit, ref_name, ref_value, ratio);
+    if (g_json)
+        fprintf(g_json, "%s\n  {\"name\": \"%s\", \"value\": %.6g, \"unit\": \"%s\", \"ref_name\": \"%s\", \"ref_value\": %.6g, "
+                        "\"ratio\": %.6g, \"config\": \"%s\", \"threads\": %d}",
+                g_first ? "" : ",", name, value, unit, ref_name, ref_value, ratio, config, threads());
+    g_first = 0;
+    fflush(stdout);
+}
+
+/* --- machine: FMA peak and memory bandwidth ------------------------------------------------------ */
+/* 12 independent FMA chains per thread (more than latency x pipes on current cores) */
+static double fma_peak_gflops(void) {
+    double best = 0;
+    int rep;
+    for (rep = 0; rep < 5; rep++) {
+        const long iters = 20000000;
+        double t0 = now();
+        float sink = 0;
+        LLAVA__OMP(omp parallel reduction(+ : sink))
+        {
+            llava__vf z = {0}, x = z + 0.999f, y = z + 1e-4f;
+            llava__vf a0 = z + 0.1f, a1 = z + 0.2f, a2 = z + 0.3f, a3 = z + 0.4f, a4 = z + 0.5f, a5 = z + 0.6f;
+            llava__vf a6 = z + 0.7f, a7 = z + 0.8f, a8 = z + 0.9f, a9 = z + 1.0f, a10 = z + 1.1f, a11 = z + 1.2f;
+            long i;
+            for (i = 0; i < iters; i++) {
+                a0 = LLAVA__FMA(a0, x, y); a1 = LLAVA__FMA(a1, x, y); a2 = LLAVA__FMA(a2, x, y);
+                a3 = LLAVA__FMA(a3, x, y); a4 = LLAVA__FMA(a4, x, y); a5 = LLAVA__FMA(a5, x, y);
+                a6 = LLAVA__FMA(a6, x, y); a7 = LLAVA__FMA(a7, x, y); a8 = LLAVA__FMA(a8, x, y);
+                a9 = LLAVA__FMA(a9, x, y); a10 = LLAVA__FMA(a10, x, y); a11 = LLAVA__FMA(a11, x, y);
+            }
+            llava__vf r = a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11;
+            sink += r[0];
+        }
+        double t = now() - t0;
+        double g = 2.0 * LLAVA__VW * 12 * (double)iters * threads() / t * 1e-9;
+        if (sink == 12345.0f) printf(" ");
+        if (g > best) best = g;
+    }
+    return best;
+}
+
+static double bandwidth_gbs(void) {
+    const size_t n = (size_t)64 << 20; /* 256 MB of floats */
+    float *a = (float *)llava__alloc_aligned(n * sizeof(float));
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static))
+    for (i = 0; i < (long)n; i++) a[i] = (float)(i & 7);
+    double best = 0;
+    int rep;
+    for (rep = 0; rep < 7; rep++) {
+        double t0 = now(), s = 0;
+        LLAVA__OMP(omp parallel for schedule(static) reduction(+ : s))
+        for (i = 0; i < (long)(n / LLAVA__VW); i++) {
+            llava__vf v;
+            memcpy(&v, a + (size_t)i * LLAVA__VW, sizeof v);
+            s += v[0] + v[LLAVA__VW - 1];
+        }
+        double t = now() - t0;
+        if (s == -1) printf(" ");
+        double g = n * sizeof(float) / t * 1e-9;
+        if (g > best) best = g;
+    }
+    llava__free_aligned(a);
+    return best;
+}
+
+/* --- matmul --------------------------------------------------------------------------------------- */
+/* median seconds of out[T,OC] = in[T,C] @ w^T; nw distinct weight copies are used in turn so that a
+   memory-bound call streams its weight from memory rather than from the last-level cache */
+static double time_matmul(int T, int C, int OC, LlavaDType dt, int naive, int reps, int nw) {
+    float *in = (float *)llava__alloc_aligned(sizeof(float) * T * C), *out = (float *)llava__alloc_aligned(sizeof(float) * T * OC);
+    void *w[16];
+    uint64_t s = 1;
+    size_t i;
+    int r, c;
+    for (i = 0; i < (size_t)T * C; i++) in[i] = llava__rng_uniform(&s) - 0.5f;
+    for (c = 0; c < nw; c++) {
+        w[c] = llava__alloc_aligned(llava__dtype_size(dt) * OC * C);
+        for (i = 0; i < (size_t)OC * C; i++) {
+            float v = llava__rng_uniform(&s) - 0.5f;
+            if (dt == LLAVA_F32) ((float *)w[c])[i] = v;
+            else ((uint16_t *)w[c])[i] = dt == LLAVA_BF16 ? llava__f32_to_bf16(v) : llava__f32_to_f16(v);
+        }
+    }
+    double ts[64];
+    for (r = 0; r < reps; r++) {
+        llava__w W = {w[r % nw], dt, OC, C};
+        double t0 = now();
+        if (naive) llava__matmul_naive(out, in, &W, NULL, T, C, OC);
+        else llava__matmul_forward(out, in, &W, NULL, T, C, OC);
+        ts[r] = now() - t0;
+    }
+    llava__free_aligned(in), llava__free_aligned(out);
+    for (c = 0; c < nw; c++) llava__free_aligned(w[c]);
+    return median(ts, reps);
+}
+
+/* --- a 7b-shaped checkpoint with random BF16 weights, written once ------------------------------------ */
+typedef struct {
+    llava__st_entry e[64];
+    void *bufs[64];
+    int n;
+} shard;
+static uint64_t g_rng = 12345;
+static void add(shard *s, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3, float scale, float fill) {
+    llava__st_entry *e = &s->e[s->n];
+    static char names[64][160];
+    snprintf(names[s->n], sizeof names[s->n], "%s", name);
+    e->name = names[s->n];
+    e->dtype = LLAVA_BF16;
+    e->ndim = ndim;
+    e->shape[0] = d0, e->shape[1] = d1, e->shape[2] = d2, e->shape[3] = d3;
+    size_t n = 1, i;
+    int k;
+    for (k = 0; k < ndim; k++) n *= (size_t)e->shape[k];
+    uint16_t *p = (uint16_t *)malloc(n * 2);
+    if (scale == 0) {
+        uint16_t f = llava__f32_to_bf16(fill);
+        for (i = 0; i < n; i++) p[i] = f;
+    } else {
+        /* uniform in [-scale, scale], two values per random draw */
+        for (i = 0; i < n; i += 2) {
+            uint64_t r = llava__rng_next(&g_rng);
+            p[i] = llava__f32_to_bf16(((float)(r & 0xffffff) / 8388608.0f - 1.0f) * scale);
+            if (i + 1 < n) p[i + 1] = llava__f32_to_bf16(((float)((r >> 32) & 0xffffff) / 8388608.0f - 1.0f) * scale);
+        }
+    }
+    e->data = p;
+    s->bufs[s->n++] = p;
+}
+static int flush(shard *s, const char *dir, const char *file, FILE *index, int *first) {
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    int rc = llava__st_write(path, s->e, s->n), i;
+    for (i = 0; i < s->n; i++) {
+        fprintf(index, "%s\n    \"%s\": \"%s\"", *first ? "" : ",", s->e[i].name, file);
+        *first = 0;
+        free(s->bufs[i]);
+    }
+    s->n = 0;
+    return rc;
+}
+
+static int make_7b(const char *dir) {
+    char path[2048], name[160], file[64];
+    int l, first = 1, rc = 0;
+    const int D = 1024, Iv = 4096, Lv = 24, C = 4096, I = 11008, L = 32, V = 32064;
+    mkdir(dir, 0755);
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    FILE *index = fopen(path, "w");
+    if (!index) return -1;
+    fprintf(index, "{\n  \"metadata\": {},\n  \"weight_map\": {");
+    shard s;
+    memset(&s, 0, sizeof s);
+    fprintf(stderr, "bench: writing a 7b-shaped BF16 checkpoint with random weights to %s (once) ...\n", dir);
+    /* vision tower (CLIP ViT-L/14-336) */
+    add(&s, "vision_tower.vision_model.embeddings.patch_embedding.weight", 4, D, 3, 14, 14, 0.02f, 0);
+    add(&s, "vision_tower.vision_model.embeddings.class_embedding", 1, D, 0, 0, 0, 0.02f, 0);
+    add(&s, "vision_tower.vision_model.embeddings.position_embedding.weight", 2, 577, D, 0, 0, 0.02f, 0);
+    add(&s, "vision_tower.vision_model.pre_layrnorm.weight", 1, D, 0, 0, 0, 0, 1);
+    add(&s, "vision_tower.vision_model.pre_layrnorm.bias", 1, D, 0, 0, 0, 0, 0);
+    rc |= flush(&s, dir, "vision-embed.safetensors", index, &first);
+    for (l = 0; l < Lv && !rc; l++) {
+        static const char *lin[4] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"};
+        int k;
+        for (k = 0; k < 4; k++) {
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s.weight", l, lin[k]);
+            add(&s, name, 2, D, D, 0, 0, 0.03f, 0);
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s.bias", l, lin[k]);
+            add(&s, name, 1, D, 0, 0, 0, 0, 0);
+        }
+        snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc1.weight", l), add(&s, name, 2, Iv, D, 0, 0, 0.03f, 0);
+        snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc1.bias", l), add(&s, name, 1, Iv, 0, 0, 0, 0, 0);
+        snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc2.weight", l), add(&s, name, 2, D, Iv, 0, 0, 0.015f, 0);
+        snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc2.bias", l), add(&s, name, 1, D, 0, 0, 0, 0, 0);
+        for (k = 1; k <= 2; k++) {
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.weight", l, k), add(&s, name, 1, D, 0, 0, 0, 0, 1);
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.bias", l, k), add(&s, name, 1, D, 0, 0, 0, 0, 0);
+        }
+        snprintf(file, sizeof file, "vision-%02d.safetensors", l);
+        rc |= flush(&s, dir, file, index, &first);
+    }
+    add(&s, "multi_modal_projector.linear_1.weight", 2, C, D, 0, 0, 0.03f, 0);
+    add(&s, "multi_modal_projector.linear_1.bias", 1, C, 0, 0, 0, 0, 0);
+    add(&s, "multi_modal_projector.linear_2.weight", 2, C, C, 0, 0, 0.015f, 0);
+    add(&s, "multi_modal_projector.linear_2.bias", 1, C, 0, 0, 0, 0, 0);
+    add(&s, "language_model.model.embed_tokens.weight", 2, V, C, 0, 0, 0.02f, 0);
+    add(&s, "language_model.model.norm.weight", 1, C, 0, 0, 0, 0, 1);
+    add(&s, "language_model.lm_head.weight", 2, V, C, 0, 0, 0.02f, 0);
+    rc |= flush(&s, dir, "text-embed.safetensors", index, &first);
+    for (l = 0; l < L && !rc; l++) {
+        static const char *lin[7] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
+        int k;
+        for (k = 0; k < 7; k++) {
+            snprintf(name, sizeof name, "language_model.model.layers.%d.%s.weight", l, lin[k]);
+            add(&s, name, 2, k < 4 ? C : k < 6 ? I : C, k < 6 ? C : I, 0, 0, 0.02f, 0);
+        }
+        snprintf(name, sizeof name, "language_model.model.layers.%d.input_layernorm.weight", l), add(&s, name, 1, C, 0, 0, 0, 0, 1);
+        snprintf(name, sizeof name, "language_model.model.layers.%d.post_attention_layernorm.weight", l), add(&s, name, 1, C, 0, 0, 0, 0, 1);
+        snprintf(file, sizeof file, "text-%02d.safetensors", l);
+        rc |= flush(&s, dir, file, index, &first);
+    }
+    fprintf(index, "\n  }\n}\n");
+    fclose(index);
+    if (rc) return rc;
+    /* config.json last: its presence marks a complete checkpoint (the real llava-1.5-7b-hf names only these) */
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    return llava__write_text(path,
+                             "{\n  \"architectures\": [\"LlavaForConditionalGeneration\"],\n  \"ignore_index\": -100,\n"
+                             "  \"image_token_index\": 32000,\n  \"model_type\": \"llava\",\n  \"pad_token_id\": 32001,\n"
+                             "  \"projector_hidden_act\": \"gelu\",\n  \"text_config\": {\n    \"architectures\": [\"LlamaForCausalLM\"],\n"
+                             "    \"max_position_embeddings\": 4096,\n    \"model_type\": \"llama\",\n    \"rms_norm_eps\": 1e-05,\n"
+                             "    \"torch_dtype\": \"float16\",\n    \"vocab_size\": 32064\n  },\n  \"tie_word_embeddings\": false,\n"
+                             "  \"torch_dtype\": \"float16\",\n  \"transformers_version\": \"4.36.0.dev0\",\n  \"vision_config\": {\n"
+                             "    \"hidden_size\": 1024,\n    \"image_size\": 336,\n    \"intermediate_size\": 4096,\n"
+                             "    \"model_type\": \"clip_vision_model\",\n    \"num_attention_heads\": 16,\n    \"num_hidden_layers\": 24,\n"
+                             "    \"patch_size\": 14,\n    \"projection_dim\": 768,\n    \"vocab_size\": 32000\n  },\n"
+                             "  \"vision_feature_layer\": -2,\n  \"vision_feature_select_strategy\": \"default\",\n  \"vocab_size\": 32064\n}\n");
+}
+
+int main(int argc, char **argv) {
+    int quick = 0, no7b = 0, i;
+    char cache[900] = "";
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = 1;
+        else if (!strcmp(argv[i], "--no-7b")) no7b = 1;
+        else if (!strcmp(argv[i], "--cache") && i + 1 < argc) snprintf(cache, sizeof cache, "%s", argv[++i]);
+        else {
+            fprintf(stderr, "usage: bench [--quick] [--no-7b] [--cache DIR]\n");
+            return 2;
+        }
+    }
+    if (!cache[0]) {
+        const char *c = getenv("LLAVA_CACHE"), *h = getenv("HOME");
+        if (c) snprintf(cache, sizeof cache, "%s", c);
+        else snprintf(cache, sizeof cache, "%s/.cache/llava.h", h ? h : "/tmp");
+    }
+    g_json = fopen("bench.json", "w");
+    if (g_json) fprintf(g_json, "[");
+    printf("llava.h bench: %d threads, vector width %d floats\n", threads(), LLAVA__VW);
+    printf("%-44s %12s %-9s %-30s %12s %8s\n", "name", "value", "unit", "reference", "ref value", "ratio");
+    double peak = fma_peak_gflops(), bw = bandwidth_gbs();
+    emit("machine_fma_peak", peak, "GFLOP/s", "-", 0, 0, "machine");
+    emit("machine_read_bandwidth", bw, "GB/s", "-", 0, 0, "machine");
+
+    /* the 7b vision tower's matmuls: q/k/v/o (577x1024x1024) and fc1 (577x4096x1024) */
+    static const struct {
+        const char *name;
+        int T, C, OC;
+    } shapes[] = {{"matmul_577x1024x1024", 577, 1024, 1024}, {"matmul_577x4096x1024", 577, 1024, 4096}};
+    int k, reps = quick ? 3 : 7;
+    for (k = 0; k < 2; k++) {
+        double flop = 2.0 * shapes[k].T * shapes[k].C * shapes[k].OC, name_len;
+        char nm[96];
+        int dt;
+        for (dt = 0; dt < 3; dt += 2) {
+            double t = time_matmul(shapes[k].T, shapes[k].C, shapes[k].OC, (LlavaDType)dt, 0, reps, 1), g = flop / t * 1e-9;
+            snprintf(nm, sizeof nm, "%s_%s", shapes[k].name, dt ? "bf16" : "f32");
+            emit(nm, g, "GFLOP/s", "machine_fma_peak", peak, g / peak, "7b");
+            if (k == 0 && dt == 0) {
+                double tn = time_matmul(shapes[k].T, shapes[k].C, shapes[k].OC, (LlavaDType)dt, 1, 1, 1), gn = flop / tn * 1e-9;
+                snprintf(nm, sizeof nm, "%s_f32_vs_naive", shapes[k].name);
+                emit(nm, g, "GFLOP/s", "naive loop", gn, g / gn, "7b");
+            }
+        }
+        (void)name_len;
+    }
+    /* decode GEMV: one token through a 4096x4096 BF16 weight (memory bound) */
+    {
+        double t = time_matmul(1, 4096, 4096, LLAVA_BF16, 0, quick ? 16 : 48, 12), gbs = 4096.0 * 4096 * 2 / t * 1e-9;
+        emit("gemv_1x4096x4096_bf16", gbs, "GB/s", "machine_read_bandwidth", bw, gbs / bw, "7b");
+        t = time_matmul(1, 4096, 4096, LLAVA_F32, 0, quick ? 16 : 48, 8), gbs = 4096.0 * 4096 * 4 / t * 1e-9;
+        emit("gemv_1x4096x4096_f32", gbs, "GB/s", "machine_read_bandwidth", bw, gbs / bw, "7b");
+    }
+
+    if (!no7b) {
+        char dir[1024], cfg[1100];
+        snprintf(dir, sizeof dir, "%.900s/7b-random-bf16", cache);
+        snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+        mkdir(cache, 0755);
+        if (!llava__exists(cfg) && make_7b(dir) != 0) {
+            fprintf(stderr, "bench: cannot write the 7b checkpoint: %s\n", llava_last_error());
+            no7b = 1;
+        }
+    }
+    if (!no7b) {
+        char dir[1024];
+        snprintf(dir, sizeof dir, "%s/7b-random-bf16", cache);
+        double t0 = now();
+        LlavaModel *m = llava_model_load(dir);
+        double tload = now() - t0;
+        if (!m) {
+            fprintf(stderr, "bench: %s\n", llava_last_error());
+            return 1;
+        }
+        emit("7b_load_bf16", tload * 1e3, "ms", "-", 0, 0, "7b");
+        const LlavaConfig *c = llava_model_config(m);
+        const int S = c->vision_image_size, P = llava_image_tokens(m);
+        float *pixels = (float *)malloc(sizeof(float) * 3 * S * S), *feat = (float *)malloc(sizeof(float) * P * c->text_hidden);
+        uint64_t s = 3;
+        for (i = 0; i < 3 * S * S; i++) pixels[i] = llava__rng_uniform(&s) * 2 - 1;
+        double te[5];
+        int n_enc = quick ? 1 : 3;
+        for (i = 0; i < n_enc; i++) {
+            t0 = now();
+            llava_encode_image(m, pixels, feat);
+            te[i] = now() - t0;
+        }
+        double tenc = median(te, n_enc);
+        /* FLOPs of the encode: 23 used layers x (4 DxD + 2 DxIv matmuls, attention) + patches + projector */
+        double N = 577, D = 1024, Iv = 4096, Lu = 23, C = 4096;
+        double flops = 2 * N * (3 * 14 * 14) * D + Lu * (2 * N * (4 * D * D + 2 * D * Iv) + 4 * N * N * D) + 2 * 576 * (D * C + C * C);
+        emit("7b_encode_image", tenc * 1e3, "ms", "machine_fma_peak (as GFLOP/s)", peak, flops / tenc * 1e-9 / peak, "7b");
+        /* decode: a short text prompt, then single steps; every step reads all language-model weights */
+        LlavaContext *ctx = llava_context_new(m, 64);
+        int ids[8] = {1, 450, 4996, 17354, 1701, 432, 1, 2};
+        const float *l = llava_prompt(ctx, ids, 6, NULL, 0);
+        int tok = l ? llava_argmax(l, c->text_vocab) : 1, n_dec = quick ? 3 : 8;
+        double td[16];
+        for (i = 0; i < n_dec && l; i++) {
+            t0 = now();
+            l = llava_step(ctx, tok);
+            td[i] = now() - t0;
+            if (l) tok = llava_argmax(l, c->text_vocab);
+        }
+        double tdec = median(td, n_dec);
+        double bytes = 2.0 * (32.0 * (4 * C * C + 3 * C * 11008) + 32064.0 * C) + 32064.0 * 4096 * 2 / 32064; /* weights read per token */
+        double roof = bw * 1e9 / bytes;
+        emit("7b_decode_bf16", 1.0 / tdec, "tok/s", "bandwidth roofline", roof, (1.0 / tdec) / roof, "7b");
+        llava_context_free(ctx);
+        free(pixels), free(feat);
+        llava_model_free(m);
+    }
+    if (g_json) {
+        fprintf(g_json, "\n]\n");
+        fclose(g_json);
+    }
+    return 0;
+}
