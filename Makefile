@@ -33,6 +33,7 @@ $(BUILD)/test_fastmath: tests/test_llava.c llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 -ffast-math $(ARCH) -fopenmp $(TWARN) -DLLAVA_TEST_FASTMATH -o $@ $< $(LDLIBS)
 
 test: $(TOOLS) $(TESTS)
+	$(CC) -std=c11 -DLLAVA_NO_STB -DLLAVA_STATIC $(WARN) -Werror -fsyntax-only -x c tests/no_stb.c
 	sh tests/run.sh $(TESTS)
 
 # AddressSanitizer + UndefinedBehaviorSanitizer (no OpenMP: its runtime confuses the leak checker)
@@ -45,8 +46,11 @@ test-asan: | $(BUILD)
 fixtures:
 	$(PYTHON) tools/make_fixtures.py
 
+# figures as ratios measured in one run; writes bench.json. PyTorch's figures are added where the
+# Python given by PYTHON has torch (e.g. make bench PYTHON=path/to/venv/bin/python)
 bench: $(BUILD)/bench
-	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BUILD)/bench
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BUILD)/bench $(BENCH_ARGS)
+	-OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(PYTHON) tools/bench_torch.py bench.json
 
 $(BUILD)/bench: tools/bench.c llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 $(ARCH) -fopenmp $(WARN) -o $@ $< $(LDLIBS)

@@ -1464,44 +1464,89 @@ static void llava__rope_forward(float *x, const float *inv_freq, int pos0, int T
 }
 
 /* scaled dot-product attention. out[T, H*Dh]; q[T, H*Dh]; k, v[S, KVH*Dh] where query t sits at
-   position pos0 + t; causal: sees keys 0..pos0+t, else all S keys. Head h reads kv head h/(H/KVH). */
+   position pos0 + t; causal: sees keys 0..pos0+t, else all S keys. Head h reads kv head h/(H/KVH).
+   Few queries (decoding): one row at a time. Many (prefill, the vision tower): per head and block of
+   queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block). */
 static void llava__attention_forward(float *out, const float *q, const float *k, const float *v, int T, int S, int pos0,
                                      int H, int KVH, int Dh, int causal) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
-    int th;
+    if (T < 16) {
+        int th;
+        LLAVA__OMP(omp parallel)
+        {
+            float *att = (float *)LLAVA_MALLOC((size_t)S * sizeof(float));
+            LLAVA__OMP(omp for schedule(dynamic, 4))
+            for (th = 0; th < T * H; th++) {
+                const int t = th / H, h = th % H, kh = h / group;
+                const float *qt = q + (size_t)t * H * Dh + (size_t)h * Dh;
+                float *ot = out + (size_t)t * H * Dh + (size_t)h * Dh;
+                const int n = causal ? pos0 + t + 1 : S;
+                int s, i;
+                float mx = -3.0e38f, sum = 0.0f; /* (not -INFINITY: stays right under -ffast-math) */
+                if (!att) continue;
+                for (s = 0; s < n; s++) {
+                    att[s] = llava__dot(qt, k + (size_t)s * KVH * Dh + (size_t)kh * Dh, LLAVA_F32, Dh) * scale;
+                    if (att[s] > mx) mx = att[s];
+                }
+                for (s = 0; s < n; s++) {
+                    att[s] = expf(att[s] - mx);
+                    sum += att[s];
+                }
+                for (i = 0; i < Dh; i++) ot[i] = 0.0f;
+                for (s = 0; s < n; s++) {
+                    const float *vs = v + (size_t)s * KVH * Dh + (size_t)kh * Dh;
+                    const float p = att[s] / sum;
+                    for (i = 0; i < Dh; i++) ot[i] += p * vs[i];
+                }
+            }
+            LLAVA_ASSERT(att);
+            LLAVA_FREE(att);
+        }
+        return;
+    }
+    const int QB = 128, nb = (T + QB - 1) / QB;
+    int job;
     LLAVA__OMP(omp parallel)
     {
-        float *att = (float *)LLAVA_MALLOC((size_t)S * sizeof(float));
-        LLAVA__OMP(omp for schedule(dynamic, 4))
-        for (th = 0; th < T * H; th++) {
-            const int t = th / H, h = th % H, kh = h / group;
-            const float *qt = q + (size_t)t * H * Dh + (size_t)h * Dh;
-            float *ot = out + (size_t)t * H * Dh + (size_t)h * Dh;
-            const int n = causal ? pos0 + t + 1 : S;
-            int s, i;
-            float mx = -3.0e38f, sum = 0.0f; /* (not -INFINITY: stays right under -ffast-math) */
-            if (!att) continue;
-            for (s = 0; s < n; s++) {
-                const float *ks = k + (size_t)s * KVH * Dh + (size_t)kh * Dh;
-                float d = 0.0f;
-                for (i = 0; i < Dh; i++) d += qt[i] * ks[i];
-                att[s] = d * scale;
-                if (att[s] > mx) mx = att[s];
+        float *kh = (float *)llava__alloc_aligned((size_t)S * Dh * sizeof(float));  /* [S, Dh] this head's keys */
+        float *vt = (float *)llava__alloc_aligned((size_t)S * Dh * sizeof(float));  /* [Dh, S] its values, transposed */
+        float *qh = (float *)llava__alloc_aligned((size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
+        float *sc = (float *)llava__alloc_aligned((size_t)QB * S * sizeof(float));  /* [QB, S] scores, then probabilities */
+        float *oh = (float *)llava__alloc_aligned((size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
+        LLAVA__OMP(omp for schedule(dynamic, 1))
+        for (job = 0; job < H * nb; job++) {
+            const int h = job / nb, t0 = (job % nb) * QB, tb = LLAVA__MIN(QB, T - t0), kvh = h / group;
+            const int nk = causal ? LLAVA__MIN(S, pos0 + t0 + tb) : S; /* keys any query of the block sees */
+            int s, t, i;
+            if (!kh || !vt || !qh || !sc || !oh) continue;
+            for (s = 0; s < nk; s++) {
+                const float *ks = k + (size_t)s * KVH * Dh + (size_t)kvh * Dh, *vs = v + (size_t)s * KVH * Dh + (size_t)kvh * Dh;
+                memcpy(kh + (size_t)s * Dh, ks, (size_t)Dh * sizeof(float));
+                for (i = 0; i < Dh; i++) vt[(size_t)i * nk + s] = vs[i];
             }
-            for (s = 0; s < n; s++) {
-                att[s] = expf(att[s] - mx);
-                sum += att[s];
+            for (t = 0; t < tb; t++) memcpy(qh + (size_t)t * Dh, q + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, (size_t)Dh * sizeof(float));
+            llava__w K = {kh, LLAVA_F32, nk, Dh}, Vt = {vt, LLAVA_F32, Dh, nk};
+            llava__matmul_forward(sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
+            for (t = 0; t < tb; t++) {
+                float *row = sc + (size_t)t * nk, mx = -3.0e38f, sum = 0.0f;
+                const int n = causal ? pos0 + t0 + t + 1 : nk;
+                for (s = 0; s < n; s++) {
+                    row[s] *= scale;
+                    if (row[s] > mx) mx = row[s];
+                }
+                for (s = 0; s < n; s++) {
+                    row[s] = expf(row[s] - mx);
+                    sum += row[s];
+                }
+                for (s = 0; s < n; s++) row[s] /= sum;
+                for (; s < nk; s++) row[s] = 0.0f; /* masked: later positions */
             }
-            for (i = 0; i < Dh; i++) ot[i] = 0.0f;
-            for (s = 0; s < n; s++) {
-                const float *vs = v + (size_t)s * KVH * Dh + (size_t)kh * Dh;
-                const float p = att[s] / sum;
-                for (i = 0; i < Dh; i++) ot[i] += p * vs[i];
-            }
+            llava__matmul_forward(oh, sc, &Vt, NULL, tb, nk, Dh);
+            for (t = 0; t < tb; t++) memcpy(out + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, oh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
         }
-        LLAVA_ASSERT(att);
-        LLAVA_FREE(att);
+        LLAVA_ASSERT(kh && vt && qh && sc && oh);
+        llava__free_aligned(kh), llava__free_aligned(vt), llava__free_aligned(qh), llava__free_aligned(sc), llava__free_aligned(oh);
     }
 }
 

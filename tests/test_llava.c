@@ -163,18 +163,23 @@ static int t_matmul(const void *arg) {
 /* attention, norms and rope against double-precision loops */
 static int t_attention(const void *arg) {
     (void)arg;
-    const int T = 5, pos0 = 3, S = pos0 + T, H = 4, KVH = 2, Dh = 6;
+    /* few queries (the row-at-a-time path) and many (the blocked matmul path, two blocks) */
+    static const int Ts[2] = {5, 150};
+    const int pos0 = 3, H = 4, KVH = 2, Dh = 6;
     uint64_t s = 3;
-    float q[5 * 24], k[8 * 12], v[8 * 12], out[5 * 24];
-    int i, t, h, j, causal;
-    for (i = 0; i < 5 * 24; i++) q[i] = frand(&s) * 2;
-    for (i = 0; i < 8 * 12; i++) k[i] = frand(&s) * 2, v[i] = frand(&s);
+    static float q[150 * 24], k[153 * 12], v[153 * 12], out[150 * 24];
+    static double sc[153];
+    int i, t, h, j, causal, ti;
+    for (ti = 0; ti < 2; ti++)
     for (causal = 0; causal < 2; causal++) {
+        const int T = Ts[ti], S = pos0 + T;
+        for (i = 0; i < T * 24; i++) q[i] = frand(&s) * 2;
+        for (i = 0; i < S * 12; i++) k[i] = frand(&s) * 2, v[i] = frand(&s);
         llava__attention_forward(out, q, k, v, T, S, pos0, H, KVH, Dh, causal);
         for (t = 0; t < T; t++)
             for (h = 0; h < H; h++) {
                 int kh = h / (H / KVH), n = causal ? pos0 + t + 1 : S, ss;
-                double sc[8], mx = -1e300, sum = 0;
+                double mx = -1e300, sum = 0;
                 for (ss = 0; ss < n; ss++) {
                     double d = 0;
                     for (j = 0; j < Dh; j++) d += (double)q[t * H * Dh + h * Dh + j] * k[ss * KVH * Dh + kh * Dh + j];
@@ -185,7 +190,7 @@ static int t_attention(const void *arg) {
                 for (j = 0; j < Dh; j++) {
                     double o = 0;
                     for (ss = 0; ss < n; ss++) o += sc[ss] / sum * v[ss * KVH * Dh + kh * Dh + j];
-                    CHECK(fabs(o - out[t * H * Dh + h * Dh + j]) < 1e-5, "causal=%d t=%d h=%d j=%d: %g vs %g", causal, t, h, j, o,
+                    CHECK(fabs(o - out[t * H * Dh + h * Dh + j]) < 1e-5, "T=%d causal=%d t=%d h=%d j=%d: %g vs %g", T, causal, t, h, j, o,
                           out[t * H * Dh + h * Dh + j]);
                 }
             }

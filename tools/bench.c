@@ -189,14 +189,29 @@ static int flush(shard *s, const char *dir, const char *file, FILE *index, int *
     return rc;
 }
 
+/* mkdir -p */
+static void mkdirs(const char *path) {
+    char buf[2048];
+    size_t i, n = strlen(path);
+    if (n >= sizeof buf) return;
+    memcpy(buf, path, n + 1);
+    for (i = 1; i <= n; i++)
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            mkdir(buf, 0755);
+            buf[i] = c;
+        }
+}
+
 static int make_7b(const char *dir) {
     char path[2048], name[160], file[64];
     int l, first = 1, rc = 0;
     const int D = 1024, Iv = 4096, Lv = 24, C = 4096, I = 11008, L = 32, V = 32064;
-    mkdir(dir, 0755);
+    mkdirs(dir);
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
     FILE *index = fopen(path, "w");
-    if (!index) return -1;
+    if (!index) return llava__err("cannot create %s", path);
     fprintf(index, "{\n  \"metadata\": {},\n  \"weight_map\": {");
     shard s;
     memset(&s, 0, sizeof s);
@@ -325,7 +340,6 @@ int main(int argc, char **argv) {
         char dir[1024], cfg[1100];
         snprintf(dir, sizeof dir, "%.900s/7b-random-bf16", cache);
         snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-        mkdir(cache, 0755);
         if (!llava__exists(cfg) && make_7b(dir) != 0) {
             fprintf(stderr, "bench: cannot write the 7b checkpoint: %s\n", llava_last_error());
             no7b = 1;
