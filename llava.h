@@ -196,6 +196,10 @@ LLAVADEF void llava_preprocess_defaults(LlavaConfig *cfg, int size);
 /* image -> pixels [3][crop_h][crop_w] as CLIPImageProcessor makes them (mode: crop, pad, or the config's) */
 LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, LlavaPreMode mode, float *pixels);
 
+#ifdef LLAVA_WITH_TOKENIZER_PART /* (development hook: the tokenizer section, until it is merged here) */
+#include "parts/tokenizer.h"
+#endif
+
 #ifdef __cplusplus
 }
 #endif
@@ -2575,6 +2579,11 @@ LLAVADEF const float *llava_step(LlavaContext *c, int token) {
 /* ------------------------------------------------------------------------------------------------
    9-11. Training, the tokenizer and conversation templates are not part of this version.
    ------------------------------------------------------------------------------------------------ */
+#ifdef LLAVA_WITH_TOKENIZER_PART
+#define LLAVA_PART_IMPL
+#include "parts/tokenizer.h"
+#undef LLAVA_PART_IMPL
+#endif
 
 /* ------------------------------------------------------------------------------------------------
    12. Image loading (stb_image) and preprocessing (CLIPImageProcessor, LLaVA-1.5 pad)
