@@ -1324,17 +1324,18 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
 #pragma GCC diagnostic pop
 #endif
 
-/* Blocked GEMM. The weight is packed, a slab of KC columns of NR output features at a time and
-   converted to f32, into [KC][NR]; a 6 x NR register tile of out is then accumulated over it.
-   Threads split the output features. */
+/* Blocked GEMM. B is packed, a slab of KC rows of NR output columns at a time and converted to f32,
+   into [KC][NR]; a 6 x NR register tile of out is then accumulated over it. Threads split the output
+   columns. (A call from inside a parallel region runs on the calling thread: OpenMP nesting is off.) */
 #define LLAVA__KC 256
 #define LLAVA__MR 6
 #define LLAVA__NR (2 * LLAVA__VW)
 
 #ifdef LLAVA__VEC
-/* out[mr, nr] (+)= a[mr, kc] (row stride lda) @ bp[kc, NR] */
+/* out[mr, nr] (+)= a[mr, kc] (row stride lda) @ bp[kc, NR]; mode 0: out = bias + tile, 1: out += tile,
+   2: out += bias + tile */
 static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int mr, int nr,
-                             int first, const float *bias) {
+                             int mode, const float *bias) {
     const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * (size_t)lda, *a2 = a + (mr > 2 ? 2 : 0) * (size_t)lda,
                 *a3 = a + (mr > 3 ? 3 : 0) * (size_t)lda, *a4 = a + (mr > 4 ? 4 : 0) * (size_t)lda,
                 *a5 = a + (mr > 5 ? 5 : 0) * (size_t)lda;
@@ -1361,8 +1362,10 @@ static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const
     memcpy(tile[5], &c50, sizeof c50); memcpy(tile[5] + LLAVA__VW, &c51, sizeof c51);
     for (i = 0; i < mr; i++) {
         float *o = out + (size_t)i * ldo;
-        if (first) {
+        if (mode == 0) {
             for (j = 0; j < nr; j++) o[j] = (bias ? bias[j] : 0.0f) + tile[i][j];
+        } else if (mode == 2 && bias) {
+            for (j = 0; j < nr; j++) o[j] += bias[j] + tile[i][j];
         } else {
             for (j = 0; j < nr; j++) o[j] += tile[i][j];
         }
@@ -1370,46 +1373,66 @@ static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const
 }
 #endif
 
-/* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC] */
-static void llava__matmul_forward(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
-    LLAVA_ASSERT(w->cols == C && w->rows == OC);
-    const size_t es = llava__dtype_size(w->dtype);
-    if (T <= 3) { /* matrix-vector: memory bound, stream each weight row once */
+/* out[M,N] (+)= A[M,K] @ op(B) + bias[N], with B in dtype bdt stored as [N,K] (bt = 0: out = A B^T, a
+   weight matrix as transformers stores it) or as [K,N] (bt = 1: out = A B). accumulate adds to out. */
+static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M, int K,
+                        int N, int accumulate) {
+    const size_t es = llava__dtype_size(bdt);
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) { /* empty sum */
+        int m, n;
+        for (m = 0; m < M; m++)
+            for (n = 0; n < N; n++) out[(size_t)m * N + n] = (accumulate ? out[(size_t)m * N + n] : 0.0f) + (bias ? bias[n] : 0.0f);
+        return;
+    }
+    if (M <= 3 && !bt) { /* matrix-vector: memory bound, stream each weight row once */
         int o;
-        LLAVA__OMP(omp parallel for schedule(static))
-        for (o = 0; o < OC; o++) {
-            const void *row = (const unsigned char *)w->data + (size_t)o * (size_t)C * es;
+        LLAVA__OMP(omp parallel for schedule(static) if ((size_t)N * K > 32768))
+        for (o = 0; o < N; o++) {
+            const void *row = (const unsigned char *)B + (size_t)o * (size_t)K * es;
             int t;
-            for (t = 0; t < T; t++) out[(size_t)t * OC + o] = llava__dot(in + (size_t)t * C, row, w->dtype, C) + (bias ? bias[o] : 0.0f);
+            for (t = 0; t < M; t++) {
+                float v = llava__dot(A + (size_t)t * K, row, bdt, K) + (bias ? bias[o] : 0.0f);
+                out[(size_t)t * N + o] = accumulate ? out[(size_t)t * N + o] + v : v;
+            }
         }
         return;
     }
 #ifdef LLAVA__VEC
-    const int npanels = (OC + LLAVA__NR - 1) / LLAVA__NR;
+    const int npanels = (N + LLAVA__NR - 1) / LLAVA__NR;
     int k0;
-    for (k0 = 0; k0 < C; k0 += LLAVA__KC) {
-        const int kc = LLAVA__MIN(LLAVA__KC, C - k0);
-        LLAVA__OMP(omp parallel)
+    for (k0 = 0; k0 < K; k0 += LLAVA__KC) {
+        const int kc = LLAVA__MIN(LLAVA__KC, K - k0);
+        const int mode = k0 == 0 ? (accumulate ? 2 : 0) : 1;
+        LLAVA__OMP(omp parallel if ((size_t)M * N * K > 65536))
         {
             float *bp = (float *)llava__alloc_aligned((size_t)LLAVA__KC * LLAVA__NR * sizeof(float));
-            float *row = (float *)LLAVA_MALLOC((size_t)LLAVA__KC * sizeof(float));
+            float *row = (float *)LLAVA_MALLOC((size_t)LLAVA__KC * sizeof(float) + LLAVA__NR * sizeof(float));
             int p;
             LLAVA__OMP(omp for schedule(static))
             for (p = 0; p < npanels; p++) {
-                if (!bp || !row) continue; /* out of memory: leaves the tile unwritten, caught by LLAVA_ASSERT below */
-                const int o0 = p * LLAVA__NR, nr = LLAVA__MIN(LLAVA__NR, OC - o0);
+                if (!bp || !row) continue; /* out of memory: caught by LLAVA_ASSERT below */
+                const int n0 = p * LLAVA__NR, nr = LLAVA__MIN(LLAVA__NR, N - n0);
                 int j, k, t;
-                for (j = 0; j < LLAVA__NR; j++) {
-                    if (j < nr) {
-                        llava__w_row(row, w, o0 + j, k0, kc);
-                        for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = row[k];
-                    } else {
-                        for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = 0.0f;
+                if (!bt) {
+                    for (j = 0; j < LLAVA__NR; j++) {
+                        if (j < nr) {
+                            llava__to_f32(row, (const unsigned char *)B + ((size_t)(n0 + j) * K + k0) * es, bdt, (size_t)kc);
+                            for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = row[k];
+                        } else {
+                            for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = 0.0f;
+                        }
+                    }
+                } else {
+                    for (k = 0; k < kc; k++) {
+                        float *dst = bp + (size_t)k * LLAVA__NR;
+                        llava__to_f32(dst, (const unsigned char *)B + ((size_t)(k0 + k) * N + n0) * es, bdt, (size_t)nr);
+                        for (j = nr; j < LLAVA__NR; j++) dst[j] = 0.0f;
                     }
                 }
-                for (t = 0; t < T; t += LLAVA__MR)
-                    llava__gemm_tile(out + (size_t)t * OC + o0, OC, in + (size_t)t * C + k0, C, bp, kc,
-                                     LLAVA__MIN(LLAVA__MR, T - t), nr, k0 == 0, bias ? bias + o0 : NULL);
+                for (t = 0; t < M; t += LLAVA__MR)
+                    llava__gemm_tile(out + (size_t)t * N + n0, N, A + (size_t)t * K + k0, K, bp, kc, LLAVA__MIN(LLAVA__MR, M - t), nr,
+                                     mode, bias ? bias + n0 : NULL);
             }
             LLAVA_ASSERT(bp && row);
             llava__free_aligned(bp);
@@ -1417,12 +1440,53 @@ static void llava__matmul_forward(float *out, const float *in, const llava__w *w
         }
     }
 #else
-    llava__matmul_naive(out, in, w, bias, T, C, OC);
+    { /* portable fallback */
+        int m, n, k;
+        float *rowb = (float *)LLAVA_MALLOC((size_t)K * sizeof(float));
+        LLAVA_ASSERT(rowb);
+        for (n = 0; n < N; n++) {
+            if (!bt) llava__to_f32(rowb, (const unsigned char *)B + (size_t)n * K * es, bdt, (size_t)K);
+            else
+                for (k = 0; k < K; k++) llava__to_f32(rowb + k, (const unsigned char *)B + ((size_t)k * N + n) * es, bdt, 1);
+            for (m = 0; m < M; m++) {
+                float s = bias ? bias[n] : 0.0f;
+                for (k = 0; k < K; k++) s += A[(size_t)m * K + k] * rowb[k];
+                out[(size_t)m * N + n] = accumulate ? out[(size_t)m * N + n] + s : s;
+            }
+        }
+        LLAVA_FREE(rowb);
+    }
 #endif
 }
 
-/* CLIP LayerNorm: out[T,C] = (in - mean) / sqrt(var + eps) * w + b */
-static void llava__layernorm_forward(float *out, const float *in, const float *w, const float *b, int T, int C, float eps) {
+/* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC]      (nn.Linear) */
+static void llava__matmul_forward(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+    LLAVA_ASSERT(w->cols == C && w->rows == OC);
+    llava__gemm(out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
+}
+
+/* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in;  db[OC] += sum_t dout  (any may be NULL) */
+static void llava__matmul_backward(float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w, int T,
+                                   int C, int OC) {
+    int t, o;
+    if (din) llava__gemm(din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
+    if (dw) {
+        float *dT = (float *)llava__alloc_aligned((size_t)T * OC * sizeof(float)); /* [OC, T] */
+        LLAVA_ASSERT(dT);
+        for (t = 0; t < T; t++)
+            for (o = 0; o < OC; o++) dT[(size_t)o * T + t] = dout[(size_t)t * OC + o];
+        llava__gemm(dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        llava__free_aligned(dT);
+    }
+    if (db)
+        for (t = 0; t < T; t++)
+            for (o = 0; o < OC; o++) db[o] += dout[(size_t)t * OC + o];
+}
+
+/* CLIP LayerNorm: out[T,C] = (in - mean) / sqrt(var + eps) * w + b; mean, rstd [T] kept for the backward
+   pass when not NULL. out may alias in. */
+static void llava__layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b,
+                                     int T, int C, float eps) {
     int t, i;
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C;
@@ -1434,11 +1498,34 @@ static void llava__layernorm_forward(float *out, const float *in, const float *w
         v /= (float)C;
         float r = 1.0f / sqrtf(v + eps);
         for (i = 0; i < C; i++) o[i] = (x[i] - m) * r * w[i] + b[i];
+        if (mean) mean[t] = m;
+        if (rstd) rstd[t] = r;
+    }
+}
+/* din[T,C] += dL/din; dw, db [C] += (either may be NULL) */
+static void llava__layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                                      const float *mean, const float *rstd, int T, int C) {
+    int t, i;
+    for (t = 0; t < T; t++) {
+        const float *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
+        const float m = mean[t], r = rstd[t];
+        float s1 = 0.0f, s2 = 0.0f; /* mean(dxhat), mean(dxhat * xhat) */
+        for (i = 0; i < C; i++) {
+            const float xh = (x[i] - m) * r, dxh = dy[i] * w[i];
+            s1 += dxh;
+            s2 += dxh * xh;
+            if (dw) dw[i] += dy[i] * xh;
+            if (db) db[i] += dy[i];
+        }
+        s1 /= (float)C;
+        s2 /= (float)C;
+        if (din)
+            for (i = 0; i < C; i++) din[(size_t)t * C + i] += r * (dy[i] * w[i] - s1 - (x[i] - m) * r * s2);
     }
 }
 
-/* LlamaRMSNorm: out[T,C] = in * rsqrt(mean(in^2) + eps) * w */
-static void llava__rmsnorm_forward(float *out, const float *in, const float *w, int T, int C, float eps) {
+/* LlamaRMSNorm: out[T,C] = w * (in * rsqrt(mean(in^2) + eps)); rstd [T] kept when not NULL */
+static void llava__rmsnorm_forward(float *out, float *rstd, const float *in, const float *w, int T, int C, float eps) {
     int t, i;
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C;
@@ -1447,6 +1534,24 @@ static void llava__rmsnorm_forward(float *out, const float *in, const float *w, 
         for (i = 0; i < C; i++) ss += x[i] * x[i];
         float r = 1.0f / sqrtf(ss / (float)C + eps);
         for (i = 0; i < C; i++) o[i] = w[i] * (x[i] * r);
+        if (rstd) rstd[t] = r;
+    }
+}
+/* din[T,C] += dL/din; dw [C] += (may be NULL) */
+static void llava__rmsnorm_backward(float *din, float *dw, const float *dout, const float *in, const float *w, const float *rstd,
+                                    int T, int C) {
+    int t, i;
+    for (t = 0; t < T; t++) {
+        const float *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
+        const float r = rstd[t];
+        float s = 0.0f; /* sum(dy * w * x) */
+        for (i = 0; i < C; i++) {
+            s += dy[i] * w[i] * x[i];
+            if (dw) dw[i] += dy[i] * x[i] * r;
+        }
+        const float k = s * r * r * r / (float)C;
+        if (din)
+            for (i = 0; i < C; i++) din[(size_t)t * C + i] += dy[i] * w[i] * r - x[i] * k;
     }
 }
 
@@ -1467,12 +1572,29 @@ static void llava__rope_forward(float *x, const float *inv_freq, int pos0, int T
         }
 }
 
+/* the rotation's transpose: gradients of x from gradients of rope(x), in place */
+static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh) {
+    int t, h, i, half = Dh / 2;
+    for (t = 0; t < T; t++)
+        for (i = 0; i < half; i++) {
+            float f = (float)(pos0 + t) * inv_freq[i];
+            float c = cosf(f), s = sinf(f);
+            for (h = 0; h < nh; h++) {
+                float *v = dx + (size_t)t * nh * Dh + (size_t)h * Dh;
+                float a = v[i], b = v[i + half];
+                v[i] = a * c + b * s;
+                v[i + half] = b * c - a * s;
+            }
+        }
+}
+
 /* scaled dot-product attention. out[T, H*Dh]; q[T, H*Dh]; k, v[S, KVH*Dh] where query t sits at
    position pos0 + t; causal: sees keys 0..pos0+t, else all S keys. Head h reads kv head h/(H/KVH).
    Few queries (decoding): one row at a time. Many (prefill, the vision tower): per head and block of
-   queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block). */
-static void llava__attention_forward(float *out, const float *q, const float *k, const float *v, int T, int S, int pos0,
-                                     int H, int KVH, int Dh, int causal) {
+   queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block).
+   probs [H][T][S], when not NULL, keeps the attention probabilities for the backward pass. */
+static void llava__attention_forward(float *out, float *probs, const float *q, const float *k, const float *v, int T, int S,
+                                     int pos0, int H, int KVH, int Dh, int causal) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
     if (T < 16) {
@@ -1496,6 +1618,10 @@ static void llava__attention_forward(float *out, const float *q, const float *k,
                 for (s = 0; s < n; s++) {
                     att[s] = expf(att[s] - mx);
                     sum += att[s];
+                }
+                if (probs) {
+                    float *pr = probs + ((size_t)h * T + t) * S;
+                    for (s = 0; s < S; s++) pr[s] = s < n ? att[s] / sum : 0.0f;
                 }
                 for (i = 0; i < Dh; i++) ot[i] = 0.0f;
                 for (s = 0; s < n; s++) {
@@ -1545,6 +1671,11 @@ static void llava__attention_forward(float *out, const float *q, const float *k,
                 }
                 for (s = 0; s < n; s++) row[s] /= sum;
                 for (; s < nk; s++) row[s] = 0.0f; /* masked: later positions */
+                if (probs) {
+                    float *pr = probs + ((size_t)h * T + t0 + t) * S;
+                    memcpy(pr, row, (size_t)nk * sizeof(float));
+                    for (s = nk; s < S; s++) pr[s] = 0.0f;
+                }
             }
             llava__matmul_forward(oh, sc, &Vt, NULL, tb, nk, Dh);
             for (t = 0; t < tb; t++) memcpy(out + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, oh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
@@ -1579,6 +1710,148 @@ static void llava__glu_forward(float *out, const float *gate, const float *up, s
     for (i = 0; i < (long)n; i++) out[i] = llava__act1(gate[i], a) * up[i];
 }
 
+/* attention backward for a whole sequence (S == T, no cache offset: training). From dout [T, H*Dh] and
+   the kept probabilities [H][T][T]: dq [T, H*Dh], dk, dv [T, KVH*Dh] (overwritten). Per head, through the
+   blocked matmul:  dP = dO V^T,  dV += P^T dO,  dS = P * (dP - rowsum(dP * P)),  dQ = dS K / sqrt(Dh),
+   dK += dS^T Q / sqrt(Dh). Threads over kv heads (a kv head's group accumulates into the same dk, dv). */
+static void llava__attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs, const float *q,
+                                      const float *k, const float *v, int T, int H, int KVH, int Dh) {
+    const float scale = 1.0f / sqrtf((float)Dh);
+    const int group = H / KVH;
+    int kvh;
+    memset(dk, 0, (size_t)T * KVH * Dh * sizeof(float));
+    memset(dv, 0, (size_t)T * KVH * Dh * sizeof(float));
+    LLAVA__OMP(omp parallel)
+    {
+        const size_t td = (size_t)T * Dh, tt = (size_t)T * T;
+        float *buf = (float *)llava__alloc_aligned((6 * td + 2 * tt) * sizeof(float));
+        LLAVA__OMP(omp for schedule(dynamic, 1))
+        for (kvh = 0; kvh < KVH; kvh++) {
+            float *kh = buf, *vh = kh + td, *qh = vh + td, *doh = qh + td, *dkh = doh + td, *dvh = dkh + td;
+            float *dp = dvh + td, *pt = dp + tt;
+            int g, t, s, i;
+            if (!buf) continue;
+            for (t = 0; t < T; t++) {
+                memcpy(kh + (size_t)t * Dh, k + ((size_t)t * KVH + kvh) * Dh, (size_t)Dh * sizeof(float));
+                memcpy(vh + (size_t)t * Dh, v + ((size_t)t * KVH + kvh) * Dh, (size_t)Dh * sizeof(float));
+            }
+            memset(dkh, 0, td * sizeof(float));
+            memset(dvh, 0, td * sizeof(float));
+            for (g = 0; g < group; g++) {
+                const int h = kvh * group + g;
+                const float *P = probs + (size_t)h * tt;
+                for (t = 0; t < T; t++) {
+                    memcpy(qh + (size_t)t * Dh, q + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
+                    memcpy(doh + (size_t)t * Dh, dout + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
+                }
+                llava__gemm(dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
+                for (t = 0; t < T; t++)
+                    for (s = 0; s < T; s++) pt[(size_t)s * T + t] = P[(size_t)t * T + s];
+                llava__gemm(dvh, pt, doh, LLAVA_F32, 1, NULL, T, T, Dh, 1); /* dV += P^T dO */
+                for (t = 0; t < T; t++) {
+                    float *row = dp + (size_t)t * T;
+                    const float *pr = P + (size_t)t * T;
+                    float dot = 0.0f;
+                    for (s = 0; s < T; s++) dot += row[s] * pr[s];
+                    for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - dot) * scale; /* dS, scaled */
+                }
+                llava__gemm(qh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into qh's buffer) */
+                for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, qh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
+                for (t = 0; t < T; t++)
+                    for (s = 0; s < T; s++) pt[(size_t)s * T + t] = dp[(size_t)t * T + s];
+                for (t = 0; t < T; t++) memcpy(qh + (size_t)t * Dh, q + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
+                llava__gemm(dkh, pt, qh, LLAVA_F32, 1, NULL, T, T, Dh, 1); /* dK += dS^T Q */
+            }
+            for (t = 0; t < T; t++)
+                for (i = 0; i < Dh; i++) {
+                    dk[((size_t)t * KVH + kvh) * Dh + i] = dkh[(size_t)t * Dh + i];
+                    dv[((size_t)t * KVH + kvh) * Dh + i] = dvh[(size_t)t * Dh + i];
+                }
+        }
+        LLAVA_ASSERT(buf);
+        llava__free_aligned(buf);
+    }
+}
+
+/* d act(x) / dx */
+static float llava__act_grad1(float x, LlavaAct a) {
+    switch (a) {
+    case LLAVA_ACT_GELU: return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * expf(-0.5f * x * x) * 0.3989422804014327f;
+    case LLAVA_ACT_QUICK_GELU: {
+        float sg = 1.0f / (1.0f + expf(-1.702f * x));
+        return sg + 1.702f * x * sg * (1.0f - sg);
+    }
+    case LLAVA_ACT_GELU_TANH: {
+        const float k = 0.7978845608028654f;
+        float th = tanhf(k * (x + 0.044715f * x * x * x));
+        return 0.5f * (1.0f + th) + 0.5f * x * (1.0f - th * th) * k * (1.0f + 3.0f * 0.044715f * x * x);
+    }
+    case LLAVA_ACT_SILU: {
+        float sg = 1.0f / (1.0f + expf(-x));
+        return sg * (1.0f + x * (1.0f - sg));
+    }
+    case LLAVA_ACT_RELU: return x > 0.0f ? 1.0f : 0.0f;
+    }
+    return 1.0f;
+}
+
+/* dx[n] = dout[n] * act'(x[n]), x the pre-activation (dx may alias dout) */
+static void llava__act_backward(float *dx, const float *dout, const float *x, size_t n, LlavaAct a) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) dx[i] = dout[i] * llava__act_grad1(x[i], a);
+}
+
+/* out = act(gate) * up:  dgate = dout * up * act'(gate),  dup = dout * act(gate)  (overwritten) */
+static void llava__glu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) {
+        const float d = dout[i], g = gate[i], u = up[i];
+        dgate[i] = d * u * llava__act_grad1(g, a);
+        dup[i] = d * llava__act1(g, a);
+    }
+}
+
+/* token cross-entropy. logits [T,V]; targets [T] (-100 = not supervised). Returns the sum of the losses of
+   supervised rows; dlogits [T,V] (may alias logits) = scale * (softmax - onehot) on those rows, 0 elsewhere. */
+static double llava__crossentropy_forward_backward(float *dlogits, const float *logits, const int *targets, int T, int V, float scale) {
+    double total = 0.0;
+    int t, i;
+    for (t = 0; t < T; t++) {
+        const float *l = logits + (size_t)t * V;
+        float *d = dlogits + (size_t)t * V;
+        if (targets[t] < 0) {
+            for (i = 0; i < V; i++) d[i] = 0.0f;
+            continue;
+        }
+        float mx = l[0];
+        for (i = 1; i < V; i++)
+            if (l[i] > mx) mx = l[i];
+        double sum = 0.0;
+        for (i = 0; i < V; i++) sum += exp((double)l[i] - mx);
+        const double lse = mx + log(sum);
+        total += lse - l[targets[t]];
+        for (i = 0; i < V; i++) d[i] = (float)(exp((double)l[i] - lse)) * scale;
+        d[targets[t]] -= scale;
+    }
+    return total;
+}
+
+/* AdamW (torch.optim.AdamW): p -= lr * wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).  t counts from 1. */
+static void llava__adamw(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int t) {
+    const float bc1 = 1.0f - powf(b1, (float)t), bc2s = sqrtf(1.0f - powf(b2, (float)t)), step = lr / bc1;
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) {
+        float pi = p[i] * (1.0f - lr * wd);
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        p[i] = pi - step * (m[i] / (sqrtf(v[i]) / bc2s + eps));
+    }
+}
+
 /* ------------------------------------------------------------------------------------------------
    4. The backend table and the CPU backend. The model code calls compute only through this table,
       so another backend (llava_cuda.cu) can provide the same entries over device memory.
@@ -1586,23 +1859,41 @@ static void llava__glu_forward(float *out, const float *gate, const float *up, s
 typedef struct LlavaBackend {
     const char *name;
     void (*matmul)(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC);
-    void (*layernorm)(float *out, const float *in, const float *w, const float *b, int T, int C, float eps);
-    void (*rmsnorm)(float *out, const float *in, const float *w, int T, int C, float eps);
+    void (*matmul_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w, int T, int C, int OC);
+    void (*layernorm)(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int T, int C, float eps);
+    void (*layernorm_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, const float *mean,
+                               const float *rstd, int T, int C);
+    void (*rmsnorm)(float *out, float *rstd, const float *in, const float *w, int T, int C, float eps);
+    void (*rmsnorm_backward)(float *din, float *dw, const float *dout, const float *in, const float *w, const float *rstd, int T, int C);
     void (*rope)(float *x, const float *inv_freq, int pos0, int T, int nh, int Dh);
-    void (*attention)(float *out, const float *q, const float *k, const float *v, int T, int S, int pos0, int H, int KVH,
+    void (*rope_backward)(float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh);
+    void (*attention)(float *out, float *probs, const float *q, const float *k, const float *v, int T, int S, int pos0, int H, int KVH,
                       int Dh, int causal);
+    void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *probs, const float *q, const float *k,
+                               const float *v, int T, int H, int KVH, int Dh);
     void (*act)(float *x, size_t n, LlavaAct a);
+    void (*act_backward)(float *dx, const float *dout, const float *x, size_t n, LlavaAct a);
     void (*glu)(float *out, const float *gate, const float *up, size_t n, LlavaAct a);
+    void (*glu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a);
+    void (*adamw)(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int t);
 } LlavaBackend;
 
 static const LlavaBackend llava__cpu_backend = {"cpu",
                                                 llava__matmul_forward,
+                                                llava__matmul_backward,
                                                 llava__layernorm_forward,
+                                                llava__layernorm_backward,
                                                 llava__rmsnorm_forward,
+                                                llava__rmsnorm_backward,
                                                 llava__rope_forward,
+                                                llava__rope_backward,
                                                 llava__attention_forward,
+                                                llava__attention_backward,
                                                 llava__act_forward,
-                                                llava__glu_forward};
+                                                llava__act_backward,
+                                                llava__glu_forward,
+                                                llava__glu_backward,
+                                                llava__adamw};
 
 /* x[n] += y[n] */
 static void llava__add(float *x, const float *y, size_t n) {
@@ -2355,19 +2646,19 @@ static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out)
     for (i = 0; i < D; i++) x[i] = m->class_emb[i] + m->pos_emb[i];
     for (l = 0; l < P; l++)
         for (i = 0; i < D; i++) x[(size_t)(l + 1) * D + i] = h[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
-    be->layernorm(x, x, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps); /* pre_layrnorm: hidden_states[0] */
+    be->layernorm(x, NULL, NULL, x, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps); /* pre_layrnorm: hidden_states[0] */
     for (l = 0; l < m->vision_run; l++) {
         const llava__vlayer *L = &m->vl[l];
         /* x = x + out_proj(attn(layer_norm1(x))) */
-        be->layernorm(h, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
+        be->layernorm(h, NULL, NULL, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
         be->matmul(q, h, &L->q, L->qb, N, D, D);
         be->matmul(k, h, &L->k, L->kb, N, D, D);
         be->matmul(v, h, &L->v, L->vb, N, D, D);
-        be->attention(att, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
+        be->attention(att, NULL, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
         be->matmul(h, att, &L->o, L->ob, N, D, D);
         llava__add(x, h, (size_t)N * D);
         /* x = x + fc2(act(fc1(layer_norm2(x)))) */
-        be->layernorm(h, x, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
+        be->layernorm(h, NULL, NULL, x, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
         be->matmul(f, h, &L->fc1, L->fc1b, N, D, Iv);
         be->act(f, (size_t)N * Iv, c->vision_act);
         be->matmul(h, f, &L->fc2, L->fc2b, N, Iv, D);
@@ -2432,24 +2723,24 @@ static int llava__text_forward(LlavaContext *ctx, float *x, int T, float *all_lo
         const llava__tlayer *L = &m->tl[l];
         float *kc = ctx->kcache + (size_t)l * ctx->n_ctx * KD, *vc = ctx->vcache + (size_t)l * ctx->n_ctx * KD;
         /* x = x + o_proj(attn(rope(q), rope(k), v)), q/k/v from input_layernorm(x) */
-        be->rmsnorm(h, x, L->in_norm, T, C, c->text_rms_eps);
+        be->rmsnorm(h, NULL, x, L->in_norm, T, C, c->text_rms_eps);
         be->matmul(q, h, &L->q, L->qb, T, C, H * Dh);
         be->matmul(kc + (size_t)pos0 * KD, h, &L->k, L->kb, T, C, KD);
         be->matmul(vc + (size_t)pos0 * KD, h, &L->v, L->vb, T, C, KD);
         be->rope(q, m->inv_freq, pos0, T, H, Dh);
         be->rope(kc + (size_t)pos0 * KD, m->inv_freq, pos0, T, KVH, Dh);
-        be->attention(att, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1);
+        be->attention(att, NULL, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1);
         be->matmul(h, att, &L->o, L->ob, T, H * Dh, C);
         llava__add(x, h, (size_t)T * C);
         /* x = x + down_proj(act(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
-        be->rmsnorm(h, x, L->post_norm, T, C, c->text_rms_eps);
+        be->rmsnorm(h, NULL, x, L->post_norm, T, C, c->text_rms_eps);
         be->matmul(g, h, &L->gate, L->gate_b, T, C, I);
         be->matmul(u, h, &L->up, L->up_b, T, C, I);
         be->glu(g, g, u, (size_t)T * I, c->text_act);
         be->matmul(h, g, &L->down, L->down_b, T, I, C);
         llava__add(x, h, (size_t)T * C);
     }
-    be->rmsnorm(x, x, m->norm, T, C, c->text_rms_eps);
+    be->rmsnorm(x, NULL, x, m->norm, T, C, c->text_rms_eps);
     if (all_logits) {
         be->matmul(all_logits, x, &m->head, NULL, T, C, V);
         memcpy(ctx->logits, all_logits + (size_t)(T - 1) * V, (size_t)V * sizeof(float));

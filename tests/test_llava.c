@@ -175,7 +175,7 @@ static int t_attention(const void *arg) {
         const int T = Ts[ti], S = pos0 + T;
         for (i = 0; i < T * 24; i++) q[i] = frand(&s) * 2;
         for (i = 0; i < S * 12; i++) k[i] = frand(&s) * 2, v[i] = frand(&s);
-        llava__attention_forward(out, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+        llava__attention_forward(out, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);
         for (t = 0; t < T; t++)
             for (h = 0; h < H; h++) {
                 int kh = h / (H / KVH), n = causal ? pos0 + t + 1 : S, ss;
@@ -206,7 +206,7 @@ static int t_norms_rope(const void *arg) {
     int t, i, h;
     for (i = 0; i < 30; i++) x[i] = frand(&s) * 3 + 1;
     for (i = 0; i < 10; i++) w[i] = frand(&s), b[i] = frand(&s);
-    llava__layernorm_forward(o, x, w, b, T, C, 1e-5f);
+    llava__layernorm_forward(o, NULL, NULL, x, w, b, T, C, 1e-5f);
     for (t = 0; t < T; t++) {
         double m = 0, var = 0;
         for (i = 0; i < C; i++) m += x[t * C + i];
@@ -215,7 +215,7 @@ static int t_norms_rope(const void *arg) {
         var /= C;
         for (i = 0; i < C; i++) CHECK(fabs((x[t * C + i] - m) / sqrt(var + 1e-5) * w[i] + b[i] - o[t * C + i]) < 1e-5, "layernorm");
     }
-    llava__rmsnorm_forward(o, x, w, T, C, 1e-6f);
+    llava__rmsnorm_forward(o, NULL, x, w, T, C, 1e-6f);
     for (t = 0; t < T; t++) {
         double ss = 0;
         for (i = 0; i < C; i++) ss += (double)x[t * C + i] * x[t * C + i];
