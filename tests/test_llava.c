@@ -240,6 +240,167 @@ static int t_norms_rope(const void *arg) {
     return 1;
 }
 
+/* --- backward passes against central finite differences ------------------------------------------
+   Each op is wrapped as out = f(x) over one flat input vector x (all its inputs); with L = <out, R> for
+   a random R, the analytic dL/dx from the backward kernel is compared with (L(x+h) - L(x-h)) / 2h at
+   every coordinate. f32 throughout, h = 1e-2 on unit-scale inputs: truncation error ~h^2, rounding
+   ~1e-7/h, so the stated tolerance is 2e-3 relative to the largest gradient. */
+typedef struct {
+    int T, C, OC, H, KVH, Dh, causal;
+    LlavaAct act;
+} fdctx;
+typedef void (*fd_fwd)(const fdctx *c, const float *x, float *out);
+typedef void (*fd_bwd)(const fdctx *c, const float *x, const float *dout, float *dx);
+
+static int fd_check(const char *what, const fdctx *c, fd_fwd f, fd_bwd b, int nx, int nout, uint64_t seed) {
+    float *x = (float *)calloc(nx, 4), *out = (float *)calloc(nout, 4), *R = (float *)calloc(nout, 4), *dx = (float *)calloc(nx, 4);
+    uint64_t s = seed;
+    int i, j, ok = 1;
+    double gmax = 0, worst = 0;
+    for (i = 0; i < nx; i++) x[i] = frand(&s);
+    for (i = 0; i < nout; i++) R[i] = frand(&s);
+    b(c, x, R, dx);
+    for (i = 0; i < nx; i++) gmax = fmax(gmax, fabs(dx[i]));
+    for (i = 0; i < nx; i++) {
+        const float h = 1e-2f, x0 = x[i];
+        double lp = 0, lm = 0;
+        x[i] = x0 + h;
+        f(c, x, out);
+        for (j = 0; j < nout; j++) lp += (double)out[j] * R[j];
+        x[i] = x0 - h;
+        f(c, x, out);
+        for (j = 0; j < nout; j++) lm += (double)out[j] * R[j];
+        x[i] = x0;
+        double fdv = (lp - lm) / (2.0 * h), err = fabs(fdv - dx[i]);
+        if (err > worst) worst = err;
+        if (err > 2e-3 * fmax(1.0, gmax)) {
+            snprintf(g_sub, sizeof g_sub, "%s: coordinate %d: analytic %g, finite difference %g", what, i, dx[i], fdv);
+            ok = 0;
+            break;
+        }
+    }
+    free(x), free(out), free(R), free(dx);
+    return ok;
+}
+
+/* matmul: x = [in (T*C) | w (OC*C) | b (OC)] */
+static void fd_mm_f(const fdctx *c, const float *x, float *out) {
+    llava__w w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
+    llava__matmul_forward(out, x, &w, x + c->T * c->C + c->OC * c->C, c->T, c->C, c->OC);
+}
+static void fd_mm_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    llava__w w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
+    memset(dx, 0, sizeof(float) * (c->T * c->C + c->OC * c->C + c->OC));
+    llava__matmul_backward(dx, dx + c->T * c->C, dx + c->T * c->C + c->OC * c->C, d, x, &w, c->T, c->C, c->OC);
+}
+/* layernorm: x = [in | w | b] */
+static void fd_ln_f(const fdctx *c, const float *x, float *out) {
+    llava__layernorm_forward(out, NULL, NULL, x, x + c->T * c->C, x + c->T * c->C + c->C, c->T, c->C, 1e-5f);
+}
+static void fd_ln_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    float mean[16], rstd[16], *out = (float *)malloc(sizeof(float) * c->T * c->C);
+    llava__layernorm_forward(out, mean, rstd, x, x + c->T * c->C, x + c->T * c->C + c->C, c->T, c->C, 1e-5f);
+    memset(dx, 0, sizeof(float) * (c->T * c->C + 2 * c->C));
+    llava__layernorm_backward(dx, dx + c->T * c->C, dx + c->T * c->C + c->C, d, x, x + c->T * c->C, mean, rstd, c->T, c->C);
+    free(out);
+}
+/* rmsnorm: x = [in | w] */
+static void fd_rms_f(const fdctx *c, const float *x, float *out) { llava__rmsnorm_forward(out, NULL, x, x + c->T * c->C, c->T, c->C, 1e-6f); }
+static void fd_rms_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    float rstd[16], *out = (float *)malloc(sizeof(float) * c->T * c->C);
+    llava__rmsnorm_forward(out, rstd, x, x + c->T * c->C, c->T, c->C, 1e-6f);
+    memset(dx, 0, sizeof(float) * (c->T * c->C + c->C));
+    llava__rmsnorm_backward(dx, dx + c->T * c->C, d, x, x + c->T * c->C, rstd, c->T, c->C);
+    free(out);
+}
+/* rope at positions 3.. : x = [T, H*Dh] */
+static const float *fd_inv(int Dh) {
+    static float inv[64];
+    int i;
+    for (i = 0; i < Dh / 2; i++) inv[i] = (float)(1.0 / pow(10000.0, 2.0 * i / Dh));
+    return inv;
+}
+static void fd_rope_f(const fdctx *c, const float *x, float *out) {
+    memcpy(out, x, sizeof(float) * c->T * c->H * c->Dh);
+    llava__rope_forward(out, fd_inv(c->Dh), 3, c->T, c->H, c->Dh);
+}
+static void fd_rope_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    (void)x;
+    memcpy(dx, d, sizeof(float) * c->T * c->H * c->Dh);
+    llava__rope_backward(dx, fd_inv(c->Dh), 3, c->T, c->H, c->Dh);
+}
+/* attention: x = [q (T*H*Dh) | k (T*KVH*Dh) | v (T*KVH*Dh)] */
+static void fd_att_f(const fdctx *c, const float *x, float *out) {
+    const int nq = c->T * c->H * c->Dh, nk = c->T * c->KVH * c->Dh;
+    llava__attention_forward(out, NULL, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
+}
+static void fd_att_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    const int nq = c->T * c->H * c->Dh, nk = c->T * c->KVH * c->Dh;
+    float *out = (float *)malloc(sizeof(float) * nq), *P = (float *)malloc(sizeof(float) * c->H * c->T * c->T);
+    llava__attention_forward(out, P, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
+    llava__attention_backward(dx, dx + nq, dx + nq + nk, d, P, x, x + nq, x + nq + nk, c->T, c->H, c->KVH, c->Dh);
+    free(out), free(P);
+}
+static void fd_act_f(const fdctx *c, const float *x, float *out) {
+    memcpy(out, x, sizeof(float) * c->T);
+    llava__act_forward(out, (size_t)c->T, c->act);
+}
+static void fd_act_b(const fdctx *c, const float *x, const float *d, float *dx) { llava__act_backward(dx, d, x, (size_t)c->T, c->act); }
+/* glu: x = [gate | up] */
+static void fd_glu_f(const fdctx *c, const float *x, float *out) { llava__glu_forward(out, x, x + c->T, (size_t)c->T, c->act); }
+static void fd_glu_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    llava__glu_backward(dx, dx + c->T, d, x, x + c->T, (size_t)c->T, c->act);
+}
+/* cross-entropy: x = logits [T, OC]; out = [loss] with targets t % OC, every other row unsupervised */
+static void fd_ce_targets(const fdctx *c, int *tg) {
+    int t;
+    for (t = 0; t < c->T; t++) tg[t] = t % 2 ? -100 : (t * 7) % c->OC;
+}
+static void fd_ce_f(const fdctx *c, const float *x, float *out) {
+    int tg[16];
+    float *d = (float *)malloc(sizeof(float) * c->T * c->OC);
+    fd_ce_targets(c, tg);
+    out[0] = (float)llava__crossentropy_forward_backward(d, x, tg, c->T, c->OC, 1.0f);
+    free(d);
+}
+static void fd_ce_b(const fdctx *c, const float *x, const float *d, float *dx) {
+    int tg[16];
+    fd_ce_targets(c, tg);
+    llava__crossentropy_forward_backward(dx, x, tg, c->T, c->OC, d[0]);
+}
+
+static int t_backward_fd(const void *arg) {
+    (void)arg;
+    fdctx c;
+    memset(&c, 0, sizeof c);
+    c.T = 7, c.C = 9, c.OC = 5;
+    CHECK(fd_check("matmul", &c, fd_mm_f, fd_mm_b, c.T * c.C + c.OC * c.C + c.OC, c.T * c.OC, 1), "%s", g_sub);
+    c.T = 9, c.C = 40, c.OC = 37; /* large enough for the blocked kernel */
+    CHECK(fd_check("matmul (blocked)", &c, fd_mm_f, fd_mm_b, c.T * c.C + c.OC * c.C + c.OC, c.T * c.OC, 2), "%s", g_sub);
+    c.T = 4, c.C = 6;
+    CHECK(fd_check("layernorm", &c, fd_ln_f, fd_ln_b, c.T * c.C + 2 * c.C, c.T * c.C, 3), "%s", g_sub);
+    CHECK(fd_check("rmsnorm", &c, fd_rms_f, fd_rms_b, c.T * c.C + c.C, c.T * c.C, 4), "%s", g_sub);
+    c.T = 3, c.H = 2, c.Dh = 8;
+    CHECK(fd_check("rope", &c, fd_rope_f, fd_rope_b, c.T * c.H * c.Dh, c.T * c.H * c.Dh, 5), "%s", g_sub);
+    int causal, big;
+    for (big = 0; big < 2; big++)
+        for (causal = 0; causal < 2; causal++) {
+            c.T = big ? 17 : 5, c.H = 4, c.KVH = 2, c.Dh = 3, c.causal = causal;
+            CHECK(fd_check(causal ? "attention (causal, GQA)" : "attention (bidirectional, GQA)", &c, fd_att_f, fd_att_b,
+                           c.T * (c.H + 2 * c.KVH) * c.Dh, c.T * c.H * c.Dh, 6 + causal), "%s", g_sub);
+        }
+    static const LlavaAct acts[5] = {LLAVA_ACT_GELU, LLAVA_ACT_QUICK_GELU, LLAVA_ACT_GELU_TANH, LLAVA_ACT_SILU, LLAVA_ACT_RELU};
+    int a;
+    for (a = 0; a < 5; a++) {
+        c.T = 20, c.act = acts[a];
+        if (acts[a] != LLAVA_ACT_RELU) CHECK(fd_check("activation", &c, fd_act_f, fd_act_b, c.T, c.T, 10 + a), "act %d: %s", a, g_sub);
+        CHECK(fd_check("glu", &c, fd_glu_f, fd_glu_b, 2 * c.T, c.T, 20 + a), "act %d: %s", a, g_sub);
+    }
+    c.T = 6, c.OC = 11;
+    CHECK(fd_check("cross-entropy", &c, fd_ce_f, fd_ce_b, c.T * c.OC, 1, 30), "%s", g_sub);
+    return 1;
+}
+
 static int t_json(const void *arg) {
     (void)arg;
     const char *good = " {\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"], \"b\": {\"c\": false}} ";
@@ -834,6 +995,7 @@ int main(int argc, char **argv) {
     run("matmul (fast) vs naive, f32/f16/bf16 weights", t_matmul, NULL);
     run("attention vs double reference (causal, GQA)", t_attention, NULL);
     run("layernorm, rmsnorm, rope, activations", t_norms_rope, NULL);
+    run("backward passes vs finite differences", t_backward_fd, NULL);
     run("json reader", t_json, NULL);
     run("sampling: greedy, top-k, top-p, seed", t_sampling, NULL);
     if (load_manifest() != 0) {
