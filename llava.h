@@ -196,6 +196,67 @@ LLAVADEF void llava_preprocess_defaults(LlavaConfig *cfg, int size);
 /* image -> pixels [3][crop_h][crop_w] as CLIPImageProcessor makes them (mode: crop, pad, or the config's) */
 LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, LlavaPreMode mode, float *pixels);
 
+/* training (two-stage LLaVA recipe): see section 9 of the implementation */
+typedef struct LlavaTrainer LlavaTrainer;
+
+typedef struct LlavaTrainOptions {
+    int stage;           /* 1: projector only (feature alignment); 2: projector + language model; 0: none (add groups) */
+    float lr;            /* peak learning rate of the stage's groups */
+    float weight_decay;  /* decoupled, on matrices and embeddings; never on biases and norm weights */
+    float beta1, beta2, eps;
+    float warmup_ratio;  /* linear warmup over ceil(ratio * total_steps) steps, then cosine decay to 0 */
+    int total_steps;
+    float max_grad_norm; /* global gradient-norm clipping; <= 0: off */
+} LlavaTrainOptions;
+
+/* one training sample: prompt + answer ids (image placeholders included), labels of the same length
+   (-100 where nothing is supervised: the loss at position t predicts labels[t+1], as transformers shifts),
+   and the pixels [n_images][3][S][S] of the images its placeholders stand for (NULL for text only) */
+typedef struct LlavaSample {
+    const int *ids;
+    const int *labels;
+    int n;
+    const float *pixels;
+    int n_images;
+} LlavaSample;
+
+typedef struct LlavaStepStats {
+    float loss;      /* mean token cross-entropy of the batch */
+    float lr;        /* learning rate factor x peak of the first group */
+    float grad_norm; /* before clipping */
+    long tokens;     /* supervised tokens */
+    int step;        /* optimizer steps done, this one included */
+} LlavaStepStats;
+
+LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage); /* LLaVA's recipe per stage */
+LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions *o);
+LLAVADEF void llava_trainer_free(LlavaTrainer *t);
+/* makes every parameter whose safetensors key starts with prefix trainable, with its own peak lr and
+   weight decay ("multi_modal_projector.", "language_model.", "vision_tower.",
+   "language_model.model.layers.3.", ...); the longest matching prefix wins. Before the first step. */
+LLAVADEF int llava_trainer_add_group(LlavaTrainer *t, const char *prefix, float lr, float weight_decay);
+/* forward and backward over samples, gradients accumulated (micro-batches of one step) */
+LLAVADEF int llava_trainer_accumulate(LlavaTrainer *t, const LlavaSample *s, int n);
+/* normalizes the accumulated gradients by the supervised-token count of everything accumulated (so
+   accumulation equals one big batch), clips, applies AdamW with the schedule, zeroes the gradients.
+   A NaN/Inf loss or gradient stops with an error and changes nothing. */
+LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st);
+LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, LlavaStepStats *st); /* both */
+/* gradients of the batch's mean loss, left in place without a step (for inspection: dump --grads) */
+LLAVADEF int llava_trainer_grads(LlavaTrainer *t, const LlavaSample *s, int n, float *loss);
+LLAVADEF double llava_trainer_lr_factor(const LlavaTrainer *t, int step); /* schedule at a 0-based step */
+/* parameters in a fixed order: safetensors key, data, gradient (NULL when frozen), element count */
+LLAVADEF int llava_trainer_n_params(const LlavaTrainer *t);
+LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const float **data, const float **grad, size_t *n);
+/* the model in Hugging Face's layout (config.json, model.safetensors, preprocessor and tokenizer files),
+   weights as F32 or BF16; every file written to a temporary name, then renamed */
+LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dtype);
+/* model (F32) + optimizer moments + step, so that a run resumes exactly; and the reverse, into a
+   trainer made with the same options for a model loaded from that directory */
+LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir);
+LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir);
+LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t);
+
 #ifdef LLAVA_WITH_TOKENIZER_PART /* (development hook: the tokenizer section, until it is merged here) */
 #include "parts/tokenizer.h"
 #endif
@@ -1946,6 +2007,10 @@ struct LlavaModel {
     float *inv_freq;              /* [Dh/2] RoPE frequencies */
     void **owned;                 /* f32 copies and realigned tensors */
     int n_owned, cap_owned;
+    /* where it came from, for saving: the directory, and the vision tower's tensors and key prefix */
+    char *dir;
+    const llava__tensors *vsrc;
+    char vprefix[96];
 };
 
 struct LlavaContext {
@@ -2296,6 +2361,8 @@ static const char *llava__probe(const llava__tensors *ts, const char *const *pre
 
 static int llava__load_vision(LlavaModel *m, const llava__tensors *ts, const char *vp) {
     const LlavaConfig *c = &m->cfg;
+    m->vsrc = ts;
+    snprintf(m->vprefix, sizeof m->vprefix, "%s", vp);
     const int D = c->vision_hidden, Iv = c->vision_intermediate, ps = c->vision_patch_size;
     const int G = c->vision_image_size / ps;
     char name[256];
@@ -2437,6 +2504,7 @@ LLAVADEF void llava_model_free(LlavaModel *m) {
     LLAVA_FREE(m->owned);
     LLAVA_FREE(m->vl);
     LLAVA_FREE(m->tl);
+    LLAVA_FREE(m->dir);
     llava__tensors_free(&m->files);
     llava__tensors_free(&m->vfiles);
     LLAVA_FREE(m);
@@ -2579,6 +2647,7 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
         return NULL;
     }
     m->be = &llava__cpu_backend;
+    m->dir = llava__strdup(dir);
     char *path = llava__path_join(dir, "config.json");
     size_t n = 0;
     char *text = path ? llava__read_text(path, 1 << 24, &n) : NULL;
@@ -2868,7 +2937,1297 @@ LLAVADEF const float *llava_step(LlavaContext *c, int token) {
 }
 
 /* ------------------------------------------------------------------------------------------------
-   9-11. Training, the tokenizer and conversation templates are not part of this version.
+   9. Training: parameters and their gradients, forward passes that keep activations, backward passes,
+      the loss, AdamW with warmup + cosine and clipping, checkpoints in Hugging Face's layout.
+
+   Every sample of a batch runs on its own (the batch is right-padded in transformers, and with a
+   causal mask the padding never reaches a real position, so this is the same computation); gradients
+   of the summed token losses accumulate over samples and micro-batches and are divided by the total
+   number of supervised tokens at the update: the loss transformers computes for the whole batch.
+   Trainable parameters become f32 copies in one allocation; frozen ones stay as loaded (memory-mapped,
+   in their stored dtype), get no gradient or optimizer memory, and are never written.
+   ------------------------------------------------------------------------------------------------ */
+
+/* gradients, shaped like the model: a llava__w's data (f32) or a vector is NULL where frozen */
+typedef struct {
+    llava__w patch;
+    float *class_emb, *pos_emb, *pre_ln_w, *pre_ln_b;
+    llava__vlayer *vl;
+    llava__w proj[LLAVA_MAX_PROJ_LAYERS];
+    float *proj_b[LLAVA_MAX_PROJ_LAYERS];
+    llava__w embed;
+    llava__tlayer *tl;
+    float *norm;
+    llava__w head;
+} llava__gradset;
+
+/* one parameter as the walk over the model sees it */
+typedef struct {
+    char name[128];
+    int ndim;
+    int64_t shape[4];
+    size_t n;
+    llava__w *w;     /* the model's matrix slot, or NULL ... */
+    float **vec;     /* ... its vector slot */
+    llava__w *gw;    /* the gradient's slots (NULL without a gradset) */
+    float **gvec;
+    int kind;        /* 0 vision, 1 projector, 2 language model */
+} llava__pinfo;
+
+typedef void (*llava__pfn)(void *ctx, llava__pinfo *p);
+
+static void llava__p_w(llava__pfn fn, void *ctx, int kind, llava__w *w, llava__w *gw, int ndim, const int64_t *shape, const char *fmt, ...) {
+    llava__pinfo p;
+    va_list ap;
+    int i;
+    memset(&p, 0, sizeof p);
+    va_start(ap, fmt);
+    vsnprintf(p.name, sizeof p.name, fmt, ap);
+    va_end(ap);
+    p.ndim = ndim;
+    p.n = 1;
+    for (i = 0; i < ndim; i++) p.shape[i] = shape[i], p.n *= (size_t)shape[i];
+    p.w = w;
+    p.gw = gw;
+    p.kind = kind;
+    fn(ctx, &p);
+}
+static void llava__p_v(llava__pfn fn, void *ctx, int kind, float **v, float **gv, int64_t n0, int64_t n1, const char *fmt, ...) {
+    llava__pinfo p;
+    va_list ap;
+    memset(&p, 0, sizeof p);
+    va_start(ap, fmt);
+    vsnprintf(p.name, sizeof p.name, fmt, ap);
+    va_end(ap);
+    p.ndim = n1 ? 2 : 1;
+    p.shape[0] = n0;
+    p.shape[1] = n1;
+    p.n = (size_t)n0 * (size_t)(n1 ? n1 : 1);
+    p.vec = v;
+    p.gvec = gv;
+    p.kind = kind;
+    fn(ctx, &p);
+}
+
+/* calls fn for every parameter the model uses, in a fixed order, named by its transformers 4.x
+   safetensors key (the head is skipped when tied to the embeddings) */
+static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *ctx) {
+    const LlavaConfig *c = &m->cfg;
+    const int64_t D = c->vision_hidden, Iv = c->vision_intermediate, ps = c->vision_patch_size, G = c->vision_image_size / ps;
+    const int64_t C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate,
+                  V = c->text_vocab;
+    const char *vp = "vision_tower.vision_model.", *tp = "language_model.model.";
+    int l, i;
+#define LLAVA__GW(field) (g ? &g->field : NULL)
+#define LLAVA__GV(field) (g ? &g->field : NULL)
+    {
+        int64_t sh[4] = {D, 3, ps, ps};
+        llava__p_w(fn, ctx, 0, &m->patch, LLAVA__GW(patch), 4, sh, "%sembeddings.patch_embedding.weight", vp);
+    }
+    llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__GV(class_emb), D, 0, "%sembeddings.class_embedding", vp);
+    llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__GV(pos_emb), G * G + 1, D, "%sembeddings.position_embedding.weight", vp);
+    llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__GV(pre_ln_w), D, 0, "%spre_layrnorm.weight", vp);
+    llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__GV(pre_ln_b), D, 0, "%spre_layrnorm.bias", vp);
+    for (l = 0; l < m->vision_run; l++) {
+        llava__vlayer *L = &m->vl[l], *GL = g ? &g->vl[l] : NULL;
+        const int64_t dd[2] = {D, D}, fc1[2] = {Iv, D}, fc2[2] = {D, Iv};
+        static const char *const nm[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
+        llava__w *ws[4] = {&L->q, &L->k, &L->v, &L->o}, *gws[4] = {GL ? &GL->q : NULL, GL ? &GL->k : NULL, GL ? &GL->v : NULL, GL ? &GL->o : NULL};
+        float **bs[4] = {&L->qb, &L->kb, &L->vb, &L->ob}, **gbs[4] = {GL ? &GL->qb : NULL, GL ? &GL->kb : NULL, GL ? &GL->vb : NULL, GL ? &GL->ob : NULL};
+        for (i = 0; i < 4; i++) {
+            llava__p_w(fn, ctx, 0, ws[i], gws[i], 2, dd, "%sencoder.layers.%d.self_attn.%s.weight", vp, l, nm[i]);
+            llava__p_v(fn, ctx, 0, bs[i], gbs[i], D, 0, "%sencoder.layers.%d.self_attn.%s.bias", vp, l, nm[i]);
+        }
+        llava__p_v(fn, ctx, 0, &L->ln1_w, GL ? &GL->ln1_w : NULL, D, 0, "%sencoder.layers.%d.layer_norm1.weight", vp, l);
+        llava__p_v(fn, ctx, 0, &L->ln1_b, GL ? &GL->ln1_b : NULL, D, 0, "%sencoder.layers.%d.layer_norm1.bias", vp, l);
+        llava__p_w(fn, ctx, 0, &L->fc1, GL ? &GL->fc1 : NULL, 2, fc1, "%sencoder.layers.%d.mlp.fc1.weight", vp, l);
+        llava__p_v(fn, ctx, 0, &L->fc1b, GL ? &GL->fc1b : NULL, Iv, 0, "%sencoder.layers.%d.mlp.fc1.bias", vp, l);
+        llava__p_w(fn, ctx, 0, &L->fc2, GL ? &GL->fc2 : NULL, 2, fc2, "%sencoder.layers.%d.mlp.fc2.weight", vp, l);
+        llava__p_v(fn, ctx, 0, &L->fc2b, GL ? &GL->fc2b : NULL, D, 0, "%sencoder.layers.%d.mlp.fc2.bias", vp, l);
+        llava__p_v(fn, ctx, 0, &L->ln2_w, GL ? &GL->ln2_w : NULL, D, 0, "%sencoder.layers.%d.layer_norm2.weight", vp, l);
+        llava__p_v(fn, ctx, 0, &L->ln2_b, GL ? &GL->ln2_b : NULL, D, 0, "%sencoder.layers.%d.layer_norm2.bias", vp, l);
+    }
+    for (i = 0; i < c->proj_layers; i++) {
+        const int64_t sh[2] = {C, i == 0 ? D : C};
+        llava__p_w(fn, ctx, 1, &m->proj[i], LLAVA__GW(proj[i]), 2, sh, "multi_modal_projector.linear_%d.weight", i + 1);
+        if (c->proj_bias) llava__p_v(fn, ctx, 1, &m->proj_b[i], LLAVA__GV(proj_b[i]), C, 0, "multi_modal_projector.linear_%d.bias", i + 1);
+    }
+    {
+        const int64_t sh[2] = {V, C};
+        llava__p_w(fn, ctx, 2, &m->embed, LLAVA__GW(embed), 2, sh, "%sembed_tokens.weight", tp);
+    }
+    for (l = 0; l < c->text_layers; l++) {
+        llava__tlayer *L = &m->tl[l], *GL = g ? &g->tl[l] : NULL;
+        const int64_t q[2] = {H * Dh, C}, kv[2] = {KVH * Dh, C}, o[2] = {C, H * Dh}, up[2] = {I, C}, down[2] = {C, I};
+        llava__p_v(fn, ctx, 2, &L->in_norm, GL ? &GL->in_norm : NULL, C, 0, "%slayers.%d.input_layernorm.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->q, GL ? &GL->q : NULL, 2, q, "%slayers.%d.self_attn.q_proj.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->k, GL ? &GL->k : NULL, 2, kv, "%slayers.%d.self_attn.k_proj.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->v, GL ? &GL->v : NULL, 2, kv, "%slayers.%d.self_attn.v_proj.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->o, GL ? &GL->o : NULL, 2, o, "%slayers.%d.self_attn.o_proj.weight", tp, l);
+        if (L->qb) llava__p_v(fn, ctx, 2, &L->qb, GL ? &GL->qb : NULL, H * Dh, 0, "%slayers.%d.self_attn.q_proj.bias", tp, l);
+        if (L->kb) llava__p_v(fn, ctx, 2, &L->kb, GL ? &GL->kb : NULL, KVH * Dh, 0, "%slayers.%d.self_attn.k_proj.bias", tp, l);
+        if (L->vb) llava__p_v(fn, ctx, 2, &L->vb, GL ? &GL->vb : NULL, KVH * Dh, 0, "%slayers.%d.self_attn.v_proj.bias", tp, l);
+        if (L->ob) llava__p_v(fn, ctx, 2, &L->ob, GL ? &GL->ob : NULL, C, 0, "%slayers.%d.self_attn.o_proj.bias", tp, l);
+        llava__p_v(fn, ctx, 2, &L->post_norm, GL ? &GL->post_norm : NULL, C, 0, "%slayers.%d.post_attention_layernorm.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->gate, GL ? &GL->gate : NULL, 2, up, "%slayers.%d.mlp.gate_proj.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->up, GL ? &GL->up : NULL, 2, up, "%slayers.%d.mlp.up_proj.weight", tp, l);
+        llava__p_w(fn, ctx, 2, &L->down, GL ? &GL->down : NULL, 2, down, "%slayers.%d.mlp.down_proj.weight", tp, l);
+        if (L->gate_b) llava__p_v(fn, ctx, 2, &L->gate_b, GL ? &GL->gate_b : NULL, I, 0, "%slayers.%d.mlp.gate_proj.bias", tp, l);
+        if (L->up_b) llava__p_v(fn, ctx, 2, &L->up_b, GL ? &GL->up_b : NULL, I, 0, "%slayers.%d.mlp.up_proj.bias", tp, l);
+        if (L->down_b) llava__p_v(fn, ctx, 2, &L->down_b, GL ? &GL->down_b : NULL, C, 0, "%slayers.%d.mlp.down_proj.bias", tp, l);
+    }
+    llava__p_v(fn, ctx, 2, &m->norm, LLAVA__GV(norm), C, 0, "%snorm.weight", tp);
+    if (!c->text_tied) {
+        const int64_t sh[2] = {V, C};
+        llava__p_w(fn, ctx, 2, &m->head, LLAVA__GW(head), 2, sh, "language_model.lm_head.weight");
+    }
+#undef LLAVA__GW
+#undef LLAVA__GV
+}
+
+/* AdamW applies weight decay to matrices and embeddings, not to biases and norm weights
+   (as transformers' Trainer: get_decay_parameter_names leaves out LayerNorm/RMSNorm and biases) */
+static int llava__decays(const char *name) {
+    size_t n = strlen(name);
+    return !(strstr(name, "norm") || (n >= 5 && !strcmp(name + n - 5, ".bias")));
+}
+
+#define LLAVA__MAX_GROUPS 16
+typedef struct {
+    char prefix[96];
+    float lr, wd;
+} llava__group;
+
+typedef struct {
+    char name[128];
+    float *data, *grad, *m, *v; /* f32 [n] (grad, m, v only when trainable) */
+    size_t n;
+    int group; /* -1: frozen */
+    int decay;
+} llava__tparam;
+
+struct LlavaTrainer {
+    LlavaModel *m;
+    LlavaTrainOptions opt;
+    llava__group groups[LLAVA__MAX_GROUPS];
+    int n_groups;
+    int ready;                  /* parameters materialized, gradients allocated */
+    llava__gradset g;
+    llava__tparam *p;
+    int n_params;
+    float *buf;                 /* one allocation: trainable weights, gradients, moments */
+    int train_vision, train_proj, train_text_any, train_embed;
+    int step;                   /* optimizer steps done */
+    double acc_loss;            /* summed token losses since the last update */
+    long acc_tokens;
+};
+
+LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
+    memset(o, 0, sizeof *o);
+    o->stage = stage;
+    /* LLaVA-1.5: stage 1 lr 1e-3, stage 2 lr 2e-5; no weight decay; warmup 3%, cosine; clip 1.0 */
+    o->lr = stage == 1 ? 1e-3f : 2e-5f;
+    o->weight_decay = 0.0f;
+    o->beta1 = 0.9f;
+    o->beta2 = 0.999f;
+    o->eps = 1e-8f;
+    o->warmup_ratio = 0.03f;
+    o->total_steps = 1000;
+    o->max_grad_norm = 1.0f;
+}
+
+LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions *o) {
+    LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
+    if (!t) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    t->m = m;
+    t->opt = *o;
+    if (o->total_steps <= 0 || !(o->lr >= 0.0f) || !(o->warmup_ratio >= 0.0f) || !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
+        !(o->beta2 >= 0.0f && o->beta2 < 1.0f) || !(o->eps > 0.0f) || o->stage < 0 || o->stage > 2) {
+        llava__err("training options out of range (total_steps %d, lr %g, warmup_ratio %g, betas %g %g, eps %g, stage %d)",
+                   o->total_steps, o->lr, o->warmup_ratio, o->beta1, o->beta2, o->eps, o->stage);
+        LLAVA_FREE(t);
+        return NULL;
+    }
+    if (o->stage >= 1) llava_trainer_add_group(t, "multi_modal_projector.", o->lr, o->weight_decay);
+    if (o->stage == 2) llava_trainer_add_group(t, "language_model.", o->lr, o->weight_decay);
+    return t;
+}
+
+LLAVADEF int llava_trainer_add_group(LlavaTrainer *t, const char *prefix, float lr, float wd) {
+    if (t->ready) return llava__err("llava_trainer_add_group: training has started; add groups before the first step");
+    if (t->n_groups == LLAVA__MAX_GROUPS) return llava__err("at most %d parameter groups", LLAVA__MAX_GROUPS);
+    if (strlen(prefix) >= sizeof t->groups[0].prefix) return llava__err("group prefix too long: %s", prefix);
+    snprintf(t->groups[t->n_groups].prefix, sizeof t->groups[0].prefix, "%s", prefix);
+    t->groups[t->n_groups].lr = lr;
+    t->groups[t->n_groups].wd = wd;
+    t->n_groups++;
+    return LLAVA_OK;
+}
+
+static int llava__group_of(const LlavaTrainer *t, const char *name) {
+    int i, best = -1;
+    size_t bl = 0;
+    for (i = 0; i < t->n_groups; i++) {
+        size_t l = strlen(t->groups[i].prefix);
+        if (!strncmp(name, t->groups[i].prefix, l) && (best < 0 || l > bl)) best = i, bl = l;
+    }
+    return best;
+}
+
+typedef struct {
+    LlavaTrainer *t;
+    int pass; /* 0: count, 1: assign */
+    size_t floats;
+    int idx;
+} llava__setup;
+
+static void llava__setup_fn(void *ctx, llava__pinfo *p) {
+    llava__setup *s = (llava__setup *)ctx;
+    LlavaTrainer *t = s->t;
+    const int grp = llava__group_of(t, p->name);
+    if (s->pass == 0) {
+        if (grp >= 0) s->floats += 4 * ((p->n + 15) & ~(size_t)15); /* data, grad, m, v; 64-byte aligned */
+        s->idx++;
+        return;
+    }
+    llava__tparam *tp = &t->p[s->idx++];
+    snprintf(tp->name, sizeof tp->name, "%s", p->name);
+    tp->n = p->n;
+    tp->group = grp;
+    tp->decay = llava__decays(p->name);
+    if (grp < 0) { /* frozen: stays as loaded */
+        tp->data = NULL;
+        return;
+    }
+    const size_t np = (p->n + 15) & ~(size_t)15;
+    float *base = t->buf + s->floats;
+    s->floats += 4 * np;
+    tp->data = base;
+    tp->grad = base + np;
+    tp->m = base + 2 * np;
+    tp->v = base + 3 * np;
+    /* the f32 master copy replaces the model's tensor */
+    if (p->w) {
+        llava__to_f32(tp->data, p->w->data, p->w->dtype, p->n);
+        p->w->data = tp->data;
+        p->w->dtype = LLAVA_F32;
+        p->gw->data = tp->grad;
+        p->gw->dtype = LLAVA_F32;
+        p->gw->rows = p->w->rows;
+        p->gw->cols = p->w->cols;
+    } else {
+        memcpy(tp->data, *p->vec, p->n * sizeof(float));
+        *p->vec = tp->data;
+        *p->gvec = tp->grad;
+    }
+    if (p->kind == 0) t->train_vision = 1;
+    if (p->kind == 1) t->train_proj = 1;
+    if (p->kind == 2) t->train_text_any = 1;
+    if (strstr(p->name, "embed_tokens")) t->train_embed = 1;
+}
+
+static int llava__trainer_ready(LlavaTrainer *t) {
+    LlavaModel *m = t->m;
+    if (t->ready) return LLAVA_OK;
+    if (t->n_groups == 0) return llava__err("nothing to train: no parameter group (stage 1 or 2, or llava_trainer_add_group)");
+    t->g.vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *t->g.vl);
+    t->g.tl = (llava__tlayer *)llava__calloc((size_t)m->cfg.text_layers, sizeof *t->g.tl);
+    if (!t->g.vl || !t->g.tl) return llava__err("out of memory");
+    llava__setup s;
+    memset(&s, 0, sizeof s);
+    s.t = t;
+    llava__walk(m, &t->g, llava__setup_fn, &s);
+    t->n_params = s.idx;
+    if (s.floats == 0) return llava__err("nothing to train: no parameter matches the groups (e.g. \"%s\")", t->groups[0].prefix);
+    t->p = (llava__tparam *)llava__calloc((size_t)t->n_params, sizeof *t->p);
+    t->buf = (float *)llava__alloc_aligned(s.floats * sizeof(float));
+    if (!t->p || !t->buf) return llava__err("out of memory for %zu MB of trainable parameters and optimizer state", s.floats * 4 >> 20);
+    memset(t->buf, 0, s.floats * sizeof(float));
+    s.pass = 1;
+    s.idx = 0;
+    s.floats = 0;
+    llava__walk(m, &t->g, llava__setup_fn, &s);
+    if (m->cfg.text_tied) { /* the head is the embedding matrix: same data, same gradient */
+        m->head = m->embed;
+        t->g.head = t->g.embed;
+    }
+    t->ready = 1;
+    return LLAVA_OK;
+}
+
+LLAVADEF void llava_trainer_free(LlavaTrainer *t) {
+    if (!t) return;
+    LLAVA_FREE(t->g.vl);
+    LLAVA_FREE(t->g.tl);
+    LLAVA_FREE(t->p);
+    /* the model's trainable tensors live in t->buf: the trainer is freed after the model is done with */
+    llava__free_aligned(t->buf);
+    LLAVA_FREE(t);
+}
+
+LLAVADEF int llava_trainer_n_params(const LlavaTrainer *t) { return t->n_params; }
+LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t) { return t->step; }
+
+typedef struct {
+    int want, idx;
+    llava__pinfo info;
+    int found;
+} llava__pfind;
+static void llava__pfind_fn(void *ctx, llava__pinfo *p) {
+    llava__pfind *f = (llava__pfind *)ctx;
+    if (f->idx++ == f->want) f->info = *p, f->found = 1;
+}
+
+LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const float **data, const float **grad, size_t *n) {
+    if (data) *data = NULL;
+    if (grad) *grad = NULL;
+    if (n) *n = 0;
+    if (!t->ready || i < 0 || i >= t->n_params) return NULL;
+    const llava__tparam *p = &t->p[i];
+    if (data) {
+        *data = p->data;
+        if (!p->data) { /* frozen: its loaded tensor, f32 only */
+            llava__pfind f;
+            memset(&f, 0, sizeof f);
+            f.want = i;
+            llava__walk(t->m, NULL, llava__pfind_fn, &f);
+            if (f.found && f.info.w && f.info.w->dtype == LLAVA_F32) *data = (const float *)f.info.w->data;
+            else if (f.info.vec) *data = *f.info.vec;
+        }
+    }
+    if (grad) *grad = p->grad;
+    if (n) *n = p->n;
+    return p->name;
+}
+
+/* --- vision tower with activations kept (only when it is trained) ---------------------------------- */
+typedef struct {
+    float *patches;              /* [P, 3*ps*ps] */
+    float *x0, *pre_mean, *pre_rstd; /* [N, D] embeddings before pre_layrnorm, its statistics [N] */
+    float *x;                    /* [L+1][N][D] residual stream entering each layer (x[0] after pre_layrnorm) */
+    float *xm;                   /* [L][N][D] after the attention residual */
+    float *h1, *h2;              /* [L][N][D] layer_norm1 / layer_norm2 outputs */
+    float *m1, *r1, *m2, *r2;    /* [L][N] their statistics */
+    float *q, *k, *v, *ao;       /* [L][N][D] */
+    float *p;                    /* [L][H][N][N] */
+    float *f, *fa;               /* [L][N][Iv] fc1 output, after the activation */
+    float *mem;
+} llava__vcache;
+
+static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m) {
+    const LlavaConfig *c = &m->cfg;
+    const size_t G = (size_t)(c->vision_image_size / c->vision_patch_size), P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
+    const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
+    size_t sz = P * K + N * D + 2 * N + (L + 1) * N * D + L * N * D * 8 + L * N * 4 + L * H * N * N + 2 * L * N * Iv;
+    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
+    if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
+    A->mem = b;
+    A->patches = b, b += P * K;
+    A->x0 = b, b += N * D;
+    A->pre_mean = b, b += N;
+    A->pre_rstd = b, b += N;
+    A->x = b, b += (L + 1) * N * D;
+    A->xm = b, b += L * N * D;
+    A->h1 = b, b += L * N * D;
+    A->h2 = b, b += L * N * D;
+    A->q = b, b += L * N * D;
+    A->k = b, b += L * N * D;
+    A->v = b, b += L * N * D;
+    A->ao = b, b += L * N * D;
+    A->m1 = b, b += L * N;
+    A->r1 = b, b += L * N;
+    A->m2 = b, b += L * N;
+    A->r2 = b, b += L * N;
+    A->p = b, b += L * H * N * N;
+    A->f = b, b += L * N * Iv;
+    A->fa = b;
+    return LLAVA_OK;
+}
+
+/* pixels [3,S,S] -> out [Psel, D], keeping activations in A */
+static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *pixels, float *out) {
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
+    const size_t ND = (size_t)N * D;
+    int gy, gx, ch, ky, i, l;
+    float *tmp = (float *)llava__alloc_aligned(ND * sizeof(float));
+    LLAVA_ASSERT(tmp);
+    for (gy = 0; gy < G; gy++)
+        for (gx = 0; gx < G; gx++)
+            for (ch = 0; ch < 3; ch++)
+                for (ky = 0; ky < ps; ky++)
+                    memcpy(A->patches + (size_t)(gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
+                           pixels + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
+    be->matmul(tmp, A->patches, &m->patch, NULL, P, K, D);
+    for (i = 0; i < D; i++) A->x0[i] = m->class_emb[i] + m->pos_emb[i];
+    for (l = 0; l < P; l++)
+        for (i = 0; i < D; i++) A->x0[(size_t)(l + 1) * D + i] = tmp[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
+    be->layernorm(A->x, A->pre_mean, A->pre_rstd, A->x0, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps);
+    for (l = 0; l < m->vision_run; l++) {
+        const llava__vlayer *L = &m->vl[l];
+        const float *x = A->x + l * ND;
+        float *xm = A->xm + l * ND, *h1 = A->h1 + l * ND, *h2 = A->h2 + l * ND, *xn = A->x + (l + 1) * ND;
+        float *q = A->q + l * ND, *k = A->k + l * ND, *v = A->v + l * ND, *ao = A->ao + l * ND;
+        float *f = A->f + (size_t)l * N * Iv, *fa = A->fa + (size_t)l * N * Iv;
+        be->layernorm(h1, A->m1 + (size_t)l * N, A->r1 + (size_t)l * N, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
+        be->matmul(q, h1, &L->q, L->qb, N, D, D);
+        be->matmul(k, h1, &L->k, L->kb, N, D, D);
+        be->matmul(v, h1, &L->v, L->vb, N, D, D);
+        be->attention(ao, A->p + (size_t)l * Hv * N * N, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
+        be->matmul(tmp, ao, &L->o, L->ob, N, D, D);
+        for (i = 0; i < (int)ND; i++) xm[i] = x[i] + tmp[i];
+        be->layernorm(h2, A->m2 + (size_t)l * N, A->r2 + (size_t)l * N, xm, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
+        be->matmul(f, h2, &L->fc1, L->fc1b, N, D, Iv);
+        memcpy(fa, f, (size_t)N * Iv * sizeof(float));
+        be->act(fa, (size_t)N * Iv, c->vision_act);
+        be->matmul(tmp, fa, &L->fc2, L->fc2b, N, Iv, D);
+        for (i = 0; i < (int)ND; i++) xn[i] = xm[i] + tmp[i];
+    }
+    const float *last = A->x + (size_t)m->vision_run * ND;
+    if (c->vision_select_full) memcpy(out, last, ND * sizeof(float));
+    else memcpy(out, last + D, (size_t)P * D * sizeof(float));
+    llava__free_aligned(tmp);
+}
+
+/* dout [Psel, D] -> gradients of the vision tower's parameters (where G has them) */
+static void llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
+    const size_t ND = (size_t)N * D, NI = (size_t)N * Iv;
+    size_t sz = ND * 9 + NI * 2;
+    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
+    LLAVA_ASSERT(b);
+    float *dx = b, *dxm = dx + ND, *dh = dxm + ND, *dao = dh + ND, *dq = dao + ND, *dk = dq + ND, *dv = dk + ND, *dX = dv + ND;
+    float *d0 = dX + ND, *dfa = d0 + ND, *df = dfa + NI;
+    int l, i;
+    memset(dx, 0, ND * sizeof(float));
+    if (c->vision_select_full) memcpy(dx, dout, ND * sizeof(float));
+    else memcpy(dx + D, dout, (size_t)P * D * sizeof(float));
+    for (l = m->vision_run - 1; l >= 0; l--) {
+        const llava__vlayer *L = &m->vl[l], *GL = &Gs->vl[l];
+        const float *x = A->x + l * ND, *xm = A->xm + l * ND, *h1 = A->h1 + l * ND, *h2 = A->h2 + l * ND;
+        const float *q = A->q + l * ND, *k = A->k + l * ND, *v = A->v + l * ND, *ao = A->ao + l * ND;
+        const float *f = A->f + (size_t)l * NI, *fa = A->fa + (size_t)l * NI;
+        /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
+        memcpy(dxm, dx, ND * sizeof(float));
+        memset(dfa, 0, NI * sizeof(float));
+        be->matmul_backward(dfa, (float *)GL->fc2.data, GL->fc2b, dx, fa, &L->fc2, N, Iv, D);
+        be->act_backward(df, dfa, f, NI, c->vision_act);
+        memset(dh, 0, ND * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->fc1.data, GL->fc1b, df, h2, &L->fc1, N, D, Iv);
+        be->layernorm_backward(dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * N, A->r2 + (size_t)l * N, N, D);
+        /* xm = x + out_proj(attention(layer_norm1(x))) */
+        memcpy(dX, dxm, ND * sizeof(float));
+        memset(dao, 0, ND * sizeof(float));
+        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, N, D, D);
+        be->attention_backward(dq, dk, dv, dao, A->p + (size_t)l * Hv * N * N, q, k, v, N, Hv, Hv, Dh);
+        memset(dh, 0, ND * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, N, D, D);
+        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, N, D, D);
+        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, N, D, D);
+        be->layernorm_backward(dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * N, A->r1 + (size_t)l * N, N, D);
+        memcpy(dx, dX, ND * sizeof(float));
+    }
+    /* pre_layrnorm, then [CLS; patches] + positions */
+    memset(d0, 0, ND * sizeof(float));
+    be->layernorm_backward(d0, Gs->pre_ln_w, Gs->pre_ln_b, dx, A->x0, m->pre_ln_w, A->pre_mean, A->pre_rstd, N, D);
+    if (Gs->pos_emb)
+        for (i = 0; i < (int)ND; i++) Gs->pos_emb[i] += d0[i];
+    if (Gs->class_emb)
+        for (i = 0; i < D; i++) Gs->class_emb[i] += d0[i];
+    if (Gs->patch.data) be->matmul_backward(NULL, (float *)Gs->patch.data, NULL, d0 + D, A->patches, &m->patch, P, K, D);
+    llava__free_aligned(b);
+}
+
+/* --- decoder with activations kept ------------------------------------------------------------------ */
+typedef struct {
+    float *x;        /* [L+1][T][C] residual stream entering each layer; x[L] after the last */
+    float *xm;       /* [L][T][C] after the attention residual */
+    float *h1, *h2;  /* [L][T][C] input_layernorm / post_attention_layernorm outputs */
+    float *r1, *r2;  /* [L][T] their rstd */
+    float *q;        /* [L][T][H*Dh] after RoPE */
+    float *k, *v;    /* [L][T][KVH*Dh] (k after RoPE) */
+    float *p;        /* [L][H][T][T] attention probabilities */
+    float *ao;       /* [L][T][H*Dh] attention output */
+    float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
+    float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
+    float *mem;
+} llava__tcache;
+
+static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T) {
+    const LlavaConfig *c = &m->cfg;
+    const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
+    const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
+    size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * t * t + 3 * L * t * I + t * C + t;
+    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
+    if (!b) return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
+    A->mem = b;
+    A->x = b, b += (L + 1) * t * C;
+    A->xm = b, b += L * t * C;
+    A->h1 = b, b += L * t * C;
+    A->h2 = b, b += L * t * C;
+    A->r1 = b, b += L * t;
+    A->r2 = b, b += L * t;
+    A->q = b, b += L * t * QD;
+    A->ao = b, b += L * t * QD;
+    A->k = b, b += L * t * KD;
+    A->v = b, b += L * t * KD;
+    A->p = b, b += L * H * t * t;
+    A->g = b, b += L * t * I;
+    A->u = b, b += L * t * I;
+    A->a = b, b += L * t * I;
+    A->hf = b, b += t * C;
+    A->rf = b;
+    return LLAVA_OK;
+}
+
+/* A->x[0] holds the input embeddings [T, C]; fills the rest, ending at A->hf */
+static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T) {
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
+    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
+    float *tmp = (float *)llava__alloc_aligned(TC * sizeof(float));
+    size_t i;
+    int l;
+    LLAVA_ASSERT(tmp);
+    for (l = 0; l < c->text_layers; l++) {
+        const llava__tlayer *L = &m->tl[l];
+        const float *x = A->x + l * TC;
+        float *xm = A->xm + l * TC, *xn = A->x + (l + 1) * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
+        float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
+        float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
+        be->rmsnorm(h1, A->r1 + (size_t)l * T, x, L->in_norm, T, C, c->text_rms_eps);
+        be->matmul(q, h1, &L->q, L->qb, T, C, H * Dh);
+        be->matmul(k, h1, &L->k, L->kb, T, C, KVH * Dh);
+        be->matmul(v, h1, &L->v, L->vb, T, C, KVH * Dh);
+        be->rope(q, m->inv_freq, 0, T, H, Dh);
+        be->rope(k, m->inv_freq, 0, T, KVH, Dh);
+        be->attention(ao, A->p + (size_t)l * H * T * T, q, k, v, T, T, 0, H, KVH, Dh, 1);
+        be->matmul(tmp, ao, &L->o, L->ob, T, H * Dh, C);
+        for (i = 0; i < TC; i++) xm[i] = x[i] + tmp[i];
+        be->rmsnorm(h2, A->r2 + (size_t)l * T, xm, L->post_norm, T, C, c->text_rms_eps);
+        be->matmul(g, h2, &L->gate, L->gate_b, T, C, I);
+        be->matmul(u, h2, &L->up, L->up_b, T, C, I);
+        be->glu(a, g, u, TI, c->text_act);
+        be->matmul(tmp, a, &L->down, L->down_b, T, I, C);
+        for (i = 0; i < TC; i++) xn[i] = xm[i] + tmp[i];
+    }
+    be->rmsnorm(A->hf, A->rf, A->x + (size_t)c->text_layers * TC, m->norm, T, C, c->text_rms_eps);
+    llava__free_aligned(tmp);
+}
+
+/* dlogits [T, V] -> weight gradients (where G has them) and demb [T, C], the gradient of the inputs */
+static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T, float *demb) {
+    const LlavaConfig *c = &m->cfg;
+    const LlavaBackend *be = m->be;
+    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
+    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
+    size_t sz = TC * 4 + TQ * 2 + TK * 2 + TI * 3;
+    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
+    LLAVA_ASSERT(b);
+    float *dx = b, *dxm = dx + TC, *dh = dxm + TC, *dX = dh + TC, *dao = dX + TC, *dq = dao + TQ, *dk = dq + TQ, *dv = dk + TK;
+    float *da = dv + TK, *dg = da + TI, *du = dg + TI;
+    int l;
+    /* logits = hf @ head^T; hf = norm(x[L]) */
+    memset(dh, 0, TC * sizeof(float));
+    be->matmul_backward(dh, (float *)Gs->head.data, NULL, dlogits, A->hf, &m->head, T, C, V);
+    memset(dx, 0, TC * sizeof(float));
+    be->rmsnorm_backward(dx, Gs->norm, dh, A->x + (size_t)c->text_layers * TC, m->norm, A->rf, T, C);
+    for (l = c->text_layers - 1; l >= 0; l--) {
+        const llava__tlayer *L = &m->tl[l], *GL = &Gs->tl[l];
+        const float *x = A->x + l * TC, *xm = A->xm + l * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
+        const float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
+        const float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
+        /* x_next = xm + down(act(gate(h2)) * up(h2)), h2 = post_attention_layernorm(xm) */
+        memcpy(dxm, dx, TC * sizeof(float));
+        memset(da, 0, TI * sizeof(float));
+        be->matmul_backward(da, (float *)GL->down.data, GL->down_b, dx, a, &L->down, T, I, C);
+        be->glu_backward(dg, du, da, g, u, TI, c->text_act);
+        memset(dh, 0, TC * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->gate.data, GL->gate_b, dg, h2, &L->gate, T, C, I);
+        be->matmul_backward(dh, (float *)GL->up.data, GL->up_b, du, h2, &L->up, T, C, I);
+        be->rmsnorm_backward(dxm, GL->post_norm, dh, xm, L->post_norm, A->r2 + (size_t)l * T, T, C);
+        /* xm = x + o_proj(attention(rope(q), rope(k), v)), from h1 = input_layernorm(x) */
+        memcpy(dX, dxm, TC * sizeof(float));
+        memset(dao, 0, TQ * sizeof(float));
+        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, T, H * Dh, C);
+        be->attention_backward(dq, dk, dv, dao, A->p + (size_t)l * H * T * T, q, k, v, T, H, KVH, Dh);
+        be->rope_backward(dq, m->inv_freq, 0, T, H, Dh);
+        be->rope_backward(dk, m->inv_freq, 0, T, KVH, Dh);
+        memset(dh, 0, TC * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, T, C, H * Dh);
+        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, T, C, KVH * Dh);
+        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, T, C, KVH * Dh);
+        be->rmsnorm_backward(dX, GL->in_norm, dh, x, L->in_norm, A->r1 + (size_t)l * T, T, C);
+        memcpy(dx, dX, TC * sizeof(float));
+    }
+    memcpy(demb, dx, TC * sizeof(float));
+    llava__free_aligned(b);
+}
+
+/* --- one sample: forward, loss, backward ------------------------------------------------------------- */
+static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index) {
+    LlavaModel *m = t->m;
+    const LlavaConfig *c = &m->cfg;
+    const int C = c->text_hidden, V = c->text_vocab, D = c->vision_hidden, P = llava_image_tokens(m);
+    int i, ph = 0, rc = LLAVA_OK;
+    if (!s->ids || !s->labels || s->n <= 0) return llava__err("sample %d: no tokens", index);
+    for (i = 0; i < s->n; i++) {
+        if (s->ids[i] == c->image_token_id) ph++;
+        else if (s->ids[i] < 0 || s->ids[i] >= V) return llava__err("sample %d: token id %d at position %d is outside the vocabulary (0..%d)", index, s->ids[i], i, V - 1);
+        if (s->labels[i] != -100 && (s->labels[i] < 0 || s->labels[i] >= V))
+            return llava__err("sample %d: label %d at position %d is neither -100 nor a token id", index, s->labels[i], i);
+    }
+    const int nimg = s->n_images;
+    if (nimg < 0 || (nimg > 0 && !s->pixels) || (c->image_token_expands ? ph != nimg : ph != nimg * P))
+        return llava__err("sample %d: %d image placeholder tokens (id %d) but %d image(s)%s", index, ph, c->image_token_id, nimg,
+                          c->image_token_expands ? "" : " of that many feature rows each");
+    const int T = c->image_token_expands ? s->n - ph + ph * P : s->n;
+    /* expanded labels; the loss at t predicts label t+1 */
+    int *targets = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)), *lab = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
+    int *row_of = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)); /* token id, or -1 - (feature row) */
+    llava__tcache A;
+    llava__vcache *VA = NULL;
+    memset(&A, 0, sizeof A);
+    const size_t nfeat = (size_t)nimg * P;
+    float *vfeat = nimg ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;     /* vision output */
+    float *pin = NULL, *pact = NULL;                                                         /* projector activations */
+    float *pfeat = nimg ? (float *)llava__alloc_aligned(nfeat * C * sizeof(float)) : NULL;    /* projected */
+    float *logits = (float *)llava__alloc_aligned((size_t)T * V * sizeof(float));
+    float *demb = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
+    if (!targets || !lab || !row_of || !logits || !demb || (nimg && (!vfeat || !pfeat))) rc = llava__err("out of memory for sample %d (%d positions)", index, T);
+    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T);
+    if (rc == LLAVA_OK && nimg && t->train_vision) {
+        VA = (llava__vcache *)llava__calloc((size_t)nimg, sizeof *VA);
+        for (i = 0; i < nimg && rc == LLAVA_OK && VA; i++) rc = llava__vcache_alloc(&VA[i], m);
+        if (!VA) rc = llava__err("out of memory");
+    }
+    if (rc == LLAVA_OK && nimg && c->proj_layers > 1) {
+        pin = (float *)llava__alloc_aligned((size_t)(c->proj_layers - 1) * nfeat * C * sizeof(float));
+        pact = (float *)llava__alloc_aligned((size_t)(c->proj_layers - 1) * nfeat * C * sizeof(float));
+        if (!pin || !pact) rc = llava__err("out of memory");
+    }
+    if (rc == LLAVA_OK) {
+        const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
+        int tt = 0, f = 0, j;
+        /* vision tower (kept activations only when it learns), then the projector keeping its own */
+        for (i = 0; i < nimg && rc == LLAVA_OK; i++) {
+            if (t->train_vision) llava__vision_train_forward(m, &VA[i], s->pixels + i * npix, vfeat + (size_t)i * P * D);
+            else rc = llava__vision_forward(m, s->pixels + i * npix, vfeat + (size_t)i * P * D);
+        }
+        if (nimg && rc == LLAVA_OK) {
+            const float *in = vfeat;
+            for (j = 0; j < c->proj_layers; j++) {
+                float *out = j == c->proj_layers - 1 ? pfeat : pin + (size_t)j * nfeat * C;
+                m->be->matmul(out, in, &m->proj[j], m->proj_b[j], (int)nfeat, j == 0 ? D : C, C);
+                if (j < c->proj_layers - 1) {
+                    float *act = pact + (size_t)j * nfeat * C;
+                    memcpy(act, out, nfeat * C * sizeof(float));
+                    m->be->act(act, nfeat * C, c->proj_act);
+                    in = act;
+                }
+            }
+        }
+        /* embeddings: token rows, and the image's projected rows where its placeholders are */
+        for (i = 0; i < s->n && rc == LLAVA_OK; i++) {
+            if (s->ids[i] == c->image_token_id) {
+                const int rows = c->image_token_expands ? P : 1;
+                for (j = 0; j < rows; j++, tt++, f++) {
+                    memcpy(A.x + (size_t)tt * C, pfeat + (size_t)f * C, (size_t)C * sizeof(float));
+                    row_of[tt] = -1 - f;
+                    lab[tt] = c->image_token_expands ? -100 : s->labels[i];
+                }
+            } else {
+                llava__w_row(A.x + (size_t)tt * C, &m->embed, s->ids[i], 0, C);
+                row_of[tt] = s->ids[i];
+                lab[tt] = s->labels[i];
+                tt++;
+            }
+        }
+    }
+    if (rc == LLAVA_OK) {
+        long ntok = 0;
+        for (i = 0; i < T; i++) {
+            targets[i] = i + 1 < T ? lab[i + 1] : -100;
+            ntok += targets[i] >= 0;
+        }
+        llava__text_train_forward(m, &A, T);
+        m->be->matmul(logits, A.hf, &m->head, NULL, T, C, V);
+        /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
+        t->acc_loss += llava__crossentropy_forward_backward(logits, logits, targets, T, V, 1.0f);
+        t->acc_tokens += ntok;
+        if (ntok > 0) {
+            llava__text_train_backward(m, &t->g, &A, logits, T, demb);
+            if (t->g.embed.data)
+                for (i = 0; i < T; i++)
+                    if (row_of[i] >= 0) llava__add((float *)t->g.embed.data + (size_t)row_of[i] * C, demb + (size_t)i * C, (size_t)C);
+            if (nimg && (t->train_proj || t->train_vision)) {
+                /* the projected rows' gradients, back through the projector (and the tower, if it learns) */
+                float *dp = (float *)llava__alloc_aligned(nfeat * C * sizeof(float) * 2), *dq = dp + nfeat * C;
+                float *dvf = t->train_vision ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;
+                LLAVA_ASSERT(dp && (!t->train_vision || dvf));
+                for (i = 0; i < T; i++)
+                    if (row_of[i] < 0) memcpy(dp + (size_t)(-1 - row_of[i]) * C, demb + (size_t)i * C, (size_t)C * sizeof(float));
+                int j;
+                for (j = c->proj_layers - 1; j >= 0; j--) {
+                    const float *in = j == 0 ? vfeat : pact + (size_t)(j - 1) * nfeat * C;
+                    float *din = j == 0 ? dvf : dq;
+                    if (din) memset(din, 0, nfeat * (j == 0 ? D : C) * sizeof(float));
+                    m->be->matmul_backward(din, (float *)t->g.proj[j].data, t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
+                    if (j > 0) m->be->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
+                }
+                if (t->train_vision)
+                    for (i = 0; i < nimg; i++) llava__vision_train_backward(m, &t->g, &VA[i], dvf + (size_t)i * P * D);
+                llava__free_aligned(dp);
+                llava__free_aligned(dvf);
+            }
+        }
+    }
+    if (VA) {
+        for (i = 0; i < nimg; i++) llava__free_aligned(VA[i].mem);
+        LLAVA_FREE(VA);
+    }
+    llava__free_aligned(A.mem);
+    LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
+    llava__free_aligned(vfeat), llava__free_aligned(pfeat), llava__free_aligned(pin), llava__free_aligned(pact);
+    llava__free_aligned(logits), llava__free_aligned(demb);
+    return rc;
+}
+
+LLAVADEF int llava_trainer_accumulate(LlavaTrainer *t, const LlavaSample *s, int n) {
+    int i;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    for (i = 0; i < n; i++)
+        if (llava__train_sample(t, &s[i], i) != LLAVA_OK) return LLAVA_ERR;
+    return LLAVA_OK;
+}
+
+/* transformers' get_cosine_schedule_with_warmup: warmup = ceil(ratio * total) steps */
+LLAVADEF double llava_trainer_lr_factor(const LlavaTrainer *t, int step) {
+    const int total = t->opt.total_steps, warm = (int)ceil((double)t->opt.warmup_ratio * total - 1e-9);
+    if (step < warm) return (double)step / (double)LLAVA__MAX(1, warm);
+    double progress = (double)(step - warm) / (double)LLAVA__MAX(1, total - warm);
+    double f = 0.5 * (1.0 + cos(3.14159265358979323846 * progress));
+    return f > 0.0 ? f : 0.0;
+}
+
+static void llava__zero_grads(LlavaTrainer *t) {
+    int i;
+    for (i = 0; i < t->n_params; i++)
+        if (t->p[i].grad) memset(t->p[i].grad, 0, t->p[i].n * sizeof(float));
+    t->acc_loss = 0.0;
+    t->acc_tokens = 0;
+}
+
+/* isfinite by the bits, so that it still works under -ffast-math (which lets the compiler assume it) */
+static int llava__finite(double x) {
+    uint64_t u;
+    memcpy(&u, &x, sizeof u);
+    return ((u >> 52) & 0x7ff) != 0x7ff;
+}
+
+LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
+    int i;
+    size_t k;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    if (t->acc_tokens == 0) {
+        llava__zero_grads(t);
+        return llava__err("step %d: the batch has no supervised tokens (every label is -100)", t->step + 1);
+    }
+    const double loss = t->acc_loss / (double)t->acc_tokens;
+    const float inv = (float)(1.0 / (double)t->acc_tokens);
+    double norm2 = 0.0;
+    for (i = 0; i < t->n_params; i++) {
+        float *g = t->p[i].grad;
+        if (!g) continue;
+        for (k = 0; k < t->p[i].n; k++) {
+            g[k] *= inv;
+            norm2 += (double)g[k] * g[k];
+        }
+    }
+    const double norm = sqrt(norm2);
+    if (!llava__finite(loss) || !llava__finite(norm)) {
+        llava__zero_grads(t);
+        return llava__err("step %d: the loss is %g and the gradient norm %g; stopping before the update (parameters unchanged)",
+                          t->step + 1, loss, norm);
+    }
+    if (t->opt.max_grad_norm > 0.0f) { /* torch.nn.utils.clip_grad_norm_ */
+        const double coef = t->opt.max_grad_norm / (norm + 1e-6);
+        if (coef < 1.0)
+            for (i = 0; i < t->n_params; i++)
+                if (t->p[i].grad)
+                    for (k = 0; k < t->p[i].n; k++) t->p[i].grad[k] *= (float)coef;
+    }
+    const double f = llava_trainer_lr_factor(t, t->step);
+    t->step++;
+    for (i = 0; i < t->n_params; i++) {
+        llava__tparam *p = &t->p[i];
+        if (p->group < 0) continue;
+        const llava__group *gr = &t->groups[p->group];
+        t->m->be->adamw(p->data, p->m, p->v, p->grad, p->n, (float)(gr->lr * f), t->opt.beta1, t->opt.beta2, t->opt.eps,
+                        p->decay ? gr->wd : 0.0f, t->step);
+    }
+    if (st) {
+        st->loss = (float)loss;
+        st->lr = (float)(t->groups[0].lr * f);
+        st->grad_norm = (float)norm;
+        st->tokens = t->acc_tokens;
+        st->step = t->step;
+    }
+    llava__zero_grads(t);
+    return LLAVA_OK;
+}
+
+LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, LlavaStepStats *st) {
+    if (llava_trainer_accumulate(t, s, n) != LLAVA_OK) {
+        if (t->ready) llava__zero_grads(t);
+        return LLAVA_ERR;
+    }
+    return llava_trainer_update(t, st);
+}
+
+LLAVADEF int llava_trainer_grads(LlavaTrainer *t, const LlavaSample *s, int n, float *loss) {
+    int i;
+    size_t k;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    llava__zero_grads(t);
+    if (llava_trainer_accumulate(t, s, n) != LLAVA_OK) return LLAVA_ERR;
+    if (t->acc_tokens == 0) return llava__err("the batch has no supervised tokens (every label is -100)");
+    const float inv = (float)(1.0 / (double)t->acc_tokens);
+    for (i = 0; i < t->n_params; i++)
+        if (t->p[i].grad)
+            for (k = 0; k < t->p[i].n; k++) t->p[i].grad[k] *= inv;
+    if (loss) *loss = (float)(t->acc_loss / (double)t->acc_tokens);
+    t->acc_loss = 0.0;
+    t->acc_tokens = 0;
+    return LLAVA_OK;
+}
+
+/* --- saving: Hugging Face's layout ------------------------------------------------------------------ */
+static const char *llava__act_name(LlavaAct a) {
+    switch (a) {
+    case LLAVA_ACT_GELU: return "gelu";
+    case LLAVA_ACT_QUICK_GELU: return "quick_gelu";
+    case LLAVA_ACT_GELU_TANH: return "gelu_pytorch_tanh";
+    case LLAVA_ACT_SILU: return "silu";
+    case LLAVA_ACT_RELU: return "relu";
+    }
+    return "gelu";
+}
+
+typedef struct {
+    llava__st_entry *e;
+    void **bufs;
+    int n, cap;
+    LlavaDType dt;
+    int err;
+    int original; /* the original repository's names */
+} llava__saver;
+
+/* name in the layout being written */
+static void llava__save_name(const llava__saver *sv, const char *in, char *out, size_t cap) {
+    static const struct {
+        const char *from, *to;
+    } orig[] = {{"language_model.model.", "model."}, {"language_model.lm_head.", "lm_head."},
+                {"multi_modal_projector.linear_1.", "model.mm_projector."}, {"vision_tower.vision_model.", "vision_model."}};
+    size_t i;
+    if (sv->original)
+        for (i = 0; i < sizeof orig / sizeof orig[0]; i++) {
+            size_t l = strlen(orig[i].from);
+            if (!strncmp(in, orig[i].from, l)) {
+                snprintf(out, cap, "%s%s", orig[i].to, in + l);
+                return;
+            }
+        }
+    snprintf(out, cap, "%s", in);
+}
+
+static void llava__save_add(llava__saver *sv, const char *name, const void *data, LlavaDType dt, int ndim, const int64_t *shape) {
+    if (sv->err) return;
+    if (sv->n == sv->cap) {
+        int nc = sv->cap ? sv->cap * 2 : 256;
+        llava__st_entry *ne = (llava__st_entry *)LLAVA_REALLOC(sv->e, (size_t)nc * sizeof *ne);
+        void **nb = ne ? (void **)LLAVA_REALLOC(sv->bufs, (size_t)nc * sizeof *nb) : NULL;
+        if (ne) sv->e = ne;
+        if (!ne || !nb) {
+            sv->err = 1;
+            return;
+        }
+        sv->bufs = nb;
+        sv->cap = nc;
+    }
+    size_t n = 1, i;
+    int d;
+    for (d = 0; d < ndim; d++) n *= (size_t)shape[d];
+    char nm[160];
+    llava__save_name(sv, name, nm, sizeof nm);
+    llava__st_entry *e = &sv->e[sv->n];
+    memset(e, 0, sizeof *e);
+    e->name = llava__strdup(nm);
+    e->dtype = sv->dt;
+    e->ndim = ndim;
+    for (d = 0; d < ndim; d++) e->shape[d] = shape[d];
+    void *buf = LLAVA_MALLOC(n * llava__dtype_size(sv->dt) + 1);
+    sv->bufs[sv->n] = buf;
+    e->data = buf;
+    if (!buf || !e->name) {
+        sv->err = 1;
+        return;
+    }
+    if (sv->dt == dt) memcpy(buf, data, n * llava__dtype_size(dt));
+    else if (sv->dt == LLAVA_F32) llava__to_f32((float *)buf, data, dt, n);
+    else { /* to BF16: through f32 */
+        float *tmp = (float *)LLAVA_MALLOC(n * sizeof(float) + 1);
+        if (!tmp) {
+            sv->err = 1;
+            return;
+        }
+        llava__to_f32(tmp, data, dt, n);
+        for (i = 0; i < n; i++) ((uint16_t *)buf)[i] = llava__f32_to_bf16(tmp[i]);
+        LLAVA_FREE(tmp);
+    }
+    sv->n++;
+}
+
+static void llava__save_fn(void *ctx, llava__pinfo *p) {
+    llava__saver *sv = (llava__saver *)ctx;
+    if (sv->original && !strncmp(p->name, "vision_tower.", 13)) return; /* written into clip/ */
+    if (p->w) llava__save_add(sv, p->name, p->w->data, p->w->dtype, p->ndim, p->shape);
+    else llava__save_add(sv, p->name, *p->vec, LLAVA_F32, p->ndim, p->shape);
+}
+static void llava__save_vision_fn(void *ctx, llava__pinfo *p) {
+    llava__saver *sv = (llava__saver *)ctx;
+    if (strncmp(p->name, "vision_tower.", 13)) return;
+    if (p->w) llava__save_add(sv, p->name, p->w->data, p->w->dtype, p->ndim, p->shape);
+    else llava__save_add(sv, p->name, *p->vec, LLAVA_F32, p->ndim, p->shape);
+}
+
+/* vision tensors the model did not need (layers past the feature layer, post_layernorm) are copied
+   through from the file they came from, so that the checkpoint stays complete */
+static void llava__save_passthrough(llava__saver *sv, const LlavaModel *m) {
+    const llava__tensors *ts = m->vsrc;
+    const size_t pl = strlen(m->vprefix);
+    int i;
+    char name[256];
+    if (!ts) return;
+    for (i = 0; i < ts->n; i++) {
+        const llava__tensor *t = &ts->t[i];
+        const char *rest = t->name + pl;
+        int layer;
+        if (strncmp(t->name, m->vprefix, pl) || t->dtype < 0) continue;
+        if (!(strncmp(rest, "post_layernorm.", 15) == 0 ||
+              (sscanf(rest, "encoder.layers.%d.", &layer) == 1 && layer >= m->vision_run)))
+            continue;
+        snprintf(name, sizeof name, "vision_tower.vision_model.%s", rest);
+        llava__save_add(sv, name, t->data, (LlavaDType)t->dtype, t->ndim, t->shape);
+    }
+}
+
+static void llava__saver_free(llava__saver *sv) {
+    int i;
+    for (i = 0; i < sv->n; i++) {
+        LLAVA_FREE((void *)sv->e[i].name);
+        LLAVA_FREE(sv->bufs[i]);
+    }
+    if (sv->err && sv->n < sv->cap && sv->bufs) { /* a half-made last entry */
+        LLAVA_FREE((void *)sv->e[sv->n].name);
+        LLAVA_FREE(sv->bufs[sv->n]);
+    }
+    LLAVA_FREE(sv->e);
+    LLAVA_FREE(sv->bufs);
+}
+
+static int llava__mkdir(const char *dir) {
+#ifdef LLAVA__POSIX
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) return llava__err("%s: cannot create directory (%s)", dir, strerror(errno));
+    return LLAVA_OK;
+#else
+    (void)dir;
+    return LLAVA_OK; /* the directory must exist */
+#endif
+}
+
+static int llava__copy_file(const char *from, const char *to) {
+    size_t n;
+    char *text = llava__read_text(from, (size_t)1 << 30, &n);
+    if (!text) return LLAVA_ERR;
+    llava__wfile f;
+    int rc = llava__wopen(&f, to);
+    if (rc == LLAVA_OK) {
+        llava__wwrite(&f, text, n);
+        rc = llava__wclose(&f);
+    }
+    LLAVA_FREE(text);
+    return rc;
+}
+
+static int llava__write_config(const LlavaModel *m, const char *path, LlavaDType dt, int original) {
+    const LlavaConfig *c = &m->cfg;
+    char *b = (char *)LLAVA_MALLOC(16384);
+    if (!b) return llava__err("out of memory");
+    char eos[64] = "";
+    if (c->n_eos == 1) snprintf(eos, sizeof eos, "%d", c->eos_ids[0]);
+    else if (c->n_eos > 1) {
+        int i;
+        size_t l = (size_t)snprintf(eos, sizeof eos, "[");
+        for (i = 0; i < c->n_eos; i++) l += (size_t)snprintf(eos + l, sizeof eos - l, "%s%d", i ? ", " : "", c->eos_ids[i]);
+        snprintf(eos + l, sizeof eos - l, "]");
+    } else snprintf(eos, sizeof eos, "null");
+    char bos[16];
+    if (c->bos_id >= 0) snprintf(bos, sizeof bos, "%d", c->bos_id);
+    else snprintf(bos, sizeof bos, "null");
+    const char *dts = dt == LLAVA_F32 ? "float32" : "bfloat16";
+    char text[2048];
+    snprintf(text, sizeof text,
+             "\"vocab_size\": %d, \"hidden_size\": %d, \"intermediate_size\": %d, \"num_hidden_layers\": %d, "
+             "\"num_attention_heads\": %d, \"num_key_value_heads\": %d, \"head_dim\": %d, \"max_position_embeddings\": %d, "
+             "\"rms_norm_eps\": %.9g, \"rope_theta\": %.17g, %s\"hidden_act\": \"%s\", \"tie_word_embeddings\": %s, "
+             "\"attention_bias\": %s, \"mlp_bias\": %s, \"bos_token_id\": %s, \"eos_token_id\": %s",
+             c->text_vocab, c->text_hidden, c->text_intermediate, c->text_layers, c->text_heads, c->text_kv_heads, c->text_head_dim,
+             c->text_max_pos, c->text_rms_eps, c->text_rope_theta,
+             c->text_rope_linear_factor != 1.0 ? "\"rope_scaling\": {\"rope_type\": \"linear\", \"factor\": 0}, " : "",
+             llava__act_name(c->text_act), c->text_tied ? "true" : "false", c->text_attn_bias ? "true" : "false",
+             c->text_mlp_bias ? "true" : "false", bos, eos);
+    if (c->text_rope_linear_factor != 1.0) { /* the factor, with full precision */
+        char *f = strstr(text, "\"factor\": 0");
+        char tail[2048];
+        snprintf(tail, sizeof tail, "%s", f + 11);
+        snprintf(f, sizeof text - (size_t)(f - text), "\"factor\": %.17g%s", c->text_rope_linear_factor, tail);
+    }
+    char vis[1024];
+    snprintf(vis, sizeof vis,
+             "\"model_type\": \"clip_vision_model\", \"hidden_size\": %d, \"intermediate_size\": %d, \"num_hidden_layers\": %d, "
+             "\"num_attention_heads\": %d, \"num_channels\": 3, \"image_size\": %d, \"patch_size\": %d, \"layer_norm_eps\": %.9g, "
+             "\"hidden_act\": \"%s\", \"projection_dim\": 512",
+             c->vision_hidden, c->vision_intermediate, c->vision_layers, c->vision_heads, c->vision_image_size, c->vision_patch_size,
+             c->vision_ln_eps, llava__act_name(c->vision_act));
+    if (!original) {
+        snprintf(b, 16384,
+                 "{\n  \"architectures\": [\"LlavaForConditionalGeneration\"],\n  \"model_type\": \"llava\",\n"
+                 "  \"image_token_index\": %d,\n  \"image_seq_length\": %d,\n  \"projector_hidden_act\": \"%s\",\n"
+                 "  \"multimodal_projector_bias\": %s,\n  \"vision_feature_layer\": %d,\n  \"vision_feature_select_strategy\": \"%s\",\n"
+                 "  \"tie_word_embeddings\": %s,\n  \"torch_dtype\": \"%s\",\n"
+                 "  \"text_config\": {\"model_type\": \"llama\", %s},\n  \"vision_config\": {%s}\n}\n",
+                 c->image_token_id, llava_image_tokens(m), llava__act_name(c->proj_act), c->proj_bias ? "true" : "false",
+                 c->vision_feature_layer, c->vision_select_full ? "full" : "default", c->text_tied ? "true" : "false", dts, text, vis);
+    } else {
+        snprintf(b, 16384,
+                 "{\n  \"architectures\": [\"LlavaLlamaForCausalLM\"],\n  \"model_type\": \"llava_llama\",\n  %s,\n"
+                 "  \"mm_projector_type\": \"%s\",\n  \"mm_hidden_size\": %d,\n  \"mm_vision_select_layer\": %d,\n"
+                 "  \"mm_vision_select_feature\": \"%s\",\n  \"mm_vision_tower\": \"clip\",\n  \"mm_use_im_start_end\": false,\n"
+                 "  \"mm_use_im_patch_token\": false,\n  \"image_aspect_ratio\": \"%s\",\n  \"torch_dtype\": \"%s\"\n}\n",
+                 text, c->proj_layers == 1 ? "linear" : "mlp2x_gelu", c->vision_hidden, c->vision_feature_layer,
+                 c->vision_select_full ? "cls_patch" : "patch", c->pre_pad ? "pad" : "square", dts);
+        if (c->proj_layers > 2) {
+            char *pt = strstr(b, "mlp2x_gelu");
+            if (pt) pt[3] = (char)('0' + c->proj_layers);
+        }
+    }
+    int rc = llava__write_text(path, b);
+    if (rc == LLAVA_OK && original) { /* the tower's own config, as CLIPVisionModel writes it */
+        char *vdir = llava__strdup(path); /* the directory of config.json */
+        size_t l = vdir ? strlen(vdir) : 0;
+        while (l > 0 && vdir[l - 1] != '/') l--;
+        if (vdir) vdir[l] = 0;
+        if (vdir && !l) snprintf(vdir, strlen(path) + 1, ".");
+        char *cdir = llava__path_join(vdir, "clip"), *cpath = cdir ? llava__path_join(cdir, "config.json") : NULL;
+        snprintf(b, 16384, "{\n  \"architectures\": [\"CLIPVisionModel\"],\n  %s,\n  \"torch_dtype\": \"%s\"\n}\n", vis, dts);
+        rc = cpath ? llava__write_text(cpath, b) : llava__err("out of memory");
+        LLAVA_FREE(vdir), LLAVA_FREE(cdir), LLAVA_FREE(cpath);
+    }
+    LLAVA_FREE(b);
+    return rc;
+}
+
+static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
+    const LlavaConfig *c = &m->cfg;
+    char b[1024];
+    char size[96];
+    if (c->pre_resize_short > 0) snprintf(size, sizeof size, "{\"shortest_edge\": %d}", c->pre_resize_short);
+    else snprintf(size, sizeof size, "{\"height\": %d, \"width\": %d}", c->pre_resize_h, c->pre_resize_w);
+    snprintf(b, sizeof b,
+             "{\n  \"image_processor_type\": \"CLIPImageProcessor\",\n  \"do_resize\": %s,\n  \"size\": %s,\n  \"resample\": 3,\n"
+             "  \"do_center_crop\": %s,\n  \"crop_size\": {\"height\": %d, \"width\": %d},\n  \"do_rescale\": %s,\n"
+             "  \"rescale_factor\": %.9g,\n  \"do_normalize\": %s,\n  \"image_mean\": [%.9g, %.9g, %.9g],\n"
+             "  \"image_std\": [%.9g, %.9g, %.9g],\n  \"do_convert_rgb\": true\n}\n",
+             c->pre_do_resize ? "true" : "false", size, c->pre_do_crop ? "true" : "false", c->pre_crop_h, c->pre_crop_w,
+             c->pre_do_rescale ? "true" : "false", c->pre_rescale, c->pre_do_normalize ? "true" : "false", c->pre_mean[0], c->pre_mean[1],
+             c->pre_mean[2], c->pre_std[0], c->pre_std[1], c->pre_std[2]);
+    return llava__write_text(path, b);
+}
+
+LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
+    llava__saver sv;
+    int rc, i;
+    memset(&sv, 0, sizeof sv);
+    if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
+    sv.dt = dt;
+    /* a linear projector has no place in LlavaForConditionalGeneration: the original repository's layout */
+    sv.original = m->cfg.proj_layers != 2 || m->cfg.image_token_expands;
+    if ((rc = llava__mkdir(dir)) != LLAVA_OK) return rc;
+    llava__walk(m, NULL, llava__save_fn, &sv);
+    if (m->cfg.text_tied && sv.original) { /* the original layout always has lm_head */
+        const int64_t sh[2] = {m->cfg.text_vocab, m->cfg.text_hidden};
+        llava__save_add(&sv, "language_model.lm_head.weight", m->embed.data, m->embed.dtype, 2, sh);
+    }
+    if (!sv.original) llava__save_passthrough(&sv, m);
+    char *path = llava__path_join(dir, "model.safetensors");
+    if (sv.err) rc = llava__err("out of memory saving the model");
+    else rc = path ? llava__st_write(path, sv.e, sv.n) : llava__err("out of memory");
+    LLAVA_FREE(path);
+    llava__saver_free(&sv);
+    if (rc == LLAVA_OK && sv.original) { /* the vision tower as its own CLIPVisionModel directory */
+        char *cdir = llava__path_join(dir, "clip"), *cp = cdir ? llava__path_join(cdir, "model.safetensors") : NULL;
+        memset(&sv, 0, sizeof sv);
+        sv.dt = dt;
+        sv.original = 1;
+        rc = cdir ? llava__mkdir(cdir) : llava__err("out of memory");
+        if (rc == LLAVA_OK) {
+            llava__walk(m, NULL, llava__save_vision_fn, &sv);
+            llava__save_passthrough(&sv, m);
+            rc = sv.err ? llava__err("out of memory saving the vision tower") : llava__st_write(cp, sv.e, sv.n);
+        }
+        if (rc == LLAVA_OK) {
+            char *pp = llava__path_join(cdir, "preprocessor_config.json");
+            rc = llava__write_preprocessor(m, pp);
+            LLAVA_FREE(pp);
+        }
+        llava__saver_free(&sv);
+        LLAVA_FREE(cdir), LLAVA_FREE(cp);
+    }
+    if (rc == LLAVA_OK) {
+        char *cp = llava__path_join(dir, "config.json");
+        rc = cp ? llava__write_config(m, cp, dt, sv.original) : llava__err("out of memory");
+        LLAVA_FREE(cp);
+    }
+    if (rc == LLAVA_OK) {
+        char *pp = llava__path_join(dir, "preprocessor_config.json");
+        rc = pp ? llava__write_preprocessor(m, pp) : llava__err("out of memory");
+        LLAVA_FREE(pp);
+    }
+    /* the tokenizer files travel with the model */
+    static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
+                                        "generation_config.json", "chat_template.json", "added_tokens.json"};
+    for (i = 0; rc == LLAVA_OK && m->dir && i < (int)(sizeof files / sizeof files[0]); i++) {
+        char *from = llava__path_join(m->dir, files[i]), *to = llava__path_join(dir, files[i]);
+        if (from && to && llava__exists(from) && strcmp(from, to)) rc = llava__copy_file(from, to);
+        LLAVA_FREE(from), LLAVA_FREE(to);
+    }
+    return rc;
+}
+
+/* --- the trainer's own state beside the model ----------------------------------------------------- */
+LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir) {
+    int rc, i, k = 0;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    if ((rc = llava_model_save(t->m, dir, LLAVA_F32)) != LLAVA_OK) return rc;
+    llava__st_entry *e = (llava__st_entry *)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *e);
+    char **names = (char **)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *names);
+    if (!e || !names) rc = llava__err("out of memory");
+    for (i = 0; i < t->n_params && rc == LLAVA_OK; i++) {
+        const llava__tparam *p = &t->p[i];
+        int j;
+        if (p->group < 0) continue;
+        for (j = 0; j < 2; j++) {
+            size_t l = strlen(p->name) + 16;
+            names[k] = (char *)LLAVA_MALLOC(l);
+            if (!names[k]) {
+                rc = llava__err("out of memory");
+                break;
+            }
+            snprintf(names[k], l, "%s.%s", p->name, j ? "exp_avg_sq" : "exp_avg");
+            e[k].name = names[k];
+            e[k].dtype = LLAVA_F32;
+            e[k].ndim = 1;
+            e[k].shape[0] = (int64_t)p->n;
+            e[k].data = j ? p->v : p->m;
+            k++;
+        }
+    }
+    char *path = llava__path_join(dir, "optimizer.safetensors");
+    if (rc == LLAVA_OK) rc = path ? llava__st_write(path, e, k) : llava__err("out of memory");
+    LLAVA_FREE(path);
+    for (i = 0; i < k; i++) LLAVA_FREE(names[i]);
+    LLAVA_FREE(names), LLAVA_FREE(e);
+    if (rc == LLAVA_OK) {
+        char b[4096];
+        size_t l = (size_t)snprintf(b, sizeof b,
+                                    "{\n  \"format\": \"llava.h trainer state\",\n  \"version\": 1,\n  \"step\": %d,\n  \"stage\": %d,\n"
+                                    "  \"total_steps\": %d,\n  \"lr\": %.9g,\n  \"warmup_ratio\": %.9g,\n  \"max_grad_norm\": %.9g,\n"
+                                    "  \"betas\": [%.9g, %.9g],\n  \"eps\": %.9g,\n  \"groups\": [",
+                                    t->step, t->opt.stage, t->opt.total_steps, t->opt.lr, t->opt.warmup_ratio, t->opt.max_grad_norm,
+                                    t->opt.beta1, t->opt.beta2, t->opt.eps);
+        for (i = 0; i < t->n_groups && l < sizeof b - 256; i++)
+            l += (size_t)snprintf(b + l, sizeof b - l, "%s{\"prefix\": \"%s\", \"lr\": %.9g, \"weight_decay\": %.9g}", i ? ", " : "",
+                                  t->groups[i].prefix, t->groups[i].lr, t->groups[i].wd);
+        snprintf(b + l, sizeof b - l, "]\n}\n");
+        char *sp = llava__path_join(dir, "trainer_state.json");
+        rc = sp ? llava__write_text(sp, b) : llava__err("out of memory");
+        LLAVA_FREE(sp);
+    }
+    return rc;
+}
+
+LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
+    int rc, i;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    char *sp = llava__path_join(dir, "trainer_state.json");
+    size_t n;
+    char *text = sp ? llava__read_text(sp, 1 << 20, &n) : NULL;
+    llava__json j;
+    rc = text ? llava__json_parse(&j, text, n, sp) : LLAVA_ERR;
+    if (rc == LLAVA_OK) {
+        const llava__jnode *st = llava__jget(&j, &j.nodes[0], "step"), *gs = llava__jget(&j, &j.nodes[0], "groups");
+        if (!st || st->type != LLAVA__JNUM || st->num < 0 || !gs || gs->type != LLAVA__JARR)
+            rc = llava__err("%s: no step or groups", sp);
+        else if (gs->count != t->n_groups)
+            rc = llava__err("%s: saved with %d parameter groups, this trainer has %d", sp, gs->count, t->n_groups);
+        else {
+            const llava__jnode *g = llava__jfirst(&j, gs);
+            for (i = 0; g && rc == LLAVA_OK; g = llava__jnext(&j, g), i++) {
+                const llava__jnode *pf = llava__jget(&j, g, "prefix");
+                if (!pf || pf->type != LLAVA__JSTR || strcmp(pf->str, t->groups[i].prefix))
+                    rc = llava__err("%s: group %d is \"%s\", this trainer's is \"%s\"", sp, i, pf && pf->type == LLAVA__JSTR ? pf->str : "?",
+                                    t->groups[i].prefix);
+            }
+            t->step = (int)st->num;
+        }
+    }
+    if (text) llava__json_free(&j);
+    LLAVA_FREE(text), LLAVA_FREE(sp);
+    if (rc != LLAVA_OK) return rc;
+    llava__tensors ts;
+    memset(&ts, 0, sizeof ts);
+    char *op = llava__path_join(dir, "optimizer.safetensors");
+    rc = op ? llava__st_add(&ts, op) : llava__err("out of memory");
+    if (rc == LLAVA_OK) rc = llava__tensors_index(&ts);
+    for (i = 0; i < t->n_params && rc == LLAVA_OK; i++) {
+        const llava__tparam *p = &t->p[i];
+        char nm[160];
+        int k;
+        if (p->group < 0) continue;
+        for (k = 0; k < 2 && rc == LLAVA_OK; k++) {
+            snprintf(nm, sizeof nm, "%s.%s", p->name, k ? "exp_avg_sq" : "exp_avg");
+            const llava__tensor *tt = llava__tensors_find(&ts, nm);
+            if (!tt || tt->dtype != LLAVA_F32 || tt->nbytes != p->n * sizeof(float)) rc = llava__err("%s: missing or misshapen '%s'", op, nm);
+            else memcpy(k ? p->v : p->m, tt->data, p->n * sizeof(float));
+        }
+    }
+    llava__tensors_free(&ts);
+    LLAVA_FREE(op);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+   10-11. The tokenizer and conversation templates
    ------------------------------------------------------------------------------------------------ */
 #ifdef LLAVA_WITH_TOKENIZER_PART
 #define LLAVA_PART_IMPL

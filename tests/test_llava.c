@@ -984,6 +984,321 @@ static int t_threads_independent(const void *arg) {
     return 1;
 }
 
+/* --- training against PyTorch (tests/fixtures/train, made by tools/make_train_fixtures.py) --------- */
+static llava__json g_tj;
+static char *g_ttext;
+static int g_tok; /* manifest parsed */
+
+static const llava__jnode *tj(const llava__jnode *o, const char *k) { return llava__jget(&g_tj, o, k); }
+static const llava__jnode *tmodel(const char *name) { return tj(tj(&g_tj.nodes[0], "models"), name); }
+
+typedef struct {
+    LlavaSample s[8];
+    int ids[8][64], labels[8][64];
+    float *pixels;
+    int n;
+} tbatch;
+
+/* the fixture batch, each sample without its padding (right padding never reaches a real position) */
+static int tbatch_load(tbatch *b, const char *model) {
+    const llava__jnode *bt = tj(tmodel(model), "batch"), *ids = tj(bt, "input_ids"), *lab = tj(bt, "labels"), *len = tj(bt, "lengths");
+    const llava__jnode *imgs = tj(bt, "image_samples");
+    char rel[256];
+    size_t n;
+    int i, k, img = 0;
+    memset(b, 0, sizeof *b);
+    snprintf(rel, sizeof rel, "train/%s", tj(bt, "pixels")->str);
+    b->pixels = (float *)read_all(fx(rel), &n);
+    if (!b->pixels) return -1;
+    b->n = ids->count;
+    for (i = 0; i < b->n; i++) {
+        const llava__jnode *ri = llava__jat(&g_tj, ids, i), *rl = llava__jat(&g_tj, lab, i);
+        int L = (int)llava__jat(&g_tj, len, i)->num, has = 0;
+        for (k = 0; k < L; k++) {
+            b->ids[i][k] = (int)llava__jat(&g_tj, ri, k)->num;
+            b->labels[i][k] = (int)llava__jat(&g_tj, rl, k)->num;
+        }
+        for (k = 0; k < imgs->count; k++) has |= (int)llava__jat(&g_tj, imgs, k)->num == i;
+        b->s[i].ids = b->ids[i];
+        b->s[i].labels = b->labels[i];
+        b->s[i].n = L;
+        b->s[i].n_images = has;
+        b->s[i].pixels = has ? b->pixels + (size_t)img++ * 3 * 32 * 32 : NULL;
+    }
+    return 0;
+}
+
+static LlavaTrainer *ttrainer(LlavaModel *m, const char *stage, int steps) {
+    LlavaTrainOptions o;
+    llava_train_defaults(&o, 2);
+    o.stage = !strcmp(stage, "stage1") ? 1 : !strcmp(stage, "stage2") ? 2 : 0;
+    o.lr = 2e-3f;
+    o.weight_decay = 0.1f;
+    o.warmup_ratio = 0.3f;
+    o.total_steps = steps;
+    o.max_grad_norm = 1.0f;
+    LlavaTrainer *t = llava_trainer_new(m, &o);
+    if (t && o.stage == 0) llava_trainer_add_group(t, "vision_tower.", o.lr, o.weight_decay);
+    return t;
+}
+
+static int tparam_index(const LlavaTrainer *t, const char *key) {
+    int i;
+    for (i = 0; i < llava_trainer_n_params(t); i++)
+        if (!strcmp(llava_trainer_param(t, i, NULL, NULL, NULL), key)) return i;
+    return -1;
+}
+
+/* loss within 1e-5; every trainable parameter's gradient within 1e-4 relative (L2) of PyTorch's */
+static int t_train_grads(const void *arg) {
+    const char *which = (const char *)arg; /* "model/stage" */
+    char model[32], stage[32];
+    sscanf(which, "%31[^/]/%31s", model, stage);
+    const llava__jnode *st = tj(tj(tmodel(model), "stages"), stage), *tr = tj(st, "trainable"), *e;
+    char dir[300];
+    snprintf(dir, sizeof dir, "models/%s", model);
+    LlavaModel *m = llava_model_load(fx(dir));
+    CHECK(m, "%s", llava_last_error());
+    tbatch b;
+    LlavaTrainer *t = ttrainer(m, stage, 6);
+    float loss = 0;
+    int ok = tbatch_load(&b, model) == 0 && t && llava_trainer_grads(t, b.s, b.n, &loss) == LLAVA_OK;
+    snprintf(g_msg, sizeof g_msg, "grads: %s", llava_last_error());
+    double ref_loss = tj(st, "loss")->num;
+    if (ok && fabs(loss - ref_loss) > 1e-5) snprintf(g_msg, sizeof g_msg, "loss %.7f, PyTorch %.7f", loss, ref_loss), ok = 0;
+    int n_trainable = 0, i;
+    for (i = 0; ok && i < llava_trainer_n_params(t); i++) {
+        const float *g = NULL;
+        llava_trainer_param(t, i, NULL, &g, NULL);
+        n_trainable += g != NULL;
+    }
+    if (ok && n_trainable != tr->count) snprintf(g_msg, sizeof g_msg, "%d trainable tensors, PyTorch %d", n_trainable, tr->count), ok = 0;
+    for (e = llava__jfirst(&g_tj, tr); ok && e; e = llava__jnext(&g_tj, e)) {
+        const char *key = tj(e, "key")->str;
+        char rel[300];
+        size_t n, k, pn;
+        snprintf(rel, sizeof rel, "train/%s", tj(e, "grad")->str);
+        float *ref = (float *)read_all(fx(rel), &n);
+        int idx = tparam_index(t, key);
+        const float *g = NULL;
+        if (idx >= 0) llava_trainer_param(t, idx, NULL, &g, &pn);
+        if (!ref || !g || n != pn * sizeof(float)) {
+            snprintf(g_msg, sizeof g_msg, "%s: no gradient here or no fixture", key), ok = 0;
+        } else {
+            double d2 = 0, r2 = 0, dmax = 0;
+            for (k = 0; k < pn; k++) d2 += ((double)g[k] - ref[k]) * ((double)g[k] - ref[k]), r2 += (double)ref[k] * ref[k], dmax = fmax(dmax, fabs((double)g[k] - ref[k]));
+            /* (k_proj.bias of CLIP: zero in exact arithmetic, rounding noise in both; absolute check) */
+            int zero = tj(e, "analytically_zero") && tj(e, "analytically_zero")->num;
+            if (zero ? dmax > 1e-6 : sqrt(d2) > 1e-4 * sqrt(r2))
+                snprintf(g_msg, sizeof g_msg, "%s: relative error %.3g (max abs %.3g)", key, sqrt(d2 / (r2 > 0 ? r2 : 1)), dmax), ok = 0;
+        }
+        free(ref);
+    }
+    llava_model_free(m);
+    llava_trainer_free(t);
+    free(b.pixels);
+    return ok;
+}
+
+/* compares the model's trainable parameters with a directory of <key>.f32 files */
+static int tparams_match(const LlavaTrainer *t, const char *reldir, double tol, double *worst) {
+    int i;
+    *worst = 0;
+    for (i = 0; i < llava_trainer_n_params(t); i++) {
+        const float *d, *g;
+        size_t n, k, fn;
+        const char *key = llava_trainer_param(t, i, &d, &g, &n);
+        if (!g) continue;
+        char rel[400];
+        snprintf(rel, sizeof rel, "train/%s/%s.f32", reldir, key);
+        float *ref = (float *)read_all(fx(rel), &fn);
+        if (!ref || fn != n * sizeof(float)) {
+            free(ref);
+            snprintf(g_sub, sizeof g_sub, "%s: missing fixture", rel);
+            return 0;
+        }
+        for (k = 0; k < n; k++) *worst = fmax(*worst, fabs((double)d[k] - ref[k]));
+        free(ref);
+    }
+    if (*worst > tol) {
+        snprintf(g_sub, sizeof g_sub, "parameters differ by up to %g", *worst);
+        return 0;
+    }
+    return 1;
+}
+
+/* 6 AdamW steps with warmup, cosine and clipping: losses within 1e-5, learning rates, parameters after,
+   frozen parameters bit-identical */
+static int t_train_steps(const void *arg) {
+    const char *run = (const char *)arg; /* stage2, stage2_accum, stage1 */
+    const llava__jnode *sr = tj(tj(tmodel("tiny_hf4"), "steps"), run);
+    const int nsteps = (int)tj(sr, "num_steps")->num, accum = !strcmp(run, "stage2_accum");
+    LlavaModel *m = llava_model_load(fx("models/tiny_hf4")), *ref = llava_model_load(fx("models/tiny_hf4"));
+    CHECK(m && ref, "%s", llava_last_error());
+    tbatch b;
+    CHECK(tbatch_load(&b, "tiny_hf4") == 0, "batch");
+    LlavaTrainer *t = ttrainer(m, strncmp(run, "stage2", 6) ? "stage1" : "stage2", nsteps);
+    LlavaTrainer *tr = ttrainer(ref, "stage0", nsteps); /* only to list the reference model's frozen tensors */
+    int i, ok = t && tr;
+    for (i = 0; ok && i < nsteps; i++) {
+        LlavaStepStats st;
+        if (accum) ok = llava_trainer_accumulate(t, b.s, 2) == LLAVA_OK && llava_trainer_accumulate(t, b.s + 2, 1) == LLAVA_OK &&
+                        llava_trainer_update(t, &st) == LLAVA_OK;
+        else ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK;
+        if (!ok) {
+            snprintf(g_msg, sizeof g_msg, "step %d: %s", i + 1, llava_last_error());
+            break;
+        }
+        double rl = llava__jat(&g_tj, tj(sr, "losses"), i)->num, rlr = llava__jat(&g_tj, tj(sr, "lrs"), i)->num;
+        double rg = llava__jat(&g_tj, tj(sr, "grad_norms"), i)->num;
+        if (fabs(st.loss - rl) > 1e-5) snprintf(g_msg, sizeof g_msg, "step %d: loss %.7f, PyTorch %.7f", i + 1, st.loss, rl), ok = 0;
+        else if (fabs(st.lr - rlr) > 1e-9 + 1e-6 * rlr) snprintf(g_msg, sizeof g_msg, "step %d: lr %g, PyTorch %g", i + 1, st.lr, rlr), ok = 0;
+        else if (fabs(st.grad_norm - rg) > 1e-4 * rg) snprintf(g_msg, sizeof g_msg, "step %d: grad norm %g, PyTorch %g", i + 1, st.grad_norm, rg), ok = 0;
+    }
+    if (ok) {
+        float loss;
+        ok = llava_trainer_grads(t, b.s, b.n, &loss) == LLAVA_OK;
+        double fl = tj(sr, "final_loss")->num;
+        if (!ok || fabs(loss - fl) > 1e-5) snprintf(g_msg, sizeof g_msg, "final loss %.7f, PyTorch %.7f", loss, fl), ok = 0;
+    }
+    double worst;
+    const llava__jnode *after = tj(tj(sr, "params_after"), "6");
+    if (!after) after = tj(tj(tj(tj(tmodel("tiny_hf4"), "steps"), "stage2"), "params_after"), "6"); /* accumulation: same as one batch */
+    if (ok && !tparams_match(t, after->str, 1e-5, &worst)) snprintf(g_msg, sizeof g_msg, "after %d steps: %s", nsteps, g_sub), ok = 0;
+    /* frozen tensors: bit-identical to a fresh load */
+    llava_trainer_accumulate(tr, b.s, 0);
+    for (i = 0; ok && i < llava_trainer_n_params(t); i++) {
+        const float *d, *g, *d0;
+        size_t n;
+        const char *key = llava_trainer_param(t, i, &d, &g, &n);
+        if (g) continue;
+        llava_trainer_param(tr, i, &d0, NULL, NULL);
+        if (!d || !d0 || memcmp(d, d0, n * sizeof(float))) snprintf(g_msg, sizeof g_msg, "frozen %s changed", key), ok = 0;
+    }
+    llava_trainer_free(t);
+    llava_trainer_free(tr);
+    llava_model_free(m);
+    llava_model_free(ref);
+    free(b.pixels);
+    return ok;
+}
+
+/* stopped after 3 steps, saved, loaded, resumed: the same losses as an uninterrupted run, bit for bit */
+static int t_train_resume(const void *arg) {
+    (void)arg;
+    tbatch b;
+    CHECK(tbatch_load(&b, "tiny_hf4") == 0, "batch");
+    float la[6], lb[6];
+    LlavaStepStats st;
+    int i, ok = 1;
+    LlavaModel *m = llava_model_load(fx("models/tiny_hf4"));
+    LlavaTrainer *t = ttrainer(m, "stage2", 6);
+    for (i = 0; ok && i < 6; i++) ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK, la[i] = st.loss;
+    llava_trainer_free(t);
+    llava_model_free(m);
+    CHECK(ok, "uninterrupted run: %s", llava_last_error());
+    m = llava_model_load(fx("models/tiny_hf4"));
+    t = ttrainer(m, "stage2", 6);
+    for (i = 0; ok && i < 3; i++) ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK, lb[i] = st.loss;
+    char *ck = tmp("ckpt-3");
+    if (ok) ok = llava_trainer_save(t, ck) == LLAVA_OK;
+    llava_trainer_free(t);
+    llava_model_free(m);
+    CHECK(ok, "first half / save: %s", llava_last_error());
+    m = llava_model_load(ck);
+    CHECK(m, "the checkpoint does not load: %s", llava_last_error());
+    t = ttrainer(m, "stage2", 6);
+    ok = llava_trainer_resume(t, ck) == LLAVA_OK && llava_trainer_steps_done(t) == 3;
+    CHECK(ok, "resume: %s", llava_last_error());
+    for (i = 3; ok && i < 6; i++) ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK, lb[i] = st.loss;
+    llava_trainer_free(t);
+    llava_model_free(m);
+    free(b.pixels);
+    CHECK(ok, "second half: %s", llava_last_error());
+    for (i = 0; i < 6; i++) CHECK(la[i] == lb[i], "step %d: %.9g uninterrupted, %.9g resumed", i + 1, la[i], lb[i]);
+    return 1;
+}
+
+/* bad training input names the sample; a NaN loss stops without touching the parameters */
+static int t_train_bad(const void *arg) {
+    (void)arg;
+    tbatch b;
+    CHECK(tbatch_load(&b, "tiny_hf4") == 0, "batch");
+    LlavaModel *m = llava_model_load(fx("models/tiny_hf4"));
+    LlavaTrainer *t = ttrainer(m, "stage2", 6);
+    LlavaStepStats st;
+    LlavaSample s[3];
+    int ok = 1;
+    memcpy(s, b.s, sizeof s);
+    s[1].n_images = 0; /* placeholders without an image */
+    if (llava_trainer_step(t, s, 3, &st) == LLAVA_OK || !err_has("sample 1: 16 image placeholder tokens"))
+        snprintf(g_msg, sizeof g_msg, "missing image: %s", llava_last_error()), ok = 0;
+    int lab[64];
+    memcpy(s, b.s, sizeof s);
+    memcpy(lab, b.labels[2], sizeof lab);
+    lab[3] = 600;
+    s[2].labels = lab;
+    if (ok && (llava_trainer_step(t, s, 3, &st) == LLAVA_OK || !err_has("sample 2: label 600")))
+        snprintf(g_msg, sizeof g_msg, "bad label: %s", llava_last_error()), ok = 0;
+    int none[64];
+    memcpy(s, b.s, sizeof s);
+    for (int i = 0; i < 64; i++) none[i] = -100;
+    s[2].labels = none;
+    if (ok && (llava_trainer_step(t, s + 2, 1, &st) == LLAVA_OK || !err_has("no supervised tokens")))
+        snprintf(g_msg, sizeof g_msg, "unsupervised batch: %s", llava_last_error()), ok = 0;
+    /* NaN pixels: the loss is NaN, the update refuses, the parameters stay as they were */
+    const float *d0;
+    size_t n;
+    int pi = tparam_index(t, "multi_modal_projector.linear_1.weight");
+    llava_trainer_param(t, pi, &d0, NULL, &n);
+    float *before = (float *)malloc(n * sizeof(float));
+    memcpy(before, d0, n * sizeof(float));
+    float *px = (float *)malloc(sizeof(float) * 2 * 3 * 32 * 32);
+    memcpy(px, b.pixels, sizeof(float) * 2 * 3 * 32 * 32);
+    px[5] = NAN;
+    memcpy(s, b.s, sizeof s);
+    s[0].pixels = px;
+    if (ok && (llava_trainer_step(t, s, 3, &st) == LLAVA_OK || !err_has("the loss is nan")))
+        snprintf(g_msg, sizeof g_msg, "NaN loss: %s", llava_last_error()), ok = 0;
+    if (ok && memcmp(before, d0, n * sizeof(float))) snprintf(g_msg, sizeof g_msg, "parameters changed by a NaN step"), ok = 0;
+    if (ok && llava_trainer_step(t, b.s, 3, &st) != LLAVA_OK) snprintf(g_msg, sizeof g_msg, "a good step after the bad ones: %s", llava_last_error()), ok = 0;
+    free(before), free(px), free(b.pixels);
+    llava_trainer_free(t);
+    llava_model_free(m);
+    return ok;
+}
+
+/* a saved model loads here with the same logits; BF16 and the original layout (linear projector) too */
+static int t_save_load(const void *arg) {
+    (void)arg;
+    static const char *models[3] = {"models/tiny_hf4", "models/tiny_hf5", "models/tiny_orig_linear"};
+    int k, ok = 1;
+    for (k = 0; k < 3 && ok; k++) {
+        const fcase *f = NULL;
+        int i;
+        for (i = 0; i < g_ncases; i++)
+            if (strstr(g_cases[i].model, models[k]) && g_cases[i].n_images == 1) f = &g_cases[i];
+        LlavaModel *a = llava_model_load(fx(models[k]));
+        char *d = tmp(k == 0 ? "saved0" : k == 1 ? "saved1" : "saved2");
+        int rc = a ? llava_model_save(a, d, LLAVA_F32) : -1;
+        LlavaModel *b = rc == LLAVA_OK ? llava_model_load(d) : NULL;
+        if (!b) {
+            snprintf(g_msg, sizeof g_msg, "%s: %s", models[k], llava_last_error());
+            ok = 0;
+        } else {
+            size_t n;
+            float *px = (float *)read_all(f->pixels, &n);
+            LlavaContext *ca = llava_context_new(a, 64), *cb = llava_context_new(b, 64);
+            const float *la = llava_prompt(ca, f->ids, f->n_ids, px, 1), *lb = llava_prompt(cb, f->ids, f->n_ids, px, 1);
+            if (!la || !lb || memcmp(la, lb, sizeof(float) * 600)) snprintf(g_msg, sizeof g_msg, "%s: logits differ after save/load", models[k]), ok = 0;
+            llava_context_free(ca), llava_context_free(cb);
+            free(px);
+        }
+        llava_model_free(a), llava_model_free(b);
+    }
+    return ok;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) g_fix = argv[1];
     snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-test-XXXXXX");
@@ -1021,7 +1336,32 @@ int main(int argc, char **argv) {
         run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
+        run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
     }
+    size_t tn;
+    g_ttext = (char *)read_all(fx("train/manifest.json"), &tn);
+    if (!g_ttext || llava__json_parse(&g_tj, g_ttext, tn, "train/manifest.json") != LLAVA_OK) {
+        printf("FAIL  training fixtures: cannot read %s/train/manifest.json\n", g_fix);
+        g_fail++;
+    } else {
+        static const char *grads[5] = {"tiny_hf4/stage1", "tiny_hf4/stage2", "tiny_hf4/vision", "tiny_hf5/stage1", "tiny_hf5/stage2"};
+        static const char *runs[3] = {"stage2", "stage2_accum", "stage1"};
+        char name[200];
+        int i;
+        g_tok = 1;
+        for (i = 0; i < 5; i++) {
+            snprintf(name, sizeof name, "training gradients vs PyTorch: %s", grads[i]);
+            run(name, t_train_grads, grads[i]);
+        }
+        for (i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "AdamW steps vs PyTorch (warmup, cosine, clipping): %s", runs[i]);
+            run(name, t_train_steps, runs[i]);
+        }
+        run("stop, save, resume: bit-identical losses", t_train_resume, NULL);
+        run("bad training input; a NaN loss changes nothing", t_train_bad, NULL);
+        llava__json_free(&g_tj);
+    }
+    free(g_ttext);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);

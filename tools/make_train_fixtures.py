@@ -28,7 +28,8 @@ F32 or BF16 weights):
 It loads DIR with LlavaForConditionalGeneration.from_pretrained, runs sample 0 of the training batch of
 the matching model (ids + its image; picked from the number of image tokens per image unless --model is
 given), compares the logits [positions][vocab] with the float32 file --logits (what llava.h computed), and
-writes {"loaded", "missing_keys", "unexpected_keys", "mismatched_keys", "max_abs_err", "transformers", ...}
+writes {"loaded", "missing_keys" (transformers' in-memory names; "missing_keys_hf4" spells them as 4.x keys),
+"unexpected_keys" (as spelled in the file), "mismatched_keys", "max_abs_err", "transformers", "ok", ...}
 to OUT.json. Exit status 0 when loaded with no missing/unexpected/mismatched keys and max_abs_err <= tol.
 """
 
@@ -607,6 +608,8 @@ def check_checkpoint(args):
         res["loaded"] = True
         res["missing_keys"] = sorted(li.get("missing_keys", []))
         res["unexpected_keys"] = sorted(li.get("unexpected_keys", []))
+        res["missing_keys_hf4"] = [mem_to_hf4(k) if k.startswith(("model.", "lm_head.")) else k
+                                   for k in res["missing_keys"]]
         res["mismatched_keys"] = sorted(str(x[0]) if isinstance(x, (tuple, list)) else str(x)
                                         for x in li.get("mismatched_keys", []))
         model.eval()
