@@ -4,11 +4,15 @@
      dump --model DIR (--image FILE | --pixels FILE)... --ids "1 2 3 ..." [--logits OUT] [--greedy N]
      dump --image FILE --preprocess crop|pad --size N --pixels-out OUT
      dump --model DIR --image FILE [--preprocess crop|pad] --pixels-out OUT
+     dump --model DIR (--image FILE | --pixels FILE) --ids "..." --labels "..." --stage 1|2 --grads OUTDIR
 
    --logits writes every position's logits as raw little-endian float32 [positions][vocab] (positions
    after image placeholders are expanded); --greedy N prints N greedy ids (argmax, no sampling, EOS
    ignored). --pixels takes raw float32 [3][S][S] (or several images back to back) at the model's
-   image size and bypasses preprocessing. --pixels-out writes the preprocessed pixel values. */
+   image size and bypasses preprocessing. --pixels-out writes the preprocessed pixel values.
+   --labels (same length as --ids, -100 where nothing is supervised) with --stage computes the mean
+   token cross-entropy (printed) and writes each trainable parameter's gradient as raw float32 to
+   OUTDIR/<safetensors key>.f32 (stage 1: projector; 2: projector + language model; 3: vision tower). */
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
 
@@ -34,7 +38,12 @@ static void usage(FILE *f) {
             "  --preprocess MODE  crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square first)\n"
             "  --size N           image side for --preprocess without a model\n"
             "  --pixels-out OUT   write the preprocessed pixels, float32 [3][S][S] per image\n"
-            "  --ctx N            context size (default: prompt + greedy tokens)\n");
+            "  --ctx N            context size (default: prompt + greedy tokens)\n"
+            "  --labels \"...\"     training labels, one per id (-100: not supervised; <image> as in --ids)\n"
+            "  --stage N          1: projector, 2: projector + language model, 3: vision tower\n"
+            "  --grads OUTDIR     write each trainable parameter's gradient to OUTDIR/<key>.f32\n"
+            "  --steps N          then N AdamW steps on the sample (lr 1e-3, warmup 0.3, cosine), losses printed\n"
+            "  --save DIR         then save the model in Hugging Face's layout (F32; --save-bf16 for BF16)\n");
 }
 
 static float *read_floats(const char *path, size_t *n) {
@@ -53,6 +62,39 @@ static float *read_floats(const char *path, size_t *n) {
     return p;
 }
 
+/* "1 2 <image> 3" -> ids; <image> is the model's placeholder run for one image (value `img`) */
+static int *parse_ids(const char *str, const LlavaModel *m, int img, int *n_out) {
+    const LlavaConfig *cfg = llava_model_config(m);
+    int cap = 64, n = 0;
+    int *ids = (int *)malloc(cap * sizeof(int));
+    const char *p = str;
+    char *end;
+    while (1) {
+        while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t') p++;
+        int rep = 1, v;
+        if (!strncmp(p, "<image>", 7)) {
+            v = img;
+            rep = cfg->image_token_expands ? 1 : llava_image_tokens(m);
+            end = (char *)p + 7;
+        } else {
+            v = (int)strtol(p, &end, 10);
+            if (end == p) break;
+        }
+        while (rep-- > 0) {
+            if (n == cap) ids = (int *)realloc(ids, (cap *= 2) * sizeof(int));
+            ids[n++] = v;
+        }
+        p = end;
+    }
+    if (*p) {
+        fprintf(stderr, "dump: '%s' is not a number\n", p);
+        free(ids);
+        return NULL;
+    }
+    *n_out = n;
+    return ids;
+}
+
 static int write_floats(const char *path, const float *x, size_t n) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -63,6 +105,8 @@ static int write_floats(const char *path, const float *x, size_t n) {
 
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *ids_str = NULL, *logits_out = NULL, *pixels_out = NULL, *pre = NULL;
+    const char *labels_str = NULL, *grads_dir = NULL, *save_dir = NULL;
+    int stage = 0, steps = 0, save_bf16 = 0;
     const char *images[MAX_IMAGES], *pixel_files[MAX_IMAGES];
     int n_img_files = 0, n_pix_files = 0, greedy = 0, size = 0, n_ctx = 0, i;
     for (i = 1; i < argc; i++) {
@@ -81,6 +125,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--size") && has) size = atoi(argv[++i]);
         else if (!strcmp(a, "--pixels-out") && has) pixels_out = argv[++i];
         else if (!strcmp(a, "--ctx") && has) n_ctx = atoi(argv[++i]);
+        else if (!strcmp(a, "--labels") && has) labels_str = argv[++i];
+        else if (!strcmp(a, "--stage") && has) stage = atoi(argv[++i]);
+        else if (!strcmp(a, "--grads") && has) grads_dir = argv[++i];
+        else if (!strcmp(a, "--steps") && has) steps = atoi(argv[++i]);
+        else if (!strcmp(a, "--save") && has) save_dir = argv[++i];
+        else if (!strcmp(a, "--save-bf16")) save_bf16 = 1;
         else {
             fprintf(stderr, "dump: unknown or incomplete argument '%s'\n", a);
             usage(stderr);
@@ -170,32 +220,70 @@ int main(int argc, char **argv) {
             rc = 1;
         }
     }
-    if (!rc && ids_str) {
-        int cap = 64, n_ids = 0;
-        int *ids = (int *)malloc(cap * sizeof(int));
-        const char *p = ids_str;
-        char *end;
-        while (1) {
-            while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t') p++;
-            int rep = 1, v;
-            if (!strncmp(p, "<image>", 7)) { /* the model's placeholder run for one image */
-                v = cfg->image_token_id;
-                rep = cfg->image_token_expands ? 1 : llava_image_tokens(m);
-                end = (char *)p + 7;
-            } else {
-                v = (int)strtol(p, &end, 10);
-                if (end == p) break;
+    if (!rc && ids_str && labels_str) { /* training: loss and gradients */
+        int n_ids = 0, n_lab = 0;
+        int *ids = parse_ids(ids_str, m, cfg->image_token_id, &n_ids), *labels = parse_ids(labels_str, m, -100, &n_lab);
+        rc = 1;
+        if (ids && labels && n_ids != n_lab) fprintf(stderr, "dump: %d ids but %d labels\n", n_ids, n_lab);
+        else if (ids && labels) {
+            LlavaTrainOptions o;
+            llava_train_defaults(&o, stage == 2 ? 2 : 1);
+            if (stage == 3) o.stage = 0;
+            if (steps > 0) { /* a short run: a schedule that shows warmup and decay */
+                o.lr = 1e-3f;
+                o.warmup_ratio = 0.3f;
+                o.total_steps = steps;
             }
-            while (rep-- > 0) {
-                if (n_ids == cap) ids = (int *)realloc(ids, (cap *= 2) * sizeof(int));
-                ids[n_ids++] = v;
+            LlavaTrainer *t = stage >= 1 && stage <= 3 ? llava_trainer_new(m, &o) : NULL;
+            if (t && stage == 3) llava_trainer_add_group(t, "vision_tower.", o.lr, 0.0f);
+            LlavaSample smp = {ids, labels, n_ids, pixels, n_images};
+            float loss = 0;
+            if (!t) fprintf(stderr, "dump: --stage must be 1, 2 or 3 (%s)\n", llava_last_error());
+            else if (llava_trainer_grads(t, &smp, 1, &loss) != LLAVA_OK) fprintf(stderr, "dump: %s\n", llava_last_error());
+            else {
+                rc = 0;
+                printf("loss %.9g\n", loss);
+                for (i = 0; grads_dir && i < llava_trainer_n_params(t) && !rc; i++) {
+                    const float *g;
+                    size_t n;
+                    const char *key = llava_trainer_param(t, i, NULL, &g, &n);
+                    char path[1024];
+                    if (!g) continue;
+                    snprintf(path, sizeof path, "%s/%s.f32", grads_dir, key);
+                    if (write_floats(path, g, n)) {
+                        fprintf(stderr, "dump: cannot write %s\n", path);
+                        rc = 1;
+                    }
+                }
             }
-            p = end;
+            for (i = 0; !rc && i < steps; i++) {
+                LlavaStepStats st;
+                if (llava_trainer_step(t, &smp, 1, &st) != LLAVA_OK) {
+                    fprintf(stderr, "dump: %s\n", llava_last_error());
+                    rc = 1;
+                } else {
+                    printf("step %d loss %.9g lr %.9g grad_norm %.9g\n", st.step, st.loss, st.lr, st.grad_norm);
+                }
+            }
+            if (!rc && save_dir && llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) {
+                fprintf(stderr, "dump: %s\n", llava_last_error());
+                rc = 1;
+            }
+            /* the trainer owns the model's trainable tensors: the model goes first */
+            llava_model_free(m);
+            m = NULL;
+            llava_trainer_free(t);
         }
-        while (*p == ' ' || *p == ',' || *p == '\n' || *p == '\t') p++;
+        free(ids);
+        free(labels);
+        ids_str = NULL;
+    }
+    if (!rc && ids_str) {
+        int n_ids = 0;
+        int *ids = parse_ids(ids_str, m, cfg->image_token_id, &n_ids);
+        const char *p = ids ? "" : "x";
         int T = *p ? -1 : llava_expanded_length(m, ids, n_ids);
-        if (*p) fprintf(stderr, "dump: --ids: '%s' is not a number\n", p);
-        else if (T < 0) fprintf(stderr, "dump: %s\n", llava_last_error());
+        if (!*p && T < 0) fprintf(stderr, "dump: %s\n", llava_last_error());
         LlavaContext *ctx = T > 0 ? llava_context_new(m, n_ctx > 0 ? n_ctx : T + (greedy > 0 ? greedy : 0)) : NULL;
         if (T > 0 && !ctx) fprintf(stderr, "dump: %s\n", llava_last_error());
         rc = 1;
