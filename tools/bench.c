@@ -150,27 +150,29 @@ typedef struct {
     int n;
 } shard;
 static uint64_t g_rng = 12345;
+static LlavaDType g_dtype = LLAVA_BF16; /* of the tensors add() makes */
 static void add(shard *s, const char *name, int ndim, int64_t d0, int64_t d1, int64_t d2, int64_t d3, float scale, float fill) {
     llava__st_entry *e = &s->e[s->n];
     static char names[64][160];
     snprintf(names[s->n], sizeof names[s->n], "%s", name);
     e->name = names[s->n];
-    e->dtype = LLAVA_BF16;
+    e->dtype = g_dtype;
     e->ndim = ndim;
     e->shape[0] = d0, e->shape[1] = d1, e->shape[2] = d2, e->shape[3] = d3;
     size_t n = 1, i;
     int k;
     for (k = 0; k < ndim; k++) n *= (size_t)e->shape[k];
-    uint16_t *p = (uint16_t *)malloc(n * 2);
-    if (scale == 0) {
-        uint16_t f = llava__f32_to_bf16(fill);
-        for (i = 0; i < n; i++) p[i] = f;
-    } else {
-        /* uniform in [-scale, scale], two values per random draw */
-        for (i = 0; i < n; i += 2) {
-            uint64_t r = llava__rng_next(&g_rng);
-            p[i] = llava__f32_to_bf16(((float)(r & 0xffffff) / 8388608.0f - 1.0f) * scale);
-            if (i + 1 < n) p[i + 1] = llava__f32_to_bf16(((float)((r >> 32) & 0xffffff) / 8388608.0f - 1.0f) * scale);
+    void *p = malloc(n * llava__dtype_size(g_dtype));
+    for (i = 0; i < n; i += 2) { /* uniform in [-scale, scale] (two values per draw), or fill */
+        uint64_t r = scale == 0 ? 0 : llava__rng_next(&g_rng);
+        float v0 = scale == 0 ? fill : ((float)(r & 0xffffff) / 8388608.0f - 1.0f) * scale;
+        float v1 = scale == 0 ? fill : ((float)((r >> 32) & 0xffffff) / 8388608.0f - 1.0f) * scale;
+        if (g_dtype == LLAVA_F32) {
+            ((float *)p)[i] = v0;
+            if (i + 1 < n) ((float *)p)[i + 1] = v1;
+        } else {
+            ((uint16_t *)p)[i] = llava__f32_to_bf16(v0);
+            if (i + 1 < n) ((uint16_t *)p)[i + 1] = llava__f32_to_bf16(v1);
         }
     }
     e->data = p;
@@ -204,10 +206,20 @@ static void mkdirs(const char *path) {
         }
 }
 
-static int make_7b(const char *dir) {
+typedef struct {
+    const char *name;
+    int S, ps, D, Iv, Lv, Hv, C, I, L, H, KVH, V, maxpos;
+    const char *vact;
+} shape_cfg;
+static const shape_cfg CFG_7B = {"7b", 336, 14, 1024, 4096, 24, 16, 4096, 11008, 32, 32, 32, 32064, 4096, "quick_gelu"};
+static const shape_cfg CFG_MINI = {"mini", 64, 8, 128, 512, 4, 4, 256, 688, 6, 8, 4, 2048, 256, "quick_gelu"};
+
+/* a checkpoint of the given shapes with random weights, in transformers 4.x's layout */
+static int make_model(const char *dir, const shape_cfg *k) {
     char path[2048], name[160], file[64];
     int l, first = 1, rc = 0;
-    const int D = 1024, Iv = 4096, Lv = 24, C = 4096, I = 11008, L = 32, V = 32064;
+    const int D = k->D, Iv = k->Iv, Lv = k->Lv, C = k->C, I = k->I, L = k->L, V = k->V, ps = k->ps, G = k->S / k->ps;
+    const int KD = C / k->H * k->KVH;
     mkdirs(dir);
     snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
     FILE *index = fopen(path, "w");
@@ -215,18 +227,19 @@ static int make_7b(const char *dir) {
     fprintf(index, "{\n  \"metadata\": {},\n  \"weight_map\": {");
     shard s;
     memset(&s, 0, sizeof s);
-    fprintf(stderr, "bench: writing a 7b-shaped BF16 checkpoint with random weights to %s (once) ...\n", dir);
+    fprintf(stderr, "bench: writing a %s-shaped checkpoint with random weights to %s (once) ...\n", k->name, dir);
     /* vision tower (CLIP ViT-L/14-336) */
-    add(&s, "vision_tower.vision_model.embeddings.patch_embedding.weight", 4, D, 3, 14, 14, 0.02f, 0);
+    add(&s, "vision_tower.vision_model.embeddings.patch_embedding.weight", 4, D, 3, ps, ps, 0.02f, 0);
     add(&s, "vision_tower.vision_model.embeddings.class_embedding", 1, D, 0, 0, 0, 0.02f, 0);
-    add(&s, "vision_tower.vision_model.embeddings.position_embedding.weight", 2, 577, D, 0, 0, 0.02f, 0);
+    add(&s, "vision_tower.vision_model.embeddings.position_embedding.weight", 2, G * G + 1, D, 0, 0, 0.02f, 0);
     add(&s, "vision_tower.vision_model.pre_layrnorm.weight", 1, D, 0, 0, 0, 0, 1);
     add(&s, "vision_tower.vision_model.pre_layrnorm.bias", 1, D, 0, 0, 0, 0, 0);
     rc |= flush(&s, dir, "vision-embed.safetensors", index, &first);
     for (l = 0; l < Lv && !rc; l++) {
         static const char *lin[4] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.out_proj"};
-        int k;
-        for (k = 0; k < 4; k++) {
+        int kk;
+        for (kk = 0; kk < 4; kk++) {
+            const int k = kk;
             snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s.weight", l, lin[k]);
             add(&s, name, 2, D, D, 0, 0, 0.03f, 0);
             snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.%s.bias", l, lin[k]);
@@ -236,9 +249,9 @@ static int make_7b(const char *dir) {
         snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc1.bias", l), add(&s, name, 1, Iv, 0, 0, 0, 0, 0);
         snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc2.weight", l), add(&s, name, 2, D, Iv, 0, 0, 0.015f, 0);
         snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.mlp.fc2.bias", l), add(&s, name, 1, D, 0, 0, 0, 0, 0);
-        for (k = 1; k <= 2; k++) {
-            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.weight", l, k), add(&s, name, 1, D, 0, 0, 0, 0, 1);
-            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.bias", l, k), add(&s, name, 1, D, 0, 0, 0, 0, 0);
+        for (kk = 1; kk <= 2; kk++) {
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.weight", l, kk), add(&s, name, 1, D, 0, 0, 0, 0, 1);
+            snprintf(name, sizeof name, "vision_tower.vision_model.encoder.layers.%d.layer_norm%d.bias", l, kk), add(&s, name, 1, D, 0, 0, 0, 0, 0);
         }
         snprintf(file, sizeof file, "vision-%02d.safetensors", l);
         rc |= flush(&s, dir, file, index, &first);
@@ -253,10 +266,11 @@ static int make_7b(const char *dir) {
     rc |= flush(&s, dir, "text-embed.safetensors", index, &first);
     for (l = 0; l < L && !rc; l++) {
         static const char *lin[7] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"};
-        int k;
-        for (k = 0; k < 7; k++) {
+        int kk;
+        for (kk = 0; kk < 7; kk++) {
+            const int k = kk;
             snprintf(name, sizeof name, "language_model.model.layers.%d.%s.weight", l, lin[k]);
-            add(&s, name, 2, k < 4 ? C : k < 6 ? I : C, k < 6 ? C : I, 0, 0, 0.02f, 0);
+            add(&s, name, 2, k == 0 || k == 3 ? C : (k == 1 || k == 2) ? KD : k < 6 ? I : C, k < 6 ? C : I, 0, 0, 0.02f, 0);
         }
         snprintf(name, sizeof name, "language_model.model.layers.%d.input_layernorm.weight", l), add(&s, name, 1, C, 0, 0, 0, 0, 1);
         snprintf(name, sizeof name, "language_model.model.layers.%d.post_attention_layernorm.weight", l), add(&s, name, 1, C, 0, 0, 0, 0, 1);
@@ -266,21 +280,20 @@ static int make_7b(const char *dir) {
     fprintf(index, "\n  }\n}\n");
     fclose(index);
     if (rc) return rc;
-    /* config.json last: its presence marks a complete checkpoint (the real llava-1.5-7b-hf names only these) */
+    /* config.json last: its presence marks a complete checkpoint (llava-1.5-7b-hf's names only these) */
+    char cfg[4096];
+    snprintf(cfg, sizeof cfg,
+             "{\n  \"architectures\": [\"LlavaForConditionalGeneration\"],\n  \"image_token_index\": %d,\n  \"model_type\": \"llava\",\n"
+             "  \"projector_hidden_act\": \"gelu\",\n  \"text_config\": {\"model_type\": \"llama\", \"hidden_size\": %d, "
+             "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, \"num_key_value_heads\": %d, "
+             "\"max_position_embeddings\": %d, \"rms_norm_eps\": 1e-05, \"vocab_size\": %d},\n  \"tie_word_embeddings\": false,\n"
+             "  \"vision_config\": {\"model_type\": \"clip_vision_model\", \"hidden_size\": %d, \"image_size\": %d, "
+             "\"intermediate_size\": %d, \"num_attention_heads\": %d, \"num_hidden_layers\": %d, \"patch_size\": %d, "
+             "\"hidden_act\": \"%s\"},\n  \"vision_feature_layer\": -2,\n  \"vision_feature_select_strategy\": \"default\"\n}\n",
+             k == &CFG_7B ? 32000 : V - 1, C, I, L, k->H, k->KVH, k->maxpos, V, D, k->S, Iv, k->Hv, Lv, ps, k->vact);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    return llava__write_text(path,
-                             "{\n  \"architectures\": [\"LlavaForConditionalGeneration\"],\n  \"ignore_index\": -100,\n"
-                             "  \"image_token_index\": 32000,\n  \"model_type\": \"llava\",\n  \"pad_token_id\": 32001,\n"
-                             "  \"projector_hidden_act\": \"gelu\",\n  \"text_config\": {\n    \"architectures\": [\"LlamaForCausalLM\"],\n"
-                             "    \"max_position_embeddings\": 4096,\n    \"model_type\": \"llama\",\n    \"rms_norm_eps\": 1e-05,\n"
-                             "    \"torch_dtype\": \"float16\",\n    \"vocab_size\": 32064\n  },\n  \"tie_word_embeddings\": false,\n"
-                             "  \"torch_dtype\": \"float16\",\n  \"transformers_version\": \"4.36.0.dev0\",\n  \"vision_config\": {\n"
-                             "    \"hidden_size\": 1024,\n    \"image_size\": 336,\n    \"intermediate_size\": 4096,\n"
-                             "    \"model_type\": \"clip_vision_model\",\n    \"num_attention_heads\": 16,\n    \"num_hidden_layers\": 24,\n"
-                             "    \"patch_size\": 14,\n    \"projection_dim\": 768,\n    \"vocab_size\": 32000\n  },\n"
-                             "  \"vision_feature_layer\": -2,\n  \"vision_feature_select_strategy\": \"default\",\n  \"vocab_size\": 32064\n}\n");
+    return llava__write_text(path, cfg);
 }
-
 int main(int argc, char **argv) {
     int quick = 0, no7b = 0, i;
     char cache[900] = "";
@@ -336,11 +349,65 @@ int main(int argc, char **argv) {
         emit("gemv_1x4096x4096_f32", gbs, "GB/s", "machine_read_bandwidth", bw, gbs / bw, "7b");
     }
 
+    /* stage-2 training step on the `mini` configuration: B = 8 samples of T = 256 positions (64 image rows
+       and 192 text tokens, the last 160 supervised), vision frozen, AdamW */
+    {
+        char dir[1024], cfg[1100];
+        snprintf(dir, sizeof dir, "%.900s/mini-random-f32", cache);
+        snprintf(cfg, sizeof cfg, "%s/config.json", dir);
+        g_dtype = LLAVA_F32;
+        int ok = llava__exists(cfg) || make_model(dir, &CFG_MINI) == 0;
+        g_dtype = LLAVA_BF16;
+        LlavaModel *m = ok ? llava_model_load(dir) : NULL;
+        if (!m) {
+            fprintf(stderr, "bench: mini model: %s\n", llava_last_error());
+        } else {
+            enum { B = 8, T = 256 };
+            const LlavaConfig *c = llava_model_config(m);
+            const int P = llava_image_tokens(m), S = c->vision_image_size;
+            static int ids[B][T], labels[B][T];
+            float *px = (float *)malloc(sizeof(float) * B * 3 * S * S);
+            LlavaSample smp[B];
+            uint64_t r = 7;
+            int b, t;
+            for (i = 0; i < B * 3 * S * S; i++) px[i] = llava__rng_uniform(&r) * 2 - 1;
+            for (b = 0; b < B; b++) {
+                for (t = 0; t < T; t++) {
+                    ids[b][t] = t == 0 ? 1 : t <= P ? c->image_token_id : 3 + (int)(llava__rng_next(&r) % (uint64_t)(c->text_vocab - 5));
+                    labels[b][t] = t < T - 160 ? -100 : ids[b][t];
+                }
+                smp[b].ids = ids[b];
+                smp[b].labels = labels[b];
+                smp[b].n = T;
+                smp[b].pixels = px + (size_t)b * 3 * S * S;
+                smp[b].n_images = 1;
+            }
+            LlavaTrainOptions o;
+            llava_train_defaults(&o, 2);
+            o.total_steps = 100;
+            LlavaTrainer *tr = llava_trainer_new(m, &o);
+            LlavaStepStats st;
+            double tt[8];
+            int nrep = quick ? 2 : 4;
+            llava_trainer_step(tr, smp, B, &st); /* warm-up */
+            for (i = 0; i < nrep; i++) {
+                double t0 = now();
+                if (llava_trainer_step(tr, smp, B, &st) != LLAVA_OK) fprintf(stderr, "bench: %s\n", llava_last_error());
+                tt[i] = now() - t0;
+            }
+            double ts = median(tt, nrep);
+            emit("train_mini_stage2", B * T / ts, "tok/s", "-", 0, 0, "mini B=8 T=256 stage 2 f32");
+            llava_model_free(m);
+            llava_trainer_free(tr);
+            free(px);
+        }
+    }
+
     if (!no7b) {
         char dir[1024], cfg[1100];
         snprintf(dir, sizeof dir, "%.900s/7b-random-bf16", cache);
         snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-        if (!llava__exists(cfg) && make_7b(dir) != 0) {
+        if (!llava__exists(cfg) && make_model(dir, &CFG_7B) != 0) {
             fprintf(stderr, "bench: cannot write the 7b checkpoint: %s\n", llava_last_error());
             no7b = 1;
         }

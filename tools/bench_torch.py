@@ -24,6 +24,40 @@ def median_time(fn, reps):
     return statistics.median(ts)
 
 
+def torch_train_mini(torch):
+    """transformers' LlavaForConditionalGeneration at the `mini` shapes, the same batch layout as
+    tools/bench.c (8 x 256: 64 image rows, 192 text, last 160 supervised), vision frozen, AdamW, eager f32"""
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+    V, B, T, P = 2048, 8, 256, 64
+    cfg = LlavaConfig(
+        vision_config=CLIPVisionConfig(hidden_size=128, intermediate_size=512, num_hidden_layers=4, num_attention_heads=4,
+                                       image_size=64, patch_size=8, hidden_act="quick_gelu"),
+        text_config=LlamaConfig(hidden_size=256, intermediate_size=688, num_hidden_layers=6, num_attention_heads=8,
+                                num_key_value_heads=4, vocab_size=V, max_position_embeddings=256, rms_norm_eps=1e-5),
+        image_token_index=V - 1, vision_feature_layer=-2, vision_feature_select_strategy="default")
+    cfg._attn_implementation = "sdpa"
+    model = LlavaForConditionalGeneration(cfg).train()
+    for n, p in model.named_parameters():
+        p.requires_grad_("vision_tower" not in n)
+    ids = torch.randint(3, V - 2, (B, T))
+    ids[:, 0] = 1
+    ids[:, 1:1 + P] = V - 1
+    labels = ids.clone()
+    labels[:, :T - 160] = -100
+    px = torch.randn(B, 3, 64, 64)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=2e-5, weight_decay=0.0)
+
+    def step():
+        loss = model(input_ids=ids, pixel_values=px, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+    with torch.enable_grad():
+        t = median_time(step, 4)
+    return B * T / t
+
+
 def main():
     try:
         import torch
@@ -73,6 +107,8 @@ def main():
             ms = ours["7b_encode_image"]["value"]
             # higher is better for us: images per second
             add("7b_encode_image_per_s", 1000.0 / ms, 1.0 / t, "image/s", "7b (23 CLIP layers, torch f32)")
+        if "train_mini_stage2" in ours:
+            add("train_mini_stage2", ours["train_mini_stage2"]["value"], torch_train_mini(torch), "tok/s", "mini B=8 T=256 stage 2 f32")
     entries.extend(added)
     with open(path, "w") as f:
         json.dump(entries, f, indent=1)
