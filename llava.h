@@ -1534,8 +1534,11 @@ static void llava__matmul_backward(float *din, float *dw, float *db, const float
     if (dw) {
         float *dT = (float *)llava__alloc_aligned((size_t)T * OC * sizeof(float)); /* [OC, T] */
         LLAVA_ASSERT(dT);
-        for (t = 0; t < T; t++)
-            for (o = 0; o < OC; o++) dT[(size_t)o * T + t] = dout[(size_t)t * OC + o];
+        LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * OC > 65536))
+        for (o = 0; o < OC; o++) {
+            int tt;
+            for (tt = 0; tt < T; tt++) dT[(size_t)o * T + tt] = dout[(size_t)tt * OC + o];
+        }
         llava__gemm(dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
         llava__free_aligned(dT);
     }
@@ -1548,11 +1551,13 @@ static void llava__matmul_backward(float *din, float *dw, float *db, const float
    pass when not NULL. out may alias in. */
 static void llava__layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b,
                                      int T, int C, float eps) {
-    int t, i;
+    int t;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * C > 32768))
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C;
         float *o = out + (size_t)t * C;
         float m = 0.0f, v = 0.0f;
+        int i;
         for (i = 0; i < C; i++) m += x[i];
         m /= (float)C;
         for (i = 0; i < C; i++) v += (x[i] - m) * (x[i] - m);
@@ -1567,31 +1572,40 @@ static void llava__layernorm_forward(float *out, float *mean, float *rstd, const
 static void llava__layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
                                       const float *mean, const float *rstd, int T, int C) {
     int t, i;
+    for (t = 0; t < T && (dw || db); t++) { /* parameter gradients: sums over rows */
+        const float *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
+        for (i = 0; i < C; i++) {
+            if (dw) dw[i] += dy[i] * (x[i] - mean[t]) * rstd[t];
+            if (db) db[i] += dy[i];
+        }
+    }
+    if (!din) return;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * C > 32768))
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
         const float m = mean[t], r = rstd[t];
         float s1 = 0.0f, s2 = 0.0f; /* mean(dxhat), mean(dxhat * xhat) */
-        for (i = 0; i < C; i++) {
-            const float xh = (x[i] - m) * r, dxh = dy[i] * w[i];
+        int j;
+        for (j = 0; j < C; j++) {
+            const float dxh = dy[j] * w[j];
             s1 += dxh;
-            s2 += dxh * xh;
-            if (dw) dw[i] += dy[i] * xh;
-            if (db) db[i] += dy[i];
+            s2 += dxh * (x[j] - m) * r;
         }
         s1 /= (float)C;
         s2 /= (float)C;
-        if (din)
-            for (i = 0; i < C; i++) din[(size_t)t * C + i] += r * (dy[i] * w[i] - s1 - (x[i] - m) * r * s2);
+        for (j = 0; j < C; j++) din[(size_t)t * C + j] += r * (dy[j] * w[j] - s1 - (x[j] - m) * r * s2);
     }
 }
 
 /* LlamaRMSNorm: out[T,C] = w * (in * rsqrt(mean(in^2) + eps)); rstd [T] kept when not NULL */
 static void llava__rmsnorm_forward(float *out, float *rstd, const float *in, const float *w, int T, int C, float eps) {
-    int t, i;
+    int t;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * C > 32768))
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C;
         float *o = out + (size_t)t * C;
         float ss = 0.0f;
+        int i;
         for (i = 0; i < C; i++) ss += x[i] * x[i];
         float r = 1.0f / sqrtf(ss / (float)C + eps);
         for (i = 0; i < C; i++) o[i] = w[i] * (x[i] * r);
@@ -1602,25 +1616,28 @@ static void llava__rmsnorm_forward(float *out, float *rstd, const float *in, con
 static void llava__rmsnorm_backward(float *din, float *dw, const float *dout, const float *in, const float *w, const float *rstd,
                                     int T, int C) {
     int t, i;
+    for (t = 0; t < T && dw; t++) /* the weight's gradient: a sum over rows */
+        for (i = 0; i < C; i++) dw[i] += dout[(size_t)t * C + i] * in[(size_t)t * C + i] * rstd[t];
+    if (!din) return;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * C > 32768))
     for (t = 0; t < T; t++) {
         const float *x = in + (size_t)t * C, *dy = dout + (size_t)t * C;
         const float r = rstd[t];
         float s = 0.0f; /* sum(dy * w * x) */
-        for (i = 0; i < C; i++) {
-            s += dy[i] * w[i] * x[i];
-            if (dw) dw[i] += dy[i] * x[i] * r;
-        }
+        int j;
+        for (j = 0; j < C; j++) s += dy[j] * w[j] * x[j];
         const float k = s * r * r * r / (float)C;
-        if (din)
-            for (i = 0; i < C; i++) din[(size_t)t * C + i] += dy[i] * w[i] * r - x[i] * k;
+        for (j = 0; j < C; j++) din[(size_t)t * C + j] += dy[j] * w[j] * r - x[j] * k;
     }
 }
 
 /* rotary embedding, in place, "rotate_half" convention (LLaMA as transformers stores it):
    x[T, nh*Dh]; token t sits at position pos0 + t; inv_freq[Dh/2] */
 static void llava__rope_forward(float *x, const float *inv_freq, int pos0, int T, int nh, int Dh) {
-    int t, h, i, half = Dh / 2;
-    for (t = 0; t < T; t++)
+    int t, half = Dh / 2;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * nh * Dh > 32768))
+    for (t = 0; t < T; t++) {
+        int h, i;
         for (i = 0; i < half; i++) {
             float f = (float)(pos0 + t) * inv_freq[i];
             float c = cosf(f), s = sinf(f);
@@ -1631,12 +1648,15 @@ static void llava__rope_forward(float *x, const float *inv_freq, int pos0, int T
                 v[i + half] = b * c + a * s;
             }
         }
+    }
 }
 
 /* the rotation's transpose: gradients of x from gradients of rope(x), in place */
 static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh) {
-    int t, h, i, half = Dh / 2;
-    for (t = 0; t < T; t++)
+    int t, half = Dh / 2;
+    LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * nh * Dh > 32768))
+    for (t = 0; t < T; t++) {
+        int h, i;
         for (i = 0; i < half; i++) {
             float f = (float)(pos0 + t) * inv_freq[i];
             float c = cosf(f), s = sinf(f);
@@ -1647,6 +1667,7 @@ static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int
                 v[i + half] = b * c - a * s;
             }
         }
+    }
 }
 
 /* scaled dot-product attention. out[T, H*Dh]; q[T, H*Dh]; k, v[S, KVH*Dh] where query t sits at
@@ -1878,10 +1899,12 @@ static void llava__glu_backward(float *dgate, float *dup, const float *dout, con
    supervised rows; dlogits [T,V] (may alias logits) = scale * (softmax - onehot) on those rows, 0 elsewhere. */
 static double llava__crossentropy_forward_backward(float *dlogits, const float *logits, const int *targets, int T, int V, float scale) {
     double total = 0.0;
-    int t, i;
+    int t;
+    LLAVA__OMP(omp parallel for schedule(static) reduction(+ : total) if ((size_t)T * V > 32768))
     for (t = 0; t < T; t++) {
         const float *l = logits + (size_t)t * V;
         float *d = dlogits + (size_t)t * V;
+        int i;
         if (targets[t] < 0) {
             for (i = 0; i < V; i++) d[i] = 0.0f;
             continue;
@@ -1958,8 +1981,9 @@ static const LlavaBackend llava__cpu_backend = {"cpu",
 
 /* x[n] += y[n] */
 static void llava__add(float *x, const float *y, size_t n) {
-    size_t i;
-    for (i = 0; i < n; i++) x[i] += y[i];
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 262144))
+    for (i = 0; i < (long)n; i++) x[i] += y[i];
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -3454,18 +3478,24 @@ typedef struct {
     float *r1, *r2;  /* [L][T] their rstd */
     float *q;        /* [L][T][H*Dh] after RoPE */
     float *k, *v;    /* [L][T][KVH*Dh] (k after RoPE) */
-    float *p;        /* [L][H][T][T] attention probabilities */
+    float *p;        /* [L][per sequence: H][Ti][Ti] attention probabilities */
+    size_t pl;       /* floats of p per layer */
     float *ao;       /* [L][T][H*Dh] attention output */
     float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
     float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
     float *mem;
 } llava__tcache;
 
-static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T) {
+/* T rows in all, made of nseg sequences (samples) of seg_len[i] rows each, back to back */
+static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, const int *seg_len, int nseg) {
     const LlavaConfig *c = &m->cfg;
     const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
     const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
-    size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * t * t + 3 * L * t * I + t * C + t;
+    size_t tt = 0;
+    int i;
+    for (i = 0; i < nseg; i++) tt += (size_t)seg_len[i] * seg_len[i];
+    A->pl = H * tt;
+    size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * tt + 3 * L * t * I + t * C + t;
     float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
     if (!b) return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
     A->mem = b;
@@ -3479,7 +3509,7 @@ static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T) {
     A->ao = b, b += L * t * QD;
     A->k = b, b += L * t * KD;
     A->v = b, b += L * t * KD;
-    A->p = b, b += L * H * t * t;
+    A->p = b, b += L * H * tt;
     A->g = b, b += L * t * I;
     A->u = b, b += L * t * I;
     A->a = b, b += L * t * I;
@@ -3488,8 +3518,9 @@ static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T) {
     return LLAVA_OK;
 }
 
-/* A->x[0] holds the input embeddings [T, C]; fills the rest, ending at A->hf */
-static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T) {
+/* A->x[0] holds the input embeddings [T, C] of nseg sequences back to back (positions restart at 0 in
+   each, and attention stays inside each); fills the rest, ending at A->hf */
+static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, const int *seg_len, int nseg) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
@@ -3508,9 +3539,19 @@ static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T) {
         be->matmul(q, h1, &L->q, L->qb, T, C, H * Dh);
         be->matmul(k, h1, &L->k, L->kb, T, C, KVH * Dh);
         be->matmul(v, h1, &L->v, L->vb, T, C, KVH * Dh);
-        be->rope(q, m->inv_freq, 0, T, H, Dh);
-        be->rope(k, m->inv_freq, 0, T, KVH, Dh);
-        be->attention(ao, A->p + (size_t)l * H * T * T, q, k, v, T, T, 0, H, KVH, Dh, 1);
+        {
+            size_t off = 0, poff = 0;
+            int sq;
+            for (sq = 0; sq < nseg; sq++) {
+                const int n = seg_len[sq];
+                be->rope(q + off * H * Dh, m->inv_freq, 0, n, H, Dh);
+                be->rope(k + off * KVH * Dh, m->inv_freq, 0, n, KVH, Dh);
+                be->attention(ao + off * H * Dh, A->p + (size_t)l * A->pl + poff, q + off * H * Dh, k + off * KVH * Dh, v + off * KVH * Dh, n,
+                              n, 0, H, KVH, Dh, 1);
+                off += (size_t)n;
+                poff += (size_t)H * n * n;
+            }
+        }
         be->matmul(tmp, ao, &L->o, L->ob, T, H * Dh, C);
         for (i = 0; i < TC; i++) xm[i] = x[i] + tmp[i];
         be->rmsnorm(h2, A->r2 + (size_t)l * T, xm, L->post_norm, T, C, c->text_rms_eps);
@@ -3525,7 +3566,8 @@ static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T) {
 }
 
 /* dlogits [T, V] -> weight gradients (where G has them) and demb [T, C], the gradient of the inputs */
-static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T, float *demb) {
+static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T,
+                                       const int *seg_len, int nseg, float *demb) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
@@ -3559,9 +3601,20 @@ static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, 
         memcpy(dX, dxm, TC * sizeof(float));
         memset(dao, 0, TQ * sizeof(float));
         be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, T, H * Dh, C);
-        be->attention_backward(dq, dk, dv, dao, A->p + (size_t)l * H * T * T, q, k, v, T, H, KVH, Dh);
-        be->rope_backward(dq, m->inv_freq, 0, T, H, Dh);
-        be->rope_backward(dk, m->inv_freq, 0, T, KVH, Dh);
+        {
+            size_t off = 0, poff = 0;
+            int sq;
+            for (sq = 0; sq < nseg; sq++) {
+                const int n = seg_len[sq];
+                be->attention_backward(dq + off * H * Dh, dk + off * KVH * Dh, dv + off * KVH * Dh, dao + off * H * Dh,
+                                       A->p + (size_t)l * A->pl + poff, q + off * H * Dh, k + off * KVH * Dh, v + off * KVH * Dh, n, H,
+                                       KVH, Dh);
+                be->rope_backward(dq + off * H * Dh, m->inv_freq, 0, n, H, Dh);
+                be->rope_backward(dk + off * KVH * Dh, m->inv_freq, 0, n, KVH, Dh);
+                off += (size_t)n;
+                poff += (size_t)H * n * n;
+            }
+        }
         memset(dh, 0, TC * sizeof(float));
         be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, T, C, H * Dh);
         be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, T, C, KVH * Dh);
@@ -3573,38 +3626,56 @@ static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, 
     llava__free_aligned(b);
 }
 
-/* --- one sample: forward, loss, backward ------------------------------------------------------------- */
-static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index) {
+/* --- a chunk of samples: forward, loss, backward -------------------------------------------------------
+   The samples' rows are concatenated, so the linear layers see one tall matrix; attention and RoPE run
+   per sample. */
+static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int index0) {
     LlavaModel *m = t->m;
     const LlavaConfig *c = &m->cfg;
     const int C = c->text_hidden, V = c->text_vocab, D = c->vision_hidden, P = llava_image_tokens(m);
-    int i, ph = 0, rc = LLAVA_OK;
-    if (!s->ids || !s->labels || s->n <= 0) return llava__err("sample %d: no tokens", index);
-    for (i = 0; i < s->n; i++) {
-        if (s->ids[i] == c->image_token_id) ph++;
-        else if (s->ids[i] < 0 || s->ids[i] >= V) return llava__err("sample %d: token id %d at position %d is outside the vocabulary (0..%d)", index, s->ids[i], i, V - 1);
-        if (s->labels[i] != -100 && (s->labels[i] < 0 || s->labels[i] >= V))
-            return llava__err("sample %d: label %d at position %d is neither -100 nor a token id", index, s->labels[i], i);
+    int i, k, rc = LLAVA_OK, T = 0, nimg = 0;
+    int *seg = (int *)LLAVA_MALLOC((size_t)n * sizeof(int));
+    if (!seg) return llava__err("out of memory");
+    for (k = 0; k < n; k++) {
+        const LlavaSample *sp = &s[k];
+        int ph = 0;
+        if (!sp->ids || !sp->labels || sp->n <= 0) rc = llava__err("sample %d: no tokens", index0 + k);
+        for (i = 0; rc == LLAVA_OK && i < sp->n; i++) {
+            if (sp->ids[i] == c->image_token_id) ph++;
+            else if (sp->ids[i] < 0 || sp->ids[i] >= V)
+                rc = llava__err("sample %d: token id %d at position %d is outside the vocabulary (0..%d)", index0 + k, sp->ids[i], i, V - 1);
+            if (rc == LLAVA_OK && sp->labels[i] != -100 && (sp->labels[i] < 0 || sp->labels[i] >= V))
+                rc = llava__err("sample %d: label %d at position %d is neither -100 nor a token id", index0 + k, sp->labels[i], i);
+        }
+        if (rc == LLAVA_OK && (sp->n_images < 0 || (sp->n_images > 0 && !sp->pixels) ||
+                               (c->image_token_expands ? ph != sp->n_images : ph != sp->n_images * P)))
+            rc = llava__err("sample %d: %d image placeholder tokens (id %d) but %d image(s)%s", index0 + k, ph, c->image_token_id, sp->n_images,
+                            c->image_token_expands ? "" : " of that many feature rows each");
+        if (rc != LLAVA_OK) break;
+        seg[k] = c->image_token_expands ? sp->n - ph + ph * P : sp->n;
+        T += seg[k];
+        nimg += sp->n_images;
     }
-    const int nimg = s->n_images;
-    if (nimg < 0 || (nimg > 0 && !s->pixels) || (c->image_token_expands ? ph != nimg : ph != nimg * P))
-        return llava__err("sample %d: %d image placeholder tokens (id %d) but %d image(s)%s", index, ph, c->image_token_id, nimg,
-                          c->image_token_expands ? "" : " of that many feature rows each");
-    const int T = c->image_token_expands ? s->n - ph + ph * P : s->n;
-    /* expanded labels; the loss at t predicts label t+1 */
+    if (rc != LLAVA_OK) {
+        LLAVA_FREE(seg);
+        return rc;
+    }
+    /* per row: its label, what the loss at that row predicts (the next row's label, within the sample),
+       and where its embedding came from (token id, or -1 - feature row) */
     int *targets = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)), *lab = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
-    int *row_of = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)); /* token id, or -1 - (feature row) */
+    int *row_of = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
     llava__tcache A;
     llava__vcache *VA = NULL;
     memset(&A, 0, sizeof A);
     const size_t nfeat = (size_t)nimg * P;
-    float *vfeat = nimg ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;     /* vision output */
-    float *pin = NULL, *pact = NULL;                                                         /* projector activations */
-    float *pfeat = nimg ? (float *)llava__alloc_aligned(nfeat * C * sizeof(float)) : NULL;    /* projected */
+    float *vfeat = nimg ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;  /* vision output */
+    float *pin = NULL, *pact = NULL;                                                      /* projector activations */
+    float *pfeat = nimg ? (float *)llava__alloc_aligned(nfeat * C * sizeof(float)) : NULL; /* projected */
     float *logits = (float *)llava__alloc_aligned((size_t)T * V * sizeof(float));
     float *demb = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
-    if (!targets || !lab || !row_of || !logits || !demb || (nimg && (!vfeat || !pfeat))) rc = llava__err("out of memory for sample %d (%d positions)", index, T);
-    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T);
+    if (!targets || !lab || !row_of || !logits || !demb || (nimg && (!vfeat || !pfeat)))
+        rc = llava__err("out of memory for samples %d..%d (%d positions)", index0, index0 + n - 1, T);
+    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T, seg, n);
     if (rc == LLAVA_OK && nimg && t->train_vision) {
         VA = (llava__vcache *)llava__calloc((size_t)nimg, sizeof *VA);
         for (i = 0; i < nimg && rc == LLAVA_OK && VA; i++) rc = llava__vcache_alloc(&VA[i], m);
@@ -3617,12 +3688,13 @@ static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index)
     }
     if (rc == LLAVA_OK) {
         const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
-        int tt = 0, f = 0, j;
-        /* vision tower (kept activations only when it learns), then the projector keeping its own */
-        for (i = 0; i < nimg && rc == LLAVA_OK; i++) {
-            if (t->train_vision) llava__vision_train_forward(m, &VA[i], s->pixels + i * npix, vfeat + (size_t)i * P * D);
-            else rc = llava__vision_forward(m, s->pixels + i * npix, vfeat + (size_t)i * P * D);
-        }
+        int tt = 0, f = 0, j, im = 0;
+        /* vision tower (activations kept only when it learns), then the projector keeping its own */
+        for (k = 0; k < n && rc == LLAVA_OK; k++)
+            for (i = 0; i < s[k].n_images && rc == LLAVA_OK; i++, im++) {
+                if (t->train_vision) llava__vision_train_forward(m, &VA[im], s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
+                else rc = llava__vision_forward(m, s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
+            }
         if (nimg && rc == LLAVA_OK) {
             const float *in = vfeat;
             for (j = 0; j < c->proj_layers; j++) {
@@ -3636,36 +3708,38 @@ static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index)
                 }
             }
         }
-        /* embeddings: token rows, and the image's projected rows where its placeholders are */
-        for (i = 0; i < s->n && rc == LLAVA_OK; i++) {
-            if (s->ids[i] == c->image_token_id) {
-                const int rows = c->image_token_expands ? P : 1;
-                for (j = 0; j < rows; j++, tt++, f++) {
-                    memcpy(A.x + (size_t)tt * C, pfeat + (size_t)f * C, (size_t)C * sizeof(float));
-                    row_of[tt] = -1 - f;
-                    lab[tt] = c->image_token_expands ? -100 : s->labels[i];
+        /* embeddings: token rows, and each image's projected rows where its placeholders are */
+        for (k = 0; k < n && rc == LLAVA_OK; k++) {
+            const LlavaSample *sp = &s[k];
+            const int t0 = tt;
+            for (i = 0; i < sp->n; i++) {
+                if (sp->ids[i] == c->image_token_id) {
+                    const int rows = c->image_token_expands ? P : 1;
+                    for (j = 0; j < rows; j++, tt++, f++) {
+                        memcpy(A.x + (size_t)tt * C, pfeat + (size_t)f * C, (size_t)C * sizeof(float));
+                        row_of[tt] = -1 - f;
+                        lab[tt] = c->image_token_expands ? -100 : sp->labels[i];
+                    }
+                } else {
+                    llava__w_row(A.x + (size_t)tt * C, &m->embed, sp->ids[i], 0, C);
+                    row_of[tt] = sp->ids[i];
+                    lab[tt] = sp->labels[i];
+                    tt++;
                 }
-            } else {
-                llava__w_row(A.x + (size_t)tt * C, &m->embed, s->ids[i], 0, C);
-                row_of[tt] = s->ids[i];
-                lab[tt] = s->labels[i];
-                tt++;
             }
+            for (i = t0; i < tt; i++) targets[i] = i + 1 < tt ? lab[i + 1] : -100;
         }
     }
     if (rc == LLAVA_OK) {
         long ntok = 0;
-        for (i = 0; i < T; i++) {
-            targets[i] = i + 1 < T ? lab[i + 1] : -100;
-            ntok += targets[i] >= 0;
-        }
-        llava__text_train_forward(m, &A, T);
+        for (i = 0; i < T; i++) ntok += targets[i] >= 0;
+        llava__text_train_forward(m, &A, T, seg, n);
         m->be->matmul(logits, A.hf, &m->head, NULL, T, C, V);
         /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
         t->acc_loss += llava__crossentropy_forward_backward(logits, logits, targets, T, V, 1.0f);
         t->acc_tokens += ntok;
         if (ntok > 0) {
-            llava__text_train_backward(m, &t->g, &A, logits, T, demb);
+            llava__text_train_backward(m, &t->g, &A, logits, T, seg, n, demb);
             if (t->g.embed.data)
                 for (i = 0; i < T; i++)
                     if (row_of[i] >= 0) llava__add((float *)t->g.embed.data + (size_t)row_of[i] * C, demb + (size_t)i * C, (size_t)C);
@@ -3673,10 +3747,10 @@ static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index)
                 /* the projected rows' gradients, back through the projector (and the tower, if it learns) */
                 float *dp = (float *)llava__alloc_aligned(nfeat * C * sizeof(float) * 2), *dq = dp + nfeat * C;
                 float *dvf = t->train_vision ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;
+                int j;
                 LLAVA_ASSERT(dp && (!t->train_vision || dvf));
                 for (i = 0; i < T; i++)
                     if (row_of[i] < 0) memcpy(dp + (size_t)(-1 - row_of[i]) * C, demb + (size_t)i * C, (size_t)C * sizeof(float));
-                int j;
                 for (j = c->proj_layers - 1; j >= 0; j--) {
                     const float *in = j == 0 ? vfeat : pact + (size_t)(j - 1) * nfeat * C;
                     float *din = j == 0 ? dvf : dq;
@@ -3696,17 +3770,25 @@ static int llava__train_sample(LlavaTrainer *t, const LlavaSample *s, int index)
         LLAVA_FREE(VA);
     }
     llava__free_aligned(A.mem);
-    LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
+    LLAVA_FREE(seg), LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
     llava__free_aligned(vfeat), llava__free_aligned(pfeat), llava__free_aligned(pin), llava__free_aligned(pact);
     llava__free_aligned(logits), llava__free_aligned(demb);
     return rc;
 }
 
+/* rows per chunk: enough for tall matrices, bounded so that activations stay a modest size */
+#define LLAVA__TRAIN_CHUNK_ROWS 2048
+
 LLAVADEF int llava_trainer_accumulate(LlavaTrainer *t, const LlavaSample *s, int n) {
     int i;
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
-    for (i = 0; i < n; i++)
-        if (llava__train_sample(t, &s[i], i) != LLAVA_OK) return LLAVA_ERR;
+    i = 0;
+    while (i < n) { /* consecutive samples up to the row budget (at least one) */
+        int j = i, rows = 0;
+        while (j < n && (j == i || rows + s[j].n <= LLAVA__TRAIN_CHUNK_ROWS)) rows += LLAVA__MAX(s[j].n, 0), j++;
+        if (llava__train_chunk(t, s + i, j - i, i) != LLAVA_OK) return LLAVA_ERR;
+        i = j;
+    }
     return LLAVA_OK;
 }
 
