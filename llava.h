@@ -1801,53 +1801,53 @@ static void llava__attention_backward(float *dq, float *dk, float *dv, const flo
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
     int kvh;
-    memset(dk, 0, (size_t)T * KVH * Dh * sizeof(float));
-    memset(dv, 0, (size_t)T * KVH * Dh * sizeof(float));
     LLAVA__OMP(omp parallel)
     {
         const size_t td = (size_t)T * Dh, tt = (size_t)T * T;
-        float *buf = (float *)llava__alloc_aligned((6 * td + 2 * tt) * sizeof(float));
+        float *buf = (float *)llava__alloc_aligned((7 * td + tt) * sizeof(float));
         LLAVA__OMP(omp for schedule(dynamic, 1))
         for (kvh = 0; kvh < KVH; kvh++) {
-            float *kh = buf, *vh = kh + td, *qh = vh + td, *doh = qh + td, *dkh = doh + td, *dvh = dkh + td;
-            float *dp = dvh + td, *pt = dp + tt;
+            /* per kv head: K, V [T, Dh]; per query head Q, dO [T, Dh] and their transposes [Dh, T];
+               dK^T, dV^T [Dh, T] accumulated over the group (transposed, so every product below is a
+               plain row-major matmul and only T x Dh matrices are ever transposed) */
+            float *kh = buf, *vh = kh + td, *qt = vh + td, *dot = qt + td, *doh = dot + td, *dkt = doh + td, *dvt = dkt + td;
+            float *dp = dvt + td;
             int g, t, s, i;
             if (!buf) continue;
             for (t = 0; t < T; t++) {
                 memcpy(kh + (size_t)t * Dh, k + ((size_t)t * KVH + kvh) * Dh, (size_t)Dh * sizeof(float));
                 memcpy(vh + (size_t)t * Dh, v + ((size_t)t * KVH + kvh) * Dh, (size_t)Dh * sizeof(float));
             }
-            memset(dkh, 0, td * sizeof(float));
-            memset(dvh, 0, td * sizeof(float));
+            memset(dkt, 0, td * sizeof(float));
+            memset(dvt, 0, td * sizeof(float));
             for (g = 0; g < group; g++) {
                 const int h = kvh * group + g;
                 const float *P = probs + (size_t)h * tt;
                 for (t = 0; t < T; t++) {
-                    memcpy(qh + (size_t)t * Dh, q + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
-                    memcpy(doh + (size_t)t * Dh, dout + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
+                    const float *qr = q + ((size_t)t * H + h) * Dh, *dr = dout + ((size_t)t * H + h) * Dh;
+                    memcpy(doh + (size_t)t * Dh, dr, (size_t)Dh * sizeof(float));
+                    for (i = 0; i < Dh; i++) {
+                        qt[(size_t)i * T + t] = qr[i];
+                        dot[(size_t)i * T + t] = dr[i];
+                    }
                 }
                 llava__gemm(dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
-                for (t = 0; t < T; t++)
-                    for (s = 0; s < T; s++) pt[(size_t)s * T + t] = P[(size_t)t * T + s];
-                llava__gemm(dvh, pt, doh, LLAVA_F32, 1, NULL, T, T, Dh, 1); /* dV += P^T dO */
+                llava__gemm(dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
                 for (t = 0; t < T; t++) {
                     float *row = dp + (size_t)t * T;
                     const float *pr = P + (size_t)t * T;
-                    float dot = 0.0f;
-                    for (s = 0; s < T; s++) dot += row[s] * pr[s];
-                    for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - dot) * scale; /* dS, scaled */
+                    float d = 0.0f;
+                    for (s = 0; s < T; s++) d += row[s] * pr[s];
+                    for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - d) * scale; /* dS, scaled */
                 }
-                llava__gemm(qh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into qh's buffer) */
-                for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, qh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
-                for (t = 0; t < T; t++)
-                    for (s = 0; s < T; s++) pt[(size_t)s * T + t] = dp[(size_t)t * T + s];
-                for (t = 0; t < T; t++) memcpy(qh + (size_t)t * Dh, q + ((size_t)t * H + h) * Dh, (size_t)Dh * sizeof(float));
-                llava__gemm(dkh, pt, qh, LLAVA_F32, 1, NULL, T, T, Dh, 1); /* dK += dS^T Q */
+                llava__gemm(doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
+                for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, doh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
+                llava__gemm(dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
             }
             for (t = 0; t < T; t++)
                 for (i = 0; i < Dh; i++) {
-                    dk[((size_t)t * KVH + kvh) * Dh + i] = dkh[(size_t)t * Dh + i];
-                    dv[((size_t)t * KVH + kvh) * Dh + i] = dvh[(size_t)t * Dh + i];
+                    dk[((size_t)t * KVH + kvh) * Dh + i] = dkt[(size_t)i * T + t];
+                    dv[((size_t)t * KVH + kvh) * Dh + i] = dvt[(size_t)i * T + t];
                 }
         }
         LLAVA_ASSERT(buf);
