@@ -3269,6 +3269,11 @@ static int llava__trainer_ready(LlavaTrainer *t) {
     t->p = (llava__tparam *)llava__calloc((size_t)t->n_params, sizeof *t->p);
     t->buf = (float *)llava__alloc_aligned(s.floats * sizeof(float));
     if (!t->p || !t->buf) return llava__err("out of memory for %zu MB of trainable parameters and optimizer state", s.floats * 4 >> 20);
+    /* the model owns the buffer (its trainable tensors live there): it stays usable after the trainer */
+    if (llava__own(m, t->buf) != LLAVA_OK) {
+        t->buf = NULL;
+        return LLAVA_ERR;
+    }
     memset(t->buf, 0, s.floats * sizeof(float));
     s.pass = 1;
     s.idx = 0;
@@ -3287,9 +3292,7 @@ LLAVADEF void llava_trainer_free(LlavaTrainer *t) {
     LLAVA_FREE(t->g.vl);
     LLAVA_FREE(t->g.tl);
     LLAVA_FREE(t->p);
-    /* the model's trainable tensors live in t->buf: the trainer is freed after the model is done with */
-    llava__free_aligned(t->buf);
-    LLAVA_FREE(t);
+    LLAVA_FREE(t); /* (t->buf belongs to the model) */
 }
 
 LLAVADEF int llava_trainer_n_params(const LlavaTrainer *t) { return t->n_params; }

@@ -269,9 +269,6 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "dump: %s\n", llava_last_error());
                 rc = 1;
             }
-            /* the trainer owns the model's trainable tensors: the model goes first */
-            llava_model_free(m);
-            m = NULL;
             llava_trainer_free(t);
         }
         free(ids);
