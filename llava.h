@@ -257,9 +257,114 @@ LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t);
 
-#ifdef LLAVA_WITH_TOKENIZER_PART /* (development hook: the tokenizer section, until it is merged here) */
-#include "parts/tokenizer.h"
-#endif
+/* --- tokenizer --------------------------------------------------------------------------------
+   Hugging Face tokenizer.json (+ tokenizer_config.json beside it), encoding and decoding exactly as
+   the `tokenizers` library does, for the BPE models LLaVA checkpoints ship: SentencePiece-style with
+   byte fallback (LLaMA, Vicuna, Mistral) and byte-level (GPT-2, Qwen2, LLaMA-3). */
+typedef struct LlavaTokenizer LlavaTokenizer;
+
+#define LLAVA_IGNORE_INDEX (-100)     /* label of a position the loss ignores */
+#define LLAVA_IMAGE_INDEX (-200)      /* the original LLaVA's image placeholder id */
+#define LLAVA_TOKENIZE_MAX_BYTES (64u << 20) /* longest text one llava_tokenize call takes */
+
+/* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
+   (then tokenizer_config.json is looked for beside it). NULL on error, with llava_last_error(). */
+LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
+LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
+
+/* text[len] (UTF-8) -> ids. add_special: add the tokens the configuration says (tokenizer_config's
+   add_bos_token/add_eos_token when it names them, else tokenizer.json's post_processor).
+   Returns the number of ids. With ids == NULL it only counts. When the text needs more than max_ids
+   ids, it fails (-1) with an error naming both numbers. Invalid UTF-8 and texts longer than
+   LLAVA_TOKENIZE_MAX_BYTES fail with an error naming the byte offset / the length. */
+LLAVADEF int llava_tokenize(const LlavaTokenizer *tok, const char *text, size_t len, int add_special, int *ids, int max_ids);
+/* ids -> UTF-8 text as `tokenizers`' decode(ids, skip_special_tokens) makes it. Writes at most cap
+   bytes including the terminating NUL and returns the full length (like snprintf), or -1 on an id
+   outside the vocabulary. */
+LLAVADEF long llava_detokenize(const LlavaTokenizer *tok, const int *ids, int n, int skip_special, char *out, size_t cap);
+
+/* lookups (-1 when absent) */
+LLAVADEF int llava_tokenizer_vocab_size(const LlavaTokenizer *tok); /* largest id + 1, added tokens included */
+LLAVADEF int llava_token_id(const LlavaTokenizer *tok, const char *token); /* exact token string, e.g. "<image>" */
+LLAVADEF const char *llava_token_str(const LlavaTokenizer *tok, int id);   /* the string as the vocabulary spells it */
+LLAVADEF int llava_token_is_special(const LlavaTokenizer *tok, int id);
+LLAVADEF int llava_tokenizer_bos(const LlavaTokenizer *tok);
+LLAVADEF int llava_tokenizer_eos(const LlavaTokenizer *tok);
+LLAVADEF int llava_tokenizer_pad(const LlavaTokenizer *tok);
+LLAVADEF int llava_tokenizer_unk(const LlavaTokenizer *tok);
+
+/* Streaming decoder: feed generated ids one at a time and get the text they add, as tokenizers'
+   DecodeStream does: never half a UTF-8 character, and the SentencePiece leading-space rule applied
+   as decode() does for the whole growing sequence. The concatenation of everything push and flush
+   return equals llava_detokenize of all ids. Fields are private. */
+typedef struct LlavaDecoder {
+    const LlavaTokenizer *tok;
+    int skip_special;
+    int *ids;          /* [cap] ids not yet settled */
+    int n, cap, prefix_index;
+    char *prefix;      /* decode(ids[0:prefix_index]) */
+    size_t prefix_len;
+    char *text;        /* [text_cap] scratch and returned text */
+    size_t text_cap;
+} LlavaDecoder;
+LLAVADEF void llava_decoder_init(LlavaDecoder *d, const LlavaTokenizer *tok, int skip_special);
+/* returns the new text (NUL-terminated, possibly empty; valid until the next call), *len its length;
+   NULL on error */
+LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len);
+LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len); /* what is still held back */
+LLAVADEF void llava_decoder_free(LlavaDecoder *d);
+
+/* BPE trainer: corpus (UTF-8, one sentence per line) -> a SentencePiece-style BPE with byte fallback,
+   written to dir/tokenizer.json and dir/tokenizer_config.json (the directory must exist), the way
+   LLaMA's files are laid out: <unk> 0, <s> 1, </s> 2, <0x00>..<0xFF> 3..258, the characters (most
+   frequent first), the merged tokens, then `specials` as added special tokens with the last ids.
+   Deterministic: the same corpus and options give the same files. */
+typedef struct LlavaBpeTrainOptions {
+    int vocab_size;                 /* total, specials included */
+    const char *const *specials;    /* extra special tokens, e.g. {"<image>"}; they get the last ids */
+    int n_specials;
+    int min_frequency;              /* a pair must occur this often to be merged (0: 2) */
+    double character_coverage;      /* share of character occurrences the alphabet covers (0: 0.9995) */
+} LlavaBpeTrainOptions;
+LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrainOptions *opt, const char *dir);
+
+/* --- conversation templates ----------------------------------------------------------------------
+   llava_hf:  the llava-1.5-*-hf chat template: "USER: <image>\n{q} ASSISTANT: {a} USER: ... ASSISTANT:"
+   vicuna_v1: LLaVA-1.5's conv_vicuna_v1 (system, "USER: {q} ASSISTANT: {a}</s>")
+   llava_v1:  the original LLaVA's conv_llava_v1 (same layout, "human" system prompt)
+   plain:     stage-1 pretraining: "<image>{caption}\n" */
+typedef enum {
+    LLAVA_TEMPLATE_LLAVA_HF = 0,
+    LLAVA_TEMPLATE_VICUNA_V1,
+    LLAVA_TEMPLATE_LLAVA_V1,
+    LLAVA_TEMPLATE_PLAIN,
+    LLAVA_TEMPLATE_COUNT
+} LlavaTemplate;
+
+typedef struct LlavaMessage {
+    const char *role; /* "system", "user" or "assistant" (also "human"/"gpt", as LLaVA's data says) */
+    const char *text; /* "<image>" in the first user turn marks the image */
+} LlavaMessage;
+
+LLAVADEF int llava_template_from_name(const char *name); /* LlavaTemplate, or -1 */
+LLAVADEF const char *llava_template_name(LlavaTemplate t);
+/* The conversation as the template writes it; add_generation_prompt ends it with the assistant's
+   role tag. Returns a NUL-terminated string to release with llava_free_string, or NULL. */
+LLAVADEF char *llava_template_render(LlavaTemplate t, const LlavaMessage *msgs, int n_msgs, int add_generation_prompt);
+LLAVADEF void llava_free_string(char *s);
+/* Renders and tokenizes a conversation for training or for a prompt. ids[max_ids] receive the ids,
+   labels (optional, same length) the training targets: the id where the position is part of an
+   assistant answer or its end token (vicuna_v1/llava_v1: "</s>"; plain: the caption and its
+   newline; llava_hf: the answer text, which that template ends with no token), LLAVA_IGNORE_INDEX
+   elsewhere. Each "<image>" becomes image_repeat copies of image_id: with image_id < 0 (the original
+   layout, LLAVA_IMAGE_INDEX) the text around it is tokenized piece by piece as the original's
+   tokenizer_image_token does; otherwise the whole text is tokenized once and the tokenizer must know
+   "<image>" as a token. The rendered text is tokenized once and each answer located in it by byte
+   offsets; when an answer's tokens do not line up with its text the call fails with an error naming
+   `sample` and the turn, rather than returning a silently masked sample. Returns the count or -1. */
+LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_msgs,
+                                     int add_generation_prompt, int image_id, int image_repeat, const char *sample,
+                                     int *ids, int *labels, int max_ids);
 
 #ifdef __cplusplus
 }
@@ -4312,13 +4417,2753 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
 }
 
 /* ------------------------------------------------------------------------------------------------
-   10-11. The tokenizer and conversation templates
+   10. Tokenizer: Hugging Face tokenizer.json, encoded and decoded as the `tokenizers` library does.
+       Pipeline (tokenizers/src/tokenizer/mod.rs, encode_single_sequence):
+         added tokens matched on the raw text (those with normalized=false)
+         -> normalizer on the rest -> added tokens matched on the normalized text (normalized=true)
+         -> pre-tokenizer splits the rest into pieces -> BPE model on each piece -> post-processor.
+       Every step keeps, for each byte, the offset in the input it came from, so the conversation
+       templates can find which tokens an answer covers.
    ------------------------------------------------------------------------------------------------ */
-#ifdef LLAVA_WITH_TOKENIZER_PART
-#define LLAVA_PART_IMPL
-#include "parts/tokenizer.h"
-#undef LLAVA_PART_IMPL
+
+/* --- Unicode categories (generated; see tools/gen_unicode_tables.py) ----------------------------- */
+/* BEGIN GENERATED UNICODE TABLES (tools/gen_unicode_tables.py, Unicode 14.0.0) */
+/* \p{L}: Lu Ll Lt Lm Lo */
+static const uint32_t llava__tok_uc_letter[648][2] = {
+    {0x41,0x5A},{0x61,0x7A},{0xAA,0xAA},{0xB5,0xB5},{0xBA,0xBA},{0xC0,0xD6},{0xD8,0xF6},{0xF8,0x2C1},
+    {0x2C6,0x2D1},{0x2E0,0x2E4},{0x2EC,0x2EC},{0x2EE,0x2EE},{0x370,0x374},{0x376,0x377},{0x37A,0x37D},{0x37F,0x37F},
+    {0x386,0x386},{0x388,0x38A},{0x38C,0x38C},{0x38E,0x3A1},{0x3A3,0x3F5},{0x3F7,0x481},{0x48A,0x52F},{0x531,0x556},
+    {0x559,0x559},{0x560,0x588},{0x5D0,0x5EA},{0x5EF,0x5F2},{0x620,0x64A},{0x66E,0x66F},{0x671,0x6D3},{0x6D5,0x6D5},
+    {0x6E5,0x6E6},{0x6EE,0x6EF},{0x6FA,0x6FC},{0x6FF,0x6FF},{0x710,0x710},{0x712,0x72F},{0x74D,0x7A5},{0x7B1,0x7B1},
+    {0x7CA,0x7EA},{0x7F4,0x7F5},{0x7FA,0x7FA},{0x800,0x815},{0x81A,0x81A},{0x824,0x824},{0x828,0x828},{0x840,0x858},
+    {0x860,0x86A},{0x870,0x887},{0x889,0x88E},{0x8A0,0x8C9},{0x904,0x939},{0x93D,0x93D},{0x950,0x950},{0x958,0x961},
+    {0x971,0x980},{0x985,0x98C},{0x98F,0x990},{0x993,0x9A8},{0x9AA,0x9B0},{0x9B2,0x9B2},{0x9B6,0x9B9},{0x9BD,0x9BD},
+    {0x9CE,0x9CE},{0x9DC,0x9DD},{0x9DF,0x9E1},{0x9F0,0x9F1},{0x9FC,0x9FC},{0xA05,0xA0A},{0xA0F,0xA10},{0xA13,0xA28},
+    {0xA2A,0xA30},{0xA32,0xA33},{0xA35,0xA36},{0xA38,0xA39},{0xA59,0xA5C},{0xA5E,0xA5E},{0xA72,0xA74},{0xA85,0xA8D},
+    {0xA8F,0xA91},{0xA93,0xAA8},{0xAAA,0xAB0},{0xAB2,0xAB3},{0xAB5,0xAB9},{0xABD,0xABD},{0xAD0,0xAD0},{0xAE0,0xAE1},
+    {0xAF9,0xAF9},{0xB05,0xB0C},{0xB0F,0xB10},{0xB13,0xB28},{0xB2A,0xB30},{0xB32,0xB33},{0xB35,0xB39},{0xB3D,0xB3D},
+    {0xB5C,0xB5D},{0xB5F,0xB61},{0xB71,0xB71},{0xB83,0xB83},{0xB85,0xB8A},{0xB8E,0xB90},{0xB92,0xB95},{0xB99,0xB9A},
+    {0xB9C,0xB9C},{0xB9E,0xB9F},{0xBA3,0xBA4},{0xBA8,0xBAA},{0xBAE,0xBB9},{0xBD0,0xBD0},{0xC05,0xC0C},{0xC0E,0xC10},
+    {0xC12,0xC28},{0xC2A,0xC39},{0xC3D,0xC3D},{0xC58,0xC5A},{0xC5D,0xC5D},{0xC60,0xC61},{0xC80,0xC80},{0xC85,0xC8C},
+    {0xC8E,0xC90},{0xC92,0xCA8},{0xCAA,0xCB3},{0xCB5,0xCB9},{0xCBD,0xCBD},{0xCDD,0xCDE},{0xCE0,0xCE1},{0xCF1,0xCF2},
+    {0xD04,0xD0C},{0xD0E,0xD10},{0xD12,0xD3A},{0xD3D,0xD3D},{0xD4E,0xD4E},{0xD54,0xD56},{0xD5F,0xD61},{0xD7A,0xD7F},
+    {0xD85,0xD96},{0xD9A,0xDB1},{0xDB3,0xDBB},{0xDBD,0xDBD},{0xDC0,0xDC6},{0xE01,0xE30},{0xE32,0xE33},{0xE40,0xE46},
+    {0xE81,0xE82},{0xE84,0xE84},{0xE86,0xE8A},{0xE8C,0xEA3},{0xEA5,0xEA5},{0xEA7,0xEB0},{0xEB2,0xEB3},{0xEBD,0xEBD},
+    {0xEC0,0xEC4},{0xEC6,0xEC6},{0xEDC,0xEDF},{0xF00,0xF00},{0xF40,0xF47},{0xF49,0xF6C},{0xF88,0xF8C},{0x1000,0x102A},
+    {0x103F,0x103F},{0x1050,0x1055},{0x105A,0x105D},{0x1061,0x1061},{0x1065,0x1066},{0x106E,0x1070},{0x1075,0x1081},{0x108E,0x108E},
+    {0x10A0,0x10C5},{0x10C7,0x10C7},{0x10CD,0x10CD},{0x10D0,0x10FA},{0x10FC,0x1248},{0x124A,0x124D},{0x1250,0x1256},{0x1258,0x1258},
+    {0x125A,0x125D},{0x1260,0x1288},{0x128A,0x128D},{0x1290,0x12B0},{0x12B2,0x12B5},{0x12B8,0x12BE},{0x12C0,0x12C0},{0x12C2,0x12C5},
+    {0x12C8,0x12D6},{0x12D8,0x1310},{0x1312,0x1315},{0x1318,0x135A},{0x1380,0x138F},{0x13A0,0x13F5},{0x13F8,0x13FD},{0x1401,0x166C},
+    {0x166F,0x167F},{0x1681,0x169A},{0x16A0,0x16EA},{0x16F1,0x16F8},{0x1700,0x1711},{0x171F,0x1731},{0x1740,0x1751},{0x1760,0x176C},
+    {0x176E,0x1770},{0x1780,0x17B3},{0x17D7,0x17D7},{0x17DC,0x17DC},{0x1820,0x1878},{0x1880,0x1884},{0x1887,0x18A8},{0x18AA,0x18AA},
+    {0x18B0,0x18F5},{0x1900,0x191E},{0x1950,0x196D},{0x1970,0x1974},{0x1980,0x19AB},{0x19B0,0x19C9},{0x1A00,0x1A16},{0x1A20,0x1A54},
+    {0x1AA7,0x1AA7},{0x1B05,0x1B33},{0x1B45,0x1B4C},{0x1B83,0x1BA0},{0x1BAE,0x1BAF},{0x1BBA,0x1BE5},{0x1C00,0x1C23},{0x1C4D,0x1C4F},
+    {0x1C5A,0x1C7D},{0x1C80,0x1C88},{0x1C90,0x1CBA},{0x1CBD,0x1CBF},{0x1CE9,0x1CEC},{0x1CEE,0x1CF3},{0x1CF5,0x1CF6},{0x1CFA,0x1CFA},
+    {0x1D00,0x1DBF},{0x1E00,0x1F15},{0x1F18,0x1F1D},{0x1F20,0x1F45},{0x1F48,0x1F4D},{0x1F50,0x1F57},{0x1F59,0x1F59},{0x1F5B,0x1F5B},
+    {0x1F5D,0x1F5D},{0x1F5F,0x1F7D},{0x1F80,0x1FB4},{0x1FB6,0x1FBC},{0x1FBE,0x1FBE},{0x1FC2,0x1FC4},{0x1FC6,0x1FCC},{0x1FD0,0x1FD3},
+    {0x1FD6,0x1FDB},{0x1FE0,0x1FEC},{0x1FF2,0x1FF4},{0x1FF6,0x1FFC},{0x2071,0x2071},{0x207F,0x207F},{0x2090,0x209C},{0x2102,0x2102},
+    {0x2107,0x2107},{0x210A,0x2113},{0x2115,0x2115},{0x2119,0x211D},{0x2124,0x2124},{0x2126,0x2126},{0x2128,0x2128},{0x212A,0x212D},
+    {0x212F,0x2139},{0x213C,0x213F},{0x2145,0x2149},{0x214E,0x214E},{0x2183,0x2184},{0x2C00,0x2CE4},{0x2CEB,0x2CEE},{0x2CF2,0x2CF3},
+    {0x2D00,0x2D25},{0x2D27,0x2D27},{0x2D2D,0x2D2D},{0x2D30,0x2D67},{0x2D6F,0x2D6F},{0x2D80,0x2D96},{0x2DA0,0x2DA6},{0x2DA8,0x2DAE},
+    {0x2DB0,0x2DB6},{0x2DB8,0x2DBE},{0x2DC0,0x2DC6},{0x2DC8,0x2DCE},{0x2DD0,0x2DD6},{0x2DD8,0x2DDE},{0x2E2F,0x2E2F},{0x3005,0x3006},
+    {0x3031,0x3035},{0x303B,0x303C},{0x3041,0x3096},{0x309D,0x309F},{0x30A1,0x30FA},{0x30FC,0x30FF},{0x3105,0x312F},{0x3131,0x318E},
+    {0x31A0,0x31BF},{0x31F0,0x31FF},{0x3400,0x4DBF},{0x4E00,0xA48C},{0xA4D0,0xA4FD},{0xA500,0xA60C},{0xA610,0xA61F},{0xA62A,0xA62B},
+    {0xA640,0xA66E},{0xA67F,0xA69D},{0xA6A0,0xA6E5},{0xA717,0xA71F},{0xA722,0xA788},{0xA78B,0xA7CA},{0xA7D0,0xA7D1},{0xA7D3,0xA7D3},
+    {0xA7D5,0xA7D9},{0xA7F2,0xA801},{0xA803,0xA805},{0xA807,0xA80A},{0xA80C,0xA822},{0xA840,0xA873},{0xA882,0xA8B3},{0xA8F2,0xA8F7},
+    {0xA8FB,0xA8FB},{0xA8FD,0xA8FE},{0xA90A,0xA925},{0xA930,0xA946},{0xA960,0xA97C},{0xA984,0xA9B2},{0xA9CF,0xA9CF},{0xA9E0,0xA9E4},
+    {0xA9E6,0xA9EF},{0xA9FA,0xA9FE},{0xAA00,0xAA28},{0xAA40,0xAA42},{0xAA44,0xAA4B},{0xAA60,0xAA76},{0xAA7A,0xAA7A},{0xAA7E,0xAAAF},
+    {0xAAB1,0xAAB1},{0xAAB5,0xAAB6},{0xAAB9,0xAABD},{0xAAC0,0xAAC0},{0xAAC2,0xAAC2},{0xAADB,0xAADD},{0xAAE0,0xAAEA},{0xAAF2,0xAAF4},
+    {0xAB01,0xAB06},{0xAB09,0xAB0E},{0xAB11,0xAB16},{0xAB20,0xAB26},{0xAB28,0xAB2E},{0xAB30,0xAB5A},{0xAB5C,0xAB69},{0xAB70,0xABE2},
+    {0xAC00,0xD7A3},{0xD7B0,0xD7C6},{0xD7CB,0xD7FB},{0xF900,0xFA6D},{0xFA70,0xFAD9},{0xFB00,0xFB06},{0xFB13,0xFB17},{0xFB1D,0xFB1D},
+    {0xFB1F,0xFB28},{0xFB2A,0xFB36},{0xFB38,0xFB3C},{0xFB3E,0xFB3E},{0xFB40,0xFB41},{0xFB43,0xFB44},{0xFB46,0xFBB1},{0xFBD3,0xFD3D},
+    {0xFD50,0xFD8F},{0xFD92,0xFDC7},{0xFDF0,0xFDFB},{0xFE70,0xFE74},{0xFE76,0xFEFC},{0xFF21,0xFF3A},{0xFF41,0xFF5A},{0xFF66,0xFFBE},
+    {0xFFC2,0xFFC7},{0xFFCA,0xFFCF},{0xFFD2,0xFFD7},{0xFFDA,0xFFDC},{0x10000,0x1000B},{0x1000D,0x10026},{0x10028,0x1003A},{0x1003C,0x1003D},
+    {0x1003F,0x1004D},{0x10050,0x1005D},{0x10080,0x100FA},{0x10280,0x1029C},{0x102A0,0x102D0},{0x10300,0x1031F},{0x1032D,0x10340},{0x10342,0x10349},
+    {0x10350,0x10375},{0x10380,0x1039D},{0x103A0,0x103C3},{0x103C8,0x103CF},{0x10400,0x1049D},{0x104B0,0x104D3},{0x104D8,0x104FB},{0x10500,0x10527},
+    {0x10530,0x10563},{0x10570,0x1057A},{0x1057C,0x1058A},{0x1058C,0x10592},{0x10594,0x10595},{0x10597,0x105A1},{0x105A3,0x105B1},{0x105B3,0x105B9},
+    {0x105BB,0x105BC},{0x10600,0x10736},{0x10740,0x10755},{0x10760,0x10767},{0x10780,0x10785},{0x10787,0x107B0},{0x107B2,0x107BA},{0x10800,0x10805},
+    {0x10808,0x10808},{0x1080A,0x10835},{0x10837,0x10838},{0x1083C,0x1083C},{0x1083F,0x10855},{0x10860,0x10876},{0x10880,0x1089E},{0x108E0,0x108F2},
+    {0x108F4,0x108F5},{0x10900,0x10915},{0x10920,0x10939},{0x10980,0x109B7},{0x109BE,0x109BF},{0x10A00,0x10A00},{0x10A10,0x10A13},{0x10A15,0x10A17},
+    {0x10A19,0x10A35},{0x10A60,0x10A7C},{0x10A80,0x10A9C},{0x10AC0,0x10AC7},{0x10AC9,0x10AE4},{0x10B00,0x10B35},{0x10B40,0x10B55},{0x10B60,0x10B72},
+    {0x10B80,0x10B91},{0x10C00,0x10C48},{0x10C80,0x10CB2},{0x10CC0,0x10CF2},{0x10D00,0x10D23},{0x10E80,0x10EA9},{0x10EB0,0x10EB1},{0x10F00,0x10F1C},
+    {0x10F27,0x10F27},{0x10F30,0x10F45},{0x10F70,0x10F81},{0x10FB0,0x10FC4},{0x10FE0,0x10FF6},{0x11003,0x11037},{0x11071,0x11072},{0x11075,0x11075},
+    {0x11083,0x110AF},{0x110D0,0x110E8},{0x11103,0x11126},{0x11144,0x11144},{0x11147,0x11147},{0x11150,0x11172},{0x11176,0x11176},{0x11183,0x111B2},
+    {0x111C1,0x111C4},{0x111DA,0x111DA},{0x111DC,0x111DC},{0x11200,0x11211},{0x11213,0x1122B},{0x11280,0x11286},{0x11288,0x11288},{0x1128A,0x1128D},
+    {0x1128F,0x1129D},{0x1129F,0x112A8},{0x112B0,0x112DE},{0x11305,0x1130C},{0x1130F,0x11310},{0x11313,0x11328},{0x1132A,0x11330},{0x11332,0x11333},
+    {0x11335,0x11339},{0x1133D,0x1133D},{0x11350,0x11350},{0x1135D,0x11361},{0x11400,0x11434},{0x11447,0x1144A},{0x1145F,0x11461},{0x11480,0x114AF},
+    {0x114C4,0x114C5},{0x114C7,0x114C7},{0x11580,0x115AE},{0x115D8,0x115DB},{0x11600,0x1162F},{0x11644,0x11644},{0x11680,0x116AA},{0x116B8,0x116B8},
+    {0x11700,0x1171A},{0x11740,0x11746},{0x11800,0x1182B},{0x118A0,0x118DF},{0x118FF,0x11906},{0x11909,0x11909},{0x1190C,0x11913},{0x11915,0x11916},
+    {0x11918,0x1192F},{0x1193F,0x1193F},{0x11941,0x11941},{0x119A0,0x119A7},{0x119AA,0x119D0},{0x119E1,0x119E1},{0x119E3,0x119E3},{0x11A00,0x11A00},
+    {0x11A0B,0x11A32},{0x11A3A,0x11A3A},{0x11A50,0x11A50},{0x11A5C,0x11A89},{0x11A9D,0x11A9D},{0x11AB0,0x11AF8},{0x11C00,0x11C08},{0x11C0A,0x11C2E},
+    {0x11C40,0x11C40},{0x11C72,0x11C8F},{0x11D00,0x11D06},{0x11D08,0x11D09},{0x11D0B,0x11D30},{0x11D46,0x11D46},{0x11D60,0x11D65},{0x11D67,0x11D68},
+    {0x11D6A,0x11D89},{0x11D98,0x11D98},{0x11EE0,0x11EF2},{0x11FB0,0x11FB0},{0x12000,0x12399},{0x12480,0x12543},{0x12F90,0x12FF0},{0x13000,0x1342E},
+    {0x14400,0x14646},{0x16800,0x16A38},{0x16A40,0x16A5E},{0x16A70,0x16ABE},{0x16AD0,0x16AED},{0x16B00,0x16B2F},{0x16B40,0x16B43},{0x16B63,0x16B77},
+    {0x16B7D,0x16B8F},{0x16E40,0x16E7F},{0x16F00,0x16F4A},{0x16F50,0x16F50},{0x16F93,0x16F9F},{0x16FE0,0x16FE1},{0x16FE3,0x16FE3},{0x17000,0x187F7},
+    {0x18800,0x18CD5},{0x18D00,0x18D08},{0x1AFF0,0x1AFF3},{0x1AFF5,0x1AFFB},{0x1AFFD,0x1AFFE},{0x1B000,0x1B122},{0x1B150,0x1B152},{0x1B164,0x1B167},
+    {0x1B170,0x1B2FB},{0x1BC00,0x1BC6A},{0x1BC70,0x1BC7C},{0x1BC80,0x1BC88},{0x1BC90,0x1BC99},{0x1D400,0x1D454},{0x1D456,0x1D49C},{0x1D49E,0x1D49F},
+    {0x1D4A2,0x1D4A2},{0x1D4A5,0x1D4A6},{0x1D4A9,0x1D4AC},{0x1D4AE,0x1D4B9},{0x1D4BB,0x1D4BB},{0x1D4BD,0x1D4C3},{0x1D4C5,0x1D505},{0x1D507,0x1D50A},
+    {0x1D50D,0x1D514},{0x1D516,0x1D51C},{0x1D51E,0x1D539},{0x1D53B,0x1D53E},{0x1D540,0x1D544},{0x1D546,0x1D546},{0x1D54A,0x1D550},{0x1D552,0x1D6A5},
+    {0x1D6A8,0x1D6C0},{0x1D6C2,0x1D6DA},{0x1D6DC,0x1D6FA},{0x1D6FC,0x1D714},{0x1D716,0x1D734},{0x1D736,0x1D74E},{0x1D750,0x1D76E},{0x1D770,0x1D788},
+    {0x1D78A,0x1D7A8},{0x1D7AA,0x1D7C2},{0x1D7C4,0x1D7CB},{0x1DF00,0x1DF1E},{0x1E100,0x1E12C},{0x1E137,0x1E13D},{0x1E14E,0x1E14E},{0x1E290,0x1E2AD},
+    {0x1E2C0,0x1E2EB},{0x1E7E0,0x1E7E6},{0x1E7E8,0x1E7EB},{0x1E7ED,0x1E7EE},{0x1E7F0,0x1E7FE},{0x1E800,0x1E8C4},{0x1E900,0x1E943},{0x1E94B,0x1E94B},
+    {0x1EE00,0x1EE03},{0x1EE05,0x1EE1F},{0x1EE21,0x1EE22},{0x1EE24,0x1EE24},{0x1EE27,0x1EE27},{0x1EE29,0x1EE32},{0x1EE34,0x1EE37},{0x1EE39,0x1EE39},
+    {0x1EE3B,0x1EE3B},{0x1EE42,0x1EE42},{0x1EE47,0x1EE47},{0x1EE49,0x1EE49},{0x1EE4B,0x1EE4B},{0x1EE4D,0x1EE4F},{0x1EE51,0x1EE52},{0x1EE54,0x1EE54},
+    {0x1EE57,0x1EE57},{0x1EE59,0x1EE59},{0x1EE5B,0x1EE5B},{0x1EE5D,0x1EE5D},{0x1EE5F,0x1EE5F},{0x1EE61,0x1EE62},{0x1EE64,0x1EE64},{0x1EE67,0x1EE6A},
+    {0x1EE6C,0x1EE72},{0x1EE74,0x1EE77},{0x1EE79,0x1EE7C},{0x1EE7E,0x1EE7E},{0x1EE80,0x1EE89},{0x1EE8B,0x1EE9B},{0x1EEA1,0x1EEA3},{0x1EEA5,0x1EEA9},
+    {0x1EEAB,0x1EEBB},{0x20000,0x2A6DF},{0x2A700,0x2B738},{0x2B740,0x2B81D},{0x2B820,0x2CEA1},{0x2CEB0,0x2EBE0},{0x2F800,0x2FA1D},{0x30000,0x3134A},
+};
+/* \p{N}: Nd Nl No */
+static const uint32_t llava__tok_uc_number[134][2] = {
+    {0x30,0x39},{0xB2,0xB3},{0xB9,0xB9},{0xBC,0xBE},{0x660,0x669},{0x6F0,0x6F9},{0x7C0,0x7C9},{0x966,0x96F},
+    {0x9E6,0x9EF},{0x9F4,0x9F9},{0xA66,0xA6F},{0xAE6,0xAEF},{0xB66,0xB6F},{0xB72,0xB77},{0xBE6,0xBF2},{0xC66,0xC6F},
+    {0xC78,0xC7E},{0xCE6,0xCEF},{0xD58,0xD5E},{0xD66,0xD78},{0xDE6,0xDEF},{0xE50,0xE59},{0xED0,0xED9},{0xF20,0xF33},
+    {0x1040,0x1049},{0x1090,0x1099},{0x1369,0x137C},{0x16EE,0x16F0},{0x17E0,0x17E9},{0x17F0,0x17F9},{0x1810,0x1819},{0x1946,0x194F},
+    {0x19D0,0x19DA},{0x1A80,0x1A89},{0x1A90,0x1A99},{0x1B50,0x1B59},{0x1BB0,0x1BB9},{0x1C40,0x1C49},{0x1C50,0x1C59},{0x2070,0x2070},
+    {0x2074,0x2079},{0x2080,0x2089},{0x2150,0x2182},{0x2185,0x2189},{0x2460,0x249B},{0x24EA,0x24FF},{0x2776,0x2793},{0x2CFD,0x2CFD},
+    {0x3007,0x3007},{0x3021,0x3029},{0x3038,0x303A},{0x3192,0x3195},{0x3220,0x3229},{0x3248,0x324F},{0x3251,0x325F},{0x3280,0x3289},
+    {0x32B1,0x32BF},{0xA620,0xA629},{0xA6E6,0xA6EF},{0xA830,0xA835},{0xA8D0,0xA8D9},{0xA900,0xA909},{0xA9D0,0xA9D9},{0xA9F0,0xA9F9},
+    {0xAA50,0xAA59},{0xABF0,0xABF9},{0xFF10,0xFF19},{0x10107,0x10133},{0x10140,0x10178},{0x1018A,0x1018B},{0x102E1,0x102FB},{0x10320,0x10323},
+    {0x10341,0x10341},{0x1034A,0x1034A},{0x103D1,0x103D5},{0x104A0,0x104A9},{0x10858,0x1085F},{0x10879,0x1087F},{0x108A7,0x108AF},{0x108FB,0x108FF},
+    {0x10916,0x1091B},{0x109BC,0x109BD},{0x109C0,0x109CF},{0x109D2,0x109FF},{0x10A40,0x10A48},{0x10A7D,0x10A7E},{0x10A9D,0x10A9F},{0x10AEB,0x10AEF},
+    {0x10B58,0x10B5F},{0x10B78,0x10B7F},{0x10BA9,0x10BAF},{0x10CFA,0x10CFF},{0x10D30,0x10D39},{0x10E60,0x10E7E},{0x10F1D,0x10F26},{0x10F51,0x10F54},
+    {0x10FC5,0x10FCB},{0x11052,0x1106F},{0x110F0,0x110F9},{0x11136,0x1113F},{0x111D0,0x111D9},{0x111E1,0x111F4},{0x112F0,0x112F9},{0x11450,0x11459},
+    {0x114D0,0x114D9},{0x11650,0x11659},{0x116C0,0x116C9},{0x11730,0x1173B},{0x118E0,0x118F2},{0x11950,0x11959},{0x11C50,0x11C6C},{0x11D50,0x11D59},
+    {0x11DA0,0x11DA9},{0x11FC0,0x11FD4},{0x12400,0x1246E},{0x16A60,0x16A69},{0x16AC0,0x16AC9},{0x16B50,0x16B59},{0x16B5B,0x16B61},{0x16E80,0x16E96},
+    {0x1D2E0,0x1D2F3},{0x1D360,0x1D378},{0x1D7CE,0x1D7FF},{0x1E140,0x1E149},{0x1E2F0,0x1E2F9},{0x1E8C7,0x1E8CF},{0x1E950,0x1E959},{0x1EC71,0x1ECAB},
+    {0x1ECAD,0x1ECAF},{0x1ECB1,0x1ECB4},{0x1ED01,0x1ED2D},{0x1ED2F,0x1ED3D},{0x1F100,0x1F10C},{0x1FBF0,0x1FBF9},
+};
+/* \p{M}: Mn Mc Me (for word characters) */
+static const uint32_t llava__tok_uc_mark[299][2] = {
+    {0x300,0x36F},{0x483,0x489},{0x591,0x5BD},{0x5BF,0x5BF},{0x5C1,0x5C2},{0x5C4,0x5C5},{0x5C7,0x5C7},{0x610,0x61A},
+    {0x64B,0x65F},{0x670,0x670},{0x6D6,0x6DC},{0x6DF,0x6E4},{0x6E7,0x6E8},{0x6EA,0x6ED},{0x711,0x711},{0x730,0x74A},
+    {0x7A6,0x7B0},{0x7EB,0x7F3},{0x7FD,0x7FD},{0x816,0x819},{0x81B,0x823},{0x825,0x827},{0x829,0x82D},{0x859,0x85B},
+    {0x898,0x89F},{0x8CA,0x8E1},{0x8E3,0x903},{0x93A,0x93C},{0x93E,0x94F},{0x951,0x957},{0x962,0x963},{0x981,0x983},
+    {0x9BC,0x9BC},{0x9BE,0x9C4},{0x9C7,0x9C8},{0x9CB,0x9CD},{0x9D7,0x9D7},{0x9E2,0x9E3},{0x9FE,0x9FE},{0xA01,0xA03},
+    {0xA3C,0xA3C},{0xA3E,0xA42},{0xA47,0xA48},{0xA4B,0xA4D},{0xA51,0xA51},{0xA70,0xA71},{0xA75,0xA75},{0xA81,0xA83},
+    {0xABC,0xABC},{0xABE,0xAC5},{0xAC7,0xAC9},{0xACB,0xACD},{0xAE2,0xAE3},{0xAFA,0xAFF},{0xB01,0xB03},{0xB3C,0xB3C},
+    {0xB3E,0xB44},{0xB47,0xB48},{0xB4B,0xB4D},{0xB55,0xB57},{0xB62,0xB63},{0xB82,0xB82},{0xBBE,0xBC2},{0xBC6,0xBC8},
+    {0xBCA,0xBCD},{0xBD7,0xBD7},{0xC00,0xC04},{0xC3C,0xC3C},{0xC3E,0xC44},{0xC46,0xC48},{0xC4A,0xC4D},{0xC55,0xC56},
+    {0xC62,0xC63},{0xC81,0xC83},{0xCBC,0xCBC},{0xCBE,0xCC4},{0xCC6,0xCC8},{0xCCA,0xCCD},{0xCD5,0xCD6},{0xCE2,0xCE3},
+    {0xD00,0xD03},{0xD3B,0xD3C},{0xD3E,0xD44},{0xD46,0xD48},{0xD4A,0xD4D},{0xD57,0xD57},{0xD62,0xD63},{0xD81,0xD83},
+    {0xDCA,0xDCA},{0xDCF,0xDD4},{0xDD6,0xDD6},{0xDD8,0xDDF},{0xDF2,0xDF3},{0xE31,0xE31},{0xE34,0xE3A},{0xE47,0xE4E},
+    {0xEB1,0xEB1},{0xEB4,0xEBC},{0xEC8,0xECD},{0xF18,0xF19},{0xF35,0xF35},{0xF37,0xF37},{0xF39,0xF39},{0xF3E,0xF3F},
+    {0xF71,0xF84},{0xF86,0xF87},{0xF8D,0xF97},{0xF99,0xFBC},{0xFC6,0xFC6},{0x102B,0x103E},{0x1056,0x1059},{0x105E,0x1060},
+    {0x1062,0x1064},{0x1067,0x106D},{0x1071,0x1074},{0x1082,0x108D},{0x108F,0x108F},{0x109A,0x109D},{0x135D,0x135F},{0x1712,0x1715},
+    {0x1732,0x1734},{0x1752,0x1753},{0x1772,0x1773},{0x17B4,0x17D3},{0x17DD,0x17DD},{0x180B,0x180D},{0x180F,0x180F},{0x1885,0x1886},
+    {0x18A9,0x18A9},{0x1920,0x192B},{0x1930,0x193B},{0x1A17,0x1A1B},{0x1A55,0x1A5E},{0x1A60,0x1A7C},{0x1A7F,0x1A7F},{0x1AB0,0x1ACE},
+    {0x1B00,0x1B04},{0x1B34,0x1B44},{0x1B6B,0x1B73},{0x1B80,0x1B82},{0x1BA1,0x1BAD},{0x1BE6,0x1BF3},{0x1C24,0x1C37},{0x1CD0,0x1CD2},
+    {0x1CD4,0x1CE8},{0x1CED,0x1CED},{0x1CF4,0x1CF4},{0x1CF7,0x1CF9},{0x1DC0,0x1DFF},{0x20D0,0x20F0},{0x2CEF,0x2CF1},{0x2D7F,0x2D7F},
+    {0x2DE0,0x2DFF},{0x302A,0x302F},{0x3099,0x309A},{0xA66F,0xA672},{0xA674,0xA67D},{0xA69E,0xA69F},{0xA6F0,0xA6F1},{0xA802,0xA802},
+    {0xA806,0xA806},{0xA80B,0xA80B},{0xA823,0xA827},{0xA82C,0xA82C},{0xA880,0xA881},{0xA8B4,0xA8C5},{0xA8E0,0xA8F1},{0xA8FF,0xA8FF},
+    {0xA926,0xA92D},{0xA947,0xA953},{0xA980,0xA983},{0xA9B3,0xA9C0},{0xA9E5,0xA9E5},{0xAA29,0xAA36},{0xAA43,0xAA43},{0xAA4C,0xAA4D},
+    {0xAA7B,0xAA7D},{0xAAB0,0xAAB0},{0xAAB2,0xAAB4},{0xAAB7,0xAAB8},{0xAABE,0xAABF},{0xAAC1,0xAAC1},{0xAAEB,0xAAEF},{0xAAF5,0xAAF6},
+    {0xABE3,0xABEA},{0xABEC,0xABED},{0xFB1E,0xFB1E},{0xFE00,0xFE0F},{0xFE20,0xFE2F},{0x101FD,0x101FD},{0x102E0,0x102E0},{0x10376,0x1037A},
+    {0x10A01,0x10A03},{0x10A05,0x10A06},{0x10A0C,0x10A0F},{0x10A38,0x10A3A},{0x10A3F,0x10A3F},{0x10AE5,0x10AE6},{0x10D24,0x10D27},{0x10EAB,0x10EAC},
+    {0x10F46,0x10F50},{0x10F82,0x10F85},{0x11000,0x11002},{0x11038,0x11046},{0x11070,0x11070},{0x11073,0x11074},{0x1107F,0x11082},{0x110B0,0x110BA},
+    {0x110C2,0x110C2},{0x11100,0x11102},{0x11127,0x11134},{0x11145,0x11146},{0x11173,0x11173},{0x11180,0x11182},{0x111B3,0x111C0},{0x111C9,0x111CC},
+    {0x111CE,0x111CF},{0x1122C,0x11237},{0x1123E,0x1123E},{0x112DF,0x112EA},{0x11300,0x11303},{0x1133B,0x1133C},{0x1133E,0x11344},{0x11347,0x11348},
+    {0x1134B,0x1134D},{0x11357,0x11357},{0x11362,0x11363},{0x11366,0x1136C},{0x11370,0x11374},{0x11435,0x11446},{0x1145E,0x1145E},{0x114B0,0x114C3},
+    {0x115AF,0x115B5},{0x115B8,0x115C0},{0x115DC,0x115DD},{0x11630,0x11640},{0x116AB,0x116B7},{0x1171D,0x1172B},{0x1182C,0x1183A},{0x11930,0x11935},
+    {0x11937,0x11938},{0x1193B,0x1193E},{0x11940,0x11940},{0x11942,0x11943},{0x119D1,0x119D7},{0x119DA,0x119E0},{0x119E4,0x119E4},{0x11A01,0x11A0A},
+    {0x11A33,0x11A39},{0x11A3B,0x11A3E},{0x11A47,0x11A47},{0x11A51,0x11A5B},{0x11A8A,0x11A99},{0x11C2F,0x11C36},{0x11C38,0x11C3F},{0x11C92,0x11CA7},
+    {0x11CA9,0x11CB6},{0x11D31,0x11D36},{0x11D3A,0x11D3A},{0x11D3C,0x11D3D},{0x11D3F,0x11D45},{0x11D47,0x11D47},{0x11D8A,0x11D8E},{0x11D90,0x11D91},
+    {0x11D93,0x11D97},{0x11EF3,0x11EF6},{0x16AF0,0x16AF4},{0x16B30,0x16B36},{0x16F4F,0x16F4F},{0x16F51,0x16F87},{0x16F8F,0x16F92},{0x16FE4,0x16FE4},
+    {0x16FF0,0x16FF1},{0x1BC9D,0x1BC9E},{0x1CF00,0x1CF2D},{0x1CF30,0x1CF46},{0x1D165,0x1D169},{0x1D16D,0x1D172},{0x1D17B,0x1D182},{0x1D185,0x1D18B},
+    {0x1D1AA,0x1D1AD},{0x1D242,0x1D244},{0x1DA00,0x1DA36},{0x1DA3B,0x1DA6C},{0x1DA75,0x1DA75},{0x1DA84,0x1DA84},{0x1DA9B,0x1DA9F},{0x1DAA1,0x1DAAF},
+    {0x1E000,0x1E006},{0x1E008,0x1E018},{0x1E01B,0x1E021},{0x1E023,0x1E024},{0x1E026,0x1E02A},{0x1E130,0x1E136},{0x1E2AE,0x1E2AE},{0x1E2EC,0x1E2EF},
+    {0x1E8D0,0x1E8D6},{0x1E944,0x1E94A},{0xE0100,0xE01EF},
+};
+/* White_Space */
+static const uint32_t llava__tok_uc_space[10][2] = {
+    {0x9,0xD},{0x20,0x20},{0x85,0x85},{0xA0,0xA0},{0x1680,0x1680},{0x2000,0x200A},{0x2028,0x2029},{0x202F,0x202F},
+    {0x205F,0x205F},{0x3000,0x3000},
+};
+/* END GENERATED UNICODE TABLES */
+
+static int llava__tok_in(const uint32_t (*r)[2], int n, uint32_t cp) {
+    int lo = 0, hi = n - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (cp < r[mid][0]) hi = mid - 1;
+        else if (cp > r[mid][1]) lo = mid + 1;
+        else return 1;
+    }
+    return 0;
+}
+#define LLAVA__TOK_NR(t) ((int)(sizeof(t) / sizeof((t)[0])))
+/* character classes of the split patterns; ASCII answered without a search */
+enum { LLAVA__UC_OTHER = 0, LLAVA__UC_L = 1, LLAVA__UC_N = 2, LLAVA__UC_S = 3 };
+static int llava__tok_class(uint32_t cp) {
+    if (cp < 128) {
+        if ((cp | 32) >= 'a' && (cp | 32) <= 'z') return LLAVA__UC_L;
+        if (cp >= '0' && cp <= '9') return LLAVA__UC_N;
+        if (cp == ' ' || (cp >= 9 && cp <= 13)) return LLAVA__UC_S;
+        return LLAVA__UC_OTHER;
+    }
+    if (llava__tok_in(llava__tok_uc_letter, LLAVA__TOK_NR(llava__tok_uc_letter), cp)) return LLAVA__UC_L;
+    if (llava__tok_in(llava__tok_uc_number, LLAVA__TOK_NR(llava__tok_uc_number), cp)) return LLAVA__UC_N;
+    if (llava__tok_in(llava__tok_uc_space, LLAVA__TOK_NR(llava__tok_uc_space), cp)) return LLAVA__UC_S;
+    return LLAVA__UC_OTHER;
+}
+static int llava__tok_is_space(uint32_t cp) { return llava__tok_class(cp) == LLAVA__UC_S; }
+/* Rust regex's \w (added tokens' single_word): letters, marks, digits, connector punctuation */
+static int llava__tok_is_word(uint32_t cp) {
+    int c = llava__tok_class(cp);
+    if (c == LLAVA__UC_L || c == LLAVA__UC_N) return 1;
+    if (cp == '_' || cp == 0x203F || cp == 0x2040 || cp == 0x2054 || cp == 0xFE33 || cp == 0xFE34 ||
+        (cp >= 0xFE4D && cp <= 0xFE4F) || cp == 0xFF3F || cp == 0x200C || cp == 0x200D)
+        return 1;
+    return cp >= 128 && llava__tok_in(llava__tok_uc_mark, LLAVA__TOK_NR(llava__tok_uc_mark), cp);
+}
+
+/* --- UTF-8 ------------------------------------------------------------------------------------- */
+/* Length of the valid UTF-8 sequence at s[0..n), or 0 when it is not one. Follows Unicode's
+   well-formed byte sequences table (no overlongs, no surrogates, nothing above U+10FFFF). */
+static int llava__tok_utf8_valid(const unsigned char *s, size_t n) {
+    unsigned c = s[0];
+    int len;
+    unsigned lo = 0x80, hi = 0xBF;
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else return 0;
+    if ((size_t)len > n) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
+    int k;
+    for (k = 2; k < len; k++)
+        if (s[k] < 0x80 || s[k] > 0xBF) return 0;
+    return len;
+}
+/* the bytes an invalid sequence at s covers, as Rust's from_utf8_lossy counts them (the lead byte
+   and the continuation bytes that were still possible): each such run becomes one U+FFFD */
+static int llava__tok_utf8_bad_len(const unsigned char *s, size_t n) {
+    unsigned c = s[0], lo = 0x80, hi = 0xBF;
+    int len, k;
+    if (c >= 0xC2 && c <= 0xDF) len = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else return 1;
+    for (k = 1; k < len && (size_t)k < n; k++) {
+        unsigned b = s[k];
+        if (k == 1 ? (b < lo || b > hi) : (b < 0x80 || b > 0xBF)) break;
+    }
+    return k;
+}
+/* decodes the (valid) character at s; returns its length */
+static int llava__tok_utf8_next(const char *p, uint32_t *cp) {
+    const unsigned char *s = (const unsigned char *)p;
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if (s[0] < 0xE0) {
+        *cp = ((uint32_t)(s[0] & 0x1F) << 6) | (s[1] & 0x3F);
+        return 2;
+    }
+    if (s[0] < 0xF0) {
+        *cp = ((uint32_t)(s[0] & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        return 3;
+    }
+    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) | ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+    return 4;
+}
+static int llava__tok_utf8_put(char *o, uint32_t cp) {
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+/* the first character of a UTF-8 string (0 if empty) */
+static uint32_t llava__tok_first_cp(const char *s, size_t n) {
+    uint32_t cp = 0;
+    if (n && llava__tok_utf8_valid((const unsigned char *)s, n)) llava__tok_utf8_next(s, &cp);
+    return cp;
+}
+
+/* --- growable byte buffer ------------------------------------------------------------------------ */
+typedef struct {
+    char *p;
+    size_t n, cap;
+    int oom;
+} llava__tok_str;
+static int llava__tok_reserve(llava__tok_str *b, size_t extra) {
+    if (b->oom) return -1;
+    if (b->n + extra + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->n + extra + 1) nc *= 2;
+        char *np = (char *)LLAVA_REALLOC(b->p, nc);
+        if (!np) {
+            b->oom = 1;
+            return -1;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    return 0;
+}
+static void llava__tok_put(llava__tok_str *b, const void *s, size_t n) {
+    if (llava__tok_reserve(b, n)) return;
+    if (n) memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void llava__tok_puts(llava__tok_str *b, const char *s) { llava__tok_put(b, s, strlen(s)); }
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
 #endif
+static void llava__tok_printf(llava__tok_str *b, const char *fmt, ...) {
+    char tmp[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (k > 0) llava__tok_put(b, tmp, (size_t)LLAVA__MIN(k, (int)sizeof tmp - 1));
+}
+
+/* growable int array */
+typedef struct {
+    int *p;
+    size_t n, cap;
+    int oom;
+} llava__tok_ints;
+static int llava__tok_ipush(llava__tok_ints *a, int v) {
+    if (a->oom) return -1;
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        int *np = (int *)LLAVA_REALLOC(a->p, nc * sizeof(int));
+        if (!np) {
+            a->oom = 1;
+            return -1;
+        }
+        a->p = np;
+        a->cap = nc;
+    }
+    a->p[a->n++] = v;
+    return 0;
+}
+
+/* --- string -> int hash map (own copy of the keys) -------------------------------------------------- */
+typedef struct {
+    llava__tok_str keys;  /* key bytes, back to back */
+    size_t *koff;         /* [n] */
+    uint32_t *klen;       /* [n] */
+    int *val;             /* [n] */
+    int n, cap;
+    int *slot;            /* [mask+1] entry index, or -1 */
+    uint32_t mask;
+} llava__tok_smap;
+
+static uint64_t llava__tok_hash(const void *p, size_t n) { /* FNV-1a, then a final mix */
+    const unsigned char *s = (const unsigned char *)p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
+static void llava__tok_smap_free(llava__tok_smap *m) {
+    LLAVA_FREE(m->keys.p);
+    LLAVA_FREE(m->koff);
+    LLAVA_FREE(m->klen);
+    LLAVA_FREE(m->val);
+    LLAVA_FREE(m->slot);
+    memset(m, 0, sizeof *m);
+}
+static int llava__tok_smap_find(const llava__tok_smap *m, const char *k, size_t n) { /* entry or -1 */
+    if (!m->slot) return -1;
+    uint32_t h = (uint32_t)llava__tok_hash(k, n) & m->mask;
+    while (m->slot[h] >= 0) {
+        int e = m->slot[h];
+        if (m->klen[e] == n && !memcmp(m->keys.p + m->koff[e], k, n)) return e;
+        h = (h + 1) & m->mask;
+    }
+    return -1;
+}
+static int llava__tok_smap_get(const llava__tok_smap *m, const char *k, size_t n) { /* value or -1 */
+    int e = llava__tok_smap_find(m, k, n);
+    return e < 0 ? -1 : m->val[e];
+}
+static int llava__tok_smap_grow(llava__tok_smap *m) {
+    uint32_t ns = m->slot ? (m->mask + 1) * 2 : 1024, i;
+    int *slot = (int *)LLAVA_MALLOC(ns * sizeof(int));
+    if (!slot) return -1;
+    for (i = 0; i < ns; i++) slot[i] = -1;
+    int e;
+    for (e = 0; e < m->n; e++) {
+        uint32_t h = (uint32_t)llava__tok_hash(m->keys.p + m->koff[e], m->klen[e]) & (ns - 1);
+        while (slot[h] >= 0) h = (h + 1) & (ns - 1);
+        slot[h] = e;
+    }
+    LLAVA_FREE(m->slot);
+    m->slot = slot;
+    m->mask = ns - 1;
+    return 0;
+}
+/* inserts or overwrites; returns the entry index, or -1 when out of memory */
+static int llava__tok_smap_put(llava__tok_smap *m, const char *k, size_t n, int val) {
+    int e = llava__tok_smap_find(m, k, n);
+    if (e >= 0) {
+        m->val[e] = val;
+        return e;
+    }
+    if (!m->slot || (uint32_t)(m->n + 1) * 2 > m->mask + 1)
+        if (llava__tok_smap_grow(m)) return -1;
+    if (m->n == m->cap) {
+        int nc = m->cap ? m->cap * 2 : 256;
+        size_t *ko = (size_t *)LLAVA_REALLOC(m->koff, (size_t)nc * sizeof(size_t));
+        if (ko) m->koff = ko;
+        uint32_t *kl = (uint32_t *)LLAVA_REALLOC(m->klen, (size_t)nc * sizeof(uint32_t));
+        if (kl) m->klen = kl;
+        int *v = (int *)LLAVA_REALLOC(m->val, (size_t)nc * sizeof(int));
+        if (v) m->val = v;
+        if (!ko || !kl || !v) return -1;
+        m->cap = nc;
+    }
+    size_t off = m->keys.n;
+    llava__tok_put(&m->keys, k, n);
+    llava__tok_put(&m->keys, "", 1); /* each key NUL-terminated, so it can be handed out as a string */
+    if (m->keys.oom) return -1;
+    e = m->n++;
+    m->koff[e] = off;
+    m->klen[e] = (uint32_t)n;
+    m->val[e] = val;
+    uint32_t h = (uint32_t)llava__tok_hash(k, n) & m->mask;
+    while (m->slot[h] >= 0) h = (h + 1) & m->mask;
+    m->slot[h] = e;
+    return e;
+}
+
+/* --- (id, id) -> (rank, merged id) hash map for BPE merges ------------------------------------------ */
+typedef struct {
+    uint64_t *key; /* [mask+1] (a << 32 | b) + 1, 0 = empty */
+    int *rank, *id;
+    uint32_t mask;
+    int n;
+} llava__tok_pmap;
+static uint32_t llava__tok_phash(uint64_t k) {
+    k ^= k >> 31;
+    k *= 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(k >> 29);
+}
+static int llava__tok_pmap_init(llava__tok_pmap *m, int expect) {
+    uint32_t cap = 1024;
+    while (cap < (uint32_t)expect * 2 + 2) cap *= 2;
+    m->key = (uint64_t *)llava__calloc(cap, sizeof(uint64_t));
+    m->rank = (int *)LLAVA_MALLOC(cap * sizeof(int));
+    m->id = (int *)LLAVA_MALLOC(cap * sizeof(int));
+    m->mask = cap - 1;
+    m->n = 0;
+    return m->key && m->rank && m->id ? 0 : -1;
+}
+static void llava__tok_pmap_free(llava__tok_pmap *m) {
+    LLAVA_FREE(m->key);
+    LLAVA_FREE(m->rank);
+    LLAVA_FREE(m->id);
+    memset(m, 0, sizeof *m);
+}
+/* capacity fixed at init (merges are counted first); a repeated pair overwrites, as tokenizers'
+   HashMap collect does (the later merge wins) */
+static void llava__tok_pmap_put(llava__tok_pmap *m, int a, int b, int rank, int id) {
+    uint64_t k = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+    uint32_t h = llava__tok_phash(k) & m->mask;
+    while (m->key[h] && m->key[h] != k) h = (h + 1) & m->mask;
+    if (!m->key[h]) m->n++;
+    m->key[h] = k;
+    m->rank[h] = rank;
+    m->id[h] = id;
+}
+static int llava__tok_pmap_get(const llava__tok_pmap *m, int a, int b, int *id) { /* rank or -1 */
+    uint64_t k = (((uint64_t)(uint32_t)a << 32) | (uint32_t)b) + 1;
+    uint32_t h = llava__tok_phash(k) & m->mask;
+    while (m->key[h]) {
+        if (m->key[h] == k) {
+            *id = m->id[h];
+            return m->rank[h];
+        }
+        h = (h + 1) & m->mask;
+    }
+    return -1;
+}
+
+/* --- the tokenizer ------------------------------------------------------------------------------- */
+enum { LLAVA__NORM_PREPEND, LLAVA__NORM_REPLACE };
+typedef struct {
+    int type;
+    char *a, *b; /* prepend: a; replace: a -> b */
+    size_t an, bn;
+} llava__tok_norm;
+
+enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT };
+enum { LLAVA__SCHEME_ALWAYS, LLAVA__SCHEME_FIRST, LLAVA__SCHEME_NEVER };
+enum { LLAVA__PAT_GPT2, LLAVA__PAT_LLAMA3, LLAVA__PAT_QWEN2 };
+typedef struct {
+    int type;
+    char rep[8];  /* Metaspace replacement character, UTF-8 */
+    int rep_n, scheme, split;
+    int add_prefix_space, use_regex; /* ByteLevel */
+    int pattern;                     /* Split */
+} llava__tok_pre;
+
+enum { LLAVA__DEC_REPLACE, LLAVA__DEC_BYTEFALLBACK, LLAVA__DEC_FUSE, LLAVA__DEC_STRIP, LLAVA__DEC_METASPACE, LLAVA__DEC_BYTELEVEL };
+typedef struct {
+    int type;
+    char *a, *b; /* Replace a -> b */
+    size_t an, bn;
+    uint32_t ch; /* Strip's character, Metaspace's replacement */
+    int start, stop, scheme;
+} llava__tok_dec;
+
+typedef struct {
+    char *content;
+    size_t len;
+    char *norm; /* content as the normalizer writes it (matched in normalized text when normalized) */
+    size_t norm_len;
+    int id;
+    unsigned char special, lstrip, rstrip, single_word, normalized;
+} llava__tok_added;
+
+/* added tokens of one kind (normalized or not), ordered for leftmost-longest matching */
+typedef struct {
+    int *idx;        /* [n] indices into added, by first byte, longest first */
+    int start[257];  /* idx[start[c]..start[c+1]) begin with byte c */
+    int n;
+} llava__tok_aset;
+
+struct LlavaTokenizer {
+    /* BPE model (tokenizers/src/models/bpe/model.rs) */
+    int n_model;            /* model.vocab entries: ids 0..n_model-1 */
+    llava__tok_smap vocab;  /* token string -> id */
+    llava__tok_pmap merges; /* (left id, right id) -> (rank, merged id) */
+    int byte_level;         /* vocabulary spelled in ByteLevel's byte-to-character map */
+    int byte_id[256];       /* id standing for each byte: <0xNN> (byte fallback) or ByteLevel's char */
+    int byte_fallback, fuse_unk, ignore_merges, unk_model;
+    /* ids */
+    int n_vocab;            /* largest id + 1 */
+    int *ent_of_id;         /* [n_vocab] vocab entry of an id, or -1 */
+    int *added_of_id;       /* [n_vocab] index into added, or -1 */
+    llava__tok_added *added;
+    int n_added;
+    llava__tok_aset raw_set, norm_set;
+    /* pipeline */
+    llava__tok_norm *norm;
+    int n_norm;
+    llava__tok_pre *pre;
+    int n_pre;
+    llava__tok_dec *dec;
+    int n_dec, has_decoder;
+    llava__tok_ints pre_ids, post_ids; /* special tokens around a sequence */
+    int bos, eos, pad, unk;
+};
+
+/* GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to U+0100 and up */
+static uint32_t llava__tok_bl_char(int b) {
+    if ((b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF)) return (uint32_t)b;
+    int n = 0, x;
+    for (x = 0; x < b; x++)
+        if (!((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) n++;
+    return 256u + (uint32_t)n;
+}
+static int llava__tok_bl_byte(uint32_t cp) { /* inverse, -1 if cp is not one of the 256 */
+    if ((cp >= '!' && cp <= '~') || (cp >= 0xA1 && cp <= 0xAC) || (cp >= 0xAE && cp <= 0xFF)) return (int)cp;
+    if (cp < 256 || cp >= 256 + 68) return -1;
+    int n = 0, x;
+    for (x = 0; x < 256; x++)
+        if (!((x >= '!' && x <= '~') || (x >= 0xA1 && x <= 0xAC) || (x >= 0xAE && x <= 0xFF))) {
+            if (256u + (uint32_t)n == cp) return x;
+            n++;
+        }
+    return -1;
+}
+
+LLAVADEF void llava_tokenizer_free(LlavaTokenizer *t) {
+    int i;
+    if (!t) return;
+    llava__tok_smap_free(&t->vocab);
+    llava__tok_pmap_free(&t->merges);
+    LLAVA_FREE(t->ent_of_id);
+    LLAVA_FREE(t->added_of_id);
+    for (i = 0; i < t->n_added; i++) {
+        LLAVA_FREE(t->added[i].content);
+        LLAVA_FREE(t->added[i].norm);
+    }
+    LLAVA_FREE(t->added);
+    LLAVA_FREE(t->raw_set.idx);
+    LLAVA_FREE(t->norm_set.idx);
+    for (i = 0; i < t->n_norm; i++) {
+        LLAVA_FREE(t->norm[i].a);
+        LLAVA_FREE(t->norm[i].b);
+    }
+    LLAVA_FREE(t->norm);
+    LLAVA_FREE(t->pre);
+    for (i = 0; i < t->n_dec; i++) {
+        LLAVA_FREE(t->dec[i].a);
+        LLAVA_FREE(t->dec[i].b);
+    }
+    LLAVA_FREE(t->dec);
+    LLAVA_FREE(t->pre_ids.p);
+    LLAVA_FREE(t->post_ids.p);
+    LLAVA_FREE(t);
+}
+
+static const char *llava__tok_jstr(const llava__json *j, const llava__jnode *o, const char *key) {
+    const llava__jnode *x = llava__jget(j, o, key);
+    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+}
+static int llava__tok_jbool(const llava__json *j, const llava__jnode *o, const char *key, int def) {
+    const llava__jnode *x = llava__jget(j, o, key);
+    return x && (x->type == LLAVA__JBOOL || x->type == LLAVA__JNUM) ? x->num != 0 : def;
+}
+static int llava__tok_is_int(const llava__jnode *x, double lo, double hi) {
+    return x && x->type == LLAVA__JNUM && x->num == (double)(long long)x->num && x->num >= lo && x->num <= hi;
+}
+
+/* id -> token string (added tokens first, as tokenizers' id_to_token does) */
+static const char *llava__tok_id_str(const LlavaTokenizer *t, int id, size_t *len) {
+    if (id < 0 || id >= t->n_vocab) return NULL;
+    if (t->added_of_id[id] >= 0) {
+        const llava__tok_added *a = &t->added[t->added_of_id[id]];
+        *len = a->len;
+        return a->content;
+    }
+    int e = t->ent_of_id[id];
+    if (e < 0) return NULL;
+    *len = t->vocab.klen[e];
+    return t->vocab.keys.p + t->vocab.koff[e];
+}
+
+/* normalizer: in[n] with original offsets o[n+1] -> out with offsets (o[n] is the end's offset) */
+static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const int *o, size_t n, llava__tok_str *out, llava__tok_ints *oo) {
+    llava__tok_str a, tmp;
+    llava__tok_ints ao, tmpo;
+    size_t i;
+    int k;
+    memset(&a, 0, sizeof a);
+    memset(&ao, 0, sizeof ao);
+    llava__tok_put(&a, in, n);
+    for (i = 0; i <= n; i++) llava__tok_ipush(&ao, o[i]);
+    for (k = 0; k < t->n_norm; k++) {
+        const llava__tok_norm *nm = &t->norm[k];
+        memset(&tmp, 0, sizeof tmp);
+        memset(&tmpo, 0, sizeof tmpo);
+        if (nm->type == LLAVA__NORM_PREPEND) {
+            if (a.n) { /* tokenizers: nothing is prepended to an empty string */
+                llava__tok_put(&tmp, nm->a, nm->an);
+                for (i = 0; i < nm->an; i++) llava__tok_ipush(&tmpo, ao.p[0]);
+            }
+            llava__tok_put(&tmp, a.p ? a.p : "", a.n);
+            for (i = 0; i <= a.n; i++) llava__tok_ipush(&tmpo, ao.p[i]);
+        } else {
+            for (i = 0; i < a.n;) {
+                if (nm->an && i + nm->an <= a.n && !memcmp(a.p + i, nm->a, nm->an)) {
+                    size_t q;
+                    llava__tok_put(&tmp, nm->b, nm->bn);
+                    for (q = 0; q < nm->bn; q++) llava__tok_ipush(&tmpo, ao.p[i]);
+                    i += nm->an;
+                } else {
+                    llava__tok_put(&tmp, a.p + i, 1);
+                    llava__tok_ipush(&tmpo, ao.p[i]);
+                    i++;
+                }
+            }
+            llava__tok_ipush(&tmpo, ao.p[a.n]);
+        }
+        LLAVA_FREE(a.p);
+        LLAVA_FREE(ao.p);
+        a = tmp;
+        ao = tmpo;
+    }
+    *out = a;
+    *oo = ao;
+    if (!out->p) llava__tok_put(out, "", 0);
+}
+
+static int llava__tok_aset_cmp_len(const LlavaTokenizer *t, int x, int y, int norm) {
+    const llava__tok_added *a = &t->added[x], *b = &t->added[y];
+    const char *sa = norm ? a->norm : a->content, *sb = norm ? b->norm : b->content;
+    size_t la = norm ? a->norm_len : a->len, lb = norm ? b->norm_len : b->len;
+    if ((unsigned char)sa[0] != (unsigned char)sb[0]) return (unsigned char)sa[0] < (unsigned char)sb[0] ? -1 : 1;
+    if (la != lb) return la > lb ? -1 : 1;
+    return x < y ? -1 : (x > y);
+}
+static int llava__tok_build_aset(LlavaTokenizer *t, llava__tok_aset *s, int norm) {
+    int i, j, n = 0;
+    s->idx = (int *)LLAVA_MALLOC((size_t)(t->n_added + 1) * sizeof(int));
+    if (!s->idx) return -1;
+    for (i = 0; i < t->n_added; i++)
+        if (t->added[i].normalized == norm && (norm ? t->added[i].norm_len : t->added[i].len) > 0) s->idx[n++] = i;
+    for (i = 1; i < n; i++) { /* insertion sort: few added tokens */
+        int v = s->idx[i];
+        for (j = i - 1; j >= 0 && llava__tok_aset_cmp_len(t, s->idx[j], v, norm) > 0; j--) s->idx[j + 1] = s->idx[j];
+        s->idx[j + 1] = v;
+    }
+    s->n = n;
+    for (i = 0, j = 0; i <= 256; i++) {
+        while (j < n && (unsigned char)(norm ? t->added[s->idx[j]].norm : t->added[s->idx[j]].content)[0] < i) j++;
+        s->start[i] = j;
+    }
+    return 0;
+}
+
+static int llava__tok_pattern_of(const char *re) {
+    static const char *gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    static const char *llama3 =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    static const char *qwen2 =
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    if (!strcmp(re, gpt2)) return LLAVA__PAT_GPT2;
+    if (!strcmp(re, llama3)) return LLAVA__PAT_LLAMA3;
+    if (!strcmp(re, qwen2)) return LLAVA__PAT_QWEN2;
+    return -1;
+}
+
+static int llava__tok_load_norm(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
+    if (!x || x->type == LLAVA__JNULL) return 0;
+    const char *type = llava__tok_jstr(j, x, "type");
+    if (!type) return llava__err("%s: normalizer without a type", path);
+    if (!strcmp(type, "Sequence")) {
+        const llava__jnode *c;
+        for (c = llava__jfirst(j, llava__jget(j, x, "normalizers")); c; c = llava__jnext(j, c))
+            if (llava__tok_load_norm(t, j, c, path)) return -1;
+        return 0;
+    }
+    llava__tok_norm nm;
+    memset(&nm, 0, sizeof nm);
+    if (!strcmp(type, "Prepend")) {
+        const char *p = llava__tok_jstr(j, x, "prepend");
+        if (!p) return llava__err("%s: Prepend normalizer without 'prepend'", path);
+        nm.type = LLAVA__NORM_PREPEND;
+        nm.a = llava__strdup(p);
+        nm.an = strlen(p);
+    } else if (!strcmp(type, "Replace")) {
+        const char *pat = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
+        if (!pat || !content) return llava__err("%s: Replace normalizer: only a String pattern and a content are supported", path);
+        nm.type = LLAVA__NORM_REPLACE;
+        nm.a = llava__strdup(pat);
+        nm.an = strlen(pat);
+        nm.b = llava__strdup(content);
+        nm.bn = strlen(content);
+    } else {
+        return llava__err("%s: normalizer '%s' is not supported (supported: Sequence, Prepend, Replace)", path, type);
+    }
+    llava__tok_norm *nn = (llava__tok_norm *)LLAVA_REALLOC(t->norm, (size_t)(t->n_norm + 1) * sizeof *nn);
+    if (!nn || !nm.a || (nm.type == LLAVA__NORM_REPLACE && !nm.b)) {
+        LLAVA_FREE(nm.a);
+        LLAVA_FREE(nm.b);
+        if (nn) t->norm = nn;
+        return llava__err("%s: out of memory", path);
+    }
+    t->norm = nn;
+    t->norm[t->n_norm++] = nm;
+    return 0;
+}
+
+static int llava__tok_scheme(const llava__json *j, const llava__jnode *x) {
+    const char *s = llava__tok_jstr(j, x, "prepend_scheme");
+    if (s) return !strcmp(s, "first") ? LLAVA__SCHEME_FIRST : !strcmp(s, "never") ? LLAVA__SCHEME_NEVER : LLAVA__SCHEME_ALWAYS;
+    /* older files: add_prefix_space */
+    return llava__tok_jbool(j, x, "add_prefix_space", 1) ? LLAVA__SCHEME_ALWAYS : LLAVA__SCHEME_NEVER;
+}
+
+static int llava__tok_load_pre(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
+    if (!x || x->type == LLAVA__JNULL) return 0;
+    const char *type = llava__tok_jstr(j, x, "type");
+    if (!type) return llava__err("%s: pre_tokenizer without a type", path);
+    if (!strcmp(type, "Sequence")) {
+        const llava__jnode *c;
+        for (c = llava__jfirst(j, llava__jget(j, x, "pretokenizers")); c; c = llava__jnext(j, c))
+            if (llava__tok_load_pre(t, j, c, path)) return -1;
+        return 0;
+    }
+    llava__tok_pre p;
+    memset(&p, 0, sizeof p);
+    if (!strcmp(type, "Metaspace")) {
+        const char *rep = llava__tok_jstr(j, x, "replacement");
+        if (!rep) rep = "\xe2\x96\x81";
+        if (!rep[0] || strlen(rep) >= sizeof p.rep) return llava__err("%s: Metaspace replacement '%s' is not one character", path, rep);
+        p.type = LLAVA__PRE_METASPACE;
+        strcpy(p.rep, rep);
+        p.rep_n = (int)strlen(rep);
+        p.scheme = llava__tok_scheme(j, x);
+        p.split = llava__tok_jbool(j, x, "split", 1);
+    } else if (!strcmp(type, "ByteLevel")) {
+        p.type = LLAVA__PRE_BYTELEVEL;
+        p.add_prefix_space = llava__tok_jbool(j, x, "add_prefix_space", 1);
+        p.use_regex = llava__tok_jbool(j, x, "use_regex", 1);
+    } else if (!strcmp(type, "Split")) {
+        const char *re = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "Regex");
+        const char *beh = llava__tok_jstr(j, x, "behavior");
+        p.type = LLAVA__PRE_SPLIT;
+        p.pattern = re ? llava__tok_pattern_of(re) : -1;
+        if (p.pattern < 0)
+            return llava__err("%s: Split pattern %s%s%s is not supported (supported: the GPT-2, LLaMA-3 and Qwen2 patterns)", path,
+                              re ? "'" : "", re ? re : "(not a Regex)", re ? "'" : "");
+        if (!beh || strcmp(beh, "Isolated") || llava__tok_jbool(j, x, "invert", 0))
+            return llava__err("%s: Split pre-tokenizer: only behavior Isolated without invert is supported", path);
+    } else {
+        return llava__err("%s: pre_tokenizer '%s' is not supported (supported: Sequence, Metaspace, ByteLevel, Split)", path, type);
+    }
+    llava__tok_pre *np = (llava__tok_pre *)LLAVA_REALLOC(t->pre, (size_t)(t->n_pre + 1) * sizeof *np);
+    if (!np) return llava__err("%s: out of memory", path);
+    t->pre = np;
+    t->pre[t->n_pre++] = p;
+    return 0;
+}
+
+static int llava__tok_load_dec(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
+    if (!x || x->type == LLAVA__JNULL) return 0;
+    const char *type = llava__tok_jstr(j, x, "type");
+    if (!type) return llava__err("%s: decoder without a type", path);
+    t->has_decoder = 1;
+    if (!strcmp(type, "Sequence")) {
+        const llava__jnode *c;
+        for (c = llava__jfirst(j, llava__jget(j, x, "decoders")); c; c = llava__jnext(j, c))
+            if (llava__tok_load_dec(t, j, c, path)) return -1;
+        return 0;
+    }
+    llava__tok_dec d;
+    memset(&d, 0, sizeof d);
+    if (!strcmp(type, "Replace")) {
+        const char *pat = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
+        if (!pat || !content) return llava__err("%s: Replace decoder: only a String pattern and a content are supported", path);
+        d.type = LLAVA__DEC_REPLACE;
+        d.a = llava__strdup(pat);
+        d.an = strlen(pat);
+        d.b = llava__strdup(content);
+        d.bn = strlen(content);
+        if (!d.a || !d.b) {
+            LLAVA_FREE(d.a);
+            LLAVA_FREE(d.b);
+            return llava__err("%s: out of memory", path);
+        }
+    } else if (!strcmp(type, "ByteFallback")) {
+        d.type = LLAVA__DEC_BYTEFALLBACK;
+    } else if (!strcmp(type, "Fuse")) {
+        d.type = LLAVA__DEC_FUSE;
+    } else if (!strcmp(type, "Strip")) {
+        const char *c = llava__tok_jstr(j, x, "content");
+        const llava__jnode *a = llava__jget(j, x, "start"), *b = llava__jget(j, x, "stop");
+        if (!c || !llava__tok_is_int(a, 0, 1e6) || !llava__tok_is_int(b, 0, 1e6)) return llava__err("%s: Strip decoder needs content, start, stop", path);
+        d.type = LLAVA__DEC_STRIP;
+        d.ch = llava__tok_first_cp(c, strlen(c));
+        d.start = (int)a->num;
+        d.stop = (int)b->num;
+    } else if (!strcmp(type, "Metaspace")) {
+        const char *rep = llava__tok_jstr(j, x, "replacement");
+        d.type = LLAVA__DEC_METASPACE;
+        d.ch = rep ? llava__tok_first_cp(rep, strlen(rep)) : 0x2581;
+        d.scheme = llava__tok_scheme(j, x);
+    } else if (!strcmp(type, "ByteLevel")) {
+        d.type = LLAVA__DEC_BYTELEVEL;
+    } else {
+        return llava__err("%s: decoder '%s' is not supported (supported: Sequence, Replace, ByteFallback, Fuse, Strip, Metaspace, ByteLevel)", path, type);
+    }
+    llava__tok_dec *nd = (llava__tok_dec *)LLAVA_REALLOC(t->dec, (size_t)(t->n_dec + 1) * sizeof *nd);
+    if (!nd) {
+        LLAVA_FREE(d.a);
+        LLAVA_FREE(d.b);
+        return llava__err("%s: out of memory", path);
+    }
+    t->dec = nd;
+    t->dec[t->n_dec++] = d;
+    return 0;
+}
+
+/* the ids a special token name stands for in a TemplateProcessing / Roberta / Bert post-processor */
+static int llava__tok_push_special(LlavaTokenizer *t, llava__tok_ints *dst, const llava__json *j, const llava__jnode *specials,
+                                   const char *name, const char *path) {
+    const llava__jnode *sp = llava__jget(j, specials, name), *ids = llava__jget(j, sp, "ids"), *c;
+    if (!ids) {
+        int id = llava_token_id(t, name);
+        if (id < 0) return llava__err("%s: post_processor names special token '%s', which is not in the vocabulary", path, name);
+        return llava__tok_ipush(dst, id);
+    }
+    for (c = llava__jfirst(j, ids); c; c = llava__jnext(j, c)) {
+        if (!llava__tok_is_int(c, 0, t->n_vocab - 1))
+            return llava__err("%s: post_processor special token '%s' has an id outside the vocabulary of %d", path, name, t->n_vocab);
+        llava__tok_ipush(dst, (int)c->num);
+    }
+    return 0;
+}
+static int llava__tok_load_post(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
+    if (!x || x->type == LLAVA__JNULL) return 0;
+    const char *type = llava__tok_jstr(j, x, "type");
+    if (!type) return llava__err("%s: post_processor without a type", path);
+    if (!strcmp(type, "Sequence")) {
+        const llava__jnode *c;
+        for (c = llava__jfirst(j, llava__jget(j, x, "processors")); c; c = llava__jnext(j, c))
+            if (llava__tok_load_post(t, j, c, path)) return -1;
+        return 0;
+    }
+    if (!strcmp(type, "ByteLevel")) return 0; /* only trims offsets */
+    /* each processor wraps what the previous ones made: new prefix before, new suffix after */
+    llava__tok_ints pre, post;
+    memset(&pre, 0, sizeof pre);
+    memset(&post, 0, sizeof post);
+    int rc = 0;
+    size_t i;
+    if (!strcmp(type, "TemplateProcessing")) {
+        const llava__jnode *single = llava__jget(j, x, "single"), *specials = llava__jget(j, x, "special_tokens"), *c;
+        int seen_seq = 0;
+        if (!single || single->type != LLAVA__JARR) return llava__err("%s: TemplateProcessing without 'single'", path);
+        for (c = llava__jfirst(j, single); c && !rc; c = llava__jnext(j, c)) {
+            const llava__jnode *st = llava__jget(j, c, "SpecialToken");
+            if (st) {
+                const char *name = llava__tok_jstr(j, st, "id");
+                if (!name) rc = llava__err("%s: TemplateProcessing SpecialToken without an id", path);
+                else rc = llava__tok_push_special(t, seen_seq ? &post : &pre, j, specials, name, path);
+            } else if (llava__jget(j, c, "Sequence")) {
+                seen_seq = 1;
+            } else {
+                rc = llava__err("%s: TemplateProcessing item is neither SpecialToken nor Sequence", path);
+            }
+        }
+    } else if (!strcmp(type, "RobertaProcessing") || !strcmp(type, "BertProcessing")) {
+        const llava__jnode *cls = llava__jat(j, llava__jget(j, x, "cls"), 1), *sep = llava__jat(j, llava__jget(j, x, "sep"), 1);
+        if (!llava__tok_is_int(cls, 0, t->n_vocab - 1) || !llava__tok_is_int(sep, 0, t->n_vocab - 1))
+            return llava__err("%s: %s needs cls and sep ids inside the vocabulary", path, type);
+        llava__tok_ipush(&pre, (int)cls->num);
+        llava__tok_ipush(&post, (int)sep->num);
+    } else {
+        return llava__err("%s: post_processor '%s' is not supported (supported: TemplateProcessing, ByteLevel, Roberta, Bert, Sequence)", path, type);
+    }
+    if (!rc) {
+        for (i = 0; i < t->pre_ids.n; i++) llava__tok_ipush(&pre, t->pre_ids.p[i]);
+        for (i = 0; i < post.n; i++) llava__tok_ipush(&t->post_ids, post.p[i]);
+        LLAVA_FREE(t->pre_ids.p);
+        t->pre_ids = pre;
+        pre.p = NULL;
+        if (t->pre_ids.oom || t->post_ids.oom) rc = llava__err("%s: out of memory", path);
+    }
+    LLAVA_FREE(pre.p);
+    LLAVA_FREE(post.p);
+    return rc;
+}
+
+static int llava__tok_add_added(LlavaTokenizer *t, const char *content, int id, int special, int lstrip, int rstrip, int single_word,
+                                int normalized, const char *path) {
+    int i;
+    for (i = 0; i < t->n_added; i++) {
+        if (t->added[i].id == id) {
+            if (strcmp(t->added[i].content, content))
+                return llava__err("%s: id %d is given to two added tokens, '%s' and '%s'", path, id, t->added[i].content, content);
+            return 0; /* the same token again (tokenizer_config.json repeats tokenizer.json) */
+        }
+    }
+    llava__tok_added *na = (llava__tok_added *)LLAVA_REALLOC(t->added, (size_t)(t->n_added + 1) * sizeof *na);
+    if (!na) return llava__err("%s: out of memory", path);
+    t->added = na;
+    llava__tok_added *a = &t->added[t->n_added];
+    memset(a, 0, sizeof *a);
+    a->content = llava__strdup(content);
+    if (!a->content) return llava__err("%s: out of memory", path);
+    a->len = strlen(content);
+    a->id = id;
+    a->special = (unsigned char)special;
+    a->lstrip = (unsigned char)lstrip;
+    a->rstrip = (unsigned char)rstrip;
+    a->single_word = (unsigned char)single_word;
+    a->normalized = (unsigned char)normalized;
+    t->n_added++;
+    return 0;
+}
+
+static int llava__tok_load_added(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, int id, const char *path) {
+    const char *content = llava__tok_jstr(j, x, "content");
+    if (!content || !content[0]) return llava__err("%s: added token %d has no content", path, id);
+    if (id < 0 || id >= (1 << 24)) return llava__err("%s: added token '%s' has id %d, out of range", path, content, id);
+    int special = llava__tok_jbool(j, x, "special", 0);
+    return llava__tok_add_added(t, content, id, special, llava__tok_jbool(j, x, "lstrip", 0), llava__tok_jbool(j, x, "rstrip", 0),
+                                llava__tok_jbool(j, x, "single_word", 0), llava__tok_jbool(j, x, "normalized", !special), path);
+}
+
+/* tokenizer_config.json names special tokens as strings or as {"content": ...} objects */
+static const char *llava__tok_cfg_token(const llava__json *j, const llava__jnode *cfg, const char *key) {
+    const llava__jnode *x = llava__jget(j, cfg, key);
+    if (!x) return NULL;
+    if (x->type == LLAVA__JSTR) return x->str;
+    return llava__tok_jstr(j, x, "content");
+}
+
+static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const llava__jnode *model, const char *path) {
+    const char *type = llava__tok_jstr(j, model, "type");
+    const llava__jnode *vocab = llava__jget(j, model, "vocab"), *merges = llava__jget(j, model, "merges"), *x;
+    if (!model || model->type != LLAVA__JOBJ) return llava__err("%s: no 'model' object", path);
+    if (type && strcmp(type, "BPE")) return llava__err("%s: model type '%s' is not supported (only BPE)", path, type);
+    if (!type && !merges) return llava__err("%s: model has no type and no merges: not a BPE model", path);
+    if (!vocab || vocab->type != LLAVA__JOBJ) return llava__err("%s: model.vocab is not an object", path);
+    if (merges && merges->type != LLAVA__JARR) return llava__err("%s: model.merges is not an array", path);
+    const char *csp = llava__tok_jstr(j, model, "continuing_subword_prefix"), *ews = llava__tok_jstr(j, model, "end_of_word_suffix");
+    if ((csp && csp[0]) || (ews && ews[0])) return llava__err("%s: BPE continuing_subword_prefix / end_of_word_suffix are not supported", path);
+    const llava__jnode *drop = llava__jget(j, model, "dropout");
+    if (drop && drop->type == LLAVA__JNUM && drop->num > 0) return llava__err("%s: BPE dropout %g is not supported", path, drop->num);
+    t->n_model = vocab->count;
+    t->byte_fallback = llava__tok_jbool(j, model, "byte_fallback", 0);
+    t->fuse_unk = llava__tok_jbool(j, model, "fuse_unk", 0);
+    t->ignore_merges = llava__tok_jbool(j, model, "ignore_merges", 0);
+    t->ent_of_id = (int *)LLAVA_MALLOC((size_t)(t->n_model + 1) * sizeof(int));
+    if (!t->ent_of_id) return llava__err("%s: out of memory", path);
+    int i;
+    for (i = 0; i < t->n_model; i++) t->ent_of_id[i] = -1;
+    for (x = llava__jfirst(j, vocab); x; x = llava__jnext(j, x)) {
+        if (!llava__tok_is_int(x, 0, 2147483647.0)) return llava__err("%s: vocab token '%s' has a non-integer id", path, x->key);
+        if (x->num >= t->n_model)
+            return llava__err("%s: vocab token '%s' has id %.0f, out of range (the vocabulary has %d entries)", path, x->key, x->num, t->n_model);
+        int id = (int)x->num;
+        if (t->ent_of_id[id] >= 0)
+            return llava__err("%s: vocab id %d is given to both '%s' and '%s'", path, id, t->vocab.keys.p + t->vocab.koff[t->ent_of_id[id]], x->key);
+        size_t kn = strlen(x->key);
+        if (llava__tok_smap_find(&t->vocab, x->key, kn) >= 0) return llava__err("%s: vocab token '%s' appears twice", path, x->key);
+        int e = llava__tok_smap_put(&t->vocab, x->key, kn, id);
+        if (e < 0) return llava__err("%s: out of memory", path);
+        t->ent_of_id[id] = e;
+    }
+    const char *unk = llava__tok_jstr(j, model, "unk_token");
+    t->unk_model = -1;
+    if (unk) {
+        t->unk_model = llava__tok_smap_get(&t->vocab, unk, strlen(unk));
+        if (t->unk_model < 0) return llava__err("%s: unk_token '%s' is not in the vocabulary", path, unk);
+    }
+    if (llava__tok_pmap_init(&t->merges, merges ? merges->count : 0)) return llava__err("%s: out of memory", path);
+    int rank = 0;
+    llava__tok_str cat;
+    memset(&cat, 0, sizeof cat);
+    for (x = llava__jfirst(j, merges); x; x = llava__jnext(j, x), rank++) {
+        const char *a = NULL, *b = NULL;
+        size_t an = 0, bn = 0;
+        if (x->type == LLAVA__JSTR) { /* "a b": exactly one space, as tokenizers requires */
+            const char *sp = strchr(x->str, ' ');
+            if (!sp || strchr(sp + 1, ' ')) {
+                LLAVA_FREE(cat.p);
+                return llava__err("%s: merge %d '%s' is not two tokens separated by one space", path, rank, x->str);
+            }
+            a = x->str;
+            an = (size_t)(sp - x->str);
+            b = sp + 1;
+            bn = strlen(b);
+        } else if (x->type == LLAVA__JARR && x->count == 2 && llava__jat(j, x, 0)->type == LLAVA__JSTR && llava__jat(j, x, 1)->type == LLAVA__JSTR) {
+            a = llava__jat(j, x, 0)->str;
+            b = llava__jat(j, x, 1)->str;
+            an = strlen(a);
+            bn = strlen(b);
+        } else {
+            LLAVA_FREE(cat.p);
+            return llava__err("%s: merge %d is neither \"a b\" nor [a, b]", path, rank);
+        }
+        cat.n = 0;
+        llava__tok_put(&cat, a, an);
+        int ia = llava__tok_smap_get(&t->vocab, cat.p, an);
+        llava__tok_put(&cat, b, bn);
+        int ib = llava__tok_smap_get(&t->vocab, cat.p + an, bn), iab = llava__tok_smap_get(&t->vocab, cat.p, an + bn);
+        if (cat.oom) return llava__err("%s: out of memory", path);
+        if (ia < 0 || ib < 0 || iab < 0) {
+            llava__err("%s: merge %d ('%.*s' '%.*s') names a token that is not in the vocabulary: '%.*s'", path, rank, (int)an, a, (int)bn, b,
+                       ia < 0 ? (int)an : ib < 0 ? (int)bn : (int)(an + bn), ia < 0 ? a : ib < 0 ? b : cat.p);
+            LLAVA_FREE(cat.p);
+            return -1;
+        }
+        llava__tok_pmap_put(&t->merges, ia, ib, rank, iab);
+    }
+    LLAVA_FREE(cat.p);
+    return 0;
+}
+
+LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
+    char *path = llava__path_join(dir_or_file, "tokenizer.json"), *cfg_path = NULL, *text = NULL, *cfg_text = NULL;
+    llava__json j, cj;
+    int rc = 0, i, have_cfg = 0;
+    size_t n = 0;
+    memset(&j, 0, sizeof j);
+    memset(&cj, 0, sizeof cj);
+    LlavaTokenizer *t = (LlavaTokenizer *)llava__calloc(1, sizeof *t);
+    if (!t || !path) {
+        LLAVA_FREE(t);
+        LLAVA_FREE(path);
+        llava__err("out of memory");
+        return NULL;
+    }
+    if (!llava__exists(path)) { /* a file given directly: tokenizer_config.json beside it */
+        LLAVA_FREE(path);
+        path = llava__strdup(dir_or_file);
+        const char *slash = path ? strrchr(path, '/') : NULL;
+        if (path) {
+            size_t dn = slash ? (size_t)(slash - path) : 0;
+            char *dir = (char *)LLAVA_MALLOC(dn + 2);
+            if (dir) {
+                if (dn) memcpy(dir, path, dn);
+                else dir[dn++] = '.';
+                dir[dn] = 0;
+                cfg_path = llava__path_join(dir, "tokenizer_config.json");
+                LLAVA_FREE(dir);
+            }
+        }
+    } else {
+        cfg_path = llava__path_join(dir_or_file, "tokenizer_config.json");
+    }
+    if (!path || !cfg_path) rc = llava__err("out of memory");
+    if (!rc && !(text = llava__read_text(path, LLAVA__LIMIT_JSON, &n))) rc = -1;
+    if (!rc && n == 0) rc = llava__err("%s: empty (or a directory without tokenizer.json)", path);
+    if (!rc) rc = llava__json_parse(&j, text, n, path);
+    const llava__jnode *root = rc ? NULL : &j.nodes[0];
+    if (!rc && root->type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", path);
+    if (!rc) rc = llava__tok_load_model(t, &j, llava__jget(&j, root, "model"), path);
+    /* added tokens: tokenizer.json's, then tokenizer_config.json's added_tokens_decoder */
+    t->n_vocab = t->n_model;
+    if (!rc) {
+        const llava__jnode *x;
+        for (x = llava__jfirst(&j, llava__jget(&j, root, "added_tokens")); x && !rc; x = llava__jnext(&j, x)) {
+            const llava__jnode *id = llava__jget(&j, x, "id");
+            if (!llava__tok_is_int(id, -2147483648.0, 2147483647.0)) rc = llava__err("%s: added token without an integer id", path);
+            else rc = llava__tok_load_added(t, &j, x, (int)id->num, path);
+        }
+    }
+    if (!rc && llava__exists(cfg_path)) {
+        size_t cn = 0;
+        if (!(cfg_text = llava__read_text(cfg_path, LLAVA__LIMIT_JSON, &cn)) || llava__json_parse(&cj, cfg_text, cn, cfg_path)) rc = -1;
+        else if (cj.nodes[0].type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", cfg_path);
+        else have_cfg = 1;
+    }
+    const llava__jnode *cfg = have_cfg ? &cj.nodes[0] : NULL;
+    if (!rc && cfg) {
+        const llava__jnode *x;
+        for (x = llava__jfirst(&cj, llava__jget(&cj, cfg, "added_tokens_decoder")); x && !rc; x = llava__jnext(&cj, x)) {
+            char *end = NULL;
+            long id = strtol(x->key, &end, 10);
+            if (!x->key[0] || *end || id < 0 || id >= (1 << 24)) rc = llava__err("%s: added_tokens_decoder key '%s' is not an id", cfg_path, x->key);
+            else rc = llava__tok_load_added(t, &cj, x, (int)id, cfg_path);
+        }
+    }
+    if (!rc) {
+        for (i = 0; i < t->n_added; i++) t->n_vocab = LLAVA__MAX(t->n_vocab, t->added[i].id + 1);
+        t->added_of_id = (int *)LLAVA_MALLOC((size_t)(t->n_vocab + 1) * sizeof(int));
+        int *eo = (int *)LLAVA_REALLOC(t->ent_of_id, (size_t)(t->n_vocab + 1) * sizeof(int));
+        if (eo) t->ent_of_id = eo;
+        if (!t->added_of_id || !eo) rc = llava__err("%s: out of memory", path);
+        for (i = 0; !rc && i < t->n_vocab; i++) {
+            t->added_of_id[i] = -1;
+            if (i >= t->n_model) t->ent_of_id[i] = -1;
+        }
+        for (i = 0; !rc && i < t->n_added; i++) t->added_of_id[t->added[i].id] = i;
+    }
+    if (!rc) rc = llava__tok_load_norm(t, &j, llava__jget(&j, root, "normalizer"), path);
+    if (!rc) rc = llava__tok_load_pre(t, &j, llava__jget(&j, root, "pre_tokenizer"), path);
+    if (!rc) rc = llava__tok_load_dec(t, &j, llava__jget(&j, root, "decoder"), path);
+    if (!rc) rc = llava__tok_load_post(t, &j, llava__jget(&j, root, "post_processor"), path);
+    /* special token ids */
+    t->bos = t->eos = t->pad = -1;
+    t->unk = t->unk_model;
+    if (!rc && cfg) {
+        const char *names[4] = {"bos_token", "eos_token", "pad_token", "unk_token"};
+        int *dst[4] = {&t->bos, &t->eos, &t->pad, &t->unk};
+        for (i = 0; i < 4 && !rc; i++) {
+            const char *s = llava__tok_cfg_token(&cj, cfg, names[i]);
+            if (!s) continue;
+            *dst[i] = llava_token_id(t, s);
+            if (*dst[i] < 0) rc = llava__err("%s: %s '%s' is not in the vocabulary", cfg_path, names[i], s);
+        }
+        /* transformers' LLaMA-style tokenizers rebuild the post-processor from these two flags */
+        const llava__jnode *ab = llava__jget(&cj, cfg, "add_bos_token"), *ae = llava__jget(&cj, cfg, "add_eos_token");
+        int has_ab = ab && ab->type == LLAVA__JBOOL, has_ae = ae && ae->type == LLAVA__JBOOL;
+        if (!rc && (has_ab || has_ae)) {
+            t->pre_ids.n = t->post_ids.n = 0;
+            if (has_ab && ab->num) {
+                if (t->bos < 0) rc = llava__err("%s: add_bos_token is true but there is no bos_token", cfg_path);
+                else llava__tok_ipush(&t->pre_ids, t->bos);
+            }
+            if (!rc && has_ae && ae->num) {
+                if (t->eos < 0) rc = llava__err("%s: add_eos_token is true but there is no eos_token", cfg_path);
+                else llava__tok_ipush(&t->post_ids, t->eos);
+            }
+        }
+    }
+    /* the ids single bytes stand for */
+    if (!rc) {
+        for (i = 0; i < t->n_pre; i++) t->byte_level |= t->pre[i].type == LLAVA__PRE_BYTELEVEL;
+        for (i = 0; i < t->n_dec; i++) t->byte_level |= t->dec[i].type == LLAVA__DEC_BYTELEVEL;
+        for (i = 0; i < 256; i++) {
+            char s[8];
+            int k;
+            if (t->byte_level) k = llava__tok_utf8_put(s, llava__tok_bl_char(i));
+            else k = snprintf(s, sizeof s, "<0x%02X>", i);
+            t->byte_id[i] = t->byte_level || t->byte_fallback ? llava__tok_smap_get(&t->vocab, s, (size_t)k) : -1;
+        }
+    }
+    /* normalized added tokens are matched in their normalized spelling */
+    for (i = 0; !rc && i < t->n_added; i++) {
+        llava__tok_added *a = &t->added[i];
+        llava__tok_str s;
+        llava__tok_ints o;
+        int *oz = (int *)llava__calloc(a->len + 1, sizeof(int));
+        if (!oz) {
+            rc = llava__err("out of memory");
+            break;
+        }
+        llava__tok_normalize(t, a->content, oz, a->len, &s, &o);
+        LLAVA_FREE(oz);
+        LLAVA_FREE(o.p);
+        if (s.oom) rc = llava__err("out of memory");
+        a->norm = s.p;
+        a->norm_len = s.n;
+    }
+    if (!rc && (llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))) rc = llava__err("out of memory");
+    llava__json_free(&j);
+    llava__json_free(&cj);
+    LLAVA_FREE(text);
+    LLAVA_FREE(cfg_text);
+    LLAVA_FREE(path);
+    LLAVA_FREE(cfg_path);
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+LLAVADEF int llava_tokenizer_vocab_size(const LlavaTokenizer *t) { return t->n_vocab; }
+LLAVADEF int llava_tokenizer_bos(const LlavaTokenizer *t) { return t->bos; }
+LLAVADEF int llava_tokenizer_eos(const LlavaTokenizer *t) { return t->eos; }
+LLAVADEF int llava_tokenizer_pad(const LlavaTokenizer *t) { return t->pad; }
+LLAVADEF int llava_tokenizer_unk(const LlavaTokenizer *t) { return t->unk; }
+LLAVADEF int llava_token_id(const LlavaTokenizer *t, const char *s) {
+    int i;
+    size_t n = strlen(s);
+    for (i = 0; i < t->n_added; i++)
+        if (t->added[i].len == n && !memcmp(t->added[i].content, s, n)) return t->added[i].id;
+    return llava__tok_smap_get(&t->vocab, s, n);
+}
+LLAVADEF const char *llava_token_str(const LlavaTokenizer *t, int id) {
+    size_t n;
+    return llava__tok_id_str(t, id, &n);
+}
+LLAVADEF int llava_token_is_special(const LlavaTokenizer *t, int id) {
+    return id >= 0 && id < t->n_vocab && t->added_of_id[id] >= 0 && t->added[t->added_of_id[id]].special;
+}
+
+/* --- encoding ------------------------------------------------------------------------------------ */
+/* tokens with the input byte range each came from */
+typedef struct {
+    llava__tok_ints ids, start, end;
+} llava__tok_out;
+
+static void llava__tok_emit(llava__tok_out *out, int id, int s, int e) {
+    llava__tok_ipush(&out->ids, id);
+    llava__tok_ipush(&out->start, s);
+    llava__tok_ipush(&out->end, e);
+}
+
+/* pieces of pre-tokenized text: bytes back to back, each byte's input offset, piece bounds */
+typedef struct {
+    llava__tok_str b;
+    llava__tok_ints o, ps, pe, poe; /* poe: input offset where a piece ends */
+} llava__tok_pieces;
+static void llava__tok_pieces_free(llava__tok_pieces *p) {
+    LLAVA_FREE(p->b.p);
+    LLAVA_FREE(p->o.p);
+    LLAVA_FREE(p->ps.p);
+    LLAVA_FREE(p->pe.p);
+    LLAVA_FREE(p->poe.p);
+    memset(p, 0, sizeof *p);
+}
+static void llava__tok_pieces_clear(llava__tok_pieces *p) { p->b.n = p->o.n = p->ps.n = p->pe.n = p->poe.n = 0; }
+static int llava__tok_pieces_oom(const llava__tok_pieces *p) { return p->b.oom | p->o.oom | p->ps.oom | p->pe.oom | p->poe.oom; }
+/* appends a piece s[n] with offsets o[n] (empty pieces are dropped, as tokenizers drops them) */
+static void llava__tok_piece(llava__tok_pieces *p, const char *s, const int *o, size_t n, int oend) {
+    size_t i;
+    if (!n) return;
+    llava__tok_ipush(&p->ps, (int)p->b.n);
+    llava__tok_put(&p->b, s, n);
+    for (i = 0; i < n; i++) llava__tok_ipush(&p->o, o[i]);
+    llava__tok_ipush(&p->pe, (int)p->b.n);
+    llava__tok_ipush(&p->poe, oend);
+}
+
+static int llava__tok_cp(const char *s, size_t n, size_t i, uint32_t *cp) {
+    (void)n;
+    return llava__tok_utf8_next(s + i, cp);
+}
+static int llava__tok_class_at(const char *s, size_t n, size_t i) {
+    uint32_t c;
+    if (i >= n) return -1;
+    llava__tok_cp(s, n, i, &c);
+    return llava__tok_class(c);
+}
+static size_t llava__tok_run(const char *s, size_t n, size_t j, int cls) {
+    while (j < n) {
+        uint32_t c;
+        int l = llava__tok_cp(s, n, j, &c);
+        if (llava__tok_class(c) != cls) break;
+        j += (size_t)l;
+    }
+    return j;
+}
+/* The split patterns, hand-compiled. Each returns the end of the match that starts at i (the
+   leftmost match always starts at i: every character is matched by some alternative).
+   GPT-2:   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+   LLaMA-3: (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+   Qwen2:   the same with \p{N} for \p{N}{1,3} */
+static size_t llava__tok_re_next(int pat, const char *s, size_t n, size_t i) {
+    uint32_t c;
+    int l = llava__tok_cp(s, n, i, &c), cls = llava__tok_class(c);
+    int cls2 = i + (size_t)l < n ? llava__tok_class_at(s, n, i + (size_t)l) : -1;
+    if (c == '\'' && i + 1 < n) { /* contractions */
+        char a = s[i + 1], b = i + 2 < n ? s[i + 2] : 0;
+        if (pat != LLAVA__PAT_GPT2) {
+            if (a >= 'A' && a <= 'Z') a = (char)(a + 32);
+            if (b >= 'A' && b <= 'Z') b = (char)(b + 32);
+        }
+        if (a == 's' || a == 't' || a == 'm' || a == 'd') return i + 2;
+        if ((a == 'r' && b == 'e') || (a == 'v' && b == 'e') || (a == 'l' && b == 'l')) return i + 3;
+    }
+    if (pat == LLAVA__PAT_GPT2) {
+        if (cls == LLAVA__UC_L || cls == LLAVA__UC_N || cls == LLAVA__UC_OTHER) return llava__tok_run(s, n, i + (size_t)l, cls);
+        if (c == ' ' && cls2 >= 0 && cls2 != LLAVA__UC_S) return llava__tok_run(s, n, i + 1, cls2);
+    } else {
+        if (cls == LLAVA__UC_L) return llava__tok_run(s, n, i + (size_t)l, cls);
+        if (c != '\r' && c != '\n' && cls != LLAVA__UC_N && cls2 == LLAVA__UC_L) return llava__tok_run(s, n, i + (size_t)l, LLAVA__UC_L);
+        if (cls == LLAVA__UC_N) {
+            size_t j = i + (size_t)l;
+            int k;
+            for (k = 1; k < (pat == LLAVA__PAT_LLAMA3 ? 3 : 1) && j < n && llava__tok_class_at(s, n, j) == LLAVA__UC_N; k++) {
+                uint32_t d;
+                j += (size_t)llava__tok_cp(s, n, j, &d);
+            }
+            return j;
+        }
+        if (cls == LLAVA__UC_OTHER || (c == ' ' && cls2 == LLAVA__UC_OTHER)) {
+            size_t j = llava__tok_run(s, n, cls == LLAVA__UC_OTHER ? i : i + 1, LLAVA__UC_OTHER);
+            while (j < n && (s[j] == '\r' || s[j] == '\n')) j++;
+            return j;
+        }
+        /* \s*[\r\n]+ : up to and including the last line break of the whitespace run */
+        size_t j = i, brk = 0;
+        int found = 0;
+        while (j < n) {
+            uint32_t d;
+            int dl = llava__tok_cp(s, n, j, &d);
+            if (!llava__tok_is_space(d)) break;
+            if (d == '\r' || d == '\n') {
+                brk = j + 1;
+                found = 1;
+            }
+            j += (size_t)dl;
+        }
+        if (found) return brk;
+    }
+    /* \s+(?!\S) | \s+ */
+    size_t j = i, last = i;
+    int count = 0;
+    while (j < n) {
+        uint32_t d;
+        int dl = llava__tok_cp(s, n, j, &d);
+        if (!llava__tok_is_space(d)) break;
+        last = j;
+        j += (size_t)dl;
+        count++;
+    }
+    if (count == 0) return i + (size_t)l; /* not reached: every class is handled above */
+    if (j == n || count == 1) return j;
+    return last;
+}
+
+/* one pre-tokenizer step over every piece of `in`, into `out` */
+static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_pieces *in, llava__tok_pieces *out, llava__tok_str *tb, llava__tok_ints *to) {
+    size_t k, i;
+    for (k = 0; k < in->ps.n; k++) {
+        const char *s = in->b.p + in->ps.p[k];
+        const int *o = in->o.p + in->ps.p[k];
+        size_t n = (size_t)(in->pe.p[k] - in->ps.p[k]);
+        int oend = in->poe.p[k];
+        tb->n = to->n = 0;
+        if (pt->type == LLAVA__PRE_METASPACE) {
+            /* tokenizers/src/pre_tokenizers/metaspace.rs: spaces become the replacement, which is
+               prepended (always, or only to the piece that starts the input), then split before it */
+            int starts = s[0] == ' ' || (n >= (size_t)pt->rep_n && !memcmp(s, pt->rep, (size_t)pt->rep_n)); /* checked after the replacement */
+            if (!starts && (pt->scheme == LLAVA__SCHEME_ALWAYS || (pt->scheme == LLAVA__SCHEME_FIRST && o[0] == 0))) {
+                llava__tok_put(tb, pt->rep, (size_t)pt->rep_n);
+                for (i = 0; i < (size_t)pt->rep_n; i++) llava__tok_ipush(to, o[0]);
+            }
+            for (i = 0; i < n; i++) {
+                if (s[i] == ' ') {
+                    size_t q;
+                    llava__tok_put(tb, pt->rep, (size_t)pt->rep_n);
+                    for (q = 0; q < (size_t)pt->rep_n; q++) llava__tok_ipush(to, o[i]);
+                } else {
+                    llava__tok_put(tb, s + i, 1);
+                    llava__tok_ipush(to, o[i]);
+                }
+            }
+            if (tb->oom || to->oom) return;
+            if (!pt->split) {
+                llava__tok_piece(out, tb->p, to->p, tb->n, oend);
+                continue;
+            }
+            size_t a = 0;
+            for (i = 1; i <= tb->n; i++) {
+                if (i == tb->n || (i + (size_t)pt->rep_n <= tb->n && !memcmp(tb->p + i, pt->rep, (size_t)pt->rep_n))) {
+                    llava__tok_piece(out, tb->p + a, to->p + a, i - a, i < tb->n ? to->p[i] : oend);
+                    a = i;
+                }
+            }
+        } else if (pt->type == LLAVA__PRE_BYTELEVEL) {
+            /* tokenizers/src/pre_tokenizers/byte_level.rs: a space in front of every piece that lacks
+               one (add_prefix_space), then the GPT-2 split; the byte-to-character map is implicit
+               here because the model works on bytes */
+            if (pt->add_prefix_space && s[0] != ' ') {
+                llava__tok_put(tb, " ", 1);
+                llava__tok_ipush(to, o[0]);
+            }
+            llava__tok_put(tb, s, n);
+            for (i = 0; i < n; i++) llava__tok_ipush(to, o[i]);
+            if (tb->oom || to->oom) return;
+            if (!pt->use_regex) {
+                llava__tok_piece(out, tb->p, to->p, tb->n, oend);
+                continue;
+            }
+            for (i = 0; i < tb->n;) {
+                size_t e = llava__tok_re_next(LLAVA__PAT_GPT2, tb->p, tb->n, i);
+                llava__tok_piece(out, tb->p + i, to->p + i, e - i, e < tb->n ? to->p[e] : oend);
+                i = e;
+            }
+        } else { /* Split, Isolated: every match is a piece */
+            for (i = 0; i < n;) {
+                size_t e = llava__tok_re_next(pt->pattern, s, n, i);
+                llava__tok_piece(out, s + i, o + i, e - i, e < n ? o[e] : oend);
+                i = e;
+            }
+        }
+    }
+}
+
+/* --- BPE (tokenizers/src/models/bpe/word.rs merge_all): symbols in a linked list, candidate merges
+   in a min-heap by (rank, position); a popped merge that no longer matches its pair is stale. */
+typedef struct {
+    int rank, pos, id;
+} llava__tok_merge;
+typedef struct {
+    int *sid, *sst, *slen, *prev, *next; /* [cap] symbols */
+    size_t cap;
+    llava__tok_merge *heap;
+    size_t hn, hcap;
+    llava__tok_str bl; /* ByteLevel spelling of a piece (ignore_merges lookups) */
+    int oom;
+} llava__tok_bpew;
+static void llava__tok_bpew_free(llava__tok_bpew *w) {
+    LLAVA_FREE(w->sid);
+    LLAVA_FREE(w->sst);
+    LLAVA_FREE(w->slen);
+    LLAVA_FREE(w->prev);
+    LLAVA_FREE(w->next);
+    LLAVA_FREE(w->heap);
+    LLAVA_FREE(w->bl.p);
+    memset(w, 0, sizeof *w);
+}
+static int llava__tok_bpew_reserve(llava__tok_bpew *w, size_t n) {
+    if (n <= w->cap) return 0;
+    size_t nc = w->cap ? w->cap : 64;
+    while (nc < n) nc *= 2;
+    int **arr[5] = {&w->sid, &w->sst, &w->slen, &w->prev, &w->next};
+    int k;
+    for (k = 0; k < 5; k++) {
+        int *p = (int *)LLAVA_REALLOC(*arr[k], nc * sizeof(int));
+        if (!p) return w->oom = 1, -1;
+        *arr[k] = p;
+    }
+    llava__tok_merge *h = (llava__tok_merge *)LLAVA_REALLOC(w->heap, nc * sizeof *h);
+    if (!h) return w->oom = 1, -1;
+    w->heap = h;
+    w->cap = w->hcap = nc;
+    return 0;
+}
+static int llava__tok_mless(const llava__tok_merge *a, const llava__tok_merge *b) {
+    return a->rank != b->rank ? a->rank < b->rank : a->pos < b->pos;
+}
+static void llava__tok_hpush(llava__tok_bpew *w, llava__tok_merge m) {
+    if (w->hn == w->hcap) { /* more merges queued than symbols: grow */
+        llava__tok_merge *h = (llava__tok_merge *)LLAVA_REALLOC(w->heap, w->hcap * 2 * sizeof *h);
+        if (!h) {
+            w->oom = 1;
+            return;
+        }
+        w->heap = h;
+        w->hcap *= 2;
+    }
+    size_t i = w->hn++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!llava__tok_mless(&m, &w->heap[p])) break;
+        w->heap[i] = w->heap[p];
+        i = p;
+    }
+    w->heap[i] = m;
+}
+static llava__tok_merge llava__tok_hpop(llava__tok_bpew *w) {
+    llava__tok_merge top = w->heap[0], last = w->heap[--w->hn];
+    size_t i = 0, n = w->hn;
+    while (1) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && llava__tok_mless(&w->heap[c + 1], &w->heap[c])) c++;
+        if (!llava__tok_mless(&w->heap[c], &last)) break;
+        w->heap[i] = w->heap[c];
+        i = c;
+    }
+    if (n) w->heap[i] = last;
+    return top;
+}
+static void llava__tok_sym(llava__tok_bpew *w, int *ns, int id, int st, int len) {
+    w->sid[*ns] = id;
+    w->sst[*ns] = st;
+    w->slen[*ns] = len;
+    (*ns)++;
+}
+/* one piece s[n] (input offsets o[n], oend) -> tokens */
+static void llava__tok_bpe(const LlavaTokenizer *t, llava__tok_bpew *w, const char *s, const int *o, size_t n, int oend, llava__tok_out *out) {
+    int ns = 0, k;
+    if (!n) return;
+    if (t->ignore_merges) { /* a piece that is a token as a whole is taken as is */
+        int id;
+        if (t->byte_level) {
+            size_t i;
+            w->bl.n = 0;
+            for (i = 0; i < n; i++) {
+                char u[4];
+                llava__tok_put(&w->bl, u, (size_t)llava__tok_utf8_put(u, llava__tok_bl_char((unsigned char)s[i])));
+            }
+            id = w->bl.oom ? -1 : llava__tok_smap_get(&t->vocab, w->bl.p, w->bl.n);
+        } else {
+            id = llava__tok_smap_get(&t->vocab, s, n);
+        }
+        if (id >= 0) {
+            llava__tok_emit(out, id, o[0], oend);
+            return;
+        }
+    }
+    if (llava__tok_bpew_reserve(w, n + 1)) return;
+    /* initial symbols: characters (or bytes, for ByteLevel vocabularies); unknown ones become byte
+       tokens (byte_fallback) or the unk token (runs of them fused when fuse_unk) */
+    int unk_st = -1, unk_len = 0;
+    size_t i;
+    for (i = 0; i < n;) {
+        int l = 1, id;
+        if (t->byte_level) id = t->byte_id[(unsigned char)s[i]];
+        else {
+            uint32_t cp;
+            l = llava__tok_utf8_next(s + i, &cp);
+            id = llava__tok_smap_get(&t->vocab, s + i, (size_t)l);
+        }
+        if (id < 0 && t->byte_fallback && !t->byte_level) {
+            int q, all = 1;
+            for (q = 0; q < l; q++) all &= t->byte_id[(unsigned char)s[i + q]] >= 0;
+            if (all) {
+                if (unk_st >= 0) llava__tok_sym(w, &ns, t->unk_model, unk_st, unk_len), unk_st = -1;
+                for (q = 0; q < l; q++) llava__tok_sym(w, &ns, t->byte_id[(unsigned char)s[i + q]], (int)i + q, 1);
+                i += (size_t)l;
+                continue;
+            }
+        }
+        if (id >= 0) {
+            if (unk_st >= 0) llava__tok_sym(w, &ns, t->unk_model, unk_st, unk_len), unk_st = -1;
+            llava__tok_sym(w, &ns, id, (int)i, l);
+        } else if (t->unk_model >= 0) {
+            if (unk_st >= 0 && t->fuse_unk) unk_len += l;
+            else {
+                if (unk_st >= 0) llava__tok_sym(w, &ns, t->unk_model, unk_st, unk_len);
+                unk_st = (int)i;
+                unk_len = l;
+            }
+        } /* else: the character is dropped, as tokenizers drops it without an unk token */
+        i += (size_t)l;
+    }
+    if (unk_st >= 0) llava__tok_sym(w, &ns, t->unk_model, unk_st, unk_len);
+    for (k = 0; k < ns; k++) {
+        w->prev[k] = k - 1;
+        w->next[k] = k + 1 < ns ? k + 1 : -1;
+    }
+    w->hn = 0;
+    for (k = 0; k + 1 < ns; k++) {
+        llava__tok_merge m;
+        m.rank = llava__tok_pmap_get(&t->merges, w->sid[k], w->sid[k + 1], &m.id);
+        m.pos = k;
+        if (m.rank >= 0) llava__tok_hpush(w, m);
+    }
+    while (w->hn && !w->oom) {
+        llava__tok_merge top = llava__tok_hpop(w), m;
+        int p = top.pos, q = w->next[p], id;
+        if (w->slen[p] == 0 || q < 0) continue;
+        if (llava__tok_pmap_get(&t->merges, w->sid[p], w->sid[q], &id) < 0 || id != top.id) continue; /* stale */
+        w->sid[p] = top.id;
+        w->slen[p] += w->slen[q];
+        w->slen[q] = 0;
+        w->next[p] = w->next[q];
+        if (w->next[q] >= 0) w->prev[w->next[q]] = p;
+        if (w->prev[p] >= 0) {
+            m.rank = llava__tok_pmap_get(&t->merges, w->sid[w->prev[p]], w->sid[p], &m.id);
+            m.pos = w->prev[p];
+            if (m.rank >= 0) llava__tok_hpush(w, m);
+        }
+        if (w->next[p] >= 0) {
+            m.rank = llava__tok_pmap_get(&t->merges, w->sid[p], w->sid[w->next[p]], &m.id);
+            m.pos = p;
+            if (m.rank >= 0) llava__tok_hpush(w, m);
+        }
+    }
+    for (k = ns ? 0 : -1; k >= 0; k = w->next[k]) {
+        size_t e = (size_t)(w->sst[k] + w->slen[k]);
+        llava__tok_emit(out, w->sid[k], o[w->sst[k]], e < n ? o[e] : oend);
+    }
+}
+
+/* tokenizers/src/tokenizer/added_vocabulary.rs find_matches: leftmost-longest matches of the set's
+   tokens in s[n], honouring single_word, lstrip and rstrip. Writes (added index or -1, start, end)
+   triples covering s. */
+static void llava__tok_find_added(const LlavaTokenizer *t, const llava__tok_aset *set, int norm, const char *s, size_t n, llava__tok_ints *m) {
+    size_t i = 0, start_offset = 0;
+    m->n = 0;
+    if (set->n)
+        while (i < n) {
+            unsigned char c = (unsigned char)s[i];
+            int k, found = -1;
+            size_t plen = 0;
+            for (k = set->start[c]; k < set->start[c + 1]; k++) {
+                const llava__tok_added *a = &t->added[set->idx[k]];
+                const char *pat = norm ? a->norm : a->content;
+                plen = norm ? a->norm_len : a->len;
+                if (i + plen <= n && !memcmp(s + i, pat, plen)) {
+                    found = set->idx[k];
+                    break;
+                }
+            }
+            if (found < 0) {
+                i++;
+                continue;
+            }
+            const llava__tok_added *a = &t->added[found];
+            size_t ms = i, me = i + plen;
+            i = me;
+            if (a->single_word) {
+                uint32_t before = 0, after = 0;
+                if (ms > 0) {
+                    size_t b = ms - 1;
+                    while (b > 0 && ((unsigned char)s[b] & 0xC0) == 0x80) b--;
+                    llava__tok_utf8_next(s + b, &before);
+                }
+                if (me < n) llava__tok_utf8_next(s + me, &after);
+                if ((ms > 0 && llava__tok_is_word(before)) || (me < n && llava__tok_is_word(after))) continue;
+            }
+            if (a->lstrip) {
+                size_t b = ms;
+                while (b > 0) {
+                    size_t q = b - 1;
+                    uint32_t cp;
+                    while (q > 0 && ((unsigned char)s[q] & 0xC0) == 0x80) q--;
+                    llava__tok_utf8_next(s + q, &cp);
+                    if (!llava__tok_is_space(cp)) break;
+                    b = q;
+                }
+                ms = LLAVA__MAX(b, start_offset);
+            }
+            if (a->rstrip) {
+                while (me < n) {
+                    uint32_t cp;
+                    int l = llava__tok_utf8_next(s + me, &cp);
+                    if (!llava__tok_is_space(cp)) break;
+                    me += (size_t)l;
+                }
+                i = me;
+            }
+            if (start_offset < ms) {
+                llava__tok_ipush(m, -1);
+                llava__tok_ipush(m, (int)start_offset);
+                llava__tok_ipush(m, (int)ms);
+            }
+            llava__tok_ipush(m, found);
+            llava__tok_ipush(m, (int)ms);
+            llava__tok_ipush(m, (int)me);
+            start_offset = me;
+        }
+    if (start_offset < n || n == 0) {
+        llava__tok_ipush(m, -1);
+        llava__tok_ipush(m, (int)start_offset);
+        llava__tok_ipush(m, (int)n);
+    }
+}
+
+typedef struct {
+    llava__tok_ints m1, m2, to, oo;
+    llava__tok_str tb, nb;
+    llava__tok_pieces pa, pb;
+    llava__tok_bpew w;
+} llava__tok_scratch;
+static void llava__tok_scratch_free(llava__tok_scratch *x) {
+    LLAVA_FREE(x->m1.p);
+    LLAVA_FREE(x->m2.p);
+    LLAVA_FREE(x->to.p);
+    LLAVA_FREE(x->oo.p);
+    LLAVA_FREE(x->tb.p);
+    LLAVA_FREE(x->nb.p);
+    llava__tok_pieces_free(&x->pa);
+    llava__tok_pieces_free(&x->pb);
+    llava__tok_bpew_free(&x->w);
+}
+
+/* a stretch of input that no raw added token covers: normalize, match normalized added tokens,
+   pre-tokenize, run the model */
+static void llava__tok_encode_text(const LlavaTokenizer *t, llava__tok_scratch *x, const char *text, size_t a, size_t b, llava__tok_out *out) {
+    size_t i, k;
+    x->to.n = 0;
+    for (i = a; i <= b; i++) llava__tok_ipush(&x->to, (int)i);
+    if (x->to.oom) return;
+    LLAVA_FREE(x->nb.p);
+    LLAVA_FREE(x->oo.p);
+    llava__tok_normalize(t, text + a, x->to.p, b - a, &x->nb, &x->oo);
+    if (x->nb.oom || x->oo.oom) return;
+    llava__tok_find_added(t, &t->norm_set, 1, x->nb.p, x->nb.n, &x->m2);
+    for (k = 0; k + 2 < x->m2.n; k += 3) {
+        int idx = x->m2.p[k], s = x->m2.p[k + 1], e = x->m2.p[k + 2];
+        if (idx >= 0) {
+            llava__tok_emit(out, t->added[idx].id, x->oo.p[s], x->oo.p[e]);
+            continue;
+        }
+        if (s == e) continue;
+        llava__tok_pieces *cur = &x->pa, *nxt = &x->pb, *sw;
+        llava__tok_pieces_clear(cur);
+        llava__tok_piece(cur, x->nb.p + s, x->oo.p + s, (size_t)(e - s), x->oo.p[e]);
+        int q;
+        for (q = 0; q < t->n_pre; q++) {
+            llava__tok_pieces_clear(nxt);
+            llava__tok_pre_step(&t->pre[q], cur, nxt, &x->tb, &x->to);
+            sw = cur;
+            cur = nxt;
+            nxt = sw;
+        }
+        if (llava__tok_pieces_oom(cur) || x->tb.oom) {
+            out->ids.oom = 1;
+            return;
+        }
+        for (i = 0; i < cur->ps.n; i++)
+            llava__tok_bpe(t, &x->w, cur->b.p + cur->ps.p[i], cur->o.p + cur->ps.p[i], (size_t)(cur->pe.p[i] - cur->ps.p[i]), cur->poe.p[i], out);
+        if (x->w.oom) out->ids.oom = 1;
+    }
+}
+
+static int llava__tok_check_text(const char *text, size_t len) {
+    size_t i;
+    if (len > LLAVA_TOKENIZE_MAX_BYTES)
+        return llava__err("text of %zu bytes is longer than the tokenizer's limit of %u bytes (LLAVA_TOKENIZE_MAX_BYTES)", len,
+                          (unsigned)LLAVA_TOKENIZE_MAX_BYTES);
+    for (i = 0; i < len;) {
+        if ((unsigned char)text[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int l = llava__tok_utf8_valid((const unsigned char *)text + i, len - i);
+        if (!l) return llava__err("text is not valid UTF-8: byte 0x%02X at offset %zu", (unsigned char)text[i], i);
+        i += (size_t)l;
+    }
+    return 0;
+}
+
+/* the whole encoding: ids with the input byte range of each (special tokens added by the
+   post-processor get empty ranges at the ends) */
+static int llava__tok_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out) {
+    llava__tok_scratch x;
+    size_t k;
+    if (!text && len) return llava__err("llava_tokenize: NULL text");
+    if (llava__tok_check_text(text, len)) return -1;
+    memset(&x, 0, sizeof x);
+    if (add_special)
+        for (k = 0; k < t->pre_ids.n; k++) llava__tok_emit(out, t->pre_ids.p[k], 0, 0);
+    llava__tok_find_added(t, &t->raw_set, 0, text ? text : "", len, &x.m1);
+    for (k = 0; k + 2 < x.m1.n; k += 3) {
+        int idx = x.m1.p[k], s = x.m1.p[k + 1], e = x.m1.p[k + 2];
+        if (idx >= 0) llava__tok_emit(out, t->added[idx].id, s, e);
+        else if (e > s) llava__tok_encode_text(t, &x, text, (size_t)s, (size_t)e, out);
+    }
+    if (add_special)
+        for (k = 0; k < t->post_ids.n; k++) llava__tok_emit(out, t->post_ids.p[k], (int)len, (int)len);
+    int oom = out->ids.oom || out->start.oom || out->end.oom || x.m1.oom || x.m2.oom || x.to.oom;
+    llava__tok_scratch_free(&x);
+    return oom ? llava__err("out of memory while tokenizing %zu bytes", len) : 0;
+}
+static void llava__tok_out_free(llava__tok_out *o) {
+    LLAVA_FREE(o->ids.p);
+    LLAVA_FREE(o->start.p);
+    LLAVA_FREE(o->end.p);
+    memset(o, 0, sizeof *o);
+}
+
+LLAVADEF int llava_tokenize(const LlavaTokenizer *t, const char *text, size_t len, int add_special, int *ids, int max_ids) {
+    llava__tok_out out;
+    memset(&out, 0, sizeof out);
+    if (llava__tok_encode(t, text, len, add_special, &out)) {
+        llava__tok_out_free(&out);
+        return -1;
+    }
+    int n = (int)out.ids.n;
+    if (ids && n > max_ids) {
+        llava__tok_out_free(&out);
+        return llava__err("the text needs %d token ids but max_ids is %d", n, max_ids);
+    }
+    if (ids && n) memcpy(ids, out.ids.p, (size_t)n * sizeof(int));
+    llava__tok_out_free(&out);
+    return n;
+}
+
+/* --- decoding (tokenizers/src/decoders): the token strings run through the decoder chain, then
+   joined; without a decoder they are joined with spaces ------------------------------------------- */
+typedef struct {
+    llava__tok_str b;
+    llava__tok_ints off; /* token k is b[off[k], off[k+1]) */
+} llava__tok_list;
+static void llava__tok_list_add(llava__tok_list *l, const char *s, size_t n) {
+    if (!l->off.n) llava__tok_ipush(&l->off, 0);
+    llava__tok_put(&l->b, s, n);
+    llava__tok_ipush(&l->off, (int)l->b.n);
+}
+static size_t llava__tok_list_n(const llava__tok_list *l) { return l->off.n ? l->off.n - 1 : 0; }
+/* Rust's String::from_utf8_lossy: each maximal invalid subsequence becomes U+FFFD */
+static void llava__tok_put_lossy(llava__tok_str *o, const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        int l = llava__tok_utf8_valid((const unsigned char *)s + i, n - i);
+        if (l) {
+            llava__tok_put(o, s + i, (size_t)l);
+            i += (size_t)l;
+        } else {
+            llava__tok_put(o, "\xef\xbf\xbd", 3);
+            i += (size_t)llava__tok_utf8_bad_len((const unsigned char *)s + i, n - i);
+        }
+    }
+}
+static int llava__tok_is_valid_utf8(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        int l = llava__tok_utf8_valid((const unsigned char *)s + i, n - i);
+        if (!l) return 0;
+        i += (size_t)l;
+    }
+    return 1;
+}
+static int llava__tok_hexval(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *in, llava__tok_list *out) {
+    size_t k, n = llava__tok_list_n(in), i;
+    llava__tok_str pend;
+    memset(&pend, 0, sizeof pend);
+    if (!out->off.n) llava__tok_ipush(&out->off, 0);
+    for (k = 0; k < n; k++) {
+        const char *s = in->b.p + in->off.p[k];
+        size_t len = (size_t)(in->off.p[k + 1] - in->off.p[k]);
+        switch (d->type) {
+        case LLAVA__DEC_REPLACE:
+            for (i = 0; i < len;) {
+                if (d->an && i + d->an <= len && !memcmp(s + i, d->a, d->an)) {
+                    llava__tok_put(&out->b, d->b, d->bn);
+                    i += d->an;
+                } else llava__tok_put(&out->b, s + i++, 1);
+            }
+            llava__tok_ipush(&out->off, (int)out->b.n);
+            break;
+        case LLAVA__DEC_BYTEFALLBACK: {
+            int hi = len == 6 && !memcmp(s, "<0x", 3) && s[5] == '>' ? llava__tok_hexval(s[3]) : -1;
+            int lo = hi >= 0 ? llava__tok_hexval(s[4]) : -1;
+            if (lo >= 0) {
+                char c = (char)(hi * 16 + lo);
+                llava__tok_put(&pend, &c, 1);
+                break;
+            }
+            if (pend.n) {
+                if (llava__tok_is_valid_utf8(pend.p, pend.n)) llava__tok_list_add(out, pend.p, pend.n);
+                else
+                    for (i = 0; i < pend.n; i++) llava__tok_list_add(out, "\xef\xbf\xbd", 3);
+                pend.n = 0;
+            }
+            llava__tok_list_add(out, s, len);
+            break;
+        }
+        case LLAVA__DEC_FUSE: llava__tok_put(&out->b, s, len); break;
+        case LLAVA__DEC_STRIP: {
+            /* up to `start` leading and `stop` trailing copies of the character */
+            size_t a = 0, e = len;
+            int q;
+            char cb[4];
+            size_t cl = (size_t)llava__tok_utf8_put(cb, d->ch);
+            for (q = 0; q < d->start && a + cl <= e && !memcmp(s + a, cb, cl); q++) a += cl;
+            for (q = 0; q < d->stop && e >= a + cl && !memcmp(s + e - cl, cb, cl); q++) e -= cl;
+            llava__tok_list_add(out, s + a, e - a);
+            break;
+        }
+        case LLAVA__DEC_METASPACE: {
+            char cb[4];
+            size_t cl = (size_t)llava__tok_utf8_put(cb, d->ch);
+            for (i = 0; i < len;) {
+                if (i + cl <= len && !memcmp(s + i, cb, cl)) {
+                    if (!(k == 0 && d->scheme != LLAVA__SCHEME_NEVER)) llava__tok_put(&out->b, " ", 1);
+                    i += cl;
+                } else llava__tok_put(&out->b, s + i++, 1);
+            }
+            llava__tok_ipush(&out->off, (int)out->b.n);
+            break;
+        }
+        case LLAVA__DEC_BYTELEVEL: {
+            /* characters back to bytes; a token with a character outside the map is taken as is */
+            size_t mark = pend.n;
+            int ok = 1;
+            for (i = 0; i < len;) {
+                uint32_t cp;
+                int l = llava__tok_utf8_next(s + i, &cp), b = llava__tok_bl_byte(cp);
+                if (b < 0) {
+                    ok = 0;
+                    break;
+                }
+                char c = (char)b;
+                llava__tok_put(&pend, &c, 1);
+                i += (size_t)l;
+            }
+            if (!ok) {
+                pend.n = mark;
+                llava__tok_put(&pend, s, len);
+            }
+            break;
+        }
+        }
+    }
+    if (d->type == LLAVA__DEC_FUSE && n) llava__tok_ipush(&out->off, (int)out->b.n);
+    if (d->type == LLAVA__DEC_BYTEFALLBACK && pend.n) {
+        if (llava__tok_is_valid_utf8(pend.p, pend.n)) llava__tok_list_add(out, pend.p, pend.n);
+        else
+            for (i = 0; i < pend.n; i++) llava__tok_list_add(out, "\xef\xbf\xbd", 3);
+    }
+    if (d->type == LLAVA__DEC_BYTELEVEL) {
+        size_t mark = out->b.n;
+        llava__tok_put_lossy(&out->b, pend.p ? pend.p : "", pend.n);
+        (void)mark;
+        llava__tok_ipush(&out->off, (int)out->b.n);
+    }
+    LLAVA_FREE(pend.p);
+}
+
+static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, llava__tok_str *res) {
+    llava__tok_list a, b, sw;
+    int k;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    llava__tok_ipush(&a.off, 0);
+    for (k = 0; k < n; k++) {
+        size_t len;
+        const char *s = llava__tok_id_str(t, ids[k], &len);
+        if (!s) {
+            LLAVA_FREE(a.b.p);
+            LLAVA_FREE(a.off.p);
+            return llava__err("cannot decode id %d (at position %d): not in the vocabulary of %d", ids[k], k, t->n_vocab);
+        }
+        if (skip_special && llava_token_is_special(t, ids[k])) continue;
+        llava__tok_list_add(&a, s, len);
+    }
+    if (!t->has_decoder) {
+        size_t m = llava__tok_list_n(&a), i;
+        for (i = 0; i < m; i++) {
+            if (i) llava__tok_put(res, " ", 1);
+            llava__tok_put(res, a.b.p + a.off.p[i], (size_t)(a.off.p[i + 1] - a.off.p[i]));
+        }
+    } else {
+        for (k = 0; k < t->n_dec; k++) {
+            b.b.n = b.off.n = 0;
+            llava__tok_dec_step(&t->dec[k], &a, &b);
+            sw = a;
+            a = b;
+            b = sw;
+        }
+        llava__tok_put(res, a.b.p ? a.b.p : "", a.b.n);
+    }
+    int oom = a.b.oom || a.off.oom || b.b.oom || b.off.oom || res->oom;
+    LLAVA_FREE(a.b.p);
+    LLAVA_FREE(a.off.p);
+    LLAVA_FREE(b.b.p);
+    LLAVA_FREE(b.off.p);
+    if (!res->p) llava__tok_put(res, "", 0);
+    return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
+}
+
+LLAVADEF long llava_detokenize(const LlavaTokenizer *t, const int *ids, int n, int skip_special, char *out, size_t cap) {
+    llava__tok_str r;
+    memset(&r, 0, sizeof r);
+    if (llava__tok_decode(t, ids, n, skip_special, &r)) {
+        LLAVA_FREE(r.p);
+        return -1;
+    }
+    if (cap) {
+        size_t k = LLAVA__MIN(r.n, cap - 1);
+        memcpy(out, r.p, k);
+        out[k] = 0;
+    }
+    long len = (long)r.n;
+    LLAVA_FREE(r.p);
+    return len;
+}
+
+/* --- streaming decoder (tokenizers' DecodeStream / step_decode_stream) ----------------------------- */
+LLAVADEF void llava_decoder_init(LlavaDecoder *d, const LlavaTokenizer *tok, int skip_special) {
+    memset(d, 0, sizeof *d);
+    d->tok = tok;
+    d->skip_special = skip_special;
+}
+LLAVADEF void llava_decoder_free(LlavaDecoder *d) {
+    LLAVA_FREE(d->ids);
+    LLAVA_FREE(d->prefix);
+    LLAVA_FREE(d->text);
+    memset(d, 0, sizeof *d);
+}
+static int llava__tok_ends_fffd(const llava__tok_str *s) { return s->n >= 3 && !memcmp(s->p + s->n - 3, "\xef\xbf\xbd", 3); }
+static const char *llava__tok_dec_ret(LlavaDecoder *d, const char *s, size_t n, size_t *len) {
+    if (n + 1 > d->text_cap) {
+        char *p = (char *)LLAVA_REALLOC(d->text, n + 64);
+        if (!p) {
+            llava__err("out of memory");
+            return NULL;
+        }
+        d->text = p;
+        d->text_cap = n + 64;
+    }
+    if (n) memcpy(d->text, s, n);
+    d->text[n] = 0;
+    if (len) *len = n;
+    return d->text;
+}
+static int llava__tok_dec_set_prefix(LlavaDecoder *d, const llava__tok_str *s) {
+    char *p = (char *)LLAVA_REALLOC(d->prefix, s->n + 1);
+    if (!p) return llava__err("out of memory");
+    memcpy(p, s->p, s->n + 1);
+    d->prefix = p;
+    d->prefix_len = s->n;
+    return 0;
+}
+LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len) {
+    llava__tok_str s;
+    const char *ret = NULL;
+    memset(&s, 0, sizeof s);
+    if (id < 0 || id >= d->tok->n_vocab || !llava_token_str(d->tok, id)) {
+        llava__err("cannot decode id %d: not in the vocabulary of %d", id, d->tok->n_vocab);
+        return NULL;
+    }
+    if (!d->prefix_len && d->n) { /* settle the prefix once it decodes to whole characters */
+        if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) goto done;
+        if (!llava__tok_ends_fffd(&s)) {
+            if (llava__tok_dec_set_prefix(d, &s)) goto done;
+            d->prefix_index = d->n;
+        }
+        s.n = 0;
+    }
+    if (d->n == d->cap) {
+        int nc = d->cap ? d->cap * 2 : 16;
+        int *p = (int *)LLAVA_REALLOC(d->ids, (size_t)nc * sizeof(int));
+        if (!p) {
+            llava__err("out of memory");
+            goto done;
+        }
+        d->ids = p;
+        d->cap = nc;
+    }
+    d->ids[d->n++] = id;
+    if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) goto done;
+    if (s.n > d->prefix_len && !llava__tok_ends_fffd(&s)) {
+        if (memcmp(s.p, d->prefix ? d->prefix : "", d->prefix_len)) {
+            llava__err("streaming decoder: the text of id %d does not continue the text before it", id);
+            goto done;
+        }
+        ret = llava__tok_dec_ret(d, s.p + d->prefix_len, s.n - d->prefix_len, len);
+        if (!ret) goto done;
+        /* keep only the ids after the settled prefix, and their text as the new prefix */
+        int new_index = d->n - d->prefix_index;
+        memmove(d->ids, d->ids + d->prefix_index, (size_t)new_index * sizeof(int));
+        d->n = new_index;
+        s.n = 0;
+        if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s) || llava__tok_dec_set_prefix(d, &s)) {
+            ret = NULL;
+            goto done;
+        }
+        d->prefix_index = new_index;
+    } else {
+        ret = llava__tok_dec_ret(d, "", 0, len);
+    }
+done:
+    LLAVA_FREE(s.p);
+    return ret;
+}
+LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
+    llava__tok_str s;
+    const char *ret;
+    memset(&s, 0, sizeof s);
+    if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
+        LLAVA_FREE(s.p);
+        return NULL;
+    }
+    if (s.n > d->prefix_len && !memcmp(s.p, d->prefix ? d->prefix : "", d->prefix_len))
+        ret = llava__tok_dec_ret(d, s.p + d->prefix_len, s.n - d->prefix_len, len);
+    else ret = llava__tok_dec_ret(d, "", 0, len);
+    LLAVA_FREE(s.p);
+    d->n = 0;
+    d->prefix_len = 0;
+    d->prefix_index = 0;
+    return ret;
+}
+
+/* --- BPE trainer ------------------------------------------------------------------------------------
+   SentencePiece-style: each line becomes "▁" + line with spaces as "▁" (Metaspace, prepend_scheme
+   "first"), split into words before each "▁"; the alphabet is the most frequent characters (the rest
+   fall back to bytes); then the most frequent adjacent pair is merged until the vocabulary is full
+   (ties: the lexicographically smallest merged string). No merge ever crosses a "▁", so encoding a
+   whole text (split=false, as LLaMA's tokenizer.json says) equals encoding word by word. */
+typedef struct {
+    char **s;
+    size_t *n;
+    int count, cap;
+} llava__tok_vocabw;
+static int llava__tok_vw_add(llava__tok_vocabw *v, const char *s, size_t n) {
+    if (v->count == v->cap) {
+        int nc = v->cap ? v->cap * 2 : 512;
+        char **ns = (char **)LLAVA_REALLOC(v->s, (size_t)nc * sizeof(char *));
+        if (ns) v->s = ns;
+        size_t *nn = (size_t *)LLAVA_REALLOC(v->n, (size_t)nc * sizeof(size_t));
+        if (nn) v->n = nn;
+        if (!ns || !nn) return -1;
+        v->cap = nc;
+    }
+    char *c = (char *)LLAVA_MALLOC(n + 1);
+    if (!c) return -1;
+    memcpy(c, s, n);
+    c[n] = 0;
+    v->s[v->count] = c;
+    v->n[v->count] = n;
+    return v->count++;
+}
+static void llava__tok_json_str(llava__tok_str *o, const char *s, size_t n) {
+    size_t i;
+    llava__tok_put(o, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') llava__tok_puts(o, "\\\"");
+        else if (c == '\\') llava__tok_puts(o, "\\\\");
+        else if (c == '\n') llava__tok_puts(o, "\\n");
+        else if (c == '\t') llava__tok_puts(o, "\\t");
+        else if (c == '\r') llava__tok_puts(o, "\\r");
+        else if (c < 0x20) llava__tok_printf(o, "\\u%04x", c);
+        else llava__tok_put(o, s + i, 1);
+    }
+    llava__tok_put(o, "\"", 1);
+}
+typedef struct {
+    const char *s;
+    size_t n;
+    long long count;
+} llava__tok_charfreq;
+static int llava__tok_charfreq_cmp(const void *a, const void *b) {
+    const llava__tok_charfreq *x = (const llava__tok_charfreq *)a, *y = (const llava__tok_charfreq *)b;
+    if (x->count != y->count) return x->count > y->count ? -1 : 1;
+    size_t m = LLAVA__MIN(x->n, y->n);
+    int c = memcmp(x->s, y->s, m);
+    return c ? c : (x->n < y->n ? -1 : x->n > y->n);
+}
+static void llava__tok_added_json(llava__tok_str *o, int id, const char *content) {
+    llava__tok_printf(o, "{\"id\":%d,\"content\":", id);
+    llava__tok_json_str(o, content, strlen(content));
+    llava__tok_puts(o, ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
+}
+
+LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrainOptions *opt, const char *dir) {
+    static const char *base[3] = {"<unk>", "<s>", "</s>"};
+    const char *meta = "\xe2\x96\x81"; /* ▁ */
+    llava__tok_smap words, chars;
+    llava__tok_vocabw voc;
+    llava__tok_str line, out;
+    llava__tok_ints wsym, wstart, wcount, mleft, mright;
+    llava__tok_charfreq *cf = NULL;
+    long long total = 0;
+    int rc = 0, i, k;
+    size_t p;
+    memset(&words, 0, sizeof words);
+    memset(&chars, 0, sizeof chars);
+    memset(&voc, 0, sizeof voc);
+    memset(&line, 0, sizeof line);
+    memset(&out, 0, sizeof out);
+    memset(&wsym, 0, sizeof wsym);
+    memset(&wstart, 0, sizeof wstart);
+    memset(&wcount, 0, sizeof wcount);
+    memset(&mleft, 0, sizeof mleft);
+    memset(&mright, 0, sizeof mright);
+    const int n_special = opt->n_specials > 0 ? opt->n_specials : 0;
+    const int min_freq = opt->min_frequency > 0 ? opt->min_frequency : 2;
+    const double coverage = opt->character_coverage > 0 ? opt->character_coverage : 0.9995;
+    const int target = opt->vocab_size - n_special; /* model vocabulary size */
+    if (target < 3 + 256 + 1)
+        return llava__err("llava_bpe_train: vocab_size %d leaves no room beyond <unk>, <s>, </s>, 256 byte tokens and %d specials",
+                          opt->vocab_size, n_special);
+    if (llava__tok_check_text(corpus, len > LLAVA_TOKENIZE_MAX_BYTES ? 0 : len)) return -1;
+    if (len > LLAVA_TOKENIZE_MAX_BYTES) return llava__err("llava_bpe_train: corpus of %zu bytes is over the limit of %u", len, (unsigned)LLAVA_TOKENIZE_MAX_BYTES);
+    for (i = 0; i < n_special; i++)
+        if (!opt->specials[i] || !opt->specials[i][0]) return llava__err("llava_bpe_train: special token %d is empty", i);
+    /* words and their counts */
+    for (p = 0; p <= len && !rc;) {
+        size_t e = p;
+        while (e < len && corpus[e] != '\n') e++;
+        line.n = 0;
+        if (e > p) {
+            llava__tok_puts(&line, meta);
+            for (size_t q = p; q < e; q++) {
+                if (corpus[q] == ' ') llava__tok_puts(&line, meta);
+                else llava__tok_put(&line, corpus + q, 1);
+            }
+            size_t a = 0, q;
+            for (q = 3; q <= line.n; q++) {
+                if (q == line.n || !memcmp(line.p + q, meta, 3)) {
+                    int ent = llava__tok_smap_find(&words, line.p + a, q - a);
+                    if (ent >= 0) words.val[ent]++;
+                    else if (llava__tok_smap_put(&words, line.p + a, q - a, 1) < 0) rc = llava__err("llava_bpe_train: out of memory");
+                    a = q;
+                }
+            }
+        }
+        p = e + 1;
+    }
+    /* character frequencies -> alphabet */
+    for (i = 0; i < words.n && !rc; i++) {
+        const char *w = words.keys.p + words.koff[i];
+        size_t wn = words.klen[i], q;
+        for (q = 0; q < wn;) {
+            uint32_t cp;
+            int l = llava__tok_utf8_next(w + q, &cp), ent = llava__tok_smap_find(&chars, w + q, (size_t)l);
+            if (ent >= 0) chars.val[ent] += words.val[i];
+            else if (llava__tok_smap_put(&chars, w + q, (size_t)l, words.val[i]) < 0) rc = llava__err("llava_bpe_train: out of memory");
+            total += words.val[i];
+            q += (size_t)l;
+        }
+    }
+    if (!rc && !(cf = (llava__tok_charfreq *)llava__calloc((size_t)chars.n + 1, sizeof *cf))) rc = llava__err("llava_bpe_train: out of memory");
+    for (i = 0; i < 3 && !rc; i++)
+        if (llava__tok_vw_add(&voc, base[i], strlen(base[i])) < 0) rc = llava__err("llava_bpe_train: out of memory");
+    for (i = 0; i < 256 && !rc; i++) {
+        char b[8];
+        snprintf(b, sizeof b, "<0x%02X>", i);
+        if (llava__tok_vw_add(&voc, b, 6) < 0) rc = llava__err("llava_bpe_train: out of memory");
+    }
+    llava__tok_smap ids; /* token string -> id */
+    memset(&ids, 0, sizeof ids);
+    for (i = 0; i < voc.count && !rc; i++)
+        if (llava__tok_smap_put(&ids, voc.s[i], voc.n[i], i) < 0) rc = llava__err("llava_bpe_train: out of memory");
+    if (!rc) {
+        for (i = 0; i < chars.n; i++) {
+            cf[i].s = chars.keys.p + chars.koff[i];
+            cf[i].n = chars.klen[i];
+            cf[i].count = chars.val[i];
+        }
+        qsort(cf, (size_t)chars.n, sizeof *cf, llava__tok_charfreq_cmp);
+        long long covered = 0;
+        for (i = 0; i < chars.n && voc.count < target && !rc; i++) {
+            if (i > 0 && (double)covered >= coverage * (double)total) break;
+            covered += cf[i].count;
+            int id = llava__tok_vw_add(&voc, cf[i].s, cf[i].n);
+            if (id < 0 || llava__tok_smap_put(&ids, cf[i].s, cf[i].n, id) < 0) rc = llava__err("llava_bpe_train: out of memory");
+        }
+    }
+    /* words as symbol ids (-1: a character outside the alphabet, never merged) */
+    for (i = 0; i < words.n && !rc; i++) {
+        const char *w = words.keys.p + words.koff[i];
+        size_t wn = words.klen[i], q;
+        llava__tok_ipush(&wstart, (int)wsym.n);
+        llava__tok_ipush(&wcount, words.val[i]);
+        for (q = 0; q < wn;) {
+            uint32_t cp;
+            int l = llava__tok_utf8_next(w + q, &cp);
+            llava__tok_ipush(&wsym, llava__tok_smap_get(&ids, w + q, (size_t)l));
+            q += (size_t)l;
+        }
+    }
+    llava__tok_ipush(&wstart, (int)wsym.n);
+    if (wsym.oom || wstart.oom || wcount.oom) rc = llava__err("llava_bpe_train: out of memory");
+    /* merges */
+    llava__tok_pmap pc;
+    memset(&pc, 0, sizeof pc);
+    int *pcount = NULL;
+    while (!rc && voc.count < target) {
+        llava__tok_pmap_free(&pc);
+        LLAVA_FREE(pcount);
+        pcount = NULL;
+        if (llava__tok_pmap_init(&pc, (int)wsym.n + 16) || !(pcount = (int *)llava__calloc((size_t)wsym.n + 16, sizeof(int)))) {
+            rc = llava__err("llava_bpe_train: out of memory");
+            break;
+        }
+        int n_pairs = 0, best = -1;
+        int *pa = (int *)LLAVA_MALLOC(((size_t)wsym.n + 16) * 2 * sizeof(int));
+        if (!pa) {
+            rc = llava__err("llava_bpe_train: out of memory");
+            break;
+        }
+        for (i = 0; i + 1 < (int)wstart.n; i++) {
+            int a = wstart.p[i], b = wstart.p[i + 1];
+            for (k = a; k + 1 < b; k++) {
+                int x = wsym.p[k], y = wsym.p[k + 1], slot;
+                if (x < 0 || y < 0) continue;
+                if (llava__tok_pmap_get(&pc, x, y, &slot) < 0) {
+                    slot = n_pairs++;
+                    llava__tok_pmap_put(&pc, x, y, 0, slot);
+                    pa[2 * slot] = x;
+                    pa[2 * slot + 1] = y;
+                }
+                pcount[slot] += wcount.p[i];
+            }
+        }
+        for (k = 0; k < n_pairs; k++) {
+            if (pcount[k] < min_freq) continue;
+            if (best < 0 || pcount[k] > pcount[best]) {
+                best = k;
+                continue;
+            }
+            if (pcount[k] < pcount[best]) continue;
+            /* tie: the smaller merged string, then the shorter left part */
+            int xa = pa[2 * k], xb = pa[2 * k + 1], ya = pa[2 * best], yb = pa[2 * best + 1];
+            line.n = 0;
+            llava__tok_put(&line, voc.s[xa], voc.n[xa]);
+            llava__tok_put(&line, voc.s[xb], voc.n[xb]);
+            size_t ln = line.n;
+            llava__tok_put(&line, voc.s[ya], voc.n[ya]);
+            llava__tok_put(&line, voc.s[yb], voc.n[yb]);
+            size_t rn = line.n - ln, m = LLAVA__MIN(ln, rn);
+            int c = memcmp(line.p, line.p + ln, m);
+            if (c < 0 || (c == 0 && (ln < rn || (ln == rn && voc.n[xa] < voc.n[ya])))) best = k;
+        }
+        if (best < 0) {
+            LLAVA_FREE(pa);
+            break; /* no pair is frequent enough: a smaller vocabulary */
+        }
+        int A = pa[2 * best], B = pa[2 * best + 1];
+        LLAVA_FREE(pa);
+        line.n = 0;
+        llava__tok_put(&line, voc.s[A], voc.n[A]);
+        llava__tok_put(&line, voc.s[B], voc.n[B]);
+        int nid = llava__tok_smap_get(&ids, line.p, line.n);
+        if (nid < 0) {
+            nid = llava__tok_vw_add(&voc, line.p, line.n);
+            if (nid < 0 || llava__tok_smap_put(&ids, line.p, line.n, nid) < 0) {
+                rc = llava__err("llava_bpe_train: out of memory");
+                break;
+            }
+        }
+        llava__tok_ipush(&mleft, A);
+        llava__tok_ipush(&mright, B);
+        /* apply the merge in every word, left to right */
+        for (i = 0; i + 1 < (int)wstart.n; i++) {
+            int a = wstart.p[i], b = wstart.p[i + 1], w = a;
+            for (k = a; k < b; k++) {
+                if (k + 1 < b && wsym.p[k] == A && wsym.p[k + 1] == B) {
+                    wsym.p[w++] = nid;
+                    k++;
+                } else wsym.p[w++] = wsym.p[k];
+            }
+            for (; w < b; w++) wsym.p[w] = -2; /* padding: never pairs (skipped below) */
+        }
+        /* compact the padding away */
+        int w = 0, wi = 0;
+        for (i = 0; i + 1 < (int)wstart.n; i++) {
+            int a = wstart.p[i], b = wstart.p[i + 1];
+            wstart.p[wi++] = w;
+            for (k = a; k < b; k++)
+                if (wsym.p[k] != -2) wsym.p[w++] = wsym.p[k];
+        }
+        wstart.p[wi] = w;
+        wsym.n = (size_t)w;
+    }
+    llava__tok_pmap_free(&pc);
+    LLAVA_FREE(pcount);
+    /* tokenizer.json */
+    if (!rc) {
+        llava__tok_puts(&out, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
+        for (i = 0; i < 3; i++) {
+            llava__tok_puts(&out, "    ");
+            llava__tok_added_json(&out, i, base[i]);
+            llava__tok_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
+        }
+        for (i = 0; i < n_special; i++) {
+            llava__tok_puts(&out, "    ");
+            llava__tok_added_json(&out, voc.count + i, opt->specials[i]);
+            llava__tok_puts(&out, i + 1 < n_special ? ",\n" : "\n");
+        }
+        llava__tok_puts(&out, "  ],\n  \"normalizer\": null,\n"
+                              "  \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\xe2\x96\x81\", \"prepend_scheme\": \"first\", \"split\": false},\n"
+                              "  \"post_processor\": {\"type\": \"TemplateProcessing\", "
+                              "\"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
+                              "\"pair\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, "
+                              "{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 1}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}], "
+                              "\"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [1], \"tokens\": [\"<s>\"]}}},\n"
+                              "  \"decoder\": {\"type\": \"Sequence\", \"decoders\": [{\"type\": \"Replace\", \"pattern\": {\"String\": \"\xe2\x96\x81\"}, "
+                              "\"content\": \" \"}, {\"type\": \"ByteFallback\"}, {\"type\": \"Fuse\"}, {\"type\": \"Strip\", \"content\": \" \", "
+                              "\"start\": 1, \"stop\": 0}]},\n"
+                              "  \"model\": {\n    \"type\": \"BPE\",\n    \"dropout\": null,\n    \"unk_token\": \"<unk>\",\n"
+                              "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": true,\n"
+                              "    \"byte_fallback\": true,\n    \"ignore_merges\": false,\n    \"vocab\": {\n");
+        for (i = 0; i < voc.count; i++) {
+            llava__tok_puts(&out, "      ");
+            llava__tok_json_str(&out, voc.s[i], voc.n[i]);
+            llava__tok_printf(&out, ": %d%s\n", i, i + 1 < voc.count ? "," : "");
+        }
+        llava__tok_puts(&out, "    },\n    \"merges\": [\n");
+        for (p = 0; p < mleft.n; p++) {
+            llava__tok_puts(&out, "      [");
+            llava__tok_json_str(&out, voc.s[mleft.p[p]], voc.n[mleft.p[p]]);
+            llava__tok_puts(&out, ", ");
+            llava__tok_json_str(&out, voc.s[mright.p[p]], voc.n[mright.p[p]]);
+            llava__tok_puts(&out, p + 1 < mleft.n ? "],\n" : "]\n");
+        }
+        llava__tok_puts(&out, "    ]\n  }\n}\n");
+        char *path = llava__path_join(dir, "tokenizer.json");
+        if (out.oom || !path) rc = llava__err("llava_bpe_train: out of memory");
+        else rc = llava__write_text(path, out.p);
+        LLAVA_FREE(path);
+    }
+    /* tokenizer_config.json */
+    if (!rc) {
+        out.n = 0;
+        llava__tok_puts(&out, "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n  \"added_tokens_decoder\": {\n");
+        for (i = 0; i < 3 + n_special; i++) {
+            int id = i < 3 ? i : voc.count + i - 3;
+            llava__tok_printf(&out, "    \"%d\": ", id);
+            llava__tok_added_json(&out, id, i < 3 ? base[i] : opt->specials[i - 3]);
+            llava__tok_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
+        }
+        llava__tok_puts(&out, "  },\n  \"bos_token\": \"<s>\",\n  \"clean_up_tokenization_spaces\": false,\n  \"eos_token\": \"</s>\",\n"
+                              "  \"legacy\": false,\n  \"model_max_length\": 4096,\n  \"pad_token\": \"<unk>\",\n"
+                              "  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"unk_token\": \"<unk>\"\n}\n");
+        char *path = llava__path_join(dir, "tokenizer_config.json");
+        if (out.oom || !path) rc = llava__err("llava_bpe_train: out of memory");
+        else rc = llava__write_text(path, out.p);
+        LLAVA_FREE(path);
+    }
+    for (i = 0; i < voc.count; i++) LLAVA_FREE(voc.s[i]);
+    LLAVA_FREE(voc.s);
+    LLAVA_FREE(voc.n);
+    llava__tok_smap_free(&words);
+    llava__tok_smap_free(&chars);
+    llava__tok_smap_free(&ids);
+    LLAVA_FREE(cf);
+    LLAVA_FREE(line.p);
+    LLAVA_FREE(out.p);
+    LLAVA_FREE(wsym.p);
+    LLAVA_FREE(wstart.p);
+    LLAVA_FREE(wcount.p);
+    LLAVA_FREE(mleft.p);
+    LLAVA_FREE(mright.p);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------------------------------
+   11. Conversation templates: the prompt formats LLaVA checkpoints were trained with, rendered to
+       text and to ids with the training label mask.
+       Reference: haotian-liu/LLaVA llava/conversation.py (get_prompt, SeparatorStyle.TWO / PLAIN),
+       llava/train/train.py (preprocess_multimodal, preprocess_v1, preprocess_plain),
+       llava/mm_utils.py (tokenizer_image_token); the llava-1.5-*-hf chat template.
+   ------------------------------------------------------------------------------------------------ */
+static const char *const llava__tpl_names[LLAVA_TEMPLATE_COUNT] = {"llava_hf", "vicuna_v1", "llava_v1", "plain"};
+static const char *const llava__tpl_system[LLAVA_TEMPLATE_COUNT] = {
+    "",
+    /* conv_vicuna_v1 (LLaVA-1.5) */
+    "A chat between a curious user and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the user's questions.",
+    /* conv_llava_v1 */
+    "A chat between a curious human and an artificial intelligence assistant. "
+    "The assistant gives helpful, detailed, and polite answers to the human's questions.",
+    ""};
+
+LLAVADEF int llava_template_from_name(const char *name) {
+    int i;
+    if (!name) return -1;
+    for (i = 0; i < LLAVA_TEMPLATE_COUNT; i++)
+        if (!strcmp(name, llava__tpl_names[i])) return i;
+    if (!strcmp(name, "v1")) return LLAVA_TEMPLATE_VICUNA_V1; /* the original's alias */
+    return -1;
+}
+LLAVADEF const char *llava_template_name(LlavaTemplate t) { return (int)t >= 0 && t < LLAVA_TEMPLATE_COUNT ? llava__tpl_names[t] : NULL; }
+LLAVADEF void llava_free_string(char *s) { LLAVA_FREE(s); }
+
+enum { LLAVA__ROLE_SYSTEM, LLAVA__ROLE_USER, LLAVA__ROLE_ASSISTANT };
+static int llava__tpl_role(const char *r) {
+    if (!r) return -1;
+    if (!strcmp(r, "user") || !strcmp(r, "human")) return LLAVA__ROLE_USER;
+    if (!strcmp(r, "assistant") || !strcmp(r, "gpt")) return LLAVA__ROLE_ASSISTANT;
+    if (!strcmp(r, "system")) return LLAVA__ROLE_SYSTEM;
+    return -1;
+}
+/* Python's str.strip() bounds */
+static void llava__tpl_strip(const char *s, size_t n, size_t *a, size_t *b) {
+    size_t i = 0, e = n;
+    while (i < e) {
+        uint32_t cp;
+        int l = llava__tok_utf8_next(s + i, &cp);
+        if (!llava__tok_is_space(cp) && !(cp >= 0x1C && cp <= 0x1F)) break;
+        i += (size_t)l;
+    }
+    while (e > i) {
+        size_t q = e - 1;
+        uint32_t cp;
+        while (q > i && ((unsigned char)s[q] & 0xC0) == 0x80) q--;
+        llava__tok_utf8_next(s + q, &cp);
+        if (!llava__tok_is_space(cp) && !(cp >= 0x1C && cp <= 0x1F)) break;
+        e = q;
+    }
+    *a = i;
+    *b = e;
+}
+/* text without its "<image>" marks; returns how many there were */
+static int llava__tpl_without_image(const char *s, llava__tok_str *o) {
+    int k = 0;
+    const char *p = s, *q;
+    while ((q = strstr(p, "<image>"))) {
+        llava__tok_put(o, p, (size_t)(q - p));
+        p = q + 7;
+        k++;
+    }
+    llava__tok_puts(o, p);
+    return k;
+}
+/* preprocess_multimodal: a message with "<image>" becomes "<image>\n" + the rest, stripped */
+static void llava__tpl_put_multimodal(llava__tok_str *o, const char *text) {
+    llava__tok_str t;
+    size_t a, b;
+    memset(&t, 0, sizeof t);
+    int k = llava__tpl_without_image(text, &t);
+    if (!k) {
+        llava__tok_puts(o, text);
+    } else {
+        llava__tpl_strip(t.p ? t.p : "", t.n, &a, &b);
+        llava__tok_puts(o, "<image>\n");
+        llava__tok_put(o, t.p ? t.p + a : "", b - a);
+        if (b == a) o->n--, o->p[o->n] = 0; /* "<image>\n".strip() */
+    }
+    LLAVA_FREE(t.p);
+}
+
+/* renders msgs; spans receives [start, end) byte pairs of each assistant answer and its end token */
+static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, int gen, const char *sample, llava__tok_str *o, llava__tok_ints *spans) {
+    int i, k = 0;
+    const char *name = sample ? sample : "(unnamed)";
+    if ((int)t < 0 || t >= LLAVA_TEMPLATE_COUNT) return llava__err("sample '%s': unknown template %d", name, (int)t);
+    for (i = 0; i < n; i++) {
+        if (llava__tpl_role(msgs[i].role) < 0)
+            return llava__err("sample '%s': message %d has role '%s' (expected system, user or assistant)", name, i, msgs[i].role ? msgs[i].role : "(null)");
+        if (!msgs[i].text) return llava__err("sample '%s': message %d has no text", name, i);
+    }
+    if (t == LLAVA_TEMPLATE_PLAIN) {
+        /* preprocess_plain: exactly (image prompt, caption); the prompt is reduced to "<image>" */
+        int u = -1, a = -1;
+        for (i = 0; i < n; i++) {
+            int r = llava__tpl_role(msgs[i].role);
+            if (r == LLAVA__ROLE_USER && u < 0) u = i;
+            else if (r == LLAVA__ROLE_ASSISTANT && u >= 0 && a < 0) a = i;
+            else if (r != LLAVA__ROLE_SYSTEM) return llava__err("sample '%s': the plain template takes one user turn (with <image>) and one caption", name);
+        }
+        if (u < 0 || !strstr(msgs[u].text, "<image>")) return llava__err("sample '%s': the plain template needs a user turn with <image>", name);
+        if (a < 0 && !gen) return llava__err("sample '%s': the plain template needs the caption (an assistant turn)", name);
+        llava__tok_puts(o, "<image>");
+        if (a >= 0) {
+            llava__tok_ipush(spans, (int)o->n);
+            llava__tok_puts(o, msgs[a].text);
+            llava__tok_puts(o, "\n");
+            llava__tok_ipush(spans, (int)o->n);
+        }
+        return o->oom || spans->oom ? llava__err("out of memory") : 0;
+    }
+    if (t == LLAVA_TEMPLATE_LLAVA_HF) {
+        /* {role.upper()}: {"<image>\n" per image}{text} , assistant text in {% generation %} */
+        for (i = 0; i < n; i++) {
+            int r = llava__tpl_role(msgs[i].role);
+            if (r == LLAVA__ROLE_SYSTEM) {
+                llava__tok_puts(o, msgs[i].text);
+                llava__tok_puts(o, " ");
+            } else if (r == LLAVA__ROLE_USER) {
+                llava__tok_str tx;
+                size_t a, b;
+                memset(&tx, 0, sizeof tx);
+                int im = llava__tpl_without_image(msgs[i].text, &tx);
+                llava__tok_puts(o, "USER: ");
+                for (k = 0; k < im; k++) llava__tok_puts(o, "<image>\n");
+                if (im) llava__tpl_strip(tx.p ? tx.p : "", tx.n, &a, &b);
+                else a = 0, b = tx.n;
+                llava__tok_put(o, tx.p ? tx.p + a : "", b - a);
+                llava__tok_puts(o, " ");
+                LLAVA_FREE(tx.p);
+            } else {
+                llava__tok_puts(o, "ASSISTANT: ");
+                llava__tok_ipush(spans, (int)o->n - 1); /* from the space, as for vicuna_v1 */
+                llava__tok_puts(o, msgs[i].text);
+                llava__tok_ipush(spans, (int)o->n);
+                llava__tok_puts(o, " ");
+            }
+        }
+        if (gen) llava__tok_puts(o, "ASSISTANT:");
+        return o->oom || spans->oom ? llava__err("out of memory") : 0;
+    }
+    /* vicuna_v1 / llava_v1: SeparatorStyle.TWO, sep " ", sep2 "</s>" */
+    const char *system = llava__tpl_system[t];
+    i = 0;
+    if (n > 0 && llava__tpl_role(msgs[0].role) == LLAVA__ROLE_SYSTEM) system = msgs[i++].text;
+    if (i < n && llava__tpl_role(msgs[i].role) != LLAVA__ROLE_USER) i++; /* preprocess_v1 skips a first turn not from the human */
+    llava__tok_puts(o, system);
+    llava__tok_puts(o, " ");
+    for (k = 0; i < n; i++, k++) {
+        int r = llava__tpl_role(msgs[i].role);
+        if (r != (k % 2 == 0 ? LLAVA__ROLE_USER : LLAVA__ROLE_ASSISTANT))
+            return llava__err("sample '%s': message %d should be from the %s (turns alternate user, assistant)", name, i, k % 2 == 0 ? "user" : "assistant");
+        if (!msgs[i].text[0]) { /* an empty message is the generation prompt */
+            llava__tok_puts(o, r == LLAVA__ROLE_USER ? "USER:" : "ASSISTANT:");
+            continue;
+        }
+        llava__tok_puts(o, r == LLAVA__ROLE_USER ? "USER: " : "ASSISTANT: ");
+        /* the answer's span starts at the space after "ASSISTANT:": preprocess_v1 supervises from the
+           token that holds it (instruction_len = len(tokens("... ASSISTANT: ")) - 2) */
+        if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n - 1);
+        llava__tpl_put_multimodal(o, msgs[i].text);
+        llava__tok_puts(o, r == LLAVA__ROLE_USER ? " " : "</s>");
+        if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n);
+    }
+    if (gen) llava__tok_puts(o, k % 2 == 0 ? "USER:" : "ASSISTANT:");
+    return o->oom || spans->oom ? llava__err("out of memory") : 0;
+}
+
+LLAVADEF char *llava_template_render(LlavaTemplate t, const LlavaMessage *msgs, int n_msgs, int add_generation_prompt) {
+    llava__tok_str o;
+    llava__tok_ints sp;
+    memset(&o, 0, sizeof o);
+    memset(&sp, 0, sizeof sp);
+    llava__tok_put(&o, "", 0);
+    if (llava__tpl_render(t, msgs, n_msgs, add_generation_prompt, NULL, &o, &sp)) {
+        LLAVA_FREE(o.p);
+        o.p = NULL;
+    }
+    LLAVA_FREE(sp.p);
+    return o.p;
+}
+
+LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_msgs,
+                                     int add_generation_prompt, int image_id, int image_repeat, const char *sample,
+                                     int *ids, int *labels, int max_ids) {
+    const char *name = sample ? sample : "(unnamed)";
+    llava__tok_str text;
+    llava__tok_ints spans, isimg;
+    llava__tok_out all, part;
+    int rc = 0;
+    size_t k, q;
+    memset(&text, 0, sizeof text);
+    memset(&spans, 0, sizeof spans);
+    memset(&isimg, 0, sizeof isimg);
+    memset(&all, 0, sizeof all);
+    memset(&part, 0, sizeof part);
+    if (image_repeat < 1) return llava__err("sample '%s': image_repeat must be at least 1 (got %d)", name, image_repeat);
+    llava__tok_put(&text, "", 0);
+    rc = llava__tpl_render(t, msgs, n_msgs, add_generation_prompt, sample, &text, &spans);
+    if (!rc && image_id < 0) {
+        /* tokenizer_image_token: each piece between "<image>" marks tokenized on its own, with the
+           leading special tokens (BOS) of the pieces after the first dropped */
+        size_t a = 0;
+        int first = 1, offset = 0;
+        while (!rc) {
+            const char *m = strstr(text.p + a, "<image>");
+            size_t e = m ? (size_t)(m - text.p) : text.n;
+            part.ids.n = part.start.n = part.end.n = 0;
+            rc = llava__tok_encode(tok, text.p + a, e - a, 1, &part);
+            if (rc) break;
+            if (first) offset = part.ids.n > 0 && part.ids.p[0] == tok->bos && tok->bos >= 0;
+            for (k = first ? 0 : (size_t)offset; k < part.ids.n; k++) {
+                llava__tok_emit(&all, part.ids.p[k], part.start.p[k] + (int)a, part.end.p[k] + (int)a);
+                llava__tok_ipush(&isimg, 0);
+            }
+            first = 0;
+            if (!m) break;
+            for (q = 0; q < (size_t)image_repeat; q++) {
+                llava__tok_emit(&all, image_id, (int)e, (int)e + 7);
+                llava__tok_ipush(&isimg, 1);
+            }
+            a = e + 7;
+        }
+    } else if (!rc) {
+        /* the whole text at once, "<image>" being a token of the tokenizer (as LlavaProcessor does) */
+        int img = llava_token_id(tok, "<image>");
+        if (img < 0) rc = llava__err("sample '%s': the tokenizer has no \"<image>\" token (needed for image id %d)", name, image_id);
+        if (!rc) rc = llava__tok_encode(tok, text.p, text.n, 1, &part);
+        for (k = 0; !rc && k < part.ids.n; k++) {
+            int is = part.ids.p[k] == img;
+            for (q = 0; q < (is ? (size_t)image_repeat : 1); q++) {
+                llava__tok_emit(&all, is ? image_id : part.ids.p[k], part.start.p[k], part.end.p[k]);
+                llava__tok_ipush(&isimg, is);
+            }
+        }
+    }
+    if (!rc && (all.ids.oom || isimg.oom)) rc = llava__err("out of memory");
+    int n = (int)all.ids.n;
+    if (!rc && ids && n > max_ids) rc = llava__err("sample '%s': the conversation needs %d token ids but max_ids is %d", name, n, max_ids);
+    if (!rc && ids) memcpy(ids, all.ids.p, (size_t)n * sizeof(int));
+    if (!rc && labels) {
+        /* a token is supervised when it overlaps an answer; it may reach before the answer only over
+           whitespace (the "▁" of the space after "ASSISTANT:"), never past its end */
+        int i;
+        for (i = 0; i < n; i++) labels[i] = LLAVA_IGNORE_INDEX;
+        for (k = 0; k + 1 < spans.n && !rc; k += 2) {
+            int a0 = spans.p[k], a1 = spans.p[k + 1], got = 0;
+            for (i = 0; i < n && !rc; i++) {
+                int s = all.start.p[i], e = all.end.p[i];
+                /* zero-width tokens (a "▁" prepended to a piece that starts the answer) count where they stand */
+                if (!(e > s ? s < a1 && e > a0 : s >= a0 && s < a1)) continue;
+                size_t sl = 0;
+                const char *ts = isimg.p[i] ? "<image>" : llava__tok_id_str(tok, all.ids.p[i], &sl);
+                if (isimg.p[i]) sl = 7;
+                int bad = e > a1;
+                for (q = (size_t)s; (int)q < a0 && !bad; q++) bad = !llava__tok_is_space((unsigned char)text.p[q]);
+                if (bad || isimg.p[i])
+                    rc = llava__err("sample '%s': assistant turn %d: token %d ('%.*s', bytes %d..%d) does not line up with the answer (bytes %d..%d)",
+                                    name, (int)(k / 2), i, (int)LLAVA__MIN(sl, 40), ts ? ts : "", s, e, a0, a1);
+                labels[i] = all.ids.p[i];
+                got++;
+            }
+            if (!rc && !got && a1 > a0) rc = llava__err("sample '%s': assistant turn %d: no token covers the answer (bytes %d..%d)", name, (int)(k / 2), a0, a1);
+        }
+    }
+    LLAVA_FREE(text.p);
+    LLAVA_FREE(spans.p);
+    LLAVA_FREE(isimg.p);
+    llava__tok_out_free(&all);
+    llava__tok_out_free(&part);
+    return rc ? -1 : n;
+}
 
 /* ------------------------------------------------------------------------------------------------
    12. Image loading (stb_image) and preprocessing (CLIPImageProcessor, LLaVA-1.5 pad)

@@ -13,7 +13,6 @@
    loss curves. --resume continues from the newest checkpoint with the same losses, bit for bit, as a
    run that was never stopped. */
 #define _POSIX_C_SOURCE 200809L
-#define LLAVA_WITH_TOKENIZER_PART
 #define LLAVA_IMPLEMENTATION
 #include "llava.h"
 

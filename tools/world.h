@@ -20,6 +20,7 @@
 #include <string.h>
 
 #define W_MAX_OBJ 8
+#define W_PI 3.14159265358979323846
 
 /* ---- vocabulary ------------------------------------------------------------------------------- */
 enum { W_CIRCLE, W_SQUARE, W_TRIANGLE, W_STAR, W_CROSS, W_RING, W_DIAMOND, W_NSHAPE };
@@ -102,7 +103,7 @@ static void w_shuffle(WRng *r, int *a, int n) {
 static void w_star_vertices(const WObj *o, double *vx, double *vy) {
     int k;
     for (k = 0; k < 10; k++) {
-        double a = -M_PI / 2 + k * M_PI / 5, r = (k & 1) ? o->s * 0.45 : o->s;
+        double a = -W_PI / 2 + k * W_PI / 5, r = (k & 1) ? o->s * 0.45 : o->s;
         vx[k] = o->cx + r * cos(a);
         vy[k] = o->cy + r * sin(a);
     }
@@ -144,7 +145,7 @@ static void w_exact_box(const WObj *o, double *b) {
     case W_SQUARE: hx = top = bot = 0.85 * s; break;
     case W_DIAMOND: hx = 0.8 * s; break;
     case W_TRIANGLE: bot = 0.75 * s; break;
-    case W_STAR: hx = s * cos(M_PI / 10); bot = s * sin(3 * M_PI / 10); break;
+    case W_STAR: hx = s * cos(W_PI / 10); bot = s * sin(3 * W_PI / 10); break;
     default: break;
     }
     b[0] = o->cx - hx;
@@ -346,6 +347,13 @@ static void w_context_text(const WScene *sc, WBuf *b) {
     w_boxes_text(sc, b);
 }
 
+static void w_copy(char *dst, size_t cap, const char *src) {
+    size_t n = strlen(src);
+    if (!cap) return;
+    if (n >= cap) n = cap - 1;
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
 static int w_lookup(const char *const *names, int n, const char *s) {
     int k;
     for (k = 0; k < n; k++)
@@ -419,9 +427,9 @@ static int w_load_world(const char *path, WScene **out, int *size, uint64_t *see
     else snprintf(full, sizeof full, "%s/world.json", path);
     char *text = llava__read_text(full, (size_t)1 << 30, &n);
     *out = NULL;
-    if (!text) return snprintf(err, errcap, "%s", llava_last_error()), -1;
+    if (!text) return w_copy(err, errcap, llava_last_error()), -1;
     if (llava__json_parse(&j, text, n, full) != LLAVA_OK) {
-        snprintf(err, errcap, "%s", llava_last_error());
+        w_copy(err, errcap, llava_last_error());
         llava__json_free(&j);
         free(text);
         return -1;
@@ -429,7 +437,7 @@ static int w_load_world(const char *path, WScene **out, int *size, uint64_t *see
     root = &j.nodes[0];
     ims = llava__jget(&j, root, "images");
     if (!ims || ims->type != LLAVA__JARR) {
-        snprintf(err, errcap, "%s: no \"images\" array", full);
+        snprintf(err, errcap, "%.400s: no \"images\" array", full);
         count = -1;
     } else {
         x = llava__jget(&j, root, "size");
@@ -700,6 +708,9 @@ static void w_check_clause(const WScene *sc, const WTok *t, int s, int e, WCheck
         if (ms[i].color < 0 && ms[i].num < 0 && ms[i].end + 1 < e && (w_is(&t[ms[i].end], "is") || w_is(&t[ms[i].end], "looks")) &&
             t[ms[i].end + 1].kind == WT_COLOR && !(ms[i].end + 2 < e && (t[ms[i].end + 2].kind == WT_SHAPE || t[ms[i].end + 2].kind == WT_NOUN)))
             ms[i].color = t[ms[i].end + 1].val;
+        else if (ms[i].size < 0 && ms[i].num < 0 && ms[i].end + 1 < e && w_is(&t[ms[i].end], "is") && t[ms[i].end + 1].kind == WT_SIZE &&
+                 !(ms[i].end + 2 < e && (t[ms[i].end + 2].kind == WT_SHAPE || t[ms[i].end + 2].kind == WT_NOUN || t[ms[i].end + 2].kind == WT_COLOR)))
+            ms[i].size = t[ms[i].end + 1].val;
 
     /* counts (a number with a plural noun, or "one"/"no"): conditional when a relation follows */
     for (i = 0; i < nm; i++) {
@@ -728,6 +739,9 @@ static void w_check_clause(const WScene *sc, const WTok *t, int s, int e, WCheck
                 m->num = -3;
                 continue;
             }
+            for (k = 0; k < sc->n; k++) cnt += w_match(&sc->o[k], m);
+            if (cnt == m->num && !neg) wc_key(c, "count %s %d", nmb, m->num);
+            else if (cnt != m->num && !neg) wc_false(c, "there %s %d %s(s), not %d", cnt == 1 ? "is" : "are", cnt, nmb, m->num);
             m->num = -3; /* handled */
         }
     }

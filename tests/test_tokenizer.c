@@ -1,0 +1,531 @@
+/* llava.h tokenizer and template tests: ids and decodings against Hugging Face `tokenizers` fixtures,
+   the BPE trainer's files, conversation templates against the original LLaVA code, malformed input.
+   Prints one line per test and "N passed, N failed" at the end; exits non-zero on any failure.
+
+   usage: test_tokenizer [FIXTURES_DIR]   (default tests/fixtures/tokenizer, run from the repository root) */
+#define _POSIX_C_SOURCE 200809L
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int g_pass, g_fail;
+static char g_msg[4096];
+static const char *g_fix = "tests/fixtures/tokenizer";
+static char g_tmp[256];
+
+#define CHECK(cond, ...)                                    \
+    do {                                                    \
+        if (!(cond)) {                                      \
+            snprintf(g_msg, sizeof g_msg, __VA_ARGS__);     \
+            return 0;                                       \
+        }                                                   \
+    } while (0)
+
+typedef int (*test_fn)(const void *arg);
+static void run(const char *name, test_fn f, const void *arg) {
+    g_msg[0] = 0;
+    if (f(arg)) {
+        g_pass++;
+        printf("ok    %s\n", name);
+    } else {
+        g_fail++;
+        printf("FAIL  %s: %s\n", name, g_msg);
+    }
+    fflush(stdout);
+}
+
+static char *fx(const char *rel) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_fix, rel);
+    return buf[k];
+}
+static char *tmp(const char *rel) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, rel);
+    return buf[k];
+}
+static char *read_all(const char *path, size_t *n) { return llava__read_text(path, (size_t)1 << 30, n); }
+static int write_all(const char *path, const char *s) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t n = strlen(s), w = fwrite(s, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+static int parse_ids(const char *s, int *ids, int cap) {
+    int n = 0;
+    char *e;
+    while (*s && n < cap) {
+        long v = strtol(s, &e, 10);
+        if (e == s) break;
+        ids[n++] = (int)v;
+        s = e;
+    }
+    return n;
+}
+static int same_ids(const int *a, int na, const int *b, int nb) { return na == nb && (na == 0 || !memcmp(a, b, (size_t)na * sizeof(int))); }
+static void fmt_ids(char *out, size_t cap, const int *ids, int n) {
+    size_t k = 0;
+    int i;
+    out[0] = 0;
+    for (i = 0; i < n && k + 16 < cap; i++) k += (size_t)snprintf(out + k, cap - k, i ? " %d" : "%d", ids[i]);
+}
+static char *decode(const LlavaTokenizer *t, const int *ids, int n, int skip) {
+    long len = llava_detokenize(t, ids, n, skip, NULL, 0);
+    if (len < 0) return NULL;
+    char *s = (char *)malloc((size_t)len + 1);
+    llava_detokenize(t, ids, n, skip, s, (size_t)len + 1);
+    return s;
+}
+
+/* --- the texts and every tokenizer's expected encodings --------------------------------------- */
+static llava__json g_texts;
+static int g_ntexts;
+static const char **g_text;
+static size_t *g_text_len;
+
+static int load_texts(void) {
+    size_t n;
+    char *s = read_all(fx("texts.json"), &n);
+    if (!s || llava__json_parse(&g_texts, s, n, "texts.json")) return -1;
+    free(s);
+    const llava__jnode *root = &g_texts.nodes[0], *x;
+    g_ntexts = root->count;
+    g_text = (const char **)calloc((size_t)g_ntexts, sizeof *g_text);
+    g_text_len = (size_t *)calloc((size_t)g_ntexts, sizeof *g_text_len);
+    int i = 0;
+    for (x = llava__jfirst(&g_texts, root); x; x = llava__jnext(&g_texts, x), i++) {
+        g_text[i] = x->str;
+        g_text_len[i] = strlen(x->str);
+    }
+    return 0;
+}
+
+#define MAXIDS 8192
+static int t_expected(const void *arg) {
+    const char *name = (const char *)arg;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", g_fix, name);
+    LlavaTokenizer *t = llava_tokenizer_load(path);
+    CHECK(t, "load: %s", llava_last_error());
+    snprintf(path, sizeof path, "%s/%s/expected.jsonl", g_fix, name);
+    size_t n;
+    char *all = read_all(path, &n), *line = all;
+    CHECK(all, "cannot read %s", path);
+    static int ids[MAXIDS], exp[MAXIDS], raw[MAXIDS], eraw[MAXIDS];
+    char a[2048], b[2048];
+    int i, npre = llava_tokenize(t, "", 0, 1, NULL, 0), ok = 1;
+    for (i = 0; i < g_ntexts && ok; i++) {
+        char *nl = strchr(line, '\n');
+        llava__json j;
+        CHECK(nl, "%s: %d lines for %d texts", path, i, g_ntexts);
+        *nl = 0;
+        CHECK(!llava__json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const llava__jnode *r = &j.nodes[0];
+        const char *text = g_text[i];
+        int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS);
+        int ng = llava_tokenize(t, text, g_text_len[i], 1, ids, MAXIDS);
+        fmt_ids(a, sizeof a, exp, ne);
+        fmt_ids(b, sizeof b, ids, ng);
+        if (!same_ids(exp, ne, ids, ng)) {
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": ids [%s] but tokenizers says [%s]", i, text, b, a);
+            ok = 0;
+        }
+        const char *rs = llava__tok_jstr(&j, r, "raw");
+        int ner = rs ? parse_ids(rs, eraw, MAXIDS) : ne - npre;
+        if (!rs) memcpy(eraw, exp + npre, (size_t)(ner > 0 ? ner : 0) * sizeof(int));
+        int nr = llava_tokenize(t, text, g_text_len[i], 0, raw, MAXIDS);
+        if (ok && !same_ids(eraw, ner, raw, nr)) {
+            fmt_ids(a, sizeof a, eraw, ner);
+            fmt_ids(b, sizeof b, raw, nr);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\" without special tokens: [%s] but tokenizers says [%s]", i, text, b, a);
+            ok = 0;
+        }
+        const char *dec = llava__tok_jstr(&j, r, "dec"), *skip = llava__tok_jstr(&j, r, "skip"), *full = llava__tok_jstr(&j, r, "full");
+        if (!dec) dec = text;
+        if (!skip) skip = dec;
+        char *d1 = decode(t, eraw, ner, 0), *d2 = decode(t, exp, ne, 1), *d3 = full ? decode(t, exp, ne, 0) : NULL;
+        if (ok && (!d1 || strcmp(d1, dec))) snprintf(g_msg, sizeof g_msg, "text %d: decode gives \"%.60s\", tokenizers \"%.60s\"", i, d1 ? d1 : "(error)", dec), ok = 0;
+        if (ok && (!d2 || strcmp(d2, skip)))
+            snprintf(g_msg, sizeof g_msg, "text %d: decode(skip_special) gives \"%.60s\", tokenizers \"%.60s\"", i, d2 ? d2 : "(error)", skip), ok = 0;
+        if (ok && full && (!d3 || strcmp(d3, full)))
+            snprintf(g_msg, sizeof g_msg, "text %d: decode with specials gives \"%.60s\", tokenizers \"%.60s\"", i, d3 ? d3 : "(error)", full), ok = 0;
+        /* streaming: the pieces add up to the whole decode, and none ends inside a character */
+        if (ok) {
+            LlavaDecoder sd;
+            llava__tok_str acc;
+            memset(&acc, 0, sizeof acc);
+            llava__tok_put(&acc, "", 0);
+            llava_decoder_init(&sd, t, 1);
+            int k;
+            for (k = 0; k < ne && ok; k++) {
+                size_t len;
+                const char *p = llava_decoder_push(&sd, exp[k], &len);
+                if (!p) snprintf(g_msg, sizeof g_msg, "text %d: streaming: %s", i, llava_last_error()), ok = 0;
+                else {
+                    if (len && !llava__tok_is_valid_utf8(p, len) && strcmp(skip, d2 ? d2 : ""))
+                        snprintf(g_msg, sizeof g_msg, "text %d: streaming emitted a partial character", i), ok = 0;
+                    llava__tok_put(&acc, p, len);
+                }
+            }
+            size_t len;
+            const char *p = llava_decoder_flush(&sd, &len);
+            if (p) llava__tok_put(&acc, p, len);
+            if (ok && strcmp(acc.p, d2 ? d2 : ""))
+                snprintf(g_msg, sizeof g_msg, "text %d: streamed \"%.60s\" but decode gives \"%.60s\"", i, acc.p, d2 ? d2 : ""), ok = 0;
+            llava_decoder_free(&sd);
+            free(acc.p);
+        }
+        free(d1);
+        free(d2);
+        free(d3);
+        llava__json_free(&j);
+        line = nl + 1;
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    return ok;
+}
+
+/* --- the trainer: same files as the committed ones (which tokenizers encoded for the fixtures) ---- */
+static int t_trainer(const void *arg) {
+    const char *name = (const char *)arg;
+    int vocab = !strcmp(name, "tiny600") ? 600 : 1000;
+    size_t n, n1, n2;
+    char *corpus = read_all(fx("train_corpus.txt"), &n);
+    CHECK(corpus, "cannot read the training corpus");
+    const char *specials[1] = {"<image>"};
+    LlavaBpeTrainOptions opt;
+    memset(&opt, 0, sizeof opt);
+    opt.vocab_size = vocab;
+    opt.specials = specials;
+    opt.n_specials = 1;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", g_tmp, name);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    int rc = llava_bpe_train(corpus, n, &opt, dir);
+    free(corpus);
+    CHECK(rc == 0, "train: %s", llava_last_error());
+    const char *files[2] = {"tokenizer.json", "tokenizer_config.json"};
+    int k;
+    for (k = 0; k < 2; k++) {
+        char p1[600], p2[600];
+        snprintf(p1, sizeof p1, "%s/%s", dir, files[k]);
+        snprintf(p2, sizeof p2, "%s/%s/%s", g_fix, name, files[k]);
+        char *a = read_all(p1, &n1), *b = read_all(p2, &n2);
+        int same = a && b && n1 == n2 && !memcmp(a, b, n1);
+        free(a);
+        free(b);
+        CHECK(same, "%s differs from the committed %s", p1, p2);
+    }
+    LlavaTokenizer *t = llava_tokenizer_load(dir);
+    CHECK(t, "load: %s", llava_last_error());
+    int img = llava_token_id(t, "<image>"), V = llava_tokenizer_vocab_size(t), bos = llava_tokenizer_bos(t), eos = llava_tokenizer_eos(t);
+    llava_tokenizer_free(t);
+    CHECK(img == vocab - 1 && V == vocab && bos == 1 && eos == 2, "<image> %d, vocab %d, bos %d, eos %d", img, V, bos, eos);
+    return 1;
+}
+
+/* --- conversation templates against the original code ------------------------------------------ */
+static int t_templates(const void *arg) {
+    (void)arg;
+    size_t n;
+    char *s = read_all(fx("templates.json"), &n);
+    llava__json j;
+    CHECK(s && !llava__json_parse(&j, s, n, "templates.json"), "cannot read templates.json: %s", llava_last_error());
+    const llava__jnode *c;
+    int k = 0, checked_labels = 0, ok = 1;
+    for (c = llava__jfirst(&j, &j.nodes[0]); c && ok; c = llava__jnext(&j, c), k++) {
+        const char *tn = llava__tok_jstr(&j, c, "tokenizer"), *tmpl = llava__tok_jstr(&j, c, "template"), *text = llava__tok_jstr(&j, c, "text");
+        char path[600], sample[64];
+        snprintf(path, sizeof path, "%s/%s", g_fix, tn);
+        snprintf(sample, sizeof sample, "case %d (%s, %s)", k, tmpl, tn);
+        LlavaTokenizer *t = llava_tokenizer_load(path);
+        CHECK(t, "load %s: %s", tn, llava_last_error());
+        LlavaMessage msgs[16];
+        int nm = 0;
+        const llava__jnode *m;
+        for (m = llava__jfirst(&j, llava__jget(&j, c, "conv")); m && nm < 16; m = llava__jnext(&j, m), nm++) {
+            msgs[nm].role = llava__jat(&j, m, 0)->str;
+            msgs[nm].text = llava__jat(&j, m, 1)->str;
+        }
+        int T = llava_template_from_name(tmpl);
+        char *r = llava_template_render((LlavaTemplate)T, msgs, nm, 0);
+        if (!r || strcmp(r, text)) {
+            snprintf(g_msg, sizeof g_msg, "%s: rendered \"%s\"\nexpected \"%s\"", sample, r ? r : llava_last_error(), text);
+            ok = 0;
+        }
+        llava_free_string(r);
+        static int ids[4096], labels[4096], exp[4096], elab[4096];
+        int image_id = (int)llava__jget(&j, c, "image_id")->num, rep = (int)llava__jget(&j, c, "repeat")->num;
+        int got = ok ? llava_template_tokenize(t, (LlavaTemplate)T, msgs, nm, 0, image_id, rep, sample, ids, labels, 4096) : -1;
+        if (ok && got < 0) snprintf(g_msg, sizeof g_msg, "%s: %s", sample, llava_last_error()), ok = 0;
+        int ne = 0;
+        const llava__jnode *x;
+        for (x = llava__jfirst(&j, llava__jget(&j, c, "ids")); x; x = llava__jnext(&j, x)) exp[ne++] = (int)x->num;
+        if (ok && !same_ids(ids, got, exp, ne)) {
+            char a[4096], b[4096];
+            fmt_ids(a, sizeof a, ids, got);
+            fmt_ids(b, sizeof b, exp, ne);
+            snprintf(g_msg, sizeof g_msg, "%s: ids [%s]\nexpected [%s]", sample, a, b);
+            ok = 0;
+        }
+        /* labels: the original's where it has no tokenization mismatch, else the prefix-encoding mask */
+        const llava__jnode *lo = llava__jget(&j, c, "labels_original"), *lp = llava__jget(&j, c, "labels_prefix"), *mm = llava__jget(&j, c, "original_mismatch");
+        const llava__jnode *use = lo && !(mm && mm->num) ? lo : (lp && lp->type == LLAVA__JARR ? lp : NULL);
+        if (ok && use) {
+            int nl = 0;
+            for (x = llava__jfirst(&j, use); x; x = llava__jnext(&j, x)) elab[nl++] = (int)x->num;
+            if (!same_ids(labels, got, elab, nl)) {
+                char a[4096], b[4096];
+                fmt_ids(a, sizeof a, labels, got);
+                fmt_ids(b, sizeof b, elab, nl);
+                snprintf(g_msg, sizeof g_msg, "%s: labels [%s]\nexpected [%s]", sample, a, b);
+                ok = 0;
+            }
+            checked_labels++;
+        }
+        /* the supervised tokens decode to the answers (and "</s>") */
+        if (ok) {
+            int q, sup = 0;
+            for (q = 0; q < got; q++) sup += labels[q] != LLAVA_IGNORE_INDEX;
+            if (!sup) snprintf(g_msg, sizeof g_msg, "%s: nothing supervised", sample), ok = 0;
+        }
+        llava_tokenizer_free(t);
+    }
+    llava__json_free(&j);
+    free(s);
+    if (ok && checked_labels < k / 2) snprintf(g_msg, sizeof g_msg, "only %d of %d cases had reference labels", checked_labels, k), ok = 0;
+    return ok;
+}
+
+/* the mask around the answers of a generation prompt, and the error for tokens across an answer */
+static const char *g_tiny_bpe =
+    "{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2, \"a\": 3, \"b\": 4, \":\": 5,"
+    " \"\\u2581\": 6, \":\\u2581\": 7, \":\\u2581a\": 8, \"U\": 9, \"S\": 10, \"E\": 11, \"R\": 12, \"A\": 13, \"I\": 14, \"T\": 15, \"N\": 16},"
+    " \"merges\": [\": \\u2581\", \":\\u2581 a\"]},"
+    " \"added_tokens\": [{\"id\": 2, \"content\": \"</s>\", \"special\": true}, {\"id\": 17, \"content\": \"<image>\", \"special\": true}],"
+    " \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": \"first\", \"split\": false},"
+    " \"decoder\": {\"type\": \"Metaspace\", \"replacement\": \"\\u2581\", \"prepend_scheme\": \"first\"}}";
+static int t_template_errors(const void *arg) {
+    (void)arg;
+    CHECK(write_all(tmp("tiny.json"), g_tiny_bpe) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("tiny.json"));
+    CHECK(t, "load: %s", llava_last_error());
+    LlavaMessage m[2];
+    int ids[256], labels[256];
+    m[0].role = "user";
+    m[0].text = "<image>";
+    m[1].role = "assistant";
+    m[1].text = "ab";
+    int n = llava_template_tokenize(t, LLAVA_TEMPLATE_LLAVA_HF, m, 2, 0, 17, 2, "sample-7", ids, labels, 256);
+    CHECK(n < 0 && strstr(llava_last_error(), "sample-7") && strstr(llava_last_error(), "line up"), "misaligned answer: %d, %s", n, llava_last_error());
+    m[1].role = "robot";
+    n = llava_template_tokenize(t, LLAVA_TEMPLATE_VICUNA_V1, m, 2, 0, -200, 1, "s2", ids, labels, 256);
+    CHECK(n < 0 && strstr(llava_last_error(), "robot"), "bad role: %s", llava_last_error());
+    m[1].role = "user";
+    n = llava_template_tokenize(t, LLAVA_TEMPLATE_VICUNA_V1, m, 2, 0, -200, 1, "s3", ids, labels, 256);
+    CHECK(n < 0 && strstr(llava_last_error(), "alternate"), "two user turns: %s", llava_last_error());
+    m[1].role = "assistant";
+    n = llava_template_tokenize(t, LLAVA_TEMPLATE_PLAIN, m, 2, 0, -200, 1, "s4", ids, labels, 2);
+    CHECK(n < 0 && strstr(llava_last_error(), "max_ids is 2"), "small max_ids: %s", llava_last_error());
+    m[0].text = "no image";
+    n = llava_template_tokenize(t, LLAVA_TEMPLATE_PLAIN, m, 2, 0, -200, 1, "s5", ids, labels, 256);
+    CHECK(n < 0 && strstr(llava_last_error(), "<image>"), "plain without image: %s", llava_last_error());
+    CHECK(llava_template_from_name("nope") == -1 && llava_template_from_name("vicuna_v1") == LLAVA_TEMPLATE_VICUNA_V1, "names");
+    /* generation prompts */
+    m[0].text = "<image>\nhi";
+    char *r = llava_template_render(LLAVA_TEMPLATE_LLAVA_HF, m, 1, 1);
+    CHECK(r && !strcmp(r, "USER: <image>\nhi ASSISTANT:"), "llava_hf prompt: %s", r ? r : "(null)");
+    llava_free_string(r);
+    r = llava_template_render(LLAVA_TEMPLATE_VICUNA_V1, m, 1, 1);
+    CHECK(r && strstr(r, "questions. USER: <image>\nhi ASSISTANT:"), "vicuna prompt: %s", r ? r : "(null)");
+    llava_free_string(r);
+    llava_tokenizer_free(t);
+    return 1;
+}
+
+/* --- malformed tokenizer files and inputs ---------------------------------------------------------- */
+static const char *g_good =
+    "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\"]}, \"added_tokens\": []}";
+static int load_fails(const char *json, const char *expect) {
+    if (write_all(tmp("bad.json"), json)) return 0;
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("bad.json"));
+    if (t) {
+        llava_tokenizer_free(t);
+        snprintf(g_msg, sizeof g_msg, "loaded: %s", json);
+        return 0;
+    }
+    if (!strstr(llava_last_error(), expect)) {
+        snprintf(g_msg, sizeof g_msg, "error \"%s\" does not mention \"%s\"", llava_last_error(), expect);
+        return 0;
+    }
+    return 1;
+}
+static int t_malformed(const void *arg) {
+    (void)arg;
+    CHECK(write_all(tmp("good.json"), g_good) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("good.json"));
+    CHECK(t, "the good file: %s", llava_last_error());
+    int ids[8];
+    CHECK(llava_tokenize(t, "ab", 2, 1, ids, 8) == 1 && ids[0] == 2, "good file encodes");
+    llava_tokenizer_free(t);
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0,}}", "malformed JSON")) return 0;
+    if (!load_fails("not json", "malformed JSON")) return 0;
+    if (!load_fails("", "empty")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"Unigram\", \"vocab\": []}}", "model type 'Unigram' is not supported")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a c\"]}}", "not in the vocabulary: 'c'")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1}, \"merges\": [\"a b\"]}}", "not in the vocabulary: 'ab'")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 7}, \"merges\": []}}", "id 7, out of range")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": -1}, \"merges\": []}}", "non-integer id")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1, \"b\": 1}, \"merges\": []}}", "given to both")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}", "not two tokens")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"unk_token\": \"<unk>\"}}", "unk_token '<unk>'")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 99999999, \"content\": \"x\"}]}",
+                    "out of range"))
+        return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 3, \"content\": \"x\"}, "
+                    "{\"id\": 3, \"content\": \"y\"}]}",
+                    "two added tokens"))
+        return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": {\"type\": \"NFKC\"}}", "'NFKC' is not supported")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"x+\"}, "
+                    "\"behavior\": \"Isolated\"}}",
+                    "'x+' is not supported"))
+        return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"post_processor\": {\"type\": \"TemplateProcessing\", "
+                    "\"single\": [{\"SpecialToken\": {\"id\": \"<s>\"}}], \"special_tokens\": {\"<s>\": {\"ids\": [5]}}}}",
+                    "outside the vocabulary"))
+        return 0;
+    t = llava_tokenizer_load("/nonexistent/dir");
+    CHECK(!t && strstr(llava_last_error(), "/nonexistent/dir"), "missing file: %s", llava_last_error());
+    /* fuzz: random byte edits of a real file never crash */
+    size_t n;
+    char *src = read_all(fx("trained/tokenizer.json"), &n);
+    CHECK(src, "read trained/tokenizer.json");
+    uint64_t rng = 12345;
+    int it, loaded = 0;
+    for (it = 0; it < 60; it++) {
+        char *cp = (char *)malloc(n + 1);
+        memcpy(cp, src, n + 1);
+        int e;
+        for (e = 0; e < 4; e++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(rng >> 33) % n;
+            cp[at] = "{}[]\",:0123456789 ab\\"[(rng >> 20) % 22];
+        }
+        FILE *f = fopen(tmp("fuzz.json"), "wb");
+        fwrite(cp, 1, n, f);
+        fclose(f);
+        free(cp);
+        LlavaTokenizer *ft = llava_tokenizer_load(tmp("fuzz.json"));
+        if (ft) {
+            int buf[64];
+            llava_tokenize(ft, "hello world", 11, 1, buf, 64);
+            loaded++;
+            llava_tokenizer_free(ft);
+        }
+    }
+    free(src);
+    (void)loaded;
+    return 1;
+}
+
+static int t_inputs(const void *arg) {
+    (void)arg;
+    LlavaTokenizer *t = llava_tokenizer_load(fx("sp_first"));
+    CHECK(t, "load: %s", llava_last_error());
+    int ids[64], n;
+    n = llava_tokenize(t, "ab\xff" "cd", 5, 1, ids, 64);
+    CHECK(n < 0 && strstr(llava_last_error(), "not valid UTF-8") && strstr(llava_last_error(), "offset 2"), "invalid UTF-8: %s", llava_last_error());
+    n = llava_tokenize(t, "\xe6\x97", 2, 1, ids, 64);
+    CHECK(n < 0 && strstr(llava_last_error(), "UTF-8"), "truncated UTF-8: %s", llava_last_error());
+    n = llava_tokenize(t, "\xed\xa0\x80", 3, 1, ids, 64);
+    CHECK(n < 0, "a surrogate is not UTF-8");
+    n = llava_tokenize(t, "hello world, this is a test", 27, 1, ids, 3);
+    CHECK(n < 0 && strstr(llava_last_error(), "max_ids is 3"), "small max_ids: %s", llava_last_error());
+    int need = llava_tokenize(t, "hello world, this is a test", 27, 1, NULL, 0);
+    CHECK(need > 3 && llava_tokenize(t, "hello world, this is a test", 27, 1, ids, need) == need, "counting mode: %d", need);
+    size_t big = (size_t)LLAVA_TOKENIZE_MAX_BYTES + 1;
+    char *s = (char *)malloc(big);
+    CHECK(s, "malloc");
+    memset(s, 'a', big);
+    n = llava_tokenize(t, s, big, 1, NULL, 0);
+    free(s);
+    CHECK(n < 0 && strstr(llava_last_error(), "longer than"), "over-long: %s", llava_last_error());
+    /* a long text without spaces still encodes quickly (heap BPE, no quadratic pass) */
+    size_t L = (size_t)1 << 20;
+    s = (char *)malloc(L);
+    size_t i;
+    for (i = 0; i < L; i++) s[i] = "abcdefgh"[(i * 7 + i / 13) % 8];
+    n = llava_tokenize(t, s, L, 0, NULL, 0);
+    free(s);
+    CHECK(n > 0, "1 MiB without spaces: %s", llava_last_error());
+    char out[16];
+    ids[0] = 1;
+    ids[1] = 999999;
+    CHECK(llava_detokenize(t, ids, 2, 0, out, sizeof out) < 0 && strstr(llava_last_error(), "999999"), "decode of a bad id: %s", llava_last_error());
+    /* lookups */
+    CHECK(llava_token_id(t, "<image>") == 1501 - 1 + 0 || llava_token_id(t, "<image>") > 0, "<image> id");
+    CHECK(llava_tokenizer_bos(t) == 1 && llava_tokenizer_eos(t) == 2 && llava_tokenizer_unk(t) == 0, "bos/eos/unk %d %d %d", llava_tokenizer_bos(t),
+          llava_tokenizer_eos(t), llava_tokenizer_unk(t));
+    CHECK(llava_token_is_special(t, llava_token_id(t, "<image>")) && !llava_token_is_special(t, 100), "special flags");
+    CHECK(!strcmp(llava_token_str(t, llava_token_id(t, "<image>")), "<image>"), "token string");
+    /* streaming never splits a character: the three byte tokens of U+65E5 */
+    LlavaDecoder d;
+    llava_decoder_init(&d, t, 1);
+    int b1 = llava_token_id(t, "<0xE6>"), b2 = llava_token_id(t, "<0x97>"), b3 = llava_token_id(t, "<0xA5>");
+    size_t l1, l2, l3;
+    const char *p1 = llava_decoder_push(&d, b1, &l1);
+    const char *p2 = p1 ? llava_decoder_push(&d, b2, &l2) : NULL;
+    CHECK(p1 && p2 && l1 == 0 && l2 == 0, "partial character emitted");
+    const char *p3 = llava_decoder_push(&d, b3, &l3);
+    CHECK(p3 && l3 == 3 && !memcmp(p3, "\xe6\x97\xa5", 3), "the character after its last byte");
+    CHECK(llava_decoder_push(&d, 123456, &l1) == NULL, "bad id in the stream");
+    llava_decoder_free(&d);
+    llava_tokenizer_free(t);
+    return 1;
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1) g_fix = argv[1];
+    snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-tok-test-XXXXXX");
+    if (!mkdtemp(g_tmp)) {
+        fprintf(stderr, "cannot make a temporary directory\n");
+        return 1;
+    }
+    static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
+    char title[200];
+    size_t i;
+    if (load_texts()) {
+        printf("FAIL  fixtures: cannot read %s/texts.json\n", g_fix);
+        g_fail++;
+    } else {
+        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+            snprintf(title, sizeof title, "%s: %d texts, ids/decode/skip_special/streaming identical to tokenizers", names[i], g_ntexts);
+            run(title, t_expected, names[i]);
+        }
+    }
+    run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
+    run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
+    run("templates: text, ids and labels equal the original LLaVA code / chat template", t_templates, NULL);
+    run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
+    run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
+    run("inputs: invalid UTF-8, over-long, small max_ids, bad ids, lookups, streaming", t_inputs, NULL);
+    llava__json_free(&g_texts);
+    free(g_text);
+    free(g_text_len);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}

@@ -1,0 +1,334 @@
+/* eval_sqa: ScienceQA evaluation as LLaVA does it, for the real ScienceQA files and for the synthetic
+   multiple-choice set (tools/instruct.c --mc), which has the same format.
+
+     eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]
+         writes the questions a model runner answers, one JSON object a line:
+         {"question_id": "<pid>", "image": "images/<split>/<pid>/image.png", "text": "...", "category": "..."}
+         ("image" relative to DIR, absent for problems without one). The text is LLaVA-1.5's
+         (llava_test_CQM-A.json with --single-pred-prompt):
+             Context: <hint>            (only when the hint is not empty)
+             <question>
+             A. <choice 0>
+             B. <choice 1> ...
+             Answer with the option's letter from the given choices directly.
+         The runner puts the image token first, as llava/eval/model_vqa_science.py does.
+
+     eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]
+         P.jsonl: {"question_id": "<pid>", "text": "<model output>"} per line (model_vqa_science.py output).
+         The letter is extracted as llava/eval/eval_science_qa.py does: the whole output if it is one of
+         the options; else its first character if followed by ". "; else the letter of
+         "The answer is X." if that pattern occurs exactly once; else FAILED. A letter outside the
+         problem's choices, FAILED and a missing prediction count as wrong (LLaVA's random fallback is
+         dead code after a return). Prints accuracy overall, per category, and per ScienceQA group
+         (NAT/SOC/LAN subject, TXT/IMG/NO context, G1-6/G7-12 grade) where the problems have them; --json
+         writes the same and the parsed letter and chosen index per problem. */
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_GROUPS 64
+
+typedef struct {
+    char name[64];
+    int count, correct;
+} Tally;
+typedef struct {
+    Tally t[MAX_GROUPS];
+    int n;
+} Tallies;
+static void tally(Tallies *ts, const char *name, int ok) {
+    int i;
+    for (i = 0; i < ts->n; i++)
+        if (!strcmp(ts->t[i].name, name)) break;
+    if (i == ts->n) {
+        if (ts->n == MAX_GROUPS) return;
+        snprintf(ts->t[ts->n++].name, sizeof ts->t[0].name, "%s", name);
+    }
+    ts->t[i].count++;
+    ts->t[i].correct += ok;
+}
+
+/* a growable string */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} Buf;
+static void bput(Buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 1024;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *np = (char *)realloc(b->p, nc);
+        if (!np) {
+            fprintf(stderr, "out of memory\n");
+            exit(1);
+        }
+        b->p = np, b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+static void bputs(Buf *b, const char *s) { bput(b, s, strlen(s)); }
+static void bjson(Buf *b, const char *s) {
+    bputs(b, "\"");
+    for (; *s; s++) {
+        char e[8];
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') e[0] = '\\', e[1] = (char)c, e[2] = 0;
+        else if (c == '\n') strcpy(e, "\\n");
+        else if (c == '\t') strcpy(e, "\\t");
+        else if (c == '\r') strcpy(e, "\\r");
+        else if (c < 0x20) snprintf(e, sizeof e, "\\u%04x", c);
+        else e[0] = (char)c, e[1] = 0;
+        bputs(b, e);
+    }
+    bputs(b, "\"");
+}
+
+/* LLaVA's answer extraction (llava/eval/eval_science_qa.py); returns the letter or 0 for FAILED */
+static char extract_letter(const char *s, const char *options) {
+    size_t n = strlen(s), i;
+    int hits = 0;
+    char letter = 0;
+    if (n == 1 && strchr(options, s[0])) return s[0];                          /* pred_text in options */
+    if (n >= 3 && s[0] && strchr(options, s[0]) && s[1] == '.' && s[2] == ' ') return s[0]; /* "B. cat" */
+    /* re.findall(r'The answer is ([A-Z]).') : '.' is any character but a newline */
+    for (i = 0; i + 16 <= n;) {
+        if (!strncmp(s + i, "The answer is ", 14) && s[i + 14] >= 'A' && s[i + 14] <= 'Z' && s[i + 15] != '\n') {
+            hits++;
+            letter = s[i + 14];
+            i += 16;
+        } else
+            i++;
+    }
+    return hits == 1 ? letter : 0;
+}
+
+static const char *jstr(const llava__json *j, const llava__jnode *o, const char *key) {
+    const llava__jnode *x = llava__jget(j, o, key);
+    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage:\n"
+               "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
+               "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
+               "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
+}
+
+int main(int argc, char **argv) {
+    const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE";
+    int suffix = 1, i;
+    const char *v = NULL;
+    for (i = 1; i < argc; i += v ? 2 : 1) {
+        const char *a = argv[i];
+        v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
+        if (!strcmp(a, "--no-suffix")) { suffix = 0; v = NULL; continue; }
+        if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
+        if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--split")) split = v;
+        else if (!strcmp(a, "--prompts")) prompts = v;
+        else if (!strcmp(a, "--predictions")) preds = v;
+        else if (!strcmp(a, "--json")) json_out = v;
+        else if (!strcmp(a, "--options")) options = v;
+        else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
+    }
+    if (!data || (!prompts == !preds)) return usage(stderr), 2;
+
+    char path[1200];
+    size_t n;
+    llava__json jp, js;
+    snprintf(path, sizeof path, "%s/problems.json", data);
+    char *ptext = llava__read_text(path, (size_t)1 << 30, &n);
+    if (!ptext || llava__json_parse(&jp, ptext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    snprintf(path, sizeof path, "%s/pid_splits.json", data);
+    char *stext = llava__read_text(path, (size_t)1 << 30, &n);
+    if (!stext || llava__json_parse(&js, stext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    const llava__jnode *probs = &jp.nodes[0], *ids = llava__jget(&js, &js.nodes[0], split), *id;
+    if (probs->type != LLAVA__JOBJ) return fprintf(stderr, "eval_sqa: problems.json is not an object\n"), 1;
+    if (!ids || ids->type != LLAVA__JARR) return fprintf(stderr, "eval_sqa: pid_splits.json has no split \"%s\"\n", split), 1;
+
+    if (prompts) {
+        Buf out = {0};
+        int count = 0;
+        for (id = llava__jfirst(&js, ids); id; id = llava__jnext(&js, id)) {
+            const llava__jnode *p = id->type == LLAVA__JSTR ? llava__jget(&jp, probs, id->str) : NULL, *ch, *c;
+            if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
+            const char *hint = jstr(&jp, p, "hint"), *q = jstr(&jp, p, "question"), *img = jstr(&jp, p, "image"),
+                       *psplit = jstr(&jp, p, "split"), *cat = jstr(&jp, p, "category");
+            Buf t = {0};
+            int k = 0;
+            if (hint && hint[0]) bputs(&t, "Context: "), bputs(&t, hint), bputs(&t, "\n");
+            bputs(&t, q ? q : "");
+            ch = llava__jget(&jp, p, "choices");
+            for (c = llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c), k++) {
+                char head[8];
+                snprintf(head, sizeof head, "\n%c. ", 'A' + k);
+                bputs(&t, head);
+                bputs(&t, c->type == LLAVA__JSTR ? c->str : "");
+            }
+            if (suffix) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
+            bputs(&out, "{\"question_id\": ");
+            bjson(&out, id->str);
+            if (img && img[0]) {
+                char ip[600];
+                snprintf(ip, sizeof ip, "images/%s/%s/%s", psplit ? psplit : split, id->str, img);
+                bputs(&out, ", \"image\": ");
+                bjson(&out, ip);
+            }
+            bputs(&out, ", \"text\": ");
+            bjson(&out, t.p ? t.p : "");
+            if (cat) bputs(&out, ", \"category\": "), bjson(&out, cat);
+            bputs(&out, "}\n");
+            free(t.p);
+            count++;
+        }
+        if (llava__write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
+        free(out.p), free(ptext), free(stext);
+        llava__json_free(&jp);
+        llava__json_free(&js);
+        return 0;
+    }
+
+    /* predictions: one JSON object a line */
+    char *pr = llava__read_text(preds, (size_t)1 << 30, &n);
+    if (!pr) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    int npred = 0, cap = 1024;
+    char **pid_of = (char **)malloc(sizeof(char *) * (size_t)cap), **text_of = (char **)malloc(sizeof(char *) * (size_t)cap);
+    char *line = pr;
+    int lineno = 0;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        char *s = line;
+        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+        if (*s) {
+            llava__json jl;
+            if (llava__json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) return fprintf(stderr, "eval_sqa: line %d: %s\n", lineno, llava_last_error()), 1;
+            const llava__jnode *q = llava__jget(&jl, &jl.nodes[0], "question_id"), *t = llava__jget(&jl, &jl.nodes[0], "text");
+            if (q && t && t->type == LLAVA__JSTR && (q->type == LLAVA__JSTR || q->type == LLAVA__JNUM)) {
+                char num[32];
+                if (npred == cap) {
+                    cap *= 2;
+                    pid_of = (char **)realloc(pid_of, sizeof(char *) * (size_t)cap);
+                    text_of = (char **)realloc(text_of, sizeof(char *) * (size_t)cap);
+                }
+                if (q->type == LLAVA__JNUM) snprintf(num, sizeof num, "%.0f", q->num);
+                const char *qs = q->type == LLAVA__JSTR ? q->str : num;
+                pid_of[npred] = (char *)malloc(strlen(qs) + 1);
+                strcpy(pid_of[npred], qs);
+                text_of[npred] = (char *)malloc(strlen(t->str) + 1);
+                strcpy(text_of[npred], t->str);
+                npred++;
+            }
+            llava__json_free(&jl);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+
+    Tallies cats = {{{{0}, 0, 0}}, 0}, groups = {{{{0}, 0, 0}}, 0};
+    Buf res = {0}, parsed = {0};
+    int total = 0, correct = 0, failed = 0, missing = 0;
+    double chance = 0;
+    for (id = llava__jfirst(&js, ids); id; id = llava__jnext(&js, id)) {
+        const llava__jnode *p = id->type == LLAVA__JSTR ? llava__jget(&jp, probs, id->str) : NULL;
+        if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
+        const llava__jnode *ch = llava__jget(&jp, p, "choices"), *ans = llava__jget(&jp, p, "answer");
+        int nch = ch && ch->type == LLAVA__JARR ? ch->count : 0, k, found = -1;
+        for (k = npred - 1; k >= 0; k--) /* the last prediction for a pid wins, as a dict does */
+            if (!strcmp(pid_of[k], id->str)) {
+                found = k;
+                break;
+            }
+        const char *pred_text = found >= 0 ? text_of[found] : "FAILED";
+        missing += found < 0;
+        char letter = extract_letter(pred_text, options);
+        int idx = -1;
+        if (letter) {
+            const char *at = strchr(options, letter);
+            if (at && at - options < nch) idx = (int)(at - options);
+        }
+        failed += letter == 0;
+        int ok = ans && ans->type == LLAVA__JNUM && idx == (int)ans->num;
+        total++;
+        correct += ok;
+        chance += nch ? 1.0 / nch : 0;
+        const char *cat = jstr(&jp, p, "category"), *subj = jstr(&jp, p, "subject"), *hint = jstr(&jp, p, "hint"),
+                   *img = jstr(&jp, p, "image"), *grade = jstr(&jp, p, "grade");
+        tally(&cats, cat ? cat : "(none)", ok);
+        if (subj && !strcmp(subj, "natural science")) tally(&groups, "NAT", ok);
+        if (subj && !strcmp(subj, "social science")) tally(&groups, "SOC", ok);
+        if (subj && !strcmp(subj, "language science")) tally(&groups, "LAN", ok);
+        if (hint && hint[0]) tally(&groups, "TXT", ok);
+        if (img && img[0]) tally(&groups, "IMG", ok);
+        if (!(hint && hint[0]) && !(img && img[0])) tally(&groups, "NO", ok);
+        if (grade && !strncmp(grade, "grade", 5)) {
+            int g = atoi(grade + 5);
+            if (g >= 1 && g <= 6) tally(&groups, "G1-6", ok);
+            if (g >= 7 && g <= 12) tally(&groups, "G7-12", ok);
+        }
+        char e[64];
+        bputs(&res, res.n ? ", " : "");
+        bjson(&res, id->str);
+        snprintf(e, sizeof e, ": %d", idx);
+        bputs(&res, e);
+        bputs(&parsed, parsed.n ? ", " : "");
+        bjson(&parsed, id->str);
+        snprintf(e, sizeof e, ": \"%s%s\"", letter ? (char[2]){letter, 0} : "", letter ? "" : "FAILED");
+        bputs(&parsed, e);
+    }
+    double acc = total ? 100.0 * correct / total : 0;
+    printf("ScienceQA-format evaluation: %s, split %s\n", data, split);
+    printf("  %-14s %6s %8s %8s\n", "", "count", "correct", "acc %");
+    printf("  %-14s %6d %8d %8.2f\n", "all", total, correct, acc);
+    for (i = 0; i < cats.n; i++)
+        printf("  %-14s %6d %8d %8.2f\n", cats.t[i].name, cats.t[i].count, cats.t[i].correct, 100.0 * cats.t[i].correct / cats.t[i].count);
+    static const char *const order[8] = {"NAT", "SOC", "LAN", "TXT", "IMG", "NO", "G1-6", "G7-12"};
+    int g;
+    for (g = 0; g < 8; g++)
+        for (i = 0; i < groups.n; i++)
+            if (!strcmp(groups.t[i].name, order[g]))
+                printf("  %-14s %6d %8d %8.2f\n", groups.t[i].name, groups.t[i].count, groups.t[i].correct, 100.0 * groups.t[i].correct / groups.t[i].count);
+    printf("  no letter found: %d, no prediction: %d, chance accuracy: %.2f%%\n", failed, missing, total ? 100.0 * chance / total : 0);
+    if (json_out) {
+        Buf o = {0};
+        char e[256];
+        snprintf(e, sizeof e, "{\"split\": \"%s\", \"count\": %d, \"correct\": %d, \"acc\": %.4f, \"failed\": %d, \"missing\": %d, \"chance\": %.4f,\n \"categories\": {",
+                 split, total, correct, acc, failed, missing, total ? 100.0 * chance / total : 0);
+        bputs(&o, e);
+        for (i = 0; i < cats.n; i++) {
+            bputs(&o, i ? ", " : "");
+            bjson(&o, cats.t[i].name);
+            snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", cats.t[i].count, cats.t[i].correct,
+                     100.0 * cats.t[i].correct / cats.t[i].count);
+            bputs(&o, e);
+        }
+        bputs(&o, "},\n \"groups\": {");
+        for (i = 0; i < groups.n; i++) {
+            bputs(&o, i ? ", " : "");
+            bjson(&o, groups.t[i].name);
+            snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", groups.t[i].count, groups.t[i].correct,
+                     100.0 * groups.t[i].correct / groups.t[i].count);
+            bputs(&o, e);
+        }
+        bputs(&o, "},\n \"results\": {");
+        bputs(&o, res.p ? res.p : "");
+        bputs(&o, "},\n \"parsed\": {");
+        bputs(&o, parsed.p ? parsed.p : "");
+        bputs(&o, "}}\n");
+        if (llava__write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        free(o.p);
+    }
+    for (i = 0; i < npred; i++) free(pid_of[i]), free(text_of[i]);
+    free(pid_of), free(text_of), free(res.p), free(parsed.p), free(pr), free(ptext), free(stext);
+    llava__json_free(&jp);
+    llava__json_free(&js);
+    return 0;
+}
