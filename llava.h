@@ -251,6 +251,9 @@ LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const flo
 /* the model in Hugging Face's layout (config.json, model.safetensors, preprocessor and tokenizer files),
    weights as F32 or BF16; every file written to a temporary name, then renamed */
 LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dtype);
+/* a model of the given configuration with fresh weights (as transformers initializes them: normal with
+   std 0.02, norms 1, biases 0), for training from scratch */
+LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed);
 /* model (F32) + optimizer moments + step, so that a run resumes exactly; and the reverse, into a
    trainer made with the same options for a model loaded from that directory */
 LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir);
@@ -4312,6 +4315,85 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
         LLAVA_FREE(from), LLAVA_FREE(to);
     }
     return rc;
+}
+
+/* --- a new model with fresh weights ------------------------------------------------------------------ */
+typedef struct {
+    LlavaModel *m;
+    uint64_t rng;
+    int err;
+} llava__initer;
+
+static float llava__randn(uint64_t *r) { /* Box-Muller */
+    float u1 = llava__rng_uniform(r), u2 = llava__rng_uniform(r);
+    if (u1 < 1e-12f) u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
+}
+
+static void llava__init_fn(void *ctx, llava__pinfo *p) {
+    llava__initer *in = (llava__initer *)ctx;
+    float *d = (float *)llava__alloc_aligned(p->n * sizeof(float) + 1);
+    size_t i;
+    if (llava__own(in->m, d) != LLAVA_OK) {
+        in->err = 1;
+        return;
+    }
+    const size_t l = strlen(p->name);
+    const int is_bias = l >= 5 && !strcmp(p->name + l - 5, ".bias"), is_norm = strstr(p->name, "norm") != NULL;
+    for (i = 0; i < p->n; i++) d[i] = is_bias ? 0.0f : is_norm ? 1.0f : 0.02f * llava__randn(&in->rng);
+    if (p->w) {
+        p->w->data = d;
+        p->w->dtype = LLAVA_F32;
+        p->w->rows = (int)p->shape[0];
+        p->w->cols = (int)(p->n / (size_t)p->shape[0]);
+    } else {
+        *p->vec = d;
+    }
+}
+
+LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
+    LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
+    int l;
+    if (!m) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    m->be = &llava__cpu_backend;
+    m->cfg = *cfg;
+    if (m->cfg.pre_crop_h <= 0) llava_preprocess_defaults(&m->cfg, m->cfg.vision_image_size);
+    if (llava__config_check(&m->cfg, "llava_model_new") != LLAVA_OK) {
+        llava_model_free(m);
+        return NULL;
+    }
+    const LlavaConfig *c = &m->cfg;
+    m->vision_run = c->vision_feature_layer < 0 ? c->vision_layers + 1 + c->vision_feature_layer : c->vision_feature_layer;
+    m->vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *m->vl);
+    m->tl = (llava__tlayer *)llava__calloc((size_t)c->text_layers, sizeof *m->tl);
+    if (!m->vl || !m->tl) {
+        llava__err("out of memory");
+        llava_model_free(m);
+        return NULL;
+    }
+    /* optional biases exist before the walk, which lists what exists */
+    static float llava__present = 0.0f;
+    for (l = 0; l < c->text_layers; l++) {
+        llava__tlayer *L = &m->tl[l];
+        if (c->text_attn_bias) L->qb = L->kb = L->vb = &llava__present;
+        if (c->text_mlp_bias) L->gate_b = L->up_b = L->down_b = &llava__present;
+    }
+    llava__initer in = {m, seed ? seed : 1, 0};
+    llava__walk(m, NULL, llava__init_fn, &in);
+    if (c->text_tied) m->head = m->embed;
+    int i, half = c->text_head_dim / 2;
+    m->inv_freq = (float *)llava__alloc_aligned((size_t)half * sizeof(float) + 1);
+    if (in.err || llava__own(m, m->inv_freq) != LLAVA_OK) {
+        llava__err("out of memory");
+        llava_model_free(m);
+        return NULL;
+    }
+    for (i = 0; i < half; i++)
+        m->inv_freq[i] = (float)(1.0 / pow(c->text_rope_theta, (double)((float)(2 * i) / (float)c->text_head_dim))) / (float)c->text_rope_linear_factor;
+    return m;
 }
 
 /* --- the trainer's own state beside the model ----------------------------------------------------- */

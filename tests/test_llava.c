@@ -1219,6 +1219,36 @@ static int t_train_resume(const void *arg) {
     return 1;
 }
 
+/* a fresh model: initialized as transformers does (norms 1, biases 0, weights ~N(0, 0.02)), saves, loads */
+static int t_model_new(const void *arg) {
+    (void)arg;
+    LlavaModel *a = llava_model_load(fx("models/tiny_hf4"));
+    CHECK(a, "%s", llava_last_error());
+    LlavaConfig c = *llava_model_config(a);
+    llava_model_free(a);
+    LlavaModel *m = llava_model_new(&c, 5);
+    CHECK(m, "new: %s", llava_last_error());
+    CHECK(m->norm[0] == 1.0f && m->vl[0].qb[3] == 0.0f, "norm weights 1, biases 0");
+    double ss = 0;
+    int i, n = c.text_vocab * c.text_hidden;
+    for (i = 0; i < n; i++) ss += (double)((const float *)m->embed.data)[i] * ((const float *)m->embed.data)[i];
+    CHECK(fabs(sqrt(ss / n) - 0.02) < 0.002, "embedding std %g, expected 0.02", sqrt(ss / n));
+    char *d = tmp("newmodel");
+    CHECK(llava_model_save(m, d, LLAVA_F32) == LLAVA_OK, "save: %s", llava_last_error());
+    LlavaModel *b = llava_model_load(d);
+    CHECK(b, "load: %s", llava_last_error());
+    const int ids[5] = {1, 5, 6, 7, 8};
+    LlavaContext *ca = llava_context_new(m, 16), *cb = llava_context_new(b, 16);
+    const float *la = llava_prompt(ca, ids, 5, NULL, 0), *lb = llava_prompt(cb, ids, 5, NULL, 0);
+    int same = la && lb && !memcmp(la, lb, sizeof(float) * 600);
+    llava_context_free(ca), llava_context_free(cb);
+    llava_model_free(m), llava_model_free(b);
+    CHECK(same, "logits differ after save and load");
+    c.text_heads = 5;
+    CHECK(!llava_model_new(&c, 1) && err_has("does not divide"), "a bad config: %s", llava_last_error());
+    return 1;
+}
+
 /* bad training input names the sample; a NaN loss stops without touching the parameters */
 static int t_train_bad(const void *arg) {
     (void)arg;
@@ -1337,6 +1367,7 @@ int main(int argc, char **argv) {
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
+        run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
     }
     size_t tn;
     g_ttext = (char *)read_all(fx("train/manifest.json"), &tn);
