@@ -56,7 +56,8 @@ $(BUILD)/test_world: tests/test_world.c llava.h tools/world.h | $(BUILD)
 
 test: $(PROGRAMS) $(TESTS)
 	$(CC) -std=c11 -DLLAVA_NO_STB -DLLAVA_STATIC $(WARN) -Werror -fsyntax-only -x c tests/no_stb.c
-	sh tests/run.sh $(TESTS) "sh tests/test_chat.sh $(BUILD)/chat" "py:tests/test_instruct.py" "py:tests/test_judge.py"
+	sh tests/run.sh $(TESTS) "sh tests/test_chat.sh $(BUILD)/chat" \
+	    "sh tests/test_train_example.sh $(BUILD)" "py:tests/test_instruct.py" "py:tests/test_judge.py"
 
 # the C tests under AddressSanitizer and UndefinedBehaviorSanitizer (no OpenMP: its runtime confuses the
 # leak checker)

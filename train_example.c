@@ -30,7 +30,12 @@ typedef struct {
     int steps[2];           /* optimizer steps per stage (0: from epochs) */
     float epochs[2];
     float lr[2];
-    int batch, max_len, save_every, log_every, resume;
+    int batch, max_len, save_every, log_every, resume, stop_after;
+    struct {
+        const char *prefix;
+        float lr, wd;
+    } groups[8];
+    int n_groups;
     float warmup, wd, clip;
     uint64_t seed;
 } opts;
@@ -56,7 +61,9 @@ static void usage(FILE *f) {
             "  --save-every N       checkpoint every N steps (default 100)\n"
             "  --log-every N        progress line every N steps (default 10)\n"
             "  --seed S             data order (default 1)\n"
-            "  --resume             continue from the newest checkpoints in OUT\n");
+            "  --group PREFIX:LR:WD also train the parameters whose key starts with PREFIX (e.g. vision_tower.)\n"
+            "  --resume             continue from the newest checkpoints in OUT\n"
+            "  --stop-after N       checkpoint and stop after step N of a stage (then --resume)\n");
 }
 
 /* --- data ------------------------------------------------------------------------------------------ */
@@ -327,6 +334,7 @@ static int write_svg(const char *path, const logrow *r, int n) {
 /* --- one stage --------------------------------------------------------------------------------------- */
 static int run_stage(const opts *o, int stage, const char *from_model, logrow **log, int *nlog) {
     const int si = stage - 1;
+    int i;
     char *sdir = join(o->out, stage == 1 ? "stage1" : "stage2"), *final = join(sdir, "final"), *latest = join(sdir, "latest");
     int rc = 0;
     mkdir(sdir, 0755);
@@ -393,10 +401,12 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
     to.max_grad_norm = o->clip;
     LlavaTrainer *t = llava_trainer_new(m, &to);
     if (!t) rc = 1;
+    for (i = 0; t && !rc && i < o->n_groups; i++)
+        if (llava_trainer_add_group(t, o->groups[i].prefix, o->groups[i].lr, o->groups[i].wd) != LLAVA_OK) rc = 1;
     if (!rc && start && llava_trainer_resume(t, start) != LLAVA_OK) rc = 1;
     if (rc) fprintf(stderr, "train_example: %s\n", llava_last_error());
     /* the loss curve so far: rows of earlier stages, and of this one up to where it resumes */
-    int step = t ? llava_trainer_steps_done(t) : 0, i, k;
+    int step = t && !rc ? llava_trainer_steps_done(t) : 0, k;
     {
         int w = 0;
         for (i = 0; i < *nlog; i++)
@@ -454,7 +464,8 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
             t_last = tnow;
             tok_since = 0;
         }
-        if (step % o->save_every == 0 && step < total) {
+        const int stop = o->stop_after > 0 && step == o->stop_after && step < total;
+        if ((step % o->save_every == 0 || stop) && step < total) {
             /* a new directory each time; `latest` changes only once it is complete */
             char name[64];
             snprintf(name, sizeof name, "checkpoint-%d", step);
@@ -467,6 +478,19 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
             write_svg(svg, *log, *nlog);
             free(ck);
         }
+        if (stop && !rc) {
+            printf("stage %d: stopped after step %d (continue with --resume)\n", stage, step);
+            rc = 3;
+        }
+    }
+    if (rc == 3) { /* stopped on request: the checkpoint is written, nothing else */
+        free(csv), free(svg), free(pixels), free(perm), free(batch);
+        free_data(&d);
+        llava_tokenizer_free(tok);
+        llava_trainer_free(t);
+        llava_model_free(m);
+        free(sdir), free(final), free(latest), free(start), free(dfile), free(images);
+        return 3;
     }
     if (!rc && (llava_model_save(m, final, LLAVA_F32) != LLAVA_OK)) {
         fprintf(stderr, "train_example: %s\n", llava_last_error());
@@ -532,6 +556,19 @@ int main(int argc, char **argv) {
         else if (ARG("--log-every")) o.log_every = atoi(v);
         else if (ARG("--seed")) o.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--resume")) o.resume = 1;
+        else if (ARG("--stop-after")) o.stop_after = atoi(v);
+        else if (ARG("--group")) {
+            char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+            if (!c1 || !c2 || o.n_groups == 8) {
+                fprintf(stderr, "train_example: --group PREFIX:LR:WD (at most 8)\n");
+                return 2;
+            }
+            *c1 = 0;
+            o.groups[o.n_groups].prefix = v;
+            o.groups[o.n_groups].lr = (float)atof(c1 + 1);
+            o.groups[o.n_groups].wd = (float)atof(c2 + 1);
+            o.n_groups++;
+        }
         else {
             fprintf(stderr, "train_example: unknown or incomplete argument '%s'\n", a);
             usage(stderr);
@@ -557,5 +594,5 @@ int main(int argc, char **argv) {
         free(s1);
     }
     free(log);
-    return rc;
+    return rc == 3 ? 0 : rc;
 }
