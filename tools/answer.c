@@ -1,0 +1,465 @@
+/* answer: the model runner of the evaluations. It answers a file of questions with a LLaVA model, one
+   greedy answer each, as LLaVA's llava/eval/model_vqa.py and model_vqa_science.py do.
+
+     answer --model DIR --questions Q.jsonl --out A.jsonl [--images DIR] [--template vicuna_v1]
+            [--max-tokens 128] [--temp 0] [--seed S] [--ctx N] [--model-id NAME]
+
+   Q.jsonl: one {"question_id", "image", "text", ...} a line, as `eval_sqa --prompts` and
+   `instruct --bench` write them ("image" relative to --images, default the directory of Q.jsonl; a
+   question without "image" is asked without one). Each question becomes a one-turn conversation,
+   "<image>\n" + text as the user turn (the image first, as model_vqa_science.py puts it), rendered with
+   the template and ending with the assistant's tag. The answer is decoded without special tokens and
+   stripped of surrounding white space.
+
+   A.jsonl: {"question_id", "prompt", "text", "model_id", "category"} a line (model_vqa.py's answer
+   format; "category" copied when the question has one). The file is appended to and flushed after
+   every answer: a run that stops (or is stopped) continues where it was with the same command, skipping
+   the ids already answered. A question that cannot be answered (missing image, prompt longer than the
+   context) is reported on stderr and skipped, and the exit status is then 1, so that a rerun retries
+   exactly those. */
+#define _POSIX_C_SOURCE 200809L
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: answer --model DIR --questions Q.jsonl --out A.jsonl [options]\n"
+               "  --model DIR        LLaVA model directory (config.json, safetensors, tokenizer.json)\n"
+               "  --questions FILE   one {\"question_id\", \"image\", \"text\"} a line (eval_sqa --prompts, instruct --bench)\n"
+               "  --images DIR       where the questions' image paths are relative to (default: the questions' directory)\n"
+               "  --out FILE         answers, one {\"question_id\", \"prompt\", \"text\", \"model_id\"} a line; appended to:\n"
+               "                     ids already answered there are skipped (resume)\n"
+               "  --template NAME    vicuna_v1 (default), llava_v1, llava_hf or plain\n"
+               "  --max-tokens N     longest answer in tokens (default 128)\n"
+               "  --temp T           sampling temperature, 0 = greedy (default 0)\n"
+               "  --seed S           sampling seed when --temp > 0 (default 1234)\n"
+               "  --ctx N            context size in positions (default: the model's, at most 4096)\n"
+               "  --model-id NAME    \"model_id\" of the answers (default: the model directory's name)\n"
+               "  --quiet            no progress lines\n");
+}
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* --- a growable string, JSON output ------------------------------------------------------------------ */
+typedef struct {
+    char *p;
+    size_t n, cap;
+} Buf;
+
+static int bput(Buf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap * 2 : 256;
+        while (nc < b->n + n + 1) nc *= 2;
+        char *np = (char *)realloc(b->p, nc);
+        if (!np) return -1;
+        b->p = np, b->cap = nc;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+    return 0;
+}
+static int bputs(Buf *b, const char *s) { return bput(b, s, strlen(s)); }
+static int bjson(Buf *b, const char *s) { /* a JSON string literal */
+    int rc = bputs(b, "\"");
+    for (; *s; s++) {
+        char e[8];
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') e[0] = '\\', e[1] = (char)c, e[2] = 0;
+        else if (c == '\n') strcpy(e, "\\n");
+        else if (c == '\t') strcpy(e, "\\t");
+        else if (c == '\r') strcpy(e, "\\r");
+        else if (c < 0x20) snprintf(e, sizeof e, "\\u%04x", c);
+        else e[0] = (char)c, e[1] = 0;
+        rc |= bputs(b, e);
+    }
+    return rc | bputs(b, "\"");
+}
+
+/* question_id as text (ids are strings in ScienceQA's files, numbers in LLaVA-Bench's); NULL if absent */
+static const char *id_text(const llava__jnode *q, char *num, size_t cap) {
+    if (q && q->type == LLAVA__JSTR) return q->str;
+    if (q && q->type == LLAVA__JNUM) {
+        snprintf(num, cap, "%.17g", q->num);
+        return num;
+    }
+    return NULL;
+}
+
+/* --- the set of ids already answered ----------------------------------------------------------------- */
+typedef struct {
+    char **s;
+    size_t n, cap; /* open addressing, cap a power of two */
+} IdSet;
+
+static size_t hash(const char *s) {
+    size_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+static int idset_has(const IdSet *set, const char *s) {
+    size_t i;
+    if (!set->cap) return 0;
+    for (i = hash(s) & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1))
+        if (!strcmp(set->s[i], s)) return 1;
+    return 0;
+}
+static int idset_add(IdSet *set, const char *s) {
+    size_t i;
+    if (idset_has(set, s)) return 0;
+    if (2 * (set->n + 1) > set->cap) {
+        size_t nc = set->cap ? set->cap * 2 : 1024;
+        char **ns = (char **)calloc(nc, sizeof(char *));
+        if (!ns) return -1;
+        for (i = 0; i < set->cap; i++)
+            if (set->s[i]) {
+                size_t k = hash(set->s[i]) & (nc - 1);
+                while (ns[k]) k = (k + 1) & (nc - 1);
+                ns[k] = set->s[i];
+            }
+        free(set->s);
+        set->s = ns, set->cap = nc;
+    }
+    for (i = hash(s) & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1)) {
+    }
+    if (!(set->s[i] = strdup(s))) return -1;
+    set->n++;
+    return 0;
+}
+static void idset_free(IdSet *set) {
+    size_t i;
+    for (i = 0; i < set->cap; i++) free(set->s[i]);
+    free(set->s);
+}
+
+/* Reads the answers written so far into `done`. A run killed mid-write can leave a last line cut short:
+   then the file is rewritten with its complete lines only, so that appending starts on a fresh line. */
+static int read_done(const char *path, IdSet *done) {
+    size_t n;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return 0; /* nothing answered yet */
+    fclose(fp);
+    char *text = llava__read_text(path, (size_t)1 << 30, &n), *line = text;
+    if (!text) return fprintf(stderr, "answer: %s\n", llava_last_error()), -1;
+    Buf keep = {0};
+    int bad = 0;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        llava__json j;
+        int ok = 0;
+        if (len && llava__json_parse(&j, line, len, path) == LLAVA_OK) {
+            char num[64];
+            const char *id = id_text(llava__jget(&j, &j.nodes[0], "question_id"), num, sizeof num);
+            const llava__jnode *t = llava__jget(&j, &j.nodes[0], "text");
+            if (id && t && t->type == LLAVA__JSTR && nl) { /* complete lines only */
+                ok = 1;
+                if (idset_add(done, id) || bput(&keep, line, len + 1)) {
+                    llava__json_free(&j);
+                    free(text), free(keep.p);
+                    return fprintf(stderr, "answer: out of memory\n"), -1;
+                }
+            }
+            llava__json_free(&j);
+        }
+        bad += !ok && len > 0;
+        line = nl ? nl + 1 : NULL;
+    }
+    if (bad) {
+        fprintf(stderr, "answer: %s: dropping %d incomplete or unreadable line%s of an earlier run\n", path, bad, bad == 1 ? "" : "s");
+        if (llava__write_text(path, keep.p ? keep.p : "") != LLAVA_OK) {
+            fprintf(stderr, "answer: %s\n", llava_last_error());
+            free(text), free(keep.p);
+            return -1;
+        }
+    }
+    free(text), free(keep.p);
+    return 0;
+}
+
+typedef struct {
+    int eos; /* the tokenizer's EOS, in case config.json names another */
+} StopAt;
+static int stop_at_eos(int token, void *user) { return token == ((const StopAt *)user)->eos; }
+
+int main(int argc, char **argv) {
+    const char *model_dir = NULL, *qpath = NULL, *images = NULL, *out_path = NULL, *tpl_name = "vicuna_v1", *model_id = NULL;
+    int max_tokens = 128, n_ctx = 0, quiet = 0, i;
+    LlavaSampling sp;
+    memset(&sp, 0, sizeof sp);
+    sp.temperature = 0.0f;
+    sp.top_p = 1.0f;
+    sp.seed = 1234;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const int has = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), 0;
+        else if (!strcmp(a, "--quiet")) quiet = 1;
+        else if (!strcmp(a, "--model") && has) model_dir = argv[++i];
+        else if (!strcmp(a, "--questions") && has) qpath = argv[++i];
+        else if (!strcmp(a, "--images") && has) images = argv[++i];
+        else if (!strcmp(a, "--out") && has) out_path = argv[++i];
+        else if (!strcmp(a, "--template") && has) tpl_name = argv[++i];
+        else if (!strcmp(a, "--max-tokens") && has) max_tokens = atoi(argv[++i]);
+        else if (!strcmp(a, "--temp") && has) sp.temperature = (float)atof(argv[++i]);
+        else if (!strcmp(a, "--seed") && has) sp.seed = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--ctx") && has) n_ctx = atoi(argv[++i]);
+        else if (!strcmp(a, "--model-id") && has) model_id = argv[++i];
+        else {
+            fprintf(stderr, "answer: unknown or incomplete argument '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    const int tpl = llava_template_from_name(tpl_name);
+    if (!model_dir || !qpath || !out_path || tpl < 0 || max_tokens < 1 || n_ctx < 0) {
+        if (tpl < 0) fprintf(stderr, "answer: unknown template '%s'\n", tpl_name);
+        if (max_tokens < 1) fprintf(stderr, "answer: --max-tokens must be at least 1\n");
+        if (!model_dir || !qpath || !out_path) fprintf(stderr, "answer: --model, --questions and --out are required\n");
+        usage(stderr);
+        return 2;
+    }
+    /* the questions first: a wrong path is reported before the model takes time to load */
+    size_t qlen;
+    char *qtext = llava__read_text(qpath, (size_t)1 << 30, &qlen);
+    if (!qtext) return fprintf(stderr, "answer: questions: %s\n", llava_last_error()), 1;
+    char *qdir = NULL;
+    if (!images) { /* the questions' directory */
+        const char *slash = strrchr(qpath, '/');
+        qdir = slash ? strndup(qpath, (size_t)(slash - qpath) + (slash == qpath)) : strdup(".");
+        images = qdir;
+    }
+    if (!model_id) { /* the model directory's last component */
+        size_t l = strlen(model_dir);
+        while (l > 1 && model_dir[l - 1] == '/') l--;
+        size_t s = l;
+        while (s > 0 && model_dir[s - 1] != '/') s--;
+        static char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)(l - s), model_dir + s);
+        model_id = name;
+    }
+    IdSet done = {0, 0, 0};
+    if (read_done(out_path, &done)) return free(qtext), free(qdir), 1;
+
+    /* split the questions into lines; count what is left to do */
+    int nq = 0, cap = 256, todo = 0, lineno = 0;
+    char **lines = (char **)malloc(sizeof(char *) * (size_t)cap);
+    int *linenos = (int *)malloc(sizeof(int) * (size_t)cap);
+    char *line = qtext;
+    while (line && *line) {
+        char *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        lineno++;
+        char *s = line;
+        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+        if (*s) {
+            if (nq == cap) {
+                cap *= 2;
+                lines = (char **)realloc(lines, sizeof(char *) * (size_t)cap);
+                linenos = (int *)realloc(linenos, sizeof(int) * (size_t)cap);
+            }
+            lines[nq] = s;
+            linenos[nq++] = lineno;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (nq == 0) {
+        fprintf(stderr, "answer: %s: no questions\n", qpath);
+        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        return 1;
+    }
+
+    double t0 = now();
+    LlavaModel *m = llava_model_load(model_dir);
+    LlavaTokenizer *tok = m ? llava_tokenizer_load(model_dir) : NULL;
+    if (!m || !tok) {
+        fprintf(stderr, "answer: %s\n", llava_last_error());
+        llava_model_free(m);
+        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        return 1;
+    }
+    const LlavaConfig *cfg = llava_model_config(m);
+    if (llava_tokenizer_vocab_size(tok) > cfg->text_vocab)
+        fprintf(stderr, "answer: warning: the tokenizer has %d ids but the model only %d\n", llava_tokenizer_vocab_size(tok), cfg->text_vocab);
+    /* the image placeholders as training made them (train_example.c): one per feature row for llava-hf
+       models, one LLAVA_IMAGE_INDEX that the model expands for the original layout */
+    const int image_id = cfg->image_token_expands ? LLAVA_IMAGE_INDEX : cfg->image_token_id;
+    const int image_repeat = cfg->image_token_expands ? 1 : llava_image_tokens(m);
+    if (n_ctx <= 0) n_ctx = cfg->text_max_pos > 0 ? (cfg->text_max_pos < 4096 ? cfg->text_max_pos : 4096) : 2048;
+    LlavaContext *c = llava_context_new(m, n_ctx);
+    const size_t S = (size_t)cfg->vision_image_size;
+    float *pixels = (float *)malloc(3 * S * S * sizeof(float));
+    int ids_cap = n_ctx + image_repeat + 64;
+    int *ids = (int *)malloc(sizeof(int) * (size_t)ids_cap), *gen = (int *)malloc(sizeof(int) * (size_t)(max_tokens + 1));
+    FILE *out = c && pixels && ids && gen ? fopen(out_path, "ab") : NULL;
+    if (!out) {
+        if (!c) fprintf(stderr, "answer: %s\n", llava_last_error());
+        else if (!pixels || !ids || !gen) fprintf(stderr, "answer: out of memory\n");
+        else fprintf(stderr, "answer: %s: cannot open for appending (%s)\n", out_path, strerror(errno));
+        llava_context_free(c), llava_tokenizer_free(tok), llava_model_free(m);
+        free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        return 1;
+    }
+    for (i = 0; i < nq; i++) { /* what is left (ids are read again below; an unreadable line counts as left) */
+        llava__json j;
+        char num[64];
+        if (llava__json_parse(&j, lines[i], strlen(lines[i]), qpath) != LLAVA_OK) {
+            todo++;
+            continue;
+        }
+        const char *id = id_text(llava__jget(&j, &j.nodes[0], "question_id"), num, sizeof num);
+        todo += !id || !idset_has(&done, id);
+        llava__json_free(&j);
+    }
+    if (!quiet)
+        fprintf(stderr, "answer: %d questions, %d already answered in %s, %d to go; model %s loaded in %.1f s\n", nq, nq - todo, out_path, todo,
+                model_dir, now() - t0);
+
+    StopAt stop = {llava_tokenizer_eos(tok)};
+    int answered = 0, failed = 0, skipped = 0;
+    long gen_tokens = 0;
+    double t_start = now(), t_report = t_start;
+    for (i = 0; i < nq; i++) {
+        llava__json j;
+        char num[64], where[96];
+        snprintf(where, sizeof where, "%s line %d", qpath, linenos[i]);
+        if (llava__json_parse(&j, lines[i], strlen(lines[i]), where) != LLAVA_OK) {
+            fprintf(stderr, "answer: %s\n", llava_last_error());
+            failed++;
+            continue;
+        }
+        const llava__jnode *root = &j.nodes[0], *qid = llava__jget(&j, root, "question_id"), *img = llava__jget(&j, root, "image"),
+                           *txt = llava__jget(&j, root, "text"), *cat = llava__jget(&j, root, "category");
+        const char *id = id_text(qid, num, sizeof num);
+        if (!id || !txt || txt->type != LLAVA__JSTR || (img && img->type != LLAVA__JSTR && img->type != LLAVA__JNULL)) {
+            fprintf(stderr, "answer: %s: needs \"question_id\" (string or number), \"text\" (string) and optionally \"image\" (string)\n", where);
+            llava__json_free(&j);
+            failed++;
+            continue;
+        }
+        if (idset_has(&done, id)) {
+            skipped++;
+            llava__json_free(&j);
+            continue;
+        }
+        const int has_image = img && img->type == LLAVA__JSTR && img->str[0];
+        int rc = 0, n_ids = 0, n_gen = 0;
+        char *user = NULL, *answer = NULL;
+        if (has_image) { /* the image, relative to --images (an absolute path stays as it is) */
+            size_t pl = strlen(images) + strlen(img->str) + 2;
+            char *ipath = (char *)malloc(pl);
+            LlavaImage im;
+            if (img->str[0] == '/') snprintf(ipath, pl, "%s", img->str);
+            else snprintf(ipath, pl, "%s/%s", images, img->str);
+            if (llava_image_load(&im, ipath) != LLAVA_OK || llava_preprocess(cfg, &im, LLAVA_PRE_DEFAULT, pixels) != LLAVA_OK) {
+                fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+                rc = -1;
+            }
+            llava_image_free(&im);
+            free(ipath);
+        }
+        if (!rc) { /* "<image>\n" + text as the one user turn (unless the text places the image itself) */
+            size_t tl = strlen(txt->str) + 16;
+            user = (char *)malloc(tl);
+            snprintf(user, tl, "%s%s", has_image && !strstr(txt->str, "<image>") ? "<image>\n" : "", txt->str);
+            LlavaMessage msg = {"user", user};
+            /* counted first: a prompt too long for the context is reported as such below */
+            n_ids = llava_template_tokenize(tok, (LlavaTemplate)tpl, &msg, 1, 1, image_id, image_repeat, id, NULL, NULL, 0);
+            if (n_ids > ids_cap) {
+                int *nids = (int *)realloc(ids, sizeof(int) * (size_t)n_ids);
+                if (nids) ids = nids, ids_cap = n_ids;
+            }
+            if (n_ids >= 0 && n_ids <= ids_cap)
+                n_ids = llava_template_tokenize(tok, (LlavaTemplate)tpl, &msg, 1, 1, image_id, image_repeat, id, ids, NULL, ids_cap);
+            if (n_ids < 0) {
+                fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+                rc = -1;
+            }
+        }
+        if (!rc) { /* the answer gets what the context has left after the prompt, at most --max-tokens */
+            int positions = llava_expanded_length(m, ids, n_ids), room = n_ctx - positions;
+            if (positions < 0 || room < 1) {
+                if (positions < 0) fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+                else
+                    fprintf(stderr, "answer: question %s: the prompt takes %d positions and does not fit a context of %d (raise --ctx, if the model allows)\n",
+                            id, positions, n_ctx);
+                rc = -1;
+            } else {
+                llava_context_reset(c);
+                if (llava_generate(c, ids, n_ids, has_image ? pixels : NULL, has_image ? 1 : 0, &sp, room < max_tokens ? room : max_tokens, gen,
+                                   &n_gen, stop_at_eos, &stop) != LLAVA_OK) {
+                    fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+                    rc = -1;
+                }
+            }
+        }
+        if (!rc) {
+            long len = llava_detokenize(tok, gen, n_gen, 1, NULL, 0);
+            answer = len >= 0 ? (char *)malloc((size_t)len + 1) : NULL;
+            if (!answer) {
+                fprintf(stderr, "answer: question %s: %s\n", id, len < 0 ? llava_last_error() : "out of memory");
+                rc = -1;
+            } else {
+                llava_detokenize(tok, gen, n_gen, 1, answer, (size_t)len + 1);
+                char *a = answer, *e = answer + strlen(answer);
+                while (*a == ' ' || *a == '\n' || *a == '\t' || *a == '\r') a++;
+                while (e > a && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) e--;
+                *e = 0;
+                memmove(answer, a, (size_t)(e - a) + 1);
+            }
+        }
+        if (!rc) { /* one line, flushed: what is on disk is always whole answers (resume relies on it) */
+            Buf o = {0};
+            int err = bputs(&o, "{\"question_id\": ");
+            if (qid->type == LLAVA__JNUM) err |= bputs(&o, num);
+            else err |= bjson(&o, id);
+            err |= bputs(&o, ", \"prompt\": ") | bjson(&o, txt->str) | bputs(&o, ", \"text\": ") | bjson(&o, answer);
+            err |= bputs(&o, ", \"model_id\": ") | bjson(&o, model_id);
+            if (cat && cat->type == LLAVA__JSTR) err |= bputs(&o, ", \"category\": ") | bjson(&o, cat->str);
+            err |= bputs(&o, "}\n");
+            if (err || fwrite(o.p, 1, o.n, out) != o.n || fflush(out) != 0) {
+                fprintf(stderr, "answer: %s: write failed\n", out_path);
+                free(o.p), free(user), free(answer);
+                llava__json_free(&j);
+                failed++;
+                break; /* a full disk will not get better with the next question */
+            }
+            free(o.p);
+            idset_add(&done, id); /* a repeated id is answered once */
+            answered++;
+            gen_tokens += n_gen;
+        } else
+            failed++;
+        free(user), free(answer);
+        llava__json_free(&j);
+        double t = now();
+        if (!quiet && (t - t_report > 10 || answered + failed == todo)) {
+            double per = (t - t_start) / (answered + failed), eta = per * (todo - answered - failed);
+            fprintf(stderr, "answer: %d/%d done (%d failed), %.2f s per question, %.1f tokens/s, ETA %dm%02ds\n", answered + failed, todo, failed,
+                    per, gen_tokens / (t - t_start), (int)(eta / 60), (int)eta % 60);
+            t_report = t;
+        }
+    }
+    if (fclose(out) != 0) {
+        fprintf(stderr, "answer: %s: write failed\n", out_path);
+        failed++;
+    }
+    if (!quiet || failed)
+        fprintf(stderr, "answer: %d answered, %d skipped (answered before), %d failed, in %.1f s; answers in %s\n", answered, skipped, failed,
+                now() - t_start, out_path);
+    llava_context_free(c);
+    llava_tokenizer_free(tok);
+    llava_model_free(m);
+    free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos);
+    idset_free(&done);
+    return failed ? 1 : 0;
+}
