@@ -168,6 +168,9 @@ LLAVADEF int llava_context_size(const LlavaContext *c);
    position's logits to all_logits [positions][V] when it is not NULL; the last position's logits are
    always in llava_logits(). Returns the number of positions added, or -1. */
 LLAVADEF int llava_eval(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits);
+/* the same with the images already encoded: features [n_images][llava_image_tokens][C] from
+   llava_encode_image (so an image is encoded once, or timed on its own) */
+LLAVADEF int llava_eval_features(LlavaContext *c, const int *ids, int n_ids, const float *features, int n_images, float *all_logits);
 LLAVADEF const float *llava_logits(const LlavaContext *c); /* [V] */
 /* image + prompt ids -> next-token logits [V] (resets the context first) */
 LLAVADEF const float *llava_prompt(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images);
@@ -3006,13 +3009,14 @@ LLAVADEF int llava_context_used(const LlavaContext *c) { return c->n_past; }
 LLAVADEF int llava_context_size(const LlavaContext *c) { return c->n_ctx; }
 LLAVADEF const float *llava_logits(const LlavaContext *c) { return c->logits; }
 
-LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits) {
+static int llava__eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, const float *features, int n_images,
+                       float *all_logits) {
     LlavaModel *m = ctx->m;
     const LlavaConfig *c = &m->cfg;
     const int C = c->text_hidden, P = llava_image_tokens(m);
     int i, ph = 0;
     if (n_ids <= 0 || !ids) return llava__err("empty prompt: no token ids given");
-    if (n_images < 0 || (n_images > 0 && !pixels)) return llava__err("%d images announced but no pixels given", n_images);
+    if (n_images < 0 || (n_images > 0 && !pixels && !features)) return llava__err("%d images announced but no pixels given", n_images);
     int T = llava_expanded_length(m, ids, n_ids);
     if (T < 0) return LLAVA_ERR;
     for (i = 0; i < n_ids; i++) ph += ids[i] == c->image_token_id;
@@ -3025,11 +3029,12 @@ LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const floa
     if (T > ctx->n_ctx - ctx->n_past)
         return llava__err("prompt of %d positions does not fit: the context holds %d and %d are used", T, ctx->n_ctx, ctx->n_past);
     float *x = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
-    float *feat = n_images ? (float *)llava__alloc_aligned((size_t)n_images * P * C * sizeof(float)) : NULL;
+    float *own = n_images && !features ? (float *)llava__alloc_aligned((size_t)n_images * P * C * sizeof(float)) : NULL;
+    const float *feat = features ? features : own;
     int rc = LLAVA_OK;
     if (!x || (n_images && !feat)) rc = llava__err("out of memory for a prompt of %d positions", T);
     const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
-    for (i = 0; i < n_images && rc == LLAVA_OK; i++) rc = llava_encode_image(m, pixels + (size_t)i * npix, feat + (size_t)i * P * C);
+    for (i = 0; i < n_images && rc == LLAVA_OK && own; i++) rc = llava_encode_image(m, pixels + (size_t)i * npix, own + (size_t)i * P * C);
     if (rc == LLAVA_OK) {
         /* embed_tokens for text, the image's projected features (in order) for placeholders */
         int t = 0, f = 0;
@@ -3047,8 +3052,16 @@ LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const floa
         rc = llava__text_forward(ctx, x, T, all_logits);
     }
     llava__free_aligned(x);
-    llava__free_aligned(feat);
+    llava__free_aligned(own);
     return rc == LLAVA_OK ? T : LLAVA_ERR;
+}
+
+LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits) {
+    return llava__eval(ctx, ids, n_ids, pixels, NULL, n_images, all_logits);
+}
+
+LLAVADEF int llava_eval_features(LlavaContext *ctx, const int *ids, int n_ids, const float *features, int n_images, float *all_logits) {
+    return llava__eval(ctx, ids, n_ids, NULL, features, n_images, all_logits);
 }
 
 LLAVADEF const float *llava_prompt(LlavaContext *c, const int *ids, int n_ids, const float *pixels, int n_images) {

@@ -49,7 +49,7 @@ typedef struct {
     LlavaTemplate tmpl;
     LlavaSampling sp;
     int max_tokens, image_id, image_repeat;
-    float *pixels, *features; /* [3][S][S], [P][C] (only to time the encoder) */
+    float *pixels, *features; /* [3][S][S], [P][C]: the image is encoded once, when it is loaded */
     int have_image;
     LlavaMessage msgs[256];
     int n_msgs;
@@ -139,10 +139,9 @@ static int turn(Chat *ch, const char *text) {
     if (n_ids > 0) {
         int positions = llava_expanded_length(ch->m, ids, n_ids);
         double t = now();
-        if (llava_eval(ch->c, ids, n_ids, n_images ? ch->pixels : NULL, n_images, NULL) < 0) n_ids = -1;
+        if (llava_eval_features(ch->c, ids, n_ids, n_images ? ch->features : NULL, n_images, NULL) < 0) n_ids = -1;
         else {
-            double dt = now() - t - (n_images ? ch->t_image : 0); /* the encoder's share was measured on its own */
-            ch->t_prefill += dt > 0 ? dt : 0;
+            ch->t_prefill += now() - t;
             ch->n_prefill += positions;
         }
     }

@@ -959,6 +959,28 @@ static int t_roundtrip(const void *arg) {
     return 1;
 }
 
+/* llava_eval_features with llava_encode_image's output == llava_eval with the pixels, bit for bit */
+static int t_eval_features(const void *arg) {
+    (void)arg;
+    const fcase *f = &g_cases[1]; /* two images */
+    LlavaModel *m = llava_model_load(f->model);
+    CHECK(m, "%s", llava_last_error());
+    size_t n;
+    float *px = (float *)read_all(f->pixels, &n);
+    const int P = llava_image_tokens(m), C = llava_model_config(m)->text_hidden, V = f->vocab;
+    float *feat = (float *)malloc(sizeof(float) * 2 * P * C), *a = (float *)malloc(sizeof(float) * f->positions * V),
+          *b = (float *)malloc(sizeof(float) * f->positions * V);
+    int ok = llava_encode_image(m, px, feat) == LLAVA_OK && llava_encode_image(m, px + 3 * 32 * 32, feat + P * C) == LLAVA_OK;
+    LlavaContext *c1 = llava_context_new(m, 64), *c2 = llava_context_new(m, 64);
+    ok = ok && llava_eval(c1, f->ids, f->n_ids, px, 2, a) == f->positions && llava_eval_features(c2, f->ids, f->n_ids, feat, 2, b) == f->positions;
+    int same = ok && !memcmp(a, b, sizeof(float) * f->positions * V);
+    llava_context_free(c1), llava_context_free(c2), llava_model_free(m);
+    free(px), free(feat), free(a), free(b);
+    CHECK(ok, "%s", llava_last_error());
+    CHECK(same, "logits differ");
+    return 1;
+}
+
 /* two models and two contexts in two threads are independent: same results as one at a time */
 static int t_threads_independent(const void *arg) {
     (void)arg;
@@ -1366,6 +1388,7 @@ int main(int argc, char **argv) {
         run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
+        run("images encoded ahead (llava_eval_features) give the same logits", t_eval_features, NULL);
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
         run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
     }

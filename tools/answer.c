@@ -22,6 +22,7 @@
 #include "../llava.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,10 +187,38 @@ static int read_done(const char *path, IdSet *done) {
     return 0;
 }
 
+/* llava_generate's loop (prompt, then sample and step until EOS or max_new), over logits restricted to
+   the ids the tokenizer can spell: a model's vocabulary is often padded past the tokenizer's (as
+   LLaVA's 32064 rows for a 32000-token tokenizer), and an untrained row or the image placeholder must
+   not be chosen. EOS is the config's or the tokenizer's; it ends the answer and is kept in out. */
 typedef struct {
-    int eos; /* the tokenizer's EOS, in case config.json names another */
-} StopAt;
-static int stop_at_eos(int token, void *user) { return token == ((const StopAt *)user)->eos; }
+    LlavaContext *c;
+    const LlavaSampling *sp;
+    float *masked; /* [V] */
+    int V, V_tok, image_id, eos[LLAVA_MAX_EOS + 1], n_eos;
+} Gen;
+
+static int generate(const Gen *g, const int *ids, int n_ids, const float *pixels, int n_images, int max_new, int *out, int *n_out) {
+    LlavaSampler s;
+    int i, k, rc = LLAVA_OK;
+    *n_out = 0;
+    llava_context_reset(g->c);
+    if (llava_eval(g->c, ids, n_ids, pixels, n_images, NULL) < 0) return LLAVA_ERR;
+    llava_sampler_init(&s, g->sp); /* the same seed for every question: an answer does not depend on the order */
+    const float *logits = llava_logits(g->c);
+    for (i = 0; i < max_new && logits; i++) {
+        memcpy(g->masked, logits, sizeof(float) * (size_t)g->V);
+        for (k = g->V_tok; k < g->V; k++) g->masked[k] = -INFINITY;
+        if (g->image_id >= 0 && g->image_id < g->V) g->masked[g->image_id] = -INFINITY;
+        int tok = llava_sample(&s, g->masked, g->V), eos = 0;
+        out[(*n_out)++] = tok;
+        for (k = 0; k < g->n_eos; k++) eos |= tok == g->eos[k];
+        if (eos || i + 1 == max_new) break;
+        if (!(logits = llava_step(g->c, tok))) rc = LLAVA_ERR;
+    }
+    llava_sampler_free(&s);
+    return rc;
+}
 
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *qpath = NULL, *images = NULL, *out_path = NULL, *tpl_name = "vicuna_v1", *model_id = NULL;
@@ -324,7 +353,19 @@ int main(int argc, char **argv) {
         fprintf(stderr, "answer: %d questions, %d already answered in %s, %d to go; model %s loaded in %.1f s\n", nq, nq - todo, out_path, todo,
                 model_dir, now() - t0);
 
-    StopAt stop = {llava_tokenizer_eos(tok)};
+    Gen g;
+    memset(&g, 0, sizeof g);
+    g.c = c;
+    g.sp = &sp;
+    g.V = cfg->text_vocab;
+    g.V_tok = llava_tokenizer_vocab_size(tok) < g.V ? llava_tokenizer_vocab_size(tok) : g.V;
+    g.image_id = cfg->image_token_id;
+    for (i = 0; i < cfg->n_eos; i++) g.eos[g.n_eos++] = cfg->eos_ids[i];
+    if (llava_tokenizer_eos(tok) >= 0) g.eos[g.n_eos++] = llava_tokenizer_eos(tok);
+    if (!(g.masked = (float *)malloc(sizeof(float) * (size_t)g.V))) {
+        fprintf(stderr, "answer: out of memory\n");
+        return 1;
+    }
     int answered = 0, failed = 0, skipped = 0;
     long gen_tokens = 0;
     double t_start = now(), t_report = t_start;
@@ -394,9 +435,8 @@ int main(int argc, char **argv) {
                             id, positions, n_ctx);
                 rc = -1;
             } else {
-                llava_context_reset(c);
-                if (llava_generate(c, ids, n_ids, has_image ? pixels : NULL, has_image ? 1 : 0, &sp, room < max_tokens ? room : max_tokens, gen,
-                                   &n_gen, stop_at_eos, &stop) != LLAVA_OK) {
+                if (generate(&g, ids, n_ids, has_image ? pixels : NULL, has_image ? 1 : 0, room < max_tokens ? room : max_tokens, gen, &n_gen) !=
+                    LLAVA_OK) {
                     fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
                     rc = -1;
                 }
@@ -459,7 +499,7 @@ int main(int argc, char **argv) {
     llava_context_free(c);
     llava_tokenizer_free(tok);
     llava_model_free(m);
-    free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos);
+    free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos), free(g.masked);
     idset_free(&done);
     return failed ? 1 : 0;
 }

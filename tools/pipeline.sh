@@ -1,0 +1,309 @@
+#!/bin/sh
+# The paper in miniature: data -> tokenizer -> stage 0 (CLIP and LM pretraining from nothing) ->
+# stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
+#
+#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
+#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR]
+#
+# Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
+# (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
+#   world/ instruct/           training world and its LLaVA-format data (tools/world.c, tools/instruct.c)
+#   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
+#   corpus.txt tokenizer/      the tokenizer's corpus (captions and instruction texts) and the tokenizer
+#   s0init/ s0clip/ s0/        stage 0 (tools/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
+#   start/                     the stage-0 model as stage 1 starts from it (vision_feature_layer -2)
+#   data/ train/               stage-1/2 data files, train_example's checkpoints, loss.csv, loss.svg
+#   eval/                      questions, answers, scores; logs/ every phase's output
+#   results.json               the numbers and the seconds each phase took
+# Ablations: nostage1 (stage 2 starts from the stage-0 model, projector untrained), lastlayer
+# (vision_feature_layer -1 in stages 1-2), convonly (stage 2 on conversation.json only, same steps).
+# --ablations runs main and the three ablations per seed, stage 0 trained once per seed, and writes the
+# table of means and standard deviations over seeds to OUT/ablations.md (default OUT: runs/ablations).
+#
+# A phase whose output is complete (OUT/logs/PHASE.done) is not run again: a stopped run continues
+# where it stopped when started again with the same arguments. Every step is checked; the first that
+# fails stops the pipeline with its name and the end of its log.
+set -eu
+
+BUILD=${BUILD:-build}
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3
+steps0c= steps0l= steps1= steps2=
+
+usage() {
+    cat <<EOF
+usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
+       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR]
+  --quick              a small world and few steps (a few minutes): checks that every phase works
+  --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
+  --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
+  --ablation NAME      main (default), nostage1, lastlayer or convonly
+  --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
+  --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
+  --seeds N            seeds 1..N for --ablations (default 3)
+  --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
+environment: BUILD (default build) names the directory of the programs.
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --quick) quick=1 ;;
+    --ablations) ablations=1 ;;
+    --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2)
+        [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
+        case "$1" in
+        --seed) seed=$2 ;; --out) out=$2 ;; --ablation) ablation=$2 ;; --reuse-stage0) reuse=$2 ;;
+        --seeds) seeds=$2 ;; --clip-steps) steps0c=$2 ;; --lm-steps) steps0l=$2 ;;
+        --steps1) steps1=$2 ;; --steps2) steps2=$2 ;;
+        esac
+        shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "pipeline: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+    esac
+    shift
+done
+for v in "$seed" "$seeds" ${steps0c:+"$steps0c"} ${steps0l:+"$steps0l"} ${steps1:+"$steps1"} ${steps2:+"$steps2"}; do
+    case "$v" in '' | *[!0-9]*) echo "pipeline: '$v' is not a non-negative integer" >&2; exit 2 ;; esac
+done
+case "$ablation" in main | nostage1 | lastlayer | convonly) ;; *)
+    echo "pipeline: unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" >&2; exit 2 ;;
+esac
+
+now() { date +%s; }
+T_START=$(now)
+
+# --- the ablation study: this script once per seed and variant, then the table -------------------------
+if [ "$ablations" = 1 ]; then
+    q=; [ "$quick" = 1 ] && q=--quick
+    out=${out:-runs/ablations}
+    mkdir -p "$out"
+    s=1
+    while [ "$s" -le "$seeds" ]; do
+        for a in main nostage1 lastlayer convonly; do
+            echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
+            if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
+            # one pipeline per variant; stage 0 comes from the seed's main run
+            sh "$0" $q --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
+                ${steps0c:+--clip-steps "$steps0c"} ${steps0l:+--lm-steps "$steps0l"} \
+                ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
+                { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
+        done
+        s=$((s + 1))
+    done
+    # mean +- sample standard deviation over seeds of each figure, one row per variant
+    table="$out/ablations.md"
+    {
+        echo "| variant | MC accuracy % | bench conv | bench detail | bench complex | bench all |"
+        echo "| --- | --- | --- | --- | --- | --- |"
+        for a in main nostage1 lastlayer convonly; do
+            row="| $a |"
+            for key in mc_acc conv detail complex all; do
+                vals=
+                s=1
+                while [ "$s" -le "$seeds" ]; do
+                    f="$out/seed$s-$a/results.json"
+                    if [ "$key" = mc_acc ]; then v=$(sed -n 's/^ *"mc_acc": \([-0-9.]*\),*$/\1/p' "$f")
+                    else v=$(sed -n 's/^ *"bench_relative": .*"'"$key"'": \([-0-9.]*\).*$/\1/p' "$f"); fi
+                    vals="$vals ${v:-nan}"
+                    s=$((s + 1))
+                done
+                row="$row $(echo "$vals" | awk '{ n = 0; s = 0; for (i = 1; i <= NF; i++) if ($i != "nan") { x[++n] = $i; s += $i }
+                    if (n == 0) { print "-"; exit } m = s / n; v = 0; for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
+                    if (n > 1) printf "%.1f ± %.1f", m, sqrt(v / (n - 1)); else printf "%.1f", m }') |"
+            done
+            echo "$row"
+        done
+        chance=$(sed -n 's/^ *"mc_chance": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
+        echo
+        echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%)."
+        echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
+        echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
+        echo "convonly: stage 2 on conversations only, same number of steps. Total time: $(($(now) - T_START)) s."
+    } > "$table"
+    cat "$table"
+    exit 0
+fi
+
+# --- one run -----------------------------------------------------------------------------------------
+if [ -z "$out" ]; then
+    out=runs/seed$seed
+    [ "$quick" = 1 ] && out=runs/quick-seed$seed
+    [ "$ablation" != main ] && out=$out-$ablation
+fi
+for p in world instruct tokenize stage0 train_example eval_sqa answer judge_offline; do
+    [ -x "$BUILD/$p" ] || { echo "pipeline: $BUILD/$p is missing: run make, and make $BUILD/stage0 $BUILD/answer" >&2; exit 1; }
+done
+mkdir -p "$out/logs" "$out/eval" "$out/data"
+log=$out/logs
+
+# Sizes. Full: about 60 minutes on 2 cores (stage 0 ~15, stage 1 ~5, stage 2 ~25, evaluation ~10).
+# Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
+heldout_seed=$((1000000 + seed))
+if [ "$quick" = 1 ]; then
+    n_world=300 n_heldout=160 n_bench=10 n_mc=120 n_test=100
+    clip_steps=40 lm_steps=60 s1=40 s2=60 batch=8
+else
+    n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000
+    clip_steps=300 lm_steps=400 s1=625 s2=1500 batch=8
+fi
+clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
+# stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
+# moves too little with it (the same reason stage 0 uses 2e-3)
+lr1=1e-3 lr2=2e-4
+
+# phase NAME CMD...: runs CMD with its output in logs/NAME.log (and on the terminal), stops the pipeline
+# with the log's end when it fails, records the seconds in logs/NAME.done; a phase already done is skipped
+times=
+phase() {
+    name=$1
+    shift
+    if [ -f "$log/$name.done" ]; then
+        echo "-- $name: done before ($(cat "$log/$name.done") s), skipped"
+        times="$times $name=$(cat "$log/$name.done")"
+        return 0
+    fi
+    echo "-- $name: $*"
+    t0=$(now)
+    rm -f "$log/$name.rc"
+    { "$@" 2>&1 || echo $? > "$log/$name.rc"; } | tee "$log/$name.log" | if [ "$quick" = 1 ]; then cat > /dev/null; else cat; fi
+    if [ -f "$log/$name.rc" ]; then
+        echo "pipeline: phase '$name' failed (exit $(cat "$log/$name.rc")); the end of $log/$name.log:" >&2
+        tail -n 15 "$log/$name.log" >&2
+        exit 1
+    fi
+    dt=$(($(now) - t0))
+    echo "$dt" > "$log/$name.done"
+    times="$times $name=$dt"
+    echo "-- $name: ${dt} s"
+}
+
+# --- data ---
+data() {
+    "$BUILD/world" --seed "$seed" --n "$n_world" --out "$out/world"
+    # the training mix by the rules backend; quick mode keeps the default proportions of a small world
+    "$BUILD/instruct" --world "$out/world" --out "$out/instruct" --seed "$seed"
+    # held out: a world of a disjoint seed, LLaVA-Bench shapes (3 question types per image) and multiple choice
+    "$BUILD/world" --seed "$heldout_seed" --n "$n_heldout" --out "$out/heldout"
+    "$BUILD/instruct" --bench --world "$out/heldout" --out "$out/bench" --n "$n_bench" --seed "$heldout_seed"
+    "$BUILD/instruct" --mc --world "$out/heldout" --out "$out/mc" --n "$n_mc" --test "$n_test" --seed "$heldout_seed"
+    cp "$out/instruct/pretrain.json" "$out/data/stage1.json"
+    if [ "$ablation" = convonly ]; then cp "$out/instruct/conversation.json" "$out/data/stage2.json"
+    else cp "$out/instruct/instruct.json" "$out/data/stage2.json"; fi
+}
+phase data data
+
+# --- tokenizer: trained on the world's captions and the instruction texts ---
+# JSON string literals are pulled out with grep and unescaped with sed (the texts are ASCII: \n and \"
+# are the only escapes the tools write); "<image>" is left out, it is a special token of its own.
+# The template's fixed words are added as often as the training data renders them, so that they merge.
+tokenizer() {
+    {
+        tr '\n' ' ' < "$out/world/world.json" | grep -o '"captions": \[[^]]*\]' | grep -o '"\([^"\\]\|\\.\)*"' |
+            grep -v '^"captions"$' | sed 's/^"//; s/"$//'
+        grep -o '"value": "\([^"\\]\|\\.\)*"' "$out/instruct/instruct.json" "$out/instruct/pretrain.json" |
+            sed 's/^[^"]*"value": "//; s/"$//; s/<image>//g; s/\\n/\n/g; s/\\"/"/g; s/\\\\/\\/g'
+        awk 'BEGIN { for (i = 0; i < 2000; i++) {
+            print "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user'"'"'s questions. USER: ASSISTANT:"
+            print "Answer with the option'"'"'s letter from the given choices directly. A. B. C. D. E." } }'
+    } | grep -v '^[[:space:]]*$' > "$out/corpus.txt"
+    mkdir -p "$out/tokenizer"
+    "$BUILD/tokenize" --train "$out/corpus.txt" --vocab 2048 --special "<image>" --out "$out/tokenizer"
+    grep -q '"content": *"<image>"' "$out/tokenizer/tokenizer.json" ||
+        { echo "the trained vocabulary has no <image> token" >&2; return 1; }
+}
+
+# --- stage 0: or an earlier run's, for the same seed ---
+if [ -n "$reuse" ]; then
+    if [ -f "$reuse/s0/config.json" ]; then s0=$reuse/s0; else s0=$reuse; fi
+    [ -f "$s0/config.json" ] && [ -f "$s0/tokenizer.json" ] ||
+        { echo "pipeline: --reuse-stage0 $reuse: no stage-0 model (config.json, tokenizer.json) there or in its s0/" >&2; exit 1; }
+    echo "-- stage 0: reused from $s0"
+else
+    phase tokenizer tokenizer
+    phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
+    phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$out/world" --out "$out/s0clip" --steps "$clip_steps" --seed "$seed"
+    phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
+        --out "$out/s0" --steps "$lm_steps" --seed "$seed"
+    s0=$out/s0
+fi
+
+# the model stages 1-2 start from: stage 0's files, with the paper's vision feature layer (-2, the
+# second to last) instead of stage 0's -1 (which trained every layer); a copy, so stage 0 stays reusable
+start() {
+    rm -rf "$out/start"
+    mkdir -p "$out/start"
+    cp -R "$s0/." "$out/start/"
+    layer=-2
+    [ "$ablation" = lastlayer ] && layer=-1
+    sed 's/"vision_feature_layer": *-\{0,1\}[0-9]*/"vision_feature_layer": '"$layer"'/' "$s0/config.json" > "$out/start/config.json"
+    grep -q '"vision_feature_layer": '"$layer"'[,}[:space:]]' "$out/start/config.json" ||
+        { echo "could not set vision_feature_layer in $out/start/config.json" >&2; return 1; }
+}
+phase start start
+
+# --- stages 1 and 2 (train_example; --resume continues a stopped run from its last checkpoint) ---
+stages=1,2 s1_arg="--steps1 $s1"
+[ "$ablation" = nostage1 ] && stages=2 s1_arg=
+save=$(( (s2 > s1 ? s2 : s1) / 3 + 1 ))
+# shellcheck disable=SC2086
+phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
+    --stages "$stages" $s1_arg --steps2 "$s2" --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
+    --save-every "$save" --log-every 25 --resume
+final=$out/train/stage2/final
+
+# --- evaluation ---
+eval_mc() {
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --prompts "$out/eval/mc_q.jsonl"
+    # the letter and EOS are all an answer needs; a longer output is cut (and still parsed as LLaVA does)
+    "$BUILD/answer" --model "$final" --questions "$out/eval/mc_q.jsonl" --images "$out/mc" --out "$out/eval/mc_answers.jsonl" \
+        --template vicuna_v1 --max-tokens 16 --model-id "$ablation-seed$seed"
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --predictions "$out/eval/mc_answers.jsonl" --json "$out/eval/mc.json"
+}
+eval_bench() {
+    "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
+        --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed"
+    "$BUILD/judge_offline" --questions "$out/bench/questions.jsonl" --context "$out/bench/context.jsonl" \
+        --reference "$out/bench/answers_ref.jsonl" --answers "$out/eval/bench_answers.jsonl" \
+        --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
+}
+phase eval_mc eval_mc
+phase eval_bench eval_bench
+
+# --- summary and results.json ---
+mcj=$out/eval/mc.json benchj=$out/eval/bench.json
+num() { sed -n 's/.*"'"$1"'": \([-0-9.]*\).*/\1/p' "$2" | head -n 1; }
+acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") failed=$(num failed "$mcj")
+cats=$(sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$mcj")
+rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
+# the loss of each stage: mean of its first and of its last quarter of steps
+losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
+    END { sep = ""; for (s = 1; s <= 2; s++) { if (!n[s]) continue; q = int(n[s] / 4); if (q < 1) q = 1; a = 0; b = 0
+        for (i = 1; i <= q; i++) { a += l[s, i]; b += l[s, n[s] - q + i] }
+        printf "%s\"stage%d\": {\"steps\": %d, \"first_quarter\": %.4f, \"last_quarter\": %.4f}", sep, s, n[s], a / q, b / q; sep = ", " } }' \
+    "$out/train/loss.csv")
+total=$(($(now) - T_START))
+tjson=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); printf "%s\"%s\": %s", i > 1 ? ", " : "", kv[1], kv[2] } }')
+cat > "$out/results.json" <<EOF
+{
+  "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
+  "stage0": "$s0", "model": "$final",
+  "steps": {"clip": $clip_steps, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "batch": $batch},
+  "mc_acc": ${acc:-null},
+  "mc_chance": ${chance:-null},
+  "mc_count": ${count:-null}, "mc_failed": ${failed:-null},
+  "mc_categories": ${cats:-null},
+  "bench_relative": {"conv": $(rel conv), "detail": $(rel detail), "complex": $(rel complex), "all": $(rel all)},
+  "bench": $(cat "$benchj"),
+  "loss": {$losses},
+  "time_s": {$tjson},
+  "total_s": $total
+}
+EOF
+
+echo
+echo "== results ($ablation, seed $seed$([ "$quick" = 1 ] && echo ', quick')): $out/results.json"
+echo "multiple choice: $acc% of $count held-out questions (chance $chance%; no letter in $failed answers)"
+echo "$cats" | sed 's/^{//; s/}$//; s/}, /}\n/g' | sed -n 's/^"\([^"]*\)": {"count": \([0-9]*\), "correct": \([0-9]*\), "acc": \([0-9.]*\)}$/  \1: \4% (\3 of \2)/p'
+echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
+echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
+echo "seconds per phase:$times; total $total"

@@ -1,0 +1,1333 @@
+/* stage0: what the LLaVA paper takes as given, pretrained here from nothing: a CLIP vision tower and a
+   language model, at BENCH.md's `mini` shape, on the synthetic world's images and text.
+
+     stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
+     stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
+     stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
+                 [--max-len 256] [--instruct FILE]
+
+   init   a LLaVA of the mini shape with fresh weights (llava_model_new), vocabulary and special tokens
+          from the tokenizer, vision_feature_layer -1 so that every vision layer exists and trains;
+          LLaVA's stages later load the same files with -2.
+   clip   contrastive image-caption pretraining of the vision tower, as in CLIP (Radford et al. 2021):
+          image embedding = visual_projection(post_layernorm(CLS after the last layer)), text embedding =
+          text_projection(ln_final(EOS state)) of a small causal text transformer, both L2-normalized,
+          logits = exp(t) img @ txt^T, loss = symmetric cross-entropy over the batch. Only the tower goes
+          into the LLaVA checkpoint (with the trained post_layernorm, so that transformers' CLIPVisionModel
+          finds every weight); the text transformer and the projections are scaffolding and are dropped.
+   lm     next-token pretraining of the language model on the world's captions (and, with --instruct,
+          LLaVA-format conversations) as plain text: <s> text </s>, no image.
+
+   Every subcommand saves OUT in Hugging Face's layout (F32) with the tokenizer files, then loads it
+   back as a check. The last min(200, n/5) images of the world are held out of both clip and lm and
+   used for the final retrieval accuracy and validation loss. */
+#define _POSIX_C_SOURCE 200809L
+#define LLAVA_IMPLEMENTATION
+#include "../llava.h"
+#include "world.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* --- defaults: the whole of stage 0 (clip + lm) in about 10-15 minutes on 2 CPU cores ------------- */
+#define CLIP_STEPS 300
+#define CLIP_BATCH 64
+#define CLIP_LR 1e-3f
+#define LM_STEPS 400
+#define LM_BATCH 32
+#define LM_LR 2e-3f
+#define WARMUP 0.05f
+#define WD 0.1f
+
+/* the CLIP text transformer and the shared embedding space (pre-LN GPT-2/CLIP-text blocks) */
+#define TX_W 128    /* width */
+#define TX_L 3      /* layers */
+#define TX_H 4      /* heads */
+#define TX_I 512    /* MLP width */
+#define TX_CTX 64   /* positions: longer captions are cut, keeping the EOS */
+#define EMB 128     /* joint embedding width */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void die(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    fprintf(stderr, "stage0 %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(1);
+}
+
+static void *xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) {
+        fprintf(stderr, "stage0: out of memory (%zu x %zu bytes)\n", n, size);
+        exit(1);
+    }
+    return p;
+}
+
+/* "dir/name", or, when path names a .json file, the file `name` beside it */
+static char *beside(const char *path, const char *name) {
+    size_t l = strlen(path);
+    char *r = (char *)xcalloc(l + strlen(name) + 3, 1);
+    if (l > 5 && !strcmp(path + l - 5, ".json")) {
+        while (l > 0 && path[l - 1] != '/') l--;
+        if (l == 0) sprintf(r, "%s", name);
+        else sprintf(r, "%.*s%s", (int)l, path, name);
+    } else {
+        sprintf(r, "%s/%s", path, name);
+    }
+    return r;
+}
+
+/* tokenizer.json (required) and tokenizer_config.json (when present) from src into dir */
+static int copy_tokenizer(const char *src, const char *dir) {
+    static const char *const files[2] = {"tokenizer.json", "tokenizer_config.json"};
+    int i, rc = LLAVA_OK;
+    for (i = 0; i < 2 && rc == LLAVA_OK; i++) {
+        char *from = beside(src, files[i]), *to = beside(dir, files[i]);
+        if (i == 0 || llava__exists(from)) rc = llava__copy_file(from, to);
+        free(from);
+        free(to);
+    }
+    return rc;
+}
+
+/* --- options -------------------------------------------------------------------------------------- */
+typedef struct {
+    const char *cmd, *tokenizer, *model, *world, *out, *instruct;
+    int steps, batch, log_every, max_len, feature_layer;
+    float lr, wd, warmup;
+    uint64_t seed;
+} opts;
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage:\n"
+            "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
+            "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
+            "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
+            "              [--max-len 256] [--instruct FILE]\n"
+            "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
+            "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
+            "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
+            "  clip   CLIP-style contrastive pretraining of the vision tower on world.json's captions\n"
+            "  lm     next-token pretraining of the language model on the captions (+ --instruct conversations,\n"
+            "         LLaVA JSON) as plain text\n"
+            "options:\n"
+            "  --tokenizer DIR    tokenizer.json (+ tokenizer_config.json); copied into OUT\n"
+            "  --model DIR        the model to continue from (init's or clip's OUT)\n"
+            "  --world DIR        build/world's directory (world.json, images/)\n"
+            "  --out DIR          where the model is saved (Hugging Face layout, F32, tokenizer files)\n"
+            "  --steps N          optimizer steps (warmup %g%%, then cosine to 0)\n"
+            "  --batch B          images (clip: distinct per batch) or text samples (lm) per step\n"
+            "  --lr X             peak learning rate\n"
+            "  --wd X             AdamW weight decay on matrices and embeddings (default %g)\n"
+            "  --warmup X         warmup ratio (default %g)\n"
+            "  --seed S           initialization (init) and data order (default 1)\n"
+            "  --log-every N      progress line every N steps (default 10)\n"
+            "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
+            "  --instruct FILE    lm: also train on these conversations' text\n"
+            "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n",
+            CLIP_STEPS, CLIP_BATCH, (double)CLIP_LR, LM_STEPS, LM_BATCH, (double)LM_LR, (double)WARMUP * 100, (double)WD,
+            (double)WARMUP);
+}
+
+static int parse_int(const char *cmd, const char *opt, const char *v, long lo, long hi) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*v == 0 || *end || x < lo || x > hi) {
+        fprintf(stderr, "stage0 %s: %s takes an integer from %ld to %ld, not \"%s\"\n", cmd, opt, lo, hi, v);
+        exit(2);
+    }
+    return (int)x;
+}
+static float parse_float(const char *cmd, const char *opt, const char *v, double lo, double hi) {
+    char *end;
+    double x = strtod(v, &end);
+    if (*v == 0 || *end || !(x >= lo && x <= hi)) {
+        fprintf(stderr, "stage0 %s: %s takes a number from %g to %g, not \"%s\"\n", cmd, opt, lo, hi, v);
+        exit(2);
+    }
+    return (float)x;
+}
+
+static void parse(opts *o, int argc, char **argv) {
+    /* which options each subcommand takes */
+    static const char *const allowed[3][2] = {
+        {"init", " --tokenizer --out --seed --feature-layer "},
+        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every "},
+        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct "}};
+    int i, k = -1;
+    memset(o, 0, sizeof *o);
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        usage(argc < 2 ? stderr : stdout);
+        exit(argc < 2 ? 2 : 0);
+    }
+    for (i = 0; i < 3; i++)
+        if (!strcmp(argv[1], allowed[i][0])) k = i;
+    if (k < 0) {
+        usage(stderr);
+        fprintf(stderr, "stage0: unknown subcommand \"%s\" (init, clip, lm)\n", argv[1]);
+        exit(2);
+    }
+    o->cmd = allowed[k][0];
+    o->steps = k == 1 ? CLIP_STEPS : LM_STEPS;
+    o->batch = k == 1 ? CLIP_BATCH : LM_BATCH;
+    o->lr = k == 1 ? CLIP_LR : LM_LR;
+    o->wd = WD;
+    o->warmup = WARMUP;
+    o->seed = 1;
+    o->log_every = 10;
+    o->max_len = 256;
+    o->feature_layer = -1;
+    for (i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        char key[64];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            exit(0);
+        }
+        snprintf(key, sizeof key, " %s ", a);
+        if (strncmp(a, "--", 2) || !strstr(allowed[k][1], key)) {
+            usage(stderr);
+            fprintf(stderr, "stage0 %s: unknown option %s (this subcommand takes:%s)\n", o->cmd, a, allowed[k][1]);
+            exit(2);
+        }
+        if (!v) {
+            fprintf(stderr, "stage0 %s: %s needs a value\n", o->cmd, a);
+            exit(2);
+        }
+        i++;
+        if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
+        else if (!strcmp(a, "--model")) o->model = v;
+        else if (!strcmp(a, "--world")) o->world = v;
+        else if (!strcmp(a, "--out")) o->out = v;
+        else if (!strcmp(a, "--instruct")) o->instruct = v;
+        else if (!strcmp(a, "--steps")) o->steps = parse_int(o->cmd, a, v, 1, 100000000);
+        else if (!strcmp(a, "--batch")) o->batch = parse_int(o->cmd, a, v, 2, 4096);
+        else if (!strcmp(a, "--log-every")) o->log_every = parse_int(o->cmd, a, v, 1, 100000000);
+        else if (!strcmp(a, "--max-len")) o->max_len = parse_int(o->cmd, a, v, 2, 1 << 20);
+        else if (!strcmp(a, "--feature-layer")) o->feature_layer = parse_int(o->cmd, a, v, -1000, 1000);
+        else if (!strcmp(a, "--seed")) o->seed = (uint64_t)parse_int(o->cmd, a, v, 0, 2147483647);
+        else if (!strcmp(a, "--lr")) o->lr = parse_float(o->cmd, a, v, 0.0, 1.0);
+        else if (!strcmp(a, "--wd")) o->wd = parse_float(o->cmd, a, v, 0.0, 10.0);
+        else if (!strcmp(a, "--warmup")) o->warmup = parse_float(o->cmd, a, v, 0.0, 1.0);
+    }
+    const char *need[3][3] = {{"--tokenizer", "--out", NULL}, {"--model", "--world", "--out"}, {"--model", "--world", "--out"}};
+    const char *have[3][3] = {{o->tokenizer, o->out, ""}, {o->model, o->world, o->out}, {o->model, o->world, o->out}};
+    for (i = 0; i < 3; i++)
+        if (need[k][i] && !have[k][i]) {
+            usage(stderr);
+            fprintf(stderr, "stage0 %s: %s is required\n", o->cmd, need[k][i]);
+            exit(2);
+        }
+}
+
+/* --- shared: the world, held-out split, tokenizer, saving ---------------------------------------- */
+typedef struct {
+    WScene *sc;
+    int n, n_train; /* images [0, n_train) train, [n_train, n) are held out */
+    char *dir;      /* image paths are relative to it */
+} world;
+
+/* the last min(200, n/5) images are held out of every stage-0 run: the same split for clip and lm */
+static int held_out(int n) { return n >= 1000 ? 200 : n / 5; }
+
+static void load_world(const char *cmd, const char *path, world *w) {
+    char err[512] = "";
+    uint64_t seed = 0;
+    int size = 0, i, k;
+    memset(w, 0, sizeof *w);
+    w->n = w_load_world(path, &w->sc, &size, &seed, err, sizeof err);
+    if (w->n < 0) die(cmd, "world %s: %s", path, err);
+    if (w->n == 0) die(cmd, "world %s: world.json lists no images", path);
+    w->n_train = w->n - held_out(w->n);
+    w->dir = beside(path, "");
+    for (i = 0; i < w->n; i++) {
+        int have = 0;
+        for (k = 0; k < 5; k++) have += w->sc[i].cap[k] != NULL;
+        if (!have) die(cmd, "world %s: image %s has no captions", path, w->sc[i].id);
+    }
+}
+
+static void free_world(world *w) {
+    int i;
+    for (i = 0; i < w->n; i++) w_scene_free(&w->sc[i]);
+    free(w->sc);
+    free(w->dir);
+}
+
+/* scene i's image, preprocessed as the model says, into pixels [3][S][S] */
+static void load_pixels(const char *cmd, const LlavaModel *m, const world *w, int i, float *pixels) {
+    LlavaImage img;
+    size_t l = strlen(w->dir) + strlen(w->sc[i].file) + 1;
+    char *path = (char *)xcalloc(l, 1);
+    snprintf(path, l, "%s%s", w->dir, w->sc[i].file);
+    if (!w->sc[i].file[0]) die(cmd, "world: image %s names no file", w->sc[i].id);
+    if (llava_image_load(&img, path) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+    if (llava_preprocess(llava_model_config(m), &img, LLAVA_PRE_DEFAULT, pixels) != LLAVA_OK) die(cmd, "%s: %s", path, llava_last_error());
+    llava_image_free(&img);
+    free(path);
+}
+
+static LlavaTokenizer *model_tokenizer(const char *cmd, const char *dir) {
+    LlavaTokenizer *tok = llava_tokenizer_load(dir);
+    if (!tok) die(cmd, "%s (the model directory needs the tokenizer files: stage0 init copies them there)", llava_last_error());
+    if (llava_tokenizer_eos(tok) < 0) die(cmd, "%s: the tokenizer has no EOS token (eos_token in tokenizer_config.json)", dir);
+    return tok;
+}
+
+/* text -> ids[max] without special tokens; -1 with the error set */
+static int tokenize(const LlavaTokenizer *tok, const char *text, int *ids, int max) {
+    return llava_tokenize(tok, text, strlen(text), 0, ids, max);
+}
+
+static void shuffle(int *a, int n, uint64_t *rng) {
+    int i;
+    for (i = n - 1; i > 0; i--) {
+        int j = (int)(llava__rng_next(rng) % (uint64_t)(i + 1)), t = a[i];
+        a[i] = a[j];
+        a[j] = t;
+    }
+}
+
+/* a permutation of [0, n) consumed b at a time; a new shuffle when fewer than b remain (so a batch
+   never holds the same item twice) */
+typedef struct {
+    int *perm, n, pos;
+    uint64_t rng;
+} sampler;
+static void sampler_init(sampler *s, int n, uint64_t seed) {
+    int i;
+    s->perm = (int *)xcalloc((size_t)n, sizeof(int));
+    s->n = n;
+    s->pos = n;
+    s->rng = seed * 0x9E3779B97F4A7C15ull + 12345;
+    for (i = 0; i < n; i++) s->perm[i] = i;
+}
+static const int *sampler_next(sampler *s, int b) {
+    if (s->pos + b > s->n) {
+        shuffle(s->perm, s->n, &s->rng);
+        s->pos = 0;
+    }
+    s->pos += b;
+    return s->perm + s->pos - b;
+}
+
+/* saves, copies the tokenizer files, and loads the result back, so that a broken file fails here */
+static void save_and_check(const char *cmd, LlavaModel *m, const char *tokdir, const char *out) {
+    if (llava_model_save(m, out, LLAVA_F32) != LLAVA_OK) die(cmd, "saving %s: %s", out, llava_last_error());
+    if (copy_tokenizer(tokdir, out) != LLAVA_OK) die(cmd, "copying the tokenizer files into %s: %s", out, llava_last_error());
+    LlavaModel *back = llava_model_load(out);
+    if (!back) die(cmd, "the saved model does not load: %s", llava_last_error());
+    llava_model_free(back);
+    printf("saved %s (F32, with the tokenizer files)\n", out);
+}
+
+typedef struct {
+    size_t n[3];
+} pcount;
+static void count_fn(void *ctx, llava__pinfo *p) { ((pcount *)ctx)->n[p->kind] += p->n; }
+
+/* ================================================================================================ */
+/* init                                                                                             */
+/* ================================================================================================ */
+static int cmd_init(const opts *o) {
+    LlavaTokenizer *tok = llava_tokenizer_load(o->tokenizer);
+    if (!tok) die(o->cmd, "%s", llava_last_error());
+    const int image_id = llava_token_id(tok, "<image>");
+    if (image_id < 0)
+        die(o->cmd, "the tokenizer in %s has no \"<image>\" token, which LLaVA's prompts need (train it with build/tokenize --train "
+                    "CORPUS --vocab N --special \"<image>\" --out DIR)", o->tokenizer);
+    LlavaConfig c;
+    memset(&c, 0, sizeof c);
+    /* vision tower: BENCH.md mini, CLIP ViT with quick_gelu */
+    c.vision_image_size = 64;
+    c.vision_patch_size = 8;
+    c.vision_channels = 3;
+    c.vision_hidden = 128;
+    c.vision_layers = 4;
+    c.vision_heads = 4;
+    c.vision_intermediate = 512;
+    c.vision_ln_eps = 1e-5f;
+    c.vision_act = LLAVA_ACT_QUICK_GELU;
+    c.vision_feature_layer = o->feature_layer;
+    c.vision_select_full = 0; /* "default": CLS dropped */
+    /* projector: mlp2x_gelu */
+    c.proj_layers = 2;
+    c.proj_bias = 1;
+    c.proj_act = LLAVA_ACT_GELU;
+    /* language model: LLaMA */
+    c.text_hidden = 256;
+    c.text_layers = 6;
+    c.text_heads = 8;
+    c.text_kv_heads = 4;
+    c.text_head_dim = 256 / 8;
+    c.text_intermediate = 688;
+    c.text_vocab = llava_tokenizer_vocab_size(tok);
+    c.text_max_pos = 256;
+    c.text_rms_eps = 1e-5f;
+    c.text_rope_theta = 10000.0;
+    c.text_rope_linear_factor = 1.0;
+    c.text_tied = 0;
+    c.text_act = LLAVA_ACT_SILU;
+    /* special tokens: one placeholder per feature row (llava-hf) */
+    c.image_token_id = image_id;
+    c.image_token_expands = 0;
+    c.bos_id = llava_tokenizer_bos(tok);
+    c.n_eos = 0;
+    if (llava_tokenizer_eos(tok) >= 0) c.eos_ids[c.n_eos++] = llava_tokenizer_eos(tok);
+    llava_preprocess_defaults(&c, 64);
+    LlavaModel *m = llava_model_new(&c, o->seed);
+    if (!m) die(o->cmd, "%s", llava_last_error());
+    pcount pc;
+    memset(&pc, 0, sizeof pc);
+    llava__walk(m, NULL, count_fn, &pc);
+    printf("init: vision tower %.2fM, projector %.2fM, language model %.2fM parameters; vocab %d, <image> %d, bos %d, eos %d, "
+           "vision_feature_layer %d\n",
+           pc.n[0] / 1e6, pc.n[1] / 1e6, pc.n[2] / 1e6, c.text_vocab, image_id, c.bos_id, c.n_eos ? c.eos_ids[0] : -1,
+           c.vision_feature_layer);
+    save_and_check(o->cmd, m, o->tokenizer, o->out);
+    llava_model_free(m);
+    llava_tokenizer_free(tok);
+    return 0;
+}
+
+/* ================================================================================================ */
+/* clip: the contrastive head (post-LN, projections, temperature) and the text transformer are this */
+/* file's own f32 parameters with their own AdamW state; the tower trains through an LlavaTrainer.   */
+/* ================================================================================================ */
+typedef struct {
+    const char *name;
+    float *w, *g, *m, *v; /* [n] */
+    size_t n;
+    int decay;
+} hparam;
+
+enum { /* the head's parameters, in the table below */
+    P_POST_W, P_POST_B, P_VPROJ, P_SCALE, P_TOK, P_POS, P_LNF_W, P_LNF_B, P_TPROJ, P_LAYER0
+};
+enum { L_LN1W, L_LN1B, L_Q, L_QB, L_K, L_KB, L_V, L_VB, L_O, L_OB, L_LN2W, L_LN2B, L_FC1, L_FC1B, L_FC2, L_FC2B, L_N };
+#define P_N (P_LAYER0 + TX_L * L_N)
+#define LP(l, k) (P_LAYER0 + (l) * L_N + (k))
+
+typedef struct {
+    hparam p[P_N];
+    int V, D; /* text vocabulary, vision width */
+} head;
+
+static float randn(uint64_t *r) { /* Box-Muller */
+    float u1 = llava__rng_uniform(r), u2 = llava__rng_uniform(r);
+    if (u1 < 1e-12f) u1 = 1e-12f;
+    return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
+}
+
+static void hp_init(hparam *p, const char *name, size_t n, int decay, float std, float fill, uint64_t *rng) {
+    size_t i;
+    p->name = name;
+    p->n = n;
+    p->decay = decay;
+    p->w = (float *)xcalloc(n, sizeof(float));
+    p->g = (float *)xcalloc(n, sizeof(float));
+    p->m = (float *)xcalloc(n, sizeof(float));
+    p->v = (float *)xcalloc(n, sizeof(float));
+    for (i = 0; i < n; i++) p->w[i] = std > 0.0f ? std * randn(rng) : fill;
+}
+
+/* CLIP's initialization: embeddings 0.02 / 0.01, attention and MLP by width, residual outputs scaled
+   down with depth, projections width^-1/2, logit scale log(1/0.07) */
+static void head_init(head *h, int V, int D, const float *post_w, const float *post_b, uint64_t seed) {
+    static const char *const ln[L_N] = {"ln1.w", "ln1.b", "q", "q.b", "k", "k.b", "v", "v.b", "o", "o.b", "ln2.w", "ln2.b",
+                                        "fc1", "fc1.b", "fc2", "fc2.b"};
+    uint64_t rng = seed * 0x2545F4914F6CDD1Dull + 99;
+    const float attn_std = 1.0f / sqrtf((float)TX_W), proj_std = attn_std / sqrtf(2.0f * TX_L);
+    const float fc_std = 1.0f / sqrtf(2.0f * TX_W);
+    int l, k;
+    memset(h, 0, sizeof *h);
+    h->V = V;
+    h->D = D;
+    hp_init(&h->p[P_POST_W], "post_layernorm.weight", (size_t)D, 0, 0.0f, 1.0f, &rng);
+    hp_init(&h->p[P_POST_B], "post_layernorm.bias", (size_t)D, 0, 0.0f, 0.0f, &rng);
+    if (post_w) memcpy(h->p[P_POST_W].w, post_w, (size_t)D * sizeof(float));
+    if (post_b) memcpy(h->p[P_POST_B].w, post_b, (size_t)D * sizeof(float));
+    hp_init(&h->p[P_VPROJ], "visual_projection", (size_t)EMB * D, 1, 1.0f / sqrtf((float)D), 0.0f, &rng);
+    hp_init(&h->p[P_SCALE], "logit_scale", 1, 0, 0.0f, logf(1.0f / 0.07f), &rng);
+    hp_init(&h->p[P_TOK], "token_embedding", (size_t)V * TX_W, 1, 0.02f, 0.0f, &rng);
+    hp_init(&h->p[P_POS], "position_embedding", (size_t)TX_CTX * TX_W, 1, 0.01f, 0.0f, &rng);
+    hp_init(&h->p[P_LNF_W], "ln_final.weight", TX_W, 0, 0.0f, 1.0f, &rng);
+    hp_init(&h->p[P_LNF_B], "ln_final.bias", TX_W, 0, 0.0f, 0.0f, &rng);
+    hp_init(&h->p[P_TPROJ], "text_projection", (size_t)EMB * TX_W, 1, 1.0f / sqrtf((float)TX_W), 0.0f, &rng);
+    for (l = 0; l < TX_L; l++)
+        for (k = 0; k < L_N; k++) {
+            const int bias = k == L_QB || k == L_KB || k == L_VB || k == L_OB || k == L_FC1B || k == L_FC2B || k == L_LN1B || k == L_LN2B;
+            const int gain = k == L_LN1W || k == L_LN2W;
+            const size_t n = (k == L_FC1 || k == L_FC2) ? (size_t)TX_W * TX_I : k == L_FC1B ? TX_I : (bias || gain) ? TX_W : (size_t)TX_W * TX_W;
+            const float std = (bias || gain) ? 0.0f : k == L_O ? proj_std : k == L_FC1 ? fc_std : k == L_FC2 ? proj_std : attn_std;
+            hp_init(&h->p[LP(l, k)], ln[k], n, !(bias || gain), std, gain ? 1.0f : 0.0f, &rng);
+        }
+}
+
+static void head_free(head *h) {
+    int i;
+    for (i = 0; i < P_N; i++) free(h->p[i].w), free(h->p[i].g), free(h->p[i].m), free(h->p[i].v);
+}
+
+static llava__w MAT(const head *h, int i, int rows, int cols) {
+    llava__w w;
+    w.data = h->p[i].w;
+    w.dtype = LLAVA_F32;
+    w.rows = rows;
+    w.cols = cols;
+    return w;
+}
+#define HW(i) (h->p[i].w)
+#define HG(i) (h->p[i].g)
+
+/* the text transformer's activations for B captions, concatenated into R rows */
+typedef struct {
+    int B, R;
+    int *off, *len, *ids;  /* [B], [B], [R] */
+    size_t *poff;          /* [B] start of each caption's attention probabilities in a layer */
+    size_t psz;            /* probabilities per layer */
+    float *x;              /* [L+1][R][W] residual stream */
+    float *xm, *h1, *h2, *q, *k, *v, *ao; /* [L][R][W] */
+    float *m1, *r1, *m2, *r2;             /* [L][R] */
+    float *f, *fa;                        /* [L][R][I] */
+    float *p;                             /* [L][psz] */
+    float *eos, *lnf, *mf, *rf;           /* [B][W], [B][W], [B], [B] */
+    float *emb;                           /* [B][EMB] before normalization */
+} tcache;
+
+static void tcache_free(tcache *A) {
+    free(A->off), free(A->len), free(A->ids), free(A->poff), free(A->x), free(A->xm), free(A->h1), free(A->h2), free(A->q), free(A->k);
+    free(A->v), free(A->ao), free(A->m1), free(A->r1), free(A->m2), free(A->r2), free(A->f), free(A->fa), free(A->p), free(A->eos);
+    free(A->lnf), free(A->mf), free(A->rf), free(A->emb);
+    memset(A, 0, sizeof *A);
+}
+
+/* captions (ids[b][len[b]], each ending in EOS) -> A->emb [B][EMB] */
+static void text_forward(const head *h, tcache *A, const int *const *ids, const int *len, int B) {
+    const int W = TX_W, I = TX_I, H = TX_H, Dh = TX_W / TX_H;
+    int b, l, i, R = 0;
+    memset(A, 0, sizeof *A);
+    A->B = B;
+    A->off = (int *)xcalloc((size_t)B, sizeof(int));
+    A->len = (int *)xcalloc((size_t)B, sizeof(int));
+    A->poff = (size_t *)xcalloc((size_t)B, sizeof(size_t));
+    for (b = 0; b < B; b++) {
+        A->off[b] = R;
+        A->len[b] = len[b];
+        A->poff[b] = A->psz;
+        A->psz += (size_t)H * len[b] * len[b];
+        R += len[b];
+    }
+    A->R = R;
+    const size_t RW = (size_t)R * W, RI = (size_t)R * I;
+    A->ids = (int *)xcalloc((size_t)R, sizeof(int));
+    A->x = (float *)xcalloc((TX_L + 1) * RW, sizeof(float));
+    A->xm = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->h1 = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->h2 = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->q = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->k = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->v = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->ao = (float *)xcalloc(TX_L * RW, sizeof(float));
+    A->m1 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
+    A->r1 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
+    A->m2 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
+    A->r2 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
+    A->f = (float *)xcalloc(TX_L * RI, sizeof(float));
+    A->fa = (float *)xcalloc(TX_L * RI, sizeof(float));
+    A->p = (float *)xcalloc(TX_L * A->psz, sizeof(float));
+    A->eos = (float *)xcalloc((size_t)B * W, sizeof(float));
+    A->lnf = (float *)xcalloc((size_t)B * W, sizeof(float));
+    A->mf = (float *)xcalloc((size_t)B, sizeof(float));
+    A->rf = (float *)xcalloc((size_t)B, sizeof(float));
+    A->emb = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *tmp = (float *)xcalloc(RW, sizeof(float));
+    /* token + learned position embeddings */
+    for (b = 0; b < B; b++)
+        for (i = 0; i < len[b]; i++) {
+            const int row = A->off[b] + i, id = ids[b][i];
+            float *x = A->x + (size_t)row * W;
+            const float *te = HW(P_TOK) + (size_t)id * W, *pe = HW(P_POS) + (size_t)i * W;
+            int j;
+            A->ids[row] = id;
+            for (j = 0; j < W; j++) x[j] = te[j] + pe[j];
+        }
+    for (l = 0; l < TX_L; l++) {
+        const float *x = A->x + l * RW;
+        float *xm = A->xm + l * RW, *h1 = A->h1 + l * RW, *h2 = A->h2 + l * RW, *xn = A->x + (l + 1) * RW;
+        float *q = A->q + l * RW, *k = A->k + l * RW, *v = A->v + l * RW, *ao = A->ao + l * RW;
+        float *f = A->f + l * RI, *fa = A->fa + l * RI;
+        llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
+        llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
+        llava__layernorm_forward(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, HW(LP(l, L_LN1W)), HW(LP(l, L_LN1B)), R, W, 1e-5f);
+        llava__matmul_forward(q, h1, &Wq, HW(LP(l, L_QB)), R, W, W);
+        llava__matmul_forward(k, h1, &Wk, HW(LP(l, L_KB)), R, W, W);
+        llava__matmul_forward(v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
+        for (b = 0; b < B; b++) { /* causal attention within each caption */
+            const size_t o = (size_t)A->off[b] * W;
+            llava__attention_forward(ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
+        }
+        llava__matmul_forward(tmp, ao, &Wo, HW(LP(l, L_OB)), R, W, W);
+        for (i = 0; i < (int)RW; i++) xm[i] = x[i] + tmp[i];
+        llava__layernorm_forward(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, HW(LP(l, L_LN2W)), HW(LP(l, L_LN2B)), R, W, 1e-5f);
+        llava__matmul_forward(f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
+        memcpy(fa, f, RI * sizeof(float));
+        llava__act_forward(fa, RI, LLAVA_ACT_GELU);
+        llava__matmul_forward(tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
+        for (i = 0; i < (int)RW; i++) xn[i] = xm[i] + tmp[i];
+    }
+    /* the EOS (last) position of each caption -> ln_final -> text_projection */
+    for (b = 0; b < B; b++) memcpy(A->eos + (size_t)b * W, A->x + TX_L * RW + (size_t)(A->off[b] + len[b] - 1) * W, W * sizeof(float));
+    llava__layernorm_forward(A->lnf, A->mf, A->rf, A->eos, HW(P_LNF_W), HW(P_LNF_B), B, W, 1e-5f);
+    llava__w Wt = MAT(h, P_TPROJ, EMB, W);
+    llava__matmul_forward(A->emb, A->lnf, &Wt, NULL, B, W, EMB);
+    free(tmp);
+}
+
+/* demb [B][EMB] -> gradients of the text transformer's parameters */
+static void text_backward(head *h, const tcache *A, const float *demb) {
+    const int W = TX_W, I = TX_I, H = TX_H, Dh = TX_W / TX_H, B = A->B, R = A->R;
+    const size_t RW = (size_t)R * W, RI = (size_t)R * I;
+    float *dlnf = (float *)xcalloc((size_t)B * W, sizeof(float)), *deos = (float *)xcalloc((size_t)B * W, sizeof(float));
+    float *dx = (float *)xcalloc(RW, sizeof(float)), *dxm = (float *)xcalloc(RW, sizeof(float)), *dX = (float *)xcalloc(RW, sizeof(float));
+    float *dh = (float *)xcalloc(RW, sizeof(float)), *dao = (float *)xcalloc(RW, sizeof(float));
+    float *dq = (float *)xcalloc(RW, sizeof(float)), *dk = (float *)xcalloc(RW, sizeof(float)), *dv = (float *)xcalloc(RW, sizeof(float));
+    float *dfa = (float *)xcalloc(RI, sizeof(float)), *df = (float *)xcalloc(RI, sizeof(float));
+    int b, l, i;
+    llava__w Wt = MAT(h, P_TPROJ, EMB, W);
+    llava__matmul_backward(dlnf, HG(P_TPROJ), NULL, demb, A->lnf, &Wt, B, W, EMB);
+    llava__layernorm_backward(deos, HG(P_LNF_W), HG(P_LNF_B), dlnf, A->eos, HW(P_LNF_W), A->mf, A->rf, B, W);
+    for (b = 0; b < B; b++) memcpy(dx + (size_t)(A->off[b] + A->len[b] - 1) * W, deos + (size_t)b * W, W * sizeof(float));
+    for (l = TX_L - 1; l >= 0; l--) {
+        const float *x = A->x + l * RW, *xm = A->xm + l * RW, *h1 = A->h1 + l * RW, *h2 = A->h2 + l * RW;
+        const float *q = A->q + l * RW, *k = A->k + l * RW, *v = A->v + l * RW, *ao = A->ao + l * RW;
+        const float *f = A->f + l * RI, *fa = A->fa + l * RI;
+        llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
+        llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
+        /* x_next = xm + fc2(gelu(fc1(ln2(xm)))) */
+        memcpy(dxm, dx, RW * sizeof(float));
+        memset(dfa, 0, RI * sizeof(float));
+        llava__matmul_backward(dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
+        llava__act_backward(df, dfa, f, RI, LLAVA_ACT_GELU);
+        memset(dh, 0, RW * sizeof(float));
+        llava__matmul_backward(dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
+        llava__layernorm_backward(dxm, HG(LP(l, L_LN2W)), HG(LP(l, L_LN2B)), dh, xm, HW(LP(l, L_LN2W)), A->m2 + (size_t)l * R,
+                                  A->r2 + (size_t)l * R, R, W);
+        /* xm = x + o(attention(ln1(x))) */
+        memcpy(dX, dxm, RW * sizeof(float));
+        memset(dao, 0, RW * sizeof(float));
+        llava__matmul_backward(dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
+        for (b = 0; b < B; b++) {
+            const size_t o = (size_t)A->off[b] * W;
+            llava__attention_backward(dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
+        }
+        memset(dh, 0, RW * sizeof(float));
+        llava__matmul_backward(dh, HG(LP(l, L_Q)), HG(LP(l, L_QB)), dq, h1, &Wq, R, W, W);
+        llava__matmul_backward(dh, HG(LP(l, L_K)), HG(LP(l, L_KB)), dk, h1, &Wk, R, W, W);
+        llava__matmul_backward(dh, HG(LP(l, L_V)), HG(LP(l, L_VB)), dv, h1, &Wv, R, W, W);
+        llava__layernorm_backward(dX, HG(LP(l, L_LN1W)), HG(LP(l, L_LN1B)), dh, x, HW(LP(l, L_LN1W)), A->m1 + (size_t)l * R,
+                                  A->r1 + (size_t)l * R, R, W);
+        memcpy(dx, dX, RW * sizeof(float));
+    }
+    for (b = 0; b < B; b++)
+        for (i = 0; i < A->len[b]; i++) {
+            const int row = A->off[b] + i;
+            float *gt = HG(P_TOK) + (size_t)A->ids[row] * W, *gp = HG(P_POS) + (size_t)i * W;
+            const float *d = dx + (size_t)row * W;
+            int j;
+            for (j = 0; j < W; j++) gt[j] += d[j], gp[j] += d[j];
+        }
+    free(dlnf), free(deos), free(dx), free(dxm), free(dX), free(dh), free(dao), free(dq), free(dk), free(dv), free(dfa), free(df);
+}
+
+/* CLS states cls [B][D] -> post_layernorm -> visual_projection -> emb [B][EMB]; pl, pm, pr kept */
+static void image_head_forward(const head *h, const float *cls, int B, float *pl, float *pm, float *pr, float *emb) {
+    llava__w Wv = MAT(h, P_VPROJ, EMB, h->D);
+    llava__layernorm_forward(pl, pm, pr, cls, HW(P_POST_W), HW(P_POST_B), B, h->D, 1e-5f);
+    llava__matmul_forward(emb, pl, &Wv, NULL, B, h->D, EMB);
+}
+
+/* rows of x [n][EMB] -> unit rows u; norms [n] */
+static void l2norm(float *u, float *norms, const float *x, int n) {
+    int i, j;
+    for (i = 0; i < n; i++) {
+        double s = 0.0;
+        for (j = 0; j < EMB; j++) s += (double)x[(size_t)i * EMB + j] * x[(size_t)i * EMB + j];
+        const float nr = (float)sqrt(s) + 1e-12f;
+        norms[i] = nr;
+        for (j = 0; j < EMB; j++) u[(size_t)i * EMB + j] = x[(size_t)i * EMB + j] / nr;
+    }
+}
+/* d(x/|x|): dx = (du - u (u . du)) / |x| */
+static void l2norm_backward(float *dx, const float *du, const float *u, const float *norms, int n) {
+    int i, j;
+    for (i = 0; i < n; i++) {
+        double d = 0.0;
+        for (j = 0; j < EMB; j++) d += (double)u[(size_t)i * EMB + j] * du[(size_t)i * EMB + j];
+        for (j = 0; j < EMB; j++) dx[(size_t)i * EMB + j] = (du[(size_t)i * EMB + j] - u[(size_t)i * EMB + j] * (float)d) / norms[i];
+    }
+}
+
+/* symmetric InfoNCE over B pairs (u_i, v_i): loss, in-batch top-1 accuracy (image -> caption), and the
+   gradients du, dv [B][EMB] and d(log-scale) */
+static double clip_loss(const float *u, const float *v, int B, float log_scale, float *du, float *dv, float *dscale, double *acc) {
+    const double s = exp((double)log_scale);
+    double *L = (double *)xcalloc((size_t)B * B, sizeof(double)), *G = (double *)xcalloc((size_t)B * B, sizeof(double));
+    double loss = 0.0, ds = 0.0;
+    int i, j, k, right = 0;
+    for (i = 0; i < B; i++)
+        for (j = 0; j < B; j++) {
+            double d = 0.0;
+            for (k = 0; k < EMB; k++) d += (double)u[(size_t)i * EMB + k] * v[(size_t)j * EMB + k];
+            L[(size_t)i * B + j] = s * d;
+        }
+    for (i = 0; i < B; i++) { /* image i against every caption (rows), caption i against every image (columns) */
+        double mr = -1e300, mc = -1e300, sr = 0.0, sc = 0.0;
+        int best = 0;
+        for (j = 0; j < B; j++) {
+            if (L[(size_t)i * B + j] > mr) mr = L[(size_t)i * B + j], best = j;
+            if (L[(size_t)j * B + i] > mc) mc = L[(size_t)j * B + i];
+        }
+        right += best == i;
+        for (j = 0; j < B; j++) sr += exp(L[(size_t)i * B + j] - mr), sc += exp(L[(size_t)j * B + i] - mc);
+        loss += (mr + log(sr) - L[(size_t)i * B + i]) + (mc + log(sc) - L[(size_t)i * B + i]);
+        for (j = 0; j < B; j++) {
+            G[(size_t)i * B + j] += 0.5 / B * (exp(L[(size_t)i * B + j] - mr) / sr - (i == j));
+            G[(size_t)j * B + i] += 0.5 / B * (exp(L[(size_t)j * B + i] - mc) / sc - (i == j));
+        }
+    }
+    if (du && dv) {
+        memset(du, 0, (size_t)B * EMB * sizeof(float));
+        memset(dv, 0, (size_t)B * EMB * sizeof(float));
+        for (i = 0; i < B; i++)
+            for (j = 0; j < B; j++) {
+                const double g = G[(size_t)i * B + j];
+                ds += g * L[(size_t)i * B + j]; /* d logits / d log_scale = logits */
+                for (k = 0; k < EMB; k++) {
+                    du[(size_t)i * EMB + k] += (float)(s * g * v[(size_t)j * EMB + k]);
+                    dv[(size_t)j * EMB + k] += (float)(s * g * u[(size_t)i * EMB + k]);
+                }
+            }
+        if (dscale) *dscale = (float)ds;
+    }
+    if (acc) *acc = (double)right / B;
+    free(L);
+    free(G);
+    return 0.5 * loss / B;
+}
+
+typedef struct {
+    int **ids; /* [n*5] caption token ids ending in EOS (NULL where the image has fewer captions) */
+    int *len;
+} captions;
+
+static void tokenize_captions(const char *cmd, const world *w, const LlavaTokenizer *tok, captions *cp) {
+    int i, k, buf[4096], cut = 0, longest = 0;
+    const int eos = llava_tokenizer_eos(tok);
+    cp->ids = (int **)xcalloc((size_t)w->n * 5, sizeof(int *));
+    cp->len = (int *)xcalloc((size_t)w->n * 5, sizeof(int));
+    for (i = 0; i < w->n; i++)
+        for (k = 0; k < 5; k++) {
+            const char *c = w->sc[i].cap[k];
+            if (!c) continue;
+            int n = tokenize(tok, c, buf, 4095);
+            if (n < 0) die(cmd, "image %s caption %d: %s", w->sc[i].id, k, llava_last_error());
+            if (n > longest) longest = n;
+            if (n > TX_CTX - 1) n = TX_CTX - 1, cut++; /* keep the EOS, whose state is the caption's embedding */
+            buf[n++] = eos;
+            cp->ids[i * 5 + k] = (int *)xcalloc((size_t)n, sizeof(int));
+            memcpy(cp->ids[i * 5 + k], buf, (size_t)n * sizeof(int));
+            cp->len[i * 5 + k] = n;
+        }
+    if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
+}
+
+/* caption k of image i, or the next one it has */
+static int caption_of(const captions *cp, int i, int k) {
+    int j;
+    for (j = 0; j < 5; j++)
+        if (cp->ids[i * 5 + (k + j) % 5]) return i * 5 + (k + j) % 5;
+    return -1;
+}
+
+/* unit image embeddings [n][EMB] of images idx[n] (no activations kept) */
+static void embed_images(const char *cmd, LlavaModel *m, const head *h, const world *w, const int *idx, int n, float *u) {
+    const LlavaConfig *c = &m->cfg;
+    const int S = c->vision_image_size, D = c->vision_hidden, N = (S / c->vision_patch_size) * (S / c->vision_patch_size) + 1;
+    float *pix = (float *)xcalloc((size_t)3 * S * S, sizeof(float)), *out = (float *)xcalloc((size_t)N * D, sizeof(float));
+    float *cls = (float *)xcalloc((size_t)n * D, sizeof(float)), *pl = (float *)xcalloc((size_t)n * D, sizeof(float));
+    float *pm = (float *)xcalloc((size_t)n, sizeof(float)), *pr = (float *)xcalloc((size_t)n, sizeof(float));
+    float *e = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *nr = (float *)xcalloc((size_t)n, sizeof(float));
+    int i;
+    for (i = 0; i < n; i++) {
+        load_pixels(cmd, m, w, idx[i], pix);
+        if (llava__vision_forward(m, pix, out) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+        memcpy(cls + (size_t)i * D, out, (size_t)D * sizeof(float)); /* row 0: CLS ("full" selection) */
+    }
+    image_head_forward(h, cls, n, pl, pm, pr, e);
+    l2norm(u, nr, e, n);
+    free(pix), free(out), free(cls), free(pl), free(pm), free(pr), free(e), free(nr);
+}
+
+/* unit text embeddings [n][EMB] of the captions cap[n] (indices into cp) */
+static void embed_captions(const head *h, const captions *cp, const int *cap, int n, float *v) {
+    const int chunk = 128;
+    int i0, i;
+    float *nr = (float *)xcalloc((size_t)chunk, sizeof(float));
+    for (i0 = 0; i0 < n; i0 += chunk) {
+        const int b = LLAVA__MIN(chunk, n - i0);
+        const int *ids[128];
+        int len[128];
+        tcache A;
+        for (i = 0; i < b; i++) ids[i] = cp->ids[cap[i0 + i]], len[i] = cp->len[cap[i0 + i]];
+        text_forward(h, &A, ids, len, b);
+        l2norm(v + (size_t)i0 * EMB, nr, A.emb, b);
+        tcache_free(&A);
+    }
+    free(nr);
+}
+
+/* retrieval over images idx[n]: top-1 image -> caption among all n captions, and among groups of `group`
+   (the in-batch view), averaged over the five caption kinds; and caption -> image among all n */
+static void retrieval(const char *cmd, const char *what, LlavaModel *m, const head *h, const world *w, const captions *cp, const int *idx,
+                      int n, int group) {
+    float *u = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)xcalloc((size_t)n * EMB, sizeof(float));
+    int *cap = (int *)xcalloc((size_t)n, sizeof(int));
+    double all = 0.0, grp = 0.0, t2i = 0.0;
+    int i, j, k, e, kinds = 0;
+    if (group > n) group = n;
+    const int ngroups = n / group;
+    embed_images(cmd, m, h, w, idx, n, u);
+    for (k = 0; k < 5; k++) {
+        int right = 0, gright = 0, tright = 0;
+        for (i = 0; i < n; i++) cap[i] = caption_of(cp, idx[i], k);
+        embed_captions(h, cp, cap, n, v);
+        for (i = 0; i < n; i++) {
+            int best = 0, gbest = -1, tbest = 0;
+            float bs = -2.0f, gs = -2.0f, ts = -2.0f;
+            const int g0 = (i / group) * group;
+            for (j = 0; j < n; j++) {
+                float s = 0.0f, st = 0.0f;
+                for (e = 0; e < EMB; e++) s += u[(size_t)i * EMB + e] * v[(size_t)j * EMB + e];
+                for (e = 0; e < EMB; e++) st += v[(size_t)i * EMB + e] * u[(size_t)j * EMB + e];
+                if (s > bs) bs = s, best = j;
+                if (st > ts) ts = st, tbest = j;
+                if (j >= g0 && j < g0 + group && s > gs) gs = s, gbest = j;
+            }
+            right += best == i;
+            tright += tbest == i;
+            if (i < ngroups * group) gright += gbest == i;
+        }
+        all += (double)right / n;
+        t2i += (double)tright / n;
+        grp += (double)gright / (ngroups * group);
+        kinds++;
+    }
+    printf("clip: %s, %d images: image->caption top-1 %.1f%% among all %d captions (chance %.1f%%), %.1f%% in batches of %d "
+           "(chance %.1f%%); caption->image %.1f%%\n",
+           what, n, 100.0 * all / kinds, n, 100.0 / n, 100.0 * grp / kinds, group, 100.0 / group, 100.0 * t2i / kinds);
+    free(u), free(v), free(cap);
+}
+
+/* the trained post_layernorm goes into the checkpoint through the saver's pass-through of vision tensors
+   the model does not run (the hook it has for post_layernorm): a two-tensor stand-in for the source */
+static void save_with_post_ln(const char *cmd, LlavaModel *m, const head *h, const char *tokdir, const char *out) {
+    char nw[96], nb[96];
+    llava__tensor t[2];
+    llava__tensors ts;
+    const llava__tensors *old = m->vsrc;
+    char oldp[sizeof m->vprefix];
+    int i;
+    memcpy(oldp, m->vprefix, sizeof oldp);
+    snprintf(nb, sizeof nb, "vision_tower.vision_model.post_layernorm.bias");
+    snprintf(nw, sizeof nw, "vision_tower.vision_model.post_layernorm.weight");
+    memset(t, 0, sizeof t);
+    for (i = 0; i < 2; i++) {
+        t[i].name = i ? nw : nb;
+        t[i].dtype = LLAVA_F32;
+        t[i].dtype_name = "F32";
+        t[i].ndim = 1;
+        t[i].shape[0] = h->D;
+        t[i].data = (const unsigned char *)(i ? HW(P_POST_W) : HW(P_POST_B));
+        t[i].nbytes = (size_t)h->D * sizeof(float);
+    }
+    memset(&ts, 0, sizeof ts);
+    ts.t = t;
+    ts.n = 2;
+    m->vsrc = &ts;
+    snprintf(m->vprefix, sizeof m->vprefix, "vision_tower.vision_model.");
+    save_and_check(cmd, m, tokdir, out);
+    m->vsrc = old;
+    memcpy(m->vprefix, oldp, sizeof oldp);
+}
+
+static int cmd_clip(const opts *o) {
+    const char *cmd = o->cmd;
+    LlavaModel *m = llava_model_load(o->model);
+    if (!m) die(cmd, "%s", llava_last_error());
+    LlavaConfig *c = &m->cfg;
+    if (m->vision_run != c->vision_layers)
+        die(cmd, "%s: vision_feature_layer %d runs %d of the tower's %d layers; CLIP trains the output of the last one, so load a "
+                 "model with vision_feature_layer -1 (stage0 init's default)", o->model, c->vision_feature_layer, m->vision_run, c->vision_layers);
+    LlavaTokenizer *tok = model_tokenizer(cmd, o->model);
+    world w;
+    load_world(cmd, o->world, &w);
+    if (w.n_train < 2) die(cmd, "world %s: %d images leave %d for training; clip needs at least 2", o->world, w.n, w.n_train);
+    int B = o->batch;
+    if (B > w.n_train) {
+        printf("clip: --batch %d is more than the %d training images; using %d\n", B, w.n_train, w.n_train);
+        B = w.n_train;
+    }
+    captions cp;
+    tokenize_captions(cmd, &w, tok, &cp);
+    const int S = c->vision_image_size, D = c->vision_hidden, N = (S / c->vision_patch_size) * (S / c->vision_patch_size) + 1;
+    const size_t npix = (size_t)3 * S * S;
+
+    /* the tower: an LlavaTrainer over "vision_tower." (stage 0: no default group). Gradient clipping is
+       done here, over the tower and the head together, so the trainer's own is off. */
+    LlavaTrainOptions to;
+    llava_train_defaults(&to, 0);
+    to.lr = o->lr;
+    to.weight_decay = o->wd;
+    to.beta2 = 0.98f; /* CLIP's */
+    to.eps = 1e-6f;
+    to.warmup_ratio = o->warmup;
+    to.total_steps = o->steps;
+    to.max_grad_norm = 0.0f;
+    LlavaTrainer *t = llava_trainer_new(m, &to);
+    if (!t || llava_trainer_add_group(t, "vision_tower.", o->lr, o->wd) != LLAVA_OK || llava__trainer_ready(t) != LLAVA_OK)
+        die(cmd, "%s", llava_last_error());
+    /* the CLS row is needed: the tower's output is every row ("full") while CLIP trains; restored to the
+       LLaVA setting before saving */
+    const int select_full = c->vision_select_full;
+    c->vision_select_full = 1;
+
+    /* the head; post_layernorm continues from the checkpoint when it has one (a second clip run) */
+    const float *post_w = NULL, *post_b = NULL;
+    if (m->vsrc) {
+        char nm[256];
+        snprintf(nm, sizeof nm, "%spost_layernorm.weight", m->vprefix);
+        const llava__tensor *tw = llava__tensors_find(m->vsrc, nm);
+        snprintf(nm, sizeof nm, "%spost_layernorm.bias", m->vprefix);
+        const llava__tensor *tb = llava__tensors_find(m->vsrc, nm);
+        if (tw && tb && tw->dtype == LLAVA_F32 && tb->dtype == LLAVA_F32 && tw->nbytes == (size_t)D * 4 && tb->nbytes == (size_t)D * 4)
+            post_w = (const float *)(const void *)tw->data, post_b = (const float *)(const void *)tb->data;
+    }
+    head hd, *h = &hd;
+    head_init(h, llava_tokenizer_vocab_size(tok), D, post_w, post_b, o->seed);
+    size_t nhead = 0;
+    int i, j, step;
+    for (i = 0; i < P_N; i++) nhead += h->p[i].n;
+    pcount pc;
+    memset(&pc, 0, sizeof pc);
+    llava__walk(m, NULL, count_fn, &pc);
+    printf("clip: %d training images (%d held out), batch %d, %d steps, lr %g, wd %g, warmup %g; vision tower %.2fM parameters, "
+           "text transformer + head %.2fM\n",
+           w.n_train, w.n - w.n_train, B, o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[0] / 1e6, nhead / 1e6);
+
+    /* per-step buffers; the tower's activations for every image of the batch are kept for its backward */
+    llava__vcache *VA = (llava__vcache *)xcalloc((size_t)B, sizeof *VA);
+    for (i = 0; i < B; i++)
+        if (llava__vcache_alloc(&VA[i], m) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+    float *pix = (float *)xcalloc(npix, sizeof(float)), *vout = (float *)xcalloc((size_t)N * D, sizeof(float));
+    float *cls = (float *)xcalloc((size_t)B * D, sizeof(float)), *pl = (float *)xcalloc((size_t)B * D, sizeof(float));
+    float *pm = (float *)xcalloc((size_t)B, sizeof(float)), *pr = (float *)xcalloc((size_t)B, sizeof(float));
+    float *ie = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *vv = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
+    float *vn = (float *)xcalloc((size_t)B, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dv = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dte = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
+    float *dcls = (float *)xcalloc((size_t)B * D, sizeof(float)), *dout = (float *)xcalloc((size_t)N * D, sizeof(float));
+    const int **capids = (const int **)xcalloc((size_t)B, sizeof(int *));
+    int *caplen = (int *)xcalloc((size_t)B, sizeof(int));
+    sampler smp;
+    sampler_init(&smp, w.n_train, o->seed);
+    uint64_t crng = o->seed * 0xD1B54A32D192ED03ull + 7;
+    double t0 = now(), tlog = t0, loss_sum = 0.0, acc_sum = 0.0, first = -1.0, last = 0.0;
+    int nlog = 0;
+    const float ln100 = logf(100.0f);
+    for (step = 0; step < o->steps; step++) {
+        const int *batch = sampler_next(&smp, B);
+        for (i = 0; i < P_N; i++) memset(h->p[i].g, 0, h->p[i].n * sizeof(float));
+        /* images: tower (activations kept), CLS row -> head */
+        for (i = 0; i < B; i++) {
+            load_pixels(cmd, m, &w, batch[i], pix);
+            llava__vision_train_forward(m, &VA[i], pix, vout);
+            memcpy(cls + (size_t)i * D, vout, (size_t)D * sizeof(float));
+            const int k = caption_of(&cp, batch[i], (int)(llava__rng_next(&crng) % 5));
+            capids[i] = cp.ids[k];
+            caplen[i] = cp.len[k];
+        }
+        image_head_forward(h, cls, B, pl, pm, pr, ie);
+        tcache A;
+        text_forward(h, &A, capids, caplen, B);
+        l2norm(u, un, ie, B);
+        l2norm(vv, vn, A.emb, B);
+        double acc = 0.0;
+        float dscale = 0.0f;
+        const double loss = clip_loss(u, vv, B, HW(P_SCALE)[0], du, dv, &dscale, &acc);
+        if (!(loss == loss) || loss > 1e30) die(cmd, "step %d: the loss is %g; stopping (try a lower --lr)", step + 1, loss);
+        HG(P_SCALE)[0] += dscale;
+        /* backward: text side, image head, then the tower image by image */
+        l2norm_backward(dte, dv, vv, vn, B);
+        text_backward(h, &A, dte);
+        tcache_free(&A);
+        l2norm_backward(die_, du, u, un, B);
+        llava__w Wv = MAT(h, P_VPROJ, EMB, D);
+        memset(dpl, 0, (size_t)B * D * sizeof(float));
+        memset(dcls, 0, (size_t)B * D * sizeof(float));
+        llava__matmul_backward(dpl, HG(P_VPROJ), NULL, die_, pl, &Wv, B, D, EMB);
+        llava__layernorm_backward(dcls, HG(P_POST_W), HG(P_POST_B), dpl, cls, HW(P_POST_W), pm, pr, B, D);
+        for (i = 0; i < B; i++) {
+            memcpy(dout, dcls + (size_t)i * D, (size_t)D * sizeof(float)); /* only the CLS row has a gradient */
+            llava__vision_train_backward(m, &t->g, &VA[i], dout);
+        }
+        /* one gradient norm over tower and head (torch.nn.utils.clip_grad_norm_ at 1.0) */
+        double norm2 = 0.0;
+        size_t q;
+        for (i = 0; i < t->n_params; i++)
+            if (t->p[i].grad)
+                for (q = 0; q < t->p[i].n; q++) norm2 += (double)t->p[i].grad[q] * t->p[i].grad[q];
+        for (i = 0; i < P_N; i++)
+            for (q = 0; q < h->p[i].n; q++) norm2 += (double)h->p[i].g[q] * h->p[i].g[q];
+        const double norm = sqrt(norm2);
+        if (!(norm == norm) || norm > 1e30) die(cmd, "step %d: the gradient norm is %g; stopping (try a lower --lr)", step + 1, norm);
+        if (norm > 1.0) {
+            const float coef = (float)(1.0 / (norm + 1e-6));
+            for (i = 0; i < t->n_params; i++)
+                if (t->p[i].grad)
+                    for (q = 0; q < t->p[i].n; q++) t->p[i].grad[q] *= coef;
+            for (i = 0; i < P_N; i++)
+                for (q = 0; q < h->p[i].n; q++) h->p[i].g[q] *= coef;
+        }
+        /* the head's AdamW at the trainer's schedule, then the trainer's update (its gradients are
+           already the batch mean: one "token" so that it divides by 1) */
+        const double f = llava_trainer_lr_factor(t, t->step);
+        for (i = 0; i < P_N; i++)
+            llava__adamw(h->p[i].w, h->p[i].m, h->p[i].v, h->p[i].g, h->p[i].n, (float)(o->lr * f), to.beta1, to.beta2, to.eps,
+                         h->p[i].decay ? o->wd : 0.0f, t->step + 1);
+        if (HW(P_SCALE)[0] > ln100) HW(P_SCALE)[0] = ln100; /* CLIP clips the logit scale at 100 */
+        if (HW(P_SCALE)[0] < 0.0f) HW(P_SCALE)[0] = 0.0f;
+        t->acc_loss = loss;
+        t->acc_tokens = 1;
+        LlavaStepStats st;
+        if (llava_trainer_update(t, &st) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+        if (first < 0) first = loss;
+        last = loss;
+        loss_sum += loss;
+        acc_sum += acc;
+        nlog++;
+        if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
+            const double tn = now();
+            printf("step %5d/%d  loss %.4f  batch acc %5.1f%%  lr %.2e  temp %6.2f  grad %.3f  %.1f img/s\n", step + 1, o->steps,
+                   loss_sum / nlog, 100.0 * acc_sum / nlog, (double)o->lr * f, exp((double)HW(P_SCALE)[0]), norm,
+                   nlog * B / (tn - tlog));
+            fflush(stdout);
+            tlog = tn;
+            loss_sum = acc_sum = 0.0;
+            nlog = 0;
+        }
+    }
+    const double ttrain = now() - t0;
+    printf("clip: %d steps in %.1f s (%.2f s/step); loss %.4f -> %.4f (chance ln %d = %.4f)\n", o->steps, ttrain, ttrain / o->steps, first,
+           last, B, log((double)B));
+    /* retrieval on held-out images, and on as many training images for comparison */
+    {
+        const int nh = w.n - w.n_train, nt = LLAVA__MIN(w.n_train, LLAVA__MAX(nh, 2));
+        int *idx = (int *)xcalloc((size_t)LLAVA__MAX(nh, nt), sizeof(int));
+        const double te = now();
+        if (nh >= 2) {
+            for (j = 0; j < nh; j++) idx[j] = w.n_train + j;
+            retrieval(cmd, "held-out", m, h, &w, &cp, idx, nh, B);
+        }
+        for (j = 0; j < nt; j++) idx[j] = j;
+        retrieval(cmd, "training", m, h, &w, &cp, idx, nt, B);
+        printf("clip: evaluation %.1f s\n", now() - te);
+        free(idx);
+    }
+    c->vision_select_full = select_full;
+    save_with_post_ln(cmd, m, h, o->model, o->out);
+
+    for (i = 0; i < B; i++) llava__free_aligned(VA[i].mem);
+    free(VA), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
+    free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(dout), free(capids), free(caplen), free(smp.perm);
+    for (i = 0; i < w.n * 5; i++) free(cp.ids[i]);
+    free(cp.ids), free(cp.len);
+    head_free(h);
+    free_world(&w);
+    llava_trainer_free(t);
+    llava_tokenizer_free(tok);
+    llava_model_free(m);
+    return 0;
+}
+
+/* ================================================================================================ */
+/* lm                                                                                               */
+/* ================================================================================================ */
+typedef struct {
+    int **ids, *len, n, cap;
+    long tokens;
+    int cut;
+} texts;
+
+/* <s> text </s>, cut to max_len */
+static void add_text(const char *cmd, texts *tx, const LlavaTokenizer *tok, const char *text, int max_len, const char *where) {
+    const int bos = llava_tokenizer_bos(tok), eos = llava_tokenizer_eos(tok);
+    int n = tokenize(tok, text, NULL, 0);
+    if (n < 0) die(cmd, "%s: %s", where, llava_last_error());
+    int *ids = (int *)xcalloc((size_t)n + 2, sizeof(int)), k = 0;
+    if (bos >= 0) ids[k++] = bos;
+    if (tokenize(tok, text, ids + k, n) != n) die(cmd, "%s: %s", where, llava_last_error());
+    k += n;
+    ids[k++] = eos;
+    if (k > max_len) k = max_len, tx->cut++;
+    if (tx->n == tx->cap) {
+        tx->cap = tx->cap ? 2 * tx->cap : 1024;
+        tx->ids = (int **)realloc(tx->ids, (size_t)tx->cap * sizeof(int *));
+        tx->len = (int *)realloc(tx->len, (size_t)tx->cap * sizeof(int));
+        if (!tx->ids || !tx->len) die(cmd, "out of memory");
+    }
+    tx->ids[tx->n] = ids;
+    tx->len[tx->n++] = k;
+    tx->tokens += k;
+}
+
+/* "000123.png", "images/000123.png" -> the scene it shows, by file name; -1 if none */
+static int scene_of(const world *w, const char *image) {
+    const char *b = strrchr(image, '/');
+    int i;
+    b = b ? b + 1 : image;
+    for (i = 0; i < w->n; i++) {
+        const char *f = strrchr(w->sc[i].file, '/');
+        if (!strcmp(f ? f + 1 : w->sc[i].file, b)) return i;
+    }
+    return -1;
+}
+
+/* LLaVA JSON conversations -> their turns' text joined by newlines, "<image>" and the newline beside it
+   removed (the language model learns the world's language here, not the image placeholder). Samples
+   about held-out images stay out. */
+static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, const world *w, const char *path, int max_len, int *skipped) {
+    size_t n = 0;
+    char *text = llava__read_text(path, (size_t)1 << 31, &n);
+    llava__json j;
+    if (!text) die(cmd, "--instruct: %s", llava_last_error());
+    if (llava__json_parse(&j, text, n, path) != LLAVA_OK) die(cmd, "--instruct: %s", llava_last_error());
+    const llava__jnode *root = &j.nodes[0], *e, *t;
+    if (root->type != LLAVA__JARR) die(cmd, "--instruct %s: not a JSON list of samples (LLaVA's format)", path);
+    int k = 0;
+    for (e = llava__jfirst(&j, root); e; e = llava__jnext(&j, e), k++) {
+        const llava__jnode *img = llava__jget(&j, e, "image"), *conv = llava__jget(&j, e, "conversations");
+        char where[160];
+        snprintf(where, sizeof where, "--instruct %.100s: sample %d", path, k);
+        if (!conv || conv->type != LLAVA__JARR) die(cmd, "%s has no \"conversations\" list", where);
+        if (img && img->type == LLAVA__JSTR) {
+            const int s = scene_of(w, img->str);
+            if (s >= w->n_train) {
+                (*skipped)++;
+                continue;
+            }
+        }
+        size_t cap = 1, len = 0;
+        for (t = llava__jfirst(&j, conv); t; t = llava__jnext(&j, t)) {
+            const llava__jnode *v = llava__jget(&j, t, "value");
+            if (!v || v->type != LLAVA__JSTR) die(cmd, "%s: a turn without a string \"value\"", where);
+            cap += strlen(v->str) + 1;
+        }
+        char *s = (char *)xcalloc(cap, 1);
+        for (t = llava__jfirst(&j, conv); t; t = llava__jnext(&j, t)) {
+            const char *p = llava__jget(&j, t, "value")->str;
+            if (len) s[len++] = '\n';
+            while (*p) {
+                if (!strncmp(p, "<image>", 7)) {
+                    p += 7;
+                    if (*p == '\n') p++;
+                    else if (len && s[len - 1] == '\n') len--;
+                    continue;
+                }
+                s[len++] = *p++;
+            }
+            while (len && (s[len - 1] == '\n' || s[len - 1] == ' ')) len--;
+        }
+        s[len] = 0;
+        if (len) add_text(cmd, tx, tok, s, max_len, where);
+        free(s);
+    }
+    llava__json_free(&j);
+    free(text);
+}
+
+/* mean next-token cross-entropy of the samples, through the inference path */
+static double val_loss(const char *cmd, LlavaModel *m, const texts *tx, int max_len, long *ntok) {
+    const int V = m->cfg.text_vocab;
+    LlavaContext *ctx = llava_context_new(m, max_len);
+    float *logits = (float *)xcalloc((size_t)max_len * V, sizeof(float));
+    double sum = 0.0;
+    long n = 0;
+    int i, p, v;
+    if (!ctx) die(cmd, "%s", llava_last_error());
+    for (i = 0; i < tx->n; i++) {
+        llava_context_reset(ctx);
+        if (llava_eval(ctx, tx->ids[i], tx->len[i], NULL, 0, logits) < 0) die(cmd, "validation: %s", llava_last_error());
+        for (p = 0; p + 1 < tx->len[i]; p++) {
+            const float *l = logits + (size_t)p * V;
+            float mx = l[0];
+            double s = 0.0;
+            for (v = 1; v < V; v++) mx = l[v] > mx ? l[v] : mx;
+            for (v = 0; v < V; v++) s += exp((double)l[v] - mx);
+            sum += mx + log(s) - l[tx->ids[i][p + 1]];
+            n++;
+        }
+    }
+    llava_context_free(ctx);
+    free(logits);
+    *ntok = n;
+    return n ? sum / n : 0.0;
+}
+
+static void free_texts(texts *tx) {
+    int i;
+    for (i = 0; i < tx->n; i++) free(tx->ids[i]);
+    free(tx->ids);
+    free(tx->len);
+}
+
+static int cmd_lm(const opts *o) {
+    const char *cmd = o->cmd;
+    LlavaModel *m = llava_model_load(o->model);
+    if (!m) die(cmd, "%s", llava_last_error());
+    const LlavaConfig *c = llava_model_config(m);
+    LlavaTokenizer *tok = model_tokenizer(cmd, o->model);
+    if (llava_tokenizer_vocab_size(tok) > c->text_vocab)
+        die(cmd, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", o->model, llava_tokenizer_vocab_size(tok), c->text_vocab);
+    const int max_len = LLAVA__MIN(o->max_len, c->text_max_pos);
+    world w;
+    load_world(cmd, o->world, &w);
+    texts tr, va;
+    int i, k, skipped = 0;
+    memset(&tr, 0, sizeof tr);
+    memset(&va, 0, sizeof va);
+    for (i = 0; i < w.n; i++)
+        for (k = 0; k < 5; k++) {
+            char where[96];
+            if (!w.sc[i].cap[k]) continue;
+            snprintf(where, sizeof where, "image %s caption %d", w.sc[i].id, k);
+            if (i < w.n_train) add_text(cmd, &tr, tok, w.sc[i].cap[k], max_len, where);
+        }
+    for (i = w.n_train; i < w.n; i++) /* validation: one caption per held-out image, the kind rotating */
+        for (k = 0; k < 5; k++)
+            if (w.sc[i].cap[(i + k) % 5]) {
+                add_text(cmd, &va, tok, w.sc[i].cap[(i + k) % 5], max_len, "held-out caption");
+                break;
+            }
+    const int ncap = tr.n;
+    if (o->instruct) add_instruct(cmd, &tr, tok, &w, o->instruct, max_len, &skipped);
+    if (tr.n < 1) die(cmd, "no training text");
+    const int B = LLAVA__MIN(o->batch, tr.n);
+    printf("lm: %d training texts (%d captions%s%d conversations, %d about held-out images left out), %ld tokens, %d cut to %d; %d "
+           "held-out captions\n",
+           tr.n, ncap, o->instruct ? " + " : ", ", tr.n - ncap, skipped, tr.tokens, tr.cut, max_len, va.n);
+
+    LlavaTrainOptions to;
+    llava_train_defaults(&to, 0);
+    to.lr = o->lr;
+    to.weight_decay = o->wd;
+    to.beta2 = 0.95f; /* GPT/LLaMA pretraining's */
+    to.warmup_ratio = o->warmup;
+    to.total_steps = o->steps;
+    to.max_grad_norm = 1.0f;
+    LlavaTrainer *t = llava_trainer_new(m, &to);
+    if (!t || llava_trainer_add_group(t, "language_model.", o->lr, o->wd) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+    pcount pc;
+    memset(&pc, 0, sizeof pc);
+    llava__walk(m, NULL, count_fn, &pc);
+    printf("lm: batch %d, %d steps, lr %g, wd %g, warmup %g; language model %.2fM parameters, vocab %d (ln V = %.3f)\n", B, o->steps,
+           (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[2] / 1e6, c->text_vocab, log((double)c->text_vocab));
+    if (va.n) {
+        long nt;
+        const double l0 = val_loss(cmd, m, &va, max_len, &nt);
+        printf("lm: held-out loss before training %.4f (%ld tokens)\n", l0, nt);
+    }
+    LlavaSample *s = (LlavaSample *)xcalloc((size_t)B, sizeof *s);
+    sampler smp;
+    sampler_init(&smp, tr.n, o->seed);
+    double t0 = now(), tlog = t0, loss_sum = 0.0, first = -1.0, last = 0.0;
+    long tok_log = 0;
+    int nlog = 0, step;
+    for (step = 0; step < o->steps; step++) {
+        const int *batch = sampler_next(&smp, B);
+        LlavaStepStats st;
+        for (i = 0; i < B; i++) {
+            s[i].ids = tr.ids[batch[i]];
+            s[i].labels = tr.ids[batch[i]]; /* every next token is supervised (the trainer shifts) */
+            s[i].n = tr.len[batch[i]];
+            s[i].pixels = NULL;
+            s[i].n_images = 0;
+        }
+        if (llava_trainer_step(t, s, B, &st) != LLAVA_OK) die(cmd, "step %d: %s", step + 1, llava_last_error());
+        if (first < 0) first = st.loss;
+        last = st.loss;
+        loss_sum += st.loss;
+        tok_log += st.tokens;
+        nlog++;
+        if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
+            const double tn = now();
+            printf("step %5d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s\n", step + 1, o->steps, loss_sum / nlog, (double)st.lr,
+                   (double)st.grad_norm, tok_log / (tn - tlog));
+            fflush(stdout);
+            tlog = tn;
+            loss_sum = 0.0;
+            tok_log = 0;
+            nlog = 0;
+        }
+    }
+    const double ttrain = now() - t0;
+    printf("lm: %d steps in %.1f s (%.2f s/step); loss %.4f -> %.4f\n", o->steps, ttrain, ttrain / o->steps, first, last);
+    if (va.n) {
+        long nt;
+        const double te = now(), l1 = val_loss(cmd, m, &va, max_len, &nt);
+        printf("lm: held-out loss %.4f (perplexity %.2f; %ld tokens, %.1f s)\n", l1, exp(l1), nt, now() - te);
+    }
+    { /* a greedy sample from <s>, to see what the model writes */
+        LlavaContext *ctx = llava_context_new(m, max_len);
+        LlavaSampling sp;
+        int out[64], nout = 0, start = llava_tokenizer_bos(tok);
+        char text[1024];
+        memset(&sp, 0, sizeof sp);
+        if (ctx && start >= 0 && llava_generate(ctx, &start, 1, NULL, 0, &sp, LLAVA__MIN(60, max_len - 1), out, &nout, NULL, NULL) == LLAVA_OK &&
+            llava_detokenize(tok, out, nout, 1, text, sizeof text) >= 0)
+            printf("lm: greedy from <s>: \"%s\"\n", text);
+        llava_context_free(ctx);
+    }
+    save_and_check(cmd, m, o->model, o->out);
+    free(s);
+    free(smp.perm);
+    free_texts(&tr);
+    free_texts(&va);
+    free_world(&w);
+    llava_trainer_free(t);
+    llava_tokenizer_free(tok);
+    llava_model_free(m);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    opts o;
+    parse(&o, argc, argv);
+    if (!strcmp(o.cmd, "init")) return cmd_init(&o);
+    if (!strcmp(o.cmd, "clip")) return cmd_clip(&o);
+    return cmd_lm(&o);
+}
