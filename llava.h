@@ -2,7 +2,9 @@
 
    A CLIP ViT vision tower, a projector (linear or MLP) and a LLaMA-family decoder, loaded directly
    from Hugging Face model directories (config.json + safetensors), with numbers matching transformers'
-   LlavaForConditionalGeneration.
+   LlavaForConditionalGeneration; the tokenizer (tokenizer.json) and LLaVA's conversation templates;
+   and the two-stage training recipe (backward passes for every layer, AdamW, checkpoints that
+   transformers loads).
 
    USAGE
      In exactly one C or C++ file:
@@ -19,6 +21,16 @@
      `ids` is the prompt with the model's image placeholder token where the image goes (one per feature
      row for llava-hf models, as transformers expands them; one per image for the original LLaVA layout).
      `pixels` is float [n_images][3][S][S], made from an image by llava_preprocess().
+
+         LlavaTokenizer *tok = llava_tokenizer_load("llava-1.5-7b-hf");   // text <-> ids
+         LlavaMessage msg = {"user", "<image>\nWhat is in the picture?"};
+         int n = llava_template_tokenize(tok, LLAVA_TEMPLATE_LLAVA_HF, &msg, 1, 1, cfg->image_token_id,
+                                         llava_image_tokens(m), "prompt", ids, NULL, max_ids);
+         llava_generate(c, ids, n, pixels, 1, &sampling, 256, out, &n_out, on_token, user);
+
+         LlavaTrainer *t = llava_trainer_new(m, &opts);  // opts.stage 1: projector, 2: + language model
+         llava_trainer_step(t, samples, n_samples, &stats);   // forward, backward, AdamW
+         llava_trainer_save(t, "checkpoint-100");              // Hugging Face layout + optimizer state
 
    OPTIONS (define before the implementation)
      LLAVA_STATIC                         make every function static to the including file

@@ -2,10 +2,12 @@
 """Tokenizer encode throughput, one thread: llava.h (build/bench_tokenizer) against Hugging Face
 `tokenizers` on the same text, in the same run, printed as MB/s and as a ratio.
 
-usage: python3 tools/bench_tokenizer.py [build/bench_tokenizer]   (from the repository root)
+usage: python3 tools/bench_tokenizer.py [build/bench_tokenizer [bench.json]]   (from the repository root)
+With a bench.json (written by build/bench), the figures are appended to it.
 The text (~2 MB, one sentence per line, deterministic) comes from the fixture script's generator;
 both sides encode each line as one text with special tokens, for the SentencePiece-style and the
 byte-level fixture tokenizers."""
+import json
 import os
 import random
 import subprocess
@@ -38,6 +40,7 @@ def main():
         path = f.name
     nbytes = len("\n".join(lines).encode())
     print(f"tokenizer encode, one thread, {nbytes / 1e6:.2f} MB of text in {len(lines)} lines (tokenizers {tokenizers.__version__})")
+    entries = []
     for name in ("sp_first", "sp_normalizer", "bl_gpt2", "bl_llama3"):
         d = os.path.join("tests/fixtures/tokenizer", name)
         out = subprocess.run([exe, "--tokenizer", d, "--text", path], capture_output=True, text=True, check=True).stdout.split()
@@ -45,7 +48,15 @@ def main():
         hf, hf_ids = hf_mb_s(d, lines, nbytes)
         same = "same ids count" if ours_ids == hf_ids else f"ID COUNTS DIFFER ({ours_ids} vs {hf_ids})"
         print(f"  {name:14s} llava.h {ours:7.2f} MB/s   tokenizers {hf:7.2f} MB/s   ratio {ours / hf:5.2f}x   ({same})")
+        entries.append({"name": f"tokenizer_encode_{name}", "value": ours, "unit": "MB/s", "ref_name": f"tokenizers {tokenizers.__version__}",
+                        "ref_value": hf, "ratio": ours / hf, "config": f"tests/fixtures/tokenizer/{name}", "threads": 1})
     os.unlink(path)
+    if len(sys.argv) > 2 and os.path.exists(sys.argv[2]):
+        with open(sys.argv[2]) as f:
+            bench = json.load(f)
+        bench.extend(entries)
+        with open(sys.argv[2], "w") as f:
+            json.dump(bench, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -152,7 +152,8 @@ clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$
 lr1=1e-3 lr2=2e-4
 
 # phase NAME CMD...: runs CMD with its output in logs/NAME.log (and on the terminal), stops the pipeline
-# with the log's end when it fails, records the seconds in logs/NAME.done; a phase already done is skipped
+# with the log's end when it fails, records the seconds in logs/NAME.done; a phase already done is skipped.
+# CMD runs where `set -e` does not apply (left of ||), so the functions below check each step themselves.
 times=
 phase() {
     name=$1
@@ -179,14 +180,14 @@ phase() {
 
 # --- data ---
 data() {
-    "$BUILD/world" --seed "$seed" --n "$n_world" --out "$out/world"
+    "$BUILD/world" --seed "$seed" --n "$n_world" --out "$out/world" || return
     # the training mix by the rules backend; quick mode keeps the default proportions of a small world
-    "$BUILD/instruct" --world "$out/world" --out "$out/instruct" --seed "$seed"
+    "$BUILD/instruct" --world "$out/world" --out "$out/instruct" --seed "$seed" || return
     # held out: a world of a disjoint seed, LLaVA-Bench shapes (3 question types per image) and multiple choice
-    "$BUILD/world" --seed "$heldout_seed" --n "$n_heldout" --out "$out/heldout"
-    "$BUILD/instruct" --bench --world "$out/heldout" --out "$out/bench" --n "$n_bench" --seed "$heldout_seed"
-    "$BUILD/instruct" --mc --world "$out/heldout" --out "$out/mc" --n "$n_mc" --test "$n_test" --seed "$heldout_seed"
-    cp "$out/instruct/pretrain.json" "$out/data/stage1.json"
+    "$BUILD/world" --seed "$heldout_seed" --n "$n_heldout" --out "$out/heldout" || return
+    "$BUILD/instruct" --bench --world "$out/heldout" --out "$out/bench" --n "$n_bench" --seed "$heldout_seed" || return
+    "$BUILD/instruct" --mc --world "$out/heldout" --out "$out/mc" --n "$n_mc" --test "$n_test" --seed "$heldout_seed" || return
+    cp "$out/instruct/pretrain.json" "$out/data/stage1.json" || return
     if [ "$ablation" = convonly ]; then cp "$out/instruct/conversation.json" "$out/data/stage2.json"
     else cp "$out/instruct/instruct.json" "$out/data/stage2.json"; fi
 }
@@ -200,14 +201,16 @@ tokenizer() {
     {
         tr '\n' ' ' < "$out/world/world.json" | grep -o '"captions": \[[^]]*\]' | grep -o '"\([^"\\]\|\\.\)*"' |
             grep -v '^"captions"$' | sed 's/^"//; s/"$//'
-        grep -o '"value": "\([^"\\]\|\\.\)*"' "$out/instruct/instruct.json" "$out/instruct/pretrain.json" |
-            sed 's/^[^"]*"value": "//; s/"$//; s/<image>//g; s/\\n/\n/g; s/\\"/"/g; s/\\\\/\\/g'
+        grep -h -o '"value": "\([^"\\]\|\\.\)*"' "$out/instruct/instruct.json" "$out/instruct/pretrain.json" |
+            sed 's/^"value": "//; s/"$//; s/<image>//g; s/\\"/"/g; s/\\n/\
+/g'
         awk 'BEGIN { for (i = 0; i < 2000; i++) {
             print "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, detailed, and polite answers to the user'"'"'s questions. USER: ASSISTANT:"
             print "Answer with the option'"'"'s letter from the given choices directly. A. B. C. D. E." } }'
-    } | grep -v '^[[:space:]]*$' > "$out/corpus.txt"
-    mkdir -p "$out/tokenizer"
-    "$BUILD/tokenize" --train "$out/corpus.txt" --vocab 2048 --special "<image>" --out "$out/tokenizer"
+    } | grep -v '^[[:space:]]*$' > "$out/corpus.txt" || return
+    [ -s "$out/corpus.txt" ] || { echo "empty corpus" >&2; return 1; }
+    mkdir -p "$out/tokenizer" || return
+    "$BUILD/tokenize" --train "$out/corpus.txt" --vocab 2048 --special "<image>" --out "$out/tokenizer" || return
     grep -q '"content": *"<image>"' "$out/tokenizer/tokenizer.json" ||
         { echo "the trained vocabulary has no <image> token" >&2; return 1; }
 }
@@ -230,12 +233,10 @@ fi
 # the model stages 1-2 start from: stage 0's files, with the paper's vision feature layer (-2, the
 # second to last) instead of stage 0's -1 (which trained every layer); a copy, so stage 0 stays reusable
 start() {
-    rm -rf "$out/start"
-    mkdir -p "$out/start"
-    cp -R "$s0/." "$out/start/"
+    rm -rf "$out/start" && mkdir -p "$out/start" && cp -R "$s0/." "$out/start/" || return
     layer=-2
     [ "$ablation" = lastlayer ] && layer=-1
-    sed 's/"vision_feature_layer": *-\{0,1\}[0-9]*/"vision_feature_layer": '"$layer"'/' "$s0/config.json" > "$out/start/config.json"
+    sed 's/"vision_feature_layer": *-\{0,1\}[0-9]*/"vision_feature_layer": '"$layer"'/' "$s0/config.json" > "$out/start/config.json" || return
     grep -q '"vision_feature_layer": '"$layer"'[,}[:space:]]' "$out/start/config.json" ||
         { echo "could not set vision_feature_layer in $out/start/config.json" >&2; return 1; }
 }
@@ -244,7 +245,9 @@ phase start start
 # --- stages 1 and 2 (train_example; --resume continues a stopped run from its last checkpoint) ---
 stages=1,2 s1_arg="--steps1 $s1"
 [ "$ablation" = nostage1 ] && stages=2 s1_arg=
+# a checkpoint (model and optimizer state, to resume from) about every third of the longer stage; none in quick mode
 save=$(( (s2 > s1 ? s2 : s1) / 3 + 1 ))
+[ "$quick" = 1 ] && save=1000000
 # shellcheck disable=SC2086
 phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
     --stages "$stages" $s1_arg --steps2 "$s2" --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
@@ -253,15 +256,15 @@ final=$out/train/stage2/final
 
 # --- evaluation ---
 eval_mc() {
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --prompts "$out/eval/mc_q.jsonl"
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --prompts "$out/eval/mc_q.jsonl" || return
     # the letter and EOS are all an answer needs; a longer output is cut (and still parsed as LLaVA does)
     "$BUILD/answer" --model "$final" --questions "$out/eval/mc_q.jsonl" --images "$out/mc" --out "$out/eval/mc_answers.jsonl" \
-        --template vicuna_v1 --max-tokens 16 --model-id "$ablation-seed$seed"
+        --template vicuna_v1 --max-tokens 16 --model-id "$ablation-seed$seed" || return
     "$BUILD/eval_sqa" --data "$out/mc" --split test --predictions "$out/eval/mc_answers.jsonl" --json "$out/eval/mc.json"
 }
 eval_bench() {
     "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
-        --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed"
+        --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed" || return
     "$BUILD/judge_offline" --questions "$out/bench/questions.jsonl" --context "$out/bench/context.jsonl" \
         --reference "$out/bench/answers_ref.jsonl" --answers "$out/eval/bench_answers.jsonl" \
         --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
@@ -303,7 +306,9 @@ EOF
 echo
 echo "== results ($ablation, seed $seed$([ "$quick" = 1 ] && echo ', quick')): $out/results.json"
 echo "multiple choice: $acc% of $count held-out questions (chance $chance%; no letter in $failed answers)"
-echo "$cats" | sed 's/^{//; s/}$//; s/}, /}\n/g' | sed -n 's/^"\([^"]*\)": {"count": \([0-9]*\), "correct": \([0-9]*\), "acc": \([0-9.]*\)}$/  \1: \4% (\3 of \2)/p'
+echo "$cats" | awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-9]+, "acc": [0-9.]+[}]/)) {
+    e = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); split(e, f, /[":,{} ]+/)
+    printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'
 echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
 echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
 echo "seconds per phase:$times; total $total"
