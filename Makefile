@@ -10,9 +10,10 @@ PYTHON  ?= python3
 BUILD   := build
 
 # programs: dump and tokenize (compare with other implementations from the shell), chat, the
-# two-stage trainer, and the synthetic world's data and evaluation tools
+# two-stage trainer, and the synthetic world's tools (scenes, data, stage-0 pretraining, answering,
+# scoring; tools/pipeline.sh runs them end to end)
 PROGRAMS := $(BUILD)/dump $(BUILD)/tokenize $(BUILD)/chat $(BUILD)/train_example \
-            $(BUILD)/world $(BUILD)/instruct $(BUILD)/eval_sqa $(BUILD)/judge_offline
+            $(BUILD)/world $(BUILD)/instruct $(BUILD)/eval_sqa $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/answer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world
 
@@ -26,7 +27,7 @@ $(BUILD):
 $(BUILD)/%: tools/%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/world $(BUILD)/instruct $(BUILD)/judge_offline: tools/world.h
+$(BUILD)/world $(BUILD)/instruct $(BUILD)/judge_offline $(BUILD)/stage0: tools/world.h
 
 $(BUILD)/chat: examples/chat.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
@@ -57,7 +58,8 @@ $(BUILD)/test_world: tests/test_world.c llava.h tools/world.h | $(BUILD)
 test: $(PROGRAMS) $(TESTS)
 	$(CC) -std=c11 -DLLAVA_NO_STB -DLLAVA_STATIC $(WARN) -Werror -fsyntax-only -x c tests/no_stb.c
 	sh tests/run.sh $(TESTS) "sh tests/test_chat.sh $(BUILD)/chat" \
-	    "sh tests/test_train_example.sh $(BUILD)" "py:tests/test_instruct.py" "py:tests/test_judge.py"
+	    "sh tests/test_train_example.sh $(BUILD)" "sh tests/test_stage0.sh $(BUILD)" "sh tests/test_pipeline.sh $(BUILD)" \
+	    "py:tests/test_instruct.py" "py:tests/test_judge.py"
 
 # the C tests under AddressSanitizer and UndefinedBehaviorSanitizer (no OpenMP: its runtime confuses the
 # leak checker)

@@ -141,10 +141,10 @@ log=$out/logs
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
     n_world=300 n_heldout=160 n_bench=10 n_mc=120 n_test=100
-    clip_steps=40 lm_steps=60 s1=40 s2=60 batch=8
+    clip_steps=20 clip_batch=32 lm_steps=60 s1=40 s2=60 batch=8
 else
     n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000
-    clip_steps=300 lm_steps=400 s1=625 s2=1500 batch=8
+    clip_steps=300 clip_batch=64 lm_steps=400 s1=625 s2=1500 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 # stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
@@ -224,7 +224,8 @@ if [ -n "$reuse" ]; then
 else
     phase tokenizer tokenizer
     phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
-    phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$out/world" --out "$out/s0clip" --steps "$clip_steps" --seed "$seed"
+    phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$out/world" --out "$out/s0clip" --steps "$clip_steps" \
+        --batch "$clip_batch" --seed "$seed"
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
         --out "$out/s0" --steps "$lm_steps" --seed "$seed"
     s0=$out/s0
@@ -285,12 +286,12 @@ losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
         printf "%s\"stage%d\": {\"steps\": %d, \"first_quarter\": %.4f, \"last_quarter\": %.4f}", sep, s, n[s], a / q, b / q; sep = ", " } }' \
     "$out/train/loss.csv")
 total=$(($(now) - T_START))
-tjson=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); printf "%s\"%s\": %s", i > 1 ? ", " : "", kv[1], kv[2] } }')
+tjson=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } }')
 cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
   "stage0": "$s0", "model": "$final",
-  "steps": {"clip": $clip_steps, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "batch": $batch},
+  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
   "mc_count": ${count:-null}, "mc_failed": ${failed:-null},
@@ -299,7 +300,8 @@ cat > "$out/results.json" <<EOF
   "bench": $(cat "$benchj"),
   "loss": {$losses},
   "time_s": {$tjson},
-  "total_s": $total
+  "total_s": $(echo "$times" | awk '{ s = 0; for (i = 1; i <= NF; i++) { split($i, kv, "="); s += kv[2] } print s }'),
+  "wall_s": $total
 }
 EOF
 
@@ -311,4 +313,4 @@ echo "$cats" | awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": 
     printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'
 echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
 echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
-echo "seconds per phase:$times; total $total"
+echo "seconds per phase:$times; this invocation $total"

@@ -1,0 +1,98 @@
+#!/bin/sh
+# End-to-end test of the paper in miniature: tools/pipeline.sh --quick (data, tokenizer, stage 0, stages
+# 1-2, evaluation; a few minutes on 2 cores) into a temporary directory, then checks of what it left, and
+# the error cases of build/answer, the evaluation's model runner.
+# usage: sh tests/test_pipeline.sh [build]   (from the repository root; needs make and make build/stage0 build/answer)
+# Prints one line per test and "N passed, N failed"; exits non-zero on failure.
+B=${1:-build}
+T=$(mktemp -d /tmp/llava-pipeline-XXXXXX)
+R=$T/run
+pass=0; fail=0
+check() { # name, status (0 = ok), reason
+    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "ok    $1"; else fail=$((fail + 1)); echo "FAIL  $1: $3"; fi
+}
+finish() {
+    rm -rf "$T"
+    echo "$pass passed, $fail failed"
+    [ "$fail" = 0 ]
+    exit
+}
+
+t0=$(date +%s)
+BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
+dt=$(($(date +%s) - t0))
+check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc "exit $rc: $(tail -n 5 "$T/log" | tr '\n' ' ')"
+[ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
+
+missing=
+for p in data tokenizer stage0_init stage0_clip stage0_lm start train eval_mc eval_bench; do
+    [ -f "$R/logs/$p.done" ] || missing="$missing $p"
+done
+[ -z "$missing" ]; check "every phase ran" $? "no record of:$missing"
+
+# the mean loss of the last quarter of a stage's steps below that of its first quarter
+fell() {
+    awk -F, -v s="$1" 'NR > 1 && $1 == s { l[++n] = $3 }
+        END { if (n < 4) { print "only " n " steps logged"; exit 1 } q = int(n / 4); a = 0; b = 0
+              for (i = 1; i <= q; i++) { a += l[i]; b += l[n - q + i] }
+              printf "first quarter %.4f, last quarter %.4f", a / q, b / q; exit !(b < a) }' "$R/train/loss.csv"
+}
+why=$(fell 1); check "stage-1 loss fell ($why)" $? "$why"
+why=$(fell 2); check "stage-2 loss fell ($why)" $? "$why"
+
+# one answer per question, none empty, the same ids as the questions
+answered() { # questions answers
+    nq=$(grep -c . "$1"); na=$(grep -c . "$2")
+    ne=$(grep -c '"text": ""' "$2")
+    qi=$(sed -n 's/^{"question_id": \([^,]*\),.*/\1/p' "$1" | sort)
+    ai=$(sed -n 's/^{"question_id": \([^,]*\),.*/\1/p' "$2" | sort)
+    [ "$nq" -gt 0 ] && [ "$nq" = "$na" ] && [ "$ne" = 0 ] && [ "$qi" = "$ai" ]
+}
+answered "$R/eval/mc_q.jsonl" "$R/eval/mc_answers.jsonl"
+check "the final checkpoint answers every multiple-choice question" $? \
+    "$(grep -c . "$R/eval/mc_q.jsonl") questions, $(grep -c . "$R/eval/mc_answers.jsonl") answers, $(grep -c '"text": ""' "$R/eval/mc_answers.jsonl") empty"
+answered "$R/bench/questions.jsonl" "$R/eval/bench_answers.jsonl"
+check "the final checkpoint answers every bench question" $? \
+    "$(grep -c . "$R/bench/questions.jsonl") questions, $(grep -c . "$R/eval/bench_answers.jsonl") answers"
+
+acc=$(sed -n 's/^ *"mc_acc": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
+rel=$(sed -n 's/^ *"bench_relative": {"conv": [0-9.]*, "detail": [0-9.]*, "complex": [0-9.]*, "all": \([0-9.]*\)}.*/\1/p' "$R/results.json" 2>/dev/null)
+[ -n "$acc" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
+check "results.json: MC accuracy $acc%, relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
+
+# a second run finds every phase done and only rewrites the summary
+BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
+n=$(grep -c 'done before' "$T/log2")
+[ $rc = 0 ] && [ "$n" = 9 ]; check "a second run skips the 9 finished phases" $? "exit $rc, $n skipped"
+
+BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
+[ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+sh tools/pipeline.sh --ablation nosuch > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "unknown ablation" "$T/err"; check "pipeline: an unknown ablation is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+
+# build/answer: resume, and errors that name their cause without crashing (exit 1, not a signal)
+M=$R/train/stage2/final
+cp "$R/eval/mc_answers.jsonl" "$T/a.jsonl"
+"$B/answer" --model "$M" --questions "$R/eval/mc_q.jsonl" --images "$R/mc" --out "$T/a.jsonl" --max-tokens 16 > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && grep -q '^answer: 0 answered, [0-9]* skipped' "$T/err" && cmp -s "$T/a.jsonl" "$R/eval/mc_answers.jsonl"
+check "answer: a rerun skips the questions already answered" $? "exit $rc: $(tail -n 1 "$T/err")"
+
+head -n 3 "$R/eval/mc_q.jsonl" > "$T/q3.jsonl"
+head -n 1 "$R/eval/mc_answers.jsonl" > "$T/a3.jsonl"
+printf '{"question_id": "cut sh' >> "$T/a3.jsonl"
+"$B/answer" --model "$M" --questions "$T/q3.jsonl" --images "$R/mc" --out "$T/a3.jsonl" --max-tokens 4 > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 0 ] && [ "$(grep -c . "$T/a3.jsonl")" = 3 ] && grep -q 'dropping 1 incomplete' "$T/err"
+check "answer: resumes after a cut-off last line" $? "exit $rc, $(grep -c . "$T/a3.jsonl") lines: $(head -n 1 "$T/err")"
+
+"$B/answer" --model "$T/no-model" --questions "$T/q3.jsonl" --out "$T/b.jsonl" > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "no-model" "$T/err"; check "answer: a missing model is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+"$B/answer" --model "$M" --questions "$T/no-questions.jsonl" --out "$T/b.jsonl" > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "no-questions.jsonl" "$T/err"; check "answer: a missing questions file is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+printf '{"question_id": 1, "image": "no-image.png", "text": "Hi"}\nnot json\n{"question_id": 3, "text": "What is it?"}\n' > "$T/bad.jsonl"
+"$B/answer" --model "$M" --questions "$T/bad.jsonl" --out "$T/b.jsonl" --max-tokens 4 > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 1 ] && grep -q "question 1: .*no-image.png" "$T/err" && grep -q "line 2" "$T/err" && [ "$(grep -c . "$T/b.jsonl")" = 1 ]
+check "answer: a missing image and a malformed line are reported, the rest answered, exit 1" $? "exit $rc: $(head -n 2 "$T/err" | tr '\n' ' ')"
+"$B/answer" --model "$M" --questions "$T/q3.jsonl" --out "$T/b.jsonl" --template nosuch > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "unknown template" "$T/err"; check "answer: an unknown template is a usage error" $? "exit $rc"
+
+finish

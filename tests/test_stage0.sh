@@ -1,0 +1,80 @@
+#!/bin/sh
+# End-to-end test of tools/stage0.c (pretraining the vision tower and the language model from nothing) on
+# a tiny world: init, clip and lm run, their losses fall, the results load (also with the feature layer
+# LLaVA's stages use), and bad input gives a clear error.
+# usage: sh tests/test_stage0.sh [BUILD_DIR]   (from the repository root; needs stage0, world, tokenize, dump)
+# Prints one line per test and "N passed, N failed"; exits non-zero on failure.
+B=${1:-build}
+T=$(mktemp -d /tmp/llava-stage0-XXXXXX)
+pass=0; fail=0
+check() { # name, status (0 = pass), reason
+    if [ "$2" = 0 ]; then pass=$((pass + 1)); echo "ok    $1"; else fail=$((fail + 1)); echo "FAIL  $1: $3"; fi
+}
+# loss of the first and of the last progress line ("step N/M  loss X ...")
+first_loss() { grep '^step ' "$1" | head -n 1 | sed 's/.*loss \([0-9.]*\).*/\1/'; }
+last_loss() { grep '^step ' "$1" | tail -n 1 | sed 's/.*loss \([0-9.]*\).*/\1/'; }
+falls() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a != "" && b != "" && b < a - 0.05) }'; }
+# a crash (signal) shows as an exit status above 128
+clean_error() { [ "$1" -ne 0 ] && [ "$1" -lt 128 ]; }
+
+# a world of 64 images and a tokenizer trained on its text (world.json itself serves as the corpus)
+"$B/world" --seed 3 --n 64 --out "$T/w" > "$T/log_world" 2>&1; rc=$?
+mkdir -p "$T/tok" "$T/tok_noimg"
+"$B/tokenize" --train "$T/w/world.json" --vocab 400 --special "<image>" --out "$T/tok" > "$T/log_tok" 2>&1; rc2=$?
+"$B/tokenize" --train "$T/w/world.json" --vocab 400 --out "$T/tok_noimg" > /dev/null 2>&1; rc3=$?
+check "setup: a 64-image world and two tokenizers" $((rc + rc2 + rc3)) "world exit $rc, tokenize exits $rc2 $rc3"
+
+"$B/stage0" init --tokenizer "$T/tok" --out "$T/m0" --seed 2 > "$T/log_init" 2>&1; rc=$?
+[ $rc = 0 ] && [ -s "$T/m0/model.safetensors" ] && [ -s "$T/m0/tokenizer.json" ] && [ -s "$T/m0/tokenizer_config.json" ] &&
+    grep -q '"vision_feature_layer": -1' "$T/m0/config.json" && grep -q '"num_hidden_layers": 4' "$T/m0/config.json" &&
+    grep -q '"hidden_size": 256' "$T/m0/config.json"; r=$?
+check "init: mini model with feature layer -1, tokenizer files copied" $r "exit $rc: $(tail -n 1 "$T/log_init")"
+
+# (the loss must end below chance, ln 16 = 2.77: embeddings that collapse to one point also "fall" to it)
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1" --steps 30 --batch 16 --lr 5e-4 --log-every 5 > "$T/log_clip" 2>&1; rc=$?
+a=$(first_loss "$T/log_clip"); b=$(last_loss "$T/log_clip")
+[ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && grep -q 'image->caption top-1' "$T/log_clip"; r=$?
+check "clip: 30 steps, the contrastive loss falls below chance ($a -> $b), retrieval reported" $r "exit $rc: $(tail -n 1 "$T/log_clip")"
+
+# LLaVA's CLIPVisionModel needs post_layernorm; every vision layer must be there for feature layer -2
+grep -a -q 'vision_tower.vision_model.post_layernorm.weight' "$T/m1/model.safetensors" &&
+    grep -a -q 'vision_tower.vision_model.encoder.layers.3.mlp.fc2.weight' "$T/m1/model.safetensors" && [ -s "$T/m1/tokenizer.json" ]; r=$?
+check "clip: checkpoint has post_layernorm, all 4 vision layers, the tokenizer" $r "missing tensors or files in $T/m1"
+
+"$B/stage0" lm --model "$T/m1" --world "$T/w" --out "$T/m2" --steps 20 --batch 8 --lr 3e-3 --log-every 5 > "$T/log_lm" 2>&1; rc=$?
+a=$(first_loss "$T/log_lm"); b=$(last_loss "$T/log_lm")
+[ $rc = 0 ] && falls "$a" "$b" && grep -q 'held-out loss' "$T/log_lm"; r=$?
+check "lm: 20 steps, the next-token loss falls ($a -> $b)" $r "exit $rc: $(tail -n 1 "$T/log_lm")"
+
+"$B/dump" --model "$T/m2" --ids "1 5 6 7" --greedy 4 > "$T/log_dump" 2>&1; rc=$?
+check "the result loads and runs a text prompt (dump)" $rc "exit $rc: $(tail -n 1 "$T/log_dump")"
+
+# as LLaVA's stages load it: feature layer -2, an image in the prompt
+mkdir -p "$T/m2b"
+cp "$T/m2/"* "$T/m2b/"
+sed 's/"vision_feature_layer": -1/"vision_feature_layer": -2/' "$T/m2/config.json" > "$T/m2b/config.json"
+"$B/dump" --model "$T/m2b" --image "$T/w/images/000000.png" --ids "1 <image> 5 6" --greedy 2 > "$T/log_dump2" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q '"vision_feature_layer": -2' "$T/m2b/config.json"; r=$?
+check "the result loads with vision_feature_layer -2 and runs an image prompt" $r "exit $rc: $(tail -n 1 "$T/log_dump2")"
+
+"$B/stage0" init --tokenizer "$T/tok_noimg" --out "$T/bad" > /dev/null 2> "$T/err1"; rc=$?
+clean_error $rc && grep -q '<image>' "$T/err1" && [ ! -e "$T/bad" ]; r=$?
+check "init: a tokenizer without <image> is a clear error" $r "exit $rc: $(head -n 1 "$T/err1")"
+
+"$B/stage0" clip --model "$T/m0" --world "$T/nowhere" --out "$T/bad" --steps 2 > /dev/null 2> "$T/err2"; rc=$?
+clean_error $rc && grep -q 'nowhere' "$T/err2"; r=$?
+"$B/stage0" lm --model "$T/m0" --world "$T/nowhere" --out "$T/bad" --steps 2 > /dev/null 2> "$T/err3"; rc2=$?
+clean_error $rc2 && grep -q 'nowhere' "$T/err3"; r2=$?
+check "clip, lm: a missing world is a clear error" $((r + r2)) "exits $rc $rc2: $(head -n 1 "$T/err2") / $(head -n 1 "$T/err3")"
+
+"$B/stage0" clip --model "$T/nomodel" --world "$T/w" --out "$T/bad" --steps 2 > /dev/null 2> "$T/err4"; rc=$?
+clean_error $rc && grep -q 'nomodel' "$T/err4"; r=$?
+"$B/stage0" clip --world "$T/w" --out "$T/bad" > /dev/null 2> "$T/err5"; rc2=$?
+clean_error $rc2 && grep -q -- '--model is required' "$T/err5"; r2=$?
+"$B/stage0" lm --model "$T/m0" --world "$T/w" --out "$T/bad" --steps 0 > /dev/null 2> "$T/err6"; rc3=$?
+clean_error $rc3 && grep -q -- '--steps' "$T/err6"; r3=$?
+check "a missing model, a missing option, a bad value: clear errors" $((r + r2 + r3)) "exits $rc $rc2 $rc3: $(head -n 1 "$T/err4")"
+
+rm -rf "$T"
+echo "$pass passed, $fail failed"
+[ $fail = 0 ]
