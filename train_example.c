@@ -47,7 +47,7 @@ static void usage(FILE *f) {
             "  --data DIR           stage1.json and stage2.json in LLaVA's format, images under DIR/images or DIR\n"
             "  --out DIR            checkpoints, final models, loss.csv, loss.svg\n"
             "  --stages LIST        1, 2 or 1,2 (default 1,2)\n"
-            "  --stage1-data FILE   --stage2-data FILE   other data files\n"
+            "  --stage1-data FILES  --stage2-data FILES  other data files (comma-separated lists are joined)\n"
             "  --images DIR         where image paths are relative to\n"
             "  --steps1 N --steps2 N    optimizer steps (default: from --epochs1/--epochs2, default 1 epoch)\n"
             "  --epochs1 X --epochs2 X\n"
@@ -377,9 +377,27 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
     if (tpl < 0) {
         fprintf(stderr, "train_example: unknown template '%s'\n", o->tpl_name[si]);
         rc = 1;
-    } else if (load_data(&d, dfile, images, tok, (LlavaTemplate)tpl, m, max_len) != 0) {
-        fprintf(stderr, "train_example: %s\n", llava_last_error());
-        rc = 1;
+    } else {
+        /* one file, or several joined */
+        char *list = strdup(dfile), *save = NULL, *f;
+        memset(&d, 0, sizeof d);
+        for (f = strtok_r(list, ",", &save); f && !rc; f = strtok_r(NULL, ",", &save)) {
+            dataset part;
+            if (load_data(&part, f, images, tok, (LlavaTemplate)tpl, m, max_len) != 0) {
+                fprintf(stderr, "train_example: %s\n", llava_last_error());
+                rc = 1;
+                break;
+            }
+            d.s = (sample *)realloc(d.s, sizeof(sample) * (size_t)(d.n + part.n));
+            memcpy(d.s + d.n, part.s, sizeof(sample) * (size_t)part.n);
+            d.n += part.n;
+            d.truncated += part.truncated;
+            d.dropped += part.dropped;
+            d.tokens += part.tokens;
+            free(part.s);
+        }
+        free(list);
+        if (rc) free_data(&d);
     }
     if (rc) {
         llava_tokenizer_free(tok);

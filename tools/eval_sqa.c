@@ -116,12 +116,13 @@ static const char *jstr(const llava__json *j, const llava__jnode *o, const char 
 static void usage(FILE *f) {
     fprintf(f, "usage:\n"
                "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
+               "  eval_sqa --data DIR [--split train] --to-llava OUT.json    (training data: prompt -> answer letter)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
                "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
 }
 
 int main(int argc, char **argv) {
-    const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE";
+    const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL;
     int suffix = 1, i;
     const char *v = NULL;
     for (i = 1; i < argc; i += v ? 2 : 1) {
@@ -133,6 +134,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--split")) split = v;
         else if (!strcmp(a, "--prompts")) prompts = v;
+        else if (!strcmp(a, "--to-llava")) to_llava = v, prompts = v;
         else if (!strcmp(a, "--predictions")) preds = v;
         else if (!strcmp(a, "--json")) json_out = v;
         else if (!strcmp(a, "--options")) options = v;
@@ -173,6 +175,32 @@ int main(int argc, char **argv) {
                 bputs(&t, c->type == LLAVA__JSTR ? c->str : "");
             }
             if (suffix) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
+            if (to_llava) {
+                /* LLaVA's training format, as its ScienceQA conversion (LLaVA-1.5 style: the answer is the letter);
+                   the synthetic set's images by their world image, real ones by their own path */
+                const char *wi = jstr(&jp, p, "world_image");
+                const llava__jnode *an = llava__jget(&jp, p, "answer");
+                char ip[600], letter[2] = {(char)('A' + (an && an->type == LLAVA__JNUM ? (int)an->num : 0)), 0};
+                if (wi) snprintf(ip, sizeof ip, "%s.png", wi);
+                else snprintf(ip, sizeof ip, "images/%s/%s/%s", psplit ? psplit : split, id->str, img ? img : "image.png");
+                bputs(&out, count ? ",\n" : "[\n");
+                bputs(&out, "{\"id\": ");
+                char sid[96];
+                snprintf(sid, sizeof sid, "mc-%s", id->str);
+                bjson(&out, sid);
+                if (img && img[0]) bputs(&out, ", \"image\": "), bjson(&out, ip);
+                Buf h = {0};
+                if (img && img[0]) bputs(&h, "<image>\n");
+                bputs(&h, t.p ? t.p : "");
+                bputs(&out, ", \"conversations\": [{\"from\": \"human\", \"value\": ");
+                bjson(&out, h.p);
+                bputs(&out, "}, {\"from\": \"gpt\", \"value\": ");
+                bjson(&out, letter);
+                bputs(&out, "}]}");
+                free(h.p), free(t.p);
+                count++;
+                continue;
+            }
             bputs(&out, "{\"question_id\": ");
             bjson(&out, id->str);
             if (img && img[0]) {
@@ -188,6 +216,7 @@ int main(int argc, char **argv) {
             free(t.p);
             count++;
         }
+        if (to_llava) bputs(&out, count ? "\n]\n" : "[]\n");
         if (llava__write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
         printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
         free(out.p), free(ptext), free(stext);

@@ -140,10 +140,10 @@ log=$out/logs
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
-    n_world=300 n_heldout=160 n_bench=10 n_mc=120 n_test=100
+    n_world=300 n_heldout=160 n_bench=10 n_mc=120 n_test=100 n_mctrain=200
     clip_steps=20 clip_batch=32 lm_steps=60 s1=40 s2=60 batch=8
 else
-    n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000
+    n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
     clip_steps=300 clip_batch=64 lm_steps=400 s1=625 s2=1500 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
@@ -187,6 +187,11 @@ data() {
     "$BUILD/world" --seed "$heldout_seed" --n "$n_heldout" --out "$out/heldout" || return
     "$BUILD/instruct" --bench --world "$out/heldout" --out "$out/bench" --n "$n_bench" --seed "$heldout_seed" || return
     "$BUILD/instruct" --mc --world "$out/heldout" --out "$out/mc" --n "$n_mc" --test "$n_test" --seed "$heldout_seed" || return
+    # multiple-choice questions about the TRAINING world in the stage-2 mix, as LLaVA-1.5's mix has
+    # ScienceQA/A-OKVQA-style "Answer with the option's letter" data: the answer format is learned here,
+    # the held-out MC set above is never trained on
+    "$BUILD/instruct" --mc --world "$out/world" --out "$out/mctrain" --n "$n_mctrain" --test "$n_mctrain" --seed "$seed" || return
+    "$BUILD/eval_sqa" --data "$out/mctrain" --split test --to-llava "$out/data/mc.json" || return
     cp "$out/instruct/pretrain.json" "$out/data/stage1.json" || return
     if [ "$ablation" = convonly ]; then cp "$out/instruct/conversation.json" "$out/data/stage2.json"
     else cp "$out/instruct/instruct.json" "$out/data/stage2.json"; fi
@@ -251,6 +256,7 @@ save=$(( (s2 > s1 ? s2 : s1) / 3 + 1 ))
 [ "$quick" = 1 ] && save=1000000
 # shellcheck disable=SC2086
 phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
+    --stage2-data "$out/data/stage2.json,$out/data/mc.json" \
     --stages "$stages" $s1_arg --steps2 "$s2" --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
     --save-every "$save" --log-every 25 --resume
 final=$out/train/stage2/final
