@@ -43,7 +43,8 @@ static void usage(FILE *f) {
             "  --stage N          1: projector, 2: projector + language model, 3: vision tower\n"
             "  --grads OUTDIR     write each trainable parameter's gradient to OUTDIR/<key>.f32\n"
             "  --steps N          then N AdamW steps on the sample (lr 1e-3, warmup 0.3, cosine), losses printed\n"
-            "  --save DIR         then save the model in Hugging Face's layout (F32; --save-bf16 for BF16)\n");
+            "  --save DIR         then save the model in Hugging Face's layout (F32; --save-bf16 for BF16);\n"
+            "                     without --labels: just convert the model\n");
 }
 
 static float *read_floats(const char *path, size_t *n) {
@@ -217,6 +218,12 @@ int main(int argc, char **argv) {
     if (!rc && pixels_out) {
         if (write_floats(pixels_out, pixels ? pixels : (float *)"", per * n_images)) {
             fprintf(stderr, "dump: cannot write %s\n", pixels_out);
+            rc = 1;
+        }
+    }
+    if (!rc && save_dir && !labels_str) { /* conversion: the model as loaded, saved again (e.g. as BF16) */
+        if (llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) {
+            fprintf(stderr, "dump: %s\n", llava_last_error());
             rc = 1;
         }
     }
