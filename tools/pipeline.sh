@@ -144,7 +144,7 @@ if [ "$quick" = 1 ]; then
     clip_steps=20 clip_batch=32 lm_steps=60 s1=40 s2=60 batch=8
 else
     n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
-    clip_steps=300 clip_batch=64 lm_steps=400 s1=625 s2=1500 batch=8
+    clip_steps=800 clip_batch=64 lm_steps=400 s1=625 s2=3000 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 # stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
