@@ -1445,6 +1445,31 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
         }
     } else if (dt == LLAVA_BF16) {
         const uint16_t *w = (const uint16_t *)wv;
+        llava__vf a2 = {0}, a3 = {0}; /* four chains: enough FMAs in flight to keep up with memory */
+        for (; i + 4 * LLAVA__VW <= n; i += 4 * LLAVA__VW) {
+            llava__vf x0, x1, x2, x3, w0, w1, w2, w3;
+            llava__vh h0, h1, h2, h3;
+            memcpy(&x0, x + i, sizeof x0);
+            memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
+            memcpy(&x2, x + i + 2 * LLAVA__VW, sizeof x2);
+            memcpy(&x3, x + i + 3 * LLAVA__VW, sizeof x3);
+            memcpy(&h0, w + i, sizeof h0);
+            memcpy(&h1, w + i + LLAVA__VW, sizeof h1);
+            memcpy(&h2, w + i + 2 * LLAVA__VW, sizeof h2);
+            memcpy(&h3, w + i + 3 * LLAVA__VW, sizeof h3);
+            llava__vu u0 = __builtin_convertvector(h0, llava__vu) << 16, u1 = __builtin_convertvector(h1, llava__vu) << 16;
+            llava__vu u2 = __builtin_convertvector(h2, llava__vu) << 16, u3 = __builtin_convertvector(h3, llava__vu) << 16;
+            memcpy(&w0, &u0, sizeof w0);
+            memcpy(&w1, &u1, sizeof w1);
+            memcpy(&w2, &u2, sizeof w2);
+            memcpy(&w3, &u3, sizeof w3);
+            a0 = LLAVA__FMA(x0, w0, a0);
+            a1 = LLAVA__FMA(x1, w1, a1);
+            a2 = LLAVA__FMA(x2, w2, a2);
+            a3 = LLAVA__FMA(x3, w3, a3);
+        }
+        a0 += a2;
+        a1 += a3;
         for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
             llava__vf x0, x1, w0, w1;
             llava__vh h0, h1;
@@ -1504,6 +1529,69 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
     }
     return s;
 }
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* false positive inside GCC's AVX-512 conversions */
+#endif
+#ifdef LLAVA__VEC
+/* bf16 [VW] -> f32 vector: the bits moved up by 16 */
+static inline void llava__bf16_load(llava__vf *out, const uint16_t *p) { /* (out-parameter: no vector return ABI) */
+#if defined(__AVX512F__)
+    *out = (llava__vf)_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+#elif defined(__AVX2__)
+    *out = (llava__vf)_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+#else
+    llava__vh h;
+    memcpy(&h, p, sizeof h);
+    llava__vu u = __builtin_convertvector(h, llava__vu) << 16;
+    memcpy(out, &u, sizeof *out);
+#endif
+}
+
+/* four dot products with one x: out[r] = dot(x[n], w_r[n]), bf16 or f32 rows. Four weight streams at once
+   keep more memory requests in flight than one row at a time (decoding is bound by them). */
+static void llava__dot4(float *out, const float *x, const void *w0v, const void *w1v, const void *w2v, const void *w3v, LlavaDType dt, int n) {
+    llava__vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    int i = 0, k;
+    if (dt == LLAVA_BF16) {
+        const uint16_t *w[4] = {(const uint16_t *)w0v, (const uint16_t *)w1v, (const uint16_t *)w2v, (const uint16_t *)w3v};
+        for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
+            llava__vf xv, wf[4];
+            memcpy(&xv, x + i, sizeof xv);
+            for (k = 0; k < 4; k++) llava__bf16_load(&wf[k], w[k] + i);
+            a0 = LLAVA__FMA(xv, wf[0], a0);
+            a1 = LLAVA__FMA(xv, wf[1], a1);
+            a2 = LLAVA__FMA(xv, wf[2], a2);
+            a3 = LLAVA__FMA(xv, wf[3], a3);
+        }
+        float s[4] = {0, 0, 0, 0};
+        for (k = 0; k < LLAVA__VW; k++) s[0] += a0[k], s[1] += a1[k], s[2] += a2[k], s[3] += a3[k];
+        for (; i < n; i++)
+            for (k = 0; k < 4; k++) s[k] += x[i] * llava__bf16_to_f32(w[k][i]);
+        for (k = 0; k < 4; k++) out[k] = s[k];
+    } else {
+        const float *w[4] = {(const float *)w0v, (const float *)w1v, (const float *)w2v, (const float *)w3v};
+        for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
+            llava__vf xv, wf[4];
+            memcpy(&xv, x + i, sizeof xv);
+            for (k = 0; k < 4; k++) memcpy(&wf[k], w[k] + i, sizeof wf[k]);
+            a0 = LLAVA__FMA(xv, wf[0], a0);
+            a1 = LLAVA__FMA(xv, wf[1], a1);
+            a2 = LLAVA__FMA(xv, wf[2], a2);
+            a3 = LLAVA__FMA(xv, wf[3], a3);
+        }
+        float s[4] = {0, 0, 0, 0};
+        for (k = 0; k < LLAVA__VW; k++) s[0] += a0[k], s[1] += a1[k], s[2] += a2[k], s[3] += a3[k];
+        for (; i < n; i++)
+            for (k = 0; k < 4; k++) s[k] += x[i] * w[k][i];
+        for (k = 0; k < 4; k++) out[k] = s[k];
+    }
+}
+#endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
@@ -1569,6 +1657,24 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
             for (n = 0; n < N; n++) out[(size_t)m * N + n] = (accumulate ? out[(size_t)m * N + n] : 0.0f) + (bias ? bias[n] : 0.0f);
         return;
     }
+#ifdef LLAVA__VEC
+    if (M == 1 && !bt && bdt != LLAVA_F16 && N % 4 == 0) { /* decoding: four rows at a time */
+        int o4;
+        LLAVA__OMP(omp parallel for schedule(static) if ((size_t)N * K > 32768))
+        for (o4 = 0; o4 < N / 4; o4++) {
+            const int o = o4 * 4;
+            const unsigned char *b = (const unsigned char *)B + (size_t)o * (size_t)K * es;
+            float r[4];
+            int k;
+            llava__dot4(r, A, b, b + (size_t)K * es, b + 2 * (size_t)K * es, b + 3 * (size_t)K * es, bdt, K);
+            for (k = 0; k < 4; k++) {
+                float v = r[k] + (bias ? bias[o + k] : 0.0f);
+                out[o + k] = accumulate ? out[o + k] + v : v;
+            }
+        }
+        return;
+    }
+#endif
     if (M <= 3 && !bt) { /* matrix-vector: memory bound, stream each weight row once */
         int o;
         LLAVA__OMP(omp parallel for schedule(static) if ((size_t)N * K > 32768))
