@@ -1427,6 +1427,22 @@ static void llava__matmul_naive(float *out, const float *in, const llava__w *w, 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* false positive inside GCC's _mm512_cvtph_ps */
 #endif
+#ifdef LLAVA__VEC
+/* bf16 [VW] -> f32 vector: the bits moved up by 16 */
+static inline void llava__bf16_load(llava__vf *out, const uint16_t *p) { /* (out-parameter: no vector return ABI) */
+#if defined(__AVX512F__)
+    *out = (llava__vf)_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
+#elif defined(__AVX2__)
+    *out = (llava__vf)_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+#else
+    llava__vh h;
+    memcpy(&h, p, sizeof h);
+    llava__vu u = __builtin_convertvector(h, llava__vu) << 16;
+    memcpy(out, &u, sizeof *out);
+#endif
+}
+#endif
+
 static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
     int i = 0;
     float s = 0.0f;
@@ -1448,21 +1464,14 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
         llava__vf a2 = {0}, a3 = {0}; /* four chains: enough FMAs in flight to keep up with memory */
         for (; i + 4 * LLAVA__VW <= n; i += 4 * LLAVA__VW) {
             llava__vf x0, x1, x2, x3, w0, w1, w2, w3;
-            llava__vh h0, h1, h2, h3;
             memcpy(&x0, x + i, sizeof x0);
             memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
             memcpy(&x2, x + i + 2 * LLAVA__VW, sizeof x2);
             memcpy(&x3, x + i + 3 * LLAVA__VW, sizeof x3);
-            memcpy(&h0, w + i, sizeof h0);
-            memcpy(&h1, w + i + LLAVA__VW, sizeof h1);
-            memcpy(&h2, w + i + 2 * LLAVA__VW, sizeof h2);
-            memcpy(&h3, w + i + 3 * LLAVA__VW, sizeof h3);
-            llava__vu u0 = __builtin_convertvector(h0, llava__vu) << 16, u1 = __builtin_convertvector(h1, llava__vu) << 16;
-            llava__vu u2 = __builtin_convertvector(h2, llava__vu) << 16, u3 = __builtin_convertvector(h3, llava__vu) << 16;
-            memcpy(&w0, &u0, sizeof w0);
-            memcpy(&w1, &u1, sizeof w1);
-            memcpy(&w2, &u2, sizeof w2);
-            memcpy(&w3, &u3, sizeof w3);
+            llava__bf16_load(&w0, w + i);
+            llava__bf16_load(&w1, w + i + LLAVA__VW);
+            llava__bf16_load(&w2, w + i + 2 * LLAVA__VW);
+            llava__bf16_load(&w3, w + i + 3 * LLAVA__VW);
             a0 = LLAVA__FMA(x0, w0, a0);
             a1 = LLAVA__FMA(x1, w1, a1);
             a2 = LLAVA__FMA(x2, w2, a2);
@@ -1472,14 +1481,10 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
         a1 += a3;
         for (; i + 2 * LLAVA__VW <= n; i += 2 * LLAVA__VW) {
             llava__vf x0, x1, w0, w1;
-            llava__vh h0, h1;
             memcpy(&x0, x + i, sizeof x0);
             memcpy(&x1, x + i + LLAVA__VW, sizeof x1);
-            memcpy(&h0, w + i, sizeof h0);
-            memcpy(&h1, w + i + LLAVA__VW, sizeof h1);
-            llava__vu u0 = __builtin_convertvector(h0, llava__vu) << 16, u1 = __builtin_convertvector(h1, llava__vu) << 16;
-            memcpy(&w0, &u0, sizeof w0);
-            memcpy(&w1, &u1, sizeof w1);
+            llava__bf16_load(&w0, w + i);
+            llava__bf16_load(&w1, w + i + LLAVA__VW);
             a0 = LLAVA__FMA(x0, w0, a0);
             a1 = LLAVA__FMA(x1, w1, a1);
         }
@@ -1538,19 +1543,6 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized" /* false positive inside GCC's AVX-512 conversions */
 #endif
 #ifdef LLAVA__VEC
-/* bf16 [VW] -> f32 vector: the bits moved up by 16 */
-static inline void llava__bf16_load(llava__vf *out, const uint16_t *p) { /* (out-parameter: no vector return ABI) */
-#if defined(__AVX512F__)
-    *out = (llava__vf)_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p)), 16));
-#elif defined(__AVX2__)
-    *out = (llava__vf)_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
-#else
-    llava__vh h;
-    memcpy(&h, p, sizeof h);
-    llava__vu u = __builtin_convertvector(h, llava__vu) << 16;
-    memcpy(out, &u, sizeof *out);
-#endif
-}
 
 /* four dot products with one x: out[r] = dot(x[n], w_r[n]), bf16 or f32 rows. Four weight streams at once
    keep more memory requests in flight than one row at a time (decoding is bound by them). */

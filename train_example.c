@@ -117,7 +117,7 @@ static int load_data(dataset *d, const char *path, const char *images, LlavaToke
     const LlavaConfig *cfg = llava_model_config(m);
     const int image_id = cfg->image_token_expands ? LLAVA_IMAGE_INDEX : cfg->image_token_id;
     const int image_repeat = cfg->image_token_expands ? 1 : llava_image_tokens(m);
-    const int cap = max_len + image_repeat + 64, full = 1 << 16;
+    const int full = 1 << 16;
     int *ids = (int *)malloc(sizeof(int) * full), *labels = (int *)malloc(sizeof(int) * full);
     d->s = rc ? NULL : (sample *)calloc((size_t)root->count + 1, sizeof(sample));
     for (e = llava__jfirst(&j, root); e && rc == 0; e = llava__jnext(&j, e), k++) {
@@ -202,7 +202,6 @@ static int load_data(dataset *d, const char *path, const char *images, LlavaToke
             d->truncated++;
             cnt = max_len;
         }
-        (void)cap;
         sample *s = &d->s[d->n++];
         s->id = strdup(sid);
         s->image = ipath;

@@ -1009,7 +1009,6 @@ static int t_threads_independent(const void *arg) {
 /* --- training against PyTorch (tests/fixtures/train, made by tools/make_train_fixtures.py) --------- */
 static llava__json g_tj;
 static char *g_ttext;
-static int g_tok; /* manifest parsed */
 
 static const llava__jnode *tj(const llava__jnode *o, const char *k) { return llava__jget(&g_tj, o, k); }
 static const llava__jnode *tmodel(const char *name) { return tj(tj(&g_tj.nodes[0], "models"), name); }
@@ -1402,7 +1401,6 @@ int main(int argc, char **argv) {
         static const char *runs[3] = {"stage2", "stage2_accum", "stage1"};
         char name[200];
         int i;
-        g_tok = 1;
         for (i = 0; i < 5; i++) {
             snprintf(name, sizeof name, "training gradients vs PyTorch: %s", grads[i]);
             run(name, t_train_grads, grads[i]);

@@ -326,7 +326,7 @@ int main(int argc, char **argv) {
     } shapes[] = {{"matmul_577x1024x1024", 577, 1024, 1024}, {"matmul_577x4096x1024", 577, 1024, 4096}};
     int k, reps = quick ? 3 : 7;
     for (k = 0; k < 2; k++) {
-        double flop = 2.0 * shapes[k].T * shapes[k].C * shapes[k].OC, name_len;
+        double flop = 2.0 * shapes[k].T * shapes[k].C * shapes[k].OC;
         char nm[96];
         int dt;
         for (dt = 0; dt < 3; dt += 2) {
@@ -339,7 +339,6 @@ int main(int argc, char **argv) {
                 emit(nm, g, "GFLOP/s", "naive loop", gn, g / gn, "7b");
             }
         }
-        (void)name_len;
     }
     /* decode GEMV: one token through a 4096x4096 BF16 weight (memory bound) */
     {
