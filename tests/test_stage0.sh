@@ -36,6 +36,17 @@ a=$(first_loss "$T/log_clip"); b=$(last_loss "$T/log_clip")
 [ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && grep -q 'image->caption top-1' "$T/log_clip"; r=$?
 check "clip: 30 steps, the contrastive loss falls below chance ($a -> $b), retrieval reported" $r "exit $rc: $(tail -n 1 "$T/log_clip")"
 
+# with a hard negative caption per image (one shape or color word swapped): the loss falls below its
+# chance level (ln 32 image -> text, ln 16 text -> image: 3.12), and the logged negative differs from its
+# caption in exactly one word
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1n" --steps 30 --batch 16 --lr 5e-4 --log-every 5 --negatives 1 > "$T/log_clipn" 2>&1; rc=$?
+a=$(first_loss "$T/log_clipn"); b=$(last_loss "$T/log_clipn")
+ex=$(sed -n 's/^clip: hard negative of "\(.*\)": "\(.*\)"$/\1|\2/p' "$T/log_clipn")
+words=$(echo "$ex" | awk -F'|' '{ n = split($1, a, " "); m = split($2, b, " "); d = 0; if (n != m) { print -1; exit }
+    for (i = 1; i <= n; i++) d += a[i] != b[i]; print d }')
+[ $rc = 0 ] && falls "$a" "$b" && falls 3.12 "$b" && [ "$words" = 1 ]; r=$?
+check "clip --negatives 1: the loss falls below chance ($a -> $b), a negative differs in one word ($words)" $r "exit $rc: $(tail -n 1 "$T/log_clipn"); example: $ex"
+
 # LLaVA's CLIPVisionModel needs post_layernorm; every vision layer must be there for feature layer -2
 grep -a -q 'vision_tower.vision_model.post_layernorm.weight' "$T/m1/model.safetensors" &&
     grep -a -q 'vision_tower.vision_model.encoder.layers.3.mlp.fc2.weight' "$T/m1/model.safetensors" && [ -s "$T/m1/tokenizer.json" ]; r=$?

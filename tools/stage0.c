@@ -3,6 +3,7 @@
 
      stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
+                 [--negatives 0|1]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
                  [--max-len 256] [--instruct FILE]
 
@@ -106,7 +107,7 @@ static int copy_tokenizer(const char *src, const char *dir) {
 /* --- options -------------------------------------------------------------------------------------- */
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
-    int steps, batch, log_every, max_len, feature_layer;
+    int steps, batch, log_every, max_len, feature_layer, negatives;
     float lr, wd, warmup;
     uint64_t seed;
 } opts;
@@ -116,6 +117,7 @@ static void usage(FILE *f) {
             "usage:\n"
             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
+            "              [--negatives 0|1]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
             "              [--max-len 256] [--instruct FILE]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
@@ -138,6 +140,8 @@ static void usage(FILE *f) {
             "  --log-every N      progress line every N steps (default 10)\n"
             "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
             "  --instruct FILE    lm: also train on these conversations' text\n"
+            "  --negatives 0|1    clip: 1 adds a hard negative per caption (one shape or color word swapped) to the\n"
+            "                     image -> text softmax (default 0)\n"
             "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n",
             CLIP_STEPS, CLIP_BATCH, (double)CLIP_LR, LM_STEPS, LM_BATCH, (double)LM_LR, (double)WARMUP * 100, (double)WD,
             (double)WARMUP);
@@ -166,7 +170,7 @@ static void parse(opts *o, int argc, char **argv) {
     /* which options each subcommand takes */
     static const char *const allowed[3][2] = {
         {"init", " --tokenizer --out --seed --feature-layer "},
-        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every "},
+        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives "},
         {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct "}};
     int i, k = -1;
     memset(o, 0, sizeof *o);
@@ -191,6 +195,7 @@ static void parse(opts *o, int argc, char **argv) {
     o->log_every = 10;
     o->max_len = 256;
     o->feature_layer = -1;
+    o->negatives = 0;
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char key[64];
@@ -218,6 +223,7 @@ static void parse(opts *o, int argc, char **argv) {
         else if (!strcmp(a, "--batch")) o->batch = parse_int(o->cmd, a, v, 2, 4096);
         else if (!strcmp(a, "--log-every")) o->log_every = parse_int(o->cmd, a, v, 1, 100000000);
         else if (!strcmp(a, "--max-len")) o->max_len = parse_int(o->cmd, a, v, 2, 1 << 20);
+        else if (!strcmp(a, "--negatives")) o->negatives = parse_int(o->cmd, a, v, 0, 1);
         else if (!strcmp(a, "--feature-layer")) o->feature_layer = parse_int(o->cmd, a, v, -1000, 1000);
         else if (!strcmp(a, "--seed")) o->seed = (uint64_t)parse_int(o->cmd, a, v, 0, 2147483647);
         else if (!strcmp(a, "--lr")) o->lr = parse_float(o->cmd, a, v, 0.0, 1.0);
@@ -686,41 +692,41 @@ static void l2norm_backward(float *dx, const float *du, const float *u, const fl
     }
 }
 
-/* symmetric InfoNCE over B pairs (u_i, v_i): loss, in-batch top-1 accuracy (image -> caption), and the
-   gradients du, dv [B][EMB] and d(log-scale) */
-static double clip_loss(const float *u, const float *v, int B, float log_scale, float *du, float *dv, float *dscale, double *acc) {
+/* symmetric InfoNCE over B pairs (u_i, v_i), with texts v_B .. v_{R-1} as extra negatives of the
+   image -> text direction: loss, in-batch top-1 accuracy (image -> caption, among the R texts), and the
+   gradients du [B][EMB], dv [R][EMB] and d(log-scale) */
+static double clip_loss(const float *u, const float *v, int B, int R, float log_scale, float *du, float *dv, float *dscale, double *acc) {
     const double s = exp((double)log_scale);
-    double *L = (double *)xcalloc((size_t)B * B, sizeof(double)), *G = (double *)xcalloc((size_t)B * B, sizeof(double));
+    double *L = (double *)xcalloc((size_t)B * R, sizeof(double)), *G = (double *)xcalloc((size_t)B * R, sizeof(double));
     double loss = 0.0, ds = 0.0;
     int i, j, k, right = 0;
     for (i = 0; i < B; i++)
-        for (j = 0; j < B; j++) {
+        for (j = 0; j < R; j++) {
             double d = 0.0;
             for (k = 0; k < EMB; k++) d += (double)u[(size_t)i * EMB + k] * v[(size_t)j * EMB + k];
-            L[(size_t)i * B + j] = s * d;
+            L[(size_t)i * R + j] = s * d;
         }
-    for (i = 0; i < B; i++) { /* image i against every caption (rows), caption i against every image (columns) */
+    for (i = 0; i < B; i++) { /* image i against every text (rows), caption i against every image (columns) */
         double mr = -1e300, mc = -1e300, sr = 0.0, sc = 0.0;
         int best = 0;
-        for (j = 0; j < B; j++) {
-            if (L[(size_t)i * B + j] > mr) mr = L[(size_t)i * B + j], best = j;
-            if (L[(size_t)j * B + i] > mc) mc = L[(size_t)j * B + i];
-        }
+        for (j = 0; j < R; j++)
+            if (L[(size_t)i * R + j] > mr) mr = L[(size_t)i * R + j], best = j;
+        for (j = 0; j < B; j++)
+            if (L[(size_t)j * R + i] > mc) mc = L[(size_t)j * R + i];
         right += best == i;
-        for (j = 0; j < B; j++) sr += exp(L[(size_t)i * B + j] - mr), sc += exp(L[(size_t)j * B + i] - mc);
-        loss += (mr + log(sr) - L[(size_t)i * B + i]) + (mc + log(sc) - L[(size_t)i * B + i]);
-        for (j = 0; j < B; j++) {
-            G[(size_t)i * B + j] += 0.5 / B * (exp(L[(size_t)i * B + j] - mr) / sr - (i == j));
-            G[(size_t)j * B + i] += 0.5 / B * (exp(L[(size_t)j * B + i] - mc) / sc - (i == j));
-        }
+        for (j = 0; j < R; j++) sr += exp(L[(size_t)i * R + j] - mr);
+        for (j = 0; j < B; j++) sc += exp(L[(size_t)j * R + i] - mc);
+        loss += (mr + log(sr) - L[(size_t)i * R + i]) + (mc + log(sc) - L[(size_t)i * R + i]);
+        for (j = 0; j < R; j++) G[(size_t)i * R + j] += 0.5 / B * (exp(L[(size_t)i * R + j] - mr) / sr - (i == j));
+        for (j = 0; j < B; j++) G[(size_t)j * R + i] += 0.5 / B * (exp(L[(size_t)j * R + i] - mc) / sc - (i == j));
     }
     if (du && dv) {
         memset(du, 0, (size_t)B * EMB * sizeof(float));
-        memset(dv, 0, (size_t)B * EMB * sizeof(float));
+        memset(dv, 0, (size_t)R * EMB * sizeof(float));
         for (i = 0; i < B; i++)
-            for (j = 0; j < B; j++) {
-                const double g = G[(size_t)i * B + j];
-                ds += g * L[(size_t)i * B + j]; /* d logits / d log_scale = logits */
+            for (j = 0; j < R; j++) {
+                const double g = G[(size_t)i * R + j];
+                ds += g * L[(size_t)i * R + j]; /* d logits / d log_scale = logits */
                 for (k = 0; k < EMB; k++) {
                     du[(size_t)i * EMB + k] += (float)(s * g * v[(size_t)j * EMB + k]);
                     dv[(size_t)j * EMB + k] += (float)(s * g * u[(size_t)i * EMB + k]);
@@ -810,25 +816,81 @@ static int thread_id(void) {
 typedef struct {
     int **ids; /* [n*5] caption token ids ending in EOS (NULL where the image has fewer captions) */
     int *len;
+    int **neg; /* [n*5] the caption's hard negative (one shape or color word changed), same layout */
+    int *nlen;
 } captions;
 
+/* whole-word occurrence of one of words[n] in text at or after p: its start (NULL if none), *which */
+static const char *find_word(const char *p, const char *const *words, int n, int *which) {
+    for (; *p; p++) {
+        int k;
+        for (k = 0; k < n; k++) {
+            const size_t l = strlen(words[k]);
+            if (strncmp(p, words[k], l) || isalpha((unsigned char)p[l])) continue;
+            *which = k;
+            return p;
+        }
+    }
+    return NULL;
+}
+
+/* A hard negative for CLIP (as NegCLIP, Yuksekgonul et al. 2023, does with word swaps): the caption
+   with one shape word (or, in a third of the cases and when it names no shape, one color word)
+   replaced by another. Batches of a few dozen images are told apart by their colors alone; these
+   negatives make the tower see shapes. Returns 0 when the caption names neither. */
+static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_out) {
+    const char *const *lists[3] = {w_shape_plural, w_shape_name, w_color_name};
+    const int sizes[3] = {W_NSHAPE, W_NSHAPE, W_NCOLOR};
+    const char *hit[64];
+    int kind[64], which[64], n = 0, want_color = (int)(llava__rng_next(rng) % 3) == 0, pass, L;
+    for (pass = 0; pass < 2 && !n; pass++, want_color = !want_color)
+        for (L = 0; L < 3; L++) {
+            const char *p = cap;
+            int k;
+            if ((L == 2) != want_color) continue;
+            while (n < 64 && (p = find_word(p, lists[L], sizes[L], &k))) {
+                if (p == cap || !isalpha((unsigned char)p[-1])) {
+                    int dup = 0, q;
+                    for (q = 0; q < n; q++) dup |= hit[q] == p;
+                    if (!dup) hit[n] = p, kind[n] = L, which[n] = k, n++;
+                }
+                p += strlen(lists[L][k]);
+            }
+        }
+    if (!n) return 0;
+    const int h = (int)(llava__rng_next(rng) % (uint64_t)n), Lh = kind[h];
+    const int other = (which[h] + 1 + (int)(llava__rng_next(rng) % (uint64_t)(sizes[Lh] - 1))) % sizes[Lh];
+    snprintf(out, cap_out, "%.*s%s%s", (int)(hit[h] - cap), cap, lists[Lh][other], hit[h] + strlen(lists[Lh][which[h]]));
+    return 1;
+}
+
+static int *caption_ids(const char *cmd, const LlavaTokenizer *tok, const char *c, const char *what, int i, int k, int *len, int *cut, int *longest) {
+    int buf[4096], n = tokenize(tok, c, buf, 4095);
+    if (n < 0) die(cmd, "image %d %s %d: %s", i, what, k, llava_last_error());
+    if (n > *longest) *longest = n;
+    if (n > TX_CTX - 1) n = TX_CTX - 1, (*cut)++; /* keep the EOS, whose state is the caption's embedding */
+    buf[n++] = llava_tokenizer_eos(tok);
+    int *ids = (int *)xcalloc((size_t)n, sizeof(int));
+    memcpy(ids, buf, (size_t)n * sizeof(int));
+    *len = n;
+    return ids;
+}
+
 static void tokenize_captions(const char *cmd, const world *w, const LlavaTokenizer *tok, captions *cp) {
-    int i, k, buf[4096], cut = 0, longest = 0;
-    const int eos = llava_tokenizer_eos(tok);
+    int i, k, cut = 0, longest = 0;
+    uint64_t rng = 0x9E3779B97F4A7C15ull;
+    char neg[2048];
     cp->ids = (int **)xcalloc((size_t)w->n * 5, sizeof(int *));
     cp->len = (int *)xcalloc((size_t)w->n * 5, sizeof(int));
+    cp->neg = (int **)xcalloc((size_t)w->n * 5, sizeof(int *));
+    cp->nlen = (int *)xcalloc((size_t)w->n * 5, sizeof(int));
     for (i = 0; i < w->n; i++)
         for (k = 0; k < 5; k++) {
             const char *c = w->sc[i].cap[k];
             if (!c) continue;
-            int n = tokenize(tok, c, buf, 4095);
-            if (n < 0) die(cmd, "image %s caption %d: %s", w->sc[i].id, k, llava_last_error());
-            if (n > longest) longest = n;
-            if (n > TX_CTX - 1) n = TX_CTX - 1, cut++; /* keep the EOS, whose state is the caption's embedding */
-            buf[n++] = eos;
-            cp->ids[i * 5 + k] = (int *)xcalloc((size_t)n, sizeof(int));
-            memcpy(cp->ids[i * 5 + k], buf, (size_t)n * sizeof(int));
-            cp->len[i * 5 + k] = n;
+            cp->ids[i * 5 + k] = caption_ids(cmd, tok, c, "caption", i, k, &cp->len[i * 5 + k], &cut, &longest);
+            if (hard_negative(c, &rng, neg, sizeof neg))
+                cp->neg[i * 5 + k] = caption_ids(cmd, tok, neg, "negative of caption", i, k, &cp->nlen[i * 5 + k], &cut, &longest);
         }
     if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
 }
@@ -864,8 +926,8 @@ static void embed_images(const char *cmd, LlavaModel *m, const head *h, const wo
     free(pix), free(out), free(cls), free(pl), free(pm), free(pr), free(e), free(nr);
 }
 
-/* unit text embeddings [n][EMB] of the captions cap[n] (indices into cp) */
-static void embed_captions(const head *h, const captions *cp, const int *cap, int n, float *v) {
+/* unit text embeddings [n][EMB] of the captions cap[n] (indices into cp), or of their hard negatives */
+static void embed_captions(const head *h, const captions *cp, const int *cap, int n, int neg, float *v) {
     const int chunk = 128;
     int i0, i;
     float *nr = (float *)xcalloc((size_t)chunk, sizeof(float));
@@ -874,7 +936,9 @@ static void embed_captions(const head *h, const captions *cp, const int *cap, in
         const int *ids[128];
         int len[128];
         tcache A;
-        for (i = 0; i < b; i++) ids[i] = cp->ids[cap[i0 + i]], len[i] = cp->len[cap[i0 + i]];
+        for (i = 0; i < b; i++)
+            if (neg) ids[i] = cp->neg[cap[i0 + i]], len[i] = cp->nlen[cap[i0 + i]];
+            else ids[i] = cp->ids[cap[i0 + i]], len[i] = cp->len[cap[i0 + i]];
         text_forward(h, &A, ids, len, b);
         l2norm(v + (size_t)i0 * EMB, nr, A.emb, b);
         tcache_free(&A);
@@ -883,20 +947,34 @@ static void embed_captions(const head *h, const captions *cp, const int *cap, in
 }
 
 /* retrieval over images idx[n]: top-1 image -> caption among all n captions, and among groups of `group`
-   (the in-batch view), averaged over the five caption kinds; and caption -> image among all n */
+   (the in-batch view), averaged over the five caption kinds; caption -> image among all n; and how often
+   the image is closer to its caption than to the caption's hard negative (one shape or color word
+   swapped: what telling shapes and colors apart takes) */
 static void retrieval(const char *cmd, const char *what, LlavaModel *m, const head *h, const world *w, const captions *cp, const int *idx,
                       int n, int group) {
     float *u = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)xcalloc((size_t)n * EMB, sizeof(float));
-    int *cap = (int *)xcalloc((size_t)n, sizeof(int));
+    float *vn = (float *)xcalloc((size_t)n * EMB, sizeof(float));
+    int *cap = (int *)xcalloc((size_t)n, sizeof(int)), *withneg = (int *)xcalloc((size_t)n, sizeof(int));
     double all = 0.0, grp = 0.0, t2i = 0.0;
-    int i, j, k, e, kinds = 0;
+    int i, j, k, e, kinds = 0, negright = 0, negn = 0;
     if (group > n) group = n;
     const int ngroups = n / group;
     embed_images(cmd, m, h, w, idx, n, u);
     for (k = 0; k < 5; k++) {
         int right = 0, gright = 0, tright = 0;
         for (i = 0; i < n; i++) cap[i] = caption_of(cp, idx[i], k);
-        embed_captions(h, cp, cap, n, v);
+        embed_captions(h, cp, cap, n, 0, v);
+        for (i = j = 0; i < n; i++)
+            if (cp->neg[cap[i]]) withneg[j++] = cap[i];
+        embed_captions(h, cp, withneg, j, 1, vn);
+        for (i = j = 0; i < n; i++) {
+            float sp = 0.0f, sn = 0.0f;
+            if (!cp->neg[cap[i]]) continue;
+            for (e = 0; e < EMB; e++) sp += u[(size_t)i * EMB + e] * v[(size_t)i * EMB + e], sn += u[(size_t)i * EMB + e] * vn[(size_t)j * EMB + e];
+            negright += sp > sn;
+            negn++;
+            j++;
+        }
         for (i = 0; i < n; i++) {
             int best = 0, gbest = -1, tbest = 0;
             float bs = -2.0f, gs = -2.0f, ts = -2.0f;
@@ -919,9 +997,10 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
         kinds++;
     }
     printf("clip: %s, %d images: image->caption top-1 %.1f%% among all %d captions (chance %.1f%%), %.1f%% in batches of %d "
-           "(chance %.1f%%); caption->image %.1f%%\n",
-           what, n, 100.0 * all / kinds, n, 100.0 / n, 100.0 * grp / kinds, group, 100.0 / group, 100.0 * t2i / kinds);
-    free(u), free(v), free(cap);
+           "(chance %.1f%%); caption->image %.1f%%; caption over its hard negative %.1f%% of %d (chance 50%%)\n",
+           what, n, 100.0 * all / kinds, n, 100.0 / n, 100.0 * grp / kinds, group, 100.0 / group, 100.0 * t2i / kinds,
+           negn ? 100.0 * negright / negn : 0.0, negn);
+    free(u), free(v), free(vn), free(cap), free(withneg);
 }
 
 /* the trained post_layernorm goes into the checkpoint through the saver's pass-through of vision tensors
@@ -1019,10 +1098,19 @@ static int cmd_clip(const opts *o) {
     pcount pc;
     memset(&pc, 0, sizeof pc);
     llava__walk(m, NULL, count_fn, &pc);
-    printf("clip: %d training images (%d held out), batch %d, %d steps, lr %g, wd %g, warmup %g; vision tower %.2fM parameters, "
+    printf("clip: %d training images (%d held out), batch %d%s, %d steps, lr %g, wd %g, warmup %g; vision tower %.2fM parameters, "
            "text transformer + head %.2fM\n",
-           w.n_train, w.n - w.n_train, B, o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[0] / 1e6, nhead / 1e6);
+           w.n_train, w.n - w.n_train, B, o->negatives ? " (+ a hard negative caption each)" : "", o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[0] / 1e6, nhead / 1e6);
 
+    if (o->negatives) { /* one example, so that the log shows what the negatives are */
+        char ex[2048];
+        uint64_t r = 1;
+        for (i = 0; i < w.n_train; i++)
+            if (w.sc[i].cap[0] && hard_negative(w.sc[i].cap[0], &r, ex, sizeof ex)) {
+                printf("clip: hard negative of \"%s\": \"%s\"\n", w.sc[i].cap[0], ex);
+                break;
+            }
+    }
     /* per-step buffers; the tower's activations for every image of the batch are kept for its backward */
     llava__vcache *VA = (llava__vcache *)xcalloc((size_t)B, sizeof *VA);
     for (i = 0; i < B; i++)
@@ -1034,23 +1122,25 @@ static int cmd_clip(const opts *o) {
     float *cls = (float *)xcalloc((size_t)B * D, sizeof(float)), *pl = (float *)xcalloc((size_t)B * D, sizeof(float));
     float *pm = (float *)xcalloc((size_t)B, sizeof(float)), *pr = (float *)xcalloc((size_t)B, sizeof(float));
     float *ie = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *vv = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
-    float *vn = (float *)xcalloc((size_t)B, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dv = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dte = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
+    /* R texts a step: the B captions, then (with negatives) a hard negative of each */
+    const int R = o->negatives ? 2 * B : B;
+    float *vv = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
+    float *vn = (float *)xcalloc((size_t)R, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dv = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dte = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
     float *dcls = (float *)xcalloc((size_t)B * D, sizeof(float));
-    float *te = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    /* captions [ch[k], ch[k+1]) go to thread k; its text gradients to th[k], a head sharing h's weights */
+    float *te = (float *)xcalloc((size_t)R * EMB, sizeof(float));
+    /* texts [ch[k], ch[k+1]) go to thread k; its text gradients to th[k], a head sharing h's weights */
     int *ch = (int *)xcalloc((size_t)nt + 1, sizeof(int));
     tcache *TA = (tcache *)xcalloc((size_t)nt, sizeof *TA);
     head *th = (head *)xcalloc((size_t)nt, sizeof *th);
-    for (i = 0; i <= nt; i++) ch[i] = (int)((long)B * i / nt);
+    for (i = 0; i <= nt; i++) ch[i] = (int)((long)R * i / nt);
     for (i = 0; i < nt; i++) {
         th[i] = *h;
         for (j = 0; j < P_N; j++) th[i].p[j].g = (float *)xcalloc(h->p[j].n, sizeof(float));
     }
-    const int **capids = (const int **)xcalloc((size_t)B, sizeof(int *));
-    int *caplen = (int *)xcalloc((size_t)B, sizeof(int));
+    const int **capids = (const int **)xcalloc((size_t)R, sizeof(int *));
+    int *caplen = (int *)xcalloc((size_t)R, sizeof(int));
     sampler smp;
     sampler_init(&smp, w.n_train, o->seed);
     uint64_t crng = o->seed * 0xD1B54A32D192ED03ull + 7;
@@ -1066,6 +1156,12 @@ static int cmd_clip(const opts *o) {
             const int k = caption_of(&cp, batch[i], (int)(llava__rng_next(&crng) % 5));
             capids[i] = cp.ids[k];
             caplen[i] = cp.len[k];
+            if (R > B) { /* its hard negative; for a caption without one, a caption of an image outside the batch */
+                int q = k;
+                if (!cp.neg[k]) q = caption_of(&cp, (batch[i] + 1 + (int)(llava__rng_next(&crng) % (uint64_t)(w.n_train - 1))) % w.n_train, 0);
+                capids[B + i] = cp.neg[k] ? cp.neg[k] : cp.ids[q];
+                caplen[B + i] = cp.neg[k] ? cp.nlen[k] : cp.len[q];
+            }
         }
         /* One parallel region per step, so that few barriers stand between the threads (with the cores
            shared, every barrier can wait a whole time slice): images one per thread, captions in one
@@ -1091,10 +1187,10 @@ static int cmd_clip(const opts *o) {
                     if (ch[j + 1] > ch[j]) memcpy(te + (size_t)ch[j] * EMB, TA[j].emb, (size_t)(ch[j + 1] - ch[j]) * EMB * sizeof(float));
                 image_head_forward(h, cls, B, pl, pm, pr, ie);
                 l2norm(u, un, ie, B);
-                l2norm(vv, vn, te, B);
-                loss = clip_loss(u, vv, B, HW(P_SCALE)[0], du, dv, &dscale, &acc);
+                l2norm(vv, vn, te, R);
+                loss = clip_loss(u, vv, B, R, HW(P_SCALE)[0], du, dv, &dscale, &acc);
                 HG(P_SCALE)[0] += dscale;
-                l2norm_backward(dte, dv, vv, vn, B);
+                l2norm_backward(dte, dv, vv, vn, R);
                 l2norm_backward(die_, du, u, un, B);
                 llava__w Wv = MAT(h, P_VPROJ, EMB, D);
                 memset(dpl, 0, (size_t)B * D * sizeof(float));
@@ -1195,8 +1291,8 @@ static int cmd_clip(const opts *o) {
     free(tg), free(te), free(ch), free(TA), free(th);
     free(VA), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
     free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(capids), free(caplen), free(smp.perm);
-    for (i = 0; i < w.n * 5; i++) free(cp.ids[i]);
-    free(cp.ids), free(cp.len);
+    for (i = 0; i < w.n * 5; i++) free(cp.ids[i]), free(cp.neg[i]);
+    free(cp.ids), free(cp.len), free(cp.neg), free(cp.nlen);
     head_free(h);
     free_world(&w);
     llava_trainer_free(t);
