@@ -1544,45 +1544,39 @@ static float llava__dot(const float *x, const void *wv, LlavaDType dt, int n) {
 #endif
 #ifdef LLAVA__VEC
 
+/* the body for one weight type T: LOADV(dst, ptr) fills a vector from ptr, SCALAR(v) widens one weight */
+#define LLAVA__DOT4_BODY(T, LOADV, SCALAR)                                                              \
+    do {                                                                                              \
+        const T *w[4] = {(const T *)w0v, (const T *)w1v, (const T *)w2v, (const T *)w3v};            \
+        llava__vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};                                            \
+        float s[4] = {0, 0, 0, 0};                                                                    \
+        int i = 0, k;                                                                                 \
+        for (; i + LLAVA__VW <= n; i += LLAVA__VW) {                                                  \
+            llava__vf xv, wf[4];                                                                      \
+            memcpy(&xv, x + i, sizeof xv);                                                            \
+            for (k = 0; k < 4; k++) LOADV(&wf[k], w[k] + i);                                          \
+            a0 = LLAVA__FMA(xv, wf[0], a0);                                                           \
+            a1 = LLAVA__FMA(xv, wf[1], a1);                                                           \
+            a2 = LLAVA__FMA(xv, wf[2], a2);                                                           \
+            a3 = LLAVA__FMA(xv, wf[3], a3);                                                           \
+        }                                                                                             \
+        for (k = 0; k < LLAVA__VW; k++) s[0] += a0[k], s[1] += a1[k], s[2] += a2[k], s[3] += a3[k];   \
+        for (; i < n; i++)                                                                            \
+            for (k = 0; k < 4; k++) s[k] += x[i] * SCALAR(w[k][i]);                                   \
+        for (k = 0; k < 4; k++) out[k] = s[k];                                                        \
+    } while (0)
+#define LLAVA__F32_LOADV(dst, p) memcpy((dst), (p), sizeof(llava__vf))
+#define LLAVA__F32_SCALAR(v) (v)
+
 /* four dot products with one x: out[r] = dot(x[n], w_r[n]), bf16 or f32 rows. Four weight streams at once
    keep more memory requests in flight than one row at a time (decoding is bound by them). */
 static void llava__dot4(float *out, const float *x, const void *w0v, const void *w1v, const void *w2v, const void *w3v, LlavaDType dt, int n) {
-    llava__vf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
-    int i = 0, k;
-    if (dt == LLAVA_BF16) {
-        const uint16_t *w[4] = {(const uint16_t *)w0v, (const uint16_t *)w1v, (const uint16_t *)w2v, (const uint16_t *)w3v};
-        for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
-            llava__vf xv, wf[4];
-            memcpy(&xv, x + i, sizeof xv);
-            for (k = 0; k < 4; k++) llava__bf16_load(&wf[k], w[k] + i);
-            a0 = LLAVA__FMA(xv, wf[0], a0);
-            a1 = LLAVA__FMA(xv, wf[1], a1);
-            a2 = LLAVA__FMA(xv, wf[2], a2);
-            a3 = LLAVA__FMA(xv, wf[3], a3);
-        }
-        float s[4] = {0, 0, 0, 0};
-        for (k = 0; k < LLAVA__VW; k++) s[0] += a0[k], s[1] += a1[k], s[2] += a2[k], s[3] += a3[k];
-        for (; i < n; i++)
-            for (k = 0; k < 4; k++) s[k] += x[i] * llava__bf16_to_f32(w[k][i]);
-        for (k = 0; k < 4; k++) out[k] = s[k];
-    } else {
-        const float *w[4] = {(const float *)w0v, (const float *)w1v, (const float *)w2v, (const float *)w3v};
-        for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
-            llava__vf xv, wf[4];
-            memcpy(&xv, x + i, sizeof xv);
-            for (k = 0; k < 4; k++) memcpy(&wf[k], w[k] + i, sizeof wf[k]);
-            a0 = LLAVA__FMA(xv, wf[0], a0);
-            a1 = LLAVA__FMA(xv, wf[1], a1);
-            a2 = LLAVA__FMA(xv, wf[2], a2);
-            a3 = LLAVA__FMA(xv, wf[3], a3);
-        }
-        float s[4] = {0, 0, 0, 0};
-        for (k = 0; k < LLAVA__VW; k++) s[0] += a0[k], s[1] += a1[k], s[2] += a2[k], s[3] += a3[k];
-        for (; i < n; i++)
-            for (k = 0; k < 4; k++) s[k] += x[i] * w[k][i];
-        for (k = 0; k < 4; k++) out[k] = s[k];
-    }
+    if (dt == LLAVA_BF16) LLAVA__DOT4_BODY(uint16_t, llava__bf16_load, llava__bf16_to_f32);
+    else LLAVA__DOT4_BODY(float, LLAVA__F32_LOADV, LLAVA__F32_SCALAR);
 }
+#undef LLAVA__DOT4_BODY
+#undef LLAVA__F32_LOADV
+#undef LLAVA__F32_SCALAR
 #endif
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
