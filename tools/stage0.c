@@ -821,9 +821,10 @@ typedef struct {
 } captions;
 
 /* whole-word occurrence of one of words[n] in text at or after p: its start (NULL if none), *which */
-static const char *find_word(const char *p, const char *const *words, int n, int *which) {
+static const char *find_word(const char *text, const char *p, const char *const *words, int n, int *which) {
     for (; *p; p++) {
         int k;
+        if (p > text && isalpha((unsigned char)p[-1])) continue;
         for (k = 0; k < n; k++) {
             const size_t l = strlen(words[k]);
             if (strncmp(p, words[k], l) || isalpha((unsigned char)p[l])) continue;
@@ -837,7 +838,9 @@ static const char *find_word(const char *p, const char *const *words, int n, int
 /* A hard negative for CLIP (as NegCLIP, Yuksekgonul et al. 2023, does with word swaps): the caption
    with one shape word (or, in a third of the cases and when it names no shape, one color word)
    replaced by another. Batches of a few dozen images are told apart by their colors alone; these
-   negatives make the tower see shapes. Returns 0 when the caption names neither. */
+   negatives are meant to make the tower learn shapes (on the mini world they did not: see README,
+   "The paper in miniature"). Returns 0 when the caption names neither. A plural and its singular
+   never match at the same place: "circle" is not a whole word inside "circles". */
 static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_out) {
     const char *const *lists[3] = {w_shape_plural, w_shape_name, w_color_name};
     const int sizes[3] = {W_NSHAPE, W_NSHAPE, W_NCOLOR};
@@ -848,12 +851,8 @@ static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_o
             const char *p = cap;
             int k;
             if ((L == 2) != want_color) continue;
-            while (n < 64 && (p = find_word(p, lists[L], sizes[L], &k))) {
-                if (p == cap || !isalpha((unsigned char)p[-1])) {
-                    int dup = 0, q;
-                    for (q = 0; q < n; q++) dup |= hit[q] == p;
-                    if (!dup) hit[n] = p, kind[n] = L, which[n] = k, n++;
-                }
+            while (n < 64 && (p = find_word(cap, p, lists[L], sizes[L], &k))) {
+                hit[n] = p, kind[n] = L, which[n] = k, n++;
                 p += strlen(lists[L][k]);
             }
         }
@@ -864,9 +863,9 @@ static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_o
     return 1;
 }
 
-static int *caption_ids(const char *cmd, const LlavaTokenizer *tok, const char *c, const char *what, int i, int k, int *len, int *cut, int *longest) {
+static int *caption_ids(const char *cmd, const LlavaTokenizer *tok, const char *c, const char *what, const char *id, int k, int *len, int *cut, int *longest) {
     int buf[4096], n = tokenize(tok, c, buf, 4095);
-    if (n < 0) die(cmd, "image %d %s %d: %s", i, what, k, llava_last_error());
+    if (n < 0) die(cmd, "image %s %s %d: %s", id, what, k, llava_last_error());
     if (n > *longest) *longest = n;
     if (n > TX_CTX - 1) n = TX_CTX - 1, (*cut)++; /* keep the EOS, whose state is the caption's embedding */
     buf[n++] = llava_tokenizer_eos(tok);
@@ -888,9 +887,9 @@ static void tokenize_captions(const char *cmd, const world *w, const LlavaTokeni
         for (k = 0; k < 5; k++) {
             const char *c = w->sc[i].cap[k];
             if (!c) continue;
-            cp->ids[i * 5 + k] = caption_ids(cmd, tok, c, "caption", i, k, &cp->len[i * 5 + k], &cut, &longest);
+            cp->ids[i * 5 + k] = caption_ids(cmd, tok, c, "caption", w->sc[i].id, k, &cp->len[i * 5 + k], &cut, &longest);
             if (hard_negative(c, &rng, neg, sizeof neg))
-                cp->neg[i * 5 + k] = caption_ids(cmd, tok, neg, "negative of caption", i, k, &cp->nlen[i * 5 + k], &cut, &longest);
+                cp->neg[i * 5 + k] = caption_ids(cmd, tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[i * 5 + k], &cut, &longest);
         }
     if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
 }
