@@ -47,6 +47,22 @@ words=$(echo "$ex" | awk -F'|' '{ n = split($1, a, " "); m = split($2, b, " "); 
 [ $rc = 0 ] && falls "$a" "$b" && falls 3.12 "$b" && [ "$words" = 1 ]; r=$?
 check "clip --negatives 1: the loss falls below chance ($a -> $b), a negative differs in one word ($words)" $r "exit $rc: $(tail -n 1 "$T/log_clipn"); example: $ex"
 
+# half the texts the colour-free view (sizes and shapes only), the image embedding from the mean of the
+# patch rows: the loss falls below chance, the logged view names shapes and no colour, retrieval reports it
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1s" --steps 30 --batch 16 --lr 5e-4 --log-every 5 --shape-text 0.5 \
+    --pool mean > "$T/log_clips" 2>&1; rc=$?
+a=$(first_loss "$T/log_clips"); b=$(last_loss "$T/log_clips")
+view=$(sed -n 's/^clip: 50% of the texts are the colour-free view, as for image [0-9]*: "\(.*\)"$/\1/p' "$T/log_clips")
+echo "$view" | grep -q -w -E 'circle|square|triangle|star|cross|ring|diamond'; shapes=$?
+echo "$view" | grep -q -w -E 'red|orange|yellow|green|cyan|blue|purple|pink|brown|white|black'; colours=$?
+[ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && [ $shapes = 0 ] && [ $colours = 1 ] &&
+    grep -q 'image embedding from the mean of the patch rows' "$T/log_clips" && grep -q 'held-out, colour-free view' "$T/log_clips"; r=$?
+check "clip --shape-text 0.5 --pool mean: the loss falls below chance ($a -> $b), the view \"$view\" has no colour" $r \
+    "exit $rc: $(tail -n 1 "$T/log_clips")"
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/bad" --pool max > /dev/null 2> "$T/errp"; rc=$?
+clean_error $rc && grep -q -- '--pool takes cls or mean' "$T/errp" && [ ! -e "$T/bad" ]; r=$?
+check "clip: an unknown --pool is a clear error" $r "exit $rc: $(head -n 1 "$T/errp")"
+
 # LLaVA's CLIPVisionModel needs post_layernorm; every vision layer must be there for feature layer -2
 grep -a -q 'vision_tower.vision_model.post_layernorm.weight' "$T/m1/model.safetensors" &&
     grep -a -q 'vision_tower.vision_model.encoder.layers.3.mlp.fc2.weight' "$T/m1/model.safetensors" && [ -s "$T/m1/tokenizer.json" ]; r=$?

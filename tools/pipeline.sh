@@ -10,6 +10,7 @@
 #   world/ instruct/           training world and its LLaVA-format data (tools/world.c, tools/instruct.c)
 #   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
 #   corpus.txt tokenizer/      the tokenizer's corpus (captions and instruction texts) and the tokenizer
+#   world0/                    CLIP's images: the training world extended to 40,000 (full runs only)
 #   s0init/ s0clip/ s0/        stage 0 (tools/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
 #   start/                     the stage-0 model as stage 1 starts from it (vision_feature_layer -2)
 #   data/ train/               stage-1/2 data files, train_example's checkpoints, loss.csv, loss.svg
@@ -140,11 +141,11 @@ log=$out/logs
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
-    n_world=300 n_heldout=160 n_bench=10 n_mc=120 n_test=100 n_mctrain=200
+    n_world=300 n_world0=0 n_heldout=160 n_bench=10 n_mc=120 n_test=100 n_mctrain=200
     clip_steps=20 clip_batch=32 lm_steps=60 s1=40 s2=60 batch=8
 else
-    n_world=5000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
-    clip_steps=800 clip_batch=64 lm_steps=400 s1=625 s2=3000 batch=8
+    n_world=5000 n_world0=40000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
+    clip_steps=3000 clip_batch=64 lm_steps=400 s1=625 s2=3000 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 # stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
@@ -229,8 +230,16 @@ if [ -n "$reuse" ]; then
 else
     phase tokenizer tokenizer
     phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
-    phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$out/world" --out "$out/s0clip" --steps "$clip_steps" \
-        --batch "$clip_batch" --seed "$seed"
+    # CLIP's images: the training world extended to n_world0 images (its first n_world are the training
+    # world's). A tower this small learns shapes only from many more images than stages 1-2 need: on the
+    # training world's 5,000 it overfits before it does (README, "The paper in miniature").
+    world0=$out/world
+    if [ "$n_world0" -gt "$n_world" ]; then
+        world0=$out/world0
+        phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
+    fi
+    phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
+        --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --seed "$seed"
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
         --out "$out/s0" --steps "$lm_steps" --seed "$seed"
     s0=$out/s0

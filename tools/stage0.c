@@ -38,6 +38,8 @@
 #define CLIP_STEPS 800
 #define CLIP_BATCH 64
 #define CLIP_LR 5e-4f
+#define SHAPE_TEXT 0.0f
+#define MEAN_POOL 0
 #define LM_STEPS 400
 #define LM_BATCH 32
 #define LM_LR 2e-3f
@@ -107,8 +109,8 @@ static int copy_tokenizer(const char *src, const char *dir) {
 /* --- options -------------------------------------------------------------------------------------- */
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
-    int steps, batch, log_every, max_len, feature_layer, negatives;
-    float lr, wd, warmup;
+    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool;
+    float lr, wd, warmup, shape_text;
     uint64_t seed;
 } opts;
 
@@ -117,7 +119,7 @@ static void usage(FILE *f) {
             "usage:\n"
             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--negatives 0|1]\n"
+            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
             "              [--max-len 256] [--instruct FILE]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
@@ -142,9 +144,14 @@ static void usage(FILE *f) {
             "  --instruct FILE    lm: also train on these conversations' text\n"
             "  --negatives 0|1    clip: 1 adds a hard negative per caption (one shape or color word swapped) to the\n"
             "                     image -> text softmax (default 0)\n"
+            "  --shape-text X     clip: the fraction of texts that are the colour-free view of the scene, its objects'\n"
+            "                     sizes and shapes only (\"A large circle, a small ring and a medium cross.\"), where\n"
+            "                     the rest are world.json's captions (default %g)\n"
+            "  --pool cls|mean    clip: the image embedding reads the last layer's CLS row (CLIP's) or the mean of\n"
+            "                     its patch rows (default %s)\n"
             "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n",
             CLIP_STEPS, CLIP_BATCH, (double)CLIP_LR, LM_STEPS, LM_BATCH, (double)LM_LR, (double)WARMUP * 100, (double)WD,
-            (double)WARMUP);
+            (double)WARMUP, (double)SHAPE_TEXT, MEAN_POOL ? "mean" : "cls");
 }
 
 static int parse_int(const char *cmd, const char *opt, const char *v, long lo, long hi) {
@@ -170,7 +177,7 @@ static void parse(opts *o, int argc, char **argv) {
     /* which options each subcommand takes */
     static const char *const allowed[3][2] = {
         {"init", " --tokenizer --out --seed --feature-layer "},
-        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives "},
+        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool "},
         {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct "}};
     int i, k = -1;
     memset(o, 0, sizeof *o);
@@ -196,6 +203,8 @@ static void parse(opts *o, int argc, char **argv) {
     o->max_len = 256;
     o->feature_layer = -1;
     o->negatives = 0;
+    o->shape_text = SHAPE_TEXT;
+    o->mean_pool = MEAN_POOL;
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char key[64];
@@ -229,6 +238,13 @@ static void parse(opts *o, int argc, char **argv) {
         else if (!strcmp(a, "--lr")) o->lr = parse_float(o->cmd, a, v, 0.0, 1.0);
         else if (!strcmp(a, "--wd")) o->wd = parse_float(o->cmd, a, v, 0.0, 10.0);
         else if (!strcmp(a, "--warmup")) o->warmup = parse_float(o->cmd, a, v, 0.0, 1.0);
+        else if (!strcmp(a, "--pool")) {
+            if (strcmp(v, "cls") && strcmp(v, "mean")) {
+                fprintf(stderr, "stage0 %s: --pool takes cls or mean, not \"%s\"\n", o->cmd, v);
+                exit(2);
+            }
+            o->mean_pool = !strcmp(v, "mean");
+        } else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
     }
     const char *need[3][3] = {{"--tokenizer", "--out", NULL}, {"--model", "--world", "--out"}, {"--model", "--world", "--out"}};
     const char *have[3][3] = {{o->tokenizer, o->out, ""}, {o->model, o->world, o->out}, {o->model, o->world, o->out}};
@@ -430,8 +446,33 @@ enum { L_LN1W, L_LN1B, L_Q, L_QB, L_K, L_KB, L_V, L_VB, L_O, L_OB, L_LN2W, L_LN2
 
 typedef struct {
     hparam p[P_N];
-    int V, D; /* text vocabulary, vision width */
+    int V, D;      /* text vocabulary, vision width */
+    int mean_pool; /* the image embedding reads the mean of the patch rows instead of the CLS row */
 } head;
+
+/* the tower's output rows o[N][D] -> the row the head reads: CLS (row 0) or the mean of the patches */
+static void pool_rows(const head *h, const float *o, int N, float *out) {
+    int r, i;
+    if (!h->mean_pool) {
+        memcpy(out, o, (size_t)h->D * sizeof(float));
+        return;
+    }
+    memset(out, 0, (size_t)h->D * sizeof(float));
+    for (r = 1; r < N; r++)
+        for (i = 0; i < h->D; i++) out[i] += o[(size_t)r * h->D + i];
+    for (i = 0; i < h->D; i++) out[i] /= (float)(N - 1);
+}
+/* its backward: the pooled row's gradient g[D] into d[N][D] (zeroed first) */
+static void unpool_rows(const head *h, const float *g, int N, float *d) {
+    int r, i;
+    memset(d, 0, (size_t)N * h->D * sizeof(float));
+    if (!h->mean_pool) {
+        memcpy(d, g, (size_t)h->D * sizeof(float));
+        return;
+    }
+    for (r = 1; r < N; r++)
+        for (i = 0; i < h->D; i++) d[(size_t)r * h->D + i] = g[i] / (float)(N - 1);
+}
 
 static float randn(uint64_t *r) { /* Box-Muller */
     float u1 = llava__rng_uniform(r), u2 = llava__rng_uniform(r);
@@ -813,10 +854,13 @@ static int thread_id(void) {
 #endif
 }
 
+/* the texts of image i: ids[i * VIEWS + k], k < 5 its captions, k = SHAPE_VIEW the colour-free view */
+#define VIEWS 6
+#define SHAPE_VIEW 5
 typedef struct {
-    int **ids; /* [n*5] caption token ids ending in EOS (NULL where the image has fewer captions) */
+    int **ids; /* [n*VIEWS] token ids ending in EOS (NULL where the image has fewer captions) */
     int *len;
-    int **neg; /* [n*5] the caption's hard negative (one shape or color word changed), same layout */
+    int **neg; /* [n*VIEWS] the text's hard negative (one shape or color word changed), same layout */
     int *nlen;
 } captions;
 
@@ -875,21 +919,43 @@ static int *caption_ids(const char *cmd, const LlavaTokenizer *tok, const char *
     return ids;
 }
 
+/* The colour-free view of a scene: its objects' sizes and shapes in a shuffled order, "A large circle, a
+   small ring and a medium cross." Every caption of world.json names colours, and colours alone tell the
+   images of a batch apart, so a tower trained on the captions alone need not learn shapes; matching
+   this view to its image needs them. */
+static void shape_text(const WScene *sc, uint64_t *rng, char *out, size_t cap) {
+    int order[W_MAX_OBJ], i, len = 0;
+    for (i = 0; i < sc->n; i++) order[i] = i;
+    for (i = sc->n - 1; i > 0; i--) {
+        const int j = (int)(llava__rng_next(rng) % (uint64_t)(i + 1)), x = order[i];
+        order[i] = order[j], order[j] = x;
+    }
+    out[0] = 0;
+    for (i = 0; i < sc->n && len >= 0 && (size_t)len < cap; i++) {
+        const WObj *o = &sc->o[order[i]];
+        len += snprintf(out + len, cap - (size_t)len, "%s%s %s %s", i == 0 ? "" : i == sc->n - 1 ? " and " : ", ", i ? "a" : "A",
+                        w_size_name[o->size], w_shape_name[o->shape]);
+    }
+    if (len >= 0 && (size_t)len + 1 < cap) out[len] = '.', out[len + 1] = 0;
+}
+
 static void tokenize_captions(const char *cmd, const world *w, const LlavaTokenizer *tok, captions *cp) {
     int i, k, cut = 0, longest = 0;
     uint64_t rng = 0x9E3779B97F4A7C15ull;
-    char neg[2048];
-    cp->ids = (int **)xcalloc((size_t)w->n * 5, sizeof(int *));
-    cp->len = (int *)xcalloc((size_t)w->n * 5, sizeof(int));
-    cp->neg = (int **)xcalloc((size_t)w->n * 5, sizeof(int *));
-    cp->nlen = (int *)xcalloc((size_t)w->n * 5, sizeof(int));
+    char neg[2048], view[1024];
+    cp->ids = (int **)xcalloc((size_t)w->n * VIEWS, sizeof(int *));
+    cp->len = (int *)xcalloc((size_t)w->n * VIEWS, sizeof(int));
+    cp->neg = (int **)xcalloc((size_t)w->n * VIEWS, sizeof(int *));
+    cp->nlen = (int *)xcalloc((size_t)w->n * VIEWS, sizeof(int));
     for (i = 0; i < w->n; i++)
-        for (k = 0; k < 5; k++) {
-            const char *c = w->sc[i].cap[k];
-            if (!c) continue;
-            cp->ids[i * 5 + k] = caption_ids(cmd, tok, c, "caption", w->sc[i].id, k, &cp->len[i * 5 + k], &cut, &longest);
+        for (k = 0; k < VIEWS; k++) {
+            const char *c = w->sc[i].cap[k < 5 ? k : 0];
+            const size_t at = (size_t)i * VIEWS + (size_t)k;
+            if (k == SHAPE_VIEW) shape_text(&w->sc[i], &rng, view, sizeof view), c = view;
+            if (!c || !c[0]) continue;
+            cp->ids[at] = caption_ids(cmd, tok, c, "caption", w->sc[i].id, k, &cp->len[at], &cut, &longest);
             if (hard_negative(c, &rng, neg, sizeof neg))
-                cp->neg[i * 5 + k] = caption_ids(cmd, tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[i * 5 + k], &cut, &longest);
+                cp->neg[at] = caption_ids(cmd, tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[at], &cut, &longest);
         }
     if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
 }
@@ -898,7 +964,7 @@ static void tokenize_captions(const char *cmd, const world *w, const LlavaTokeni
 static int caption_of(const captions *cp, int i, int k) {
     int j;
     for (j = 0; j < 5; j++)
-        if (cp->ids[i * 5 + (k + j) % 5]) return i * 5 + (k + j) % 5;
+        if (cp->ids[i * VIEWS + (k + j) % 5]) return i * VIEWS + (k + j) % 5;
     return -1;
 }
 
@@ -917,7 +983,7 @@ static void embed_images(const char *cmd, LlavaModel *m, const head *h, const wo
     for (i = 0; i < n; i++) {
         float *o = out + (size_t)thread_id() * N * D;
         if (llava__vision_forward(m, pix + (size_t)i * npix, o) != LLAVA_OK) bad = 1;
-        else memcpy(cls + (size_t)i * D, o, (size_t)D * sizeof(float)); /* row 0: CLS ("full" selection) */
+        else pool_rows(h, o, N, cls + (size_t)i * D); /* every row ("full" selection) */
     }
     if (bad) die(cmd, "out of memory encoding images");
     image_head_forward(h, cls, n, pl, pm, pr, e);
@@ -954,14 +1020,14 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
     float *u = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)xcalloc((size_t)n * EMB, sizeof(float));
     float *vn = (float *)xcalloc((size_t)n * EMB, sizeof(float));
     int *cap = (int *)xcalloc((size_t)n, sizeof(int)), *withneg = (int *)xcalloc((size_t)n, sizeof(int));
-    double all = 0.0, grp = 0.0, t2i = 0.0;
-    int i, j, k, e, kinds = 0, negright = 0, negn = 0;
+    double all = 0.0, grp = 0.0, t2i = 0.0, sgrp = 0.0;
+    int i, j, k, e, kinds = 0, negright = 0, negn = 0, snegright = 0, snegn = 0;
     if (group > n) group = n;
     const int ngroups = n / group;
     embed_images(cmd, m, h, w, idx, n, u);
-    for (k = 0; k < 5; k++) {
+    for (k = 0; k < VIEWS; k++) { /* the five captions, then the colour-free view */
         int right = 0, gright = 0, tright = 0;
-        for (i = 0; i < n; i++) cap[i] = caption_of(cp, idx[i], k);
+        for (i = 0; i < n; i++) cap[i] = k == SHAPE_VIEW && cp->ids[idx[i] * VIEWS + k] ? idx[i] * VIEWS + k : caption_of(cp, idx[i], k % 5);
         embed_captions(h, cp, cap, n, 0, v);
         for (i = j = 0; i < n; i++)
             if (cp->neg[cap[i]]) withneg[j++] = cap[i];
@@ -970,8 +1036,8 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
             float sp = 0.0f, sn = 0.0f;
             if (!cp->neg[cap[i]]) continue;
             for (e = 0; e < EMB; e++) sp += u[(size_t)i * EMB + e] * v[(size_t)i * EMB + e], sn += u[(size_t)i * EMB + e] * vn[(size_t)j * EMB + e];
-            negright += sp > sn;
-            negn++;
+            if (k == SHAPE_VIEW) snegright += sp > sn, snegn++;
+            else negright += sp > sn, negn++;
             j++;
         }
         for (i = 0; i < n; i++) {
@@ -990,6 +1056,10 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
             tright += tbest == i;
             if (i < ngroups * group) gright += gbest == i;
         }
+        if (k == SHAPE_VIEW) {
+            sgrp = (double)gright / (ngroups * group);
+            continue;
+        }
         all += (double)right / n;
         t2i += (double)tright / n;
         grp += (double)gright / (ngroups * group);
@@ -999,6 +1069,8 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
            "(chance %.1f%%); caption->image %.1f%%; caption over its hard negative %.1f%% of %d (chance 50%%)\n",
            what, n, 100.0 * all / kinds, n, 100.0 / n, 100.0 * grp / kinds, group, 100.0 / group, 100.0 * t2i / kinds,
            negn ? 100.0 * negright / negn : 0.0, negn);
+    printf("clip: %s, colour-free view (sizes and shapes only): image->text %.1f%% in batches of %d; over its hard negative %.1f%% of %d\n",
+           what, 100.0 * sgrp, group, snegn ? 100.0 * snegright / snegn : 0.0, snegn);
     free(u), free(v), free(vn), free(cap), free(withneg);
 }
 
@@ -1091,15 +1163,16 @@ static int cmd_clip(const opts *o) {
     }
     head hd, *h = &hd;
     head_init(h, llava_tokenizer_vocab_size(tok), D, post_w, post_b, o->seed);
+    h->mean_pool = o->mean_pool;
     size_t nhead = 0;
     int i, j, step;
     for (i = 0; i < P_N; i++) nhead += h->p[i].n;
     pcount pc;
     memset(&pc, 0, sizeof pc);
     llava__walk(m, NULL, count_fn, &pc);
-    printf("clip: %d training images (%d held out), batch %d%s, %d steps, lr %g, wd %g, warmup %g; vision tower %.2fM parameters, "
-           "text transformer + head %.2fM\n",
-           w.n_train, w.n - w.n_train, B, o->negatives ? " (+ a hard negative caption each)" : "", o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[0] / 1e6, nhead / 1e6);
+    printf("clip: %d training images (%d held out), batch %d%s, %d steps, lr %g, wd %g, warmup %g, image embedding from the %s; "
+           "vision tower %.2fM parameters, text transformer + head %.2fM\n",
+           w.n_train, w.n - w.n_train, B, o->negatives ? " (+ a hard negative caption each)" : "", o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, o->mean_pool ? "mean of the patch rows" : "CLS row", pc.n[0] / 1e6, nhead / 1e6);
 
     if (o->negatives) { /* one example, so that the log shows what the negatives are */
         char ex[2048];
@@ -1109,6 +1182,12 @@ static int cmd_clip(const opts *o) {
                 printf("clip: hard negative of \"%s\": \"%s\"\n", w.sc[i].cap[0], ex);
                 break;
             }
+    }
+    if (o->shape_text > 0.0f) { /* likewise for the colour-free view */
+        char ex[1024];
+        uint64_t r = 1;
+        shape_text(&w.sc[0], &r, ex, sizeof ex);
+        printf("clip: %.0f%% of the texts are the colour-free view, as for image %s: \"%s\"\n", 100.0 * o->shape_text, w.sc[0].id, ex);
     }
     /* per-step buffers; the tower's activations for every image of the batch are kept for its backward */
     llava__vcache *VA = (llava__vcache *)xcalloc((size_t)B, sizeof *VA);
@@ -1152,7 +1231,10 @@ static int cmd_clip(const opts *o) {
         /* images: tower (activations kept), one image per thread; CLS row -> head */
         for (i = 0; i < B; i++) {
             load_pixels(cmd, m, &w, batch[i], pix + (size_t)i * npix);
-            const int k = caption_of(&cp, batch[i], (int)(llava__rng_next(&crng) % 5));
+            const int k = o->shape_text > 0.0f && (double)(llava__rng_next(&crng) >> 11) * 0x1.0p-53 < (double)o->shape_text &&
+                                  cp.ids[batch[i] * VIEWS + SHAPE_VIEW]
+                              ? batch[i] * VIEWS + SHAPE_VIEW
+                              : caption_of(&cp, batch[i], (int)(llava__rng_next(&crng) % 5));
             capids[i] = cp.ids[k];
             caplen[i] = cp.len[k];
             if (R > B) { /* its hard negative; for a caption without one, a caption of an image outside the batch */
@@ -1174,7 +1256,7 @@ static int cmd_clip(const opts *o) {
             for (i = 0; i < B; i++) {
                 float *o = vout + (size_t)i * N * D;
                 llava__vision_train_forward(m, &VA[i], pix + (size_t)i * npix, o);
-                memcpy(cls + (size_t)i * D, o, (size_t)D * sizeof(float));
+                pool_rows(h, o, N, cls + (size_t)i * D);
             }
             LLAVA__OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++)
@@ -1205,8 +1287,7 @@ static int cmd_clip(const opts *o) {
             LLAVA__OMP(omp for schedule(dynamic, 1))
             for (i = 0; i < B; i++) {
                 float *d = vout + (size_t)i * N * D;
-                memset(d, 0, (size_t)N * D * sizeof(float));
-                memcpy(d, dcls + (size_t)i * D, (size_t)D * sizeof(float)); /* only the CLS row has a gradient */
+                unpool_rows(h, dcls + (size_t)i * D, N, d); /* only the pooled rows have a gradient */
                 llava__vision_train_backward(m, &tg[tid].g, &VA[i], d);
             }
         }
@@ -1290,7 +1371,7 @@ static int cmd_clip(const opts *o) {
     free(tg), free(te), free(ch), free(TA), free(th);
     free(VA), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
     free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(capids), free(caplen), free(smp.perm);
-    for (i = 0; i < w.n * 5; i++) free(cp.ids[i]), free(cp.neg[i]);
+    for (i = 0; i < w.n * VIEWS; i++) free(cp.ids[i]), free(cp.neg[i]);
     free(cp.ids), free(cp.len), free(cp.neg), free(cp.nlen);
     head_free(h);
     free_world(&w);
