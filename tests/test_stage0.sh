@@ -59,6 +59,13 @@ echo "$view" | grep -q -w -E 'red|orange|yellow|green|cyan|blue|purple|pink|brow
     grep -q 'image embedding from the mean of the patch rows' "$T/log_clips" && grep -q 'held-out, colour-free view' "$T/log_clips"; r=$?
 check "clip --shape-text 0.5 --pool mean: the loss falls below chance ($a -> $b), the view \"$view\" has no colour" $r \
     "exit $rc: $(tail -n 1 "$T/log_clips")"
+# with the region loss: each object's patch rows against the 77 "a red circle" phrases; its loss falls and
+# the held-out objects are scored
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1r" --steps 30 --batch 16 --lr 1e-3 --log-every 5 --regions 1 > "$T/log_clipr" 2>&1; rc=$?
+a=$(grep '^step ' "$T/log_clipr" | head -n 1 | sed 's/.*region loss \([0-9.]*\).*/\1/')
+b=$(grep '^step ' "$T/log_clipr" | tail -n 1 | sed 's/.*region loss \([0-9.]*\).*/\1/')
+[ $rc = 0 ] && falls "$a" "$b" && grep -q "held-out, [0-9]* objects: colour and shape from the object's patches" "$T/log_clipr"; r=$?
+check "clip --regions 1: the region loss falls ($a -> $b), held-out objects scored" $r "exit $rc: $(tail -n 1 "$T/log_clipr")"
 "$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/bad" --pool max > /dev/null 2> "$T/errp"; rc=$?
 clean_error $rc && grep -q -- '--pool takes cls or mean' "$T/errp" && [ ! -e "$T/bad" ]; r=$?
 check "clip: an unknown --pool is a clear error" $r "exit $rc: $(head -n 1 "$T/errp")"

@@ -232,14 +232,16 @@ else
     phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
     # CLIP's images: the training world extended to n_world0 images (its first n_world are the training
     # world's). A tower this small learns shapes only from many more images than stages 1-2 need: on the
-    # training world's 5,000 it overfits before it does (README, "The paper in miniature").
+    # training world's 5,000 it overfits before it does (README, "The paper in miniature"). Half the texts
+    # are the colour-free view and a region loss ties each object's patches to "a <colour> <shape>":
+    # every caption names colours, which alone tell a batch's images apart.
     world0=$out/world
     if [ "$n_world0" -gt "$n_world" ]; then
         world0=$out/world0
         phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
     fi
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
-        --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --seed "$seed"
+        --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed"
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
         --out "$out/s0" --steps "$lm_steps" --seed "$seed"
     s0=$out/s0

@@ -3,7 +3,7 @@
 
      stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--negatives 0|1]
+                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
                  [--max-len 256] [--instruct FILE]
 
@@ -16,6 +16,11 @@
           logits = exp(t) img @ txt^T, loss = symmetric cross-entropy over the batch. Only the tower goes
           into the LLaVA checkpoint (with the trained post_layernorm, so that transformers' CLIPVisionModel
           finds every weight); the text transformer and the projections are scaffolding and are dropped.
+          Three additions make the mini tower learn what LLaVA's questions ask (README, "The paper in
+          miniature"): --shape-text, a colour-free text view of the scene, so that matching needs shapes;
+          --pool mean, the image embedding from the mean of the patch rows; --regions, a region loss in
+          the manner of CLIP's zero-shot classifier, each object's patch rows (pooled) against the 77
+          "a <colour> <shape>" phrases, so that the patches LLaVA's projector reads describe their object.
    lm     next-token pretraining of the language model on the world's captions (and, with --instruct,
           LLaVA-format conversations) as plain text: <s> text </s>, no image.
 
@@ -40,6 +45,7 @@
 #define CLIP_LR 5e-4f
 #define SHAPE_TEXT 0.0f
 #define MEAN_POOL 0
+#define REGIONS 0.0f
 #define LM_STEPS 400
 #define LM_BATCH 32
 #define LM_LR 2e-3f
@@ -110,7 +116,7 @@ static int copy_tokenizer(const char *src, const char *dir) {
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
     int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool;
-    float lr, wd, warmup, shape_text;
+    float lr, wd, warmup, shape_text, regions;
     uint64_t seed;
 } opts;
 
@@ -119,7 +125,7 @@ static void usage(FILE *f) {
             "usage:\n"
             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean]\n"
+            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
             "              [--max-len 256] [--instruct FILE]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
@@ -149,9 +155,11 @@ static void usage(FILE *f) {
             "                     the rest are world.json's captions (default %g)\n"
             "  --pool cls|mean    clip: the image embedding reads the last layer's CLS row (CLIP's) or the mean of\n"
             "                     its patch rows (default %s)\n"
+            "  --regions W        clip: adds W x a region loss: each object's patch rows (those whose centre lies in\n"
+            "                     its box), averaged, against the 77 phrases \"a red circle\" ... (default %g)\n"
             "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n",
             CLIP_STEPS, CLIP_BATCH, (double)CLIP_LR, LM_STEPS, LM_BATCH, (double)LM_LR, (double)WARMUP * 100, (double)WD,
-            (double)WARMUP, (double)SHAPE_TEXT, MEAN_POOL ? "mean" : "cls");
+            (double)WARMUP, (double)SHAPE_TEXT, MEAN_POOL ? "mean" : "cls", (double)REGIONS);
 }
 
 static int parse_int(const char *cmd, const char *opt, const char *v, long lo, long hi) {
@@ -177,7 +185,7 @@ static void parse(opts *o, int argc, char **argv) {
     /* which options each subcommand takes */
     static const char *const allowed[3][2] = {
         {"init", " --tokenizer --out --seed --feature-layer "},
-        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool "},
+        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "},
         {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct "}};
     int i, k = -1;
     memset(o, 0, sizeof *o);
@@ -205,6 +213,7 @@ static void parse(opts *o, int argc, char **argv) {
     o->negatives = 0;
     o->shape_text = SHAPE_TEXT;
     o->mean_pool = MEAN_POOL;
+    o->regions = REGIONS;
     for (i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char key[64];
@@ -244,7 +253,8 @@ static void parse(opts *o, int argc, char **argv) {
                 exit(2);
             }
             o->mean_pool = !strcmp(v, "mean");
-        } else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
+        } else if (!strcmp(a, "--regions")) o->regions = parse_float(o->cmd, a, v, 0.0, 100.0);
+        else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
     }
     const char *need[3][3] = {{"--tokenizer", "--out", NULL}, {"--model", "--world", "--out"}, {"--model", "--world", "--out"}};
     const char *have[3][3] = {{o->tokenizer, o->out, ""}, {o->model, o->world, o->out}, {o->model, o->world, o->out}};
@@ -857,11 +867,14 @@ static int thread_id(void) {
 /* the texts of image i: ids[i * VIEWS + k], k < 5 its captions, k = SHAPE_VIEW the colour-free view */
 #define VIEWS 6
 #define SHAPE_VIEW 5
+#define NPHR (W_NCOLOR * W_NSHAPE)
 typedef struct {
     int **ids; /* [n*VIEWS] token ids ending in EOS (NULL where the image has fewer captions) */
     int *len;
     int **neg; /* [n*VIEWS] the text's hard negative (one shape or color word changed), same layout */
     int *nlen;
+    int *phr[NPHR]; /* the region loss's phrases: "a red circle", phrase color * W_NSHAPE + shape */
+    int plen[NPHR];
 } captions;
 
 /* whole-word occurrence of one of words[n] in text at or after p: its start (NULL if none), *which */
@@ -957,7 +970,135 @@ static void tokenize_captions(const char *cmd, const world *w, const LlavaTokeni
             if (hard_negative(c, &rng, neg, sizeof neg))
                 cp->neg[at] = caption_ids(cmd, tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[at], &cut, &longest);
         }
+    for (k = 0; k < NPHR; k++) {
+        snprintf(view, sizeof view, "a %s %s", w_color_name[k / W_NSHAPE], w_shape_name[k % W_NSHAPE]);
+        cp->phr[k] = caption_ids(cmd, tok, view, "phrase", "-", k, &cp->plen[k], &cut, &longest);
+    }
     if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
+}
+
+/* The patches of a scene's objects on a G x G grid: obj[p] is the object whose box holds patch p's
+   centre (the topmost, where boxes overlap) or -1. */
+static void patch_objects(const WScene *sc, int G, int *obj) {
+    int p, j;
+    for (p = 0; p < G * G; p++) {
+        const double cx = (p % G + 0.5) / G, cy = (p / G + 0.5) / G;
+        obj[p] = -1;
+        for (j = 0; j < sc->n; j++) /* drawing order: later objects on top */
+            if (cx >= sc->o[j].box[0] && cx <= sc->o[j].box[2] && cy >= sc->o[j].box[1] && cy <= sc->o[j].box[3]) obj[p] = j;
+    }
+}
+
+/* the regions of nb images: for image b, obj + b*G*G holds its patches' objects; each object with a patch
+   becomes region r (rid[b * W_MAX_OBJ + j] = r, else -1) with its patch count and its phrase. Returns the
+   number of regions. */
+static int find_regions(const world *w, const int *imgs, int nb, int G, int *obj, int *rid, int *cnt, int *phrase) {
+    int b, j, p, nr = 0;
+    for (b = 0; b < nb; b++) {
+        const WScene *sc = &w->sc[imgs[b]];
+        int *ob = obj + (size_t)b * G * G;
+        patch_objects(sc, G, ob);
+        for (j = 0; j < W_MAX_OBJ; j++) rid[b * W_MAX_OBJ + j] = -1;
+        for (p = 0; p < G * G; p++) {
+            if (ob[p] < 0) continue;
+            int *r = &rid[b * W_MAX_OBJ + ob[p]];
+            if (*r < 0) *r = nr++, cnt[*r] = 0, phrase[*r] = sc->o[ob[p]].color * W_NSHAPE + sc->o[ob[p]].shape;
+            cnt[*r]++;
+        }
+    }
+    return nr;
+}
+
+/* the regions' pooled rows reg [nr][D]: the mean of each region's patch rows of the tower's output rows
+   out [nb][N][D] (row 0 the CLS) */
+static void pool_regions(const float *out, int nb, int N, int D, const int *obj, const int *rid, const int *cnt, int nr, float *reg) {
+    int b, p, i;
+    const int G2 = N - 1;
+    memset(reg, 0, (size_t)nr * D * sizeof(float));
+    for (b = 0; b < nb; b++)
+        for (p = 0; p < G2; p++) {
+            const int j = obj[(size_t)b * G2 + p];
+            if (j < 0) continue;
+            const int r = rid[b * W_MAX_OBJ + j];
+            const float *x = out + ((size_t)b * N + p + 1) * D;
+            for (i = 0; i < D; i++) reg[(size_t)r * D + i] += x[i] / (float)cnt[r];
+        }
+}
+
+/* cross-entropy of each region against the P phrases (one direction, like CLIP's zero-shot classifier):
+   regions u [n][EMB], phrases v [P][EMB], target phrase t[n]; mean loss, top-1 accuracy (and how often the
+   top phrase's colour and its shape are right), gradients du [n][EMB], dv [P][EMB] and d(log-scale) */
+static double region_loss(const float *u, const float *v, int n, int P, const int *t, float log_scale, float *du, float *dv, float *dscale,
+                          double acc[3]) {
+    const double s = exp((double)log_scale);
+    double *L = (double *)xcalloc((size_t)P, sizeof(double)), loss = 0.0, ds = 0.0;
+    int i, j, k, right[3] = {0, 0, 0};
+    if (du) memset(du, 0, (size_t)n * EMB * sizeof(float));
+    if (dv) memset(dv, 0, (size_t)P * EMB * sizeof(float));
+    for (i = 0; i < n; i++) {
+        double mx = -1e300, z = 0.0;
+        int best = 0;
+        for (j = 0; j < P; j++) {
+            double d = 0.0;
+            for (k = 0; k < EMB; k++) d += (double)u[(size_t)i * EMB + k] * v[(size_t)j * EMB + k];
+            L[j] = s * d;
+            if (L[j] > mx) mx = L[j], best = j;
+        }
+        for (j = 0; j < P; j++) z += exp(L[j] - mx);
+        loss += mx + log(z) - L[t[i]];
+        right[0] += best == t[i];
+        right[1] += best / W_NSHAPE == t[i] / W_NSHAPE;
+        right[2] += best % W_NSHAPE == t[i] % W_NSHAPE;
+        if (!du || !dv) continue;
+        for (j = 0; j < P; j++) {
+            const double g = (exp(L[j] - mx) / z - (j == t[i])) / n;
+            ds += g * L[j];
+            for (k = 0; k < EMB; k++) {
+                du[(size_t)i * EMB + k] += (float)(s * g * v[(size_t)j * EMB + k]);
+                dv[(size_t)j * EMB + k] += (float)(s * g * u[(size_t)i * EMB + k]);
+            }
+        }
+    }
+    if (dscale) *dscale = (float)ds;
+    for (k = 0; k < 3; k++) acc[k] = n ? (double)right[k] / n : 0.0;
+    free(L);
+    return n ? loss / n : 0.0;
+}
+
+/* the objects of a batch as regions (--regions), with the head's activations over them */
+typedef struct {
+    int n;                                    /* regions found */
+    int *obj, *rid, *cnt, *phr;               /* find_regions' patch objects, region ids, sizes, phrases */
+    float *reg, *pl, *pm, *pr, *emb, *u, *nr; /* pooled rows -> post_layernorm -> projection -> unit rows */
+    float *du, *die, *dpl, *dreg;             /* their gradients (when training) */
+} regions;
+
+static void regions_alloc(regions *r, int nimg, int G, int D, int grads) {
+    const size_t MR = (size_t)nimg * W_MAX_OBJ;
+    memset(r, 0, sizeof *r);
+    r->obj = (int *)xcalloc((size_t)nimg * G * G, sizeof(int));
+    r->rid = (int *)xcalloc(MR, sizeof(int)), r->cnt = (int *)xcalloc(MR, sizeof(int)), r->phr = (int *)xcalloc(MR, sizeof(int));
+    r->reg = (float *)xcalloc(MR * D, sizeof(float)), r->pl = (float *)xcalloc(MR * D, sizeof(float));
+    r->pm = (float *)xcalloc(MR, sizeof(float)), r->pr = (float *)xcalloc(MR, sizeof(float)), r->nr = (float *)xcalloc(MR, sizeof(float));
+    r->emb = (float *)xcalloc(MR * EMB, sizeof(float)), r->u = (float *)xcalloc(MR * EMB, sizeof(float));
+    if (!grads) return;
+    r->du = (float *)xcalloc(MR * EMB, sizeof(float)), r->die = (float *)xcalloc(MR * EMB, sizeof(float));
+    r->dpl = (float *)xcalloc(MR * D, sizeof(float)), r->dreg = (float *)xcalloc(MR * D, sizeof(float));
+}
+
+static void regions_free(regions *r) {
+    free(r->obj), free(r->rid), free(r->cnt), free(r->phr), free(r->reg), free(r->pl), free(r->pm), free(r->pr), free(r->nr);
+    free(r->emb), free(r->u), free(r->du), free(r->die), free(r->dpl), free(r->dreg);
+}
+
+/* the regions' unit embeddings r->u, from the tower's output rows [nb][N][D] of images imgs[nb] */
+static void regions_forward(regions *r, const head *h, const world *w, const int *imgs, int nb, const float *rows, int N) {
+    int G = 1;
+    while (G * G < N - 1) G++;
+    r->n = find_regions(w, imgs, nb, G, r->obj, r->rid, r->cnt, r->phr);
+    pool_regions(rows, nb, N, h->D, r->obj, r->rid, r->cnt, r->n, r->reg);
+    image_head_forward(h, r->reg, r->n, r->pl, r->pm, r->pr, r->emb);
+    l2norm(r->u, r->nr, r->emb, r->n);
 }
 
 /* caption k of image i, or the next one it has */
@@ -968,8 +1109,9 @@ static int caption_of(const captions *cp, int i, int k) {
     return -1;
 }
 
-/* unit image embeddings [n][EMB] of images idx[n] (no activations kept) */
-static void embed_images(const char *cmd, LlavaModel *m, const head *h, const world *w, const int *idx, int n, float *u) {
+/* unit image embeddings [n][EMB] of images idx[n] (no activations kept); the tower's output rows too
+   when rows [n][N][D] is not NULL */
+static void embed_images(const char *cmd, LlavaModel *m, const head *h, const world *w, const int *idx, int n, float *u, float *rows) {
     const LlavaConfig *c = &m->cfg;
     const int S = c->vision_image_size, D = c->vision_hidden, N = (S / c->vision_patch_size) * (S / c->vision_patch_size) + 1;
     float *pix = (float *)xcalloc((size_t)3 * S * S * n, sizeof(float)), *out = (float *)xcalloc((size_t)N * D * n_threads(), sizeof(float));
@@ -983,7 +1125,10 @@ static void embed_images(const char *cmd, LlavaModel *m, const head *h, const wo
     for (i = 0; i < n; i++) {
         float *o = out + (size_t)thread_id() * N * D;
         if (llava__vision_forward(m, pix + (size_t)i * npix, o) != LLAVA_OK) bad = 1;
-        else pool_rows(h, o, N, cls + (size_t)i * D); /* every row ("full" selection) */
+        else {
+            pool_rows(h, o, N, cls + (size_t)i * D); /* every row ("full" selection) */
+            if (rows) memcpy(rows + (size_t)i * N * D, o, (size_t)N * D * sizeof(float));
+        }
     }
     if (bad) die(cmd, "out of memory encoding images");
     image_head_forward(h, cls, n, pl, pm, pr, e);
@@ -1016,7 +1161,7 @@ static void embed_captions(const head *h, const captions *cp, const int *cap, in
    the image is closer to its caption than to the caption's hard negative (one shape or color word
    swapped: what telling shapes and colors apart takes) */
 static void retrieval(const char *cmd, const char *what, LlavaModel *m, const head *h, const world *w, const captions *cp, const int *idx,
-                      int n, int group) {
+                      int n, int group, int with_regions) {
     float *u = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)xcalloc((size_t)n * EMB, sizeof(float));
     float *vn = (float *)xcalloc((size_t)n * EMB, sizeof(float));
     int *cap = (int *)xcalloc((size_t)n, sizeof(int)), *withneg = (int *)xcalloc((size_t)n, sizeof(int));
@@ -1024,7 +1169,28 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
     int i, j, k, e, kinds = 0, negright = 0, negn = 0, snegright = 0, snegn = 0;
     if (group > n) group = n;
     const int ngroups = n / group;
-    embed_images(cmd, m, h, w, idx, n, u);
+    const LlavaConfig *c = &m->cfg;
+    const int G = c->vision_image_size / c->vision_patch_size, N = G * G + 1, D = c->vision_hidden;
+    float *rows = with_regions ? (float *)xcalloc((size_t)n * N * D, sizeof(float)) : NULL;
+    embed_images(cmd, m, h, w, idx, n, u, rows);
+    if (with_regions) { /* each object's patch rows against the phrases, as the region loss trains them */
+        regions rg;
+        float *pv = (float *)xcalloc((size_t)NPHR * EMB, sizeof(float)), *pn = (float *)xcalloc((size_t)NPHR, sizeof(float));
+        double racc[3];
+        tcache A;
+        regions_alloc(&rg, n, G, D, 0);
+        regions_forward(&rg, h, w, idx, n, rows, N);
+        text_forward(h, &A, (const int *const *)cp->phr, cp->plen, NPHR);
+        l2norm(pv, pn, A.emb, NPHR);
+        tcache_free(&A);
+        region_loss(rg.u, pv, rg.n, NPHR, rg.phr, HW(P_SCALE)[0], NULL, NULL, NULL, racc);
+        printf("clip: %s, %d objects: colour and shape from the object's patches, top-1 among the %d phrases %.1f%% (chance %.1f%%); "
+               "its colour right %.1f%%, its shape right %.1f%%\n",
+               what, rg.n, NPHR, 100.0 * racc[0], 100.0 / NPHR, 100.0 * racc[1], 100.0 * racc[2]);
+        regions_free(&rg);
+        free(pv), free(pn);
+    }
+    free(rows);
     for (k = 0; k < VIEWS; k++) { /* the five captions, then the colour-free view */
         int right = 0, gright = 0, tright = 0;
         for (i = 0; i < n; i++) cap[i] = k == SHAPE_VIEW && cp->ids[idx[i] * VIEWS + k] ? idx[i] * VIEWS + k : caption_of(cp, idx[i], k % 5);
@@ -1202,23 +1368,31 @@ static int cmd_clip(const opts *o) {
     float *ie = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)xcalloc((size_t)B * EMB, sizeof(float));
     /* R texts a step: the B captions, then (with negatives) a hard negative of each */
     const int R = o->negatives ? 2 * B : B;
-    float *vv = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
-    float *vn = (float *)xcalloc((size_t)R, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dv = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dte = (float *)xcalloc((size_t)R * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
+    /* RT texts through the text transformer: the R, then (with --regions) the NPHR phrases */
+    const int RT = R + (o->regions > 0.0f ? NPHR : 0);
+    float *vv = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
+    float *vn = (float *)xcalloc((size_t)RT, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dv = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *dte = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
     float *dcls = (float *)xcalloc((size_t)B * D, sizeof(float));
-    float *te = (float *)xcalloc((size_t)R * EMB, sizeof(float));
+    float *te = (float *)xcalloc((size_t)RT * EMB, sizeof(float));
+    /* the objects of a batch (--regions) */
+    const int G = S / c->vision_patch_size;
+    regions rg;
+    regions_alloc(&rg, o->regions > 0.0f ? B : 0, G, D, 1);
+    double rloss_sum = 0.0, racc_sum = 0.0;
     /* texts [ch[k], ch[k+1]) go to thread k; its text gradients to th[k], a head sharing h's weights */
     int *ch = (int *)xcalloc((size_t)nt + 1, sizeof(int));
     tcache *TA = (tcache *)xcalloc((size_t)nt, sizeof *TA);
     head *th = (head *)xcalloc((size_t)nt, sizeof *th);
-    for (i = 0; i <= nt; i++) ch[i] = (int)((long)R * i / nt);
+    for (i = 0; i <= nt; i++) ch[i] = (int)((long)RT * i / nt);
     for (i = 0; i < nt; i++) {
         th[i] = *h;
         for (j = 0; j < P_N; j++) th[i].p[j].g = (float *)xcalloc(h->p[j].n, sizeof(float));
     }
-    const int **capids = (const int **)xcalloc((size_t)R, sizeof(int *));
-    int *caplen = (int *)xcalloc((size_t)R, sizeof(int));
+    const int **capids = (const int **)xcalloc((size_t)RT, sizeof(int *));
+    int *caplen = (int *)xcalloc((size_t)RT, sizeof(int));
+    for (i = R; i < RT; i++) capids[i] = cp.phr[i - R], caplen[i] = cp.plen[i - R];
     sampler smp;
     sampler_init(&smp, w.n_train, o->seed);
     uint64_t crng = o->seed * 0xD1B54A32D192ED03ull + 7;
@@ -1268,12 +1442,30 @@ static int cmd_clip(const opts *o) {
                     if (ch[j + 1] > ch[j]) memcpy(te + (size_t)ch[j] * EMB, TA[j].emb, (size_t)(ch[j + 1] - ch[j]) * EMB * sizeof(float));
                 image_head_forward(h, cls, B, pl, pm, pr, ie);
                 l2norm(u, un, ie, B);
-                l2norm(vv, vn, te, R);
+                l2norm(vv, vn, te, RT);
                 loss = clip_loss(u, vv, B, R, HW(P_SCALE)[0], du, dv, &dscale, &acc);
                 HG(P_SCALE)[0] += dscale;
-                l2norm_backward(dte, dv, vv, vn, R);
-                l2norm_backward(die_, du, u, un, B);
                 llava__w Wv = MAT(h, P_VPROJ, EMB, D);
+                rg.n = 0;
+                if (o->regions > 0.0f) { /* the objects through the same head, against the phrases (texts R..RT-1) */
+                    double racc[3];
+                    regions_forward(&rg, h, &w, batch, B, vout, N);
+                    const double rl = region_loss(rg.u, vv + (size_t)R * EMB, rg.n, NPHR, rg.phr, HW(P_SCALE)[0], rg.du, dv + (size_t)R * EMB,
+                                                  &dscale, racc);
+                    const float wr = o->regions;
+                    size_t e;
+                    for (e = 0; e < (size_t)rg.n * EMB; e++) rg.du[e] *= wr;
+                    for (e = 0; e < (size_t)NPHR * EMB; e++) dv[(size_t)R * EMB + e] *= wr;
+                    HG(P_SCALE)[0] += wr * dscale;
+                    rloss_sum += rl, racc_sum += racc[0]; /* logged apart from the contrastive loss */
+                    l2norm_backward(rg.die, rg.du, rg.u, rg.nr, rg.n);
+                    memset(rg.dpl, 0, (size_t)rg.n * D * sizeof(float));
+                    memset(rg.dreg, 0, (size_t)rg.n * D * sizeof(float));
+                    llava__matmul_backward(rg.dpl, HG(P_VPROJ), NULL, rg.die, rg.pl, &Wv, rg.n, D, EMB);
+                    llava__layernorm_backward(rg.dreg, HG(P_POST_W), HG(P_POST_B), rg.dpl, rg.reg, HW(P_POST_W), rg.pm, rg.pr, rg.n, D);
+                }
+                l2norm_backward(dte, dv, vv, vn, RT);
+                l2norm_backward(die_, du, u, un, B);
                 memset(dpl, 0, (size_t)B * D * sizeof(float));
                 memset(dcls, 0, (size_t)B * D * sizeof(float));
                 llava__matmul_backward(dpl, HG(P_VPROJ), NULL, die_, pl, &Wv, B, D, EMB);
@@ -1288,6 +1480,15 @@ static int cmd_clip(const opts *o) {
             for (i = 0; i < B; i++) {
                 float *d = vout + (size_t)i * N * D;
                 unpool_rows(h, dcls + (size_t)i * D, N, d); /* only the pooled rows have a gradient */
+                if (rg.n) /* and each object's rows their share of its region's */
+                    for (j = 0; j < G * G; j++) {
+                        const int ob = rg.obj[(size_t)i * G * G + j];
+                        if (ob < 0) continue;
+                        const int r = rg.rid[i * W_MAX_OBJ + ob];
+                        float *dr = d + (size_t)(j + 1) * D;
+                        size_t e;
+                        for (e = 0; e < (size_t)D; e++) dr[e] += rg.dreg[(size_t)r * D + e] / (float)rg.cnt[r];
+                    }
                 llava__vision_train_backward(m, &tg[tid].g, &VA[i], d);
             }
         }
@@ -1335,12 +1536,15 @@ static int cmd_clip(const opts *o) {
         nlog++;
         if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
             const double tn = now();
-            printf("step %5d/%d  loss %.4f  batch acc %5.1f%%  lr %.2e  temp %6.2f  grad %.3f  %.1f img/s\n", step + 1, o->steps,
-                   loss_sum / nlog, 100.0 * acc_sum / nlog, (double)o->lr * f, exp((double)HW(P_SCALE)[0]), norm,
+            char rs[96] = "";
+            if (o->regions > 0.0f) snprintf(rs, sizeof rs, "  region loss %.4f acc %5.1f%%", rloss_sum / nlog, 100.0 * racc_sum / nlog);
+            printf("step %5d/%d  loss %.4f  batch acc %5.1f%%%s  lr %.2e  temp %6.2f  grad %.3f  %.1f img/s\n", step + 1, o->steps,
+                   loss_sum / nlog, 100.0 * acc_sum / nlog, rs, (double)o->lr * f, exp((double)HW(P_SCALE)[0]), norm,
                    nlog * B / (tn - tlog));
+            if (!(rloss_sum == rloss_sum)) die(cmd, "step %d: the region loss is %g; stopping (try a lower --lr)", step + 1, rloss_sum);
             fflush(stdout);
             tlog = tn;
-            loss_sum = acc_sum = 0.0;
+            loss_sum = acc_sum = rloss_sum = racc_sum = 0.0;
             nlog = 0;
         }
     }
@@ -1354,10 +1558,10 @@ static int cmd_clip(const opts *o) {
         const double te = now();
         if (nh >= 2) {
             for (j = 0; j < nh; j++) idx[j] = w.n_train + j;
-            retrieval(cmd, "held-out", m, h, &w, &cp, idx, nh, B);
+            retrieval(cmd, "held-out", m, h, &w, &cp, idx, nh, B, o->regions > 0.0f);
         }
         for (j = 0; j < nt; j++) idx[j] = j;
-        retrieval(cmd, "training", m, h, &w, &cp, idx, nt, B);
+        retrieval(cmd, "training", m, h, &w, &cp, idx, nt, B, o->regions > 0.0f);
         printf("clip: evaluation %.1f s\n", now() - te);
         free(idx);
     }
@@ -1371,7 +1575,9 @@ static int cmd_clip(const opts *o) {
     free(tg), free(te), free(ch), free(TA), free(th);
     free(VA), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
     free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(capids), free(caplen), free(smp.perm);
+    regions_free(&rg);
     for (i = 0; i < w.n * VIEWS; i++) free(cp.ids[i]), free(cp.neg[i]);
+    for (i = 0; i < NPHR; i++) free(cp.phr[i]);
     free(cp.ids), free(cp.len), free(cp.neg), free(cp.nlen);
     head_free(h);
     free_world(&w);
