@@ -743,6 +743,19 @@ static void l2norm_backward(float *dx, const float *du, const float *u, const fl
     }
 }
 
+/* the backward of image_head_forward + l2norm for n rows x [n][D]: the unit rows' gradient du [n][EMB]
+   -> dx [n][D] (overwritten), the head's post_layernorm and projection gradients accumulated; de [n][EMB]
+   and dpl [n][D] are scratch */
+static void image_head_backward(head *h, const float *du, const float *u, const float *norms, const float *x, const float *pl,
+                                const float *pm, const float *pr, int n, float *de, float *dpl, float *dx) {
+    llava__w Wv = MAT(h, P_VPROJ, EMB, h->D);
+    l2norm_backward(de, du, u, norms, n);
+    memset(dpl, 0, (size_t)n * h->D * sizeof(float));
+    memset(dx, 0, (size_t)n * h->D * sizeof(float));
+    llava__matmul_backward(dpl, HG(P_VPROJ), NULL, de, pl, &Wv, n, h->D, EMB);
+    llava__layernorm_backward(dx, HG(P_POST_W), HG(P_POST_B), dpl, x, HW(P_POST_W), pm, pr, n, h->D);
+}
+
 /* symmetric InfoNCE over B pairs (u_i, v_i), with texts v_B .. v_{R-1} as extra negatives of the
    image -> text direction: loss, in-batch top-1 accuracy (image -> caption, among the R texts), and the
    gradients du [B][EMB], dv [R][EMB] and d(log-scale) */
@@ -962,9 +975,10 @@ static void tokenize_captions(const char *cmd, const world *w, const LlavaTokeni
     cp->nlen = (int *)xcalloc((size_t)w->n * VIEWS, sizeof(int));
     for (i = 0; i < w->n; i++)
         for (k = 0; k < VIEWS; k++) {
-            const char *c = w->sc[i].cap[k < 5 ? k : 0];
             const size_t at = (size_t)i * VIEWS + (size_t)k;
-            if (k == SHAPE_VIEW) shape_text(&w->sc[i], &rng, view, sizeof view), c = view;
+            const char *c = view;
+            if (k == SHAPE_VIEW) shape_text(&w->sc[i], &rng, view, sizeof view);
+            else c = w->sc[i].cap[k];
             if (!c || !c[0]) continue;
             cp->ids[at] = caption_ids(cmd, tok, c, "caption", w->sc[i].id, k, &cp->len[at], &cut, &longest);
             if (hard_negative(c, &rng, neg, sizeof neg))
@@ -1025,6 +1039,18 @@ static void pool_regions(const float *out, int nb, int N, int D, const int *obj,
         }
 }
 
+/* pool_regions' backward for image b: its regions' gradients r_d [nr][D] into its rows d [N][D] (added) */
+static void unpool_regions(const float *r_d, int b, int N, int D, const int *obj, const int *rid, const int *cnt, float *d) {
+    int p, i;
+    const int G2 = N - 1;
+    for (p = 0; p < G2; p++) {
+        const int j = obj[(size_t)b * G2 + p];
+        if (j < 0) continue;
+        const int r = rid[b * W_MAX_OBJ + j];
+        for (i = 0; i < D; i++) d[(size_t)(p + 1) * D + i] += r_d[(size_t)r * D + i] / (float)cnt[r];
+    }
+}
+
 /* cross-entropy of each region against the P phrases (one direction, like CLIP's zero-shot classifier):
    regions u [n][EMB], phrases v [P][EMB], target phrase t[n]; mean loss, top-1 accuracy (and how often the
    top phrase's colour and its shape are right), gradients du [n][EMB], dv [P][EMB] and d(log-scale) */
@@ -1070,7 +1096,7 @@ typedef struct {
     int n;                                    /* regions found */
     int *obj, *rid, *cnt, *phr;               /* find_regions' patch objects, region ids, sizes, phrases */
     float *reg, *pl, *pm, *pr, *emb, *u, *nr; /* pooled rows -> post_layernorm -> projection -> unit rows */
-    float *du, *die, *dpl, *dreg;             /* their gradients (when training) */
+    float *du, *de, *dpl, *dreg;              /* their gradients (when training) */
 } regions;
 
 static void regions_alloc(regions *r, int nimg, int G, int D, int grads) {
@@ -1082,21 +1108,19 @@ static void regions_alloc(regions *r, int nimg, int G, int D, int grads) {
     r->pm = (float *)xcalloc(MR, sizeof(float)), r->pr = (float *)xcalloc(MR, sizeof(float)), r->nr = (float *)xcalloc(MR, sizeof(float));
     r->emb = (float *)xcalloc(MR * EMB, sizeof(float)), r->u = (float *)xcalloc(MR * EMB, sizeof(float));
     if (!grads) return;
-    r->du = (float *)xcalloc(MR * EMB, sizeof(float)), r->die = (float *)xcalloc(MR * EMB, sizeof(float));
+    r->du = (float *)xcalloc(MR * EMB, sizeof(float)), r->de = (float *)xcalloc(MR * EMB, sizeof(float));
     r->dpl = (float *)xcalloc(MR * D, sizeof(float)), r->dreg = (float *)xcalloc(MR * D, sizeof(float));
 }
 
 static void regions_free(regions *r) {
     free(r->obj), free(r->rid), free(r->cnt), free(r->phr), free(r->reg), free(r->pl), free(r->pm), free(r->pr), free(r->nr);
-    free(r->emb), free(r->u), free(r->du), free(r->die), free(r->dpl), free(r->dreg);
+    free(r->emb), free(r->u), free(r->du), free(r->de), free(r->dpl), free(r->dreg);
 }
 
-/* the regions' unit embeddings r->u, from the tower's output rows [nb][N][D] of images imgs[nb] */
-static void regions_forward(regions *r, const head *h, const world *w, const int *imgs, int nb, const float *rows, int N) {
-    int G = 1;
-    while (G * G < N - 1) G++;
+/* the regions' unit embeddings r->u, from the tower's output rows [nb][G*G+1][D] of images imgs[nb] */
+static void regions_forward(regions *r, const head *h, const world *w, const int *imgs, int nb, const float *rows, int G) {
     r->n = find_regions(w, imgs, nb, G, r->obj, r->rid, r->cnt, r->phr);
-    pool_regions(rows, nb, N, h->D, r->obj, r->rid, r->cnt, r->n, r->reg);
+    pool_regions(rows, nb, G * G + 1, h->D, r->obj, r->rid, r->cnt, r->n, r->reg);
     image_head_forward(h, r->reg, r->n, r->pl, r->pm, r->pr, r->emb);
     l2norm(r->u, r->nr, r->emb, r->n);
 }
@@ -1179,7 +1203,7 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
         double racc[3];
         tcache A;
         regions_alloc(&rg, n, G, D, 0);
-        regions_forward(&rg, h, w, idx, n, rows, N);
+        regions_forward(&rg, h, w, idx, n, rows, G);
         text_forward(h, &A, (const int *const *)cp->phr, cp->plen, NPHR);
         l2norm(pv, pn, A.emb, NPHR);
         tcache_free(&A);
@@ -1445,11 +1469,10 @@ static int cmd_clip(const opts *o) {
                 l2norm(vv, vn, te, RT);
                 loss = clip_loss(u, vv, B, R, HW(P_SCALE)[0], du, dv, &dscale, &acc);
                 HG(P_SCALE)[0] += dscale;
-                llava__w Wv = MAT(h, P_VPROJ, EMB, D);
                 rg.n = 0;
                 if (o->regions > 0.0f) { /* the objects through the same head, against the phrases (texts R..RT-1) */
                     double racc[3];
-                    regions_forward(&rg, h, &w, batch, B, vout, N);
+                    regions_forward(&rg, h, &w, batch, B, vout, G);
                     const double rl = region_loss(rg.u, vv + (size_t)R * EMB, rg.n, NPHR, rg.phr, HW(P_SCALE)[0], rg.du, dv + (size_t)R * EMB,
                                                   &dscale, racc);
                     const float wr = o->regions;
@@ -1458,18 +1481,10 @@ static int cmd_clip(const opts *o) {
                     for (e = 0; e < (size_t)NPHR * EMB; e++) dv[(size_t)R * EMB + e] *= wr;
                     HG(P_SCALE)[0] += wr * dscale;
                     rloss_sum += rl, racc_sum += racc[0]; /* logged apart from the contrastive loss */
-                    l2norm_backward(rg.die, rg.du, rg.u, rg.nr, rg.n);
-                    memset(rg.dpl, 0, (size_t)rg.n * D * sizeof(float));
-                    memset(rg.dreg, 0, (size_t)rg.n * D * sizeof(float));
-                    llava__matmul_backward(rg.dpl, HG(P_VPROJ), NULL, rg.die, rg.pl, &Wv, rg.n, D, EMB);
-                    llava__layernorm_backward(rg.dreg, HG(P_POST_W), HG(P_POST_B), rg.dpl, rg.reg, HW(P_POST_W), rg.pm, rg.pr, rg.n, D);
+                    image_head_backward(h, rg.du, rg.u, rg.nr, rg.reg, rg.pl, rg.pm, rg.pr, rg.n, rg.de, rg.dpl, rg.dreg);
                 }
                 l2norm_backward(dte, dv, vv, vn, RT);
-                l2norm_backward(die_, du, u, un, B);
-                memset(dpl, 0, (size_t)B * D * sizeof(float));
-                memset(dcls, 0, (size_t)B * D * sizeof(float));
-                llava__matmul_backward(dpl, HG(P_VPROJ), NULL, die_, pl, &Wv, B, D, EMB);
-                llava__layernorm_backward(dcls, HG(P_POST_W), HG(P_POST_B), dpl, cls, HW(P_POST_W), pm, pr, B, D);
+                image_head_backward(h, du, u, un, cls, pl, pm, pr, B, die_, dpl, dcls);
             }
             LLAVA__OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++) {
@@ -1480,15 +1495,7 @@ static int cmd_clip(const opts *o) {
             for (i = 0; i < B; i++) {
                 float *d = vout + (size_t)i * N * D;
                 unpool_rows(h, dcls + (size_t)i * D, N, d); /* only the pooled rows have a gradient */
-                if (rg.n) /* and each object's rows their share of its region's */
-                    for (j = 0; j < G * G; j++) {
-                        const int ob = rg.obj[(size_t)i * G * G + j];
-                        if (ob < 0) continue;
-                        const int r = rg.rid[i * W_MAX_OBJ + ob];
-                        float *dr = d + (size_t)(j + 1) * D;
-                        size_t e;
-                        for (e = 0; e < (size_t)D; e++) dr[e] += rg.dreg[(size_t)r * D + e] / (float)rg.cnt[r];
-                    }
+                if (rg.n) unpool_regions(rg.dreg, i, N, D, rg.obj, rg.rid, rg.cnt, d); /* and each object's rows */
                 llava__vision_train_backward(m, &tg[tid].g, &VA[i], d);
             }
         }
@@ -1541,7 +1548,6 @@ static int cmd_clip(const opts *o) {
             printf("step %5d/%d  loss %.4f  batch acc %5.1f%%%s  lr %.2e  temp %6.2f  grad %.3f  %.1f img/s\n", step + 1, o->steps,
                    loss_sum / nlog, 100.0 * acc_sum / nlog, rs, (double)o->lr * f, exp((double)HW(P_SCALE)[0]), norm,
                    nlog * B / (tn - tlog));
-            if (!(rloss_sum == rloss_sum)) die(cmd, "step %d: the region loss is %g; stopping (try a lower --lr)", step + 1, rloss_sum);
             fflush(stdout);
             tlog = tn;
             loss_sum = acc_sum = rloss_sum = racc_sum = 0.0;
