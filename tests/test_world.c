@@ -545,6 +545,57 @@ static int test_sqa_extraction_more(void) {
     return 1;
 }
 
+static int test_sqa_prior(void) {
+    /* the blind baseline: the choice most often right for the same category and choice set, else for the
+       category, else the first; TRAIN below against the sample's test problems 11..16 */
+    static const struct {
+        const char *cat, *choices;
+        int answer, times;
+    } train[] = {
+        {"Materials", "\"glass\", \"copper\", \"rubber\"", 2, 2}, /* pid 11's set in another order: rubber (wrong) */
+        {"Materials", "\"copper\", \"glass\", \"rubber\"", 0, 1},
+        {"Capitals", "\"Rome\", \"Paris\"", 0, 3},                 /* no set like pid 13's: the category's Rome (right) */
+        {"Classification", "\"shark\", \"whale\", \"frog\"", 1, 1}, /* pid 15's set says whale (right), */
+        {"Classification", "\"frog\", \"cat\"", 0, 3},             /* though the category says frog */
+    };
+    static const int want[6] = {0, 0, 2, 0, 1, 0}; /* pids 11..16; 12, 14 and 16 have no data: A */
+    char path[1200];
+    WBuf b = {0};
+    size_t i;
+    int t, id = 100, ok = 1;
+    wb_puts(&b, "{");
+    for (i = 0; i < sizeof train / sizeof train[0]; i++)
+        for (t = 0; t < train[i].times; t++)
+            wb_printf(&b, "%s\"%d\": {\"question\": \"q\", \"choices\": [%s], \"answer\": %d, \"category\": \"%s\"}", id > 100 ? ", " : "", id, train[i].choices,
+                      train[i].answer, train[i].cat), id++;
+    wb_puts(&b, "}\n");
+    snprintf(path, sizeof path, "%s/prior", g_tmp);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/prior/problems.json", g_tmp);
+    w_write_file(path, b.p, b.n);
+    wb_free(&b);
+    if (!run("%s/eval_sqa --data %s/sqa_sample --split test --prior %s/prior --json %s/prior.json", g_bin, g_fix, g_tmp, g_tmp)) return 0;
+    char *txt = slurp("%s/prior.json", g_tmp);
+    llava__json j;
+    if (!txt || llava__json_parse(&j, txt, strlen(txt), "prior.json")) return free(txt), failf("cannot read eval_sqa's JSON");
+    const llava__jnode *res = llava__jget(&j, &j.nodes[0], "results"), *cor = llava__jget(&j, &j.nodes[0], "correct");
+    for (i = 0; i < 6 && ok; i++) {
+        char pid[8];
+        snprintf(pid, sizeof pid, "%d", 11 + (int)i);
+        const llava__jnode *r = llava__jget(&j, res, pid);
+        if (!r || (int)r->num != want[i]) ok = failf("blind baseline chose %g for pid %s, want %d", r ? r->num : -9, pid, want[i]);
+    }
+    if (ok && (!cor || cor->num != 3)) ok = failf("blind baseline: %g right, want 3 (pids 13, 14, 15)", cor ? cor->num : -1);
+    llava__json_free(&j);
+    free(txt);
+    /* a TRAIN with no answered problem is an error, not a baseline of nothing */
+    w_write_file(path, "{}", 2);
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/sqa_sample --split test --prior %s/prior >/dev/null 2>&1", g_bin, g_fix, g_tmp);
+    if (ok && system(cmd) == 0) ok = failf("an empty TRAIN was accepted");
+    return ok;
+}
+
 /* ---- offline judge ---------------------------------------------------------------------------------- */
 static int judge_rel(const char *answers, double *rel) {
     if (!run("%s/judge_offline --questions %s/b/questions.jsonl --context %s/b/context.jsonl --reference %s/b/answers_ref.jsonl --answers %s --json %s/j.json",
@@ -634,6 +685,7 @@ int main(int argc, char **argv) {
     }
     report("eval_sqa: LLaVA's letter extraction and prompt", test_sqa_scorer());
     report("eval_sqa: extraction rules one by one", test_sqa_extraction_more());
+    report("eval_sqa: the blind baseline from a training set's answers", test_sqa_prior());
     int i;
     for (i = 0; i < g_nsc; i++) w_scene_free(&g_sc[i]);
     for (i = 0; i < g_nheld; i++) w_scene_free(&g_held[i]);

@@ -21,7 +21,13 @@
          problem's choices, FAILED and a missing prediction count as wrong (LLaVA's random fallback is
          dead code after a return). Prints accuracy overall, per category, and per ScienceQA group
          (NAT/SOC/LAN subject, TXT/IMG/NO context, G1-6/G7-12 grade) where the problems have them; --json
-         writes the same and the parsed letter and chosen index per problem. */
+         writes the same and the parsed letter and chosen index per problem.
+
+     eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
+         scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
+         choice that was most often right in TRAIN's problems (all of them) of the same category with the same
+         set of choices, in any order; where TRAIN has no such problem, the choice most often right in the
+         category; ties go to the first choice. What a model can score from the answer options alone. */
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
 
@@ -113,16 +119,78 @@ static const char *jstr(const llava__json *j, const llava__jnode *o, const char 
     return x && x->type == LLAVA__JSTR ? x->str : NULL;
 }
 
+/* the blind baseline's counts: how often a choice text was the right answer, under a key (category and
+   choice set, or category alone); an open-addressing table of FNV-1a hashes */
+typedef struct {
+    char *key;
+    int count;
+} PriorSlot;
+typedef struct {
+    PriorSlot *s;
+    size_t cap, n;
+} Prior;
+static uint64_t fnv(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+static PriorSlot *prior_slot(Prior *p, const char *key, int add) {
+    if (add && 2 * (p->n + 1) > p->cap) { /* grow: rehash into twice the slots */
+        Prior q = {(PriorSlot *)calloc(p->cap ? 2 * p->cap : 1024, sizeof(PriorSlot)), p->cap ? 2 * p->cap : 1024, 0};
+        size_t i;
+        if (!q.s) return NULL;
+        for (i = 0; i < p->cap; i++)
+            if (p->s[i].key) {
+                size_t j = fnv(p->s[i].key) & (q.cap - 1);
+                while (q.s[j].key) j = (j + 1) & (q.cap - 1);
+                q.s[j] = p->s[i];
+            }
+        free(p->s);
+        q.n = p->n;
+        *p = q;
+    }
+    if (!p->cap) return NULL;
+    size_t j = fnv(key) & (p->cap - 1);
+    while (p->s[j].key && strcmp(p->s[j].key, key)) j = (j + 1) & (p->cap - 1);
+    if (!p->s[j].key) {
+        if (!add || !(p->s[j].key = (char *)malloc(strlen(key) + 1))) return NULL;
+        strcpy(p->s[j].key, key);
+        p->n++;
+    }
+    return &p->s[j];
+}
+static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+/* "category\x1f" + the choices sorted, "\x1e"-joined (set != 0) + "\x1f" + the answer's text */
+static void prior_key(Buf *k, const char *cat, const llava__json *j, const llava__jnode *ch, int set, const char *answer) {
+    const char *c[64];
+    const llava__jnode *x;
+    int n = 0, i;
+    k->n = 0;
+    bputs(k, cat ? cat : "");
+    bputs(k, "\x1f");
+    for (x = llava__jfirst(j, ch); x && n < 64 && set; x = llava__jnext(j, x)) c[n++] = x->type == LLAVA__JSTR ? x->str : "";
+    qsort(c, (size_t)n, sizeof *c, cmp_str);
+    for (i = 0; i < n; i++) bputs(k, i ? "\x1e" : ""), bputs(k, c[i]);
+    bputs(k, "\x1f");
+    bputs(k, answer);
+}
+static const char *choice_text(const llava__json *j, const llava__jnode *ch, int i) {
+    const llava__jnode *x = llava__jfirst(j, ch);
+    while (x && i-- > 0) x = llava__jnext(j, x);
+    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage:\n"
                "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
                "  eval_sqa --data DIR [--split train] --to-llava OUT.json    (training data: prompt -> answer letter)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
+               "  eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]   (blind baseline from TRAIN's answers)\n"
                "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
 }
 
 int main(int argc, char **argv) {
-    const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL;
+    const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL, *prior = NULL;
     int suffix = 1, i;
     const char *v = NULL;
     for (i = 1; i < argc; i += v ? 2 : 1) {
@@ -136,11 +204,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--prompts")) prompts = v;
         else if (!strcmp(a, "--to-llava")) to_llava = v, prompts = v;
         else if (!strcmp(a, "--predictions")) preds = v;
+        else if (!strcmp(a, "--prior")) prior = v;
         else if (!strcmp(a, "--json")) json_out = v;
         else if (!strcmp(a, "--options")) options = v;
         else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
     }
-    if (!data || (!prompts == !preds)) return usage(stderr), 2;
+    if (!data || (!!prompts + !!preds + !!prior != 1)) return usage(stderr), 2;
 
     char path[1200];
     size_t n;
@@ -218,19 +287,51 @@ int main(int argc, char **argv) {
         }
         if (to_llava) bputs(&out, count ? "\n]\n" : "[]\n");
         if (llava__write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
-        printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
+        if (to_llava) /* the synthetic set names its world's images, ScienceQA's own are under DIR */
+            printf("eval_sqa: %d samples (%s split) in %s; images relative to the world's images/ (synthetic set) or %s\n", count, split, prompts, data);
+        else
+            printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
         free(out.p), free(ptext), free(stext);
         llava__json_free(&jp);
         llava__json_free(&js);
         return 0;
     }
 
+    /* the blind baseline: TRAIN's answers counted by category and choice set, and by category */
+    Prior pc = {0};
+    Buf key = {0};
+    if (prior) {
+        llava__json jt;
+        snprintf(path, sizeof path, "%s/problems.json", prior);
+        char *tt = llava__read_text(path, (size_t)1 << 30, &n);
+        if (!tt || llava__json_parse(&jt, tt, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        const llava__jnode *p;
+        int used = 0;
+        for (p = jt.nodes[0].type == LLAVA__JOBJ ? llava__jfirst(&jt, &jt.nodes[0]) : NULL; p; p = llava__jnext(&jt, p)) {
+            const llava__jnode *ch = llava__jget(&jt, p, "choices"), *an = llava__jget(&jt, p, "answer");
+            const char *at = an && an->type == LLAVA__JNUM ? choice_text(&jt, ch, (int)an->num) : NULL;
+            int set;
+            if (!at) continue;
+            for (set = 0; set < 2; set++) {
+                prior_key(&key, jstr(&jt, p, "category"), &jt, ch, set, at);
+                PriorSlot *sl = prior_slot(&pc, key.p, 1);
+                if (!sl) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
+                sl->count++;
+            }
+            used++;
+        }
+        llava__json_free(&jt);
+        free(tt);
+        if (!used) return fprintf(stderr, "eval_sqa: %s has no problem with an answer\n", path), 1;
+        printf("eval_sqa: blind baseline from the answers of %d problems in %s\n", used, path);
+    }
+
     /* predictions: one JSON object a line */
-    char *pr = llava__read_text(preds, (size_t)1 << 30, &n);
-    if (!pr) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    char *pr = preds ? llava__read_text(preds, (size_t)1 << 30, &n) : NULL;
+    if (preds && !pr) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
     int npred = 0, cap = 1024;
     char **pid_of = (char **)malloc(sizeof(char *) * (size_t)cap), **text_of = (char **)malloc(sizeof(char *) * (size_t)cap);
-    char *line = pr;
+    char *line = pr, blind[2] = {0, 0};
     int lineno = 0;
     while (line && *line) {
         char *nl = strchr(line, '\n');
@@ -277,6 +378,18 @@ int main(int argc, char **argv) {
                 break;
             }
         const char *pred_text = found >= 0 ? text_of[found] : "FAILED";
+        if (prior) { /* the choice most often right for this choice set, else for this category */
+            const char *cat = jstr(&jp, p, "category");
+            int set, best = -1, bc = 0;
+            for (set = 1; set >= 0 && best < 0; set--)
+                for (k = 0; k < nch; k++) {
+                    prior_key(&key, cat, &jp, ch, set, choice_text(&jp, ch, k));
+                    PriorSlot *sl = prior_slot(&pc, key.p, 0);
+                    if (sl && sl->count > bc) bc = sl->count, best = k;
+                }
+            blind[0] = (char)('A' + (best < 0 ? 0 : best));
+            pred_text = blind, found = 0;
+        }
         missing += found < 0;
         char letter = extract_letter(pred_text, options);
         int idx = -1;
@@ -314,7 +427,7 @@ int main(int argc, char **argv) {
         bputs(&parsed, e);
     }
     double acc = total ? 100.0 * correct / total : 0;
-    printf("ScienceQA-format evaluation: %s, split %s\n", data, split);
+    printf("ScienceQA-format evaluation%s: %s, split %s\n", prior ? " of the blind baseline" : "", data, split);
     printf("  %-14s %6s %8s %8s\n", "", "count", "correct", "acc %");
     printf("  %-14s %6d %8d %8.2f\n", "all", total, correct, acc);
     for (i = 0; i < cats.n; i++)
@@ -355,6 +468,8 @@ int main(int argc, char **argv) {
         if (llava__write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
         free(o.p);
     }
+    for (i = 0; i < (int)pc.cap; i++) free(pc.s[i].key);
+    free(pc.s), free(key.p);
     for (i = 0; i < npred; i++) free(pid_of[i]), free(text_of[i]);
     free(pid_of), free(text_of), free(res.p), free(parsed.p), free(pr), free(ptext), free(stext);
     llava__json_free(&jp);
