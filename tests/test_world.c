@@ -596,6 +596,25 @@ static int test_sqa_prior(void) {
     return ok;
 }
 
+static int test_sqa_to_llava(void) {
+    /* training samples: the letter after LLaVA-1.5's suffix, or with --explain the solution, then
+       "The answer is X.", and no suffix (pid 13: answer C, a hint, an image) */
+    if (!run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/l.json", g_bin, g_fix, g_tmp) ||
+        !run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/le.json --explain", g_bin, g_fix, g_tmp))
+        return 0;
+    char *l = slurp("%s/l.json", g_tmp), *le = slurp("%s/le.json", g_tmp);
+    const char *q13 = "{\"id\": \"mc-13\", \"image\": \"images/test/13/image.png\", \"conversations\": [{\"from\": \"human\", \"value\": "
+                      "\"<image>\\nContext: The map shows a country in southern Europe shaped like a boot.\\nWhat is the capital city of the "
+                      "highlighted country?\\nA. Lisbon\\nB. Madrid\\nC. Rome\\nD. Athens";
+    char want[1024], want_e[1024];
+    snprintf(want, sizeof want, "%s\\nAnswer with the option's letter from the given choices directly.\"}, {\"from\": \"gpt\", \"value\": \"C\"}]}", q13);
+    snprintf(want_e, sizeof want_e, "%s\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome. The answer is C.\"}]}", q13);
+    int ok = l && le && strstr(l, want) && strstr(le, want_e) && !strstr(le, "option's letter");
+    if (!ok) failf("to-llava samples differ: %.400s | %.400s", l ? l : "", le ? le : "");
+    free(l), free(le);
+    return ok;
+}
+
 /* ---- offline judge ---------------------------------------------------------------------------------- */
 static int judge_rel(const char *answers, double *rel) {
     if (!run("%s/judge_offline --questions %s/b/questions.jsonl --context %s/b/context.jsonl --reference %s/b/answers_ref.jsonl --answers %s --json %s/j.json",
@@ -686,6 +705,7 @@ int main(int argc, char **argv) {
     report("eval_sqa: LLaVA's letter extraction and prompt", test_sqa_scorer());
     report("eval_sqa: extraction rules one by one", test_sqa_extraction_more());
     report("eval_sqa: the blind baseline from a training set's answers", test_sqa_prior());
+    report("eval_sqa: LLaVA training samples, the letter or the explanation then the letter", test_sqa_to_llava());
     int i;
     for (i = 0; i < g_nsc; i++) w_scene_free(&g_sc[i]);
     for (i = 0; i < g_nheld; i++) w_scene_free(&g_held[i]);

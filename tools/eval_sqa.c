@@ -183,7 +183,8 @@ static const char *choice_text(const llava__json *j, const llava__jnode *ch, int
 static void usage(FILE *f) {
     fprintf(f, "usage:\n"
                "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
-               "  eval_sqa --data DIR [--split train] --to-llava OUT.json    (training data: prompt -> answer letter)\n"
+               "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain]   (training data: prompt -> answer letter,\n"
+               "      or with --explain the solution then \"The answer is X.\", and no suffix in the prompt)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
                "  eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]   (blind baseline from TRAIN's answers)\n"
                "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
@@ -191,13 +192,14 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL, *prior = NULL;
-    int suffix = 1, i;
+    int suffix = 1, explain = 0, i;
     const char *v = NULL;
     for (i = 1; i < argc; i += v ? 2 : 1) {
         const char *a = argv[i];
         v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--no-suffix")) { suffix = 0; v = NULL; continue; }
+        if (!strcmp(a, "--explain")) { explain = 1, suffix = 0; v = NULL; continue; }
         if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
         if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--split")) split = v;
@@ -264,7 +266,15 @@ int main(int argc, char **argv) {
                 bputs(&out, ", \"conversations\": [{\"from\": \"human\", \"value\": ");
                 bjson(&out, h.p);
                 bputs(&out, "}, {\"from\": \"gpt\", \"value\": ");
-                bjson(&out, letter);
+                if (explain) { /* the explanation first, then the answer (LLaVA's "EA" output format) */
+                    const char *sol = jstr(&jp, p, "solution");
+                    Buf e = {0};
+                    if (sol && sol[0]) bputs(&e, sol), bputs(&e, " ");
+                    bputs(&e, "The answer is "), bputs(&e, letter), bputs(&e, ".");
+                    bjson(&out, e.p);
+                    free(e.p);
+                } else
+                    bjson(&out, letter);
                 bputs(&out, "}]}");
                 free(h.p), free(t.p);
                 count++;
