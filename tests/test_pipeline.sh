@@ -56,9 +56,10 @@ check "the final checkpoint answers every bench question" $? \
     "$(grep -c . "$R/bench/questions.jsonl") questions, $(grep -c . "$R/eval/bench_answers.jsonl") answers"
 
 acc=$(sed -n 's/^ *"mc_acc": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
+blind=$(sed -n 's/^ *"mc_blind": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 rel=$(sed -n 's/^ *"bench_relative": {"conv": [0-9.]*, "detail": [0-9.]*, "complex": [0-9.]*, "all": \([0-9.]*\)}.*/\1/p' "$R/results.json" 2>/dev/null)
-[ -n "$acc" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
-check "results.json: MC accuracy $acc%, relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
+[ -n "$acc" ] && [ -n "$blind" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
+check "results.json: MC accuracy $acc% (blind baseline $blind%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
 
 # a second run finds every phase done and only rewrites the summary
 BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?

@@ -115,8 +115,9 @@ if [ "$ablations" = 1 ]; then
             echo "$row"
         done
         chance=$(sed -n 's/^ *"mc_chance": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
+        blind=$(sed -n 's/^ *"mc_blind": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
         echo
-        echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%)."
+        echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
         echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
         echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
         echo "convonly: stage 2 on conversations only, same number of steps. Total time: $(($(now) - T_START)) s."
@@ -278,7 +279,9 @@ eval_mc() {
     # the letter and EOS are all an answer needs; a longer output is cut (and still parsed as LLaVA does)
     "$BUILD/answer" --model "$final" --questions "$out/eval/mc_q.jsonl" --images "$out/mc" --out "$out/eval/mc_answers.jsonl" \
         --template vicuna_v1 --max-tokens 16 --model-id "$ablation-seed$seed" || return
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --predictions "$out/eval/mc_answers.jsonl" --json "$out/eval/mc.json"
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --predictions "$out/eval/mc_answers.jsonl" --json "$out/eval/mc.json" || return
+    # the blind baseline: what the answer options alone score, from the training questions' answers
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --prior "$out/mctrain" --json "$out/eval/mc_blind.json"
 }
 eval_bench() {
     "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
@@ -294,6 +297,7 @@ phase eval_bench eval_bench
 mcj=$out/eval/mc.json benchj=$out/eval/bench.json
 num() { sed -n 's/.*"'"$1"'": \([-0-9.]*\).*/\1/p' "$2" | head -n 1; }
 acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") failed=$(num failed "$mcj")
+blind=$(num acc "$out/eval/mc_blind.json")
 cats=$(sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$mcj")
 rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
 # the loss of each stage: mean of its first and of its last quarter of steps
@@ -311,6 +315,7 @@ cat > "$out/results.json" <<EOF
   "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
+  "mc_blind": ${blind:-null},
   "mc_count": ${count:-null}, "mc_failed": ${failed:-null},
   "mc_categories": ${cats:-null},
   "bench_relative": {"conv": $(rel conv), "detail": $(rel detail), "complex": $(rel complex), "all": $(rel all)},
@@ -324,7 +329,7 @@ EOF
 
 echo
 echo "== results ($ablation, seed $seed$([ "$quick" = 1 ] && echo ', quick')): $out/results.json"
-echo "multiple choice: $acc% of $count held-out questions (chance $chance%; no letter in $failed answers)"
+echo "multiple choice: $acc% of $count held-out questions (chance $chance%, blind baseline $blind%; no letter in $failed answers)"
 echo "$cats" | awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-9]+, "acc": [0-9.]+[}]/)) {
     e = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); split(e, f, /[":,{} ]+/)
     printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'
