@@ -459,6 +459,20 @@ static int test_mc(void) {
 }
 
 /* ---- eval_sqa: LLaVA's letter extraction and prompt ------------------------------------------------ */
+/* b written to TMP/FILE (and freed), then eval_sqa on the committed sample with OPTION TMP/ARG
+   ("--predictions", "--prior"), its --json output parsed into *j; returns the text *j points into (free
+   it after llava__json_free), NULL after a failf */
+static char *sqa_json(llava__json *j, WBuf *b, const char *file, const char *option, const char *arg) {
+    char path[1200];
+    snprintf(path, sizeof path, "%s/%s", g_tmp, file);
+    int wrote = w_write_file(path, b->p, b->n) == 0;
+    wb_free(b);
+    if (!wrote) return failf("cannot write %s", path), (char *)NULL;
+    if (!run("%s/eval_sqa --data %s/sqa_sample --split test %s %s/%s --json %s/sqa.json", g_bin, g_fix, option, g_tmp, arg, g_tmp)) return NULL;
+    char *t = slurp("%s/sqa.json", g_tmp);
+    if (!t || llava__json_parse(j, t, strlen(t), "sqa.json")) return free(t), failf("cannot read eval_sqa's JSON"), (char *)NULL;
+    return t;
+}
 static int test_sqa_scorer(void) {
     /* the committed sample: pids 11..16 in test with 3, 2, 4, 5, 3, 2 choices; answers B, B, C, A, B, B */
     static const struct {
@@ -472,7 +486,6 @@ static int test_sqa_scorer(void) {
         {"15", "E", "E", -1},                                      /* a letter outside the 3 choices: wrong */
     };
     /* pid 16 has no prediction: wrong */
-    char path[1200];
     WBuf b = {0};
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -480,13 +493,9 @@ static int test_sqa_scorer(void) {
         wb_json(&b, cases[i].text);
         wb_puts(&b, "}\n");
     }
-    snprintf(path, sizeof path, "%s/pred.jsonl", g_tmp);
-    w_write_file(path, b.p, b.n);
-    wb_free(&b);
-    if (!run("%s/eval_sqa --data %s/sqa_sample --split test --predictions %s/pred.jsonl --json %s/sqa.json", g_bin, g_fix, g_tmp, g_tmp)) return 0;
-    char *t = slurp("%s/sqa.json", g_tmp);
     llava__json j;
-    if (!t || llava__json_parse(&j, t, strlen(t), "sqa.json")) return free(t), failf("cannot read eval_sqa's JSON");
+    char *t = sqa_json(&j, &b, "pred.jsonl", "--predictions", "pred.jsonl");
+    if (!t) return 0;
     const llava__jnode *root = &j.nodes[0], *res = llava__jget(&j, root, "results"), *par = llava__jget(&j, root, "parsed"),
                        *cnt = llava__jget(&j, root, "count"), *cor = llava__jget(&j, root, "correct"), *groups = llava__jget(&j, root, "groups");
     int ok = cnt && cor && cnt->num == 6 && cor->num == 3;
@@ -529,13 +538,9 @@ static int test_sqa_extraction_more(void) {
         wb_puts(&b, "{\"question_id\": \"14\", \"text\": ");
         wb_json(&b, cases[i].text);
         wb_puts(&b, "}\n");
-        snprintf(path, sizeof path, "%s/pred1.jsonl", g_tmp);
-        w_write_file(path, b.p, b.n);
-        wb_free(&b);
-        if (!run("%s/eval_sqa --data %s/sqa_sample --split test --predictions %s/pred1.jsonl --json %s/one.json", g_bin, g_fix, g_tmp, g_tmp)) return 0;
-        char *t = slurp("%s/one.json", g_tmp);
         llava__json j;
-        if (!t || llava__json_parse(&j, t, strlen(t), "one.json")) return free(t), failf("cannot read eval_sqa's JSON");
+        char *t = sqa_json(&j, &b, "pred1.jsonl", "--predictions", "pred1.jsonl");
+        if (!t) return 0;
         const llava__jnode *r = llava__jget(&j, llava__jget(&j, &j.nodes[0], "results"), "14");
         int right = r && r->num == 0;
         llava__json_free(&j);
@@ -571,13 +576,9 @@ static int test_sqa_prior(void) {
     wb_puts(&b, "}\n");
     snprintf(path, sizeof path, "%s/prior", g_tmp);
     mkdir(path, 0755);
-    snprintf(path, sizeof path, "%s/prior/problems.json", g_tmp);
-    w_write_file(path, b.p, b.n);
-    wb_free(&b);
-    if (!run("%s/eval_sqa --data %s/sqa_sample --split test --prior %s/prior --json %s/prior.json", g_bin, g_fix, g_tmp, g_tmp)) return 0;
-    char *txt = slurp("%s/prior.json", g_tmp);
     llava__json j;
-    if (!txt || llava__json_parse(&j, txt, strlen(txt), "prior.json")) return free(txt), failf("cannot read eval_sqa's JSON");
+    char *txt = sqa_json(&j, &b, "prior/problems.json", "--prior", "prior");
+    if (!txt) return 0;
     const llava__jnode *res = llava__jget(&j, &j.nodes[0], "results"), *cor = llava__jget(&j, &j.nodes[0], "correct");
     for (i = 0; i < 6 && ok; i++) {
         char pid[8];
@@ -589,6 +590,7 @@ static int test_sqa_prior(void) {
     llava__json_free(&j);
     free(txt);
     /* a TRAIN with no answered problem is an error, not a baseline of nothing */
+    snprintf(path, sizeof path, "%s/prior/problems.json", g_tmp);
     w_write_file(path, "{}", 2);
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/sqa_sample --split test --prior %s/prior >/dev/null 2>&1", g_bin, g_fix, g_tmp);
