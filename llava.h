@@ -6744,7 +6744,8 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
    SentencePiece-style: each line becomes "▁" + line with spaces as "▁" (Metaspace, prepend_scheme
    "first"), split into words before each "▁"; the alphabet is the most frequent characters (the rest
    fall back to bytes); then the most frequent adjacent pair is merged until the vocabulary is full
-   (ties: the lexicographically smallest merged string). No merge ever crosses a "▁", so encoding a
+   (ties: the lexicographically smallest merged string), never joining two scripts (SentencePiece's
+   split_by_unicode_script: letters, digits and punctuation stay apart). No merge ever crosses a "▁", so encoding a
    whole text (split=false, as LLaMA's tokenizer.json says) equals encoding word by word. */
 typedef struct {
     char **s;
@@ -6800,6 +6801,45 @@ static void llava__tok_added_json(llava__tok_str *o, int id, const char *content
     llava__tok_printf(o, "{\"id\":%d,\"content\":", id);
     llava__tok_json_str(o, content, strlen(content));
     llava__tok_puts(o, ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
+}
+
+/* The script class of a code point, as SentencePiece's trainer sees it with split_by_unicode_script (its
+   default): no piece mixes two classes, so "triangle." stays "triangle" + ".". "▁" goes with any class;
+   digits, punctuation and symbols are Common; letters go by their script, Hiragana and Katakana with Han.
+   Scripts are told apart by their main Unicode blocks, an approximation of the script property that
+   is exact for ASCII. */
+enum { LLAVA__SC_ANY, LLAVA__SC_COMMON, LLAVA__SC_LATIN, LLAVA__SC_GREEK, LLAVA__SC_CYRILLIC, LLAVA__SC_ARMENIAN, LLAVA__SC_HEBREW,
+       LLAVA__SC_ARABIC, LLAVA__SC_DEVANAGARI, LLAVA__SC_THAI, LLAVA__SC_HANGUL, LLAVA__SC_HAN, LLAVA__SC_OTHER };
+static int llava__tok_script(uint32_t c) {
+    if (c == 0x2581) return LLAVA__SC_ANY;
+    if (c < 0x80) return ((c | 32) >= 'a' && (c | 32) <= 'z') ? LLAVA__SC_LATIN : LLAVA__SC_COMMON;
+    if (c < 0xC0 || c == 0xD7 || c == 0xF7) return LLAVA__SC_COMMON;
+    if (c < 0x250 || (c >= 0x1E00 && c < 0x1F00)) return LLAVA__SC_LATIN;
+    if ((c >= 0x370 && c < 0x400) || (c >= 0x1F00 && c < 0x2000)) return LLAVA__SC_GREEK;
+    if (c >= 0x400 && c < 0x530) return LLAVA__SC_CYRILLIC;
+    if (c >= 0x530 && c < 0x590) return LLAVA__SC_ARMENIAN;
+    if (c >= 0x590 && c < 0x600) return LLAVA__SC_HEBREW;
+    if ((c >= 0x600 && c < 0x700) || (c >= 0x750 && c < 0x780)) return LLAVA__SC_ARABIC;
+    if (c >= 0x900 && c < 0x980) return LLAVA__SC_DEVANAGARI;
+    if (c >= 0xE00 && c < 0xE80) return LLAVA__SC_THAI;
+    if ((c >= 0x1100 && c < 0x1200) || (c >= 0x3130 && c < 0x3190) || (c >= 0xAC00 && c < 0xD7B0)) return LLAVA__SC_HANGUL;
+    if ((c >= 0x2E80 && c < 0x2FE0) || (c >= 0x3040 && c < 0x3100) || (c >= 0x3400 && c < 0x4DC0) || (c >= 0x4E00 && c < 0xA000) ||
+        (c >= 0xF900 && c < 0xFB00) || (c >= 0x20000 && c < 0x30000))
+        return LLAVA__SC_HAN;
+    if ((c >= 0x2000 && c < 0x2C00) || (c >= 0x3000 && c < 0x3040) || (c >= 0xFE30 && c < 0xFE70)) return LLAVA__SC_COMMON;
+    return LLAVA__SC_OTHER;
+}
+/* a token's class: its characters' (one class, as merges keep it), LLAVA__SC_ANY for "▁" alone */
+static int llava__tok_script_of(const char *s, size_t n) {
+    int c = LLAVA__SC_ANY;
+    size_t q;
+    for (q = 0; q < n;) {
+        uint32_t cp;
+        int l = llava__tok_utf8_next(s + q, &cp), k = llava__tok_script(cp);
+        if (k != LLAVA__SC_ANY) c = k;
+        q += (size_t)(l > 0 ? l : 1);
+    }
+    return c;
 }
 
 LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrainOptions *opt, const char *dir) {
@@ -6912,7 +6952,10 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
     }
     llava__tok_ipush(&wstart, (int)wsym.n);
     if (wsym.oom || wstart.oom || wcount.oom) rc = llava__err("llava_bpe_train: out of memory");
-    /* merges */
+    /* merges; a pair whose tokens' script classes differ (neither "▁" alone) is never merged */
+    int *cls = rc ? NULL : (int *)llava__calloc((size_t)target + 1, sizeof(int));
+    if (!rc && !cls) rc = llava__err("llava_bpe_train: out of memory");
+    for (i = 0; i < voc.count && !rc; i++) cls[i] = llava__tok_script_of(voc.s[i], voc.n[i]);
     llava__tok_pmap pc;
     memset(&pc, 0, sizeof pc);
     int *pcount = NULL;
@@ -6934,7 +6977,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
             int a = wstart.p[i], b = wstart.p[i + 1];
             for (k = a; k + 1 < b; k++) {
                 int x = wsym.p[k], y = wsym.p[k + 1], slot;
-                if (x < 0 || y < 0) continue;
+                if (x < 0 || y < 0 || (cls[x] != cls[y] && cls[x] != LLAVA__SC_ANY && cls[y] != LLAVA__SC_ANY)) continue;
                 if (llava__tok_pmap_get(&pc, x, y, &slot) < 0) {
                     slot = n_pairs++;
                     llava__tok_pmap_put(&pc, x, y, 0, slot);
@@ -6979,6 +7022,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
                 rc = llava__err("llava_bpe_train: out of memory");
                 break;
             }
+            cls[nid] = cls[A] != LLAVA__SC_ANY ? cls[A] : cls[B];
         }
         llava__tok_ipush(&mleft, A);
         llava__tok_ipush(&mright, B);
@@ -7006,6 +7050,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
     }
     llava__tok_pmap_free(&pc);
     LLAVA_FREE(pcount);
+    LLAVA_FREE(cls);
     /* tokenizer.json */
     if (!rc) {
         llava__tok_puts(&out, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");

@@ -234,6 +234,36 @@ static int t_trainer(const void *arg) {
     return 1;
 }
 
+/* --- the trainer keeps scripts apart, as SentencePiece's split_by_unicode_script does ------------- */
+static int t_trainer_scripts(const void *arg) {
+    (void)arg;
+    /* "triangle." and "x1" are the most frequent pairs' material, yet no piece may join a letter to a
+       digit or a punctuation mark; "▁" joins anything, and punctuation joins punctuation */
+    static const char *line = "a triangle. a triangle? x1 x1 ... \xce\xb1\xce\xb2\xce\xb3" "a \xce\xb1\xce\xb2\xce\xb3" "a\n";
+    char corpus[8192] = "", dir[512];
+    int k;
+    for (k = 0; k < 60; k++) strcat(corpus, line);
+    LlavaBpeTrainOptions opt;
+    memset(&opt, 0, sizeof opt);
+    opt.vocab_size = 330;
+    snprintf(dir, sizeof dir, "%s/scripts", g_tmp);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    CHECK(llava_bpe_train(corpus, strlen(corpus), &opt, dir) == 0, "train: %s", llava_last_error());
+    LlavaTokenizer *t = llava_tokenizer_load(dir);
+    CHECK(t, "load: %s", llava_last_error());
+    static const char *const want[] = {"\xe2\x96\x81triangle", "\xe2\x96\x81x", "\xe2\x96\x81...", "...", "\xe2\x96\x81\xce\xb1\xce\xb2\xce\xb3"},
+                             *never[] = {"triangle.", "\xe2\x96\x81triangle.", "e.", "e?", "x1", "\xe2\x96\x81x1", "\xce\xb3" "a", "\xe2\x96\x81\xce\xb1\xce\xb2\xce\xb3" "a"};
+    int ok = 1;
+    const char *bad = NULL;
+    for (k = 0; k < (int)(sizeof want / sizeof want[0]) && ok; k++)
+        if (llava_token_id(t, want[k]) < 0) ok = 0, bad = want[k];
+    for (k = 0; k < (int)(sizeof never / sizeof never[0]) && ok; k++)
+        if (llava_token_id(t, never[k]) >= 0) ok = -1, bad = never[k];
+    llava_tokenizer_free(t);
+    CHECK(ok == 1, "%s '%s'", ok == 0 ? "no piece" : "a piece across scripts:", bad);
+    return 1;
+}
+
 /* --- conversation templates against the original code ------------------------------------------ */
 static int t_templates(const void *arg) {
     (void)arg;
@@ -516,6 +546,7 @@ int main(int argc, char **argv) {
     }
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
+    run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
     run("templates: text, ids and labels equal the original LLaVA code / chat template", t_templates, NULL);
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
