@@ -119,46 +119,8 @@ static const char *jstr(const llava__json *j, const llava__jnode *o, const char 
     return x && x->type == LLAVA__JSTR ? x->str : NULL;
 }
 
-/* the blind baseline's counts: how often a choice text was the right answer, under a key (category and
-   choice set, or category alone); an open-addressing table of FNV-1a hashes */
-typedef struct {
-    char *key;
-    int count;
-} PriorSlot;
-typedef struct {
-    PriorSlot *s;
-    size_t cap, n;
-} Prior;
-static uint64_t fnv(const char *s) {
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-static PriorSlot *prior_slot(Prior *p, const char *key, int add) {
-    if (add && 2 * (p->n + 1) > p->cap) { /* grow: rehash into twice the slots */
-        Prior q = {(PriorSlot *)calloc(p->cap ? 2 * p->cap : 1024, sizeof(PriorSlot)), p->cap ? 2 * p->cap : 1024, 0};
-        size_t i;
-        if (!q.s) return NULL;
-        for (i = 0; i < p->cap; i++)
-            if (p->s[i].key) {
-                size_t j = fnv(p->s[i].key) & (q.cap - 1);
-                while (q.s[j].key) j = (j + 1) & (q.cap - 1);
-                q.s[j] = p->s[i];
-            }
-        free(p->s);
-        q.n = p->n;
-        *p = q;
-    }
-    if (!p->cap) return NULL;
-    size_t j = fnv(key) & (p->cap - 1);
-    while (p->s[j].key && strcmp(p->s[j].key, key)) j = (j + 1) & (p->cap - 1);
-    if (!p->s[j].key) {
-        if (!add || !(p->s[j].key = (char *)malloc(strlen(key) + 1))) return NULL;
-        strcpy(p->s[j].key, key);
-        p->n++;
-    }
-    return &p->s[j];
-}
+/* the blind baseline's counts (llava.h's string map): how often a choice text was the right answer,
+   under a key of the category and the choice set, or of the category alone */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 /* "category\x1f" + the choices sorted, "\x1e"-joined (set != 0) + "\x1f" + the answer's text */
 static void prior_key(Buf *k, const char *cat, const llava__json *j, const llava__jnode *ch, int set, const char *answer) {
@@ -308,8 +270,9 @@ int main(int argc, char **argv) {
     }
 
     /* the blind baseline: TRAIN's answers counted by category and choice set, and by category */
-    Prior pc = {0};
+    llava__tok_smap pc;
     Buf key = {0};
+    memset(&pc, 0, sizeof pc);
     if (prior) {
         llava__json jt;
         snprintf(path, sizeof path, "%s/problems.json", prior);
@@ -324,9 +287,9 @@ int main(int argc, char **argv) {
             if (!at) continue;
             for (set = 0; set < 2; set++) {
                 prior_key(&key, jstr(&jt, p, "category"), &jt, ch, set, at);
-                PriorSlot *sl = prior_slot(&pc, key.p, 1);
-                if (!sl) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
-                sl->count++;
+                int e = llava__tok_smap_find(&pc, key.p, key.n);
+                if (e >= 0) pc.val[e]++;
+                else if (llava__tok_smap_put(&pc, key.p, key.n, 1) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
             }
             used++;
         }
@@ -393,9 +356,11 @@ int main(int argc, char **argv) {
             int set, best = -1, bc = 0;
             for (set = 1; set >= 0 && best < 0; set--)
                 for (k = 0; k < nch; k++) {
-                    prior_key(&key, cat, &jp, ch, set, choice_text(&jp, ch, k));
-                    PriorSlot *sl = prior_slot(&pc, key.p, 0);
-                    if (sl && sl->count > bc) bc = sl->count, best = k;
+                    const char *ct = choice_text(&jp, ch, k);
+                    if (!ct) continue; /* a choice that is not a string is never picked */
+                    prior_key(&key, cat, &jp, ch, set, ct);
+                    int c = llava__tok_smap_get(&pc, key.p, key.n);
+                    if (c > bc) bc = c, best = k;
                 }
             blind[0] = (char)('A' + (best < 0 ? 0 : best));
             pred_text = blind, found = 0;
@@ -478,8 +443,8 @@ int main(int argc, char **argv) {
         if (llava__write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
         free(o.p);
     }
-    for (i = 0; i < (int)pc.cap; i++) free(pc.s[i].key);
-    free(pc.s), free(key.p);
+    llava__tok_smap_free(&pc);
+    free(key.p);
     for (i = 0; i < npred; i++) free(pid_of[i]), free(text_of[i]);
     free(pid_of), free(text_of), free(res.p), free(parsed.p), free(pr), free(ptext), free(stext);
     llava__json_free(&jp);
