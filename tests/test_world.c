@@ -383,7 +383,7 @@ static int test_mc(void) {
     if (!run("%s/instruct --mc --world %s/h --out %s/mc --n 1100 --test 1000", g_bin, g_tmp, g_tmp)) return 0;
     char *text = slurp("%s/mc/problems.json", g_tmp), *splits = slurp("%s/mc/pid_splits.json", g_tmp);
     llava__json j, js;
-    int ok = 1, n = 0, pos[6][5], cats[8] = {0};
+    int ok = 1, n = 0, pos[6][5], cats[8] = {0}, cnt_opt[8][4] = {{0}};
     static const char *const catname[5] = {"color", "shape", "count", "position", "relation"};
     memset(pos, 0, sizeof pos);
     if (!text || !splits) return failf("problems.json or pid_splits.json missing");
@@ -409,6 +409,13 @@ static int test_mc(void) {
         pos[k][a]++;
         for (c = 0; c < 5; c++)
             if (!strcmp(cat->str, catname[c])) cats[c]++;
+        if (!strcmp(cat->str, "count")) { /* the options' lowest count and the answer's rank among them */
+            int lo = 99, rank = 0, v;
+            for (c = 0; c < k; c++) lo = (v = atoi(llava__jat(&j, ch, c)->str)) < lo ? v : lo;
+            for (c = 0; c < k; c++) rank += atoi(llava__jat(&j, ch, c)->str) < atoi(llava__jat(&j, ch, a)->str);
+            if (k != 4 || lo < 0 || lo > 7) ok = failf("count problem %s: %d choices from %d", p->key, k, lo);
+            else cnt_opt[lo][rank]++;
+        }
         char img[1200];
         snprintf(img, sizeof img, "%s/mc/images/%s/%s/image.png", g_tmp, sp->str, p->key);
         if (access(img, R_OK) != 0) {
@@ -448,6 +455,13 @@ static int test_mc(void) {
         for (c = 0; c < k; c++) lo = pos[k][c] < lo ? pos[k][c] : lo, hi = pos[k][c] > hi ? pos[k][c] : hi;
         if (hi && hi - lo > 1) ok = failf("answer positions for %d choices are unbalanced (%d..%d)", k, lo, hi);
     }
+    /* count questions: neither the set of options nor the answer's rank in it tells the answer (options
+       drawn around the true count would have it in the middle) */
+    for (int l = 0, lo = 1 << 30, hi = 0; l < 8 && ok; l++)
+        for (int r = 0; r < 4; r++) {
+            if (cnt_opt[l][r]) lo = cnt_opt[l][r] < lo ? cnt_opt[l][r] : lo, hi = cnt_opt[l][r] > hi ? cnt_opt[l][r] : hi;
+            if (l == 7 && r == 3 && hi - lo > 1) ok = failf("count questions: the options from each lowest count and the answer's rank in them are unbalanced (%d..%d)", lo, hi);
+        }
     for (int c = 0; c < 5 && ok; c++) {
         if (cats[c] < n / 7) ok = failf("category %s has %d of %d problems", catname[c], cats[c], n);
     }

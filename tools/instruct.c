@@ -847,7 +847,9 @@ static int stmt_ok(const WScene *sc, const char *s, int want_true) {
     return ok;
 }
 
-static int mc_make(const WScene *sc, WRng *r, int cat, MCProb *p) {
+/* want_count (0-11): a count question's options (the four counts from want_count / 4) and its answer
+   (want_count % 4 among them), chosen by the caller so that each comes out as often */
+static int mc_make(const WScene *sc, WRng *r, int cat, int want_count, MCProb *p) {
     int k, t, o = w_rng_int(r, sc->n);
     const WObj *ob = &sc->o[o];
     Str on = nm(ob);
@@ -889,23 +891,28 @@ static int mc_make(const WScene *sc, WRng *r, int cat, MCProb *p) {
         break;
     }
     case MC_COUNT: {
-        int how = w_rng_int(r, 3), cnt, sh = ob->shape, co = ob->color;
+        /* the options and the answer first, then a question about this scene with that answer (all
+           objects, a shape or a colour, present or not). Counts drawn from the scenes would be mostly 1,
+           and options drawn around the true count would name it by being their middle: the options
+           alone would tell. Here every set of options has each of its counts right equally often. */
+        const int lo = want_count / 4, cnt = lo + want_count % 4;
+        int how[1 + W_NSHAPE + W_NCOLOR], which[1 + W_NSHAPE + W_NCOLOR], nq = 0, q;
         char noun[64];
-        if (how == 0) cnt = sc->n, snprintf(noun, sizeof noun, "objects"), snprintf(p->question, 256, "How many objects are in the image?");
-        else if (how == 1) cnt = w_count(sc, sh, -1), snprintf(noun, sizeof noun, "%s", w_shape_plural[sh]), snprintf(p->question, 256, "How many %s are there?", noun);
-        else cnt = w_count(sc, -1, co), snprintf(noun, sizeof noun, "%s objects", w_color_name[co]), snprintf(p->question, 256, "How many %s are there?", noun);
+        (void)ob;
+        if (sc->n == cnt) how[nq] = 0, which[nq++] = 0;
+        for (q = 0; q < W_NSHAPE; q++)
+            if (w_count(sc, q, -1) == cnt) how[nq] = 1, which[nq++] = q;
+        for (q = 0; q < W_NCOLOR; q++)
+            if (w_count(sc, -1, q) == cnt) how[nq] = 2, which[nq++] = q;
+        if (!nq) return 0;
+        q = w_rng_int(r, nq);
+        if (how[q] == 0) snprintf(noun, sizeof noun, "objects"), snprintf(p->question, 256, "How many objects are in the image?");
+        else if (how[q] == 1) snprintf(noun, sizeof noun, "%s", w_shape_plural[which[q]]), snprintf(p->question, 256, "How many %s are there?", noun);
+        else snprintf(noun, sizeof noun, "%s objects", w_color_name[which[q]]), snprintf(p->question, 256, "How many %s are there?", noun);
         p->k = 4;
-        int used[8] = {0}, lo = cnt - 2 < 0 ? 0 : cnt - 2;
-        if (lo + 4 > 7) lo = 3;
-        used[cnt] = 1;
         snprintf(p->choice[0], 96, "%d", cnt);
-        for (k = 1; k < p->k; k++) {
-            int v;
-            do v = lo + w_rng_int(r, 5);
-            while (v > 7 || used[v] || (how == 0 && v == 0));
-            used[v] = 1;
-            snprintf(p->choice[k], 96, "%d", v);
-        }
+        for (k = 1, q = lo; q < lo + 4; q++)
+            if (q != cnt) snprintf(p->choice[k++], 96, "%d", q);
         for (k = 0; k < p->k; k++) STMT(k, "There are %s %s in the image.", p->choice[k], noun);
         break;
     }
@@ -976,7 +983,7 @@ static int mc_make(const WScene *sc, WRng *r, int cat, MCProb *p) {
 static int make_mc(WScene *sc, int n_images, const char *world, const char *out, int n, int n_test, uint64_t seed) {
     WBuf pj = {0}, sp = {0}, info = {0};
     char dir[1024], from[1400], to[1400];
-    int i, made = 0, cat_count[MC_NCAT] = {0}, pos_count[6][5], bag[6][5], bag_left[6] = {0};
+    int i, made = 0, want_count = 0, cat_count[MC_NCAT] = {0}, pos_count[6][5], bag[6][5], bag_left[6] = {0};
     double chance_test = 0, chance_all = 0;
     WRng r;
     memset(pos_count, 0, sizeof pos_count);
@@ -996,8 +1003,9 @@ static int make_mc(WScene *sc, int n_images, const char *world, const char *out,
                     byc[c] = t;
                 }
         for (c = 0; c < MC_NCAT && !ok; c++)
-            for (tries = 0; tries < 8 && !ok; tries++) ok = mc_make(&sc[i], &r, byc[c], &p);
+            for (tries = 0; tries < 8 && !ok; tries++) ok = mc_make(&sc[i], &r, byc[c], want_count, &p);
         if (!ok) continue;
+        if (p.cat == MC_COUNT) want_count = (want_count + 1) % 12; /* the next count question's options and answer */
         /* balanced answer position: a shuffled bag of positions per choice count */
         if (!bag_left[p.k]) {
             for (k = 0; k < p.k; k++) bag[p.k][k] = k;
