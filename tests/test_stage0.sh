@@ -80,6 +80,16 @@ a=$(first_loss "$T/log_lm"); b=$(last_loss "$T/log_lm")
 [ $rc = 0 ] && falls "$a" "$b" && grep -q 'held-out loss' "$T/log_lm"; r=$?
 check "lm: 20 steps, the next-token loss falls ($a -> $b)" $r "exit $rc: $(tail -n 1 "$T/log_lm")"
 
+"$B/stage0" lm --model "$T/m1" --world "$T/w" --out "$T/m3" --steps 2 --batch 8 --repeats 30 --log-every 1 > "$T/log_rep" 2>&1; rc=$?
+n0=$(sed -n 's/^lm: \([0-9]*\) training texts.*/\1/p' "$T/log_lm"); n1=$(sed -n 's/^lm: \([0-9]*\) training texts.*; 30 repeats).*/\1/p' "$T/log_rep")
+# the first repeat as the log shows it: "w1 ... wk\nw1 ... wk", each half the same words of the captions
+rep=$(sed -n 's/^lm: repeats like "\(.*\)" (from [0-9]* words)$/\1/p' "$T/log_rep")
+h1=${rep%%\\n*} h2=${rep#*\\n}
+known=0
+for x in $h1; do grep -q -i -w -- "$x" "$T/w/world.json" || known=1; done
+[ $rc = 0 ] && [ -n "$n0" ] && [ "$n1" = $((n0 + 30)) ] && [ -n "$h1" ] && [ "$h1" = "$h2" ] && [ $known = 0 ]; r=$?
+check "lm --repeats 30: 30 more texts, each the same words of the world twice ($n0 -> $n1; \"$h1\")" $r "exit $rc: $(grep 'training texts\|repeats like' "$T/log_rep")"
+
 "$B/dump" --model "$T/m2" --ids "1 5 6 7" --greedy 4 > "$T/log_dump" 2>&1; rc=$?
 check "the result loads and runs a text prompt (dump)" $rc "exit $rc: $(tail -n 1 "$T/log_dump")"
 

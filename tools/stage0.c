@@ -5,7 +5,7 @@
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
                  [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--max-len 256] [--instruct FILE]
+                 [--max-len 256] [--instruct FILE] [--repeats N]
 
    init   a LLaVA of the mini shape with fresh weights (llava_model_new), vocabulary and special tokens
           from the tokenizer, vision_feature_layer -1 so that every vision layer exists and trains;
@@ -22,7 +22,8 @@
           the manner of CLIP's zero-shot classifier, each object's patch rows (pooled) against the 77
           "a <colour> <shape>" phrases, so that the patches LLaVA's projector reads describe their object.
    lm     next-token pretraining of the language model on the world's captions (and, with --instruct,
-          LLaVA-format conversations) as plain text: <s> text </s>, no image.
+          LLaVA-format conversations) as plain text: <s> text </s>, no image; --repeats adds texts written
+          twice, from which the model learns to copy from its context (induction heads).
 
    Every subcommand saves OUT in Hugging Face's layout (F32) with the tokenizer files, then loads it
    back as a check. The last min(200, n/5) images of the world are held out of both clip and lm and
@@ -32,6 +33,7 @@
 #include "../llava.h"
 #include "world.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,7 +117,7 @@ static int copy_tokenizer(const char *src, const char *dir) {
 /* --- options -------------------------------------------------------------------------------------- */
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
-    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool;
+    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool, repeats;
     float lr, wd, warmup, shape_text, regions;
     uint64_t seed;
 } opts;
@@ -127,7 +129,7 @@ static void usage(FILE *f) {
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
             "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--max-len 256] [--instruct FILE]\n"
+            "              [--max-len 256] [--instruct FILE] [--repeats N]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
             "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
             "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
@@ -148,6 +150,8 @@ static void usage(FILE *f) {
             "  --log-every N      progress line every N steps (default 10)\n"
             "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
             "  --instruct FILE    lm: also train on these conversations' text\n"
+            "  --repeats N        lm: also train on N texts of random words from the training texts, written twice, so\n"
+            "                     that the model learns to copy from its context (induction heads)\n"
             "  --negatives 0|1    clip: 1 adds a hard negative per caption (one shape or color word swapped) to the\n"
             "                     image -> text softmax (default 0)\n"
             "  --shape-text X     clip: the fraction of texts that are the colour-free view of the scene, its objects'\n"
@@ -186,7 +190,7 @@ static void parse(opts *o, int argc, char **argv) {
     static const char *const allowed[3][2] = {
         {"init", " --tokenizer --out --seed --feature-layer "},
         {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "},
-        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct "}};
+        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct --repeats "}};
     int i, k = -1;
     memset(o, 0, sizeof *o);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -241,6 +245,7 @@ static void parse(opts *o, int argc, char **argv) {
         else if (!strcmp(a, "--batch")) o->batch = parse_int(o->cmd, a, v, 2, 4096);
         else if (!strcmp(a, "--log-every")) o->log_every = parse_int(o->cmd, a, v, 1, 100000000);
         else if (!strcmp(a, "--max-len")) o->max_len = parse_int(o->cmd, a, v, 2, 1 << 20);
+        else if (!strcmp(a, "--repeats")) o->repeats = parse_int(o->cmd, a, v, 0, 10000000);
         else if (!strcmp(a, "--negatives")) o->negatives = parse_int(o->cmd, a, v, 0, 1);
         else if (!strcmp(a, "--feature-layer")) o->feature_layer = parse_int(o->cmd, a, v, -1000, 1000);
         else if (!strcmp(a, "--seed")) o->seed = (uint64_t)parse_int(o->cmd, a, v, 0, 2147483647);
@@ -1600,13 +1605,36 @@ typedef struct {
     int **ids, *len, n, cap;
     long tokens;
     int cut;
+    llava__tok_smap *words; /* when set, add_text counts the words of what it adds (--repeats) */
 } texts;
+
+/* the words (letters and digits, lowercased) of a text, counted in *m */
+static void count_words(const char *cmd, llava__tok_smap *m, const char *text) {
+    const char *p = text;
+    while (*p) {
+        if (!isalnum((unsigned char)*p)) {
+            p++;
+            continue;
+        }
+        char w[32];
+        size_t n = 0;
+        while (isalnum((unsigned char)*p)) {
+            if (n < sizeof w) w[n] = (char)tolower((unsigned char)*p);
+            n++, p++;
+        }
+        if (n > sizeof w) continue; /* no word of the world is this long */
+        const int e = llava__tok_smap_find(m, w, n);
+        if (e >= 0) m->val[e]++;
+        else if (llava__tok_smap_put(m, w, n, 1) < 0) die(cmd, "out of memory");
+    }
+}
 
 /* <s> text </s>, cut to max_len */
 static void add_text(const char *cmd, texts *tx, const LlavaTokenizer *tok, const char *text, int max_len, const char *where) {
     const int bos = llava_tokenizer_bos(tok), eos = llava_tokenizer_eos(tok);
     int n = tokenize(tok, text, NULL, 0);
     if (n < 0) die(cmd, "%s: %s", where, llava_last_error());
+    if (tx->words) count_words(cmd, tx->words, text);
     int *ids = (int *)xcalloc((size_t)n + 2, sizeof(int)), k = 0;
     if (bos >= 0) ids[k++] = bos;
     if (tokenize(tok, text, ids + k, n) != n) die(cmd, "%s: %s", where, llava_last_error());
@@ -1705,6 +1733,39 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
     free(order);
 }
 
+/* --repeats N: N texts of random words written twice, "w1 ... wk" newline "w1 ... wk" (k from 5 to 16),
+   from the words that occur at least 20 times in the training texts. A language model pretrained on
+   natural text has met text that repeats itself and has learned to copy from its context by position
+   (induction heads); the world's captions hardly repeat, and a model trained on them alone does not learn
+   it (tools/probe_lm.py, "repeat"). Only copying predicts a repetition's words. Naming the letter written
+   before the option that matches, as multiple choice asks, is a lookup in the context of the same kind. */
+static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, const llava__tok_smap *words, int n, uint64_t seed,
+                        int max_len) {
+    int *pick = (int *)xcalloc((size_t)words->n + 1, sizeof(int)), np = 0, e, i, k;
+    for (e = 0; e < words->n; e++)
+        if (words->val[e] >= 20) pick[np++] = e;
+    if (np < 2) die(cmd, "--repeats: the training texts have %d words that occur 20 times or more; at least 2 are needed", np);
+    uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 777;
+    char *buf = (char *)xcalloc(2 * 16 * 34 + 2, 1); /* two halves of at most 16 words of at most 32 bytes and a space */
+    for (i = 0; i < n; i++) {
+        const int nw = 5 + (int)(llava__rng_next(&rng) % 12);
+        size_t len = 0;
+        for (k = 0; k < nw; k++) {
+            const int w = pick[llava__rng_next(&rng) % (uint64_t)np];
+            if (k) buf[len++] = ' ';
+            memcpy(buf + len, words->keys.p + words->koff[w], words->klen[w]);
+            len += words->klen[w];
+        }
+        buf[len] = '\n';
+        memcpy(buf + len + 1, buf, len);
+        buf[2 * len + 1] = 0;
+        add_text(cmd, tx, tok, buf, max_len, "--repeats");
+        if (!i) printf("lm: repeats like \"%.*s\\n%s\" (from %d words)\n", (int)len, buf, buf + len + 1, np);
+    }
+    free(buf);
+    free(pick);
+}
+
 /* mean next-token cross-entropy of the samples, through the inference path */
 static double val_loss(const char *cmd, LlavaModel *m, const texts *tx, int max_len, long *ntok) {
     const int V = m->cfg.text_vocab;
@@ -1752,9 +1813,12 @@ static int cmd_lm(const opts *o) {
     world w;
     load_world(cmd, o->world, &w);
     texts tr, va;
+    llava__tok_smap words;
     int i, k, skipped = 0;
     memset(&tr, 0, sizeof tr);
     memset(&va, 0, sizeof va);
+    memset(&words, 0, sizeof words);
+    if (o->repeats) tr.words = &words;
     for (i = 0; i < w.n; i++)
         for (k = 0; k < 5; k++) {
             char where[96];
@@ -1770,11 +1834,15 @@ static int cmd_lm(const opts *o) {
             }
     const int ncap = tr.n;
     if (o->instruct) add_instruct(cmd, &tr, tok, &w, o->instruct, max_len, &skipped);
+    const int nlang = tr.n;
+    tr.words = NULL;
+    if (o->repeats) add_repeats(cmd, &tr, tok, &words, o->repeats, o->seed, max_len);
+    llava__tok_smap_free(&words);
     if (tr.n < 1) die(cmd, "no training text");
     const int B = LLAVA__MIN(o->batch, tr.n);
-    printf("lm: %d training texts (%d captions%s%d conversations, %d about held-out images left out), %ld tokens, %d cut to %d; %d "
-           "held-out captions\n",
-           tr.n, ncap, o->instruct ? " + " : ", ", tr.n - ncap, skipped, tr.tokens, tr.cut, max_len, va.n);
+    printf("lm: %d training texts (%d captions%s%d conversations, %d about held-out images left out; %d repeats), %ld tokens, %d cut "
+           "to %d; %d held-out captions\n",
+           tr.n, ncap, o->instruct ? " + " : ", ", nlang - ncap, skipped, tr.n - nlang, tr.tokens, tr.cut, max_len, va.n);
 
     LlavaTrainOptions to;
     llava_train_defaults(&to, 0);
