@@ -138,15 +138,15 @@ done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
 
-# Sizes. Full: about 31 minutes on 2 cores (stage 0 ~15, stages 1-2 ~16, evaluation under 1; seed 1).
+# Sizes. Full: about 46 minutes on 2 cores (stage 0 ~29, stages 1-2 ~16, evaluation under 1; seed 1).
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
     n_world=300 n_world0=0 n_heldout=160 n_bench=10 n_mc=120 n_test=100 n_mctrain=200
-    clip_steps=20 clip_batch=32 lm_steps=60 s1=40 s2=60 batch=8
+    clip_steps=20 clip_batch=32 lm_steps=60 repeats=200 s1=40 s2=60 batch=8
 else
     n_world=5000 n_world0=40000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
-    clip_steps=3000 clip_batch=64 lm_steps=400 s1=625 s2=3000 batch=8
+    clip_steps=3000 clip_batch=64 lm_steps=4000 repeats=40000 s1=625 s2=3000 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 # stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
@@ -243,8 +243,10 @@ else
     fi
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
         --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed"
+    # the language model: the world's text, and texts written twice (--repeats) from which it learns to
+    # copy from its context, as a language model pretrained on natural text has (README, "What limits it")
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
-        --out "$out/s0" --steps "$lm_steps" --seed "$seed"
+        --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed"
     s0=$out/s0
 fi
 
