@@ -898,7 +898,6 @@ static int mc_make(const WScene *sc, WRng *r, int cat, int want_count, MCProb *p
         const int lo = want_count / 4, cnt = lo + want_count % 4;
         int how[1 + W_NSHAPE + W_NCOLOR], which[1 + W_NSHAPE + W_NCOLOR], nq = 0, q;
         char noun[64];
-        (void)ob;
         if (sc->n == cnt) how[nq] = 0, which[nq++] = 0;
         for (q = 0; q < W_NSHAPE; q++)
             if (w_count(sc, q, -1) == cnt) how[nq] = 1, which[nq++] = q;
