@@ -5061,6 +5061,13 @@ static int llava__tok_smap_put(llava__tok_smap *m, const char *k, size_t n, int 
     m->slot[h] = e;
     return e;
 }
+/* counts one more of the key (a new key starts at 1); returns the entry index, or -1 when out of memory */
+static int llava__tok_smap_count(llava__tok_smap *m, const char *k, size_t n) {
+    int e = llava__tok_smap_find(m, k, n);
+    if (e < 0) return llava__tok_smap_put(m, k, n, 1);
+    m->val[e]++;
+    return e;
+}
 
 /* --- (id, id) -> (rank, merged id) hash map for BPE merges ------------------------------------------ */
 typedef struct {
@@ -6888,9 +6895,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
             size_t a = 0, q;
             for (q = 3; q <= line.n; q++) {
                 if (q == line.n || !memcmp(line.p + q, meta, 3)) {
-                    int ent = llava__tok_smap_find(&words, line.p + a, q - a);
-                    if (ent >= 0) words.val[ent]++;
-                    else if (llava__tok_smap_put(&words, line.p + a, q - a, 1) < 0) rc = llava__err("llava_bpe_train: out of memory");
+                    if (llava__tok_smap_count(&words, line.p + a, q - a) < 0) rc = llava__err("llava_bpe_train: out of memory");
                     a = q;
                 }
             }

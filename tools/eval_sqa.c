@@ -287,9 +287,7 @@ int main(int argc, char **argv) {
             if (!at) continue;
             for (set = 0; set < 2; set++) {
                 prior_key(&key, jstr(&jt, p, "category"), &jt, ch, set, at);
-                int e = llava__tok_smap_find(&pc, key.p, key.n);
-                if (e >= 0) pc.val[e]++;
-                else if (llava__tok_smap_put(&pc, key.p, key.n, 1) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
+                if (llava__tok_smap_count(&pc, key.p, key.n) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
             }
             used++;
         }

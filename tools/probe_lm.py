@@ -22,8 +22,8 @@ import random
 import torch
 from transformers import LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
-SHAPES = ["circle", "square", "triangle", "star", "cross", "ring", "diamond"]
-COLORS = ["red", "orange", "yellow", "green", "cyan", "blue", "purple", "pink", "brown", "white", "black"]
+from probe_vision import COLORS, SHAPES  # the world's names (tools/ is on the path when run as a script)
+
 OTHER = ["small", "medium", "large", "left", "right", "top", "bottom", "middle", "background", "plain", "image", "shape",
          "object", "above", "below", "next", "two", "three", "four", "five", "one"]
 SYSTEM = ("A chat between a curious user and an artificial intelligence assistant. "

@@ -1623,9 +1623,7 @@ static void count_words(const char *cmd, llava__tok_smap *m, const char *text) {
             n++, p++;
         }
         if (n > sizeof w) continue; /* no word of the world is this long */
-        const int e = llava__tok_smap_find(m, w, n);
-        if (e >= 0) m->val[e]++;
-        else if (llava__tok_smap_put(m, w, n, 1) < 0) die(cmd, "out of memory");
+        if (llava__tok_smap_count(m, w, n) < 0) die(cmd, "out of memory");
     }
 }
 
