@@ -632,6 +632,75 @@ static int test_sqa_to_llava(void) {
     return ok;
 }
 
+static int test_sqa_open(void) {
+    /* --open: free answers scored by the choice they name first (whole words, any case, count words, the
+       longer choice on a tie); the prompt without options */
+    static const struct {
+        const char *choices, *text;
+        int answer, named;
+    } cases[] = {
+        {"\"rubber\", \"copper\", \"glass\"", "Copper, not glass.", 1, 1},
+        {"\"rubber\", \"copper\", \"glass\"", "glass is better than COPPER", 1, 2},
+        {"\"0\", \"1\", \"2\", \"3\"", "There are no red objects.", 0, 0},
+        {"\"0\", \"1\", \"2\", \"3\"", "There are two stars and 1 circle.", 2, 2},
+        {"\"pink\", \"pink star\", \"white star\"", "The pink star is above it.", 1, 1},
+        {"\"cat\", \"dog\"", "A catalog of dogs.", 0, -1},
+    };
+    const int n = (int)(sizeof cases / sizeof cases[0]);
+    char path[1200];
+    WBuf b = {0};
+    int i, ok = 1;
+    snprintf(path, sizeof path, "%s/open", g_tmp);
+    mkdir(path, 0755);
+    wb_puts(&b, "{");
+    for (i = 0; i < n; i++)
+        wb_printf(&b, "%s\"%d\": {\"question\": \"q%d?\", \"choices\": [%s], \"answer\": %d, \"hint\": \"%s\", \"category\": \"c\"}", i ? ", " : "", i + 1, i + 1,
+                  cases[i].choices, cases[i].answer, i == 0 ? "Some context." : "");
+    wb_puts(&b, "}\n");
+    snprintf(path, sizeof path, "%s/open/problems.json", g_tmp);
+    if (w_write_file(path, b.p, b.n)) ok = failf("cannot write %s", path);
+    wb_free(&b);
+    snprintf(path, sizeof path, "%s/open/pid_splits.json", g_tmp);
+    if (ok && w_write_file(path, "{\"test\": [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"]}", 40)) ok = failf("cannot write %s", path);
+    for (i = 0; ok && i < n; i++) {
+        wb_printf(&b, "{\"question_id\": \"%d\", \"text\": ", i + 1);
+        wb_json(&b, cases[i].text);
+        wb_puts(&b, "}\n");
+    }
+    snprintf(path, sizeof path, "%s/open/pred.jsonl", g_tmp);
+    if (ok && w_write_file(path, b.p, b.n)) ok = failf("cannot write %s", path);
+    wb_free(&b);
+    if (ok && !run("%s/eval_sqa --data %s/open --open --predictions %s/open/pred.jsonl --json %s/open/r.json", g_bin, g_tmp, g_tmp, g_tmp)) return 0;
+    char *t = ok ? slurp("%s/open/r.json", g_tmp) : NULL;
+    llava__json j;
+    if (ok && (!t || llava__json_parse(&j, t, strlen(t), "r.json"))) return free(t), failf("cannot read eval_sqa's JSON");
+    if (ok) {
+        const llava__jnode *res = llava__jget(&j, &j.nodes[0], "results"), *cor = llava__jget(&j, &j.nodes[0], "correct"),
+                           *fail = llava__jget(&j, &j.nodes[0], "failed");
+        for (i = 0; ok && i < n; i++) {
+            char pid[8];
+            snprintf(pid, sizeof pid, "%d", i + 1);
+            const llava__jnode *r = llava__jget(&j, res, pid);
+            if (!r || (int)r->num != cases[i].named) ok = failf("'%s' named choice %g, want %d", cases[i].text, r ? r->num : -9, cases[i].named);
+        }
+        if (ok && (!cor || cor->num != 4 || !fail || fail->num != 1))
+            ok = failf("%g right and %g naming none, want 4 and 1", cor ? cor->num : -1, fail ? fail->num : -1);
+        llava__json_free(&j);
+    }
+    free(t);
+    /* the prompt: context and question, no options, no suffix */
+    if (ok && !run("%s/eval_sqa --data %s/open --open --prompts %s/open/q.jsonl", g_bin, g_tmp, g_tmp)) return 0;
+    t = ok ? slurp("%s/open/q.jsonl", g_tmp) : NULL;
+    if (ok && (!t || !strstr(t, "{\"question_id\": \"1\", \"text\": \"Context: Some context.\\nq1?\", \"category\": \"c\"}\n") ||
+               !strstr(t, "{\"question_id\": \"2\", \"text\": \"q2?\", \"category\": \"c\"}\n")))
+        ok = failf("open prompts differ: %.300s", t ? t : "");
+    free(t);
+    char cmd[2600];
+    snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/open --open --prior %s/open >/dev/null 2>&1", g_bin, g_tmp, g_tmp);
+    if (ok && system(cmd) == 0) ok = failf("--open with --prior was accepted");
+    return ok;
+}
+
 /* ---- offline judge ---------------------------------------------------------------------------------- */
 static int judge_rel(const char *answers, double *rel) {
     if (!run("%s/judge_offline --questions %s/b/questions.jsonl --context %s/b/context.jsonl --reference %s/b/answers_ref.jsonl --answers %s --json %s/j.json",
@@ -723,6 +792,7 @@ int main(int argc, char **argv) {
     report("eval_sqa: extraction rules one by one", test_sqa_extraction_more());
     report("eval_sqa: the blind baseline from a training set's answers", test_sqa_prior());
     report("eval_sqa: LLaVA training samples, the letter or the explanation then the letter", test_sqa_to_llava());
+    report("eval_sqa --open: free answers scored by the choice they name first", test_sqa_open());
     int i;
     for (i = 0; i < g_nsc; i++) w_scene_free(&g_sc[i]);
     for (i = 0; i < g_nheld; i++) w_scene_free(&g_held[i]);

@@ -23,6 +23,14 @@
          (NAT/SOC/LAN subject, TXT/IMG/NO context, G1-6/G7-12 grade) where the problems have them; --json
          writes the same and the parsed letter and chosen index per problem.
 
+     eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl
+     eval_sqa --data DIR [--split test] --open --predictions P.jsonl [--json OUT.json]
+         the same questions without their options (the context line and the question only), and their
+         free answers scored by the choice they name first: whole words in any case, a count choice "0" to
+         "12" also as its word ("two"; 0 also as "no" or "none"), the longer choice where two start at
+         the same place. It tells what a model knows about the image from how it maps that knowledge to
+         a letter. An answer that names no choice is wrong.
+
      eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
          scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
          choice that was most often right in TRAIN's problems (all of them) of the same category with the same
@@ -114,6 +122,43 @@ static char extract_letter(const char *s, const char *options) {
     return hits == 1 ? letter : 0;
 }
 
+/* --open: where the whole word(s) w first occur in s, in any case; -1 if nowhere */
+static long find_words(const char *s, const char *w) {
+    size_t n = strlen(w), i, k;
+    if (!n) return -1;
+    for (i = 0; s[i]; i++) {
+        if (i && isalnum((unsigned char)s[i - 1])) continue;
+        for (k = 0; k < n && s[i + k] && tolower((unsigned char)s[i + k]) == tolower((unsigned char)w[k]); k++) {}
+        if (k == n && !isalnum((unsigned char)s[i + n])) return (long)i;
+    }
+    return -1;
+}
+/* the index of the choice that answer s names first (see --open above), -1 if it names none */
+static int named_choice(const char *s, const llava__json *j, const llava__jnode *ch) {
+    static const char *const words[13] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"};
+    const llava__jnode *c;
+    long best = -1;
+    size_t best_len = 0;
+    int k = 0, idx = -1;
+    for (c = llava__jfirst(j, ch); c; c = llava__jnext(j, c), k++) {
+        if (c->type != LLAVA__JSTR) continue;
+        const char *forms[4] = {c->str, NULL, NULL, NULL};
+        char *end;
+        long v = strtol(c->str, &end, 10);
+        int f;
+        if (c->str[0] >= '0' && c->str[0] <= '9' && !*end && v <= 12) {
+            forms[1] = words[v];
+            if (v == 0) forms[2] = "no", forms[3] = "none";
+        }
+        for (f = 0; f < 4; f++) {
+            long at = forms[f] ? find_words(s, forms[f]) : -1;
+            size_t len = forms[f] ? strlen(forms[f]) : 0;
+            if (at >= 0 && (best < 0 || at < best || (at == best && len > best_len))) best = at, best_len = len, idx = k;
+        }
+    }
+    return idx;
+}
+
 static const char *jstr(const llava__json *j, const llava__jnode *o, const char *key) {
     const llava__jnode *x = llava__jget(j, o, key);
     return x && x->type == LLAVA__JSTR ? x->str : NULL;
@@ -148,13 +193,15 @@ static void usage(FILE *f) {
                "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain]   (training data: prompt -> answer letter,\n"
                "      or with --explain the solution then \"The answer is X.\", and no suffix in the prompt)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
+               "  eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl | --predictions P.jsonl [--json OUT.json]\n"
+               "      (the questions without their options; an answer is scored by the choice it names first)\n"
                "  eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]   (blind baseline from TRAIN's answers)\n"
                "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
 }
 
 int main(int argc, char **argv) {
     const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL, *prior = NULL;
-    int suffix = 1, explain = 0, i;
+    int suffix = 1, explain = 0, open = 0, i;
     const char *v = NULL;
     for (i = 1; i < argc; i += v ? 2 : 1) {
         const char *a = argv[i];
@@ -162,6 +209,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--no-suffix")) { suffix = 0; v = NULL; continue; }
         if (!strcmp(a, "--explain")) { explain = 1, suffix = 0; v = NULL; continue; }
+        if (!strcmp(a, "--open")) { open = 1; v = NULL; continue; }
         if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
         if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--split")) split = v;
@@ -174,6 +222,7 @@ int main(int argc, char **argv) {
         else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
     }
     if (!data || (!!prompts + !!preds + !!prior != 1)) return usage(stderr), 2;
+    if (open && (to_llava || prior)) return fprintf(stderr, "eval_sqa: --open goes with --prompts or --predictions\n"), 2;
 
     char path[1200];
     size_t n;
@@ -201,13 +250,13 @@ int main(int argc, char **argv) {
             if (hint && hint[0]) bputs(&t, "Context: "), bputs(&t, hint), bputs(&t, "\n");
             bputs(&t, q ? q : "");
             ch = llava__jget(&jp, p, "choices");
-            for (c = llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c), k++) {
+            for (c = open ? NULL : llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c), k++) {
                 char head[8];
                 snprintf(head, sizeof head, "\n%c. ", 'A' + k);
                 bputs(&t, head);
                 bputs(&t, c->type == LLAVA__JSTR ? c->str : "");
             }
-            if (suffix) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
+            if (suffix && !open) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
             if (to_llava) {
                 /* LLaVA's training format, as its ScienceQA conversion (LLaVA-1.5 style: the answer is the letter);
                    the synthetic set's images by their world image, real ones by their own path */
@@ -364,9 +413,12 @@ int main(int argc, char **argv) {
             pred_text = blind, found = 0;
         }
         missing += found < 0;
-        char letter = extract_letter(pred_text, options);
+        char letter = open ? 0 : extract_letter(pred_text, options);
         int idx = -1;
-        if (letter) {
+        if (open) {
+            idx = found >= 0 ? named_choice(pred_text, &jp, ch) : -1;
+            letter = idx >= 0 ? (char)('A' + idx) : 0;
+        } else if (letter) {
             const char *at = strchr(options, letter);
             if (at && at - options < nch) idx = (int)(at - options);
         }
@@ -400,7 +452,7 @@ int main(int argc, char **argv) {
         bputs(&parsed, e);
     }
     double acc = total ? 100.0 * correct / total : 0;
-    printf("ScienceQA-format evaluation%s: %s, split %s\n", prior ? " of the blind baseline" : "", data, split);
+    printf("ScienceQA-format evaluation%s: %s, split %s\n", prior ? " of the blind baseline" : open ? " of free answers" : "", data, split);
     printf("  %-14s %6s %8s %8s\n", "", "count", "correct", "acc %");
     printf("  %-14s %6d %8d %8.2f\n", "all", total, correct, acc);
     for (i = 0; i < cats.n; i++)
@@ -411,7 +463,7 @@ int main(int argc, char **argv) {
         for (i = 0; i < groups.n; i++)
             if (!strcmp(groups.t[i].name, order[g]))
                 printf("  %-14s %6d %8d %8.2f\n", groups.t[i].name, groups.t[i].count, groups.t[i].correct, 100.0 * groups.t[i].correct / groups.t[i].count);
-    printf("  no letter found: %d, no prediction: %d, chance accuracy: %.2f%%\n", failed, missing, total ? 100.0 * chance / total : 0);
+    printf("  %s: %d, no prediction: %d, chance accuracy: %.2f%%\n", open ? "no choice named" : "no letter found", failed, missing, total ? 100.0 * chance / total : 0);
     if (json_out) {
         Buf o = {0};
         char e[256];
