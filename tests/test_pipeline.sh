@@ -25,7 +25,7 @@ check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc
 [ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
 
 missing=
-for p in data tokenizer stage0_init stage0_clip stage0_lm start train eval_mc eval_bench; do
+for p in data tokenizer stage0_init stage0_clip stage0_lm start train eval_mc eval_open eval_bench; do
     [ -f "$R/logs/$p.done" ] || missing="$missing $p"
 done
 [ -z "$missing" ]; check "every phase ran" $? "no record of:$missing"
@@ -51,20 +51,24 @@ answered() { # questions answers
 answered "$R/eval/mc_q.jsonl" "$R/eval/mc_answers.jsonl"
 check "the final checkpoint answers every multiple-choice question" $? \
     "$(grep -c . "$R/eval/mc_q.jsonl") questions, $(grep -c . "$R/eval/mc_answers.jsonl") answers, $(grep -c '"text": ""' "$R/eval/mc_answers.jsonl") empty"
+answered "$R/eval/open_q.jsonl" "$R/eval/open_answers.jsonl"
+check "the final checkpoint answers every question without its options" $? \
+    "$(grep -c . "$R/eval/open_q.jsonl") questions, $(grep -c . "$R/eval/open_answers.jsonl") answers"
 answered "$R/bench/questions.jsonl" "$R/eval/bench_answers.jsonl"
 check "the final checkpoint answers every bench question" $? \
     "$(grep -c . "$R/bench/questions.jsonl") questions, $(grep -c . "$R/eval/bench_answers.jsonl") answers"
 
 acc=$(sed -n 's/^ *"mc_acc": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 blind=$(sed -n 's/^ *"mc_blind": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
+open=$(sed -n 's/^ *"mc_open": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 rel=$(sed -n 's/^ *"bench_relative": {"conv": [0-9.]*, "detail": [0-9.]*, "complex": [0-9.]*, "all": \([0-9.]*\)}.*/\1/p' "$R/results.json" 2>/dev/null)
-[ -n "$acc" ] && [ -n "$blind" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
-check "results.json: MC accuracy $acc% (blind baseline $blind%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
+[ -n "$acc" ] && [ -n "$blind" ] && [ -n "$open" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
+check "results.json: MC accuracy $acc% (blind baseline $blind%, free answers $open%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
 
 # a second run finds every phase done and only rewrites the summary
 BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
 n=$(grep -c 'done before' "$T/log2")
-[ $rc = 0 ] && [ "$n" = 9 ]; check "a second run skips the 9 finished phases" $? "exit $rc, $n skipped"
+[ $rc = 0 ] && [ "$n" = 10 ]; check "a second run skips the 10 finished phases" $? "exit $rc, $n skipped"
 
 BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"

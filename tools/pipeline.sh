@@ -94,16 +94,16 @@ if [ "$ablations" = 1 ]; then
     # mean +- sample standard deviation over seeds of each figure, one row per variant
     table="$out/ablations.md"
     {
-        echo "| variant | MC accuracy % | bench conv | bench detail | bench complex | bench all |"
-        echo "| --- | --- | --- | --- | --- | --- |"
+        echo "| variant | MC accuracy % | free answers % | bench conv | bench detail | bench complex | bench all |"
+        echo "| --- | --- | --- | --- | --- | --- | --- |"
         for a in main nostage1 lastlayer convonly; do
             row="| $a |"
-            for key in mc_acc conv detail complex all; do
+            for key in mc_acc mc_open conv detail complex all; do
                 vals=
                 s=1
                 while [ "$s" -le "$seeds" ]; do
                     f="$out/seed$s-$a/results.json"
-                    if [ "$key" = mc_acc ]; then v=$(sed -n 's/^ *"mc_acc": \([-0-9.]*\),*$/\1/p' "$f")
+                    if [ "$key" = mc_acc ] || [ "$key" = mc_open ]; then v=$(sed -n 's/^ *"'"$key"'": \([-0-9.]*\),*$/\1/p' "$f")
                     else v=$(sed -n 's/^ *"bench_relative": .*"'"$key"'": \([-0-9.]*\).*$/\1/p' "$f"); fi
                     vals="$vals ${v:-nan}"
                     s=$((s + 1))
@@ -118,6 +118,7 @@ if [ "$ablations" = 1 ]; then
         blind=$(sed -n 's/^ *"mc_blind": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
         echo
         echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
+        echo "free answers: the same questions without their options, answered freely, scored by the choice the answer names first (eval_sqa --open)."
         echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
         echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
         echo "convonly: stage 2 on conversations only, same number of steps. Total time: $(($(now) - T_START)) s."
@@ -292,14 +293,23 @@ eval_bench() {
         --reference "$out/bench/answers_ref.jsonl" --answers "$out/eval/bench_answers.jsonl" \
         --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
 }
+# the same questions without their options, scored by the choice the free answer names first: what
+# the model reads from the image, apart from the step to the option's letter
+eval_open() {
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --open --prompts "$out/eval/open_q.jsonl" || return
+    "$BUILD/answer" --model "$final" --questions "$out/eval/open_q.jsonl" --images "$out/mc" --out "$out/eval/open_answers.jsonl" \
+        --template vicuna_v1 --max-tokens 24 --model-id "$ablation-seed$seed" || return
+    "$BUILD/eval_sqa" --data "$out/mc" --split test --open --predictions "$out/eval/open_answers.jsonl" --json "$out/eval/open.json"
+}
 phase eval_mc eval_mc
+phase eval_open eval_open
 phase eval_bench eval_bench
 
 # --- summary and results.json ---
 mcj=$out/eval/mc.json benchj=$out/eval/bench.json
 num() { sed -n 's/.*"'"$1"'": \([-0-9.]*\).*/\1/p' "$2" | head -n 1; }
 acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") failed=$(num failed "$mcj")
-blind=$(num acc "$out/eval/mc_blind.json")
+blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json")
 cats=$(sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$mcj")
 rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
 # the loss of each stage: mean of its first and of its last quarter of steps
@@ -318,6 +328,7 @@ cat > "$out/results.json" <<EOF
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
   "mc_blind": ${blind:-null},
+  "mc_open": ${open:-null},
   "mc_count": ${count:-null}, "mc_failed": ${failed:-null},
   "mc_categories": ${cats:-null},
   "bench_relative": {"conv": $(rel conv), "detail": $(rel detail), "complex": $(rel complex), "all": $(rel all)},
@@ -332,6 +343,7 @@ EOF
 echo
 echo "== results ($ablation, seed $seed$([ "$quick" = 1 ] && echo ', quick')): $out/results.json"
 echo "multiple choice: $acc% of $count held-out questions (chance $chance%, blind baseline $blind%; no letter in $failed answers)"
+echo "the same questions without options, free answers naming the right choice first: $open%"
 echo "$cats" | awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-9]+, "acc": [0-9.]+[}]/)) {
     e = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); split(e, f, /[":,{} ]+/)
     printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'
