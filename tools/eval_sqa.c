@@ -28,8 +28,8 @@
          the same questions without their options (the context line and the question only), and their
          free answers scored by the choice they name first: whole words in any case, a count choice "0" to
          "12" also as its word ("two"; 0 also as "no" or "none"), the longer choice where two start at
-         the same place. It tells what a model knows about the image from how it maps that knowledge to
-         a letter. An answer that names no choice is wrong.
+         the same place. It separates what a model knows about the image from the step that maps that
+         knowledge to a letter. An answer that names no choice is wrong.
 
      eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
          scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
