@@ -27,7 +27,7 @@ $(BUILD):
 $(BUILD)/%: tools/%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/world $(BUILD)/instruct $(BUILD)/judge_offline $(BUILD)/stage0: tools/world.h
+$(BUILD)/world $(BUILD)/instruct $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/eval_sqa: tools/world.h
 
 $(BUILD)/chat: examples/chat.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)

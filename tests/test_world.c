@@ -661,7 +661,8 @@ static int test_sqa_open(void) {
     if (w_write_file(path, b.p, b.n)) ok = failf("cannot write %s", path);
     wb_free(&b);
     snprintf(path, sizeof path, "%s/open/pid_splits.json", g_tmp);
-    if (ok && w_write_file(path, "{\"test\": [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"]}", 40)) ok = failf("cannot write %s", path);
+    static const char splits[] = "{\"test\": [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"]}";
+    if (ok && w_write_file(path, splits, sizeof splits - 1)) ok = failf("cannot write %s", path);
     for (i = 0; ok && i < n; i++) {
         wb_printf(&b, "{\"question_id\": \"%d\", \"text\": ", i + 1);
         wb_json(&b, cases[i].text);

@@ -27,7 +27,7 @@
      eval_sqa --data DIR [--split test] --open --predictions P.jsonl [--json OUT.json]
          the same questions without their options (the context line and the question only), and their
          free answers scored by the choice they name first: whole words in any case, a count choice "0" to
-         "12" also as its word ("two"; 0 also as "no" or "none"), the longer choice where two start at
+         "10" also as its word ("two"; 0 also as "no" or "none"), the longer choice where two start at
          the same place. It separates what a model knows about the image from the step that maps that
          knowledge to a letter. An answer that names no choice is wrong.
 
@@ -38,6 +38,7 @@
          category; ties go to the first choice. What a model can score from the answer options alone. */
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
+#include "world.h" /* w_number_word */
 
 #include <ctype.h>
 #include <stdio.h>
@@ -135,7 +136,6 @@ static long find_words(const char *s, const char *w) {
 }
 /* the index of the choice that answer s names first (see --open above), -1 if it names none */
 static int named_choice(const char *s, const llava__json *j, const llava__jnode *ch) {
-    static const char *const words[13] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"};
     const llava__jnode *c;
     long best = -1;
     size_t best_len = 0;
@@ -146,8 +146,8 @@ static int named_choice(const char *s, const llava__json *j, const llava__jnode 
         char *end;
         long v = strtol(c->str, &end, 10);
         int f;
-        if (c->str[0] >= '0' && c->str[0] <= '9' && !*end && v <= 12) {
-            forms[1] = words[v];
+        if (c->str[0] >= '0' && c->str[0] <= '9' && !*end && v <= 10) {
+            forms[1] = w_number_word[v];
             if (v == 0) forms[2] = "no", forms[3] = "none";
         }
         for (f = 0; f < 4; f++) {

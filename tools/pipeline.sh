@@ -277,29 +277,29 @@ phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --ima
 final=$out/train/stage2/final
 
 # --- evaluation ---
+# the held-out multiple-choice set as NAME_q.jsonl, the final model's answers (at most MAX tokens) and
+# their scores NAME.json: ask NAME MAX [--open]
+ask() {
+    "$BUILD/eval_sqa" --data "$out/mc" --split test ${3:+"$3"} --prompts "$out/eval/$1_q.jsonl" || return
+    "$BUILD/answer" --model "$final" --questions "$out/eval/$1_q.jsonl" --images "$out/mc" --out "$out/eval/$1_answers.jsonl" \
+        --template vicuna_v1 --max-tokens "$2" --model-id "$ablation-seed$seed" || return
+    "$BUILD/eval_sqa" --data "$out/mc" --split test ${3:+"$3"} --predictions "$out/eval/$1_answers.jsonl" --json "$out/eval/$1.json"
+}
 eval_mc() {
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --prompts "$out/eval/mc_q.jsonl" || return
     # the letter and EOS are all an answer needs; a longer output is cut (and still parsed as LLaVA does)
-    "$BUILD/answer" --model "$final" --questions "$out/eval/mc_q.jsonl" --images "$out/mc" --out "$out/eval/mc_answers.jsonl" \
-        --template vicuna_v1 --max-tokens 16 --model-id "$ablation-seed$seed" || return
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --predictions "$out/eval/mc_answers.jsonl" --json "$out/eval/mc.json" || return
+    ask mc 16 || return
     # the blind baseline: what the answer options alone score, from the training questions' answers
     "$BUILD/eval_sqa" --data "$out/mc" --split test --prior "$out/mctrain" --json "$out/eval/mc_blind.json"
 }
+# the same questions without their options, scored by the choice the free answer names first: what
+# the model reads from the image, apart from the step to the option's letter
+eval_open() { ask open 24 --open; }
 eval_bench() {
     "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
         --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed" || return
     "$BUILD/judge_offline" --questions "$out/bench/questions.jsonl" --context "$out/bench/context.jsonl" \
         --reference "$out/bench/answers_ref.jsonl" --answers "$out/eval/bench_answers.jsonl" \
         --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
-}
-# the same questions without their options, scored by the choice the free answer names first: what
-# the model reads from the image, apart from the step to the option's letter
-eval_open() {
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --open --prompts "$out/eval/open_q.jsonl" || return
-    "$BUILD/answer" --model "$final" --questions "$out/eval/open_q.jsonl" --images "$out/mc" --out "$out/eval/open_answers.jsonl" \
-        --template vicuna_v1 --max-tokens 24 --model-id "$ablation-seed$seed" || return
-    "$BUILD/eval_sqa" --data "$out/mc" --split test --open --predictions "$out/eval/open_answers.jsonl" --json "$out/eval/open.json"
 }
 phase eval_mc eval_mc
 phase eval_open eval_open
