@@ -74,6 +74,26 @@ BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/er
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 sh tools/pipeline.sh --ablation nosuch > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "unknown ablation" "$T/err"; check "pipeline: an unknown ablation is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+sh tools/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "goes with --ablations" "$T/err"; check "pipeline: --table alone is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+
+# the ablation table from runs already there: mean and sample standard deviation over the seeds that
+# have a figure, a variant with none shows "-", the phase seconds of every run add up
+A=$T/abl
+fake() { # seed variant mc_acc conv total_s
+    mkdir -p "$A/seed$1-$2"
+    printf '{\n  "mc_acc": %s,\n  "mc_chance": 29.85,\n  "mc_blind": 30.7,\n  "mc_open": 20,\n  "bench_relative": {"conv": %s, "detail": 1, "complex": 2, "all": 3},\n  "total_s": %s,\n  "wall_s": 1\n}\n' \
+        "$3" "$4" "$5" > "$A/seed$1-$2/results.json"
+}
+fake 1 main 30 50 100; fake 2 main 32 54 200; fake 1 nostage1 40 60 10; fake 2 nostage1 null 62 20
+fake 1 lastlayer null 1 1; fake 2 lastlayer null 1 1; fake 1 convonly 25 40 5; fake 2 convonly 25 40 5
+sh tools/pipeline.sh --ablations --seeds 2 --table --out "$A" > "$T/log3" 2>&1; rc=$?
+[ $rc = 0 ] && ! grep -q '=====' "$T/log3" &&
+    grep -q '^| main | 31.0 ± 1.4 | 20.0 ± 0.0 | 52.0 ± 2.8 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3.0 ± 0.0 |$' "$A/ablations.md" &&
+    grep -q '^| nostage1 | 40.0 | 20.0 ± 0.0 | 61.0 ± 1.4 |' "$A/ablations.md" && grep -q '^| lastlayer | - |' "$A/ablations.md" &&
+    grep -q '^| convonly | 25.0 ± 0.0 |' "$A/ablations.md" && grep -q 'chance 29.9%; blind baseline 30.7%' "$A/ablations.md" &&
+    grep -q 'Time: 342 s in the runs' "$A/ablations.md"
+check "pipeline --ablations --table: means, standard deviations, missing figures, time" $? "exit $rc: $(cat "$A/ablations.md" 2>&1 | head -n 8)"
 
 # build/answer: resume, and errors that name their cause without crashing (exit 1, not a signal)
 M=$R/train/stage2/final

@@ -3,7 +3,7 @@
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
 #   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
-#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR]
+#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--table]
 #
 # Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
@@ -19,7 +19,8 @@
 # Ablations: nostage1 (stage 2 starts from the stage-0 model, projector untrained), lastlayer
 # (vision_feature_layer -1 in stages 1-2), convonly (stage 2 on conversation.json only, same steps).
 # --ablations runs main and the three ablations per seed, stage 0 trained once per seed, and writes the
-# table of means and standard deviations over seeds to OUT/ablations.md (default OUT: runs/ablations).
+# table of means and standard deviations over seeds to OUT/ablations.md (default OUT: runs/ablations);
+# with --table it only writes the table, from the runs already in OUT.
 #
 # A phase whose output is complete (OUT/logs/PHASE.done) is not run again: a stopped run continues
 # where it stopped when started again with the same arguments. Every step is checked; the first that
@@ -27,13 +28,13 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0
 steps0c= steps0l= steps1= steps2=
 
 usage() {
     cat <<EOF
 usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
-       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR]
+       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--table]
   --quick              a small world and few steps (a few minutes): checks that every phase works
   --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
   --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
@@ -41,6 +42,7 @@ usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [
   --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
   --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
   --seeds N            seeds 1..N for --ablations (default 3)
+  --table              with --ablations: write the table from the runs already there, run nothing
   --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
 environment: BUILD (default build) names the directory of the programs.
 EOF
@@ -50,6 +52,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
     --ablations) ablations=1 ;;
+    --table) table_only=1 ;;
     --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2)
         [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
         case "$1" in
@@ -66,6 +69,7 @@ done
 for v in "$seed" "$seeds" ${steps0c:+"$steps0c"} ${steps0l:+"$steps0l"} ${steps1:+"$steps1"} ${steps2:+"$steps2"}; do
     case "$v" in '' | *[!0-9]*) echo "pipeline: '$v' is not a non-negative integer" >&2; exit 2 ;; esac
 done
+[ "$table_only" = 0 ] || [ "$ablations" = 1 ] || { echo "pipeline: --table goes with --ablations" >&2; exit 2; }
 case "$ablation" in main | nostage1 | lastlayer | convonly) ;; *)
     echo "pipeline: unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" >&2; exit 2 ;;
 esac
@@ -79,6 +83,7 @@ if [ "$ablations" = 1 ]; then
     out=${out:-runs/ablations}
     mkdir -p "$out"
     s=1
+    [ "$table_only" = 1 ] && s=$((seeds + 1)) # the runs are there already
     while [ "$s" -le "$seeds" ]; do
         for a in main nostage1 lastlayer convonly; do
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
@@ -114,14 +119,23 @@ if [ "$ablations" = 1 ]; then
             done
             echo "$row"
         done
-        chance=$(sed -n 's/^ *"mc_chance": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
-        blind=$(sed -n 's/^ *"mc_blind": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json")
+        pct() { sed -n 's/^ *"'"$1"'": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json" | awk '{ printf "%.1f", $1 }'; }
+        chance=$(pct mc_chance) blind=$(pct mc_blind)
+        # the runs' own phase seconds (each run's total_s; the variants reuse their seed's stage 0)
+        spent=0 s=1
+        while [ "$s" -le "$seeds" ]; do
+            for a in main nostage1 lastlayer convonly; do
+                v=$(sed -n 's/^ *"total_s": \([0-9]*\),*$/\1/p' "$out/seed$s-$a/results.json")
+                spent=$((spent + ${v:-0}))
+            done
+            s=$((s + 1))
+        done
         echo
         echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
         echo "free answers: the same questions without their options, answered freely, scored by the choice the answer names first (eval_sqa --open)."
         echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
         echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
-        echo "convonly: stage 2 on conversations only, same number of steps. Total time: $(($(now) - T_START)) s."
+        echo "convonly: stage 2 on conversations only, same number of steps. Time: $spent s in the runs' phases, $(($(now) - T_START)) s in this invocation."
     } > "$table"
     cat "$table"
     exit 0
