@@ -629,6 +629,22 @@ static int test_sqa_to_llava(void) {
     int ok = l && le && strstr(l, want) && strstr(le, want_e) && !strstr(le, "option's letter");
     if (!ok) failf("to-llava samples differ: %.400s | %.400s", l ? l : "", le ? le : "");
     free(l), free(le);
+    /* --check: the solution, the options in order up to the right one, the letter; --open: the question
+       without its options, answered by the solution */
+    if (!ok || !run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/lc.json --check", g_bin, g_fix, g_tmp) ||
+        !run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/lo.json --open", g_bin, g_fix, g_tmp))
+        return 0;
+    char *lc = slurp("%s/lc.json", g_tmp), *lo = slurp("%s/lo.json", g_tmp);
+    snprintf(want, sizeof want, "%s\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome. Checking each "
+             "option: A. Lisbon, no. B. Madrid, no. C. Rome, yes. The answer is C.\"}]}", q13);
+    snprintf(want_e, sizeof want_e, "highlighted country?\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome.\"}]}");
+    ok = lc && lo && strstr(lc, want) && strstr(lo, want_e) && !strstr(lo, "Lisbon");
+    if (!ok) failf("--check / --open samples differ: %.500s | %.400s", lc ? lc : "", lo ? lo : "");
+    free(lc), free(lo);
+    /* the answer formats are training data: not with --prompts */
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/sqa_sample --split test --prompts %s/x.jsonl --check >/dev/null 2>&1", g_bin, g_fix, g_tmp);
+    if (ok && system(cmd) == 0) ok = failf("--check with --prompts was accepted");
     return ok;
 }
 
@@ -792,7 +808,7 @@ int main(int argc, char **argv) {
     report("eval_sqa: LLaVA's letter extraction and prompt", test_sqa_scorer());
     report("eval_sqa: extraction rules one by one", test_sqa_extraction_more());
     report("eval_sqa: the blind baseline from a training set's answers", test_sqa_prior());
-    report("eval_sqa: LLaVA training samples, the letter or the explanation then the letter", test_sqa_to_llava());
+    report("eval_sqa: LLaVA training samples: the letter; the explanation, then the letter; the option check; the open question", test_sqa_to_llava());
     report("eval_sqa --open: free answers scored by the choice they name first", test_sqa_open());
     int i;
     for (i = 0; i < g_nsc; i++) w_scene_free(&g_sc[i]);

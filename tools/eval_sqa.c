@@ -31,6 +31,16 @@
          the same place. It separates what a model knows about the image from the step that maps that
          knowledge to a letter. An answer that names no choice is wrong.
 
+     eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain | --check | --open]
+         training samples in LLaVA's format (a JSON list of {"id", "image", "conversations"}), the prompt as
+         --prompts writes it with "<image>\n" first. The answer is the letter (LLaVA-1.5's format); with
+         --explain the solution, then "The answer is X." (LLaVA's explanation-first format, no suffix in
+         the prompt); with --check the solution, then the options in order up to the right one, then the
+         letter: "The image shows a cyan triangle. Checking each option: A. white, no. B. cyan, yes. The
+         answer is B." (no suffix). A small model states the fact and cannot look its letter up (README,
+         "What limits it"); going through the options turns the lookup into a copy and a comparison with
+         the fact just stated. With --open the question without its options, answered by the solution.
+
      eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
          scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
          choice that was most often right in TRAIN's problems (all of them) of the same category with the same
@@ -190,8 +200,10 @@ static const char *choice_text(const llava__json *j, const llava__jnode *ch, int
 static void usage(FILE *f) {
     fprintf(f, "usage:\n"
                "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
-               "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain]   (training data: prompt -> answer letter,\n"
-               "      or with --explain the solution then \"The answer is X.\", and no suffix in the prompt)\n"
+               "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain | --check | --open]   (training data:\n"
+               "      prompt -> answer letter; --explain: the solution, then \"The answer is X.\"; --check: the solution, the\n"
+               "      options in order up to the right one (\"A. white, no. B. cyan, yes.\"), then the letter; no suffix with\n"
+               "      either; --open: the question without options -> the solution)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
                "  eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl | --predictions P.jsonl [--json OUT.json]\n"
                "      (the questions without their options; an answer is scored by the choice it names first)\n"
@@ -201,7 +213,7 @@ static void usage(FILE *f) {
 
 int main(int argc, char **argv) {
     const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL, *prior = NULL;
-    int suffix = 1, explain = 0, open = 0, i;
+    int suffix = 1, explain = 0, check = 0, open = 0, i;
     const char *v = NULL;
     for (i = 1; i < argc; i += v ? 2 : 1) {
         const char *a = argv[i];
@@ -209,6 +221,7 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
         if (!strcmp(a, "--no-suffix")) { suffix = 0; v = NULL; continue; }
         if (!strcmp(a, "--explain")) { explain = 1, suffix = 0; v = NULL; continue; }
+        if (!strcmp(a, "--check")) { check = 1, suffix = 0; v = NULL; continue; }
         if (!strcmp(a, "--open")) { open = 1; v = NULL; continue; }
         if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
         if (!strcmp(a, "--data")) data = v;
@@ -222,7 +235,8 @@ int main(int argc, char **argv) {
         else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
     }
     if (!data || (!!prompts + !!preds + !!prior != 1)) return usage(stderr), 2;
-    if (open && (to_llava || prior)) return fprintf(stderr, "eval_sqa: --open goes with --prompts or --predictions\n"), 2;
+    if (open && prior) return fprintf(stderr, "eval_sqa: --open goes with --prompts, --predictions or --to-llava\n"), 2;
+    if ((explain || check) && (!to_llava || open)) return fprintf(stderr, "eval_sqa: --explain and --check go with --to-llava (without --open)\n"), 2;
 
     char path[1200];
     size_t n;
@@ -277,10 +291,26 @@ int main(int argc, char **argv) {
                 bputs(&out, ", \"conversations\": [{\"from\": \"human\", \"value\": ");
                 bjson(&out, h.p);
                 bputs(&out, "}, {\"from\": \"gpt\", \"value\": ");
-                if (explain) { /* the explanation first, then the answer (LLaVA's "EA" output format) */
-                    const char *sol = jstr(&jp, p, "solution");
+                const char *sol = jstr(&jp, p, "solution");
+                if (open) { /* the question without its options: the solution is the answer */
+                    if (!sol || !sol[0]) return fprintf(stderr, "eval_sqa: --open --to-llava: problem %s has no solution to answer with\n", id->str), 1;
+                    bjson(&out, sol);
+                } else if (explain || check) {
+                    /* the explanation first, then the answer (LLaVA's "EA" output format); with --check the
+                       options are gone through in order up to the right one, so that the letter given
+                       last is the one just named */
                     Buf e = {0};
                     if (sol && sol[0]) bputs(&e, sol), bputs(&e, " ");
+                    if (check) {
+                        bputs(&e, "Checking each option:");
+                        for (c = llava__jfirst(&jp, ch), k = 0; c && 'A' + k <= letter[0]; c = llava__jnext(&jp, c), k++) {
+                            char head[8];
+                            snprintf(head, sizeof head, " %c. ", 'A' + k);
+                            bputs(&e, head), bputs(&e, c->type == LLAVA__JSTR ? c->str : "");
+                            bputs(&e, 'A' + k == letter[0] ? ", yes." : ", no.");
+                        }
+                        bputs(&e, " ");
+                    }
                     bputs(&e, "The answer is "), bputs(&e, letter), bputs(&e, ".");
                     bjson(&out, e.p);
                     free(e.p);

@@ -42,8 +42,7 @@ static Str nm(const WObj *o) { /* "red circle" */
 }
 static Str a_nm(const WObj *o) { /* "a red circle", "an orange star" */
     Str r;
-    snprintf(r.s, sizeof r.s, "%s %s %s", strchr("aeiou", w_color_name[o->color][0]) ? "an" : "a", w_color_name[o->color],
-             w_shape_name[o->shape]);
+    snprintf(r.s, sizeof r.s, "%s %s %s", w_article(w_color_name[o->color]), w_color_name[o->color], w_shape_name[o->shape]);
     return r;
 }
 static Str a_full(const WObj *o) { /* "a large red circle" */
@@ -870,7 +869,7 @@ static int mc_make(const WScene *sc, WRng *r, int cat, int want_count, MCProb *p
             used[c] = 1;
             snprintf(p->choice[k], 96, "%s", w_color_name[c]);
         }
-        for (k = 0; k < p->k; k++) STMT(k, "The image shows a %s %s.", p->choice[k], w_shape_name[ob->shape]);
+        for (k = 0; k < p->k; k++) STMT(k, "The image shows %s %s %s.", w_article(p->choice[k]), p->choice[k], w_shape_name[ob->shape]);
         break;
     }
     case MC_SHAPE: {
@@ -887,7 +886,7 @@ static int mc_make(const WScene *sc, WRng *r, int cat, int want_count, MCProb *p
             used[s] = 1;
             snprintf(p->choice[k], 96, "%s", w_shape_name[s]);
         }
-        for (k = 0; k < p->k; k++) STMT(k, "The image shows a %s %s.", w_color_name[ob->color], p->choice[k]);
+        for (k = 0; k < p->k; k++) STMT(k, "The image shows %s %s %s.", w_article(w_color_name[ob->color]), w_color_name[ob->color], p->choice[k]);
         break;
     }
     case MC_COUNT: {

@@ -124,7 +124,6 @@ static int place(WRng *r, WScene *sc, int n, int want_overlap) {
 }
 
 /* ---- captions ------------------------------------------------------------------------------------- */
-static const char *art(const char *word) { return strchr("aeiou", word[0]) ? "an" : "a"; }
 
 static void bg_phrase(const WScene *sc, WBuf *b, WRng *r) {
     if (sc->bg_kind == W_BG_PLAIN) {
@@ -137,7 +136,7 @@ static void bg_phrase(const WScene *sc, WBuf *b, WRng *r) {
 }
 static void obj_np(const WObj *o, WBuf *b, int with_size, int capital) {
     const char *first = with_size ? w_size_name[o->size] : w_color_name[o->color];
-    const char *a = art(first);
+    const char *a = w_article(first);
     if (with_size) wb_printf(b, "%s%s %s %s %s", capital ? (a[1] ? "An" : "A") : a, "", w_size_name[o->size], w_color_name[o->color], w_shape_name[o->shape]);
     else wb_printf(b, "%s %s %s", capital ? (a[1] ? "An" : "A") : a, w_color_name[o->color], w_shape_name[o->shape]);
 }
@@ -169,7 +168,7 @@ static void make_captions(WScene *sc, WRng *r) {
         wb_puts(&b, ": ");
         for (k = 0; k < W_NSHAPE; k++)
             if (per[k]) {
-                if (per[k] == 1) wb_printf(&b, "%s %s", art(w_shape_name[k]), w_shape_name[k]);
+                if (per[k] == 1) wb_printf(&b, "%s %s", w_article(w_shape_name[k]), w_shape_name[k]);
                 else wb_printf(&b, "%s %s", w_number_word[per[k]], w_shape_plural[k]);
                 list_join(&b, done++, kinds);
             }

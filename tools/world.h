@@ -51,6 +51,8 @@ static const char *const w_number_word[11] = {"zero", "one", "two", "three", "fo
                                               "six",  "seven", "eight", "nine", "ten"};
 static const char *const w_number_cap[11] = {"Zero", "One", "Two", "Three", "Four", "Five",
                                              "Six",  "Seven", "Eight", "Nine", "Ten"};
+/* "a" or "an" before a word of the world's (its colours and shapes: a vowel letter is a vowel sound) */
+static const char *w_article(const char *word) { return strchr("aeiou", word[0]) ? "an" : "a"; }
 
 /* ---- scene -------------------------------------------------------------------------------------- */
 typedef struct {
