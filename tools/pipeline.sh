@@ -82,10 +82,11 @@ if [ "$ablations" = 1 ]; then
     q=; [ "$quick" = 1 ] && q=--quick
     out=${out:-runs/ablations}
     mkdir -p "$out"
-    s=1
-    [ "$table_only" = 1 ] && s=$((seeds + 1)) # the runs are there already
-    while [ "$s" -le "$seeds" ]; do
-        for a in main nostage1 lastlayer convonly; do
+    variants="main nostage1 lastlayer convonly"
+    seed_list=$(seq "$seeds")
+    [ "$table_only" = 1 ] && seed_list= # the runs are there already
+    for s in $seed_list; do
+        for a in $variants; do
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
             if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
             # one pipeline per variant; stage 0 comes from the seed's main run
@@ -94,24 +95,25 @@ if [ "$ablations" = 1 ]; then
                 ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
                 { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
         done
-        s=$((s + 1))
     done
-    # mean +- sample standard deviation over seeds of each figure, one row per variant
-    table="$out/ablations.md"
+    # a top-level number of a run's results.json: top FILE KEY
+    top() { sed -n 's/^ *"'"$2"'": \([-0-9.]*\),*$/\1/p' "$1"; }
+    # mean +- sample standard deviation over seeds of each figure, one row per variant; the runs' own
+    # phase seconds added up (each run's total_s; the variants reuse their seed's stage 0)
+    table="$out/ablations.md" spent=0
     {
         echo "| variant | MC accuracy % | free answers % | bench conv | bench detail | bench complex | bench all |"
         echo "| --- | --- | --- | --- | --- | --- | --- |"
-        for a in main nostage1 lastlayer convonly; do
+        for a in $variants; do
             row="| $a |"
+            for s in $(seq "$seeds"); do v=$(top "$out/seed$s-$a/results.json" total_s); spent=$((spent + ${v:-0})); done
             for key in mc_acc mc_open conv detail complex all; do
                 vals=
-                s=1
-                while [ "$s" -le "$seeds" ]; do
+                for s in $(seq "$seeds"); do
                     f="$out/seed$s-$a/results.json"
-                    if [ "$key" = mc_acc ] || [ "$key" = mc_open ]; then v=$(sed -n 's/^ *"'"$key"'": \([-0-9.]*\),*$/\1/p' "$f")
+                    if [ "$key" = mc_acc ] || [ "$key" = mc_open ]; then v=$(top "$f" "$key")
                     else v=$(sed -n 's/^ *"bench_relative": .*"'"$key"'": \([-0-9.]*\).*$/\1/p' "$f"); fi
                     vals="$vals ${v:-nan}"
-                    s=$((s + 1))
                 done
                 row="$row $(echo "$vals" | awk '{ n = 0; s = 0; for (i = 1; i <= NF; i++) if ($i != "nan") { x[++n] = $i; s += $i }
                     if (n == 0) { print "-"; exit } m = s / n; v = 0; for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
@@ -119,17 +121,8 @@ if [ "$ablations" = 1 ]; then
             done
             echo "$row"
         done
-        pct() { sed -n 's/^ *"'"$1"'": \([-0-9.]*\),*$/\1/p' "$out/seed1-main/results.json" | awk '{ printf "%.1f", $1 }'; }
+        pct() { top "$out/seed1-main/results.json" "$1" | awk '{ printf "%.1f", $1 }'; }
         chance=$(pct mc_chance) blind=$(pct mc_blind)
-        # the runs' own phase seconds (each run's total_s; the variants reuse their seed's stage 0)
-        spent=0 s=1
-        while [ "$s" -le "$seeds" ]; do
-            for a in main nostage1 lastlayer convonly; do
-                v=$(sed -n 's/^ *"total_s": \([0-9]*\),*$/\1/p' "$out/seed$s-$a/results.json")
-                spent=$((spent + ${v:-0}))
-            done
-            s=$((s + 1))
-        done
         echo
         echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
         echo "free answers: the same questions without their options, answered freely, scored by the choice the answer names first (eval_sqa --open)."
