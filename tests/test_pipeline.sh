@@ -78,7 +78,8 @@ sh tools/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "goes with --ablations" "$T/err"; check "pipeline: --table alone is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 
 # the ablation table from runs already there: mean and sample standard deviation over the seeds that
-# have a figure, a variant with none shows "-", the phase seconds of every run add up
+# have a figure (a run without results.json has none), a variant with none shows "-", the phase seconds
+# of every run add up
 A=$T/abl
 fake() { # seed variant mc_acc conv total_s
     mkdir -p "$A/seed$1-$2"
@@ -86,13 +87,13 @@ fake() { # seed variant mc_acc conv total_s
         "$3" "$4" "$5" > "$A/seed$1-$2/results.json"
 }
 fake 1 main 30 50 100; fake 2 main 32 54 200; fake 1 nostage1 40 60 10; fake 2 nostage1 null 62 20
-fake 1 lastlayer null 1 1; fake 2 lastlayer null 1 1; fake 1 convonly 25 40 5; fake 2 convonly 25 40 5
+fake 1 lastlayer null 1 1; fake 1 convonly 25 40 5; fake 2 convonly 25 40 5
 sh tools/pipeline.sh --ablations --seeds 2 --table --out "$A" > "$T/log3" 2>&1; rc=$?
 [ $rc = 0 ] && ! grep -q '=====' "$T/log3" &&
     grep -q '^| main | 31.0 ± 1.4 | 20.0 ± 0.0 | 52.0 ± 2.8 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3.0 ± 0.0 |$' "$A/ablations.md" &&
     grep -q '^| nostage1 | 40.0 | 20.0 ± 0.0 | 61.0 ± 1.4 |' "$A/ablations.md" && grep -q '^| lastlayer | - |' "$A/ablations.md" &&
     grep -q '^| convonly | 25.0 ± 0.0 |' "$A/ablations.md" && grep -q 'chance 29.9%; blind baseline 30.7%' "$A/ablations.md" &&
-    grep -q 'Time: 342 s in the runs' "$A/ablations.md"
+    grep -q 'Time: 341 s in the runs' "$A/ablations.md"
 check "pipeline --ablations --table: means, standard deviations, missing figures, time" $? "exit $rc: $(cat "$A/ablations.md" 2>&1 | head -n 8)"
 
 # build/answer: resume, and errors that name their cause without crashing (exit 1, not a signal)

@@ -96,8 +96,15 @@ if [ "$ablations" = 1 ]; then
                 { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
         done
     done
-    # a top-level number of a run's results.json: top FILE KEY
-    top() { sed -n 's/^ *"'"$2"'": \([-0-9.]*\),*$/\1/p' "$1"; }
+    # a figure of a run's results.json, nothing where the run has not finished: fig FILE KEY (a
+    # top-level number, or a bench type's relative score)
+    fig() {
+        [ -f "$1" ] || return 0
+        case $2 in
+            conv | detail | complex | all) sed -n 's/^ *"bench_relative": .*"'"$2"'": \([-0-9.]*\).*$/\1/p' "$1" ;;
+            *) sed -n 's/^ *"'"$2"'": \([-0-9.]*\),*$/\1/p' "$1" ;;
+        esac
+    }
     # mean +- sample standard deviation over seeds of each figure, one row per variant; the runs' own
     # phase seconds added up (each run's total_s; the variants reuse their seed's stage 0)
     table="$out/ablations.md" spent=0
@@ -106,22 +113,17 @@ if [ "$ablations" = 1 ]; then
         echo "| --- | --- | --- | --- | --- | --- | --- |"
         for a in $variants; do
             row="| $a |"
-            for s in $(seq "$seeds"); do v=$(top "$out/seed$s-$a/results.json" total_s); spent=$((spent + ${v:-0})); done
+            for s in $(seq "$seeds"); do v=$(fig "$out/seed$s-$a/results.json" total_s); spent=$((spent + ${v:-0})); done
             for key in mc_acc mc_open conv detail complex all; do
                 vals=
-                for s in $(seq "$seeds"); do
-                    f="$out/seed$s-$a/results.json"
-                    if [ "$key" = mc_acc ] || [ "$key" = mc_open ]; then v=$(top "$f" "$key")
-                    else v=$(sed -n 's/^ *"bench_relative": .*"'"$key"'": \([-0-9.]*\).*$/\1/p' "$f"); fi
-                    vals="$vals ${v:-nan}"
-                done
+                for s in $(seq "$seeds"); do v=$(fig "$out/seed$s-$a/results.json" "$key"); vals="$vals ${v:-nan}"; done
                 row="$row $(echo "$vals" | awk '{ n = 0; s = 0; for (i = 1; i <= NF; i++) if ($i != "nan") { x[++n] = $i; s += $i }
                     if (n == 0) { print "-"; exit } m = s / n; v = 0; for (i = 1; i <= n; i++) v += (x[i] - m) ^ 2
                     if (n > 1) printf "%.1f ± %.1f", m, sqrt(v / (n - 1)); else printf "%.1f", m }') |"
             done
             echo "$row"
         done
-        pct() { top "$out/seed1-main/results.json" "$1" | awk '{ printf "%.1f", $1 }'; }
+        pct() { fig "$out/seed1-main/results.json" "$1" | awk '{ printf "%.1f", $1 }'; }
         chance=$(pct mc_chance) blind=$(pct mc_blind)
         echo
         echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
