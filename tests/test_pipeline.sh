@@ -19,13 +19,13 @@ finish() {
 }
 
 t0=$(date +%s)
-BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
+BUILD=$B sh tools/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
 dt=$(($(date +%s) - t0))
 check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc "exit $rc: $(tail -n 5 "$T/log" | tr '\n' ' ')"
 [ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
 
 missing=
-for p in data tokenizer stage0_init stage0_clip stage0_lm start train eval_mc eval_open eval_bench; do
+for p in data tokenizer stage0_init stage0_clip stage0_lm start train sqa eval_mc eval_mc_sqa eval_open eval_bench; do
     [ -f "$R/logs/$p.done" ] || missing="$missing $p"
 done
 [ -z "$missing" ]; check "every phase ran" $? "no record of:$missing"
@@ -35,10 +35,12 @@ fell() {
     awk -F, -v s="$1" 'NR > 1 && $1 == s { l[++n] = $3 }
         END { if (n < 4) { print "only " n " steps logged"; exit 1 } q = int(n / 4); a = 0; b = 0
               for (i = 1; i <= q; i++) { a += l[i]; b += l[n - q + i] }
-              printf "first quarter %.4f, last quarter %.4f", a / q, b / q; exit !(b < a) }' "$R/train/loss.csv"
+              printf "first quarter %.4f, last quarter %.4f", a / q, b / q; exit !(b < a) }' "${2:-$R/train/loss.csv}"
 }
 why=$(fell 1); check "stage-1 loss fell ($why)" $? "$why"
 why=$(fell 2); check "stage-2 loss fell ($why)" $? "$why"
+why=$(fell 2 "$R/sqa/read/loss.csv"); check "the multiple-choice model's loss fell, questions without options ($why)" $? "$why"
+why=$(fell 2 "$R/sqa/check/loss.csv"); check "the multiple-choice model's loss fell, the check of the options ($why)" $? "$why"
 
 # one answer per question, none empty, the same ids as the questions
 answered() { # questions answers
@@ -51,6 +53,9 @@ answered() { # questions answers
 answered "$R/eval/mc_q.jsonl" "$R/eval/mc_answers.jsonl"
 check "the final checkpoint answers every multiple-choice question" $? \
     "$(grep -c . "$R/eval/mc_q.jsonl") questions, $(grep -c . "$R/eval/mc_answers.jsonl") answers, $(grep -c '"text": ""' "$R/eval/mc_answers.jsonl") empty"
+answered "$R/eval/sqa_q.jsonl" "$R/eval/sqa_answers.jsonl" && ! grep -q "option's letter" "$R/eval/sqa_q.jsonl"
+check "the multiple-choice model answers every question, asked without the suffix" $? \
+    "$(grep -c . "$R/eval/sqa_q.jsonl") questions, $(grep -c . "$R/eval/sqa_answers.jsonl") answers"
 answered "$R/eval/open_q.jsonl" "$R/eval/open_answers.jsonl"
 check "the final checkpoint answers every question without its options" $? \
     "$(grep -c . "$R/eval/open_q.jsonl") questions, $(grep -c . "$R/eval/open_answers.jsonl") answers"
@@ -61,14 +66,16 @@ check "the final checkpoint answers every bench question" $? \
 acc=$(sed -n 's/^ *"mc_acc": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 blind=$(sed -n 's/^ *"mc_blind": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 open=$(sed -n 's/^ *"mc_open": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
+sqa=$(sed -n 's/^ *"mc_sqa": \([0-9][0-9.]*\),*$/\1/p' "$R/results.json" 2>/dev/null)
 rel=$(sed -n 's/^ *"bench_relative": {"conv": [0-9.]*, "detail": [0-9.]*, "complex": [0-9.]*, "all": \([0-9.]*\)}.*/\1/p' "$R/results.json" 2>/dev/null)
-[ -n "$acc" ] && [ -n "$blind" ] && [ -n "$open" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json"
-check "results.json: MC accuracy $acc% (blind baseline $blind%, free answers $open%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
+[ -n "$acc" ] && [ -n "$blind" ] && [ -n "$open" ] && [ -n "$sqa" ] && [ -n "$rel" ] && grep -q '"total_s": [0-9]' "$R/results.json" &&
+    grep -q '"mc_sqa_categories": {"' "$R/results.json"
+check "results.json: MC accuracy $acc% (multiple-choice model $sqa%, blind baseline $blind%, free answers $open%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
 
 # a second run finds every phase done and only rewrites the summary
-BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
+BUILD=$B sh tools/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
 n=$(grep -c 'done before' "$T/log2")
-[ $rc = 0 ] && [ "$n" = 10 ]; check "a second run skips the 10 finished phases" $? "exit $rc, $n skipped"
+[ $rc = 0 ] && [ "$n" = 12 ]; check "a second run skips the 12 finished phases" $? "exit $rc, $n skipped"
 
 BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
@@ -81,18 +88,18 @@ sh tools/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
 # have a figure (a run without results.json has none), a variant with none shows "-", the phase seconds
 # of every run add up
 A=$T/abl
-fake() { # seed variant mc_acc conv total_s
+fake() { # seed variant mc_acc conv total_s mc_sqa
     mkdir -p "$A/seed$1-$2"
-    printf '{\n  "mc_acc": %s,\n  "mc_chance": 29.85,\n  "mc_blind": 30.7,\n  "mc_open": 20,\n  "bench_relative": {"conv": %s, "detail": 1, "complex": 2, "all": 3},\n  "total_s": %s,\n  "wall_s": 1\n}\n' \
-        "$3" "$4" "$5" > "$A/seed$1-$2/results.json"
+    printf '{\n  "mc_acc": %s,\n  "mc_chance": 29.85,\n  "mc_blind": 30.7,\n  "mc_open": 20,\n  "mc_sqa": %s,\n  "mc_sqa_categories": {"color": {"count": 1, "correct": 1, "acc": 100.0}},\n  "bench_relative": {"conv": %s, "detail": 1, "complex": 2, "all": 3},\n  "total_s": %s,\n  "wall_s": 1\n}\n' \
+        "$3" "$6" "$4" "$5" > "$A/seed$1-$2/results.json"
 }
-fake 1 main 30 50 100; fake 2 main 32 54 200; fake 1 nostage1 40 60 10; fake 2 nostage1 null 62 20
-fake 1 lastlayer null 1 1; fake 1 convonly 25 40 5; fake 2 convonly 25 40 5
+fake 1 main 30 50 100 40; fake 2 main 32 54 200 44; fake 1 nostage1 40 60 10 null; fake 2 nostage1 null 62 20 null
+fake 1 lastlayer null 1 1 null; fake 1 convonly 25 40 5 35; fake 2 convonly 25 40 5 35
 sh tools/pipeline.sh --ablations --seeds 2 --table --out "$A" > "$T/log3" 2>&1; rc=$?
 [ $rc = 0 ] && ! grep -q '=====' "$T/log3" &&
-    grep -q '^| main | 31.0 ± 1.4 | 20.0 ± 0.0 | 52.0 ± 2.8 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3.0 ± 0.0 |$' "$A/ablations.md" &&
-    grep -q '^| nostage1 | 40.0 | 20.0 ± 0.0 | 61.0 ± 1.4 |' "$A/ablations.md" && grep -q '^| lastlayer | - |' "$A/ablations.md" &&
-    grep -q '^| convonly | 25.0 ± 0.0 |' "$A/ablations.md" && grep -q 'chance 29.9%; blind baseline 30.7%' "$A/ablations.md" &&
+    grep -q '^| main | 31.0 ± 1.4 | 42.0 ± 2.8 | 20.0 ± 0.0 | 52.0 ± 2.8 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3.0 ± 0.0 |$' "$A/ablations.md" &&
+    grep -q '^| nostage1 | 40.0 | - | 20.0 ± 0.0 | 61.0 ± 1.4 |' "$A/ablations.md" && grep -q '^| lastlayer | - | - |' "$A/ablations.md" &&
+    grep -q '^| convonly | 25.0 ± 0.0 | 35.0 ± 0.0 |' "$A/ablations.md" && grep -q 'chance 29.9%; blind baseline 30.7%' "$A/ablations.md" &&
     grep -q 'Time: 341 s in the runs' "$A/ablations.md"
 check "pipeline --ablations --table: means, standard deviations, missing figures, time" $? "exit $rc: $(cat "$A/ablations.md" 2>&1 | head -n 8)"
 

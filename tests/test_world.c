@@ -629,14 +629,14 @@ static int test_sqa_to_llava(void) {
     int ok = l && le && strstr(l, want) && strstr(le, want_e) && !strstr(le, "option's letter");
     if (!ok) failf("to-llava samples differ: %.400s | %.400s", l ? l : "", le ? le : "");
     free(l), free(le);
-    /* --check: the solution, the options in order up to the right one, the letter; --open: the question
-       without its options, answered by the solution */
+    /* --check: the solution, the options in order up to the right one, each on its line and followed by
+       the right one's text, the letter; --open: the question without its options, answered by the solution */
     if (!ok || !run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/lc.json --check", g_bin, g_fix, g_tmp) ||
         !run("%s/eval_sqa --data %s/sqa_sample --split test --to-llava %s/lo.json --open", g_bin, g_fix, g_tmp))
         return 0;
     char *lc = slurp("%s/lc.json", g_tmp), *lo = slurp("%s/lo.json", g_tmp);
-    snprintf(want, sizeof want, "%s\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome. Checking each "
-             "option: A. Lisbon, no. B. Madrid, no. C. Rome, yes. The answer is C.\"}]}", q13);
+    snprintf(want, sizeof want, "%s\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome.\\nChecking each "
+             "option:\\nA. Lisbon, is it Rome? no.\\nB. Madrid, is it Rome? no.\\nC. Rome, is it Rome? yes.\\nThe answer is C.\"}]}", q13);
     snprintf(want_e, sizeof want_e, "highlighted country?\"}, {\"from\": \"gpt\", \"value\": \"The boot-shaped country is Italy; its capital is Rome.\"}]}");
     ok = lc && lo && strstr(lc, want) && strstr(lo, want_e) && !strstr(lo, "Lisbon");
     if (!ok) failf("--check / --open samples differ: %.500s | %.400s", lc ? lc : "", lo ? lo : "");
@@ -645,6 +645,21 @@ static int test_sqa_to_llava(void) {
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/sqa_sample --split test --prompts %s/x.jsonl --check >/dev/null 2>&1", g_bin, g_fix, g_tmp);
     if (ok && system(cmd) == 0) ok = failf("--check with --prompts was accepted");
+    /* an answer that is not the index of a choice is an error that names the problem, not a letter past
+       the options */
+    char path[1024];
+    snprintf(path, sizeof path, "%s/badans", g_tmp);
+    mkdir(path, 0755);
+    snprintf(path, sizeof path, "%s/badans/problems.json", g_tmp);
+    const char *bad = "{\"7\": {\"question\": \"Which?\", \"choices\": [\"a\", \"b\"], \"answer\": 2, \"split\": \"test\"}}";
+    w_write_file(path, bad, strlen(bad));
+    snprintf(path, sizeof path, "%s/badans/pid_splits.json", g_tmp);
+    w_write_file(path, "{\"test\": [\"7\"]}", 15);
+    snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/badans --split test --to-llava %s/lb.json --check 2>%s/lb.err", g_bin, g_tmp, g_tmp, g_tmp);
+    char *err = NULL;
+    if (ok && (system(cmd) == 0 || !(err = slurp("%s/lb.err", g_tmp)) || !strstr(err, "problem 7: \"answer\" is not the index of one of its 2 choices")))
+        ok = failf("an answer past the choices was not a clear error: %.200s", err ? err : "");
+    free(err);
     return ok;
 }
 

@@ -35,11 +35,17 @@
          training samples in LLaVA's format (a JSON list of {"id", "image", "conversations"}), the prompt as
          --prompts writes it with "<image>\n" first. The answer is the letter (LLaVA-1.5's format); with
          --explain the solution, then "The answer is X." (LLaVA's explanation-first format, no suffix in
-         the prompt); with --check the solution, then the options in order up to the right one, then the
-         letter: "The image shows a cyan triangle. Checking each option: A. white, no. B. cyan, yes. The
-         answer is B." (no suffix). A small model states the fact and cannot look its letter up (README,
-         "What limits it"); going through the options turns the lookup into a copy and a comparison with
-         the fact just stated. With --open the question without its options, answered by the solution.
+         the prompt); with --check the solution, then the options in order up to the right one, each on a
+         line of its own and followed by the right option's text, then the letter:
+             The image shows a cyan triangle.
+             Checking each option:
+             A. white, is it cyan? no.
+             B. cyan, is it cyan? yes.
+             The answer is B.
+         (no suffix). A small model states the fact and cannot look its letter up (README, "What limits
+         it"); going through the options turns the lookup into steps it can take: a line copied from the
+         prompt token for token, a comparison of two neighbouring texts, and the letter last marked. With
+         --open the question without its options, answered by the solution.
 
      eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
          scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
@@ -202,8 +208,8 @@ static void usage(FILE *f) {
                "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
                "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain | --check | --open]   (training data:\n"
                "      prompt -> answer letter; --explain: the solution, then \"The answer is X.\"; --check: the solution, the\n"
-               "      options in order up to the right one (\"A. white, no. B. cyan, yes.\"), then the letter; no suffix with\n"
-               "      either; --open: the question without options -> the solution)\n"
+               "      options in order up to the right one, a line each (\"A. white, is it cyan? no.\"), then the letter; no\n"
+               "      suffix with either; --open: the question without options -> the solution)\n"
                "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
                "  eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl | --predictions P.jsonl [--json OUT.json]\n"
                "      (the questions without their options; an answer is scored by the choice it names first)\n"
@@ -276,7 +282,11 @@ int main(int argc, char **argv) {
                    the synthetic set's images by their world image, real ones by their own path */
                 const char *wi = jstr(&jp, p, "world_image");
                 const llava__jnode *an = llava__jget(&jp, p, "answer");
-                char ip[600], letter[2] = {(char)('A' + (an && an->type == LLAVA__JNUM ? (int)an->num : 0)), 0};
+                int nch = 0;
+                for (c = llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c)) nch++;
+                if (!an || an->type != LLAVA__JNUM || !(an->num >= 0 && an->num < nch && an->num < 26) || an->num != (int)an->num)
+                    return fprintf(stderr, "eval_sqa: --to-llava: problem %s: \"answer\" is not the index of one of its %d choices\n", id->str, nch), 1;
+                char ip[600], letter[2] = {(char)('A' + (int)an->num), 0};
                 if (wi) snprintf(ip, sizeof ip, "%s.png", wi);
                 else snprintf(ip, sizeof ip, "images/%s/%s/%s", psplit ? psplit : split, id->str, img ? img : "image.png");
                 bputs(&out, count ? ",\n" : "[\n");
@@ -297,19 +307,22 @@ int main(int argc, char **argv) {
                     bjson(&out, sol);
                 } else if (explain || check) {
                     /* the explanation first, then the answer (LLaVA's "EA" output format); with --check the
-                       options are gone through in order up to the right one, so that the letter given
-                       last is the one just named */
+                       options are gone through in order up to the right one, each on a line of its own as
+                       in the prompt (the same tokens, so that copying it is a plain repeat), each followed
+                       by the right option's text (so that the yes or no compares two neighbours), and the
+                       letter given last is the one just marked */
                     Buf e = {0};
-                    if (sol && sol[0]) bputs(&e, sol), bputs(&e, " ");
+                    if (sol && sol[0]) bputs(&e, sol), bputs(&e, check ? "\n" : " ");
                     if (check) {
-                        bputs(&e, "Checking each option:");
+                        const char *right = choice_text(&jp, ch, letter[0] - 'A');
+                        bputs(&e, "Checking each option:\n");
                         for (c = llava__jfirst(&jp, ch), k = 0; c && 'A' + k <= letter[0]; c = llava__jnext(&jp, c), k++) {
                             char head[8];
-                            snprintf(head, sizeof head, " %c. ", 'A' + k);
+                            snprintf(head, sizeof head, "%c. ", 'A' + k);
                             bputs(&e, head), bputs(&e, c->type == LLAVA__JSTR ? c->str : "");
-                            bputs(&e, 'A' + k == letter[0] ? ", yes." : ", no.");
+                            bputs(&e, ", is it "), bputs(&e, right ? right : ""), bputs(&e, "? ");
+                            bputs(&e, 'A' + k == letter[0] ? "yes.\n" : "no.\n");
                         }
-                        bputs(&e, " ");
                     }
                     bputs(&e, "The answer is "), bputs(&e, letter), bputs(&e, ".");
                     bjson(&out, e.p);

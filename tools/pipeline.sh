@@ -2,18 +2,19 @@
 # The paper in miniature: data -> tokenizer -> stage 0 (CLIP and LM pretraining from nothing) ->
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
-#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
-#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--table]
+#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--mc-model]
+#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--mc-model] [--table]
 #
 # Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
 #   world/ instruct/           training world and its LLaVA-format data (tools/world.c, tools/instruct.c)
 #   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
 #   corpus.txt tokenizer/      the tokenizer's corpus (captions and instruction texts) and the tokenizer
-#   world0/                    CLIP's images: the training world extended to 40,000 (full runs only)
+#   world0/                    the training world extended to 40,000 images (full runs only): CLIP's, --mc-model's
 #   s0init/ s0clip/ s0/        stage 0 (tools/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
 #   start/                     the stage-0 model as stage 1 starts from it (vision_feature_layer -2)
 #   data/ train/               stage-1/2 data files, train_example's checkpoints, loss.csv, loss.svg
+#   sqa/                       with --mc-model: the multiple-choice model's data, read/ and check/ fine-tunes
 #   eval/                      questions, answers, scores; logs/ every phase's output
 #   results.json               the numbers and the seconds each phase took
 # Ablations: nostage1 (stage 2 starts from the stage-0 model, projector untrained), lastlayer
@@ -28,13 +29,13 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=0
 steps0c= steps0l= steps1= steps2=
 
 usage() {
     cat <<EOF
-usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR]
-       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--table]
+usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--mc-model]
+       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--mc-model] [--table]
   --quick              a small world and few steps (a few minutes): checks that every phase works
   --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
   --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
@@ -42,6 +43,7 @@ usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [
   --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
   --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
   --seeds N            seeds 1..N for --ablations (default 3)
+  --mc-model           also the multiple-choice model (phases sqa, eval_mc_sqa; about 28 more minutes)
   --table              with --ablations: write the table from the runs already there, run nothing
   --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
 environment: BUILD (default build) names the directory of the programs.
@@ -52,6 +54,7 @@ while [ $# -gt 0 ]; do
     case "$1" in
     --quick) quick=1 ;;
     --ablations) ablations=1 ;;
+    --mc-model) mc_model=1 ;;
     --table) table_only=1 ;;
     --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2)
         [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
@@ -80,6 +83,7 @@ T_START=$(now)
 # --- the ablation study: this script once per seed and variant, then the table -------------------------
 if [ "$ablations" = 1 ]; then
     q=; [ "$quick" = 1 ] && q=--quick
+    mcm=; [ "$mc_model" = 1 ] && mcm=--mc-model
     out=${out:-runs/ablations}
     mkdir -p "$out"
     variants="main nostage1 lastlayer convonly"
@@ -90,7 +94,7 @@ if [ "$ablations" = 1 ]; then
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
             if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
             # one pipeline per variant; stage 0 comes from the seed's main run
-            sh "$0" $q --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
+            sh "$0" $q ${mcm:+"$mcm"} --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
                 ${steps0c:+--clip-steps "$steps0c"} ${steps0l:+--lm-steps "$steps0l"} \
                 ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
                 { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
@@ -109,12 +113,12 @@ if [ "$ablations" = 1 ]; then
     # phase seconds added up (each run's total_s; the variants reuse their seed's stage 0)
     table="$out/ablations.md" spent=0
     {
-        echo "| variant | MC accuracy % | free answers % | bench conv | bench detail | bench complex | bench all |"
-        echo "| --- | --- | --- | --- | --- | --- | --- |"
+        echo "| variant | MC accuracy % | MC model % | free answers % | bench conv | bench detail | bench complex | bench all |"
+        echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
         for a in $variants; do
             row="| $a |"
             for s in $(seq "$seeds"); do v=$(fig "$out/seed$s-$a/results.json" total_s); spent=$((spent + ${v:-0})); done
-            for key in mc_acc mc_open conv detail complex all; do
+            for key in mc_acc mc_sqa mc_open conv detail complex all; do
                 vals=
                 for s in $(seq "$seeds"); do v=$(fig "$out/seed$s-$a/results.json" "$key"); vals="$vals ${v:-nan}"; done
                 row="$row $(echo "$vals" | awk '{ n = 0; s = 0; for (i = 1; i <= NF; i++) if ($i != "nan") { x[++n] = $i; s += $i }
@@ -126,7 +130,8 @@ if [ "$ablations" = 1 ]; then
         pct() { fig "$out/seed1-main/results.json" "$1" | awk '{ printf "%.1f", $1 }'; }
         chance=$(pct mc_chance) blind=$(pct mc_blind)
         echo
-        echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: accuracy on the held-out multiple-choice test split (chance ${chance}%; blind baseline ${blind}%, seed 1)."
+        echo "$seeds seed(s)$( [ "$quick" = 1 ] && echo ', quick mode'). MC: the stage-2 model's accuracy on the held-out multiple-choice test split, the letter asked for (chance ${chance}%; blind baseline ${blind}%, seed 1)."
+        echo "MC model: the multiple-choice model's (the stage-2 model fine-tuned on questions about world0, the fact and a check of the options before the letter)."
         echo "free answers: the same questions without their options, answered freely, scored by the choice the answer names first (eval_sqa --open)."
         echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
         echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
@@ -153,9 +158,11 @@ log=$out/logs
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
     n_world=300 n_world0=0 n_heldout=160 n_bench=10 n_mc=120 n_test=100 n_mctrain=200
+    n_sqa=200 sqa_read=20 sqa_check=20
     clip_steps=20 clip_batch=32 lm_steps=60 repeats=200 s1=40 s2=60 batch=8
 else
     n_world=5000 n_world0=40000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
+    n_sqa=40000 sqa_read=1500 sqa_check=3000
     clip_steps=3000 clip_batch=64 lm_steps=4000 repeats=40000 s1=625 s2=3000 batch=8
 fi
 clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
@@ -232,6 +239,15 @@ tokenizer() {
         { echo "the trained vocabulary has no <image> token" >&2; return 1; }
 }
 
+# world0: the training world extended to n_world0 images (its first n_world are the training world's),
+# for CLIP pretraining and the multiple-choice fine-tune; regenerated if its files were deleted
+world0=$out/world
+if [ "$n_world0" -gt "$n_world" ]; then
+    world0=$out/world0
+    [ -f "$world0/world.json" ] || rm -f "$log/world0.done"
+    phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
+fi
+
 # --- stage 0: or an earlier run's, for the same seed ---
 if [ -n "$reuse" ]; then
     if [ -f "$reuse/s0/config.json" ]; then s0=$reuse/s0; else s0=$reuse; fi
@@ -241,16 +257,10 @@ if [ -n "$reuse" ]; then
 else
     phase tokenizer tokenizer
     phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
-    # CLIP's images: the training world extended to n_world0 images (its first n_world are the training
-    # world's). A tower this small learns shapes only from many more images than stages 1-2 need: on the
-    # training world's 5,000 it overfits before it does (README, "The paper in miniature"). Half the texts
-    # are the colour-free view and a region loss ties each object's patches to "a <colour> <shape>":
-    # every caption names colours, which alone tell a batch's images apart.
-    world0=$out/world
-    if [ "$n_world0" -gt "$n_world" ]; then
-        world0=$out/world0
-        phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
-    fi
+    # CLIP's images are world0. A tower this small learns shapes only from many more images than stages
+    # 1-2 need: on the training world's 5,000 it overfits before it does (README, "The paper in
+    # miniature"). Half the texts are the colour-free view and a region loss ties each object's patches to
+    # "a <colour> <shape>": every caption names colours, which alone tell a batch's images apart.
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
         --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed"
     # the language model: the world's text, and texts written twice (--repeats) from which it learns to
@@ -277,7 +287,8 @@ stages=1,2 s1_arg="--steps1 $s1"
 [ "$ablation" = nostage1 ] && stages=2 s1_arg=
 # a checkpoint (model and optimizer state, to resume from) about every third of the longer stage; none in quick mode
 save=$(( (s2 > s1 ? s2 : s1) / 3 + 1 ))
-[ "$quick" = 1 ] && save=1000000
+save_sqa=$((sqa_check / 3 + 1))
+[ "$quick" = 1 ] && save=1000000 save_sqa=1000000
 # shellcheck disable=SC2086
 phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
     --stage2-data "$out/data/stage2.json,$out/data/mc.json" \
@@ -285,24 +296,48 @@ phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --ima
     --save-every "$save" --log-every 25 --resume
 final=$out/train/stage2/final
 
+# --- the multiple-choice model: LLaVA's ScienceQA result is a model of its own, fine-tuned on ScienceQA's
+# training questions, and so is this one. The stage-2 model is fine-tuned on questions about world0 in two
+# steps: without their options, answered by the fact (eval_sqa --open), which teaches the reading; then
+# with them, answered by the fact and a check of the options in order (eval_sqa --check), which gets a
+# model this small from the fact to its letter (README, "What limits it").
+sqa() {
+    "$BUILD/instruct" --mc --world "$world0" --out "$out/sqa/mc" --n "$n_sqa" --test "$n_sqa" --seed "$seed" || return
+    "$BUILD/eval_sqa" --data "$out/sqa/mc" --split test --to-llava "$out/sqa/read.json" --open || return
+    "$BUILD/eval_sqa" --data "$out/sqa/mc" --split test --to-llava "$out/sqa/check.json" --check || return
+    rm -rf "$out/sqa/mc/images" || return # the samples name world0's images; the copies are not needed
+    from=$final
+    for step in read check; do
+        if [ $step = read ]; then n=$sqa_read; else n=$sqa_check; fi
+        "$BUILD/train_example" --model "$from" --data "$out/sqa" --stage2-data "$out/sqa/$step.json" --images "$world0/images" \
+            --out "$out/sqa/$step" --stages 2 --steps2 "$n" --batch "$batch" --lr2 "$lr2" --seed "$seed" \
+            --save-every "$save_sqa" --log-every 25 --resume || return
+        from=$out/sqa/$step/stage2/final
+    done
+}
+[ "$mc_model" = 1 ] && phase sqa sqa
+sqa_model=$out/sqa/check/stage2/final
+
 # --- evaluation ---
-# the held-out multiple-choice set as NAME_q.jsonl, the final model's answers (at most MAX tokens) and
-# their scores NAME.json: ask NAME MAX [--open]
+# the held-out multiple-choice set as NAME_q.jsonl, MODEL's answers (at most MAX tokens) and their
+# scores NAME.json: ask NAME MAX MODEL [--open | --no-suffix]
 ask() {
-    "$BUILD/eval_sqa" --data "$out/mc" --split test ${3:+"$3"} --prompts "$out/eval/$1_q.jsonl" || return
-    "$BUILD/answer" --model "$final" --questions "$out/eval/$1_q.jsonl" --images "$out/mc" --out "$out/eval/$1_answers.jsonl" \
+    "$BUILD/eval_sqa" --data "$out/mc" --split test ${4:+"$4"} --prompts "$out/eval/$1_q.jsonl" || return
+    "$BUILD/answer" --model "$3" --questions "$out/eval/$1_q.jsonl" --images "$out/mc" --out "$out/eval/$1_answers.jsonl" \
         --template vicuna_v1 --max-tokens "$2" --model-id "$ablation-seed$seed" || return
-    "$BUILD/eval_sqa" --data "$out/mc" --split test ${3:+"$3"} --predictions "$out/eval/$1_answers.jsonl" --json "$out/eval/$1.json"
+    "$BUILD/eval_sqa" --data "$out/mc" --split test ${4:+"$4"} --predictions "$out/eval/$1_answers.jsonl" --json "$out/eval/$1.json"
 }
 eval_mc() {
     # the letter and EOS are all an answer needs; a longer output is cut (and still parsed as LLaVA does)
-    ask mc 16 || return
+    ask mc 16 "$final" || return
     # the blind baseline: what the answer options alone score, from the training questions' answers
     "$BUILD/eval_sqa" --data "$out/mc" --split test --prior "$out/mctrain" --json "$out/eval/mc_blind.json"
 }
+# the multiple-choice model, asked as it was trained: without the suffix, room for the fact and the check
+eval_mc_sqa() { ask sqa 160 "$sqa_model" --no-suffix; }
 # the same questions without their options, scored by the choice the free answer names first: what
 # the model reads from the image, apart from the step to the option's letter
-eval_open() { ask open 24 --open; }
+eval_open() { ask open 24 "$final" --open; }
 eval_bench() {
     "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
         --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed" || return
@@ -311,6 +346,7 @@ eval_bench() {
         --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
 }
 phase eval_mc eval_mc
+[ "$mc_model" = 1 ] && phase eval_mc_sqa eval_mc_sqa
 phase eval_open eval_open
 phase eval_bench eval_bench
 
@@ -318,8 +354,9 @@ phase eval_bench eval_bench
 mcj=$out/eval/mc.json benchj=$out/eval/bench.json
 num() { sed -n 's/.*"'"$1"'": \([-0-9.]*\).*/\1/p' "$2" | head -n 1; }
 acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") failed=$(num failed "$mcj")
-blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json")
-cats=$(sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$mcj")
+blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json") sqa=$(num acc "$out/eval/sqa.json")
+cats() { sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$1"; }
+cats=$(cats "$mcj") sqa_cats=$(cats "$out/eval/sqa.json")
 rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
 # the loss of each stage: mean of its first and of its last quarter of steps
 losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
@@ -333,13 +370,15 @@ cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
   "stage0": "$s0", "model": "$final",
-  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "batch": $batch},
+  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "sqa_read": $sqa_read, "sqa_check": $sqa_check, "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
   "mc_blind": ${blind:-null},
   "mc_open": ${open:-null},
   "mc_count": ${count:-null}, "mc_failed": ${failed:-null},
   "mc_categories": ${cats:-null},
+  "mc_sqa": ${sqa:-null},
+  "mc_sqa_categories": ${sqa_cats:-null},
   "bench_relative": {"conv": $(rel conv), "detail": $(rel detail), "complex": $(rel complex), "all": $(rel all)},
   "bench": $(cat "$benchj"),
   "loss": {$losses},
@@ -351,11 +390,14 @@ EOF
 
 echo
 echo "== results ($ablation, seed $seed$([ "$quick" = 1 ] && echo ', quick')): $out/results.json"
-echo "multiple choice: $acc% of $count held-out questions (chance $chance%, blind baseline $blind%; no letter in $failed answers)"
+echo "multiple choice, the stage-2 model asked for the letter: $acc% of $count held-out questions (chance $chance%, blind baseline $blind%; no letter in $failed answers)"
 echo "the same questions without options, free answers naming the right choice first: $open%"
-echo "$cats" | awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-9]+, "acc": [0-9.]+[}]/)) {
+percats() { awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-9]+, "acc": [0-9.]+[}]/)) {
     e = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); split(e, f, /[":,{} ]+/)
-    printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'
+    printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'; }
+echo "$cats" | percats
+echo "the multiple-choice model (the stage-2 model fine-tuned on questions about world0): $sqa%"
+echo "$sqa_cats" | percats
 echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
 echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
 echo "seconds per phase:$times; this invocation $total"
