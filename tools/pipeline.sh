@@ -245,8 +245,10 @@ tokenizer() {
 world0=$out/world
 if [ "$n_world0" -gt "$n_world" ]; then
     world0=$out/world0
-    [ -f "$world0/world.json" ] || rm -f "$log/world0.done"
-    phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
+    if [ -z "$reuse" ] || [ "$mc_model" = 1 ]; then
+        [ -f "$world0/world.json" ] || rm -f "$log/world0.done"
+        phase world0 "$BUILD/world" --seed "$seed" --n "$n_world0" --out "$world0"
+    fi
 fi
 
 # --- stage 0: or an earlier run's, for the same seed ---
@@ -373,7 +375,7 @@ cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
   "stage0": "$s0", "model": "$final",
-  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "sqa_read": $sqa_read, "sqa_check": $sqa_check, "batch": $batch},
+  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "sqa_read": $([ "$mc_model" = 1 ] && echo "$sqa_read" || echo 0), "sqa_check": $([ "$mc_model" = 1 ] && echo "$sqa_check" || echo 0), "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
   "mc_blind": ${blind:-null},
