@@ -359,9 +359,10 @@ phase eval_bench eval_bench
 mcj=$out/eval/mc.json benchj=$out/eval/bench.json
 num() { sed -n 's/.*"'"$1"'": \([-0-9.]*\).*/\1/p' "$2" | head -n 1; }
 acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") failed=$(num failed "$mcj")
-blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json") sqa=$(num acc "$out/eval/sqa.json")
+blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json")
 cats() { sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$1"; }
-cats=$(cats "$mcj") sqa_cats=$(cats "$out/eval/sqa.json")
+cats=$(cats "$mcj") sqa= sqa_cats=
+[ -f "$out/eval/sqa.json" ] && sqa=$(num acc "$out/eval/sqa.json") sqa_cats=$(cats "$out/eval/sqa.json")
 rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
 # the loss of each stage: mean of its first and of its last quarter of steps
 losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
@@ -401,8 +402,10 @@ percats() { awk '{ while (match($0, /"[^"]*": [{]"count": [0-9]+, "correct": [0-
     e = substr($0, RSTART, RLENGTH); $0 = substr($0, RSTART + RLENGTH); split(e, f, /[":,{} ]+/)
     printf "  %-9s %6.2f%% (%d of %d)\n", f[2] ":", f[8], f[6], f[4] } }'; }
 echo "$cats" | percats
-echo "the multiple-choice model (the stage-2 model fine-tuned on questions about world0): $sqa%"
-echo "$sqa_cats" | percats
+if [ -n "$sqa" ]; then
+    echo "the multiple-choice model (the stage-2 model fine-tuned on questions about world0): $sqa%"
+    echo "$sqa_cats" | percats
+fi
 echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
 echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
 echo "seconds per phase:$times; this invocation $total"
