@@ -1762,6 +1762,57 @@ static void llava__matmul_backward(float *din, float *dw, float *db, const float
             for (o = 0; o < OC; o++) db[o] += dout[(size_t)t * OC + o];
 }
 
+/* exp on a vector of floats: n = round(x / ln 2), exp(x) = 2^n exp(r) with r = x - n ln 2 in [-ln2/2, ln2/2]
+   (ln 2 split in two for the subtraction) and exp(r) by Cephes' degree-7 polynomial, within 3 ulp of exp. Where
+   x < -87.3 it is 0 (exp(x) < 1.2e-38), where x > 88 infinity (so 2^n stays a normal float); a NaN stays a NaN. In place (vectors
+   passed by value would change the ABI where a build has no AVX). */
+#ifdef LLAVA__VEC
+typedef int32_t llava__vi __attribute__((vector_size(LLAVA__VW * 4)));
+static inline void llava__vexp(llava__vf *px) {
+    const llava__vf z = {0}, hi = z + 88.0f, lo = z - 87.3f;
+    llava__vf x = *px;
+    const llava__vi over = (llava__vi)(x > hi); /* exp(x) > 1.6e38 there: infinity, as expf overflows */
+    x = (llava__vf)(((llava__vi)x & ~over) | ((llava__vi)hi & over));
+    const llava__vi under = (llava__vi)(x < lo); /* exp(x) < 1.2e-38 there: 0 */
+    x = (llava__vf)(((llava__vi)x & ~under) | ((llava__vi)lo & under));
+    /* n = floor(x / ln 2 + 1/2) by conversions (an added and subtracted 1.5 * 2^23 would not survive -ffast-math) */
+    const llava__vf h = x * 1.44269504088896341f + 0.5f;
+    llava__vi ni = __builtin_convertvector(h, llava__vi); /* toward zero */
+    ni += (llava__vi)(__builtin_convertvector(ni, llava__vf) > h); /* -1 where that was up */
+    const llava__vf n = __builtin_convertvector(ni, llava__vf);
+    const llava__vi e = (ni + 127) << 23;
+    const llava__vf r = (x - n * 0.693359375f) + n * 2.12194440e-4f;
+    llava__vf p = z + 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    *px = (llava__vf)((((llava__vi)(p * (llava__vf)e) & ~under) & ~over) | (over & 0x7F800000));
+}
+#endif
+
+/* x[i] = exp(x[i] - mx) for i < n; returns their sum (a softmax's denominator) */
+static float llava__exp_shift(float *x, int n, float mx) {
+    float sum = 0.0f;
+    int i = 0;
+#ifdef LLAVA__VEC
+    llava__vf acc = {0};
+    for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
+        llava__vf v;
+        memcpy(&v, x + i, sizeof v);
+        v -= mx;
+        llava__vexp(&v);
+        memcpy(x + i, &v, sizeof v);
+        acc += v;
+    }
+    for (int j = 0; j < LLAVA__VW; j++) sum += acc[j];
+#endif
+    for (; i < n; i++) sum += x[i] = expf(x[i] - mx);
+    return sum;
+}
+
 /* CLIP LayerNorm: out[T,C] = (in - mean) / sqrt(var + eps) * w + b; mean, rstd [T] kept for the backward
    pass when not NULL. out may alias in. */
 static void llava__layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b,
@@ -1912,10 +1963,7 @@ static void llava__attention_forward(float *out, float *probs, const float *q, c
                     att[s] = llava__dot(qt, k + (size_t)s * KVH * Dh + (size_t)kh * Dh, LLAVA_F32, Dh) * scale;
                     if (att[s] > mx) mx = att[s];
                 }
-                for (s = 0; s < n; s++) {
-                    att[s] = expf(att[s] - mx);
-                    sum += att[s];
-                }
+                sum = llava__exp_shift(att, n, mx);
                 if (probs) {
                     float *pr = probs + ((size_t)h * T + t) * S;
                     for (s = 0; s < S; s++) pr[s] = s < n ? att[s] / sum : 0.0f;
@@ -1962,10 +2010,7 @@ static void llava__attention_forward(float *out, float *probs, const float *q, c
                     row[s] *= scale;
                     if (row[s] > mx) mx = row[s];
                 }
-                for (s = 0; s < n; s++) {
-                    row[s] = expf(row[s] - mx);
-                    sum += row[s];
-                }
+                sum = llava__exp_shift(row, n, mx);
                 for (s = 0; s < n; s++) row[s] /= sum;
                 for (; s < nk; s++) row[s] = 0.0f; /* masked: later positions */
                 if (probs) {
@@ -1993,18 +2038,66 @@ static float llava__act1(float x, LlavaAct a) {
     return x;
 }
 
+/* SiLU and QuickGELU are x sigmoid(k x), vectorized below; k is 0 for the other activations */
+static float llava__sigmoid_k(LlavaAct a) { return a == LLAVA_ACT_SILU ? 1.0f : a == LLAVA_ACT_QUICK_GELU ? 1.702f : 0.0f; }
+#ifdef LLAVA__VEC
+/* act: act(x[VW]) = x s and, where grad is not NULL, act'(x) = s + k x s (1 - s), with s = sigmoid(k x) */
+static inline void llava__vact_sigmoid(llava__vf *act, const float *x, float k, llava__vf *grad) {
+    const llava__vf one = (llava__vf){0} + 1.0f;
+    llava__vf v, e;
+    memcpy(&v, x, sizeof v);
+    e = -k * v;
+    llava__vexp(&e);
+    const llava__vf sg = one / (one + e);
+    if (grad) *grad = sg + k * v * sg * (one - sg);
+    *act = v * sg;
+}
+#endif
+/* the vectors of n floats the vector paths below take (a scalar loop does the rest): 0 without them */
+static long llava__nvec(size_t n, LlavaAct a) {
+#ifdef LLAVA__VEC
+    return llava__sigmoid_k(a) != 0.0f ? (long)(n / LLAVA__VW) : 0;
+#else
+    (void)n, (void)a;
+    return 0;
+#endif
+}
+
 /* x[n] = act(x[n]), in place */
 static void llava__act_forward(float *x, size_t n, LlavaAct a) {
+    const long nv = llava__nvec(n, a);
     long i;
+#ifdef LLAVA__VEC
+    const float k = llava__sigmoid_k(a);
     LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
-    for (i = 0; i < (long)n; i++) x[i] = llava__act1(x[i], a);
+    for (i = 0; i < nv; i++) {
+        llava__vf y;
+        llava__vact_sigmoid(&y, x + i * LLAVA__VW, k, NULL);
+        memcpy(x + i * LLAVA__VW, &y, sizeof y);
+    }
+#endif
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536 && !nv))
+    for (i = nv * LLAVA__VW; i < (long)n; i++) x[i] = llava__act1(x[i], a);
 }
 
 /* LLaMA MLP gate: out[n] = act(gate[n]) * up[n] (out may alias gate) */
 static void llava__glu_forward(float *out, const float *gate, const float *up, size_t n, LlavaAct a) {
+    const long nv = llava__nvec(n, a);
     long i;
+#ifdef LLAVA__VEC
+    const float k = llava__sigmoid_k(a);
     LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
-    for (i = 0; i < (long)n; i++) out[i] = llava__act1(gate[i], a) * up[i];
+    for (i = 0; i < nv; i++) {
+        const size_t o = (size_t)i * LLAVA__VW;
+        llava__vf y, u;
+        memcpy(&u, up + o, sizeof u);
+        llava__vact_sigmoid(&y, gate + o, k, NULL);
+        y *= u;
+        memcpy(out + o, &y, sizeof y);
+    }
+#endif
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536 && !nv))
+    for (i = nv * LLAVA__VW; i < (long)n; i++) out[i] = llava__act1(gate[i], a) * up[i];
 }
 
 /* attention backward for a whole sequence (S == T, no cache offset: training). From dout [T, H*Dh] and
@@ -2094,16 +2187,45 @@ static float llava__act_grad1(float x, LlavaAct a) {
 
 /* dx[n] = dout[n] * act'(x[n]), x the pre-activation (dx may alias dout) */
 static void llava__act_backward(float *dx, const float *dout, const float *x, size_t n, LlavaAct a) {
+    const long nv = llava__nvec(n, a);
     long i;
+#ifdef LLAVA__VEC
+    const float k = llava__sigmoid_k(a);
     LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
-    for (i = 0; i < (long)n; i++) dx[i] = dout[i] * llava__act_grad1(x[i], a);
+    for (i = 0; i < nv; i++) {
+        const size_t o = (size_t)i * LLAVA__VW;
+        llava__vf y, g, d;
+        memcpy(&d, dout + o, sizeof d);
+        llava__vact_sigmoid(&y, x + o, k, &g);
+        d *= g;
+        memcpy(dx + o, &d, sizeof d);
+    }
+#endif
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536 && !nv))
+    for (i = nv * LLAVA__VW; i < (long)n; i++) dx[i] = dout[i] * llava__act_grad1(x[i], a);
 }
 
 /* out = act(gate) * up:  dgate = dout * up * act'(gate),  dup = dout * act(gate)  (overwritten) */
 static void llava__glu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a) {
+    const long nv = llava__nvec(n, a);
     long i;
+#ifdef LLAVA__VEC
+    const float k = llava__sigmoid_k(a);
     LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
-    for (i = 0; i < (long)n; i++) {
+    for (i = 0; i < nv; i++) {
+        const size_t o = (size_t)i * LLAVA__VW;
+        llava__vf d, u, act, g;
+        memcpy(&d, dout + o, sizeof d);
+        memcpy(&u, up + o, sizeof u);
+        llava__vact_sigmoid(&act, gate + o, k, &g);
+        g *= d * u;
+        act *= d;
+        memcpy(dgate + o, &g, sizeof g);
+        memcpy(dup + o, &act, sizeof act);
+    }
+#endif
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536 && !nv))
+    for (i = nv * LLAVA__VW; i < (long)n; i++) {
         const float d = dout[i], g = gate[i], u = up[i];
         dgate[i] = d * u * llava__act_grad1(g, a);
         dup[i] = d * llava__act1(g, a);
@@ -2124,14 +2246,14 @@ static double llava__crossentropy_forward_backward(float *dlogits, const float *
             for (i = 0; i < V; i++) d[i] = 0.0f;
             continue;
         }
+        const float lt = l[targets[t]];
         float mx = l[0];
         for (i = 1; i < V; i++)
             if (l[i] > mx) mx = l[i];
-        double sum = 0.0;
-        for (i = 0; i < V; i++) sum += exp((double)l[i] - mx);
-        const double lse = mx + log(sum);
-        total += lse - l[targets[t]];
-        for (i = 0; i < V; i++) d[i] = (float)(exp((double)l[i] - lse)) * scale;
+        if (d != l) memcpy(d, l, (size_t)V * sizeof(float));
+        const float sum = llava__exp_shift(d, V, mx), f = scale / sum; /* d = exp(l - mx) */
+        total += mx + log((double)sum) - lt;
+        for (i = 0; i < V; i++) d[i] *= f;
         d[targets[t]] -= scale;
     }
     return total;
@@ -3369,6 +3491,8 @@ struct LlavaTrainer {
     int step;                   /* optimizer steps done */
     double acc_loss;            /* summed token losses since the last update */
     long acc_tokens;
+    float *act;                 /* the text activations' buffer, kept from chunk to chunk (a fresh one of */
+    size_t act_n;               /* ~100 MB each step costs its page faults: a third of a step here) */
 };
 
 LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
@@ -3517,6 +3641,7 @@ LLAVADEF void llava_trainer_free(LlavaTrainer *t) {
     LLAVA_FREE(t->g.vl);
     LLAVA_FREE(t->g.tl);
     LLAVA_FREE(t->p);
+    llava__free_aligned(t->act);
     LLAVA_FREE(t); /* (t->buf belongs to the model) */
 }
 
@@ -3711,11 +3836,12 @@ typedef struct {
     float *ao;       /* [L][T][H*Dh] attention output */
     float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
     float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
-    float *mem;
 } llava__tcache;
 
 /* T rows in all, made of nseg sequences (samples) of seg_len[i] rows each, back to back */
-static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, const int *seg_len, int nseg) {
+/* A's arrays in *keep, a buffer of *keep_n floats, reused when it is large enough and replaced when it is
+   not; it stays the caller's */
+static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, const int *seg_len, int nseg, float **keep, size_t *keep_n) {
     const LlavaConfig *c = &m->cfg;
     const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
     const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
@@ -3724,9 +3850,14 @@ static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, con
     for (i = 0; i < nseg; i++) tt += (size_t)seg_len[i] * seg_len[i];
     A->pl = H * tt;
     size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * tt + 3 * L * t * I + t * C + t;
-    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
-    if (!b) return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
-    A->mem = b;
+    if (*keep_n < sz) {
+        llava__free_aligned(*keep);
+        *keep_n = 0;
+        if (!(*keep = (float *)llava__alloc_aligned(sz * sizeof(float))))
+            return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
+        *keep_n = sz;
+    }
+    float *b = *keep;
     A->x = b, b += (L + 1) * t * C;
     A->xm = b, b += L * t * C;
     A->h1 = b, b += L * t * C;
@@ -3903,7 +4034,7 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
     float *demb = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
     if (!targets || !lab || !row_of || !logits || !demb || (nimg && (!vfeat || !pfeat)))
         rc = llava__err("out of memory for samples %d..%d (%d positions)", index0, index0 + n - 1, T);
-    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T, seg, n);
+    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T, seg, n, &t->act, &t->act_n);
     if (rc == LLAVA_OK && nimg && t->train_vision) {
         VA = (llava__vcache *)llava__calloc((size_t)nimg, sizeof *VA);
         for (i = 0; i < nimg && rc == LLAVA_OK && VA; i++) rc = llava__vcache_alloc(&VA[i], m);
@@ -3997,7 +4128,6 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
         for (i = 0; i < nimg; i++) llava__free_aligned(VA[i].mem);
         LLAVA_FREE(VA);
     }
-    llava__free_aligned(A.mem);
     LLAVA_FREE(seg), LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
     llava__free_aligned(vfeat), llava__free_aligned(pfeat), llava__free_aligned(pin), llava__free_aligned(pact);
     llava__free_aligned(logits), llava__free_aligned(demb);

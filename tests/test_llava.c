@@ -237,6 +237,52 @@ static int t_norms_rope(const void *arg) {
     CHECK(fabsf(llava__act1(1.0f, LLAVA_ACT_GELU) - 0.8413447f) < 1e-6f, "gelu(1)");
     CHECK(fabsf(llava__act1(1.0f, LLAVA_ACT_QUICK_GELU) - (float)(1.0 / (1.0 + exp(-1.702)))) < 1e-6f, "quick_gelu(1)");
     CHECK(fabsf(llava__act1(-2.0f, LLAVA_ACT_SILU) - (float)(-2.0 / (1.0 + exp(2.0)))) < 1e-6f, "silu(-2)");
+    {   /* the vectorized exp (softmax, cross-entropy) and sigmoid activations, tails included */
+        enum { NE = 2001 };
+#ifdef LLAVA_TEST_FASTMATH
+        const double EXP_TOL = 2e-5; /* -ffast-math reassociates the reduction by ln 2's two parts */
+#else
+        const double EXP_TOL = 3.6e-7; /* 3 ulp */
+#endif
+        static float e[NE], y[NE], g[NE], one[NE];
+        double sum = 0.0;
+        for (i = 0; i < NE; i++) e[i] = -87.0f + 175.0f * i / (NE - 1), one[i] = 1.0f;
+        llava__exp_shift(e, NE, 0.5f);
+        for (i = 0; i < NE; i++) {
+            const float x = -87.0f + 175.0f * i / (NE - 1);
+            const double want = exp((double)(x - 0.5f));
+            CHECK(fabs(e[i] - want) <= EXP_TOL * want + 1.2e-38, "exp(%.4f): %.9g, want %.9g", x - 0.5, e[i], want);
+        }
+        for (i = 0; i < NE; i++) e[i] = -9.0f + 18.0f * i / (NE - 1), sum += exp((double)(e[i] - 9.0f));
+        const float got = llava__exp_shift(e, NE, 9.0f); /* as a softmax calls it, with the maximum */
+        CHECK(fabs(got - sum) <= 1e-5 * sum, "exp sum %.9g, want %.9g", got, sum);
+        for (i = 0; i < 64; i++) { /* vector and scalar tail alike */
+            e[i] = i % 3 == 0 ? -1000.0f : i % 3 == 1 ? 1000.0f : NAN;
+            y[i] = e[i];
+        }
+        llava__exp_shift(e, 64, 0.0f);
+        llava__exp_shift(y + 63, 1, 0.0f);
+        for (i = 0; i < 64; i++) {
+            CHECK(i % 3 != 0 || e[i] == 0.0f, "exp(-1000) = %g", e[i]);
+            CHECK(i % 3 != 1 || e[i] > 3.4e38f, "exp(1000) = %g", e[i]);
+#ifndef LLAVA_TEST_FASTMATH
+            CHECK(i % 3 != 2 || e[i] != e[i], "exp(NaN) = %g", e[i]);
+#endif
+        }
+        CHECK(y[63] == e[63], "exp(-1000): tail %g, vector %g", y[63], e[63]);
+        LlavaAct acts[2] = {LLAVA_ACT_SILU, LLAVA_ACT_QUICK_GELU};
+        for (t = 0; t < 2; t++) {
+            const double k = acts[t] == LLAVA_ACT_SILU ? 1.0 : 1.702;
+            for (i = 0; i < 37; i++) y[i] = e[i] = -9.0f + 0.5f * i;
+            llava__act_forward(y, 37, acts[t]);
+            llava__act_backward(g, one, e, 37, acts[t]);
+            for (i = 0; i < 37; i++) {
+                const double x = e[i], sg = 1.0 / (1.0 + exp(-k * x)), dg = sg + k * x * sg * (1.0 - sg);
+                CHECK(fabs(y[i] - x * sg) < 2e-6 * (1.0 + fabs(x)), "act %d (%g): %.8g, want %.8g", t, x, y[i], x * sg);
+                CHECK(fabs(g[i] - dg) < 2e-6 * (1.0 + fabs(x)), "act %d' (%g): %.8g, want %.8g", t, x, g[i], dg);
+            }
+        }
+    }
     return 1;
 }
 
