@@ -2323,6 +2323,41 @@ static void llava__add(float *x, const float *y, size_t n) {
     for (i = 0; i < (long)n; i++) x[i] += y[i];
 }
 
+/* x[n] *= f */
+static void llava__scale(float *x, float f, size_t n) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 262144))
+    for (i = 0; i < (long)n; i++) x[i] *= f;
+}
+
+/* x[n] *= f, and returns the sum of the squares after; in 64 parts summed in order, so that the result
+   does not depend on the number of threads */
+static double llava__scale_sumsq(float *x, float f, size_t n) {
+    double part[64], sum = 0.0;
+    const size_t len = (n + 63) / 64;
+    int c;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 262144))
+    for (c = 0; c < 64; c++) {
+        const size_t e = LLAVA__MIN(n, (size_t)(c + 1) * len);
+        double q = 0.0;
+        size_t i;
+        for (i = (size_t)c * len; i < e; i++) {
+            x[i] *= f;
+            q += (double)x[i] * x[i];
+        }
+        part[c] = q;
+    }
+    for (c = 0; c < 64; c++) sum += part[c];
+    return sum;
+}
+
+/* out[n] = x[n] + y[n] (a residual connection) */
+static void llava__sum2(float *out, const float *x, const float *y, size_t n) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 262144))
+    for (i = 0; i < (long)n; i++) out[i] = x[i] + y[i];
+}
+
 /* ------------------------------------------------------------------------------------------------
    5-7. The model: configuration, weights, vision encoder, projector, decoder
    ------------------------------------------------------------------------------------------------ */
@@ -3885,7 +3920,6 @@ static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, co
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
     const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
     float *tmp = (float *)llava__alloc_aligned(TC * sizeof(float));
-    size_t i;
     int l;
     LLAVA_ASSERT(tmp);
     for (l = 0; l < c->text_layers; l++) {
@@ -3912,13 +3946,13 @@ static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, co
             }
         }
         be->matmul(tmp, ao, &L->o, L->ob, T, H * Dh, C);
-        for (i = 0; i < TC; i++) xm[i] = x[i] + tmp[i];
+        llava__sum2(xm, x, tmp, TC);
         be->rmsnorm(h2, A->r2 + (size_t)l * T, xm, L->post_norm, T, C, c->text_rms_eps);
         be->matmul(g, h2, &L->gate, L->gate_b, T, C, I);
         be->matmul(u, h2, &L->up, L->up_b, T, C, I);
         be->glu(a, g, u, TI, c->text_act);
         be->matmul(tmp, a, &L->down, L->down_b, T, I, C);
-        for (i = 0; i < TC; i++) xn[i] = xm[i] + tmp[i];
+        llava__sum2(xn, xm, tmp, TC);
     }
     be->rmsnorm(A->hf, A->rf, A->x + (size_t)c->text_layers * TC, m->norm, T, C, c->text_rms_eps);
     llava__free_aligned(tmp);
@@ -4176,7 +4210,6 @@ static int llava__finite(double x) {
 
 LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
     int i;
-    size_t k;
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
     if (t->acc_tokens == 0) {
         llava__zero_grads(t);
@@ -4185,14 +4218,8 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
     const double loss = t->acc_loss / (double)t->acc_tokens;
     const float inv = (float)(1.0 / (double)t->acc_tokens);
     double norm2 = 0.0;
-    for (i = 0; i < t->n_params; i++) {
-        float *g = t->p[i].grad;
-        if (!g) continue;
-        for (k = 0; k < t->p[i].n; k++) {
-            g[k] *= inv;
-            norm2 += (double)g[k] * g[k];
-        }
-    }
+    for (i = 0; i < t->n_params; i++)
+        if (t->p[i].grad) norm2 += llava__scale_sumsq(t->p[i].grad, inv, t->p[i].n);
     const double norm = sqrt(norm2);
     if (!llava__finite(loss) || !llava__finite(norm)) {
         llava__zero_grads(t);
@@ -4203,8 +4230,7 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
         const double coef = t->opt.max_grad_norm / (norm + 1e-6);
         if (coef < 1.0)
             for (i = 0; i < t->n_params; i++)
-                if (t->p[i].grad)
-                    for (k = 0; k < t->p[i].n; k++) t->p[i].grad[k] *= (float)coef;
+                if (t->p[i].grad) llava__scale(t->p[i].grad, (float)coef, t->p[i].n);
     }
     const double f = llava_trainer_lr_factor(t, t->step);
     t->step++;
@@ -4236,15 +4262,13 @@ LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, Ll
 
 LLAVADEF int llava_trainer_grads(LlavaTrainer *t, const LlavaSample *s, int n, float *loss) {
     int i;
-    size_t k;
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
     llava__zero_grads(t);
     if (llava_trainer_accumulate(t, s, n) != LLAVA_OK) return LLAVA_ERR;
     if (t->acc_tokens == 0) return llava__err("the batch has no supervised tokens (every label is -100)");
     const float inv = (float)(1.0 / (double)t->acc_tokens);
     for (i = 0; i < t->n_params; i++)
-        if (t->p[i].grad)
-            for (k = 0; k < t->p[i].n; k++) t->p[i].grad[k] *= inv;
+        if (t->p[i].grad) llava__scale(t->p[i].grad, inv, t->p[i].n);
     if (loss) *loss = (float)(t->acc_loss / (double)t->acc_tokens);
     t->acc_loss = 0.0;
     t->acc_tokens = 0;
