@@ -19,7 +19,7 @@ finish() {
 }
 
 t0=$(date +%s)
-BUILD=$B sh tools/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
+BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
 dt=$(($(date +%s) - t0))
 check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc "exit $rc: $(tail -n 5 "$T/log" | tr '\n' ' ')"
 [ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
@@ -72,10 +72,16 @@ rel=$(sed -n 's/^ *"bench_relative": {"conv": [0-9.]*, "detail": [0-9.]*, "compl
     grep -q '"mc_sqa_categories": {"' "$R/results.json"
 check "results.json: MC accuracy $acc% (multiple-choice model $sqa%, blind baseline $blind%, free answers $open%), relative score $rel, phase times" $? "$(head -c 600 "$R/results.json" 2>&1)"
 
-# a second run finds every phase done and only rewrites the summary
+# a second run finds every phase done and only rewrites the summary; with --no-mc-model, the summary
+# has no multiple-choice model
 BUILD=$B sh tools/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
 n=$(grep -c 'done before' "$T/log2")
 [ $rc = 0 ] && [ "$n" = 12 ]; check "a second run skips the 12 finished phases" $? "exit $rc, $n skipped"
+BUILD=$B sh tools/pipeline.sh --quick --no-mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
+n=$(grep -c 'done before' "$T/log2")
+[ $rc = 0 ] && [ "$n" = 10 ] && grep -q '"mc_sqa": null' "$R/results.json" && grep -q '"sqa_read": 0, "sqa_check": 0' "$R/results.json" &&
+    ! grep -q 'multiple-choice model' "$T/log2"
+check "--no-mc-model: neither the fine-tune nor its evaluation, no figure for it" $? "exit $rc, $n skipped: $(grep mc_sqa "$R/results.json")"
 
 BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"

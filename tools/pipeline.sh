@@ -2,19 +2,19 @@
 # The paper in miniature: data -> tokenizer -> stage 0 (CLIP and LM pretraining from nothing) ->
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
-#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--mc-model]
-#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--mc-model] [--table]
+#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model]
+#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--table]
 #
 # Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
 #   world/ instruct/           training world and its LLaVA-format data (tools/world.c, tools/instruct.c)
 #   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
 #   corpus.txt tokenizer/      the tokenizer's corpus (captions and instruction texts) and the tokenizer
-#   world0/                    the training world extended to 40,000 images (full runs only): CLIP's, --mc-model's
+#   world0/                    the training world extended to 40,000 images (full runs only): CLIP's, the MC model's
 #   s0init/ s0clip/ s0/        stage 0 (tools/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
 #   start/                     the stage-0 model as stage 1 starts from it (vision_feature_layer -2)
 #   data/ train/               stage-1/2 data files, train_example's checkpoints, loss.csv, loss.svg
-#   sqa/                       with --mc-model: the multiple-choice model's data, read/ and check/ fine-tunes
+#   sqa/                       the multiple-choice model's data, read/ and check/ fine-tunes (not with --no-mc-model)
 #   eval/                      questions, answers, scores; logs/ every phase's output
 #   results.json               the numbers and the seconds each phase took
 # Ablations: nostage1 (stage 2 starts from the stage-0 model, projector untrained), lastlayer
@@ -29,13 +29,13 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=0
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1
 steps0c= steps0l= steps1= steps2=
 
 usage() {
     cat <<EOF
-usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--mc-model]
-       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--mc-model] [--table]
+usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model]
+       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--table]
   --quick              a small world and few steps (a few minutes): checks that every phase works
   --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
   --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
@@ -43,7 +43,7 @@ usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [
   --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
   --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
   --seeds N            seeds 1..N for --ablations (default 3)
-  --mc-model           also the multiple-choice model (phases sqa, eval_mc_sqa; about 28 more minutes)
+  --no-mc-model        without the multiple-choice model (phases sqa, eval_mc_sqa; --mc-model: with it, the default)
   --table              with --ablations: write the table from the runs already there, run nothing
   --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
 environment: BUILD (default build) names the directory of the programs.
@@ -55,6 +55,7 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --ablations) ablations=1 ;;
     --mc-model) mc_model=1 ;;
+    --no-mc-model) mc_model=0 ;;
     --table) table_only=1 ;;
     --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2)
         [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
@@ -83,7 +84,7 @@ T_START=$(now)
 # --- the ablation study: this script once per seed and variant, then the table -------------------------
 if [ "$ablations" = 1 ]; then
     q=; [ "$quick" = 1 ] && q=--quick
-    mcm=; [ "$mc_model" = 1 ] && mcm=--mc-model
+    mcm=; [ "$mc_model" = 0 ] && mcm=--no-mc-model
     out=${out:-runs/ablations}
     mkdir -p "$out"
     variants="main nostage1 lastlayer convonly"
@@ -362,7 +363,8 @@ acc=$(num acc "$mcj") chance=$(num chance "$mcj") count=$(num count "$mcj") fail
 blind=$(num acc "$out/eval/mc_blind.json") open=$(num acc "$out/eval/open.json")
 cats() { sed -n 's/^ *"categories": \({.*}\),*$/\1/p' "$1"; }
 cats=$(cats "$mcj") sqa= sqa_cats=
-[ -f "$out/eval/sqa.json" ] && sqa=$(num acc "$out/eval/sqa.json") sqa_cats=$(cats "$out/eval/sqa.json")
+# (an earlier run's multiple-choice model in OUT is not this run's figure when it is left out)
+[ "$mc_model" = 1 ] && [ -f "$out/eval/sqa.json" ] && sqa=$(num acc "$out/eval/sqa.json") sqa_cats=$(cats "$out/eval/sqa.json")
 rel() { sed -n 's/.*"'"$1"'": {[^}]*"relative": \([-0-9.]*\)}.*/\1/p' "$benchj"; }
 # the loss of each stage: mean of its first and of its last quarter of steps
 losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
