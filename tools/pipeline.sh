@@ -154,8 +154,8 @@ done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
 
-# Sizes. Full: about 46 minutes on 2 cores (stage 0 ~29, stages 1-2 ~16, evaluation under 1; seed 1);
-# --mc-model adds about 28 (1,546 s of fine-tuning, 145 s to answer).
+# Sizes. Full: about 61 minutes on the 2 cores of README's figures (stage 0 ~24, stages 1-2 ~13, the
+# multiple-choice model ~21, evaluation ~3; seed 1); --no-mc-model: about 38.
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
@@ -304,9 +304,8 @@ final=$out/train/stage2/final
 # training questions, and so is this one. The stage-2 model is fine-tuned on questions about world0 in two
 # steps: without their options, answered by the fact (eval_sqa --open), which teaches the reading; then
 # with them, answered by the fact and a check of the options in order (eval_sqa --check), which gets a
-# model this small from the fact to its letter (README, "What limits it"). It is left out of the main run
-# unless asked for: with it, a run takes longer than the hour the main run is meant to fit in, and a
-# shorter fine-tune (1,000 + 2,000 steps, still too long to fit) did not learn the check reliably.
+# model this small from the fact to its letter (README, "What limits it"). It is a third of a run's time;
+# a shorter fine-tune (1,000 + 2,000 steps) did not learn the check reliably. --no-mc-model leaves it out.
 sqa() {
     "$BUILD/instruct" --mc --world "$world0" --out "$out/sqa/mc" --n "$n_sqa" --test "$n_sqa" --seed "$seed" || return
     "$BUILD/eval_sqa" --data "$out/sqa/mc" --split test --to-llava "$out/sqa/read.json" --open || return
