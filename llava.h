@@ -1692,9 +1692,11 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
                 int j, k, t;
                 if (!bt) {
                     for (j = 0; j < LLAVA__NR; j++) {
-                        if (j < nr) {
-                            llava__to_f32(row, (const unsigned char *)B + ((size_t)(n0 + j) * K + k0) * es, bdt, (size_t)kc);
-                            for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = row[k];
+                        if (j < nr) { /* f32 is read where it is; other types converted to row first */
+                            const unsigned char *src = (const unsigned char *)B + ((size_t)(n0 + j) * K + k0) * es;
+                            const float *r = (const float *)src;
+                            if (bdt != LLAVA_F32) llava__to_f32(row, src, bdt, (size_t)kc), r = row;
+                            for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = r[k];
                         } else {
                             for (k = 0; k < kc; k++) bp[(size_t)k * LLAVA__NR + j] = 0.0f;
                         }
