@@ -154,8 +154,8 @@ done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
 
-# Sizes. Full: about 61 minutes on the 2 cores of README's figures (stage 0 ~24, stages 1-2 ~13, the
-# multiple-choice model ~21, evaluation ~3; seed 1); --no-mc-model: about 38.
+# Sizes. Full: about 62 minutes on the 2 cores of README's figures (stage 0 ~25, stages 1-2 ~13, the
+# multiple-choice model ~21, evaluation ~3; seed 1); --no-mc-model: about 39.
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
