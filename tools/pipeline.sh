@@ -154,8 +154,8 @@ done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
 
-# Sizes. Full: about 62 minutes on the 2 cores of README's figures (stage 0 ~25, stages 1-2 ~13, the
-# multiple-choice model ~21, evaluation ~3; seed 1); --no-mc-model: about 39.
+# Sizes. Full: about 63 minutes on the 2 cores of README's figures (stage 0 ~25, stages 1-2 ~13, the
+# multiple-choice model ~21 and its answers ~2, evaluation ~1; seed 1); --no-mc-model: about 40.
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
