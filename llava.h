@@ -3528,8 +3528,8 @@ struct LlavaTrainer {
     int step;                   /* optimizer steps done */
     double acc_loss;            /* summed token losses since the last update */
     long acc_tokens;
-    float *act;                 /* the text activations' buffer, kept from chunk to chunk (a fresh one of */
-    size_t act_n;               /* ~100 MB each step costs its page faults: a third of a step here) */
+    float *act;                 /* the text activations' buffer, kept from chunk to chunk: a fresh one */
+    size_t act_n;               /* (150 MB for 8 samples of ~160 tokens) is page-faulted in every step */
 };
 
 LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
