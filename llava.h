@@ -1597,19 +1597,36 @@ static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const
     const float *a0 = a, *a1 = a + (mr > 1 ? 1 : 0) * (size_t)lda, *a2 = a + (mr > 2 ? 2 : 0) * (size_t)lda,
                 *a3 = a + (mr > 3 ? 3 : 0) * (size_t)lda, *a4 = a + (mr > 4 ? 4 : 0) * (size_t)lda,
                 *a5 = a + (mr > 5 ? 5 : 0) * (size_t)lda;
-    llava__vf z = {0};
+    const llava__vf z = {0}, nz = -z; /* -0 + x is x for every x: the adds below fold into broadcast loads */
     llava__vf c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z, c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
     int k, i, j;
     for (k = 0; k < kc; k++) {
         const llava__vf b0 = *(const llava__vf *)(bp + (size_t)k * LLAVA__NR);
         const llava__vf b1 = *(const llava__vf *)(bp + (size_t)k * LLAVA__NR + LLAVA__VW);
         llava__vf t;
-        t = z + a0[k]; c00 = LLAVA__FMA(t, b0, c00); c01 = LLAVA__FMA(t, b1, c01);
-        t = z + a1[k]; c10 = LLAVA__FMA(t, b0, c10); c11 = LLAVA__FMA(t, b1, c11);
-        t = z + a2[k]; c20 = LLAVA__FMA(t, b0, c20); c21 = LLAVA__FMA(t, b1, c21);
-        t = z + a3[k]; c30 = LLAVA__FMA(t, b0, c30); c31 = LLAVA__FMA(t, b1, c31);
-        t = z + a4[k]; c40 = LLAVA__FMA(t, b0, c40); c41 = LLAVA__FMA(t, b1, c41);
-        t = z + a5[k]; c50 = LLAVA__FMA(t, b0, c50); c51 = LLAVA__FMA(t, b1, c51);
+        t = nz + a0[k]; c00 = LLAVA__FMA(t, b0, c00); c01 = LLAVA__FMA(t, b1, c01);
+        t = nz + a1[k]; c10 = LLAVA__FMA(t, b0, c10); c11 = LLAVA__FMA(t, b1, c11);
+        t = nz + a2[k]; c20 = LLAVA__FMA(t, b0, c20); c21 = LLAVA__FMA(t, b1, c21);
+        t = nz + a3[k]; c30 = LLAVA__FMA(t, b0, c30); c31 = LLAVA__FMA(t, b1, c31);
+        t = nz + a4[k]; c40 = LLAVA__FMA(t, b0, c40); c41 = LLAVA__FMA(t, b1, c41);
+        t = nz + a5[k]; c50 = LLAVA__FMA(t, b0, c50); c51 = LLAVA__FMA(t, b1, c51);
+    }
+    if (nr == LLAVA__NR) { /* a whole tile: rows stored as vectors (the same sums, in the same order, as below) */
+        const llava__vf *cv[LLAVA__MR][2] = {{&c00, &c01}, {&c10, &c11}, {&c20, &c21}, {&c30, &c31}, {&c40, &c41}, {&c50, &c51}};
+        llava__vf bv[2] = {z, z}, ov;
+        if (bias) memcpy(bv, bias, sizeof bv);
+        for (i = 0; i < mr; i++)
+            for (j = 0; j < 2; j++) {
+                float *o = out + (size_t)i * ldo + j * LLAVA__VW;
+                if (mode == 0) {
+                    ov = bv[j] + *cv[i][j];
+                } else {
+                    memcpy(&ov, o, sizeof ov);
+                    ov = mode == 2 && bias ? ov + (bv[j] + *cv[i][j]) : ov + *cv[i][j];
+                }
+                memcpy(o, &ov, sizeof ov);
+            }
+        return;
     }
     float tile[LLAVA__MR][LLAVA__NR];
     memcpy(tile[0], &c00, sizeof c00); memcpy(tile[0] + LLAVA__VW, &c01, sizeof c01);
