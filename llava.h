@@ -1590,6 +1590,46 @@ static void llava__dot4(float *out, const float *x, const void *w0v, const void 
 #define LLAVA__NR (2 * LLAVA__VW)
 
 #ifdef LLAVA__VEC
+/* bp[kc][NR] = the NR rows of b (row stride ld, f32 or bf16) from their first kc columns, transposed a
+   VW x VW block at a time in registers: log2(VW) rounds of interleaving rows i and i + VW/2 give the
+   transpose (kc a multiple of VW). Packing one weight row at a time would store every float to its own
+   cache line; for the 65-row matrices of one image that took as long as the products. */
+#if LLAVA__VW == 16
+#define LLAVA__ILO 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23
+#define LLAVA__IHI 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31
+#else
+#define LLAVA__ILO 0, 8, 1, 9, 2, 10, 3, 11
+#define LLAVA__IHI 4, 12, 5, 13, 6, 14, 7, 15
+#endif
+#if defined(__clang__)
+#define LLAVA__SHUF(a, b, idx) __builtin_shufflevector(a, b, idx)
+#else
+#define LLAVA__SHUF(a, b, idx) __builtin_shuffle(a, b, (llava__vu){idx})
+#endif
+static void llava__pack_panel(float *bp, const void *b, LlavaDType dt, int ld, int kc) {
+    int i, r, half, k0;
+    for (half = 0; half < 2; half++)
+        for (k0 = 0; k0 < kc; k0 += LLAVA__VW) {
+            llava__vf v[LLAVA__VW], t[LLAVA__VW];
+            for (i = 0; i < LLAVA__VW; i++) {
+                const size_t at = (size_t)(half * LLAVA__VW + i) * (size_t)ld + (size_t)k0;
+                if (dt == LLAVA_BF16) llava__bf16_load(&v[i], (const uint16_t *)b + at);
+                else memcpy(&v[i], (const float *)b + at, sizeof v[i]);
+            }
+            for (r = 1; r < LLAVA__VW; r *= 2) {
+                for (i = 0; i < LLAVA__VW / 2; i++) {
+                    t[2 * i] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__ILO);
+                    t[2 * i + 1] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__IHI);
+                }
+                memcpy(v, t, sizeof v);
+            }
+            for (i = 0; i < LLAVA__VW; i++) memcpy(bp + (size_t)(k0 + i) * LLAVA__NR + half * LLAVA__VW, &v[i], sizeof v[i]);
+        }
+}
+#undef LLAVA__SHUF
+#undef LLAVA__ILO
+#undef LLAVA__IHI
+
 /* out[mr, nr] (+)= a[mr, kc] (row stride lda) @ bp[kc, NR]; mode 0: out = bias + tile, 1: out += tile,
    2: out += bias + tile */
 static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const float *bp, int kc, int mr, int nr,
@@ -1707,7 +1747,9 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
                 if (!bp || !row) continue; /* out of memory: caught by LLAVA_ASSERT below */
                 const int n0 = p * LLAVA__NR, nr = LLAVA__MIN(LLAVA__NR, N - n0);
                 int j, k, t;
-                if (!bt) {
+                if (!bt && nr == LLAVA__NR && bdt != LLAVA_F16 && kc % LLAVA__VW == 0) {
+                    llava__pack_panel(bp, (const unsigned char *)B + ((size_t)n0 * K + k0) * es, bdt, K, kc);
+                } else if (!bt) {
                     for (j = 0; j < LLAVA__NR; j++) {
                         if (j < nr) { /* f32 is read where it is; other types converted to row first */
                             const unsigned char *src = (const unsigned char *)B + ((size_t)(n0 + j) * K + k0) * es;
@@ -1721,7 +1763,12 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
                 } else {
                     for (k = 0; k < kc; k++) {
                         float *dst = bp + (size_t)k * LLAVA__NR;
-                        llava__to_f32(dst, (const unsigned char *)B + ((size_t)(k0 + k) * N + n0) * es, bdt, (size_t)nr);
+                        const unsigned char *src = (const unsigned char *)B + ((size_t)(k0 + k) * N + n0) * es;
+                        if (bdt == LLAVA_F32 && nr == LLAVA__NR) { /* a fixed size: copied inline */
+                            memcpy(dst, src, LLAVA__NR * sizeof(float));
+                            continue;
+                        }
+                        llava__to_f32(dst, src, bdt, (size_t)nr);
                         for (j = nr; j < LLAVA__NR; j++) dst[j] = 0.0f;
                     }
                 }

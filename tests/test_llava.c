@@ -129,7 +129,7 @@ static int t_half_conversions(const void *arg) {
 
 static int t_matmul(const void *arg) {
     (void)arg;
-    static const int Ts[] = {1, 2, 3, 4, 6, 7, 13, 64}, Cs[] = {1, 5, 48, 257, 300}, OCs[] = {1, 17, 32, 33, 70};
+    static const int Ts[] = {1, 2, 3, 4, 6, 7, 13, 64}, Cs[] = {1, 5, 48, 257, 300, 512}, OCs[] = {1, 17, 32, 33, 70, 96};
     uint64_t s = 1;
     size_t a, b, c;
     int dt;
@@ -156,6 +156,35 @@ static int t_matmul(const void *arg) {
                     double d = max_abs_diff(o1, o2, (size_t)T * OC);
                     free(in), free(bias), free(o1), free(o2), free(w);
                     CHECK(d <= 1e-5 * sqrt((double)C) + 1e-6, "dtype %d T=%d C=%d OC=%d: max error %g", dt, T, C, OC, d);
+                }
+    /* the other layout, B stored [K, N] (as the backward pass uses it), added to what out holds */
+    for (dt = 0; dt < 3; dt++)
+        for (a = 0; a < sizeof Ts / sizeof *Ts; a++)
+            for (b = 0; b < sizeof Cs / sizeof *Cs; b++)
+                for (c = 0; c < sizeof OCs / sizeof *OCs; c++) {
+                    int M = Ts[a], K = Cs[b], N = OCs[c], i, m, n, k;
+                    float *A = (float *)malloc(sizeof(float) * M * K), *Bf = (float *)malloc(sizeof(float) * K * N);
+                    float *o = (float *)malloc(sizeof(float) * M * N), *o0 = (float *)malloc(sizeof(float) * M * N);
+                    void *w = malloc((size_t)4 * K * N);
+                    double d = 0.0;
+                    for (i = 0; i < M * K; i++) A[i] = frand(&s);
+                    for (i = 0; i < M * N; i++) o[i] = o0[i] = frand(&s);
+                    for (i = 0; i < K * N; i++) {
+                        float v = frand(&s);
+                        if (dt == 0) ((float *)w)[i] = v;
+                        else if (dt == 1) ((uint16_t *)w)[i] = llava__f32_to_f16(v), v = llava__f16_to_f32(((uint16_t *)w)[i]);
+                        else ((uint16_t *)w)[i] = llava__f32_to_bf16(v), v = llava__bf16_to_f32(((uint16_t *)w)[i]);
+                        Bf[i] = v;
+                    }
+                    llava__gemm(o, A, w, (LlavaDType)dt, 1, NULL, M, K, N, 1);
+                    for (m = 0; m < M; m++)
+                        for (n = 0; n < N; n++) {
+                            double ref = o0[(size_t)m * N + n];
+                            for (k = 0; k < K; k++) ref += (double)A[(size_t)m * K + k] * Bf[(size_t)k * N + n];
+                            d = fmax(d, fabs(ref - o[(size_t)m * N + n]));
+                        }
+                    free(A), free(Bf), free(o), free(o0), free(w);
+                    CHECK(d <= 1e-5 * sqrt((double)K) + 1e-6, "B as [K,N], dtype %d M=%d K=%d N=%d: max error %g", dt, M, K, N, d);
                 }
     return 1;
 }
@@ -1404,7 +1433,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     run("half precision conversions", t_half_conversions, NULL);
-    run("matmul (fast) vs naive, f32/f16/bf16 weights", t_matmul, NULL);
+    run("matmul (fast) vs naive, f32/f16/bf16 weights, both layouts", t_matmul, NULL);
     run("attention vs double reference (causal, GQA)", t_attention, NULL);
     run("layernorm, rmsnorm, rope, activations", t_norms_rope, NULL);
     run("backward passes vs finite differences", t_backward_fd, NULL);
