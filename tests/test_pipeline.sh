@@ -131,6 +131,15 @@ printf '{"question_id": 1, "image": "no-image.png", "text": "Hi"}\nnot json\n{"q
 "$B/answer" --model "$M" --questions "$T/bad.jsonl" --out "$T/b.jsonl" --max-tokens 4 > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 1 ] && grep -q "question 1: .*no-image.png" "$T/err" && grep -q "line 2" "$T/err" && [ "$(grep -c . "$T/b.jsonl")" = 1 ]
 check "answer: a missing image and a malformed line are reported, the rest answered, exit 1" $? "exit $rc: $(head -n 2 "$T/err" | tr '\n' ' ')"
+head -n 30 "$R/eval/mc_q.jsonl" > "$T/q30.jsonl"
+sed -n 2p "$R/eval/mc_q.jsonl" >> "$T/q30.jsonl" # a repeated id: answered once
+"$B/answer" --model "$M" --questions "$T/q30.jsonl" --images "$R/mc" --out "$T/j1.jsonl" --max-tokens 24 --jobs 1 > /dev/null 2> "$T/err"; rc=$?
+"$B/answer" --model "$M" --questions "$T/q30.jsonl" --images "$R/mc" --out "$T/j2.jsonl" --max-tokens 24 --jobs 3 > /dev/null 2> "$T/err2"; rc2=$?
+ids() { sed 's/^{"question_id": \("[^"]*"\|[0-9.e+-]*\).*/\1/' "$1"; }
+[ $rc = 0 ] && [ $rc2 = 0 ] && cmp -s "$T/j1.jsonl" "$T/j2.jsonl" && [ "$(grep -c . "$T/j2.jsonl")" = 30 ] &&
+    [ "$(ids "$T/j2.jsonl")" = "$(head -n 30 "$T/q30.jsonl" | ids /dev/stdin)" ] && grep -q "3 at a time" "$T/err2"
+check "answer --jobs 3: the answers of one question at a time, in the questions' order; a repeated id answered once" $? \
+    "exit $rc and $rc2, $(grep -c . "$T/j1.jsonl") and $(grep -c . "$T/j2.jsonl") lines: $(tail -n 1 "$T/err2")"
 "$B/answer" --model "$M" --questions "$T/q3.jsonl" --out "$T/b.jsonl" --template nosuch > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "unknown template" "$T/err"; check "answer: an unknown template is a usage error" $? "exit $rc"
 

@@ -2,7 +2,7 @@
    greedy answer each, as LLaVA's llava/eval/model_vqa.py and model_vqa_science.py do.
 
      answer --model DIR --questions Q.jsonl --out A.jsonl [--images DIR] [--template vicuna_v1]
-            [--max-tokens 128] [--temp 0] [--seed S] [--ctx N] [--model-id NAME]
+            [--max-tokens 128] [--temp 0] [--seed S] [--ctx N] [--model-id NAME] [--jobs N]
 
    Q.jsonl: one {"question_id", "image", "text", ...} a line, as `eval_sqa --prompts` and
    `instruct --bench` write them ("image" relative to --images, default the directory of Q.jsonl; a
@@ -16,7 +16,12 @@
    every answer: a run that stops (or is stopped) continues where it was with the same command, skipping
    the ids already answered. A question that cannot be answered (missing image, prompt longer than the
    context) is reported on stderr and skipped, and the exit status is then 1, so that a rerun retries
-   exactly those. */
+   exactly those.
+
+   --jobs N answers N questions at once, each on one thread with a context of its own (by default one
+   per OpenMP thread, unless their key-value caches would take more than 1 GiB together). A small
+   model's kernels are too short to share between threads, so this is faster than one question at a time
+   on all of them; the answers, and their order in A.jsonl, are the same. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
@@ -41,6 +46,8 @@ static void usage(FILE *f) {
                "  --seed S           sampling seed when --temp > 0 (default 1234)\n"
                "  --ctx N            context size in positions (default: the model's, at most 4096)\n"
                "  --model-id NAME    \"model_id\" of the answers (default: the model directory's name)\n"
+               "  --jobs N           questions answered at once, each on one thread (default: one per thread, while\n"
+               "                     their key-value caches take at most 1 GiB together; 1: one at a time on all threads)\n"
                "  --quiet            no progress lines\n");
 }
 
@@ -187,42 +194,252 @@ static int read_done(const char *path, IdSet *done) {
     return 0;
 }
 
+#ifdef _OPENMP
+#include <omp.h>
+static int answer_threads(void) { return omp_get_max_threads(); }
+static int answer_thread(void) { return omp_get_thread_num(); }
+static void answer_nest_off(void) { omp_set_max_active_levels(1); }
+#else
+static int answer_threads(void) { return 1; }
+static int answer_thread(void) { return 0; }
+static void answer_nest_off(void) {}
+#endif
+
+/* --- answering: what all workers read, one worker's buffers, a question's outcome --------------------- */
+typedef struct {
+    LlavaModel *m;
+    const LlavaConfig *cfg;
+    LlavaTokenizer *tok;
+    const char *qpath, *images, *model_id;
+    char **lines;
+    const int *linenos;
+    const char *pre_done; /* [question]: answered in an earlier run */
+    int tpl, image_id, image_repeat, n_ctx, max_tokens;
+    const LlavaSampling *sp;
+    int V, V_tok, eos[LLAVA_MAX_EOS + 1], n_eos;
+} Job;
+
+typedef struct {
+    LlavaContext *c;
+    float *pixels, *masked; /* [3*S*S], [V] */
+    int *ids, ids_cap, *gen;
+} Worker;
+
+typedef struct {
+    int status; /* 1 answered, 0 answered in an earlier run, -1 failed (reported on stderr) */
+    int ready, n_gen;
+    char *id;
+    Buf line; /* the answer's JSON line */
+} Result;
+
+static int worker_init(Worker *w, const Job *jb) {
+    const size_t S = (size_t)jb->cfg->vision_image_size;
+    memset(w, 0, sizeof *w);
+    w->ids_cap = jb->n_ctx + jb->image_repeat + 64;
+    w->c = llava_context_new(jb->m, jb->n_ctx);
+    if (!w->c) return -1;
+    w->pixels = (float *)malloc(3 * S * S * sizeof(float));
+    w->masked = (float *)malloc(sizeof(float) * (size_t)jb->V);
+    w->ids = (int *)malloc(sizeof(int) * (size_t)w->ids_cap);
+    w->gen = (int *)malloc(sizeof(int) * (size_t)(jb->max_tokens + 1));
+    if (w->pixels && w->masked && w->ids && w->gen) return 0;
+    llava__err("out of memory");
+    return -1;
+}
+static void worker_free(Worker *w) {
+    llava_context_free(w->c);
+    free(w->pixels), free(w->masked), free(w->ids), free(w->gen);
+}
+
 /* llava_generate's loop (prompt, then sample and step until EOS or max_new), over logits restricted to
    the ids the tokenizer can spell: a model's vocabulary is often padded past the tokenizer's (as
    LLaVA's 32064 rows for a 32000-token tokenizer), and an untrained row or the image placeholder must
    not be chosen. EOS is the config's or the tokenizer's; it ends the answer and is kept in out. */
-typedef struct {
-    LlavaContext *c;
-    const LlavaSampling *sp;
-    float *masked; /* [V] */
-    int V, V_tok, image_id, eos[LLAVA_MAX_EOS + 1], n_eos;
-} Gen;
-
-static int generate(const Gen *g, const int *ids, int n_ids, const float *pixels, int n_images, int max_new, int *out, int *n_out) {
+static int generate(const Job *jb, Worker *w, int n_ids, const float *pixels, int n_images, int max_new, int *n_out) {
     LlavaSampler s;
     int i, k, rc = LLAVA_OK;
     *n_out = 0;
-    llava_context_reset(g->c);
-    if (llava_eval(g->c, ids, n_ids, pixels, n_images, NULL) < 0) return LLAVA_ERR;
-    llava_sampler_init(&s, g->sp); /* the same seed for every question: an answer does not depend on the order */
-    const float *logits = llava_logits(g->c);
+    llava_context_reset(w->c);
+    if (llava_eval(w->c, w->ids, n_ids, pixels, n_images, NULL) < 0) return LLAVA_ERR;
+    llava_sampler_init(&s, jb->sp); /* the same seed for every question: an answer does not depend on the order */
+    const float *logits = llava_logits(w->c);
     for (i = 0; i < max_new && logits; i++) {
-        memcpy(g->masked, logits, sizeof(float) * (size_t)g->V);
-        for (k = g->V_tok; k < g->V; k++) g->masked[k] = -INFINITY;
-        if (g->image_id >= 0 && g->image_id < g->V) g->masked[g->image_id] = -INFINITY;
-        int tok = llava_sample(&s, g->masked, g->V), eos = 0;
-        out[(*n_out)++] = tok;
-        for (k = 0; k < g->n_eos; k++) eos |= tok == g->eos[k];
+        memcpy(w->masked, logits, sizeof(float) * (size_t)jb->V);
+        for (k = jb->V_tok; k < jb->V; k++) w->masked[k] = -INFINITY;
+        if (jb->cfg->image_token_id >= 0 && jb->cfg->image_token_id < jb->V) w->masked[jb->cfg->image_token_id] = -INFINITY;
+        int tok = llava_sample(&s, w->masked, jb->V), eos = 0;
+        w->gen[(*n_out)++] = tok;
+        for (k = 0; k < jb->n_eos; k++) eos |= tok == jb->eos[k];
         if (eos || i + 1 == max_new) break;
-        if (!(logits = llava_step(g->c, tok))) rc = LLAVA_ERR;
+        if (!(logits = llava_step(w->c, tok))) rc = LLAVA_ERR;
     }
     llava_sampler_free(&s);
     return rc;
 }
 
+/* Question q on worker w: its JSON line into r (status 1), or a message on stderr (status -1). */
+static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
+    llava__json j;
+    char num[64], where[96];
+    memset(r, 0, sizeof *r);
+    if (jb->pre_done[q]) return; /* status 0 */
+    r->status = -1;
+    snprintf(where, sizeof where, "%s line %d", jb->qpath, jb->linenos[q]);
+    if (llava__json_parse(&j, jb->lines[q], strlen(jb->lines[q]), where) != LLAVA_OK) {
+        fprintf(stderr, "answer: %s\n", llava_last_error());
+        return;
+    }
+    const llava__jnode *root = &j.nodes[0], *qid = llava__jget(&j, root, "question_id"), *img = llava__jget(&j, root, "image"),
+                       *txt = llava__jget(&j, root, "text"), *cat = llava__jget(&j, root, "category");
+    const char *id = id_text(qid, num, sizeof num);
+    if (!id || !txt || txt->type != LLAVA__JSTR || (img && img->type != LLAVA__JSTR && img->type != LLAVA__JNULL)) {
+        fprintf(stderr, "answer: %s: needs \"question_id\" (string or number), \"text\" (string) and optionally \"image\" (string)\n", where);
+        llava__json_free(&j);
+        return;
+    }
+    const int has_image = img && img->type == LLAVA__JSTR && img->str[0];
+    int rc = 0, n_ids = 0, n_gen = 0;
+    char *user = NULL, *answer = NULL;
+    if (has_image) { /* the image, relative to --images (an absolute path stays as it is) */
+        size_t pl = strlen(jb->images) + strlen(img->str) + 2;
+        char *ipath = (char *)malloc(pl);
+        LlavaImage im;
+        memset(&im, 0, sizeof im);
+        if (!ipath) {
+            fprintf(stderr, "answer: question %s: out of memory\n", id);
+            rc = -1;
+        } else {
+            if (img->str[0] == '/') snprintf(ipath, pl, "%s", img->str);
+            else snprintf(ipath, pl, "%s/%s", jb->images, img->str);
+            if (llava_image_load(&im, ipath) != LLAVA_OK || llava_preprocess(jb->cfg, &im, LLAVA_PRE_DEFAULT, w->pixels) != LLAVA_OK) {
+                fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+                rc = -1;
+            }
+            llava_image_free(&im);
+        }
+        free(ipath);
+    }
+    if (!rc) { /* "<image>\n" + text as the one user turn (unless the text places the image itself) */
+        size_t tl = strlen(txt->str) + 16;
+        user = (char *)malloc(tl);
+        if (user) {
+            snprintf(user, tl, "%s%s", has_image && !strstr(txt->str, "<image>") ? "<image>\n" : "", txt->str);
+            LlavaMessage msg = {"user", user};
+            /* counted first: a prompt too long for the context is reported as such below */
+            n_ids = llava_template_tokenize(jb->tok, (LlavaTemplate)jb->tpl, &msg, 1, 1, jb->image_id, jb->image_repeat, id, NULL, NULL, 0);
+            if (n_ids > w->ids_cap) {
+                int *nids = (int *)realloc(w->ids, sizeof(int) * (size_t)n_ids);
+                if (nids) w->ids = nids, w->ids_cap = n_ids;
+            }
+            if (n_ids >= 0 && n_ids <= w->ids_cap)
+                n_ids = llava_template_tokenize(jb->tok, (LlavaTemplate)jb->tpl, &msg, 1, 1, jb->image_id, jb->image_repeat, id, w->ids, NULL,
+                                                w->ids_cap);
+        }
+        if (!user || n_ids < 0) {
+            fprintf(stderr, "answer: question %s: %s\n", id, user ? llava_last_error() : "out of memory");
+            rc = -1;
+        }
+    }
+    if (!rc) { /* the answer gets what the context has left after the prompt, at most --max-tokens */
+        int positions = llava_expanded_length(jb->m, w->ids, n_ids), room = jb->n_ctx - positions;
+        if (positions < 0 || room < 1) {
+            if (positions < 0) fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+            else
+                fprintf(stderr, "answer: question %s: the prompt takes %d positions and does not fit a context of %d (raise --ctx, if the model allows)\n",
+                        id, positions, jb->n_ctx);
+            rc = -1;
+        } else if (generate(jb, w, n_ids, has_image ? w->pixels : NULL, has_image ? 1 : 0, room < jb->max_tokens ? room : jb->max_tokens, &n_gen) !=
+                   LLAVA_OK) {
+            fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
+            rc = -1;
+        }
+    }
+    if (!rc) {
+        long len = llava_detokenize(jb->tok, w->gen, n_gen, 1, NULL, 0);
+        answer = len >= 0 ? (char *)malloc((size_t)len + 1) : NULL;
+        if (!answer) {
+            fprintf(stderr, "answer: question %s: %s\n", id, len < 0 ? llava_last_error() : "out of memory");
+            rc = -1;
+        } else {
+            llava_detokenize(jb->tok, w->gen, n_gen, 1, answer, (size_t)len + 1);
+            char *a = answer, *e = answer + strlen(answer);
+            while (*a == ' ' || *a == '\n' || *a == '\t' || *a == '\r') a++;
+            while (e > a && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) e--;
+            *e = 0;
+            memmove(answer, a, (size_t)(e - a) + 1);
+        }
+    }
+    if (!rc) { /* the line as it will be written */
+        Buf *o = &r->line;
+        int err = bputs(o, "{\"question_id\": ");
+        if (qid->type == LLAVA__JNUM) err |= bputs(o, num);
+        else err |= bjson(o, id);
+        err |= bputs(o, ", \"prompt\": ") | bjson(o, txt->str) | bputs(o, ", \"text\": ") | bjson(o, answer);
+        err |= bputs(o, ", \"model_id\": ") | bjson(o, jb->model_id);
+        if (cat && cat->type == LLAVA__JSTR) err |= bputs(o, ", \"category\": ") | bjson(o, cat->str);
+        err |= bputs(o, "}\n");
+        r->id = strdup(id);
+        if (err || !r->id) {
+            fprintf(stderr, "answer: question %s: out of memory\n", id);
+            free(r->line.p), free(r->id);
+            memset(&r->line, 0, sizeof r->line), r->id = NULL;
+        } else {
+            r->status = 1, r->n_gen = n_gen;
+        }
+    }
+    free(user), free(answer);
+    llava__json_free(&j);
+}
+
+/* The answers in the order of the questions: each outcome waits in res until those before it are in. */
+typedef struct {
+    FILE *out;
+    const char *out_path;
+    IdSet *done;
+    Result *res;
+    int nq, todo, quiet, next, answered, failed, skipped, stop;
+    long gen_tokens;
+    double t_start, t_report;
+} Commit;
+
+static void commit(Commit *cm, int q, const Result *r) {
+    cm->res[q] = *r;
+    cm->res[q].ready = 1;
+    while (cm->next < cm->nq && cm->res[cm->next].ready) {
+        Result *x = &cm->res[cm->next++];
+        if (x->status == 0) {
+            cm->skipped++;
+        } else if (x->status < 0) {
+            cm->failed++;
+        } else if (cm->stop) { /* after a failed write nothing more is written */
+        } else if (idset_has(cm->done, x->id)) { /* a repeated id is answered once */
+            cm->skipped++;
+        } else if (fwrite(x->line.p, 1, x->line.n, cm->out) != x->line.n || fflush(cm->out) != 0) {
+            /* one line, flushed: what is on disk is always whole answers (resume relies on it) */
+            fprintf(stderr, "answer: %s: write failed\n", cm->out_path);
+            cm->failed++;
+            cm->stop = 1; /* a full disk will not get better with the next question */
+        } else {
+            idset_add(cm->done, x->id);
+            cm->answered++;
+            cm->gen_tokens += x->n_gen;
+        }
+        free(x->line.p), free(x->id);
+        memset(&x->line, 0, sizeof x->line), x->id = NULL;
+        double t = now();
+        if (!cm->quiet && x->status != 0 && (t - cm->t_report > 10 || cm->answered + cm->failed == cm->todo)) {
+            const int n = cm->answered + cm->failed;
+            double per = (t - cm->t_start) / (n > 0 ? n : 1), eta = per * (cm->todo - n);
+            fprintf(stderr, "answer: %d/%d done (%d failed), %.2f s per question, %.1f tokens/s, ETA %dm%02ds\n", n, cm->todo, cm->failed, per,
+                    cm->gen_tokens / (t - cm->t_start), (int)(eta / 60), (int)eta % 60);
+            cm->t_report = t;
+        }
+    }
+}
+
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *qpath = NULL, *images = NULL, *out_path = NULL, *tpl_name = "vicuna_v1", *model_id = NULL;
-    int max_tokens = 128, n_ctx = 0, quiet = 0, i;
+    int max_tokens = 128, n_ctx = 0, quiet = 0, jobs_opt = 0, i;
     LlavaSampling sp;
     memset(&sp, 0, sizeof sp);
     sp.temperature = 0.0f;
@@ -243,6 +460,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed") && has) sp.seed = strtoull(argv[++i], NULL, 10);
         else if (!strcmp(a, "--ctx") && has) n_ctx = atoi(argv[++i]);
         else if (!strcmp(a, "--model-id") && has) model_id = argv[++i];
+        else if (!strcmp(a, "--jobs") && has) jobs_opt = atoi(argv[++i]);
         else {
             fprintf(stderr, "answer: unknown or incomplete argument '%s'\n", a);
             usage(stderr);
@@ -250,7 +468,8 @@ int main(int argc, char **argv) {
         }
     }
     const int tpl = llava_template_from_name(tpl_name);
-    if (!model_dir || !qpath || !out_path || tpl < 0 || max_tokens < 1 || n_ctx < 0) {
+    if (!model_dir || !qpath || !out_path || tpl < 0 || max_tokens < 1 || n_ctx < 0 || jobs_opt < 0) {
+        if (jobs_opt < 0) fprintf(stderr, "answer: --jobs must be at least 1 (or 0, the default)\n");
         if (tpl < 0) fprintf(stderr, "answer: unknown template '%s'\n", tpl_name);
         if (max_tokens < 1) fprintf(stderr, "answer: --max-tokens must be at least 1\n");
         if (!model_dir || !qpath || !out_path) fprintf(stderr, "answer: --model, --questions and --out are required\n");
@@ -324,18 +543,11 @@ int main(int argc, char **argv) {
     const int image_id = cfg->image_token_expands ? LLAVA_IMAGE_INDEX : cfg->image_token_id;
     const int image_repeat = cfg->image_token_expands ? 1 : llava_image_tokens(m);
     if (n_ctx <= 0) n_ctx = cfg->text_max_pos > 0 ? (cfg->text_max_pos < 4096 ? cfg->text_max_pos : 4096) : 2048;
-    LlavaContext *c = llava_context_new(m, n_ctx);
-    const size_t S = (size_t)cfg->vision_image_size;
-    float *pixels = (float *)malloc(3 * S * S * sizeof(float));
-    int ids_cap = n_ctx + image_repeat + 64;
-    int *ids = (int *)malloc(sizeof(int) * (size_t)ids_cap), *gen = (int *)malloc(sizeof(int) * (size_t)(max_tokens + 1));
-    FILE *out = c && pixels && ids && gen ? fopen(out_path, "ab") : NULL;
-    if (!out) {
-        if (!c) fprintf(stderr, "answer: %s\n", llava_last_error());
-        else if (!pixels || !ids || !gen) fprintf(stderr, "answer: out of memory\n");
-        else fprintf(stderr, "answer: %s: cannot open for appending (%s)\n", out_path, strerror(errno));
-        llava_context_free(c), llava_tokenizer_free(tok), llava_model_free(m);
-        free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+    char *pre_done = (char *)calloc((size_t)nq, 1); /* answered in an earlier run */
+    if (!pre_done) {
+        fprintf(stderr, "answer: out of memory\n");
+        llava_tokenizer_free(tok), llava_model_free(m);
+        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
         return 1;
     }
     for (i = 0; i < nq; i++) { /* what is left (ids are read again below; an unreadable line counts as left) */
@@ -346,149 +558,76 @@ int main(int argc, char **argv) {
             continue;
         }
         const char *id = id_text(llava__jget(&j, &j.nodes[0], "question_id"), num, sizeof num);
-        todo += !id || !idset_has(&done, id);
+        pre_done[i] = id && idset_has(&done, id);
+        todo += !pre_done[i];
         llava__json_free(&j);
     }
-    if (!quiet)
-        fprintf(stderr, "answer: %d questions, %d already answered in %s, %d to go; model %s loaded in %.1f s\n", nq, nq - todo, out_path, todo,
-                model_dir, now() - t0);
 
-    Gen g;
-    memset(&g, 0, sizeof g);
-    g.c = c;
-    g.sp = &sp;
-    g.V = cfg->text_vocab;
-    g.V_tok = llava_tokenizer_vocab_size(tok) < g.V ? llava_tokenizer_vocab_size(tok) : g.V;
-    g.image_id = cfg->image_token_id;
-    for (i = 0; i < cfg->n_eos; i++) g.eos[g.n_eos++] = cfg->eos_ids[i];
-    if (llava_tokenizer_eos(tok) >= 0) g.eos[g.n_eos++] = llava_tokenizer_eos(tok);
-    if (!(g.masked = (float *)malloc(sizeof(float) * (size_t)g.V))) {
-        fprintf(stderr, "answer: out of memory\n");
+    /* Workers answer questions side by side, each with its own context and buffers (the kernels inside a
+       worker then run on its thread, one question per thread); the answers are written in the order of
+       the questions all the same, and are the same as one at a time with all threads. */
+    int jobs = jobs_opt;
+    if (jobs <= 0) { /* one per thread, while the key-value caches take at most 1 GiB together */
+        const double kv = 8.0 * n_ctx * cfg->text_layers * cfg->text_kv_heads * cfg->text_head_dim;
+        jobs = answer_threads();
+        while (jobs > 1 && jobs * kv > 1024.0 * 1024 * 1024) jobs--;
+    }
+    if (jobs > todo) jobs = todo > 0 ? todo : 1;
+    Job jb;
+    memset(&jb, 0, sizeof jb);
+    jb.m = m, jb.cfg = cfg, jb.tok = tok, jb.qpath = qpath, jb.images = images, jb.model_id = model_id, jb.lines = lines;
+    jb.linenos = linenos;
+    jb.pre_done = pre_done, jb.tpl = tpl, jb.image_id = image_id, jb.image_repeat = image_repeat, jb.n_ctx = n_ctx;
+    jb.max_tokens = max_tokens, jb.sp = &sp, jb.V = cfg->text_vocab;
+    jb.V_tok = llava_tokenizer_vocab_size(tok) < jb.V ? llava_tokenizer_vocab_size(tok) : jb.V;
+    for (i = 0; i < cfg->n_eos; i++) jb.eos[jb.n_eos++] = cfg->eos_ids[i];
+    if (llava_tokenizer_eos(tok) >= 0) jb.eos[jb.n_eos++] = llava_tokenizer_eos(tok);
+    Worker *ws = (Worker *)calloc((size_t)jobs, sizeof(Worker));
+    Result *res = (Result *)calloc((size_t)nq, sizeof(Result));
+    int ready = ws && res;
+    for (i = 0; ready && i < jobs; i++) ready = worker_init(&ws[i], &jb) == 0;
+    FILE *out = ready ? fopen(out_path, "ab") : NULL;
+    if (!out) {
+        if (!ws || !res) fprintf(stderr, "answer: out of memory\n");
+        else if (!ready) fprintf(stderr, "answer: %s\n", llava_last_error());
+        else fprintf(stderr, "answer: %s: cannot open for appending (%s)\n", out_path, strerror(errno));
+        for (i = 0; ws && i < jobs; i++) worker_free(&ws[i]);
+        free(ws), free(res), llava_tokenizer_free(tok), llava_model_free(m);
+        free(qtext), free(qdir), free(lines), free(linenos), free(pre_done), idset_free(&done);
         return 1;
     }
-    int answered = 0, failed = 0, skipped = 0;
-    long gen_tokens = 0;
-    double t_start = now(), t_report = t_start;
-    for (i = 0; i < nq; i++) {
-        llava__json j;
-        char num[64], where[96];
-        snprintf(where, sizeof where, "%s line %d", qpath, linenos[i]);
-        if (llava__json_parse(&j, lines[i], strlen(lines[i]), where) != LLAVA_OK) {
-            fprintf(stderr, "answer: %s\n", llava_last_error());
-            failed++;
-            continue;
-        }
-        const llava__jnode *root = &j.nodes[0], *qid = llava__jget(&j, root, "question_id"), *img = llava__jget(&j, root, "image"),
-                           *txt = llava__jget(&j, root, "text"), *cat = llava__jget(&j, root, "category");
-        const char *id = id_text(qid, num, sizeof num);
-        if (!id || !txt || txt->type != LLAVA__JSTR || (img && img->type != LLAVA__JSTR && img->type != LLAVA__JNULL)) {
-            fprintf(stderr, "answer: %s: needs \"question_id\" (string or number), \"text\" (string) and optionally \"image\" (string)\n", where);
-            llava__json_free(&j);
-            failed++;
-            continue;
-        }
-        if (idset_has(&done, id)) {
-            skipped++;
-            llava__json_free(&j);
-            continue;
-        }
-        const int has_image = img && img->type == LLAVA__JSTR && img->str[0];
-        int rc = 0, n_ids = 0, n_gen = 0;
-        char *user = NULL, *answer = NULL;
-        if (has_image) { /* the image, relative to --images (an absolute path stays as it is) */
-            size_t pl = strlen(images) + strlen(img->str) + 2;
-            char *ipath = (char *)malloc(pl);
-            LlavaImage im;
-            if (img->str[0] == '/') snprintf(ipath, pl, "%s", img->str);
-            else snprintf(ipath, pl, "%s/%s", images, img->str);
-            if (llava_image_load(&im, ipath) != LLAVA_OK || llava_preprocess(cfg, &im, LLAVA_PRE_DEFAULT, pixels) != LLAVA_OK) {
-                fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
-                rc = -1;
+    if (!quiet)
+        fprintf(stderr, "answer: %d questions, %d already answered in %s, %d to go, %d at a time; model %s loaded in %.1f s\n", nq, nq - todo,
+                out_path, todo, jobs, model_dir, now() - t0);
+    Commit cm;
+    memset(&cm, 0, sizeof cm);
+    cm.out = out, cm.out_path = out_path, cm.done = &done, cm.res = res, cm.nq = nq, cm.todo = todo, cm.quiet = quiet;
+    cm.t_start = cm.t_report = now();
+    if (jobs > 1) answer_nest_off();
+    int next = 0;
+    LLAVA__OMP(omp parallel num_threads(jobs))
+    {
+        Worker *w = &ws[answer_thread()];
+        for (;;) {
+            int q, stop;
+            LLAVA__OMP(omp critical(answer_take))
+            {
+                q = next++;
+                stop = cm.stop;
             }
-            llava_image_free(&im);
-            free(ipath);
-        }
-        if (!rc) { /* "<image>\n" + text as the one user turn (unless the text places the image itself) */
-            size_t tl = strlen(txt->str) + 16;
-            user = (char *)malloc(tl);
-            snprintf(user, tl, "%s%s", has_image && !strstr(txt->str, "<image>") ? "<image>\n" : "", txt->str);
-            LlavaMessage msg = {"user", user};
-            /* counted first: a prompt too long for the context is reported as such below */
-            n_ids = llava_template_tokenize(tok, (LlavaTemplate)tpl, &msg, 1, 1, image_id, image_repeat, id, NULL, NULL, 0);
-            if (n_ids > ids_cap) {
-                int *nids = (int *)realloc(ids, sizeof(int) * (size_t)n_ids);
-                if (nids) ids = nids, ids_cap = n_ids;
-            }
-            if (n_ids >= 0 && n_ids <= ids_cap)
-                n_ids = llava_template_tokenize(tok, (LlavaTemplate)tpl, &msg, 1, 1, image_id, image_repeat, id, ids, NULL, ids_cap);
-            if (n_ids < 0) {
-                fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
-                rc = -1;
-            }
-        }
-        if (!rc) { /* the answer gets what the context has left after the prompt, at most --max-tokens */
-            int positions = llava_expanded_length(m, ids, n_ids), room = n_ctx - positions;
-            if (positions < 0 || room < 1) {
-                if (positions < 0) fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
-                else
-                    fprintf(stderr, "answer: question %s: the prompt takes %d positions and does not fit a context of %d (raise --ctx, if the model allows)\n",
-                            id, positions, n_ctx);
-                rc = -1;
-            } else {
-                if (generate(&g, ids, n_ids, has_image ? pixels : NULL, has_image ? 1 : 0, room < max_tokens ? room : max_tokens, gen, &n_gen) !=
-                    LLAVA_OK) {
-                    fprintf(stderr, "answer: question %s: %s\n", id, llava_last_error());
-                    rc = -1;
-                }
-            }
-        }
-        if (!rc) {
-            long len = llava_detokenize(tok, gen, n_gen, 1, NULL, 0);
-            answer = len >= 0 ? (char *)malloc((size_t)len + 1) : NULL;
-            if (!answer) {
-                fprintf(stderr, "answer: question %s: %s\n", id, len < 0 ? llava_last_error() : "out of memory");
-                rc = -1;
-            } else {
-                llava_detokenize(tok, gen, n_gen, 1, answer, (size_t)len + 1);
-                char *a = answer, *e = answer + strlen(answer);
-                while (*a == ' ' || *a == '\n' || *a == '\t' || *a == '\r') a++;
-                while (e > a && (e[-1] == ' ' || e[-1] == '\n' || e[-1] == '\t' || e[-1] == '\r')) e--;
-                *e = 0;
-                memmove(answer, a, (size_t)(e - a) + 1);
-            }
-        }
-        if (!rc) { /* one line, flushed: what is on disk is always whole answers (resume relies on it) */
-            Buf o = {0};
-            int err = bputs(&o, "{\"question_id\": ");
-            if (qid->type == LLAVA__JNUM) err |= bputs(&o, num);
-            else err |= bjson(&o, id);
-            err |= bputs(&o, ", \"prompt\": ") | bjson(&o, txt->str) | bputs(&o, ", \"text\": ") | bjson(&o, answer);
-            err |= bputs(&o, ", \"model_id\": ") | bjson(&o, model_id);
-            if (cat && cat->type == LLAVA__JSTR) err |= bputs(&o, ", \"category\": ") | bjson(&o, cat->str);
-            err |= bputs(&o, "}\n");
-            if (err || fwrite(o.p, 1, o.n, out) != o.n || fflush(out) != 0) {
-                fprintf(stderr, "answer: %s: write failed\n", out_path);
-                free(o.p), free(user), free(answer);
-                llava__json_free(&j);
-                failed++;
-                break; /* a full disk will not get better with the next question */
-            }
-            free(o.p);
-            idset_add(&done, id); /* a repeated id is answered once */
-            answered++;
-            gen_tokens += n_gen;
-        } else
-            failed++;
-        free(user), free(answer);
-        llava__json_free(&j);
-        double t = now();
-        if (!quiet && (t - t_report > 10 || answered + failed == todo)) {
-            double per = (t - t_start) / (answered + failed), eta = per * (todo - answered - failed);
-            fprintf(stderr, "answer: %d/%d done (%d failed), %.2f s per question, %.1f tokens/s, ETA %dm%02ds\n", answered + failed, todo, failed,
-                    per, gen_tokens / (t - t_start), (int)(eta / 60), (int)eta % 60);
-            t_report = t;
+            if (q >= nq || stop) break;
+            Result r;
+            answer_one(&jb, w, q, &r);
+            LLAVA__OMP(omp critical(answer_commit))
+            commit(&cm, q, &r);
         }
     }
+    for (i = 0; i < jobs; i++) worker_free(&ws[i]);
+    free(ws);
+    int answered = cm.answered, failed = cm.failed, skipped = cm.skipped;
+    const double t_start = cm.t_start;
+    for (i = 0; i < nq; i++) free(res[i].line.p);
+    free(res);
     if (fclose(out) != 0) {
         fprintf(stderr, "answer: %s: write failed\n", out_path);
         failed++;
@@ -496,10 +635,9 @@ int main(int argc, char **argv) {
     if (!quiet || failed)
         fprintf(stderr, "answer: %d answered, %d skipped (answered before), %d failed, in %.1f s; answers in %s\n", answered, skipped, failed,
                 now() - t_start, out_path);
-    llava_context_free(c);
     llava_tokenizer_free(tok);
     llava_model_free(m);
-    free(pixels), free(ids), free(gen), free(qtext), free(qdir), free(lines), free(linenos), free(g.masked);
+    free(qtext), free(qdir), free(lines), free(linenos), free(pre_done);
     idset_free(&done);
     return failed ? 1 : 0;
 }
