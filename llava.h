@@ -164,6 +164,12 @@ LLAVADEF const char *llava_last_error(void);
 LLAVADEF LlavaModel *llava_model_load(const char *dir);
 LLAVADEF void llava_model_free(LlavaModel *m);
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
+/* Matrix products in bfloat16 (operands rounded to bf16, sums in f32), as LLaVA trains: on = 1 for the
+   model's forward and backward passes from now on, 0 for f32 again. They run on AMX where the CPU has it
+   and the build targets it (-march=native on such a CPU), else the rounding is emulated (slower than f32).
+   Returns LLAVA_OK. */
+LLAVADEF int llava_use_bf16(LlavaModel *m, int on);
+LLAVADEF const char *llava_backend_name(const LlavaModel *m); /* "cpu", "cpu-bf16" or "cpu-bf16-amx" */
 LLAVADEF int llava_image_tokens(const LlavaModel *m);   /* feature rows per image */
 /* pixels [3][S][S] -> features [llava_image_tokens][C] (vision tower + projector) */
 LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features);
@@ -1607,23 +1613,28 @@ static void llava__dot4(float *out, const float *x, const void *w0v, const void 
 #else
 #define LLAVA__SHUF(a, b, idx) __builtin_shuffle(a, b, (llava__vu){idx})
 #endif
+static void llava__vtranspose(llava__vf *v) { /* v[VW] as a VW x VW matrix, in place */
+    llava__vf t[LLAVA__VW];
+    int i, r;
+    for (r = 1; r < LLAVA__VW; r *= 2) {
+        for (i = 0; i < LLAVA__VW / 2; i++) {
+            t[2 * i] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__ILO);
+            t[2 * i + 1] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__IHI);
+        }
+        memcpy(v, t, sizeof t);
+    }
+}
 static void llava__pack_panel(float *bp, const void *b, LlavaDType dt, int ld, int kc) {
-    int i, r, half, k0;
+    int i, half, k0;
     for (half = 0; half < 2; half++)
         for (k0 = 0; k0 < kc; k0 += LLAVA__VW) {
-            llava__vf v[LLAVA__VW], t[LLAVA__VW];
+            llava__vf v[LLAVA__VW];
             for (i = 0; i < LLAVA__VW; i++) {
                 const size_t at = (size_t)(half * LLAVA__VW + i) * (size_t)ld + (size_t)k0;
                 if (dt == LLAVA_BF16) llava__bf16_load(&v[i], (const uint16_t *)b + at);
                 else memcpy(&v[i], (const float *)b + at, sizeof v[i]);
             }
-            for (r = 1; r < LLAVA__VW; r *= 2) {
-                for (i = 0; i < LLAVA__VW / 2; i++) {
-                    t[2 * i] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__ILO);
-                    t[2 * i + 1] = LLAVA__SHUF(v[i], v[i + LLAVA__VW / 2], LLAVA__IHI);
-                }
-                memcpy(v, t, sizeof v);
-            }
+            llava__vtranspose(v);
             for (i = 0; i < LLAVA__VW; i++) memcpy(bp + (size_t)(k0 + i) * LLAVA__NR + half * LLAVA__VW, &v[i], sizeof v[i]);
         }
 }
@@ -1802,17 +1813,229 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
 #endif
 }
 
+
+/* --- products in bfloat16 ------------------------------------------------------------------------
+   LLaVA trains in bf16 mixed precision: a matrix product takes its operands rounded to bf16 and sums in
+   f32. llava_use_bf16() gives a model such products (forward and backward; everything else stays f32).
+   Where the CPU has AMX (Intel Xeon since Sapphire Rapids) and the build targets it, they run on its tile
+   unit, one 16 x 16 block of f32 sums += a 16 x 32 by 32 x 16 bf16 product per instruction; elsewhere the
+   rounding is emulated on the f32 kernel (same operands, the sums in another order). */
+enum { LLAVA__PREC_F32, LLAVA__PREC_BF16, LLAVA__PREC_AMX };
+
+/* dst[n] = the bf16 bits of src[n] (dtype t), rounded to nearest even, NaN kept (as llava__f32_to_bf16) */
+static void llava__to_bf16(uint16_t *dst, const void *src, LlavaDType t, size_t n) {
+    size_t i = 0;
+    if (t == LLAVA_BF16) {
+        memcpy(dst, src, n * 2);
+        return;
+    }
+    if (t == LLAVA_F16) {
+        for (; i < n; i++) dst[i] = llava__f32_to_bf16(llava__f16_to_f32(((const uint16_t *)src)[i]));
+        return;
+    }
+#ifdef LLAVA__VEC
+    for (; i + LLAVA__VW <= n; i += LLAVA__VW) {
+        llava__vu u, r, nan;
+        llava__vh h;
+        memcpy(&u, (const float *)src + i, sizeof u);
+        nan = (llava__vu)((u & 0x7fffffffu) > 0x7f800000u);
+        r = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        r = (r & ~nan) | (((u >> 16) | 0x40u) & nan);
+        h = __builtin_convertvector(r, llava__vh);
+        memcpy(dst + i, &h, sizeof h);
+    }
+#endif
+    for (; i < n; i++) dst[i] = llava__f32_to_bf16(((const float *)src)[i]);
+}
+
+/* dst[n] (f32) = src[n] rounded to bf16 */
+static void llava__round_bf16(float *dst, const void *src, LlavaDType t, size_t n) {
+    uint16_t tmp[256];
+    size_t i, j, c;
+    for (i = 0; i < n; i += c) {
+        c = LLAVA__MIN((size_t)256, n - i);
+        llava__to_bf16(tmp, (const unsigned char *)src + i * llava__dtype_size(t), t, c);
+        for (j = 0; j < c; j++) dst[i + j] = llava__bf16_to_f32(tmp[j]);
+    }
+}
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__) && defined(__linux__) && defined(__x86_64__) && LLAVA__VW == 16
+#define LLAVA__AMX 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+/* the CPU has AMX-BF16 and the kernel lets this process use the tile registers: Linux wants a process to
+   ask for them, arch_prctl(ARCH_REQ_XCOMP_PERM, XTILEDATA) (the system call made directly: syscall() needs
+   feature macros that the including file may not define) */
+static int llava__amx_available(void) {
+    unsigned a, b, c, d;
+    long r;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(d & (1u << 22)) || !(d & (1u << 24))) return 0;
+    __asm__ volatile("syscall" : "=a"(r) : "0"(158L /* SYS_arch_prctl */), "D"(0x1023L /* ARCH_REQ_XCOMP_PERM */), "S"(18L /* XTILEDATA */)
+                     : "rcx", "r11", "memory");
+    return r == 0;
+}
+
+/* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit. A and B are packed as bf16 tiles,
+   zero-padded to whole 32 x 32 blocks: A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of
+   32; B tile (j, kb) holds output columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads.
+   Each thread computes 32 x 32 blocks of out (four accumulator tiles) over the whole of K. */
+static void llava__gemm_amx(float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M, int K,
+                            int N, int accumulate) {
+    const int kt = (K + 31) / 32, mb = (M + 31) / 32, nb = (N + 31) / 32;
+    const size_t es = llava__dtype_size(bdt), tile = 512; /* bf16 per tile */
+    uint16_t *ap = (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2);
+    uint16_t *bp = (uint16_t *)llava__alloc_aligned((size_t)2 * nb * kt * tile * 2);
+    LLAVA_ASSERT(ap && bp);
+    LLAVA__OMP(omp parallel if ((size_t)M * N * K > 65536))
+    {
+        uint16_t *row = (uint16_t *)LLAVA_MALLOC(((size_t)16 * LLAVA__MAX(K, N) + 512) * 2);
+        float *cb = (float *)llava__alloc_aligned(32 * 32 * sizeof(float));
+        unsigned char cfg[64];
+        int r, j, k, blk;
+        LLAVA_ASSERT(row && cb);
+        /* A: one row at a time into its tile row */
+        LLAVA__OMP(omp for schedule(static))
+        for (r = 0; r < 32 * mb; r++) {
+            uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
+            memset(row, 0, (size_t)kt * 32 * 2);
+            if (r < M) llava__to_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
+            for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
+        }
+        /* B: a pair of k rows (bt = 1) or 16 output columns (bt = 0) at a time */
+        if (bt) {
+            LLAVA__OMP(omp for schedule(static))
+            for (k = 0; k < 16 * kt; k++) { /* rows 2k and 2k + 1 of B, interleaved: 16 (k, k+1) pairs a vector */
+                uint16_t *r0 = row, *r1 = row + 32 * nb;
+                memset(row, 0, (size_t)64 * nb * 2);
+                if (2 * k < K) llava__to_bf16(r0, (const unsigned char *)B + (size_t)2 * k * N * es, bdt, (size_t)N);
+                if (2 * k + 1 < K) llava__to_bf16(r1, (const unsigned char *)B + ((size_t)2 * k + 1) * N * es, bdt, (size_t)N);
+                for (j = 0; j < 2 * nb; j++) {
+                    llava__vh h0, h1;
+                    llava__vu w;
+                    memcpy(&h0, r0 + 16 * j, sizeof h0);
+                    memcpy(&h1, r1 + 16 * j, sizeof h1);
+                    w = __builtin_convertvector(h0, llava__vu) | __builtin_convertvector(h1, llava__vu) << 16;
+                    memcpy(bp + ((size_t)j * kt + k / 16) * tile + (size_t)(k % 16) * 32, &w, sizeof w);
+                }
+            }
+        } else {
+            LLAVA__OMP(omp for schedule(static))
+            for (j = 0; j < 2 * nb; j++) { /* rows 16j.. of B: per 32 k, 16 x 16 (k, k+1) pairs transposed */
+                const size_t lr = (size_t)kt * 32; /* row's length in bf16 */
+                uint16_t *rows = row;
+                llava__vf v[16];
+                memset(rows, 0, 16 * lr * 2);
+                for (r = 0; r < 16 && 16 * j + r < N; r++)
+                    llava__to_bf16(rows + r * lr, (const unsigned char *)B + (size_t)(16 * j + r) * K * es, bdt, (size_t)K);
+                for (k = 0; k < kt; k++) {
+                    for (r = 0; r < 16; r++) memcpy(&v[r], rows + r * lr + (size_t)k * 32, 64);
+                    llava__vtranspose(v);
+                    memcpy(bp + ((size_t)j * kt + k) * tile, v, sizeof v);
+                }
+            }
+        }
+        /* the tile configuration: palette 1; tiles 0-3 the sums (16 rows of 16 f32), 4-5 A, 6-7 B (16 rows of 64 bytes) */
+        memset(cfg, 0, sizeof cfg);
+        cfg[0] = 1;
+        for (j = 0; j < 8; j++) cfg[16 + 2 * j] = 64, cfg[48 + j] = 16;
+        _tile_loadconfig(cfg);
+        LLAVA__OMP(omp for schedule(static))
+        for (blk = 0; blk < mb * nb; blk++) { /* column blocks outer: a thread's B panel stays in cache */
+            const int bm = blk % mb, bn = blk / mb, m0 = 32 * bm, n0 = 32 * bn;
+            const uint16_t *a0 = ap + (size_t)2 * bm * kt * tile, *a1 = a0 + (size_t)kt * tile;
+            const uint16_t *b0 = bp + (size_t)2 * bn * kt * tile, *b1 = b0 + (size_t)kt * tile;
+            float *o = out + (size_t)m0 * N + n0;
+            const int whole = m0 + 32 <= M && n0 + 32 <= N && !(accumulate && bias), ldo = 4 * N;
+            if (whole && accumulate) { /* the sums start from out and are stored back to it */
+                _tile_loadd(0, o, ldo);
+                _tile_loadd(1, o + 16, ldo);
+                _tile_loadd(2, o + (size_t)16 * N, ldo);
+                _tile_loadd(3, o + (size_t)16 * N + 16, ldo);
+            } else if (whole && bias) { /* from the bias: its 16 values as every row (a stride of 0) */
+                _tile_loadd(0, bias + n0, 0);
+                _tile_loadd(1, bias + n0 + 16, 0);
+                _tile_loadd(2, bias + n0, 0);
+                _tile_loadd(3, bias + n0 + 16, 0);
+            } else {
+                _tile_zero(0);
+                _tile_zero(1);
+                _tile_zero(2);
+                _tile_zero(3);
+            }
+            for (k = 0; k < kt; k++) {
+                _tile_loadd(4, a0 + (size_t)k * tile, 64);
+                _tile_loadd(5, a1 + (size_t)k * tile, 64);
+                _tile_loadd(6, b0 + (size_t)k * tile, 64);
+                _tile_loadd(7, b1 + (size_t)k * tile, 64);
+                _tile_dpbf16ps(0, 4, 6);
+                _tile_dpbf16ps(1, 4, 7);
+                _tile_dpbf16ps(2, 5, 6);
+                _tile_dpbf16ps(3, 5, 7);
+            }
+            if (whole) { /* straight to out (reading tile stores back with scalar loads stalls) */
+                _tile_stored(0, o, ldo);
+                _tile_stored(1, o + 16, ldo);
+                _tile_stored(2, o + (size_t)16 * N, ldo);
+                _tile_stored(3, o + (size_t)16 * N + 16, ldo);
+                continue;
+            }
+            _tile_stored(0, cb, 128); /* a block at the edge of out: its part */
+            _tile_stored(1, cb + 16, 128);
+            _tile_stored(2, cb + 512, 128);
+            _tile_stored(3, cb + 528, 128);
+            for (r = 0; r < 32 && m0 + r < M; r++) {
+                const float *c = cb + (size_t)r * 32;
+                const int nn = LLAVA__MIN(32, N - n0);
+                for (j = 0; j < nn; j++) o[(size_t)r * N + j] = (accumulate ? o[(size_t)r * N + j] : 0.0f) + ((bias ? bias[n0 + j] : 0.0f) + c[j]);
+            }
+        }
+        _tile_release();
+        llava__free_aligned(cb);
+        LLAVA_FREE(row);
+    }
+    llava__free_aligned(ap);
+    llava__free_aligned(bp);
+}
+#else
+static int llava__amx_available(void) { return 0; }
+#endif
+
+/* llava__gemm with the operands' precision chosen: f32, bf16 emulated, or bf16 on AMX */
+static void llava__gemm_p(int prec, float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
+                          int K, int N, int accumulate) {
+    float *ar, *br;
+    if (prec == LLAVA__PREC_F32 || M <= 0 || N <= 0 || K <= 0) {
+        llava__gemm(out, A, B, bdt, bt, bias, M, K, N, accumulate);
+        return;
+    }
+#ifdef LLAVA__AMX
+    if (prec == LLAVA__PREC_AMX && M >= 4) {
+        llava__gemm_amx(out, A, B, bdt, bt, bias, M, K, N, accumulate);
+        return;
+    }
+#endif
+    ar = (float *)llava__alloc_aligned((size_t)M * K * sizeof(float));
+    br = (float *)llava__alloc_aligned((size_t)K * N * sizeof(float));
+    LLAVA_ASSERT(ar && br);
+    llava__round_bf16(ar, A, LLAVA_F32, (size_t)M * K);
+    llava__round_bf16(br, B, bdt, (size_t)K * N);
+    llava__gemm(out, ar, br, LLAVA_F32, bt, bias, M, K, N, accumulate);
+    llava__free_aligned(ar);
+    llava__free_aligned(br);
+}
+
 /* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC]      (nn.Linear) */
-static void llava__matmul_forward(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+static void llava__matmul_forward_p(int prec, float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
     LLAVA_ASSERT(w->cols == C && w->rows == OC);
-    llava__gemm(out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
+    llava__gemm_p(prec, out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
 }
 
 /* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in;  db[OC] += sum_t dout  (any may be NULL) */
-static void llava__matmul_backward(float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w, int T,
-                                   int C, int OC) {
+static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w,
+                                     int T, int C, int OC) {
     int t, o;
-    if (din) llava__gemm(din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
+    if (din) llava__gemm_p(prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
     if (dw) {
         float *dT = (float *)llava__alloc_aligned((size_t)T * OC * sizeof(float)); /* [OC, T] */
         LLAVA_ASSERT(dT);
@@ -1821,13 +2044,28 @@ static void llava__matmul_backward(float *din, float *dw, float *db, const float
             int tt;
             for (tt = 0; tt < T; tt++) dT[(size_t)o * T + tt] = dout[(size_t)tt * OC + o];
         }
-        llava__gemm(dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        llava__gemm_p(prec, dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
         llava__free_aligned(dT);
     }
     if (db)
         for (t = 0; t < T; t++)
             for (o = 0; o < OC; o++) db[o] += dout[(size_t)t * OC + o];
 }
+
+/* the backends' entries: f32, bf16 emulated, bf16 on AMX */
+#define LLAVA__MATMULS(suffix, prec)                                                                                           \
+    static void llava__matmul_forward##suffix(float *out, const float *in, const llava__w *w, const float *bias, int T, int C,  \
+                                              int OC) {                                                                        \
+        llava__matmul_forward_p(prec, out, in, w, bias, T, C, OC);                                                             \
+    }                                                                                                                          \
+    static void llava__matmul_backward##suffix(float *din, float *dw, float *db, const float *dout, const float *in,           \
+                                               const llava__w *w, int T, int C, int OC) {                                      \
+        llava__matmul_backward_p(prec, din, dw, db, dout, in, w, T, C, OC);                                                    \
+    }
+LLAVA__MATMULS(, LLAVA__PREC_F32)
+LLAVA__MATMULS(_bf16, LLAVA__PREC_BF16)
+LLAVA__MATMULS(_amx, LLAVA__PREC_AMX)
+#undef LLAVA__MATMULS
 
 /* exp on a vector of floats: n = round(x / ln 2), exp(x) = 2^n exp(r) with r = x - n ln 2 in [-ln2/2, ln2/2]
    (ln 2 split in two for the subtraction) and exp(r) by Cephes' degree-7 polynomial, within 3 ulp of exp. Where
@@ -2008,8 +2246,8 @@ static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int
    Few queries (decoding): one row at a time. Many (prefill, the vision tower): per head and block of
    queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block).
    probs [H][T][S], when not NULL, keeps the attention probabilities for the backward pass. */
-static void llava__attention_forward(float *out, float *probs, const float *q, const float *k, const float *v, int T, int S,
-                                     int pos0, int H, int KVH, int Dh, int causal) {
+static void llava__attention_forward_p(int prec, float *out, float *probs, const float *q, const float *k, const float *v, int T,
+                                       int S, int pos0, int H, int KVH, int Dh, int causal) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
     if (T < 16) {
@@ -2069,7 +2307,7 @@ static void llava__attention_forward(float *out, float *probs, const float *q, c
             }
             for (t = 0; t < tb; t++) memcpy(qh + (size_t)t * Dh, q + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, (size_t)Dh * sizeof(float));
             llava__w K = {kh, LLAVA_F32, nk, Dh}, Vt = {vt, LLAVA_F32, Dh, nk};
-            llava__matmul_forward(sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
+            llava__matmul_forward_p(prec, sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
             for (t = 0; t < tb; t++) {
                 float *row = sc + (size_t)t * nk, mx = -3.0e38f, sum = 0.0f;
                 const int n = causal ? pos0 + t0 + t + 1 : nk;
@@ -2086,7 +2324,7 @@ static void llava__attention_forward(float *out, float *probs, const float *q, c
                     for (s = nk; s < S; s++) pr[s] = 0.0f;
                 }
             }
-            llava__matmul_forward(oh, sc, &Vt, NULL, tb, nk, Dh);
+            llava__matmul_forward_p(prec, oh, sc, &Vt, NULL, tb, nk, Dh);
             for (t = 0; t < tb; t++) memcpy(out + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, oh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
         }
         LLAVA_ASSERT(kh && vt && qh && sc && oh);
@@ -2171,8 +2409,8 @@ static void llava__glu_forward(float *out, const float *gate, const float *up, s
    the kept probabilities [H][T][T]: dq [T, H*Dh], dk, dv [T, KVH*Dh] (overwritten). Per head, through the
    blocked matmul:  dP = dO V^T,  dV += P^T dO,  dS = P * (dP - rowsum(dP * P)),  dQ = dS K / sqrt(Dh),
    dK += dS^T Q / sqrt(Dh). Threads over kv heads (a kv head's group accumulates into the same dk, dv). */
-static void llava__attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *probs, const float *q,
-                                      const float *k, const float *v, int T, int H, int KVH, int Dh) {
+static void llava__attention_backward_p(int prec, float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                                        const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
     int kvh;
@@ -2206,8 +2444,8 @@ static void llava__attention_backward(float *dq, float *dk, float *dv, const flo
                         dot[(size_t)i * T + t] = dr[i];
                     }
                 }
-                llava__gemm(dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
-                llava__gemm(dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
+                llava__gemm_p(prec, dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
+                llava__gemm_p(prec, dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
                 for (t = 0; t < T; t++) {
                     float *row = dp + (size_t)t * T;
                     const float *pr = P + (size_t)t * T;
@@ -2215,9 +2453,9 @@ static void llava__attention_backward(float *dq, float *dk, float *dv, const flo
                     for (s = 0; s < T; s++) d += row[s] * pr[s];
                     for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - d) * scale; /* dS, scaled */
                 }
-                llava__gemm(doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
+                llava__gemm_p(prec, doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
                 for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, doh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
-                llava__gemm(dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
+                llava__gemm_p(prec, dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
             }
             for (t = 0; t < T; t++)
                 for (i = 0; i < Dh; i++) {
@@ -2229,6 +2467,22 @@ static void llava__attention_backward(float *dq, float *dk, float *dv, const flo
         llava__free_aligned(buf);
     }
 }
+
+/* the backends' entries (f32, bf16 emulated, bf16 on AMX): the products in attention as in nn.Linear */
+#define LLAVA__ATTENTIONS(suffix, prec)                                                                                        \
+    static void llava__attention_forward##suffix(float *out, float *probs, const float *q, const float *k, const float *v,     \
+                                                 int T, int S, int pos0, int H, int KVH, int Dh, int causal) {                 \
+        llava__attention_forward_p(prec, out, probs, q, k, v, T, S, pos0, H, KVH, Dh, causal);                                 \
+    }                                                                                                                          \
+    static void llava__attention_backward##suffix(float *dq, float *dk, float *dv, const float *dout, const float *probs,      \
+                                                  const float *q, const float *k, const float *v, int T, int H, int KVH,       \
+                                                  int Dh) {                                                                    \
+        llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);                                    \
+    }
+LLAVA__ATTENTIONS(, LLAVA__PREC_F32)
+LLAVA__ATTENTIONS(_bf16, LLAVA__PREC_BF16)
+LLAVA__ATTENTIONS(_amx, LLAVA__PREC_AMX)
+#undef LLAVA__ATTENTIONS
 
 /* d act(x) / dx */
 static float llava__act_grad1(float x, LlavaAct a) {
@@ -2366,22 +2620,16 @@ typedef struct LlavaBackend {
     void (*adamw)(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int t);
 } LlavaBackend;
 
-static const LlavaBackend llava__cpu_backend = {"cpu",
-                                                llava__matmul_forward,
-                                                llava__matmul_backward,
-                                                llava__layernorm_forward,
-                                                llava__layernorm_backward,
-                                                llava__rmsnorm_forward,
-                                                llava__rmsnorm_backward,
-                                                llava__rope_forward,
-                                                llava__rope_backward,
-                                                llava__attention_forward,
-                                                llava__attention_backward,
-                                                llava__act_forward,
-                                                llava__act_backward,
-                                                llava__glu_forward,
-                                                llava__glu_backward,
-                                                llava__adamw};
+#define LLAVA__CPU_BACKEND(name, suffix)                                                                                       \
+    {name,                   llava__matmul_forward##suffix, llava__matmul_backward##suffix, llava__layernorm_forward,          \
+     llava__layernorm_backward, llava__rmsnorm_forward,     llava__rmsnorm_backward,        llava__rope_forward,               \
+     llava__rope_backward,   llava__attention_forward##suffix, llava__attention_backward##suffix, llava__act_forward,          \
+     llava__act_backward,    llava__glu_forward,            llava__glu_backward,            llava__adamw}
+static const LlavaBackend llava__cpu_backend = LLAVA__CPU_BACKEND("cpu", );
+/* matrix products in bf16 (llava_use_bf16): emulated, and on AMX */
+static const LlavaBackend llava__cpu_bf16_backend = LLAVA__CPU_BACKEND("cpu-bf16", _bf16);
+static const LlavaBackend llava__cpu_amx_backend = LLAVA__CPU_BACKEND("cpu-bf16-amx", _amx);
+#undef LLAVA__CPU_BACKEND
 
 /* x[n] += y[n] */
 static void llava__add(float *x, const float *y, size_t n) {
@@ -3143,6 +3391,17 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
 }
 
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
+LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->be->name; }
+
+LLAVADEF int llava_use_bf16(LlavaModel *m, int on) {
+    m->be = &llava__cpu_backend;
+    if (!on) return LLAVA_OK;
+    m->be = &llava__cpu_bf16_backend;
+#ifdef LLAVA__AMX
+    if (llava__amx_available()) m->be = &llava__cpu_amx_backend;
+#endif
+    return LLAVA_OK;
+}
 
 LLAVADEF int llava_image_tokens(const LlavaModel *m) {
     int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;

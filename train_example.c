@@ -30,7 +30,7 @@ typedef struct {
     int steps[2];           /* optimizer steps per stage (0: from epochs) */
     float epochs[2];
     float lr[2];
-    int batch, max_len, save_every, log_every, resume, stop_after;
+    int batch, max_len, save_every, log_every, resume, stop_after, bf16;
     struct {
         const char *prefix;
         float lr, wd;
@@ -63,7 +63,9 @@ static void usage(FILE *f) {
             "  --seed S             data order (default 1)\n"
             "  --group PREFIX:LR:WD also train the parameters whose key starts with PREFIX (e.g. vision_tower.)\n"
             "  --resume             continue from the newest checkpoints in OUT\n"
-            "  --stop-after N       checkpoint and stop after step N of a stage (then --resume)\n");
+            "  --stop-after N       checkpoint and stop after step N of a stage (then --resume)\n"
+            "  --precision P        the matrix products' operands in f32 (default) or bf16, as LLaVA trains (llava_use_bf16:\n"
+            "                       on AMX where the CPU has it)\n");
 }
 
 /* --- data ------------------------------------------------------------------------------------------ */
@@ -366,6 +368,7 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
         free(sdir), free(final), free(latest), free(start);
         return 1;
     }
+    if (o->bf16) llava_use_bf16(m, 1);
     const LlavaConfig *cfg = llava_model_config(m);
     const int tpl = llava_template_from_name(o->tpl_name[si]);
     char *dfile = o->data_file[si] ? strdup(o->data_file[si]) : join(o->data, stage == 1 ? "stage1.json" : "stage2.json");
@@ -407,8 +410,8 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
     const int B = o->batch;
     int total = o->steps[si] > 0 ? o->steps[si] : (int)ceil(o->epochs[si] * d.n / B);
     if (total < 1) total = 1;
-    printf("stage %d: %d samples from %s (%ld tokens, %d truncated to %d, %d dropped), %d steps of %d, template %s\n", stage, d.n, dfile,
-           d.tokens, d.truncated, max_len, d.dropped, total, B, o->tpl_name[si]);
+    printf("stage %d: %d samples from %s (%ld tokens, %d truncated to %d, %d dropped), %d steps of %d, template %s, %s\n", stage, d.n,
+           dfile, d.tokens, d.truncated, max_len, d.dropped, total, B, o->tpl_name[si], llava_backend_name(m));
     LlavaTrainOptions to;
     llava_train_defaults(&to, stage);
     to.lr = o->lr[si];
@@ -573,6 +576,13 @@ int main(int argc, char **argv) {
         else if (ARG("--log-every")) o.log_every = atoi(v);
         else if (ARG("--seed")) o.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--resume")) o.resume = 1;
+        else if (ARG("--precision")) {
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "train_example: --precision takes f32 or bf16, not '%s'\n", v);
+                return 2;
+            }
+            o.bf16 = !strcmp(v, "bf16");
+        }
         else if (ARG("--stop-after")) o.stop_after = atoi(v);
         else if (ARG("--group")) {
             char *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;

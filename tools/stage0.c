@@ -3,9 +3,9 @@
 
      stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]
+                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision f32|bf16]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--max-len 256] [--instruct FILE] [--repeats N]
+                 [--max-len 256] [--instruct FILE] [--repeats N] [--precision f32|bf16]
 
    init   a LLaVA of the mini shape with fresh weights (llava_model_new), vocabulary and special tokens
           from the tokenizer, vision_feature_layer -1 so that every vision layer exists and trains;
@@ -117,7 +117,7 @@ static int copy_tokenizer(const char *src, const char *dir) {
 /* --- options -------------------------------------------------------------------------------------- */
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
-    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool, repeats;
+    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool, repeats, bf16;
     float lr, wd, warmup, shape_text, regions;
     uint64_t seed;
 } opts;
@@ -127,9 +127,9 @@ static void usage(FILE *f) {
             "usage:\n"
             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W]\n"
+            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision f32|bf16]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--max-len 256] [--instruct FILE] [--repeats N]\n"
+            "              [--max-len 256] [--instruct FILE] [--repeats N] [--precision f32|bf16]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
             "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
             "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
@@ -148,6 +148,8 @@ static void usage(FILE *f) {
             "  --warmup X         warmup ratio (default %g)\n"
             "  --seed S           initialization (init) and data order (default 1)\n"
             "  --log-every N      progress line every N steps (default 10)\n"
+            "  --precision P      clip, lm: the matrix products' operands in f32 (default) or bf16, as LLaVA trains\n"
+            "                     (llava_use_bf16: on AMX where the CPU has it)\n"
             "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
             "  --instruct FILE    lm: also train on these conversations' text\n"
             "  --repeats N        lm: also train on N texts of random words from the training texts, written twice, so\n"
@@ -189,8 +191,9 @@ static void parse(opts *o, int argc, char **argv) {
     /* which options each subcommand takes */
     static const char *const allowed[3][2] = {
         {"init", " --tokenizer --out --seed --feature-layer "},
-        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "},
-        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct --repeats "}};
+        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "
+                 "--precision "},
+        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct --repeats --precision "}};
     int i, k = -1;
     memset(o, 0, sizeof *o);
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
@@ -258,6 +261,12 @@ static void parse(opts *o, int argc, char **argv) {
                 exit(2);
             }
             o->mean_pool = !strcmp(v, "mean");
+        } else if (!strcmp(a, "--precision")) {
+            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
+                fprintf(stderr, "stage0 %s: --precision takes f32 or bf16, not \"%s\"\n", o->cmd, v);
+                exit(2);
+            }
+            o->bf16 = !strcmp(v, "bf16");
         } else if (!strcmp(a, "--regions")) o->regions = parse_float(o->cmd, a, v, 0.0, 100.0);
         else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
     }
@@ -463,6 +472,7 @@ typedef struct {
     hparam p[P_N];
     int V, D;      /* text vocabulary, vision width */
     int mean_pool; /* the image embedding reads the mean of the patch rows instead of the CLS row */
+    const LlavaBackend *be; /* the model's: products in f32 or bf16 as the tower's */
 } head;
 
 /* the tower's output rows o[N][D] -> the row the head reads: CLS (row 0) or the mean of the patches */
@@ -636,30 +646,30 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
         llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
         llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
         llava__layernorm_forward(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, HW(LP(l, L_LN1W)), HW(LP(l, L_LN1B)), R, W, 1e-5f);
-        llava__matmul_forward(q, h1, &Wq, HW(LP(l, L_QB)), R, W, W);
-        llava__matmul_forward(k, h1, &Wk, HW(LP(l, L_KB)), R, W, W);
-        llava__matmul_forward(v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
+        h->be->matmul(q, h1, &Wq, HW(LP(l, L_QB)), R, W, W);
+        h->be->matmul(k, h1, &Wk, HW(LP(l, L_KB)), R, W, W);
+        h->be->matmul(v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
         /* causal attention within each caption; captions spread over threads (one parallel region,
            rather than one per caption inside the kernel: robust when the cores are shared) */
         LLAVA__OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
-            llava__attention_forward(ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
+            h->be->attention(ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
         }
-        llava__matmul_forward(tmp, ao, &Wo, HW(LP(l, L_OB)), R, W, W);
+        h->be->matmul(tmp, ao, &Wo, HW(LP(l, L_OB)), R, W, W);
         for (i = 0; i < (int)RW; i++) xm[i] = x[i] + tmp[i];
         llava__layernorm_forward(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, HW(LP(l, L_LN2W)), HW(LP(l, L_LN2B)), R, W, 1e-5f);
-        llava__matmul_forward(f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
+        h->be->matmul(f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
         memcpy(fa, f, RI * sizeof(float));
         llava__act_forward(fa, RI, LLAVA_ACT_GELU);
-        llava__matmul_forward(tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
+        h->be->matmul(tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
         for (i = 0; i < (int)RW; i++) xn[i] = xm[i] + tmp[i];
     }
     /* the EOS (last) position of each caption -> ln_final -> text_projection */
     for (b = 0; b < B; b++) memcpy(A->eos + (size_t)b * W, A->x + TX_L * RW + (size_t)(A->off[b] + len[b] - 1) * W, W * sizeof(float));
     llava__layernorm_forward(A->lnf, A->mf, A->rf, A->eos, HW(P_LNF_W), HW(P_LNF_B), B, W, 1e-5f);
     llava__w Wt = MAT(h, P_TPROJ, EMB, W);
-    llava__matmul_forward(A->emb, A->lnf, &Wt, NULL, B, W, EMB);
+    h->be->matmul(A->emb, A->lnf, &Wt, NULL, B, W, EMB);
     free(tmp);
 }
 
@@ -674,7 +684,7 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
     float *dfa = (float *)xcalloc(RI, sizeof(float)), *df = (float *)xcalloc(RI, sizeof(float));
     int b, l, i;
     llava__w Wt = MAT(h, P_TPROJ, EMB, W);
-    llava__matmul_backward(dlnf, HG(P_TPROJ), NULL, demb, A->lnf, &Wt, B, W, EMB);
+    h->be->matmul_backward(dlnf, HG(P_TPROJ), NULL, demb, A->lnf, &Wt, B, W, EMB);
     llava__layernorm_backward(deos, HG(P_LNF_W), HG(P_LNF_B), dlnf, A->eos, HW(P_LNF_W), A->mf, A->rf, B, W);
     for (b = 0; b < B; b++) memcpy(dx + (size_t)(A->off[b] + A->len[b] - 1) * W, deos + (size_t)b * W, W * sizeof(float));
     for (l = TX_L - 1; l >= 0; l--) {
@@ -686,25 +696,25 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
         /* x_next = xm + fc2(gelu(fc1(ln2(xm)))) */
         memcpy(dxm, dx, RW * sizeof(float));
         memset(dfa, 0, RI * sizeof(float));
-        llava__matmul_backward(dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
+        h->be->matmul_backward(dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
         llava__act_backward(df, dfa, f, RI, LLAVA_ACT_GELU);
         memset(dh, 0, RW * sizeof(float));
-        llava__matmul_backward(dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
+        h->be->matmul_backward(dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
         llava__layernorm_backward(dxm, HG(LP(l, L_LN2W)), HG(LP(l, L_LN2B)), dh, xm, HW(LP(l, L_LN2W)), A->m2 + (size_t)l * R,
                                   A->r2 + (size_t)l * R, R, W);
         /* xm = x + o(attention(ln1(x))) */
         memcpy(dX, dxm, RW * sizeof(float));
         memset(dao, 0, RW * sizeof(float));
-        llava__matmul_backward(dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
+        h->be->matmul_backward(dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
         LLAVA__OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
-            llava__attention_backward(dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
+            h->be->attention_backward(dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
         }
         memset(dh, 0, RW * sizeof(float));
-        llava__matmul_backward(dh, HG(LP(l, L_Q)), HG(LP(l, L_QB)), dq, h1, &Wq, R, W, W);
-        llava__matmul_backward(dh, HG(LP(l, L_K)), HG(LP(l, L_KB)), dk, h1, &Wk, R, W, W);
-        llava__matmul_backward(dh, HG(LP(l, L_V)), HG(LP(l, L_VB)), dv, h1, &Wv, R, W, W);
+        h->be->matmul_backward(dh, HG(LP(l, L_Q)), HG(LP(l, L_QB)), dq, h1, &Wq, R, W, W);
+        h->be->matmul_backward(dh, HG(LP(l, L_K)), HG(LP(l, L_KB)), dk, h1, &Wk, R, W, W);
+        h->be->matmul_backward(dh, HG(LP(l, L_V)), HG(LP(l, L_VB)), dv, h1, &Wv, R, W, W);
         llava__layernorm_backward(dX, HG(LP(l, L_LN1W)), HG(LP(l, L_LN1B)), dh, x, HW(LP(l, L_LN1W)), A->m1 + (size_t)l * R,
                                   A->r1 + (size_t)l * R, R, W);
         memcpy(dx, dX, RW * sizeof(float));
@@ -724,7 +734,7 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
 static void image_head_forward(const head *h, const float *cls, int B, float *pl, float *pm, float *pr, float *emb) {
     llava__w Wv = MAT(h, P_VPROJ, EMB, h->D);
     llava__layernorm_forward(pl, pm, pr, cls, HW(P_POST_W), HW(P_POST_B), B, h->D, 1e-5f);
-    llava__matmul_forward(emb, pl, &Wv, NULL, B, h->D, EMB);
+    h->be->matmul(emb, pl, &Wv, NULL, B, h->D, EMB);
 }
 
 /* rows of x [n][EMB] -> unit rows u; norms [n] */
@@ -757,7 +767,7 @@ static void image_head_backward(head *h, const float *du, const float *u, const 
     l2norm_backward(de, du, u, norms, n);
     memset(dpl, 0, (size_t)n * h->D * sizeof(float));
     memset(dx, 0, (size_t)n * h->D * sizeof(float));
-    llava__matmul_backward(dpl, HG(P_VPROJ), NULL, de, pl, &Wv, n, h->D, EMB);
+    h->be->matmul_backward(dpl, HG(P_VPROJ), NULL, de, pl, &Wv, n, h->D, EMB);
     llava__layernorm_backward(dx, HG(P_POST_W), HG(P_POST_B), dpl, x, HW(P_POST_W), pm, pr, n, h->D);
 }
 
@@ -1305,6 +1315,8 @@ static int cmd_clip(const opts *o) {
     const char *cmd = o->cmd;
     LlavaModel *m = llava_model_load(o->model);
     if (!m) die(cmd, "%s", llava_last_error());
+    if (o->bf16) llava_use_bf16(m, 1);
+    printf("clip: matrix products on %s\n", llava_backend_name(m));
     LlavaConfig *c = &m->cfg;
     if (m->vision_run != c->vision_layers)
         die(cmd, "%s: vision_feature_layer %d runs %d of the tower's %d layers; CLIP trains the output of the last one, so load a "
@@ -1359,6 +1371,7 @@ static int cmd_clip(const opts *o) {
     head hd, *h = &hd;
     head_init(h, llava_tokenizer_vocab_size(tok), D, post_w, post_b, o->seed);
     h->mean_pool = o->mean_pool;
+    h->be = m->be;
     size_t nhead = 0;
     int i, j, step;
     for (i = 0; i < P_N; i++) nhead += h->p[i].n;
@@ -1803,6 +1816,8 @@ static int cmd_lm(const opts *o) {
     const char *cmd = o->cmd;
     LlavaModel *m = llava_model_load(o->model);
     if (!m) die(cmd, "%s", llava_last_error());
+    if (o->bf16) llava_use_bf16(m, 1);
+    printf("lm: matrix products on %s\n", llava_backend_name(m));
     const LlavaConfig *c = llava_model_config(m);
     LlavaTokenizer *tok = model_tokenizer(cmd, o->model);
     if (llava_tokenizer_vocab_size(tok) > c->text_vocab)
