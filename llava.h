@@ -169,6 +169,7 @@ LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
    and the build targets it (-march=native on such a CPU), else the rounding is emulated (slower than f32).
    Returns LLAVA_OK. */
 LLAVADEF int llava_use_bf16(LlavaModel *m, int on);
+LLAVADEF int llava_bf16_native(void); /* 1 where llava_use_bf16's products run on AMX, else 0 */
 LLAVADEF const char *llava_backend_name(const LlavaModel *m); /* "cpu", "cpu-bf16" or "cpu-bf16-amx" */
 LLAVADEF int llava_image_tokens(const LlavaModel *m);   /* feature rows per image */
 /* pixels [3][S][S] -> features [llava_image_tokens][C] (vision tower + projector) */
@@ -1613,7 +1614,7 @@ static void llava__dot4(float *out, const float *x, const void *w0v, const void 
 #else
 #define LLAVA__SHUF(a, b, idx) __builtin_shuffle(a, b, (llava__vu){idx})
 #endif
-static void llava__vtranspose(llava__vf *v) { /* v[VW] as a VW x VW matrix, in place */
+static inline void llava__vtranspose(llava__vf *v) { /* v[VW] as a VW x VW matrix, in place */
     llava__vf t[LLAVA__VW];
     int i, r;
     for (r = 1; r < LLAVA__VW; r *= 2) {
@@ -1876,12 +1877,28 @@ static int llava__amx_available(void) {
     return r == 0;
 }
 
+/* llava__to_bf16 for the tile unit, by the CPU's own conversion where it has one (VCVTNE2PS2BF16: the same
+   rounding, but a denormal becomes zero, as the tile unit takes it anyway) */
+static void llava__amx_bf16(uint16_t *dst, const void *src, LlavaDType t, size_t n) {
+    size_t i = 0;
+#ifdef __AVX512BF16__
+    if (t == LLAVA_F32) {
+        const float *f = (const float *)src;
+        for (; i + 32 <= n; i += 32) {
+            const __m512bh h = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(f + i + 16), _mm512_loadu_ps(f + i));
+            _mm512_storeu_si512(dst + i, (__m512i)h);
+        }
+    }
+#endif
+    llava__to_bf16(dst + i, (const unsigned char *)src + i * llava__dtype_size(t), t, n - i);
+}
+
 /* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit. A and B are packed as bf16 tiles,
    zero-padded to whole 32 x 32 blocks: A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of
    32; B tile (j, kb) holds output columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads.
    Each thread computes 32 x 32 blocks of out (four accumulator tiles) over the whole of K. */
-static void llava__gemm_amx(float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M, int K,
-                            int N, int accumulate) {
+static void llava__gemm_amx(float *out, const float *A, int at, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
+                            int K, int N, int accumulate) {
     const int kt = (K + 31) / 32, mb = (M + 31) / 32, nb = (N + 31) / 32;
     const size_t es = llava__dtype_size(bdt), tile = 512; /* bf16 per tile */
     uint16_t *ap = (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2);
@@ -1894,13 +1911,42 @@ static void llava__gemm_amx(float *out, const float *A, const void *B, LlavaDTyp
         unsigned char cfg[64];
         int r, j, k, blk;
         LLAVA_ASSERT(row && cb);
-        /* A: one row at a time into its tile row */
-        LLAVA__OMP(omp for schedule(static))
-        for (r = 0; r < 32 * mb; r++) {
-            uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
-            memset(row, 0, (size_t)kt * 32 * 2);
-            if (r < M) llava__to_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
-            for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
+        /* A: one row at a time into its tile row; or, given as A^T [K, M] (at), a tile at a time: two 16 x 16
+           blocks of A^T transposed in registers */
+        if (!at) {
+            LLAVA__OMP(omp for schedule(static) nowait)
+            for (r = 0; r < 32 * mb; r++) {
+                uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
+                memset(row, 0, (size_t)kt * 32 * 2);
+                if (r < M) llava__amx_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
+                for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
+            }
+        } else {
+            LLAVA__OMP(omp for schedule(static) nowait)
+            for (blk = 0; blk < 2 * mb * kt; blk++) {
+                const int m0 = 16 * (blk / kt), kb = blk % kt;
+                uint16_t *dst = ap + (size_t)blk * tile;
+                llava__vf v[2][16];
+                float t[32];
+                int h, c;
+                for (h = 0; h < 2; h++) {
+                    for (c = 0; c < 16; c++) {
+                        const int kk = 32 * kb + 16 * h + c;
+                        if (kk < K && m0 + 16 <= M) {
+                            memcpy(&v[h][c], A + (size_t)kk * M + m0, sizeof v[h][c]);
+                        } else { /* past the edge of A: zeros */
+                            for (r = 0; r < 16; r++) t[r] = kk < K && m0 + r < M ? A[(size_t)kk * M + m0 + r] : 0.0f;
+                            memcpy(&v[h][c], t, sizeof v[h][c]);
+                        }
+                    }
+                    llava__vtranspose(v[h]);
+                }
+                for (r = 0; r < 16; r++) {
+                    memcpy(t, &v[0][r], sizeof v[0][r]);
+                    memcpy(t + 16, &v[1][r], sizeof v[1][r]);
+                    llava__amx_bf16(dst + (size_t)r * 32, t, LLAVA_F32, 32);
+                }
+            }
         }
         /* B: a pair of k rows (bt = 1) or 16 output columns (bt = 0) at a time */
         if (bt) {
@@ -1908,8 +1954,8 @@ static void llava__gemm_amx(float *out, const float *A, const void *B, LlavaDTyp
             for (k = 0; k < 16 * kt; k++) { /* rows 2k and 2k + 1 of B, interleaved: 16 (k, k+1) pairs a vector */
                 uint16_t *r0 = row, *r1 = row + 32 * nb;
                 memset(row, 0, (size_t)64 * nb * 2);
-                if (2 * k < K) llava__to_bf16(r0, (const unsigned char *)B + (size_t)2 * k * N * es, bdt, (size_t)N);
-                if (2 * k + 1 < K) llava__to_bf16(r1, (const unsigned char *)B + ((size_t)2 * k + 1) * N * es, bdt, (size_t)N);
+                if (2 * k < K) llava__amx_bf16(r0, (const unsigned char *)B + (size_t)2 * k * N * es, bdt, (size_t)N);
+                if (2 * k + 1 < K) llava__amx_bf16(r1, (const unsigned char *)B + ((size_t)2 * k + 1) * N * es, bdt, (size_t)N);
                 for (j = 0; j < 2 * nb; j++) {
                     llava__vh h0, h1;
                     llava__vu w;
@@ -1927,7 +1973,7 @@ static void llava__gemm_amx(float *out, const float *A, const void *B, LlavaDTyp
                 llava__vf v[16];
                 memset(rows, 0, 16 * lr * 2);
                 for (r = 0; r < 16 && 16 * j + r < N; r++)
-                    llava__to_bf16(rows + r * lr, (const unsigned char *)B + (size_t)(16 * j + r) * K * es, bdt, (size_t)K);
+                    llava__amx_bf16(rows + r * lr, (const unsigned char *)B + (size_t)(16 * j + r) * K * es, bdt, (size_t)K);
                 for (k = 0; k < kt; k++) {
                     for (r = 0; r < 16; r++) memcpy(&v[r], rows + r * lr + (size_t)k * 32, 64);
                     llava__vtranspose(v);
@@ -2011,7 +2057,7 @@ static void llava__gemm_p(int prec, float *out, const float *A, const void *B, L
     }
 #ifdef LLAVA__AMX
     if (prec == LLAVA__PREC_AMX && M >= 4) {
-        llava__gemm_amx(out, A, B, bdt, bt, bias, M, K, N, accumulate);
+        llava__gemm_amx(out, A, 0, B, bdt, bt, bias, M, K, N, accumulate);
         return;
     }
 #endif
@@ -2036,6 +2082,12 @@ static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db,
                                      int T, int C, int OC) {
     int t, o;
     if (din) llava__gemm_p(prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
+#ifdef LLAVA__AMX
+    if (dw && prec == LLAVA__PREC_AMX && OC >= 4) { /* dout^T packed straight from dout */
+        llava__gemm_amx(dw, dout, 1, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        dw = NULL;
+    }
+#endif
     if (dw) {
         float *dT = (float *)llava__alloc_aligned((size_t)T * OC * sizeof(float)); /* [OC, T] */
         LLAVA_ASSERT(dT);
@@ -3392,6 +3444,8 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
 
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
 LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->be->name; }
+
+LLAVADEF int llava_bf16_native(void) { return llava__amx_available(); }
 
 LLAVADEF int llava_use_bf16(LlavaModel *m, int on) {
     m->be = &llava__cpu_backend;

@@ -65,7 +65,7 @@ static void usage(FILE *f) {
             "  --resume             continue from the newest checkpoints in OUT\n"
             "  --stop-after N       checkpoint and stop after step N of a stage (then --resume)\n"
             "  --precision P        the matrix products' operands in f32 (default) or bf16, as LLaVA trains (llava_use_bf16:\n"
-            "                       on AMX where the CPU has it)\n");
+            "                       on AMX where the CPU has it, emulated elsewhere); auto: bf16 where AMX is, else f32\n");
 }
 
 /* --- data ------------------------------------------------------------------------------------------ */
@@ -577,11 +577,11 @@ int main(int argc, char **argv) {
         else if (ARG("--seed")) o.seed = strtoull(v, NULL, 10);
         else if (!strcmp(a, "--resume")) o.resume = 1;
         else if (ARG("--precision")) {
-            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
-                fprintf(stderr, "train_example: --precision takes f32 or bf16, not '%s'\n", v);
+            if (strcmp(v, "f32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
+                fprintf(stderr, "train_example: --precision takes f32, bf16 or auto, not '%s'\n", v);
                 return 2;
             }
-            o.bf16 = !strcmp(v, "bf16");
+            o.bf16 = !strcmp(v, "bf16") || (!strcmp(v, "auto") && llava_bf16_native());
         }
         else if (ARG("--stop-after")) o.stop_after = atoi(v);
         else if (ARG("--group")) {

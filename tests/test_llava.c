@@ -244,6 +244,34 @@ static int t_matmul_bf16(const void *arg) {
                             CHECK(d <= 1e-5 * sqrt((double)K) + 1e-6, "%s, dtype %d, B as %s, M=%d K=%d N=%d%s%s: max error %g",
                                   p ? "AMX" : "emulated", dt, bt ? "[K,N]" : "[N,K]", M, K, N, bb ? ", bias" : "", acc ? ", accumulate" : "", d);
                         }
+    /* the weight gradient, dw[OC,C] += dout^T in (on AMX, dout^T is packed from dout directly) */
+    for (p = 0; p < np; p++)
+        for (a = 0; a < 4; a++)
+            for (b = 0; b < 4; b++)
+                for (c = 0; c < 4; c++) {
+                    static const int Ts[] = {4, 5, 33, 65}, Cs[] = {1, 7, 33, 100}, OCs[] = {3, 17, 40, 70};
+                    const int T = Ts[a], C = Cs[b], OC = OCs[c];
+                    int i, o, k, t;
+                    float *dout = (float *)malloc(sizeof(float) * T * OC), *in = (float *)malloc(sizeof(float) * T * C);
+                    float *dw = (float *)malloc(sizeof(float) * OC * C), *dw0 = (float *)malloc(sizeof(float) * OC * C);
+                    float *wd = (float *)calloc((size_t)OC * C, sizeof(float));
+                    llava__w W = {wd, LLAVA_F32, OC, C};
+                    double d = 0.0;
+                    for (i = 0; i < T * OC; i++) dout[i] = frand(&s);
+                    for (i = 0; i < T * C; i++) in[i] = frand(&s);
+                    for (i = 0; i < OC * C; i++) dw[i] = dw0[i] = frand(&s);
+                    llava__matmul_backward_p(precs[p], NULL, dw, NULL, dout, in, &W, T, C, OC);
+                    for (o = 0; o < OC; o++)
+                        for (k = 0; k < C; k++) {
+                            double ref = dw0[(size_t)o * C + k];
+                            for (t = 0; t < T; t++)
+                                ref += (double)llava__bf16_to_f32(llava__f32_to_bf16(dout[(size_t)t * OC + o])) *
+                                       llava__bf16_to_f32(llava__f32_to_bf16(in[(size_t)t * C + k]));
+                            d = fmax(d, fabs(ref - dw[(size_t)o * C + k]));
+                        }
+                    free(dout), free(in), free(dw), free(dw0), free(wd);
+                    CHECK(d <= 1e-5 * sqrt((double)T) + 1e-6, "%s weight gradient, T=%d C=%d OC=%d: max error %g", p ? "AMX" : "emulated", T, C, OC, d);
+                }
     return 1;
 }
 

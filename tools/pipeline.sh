@@ -2,8 +2,8 @@
 # The paper in miniature: data -> tokenizer -> stage 0 (CLIP and LM pretraining from nothing) ->
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
-#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model]
-#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--table]
+#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
+#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
 #
 # Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
@@ -29,13 +29,13 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1 precision=auto
 steps0c= steps0l= steps1= steps2=
 
 usage() {
     cat <<EOF
-usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model]
-       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--table]
+usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
+       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
   --quick              a small world and few steps (a few minutes): checks that every phase works
   --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
   --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
@@ -44,6 +44,8 @@ usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [
   --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
   --seeds N            seeds 1..N for --ablations (default 3)
   --no-mc-model        without the multiple-choice model (phases sqa, eval_mc_sqa; --mc-model: with it, the default)
+  --precision P        the training's matrix products: f32, bf16 (operands rounded to bf16, as LLaVA trains) or
+                       auto (the default): bf16 where the CPU has AMX to run them on, else f32
   --table              with --ablations: write the table from the runs already there, run nothing
   --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
 environment: BUILD (default build) names the directory of the programs.
@@ -57,12 +59,12 @@ while [ $# -gt 0 ]; do
     --mc-model) mc_model=1 ;;
     --no-mc-model) mc_model=0 ;;
     --table) table_only=1 ;;
-    --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2)
+    --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2 | --precision)
         [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
         case "$1" in
         --seed) seed=$2 ;; --out) out=$2 ;; --ablation) ablation=$2 ;; --reuse-stage0) reuse=$2 ;;
         --seeds) seeds=$2 ;; --clip-steps) steps0c=$2 ;; --lm-steps) steps0l=$2 ;;
-        --steps1) steps1=$2 ;; --steps2) steps2=$2 ;;
+        --steps1) steps1=$2 ;; --steps2) steps2=$2 ;; --precision) precision=$2 ;;
         esac
         shift ;;
     -h | --help) usage; exit 0 ;;
@@ -74,6 +76,7 @@ for v in "$seed" "$seeds" ${steps0c:+"$steps0c"} ${steps0l:+"$steps0l"} ${steps1
     case "$v" in '' | *[!0-9]*) echo "pipeline: '$v' is not a non-negative integer" >&2; exit 2 ;; esac
 done
 [ "$table_only" = 0 ] || [ "$ablations" = 1 ] || { echo "pipeline: --table goes with --ablations" >&2; exit 2; }
+case "$precision" in f32 | bf16 | auto) ;; *) echo "pipeline: --precision takes f32, bf16 or auto, not '$precision'" >&2; exit 2 ;; esac
 case "$ablation" in main | nostage1 | lastlayer | convonly) ;; *)
     echo "pipeline: unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" >&2; exit 2 ;;
 esac
@@ -95,7 +98,7 @@ if [ "$ablations" = 1 ]; then
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
             if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
             # one pipeline per variant; stage 0 comes from the seed's main run
-            sh "$0" $q ${mcm:+"$mcm"} --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
+            sh "$0" $q ${mcm:+"$mcm"} --precision "$precision" --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
                 ${steps0c:+--clip-steps "$steps0c"} ${steps0l:+--lm-steps "$steps0l"} \
                 ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
                 { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
@@ -267,11 +270,11 @@ else
     # miniature"). Half the texts are the colour-free view and a region loss ties each object's patches to
     # "a <colour> <shape>": every caption names colours, which alone tell a batch's images apart.
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
-        --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed"
+        --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed" --precision "$precision"
     # the language model: the world's text, and texts written twice (--repeats) from which it learns to
     # copy from its context, as a language model pretrained on natural text has (README, "What limits it")
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
-        --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed"
+        --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed" --precision "$precision"
     s0=$out/s0
 fi
 
@@ -298,7 +301,7 @@ save_sqa=$((sqa_check / 3 + 1))
 phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
     --stage2-data "$out/data/stage2.json,$out/data/mc.json" \
     --stages "$stages" $s1_arg --steps2 "$s2" --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
-    --save-every "$save" --log-every 25 --resume
+    --save-every "$save" --log-every 25 --resume --precision "$precision"
 final=$out/train/stage2/final
 
 # --- the multiple-choice model: LLaVA's ScienceQA result is a model of its own, fine-tuned on ScienceQA's
@@ -317,7 +320,7 @@ sqa() {
         if [ $step = read ]; then n=$sqa_read; else n=$sqa_check; fi
         "$BUILD/train_example" --model "$from" --data "$out/sqa" --stage2-data "$out/sqa/$step.json" --images "$world0/images" \
             --out "$out/sqa/$step" --stages 2 --steps2 "$n" --batch "$batch" --lr2 "$lr2" --seed "$seed" \
-            --save-every "$save_sqa" --log-every 25 --resume || return
+            --save-every "$save_sqa" --log-every 25 --resume --precision "$precision" || return
         from=$out/sqa/$step/stage2/final
     done
 }
@@ -372,12 +375,15 @@ losses=$(awk -F, 'NR > 1 { n[$1]++; l[$1, n[$1]] = $3 }
         for (i = 1; i <= q; i++) { a += l[s, i]; b += l[s, n[s] - q + i] }
         printf "%s\"stage%d\": {\"steps\": %d, \"first_quarter\": %.4f, \"last_quarter\": %.4f}", sep, s, n[s], a / q, b / q; sep = ", " } }' \
     "$out/train/loss.csv")
+# the backend train_example reported: cpu (f32), cpu-bf16 (emulated) or cpu-bf16-amx
+products=$(sed -n 's/^stage [12]: .*, template [^,]*, \([a-z0-9-]*\)$/\1/p' "$log/train.log" | head -n 1)
 total=$(($(now) - T_START))
 tjson=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); printf "%s\"%s\": %s", (i > 1 ? ", " : ""), kv[1], kv[2] } }')
 cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
   "stage0": "$s0", "model": "$final",
+  "precision": "$precision", "products": "$products",
   "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "sqa_read": $([ "$mc_model" = 1 ] && echo "$sqa_read" || echo 0), "sqa_check": $([ "$mc_model" = 1 ] && echo "$sqa_check" || echo 0), "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
@@ -408,6 +414,7 @@ if [ -n "$sqa" ]; then
     echo "the multiple-choice model (the stage-2 model fine-tuned on questions about world0): $sqa%"
     echo "$sqa_cats" | percats
 fi
+echo "training's matrix products (--precision $precision): $products"
 echo "offline judge, relative score: conv $(rel conv), detail $(rel detail), complex $(rel complex), all $(rel all)"
 echo "training loss (first quarter -> last quarter): $(echo "$losses" | sed 's/"\(stage[12]\)": {"steps": \([0-9]*\), "first_quarter": \([0-9.]*\), "last_quarter": \([0-9.]*\)}/\1 \3 -> \4 (\2 steps)/g')"
 echo "seconds per phase:$times; this invocation $total"

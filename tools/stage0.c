@@ -3,9 +3,9 @@
 
      stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision f32|bf16]
+                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--max-len 256] [--instruct FILE] [--repeats N] [--precision f32|bf16]
+                 [--max-len 256] [--instruct FILE] [--repeats N] [--precision P]
 
    init   a LLaVA of the mini shape with fresh weights (llava_model_new), vocabulary and special tokens
           from the tokenizer, vision_feature_layer -1 so that every vision layer exists and trains;
@@ -127,9 +127,9 @@ static void usage(FILE *f) {
             "usage:\n"
             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
             "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision f32|bf16]\n"
+            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P]\n"
             "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--max-len 256] [--instruct FILE] [--repeats N] [--precision f32|bf16]\n"
+            "              [--max-len 256] [--instruct FILE] [--repeats N] [--precision P]\n"
             "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
             "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
             "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
@@ -149,7 +149,8 @@ static void usage(FILE *f) {
             "  --seed S           initialization (init) and data order (default 1)\n"
             "  --log-every N      progress line every N steps (default 10)\n"
             "  --precision P      clip, lm: the matrix products' operands in f32 (default) or bf16, as LLaVA trains\n"
-            "                     (llava_use_bf16: on AMX where the CPU has it)\n"
+            "                     (llava_use_bf16: on AMX where the CPU has it, emulated elsewhere); auto: bf16 where\n"
+            "                     AMX is, else f32\n"
             "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
             "  --instruct FILE    lm: also train on these conversations' text\n"
             "  --repeats N        lm: also train on N texts of random words from the training texts, written twice, so\n"
@@ -262,11 +263,11 @@ static void parse(opts *o, int argc, char **argv) {
             }
             o->mean_pool = !strcmp(v, "mean");
         } else if (!strcmp(a, "--precision")) {
-            if (strcmp(v, "f32") && strcmp(v, "bf16")) {
-                fprintf(stderr, "stage0 %s: --precision takes f32 or bf16, not \"%s\"\n", o->cmd, v);
+            if (strcmp(v, "f32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
+                fprintf(stderr, "stage0 %s: --precision takes f32, bf16 or auto, not \"%s\"\n", o->cmd, v);
                 exit(2);
             }
-            o->bf16 = !strcmp(v, "bf16");
+            o->bf16 = !strcmp(v, "bf16") || (!strcmp(v, "auto") && llava_bf16_native());
         } else if (!strcmp(a, "--regions")) o->regions = parse_float(o->cmd, a, v, 0.0, 100.0);
         else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
     }
@@ -661,7 +662,7 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
         llava__layernorm_forward(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, HW(LP(l, L_LN2W)), HW(LP(l, L_LN2B)), R, W, 1e-5f);
         h->be->matmul(f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
         memcpy(fa, f, RI * sizeof(float));
-        llava__act_forward(fa, RI, LLAVA_ACT_GELU);
+        llava__act_forward(fa, RI, LLAVA_ACT_QUICK_GELU); /* (CLIP's text transformer's, as its tower's) */
         h->be->matmul(tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
         for (i = 0; i < (int)RW; i++) xn[i] = xm[i] + tmp[i];
     }
@@ -693,11 +694,11 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
         const float *f = A->f + l * RI, *fa = A->fa + l * RI;
         llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
         llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
-        /* x_next = xm + fc2(gelu(fc1(ln2(xm)))) */
+        /* x_next = xm + fc2(quick_gelu(fc1(ln2(xm)))) */
         memcpy(dxm, dx, RW * sizeof(float));
         memset(dfa, 0, RI * sizeof(float));
         h->be->matmul_backward(dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
-        llava__act_backward(df, dfa, f, RI, LLAVA_ACT_GELU);
+        llava__act_backward(df, dfa, f, RI, LLAVA_ACT_QUICK_GELU);
         memset(dh, 0, RW * sizeof(float));
         h->be->matmul_backward(dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
         llava__layernorm_backward(dxm, HG(LP(l, L_LN2W)), HG(LP(l, L_LN2B)), dh, xm, HW(LP(l, L_LN2W)), A->m2 + (size_t)l * R,
