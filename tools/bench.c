@@ -6,7 +6,9 @@
      bench [--quick] [--no-7b] [--cache DIR]
 
    Figures: this machine's FMA peak and memory bandwidth (measured here), matmul GFLOP/s on the `7b`
-   vision shapes against that peak and against the naive loop, decode GEMV against the bandwidth, and
+   vision shapes against that peak and against the naive loop (and with bf16 operands, llava_use_bf16's
+   products, against f32's), decode GEMV against the bandwidth, a `mini` stage-2 training step (f32, and
+   with bf16 products against it), and
    for a `7b`-shaped BF16 checkpoint with random weights (written once to the cache directory,
    $LLAVA_CACHE or ~/.cache/llava.h) the load time, one image encode and decode tokens/s against the
    bandwidth roofline. Medians of several repetitions. */
@@ -115,7 +117,7 @@ static double bandwidth_gbs(void) {
 /* --- matmul --------------------------------------------------------------------------------------- */
 /* median seconds of out[T,OC] = in[T,C] @ w^T; nw distinct weight copies are used in turn so that a
    memory-bound call streams its weight from memory rather than from the last-level cache */
-static double time_matmul(int T, int C, int OC, LlavaDType dt, int naive, int reps, int nw) {
+static double time_matmul_p(int prec, int T, int C, int OC, LlavaDType dt, int naive, int reps, int nw) {
     float *in = (float *)llava__alloc_aligned(sizeof(float) * T * C), *out = (float *)llava__alloc_aligned(sizeof(float) * T * OC);
     void *w[16];
     uint64_t s = 1;
@@ -135,12 +137,15 @@ static double time_matmul(int T, int C, int OC, LlavaDType dt, int naive, int re
         llava__w W = {w[r % nw], dt, OC, C};
         double t0 = now();
         if (naive) llava__matmul_naive(out, in, &W, NULL, T, C, OC);
-        else llava__matmul_forward(out, in, &W, NULL, T, C, OC);
+        else llava__matmul_forward_p(prec, out, in, &W, NULL, T, C, OC);
         ts[r] = now() - t0;
     }
     llava__free_aligned(in), llava__free_aligned(out);
     for (c = 0; c < nw; c++) llava__free_aligned(w[c]);
     return median(ts, reps);
+}
+static double time_matmul(int T, int C, int OC, LlavaDType dt, int naive, int reps, int nw) {
+    return time_matmul_p(LLAVA__PREC_F32, T, C, OC, dt, naive, reps, nw);
 }
 
 /* --- a 7b-shaped checkpoint with random BF16 weights, written once ------------------------------------ */
@@ -337,6 +342,12 @@ int main(int argc, char **argv) {
                 double tn = time_matmul(shapes[k].T, shapes[k].C, shapes[k].OC, (LlavaDType)dt, 1, 1, 1), gn = flop / tn * 1e-9;
                 snprintf(nm, sizeof nm, "%s_f32_vs_naive", shapes[k].name);
                 emit(nm, g, "GFLOP/s", "naive loop", gn, g / gn, "7b");
+                /* the products llava_use_bf16 gives training: bf16 operands, on AMX where this CPU has it */
+                const int amx = llava_bf16_native();
+                double tb = time_matmul_p(amx ? LLAVA__PREC_AMX : LLAVA__PREC_BF16, shapes[k].T, shapes[k].C, shapes[k].OC,
+                                          LLAVA_F32, 0, reps, 1), gb = flop / tb * 1e-9;
+                snprintf(nm, sizeof nm, "%s_bf16_products%s", shapes[k].name, amx ? "_amx" : "_emulated");
+                emit(nm, gb, "GFLOP/s", "f32 products", g, gb / g, "7b");
             }
         }
     }
@@ -396,6 +407,16 @@ int main(int argc, char **argv) {
             }
             double ts = median(tt, nrep);
             emit("train_mini_stage2", B * T / ts, "tok/s", "-", 0, 0, "mini B=8 T=256 stage 2 f32");
+            llava_use_bf16(m, 1); /* the same steps with bf16 products */
+            llava_trainer_step(tr, smp, B, &st);
+            for (i = 0; i < nrep; i++) {
+                double t0 = now();
+                if (llava_trainer_step(tr, smp, B, &st) != LLAVA_OK) fprintf(stderr, "bench: %s\n", llava_last_error());
+                tt[i] = now() - t0;
+            }
+            double tb = median(tt, nrep);
+            emit(llava_bf16_native() ? "train_mini_stage2_bf16_amx" : "train_mini_stage2_bf16_emulated", B * T / tb, "tok/s",
+                 "train_mini_stage2", B * T / ts, ts / tb, "mini B=8 T=256 stage 2, bf16 products");
             llava_model_free(m);
             llava_trainer_free(tr);
             free(px);

@@ -359,28 +359,52 @@ int main(int argc, char **argv) {
     char path[1200];
     snprintf(path, sizeof path, "%s/images", out);
     if (mkdir_p(path) != 0) return fprintf(stderr, "%s: cannot create (%s)\n", path, strerror(errno)), 1;
-    unsigned char *rgb = (unsigned char *)malloc((size_t)S * S * 3);
-    WBuf js = {0};
-    if (!rgb) return fprintf(stderr, "out of memory\n"), 1;
+    /* a scene depends on (seed, i) alone: chunks of scenes are drawn, rendered and written on every thread,
+       and their JSON joined in order */
+    enum { CHUNK = 512 };
+    WBuf js = {0}, *part = (WBuf *)calloc(CHUNK, sizeof(WBuf));
+    int bad = -1, i0;
+    if (!part) return fprintf(stderr, "out of memory\n"), 1;
+    stbi_write_png_compression_level = 9;
     wb_printf(&js, "{\"seed\": %llu, \"size\": %d, \"n\": %d, \"max_objects\": %d,\n \"images\": [\n", (unsigned long long)seed, S,
               n, max_objects);
-    for (i = 0; i < n; i++) {
-        WScene sc;
-        int k;
-        make_scene(&sc, seed, i, max_objects, p_overlap);
-        render(&sc, S, rgb);
-        snprintf(path, sizeof path, "%s/%s", out, sc.file);
-        stbi_write_png_compression_level = 9;
-        if (!stbi_write_png(path, S, S, 3, rgb, S * 3)) return fprintf(stderr, "%s: cannot write\n", path), 1;
-        scene_json(&sc, &js);
-        wb_puts(&js, i + 1 < n ? ",\n" : "\n");
-        for (k = 0; k < 5; k++) free(sc.cap[k]);
+    for (i0 = 0; i0 < n && bad < 0; i0 += CHUNK) {
+        const int m = n - i0 < CHUNK ? n - i0 : CHUNK;
+        LLAVA__OMP(omp parallel for schedule(dynamic, 8))
+        for (i = 0; i < m; i++) {
+            WScene sc;
+            unsigned char *img = (unsigned char *)malloc((size_t)S * S * 3);
+            char file[1200];
+            int k;
+            wb_clear(&part[i]);
+            if (!img) {
+                LLAVA__OMP(omp critical)
+                bad = i0 + i;
+                continue;
+            }
+            make_scene(&sc, seed, i0 + i, max_objects, p_overlap);
+            render(&sc, S, img);
+            snprintf(file, sizeof file, "%s/%s", out, sc.file);
+            if (!stbi_write_png(file, S, S, 3, img, S * 3)) {
+                LLAVA__OMP(omp critical)
+                bad = i0 + i;
+            }
+            scene_json(&sc, &part[i]);
+            for (k = 0; k < 5; k++) free(sc.cap[k]);
+            free(img);
+        }
+        for (i = 0; i < m && bad < 0; i++) {
+            wb_put(&js, part[i].p, part[i].n);
+            wb_puts(&js, i0 + i + 1 < n ? ",\n" : "\n");
+        }
     }
+    for (i = 0; i < CHUNK; i++) wb_free(&part[i]);
+    free(part);
+    if (bad >= 0) return fprintf(stderr, "%s: cannot write image %d (out of memory or the disk)\n", out, bad), 1;
     wb_puts(&js, " ]}\n");
     snprintf(path, sizeof path, "%s/world.json", out);
     if (llava__write_text(path, js.p) != LLAVA_OK) return fprintf(stderr, "%s\n", llava_last_error()), 1;
     printf("world: %d images (%dx%d) and %s\n", n, S, S, path);
     wb_free(&js);
-    free(rgb);
     return 0;
 }
