@@ -127,6 +127,13 @@ static int t_half_conversions(const void *arg) {
     return 1;
 }
 
+/* w[i] = v in dtype dt (0 f32, 1 f16, 2 bf16); returns the value as stored */
+static float wstore(void *w, int dt, int i, float v) {
+    if (dt == 0) return ((float *)w)[i] = v;
+    if (dt == 1) return llava__f16_to_f32(((uint16_t *)w)[i] = llava__f32_to_f16(v));
+    return llava__bf16_to_f32(((uint16_t *)w)[i] = llava__f32_to_bf16(v));
+}
+
 static int t_matmul(const void *arg) {
     (void)arg;
     static const int Ts[] = {1, 2, 3, 4, 6, 7, 13, 64}, Cs[] = {1, 5, 48, 257, 300, 512}, OCs[] = {1, 17, 32, 33, 70, 96};
@@ -143,12 +150,7 @@ static int t_matmul(const void *arg) {
                     void *w = malloc((size_t)4 * OC * C);
                     for (i = 0; i < T * C; i++) in[i] = frand(&s);
                     for (i = 0; i < OC; i++) bias[i] = frand(&s);
-                    for (i = 0; i < OC * C; i++) {
-                        float v = frand(&s);
-                        if (dt == 0) ((float *)w)[i] = v;
-                        else if (dt == 1) ((uint16_t *)w)[i] = llava__f32_to_f16(v);
-                        else ((uint16_t *)w)[i] = llava__f32_to_bf16(v);
-                    }
+                    for (i = 0; i < OC * C; i++) wstore(w, dt, i, frand(&s));
                     llava__w W = {w, (LlavaDType)dt, OC, C};
                     const float *bb = (c % 2) ? bias : NULL;
                     llava__matmul_forward(o1, in, &W, bb, T, C, OC);
@@ -169,13 +171,7 @@ static int t_matmul(const void *arg) {
                     double d = 0.0;
                     for (i = 0; i < M * K; i++) A[i] = frand(&s);
                     for (i = 0; i < M * N; i++) o[i] = o0[i] = frand(&s);
-                    for (i = 0; i < K * N; i++) {
-                        float v = frand(&s);
-                        if (dt == 0) ((float *)w)[i] = v;
-                        else if (dt == 1) ((uint16_t *)w)[i] = llava__f32_to_f16(v), v = llava__f16_to_f32(((uint16_t *)w)[i]);
-                        else ((uint16_t *)w)[i] = llava__f32_to_bf16(v), v = llava__bf16_to_f32(((uint16_t *)w)[i]);
-                        Bf[i] = v;
-                    }
+                    for (i = 0; i < K * N; i++) Bf[i] = wstore(w, dt, i, frand(&s));
                     llava__gemm(o, A, w, (LlavaDType)dt, 1, NULL, M, K, N, 1);
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
@@ -225,13 +221,7 @@ static int t_matmul_bf16(const void *arg) {
                             for (i = 0; i < M * K; i++) A[i] = frand(&s), Ar[i] = llava__bf16_to_f32(llava__f32_to_bf16(A[i]));
                             for (i = 0; i < N; i++) bias[i] = frand(&s);
                             for (i = 0; i < M * N; i++) o[i] = o0[i] = frand(&s);
-                            for (i = 0; i < K * N; i++) {
-                                float v = frand(&s);
-                                if (dt == 0) ((float *)w)[i] = v;
-                                else if (dt == 1) ((uint16_t *)w)[i] = llava__f32_to_f16(v), v = llava__f16_to_f32(((uint16_t *)w)[i]);
-                                else ((uint16_t *)w)[i] = llava__f32_to_bf16(v), v = llava__bf16_to_f32(((uint16_t *)w)[i]);
-                                Br[i] = llava__bf16_to_f32(llava__f32_to_bf16(v));
-                            }
+                            for (i = 0; i < K * N; i++) Br[i] = llava__bf16_to_f32(llava__f32_to_bf16(wstore(w, dt, i, frand(&s))));
                             llava__gemm_p(precs[p], o, A, w, (LlavaDType)dt, bt, bb, M, K, N, acc);
                             for (m = 0; m < M; m++)
                                 for (n = 0; n < N; n++) {
