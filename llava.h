@@ -1814,7 +1814,6 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
 #endif
 }
 
-
 /* --- products in bfloat16 ------------------------------------------------------------------------
    LLaVA trains in bf16 mixed precision: a matrix product takes its operands rounded to bf16 and sums in
    f32. llava_use_bf16() gives a model such products (forward and backward; everything else stays f32).
@@ -1893,7 +1892,8 @@ static void llava__amx_bf16(uint16_t *dst, const void *src, LlavaDType t, size_t
     llava__to_bf16(dst + i, (const unsigned char *)src + i * llava__dtype_size(t), t, n - i);
 }
 
-/* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit. A and B are packed as bf16 tiles,
+/* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit; with at, A is given as A^T [K, M]
+   (the weight gradient's dout). A and B are packed as bf16 tiles,
    zero-padded to whole 32 x 32 blocks: A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of
    32; B tile (j, kb) holds output columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads.
    Each thread computes 32 x 32 blocks of out (four accumulator tiles) over the whole of K. */
@@ -2056,7 +2056,7 @@ static void llava__gemm_p(int prec, float *out, const float *A, const void *B, L
         return;
     }
 #ifdef LLAVA__AMX
-    if (prec == LLAVA__PREC_AMX && M >= 4) {
+    if (prec == LLAVA__PREC_AMX && M >= 4) { /* (fewer rows: a 32-row block would be mostly padding) */
         llava__gemm_amx(out, A, 0, B, bdt, bt, bias, M, K, N, accumulate);
         return;
     }
