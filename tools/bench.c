@@ -399,22 +399,20 @@ int main(int argc, char **argv) {
             LlavaStepStats st;
             double tt[8];
             int nrep = quick ? 2 : 4;
-            llava_trainer_step(tr, smp, B, &st); /* warm-up */
-            for (i = 0; i < nrep; i++) {
-                double t0 = now();
-                if (llava_trainer_step(tr, smp, B, &st) != LLAVA_OK) fprintf(stderr, "bench: %s\n", llava_last_error());
-                tt[i] = now() - t0;
+            double ts = 0.0, tb;
+            int bf16;
+            for (bf16 = 0; bf16 < 2; bf16++) { /* f32 products, then the same steps with bf16 products */
+                llava_use_bf16(m, bf16);
+                llava_trainer_step(tr, smp, B, &st); /* warm-up */
+                for (i = 0; i < nrep; i++) {
+                    double t0 = now();
+                    if (llava_trainer_step(tr, smp, B, &st) != LLAVA_OK) fprintf(stderr, "bench: %s\n", llava_last_error());
+                    tt[i] = now() - t0;
+                }
+                if (!bf16) ts = median(tt, nrep);
             }
-            double ts = median(tt, nrep);
+            tb = median(tt, nrep);
             emit("train_mini_stage2", B * T / ts, "tok/s", "-", 0, 0, "mini B=8 T=256 stage 2 f32");
-            llava_use_bf16(m, 1); /* the same steps with bf16 products */
-            llava_trainer_step(tr, smp, B, &st);
-            for (i = 0; i < nrep; i++) {
-                double t0 = now();
-                if (llava_trainer_step(tr, smp, B, &st) != LLAVA_OK) fprintf(stderr, "bench: %s\n", llava_last_error());
-                tt[i] = now() - t0;
-            }
-            double tb = median(tt, nrep);
             emit(llava_bf16_native() ? "train_mini_stage2_bf16_amx" : "train_mini_stage2_bf16_emulated", B * T / tb, "tok/s",
                  "train_mini_stage2", B * T / ts, ts / tb, "mini B=8 T=256 stage 2, bf16 products");
             llava_model_free(m);
