@@ -1892,61 +1892,69 @@ static void llava__amx_bf16(uint16_t *dst, const void *src, LlavaDType t, size_t
     llava__to_bf16(dst + i, (const unsigned char *)src + i * llava__dtype_size(t), t, n - i);
 }
 
+/* 16 (k, k+1) pairs: r0[i] in the low half of the i-th 32-bit word of dst, r1[i] in the high half */
+static inline void llava__amx_pairs(void *dst, const uint16_t *r0, const uint16_t *r1) {
+    llava__vh h0, h1;
+    llava__vu w;
+    memcpy(&h0, r0, sizeof h0);
+    memcpy(&h1, r1, sizeof h1);
+    w = __builtin_convertvector(h0, llava__vu) | __builtin_convertvector(h1, llava__vu) << 16;
+    memcpy(dst, &w, sizeof w);
+}
+
 /* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit; with at, A is given as A^T [K, M]
-   (the weight gradient's dout). A and B are packed as bf16 tiles,
-   zero-padded to whole 32 x 32 blocks: A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of
-   32; B tile (j, kb) holds output columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads.
-   Each thread computes 32 x 32 blocks of out (four accumulator tiles) over the whole of K. */
+   (the weight gradient's dout). A and B are packed as bf16 tiles, zero-padded to whole 32 x 32 blocks:
+   A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of 32; B tile (j, kb) holds output
+   columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads. The work is a row block of 32
+   (its A tiles packed by the thread that takes it, or all of A^T before) times a group of column blocks,
+   each 32 x 32 block of out in four accumulator tiles. K goes in chunks of at most 16 tiles, so that a
+   row block's chunk of A (32 KB) stays in L1 while the group's B tiles come from L2; between chunks the
+   sums go back to out (or, at its edges, to the thread's buffer). The products at these sizes are bound
+   by memory more than by the tile unit: out's rows are prefetched for writing before a block starts. */
 static void llava__gemm_amx(float *out, const float *A, int at, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
                             int K, int N, int accumulate) {
     const int kt = (K + 31) / 32, mb = (M + 31) / 32, nb = (N + 31) / 32;
     const size_t es = llava__dtype_size(bdt), tile = 512; /* bf16 per tile */
-    uint16_t *ap = (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2);
+    const int par = (size_t)M * N * K > 65536, nc = (kt + 15) / 16; /* chunks of K */
+    int ng = 1, nthr = 1;                                                /* column groups per row block */
+#ifdef _OPENMP
+    if (par && !omp_in_parallel()) nthr = omp_get_max_threads();
+#endif
+    while (mb * ng < 4 * nthr && ng < nb) ng++; /* enough pieces of work to share out */
     uint16_t *bp = (uint16_t *)llava__alloc_aligned((size_t)2 * nb * kt * tile * 2);
-    LLAVA_ASSERT(ap && bp);
-    LLAVA__OMP(omp parallel if ((size_t)M * N * K > 65536))
+    uint16_t *apall = at ? (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2) : NULL;
+    LLAVA_ASSERT(bp && (apall || !at));
+    LLAVA__OMP(omp parallel if (par))
     {
-        uint16_t *row = (uint16_t *)LLAVA_MALLOC(((size_t)16 * LLAVA__MAX(K, N) + 512) * 2);
-        float *cb = (float *)llava__alloc_aligned(32 * 32 * sizeof(float));
+        uint16_t *row = (uint16_t *)LLAVA_MALLOC(((size_t)16 * LLAVA__MAX(K, N) + 64 * mb + 512) * 2);
+        uint16_t *ap = at ? NULL : (uint16_t *)llava__alloc_aligned((size_t)2 * kt * tile * 2); /* the row block's A */
+        float *cbs = (float *)llava__alloc_aligned((size_t)(nb / ng + 1) * 1024 * sizeof(float)); /* edge blocks' sums */
         unsigned char cfg[64];
-        int r, j, k, blk;
-        LLAVA_ASSERT(row && cb);
-        /* A: one row at a time into its tile row; or, given as A^T [K, M] (at), a tile at a time: two 16 x 16
-           blocks of A^T transposed in registers */
-        if (!at) {
+        int r, j, k, it, packed = -1;
+        LLAVA_ASSERT(row && cbs && (ap || at));
+        if (at) { /* A given as A^T [K, M]: per 32 k, rows k and k + 1 interleaved as (k, k+1) pairs, then 16 x 16 blocks of pairs transposed */
+            const size_t lw = (size_t)32 * mb; /* pairs in a row */
+            uint32_t *wb = (uint32_t *)llava__alloc_aligned(16 * lw * 4);
+            int kb, p;
+            LLAVA_ASSERT(wb);
             LLAVA__OMP(omp for schedule(static) nowait)
-            for (r = 0; r < 32 * mb; r++) {
-                uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
-                memset(row, 0, (size_t)kt * 32 * 2);
-                if (r < M) llava__amx_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
-                for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
-            }
-        } else {
-            LLAVA__OMP(omp for schedule(static) nowait)
-            for (blk = 0; blk < 2 * mb * kt; blk++) {
-                const int m0 = 16 * (blk / kt), kb = blk % kt;
-                uint16_t *dst = ap + (size_t)blk * tile;
-                llava__vf v[2][16];
-                float t[32];
-                int h, c;
-                for (h = 0; h < 2; h++) {
-                    for (c = 0; c < 16; c++) {
-                        const int kk = 32 * kb + 16 * h + c;
-                        if (kk < K && m0 + 16 <= M) {
-                            memcpy(&v[h][c], A + (size_t)kk * M + m0, sizeof v[h][c]);
-                        } else { /* past the edge of A: zeros */
-                            for (r = 0; r < 16; r++) t[r] = kk < K && m0 + r < M ? A[(size_t)kk * M + m0 + r] : 0.0f;
-                            memcpy(&v[h][c], t, sizeof v[h][c]);
-                        }
-                    }
-                    llava__vtranspose(v[h]);
+            for (kb = 0; kb < kt; kb++) {
+                for (p = 0; p < 16; p++) {
+                    const int kk = 32 * kb + 2 * p;
+                    uint16_t *r0 = row, *r1 = row + lw;
+                    memset(row, 0, 2 * lw * 2);
+                    if (kk < K) llava__amx_bf16(r0, A + (size_t)kk * M, LLAVA_F32, (size_t)M);
+                    if (kk + 1 < K) llava__amx_bf16(r1, A + ((size_t)kk + 1) * M, LLAVA_F32, (size_t)M);
+                    for (j = 0; j < 2 * mb; j++) llava__amx_pairs(wb + (size_t)p * lw + 16 * j, r0 + 16 * j, r1 + 16 * j);
                 }
-                for (r = 0; r < 16; r++) {
-                    memcpy(t, &v[0][r], sizeof v[0][r]);
-                    memcpy(t + 16, &v[1][r], sizeof v[1][r]);
-                    llava__amx_bf16(dst + (size_t)r * 32, t, LLAVA_F32, 32);
+                for (j = 0; j < 2 * mb; j++) {
+                    llava__vf v[16];
+                    for (p = 0; p < 16; p++) memcpy(&v[p], wb + (size_t)p * lw + 16 * j, 64);
+                    llava__vtranspose(v);
+                    memcpy(apall + ((size_t)j * kt + kb) * tile, v, sizeof v);
                 }
             }
+            llava__free_aligned(wb);
         }
         /* B: a pair of k rows (bt = 1) or 16 output columns (bt = 0) at a time */
         if (bt) {
@@ -1956,14 +1964,7 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                 memset(row, 0, (size_t)64 * nb * 2);
                 if (2 * k < K) llava__amx_bf16(r0, (const unsigned char *)B + (size_t)2 * k * N * es, bdt, (size_t)N);
                 if (2 * k + 1 < K) llava__amx_bf16(r1, (const unsigned char *)B + ((size_t)2 * k + 1) * N * es, bdt, (size_t)N);
-                for (j = 0; j < 2 * nb; j++) {
-                    llava__vh h0, h1;
-                    llava__vu w;
-                    memcpy(&h0, r0 + 16 * j, sizeof h0);
-                    memcpy(&h1, r1 + 16 * j, sizeof h1);
-                    w = __builtin_convertvector(h0, llava__vu) | __builtin_convertvector(h1, llava__vu) << 16;
-                    memcpy(bp + ((size_t)j * kt + k / 16) * tile + (size_t)(k % 16) * 32, &w, sizeof w);
-                }
+                for (j = 0; j < 2 * nb; j++) llava__amx_pairs(bp + ((size_t)j * kt + k / 16) * tile + (size_t)(k % 16) * 32, r0 + 16 * j, r1 + 16 * j);
             }
         } else {
             LLAVA__OMP(omp for schedule(static))
@@ -1981,68 +1982,104 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                 }
             }
         }
-        /* the tile configuration: palette 1; tiles 0-3 the sums (16 rows of 16 f32), 4-5 A, 6-7 B (16 rows of 64 bytes) */
         memset(cfg, 0, sizeof cfg);
         cfg[0] = 1;
         for (j = 0; j < 8; j++) cfg[16 + 2 * j] = 64, cfg[48 + j] = 16;
         _tile_loadconfig(cfg);
         LLAVA__OMP(omp for schedule(static))
-        for (blk = 0; blk < mb * nb; blk++) { /* column blocks outer: a thread's B panel stays in cache */
-            const int bm = blk % mb, bn = blk / mb, m0 = 32 * bm, n0 = 32 * bn;
-            const uint16_t *a0 = ap + (size_t)2 * bm * kt * tile, *a1 = a0 + (size_t)kt * tile;
-            const uint16_t *b0 = bp + (size_t)2 * bn * kt * tile, *b1 = b0 + (size_t)kt * tile;
-            float *o = out + (size_t)m0 * N + n0;
-            const int whole = m0 + 32 <= M && n0 + 32 <= N && !(accumulate && bias), ldo = 4 * N;
-            if (whole && accumulate) { /* the sums start from out and are stored back to it */
-                _tile_loadd(0, o, ldo);
-                _tile_loadd(1, o + 16, ldo);
-                _tile_loadd(2, o + (size_t)16 * N, ldo);
-                _tile_loadd(3, o + (size_t)16 * N + 16, ldo);
-            } else if (whole && bias) { /* from the bias: its 16 values as every row (a stride of 0) */
-                _tile_loadd(0, bias + n0, 0);
-                _tile_loadd(1, bias + n0 + 16, 0);
-                _tile_loadd(2, bias + n0, 0);
-                _tile_loadd(3, bias + n0 + 16, 0);
-            } else {
-                _tile_zero(0);
-                _tile_zero(1);
-                _tile_zero(2);
-                _tile_zero(3);
+        for (it = 0; it < mb * ng; it++) {
+            const int bm = it / ng, g = it % ng, m0 = 32 * bm, bn0 = (int)((long)g * nb / ng), bn1 = (int)((long)(g + 1) * nb / ng);
+            int bn, c;
+            const uint16_t *a0, *a1;
+            if (at) a0 = apall + (size_t)2 * bm * kt * tile;
+            else {
+                a0 = ap;
+                if (bm != packed) { /* rows m0..m0+31 of A as 2 x kt tiles */
+                    packed = bm;
+                    for (r = 0; r < 32; r++) {
+                        uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
+                        memset(row, 0, (size_t)kt * 32 * 2);
+                        if (m0 + r < M) llava__amx_bf16(row, A + (size_t)(m0 + r) * K, LLAVA_F32, (size_t)K);
+                        for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
+                    }
+                }
             }
-            for (k = 0; k < kt; k++) {
-                _tile_loadd(4, a0 + (size_t)k * tile, 64);
-                _tile_loadd(5, a1 + (size_t)k * tile, 64);
-                _tile_loadd(6, b0 + (size_t)k * tile, 64);
-                _tile_loadd(7, b1 + (size_t)k * tile, 64);
-                _tile_dpbf16ps(0, 4, 6);
-                _tile_dpbf16ps(1, 4, 7);
-                _tile_dpbf16ps(2, 5, 6);
-                _tile_dpbf16ps(3, 5, 7);
-            }
-            if (whole) { /* straight to out (reading tile stores back with scalar loads stalls) */
-                _tile_stored(0, o, ldo);
-                _tile_stored(1, o + 16, ldo);
-                _tile_stored(2, o + (size_t)16 * N, ldo);
-                _tile_stored(3, o + (size_t)16 * N + 16, ldo);
-                continue;
-            }
-            _tile_stored(0, cb, 128); /* a block at the edge of out: its part */
-            _tile_stored(1, cb + 16, 128);
-            _tile_stored(2, cb + 512, 128);
-            _tile_stored(3, cb + 528, 128);
-            for (r = 0; r < 32 && m0 + r < M; r++) {
-                const float *c = cb + (size_t)r * 32;
-                const int nn = LLAVA__MIN(32, N - n0);
-                for (j = 0; j < nn; j++) o[(size_t)r * N + j] = (accumulate ? o[(size_t)r * N + j] : 0.0f) + ((bias ? bias[n0 + j] : 0.0f) + c[j]);
+            a1 = a0 + (size_t)kt * tile;
+            for (c = 0; c < nc; c++) {
+                const int k0 = (int)((long)c * kt / nc), k1 = (int)((long)(c + 1) * kt / nc), last = c == nc - 1;
+                for (bn = bn0; bn < bn1; bn++) {
+                    const int n0 = 32 * bn;
+                    const uint16_t *b0 = bp + (size_t)2 * bn * kt * tile, *b1 = b0 + (size_t)kt * tile;
+                    float *o = out + (size_t)m0 * N + n0, *cs = cbs + (size_t)(bn - bn0) * 1024;
+                    const int whole = m0 + 32 <= M && n0 + 32 <= N && !(accumulate && bias), ldo = 4 * N;
+                    if (whole) {
+                        for (r = 0; r < 32; r++) __builtin_prefetch(o + (size_t)r * N, 1, 3), __builtin_prefetch(o + (size_t)r * N + 16, 1, 3);
+                        if (accumulate || c > 0) {
+                            _tile_loadd(0, o, ldo);
+                            _tile_loadd(1, o + 16, ldo);
+                            _tile_loadd(2, o + (size_t)16 * N, ldo);
+                            _tile_loadd(3, o + (size_t)16 * N + 16, ldo);
+                        } else if (bias) {
+                            _tile_loadd(0, bias + n0, 0);
+                            _tile_loadd(1, bias + n0 + 16, 0);
+                            _tile_loadd(2, bias + n0, 0);
+                            _tile_loadd(3, bias + n0 + 16, 0);
+                        } else {
+                            _tile_zero(0);
+                            _tile_zero(1);
+                            _tile_zero(2);
+                            _tile_zero(3);
+                        }
+                    } else if (c > 0) {
+                        _tile_loadd(0, cs, 128);
+                        _tile_loadd(1, cs + 16, 128);
+                        _tile_loadd(2, cs + 512, 128);
+                        _tile_loadd(3, cs + 528, 128);
+                    } else {
+                        _tile_zero(0);
+                        _tile_zero(1);
+                        _tile_zero(2);
+                        _tile_zero(3);
+                    }
+                    for (k = k0; k < k1; k++) {
+                        _tile_loadd(4, a0 + (size_t)k * tile, 64);
+                        _tile_loadd(5, a1 + (size_t)k * tile, 64);
+                        _tile_loadd(6, b0 + (size_t)k * tile, 64);
+                        _tile_loadd(7, b1 + (size_t)k * tile, 64);
+                        _tile_dpbf16ps(0, 4, 6);
+                        _tile_dpbf16ps(1, 4, 7);
+                        _tile_dpbf16ps(2, 5, 6);
+                        _tile_dpbf16ps(3, 5, 7);
+                    }
+                    if (whole) {
+                        _tile_stored(0, o, ldo);
+                        _tile_stored(1, o + 16, ldo);
+                        _tile_stored(2, o + (size_t)16 * N, ldo);
+                        _tile_stored(3, o + (size_t)16 * N + 16, ldo);
+                        continue;
+                    }
+                    _tile_stored(0, cs, 128);
+                    _tile_stored(1, cs + 16, 128);
+                    _tile_stored(2, cs + 512, 128);
+                    _tile_stored(3, cs + 528, 128);
+                    if (!last) continue;
+                    for (r = 0; r < 32 && m0 + r < M; r++) {
+                        const float *cr = cs + (size_t)r * 32;
+                        const int nn = LLAVA__MIN(32, N - n0);
+                        for (j = 0; j < nn; j++) o[(size_t)r * N + j] = (accumulate ? o[(size_t)r * N + j] : 0.0f) + ((bias ? bias[n0 + j] : 0.0f) + cr[j]);
+                    }
+                }
             }
         }
         _tile_release();
-        llava__free_aligned(cb);
+        llava__free_aligned(cbs);
+        llava__free_aligned(ap);
         LLAVA_FREE(row);
     }
-    llava__free_aligned(ap);
     llava__free_aligned(bp);
+    llava__free_aligned(apall);
 }
+
 #else
 static int llava__amx_available(void) { return 0; }
 #endif
@@ -4096,145 +4133,177 @@ LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const flo
 }
 
 /* --- vision tower with activations kept (only when it is trained) ---------------------------------- */
+/* A batch of n images goes through the tower together: R = n * N rows, image i's rows i*N .. i*N+N-1, so
+   that every linear layer is one product over the whole batch; attention stays within an image. */
 typedef struct {
-    float *patches;              /* [P, 3*ps*ps] */
-    float *x0, *pre_mean, *pre_rstd; /* [N, D] embeddings before pre_layrnorm, its statistics [N] */
-    float *x;                    /* [L+1][N][D] residual stream entering each layer (x[0] after pre_layrnorm) */
-    float *xm;                   /* [L][N][D] after the attention residual */
-    float *h1, *h2;              /* [L][N][D] layer_norm1 / layer_norm2 outputs */
-    float *m1, *r1, *m2, *r2;    /* [L][N] their statistics */
-    float *q, *k, *v, *ao;       /* [L][N][D] */
-    float *p;                    /* [L][H][N][N] */
-    float *f, *fa;               /* [L][N][Iv] fc1 output, after the activation */
+    int n;                       /* images */
+    float *patches;              /* [n*P, 3*ps*ps] */
+    float *x0, *pre_mean, *pre_rstd; /* [R, D] embeddings before pre_layrnorm, its statistics [R] */
+    float *x;                    /* [L+1][R][D] residual stream entering each layer (x[0] after pre_layrnorm) */
+    float *xm;                   /* [L][R][D] after the attention residual */
+    float *h1, *h2;              /* [L][R][D] layer_norm1 / layer_norm2 outputs */
+    float *m1, *r1, *m2, *r2;    /* [L][R] their statistics */
+    float *q, *k, *v, *ao;       /* [L][R][D] */
+    float *p;                    /* [L][n][H][N][N] */
+    float *f, *fa;               /* [L][R][Iv] fc1 output, after the activation */
     float *mem;
 } llava__vcache;
 
-static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m) {
+static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
     const LlavaConfig *c = &m->cfg;
     const size_t G = (size_t)(c->vision_image_size / c->vision_patch_size), P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
     const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
-    size_t sz = P * K + N * D + 2 * N + (L + 1) * N * D + L * N * D * 8 + L * N * 4 + L * H * N * N + 2 * L * N * Iv;
+    const size_t R = (size_t)n * N;
+    size_t sz = n * P * K + R * D + 2 * R + (L + 1) * R * D + L * R * D * 8 + L * R * 4 + L * n * H * N * N + 2 * L * R * Iv;
     float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
     if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
+    A->n = n;
     A->mem = b;
-    A->patches = b, b += P * K;
-    A->x0 = b, b += N * D;
-    A->pre_mean = b, b += N;
-    A->pre_rstd = b, b += N;
-    A->x = b, b += (L + 1) * N * D;
-    A->xm = b, b += L * N * D;
-    A->h1 = b, b += L * N * D;
-    A->h2 = b, b += L * N * D;
-    A->q = b, b += L * N * D;
-    A->k = b, b += L * N * D;
-    A->v = b, b += L * N * D;
-    A->ao = b, b += L * N * D;
-    A->m1 = b, b += L * N;
-    A->r1 = b, b += L * N;
-    A->m2 = b, b += L * N;
-    A->r2 = b, b += L * N;
-    A->p = b, b += L * H * N * N;
-    A->f = b, b += L * N * Iv;
+    A->patches = b, b += n * P * K;
+    A->x0 = b, b += R * D;
+    A->pre_mean = b, b += R;
+    A->pre_rstd = b, b += R;
+    A->x = b, b += (L + 1) * R * D;
+    A->xm = b, b += L * R * D;
+    A->h1 = b, b += L * R * D;
+    A->h2 = b, b += L * R * D;
+    A->q = b, b += L * R * D;
+    A->k = b, b += L * R * D;
+    A->v = b, b += L * R * D;
+    A->ao = b, b += L * R * D;
+    A->m1 = b, b += L * R;
+    A->r1 = b, b += L * R;
+    A->m2 = b, b += L * R;
+    A->r2 = b, b += L * R;
+    A->p = b, b += L * n * H * N * N;
+    A->f = b, b += L * R * Iv;
     A->fa = b;
     return LLAVA_OK;
 }
 
-/* pixels [3,S,S] -> out [Psel, D], keeping activations in A */
-static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *pixels, float *out) {
+/* dst[i] = a[i] + b[i] (the residual adds) */
+static void llava__add3(float *dst, const float *a, const float *b, size_t n) {
+    long i;
+    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
+    for (i = 0; i < (long)n; i++) dst[i] = a[i] + b[i];
+}
+
+/* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D], keeping activations in A */
+static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
-    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
-    const size_t ND = (size_t)N * D;
-    int gy, gx, ch, ky, i, l;
-    float *tmp = (float *)llava__alloc_aligned(ND * sizeof(float));
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
+    const size_t RD = (size_t)R * D, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
+    int gy, gx, ch, ky, i, l, im;
+    float *tmp = (float *)llava__alloc_aligned(RD * sizeof(float));
     LLAVA_ASSERT(tmp);
-    for (gy = 0; gy < G; gy++)
-        for (gx = 0; gx < G; gx++)
-            for (ch = 0; ch < 3; ch++)
-                for (ky = 0; ky < ps; ky++)
-                    memcpy(A->patches + (size_t)(gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
-                           pixels + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
-    be->matmul(tmp, A->patches, &m->patch, NULL, P, K, D);
-    for (i = 0; i < D; i++) A->x0[i] = m->class_emb[i] + m->pos_emb[i];
-    for (l = 0; l < P; l++)
-        for (i = 0; i < D; i++) A->x0[(size_t)(l + 1) * D + i] = tmp[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
-    be->layernorm(A->x, A->pre_mean, A->pre_rstd, A->x0, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps);
+    for (im = 0; im < n; im++)
+        for (gy = 0; gy < G; gy++)
+            for (gx = 0; gx < G; gx++)
+                for (ch = 0; ch < 3; ch++)
+                    for (ky = 0; ky < ps; ky++)
+                        memcpy(A->patches + ((size_t)im * P + gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
+                               pixels[im] + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
+    be->matmul(tmp, A->patches, &m->patch, NULL, n * P, K, D);
+    for (im = 0; im < n; im++) { /* [CLS; patches] + positions */
+        float *x0 = A->x0 + (size_t)im * ND;
+        const float *pt = tmp + (size_t)im * P * D;
+        for (i = 0; i < D; i++) x0[i] = m->class_emb[i] + m->pos_emb[i];
+        for (l = 0; l < P; l++)
+            for (i = 0; i < D; i++) x0[(size_t)(l + 1) * D + i] = pt[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
+    }
+    be->layernorm(A->x, A->pre_mean, A->pre_rstd, A->x0, m->pre_ln_w, m->pre_ln_b, R, D, c->vision_ln_eps);
     for (l = 0; l < m->vision_run; l++) {
         const llava__vlayer *L = &m->vl[l];
-        const float *x = A->x + l * ND;
-        float *xm = A->xm + l * ND, *h1 = A->h1 + l * ND, *h2 = A->h2 + l * ND, *xn = A->x + (l + 1) * ND;
-        float *q = A->q + l * ND, *k = A->k + l * ND, *v = A->v + l * ND, *ao = A->ao + l * ND;
-        float *f = A->f + (size_t)l * N * Iv, *fa = A->fa + (size_t)l * N * Iv;
-        be->layernorm(h1, A->m1 + (size_t)l * N, A->r1 + (size_t)l * N, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
-        be->matmul(q, h1, &L->q, L->qb, N, D, D);
-        be->matmul(k, h1, &L->k, L->kb, N, D, D);
-        be->matmul(v, h1, &L->v, L->vb, N, D, D);
-        be->attention(ao, A->p + (size_t)l * Hv * N * N, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
-        be->matmul(tmp, ao, &L->o, L->ob, N, D, D);
-        for (i = 0; i < (int)ND; i++) xm[i] = x[i] + tmp[i];
-        be->layernorm(h2, A->m2 + (size_t)l * N, A->r2 + (size_t)l * N, xm, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
-        be->matmul(f, h2, &L->fc1, L->fc1b, N, D, Iv);
-        memcpy(fa, f, (size_t)N * Iv * sizeof(float));
-        be->act(fa, (size_t)N * Iv, c->vision_act);
-        be->matmul(tmp, fa, &L->fc2, L->fc2b, N, Iv, D);
-        for (i = 0; i < (int)ND; i++) xn[i] = xm[i] + tmp[i];
+        const float *x = A->x + l * RD;
+        float *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD, *xn = A->x + (l + 1) * RD;
+        float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD, *p = A->p + (size_t)l * n * HNN;
+        float *f = A->f + (size_t)l * R * Iv, *fa = A->fa + (size_t)l * R * Iv;
+        be->layernorm(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, L->ln1_w, L->ln1_b, R, D, c->vision_ln_eps);
+        be->matmul(q, h1, &L->q, L->qb, R, D, D);
+        be->matmul(k, h1, &L->k, L->kb, R, D, D);
+        be->matmul(v, h1, &L->v, L->vb, R, D, D);
+        LLAVA__OMP(omp parallel for schedule(dynamic, 1)) /* an image per thread (the kernel inside stays on it) */
+        for (im = 0; im < n; im++)
+            be->attention(ao + im * ND, p + im * HNN, q + im * ND, k + im * ND, v + im * ND, N, N, 0, Hv, Hv, Dh, 0);
+        be->matmul(tmp, ao, &L->o, L->ob, R, D, D);
+        llava__add3(xm, x, tmp, RD);
+        be->layernorm(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, L->ln2_w, L->ln2_b, R, D, c->vision_ln_eps);
+        be->matmul(f, h2, &L->fc1, L->fc1b, R, D, Iv);
+        memcpy(fa, f, (size_t)R * Iv * sizeof(float));
+        be->act(fa, (size_t)R * Iv, c->vision_act);
+        be->matmul(tmp, fa, &L->fc2, L->fc2b, R, Iv, D);
+        llava__add3(xn, xm, tmp, RD);
     }
-    const float *last = A->x + (size_t)m->vision_run * ND;
-    if (c->vision_select_full) memcpy(out, last, ND * sizeof(float));
-    else memcpy(out, last + D, (size_t)P * D * sizeof(float));
+    const float *last = A->x + (size_t)m->vision_run * RD;
+    for (im = 0; im < n; im++) {
+        if (c->vision_select_full) memcpy(out + im * ND, last + im * ND, ND * sizeof(float));
+        else memcpy(out + (size_t)im * P * D, last + im * ND + D, (size_t)P * D * sizeof(float));
+    }
     llava__free_aligned(tmp);
 }
 
-/* dout [Psel, D] -> gradients of the vision tower's parameters (where G has them) */
+/* dout [n][Psel][D] -> gradients of the vision tower's parameters (where Gs has them), added */
 static void llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
-    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
-    const size_t ND = (size_t)N * D, NI = (size_t)N * Iv;
-    size_t sz = ND * 9 + NI * 2;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
+    const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
+    size_t sz = RD * 9 + RI * 2;
     float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
     LLAVA_ASSERT(b);
-    float *dx = b, *dxm = dx + ND, *dh = dxm + ND, *dao = dh + ND, *dq = dao + ND, *dk = dq + ND, *dv = dk + ND, *dX = dv + ND;
-    float *d0 = dX + ND, *dfa = d0 + ND, *df = dfa + NI;
-    int l, i;
-    memset(dx, 0, ND * sizeof(float));
-    if (c->vision_select_full) memcpy(dx, dout, ND * sizeof(float));
-    else memcpy(dx + D, dout, (size_t)P * D * sizeof(float));
+    float *dx = b, *dxm = dx + RD, *dh = dxm + RD, *dao = dh + RD, *dq = dao + RD, *dk = dq + RD, *dv = dk + RD, *dX = dv + RD;
+    float *d0 = dX + RD, *dfa = d0 + RD, *df = dfa + RI;
+    int l, i, im;
+    memset(dx, 0, RD * sizeof(float));
+    for (im = 0; im < n; im++) {
+        if (c->vision_select_full) memcpy(dx + im * ND, dout + im * ND, ND * sizeof(float));
+        else memcpy(dx + im * ND + D, dout + (size_t)im * P * D, (size_t)P * D * sizeof(float));
+    }
     for (l = m->vision_run - 1; l >= 0; l--) {
         const llava__vlayer *L = &m->vl[l], *GL = &Gs->vl[l];
-        const float *x = A->x + l * ND, *xm = A->xm + l * ND, *h1 = A->h1 + l * ND, *h2 = A->h2 + l * ND;
-        const float *q = A->q + l * ND, *k = A->k + l * ND, *v = A->v + l * ND, *ao = A->ao + l * ND;
-        const float *f = A->f + (size_t)l * NI, *fa = A->fa + (size_t)l * NI;
+        const float *x = A->x + l * RD, *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD;
+        const float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD, *p = A->p + (size_t)l * n * HNN;
+        const float *f = A->f + (size_t)l * RI, *fa = A->fa + (size_t)l * RI;
         /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
-        memcpy(dxm, dx, ND * sizeof(float));
-        memset(dfa, 0, NI * sizeof(float));
-        be->matmul_backward(dfa, (float *)GL->fc2.data, GL->fc2b, dx, fa, &L->fc2, N, Iv, D);
-        be->act_backward(df, dfa, f, NI, c->vision_act);
-        memset(dh, 0, ND * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->fc1.data, GL->fc1b, df, h2, &L->fc1, N, D, Iv);
-        be->layernorm_backward(dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * N, A->r2 + (size_t)l * N, N, D);
+        memcpy(dxm, dx, RD * sizeof(float));
+        memset(dfa, 0, RI * sizeof(float));
+        be->matmul_backward(dfa, (float *)GL->fc2.data, GL->fc2b, dx, fa, &L->fc2, R, Iv, D);
+        be->act_backward(df, dfa, f, RI, c->vision_act);
+        memset(dh, 0, RD * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->fc1.data, GL->fc1b, df, h2, &L->fc1, R, D, Iv);
+        be->layernorm_backward(dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, R, D);
         /* xm = x + out_proj(attention(layer_norm1(x))) */
-        memcpy(dX, dxm, ND * sizeof(float));
-        memset(dao, 0, ND * sizeof(float));
-        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, N, D, D);
-        be->attention_backward(dq, dk, dv, dao, A->p + (size_t)l * Hv * N * N, q, k, v, N, Hv, Hv, Dh);
-        memset(dh, 0, ND * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, N, D, D);
-        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, N, D, D);
-        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, N, D, D);
-        be->layernorm_backward(dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * N, A->r1 + (size_t)l * N, N, D);
-        memcpy(dx, dX, ND * sizeof(float));
+        memcpy(dX, dxm, RD * sizeof(float));
+        memset(dao, 0, RD * sizeof(float));
+        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, R, D, D);
+        LLAVA__OMP(omp parallel for schedule(dynamic, 1))
+        for (im = 0; im < n; im++)
+            be->attention_backward(dq + im * ND, dk + im * ND, dv + im * ND, dao + im * ND, p + im * HNN, q + im * ND, k + im * ND,
+                                   v + im * ND, N, Hv, Hv, Dh);
+        memset(dh, 0, RD * sizeof(float));
+        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, R, D, D);
+        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, R, D, D);
+        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, R, D, D);
+        be->layernorm_backward(dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, R, D);
+        memcpy(dx, dX, RD * sizeof(float));
     }
     /* pre_layrnorm, then [CLS; patches] + positions */
-    memset(d0, 0, ND * sizeof(float));
-    be->layernorm_backward(d0, Gs->pre_ln_w, Gs->pre_ln_b, dx, A->x0, m->pre_ln_w, A->pre_mean, A->pre_rstd, N, D);
-    if (Gs->pos_emb)
-        for (i = 0; i < (int)ND; i++) Gs->pos_emb[i] += d0[i];
-    if (Gs->class_emb)
-        for (i = 0; i < D; i++) Gs->class_emb[i] += d0[i];
-    if (Gs->patch.data) be->matmul_backward(NULL, (float *)Gs->patch.data, NULL, d0 + D, A->patches, &m->patch, P, K, D);
+    memset(d0, 0, RD * sizeof(float));
+    be->layernorm_backward(d0, Gs->pre_ln_w, Gs->pre_ln_b, dx, A->x0, m->pre_ln_w, A->pre_mean, A->pre_rstd, R, D);
+    for (im = 0; im < n; im++) {
+        const float *di = d0 + im * ND;
+        if (Gs->pos_emb)
+            for (i = 0; i < (int)ND; i++) Gs->pos_emb[i] += di[i];
+        if (Gs->class_emb)
+            for (i = 0; i < D; i++) Gs->class_emb[i] += di[i];
+    }
+    if (Gs->patch.data) { /* the patch rows of every image, back to back */
+        for (im = 0; im < n; im++) memmove(d0 + (size_t)im * P * D, d0 + im * ND + D, (size_t)P * D * sizeof(float));
+        be->matmul_backward(NULL, (float *)Gs->patch.data, NULL, d0, A->patches, &m->patch, n * P, K, D);
+    }
     llava__free_aligned(b);
 }
 
@@ -4438,8 +4507,10 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
     int *targets = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)), *lab = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
     int *row_of = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
     llava__tcache A;
-    llava__vcache *VA = NULL;
+    llava__vcache VA;
+    const float **vpix = NULL; /* each image's pixels */
     memset(&A, 0, sizeof A);
+    memset(&VA, 0, sizeof VA);
     const size_t nfeat = (size_t)nimg * P;
     float *vfeat = nimg ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;  /* vision output */
     float *pin = NULL, *pact = NULL;                                                      /* projector activations */
@@ -4450,9 +4521,8 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
         rc = llava__err("out of memory for samples %d..%d (%d positions)", index0, index0 + n - 1, T);
     if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T, seg, n, &t->act, &t->act_n);
     if (rc == LLAVA_OK && nimg && t->train_vision) {
-        VA = (llava__vcache *)llava__calloc((size_t)nimg, sizeof *VA);
-        for (i = 0; i < nimg && rc == LLAVA_OK && VA; i++) rc = llava__vcache_alloc(&VA[i], m);
-        if (!VA) rc = llava__err("out of memory");
+        vpix = (const float **)llava__calloc((size_t)nimg, sizeof *vpix);
+        rc = vpix ? llava__vcache_alloc(&VA, m, nimg) : llava__err("out of memory");
     }
     if (rc == LLAVA_OK && nimg && c->proj_layers > 1) {
         pin = (float *)llava__alloc_aligned((size_t)(c->proj_layers - 1) * nfeat * C * sizeof(float));
@@ -4465,9 +4535,10 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
         /* vision tower (activations kept only when it learns), then the projector keeping its own */
         for (k = 0; k < n && rc == LLAVA_OK; k++)
             for (i = 0; i < s[k].n_images && rc == LLAVA_OK; i++, im++) {
-                if (t->train_vision) llava__vision_train_forward(m, &VA[im], s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
+                if (t->train_vision) vpix[im] = s[k].pixels + i * npix;
                 else rc = llava__vision_forward(m, s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
             }
+        if (t->train_vision && nimg && rc == LLAVA_OK) llava__vision_train_forward(m, &VA, vpix, vfeat);
         if (nimg && rc == LLAVA_OK) {
             const float *in = vfeat;
             for (j = 0; j < c->proj_layers; j++) {
@@ -4531,17 +4602,14 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
                     m->be->matmul_backward(din, (float *)t->g.proj[j].data, t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
                     if (j > 0) m->be->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
                 }
-                if (t->train_vision)
-                    for (i = 0; i < nimg; i++) llava__vision_train_backward(m, &t->g, &VA[i], dvf + (size_t)i * P * D);
+                if (t->train_vision) llava__vision_train_backward(m, &t->g, &VA, dvf);
                 llava__free_aligned(dp);
                 llava__free_aligned(dvf);
             }
         }
     }
-    if (VA) {
-        for (i = 0; i < nimg; i++) llava__free_aligned(VA[i].mem);
-        LLAVA_FREE(VA);
-    }
+    llava__free_aligned(VA.mem);
+    LLAVA_FREE(vpix);
     LLAVA_FREE(seg), LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
     llava__free_aligned(vfeat), llava__free_aligned(pfeat), llava__free_aligned(pin), llava__free_aligned(pact);
     llava__free_aligned(logits), llava__free_aligned(demb);

@@ -188,7 +188,7 @@ static int t_matmul(const void *arg) {
 /* products in bf16 (emulated, and on AMX where this machine has it) against a double loop over the operands
    rounded to bf16: an f32 product would miss by far more than the tolerance */
 static int t_matmul_bf16(const void *arg) {
-    static const int Ms[] = {1, 4, 5, 33, 65, 100}, Ks[] = {1, 7, 32, 33, 100, 300}, Ns[] = {1, 16, 17, 40, 70};
+    static const int Ms[] = {1, 4, 5, 33, 65, 100}, Ks[] = {1, 7, 32, 33, 100, 300, 600}, Ns[] = {1, 16, 17, 40, 70};
     const int precs[2] = {LLAVA__PREC_BF16, LLAVA__PREC_AMX}, np = *(const int *)arg ? 2 : 1;
     uint64_t s = 5;
     size_t a, b, c;
@@ -234,12 +234,13 @@ static int t_matmul_bf16(const void *arg) {
                             CHECK(d <= 1e-5 * sqrt((double)K) + 1e-6, "%s, dtype %d, B as %s, M=%d K=%d N=%d%s%s: max error %g",
                                   p ? "AMX" : "emulated", dt, bt ? "[K,N]" : "[N,K]", M, K, N, bb ? ", bias" : "", acc ? ", accumulate" : "", d);
                         }
-    /* the weight gradient, dw[OC,C] += dout^T in (on AMX, dout^T is packed from dout directly) */
+    /* the weight gradient, dw[OC,C] += dout^T in (on AMX, dout^T is packed from dout directly); K and T of 600
+       take the AMX product's K in two chunks */
     for (p = 0; p < np; p++)
-        for (a = 0; a < 4; a++)
+        for (a = 0; a < 5; a++)
             for (b = 0; b < 4; b++)
                 for (c = 0; c < 4; c++) {
-                    static const int Ts[] = {4, 5, 33, 65}, Cs[] = {1, 7, 33, 100}, OCs[] = {3, 17, 40, 70};
+                    static const int Ts[] = {4, 5, 33, 65, 600}, Cs[] = {1, 7, 33, 100}, OCs[] = {3, 17, 40, 70};
                     const int T = Ts[a], C = Cs[b], OC = OCs[c];
                     int i, o, k, t;
                     float *dout = (float *)malloc(sizeof(float) * T * OC), *in = (float *)malloc(sizeof(float) * T * C);

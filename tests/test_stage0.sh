@@ -35,6 +35,11 @@ check "init: mini model with feature layer -1, tokenizer files copied" $r "exit 
 a=$(first_loss "$T/log_clip"); b=$(last_loss "$T/log_clip")
 [ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && grep -q 'image->caption top-1' "$T/log_clip"; r=$?
 check "clip: 30 steps, the contrastive loss falls below chance ($a -> $b), retrieval reported" $r "exit $rc: $(tail -n 1 "$T/log_clip")"
+# the same run again gives the same model, byte for byte: the images' chunks go to whichever thread is
+# free, but their gradients are summed in the chunks' order (batch 16: two chunks of 8)
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1b" --steps 30 --batch 16 --lr 5e-4 --log-every 5 > "$T/log_clipb" 2>&1; rc=$?
+[ $rc = 0 ] && cmp -s "$T/m1/model.safetensors" "$T/m1b/model.safetensors"; r=$?
+check "clip: a second run with the same seed writes the same model" $r "exit $rc: $(tail -n 1 "$T/log_clipb")"
 
 # with a hard negative caption per image (one shape or color word swapped): the loss falls below its
 # chance level (ln 32 image -> text, ln 16 text -> image: 3.12), and the logged negative differs from its

@@ -51,6 +51,8 @@
 #define LM_STEPS 400
 #define LM_BATCH 32
 #define LM_LR 2e-3f
+/* images through the tower together in CLIP training (rows of one product: 8 x 65 for the mini tower) */
+#define VCHUNK 8
 #define WARMUP 0.05f
 #define WD 0.1f
 
@@ -820,10 +822,11 @@ static double clip_loss(const float *u, const float *v, int B, int R, float log_
     return 0.5 * loss / B;
 }
 
-/* The tower runs image by image, one image per thread (the kernels inside then run on that thread:
-   nested parallel regions are off), so each thread accumulates the tower's gradients into its own copy,
-   summed into the trainer's after the batch. A copy is a gradset whose vision slots point into one
-   private buffer, laid out in llava__walk's order, which is also the trainer's parameter order. */
+/* The tower runs a chunk of the batch's images at a time, one chunk per thread (the kernels inside then
+   run on that thread: nested parallel regions are off), and each chunk's gradients go to a copy of their
+   own, summed into the trainer's after the batch in the chunks' order: the sum does not depend on which
+   thread took which chunk. A copy is a gradset whose vision slots point into one private buffer, laid out
+   in llava__walk's order, which is also the trainer's parameter order. */
 typedef struct {
     float *base;
     size_t used;
@@ -863,7 +866,7 @@ static void tgrads_init(tgrads *tg, LlavaModel *m, const LlavaTrainer *t) {
     llava__walk(m, &tg->g, remap_fn, &r);
 }
 
-/* adds the threads' copies into the trainer's gradients (its first parameters are the tower's) */
+/* adds the chunks' copies into the trainer's gradients, in order (its first parameters are the tower's) */
 static void tgrads_reduce(LlavaTrainer *t, tgrads *tg, int nt) {
     size_t off = 0;
     int i, k;
@@ -1398,14 +1401,19 @@ static int cmd_clip(const opts *o) {
         shape_text(&w.sc[0], &r, ex, sizeof ex);
         printf("clip: %.0f%% of the texts are the colour-free view, as for image %s: \"%s\"\n", 100.0 * o->shape_text, w.sc[0].id, ex);
     }
-    /* per-step buffers; the tower's activations for every image of the batch are kept for its backward */
-    llava__vcache *VA = (llava__vcache *)xcalloc((size_t)B, sizeof *VA);
-    for (i = 0; i < B; i++)
-        if (llava__vcache_alloc(&VA[i], m) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+    /* per-step buffers; the tower's activations for the batch are kept for its backward, a chunk of
+       VCHUNK images together (one product per linear layer and chunk) */
+    const int nvc = (B + VCHUNK - 1) / VCHUNK;
+    llava__vcache *VA = (llava__vcache *)xcalloc((size_t)nvc, sizeof *VA);
+    tgrads *tg = (tgrads *)xcalloc((size_t)nvc, sizeof *tg);
+    for (i = 0; i < nvc; i++) {
+        if (llava__vcache_alloc(&VA[i], m, LLAVA__MIN(VCHUNK, B - i * VCHUNK)) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+        tgrads_init(&tg[i], m, t);
+    }
     const int nt = n_threads();
-    tgrads *tg = (tgrads *)xcalloc((size_t)nt, sizeof *tg);
-    for (i = 0; i < nt; i++) tgrads_init(&tg[i], m, t);
     float *pix = (float *)xcalloc(npix * B, sizeof(float)), *vout = (float *)xcalloc((size_t)N * D * B, sizeof(float));
+    const float **ppix = (const float **)xcalloc((size_t)B, sizeof *ppix);
+    for (i = 0; i < B; i++) ppix[i] = pix + (size_t)i * npix;
     float *cls = (float *)xcalloc((size_t)B * D, sizeof(float)), *pl = (float *)xcalloc((size_t)B * D, sizeof(float));
     float *pm = (float *)xcalloc((size_t)B, sizeof(float)), *pr = (float *)xcalloc((size_t)B, sizeof(float));
     float *ie = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)xcalloc((size_t)B * EMB, sizeof(float));
@@ -1462,18 +1470,17 @@ static int cmd_clip(const opts *o) {
             }
         }
         /* One parallel region per step, so that few barriers stand between the threads (with the cores
-           shared, every barrier can wait a whole time slice): images one per thread, captions in one
-           chunk per thread, each thread's gradients into its own copies; the small head in between on one
-           thread. Kernels called inside run on their caller's thread (nested regions are off). */
+           shared, every barrier can wait a whole time slice): the images a chunk per thread, captions in
+           one chunk per thread; the small head in between on one thread. Kernels called inside run on
+           their caller's thread (nested regions are off). */
         double loss = 0.0, acc = 0.0;
         LLAVA__OMP(omp parallel private(i, j))
         {
-            const int tid = thread_id();
             LLAVA__OMP(omp for schedule(dynamic, 1))
-            for (i = 0; i < B; i++) {
-                float *o = vout + (size_t)i * N * D;
-                llava__vision_train_forward(m, &VA[i], pix + (size_t)i * npix, o);
-                pool_rows(h, o, N, cls + (size_t)i * D);
+            for (i = 0; i < nvc; i++) {
+                float *o = vout + (size_t)i * VCHUNK * N * D;
+                llava__vision_train_forward(m, &VA[i], ppix + i * VCHUNK, o);
+                for (j = 0; j < VA[i].n; j++) pool_rows(h, o + (size_t)j * N * D, N, cls + ((size_t)i * VCHUNK + j) * D);
             }
             LLAVA__OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++)
@@ -1511,15 +1518,17 @@ static int cmd_clip(const opts *o) {
                 tcache_free(&TA[i]);
             }
             LLAVA__OMP(omp for schedule(dynamic, 1))
-            for (i = 0; i < B; i++) {
-                float *d = vout + (size_t)i * N * D;
-                unpool_rows(h, dcls + (size_t)i * D, N, d); /* only the pooled rows have a gradient */
-                if (rg.n) unpool_regions(rg.dreg, i, N, D, rg.obj, rg.rid, rg.cnt, d); /* and each object's rows */
-                llava__vision_train_backward(m, &tg[tid].g, &VA[i], d);
+            for (i = 0; i < nvc; i++) {
+                for (j = i * VCHUNK; j < i * VCHUNK + VA[i].n; j++) {
+                    float *d = vout + (size_t)j * N * D;
+                    unpool_rows(h, dcls + (size_t)j * D, N, d); /* only the pooled rows have a gradient */
+                    if (rg.n) unpool_regions(rg.dreg, j, N, D, rg.obj, rg.rid, rg.cnt, d); /* and each object's rows */
+                }
+                llava__vision_train_backward(m, &tg[i].g, &VA[i], vout + (size_t)i * VCHUNK * N * D);
             }
         }
         if (!(loss == loss) || loss > 1e30) die(cmd, "step %d: the loss is %g; stopping (try a lower --lr)", step + 1, loss);
-        tgrads_reduce(t, tg, nt);
+        tgrads_reduce(t, tg, nvc);
         for (j = 0; j < nt; j++) /* the text transformer's per-thread gradients into the head's */
             for (i = P_TOK; i < P_N; i++) {
                 llava__add(h->p[i].g, th[j].p[i].g, h->p[i].n);
@@ -1593,12 +1602,11 @@ static int cmd_clip(const opts *o) {
     c->vision_select_full = select_full;
     save_with_post_ln(cmd, m, h, o->model, o->out);
 
-    for (i = 0; i < B; i++) llava__free_aligned(VA[i].mem);
-    for (i = 0; i < nt; i++) free(tg[i].buf), free(tg[i].g.vl);
+    for (i = 0; i < nvc; i++) llava__free_aligned(VA[i].mem), free(tg[i].buf), free(tg[i].g.vl);
     for (i = 0; i < nt; i++)
         for (j = 0; j < P_N; j++) free(th[i].p[j].g);
     free(tg), free(te), free(ch), free(TA), free(th);
-    free(VA), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
+    free(VA), free(ppix), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
     free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(capids), free(caplen), free(smp.perm);
     regions_free(&rg);
     for (i = 0; i < w.n * VIEWS; i++) free(cp.ids[i]), free(cp.neg[i]);
