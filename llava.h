@@ -1905,34 +1905,43 @@ static inline void llava__amx_pairs(void *dst, const uint16_t *r0, const uint16_
 /* out[M,N] (+)= A[M,K] @ op(B) + bias as llava__gemm, on the tile unit; with at, A is given as A^T [K, M]
    (the weight gradient's dout). A and B are packed as bf16 tiles, zero-padded to whole 32 x 32 blocks:
    A tile (i, kb) holds rows 16i.. and columns 32kb.. as 16 rows of 32; B tile (j, kb) holds output
-   columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads. The work is a row block of 32
-   (its A tiles packed by the thread that takes it, or all of A^T before) times a group of column blocks,
-   each 32 x 32 block of out in four accumulator tiles. K goes in chunks of at most 16 tiles, so that a
-   row block's chunk of A (32 KB) stays in L1 while the group's B tiles come from L2; between chunks the
-   sums go back to out (or, at its edges, to the thread's buffer). The products at these sizes are bound
-   by memory more than by the tile unit: out's rows are prefetched for writing before a block starts. */
+   columns 16j.. as 16 rows of (k, k+1) pairs, the layout TDPBF16PS reads. A^T is packed from whole rows
+   of it: (k, k+1) pairs interleaved, then 16 x 16 blocks of pairs transposed. The work is a row block of
+   32 times a group of column blocks, groups outer, each 32 x 32 block of out in four accumulator tiles.
+   K goes in chunks of at most 16 tiles, so that a row block's chunk of A (32 KB) stays in L1 while the
+   group's B tiles (at most 512 KB) come from L2; between chunks the sums go back to out (or, at its
+   edges, to the thread's buffer). The products at these sizes are bound by memory more than by the tile
+   unit: out's rows are prefetched for writing before a block starts. */
 static void llava__gemm_amx(float *out, const float *A, int at, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
                             int K, int N, int accumulate) {
     const int kt = (K + 31) / 32, mb = (M + 31) / 32, nb = (N + 31) / 32;
     const size_t es = llava__dtype_size(bdt), tile = 512; /* bf16 per tile */
     const int par = (size_t)M * N * K > 65536, nc = (kt + 15) / 16; /* chunks of K */
-    int ng = 1, nthr = 1;                                                /* column groups per row block */
+    /* column groups: a group's B tiles (2 kt KB a block) stay in L2 (512 KB) while its row blocks go by */
+    int ng = (nb + LLAVA__MAX(1, 256 / kt) - 1) / LLAVA__MAX(1, 256 / kt), nthr = 1;
 #ifdef _OPENMP
     if (par && !omp_in_parallel()) nthr = omp_get_max_threads();
 #endif
     while (mb * ng < 4 * nthr && ng < nb) ng++; /* enough pieces of work to share out */
     uint16_t *bp = (uint16_t *)llava__alloc_aligned((size_t)2 * nb * kt * tile * 2);
-    uint16_t *apall = at ? (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2) : NULL;
-    LLAVA_ASSERT(bp && (apall || !at));
+    uint16_t *ap = (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2);
+    LLAVA_ASSERT(bp && ap);
     LLAVA__OMP(omp parallel if (par))
     {
         uint16_t *row = (uint16_t *)LLAVA_MALLOC(((size_t)16 * LLAVA__MAX(K, N) + 64 * mb + 512) * 2);
-        uint16_t *ap = at ? NULL : (uint16_t *)llava__alloc_aligned((size_t)2 * kt * tile * 2); /* the row block's A */
         float *cbs = (float *)llava__alloc_aligned((size_t)(nb / ng + 1) * 1024 * sizeof(float)); /* edge blocks' sums */
         unsigned char cfg[64];
-        int r, j, k, it, packed = -1;
-        LLAVA_ASSERT(row && cbs && (ap || at));
-        if (at) { /* A given as A^T [K, M]: per 32 k, rows k and k + 1 interleaved as (k, k+1) pairs, then 16 x 16 blocks of pairs transposed */
+        int r, j, k, it;
+        LLAVA_ASSERT(row && cbs);
+        if (!at) { /* A: a row at a time into its tile row */
+            LLAVA__OMP(omp for schedule(static) nowait)
+            for (r = 0; r < 32 * mb; r++) {
+                uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
+                memset(row, 0, (size_t)kt * 32 * 2);
+                if (r < M) llava__amx_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
+                for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
+            }
+        } else { /* A^T [K, M]: per 32 k, rows k and k + 1 as (k, k+1) pairs, then 16 x 16 blocks of pairs transposed */
             const size_t lw = (size_t)32 * mb; /* pairs in a row */
             uint32_t *wb = (uint32_t *)llava__alloc_aligned(16 * lw * 4);
             int kb, p;
@@ -1951,7 +1960,7 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                     llava__vf v[16];
                     for (p = 0; p < 16; p++) memcpy(&v[p], wb + (size_t)p * lw + 16 * j, 64);
                     llava__vtranspose(v);
-                    memcpy(apall + ((size_t)j * kt + kb) * tile, v, sizeof v);
+                    memcpy(ap + ((size_t)j * kt + kb) * tile, v, sizeof v);
                 }
             }
             llava__free_aligned(wb);
@@ -1987,24 +1996,10 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
         for (j = 0; j < 8; j++) cfg[16 + 2 * j] = 64, cfg[48 + j] = 16;
         _tile_loadconfig(cfg);
         LLAVA__OMP(omp for schedule(static))
-        for (it = 0; it < mb * ng; it++) {
-            const int bm = it / ng, g = it % ng, m0 = 32 * bm, bn0 = (int)((long)g * nb / ng), bn1 = (int)((long)(g + 1) * nb / ng);
+        for (it = 0; it < mb * ng; it++) { /* groups outer: a thread's group of B tiles stays in its L2 */
+            const int g = it / mb, bm = it % mb, m0 = 32 * bm, bn0 = (int)((long)g * nb / ng), bn1 = (int)((long)(g + 1) * nb / ng);
+            const uint16_t *a0 = ap + (size_t)2 * bm * kt * tile, *a1 = a0 + (size_t)kt * tile;
             int bn, c;
-            const uint16_t *a0, *a1;
-            if (at) a0 = apall + (size_t)2 * bm * kt * tile;
-            else {
-                a0 = ap;
-                if (bm != packed) { /* rows m0..m0+31 of A as 2 x kt tiles */
-                    packed = bm;
-                    for (r = 0; r < 32; r++) {
-                        uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
-                        memset(row, 0, (size_t)kt * 32 * 2);
-                        if (m0 + r < M) llava__amx_bf16(row, A + (size_t)(m0 + r) * K, LLAVA_F32, (size_t)K);
-                        for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
-                    }
-                }
-            }
-            a1 = a0 + (size_t)kt * tile;
             for (c = 0; c < nc; c++) {
                 const int k0 = (int)((long)c * kt / nc), k1 = (int)((long)(c + 1) * kt / nc), last = c == nc - 1;
                 for (bn = bn0; bn < bn1; bn++) {
@@ -2073,11 +2068,10 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
         }
         _tile_release();
         llava__free_aligned(cbs);
-        llava__free_aligned(ap);
         LLAVA_FREE(row);
     }
     llava__free_aligned(bp);
-    llava__free_aligned(apall);
+    llava__free_aligned(ap);
 }
 
 #else
