@@ -1921,6 +1921,8 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
     int ng = (nb + LLAVA__MAX(1, 256 / kt) - 1) / LLAVA__MAX(1, 256 / kt), nthr = 1;
 #ifdef _OPENMP
     if (par && !omp_in_parallel()) nthr = omp_get_max_threads();
+#else
+    (void)par;
 #endif
     while (mb * ng < 4 * nthr && ng < nb) ng++; /* enough pieces of work to share out */
     uint16_t *bp = (uint16_t *)llava__alloc_aligned((size_t)2 * nb * kt * tile * 2);
