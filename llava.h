@@ -1993,6 +1993,7 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                 }
             }
         }
+        /* the tile configuration: palette 1; tiles 0-3 the sums (16 rows of 16 f32), 4-5 A, 6-7 B (16 rows of 64 bytes) */
         memset(cfg, 0, sizeof cfg);
         cfg[0] = 1;
         for (j = 0; j < 8; j++) cfg[16 + 2 * j] = 64, cfg[48 + j] = 16;
@@ -2009,25 +2010,19 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                     const uint16_t *b0 = bp + (size_t)2 * bn * kt * tile, *b1 = b0 + (size_t)kt * tile;
                     float *o = out + (size_t)m0 * N + n0, *cs = cbs + (size_t)(bn - bn0) * 1024;
                     const int whole = m0 + 32 <= M && n0 + 32 <= N && !(accumulate && bias), ldo = 4 * N;
-                    if (whole) {
+                    if (whole) /* out's lines, owned before the tile stores reach them */
                         for (r = 0; r < 32; r++) __builtin_prefetch(o + (size_t)r * N, 1, 3), __builtin_prefetch(o + (size_t)r * N + 16, 1, 3);
-                        if (accumulate || c > 0) {
-                            _tile_loadd(0, o, ldo);
-                            _tile_loadd(1, o + 16, ldo);
-                            _tile_loadd(2, o + (size_t)16 * N, ldo);
-                            _tile_loadd(3, o + (size_t)16 * N + 16, ldo);
-                        } else if (bias) {
-                            _tile_loadd(0, bias + n0, 0);
-                            _tile_loadd(1, bias + n0 + 16, 0);
-                            _tile_loadd(2, bias + n0, 0);
-                            _tile_loadd(3, bias + n0 + 16, 0);
-                        } else {
-                            _tile_zero(0);
-                            _tile_zero(1);
-                            _tile_zero(2);
-                            _tile_zero(3);
-                        }
-                    } else if (c > 0) {
+                    if (whole && (accumulate || c > 0)) { /* the sums start from out, and are stored back to it */
+                        _tile_loadd(0, o, ldo);
+                        _tile_loadd(1, o + 16, ldo);
+                        _tile_loadd(2, o + (size_t)16 * N, ldo);
+                        _tile_loadd(3, o + (size_t)16 * N + 16, ldo);
+                    } else if (whole && bias) { /* from the bias: its 16 values as every row (a stride of 0) */
+                        _tile_loadd(0, bias + n0, 0);
+                        _tile_loadd(1, bias + n0 + 16, 0);
+                        _tile_loadd(2, bias + n0, 0);
+                        _tile_loadd(3, bias + n0 + 16, 0);
+                    } else if (!whole && c > 0) { /* an edge block's sums so far */
                         _tile_loadd(0, cs, 128);
                         _tile_loadd(1, cs + 16, 128);
                         _tile_loadd(2, cs + 512, 128);
@@ -2048,14 +2043,14 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
                         _tile_dpbf16ps(2, 5, 6);
                         _tile_dpbf16ps(3, 5, 7);
                     }
-                    if (whole) {
+                    if (whole) { /* straight to out (reading tile stores back with scalar loads stalls) */
                         _tile_stored(0, o, ldo);
                         _tile_stored(1, o + 16, ldo);
                         _tile_stored(2, o + (size_t)16 * N, ldo);
                         _tile_stored(3, o + (size_t)16 * N + 16, ldo);
                         continue;
                     }
-                    _tile_stored(0, cs, 128);
+                    _tile_stored(0, cs, 128); /* a block at the edge of out: its sums, its part of out at the end */
                     _tile_stored(1, cs + 16, 128);
                     _tile_stored(2, cs + 512, 128);
                     _tile_stored(3, cs + 528, 128);
@@ -2075,7 +2070,6 @@ static void llava__gemm_amx(float *out, const float *A, int at, const void *B, L
     llava__free_aligned(bp);
     llava__free_aligned(ap);
 }
-
 #else
 static int llava__amx_available(void) { return 0; }
 #endif
@@ -4177,13 +4171,6 @@ static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
     return LLAVA_OK;
 }
 
-/* dst[i] = a[i] + b[i] (the residual adds) */
-static void llava__add3(float *dst, const float *a, const float *b, size_t n) {
-    long i;
-    LLAVA__OMP(omp parallel for schedule(static) if (n > 65536))
-    for (i = 0; i < (long)n; i++) dst[i] = a[i] + b[i];
-}
-
 /* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D], keeping activations in A */
 static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
     const LlavaConfig *c = &m->cfg;
@@ -4224,13 +4211,13 @@ static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const f
         for (im = 0; im < n; im++)
             be->attention(ao + im * ND, p + im * HNN, q + im * ND, k + im * ND, v + im * ND, N, N, 0, Hv, Hv, Dh, 0);
         be->matmul(tmp, ao, &L->o, L->ob, R, D, D);
-        llava__add3(xm, x, tmp, RD);
+        llava__sum2(xm, x, tmp, RD);
         be->layernorm(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, L->ln2_w, L->ln2_b, R, D, c->vision_ln_eps);
         be->matmul(f, h2, &L->fc1, L->fc1b, R, D, Iv);
         memcpy(fa, f, (size_t)R * Iv * sizeof(float));
         be->act(fa, (size_t)R * Iv, c->vision_act);
         be->matmul(tmp, fa, &L->fc2, L->fc2b, R, Iv, D);
-        llava__add3(xn, xm, tmp, RD);
+        llava__sum2(xn, xm, tmp, RD);
     }
     const float *last = A->x + (size_t)m->vision_run * RD;
     for (im = 0; im < n; im++) {
