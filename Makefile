@@ -11,7 +11,7 @@ BUILD   := build
 
 # programs: dump and tokenize (compare with other implementations from the shell), chat, the
 # two-stage trainer, and the synthetic world's tools (scenes, data, stage-0 pretraining, answering,
-# scoring; tools/pipeline.sh runs them end to end)
+# scoring; tools/repro/pipeline.sh runs them end to end)
 PROGRAMS := $(BUILD)/dump $(BUILD)/tokenize $(BUILD)/chat $(BUILD)/train_example \
             $(BUILD)/world $(BUILD)/instruct $(BUILD)/eval_sqa $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/answer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
@@ -24,10 +24,11 @@ all: $(PROGRAMS)
 $(BUILD):
 	mkdir -p $(BUILD)
 
-$(BUILD)/%: tools/%.c llava.h | $(BUILD)
+$(BUILD)/%: tools/%.c tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/world $(BUILD)/instruct $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/eval_sqa: tools/world.h
+$(BUILD)/%: tools/repro/%.c tools/repro/world.h tools/common.h llava.h | $(BUILD)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
 $(BUILD)/chat: examples/chat.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
@@ -52,7 +53,7 @@ $(BUILD)/test_tokenizer: tests/test_tokenizer.c llava.h | $(BUILD)
 $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 	$(CXX) -x c++ -std=c++11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_world: tests/test_world.c llava.h tools/world.h | $(BUILD)
+$(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
 test: $(PROGRAMS) $(TESTS)
@@ -70,19 +71,19 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	$(CC) $(ASAN) -o $(BUILD)/chat_asan examples/chat.c $(LDLIBS)
 	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan "sh tests/test_chat.sh $(BUILD)/chat_asan"
 
-# regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/requirements.txt)
+# regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump
-	$(PYTHON) tools/make_fixtures.py
-	$(PYTHON) tools/make_train_fixtures.py
-	$(PYTHON) tools/make_tokenizer_fixtures.py
-	$(PYTHON) tools/check_saved_checkpoints.py
+	$(PYTHON) tools/py/make_fixtures.py
+	$(PYTHON) tools/py/make_train_fixtures.py
+	$(PYTHON) tools/py/make_tokenizer_fixtures.py
+	$(PYTHON) tools/py/check_saved_checkpoints.py
 
 # figures as ratios measured in one run; writes bench.json. PyTorch's and tokenizers' figures are added
 # where the Python given by PYTHON has them (e.g. make bench PYTHON=path/to/venv/bin/python)
 bench: $(BUILD)/bench $(BUILD)/bench_tokenizer
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(BUILD)/bench $(BENCH_ARGS)
-	-OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(PYTHON) tools/bench_torch.py bench.json
-	-$(PYTHON) tools/bench_tokenizer.py $(BUILD)/bench_tokenizer bench.json
+	-OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(PYTHON) tools/py/bench_torch.py bench.json
+	-$(PYTHON) tools/py/bench_tokenizer.py $(BUILD)/bench_tokenizer bench.json
 
 $(BUILD)/bench: tools/bench.c llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 $(ARCH) -fopenmp $(WARN) -o $@ $< $(LDLIBS)

@@ -61,6 +61,7 @@
 extern "C" {
 #endif
 
+#define LLAVA_VERSION "0.1.0"
 #define LLAVA_OK 0
 #define LLAVA_ERR (-1)
 
@@ -391,6 +392,87 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
                                      int add_generation_prompt, int image_id, int image_repeat, const char *sample,
                                      int *ids, int *labels, int max_ids);
 
+/* --- utilities -----------------------------------------------------------------------------------
+   What the library itself uses to read its files, public for the programs around it (training data,
+   evaluation sets): whole files, a JSON reader, a growable byte buffer, a string -> int map, and the
+   random numbers of sampling. */
+
+/* path -> its bytes with a NUL after them (*len the size, not counting it); NULL with an error when the
+   file is missing, unreadable or larger than limit bytes. Release with llava_free_string. */
+LLAVADEF char *llava_read_file(const char *path, size_t limit, size_t *len);
+/* writes text to path through a temporary file and a rename, so that the old file survives a failure */
+LLAVADEF int llava_write_text(const char *path, const char *text);
+LLAVADEF int llava_copy_file(const char *from, const char *to); /* the same way */
+LLAVADEF int llava_file_exists(const char *path);              /* 1 when it can be opened for reading */
+
+/* A JSON document parsed into one flat array of nodes; nodes[0] is the root. The children of an array
+   or object are linked through `next` (-1 ends the list); object members carry their key. Strings are
+   NUL-terminated and unescaped. Every field is private except those of the nodes. */
+typedef enum { LLAVA_JSON_NULL, LLAVA_JSON_BOOL, LLAVA_JSON_NUM, LLAVA_JSON_STR, LLAVA_JSON_ARR, LLAVA_JSON_OBJ } LlavaJsonType;
+typedef struct LlavaJsonNode {
+    int type;        /* LlavaJsonType */
+    int first, next; /* first child, next sibling: indices into nodes, -1 for none */
+    int count;       /* children of an array or object */
+    double num;      /* numbers; bools as 0/1 */
+    const char *str; /* strings */
+    const char *key; /* the member's key when the parent is an object, else NULL */
+} LlavaJsonNode;
+typedef struct LlavaJson {
+    LlavaJsonNode *nodes; /* [n] */
+    int n, cap;
+    char *arena;
+    size_t arena_used;
+    const char *src, *end, *p, *what;
+    int depth;
+} LlavaJson;
+/* text[n] -> j; `what` names the document in error messages ("data.json: malformed JSON at byte 17:
+   ..."). Returns LLAVA_OK or -1; release j with llava_json_free either way. */
+LLAVADEF int llava_json_parse(LlavaJson *j, const char *text, size_t n, const char *what);
+LLAVADEF void llava_json_free(LlavaJson *j);
+/* navigation; each returns NULL where there is nothing (also for a NULL or mistyped node) */
+LLAVADEF const LlavaJsonNode *llava_json_get(const LlavaJson *j, const LlavaJsonNode *obj, const char *key);
+LLAVADEF const LlavaJsonNode *llava_json_at(const LlavaJson *j, const LlavaJsonNode *arr, int k);
+LLAVADEF const LlavaJsonNode *llava_json_first(const LlavaJson *j, const LlavaJsonNode *x);
+LLAVADEF const LlavaJsonNode *llava_json_next(const LlavaJson *j, const LlavaJsonNode *x);
+
+/* A growable byte buffer, kept NUL-terminated; start from {0}. After a failed allocation `oom` is set
+   and further writes are ignored. */
+typedef struct LlavaBuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} LlavaBuf;
+LLAVADEF void llava_buf_put(LlavaBuf *b, const void *data, size_t n);
+LLAVADEF void llava_buf_puts(LlavaBuf *b, const char *s);
+LLAVADEF void llava_buf_printf(LlavaBuf *b, const char *fmt, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+LLAVADEF void llava_buf_json_string(LlavaBuf *b, const char *s, size_t n); /* s[n] as a quoted JSON string */
+LLAVADEF void llava_buf_free(LlavaBuf *b);
+
+/* A map from byte strings to ints with its own copy of the keys; start from {0}. Entries are numbered
+   0..n-1 in insertion order: keys.p + koff[e] is entry e's key (NUL-terminated), val[e] its value. */
+typedef struct LlavaStrMap {
+    LlavaBuf keys;
+    size_t *koff;   /* [n] */
+    uint32_t *klen; /* [n] */
+    int *val;       /* [n] */
+    int n, cap;
+    int *slot;      /* [mask+1] entry index, or -1 */
+    uint32_t mask;
+} LlavaStrMap;
+LLAVADEF int llava_strmap_get(const LlavaStrMap *m, const char *key, size_t n);  /* value, or -1 when absent */
+LLAVADEF int llava_strmap_find(const LlavaStrMap *m, const char *key, size_t n); /* entry, or -1 */
+LLAVADEF int llava_strmap_put(LlavaStrMap *m, const char *key, size_t n, int val); /* entry, or -1: out of memory */
+LLAVADEF int llava_strmap_count(LlavaStrMap *m, const char *key, size_t n);     /* value += 1 (new: 1); entry or -1 */
+LLAVADEF void llava_strmap_free(LlavaStrMap *m);
+
+/* xorshift64*: the library's random numbers (sampling, fresh weights), reproducible everywhere */
+LLAVADEF uint64_t llava_rng_next(uint64_t *state);
+LLAVADEF float llava_rng_uniform(uint64_t *state); /* [0, 1), 24 bits */
+
 #ifdef __cplusplus
 }
 #endif
@@ -608,7 +690,7 @@ static void llava__to_f32(float *dst, const void *src, LlavaDType t, size_t n) {
 }
 
 /* --- small RNG (xorshift64*), for sampling and tests -------------------------------------------- */
-static uint64_t llava__rng_next(uint64_t *s) {
+LLAVADEF uint64_t llava_rng_next(uint64_t *s) {
     uint64_t x = *s ? *s : 0x9E3779B97F4A7C15ull;
     x ^= x >> 12;
     x ^= x << 25;
@@ -616,7 +698,7 @@ static uint64_t llava__rng_next(uint64_t *s) {
     *s = x;
     return x * 0x2545F4914F6CDD1Dull;
 }
-static float llava__rng_uniform(uint64_t *s) { return (float)(llava__rng_next(s) >> 40) * (1.0f / 16777216.0f); }
+LLAVADEF float llava_rng_uniform(uint64_t *s) { return (float)(llava_rng_next(s) >> 40) * (1.0f / 16777216.0f); }
 
 /* --- files: whole-file read, and mmap with a read fallback ------------------------------------ */
 typedef struct {
@@ -688,7 +770,7 @@ static void llava__file_close(llava__file *f) {
 }
 
 /* whole file as a NUL-terminated string; NULL (error set) if missing or larger than limit */
-static char *llava__read_text(const char *path, size_t limit, size_t *len) {
+LLAVADEF char *llava_read_file(const char *path, size_t limit, size_t *len) {
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         llava__err("%s: cannot open (%s)", path, strerror(errno));
@@ -723,7 +805,7 @@ static char *llava__read_text(const char *path, size_t limit, size_t *len) {
     return buf;
 }
 
-static int llava__exists(const char *path) {
+LLAVADEF int llava_file_exists(const char *path) {
     FILE *fp = fopen(path, "rb");
     if (fp) fclose(fp);
     return fp != NULL;
@@ -732,42 +814,21 @@ static int llava__exists(const char *path) {
 /* --- JSON reader --------------------------------------------------------------------------------
    A whole document parsed into a flat array of nodes. Children of arrays and objects are linked
    through `next`; object members carry their key. Strings are unescaped into one arena. */
-enum { LLAVA__JNULL, LLAVA__JBOOL, LLAVA__JNUM, LLAVA__JSTR, LLAVA__JARR, LLAVA__JOBJ };
-
-typedef struct {
-    int type;
-    int first, next; /* child list (arrays, objects), -1 terminated */
-    int count;       /* children */
-    double num;      /* numbers and bools */
-    const char *str; /* strings (NUL-terminated, unescaped) */
-    const char *key; /* member key when the parent is an object */
-} llava__jnode;
-
-typedef struct {
-    llava__jnode *nodes;
-    int n, cap;
-    char *arena; /* unescaped strings */
-    size_t arena_used;
-    const char *src, *end, *p;
-    const char *what; /* name for messages */
-    int depth;
-} llava__json;
-
-static int llava__json_fail(llava__json *j, const char *msg) {
+static int llava__json_fail(LlavaJson *j, const char *msg) {
     return llava__err("%s: malformed JSON at byte %ld: %s", j->what, (long)(j->p - j->src), msg);
 }
-static void llava__json_ws(llava__json *j) {
+static void llava__json_ws(LlavaJson *j) {
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) j->p++;
 }
-static int llava__json_node(llava__json *j, int type) {
+static int llava__json_node(LlavaJson *j, int type) {
     if (j->n == j->cap) {
         int nc = j->cap ? j->cap * 2 : 64;
-        llava__jnode *nn = (llava__jnode *)LLAVA_REALLOC(j->nodes, (size_t)nc * sizeof *nn);
+        LlavaJsonNode *nn = (LlavaJsonNode *)LLAVA_REALLOC(j->nodes, (size_t)nc * sizeof *nn);
         if (!nn) return -1;
         j->nodes = nn;
         j->cap = nc;
     }
-    llava__jnode *x = &j->nodes[j->n];
+    LlavaJsonNode *x = &j->nodes[j->n];
     memset(x, 0, sizeof *x);
     x->type = type;
     x->first = x->next = -1;
@@ -786,7 +847,7 @@ static int llava__hex4(const char *p) {
     return v;
 }
 /* parses a string literal at j->p into the arena; returns the arena pointer or NULL */
-static const char *llava__json_string(llava__json *j) {
+static const char *llava__json_string(LlavaJson *j) {
     if (j->p >= j->end || *j->p != '"') {
         llava__json_fail(j, "expected a string");
         return NULL;
@@ -864,7 +925,7 @@ static const char *llava__json_string(llava__json *j) {
     j->arena_used += (size_t)(o - out);
     return out;
 }
-static int llava__json_value(llava__json *j) {
+static int llava__json_value(LlavaJson *j) {
     llava__json_ws(j);
     if (j->p >= j->end) return llava__json_fail(j, "unexpected end"), -1;
     if (++j->depth > 128) return llava__json_fail(j, "nested too deeply"), -1;
@@ -872,7 +933,7 @@ static int llava__json_value(llava__json *j) {
     char c = *j->p;
     if (c == '{' || c == '[') {
         int obj = c == '{';
-        id = llava__json_node(j, obj ? LLAVA__JOBJ : LLAVA__JARR);
+        id = llava__json_node(j, obj ? LLAVA_JSON_OBJ : LLAVA_JSON_ARR);
         if (id < 0) return llava__err("%s: out of memory", j->what), -1;
         j->p++;
         int last = -1;
@@ -913,20 +974,20 @@ static int llava__json_value(llava__json *j) {
     } else if (c == '"') {
         const char *s = llava__json_string(j);
         if (!s) return -1;
-        id = llava__json_node(j, LLAVA__JSTR);
+        id = llava__json_node(j, LLAVA_JSON_STR);
         if (id < 0) return llava__err("%s: out of memory", j->what), -1;
         j->nodes[id].str = s;
     } else if (c == 't' && j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
-        id = llava__json_node(j, LLAVA__JBOOL);
+        id = llava__json_node(j, LLAVA_JSON_BOOL);
         if (id < 0) return -1;
         j->nodes[id].num = 1;
         j->p += 4;
     } else if (c == 'f' && j->end - j->p >= 5 && !memcmp(j->p, "false", 5)) {
-        id = llava__json_node(j, LLAVA__JBOOL);
+        id = llava__json_node(j, LLAVA_JSON_BOOL);
         if (id < 0) return -1;
         j->p += 5;
     } else if (c == 'n' && j->end - j->p >= 4 && !memcmp(j->p, "null", 4)) {
-        id = llava__json_node(j, LLAVA__JNULL);
+        id = llava__json_node(j, LLAVA_JSON_NULL);
         if (id < 0) return -1;
         j->p += 4;
     } else if (c == '-' || (c >= '0' && c <= '9') || c == 'N' || c == 'I') {
@@ -940,7 +1001,7 @@ static int llava__json_value(llava__json *j) {
         double v = strtod(buf, &e);
         if (k == 0 || e == buf) return llava__json_fail(j, "bad number"), -1;
         j->p += (e - buf);
-        id = llava__json_node(j, LLAVA__JNUM);
+        id = llava__json_node(j, LLAVA_JSON_NUM);
         if (id < 0) return -1;
         j->nodes[id].num = v;
     } else {
@@ -950,7 +1011,7 @@ static int llava__json_value(llava__json *j) {
     return id;
 }
 /* parses text[n]; on success the root is node 0 */
-static int llava__json_parse(llava__json *j, const char *text, size_t n, const char *what) {
+LLAVADEF int llava_json_parse(LlavaJson *j, const char *text, size_t n, const char *what) {
     memset(j, 0, sizeof *j);
     j->what = what;
     if (n > LLAVA__LIMIT_JSON) return llava__err("%s: JSON document of %zu bytes is too large", what, n);
@@ -963,29 +1024,174 @@ static int llava__json_parse(llava__json *j, const char *text, size_t n, const c
     if (j->p != j->end) return llava__json_fail(j, "trailing characters after the document");
     return LLAVA_OK;
 }
-static void llava__json_free(llava__json *j) {
+LLAVADEF void llava_json_free(LlavaJson *j) {
     LLAVA_FREE(j->nodes);
     LLAVA_FREE(j->arena);
     memset(j, 0, sizeof *j);
 }
-static const llava__jnode *llava__jget(const llava__json *j, const llava__jnode *obj, const char *key) {
-    if (!obj || obj->type != LLAVA__JOBJ) return NULL;
+LLAVADEF const LlavaJsonNode *llava_json_get(const LlavaJson *j, const LlavaJsonNode *obj, const char *key) {
+    if (!obj || obj->type != LLAVA_JSON_OBJ) return NULL;
     int i;
     for (i = obj->first; i >= 0; i = j->nodes[i].next)
         if (!strcmp(j->nodes[i].key, key)) return &j->nodes[i];
     return NULL;
 }
-static const llava__jnode *llava__jat(const llava__json *j, const llava__jnode *arr, int k) {
-    if (!arr || (arr->type != LLAVA__JARR && arr->type != LLAVA__JOBJ)) return NULL;
+LLAVADEF const LlavaJsonNode *llava_json_at(const LlavaJson *j, const LlavaJsonNode *arr, int k) {
+    if (!arr || (arr->type != LLAVA_JSON_ARR && arr->type != LLAVA_JSON_OBJ)) return NULL;
     int i;
     for (i = arr->first; i >= 0 && k > 0; i = j->nodes[i].next) k--;
     return i >= 0 ? &j->nodes[i] : NULL;
 }
-static const llava__jnode *llava__jnext(const llava__json *j, const llava__jnode *x) {
+LLAVADEF const LlavaJsonNode *llava_json_next(const LlavaJson *j, const LlavaJsonNode *x) {
     return x->next >= 0 ? &j->nodes[x->next] : NULL;
 }
-static const llava__jnode *llava__jfirst(const llava__json *j, const llava__jnode *x) {
+LLAVADEF const LlavaJsonNode *llava_json_first(const LlavaJson *j, const LlavaJsonNode *x) {
     return x && x->first >= 0 ? &j->nodes[x->first] : NULL;
+}
+
+/* --- growable byte buffer ------------------------------------------------------------------------ */
+static int llava__buf_reserve(LlavaBuf *b, size_t extra) {
+    if (b->oom) return -1;
+    if (b->n + extra + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->n + extra + 1) nc *= 2;
+        char *np = (char *)LLAVA_REALLOC(b->p, nc);
+        if (!np) {
+            b->oom = 1;
+            return -1;
+        }
+        b->p = np;
+        b->cap = nc;
+    }
+    return 0;
+}
+LLAVADEF void llava_buf_put(LlavaBuf *b, const void *s, size_t n) {
+    if (llava__buf_reserve(b, n)) return;
+    if (n) memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = 0;
+}
+LLAVADEF void llava_buf_puts(LlavaBuf *b, const char *s) { llava_buf_put(b, s, strlen(s)); }
+LLAVADEF void llava_buf_printf(LlavaBuf *b, const char *fmt, ...) {
+    va_list ap, ap2;
+    va_start(ap, fmt);
+    va_copy(ap2, ap);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k > 0 && llava__buf_reserve(b, (size_t)k) == 0) {
+        vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap2);
+        b->n += (size_t)k;
+    }
+    va_end(ap2);
+}
+LLAVADEF void llava_buf_free(LlavaBuf *b) {
+    LLAVA_FREE(b->p);
+    memset(b, 0, sizeof *b);
+}
+LLAVADEF void llava_buf_json_string(LlavaBuf *o, const char *s, size_t n) {
+    size_t i;
+    llava_buf_put(o, "\"", 1);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"') llava_buf_puts(o, "\\\"");
+        else if (c == '\\') llava_buf_puts(o, "\\\\");
+        else if (c == '\n') llava_buf_puts(o, "\\n");
+        else if (c == '\t') llava_buf_puts(o, "\\t");
+        else if (c == '\r') llava_buf_puts(o, "\\r");
+        else if (c < 0x20) llava_buf_printf(o, "\\u%04x", c);
+        else llava_buf_put(o, s + i, 1);
+    }
+    llava_buf_put(o, "\"", 1);
+}
+
+/* --- string -> int hash map (own copy of the keys) -------------------------------------------------- */
+
+static uint64_t llava__hash(const void *p, size_t n) { /* FNV-1a, then a final mix */
+    const unsigned char *s = (const unsigned char *)p;
+    uint64_t h = 0xcbf29ce484222325ull;
+    size_t i;
+    for (i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
+}
+LLAVADEF void llava_strmap_free(LlavaStrMap *m) {
+    LLAVA_FREE(m->keys.p);
+    LLAVA_FREE(m->koff);
+    LLAVA_FREE(m->klen);
+    LLAVA_FREE(m->val);
+    LLAVA_FREE(m->slot);
+    memset(m, 0, sizeof *m);
+}
+LLAVADEF int llava_strmap_find(const LlavaStrMap *m, const char *k, size_t n) { /* entry or -1 */
+    if (!m->slot) return -1;
+    uint32_t h = (uint32_t)llava__hash(k, n) & m->mask;
+    while (m->slot[h] >= 0) {
+        int e = m->slot[h];
+        if (m->klen[e] == n && !memcmp(m->keys.p + m->koff[e], k, n)) return e;
+        h = (h + 1) & m->mask;
+    }
+    return -1;
+}
+LLAVADEF int llava_strmap_get(const LlavaStrMap *m, const char *k, size_t n) { /* value or -1 */
+    int e = llava_strmap_find(m, k, n);
+    return e < 0 ? -1 : m->val[e];
+}
+static int llava__strmap_grow(LlavaStrMap *m) {
+    uint32_t ns = m->slot ? (m->mask + 1) * 2 : 1024, i;
+    int *slot = (int *)LLAVA_MALLOC(ns * sizeof(int));
+    if (!slot) return -1;
+    for (i = 0; i < ns; i++) slot[i] = -1;
+    int e;
+    for (e = 0; e < m->n; e++) {
+        uint32_t h = (uint32_t)llava__hash(m->keys.p + m->koff[e], m->klen[e]) & (ns - 1);
+        while (slot[h] >= 0) h = (h + 1) & (ns - 1);
+        slot[h] = e;
+    }
+    LLAVA_FREE(m->slot);
+    m->slot = slot;
+    m->mask = ns - 1;
+    return 0;
+}
+/* inserts or overwrites; returns the entry index, or -1 when out of memory */
+LLAVADEF int llava_strmap_put(LlavaStrMap *m, const char *k, size_t n, int val) {
+    int e = llava_strmap_find(m, k, n);
+    if (e >= 0) {
+        m->val[e] = val;
+        return e;
+    }
+    if (!m->slot || (uint32_t)(m->n + 1) * 2 > m->mask + 1)
+        if (llava__strmap_grow(m)) return -1;
+    if (m->n == m->cap) {
+        int nc = m->cap ? m->cap * 2 : 256;
+        size_t *ko = (size_t *)LLAVA_REALLOC(m->koff, (size_t)nc * sizeof(size_t));
+        if (ko) m->koff = ko;
+        uint32_t *kl = (uint32_t *)LLAVA_REALLOC(m->klen, (size_t)nc * sizeof(uint32_t));
+        if (kl) m->klen = kl;
+        int *v = (int *)LLAVA_REALLOC(m->val, (size_t)nc * sizeof(int));
+        if (v) m->val = v;
+        if (!ko || !kl || !v) return -1;
+        m->cap = nc;
+    }
+    size_t off = m->keys.n;
+    llava_buf_put(&m->keys, k, n);
+    llava_buf_put(&m->keys, "", 1); /* each key NUL-terminated, so it can be handed out as a string */
+    if (m->keys.oom) return -1;
+    e = m->n++;
+    m->koff[e] = off;
+    m->klen[e] = (uint32_t)n;
+    m->val[e] = val;
+    uint32_t h = (uint32_t)llava__hash(k, n) & m->mask;
+    while (m->slot[h] >= 0) h = (h + 1) & m->mask;
+    m->slot[h] = e;
+    return e;
+}
+/* counts one more of the key (a new key starts at 1); returns the entry index, or -1 when out of memory */
+LLAVADEF int llava_strmap_count(LlavaStrMap *m, const char *k, size_t n) {
+    int e = llava_strmap_find(m, k, n);
+    if (e < 0) return llava_strmap_put(m, k, n, 1);
+    m->val[e]++;
+    return e;
 }
 
 /* --- safetensors reader ---------------------------------------------------------------------------
@@ -1071,30 +1277,30 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
     if (hl > LLAVA__LIMIT_JSON) return llava__err("%s: safetensors header of %llu bytes is too large", path, (unsigned long long)hl);
     const unsigned char *base = d + 8 + hl;
     uint64_t data_size = size - 8 - hl;
-    llava__json j;
-    if (llava__json_parse(&j, (const char *)d + 8, (size_t)hl, path) != LLAVA_OK) {
+    LlavaJson j;
+    if (llava_json_parse(&j, (const char *)d + 8, (size_t)hl, path) != LLAVA_OK) {
         /* padding after the JSON object is allowed: retry up to the last '}' */
         size_t k = (size_t)hl;
         while (k > 0 && (d[8 + k - 1] == ' ' || d[8 + k - 1] == 0)) k--;
-        llava__json_free(&j);
-        if (k == (size_t)hl || llava__json_parse(&j, (const char *)d + 8, k, path) != LLAVA_OK) {
-            llava__json_free(&j);
+        llava_json_free(&j);
+        if (k == (size_t)hl || llava_json_parse(&j, (const char *)d + 8, k, path) != LLAVA_OK) {
+            llava_json_free(&j);
             return LLAVA_ERR;
         }
     }
-    const llava__jnode *root = &j.nodes[0], *e;
-    if (root->type != LLAVA__JOBJ) {
-        llava__json_free(&j);
+    const LlavaJsonNode *root = &j.nodes[0], *e;
+    if (root->type != LLAVA_JSON_OBJ) {
+        llava_json_free(&j);
         return llava__err("%s: safetensors header is not a JSON object", path);
     }
     llava__span *spans = (llava__span *)llava__calloc((size_t)root->count + 1, sizeof *spans);
     int n_spans = 0, rc = LLAVA_OK;
     if (!spans) rc = llava__err("out of memory");
-    for (e = llava__jfirst(&j, root); e && rc == LLAVA_OK; e = llava__jnext(&j, e)) {
+    for (e = llava_json_first(&j, root); e && rc == LLAVA_OK; e = llava_json_next(&j, e)) {
         if (!strcmp(e->key, "__metadata__")) continue;
-        const llava__jnode *dt = llava__jget(&j, e, "dtype"), *sh_ = llava__jget(&j, e, "shape"),
-                           *off = llava__jget(&j, e, "data_offsets");
-        if (!dt || dt->type != LLAVA__JSTR || !sh_ || sh_->type != LLAVA__JARR || !off || off->type != LLAVA__JARR ||
+        const LlavaJsonNode *dt = llava_json_get(&j, e, "dtype"), *sh_ = llava_json_get(&j, e, "shape"),
+                           *off = llava_json_get(&j, e, "data_offsets");
+        if (!dt || dt->type != LLAVA_JSON_STR || !sh_ || sh_->type != LLAVA_JSON_ARR || !off || off->type != LLAVA_JSON_ARR ||
             off->count != 2) {
             rc = llava__err("%s: tensor '%s' lacks dtype, shape or data_offsets [begin, end]", path, e->key);
             break;
@@ -1116,10 +1322,10 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
         t.ndim = sh_->count;
         t.file = shard;
         uint64_t numel = 1;
-        const llava__jnode *x;
+        const LlavaJsonNode *x;
         int k = 0;
-        for (x = llava__jfirst(&j, sh_); x; x = llava__jnext(&j, x), k++) {
-            if (x->type != LLAVA__JNUM || x->num < 0 || x->num > 9.0e15 || x->num != floor(x->num)) {
+        for (x = llava_json_first(&j, sh_); x; x = llava_json_next(&j, x), k++) {
+            if (x->type != LLAVA_JSON_NUM || x->num < 0 || x->num > 9.0e15 || x->num != floor(x->num)) {
                 rc = llava__err("%s: tensor '%s' has an invalid shape entry", path, e->key);
                 break;
             }
@@ -1131,8 +1337,8 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
             numel *= (uint64_t)t.shape[k];
         }
         if (rc != LLAVA_OK) break;
-        const llava__jnode *b = llava__jat(&j, off, 0), *en = llava__jat(&j, off, 1);
-        if (b->type != LLAVA__JNUM || en->type != LLAVA__JNUM || b->num < 0 || en->num < b->num ||
+        const LlavaJsonNode *b = llava_json_at(&j, off, 0), *en = llava_json_at(&j, off, 1);
+        if (b->type != LLAVA_JSON_NUM || en->type != LLAVA_JSON_NUM || b->num < 0 || en->num < b->num ||
             b->num != floor(b->num) || en->num != floor(en->num) || en->num > (double)data_size) {
             rc = llava__err("%s: tensor '%s' data_offsets [%.0f, %.0f] lie outside the data (%llu bytes)", path, e->key,
                             b->num, en->num, (unsigned long long)data_size);
@@ -1182,7 +1388,7 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
             }
     }
     LLAVA_FREE(spans);
-    llava__json_free(&j);
+    llava_json_free(&j);
     return rc;
 }
 
@@ -1224,24 +1430,24 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
     char *index = llava__path_join(dir, "model.safetensors.index.json");
     int rc = LLAVA_OK;
     if (!single || !index) rc = llava__err("out of memory");
-    else if (llava__exists(single)) rc = llava__st_add(ts, single);
-    else if (llava__exists(index)) {
+    else if (llava_file_exists(single)) rc = llava__st_add(ts, single);
+    else if (llava_file_exists(index)) {
         size_t n;
-        char *text = llava__read_text(index, LLAVA__LIMIT_JSON, &n);
-        llava__json j;
+        char *text = llava_read_file(index, LLAVA__LIMIT_JSON, &n);
+        LlavaJson j;
         if (!text) rc = LLAVA_ERR;
-        else if ((rc = llava__json_parse(&j, text, n, index)) == LLAVA_OK) {
-            const llava__jnode *wm = llava__jget(&j, &j.nodes[0], "weight_map"), *e;
-            if (!wm || wm->type != LLAVA__JOBJ) rc = llava__err("%s: no \"weight_map\" object", index);
+        else if ((rc = llava_json_parse(&j, text, n, index)) == LLAVA_OK) {
+            const LlavaJsonNode *wm = llava_json_get(&j, &j.nodes[0], "weight_map"), *e;
+            if (!wm || wm->type != LLAVA_JSON_OBJ) rc = llava__err("%s: no \"weight_map\" object", index);
             /* each distinct shard once, in order of first mention */
-            for (e = llava__jfirst(&j, wm); e && rc == LLAVA_OK; e = llava__jnext(&j, e)) {
-                const llava__jnode *f;
+            for (e = llava_json_first(&j, wm); e && rc == LLAVA_OK; e = llava_json_next(&j, e)) {
+                const LlavaJsonNode *f;
                 int seen = 0;
-                if (e->type != LLAVA__JSTR || strchr(e->str, '/') || !strcmp(e->str, "..")) {
+                if (e->type != LLAVA_JSON_STR || strchr(e->str, '/') || !strcmp(e->str, "..")) {
                     rc = llava__err("%s: bad shard file name for '%s'", index, e->key);
                     break;
                 }
-                for (f = llava__jfirst(&j, wm); f != e; f = llava__jnext(&j, f))
+                for (f = llava_json_first(&j, wm); f != e; f = llava_json_next(&j, f))
                     if (!strcmp(f->str, e->str)) seen = 1;
                 if (seen) continue;
                 char *p = llava__path_join(dir, e->str);
@@ -1249,7 +1455,7 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
                 LLAVA_FREE(p);
             }
         }
-        if (text) llava__json_free(&j);
+        if (text) llava_json_free(&j);
         LLAVA_FREE(text);
     } else {
         rc = llava__err("%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
@@ -1388,7 +1594,7 @@ static int llava__st_write(const char *path, const llava__st_entry *e, int n) {
 }
 
 /* writes text to path via path.tmp and rename */
-static int llava__write_text(const char *path, const char *text) {
+LLAVADEF int llava_write_text(const char *path, const char *text) {
     llava__wfile f;
     if (llava__wopen(&f, path) != LLAVA_OK) return LLAVA_ERR;
     llava__wwrite(&f, text, strlen(text));
@@ -2812,43 +3018,43 @@ struct LlavaContext {
 
 /* --- configuration ------------------------------------------------------------------------------ */
 typedef struct {
-    const llava__json *j;
+    const LlavaJson *j;
     const char *file;
     int rc;
 } llava__cfgr;
 
-static const llava__jnode *llava__cfg_get(const llava__cfgr *r, const llava__jnode *o, const char *key) {
-    const llava__jnode *x = llava__jget(r->j, o, key);
-    return x && x->type != LLAVA__JNULL ? x : NULL;
+static const LlavaJsonNode *llava__cfg_get(const llava__cfgr *r, const LlavaJsonNode *o, const char *key) {
+    const LlavaJsonNode *x = llava_json_get(r->j, o, key);
+    return x && x->type != LLAVA_JSON_NULL ? x : NULL;
 }
-static double llava__cfg_num(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, double def) {
-    const llava__jnode *x = llava__cfg_get(r, o, key);
+static double llava__cfg_num(llava__cfgr *r, const LlavaJsonNode *o, const char *sec, const char *key, double def) {
+    const LlavaJsonNode *x = llava__cfg_get(r, o, key);
     if (!x) return def;
-    if (x->type != LLAVA__JNUM && x->type != LLAVA__JBOOL) {
+    if (x->type != LLAVA_JSON_NUM && x->type != LLAVA_JSON_BOOL) {
         if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be a number", r->file, sec, key);
         return def;
     }
     return x->num;
 }
-static int llava__cfg_int(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, int def) {
-    const llava__jnode *x = llava__cfg_get(r, o, key);
+static int llava__cfg_int(llava__cfgr *r, const LlavaJsonNode *o, const char *sec, const char *key, int def) {
+    const LlavaJsonNode *x = llava__cfg_get(r, o, key);
     if (!x) return def;
-    if ((x->type != LLAVA__JNUM && x->type != LLAVA__JBOOL) || x->num != floor(x->num) || fabs(x->num) > 2.0e9) {
+    if ((x->type != LLAVA_JSON_NUM && x->type != LLAVA_JSON_BOOL) || x->num != floor(x->num) || fabs(x->num) > 2.0e9) {
         if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be an integer", r->file, sec, key);
         return def;
     }
     return (int)x->num;
 }
-static const char *llava__cfg_str(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, const char *def) {
-    const llava__jnode *x = llava__cfg_get(r, o, key);
+static const char *llava__cfg_str(llava__cfgr *r, const LlavaJsonNode *o, const char *sec, const char *key, const char *def) {
+    const LlavaJsonNode *x = llava__cfg_get(r, o, key);
     if (!x) return def;
-    if (x->type != LLAVA__JSTR) {
+    if (x->type != LLAVA_JSON_STR) {
         if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %s%s must be a string", r->file, sec, key);
         return def;
     }
     return x->str;
 }
-static LlavaAct llava__cfg_act(llava__cfgr *r, const llava__jnode *o, const char *sec, const char *key, const char *def) {
+static LlavaAct llava__cfg_act(llava__cfgr *r, const LlavaJsonNode *o, const char *sec, const char *key, const char *def) {
     const char *s = llava__cfg_str(r, o, sec, key, def);
     if (!strcmp(s, "gelu")) return LLAVA_ACT_GELU;
     if (!strcmp(s, "quick_gelu")) return LLAVA_ACT_QUICK_GELU;
@@ -2860,7 +3066,7 @@ static LlavaAct llava__cfg_act(llava__cfgr *r, const llava__jnode *o, const char
 }
 
 /* LlamaConfig fields (LLaMA, Vicuna, Mistral, Qwen2), defaults as transformers has them */
-static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const llava__jnode *tc, const char *sec) {
+static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const LlavaJsonNode *tc, const char *sec) {
     const char *type = llava__cfg_str(r, tc, sec, "model_type", "llama");
     if (!strncmp(type, "llava_", 6)) type += 6; /* the original repository's llava_llama / llava_mistral */
     int mistral = !strcmp(type, "mistral"), qwen = !strcmp(type, "qwen2");
@@ -2882,10 +3088,10 @@ static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const llava__jnod
         r->rc = llava__err("%s: %snum_attention_heads (%d) does not divide hidden_size (%d)", r->file, sec, c->text_heads, c->text_hidden);
     c->text_tied = llava__cfg_int(r, tc, sec, "tie_word_embeddings", c->text_tied);
     /* rotary: 4.x spells rope_theta + rope_scaling, 5.x rope_parameters {rope_theta, rope_type} */
-    const llava__jnode *rp = llava__cfg_get(r, tc, "rope_parameters"), *rs = llava__cfg_get(r, tc, "rope_scaling");
+    const LlavaJsonNode *rp = llava__cfg_get(r, tc, "rope_parameters"), *rs = llava__cfg_get(r, tc, "rope_scaling");
     c->text_rope_theta = llava__cfg_num(r, tc, sec, "rope_theta", rp ? llava__cfg_num(r, rp, "rope_parameters.", "rope_theta", 10000.0) : 10000.0);
     c->text_rope_linear_factor = 1.0;
-    const llava__jnode *sc = rs ? rs : rp;
+    const LlavaJsonNode *sc = rs ? rs : rp;
     if (sc) {
         const char *rt = llava__cfg_str(r, sc, "rope.", "rope_type", llava__cfg_str(r, sc, "rope.", "type", "default"));
         if (!strcmp(rt, "linear")) c->text_rope_linear_factor = llava__cfg_num(r, sc, "rope.", "factor", 1.0);
@@ -2893,12 +3099,12 @@ static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const llava__jnod
             r->rc = llava__err("%s: %srope type \"%s\" is not supported (default, linear)", r->file, sec, rt);
     }
     c->bos_id = llava__cfg_int(r, tc, sec, "bos_token_id", qwen ? -1 : 1);
-    const llava__jnode *eos = llava__cfg_get(r, tc, "eos_token_id");
+    const LlavaJsonNode *eos = llava__cfg_get(r, tc, "eos_token_id");
     c->n_eos = 0;
-    if (eos && eos->type == LLAVA__JARR) {
-        const llava__jnode *x;
-        for (x = llava__jfirst(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava__jnext(r->j, x))
-            if (x->type == LLAVA__JNUM) c->eos_ids[c->n_eos++] = (int)x->num;
+    if (eos && eos->type == LLAVA_JSON_ARR) {
+        const LlavaJsonNode *x;
+        for (x = llava_json_first(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava_json_next(r->j, x))
+            if (x->type == LLAVA_JSON_NUM) c->eos_ids[c->n_eos++] = (int)x->num;
     } else {
         int e = llava__cfg_int(r, tc, sec, "eos_token_id", qwen ? 151643 : 2);
         if (e >= 0) c->eos_ids[c->n_eos++] = e;
@@ -2907,7 +3113,7 @@ static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const llava__jnod
 
 /* CLIPVisionConfig fields; `dflt` is 0 for CLIPVisionConfig's own defaults (ViT-B/32), 1 for the
    ViT-L/14-336 that LlavaConfig builds when vision_config is absent */
-static void llava__config_vision(LlavaConfig *c, llava__cfgr *r, const llava__jnode *vc, const char *sec, int big) {
+static void llava__config_vision(LlavaConfig *c, llava__cfgr *r, const LlavaJsonNode *vc, const char *sec, int big) {
     const char *type = llava__cfg_str(r, vc, sec, "model_type", "clip_vision_model");
     if (strcmp(type, "clip_vision_model") && strcmp(type, "clip") && r->rc == LLAVA_OK)
         r->rc = llava__err("%s: %smodel_type \"%s\" is not supported (clip_vision_model)", r->file, sec, type);
@@ -2944,15 +3150,15 @@ LLAVADEF void llava_preprocess_defaults(LlavaConfig *c, int size) {
 /* preprocessor_config.json (optional: without it CLIP's defaults at the tower's size apply) */
 static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
     llava_preprocess_defaults(c, c->vision_image_size);
-    if (!llava__exists(path)) return LLAVA_OK;
+    if (!llava_file_exists(path)) return LLAVA_OK;
     size_t n;
-    char *text = llava__read_text(path, 1 << 20, &n);
+    char *text = llava_read_file(path, 1 << 20, &n);
     if (!text) return LLAVA_ERR;
-    llava__json j;
-    int rc = llava__json_parse(&j, text, n, path);
+    LlavaJson j;
+    int rc = llava_json_parse(&j, text, n, path);
     if (rc == LLAVA_OK) {
         llava__cfgr r = {&j, path, LLAVA_OK};
-        const llava__jnode *root = &j.nodes[0], *x;
+        const LlavaJsonNode *root = &j.nodes[0], *x;
         int i;
         c->pre_do_resize = llava__cfg_int(&r, root, "", "do_resize", 1);
         c->pre_do_crop = llava__cfg_int(&r, root, "", "do_center_crop", 1);
@@ -2960,7 +3166,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
         c->pre_rescale = (float)llava__cfg_num(&r, root, "", "rescale_factor", 1.0 / 255.0);
         c->pre_do_normalize = llava__cfg_int(&r, root, "", "do_normalize", 1);
         if ((x = llava__cfg_get(&r, root, "size"))) {
-            if (x->type == LLAVA__JNUM) c->pre_resize_short = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_resize_short = (int)x->num;
             else if (llava__cfg_get(&r, x, "shortest_edge")) c->pre_resize_short = llava__cfg_int(&r, x, "size.", "shortest_edge", 0);
             else {
                 c->pre_resize_short = 0;
@@ -2969,7 +3175,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             }
         }
         if ((x = llava__cfg_get(&r, root, "crop_size"))) {
-            if (x->type == LLAVA__JNUM) c->pre_crop_h = c->pre_crop_w = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_crop_h = c->pre_crop_w = (int)x->num;
             else {
                 c->pre_crop_h = llava__cfg_int(&r, x, "crop_size.", "height", 0);
                 c->pre_crop_w = llava__cfg_int(&r, x, "crop_size.", "width", 0);
@@ -2980,11 +3186,11 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             if ((x = llava__cfg_get(&r, root, keys[i]))) {
                 float *dst = i ? c->pre_std : c->pre_mean;
                 int k;
-                if (x->type == LLAVA__JNUM) dst[0] = dst[1] = dst[2] = (float)x->num;
-                else if (x->type != LLAVA__JARR || x->count != 3) {
+                if (x->type == LLAVA_JSON_NUM) dst[0] = dst[1] = dst[2] = (float)x->num;
+                else if (x->type != LLAVA_JSON_ARR || x->count != 3) {
                     if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
                 } else
-                    for (k = 0; k < 3; k++) dst[k] = (float)llava__jat(&j, x, k)->num;
+                    for (k = 0; k < 3; k++) dst[k] = (float)llava_json_at(&j, x, k)->num;
             }
         int resample = llava__cfg_int(&r, root, "", "resample", 3);
         if (resample != 3 && r.rc == LLAVA_OK) r.rc = llava__err("%s: resample %d is not supported (3 = bicubic)", path, resample);
@@ -2996,7 +3202,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             r.rc = llava__err("%s: size / crop_size out of range", path);
         rc = r.rc;
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     LLAVA_FREE(text);
     return rc;
 }
@@ -3302,7 +3508,7 @@ LLAVADEF void llava_model_free(LlavaModel *m) {
 
 /* the original LLaVA repository's checkpoint: flat LLaMA config + mm_* fields, model.mm_projector.*,
    and the CLIP tower in its own directory (named by mm_vision_tower) */
-static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, const llava__jnode *root) {
+static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, const LlavaJsonNode *root) {
     LlavaConfig *c = &m->cfg;
     llava__config_text(c, r, root, "");
     const char *pt = llava__cfg_str(r, root, "", "mm_projector_type", "linear");
@@ -3335,7 +3541,7 @@ static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, 
         cand[2] = llava__path_join(dir, base ? base + 1 : tower);
         for (k = 0; k < 3; k++) {
             char *cfg = cand[k] && tower[0] ? llava__path_join(cand[k], "config.json") : NULL;
-            if (!vdir && cfg && llava__exists(cfg)) {
+            if (!vdir && cfg && llava_file_exists(cfg)) {
                 vdir = cand[k];
                 cand[k] = NULL;
             }
@@ -3348,21 +3554,21 @@ static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, 
     /* the tower's own config: a CLIPVisionConfig, or a CLIPConfig with vision_config inside */
     char *vcfg = llava__path_join(vdir, "config.json");
     size_t n;
-    char *text = vcfg ? llava__read_text(vcfg, 1 << 24, &n) : NULL;
-    llava__json j;
-    int rc = text ? llava__json_parse(&j, text, n, vcfg) : LLAVA_ERR;
+    char *text = vcfg ? llava_read_file(vcfg, 1 << 24, &n) : NULL;
+    LlavaJson j;
+    int rc = text ? llava_json_parse(&j, text, n, vcfg) : LLAVA_ERR;
     if (rc == LLAVA_OK) {
         llava__cfgr vr = {&j, vcfg, LLAVA_OK};
-        const llava__jnode *vroot = &j.nodes[0], *sub = llava__cfg_get(&vr, vroot, "vision_config");
+        const LlavaJsonNode *vroot = &j.nodes[0], *sub = llava__cfg_get(&vr, vroot, "vision_config");
         llava__config_vision(c, &vr, sub ? sub : vroot, sub ? "vision_config." : "", 0);
         rc = vr.rc;
     }
-    if (text) llava__json_free(&j);
+    if (text) llava_json_free(&j);
     LLAVA_FREE(text);
     LLAVA_FREE(vcfg);
     if (rc == LLAVA_OK) {
         char *pre = llava__path_join(dir, "preprocessor_config.json");
-        if (pre && !llava__exists(pre)) {
+        if (pre && !llava_file_exists(pre)) {
             LLAVA_FREE(pre);
             pre = llava__path_join(vdir, "preprocessor_config.json");
         }
@@ -3388,17 +3594,17 @@ static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, 
 }
 
 /* a llava-hf checkpoint (LlavaForConditionalGeneration.save_pretrained), any transformers version */
-static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const llava__jnode *root) {
+static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const LlavaJsonNode *root) {
     LlavaConfig *c = &m->cfg;
-    const llava__jnode *tc = llava__cfg_get(r, root, "text_config"), *vc = llava__cfg_get(r, root, "vision_config");
+    const LlavaJsonNode *tc = llava__cfg_get(r, root, "text_config"), *vc = llava__cfg_get(r, root, "vision_config");
     c->text_tied = llava__cfg_int(r, root, "", "tie_word_embeddings", 0);
     if (tc) llava__config_text(c, r, tc, "text_config.");
     else llava__config_text(c, r, NULL, "text_config.");
     llava__config_vision(c, r, vc, "vision_config.", vc == NULL);
     c->image_token_id = llava__cfg_int(r, root, "", "image_token_index", llava__cfg_int(r, root, "", "image_token_id", 32000));
     c->image_token_expands = 0;
-    const llava__jnode *fl = llava__cfg_get(r, root, "vision_feature_layer");
-    if (fl && fl->type == LLAVA__JARR) {
+    const LlavaJsonNode *fl = llava__cfg_get(r, root, "vision_feature_layer");
+    if (fl && fl->type == LLAVA_JSON_ARR) {
         if (r->rc == LLAVA_OK) r->rc = llava__err("%s: a list of vision_feature_layer values is not supported; give one index", r->file);
     } else {
         c->vision_feature_layer = llava__cfg_int(r, root, "", "vision_feature_layer", -2);
@@ -3440,13 +3646,13 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
     m->dir = llava__strdup(dir);
     char *path = llava__path_join(dir, "config.json");
     size_t n = 0;
-    char *text = path ? llava__read_text(path, 1 << 24, &n) : NULL;
-    llava__json j;
-    int rc = text ? llava__json_parse(&j, text, n, path) : LLAVA_ERR;
-    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", path);
+    char *text = path ? llava_read_file(path, 1 << 24, &n) : NULL;
+    LlavaJson j;
+    int rc = text ? llava_json_parse(&j, text, n, path) : LLAVA_ERR;
+    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", path);
     if (rc == LLAVA_OK) {
         llava__cfgr r = {&j, path, LLAVA_OK};
-        const llava__jnode *root = &j.nodes[0];
+        const LlavaJsonNode *root = &j.nodes[0];
         const char *type = llava__cfg_str(&r, root, "", "model_type", "");
         int original = llava__cfg_get(&r, root, "mm_vision_tower") || llava__cfg_get(&r, root, "mm_projector_type") ||
                        !strcmp(type, "llava_llama") || !strcmp(type, "llava_mistral");
@@ -3459,7 +3665,7 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
             rc = llava__load_hf(m, dir, &r, root);
         }
     }
-    if (text) llava__json_free(&j);
+    if (text) llava_json_free(&j);
     LLAVA_FREE(text);
     LLAVA_FREE(path);
     if (rc != LLAVA_OK) {
@@ -4850,9 +5056,9 @@ static int llava__mkdir(const char *dir) {
 #endif
 }
 
-static int llava__copy_file(const char *from, const char *to) {
+LLAVADEF int llava_copy_file(const char *from, const char *to) {
     size_t n;
-    char *text = llava__read_text(from, (size_t)1 << 30, &n);
+    char *text = llava_read_file(from, (size_t)1 << 30, &n);
     if (!text) return LLAVA_ERR;
     llava__wfile f;
     int rc = llava__wopen(&f, to);
@@ -4926,7 +5132,7 @@ static int llava__write_config(const LlavaModel *m, const char *path, LlavaDType
             if (pt) pt[3] = (char)('0' + c->proj_layers);
         }
     }
-    int rc = llava__write_text(path, b);
+    int rc = llava_write_text(path, b);
     if (rc == LLAVA_OK && original) { /* the tower's own config, as CLIPVisionModel writes it */
         char *vdir = llava__strdup(path); /* the directory of config.json */
         size_t l = vdir ? strlen(vdir) : 0;
@@ -4935,7 +5141,7 @@ static int llava__write_config(const LlavaModel *m, const char *path, LlavaDType
         if (vdir && !l) snprintf(vdir, strlen(path) + 1, ".");
         char *cdir = llava__path_join(vdir, "clip"), *cpath = cdir ? llava__path_join(cdir, "config.json") : NULL;
         snprintf(b, 16384, "{\n  \"architectures\": [\"CLIPVisionModel\"],\n  %s,\n  \"torch_dtype\": \"%s\"\n}\n", vis, dts);
-        rc = cpath ? llava__write_text(cpath, b) : llava__err("out of memory");
+        rc = cpath ? llava_write_text(cpath, b) : llava__err("out of memory");
         LLAVA_FREE(vdir), LLAVA_FREE(cdir), LLAVA_FREE(cpath);
     }
     LLAVA_FREE(b);
@@ -4956,7 +5162,7 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
              c->pre_do_resize ? "true" : "false", size, c->pre_do_crop ? "true" : "false", c->pre_crop_h, c->pre_crop_w,
              c->pre_do_rescale ? "true" : "false", c->pre_rescale, c->pre_do_normalize ? "true" : "false", c->pre_mean[0], c->pre_mean[1],
              c->pre_mean[2], c->pre_std[0], c->pre_std[1], c->pre_std[2]);
-    return llava__write_text(path, b);
+    return llava_write_text(path, b);
 }
 
 LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
@@ -5013,7 +5219,7 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
                                         "generation_config.json", "chat_template.json", "added_tokens.json"};
     for (i = 0; rc == LLAVA_OK && m->dir && i < (int)(sizeof files / sizeof files[0]); i++) {
         char *from = llava__path_join(m->dir, files[i]), *to = llava__path_join(dir, files[i]);
-        if (from && to && llava__exists(from) && strcmp(from, to)) rc = llava__copy_file(from, to);
+        if (from && to && llava_file_exists(from) && strcmp(from, to)) rc = llava_copy_file(from, to);
         LLAVA_FREE(from), LLAVA_FREE(to);
     }
     return rc;
@@ -5027,7 +5233,7 @@ typedef struct {
 } llava__initer;
 
 static float llava__randn(uint64_t *r) { /* Box-Muller */
-    float u1 = llava__rng_uniform(r), u2 = llava__rng_uniform(r);
+    float u1 = llava_rng_uniform(r), u2 = llava_rng_uniform(r);
     if (u1 < 1e-12f) u1 = 1e-12f;
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
 }
@@ -5144,7 +5350,7 @@ LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir) {
                                   t->groups[i].prefix, t->groups[i].lr, t->groups[i].wd);
         snprintf(b + l, sizeof b - l, "]\n}\n");
         char *sp = llava__path_join(dir, "trainer_state.json");
-        rc = sp ? llava__write_text(sp, b) : llava__err("out of memory");
+        rc = sp ? llava_write_text(sp, b) : llava__err("out of memory");
         LLAVA_FREE(sp);
     }
     return rc;
@@ -5155,27 +5361,27 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
     char *sp = llava__path_join(dir, "trainer_state.json");
     size_t n;
-    char *text = sp ? llava__read_text(sp, 1 << 20, &n) : NULL;
-    llava__json j;
-    rc = text ? llava__json_parse(&j, text, n, sp) : LLAVA_ERR;
+    char *text = sp ? llava_read_file(sp, 1 << 20, &n) : NULL;
+    LlavaJson j;
+    rc = text ? llava_json_parse(&j, text, n, sp) : LLAVA_ERR;
     if (rc == LLAVA_OK) {
-        const llava__jnode *st = llava__jget(&j, &j.nodes[0], "step"), *gs = llava__jget(&j, &j.nodes[0], "groups");
-        if (!st || st->type != LLAVA__JNUM || st->num < 0 || !gs || gs->type != LLAVA__JARR)
+        const LlavaJsonNode *st = llava_json_get(&j, &j.nodes[0], "step"), *gs = llava_json_get(&j, &j.nodes[0], "groups");
+        if (!st || st->type != LLAVA_JSON_NUM || st->num < 0 || !gs || gs->type != LLAVA_JSON_ARR)
             rc = llava__err("%s: no step or groups", sp);
         else if (gs->count != t->n_groups)
             rc = llava__err("%s: saved with %d parameter groups, this trainer has %d", sp, gs->count, t->n_groups);
         else {
-            const llava__jnode *g = llava__jfirst(&j, gs);
-            for (i = 0; g && rc == LLAVA_OK; g = llava__jnext(&j, g), i++) {
-                const llava__jnode *pf = llava__jget(&j, g, "prefix");
-                if (!pf || pf->type != LLAVA__JSTR || strcmp(pf->str, t->groups[i].prefix))
-                    rc = llava__err("%s: group %d is \"%s\", this trainer's is \"%s\"", sp, i, pf && pf->type == LLAVA__JSTR ? pf->str : "?",
+            const LlavaJsonNode *g = llava_json_first(&j, gs);
+            for (i = 0; g && rc == LLAVA_OK; g = llava_json_next(&j, g), i++) {
+                const LlavaJsonNode *pf = llava_json_get(&j, g, "prefix");
+                if (!pf || pf->type != LLAVA_JSON_STR || strcmp(pf->str, t->groups[i].prefix))
+                    rc = llava__err("%s: group %d is \"%s\", this trainer's is \"%s\"", sp, i, pf && pf->type == LLAVA_JSON_STR ? pf->str : "?",
                                     t->groups[i].prefix);
             }
             t->step = (int)st->num;
         }
     }
-    if (text) llava__json_free(&j);
+    if (text) llava_json_free(&j);
     LLAVA_FREE(text), LLAVA_FREE(sp);
     if (rc != LLAVA_OK) return rc;
     llava__tensors ts;
@@ -5210,8 +5416,8 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
        templates can find which tokens an answer covers.
    ------------------------------------------------------------------------------------------------ */
 
-/* --- Unicode categories (generated; see tools/gen_unicode_tables.py) ----------------------------- */
-/* BEGIN GENERATED UNICODE TABLES (tools/gen_unicode_tables.py, Unicode 14.0.0) */
+/* --- Unicode categories (generated; see tools/py/gen_unicode_tables.py) ----------------------------- */
+/* BEGIN GENERATED UNICODE TABLES (tools/py/gen_unicode_tables.py, Unicode 14.0.0) */
 /* \p{L}: Lu Ll Lt Lm Lo */
 static const uint32_t llava__tok_uc_letter[648][2] = {
     {0x41,0x5A},{0x61,0x7A},{0xAA,0xAA},{0xB5,0xB5},{0xBA,0xBA},{0xC0,0xD6},{0xD8,0xF6},{0xF8,0x2C1},
@@ -5493,46 +5699,6 @@ static uint32_t llava__tok_first_cp(const char *s, size_t n) {
     return cp;
 }
 
-/* --- growable byte buffer ------------------------------------------------------------------------ */
-typedef struct {
-    char *p;
-    size_t n, cap;
-    int oom;
-} llava__tok_str;
-static int llava__tok_reserve(llava__tok_str *b, size_t extra) {
-    if (b->oom) return -1;
-    if (b->n + extra + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap : 256;
-        while (nc < b->n + extra + 1) nc *= 2;
-        char *np = (char *)LLAVA_REALLOC(b->p, nc);
-        if (!np) {
-            b->oom = 1;
-            return -1;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-    return 0;
-}
-static void llava__tok_put(llava__tok_str *b, const void *s, size_t n) {
-    if (llava__tok_reserve(b, n)) return;
-    if (n) memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void llava__tok_puts(llava__tok_str *b, const char *s) { llava__tok_put(b, s, strlen(s)); }
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void llava__tok_printf(llava__tok_str *b, const char *fmt, ...) {
-    char tmp[256];
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(tmp, sizeof tmp, fmt, ap);
-    va_end(ap);
-    if (k > 0) llava__tok_put(b, tmp, (size_t)LLAVA__MIN(k, (int)sizeof tmp - 1));
-}
-
 /* growable int array */
 typedef struct {
     int *p;
@@ -5553,105 +5719,6 @@ static int llava__tok_ipush(llava__tok_ints *a, int v) {
     }
     a->p[a->n++] = v;
     return 0;
-}
-
-/* --- string -> int hash map (own copy of the keys) -------------------------------------------------- */
-typedef struct {
-    llava__tok_str keys;  /* key bytes, back to back */
-    size_t *koff;         /* [n] */
-    uint32_t *klen;       /* [n] */
-    int *val;             /* [n] */
-    int n, cap;
-    int *slot;            /* [mask+1] entry index, or -1 */
-    uint32_t mask;
-} llava__tok_smap;
-
-static uint64_t llava__tok_hash(const void *p, size_t n) { /* FNV-1a, then a final mix */
-    const unsigned char *s = (const unsigned char *)p;
-    uint64_t h = 0xcbf29ce484222325ull;
-    size_t i;
-    for (i = 0; i < n; i++) h = (h ^ s[i]) * 0x100000001b3ull;
-    h ^= h >> 29;
-    h *= 0xbf58476d1ce4e5b9ull;
-    return h ^ (h >> 32);
-}
-static void llava__tok_smap_free(llava__tok_smap *m) {
-    LLAVA_FREE(m->keys.p);
-    LLAVA_FREE(m->koff);
-    LLAVA_FREE(m->klen);
-    LLAVA_FREE(m->val);
-    LLAVA_FREE(m->slot);
-    memset(m, 0, sizeof *m);
-}
-static int llava__tok_smap_find(const llava__tok_smap *m, const char *k, size_t n) { /* entry or -1 */
-    if (!m->slot) return -1;
-    uint32_t h = (uint32_t)llava__tok_hash(k, n) & m->mask;
-    while (m->slot[h] >= 0) {
-        int e = m->slot[h];
-        if (m->klen[e] == n && !memcmp(m->keys.p + m->koff[e], k, n)) return e;
-        h = (h + 1) & m->mask;
-    }
-    return -1;
-}
-static int llava__tok_smap_get(const llava__tok_smap *m, const char *k, size_t n) { /* value or -1 */
-    int e = llava__tok_smap_find(m, k, n);
-    return e < 0 ? -1 : m->val[e];
-}
-static int llava__tok_smap_grow(llava__tok_smap *m) {
-    uint32_t ns = m->slot ? (m->mask + 1) * 2 : 1024, i;
-    int *slot = (int *)LLAVA_MALLOC(ns * sizeof(int));
-    if (!slot) return -1;
-    for (i = 0; i < ns; i++) slot[i] = -1;
-    int e;
-    for (e = 0; e < m->n; e++) {
-        uint32_t h = (uint32_t)llava__tok_hash(m->keys.p + m->koff[e], m->klen[e]) & (ns - 1);
-        while (slot[h] >= 0) h = (h + 1) & (ns - 1);
-        slot[h] = e;
-    }
-    LLAVA_FREE(m->slot);
-    m->slot = slot;
-    m->mask = ns - 1;
-    return 0;
-}
-/* inserts or overwrites; returns the entry index, or -1 when out of memory */
-static int llava__tok_smap_put(llava__tok_smap *m, const char *k, size_t n, int val) {
-    int e = llava__tok_smap_find(m, k, n);
-    if (e >= 0) {
-        m->val[e] = val;
-        return e;
-    }
-    if (!m->slot || (uint32_t)(m->n + 1) * 2 > m->mask + 1)
-        if (llava__tok_smap_grow(m)) return -1;
-    if (m->n == m->cap) {
-        int nc = m->cap ? m->cap * 2 : 256;
-        size_t *ko = (size_t *)LLAVA_REALLOC(m->koff, (size_t)nc * sizeof(size_t));
-        if (ko) m->koff = ko;
-        uint32_t *kl = (uint32_t *)LLAVA_REALLOC(m->klen, (size_t)nc * sizeof(uint32_t));
-        if (kl) m->klen = kl;
-        int *v = (int *)LLAVA_REALLOC(m->val, (size_t)nc * sizeof(int));
-        if (v) m->val = v;
-        if (!ko || !kl || !v) return -1;
-        m->cap = nc;
-    }
-    size_t off = m->keys.n;
-    llava__tok_put(&m->keys, k, n);
-    llava__tok_put(&m->keys, "", 1); /* each key NUL-terminated, so it can be handed out as a string */
-    if (m->keys.oom) return -1;
-    e = m->n++;
-    m->koff[e] = off;
-    m->klen[e] = (uint32_t)n;
-    m->val[e] = val;
-    uint32_t h = (uint32_t)llava__tok_hash(k, n) & m->mask;
-    while (m->slot[h] >= 0) h = (h + 1) & m->mask;
-    m->slot[h] = e;
-    return e;
-}
-/* counts one more of the key (a new key starts at 1); returns the entry index, or -1 when out of memory */
-static int llava__tok_smap_count(llava__tok_smap *m, const char *k, size_t n) {
-    int e = llava__tok_smap_find(m, k, n);
-    if (e < 0) return llava__tok_smap_put(m, k, n, 1);
-    m->val[e]++;
-    return e;
 }
 
 /* --- (id, id) -> (rank, merged id) hash map for BPE merges ------------------------------------------ */
@@ -5753,7 +5820,7 @@ typedef struct {
 struct LlavaTokenizer {
     /* BPE model (tokenizers/src/models/bpe/model.rs) */
     int n_model;            /* model.vocab entries: ids 0..n_model-1 */
-    llava__tok_smap vocab;  /* token string -> id */
+    LlavaStrMap vocab;  /* token string -> id */
     llava__tok_pmap merges; /* (left id, right id) -> (rank, merged id) */
     int byte_level;         /* vocabulary spelled in ByteLevel's byte-to-character map */
     int byte_id[256];       /* id standing for each byte: <0xNN> (byte fallback) or ByteLevel's char */
@@ -5799,7 +5866,7 @@ static int llava__tok_bl_byte(uint32_t cp) { /* inverse, -1 if cp is not one of 
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *t) {
     int i;
     if (!t) return;
-    llava__tok_smap_free(&t->vocab);
+    llava_strmap_free(&t->vocab);
     llava__tok_pmap_free(&t->merges);
     LLAVA_FREE(t->ent_of_id);
     LLAVA_FREE(t->added_of_id);
@@ -5826,16 +5893,16 @@ LLAVADEF void llava_tokenizer_free(LlavaTokenizer *t) {
     LLAVA_FREE(t);
 }
 
-static const char *llava__tok_jstr(const llava__json *j, const llava__jnode *o, const char *key) {
-    const llava__jnode *x = llava__jget(j, o, key);
-    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+static const char *llava__tok_jstr(const LlavaJson *j, const LlavaJsonNode *o, const char *key) {
+    const LlavaJsonNode *x = llava_json_get(j, o, key);
+    return x && x->type == LLAVA_JSON_STR ? x->str : NULL;
 }
-static int llava__tok_jbool(const llava__json *j, const llava__jnode *o, const char *key, int def) {
-    const llava__jnode *x = llava__jget(j, o, key);
-    return x && (x->type == LLAVA__JBOOL || x->type == LLAVA__JNUM) ? x->num != 0 : def;
+static int llava__tok_jbool(const LlavaJson *j, const LlavaJsonNode *o, const char *key, int def) {
+    const LlavaJsonNode *x = llava_json_get(j, o, key);
+    return x && (x->type == LLAVA_JSON_BOOL || x->type == LLAVA_JSON_NUM) ? x->num != 0 : def;
 }
-static int llava__tok_is_int(const llava__jnode *x, double lo, double hi) {
-    return x && x->type == LLAVA__JNUM && x->num == (double)(long long)x->num && x->num >= lo && x->num <= hi;
+static int llava__tok_is_int(const LlavaJsonNode *x, double lo, double hi) {
+    return x && x->type == LLAVA_JSON_NUM && x->num == (double)(long long)x->num && x->num >= lo && x->num <= hi;
 }
 
 /* id -> token string (added tokens first, as tokenizers' id_to_token does) */
@@ -5853,14 +5920,14 @@ static const char *llava__tok_id_str(const LlavaTokenizer *t, int id, size_t *le
 }
 
 /* normalizer: in[n] with original offsets o[n+1] -> out with offsets (o[n] is the end's offset) */
-static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const int *o, size_t n, llava__tok_str *out, llava__tok_ints *oo) {
-    llava__tok_str a, tmp;
+static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const int *o, size_t n, LlavaBuf *out, llava__tok_ints *oo) {
+    LlavaBuf a, tmp;
     llava__tok_ints ao, tmpo;
     size_t i;
     int k;
     memset(&a, 0, sizeof a);
     memset(&ao, 0, sizeof ao);
-    llava__tok_put(&a, in, n);
+    llava_buf_put(&a, in, n);
     for (i = 0; i <= n; i++) llava__tok_ipush(&ao, o[i]);
     for (k = 0; k < t->n_norm; k++) {
         const llava__tok_norm *nm = &t->norm[k];
@@ -5868,20 +5935,20 @@ static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const 
         memset(&tmpo, 0, sizeof tmpo);
         if (nm->type == LLAVA__NORM_PREPEND) {
             if (a.n) { /* tokenizers: nothing is prepended to an empty string */
-                llava__tok_put(&tmp, nm->a, nm->an);
+                llava_buf_put(&tmp, nm->a, nm->an);
                 for (i = 0; i < nm->an; i++) llava__tok_ipush(&tmpo, ao.p[0]);
             }
-            llava__tok_put(&tmp, a.p ? a.p : "", a.n);
+            llava_buf_put(&tmp, a.p ? a.p : "", a.n);
             for (i = 0; i <= a.n; i++) llava__tok_ipush(&tmpo, ao.p[i]);
         } else {
             for (i = 0; i < a.n;) {
                 if (nm->an && i + nm->an <= a.n && !memcmp(a.p + i, nm->a, nm->an)) {
                     size_t q;
-                    llava__tok_put(&tmp, nm->b, nm->bn);
+                    llava_buf_put(&tmp, nm->b, nm->bn);
                     for (q = 0; q < nm->bn; q++) llava__tok_ipush(&tmpo, ao.p[i]);
                     i += nm->an;
                 } else {
-                    llava__tok_put(&tmp, a.p + i, 1);
+                    llava_buf_put(&tmp, a.p + i, 1);
                     llava__tok_ipush(&tmpo, ao.p[i]);
                     i++;
                 }
@@ -5895,7 +5962,7 @@ static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const 
     }
     *out = a;
     *oo = ao;
-    if (!out->p) llava__tok_put(out, "", 0);
+    if (!out->p) llava_buf_put(out, "", 0);
 }
 
 static int llava__tok_aset_cmp_len(const LlavaTokenizer *t, int x, int y, int norm) {
@@ -5937,13 +6004,13 @@ static int llava__tok_pattern_of(const char *re) {
     return -1;
 }
 
-static int llava__tok_load_norm(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
-    if (!x || x->type == LLAVA__JNULL) return 0;
+static int llava__tok_load_norm(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *x, const char *path) {
+    if (!x || x->type == LLAVA_JSON_NULL) return 0;
     const char *type = llava__tok_jstr(j, x, "type");
     if (!type) return llava__err("%s: normalizer without a type", path);
     if (!strcmp(type, "Sequence")) {
-        const llava__jnode *c;
-        for (c = llava__jfirst(j, llava__jget(j, x, "normalizers")); c; c = llava__jnext(j, c))
+        const LlavaJsonNode *c;
+        for (c = llava_json_first(j, llava_json_get(j, x, "normalizers")); c; c = llava_json_next(j, c))
             if (llava__tok_load_norm(t, j, c, path)) return -1;
         return 0;
     }
@@ -5956,7 +6023,7 @@ static int llava__tok_load_norm(LlavaTokenizer *t, const llava__json *j, const l
         nm.a = llava__strdup(p);
         nm.an = strlen(p);
     } else if (!strcmp(type, "Replace")) {
-        const char *pat = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
+        const char *pat = llava__tok_jstr(j, llava_json_get(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
         if (!pat || !content) return llava__err("%s: Replace normalizer: only a String pattern and a content are supported", path);
         nm.type = LLAVA__NORM_REPLACE;
         nm.a = llava__strdup(pat);
@@ -5978,20 +6045,20 @@ static int llava__tok_load_norm(LlavaTokenizer *t, const llava__json *j, const l
     return 0;
 }
 
-static int llava__tok_scheme(const llava__json *j, const llava__jnode *x) {
+static int llava__tok_scheme(const LlavaJson *j, const LlavaJsonNode *x) {
     const char *s = llava__tok_jstr(j, x, "prepend_scheme");
     if (s) return !strcmp(s, "first") ? LLAVA__SCHEME_FIRST : !strcmp(s, "never") ? LLAVA__SCHEME_NEVER : LLAVA__SCHEME_ALWAYS;
     /* older files: add_prefix_space */
     return llava__tok_jbool(j, x, "add_prefix_space", 1) ? LLAVA__SCHEME_ALWAYS : LLAVA__SCHEME_NEVER;
 }
 
-static int llava__tok_load_pre(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
-    if (!x || x->type == LLAVA__JNULL) return 0;
+static int llava__tok_load_pre(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *x, const char *path) {
+    if (!x || x->type == LLAVA_JSON_NULL) return 0;
     const char *type = llava__tok_jstr(j, x, "type");
     if (!type) return llava__err("%s: pre_tokenizer without a type", path);
     if (!strcmp(type, "Sequence")) {
-        const llava__jnode *c;
-        for (c = llava__jfirst(j, llava__jget(j, x, "pretokenizers")); c; c = llava__jnext(j, c))
+        const LlavaJsonNode *c;
+        for (c = llava_json_first(j, llava_json_get(j, x, "pretokenizers")); c; c = llava_json_next(j, c))
             if (llava__tok_load_pre(t, j, c, path)) return -1;
         return 0;
     }
@@ -6011,7 +6078,7 @@ static int llava__tok_load_pre(LlavaTokenizer *t, const llava__json *j, const ll
         p.add_prefix_space = llava__tok_jbool(j, x, "add_prefix_space", 1);
         p.use_regex = llava__tok_jbool(j, x, "use_regex", 1);
     } else if (!strcmp(type, "Split")) {
-        const char *re = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "Regex");
+        const char *re = llava__tok_jstr(j, llava_json_get(j, x, "pattern"), "Regex");
         const char *beh = llava__tok_jstr(j, x, "behavior");
         p.type = LLAVA__PRE_SPLIT;
         p.pattern = re ? llava__tok_pattern_of(re) : -1;
@@ -6030,21 +6097,21 @@ static int llava__tok_load_pre(LlavaTokenizer *t, const llava__json *j, const ll
     return 0;
 }
 
-static int llava__tok_load_dec(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
-    if (!x || x->type == LLAVA__JNULL) return 0;
+static int llava__tok_load_dec(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *x, const char *path) {
+    if (!x || x->type == LLAVA_JSON_NULL) return 0;
     const char *type = llava__tok_jstr(j, x, "type");
     if (!type) return llava__err("%s: decoder without a type", path);
     t->has_decoder = 1;
     if (!strcmp(type, "Sequence")) {
-        const llava__jnode *c;
-        for (c = llava__jfirst(j, llava__jget(j, x, "decoders")); c; c = llava__jnext(j, c))
+        const LlavaJsonNode *c;
+        for (c = llava_json_first(j, llava_json_get(j, x, "decoders")); c; c = llava_json_next(j, c))
             if (llava__tok_load_dec(t, j, c, path)) return -1;
         return 0;
     }
     llava__tok_dec d;
     memset(&d, 0, sizeof d);
     if (!strcmp(type, "Replace")) {
-        const char *pat = llava__tok_jstr(j, llava__jget(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
+        const char *pat = llava__tok_jstr(j, llava_json_get(j, x, "pattern"), "String"), *content = llava__tok_jstr(j, x, "content");
         if (!pat || !content) return llava__err("%s: Replace decoder: only a String pattern and a content are supported", path);
         d.type = LLAVA__DEC_REPLACE;
         d.a = llava__strdup(pat);
@@ -6062,7 +6129,7 @@ static int llava__tok_load_dec(LlavaTokenizer *t, const llava__json *j, const ll
         d.type = LLAVA__DEC_FUSE;
     } else if (!strcmp(type, "Strip")) {
         const char *c = llava__tok_jstr(j, x, "content");
-        const llava__jnode *a = llava__jget(j, x, "start"), *b = llava__jget(j, x, "stop");
+        const LlavaJsonNode *a = llava_json_get(j, x, "start"), *b = llava_json_get(j, x, "stop");
         if (!c || !llava__tok_is_int(a, 0, 1e6) || !llava__tok_is_int(b, 0, 1e6)) return llava__err("%s: Strip decoder needs content, start, stop", path);
         d.type = LLAVA__DEC_STRIP;
         d.ch = llava__tok_first_cp(c, strlen(c));
@@ -6090,28 +6157,28 @@ static int llava__tok_load_dec(LlavaTokenizer *t, const llava__json *j, const ll
 }
 
 /* the ids a special token name stands for in a TemplateProcessing / Roberta / Bert post-processor */
-static int llava__tok_push_special(LlavaTokenizer *t, llava__tok_ints *dst, const llava__json *j, const llava__jnode *specials,
+static int llava__tok_push_special(LlavaTokenizer *t, llava__tok_ints *dst, const LlavaJson *j, const LlavaJsonNode *specials,
                                    const char *name, const char *path) {
-    const llava__jnode *sp = llava__jget(j, specials, name), *ids = llava__jget(j, sp, "ids"), *c;
+    const LlavaJsonNode *sp = llava_json_get(j, specials, name), *ids = llava_json_get(j, sp, "ids"), *c;
     if (!ids) {
         int id = llava_token_id(t, name);
         if (id < 0) return llava__err("%s: post_processor names special token '%s', which is not in the vocabulary", path, name);
         return llava__tok_ipush(dst, id);
     }
-    for (c = llava__jfirst(j, ids); c; c = llava__jnext(j, c)) {
+    for (c = llava_json_first(j, ids); c; c = llava_json_next(j, c)) {
         if (!llava__tok_is_int(c, 0, t->n_vocab - 1))
             return llava__err("%s: post_processor special token '%s' has an id outside the vocabulary of %d", path, name, t->n_vocab);
         llava__tok_ipush(dst, (int)c->num);
     }
     return 0;
 }
-static int llava__tok_load_post(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, const char *path) {
-    if (!x || x->type == LLAVA__JNULL) return 0;
+static int llava__tok_load_post(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *x, const char *path) {
+    if (!x || x->type == LLAVA_JSON_NULL) return 0;
     const char *type = llava__tok_jstr(j, x, "type");
     if (!type) return llava__err("%s: post_processor without a type", path);
     if (!strcmp(type, "Sequence")) {
-        const llava__jnode *c;
-        for (c = llava__jfirst(j, llava__jget(j, x, "processors")); c; c = llava__jnext(j, c))
+        const LlavaJsonNode *c;
+        for (c = llava_json_first(j, llava_json_get(j, x, "processors")); c; c = llava_json_next(j, c))
             if (llava__tok_load_post(t, j, c, path)) return -1;
         return 0;
     }
@@ -6123,23 +6190,23 @@ static int llava__tok_load_post(LlavaTokenizer *t, const llava__json *j, const l
     int rc = 0;
     size_t i;
     if (!strcmp(type, "TemplateProcessing")) {
-        const llava__jnode *single = llava__jget(j, x, "single"), *specials = llava__jget(j, x, "special_tokens"), *c;
+        const LlavaJsonNode *single = llava_json_get(j, x, "single"), *specials = llava_json_get(j, x, "special_tokens"), *c;
         int seen_seq = 0;
-        if (!single || single->type != LLAVA__JARR) return llava__err("%s: TemplateProcessing without 'single'", path);
-        for (c = llava__jfirst(j, single); c && !rc; c = llava__jnext(j, c)) {
-            const llava__jnode *st = llava__jget(j, c, "SpecialToken");
+        if (!single || single->type != LLAVA_JSON_ARR) return llava__err("%s: TemplateProcessing without 'single'", path);
+        for (c = llava_json_first(j, single); c && !rc; c = llava_json_next(j, c)) {
+            const LlavaJsonNode *st = llava_json_get(j, c, "SpecialToken");
             if (st) {
                 const char *name = llava__tok_jstr(j, st, "id");
                 if (!name) rc = llava__err("%s: TemplateProcessing SpecialToken without an id", path);
                 else rc = llava__tok_push_special(t, seen_seq ? &post : &pre, j, specials, name, path);
-            } else if (llava__jget(j, c, "Sequence")) {
+            } else if (llava_json_get(j, c, "Sequence")) {
                 seen_seq = 1;
             } else {
                 rc = llava__err("%s: TemplateProcessing item is neither SpecialToken nor Sequence", path);
             }
         }
     } else if (!strcmp(type, "RobertaProcessing") || !strcmp(type, "BertProcessing")) {
-        const llava__jnode *cls = llava__jat(j, llava__jget(j, x, "cls"), 1), *sep = llava__jat(j, llava__jget(j, x, "sep"), 1);
+        const LlavaJsonNode *cls = llava_json_at(j, llava_json_get(j, x, "cls"), 1), *sep = llava_json_at(j, llava_json_get(j, x, "sep"), 1);
         if (!llava__tok_is_int(cls, 0, t->n_vocab - 1) || !llava__tok_is_int(sep, 0, t->n_vocab - 1))
             return llava__err("%s: %s needs cls and sep ids inside the vocabulary", path, type);
         llava__tok_ipush(&pre, (int)cls->num);
@@ -6188,7 +6255,7 @@ static int llava__tok_add_added(LlavaTokenizer *t, const char *content, int id, 
     return 0;
 }
 
-static int llava__tok_load_added(LlavaTokenizer *t, const llava__json *j, const llava__jnode *x, int id, const char *path) {
+static int llava__tok_load_added(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *x, int id, const char *path) {
     const char *content = llava__tok_jstr(j, x, "content");
     if (!content || !content[0]) return llava__err("%s: added token %d has no content", path, id);
     if (id < 0 || id >= (1 << 24)) return llava__err("%s: added token '%s' has id %d, out of range", path, content, id);
@@ -6198,25 +6265,25 @@ static int llava__tok_load_added(LlavaTokenizer *t, const llava__json *j, const 
 }
 
 /* tokenizer_config.json names special tokens as strings or as {"content": ...} objects */
-static const char *llava__tok_cfg_token(const llava__json *j, const llava__jnode *cfg, const char *key) {
-    const llava__jnode *x = llava__jget(j, cfg, key);
+static const char *llava__tok_cfg_token(const LlavaJson *j, const LlavaJsonNode *cfg, const char *key) {
+    const LlavaJsonNode *x = llava_json_get(j, cfg, key);
     if (!x) return NULL;
-    if (x->type == LLAVA__JSTR) return x->str;
+    if (x->type == LLAVA_JSON_STR) return x->str;
     return llava__tok_jstr(j, x, "content");
 }
 
-static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const llava__jnode *model, const char *path) {
+static int llava__tok_load_model(LlavaTokenizer *t, const LlavaJson *j, const LlavaJsonNode *model, const char *path) {
     const char *type = llava__tok_jstr(j, model, "type");
-    const llava__jnode *vocab = llava__jget(j, model, "vocab"), *merges = llava__jget(j, model, "merges"), *x;
-    if (!model || model->type != LLAVA__JOBJ) return llava__err("%s: no 'model' object", path);
+    const LlavaJsonNode *vocab = llava_json_get(j, model, "vocab"), *merges = llava_json_get(j, model, "merges"), *x;
+    if (!model || model->type != LLAVA_JSON_OBJ) return llava__err("%s: no 'model' object", path);
     if (type && strcmp(type, "BPE")) return llava__err("%s: model type '%s' is not supported (only BPE)", path, type);
     if (!type && !merges) return llava__err("%s: model has no type and no merges: not a BPE model", path);
-    if (!vocab || vocab->type != LLAVA__JOBJ) return llava__err("%s: model.vocab is not an object", path);
-    if (merges && merges->type != LLAVA__JARR) return llava__err("%s: model.merges is not an array", path);
+    if (!vocab || vocab->type != LLAVA_JSON_OBJ) return llava__err("%s: model.vocab is not an object", path);
+    if (merges && merges->type != LLAVA_JSON_ARR) return llava__err("%s: model.merges is not an array", path);
     const char *csp = llava__tok_jstr(j, model, "continuing_subword_prefix"), *ews = llava__tok_jstr(j, model, "end_of_word_suffix");
     if ((csp && csp[0]) || (ews && ews[0])) return llava__err("%s: BPE continuing_subword_prefix / end_of_word_suffix are not supported", path);
-    const llava__jnode *drop = llava__jget(j, model, "dropout");
-    if (drop && drop->type == LLAVA__JNUM && drop->num > 0) return llava__err("%s: BPE dropout %g is not supported", path, drop->num);
+    const LlavaJsonNode *drop = llava_json_get(j, model, "dropout");
+    if (drop && drop->type == LLAVA_JSON_NUM && drop->num > 0) return llava__err("%s: BPE dropout %g is not supported", path, drop->num);
     t->n_model = vocab->count;
     t->byte_fallback = llava__tok_jbool(j, model, "byte_fallback", 0);
     t->fuse_unk = llava__tok_jbool(j, model, "fuse_unk", 0);
@@ -6225,7 +6292,7 @@ static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const 
     if (!t->ent_of_id) return llava__err("%s: out of memory", path);
     int i;
     for (i = 0; i < t->n_model; i++) t->ent_of_id[i] = -1;
-    for (x = llava__jfirst(j, vocab); x; x = llava__jnext(j, x)) {
+    for (x = llava_json_first(j, vocab); x; x = llava_json_next(j, x)) {
         if (!llava__tok_is_int(x, 0, 2147483647.0)) return llava__err("%s: vocab token '%s' has a non-integer id", path, x->key);
         if (x->num >= t->n_model)
             return llava__err("%s: vocab token '%s' has id %.0f, out of range (the vocabulary has %d entries)", path, x->key, x->num, t->n_model);
@@ -6233,25 +6300,25 @@ static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const 
         if (t->ent_of_id[id] >= 0)
             return llava__err("%s: vocab id %d is given to both '%s' and '%s'", path, id, t->vocab.keys.p + t->vocab.koff[t->ent_of_id[id]], x->key);
         size_t kn = strlen(x->key);
-        if (llava__tok_smap_find(&t->vocab, x->key, kn) >= 0) return llava__err("%s: vocab token '%s' appears twice", path, x->key);
-        int e = llava__tok_smap_put(&t->vocab, x->key, kn, id);
+        if (llava_strmap_find(&t->vocab, x->key, kn) >= 0) return llava__err("%s: vocab token '%s' appears twice", path, x->key);
+        int e = llava_strmap_put(&t->vocab, x->key, kn, id);
         if (e < 0) return llava__err("%s: out of memory", path);
         t->ent_of_id[id] = e;
     }
     const char *unk = llava__tok_jstr(j, model, "unk_token");
     t->unk_model = -1;
     if (unk) {
-        t->unk_model = llava__tok_smap_get(&t->vocab, unk, strlen(unk));
+        t->unk_model = llava_strmap_get(&t->vocab, unk, strlen(unk));
         if (t->unk_model < 0) return llava__err("%s: unk_token '%s' is not in the vocabulary", path, unk);
     }
     if (llava__tok_pmap_init(&t->merges, merges ? merges->count : 0)) return llava__err("%s: out of memory", path);
     int rank = 0;
-    llava__tok_str cat;
+    LlavaBuf cat;
     memset(&cat, 0, sizeof cat);
-    for (x = llava__jfirst(j, merges); x; x = llava__jnext(j, x), rank++) {
+    for (x = llava_json_first(j, merges); x; x = llava_json_next(j, x), rank++) {
         const char *a = NULL, *b = NULL;
         size_t an = 0, bn = 0;
-        if (x->type == LLAVA__JSTR) { /* "a b": exactly one space, as tokenizers requires */
+        if (x->type == LLAVA_JSON_STR) { /* "a b": exactly one space, as tokenizers requires */
             const char *sp = strchr(x->str, ' ');
             if (!sp || strchr(sp + 1, ' ')) {
                 LLAVA_FREE(cat.p);
@@ -6261,9 +6328,9 @@ static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const 
             an = (size_t)(sp - x->str);
             b = sp + 1;
             bn = strlen(b);
-        } else if (x->type == LLAVA__JARR && x->count == 2 && llava__jat(j, x, 0)->type == LLAVA__JSTR && llava__jat(j, x, 1)->type == LLAVA__JSTR) {
-            a = llava__jat(j, x, 0)->str;
-            b = llava__jat(j, x, 1)->str;
+        } else if (x->type == LLAVA_JSON_ARR && x->count == 2 && llava_json_at(j, x, 0)->type == LLAVA_JSON_STR && llava_json_at(j, x, 1)->type == LLAVA_JSON_STR) {
+            a = llava_json_at(j, x, 0)->str;
+            b = llava_json_at(j, x, 1)->str;
             an = strlen(a);
             bn = strlen(b);
         } else {
@@ -6271,10 +6338,10 @@ static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const 
             return llava__err("%s: merge %d is neither \"a b\" nor [a, b]", path, rank);
         }
         cat.n = 0;
-        llava__tok_put(&cat, a, an);
-        int ia = llava__tok_smap_get(&t->vocab, cat.p, an);
-        llava__tok_put(&cat, b, bn);
-        int ib = llava__tok_smap_get(&t->vocab, cat.p + an, bn), iab = llava__tok_smap_get(&t->vocab, cat.p, an + bn);
+        llava_buf_put(&cat, a, an);
+        int ia = llava_strmap_get(&t->vocab, cat.p, an);
+        llava_buf_put(&cat, b, bn);
+        int ib = llava_strmap_get(&t->vocab, cat.p + an, bn), iab = llava_strmap_get(&t->vocab, cat.p, an + bn);
         if (cat.oom) return llava__err("%s: out of memory", path);
         if (ia < 0 || ib < 0 || iab < 0) {
             llava__err("%s: merge %d ('%.*s' '%.*s') names a token that is not in the vocabulary: '%.*s'", path, rank, (int)an, a, (int)bn, b,
@@ -6290,7 +6357,7 @@ static int llava__tok_load_model(LlavaTokenizer *t, const llava__json *j, const 
 
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
     char *path = llava__path_join(dir_or_file, "tokenizer.json"), *cfg_path = NULL, *text = NULL, *cfg_text = NULL;
-    llava__json j, cj;
+    LlavaJson j, cj;
     int rc = 0, i, have_cfg = 0;
     size_t n = 0;
     memset(&j, 0, sizeof j);
@@ -6302,7 +6369,7 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         llava__err("out of memory");
         return NULL;
     }
-    if (!llava__exists(path)) { /* a file given directly: tokenizer_config.json beside it */
+    if (!llava_file_exists(path)) { /* a file given directly: tokenizer_config.json beside it */
         LLAVA_FREE(path);
         path = llava__strdup(dir_or_file);
         const char *slash = path ? strrchr(path, '/') : NULL;
@@ -6321,32 +6388,32 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         cfg_path = llava__path_join(dir_or_file, "tokenizer_config.json");
     }
     if (!path || !cfg_path) rc = llava__err("out of memory");
-    if (!rc && !(text = llava__read_text(path, LLAVA__LIMIT_JSON, &n))) rc = -1;
+    if (!rc && !(text = llava_read_file(path, LLAVA__LIMIT_JSON, &n))) rc = -1;
     if (!rc && n == 0) rc = llava__err("%s: empty (or a directory without tokenizer.json)", path);
-    if (!rc) rc = llava__json_parse(&j, text, n, path);
-    const llava__jnode *root = rc ? NULL : &j.nodes[0];
-    if (!rc && root->type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", path);
-    if (!rc) rc = llava__tok_load_model(t, &j, llava__jget(&j, root, "model"), path);
+    if (!rc) rc = llava_json_parse(&j, text, n, path);
+    const LlavaJsonNode *root = rc ? NULL : &j.nodes[0];
+    if (!rc && root->type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", path);
+    if (!rc) rc = llava__tok_load_model(t, &j, llava_json_get(&j, root, "model"), path);
     /* added tokens: tokenizer.json's, then tokenizer_config.json's added_tokens_decoder */
     t->n_vocab = t->n_model;
     if (!rc) {
-        const llava__jnode *x;
-        for (x = llava__jfirst(&j, llava__jget(&j, root, "added_tokens")); x && !rc; x = llava__jnext(&j, x)) {
-            const llava__jnode *id = llava__jget(&j, x, "id");
+        const LlavaJsonNode *x;
+        for (x = llava_json_first(&j, llava_json_get(&j, root, "added_tokens")); x && !rc; x = llava_json_next(&j, x)) {
+            const LlavaJsonNode *id = llava_json_get(&j, x, "id");
             if (!llava__tok_is_int(id, -2147483648.0, 2147483647.0)) rc = llava__err("%s: added token without an integer id", path);
             else rc = llava__tok_load_added(t, &j, x, (int)id->num, path);
         }
     }
-    if (!rc && llava__exists(cfg_path)) {
+    if (!rc && llava_file_exists(cfg_path)) {
         size_t cn = 0;
-        if (!(cfg_text = llava__read_text(cfg_path, LLAVA__LIMIT_JSON, &cn)) || llava__json_parse(&cj, cfg_text, cn, cfg_path)) rc = -1;
-        else if (cj.nodes[0].type != LLAVA__JOBJ) rc = llava__err("%s: not a JSON object", cfg_path);
+        if (!(cfg_text = llava_read_file(cfg_path, LLAVA__LIMIT_JSON, &cn)) || llava_json_parse(&cj, cfg_text, cn, cfg_path)) rc = -1;
+        else if (cj.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", cfg_path);
         else have_cfg = 1;
     }
-    const llava__jnode *cfg = have_cfg ? &cj.nodes[0] : NULL;
+    const LlavaJsonNode *cfg = have_cfg ? &cj.nodes[0] : NULL;
     if (!rc && cfg) {
-        const llava__jnode *x;
-        for (x = llava__jfirst(&cj, llava__jget(&cj, cfg, "added_tokens_decoder")); x && !rc; x = llava__jnext(&cj, x)) {
+        const LlavaJsonNode *x;
+        for (x = llava_json_first(&cj, llava_json_get(&cj, cfg, "added_tokens_decoder")); x && !rc; x = llava_json_next(&cj, x)) {
             char *end = NULL;
             long id = strtol(x->key, &end, 10);
             if (!x->key[0] || *end || id < 0 || id >= (1 << 24)) rc = llava__err("%s: added_tokens_decoder key '%s' is not an id", cfg_path, x->key);
@@ -6365,10 +6432,10 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         }
         for (i = 0; !rc && i < t->n_added; i++) t->added_of_id[t->added[i].id] = i;
     }
-    if (!rc) rc = llava__tok_load_norm(t, &j, llava__jget(&j, root, "normalizer"), path);
-    if (!rc) rc = llava__tok_load_pre(t, &j, llava__jget(&j, root, "pre_tokenizer"), path);
-    if (!rc) rc = llava__tok_load_dec(t, &j, llava__jget(&j, root, "decoder"), path);
-    if (!rc) rc = llava__tok_load_post(t, &j, llava__jget(&j, root, "post_processor"), path);
+    if (!rc) rc = llava__tok_load_norm(t, &j, llava_json_get(&j, root, "normalizer"), path);
+    if (!rc) rc = llava__tok_load_pre(t, &j, llava_json_get(&j, root, "pre_tokenizer"), path);
+    if (!rc) rc = llava__tok_load_dec(t, &j, llava_json_get(&j, root, "decoder"), path);
+    if (!rc) rc = llava__tok_load_post(t, &j, llava_json_get(&j, root, "post_processor"), path);
     /* special token ids */
     t->bos = t->eos = t->pad = -1;
     t->unk = t->unk_model;
@@ -6382,8 +6449,8 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
             if (*dst[i] < 0) rc = llava__err("%s: %s '%s' is not in the vocabulary", cfg_path, names[i], s);
         }
         /* transformers' LLaMA-style tokenizers rebuild the post-processor from these two flags */
-        const llava__jnode *ab = llava__jget(&cj, cfg, "add_bos_token"), *ae = llava__jget(&cj, cfg, "add_eos_token");
-        int has_ab = ab && ab->type == LLAVA__JBOOL, has_ae = ae && ae->type == LLAVA__JBOOL;
+        const LlavaJsonNode *ab = llava_json_get(&cj, cfg, "add_bos_token"), *ae = llava_json_get(&cj, cfg, "add_eos_token");
+        int has_ab = ab && ab->type == LLAVA_JSON_BOOL, has_ae = ae && ae->type == LLAVA_JSON_BOOL;
         if (!rc && (has_ab || has_ae)) {
             t->pre_ids.n = t->post_ids.n = 0;
             if (has_ab && ab->num) {
@@ -6405,13 +6472,13 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
             int k;
             if (t->byte_level) k = llava__tok_utf8_put(s, llava__tok_bl_char(i));
             else k = snprintf(s, sizeof s, "<0x%02X>", i);
-            t->byte_id[i] = t->byte_level || t->byte_fallback ? llava__tok_smap_get(&t->vocab, s, (size_t)k) : -1;
+            t->byte_id[i] = t->byte_level || t->byte_fallback ? llava_strmap_get(&t->vocab, s, (size_t)k) : -1;
         }
     }
     /* normalized added tokens are matched in their normalized spelling */
     for (i = 0; !rc && i < t->n_added; i++) {
         llava__tok_added *a = &t->added[i];
-        llava__tok_str s;
+        LlavaBuf s;
         llava__tok_ints o;
         int *oz = (int *)llava__calloc(a->len + 1, sizeof(int));
         if (!oz) {
@@ -6426,8 +6493,8 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         a->norm_len = s.n;
     }
     if (!rc && (llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))) rc = llava__err("out of memory");
-    llava__json_free(&j);
-    llava__json_free(&cj);
+    llava_json_free(&j);
+    llava_json_free(&cj);
     LLAVA_FREE(text);
     LLAVA_FREE(cfg_text);
     LLAVA_FREE(path);
@@ -6449,7 +6516,7 @@ LLAVADEF int llava_token_id(const LlavaTokenizer *t, const char *s) {
     size_t n = strlen(s);
     for (i = 0; i < t->n_added; i++)
         if (t->added[i].len == n && !memcmp(t->added[i].content, s, n)) return t->added[i].id;
-    return llava__tok_smap_get(&t->vocab, s, n);
+    return llava_strmap_get(&t->vocab, s, n);
 }
 LLAVADEF const char *llava_token_str(const LlavaTokenizer *t, int id) {
     size_t n;
@@ -6473,7 +6540,7 @@ static void llava__tok_emit(llava__tok_out *out, int id, int s, int e) {
 
 /* pieces of pre-tokenized text: bytes back to back, each byte's input offset, piece bounds */
 typedef struct {
-    llava__tok_str b;
+    LlavaBuf b;
     llava__tok_ints o, ps, pe, poe; /* poe: input offset where a piece ends */
 } llava__tok_pieces;
 static void llava__tok_pieces_free(llava__tok_pieces *p) {
@@ -6491,7 +6558,7 @@ static void llava__tok_piece(llava__tok_pieces *p, const char *s, const int *o, 
     size_t i;
     if (!n) return;
     llava__tok_ipush(&p->ps, (int)p->b.n);
-    llava__tok_put(&p->b, s, n);
+    llava_buf_put(&p->b, s, n);
     for (i = 0; i < n; i++) llava__tok_ipush(&p->o, o[i]);
     llava__tok_ipush(&p->pe, (int)p->b.n);
     llava__tok_ipush(&p->poe, oend);
@@ -6586,7 +6653,7 @@ static size_t llava__tok_re_next(int pat, const char *s, size_t n, size_t i) {
 }
 
 /* one pre-tokenizer step over every piece of `in`, into `out` */
-static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_pieces *in, llava__tok_pieces *out, llava__tok_str *tb, llava__tok_ints *to) {
+static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_pieces *in, llava__tok_pieces *out, LlavaBuf *tb, llava__tok_ints *to) {
     size_t k, i;
     for (k = 0; k < in->ps.n; k++) {
         const char *s = in->b.p + in->ps.p[k];
@@ -6599,16 +6666,16 @@ static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_piece
                prepended (always, or only to the piece that starts the input), then split before it */
             int starts = s[0] == ' ' || (n >= (size_t)pt->rep_n && !memcmp(s, pt->rep, (size_t)pt->rep_n)); /* checked after the replacement */
             if (!starts && (pt->scheme == LLAVA__SCHEME_ALWAYS || (pt->scheme == LLAVA__SCHEME_FIRST && o[0] == 0))) {
-                llava__tok_put(tb, pt->rep, (size_t)pt->rep_n);
+                llava_buf_put(tb, pt->rep, (size_t)pt->rep_n);
                 for (i = 0; i < (size_t)pt->rep_n; i++) llava__tok_ipush(to, o[0]);
             }
             for (i = 0; i < n; i++) {
                 if (s[i] == ' ') {
                     size_t q;
-                    llava__tok_put(tb, pt->rep, (size_t)pt->rep_n);
+                    llava_buf_put(tb, pt->rep, (size_t)pt->rep_n);
                     for (q = 0; q < (size_t)pt->rep_n; q++) llava__tok_ipush(to, o[i]);
                 } else {
-                    llava__tok_put(tb, s + i, 1);
+                    llava_buf_put(tb, s + i, 1);
                     llava__tok_ipush(to, o[i]);
                 }
             }
@@ -6629,10 +6696,10 @@ static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_piece
                one (add_prefix_space), then the GPT-2 split; the byte-to-character map is implicit
                here because the model works on bytes */
             if (pt->add_prefix_space && s[0] != ' ') {
-                llava__tok_put(tb, " ", 1);
+                llava_buf_put(tb, " ", 1);
                 llava__tok_ipush(to, o[0]);
             }
-            llava__tok_put(tb, s, n);
+            llava_buf_put(tb, s, n);
             for (i = 0; i < n; i++) llava__tok_ipush(to, o[i]);
             if (tb->oom || to->oom) return;
             if (!pt->use_regex) {
@@ -6664,7 +6731,7 @@ typedef struct {
     size_t cap;
     llava__tok_merge *heap;
     size_t hn, hcap;
-    llava__tok_str bl; /* ByteLevel spelling of a piece (ignore_merges lookups) */
+    LlavaBuf bl; /* ByteLevel spelling of a piece (ignore_merges lookups) */
     int oom;
 } llava__tok_bpew;
 static void llava__tok_bpew_free(llava__tok_bpew *w) {
@@ -6747,11 +6814,11 @@ static void llava__tok_bpe(const LlavaTokenizer *t, llava__tok_bpew *w, const ch
             w->bl.n = 0;
             for (i = 0; i < n; i++) {
                 char u[4];
-                llava__tok_put(&w->bl, u, (size_t)llava__tok_utf8_put(u, llava__tok_bl_char((unsigned char)s[i])));
+                llava_buf_put(&w->bl, u, (size_t)llava__tok_utf8_put(u, llava__tok_bl_char((unsigned char)s[i])));
             }
-            id = w->bl.oom ? -1 : llava__tok_smap_get(&t->vocab, w->bl.p, w->bl.n);
+            id = w->bl.oom ? -1 : llava_strmap_get(&t->vocab, w->bl.p, w->bl.n);
         } else {
-            id = llava__tok_smap_get(&t->vocab, s, n);
+            id = llava_strmap_get(&t->vocab, s, n);
         }
         if (id >= 0) {
             llava__tok_emit(out, id, o[0], oend);
@@ -6769,7 +6836,7 @@ static void llava__tok_bpe(const LlavaTokenizer *t, llava__tok_bpew *w, const ch
         else {
             uint32_t cp;
             l = llava__tok_utf8_next(s + i, &cp);
-            id = llava__tok_smap_get(&t->vocab, s + i, (size_t)l);
+            id = llava_strmap_get(&t->vocab, s + i, (size_t)l);
         }
         if (id < 0 && t->byte_fallback && !t->byte_level) {
             int q, all = 1;
@@ -6910,7 +6977,7 @@ static void llava__tok_find_added(const LlavaTokenizer *t, const llava__tok_aset
 
 typedef struct {
     llava__tok_ints m1, m2, to, oo;
-    llava__tok_str tb, nb;
+    LlavaBuf tb, nb;
     llava__tok_pieces pa, pb;
     llava__tok_bpew w;
 } llava__tok_scratch;
@@ -7032,25 +7099,25 @@ LLAVADEF int llava_tokenize(const LlavaTokenizer *t, const char *text, size_t le
 /* --- decoding (tokenizers/src/decoders): the token strings run through the decoder chain, then
    joined; without a decoder they are joined with spaces ------------------------------------------- */
 typedef struct {
-    llava__tok_str b;
+    LlavaBuf b;
     llava__tok_ints off; /* token k is b[off[k], off[k+1]) */
 } llava__tok_list;
 static void llava__tok_list_add(llava__tok_list *l, const char *s, size_t n) {
     if (!l->off.n) llava__tok_ipush(&l->off, 0);
-    llava__tok_put(&l->b, s, n);
+    llava_buf_put(&l->b, s, n);
     llava__tok_ipush(&l->off, (int)l->b.n);
 }
 static size_t llava__tok_list_n(const llava__tok_list *l) { return l->off.n ? l->off.n - 1 : 0; }
 /* Rust's String::from_utf8_lossy: each maximal invalid subsequence becomes U+FFFD */
-static void llava__tok_put_lossy(llava__tok_str *o, const char *s, size_t n) {
+static void llava__tok_put_lossy(LlavaBuf *o, const char *s, size_t n) {
     size_t i = 0;
     while (i < n) {
         int l = llava__tok_utf8_valid((const unsigned char *)s + i, n - i);
         if (l) {
-            llava__tok_put(o, s + i, (size_t)l);
+            llava_buf_put(o, s + i, (size_t)l);
             i += (size_t)l;
         } else {
-            llava__tok_put(o, "\xef\xbf\xbd", 3);
+            llava_buf_put(o, "\xef\xbf\xbd", 3);
             i += (size_t)llava__tok_utf8_bad_len((const unsigned char *)s + i, n - i);
         }
     }
@@ -7072,7 +7139,7 @@ static int llava__tok_hexval(char c) {
 }
 static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *in, llava__tok_list *out) {
     size_t k, n = llava__tok_list_n(in), i;
-    llava__tok_str pend;
+    LlavaBuf pend;
     memset(&pend, 0, sizeof pend);
     if (!out->off.n) llava__tok_ipush(&out->off, 0);
     for (k = 0; k < n; k++) {
@@ -7082,9 +7149,9 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
         case LLAVA__DEC_REPLACE:
             for (i = 0; i < len;) {
                 if (d->an && i + d->an <= len && !memcmp(s + i, d->a, d->an)) {
-                    llava__tok_put(&out->b, d->b, d->bn);
+                    llava_buf_put(&out->b, d->b, d->bn);
                     i += d->an;
-                } else llava__tok_put(&out->b, s + i++, 1);
+                } else llava_buf_put(&out->b, s + i++, 1);
             }
             llava__tok_ipush(&out->off, (int)out->b.n);
             break;
@@ -7093,7 +7160,7 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
             int lo = hi >= 0 ? llava__tok_hexval(s[4]) : -1;
             if (lo >= 0) {
                 char c = (char)(hi * 16 + lo);
-                llava__tok_put(&pend, &c, 1);
+                llava_buf_put(&pend, &c, 1);
                 break;
             }
             if (pend.n) {
@@ -7105,7 +7172,7 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
             llava__tok_list_add(out, s, len);
             break;
         }
-        case LLAVA__DEC_FUSE: llava__tok_put(&out->b, s, len); break;
+        case LLAVA__DEC_FUSE: llava_buf_put(&out->b, s, len); break;
         case LLAVA__DEC_STRIP: {
             /* up to `start` leading and `stop` trailing copies of the character */
             size_t a = 0, e = len;
@@ -7122,9 +7189,9 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
             size_t cl = (size_t)llava__tok_utf8_put(cb, d->ch);
             for (i = 0; i < len;) {
                 if (i + cl <= len && !memcmp(s + i, cb, cl)) {
-                    if (!(k == 0 && d->scheme != LLAVA__SCHEME_NEVER)) llava__tok_put(&out->b, " ", 1);
+                    if (!(k == 0 && d->scheme != LLAVA__SCHEME_NEVER)) llava_buf_put(&out->b, " ", 1);
                     i += cl;
-                } else llava__tok_put(&out->b, s + i++, 1);
+                } else llava_buf_put(&out->b, s + i++, 1);
             }
             llava__tok_ipush(&out->off, (int)out->b.n);
             break;
@@ -7141,12 +7208,12 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
                     break;
                 }
                 char c = (char)b;
-                llava__tok_put(&pend, &c, 1);
+                llava_buf_put(&pend, &c, 1);
                 i += (size_t)l;
             }
             if (!ok) {
                 pend.n = mark;
-                llava__tok_put(&pend, s, len);
+                llava_buf_put(&pend, s, len);
             }
             break;
         }
@@ -7167,7 +7234,7 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
     LLAVA_FREE(pend.p);
 }
 
-static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, llava__tok_str *res) {
+static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
     llava__tok_list a, b, sw;
     int k;
     memset(&a, 0, sizeof a);
@@ -7187,8 +7254,8 @@ static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int
     if (!t->has_decoder) {
         size_t m = llava__tok_list_n(&a), i;
         for (i = 0; i < m; i++) {
-            if (i) llava__tok_put(res, " ", 1);
-            llava__tok_put(res, a.b.p + a.off.p[i], (size_t)(a.off.p[i + 1] - a.off.p[i]));
+            if (i) llava_buf_put(res, " ", 1);
+            llava_buf_put(res, a.b.p + a.off.p[i], (size_t)(a.off.p[i + 1] - a.off.p[i]));
         }
     } else {
         for (k = 0; k < t->n_dec; k++) {
@@ -7198,19 +7265,19 @@ static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int
             a = b;
             b = sw;
         }
-        llava__tok_put(res, a.b.p ? a.b.p : "", a.b.n);
+        llava_buf_put(res, a.b.p ? a.b.p : "", a.b.n);
     }
     int oom = a.b.oom || a.off.oom || b.b.oom || b.off.oom || res->oom;
     LLAVA_FREE(a.b.p);
     LLAVA_FREE(a.off.p);
     LLAVA_FREE(b.b.p);
     LLAVA_FREE(b.off.p);
-    if (!res->p) llava__tok_put(res, "", 0);
+    if (!res->p) llava_buf_put(res, "", 0);
     return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
 }
 
 LLAVADEF long llava_detokenize(const LlavaTokenizer *t, const int *ids, int n, int skip_special, char *out, size_t cap) {
-    llava__tok_str r;
+    LlavaBuf r;
     memset(&r, 0, sizeof r);
     if (llava__tok_decode(t, ids, n, skip_special, &r)) {
         LLAVA_FREE(r.p);
@@ -7238,7 +7305,7 @@ LLAVADEF void llava_decoder_free(LlavaDecoder *d) {
     LLAVA_FREE(d->text);
     memset(d, 0, sizeof *d);
 }
-static int llava__tok_ends_fffd(const llava__tok_str *s) { return s->n >= 3 && !memcmp(s->p + s->n - 3, "\xef\xbf\xbd", 3); }
+static int llava__tok_ends_fffd(const LlavaBuf *s) { return s->n >= 3 && !memcmp(s->p + s->n - 3, "\xef\xbf\xbd", 3); }
 static const char *llava__tok_dec_ret(LlavaDecoder *d, const char *s, size_t n, size_t *len) {
     if (n + 1 > d->text_cap) {
         char *p = (char *)LLAVA_REALLOC(d->text, n + 64);
@@ -7254,7 +7321,7 @@ static const char *llava__tok_dec_ret(LlavaDecoder *d, const char *s, size_t n, 
     if (len) *len = n;
     return d->text;
 }
-static int llava__tok_dec_set_prefix(LlavaDecoder *d, const llava__tok_str *s) {
+static int llava__tok_dec_set_prefix(LlavaDecoder *d, const LlavaBuf *s) {
     char *p = (char *)LLAVA_REALLOC(d->prefix, s->n + 1);
     if (!p) return llava__err("out of memory");
     memcpy(p, s->p, s->n + 1);
@@ -7263,7 +7330,7 @@ static int llava__tok_dec_set_prefix(LlavaDecoder *d, const llava__tok_str *s) {
     return 0;
 }
 LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len) {
-    llava__tok_str s;
+    LlavaBuf s;
     const char *ret = NULL;
     memset(&s, 0, sizeof s);
     if (id < 0 || id >= d->tok->n_vocab || !llava_token_str(d->tok, id)) {
@@ -7315,7 +7382,7 @@ done:
     return ret;
 }
 LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
-    llava__tok_str s;
+    LlavaBuf s;
     const char *ret;
     memset(&s, 0, sizeof s);
     if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
@@ -7362,21 +7429,6 @@ static int llava__tok_vw_add(llava__tok_vocabw *v, const char *s, size_t n) {
     v->n[v->count] = n;
     return v->count++;
 }
-static void llava__tok_json_str(llava__tok_str *o, const char *s, size_t n) {
-    size_t i;
-    llava__tok_put(o, "\"", 1);
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c == '"') llava__tok_puts(o, "\\\"");
-        else if (c == '\\') llava__tok_puts(o, "\\\\");
-        else if (c == '\n') llava__tok_puts(o, "\\n");
-        else if (c == '\t') llava__tok_puts(o, "\\t");
-        else if (c == '\r') llava__tok_puts(o, "\\r");
-        else if (c < 0x20) llava__tok_printf(o, "\\u%04x", c);
-        else llava__tok_put(o, s + i, 1);
-    }
-    llava__tok_put(o, "\"", 1);
-}
 typedef struct {
     const char *s;
     size_t n;
@@ -7389,10 +7441,10 @@ static int llava__tok_charfreq_cmp(const void *a, const void *b) {
     int c = memcmp(x->s, y->s, m);
     return c ? c : (x->n < y->n ? -1 : x->n > y->n);
 }
-static void llava__tok_added_json(llava__tok_str *o, int id, const char *content) {
-    llava__tok_printf(o, "{\"id\":%d,\"content\":", id);
-    llava__tok_json_str(o, content, strlen(content));
-    llava__tok_puts(o, ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
+static void llava__tok_added_json(LlavaBuf *o, int id, const char *content) {
+    llava_buf_printf(o, "{\"id\":%d,\"content\":", id);
+    llava_buf_json_string(o, content, strlen(content));
+    llava_buf_puts(o, ",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false,\"special\":true}");
 }
 
 /* The script class of a code point, as SentencePiece's trainer sees it with split_by_unicode_script (its
@@ -7437,9 +7489,9 @@ static int llava__tok_script_of(const char *s, size_t n) {
 LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrainOptions *opt, const char *dir) {
     static const char *base[3] = {"<unk>", "<s>", "</s>"};
     const char *meta = "\xe2\x96\x81"; /* ▁ */
-    llava__tok_smap words, chars;
+    LlavaStrMap words, chars;
     llava__tok_vocabw voc;
-    llava__tok_str line, out;
+    LlavaBuf line, out;
     llava__tok_ints wsym, wstart, wcount, mleft, mright;
     llava__tok_charfreq *cf = NULL;
     long long total = 0;
@@ -7472,15 +7524,15 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
         while (e < len && corpus[e] != '\n') e++;
         line.n = 0;
         if (e > p) {
-            llava__tok_puts(&line, meta);
+            llava_buf_puts(&line, meta);
             for (size_t q = p; q < e; q++) {
-                if (corpus[q] == ' ') llava__tok_puts(&line, meta);
-                else llava__tok_put(&line, corpus + q, 1);
+                if (corpus[q] == ' ') llava_buf_puts(&line, meta);
+                else llava_buf_put(&line, corpus + q, 1);
             }
             size_t a = 0, q;
             for (q = 3; q <= line.n; q++) {
                 if (q == line.n || !memcmp(line.p + q, meta, 3)) {
-                    if (llava__tok_smap_count(&words, line.p + a, q - a) < 0) rc = llava__err("llava_bpe_train: out of memory");
+                    if (llava_strmap_count(&words, line.p + a, q - a) < 0) rc = llava__err("llava_bpe_train: out of memory");
                     a = q;
                 }
             }
@@ -7493,9 +7545,9 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
         size_t wn = words.klen[i], q;
         for (q = 0; q < wn;) {
             uint32_t cp;
-            int l = llava__tok_utf8_next(w + q, &cp), ent = llava__tok_smap_find(&chars, w + q, (size_t)l);
+            int l = llava__tok_utf8_next(w + q, &cp), ent = llava_strmap_find(&chars, w + q, (size_t)l);
             if (ent >= 0) chars.val[ent] += words.val[i];
-            else if (llava__tok_smap_put(&chars, w + q, (size_t)l, words.val[i]) < 0) rc = llava__err("llava_bpe_train: out of memory");
+            else if (llava_strmap_put(&chars, w + q, (size_t)l, words.val[i]) < 0) rc = llava__err("llava_bpe_train: out of memory");
             total += words.val[i];
             q += (size_t)l;
         }
@@ -7508,10 +7560,10 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
         snprintf(b, sizeof b, "<0x%02X>", i);
         if (llava__tok_vw_add(&voc, b, 6) < 0) rc = llava__err("llava_bpe_train: out of memory");
     }
-    llava__tok_smap ids; /* token string -> id */
+    LlavaStrMap ids; /* token string -> id */
     memset(&ids, 0, sizeof ids);
     for (i = 0; i < voc.count && !rc; i++)
-        if (llava__tok_smap_put(&ids, voc.s[i], voc.n[i], i) < 0) rc = llava__err("llava_bpe_train: out of memory");
+        if (llava_strmap_put(&ids, voc.s[i], voc.n[i], i) < 0) rc = llava__err("llava_bpe_train: out of memory");
     if (!rc) {
         for (i = 0; i < chars.n; i++) {
             cf[i].s = chars.keys.p + chars.koff[i];
@@ -7524,7 +7576,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
             if (i > 0 && (double)covered >= coverage * (double)total) break;
             covered += cf[i].count;
             int id = llava__tok_vw_add(&voc, cf[i].s, cf[i].n);
-            if (id < 0 || llava__tok_smap_put(&ids, cf[i].s, cf[i].n, id) < 0) rc = llava__err("llava_bpe_train: out of memory");
+            if (id < 0 || llava_strmap_put(&ids, cf[i].s, cf[i].n, id) < 0) rc = llava__err("llava_bpe_train: out of memory");
         }
     }
     /* words as symbol ids (-1: a character outside the alphabet, never merged) */
@@ -7536,7 +7588,7 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
         for (q = 0; q < wn;) {
             uint32_t cp;
             int l = llava__tok_utf8_next(w + q, &cp);
-            llava__tok_ipush(&wsym, llava__tok_smap_get(&ids, w + q, (size_t)l));
+            llava__tok_ipush(&wsym, llava_strmap_get(&ids, w + q, (size_t)l));
             q += (size_t)l;
         }
     }
@@ -7587,11 +7639,11 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
             /* tie: the smaller merged string, then the shorter left part */
             int xa = pa[2 * k], xb = pa[2 * k + 1], ya = pa[2 * best], yb = pa[2 * best + 1];
             line.n = 0;
-            llava__tok_put(&line, voc.s[xa], voc.n[xa]);
-            llava__tok_put(&line, voc.s[xb], voc.n[xb]);
+            llava_buf_put(&line, voc.s[xa], voc.n[xa]);
+            llava_buf_put(&line, voc.s[xb], voc.n[xb]);
             size_t ln = line.n;
-            llava__tok_put(&line, voc.s[ya], voc.n[ya]);
-            llava__tok_put(&line, voc.s[yb], voc.n[yb]);
+            llava_buf_put(&line, voc.s[ya], voc.n[ya]);
+            llava_buf_put(&line, voc.s[yb], voc.n[yb]);
             size_t rn = line.n - ln, m = LLAVA__MIN(ln, rn);
             int c = memcmp(line.p, line.p + ln, m);
             if (c < 0 || (c == 0 && (ln < rn || (ln == rn && voc.n[xa] < voc.n[ya])))) best = k;
@@ -7603,12 +7655,12 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
         int A = pa[2 * best], B = pa[2 * best + 1];
         LLAVA_FREE(pa);
         line.n = 0;
-        llava__tok_put(&line, voc.s[A], voc.n[A]);
-        llava__tok_put(&line, voc.s[B], voc.n[B]);
-        int nid = llava__tok_smap_get(&ids, line.p, line.n);
+        llava_buf_put(&line, voc.s[A], voc.n[A]);
+        llava_buf_put(&line, voc.s[B], voc.n[B]);
+        int nid = llava_strmap_get(&ids, line.p, line.n);
         if (nid < 0) {
             nid = llava__tok_vw_add(&voc, line.p, line.n);
-            if (nid < 0 || llava__tok_smap_put(&ids, line.p, line.n, nid) < 0) {
+            if (nid < 0 || llava_strmap_put(&ids, line.p, line.n, nid) < 0) {
                 rc = llava__err("llava_bpe_train: out of memory");
                 break;
             }
@@ -7643,18 +7695,18 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
     LLAVA_FREE(cls);
     /* tokenizer.json */
     if (!rc) {
-        llava__tok_puts(&out, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
+        llava_buf_puts(&out, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [\n");
         for (i = 0; i < 3; i++) {
-            llava__tok_puts(&out, "    ");
+            llava_buf_puts(&out, "    ");
             llava__tok_added_json(&out, i, base[i]);
-            llava__tok_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
+            llava_buf_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
         }
         for (i = 0; i < n_special; i++) {
-            llava__tok_puts(&out, "    ");
+            llava_buf_puts(&out, "    ");
             llava__tok_added_json(&out, voc.count + i, opt->specials[i]);
-            llava__tok_puts(&out, i + 1 < n_special ? ",\n" : "\n");
+            llava_buf_puts(&out, i + 1 < n_special ? ",\n" : "\n");
         }
-        llava__tok_puts(&out, "  ],\n  \"normalizer\": null,\n"
+        llava_buf_puts(&out, "  ],\n  \"normalizer\": null,\n"
                               "  \"pre_tokenizer\": {\"type\": \"Metaspace\", \"replacement\": \"\xe2\x96\x81\", \"prepend_scheme\": \"first\", \"split\": false},\n"
                               "  \"post_processor\": {\"type\": \"TemplateProcessing\", "
                               "\"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}], "
@@ -7668,48 +7720,48 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
                               "    \"continuing_subword_prefix\": null,\n    \"end_of_word_suffix\": null,\n    \"fuse_unk\": true,\n"
                               "    \"byte_fallback\": true,\n    \"ignore_merges\": false,\n    \"vocab\": {\n");
         for (i = 0; i < voc.count; i++) {
-            llava__tok_puts(&out, "      ");
-            llava__tok_json_str(&out, voc.s[i], voc.n[i]);
-            llava__tok_printf(&out, ": %d%s\n", i, i + 1 < voc.count ? "," : "");
+            llava_buf_puts(&out, "      ");
+            llava_buf_json_string(&out, voc.s[i], voc.n[i]);
+            llava_buf_printf(&out, ": %d%s\n", i, i + 1 < voc.count ? "," : "");
         }
-        llava__tok_puts(&out, "    },\n    \"merges\": [\n");
+        llava_buf_puts(&out, "    },\n    \"merges\": [\n");
         for (p = 0; p < mleft.n; p++) {
-            llava__tok_puts(&out, "      [");
-            llava__tok_json_str(&out, voc.s[mleft.p[p]], voc.n[mleft.p[p]]);
-            llava__tok_puts(&out, ", ");
-            llava__tok_json_str(&out, voc.s[mright.p[p]], voc.n[mright.p[p]]);
-            llava__tok_puts(&out, p + 1 < mleft.n ? "],\n" : "]\n");
+            llava_buf_puts(&out, "      [");
+            llava_buf_json_string(&out, voc.s[mleft.p[p]], voc.n[mleft.p[p]]);
+            llava_buf_puts(&out, ", ");
+            llava_buf_json_string(&out, voc.s[mright.p[p]], voc.n[mright.p[p]]);
+            llava_buf_puts(&out, p + 1 < mleft.n ? "],\n" : "]\n");
         }
-        llava__tok_puts(&out, "    ]\n  }\n}\n");
+        llava_buf_puts(&out, "    ]\n  }\n}\n");
         char *path = llava__path_join(dir, "tokenizer.json");
         if (out.oom || !path) rc = llava__err("llava_bpe_train: out of memory");
-        else rc = llava__write_text(path, out.p);
+        else rc = llava_write_text(path, out.p);
         LLAVA_FREE(path);
     }
     /* tokenizer_config.json */
     if (!rc) {
         out.n = 0;
-        llava__tok_puts(&out, "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n  \"added_tokens_decoder\": {\n");
+        llava_buf_puts(&out, "{\n  \"add_bos_token\": true,\n  \"add_eos_token\": false,\n  \"added_tokens_decoder\": {\n");
         for (i = 0; i < 3 + n_special; i++) {
             int id = i < 3 ? i : voc.count + i - 3;
-            llava__tok_printf(&out, "    \"%d\": ", id);
+            llava_buf_printf(&out, "    \"%d\": ", id);
             llava__tok_added_json(&out, id, i < 3 ? base[i] : opt->specials[i - 3]);
-            llava__tok_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
+            llava_buf_puts(&out, i + 1 < 3 + n_special ? ",\n" : "\n");
         }
-        llava__tok_puts(&out, "  },\n  \"bos_token\": \"<s>\",\n  \"clean_up_tokenization_spaces\": false,\n  \"eos_token\": \"</s>\",\n"
+        llava_buf_puts(&out, "  },\n  \"bos_token\": \"<s>\",\n  \"clean_up_tokenization_spaces\": false,\n  \"eos_token\": \"</s>\",\n"
                               "  \"legacy\": false,\n  \"model_max_length\": 4096,\n  \"pad_token\": \"<unk>\",\n"
                               "  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"unk_token\": \"<unk>\"\n}\n");
         char *path = llava__path_join(dir, "tokenizer_config.json");
         if (out.oom || !path) rc = llava__err("llava_bpe_train: out of memory");
-        else rc = llava__write_text(path, out.p);
+        else rc = llava_write_text(path, out.p);
         LLAVA_FREE(path);
     }
     for (i = 0; i < voc.count; i++) LLAVA_FREE(voc.s[i]);
     LLAVA_FREE(voc.s);
     LLAVA_FREE(voc.n);
-    llava__tok_smap_free(&words);
-    llava__tok_smap_free(&chars);
-    llava__tok_smap_free(&ids);
+    llava_strmap_free(&words);
+    llava_strmap_free(&chars);
+    llava_strmap_free(&ids);
     LLAVA_FREE(cf);
     LLAVA_FREE(line.p);
     LLAVA_FREE(out.p);
@@ -7779,36 +7831,36 @@ static void llava__tpl_strip(const char *s, size_t n, size_t *a, size_t *b) {
     *b = e;
 }
 /* text without its "<image>" marks; returns how many there were */
-static int llava__tpl_without_image(const char *s, llava__tok_str *o) {
+static int llava__tpl_without_image(const char *s, LlavaBuf *o) {
     int k = 0;
     const char *p = s, *q;
     while ((q = strstr(p, "<image>"))) {
-        llava__tok_put(o, p, (size_t)(q - p));
+        llava_buf_put(o, p, (size_t)(q - p));
         p = q + 7;
         k++;
     }
-    llava__tok_puts(o, p);
+    llava_buf_puts(o, p);
     return k;
 }
 /* preprocess_multimodal: a message with "<image>" becomes "<image>\n" + the rest, stripped */
-static void llava__tpl_put_multimodal(llava__tok_str *o, const char *text) {
-    llava__tok_str t;
+static void llava__tpl_put_multimodal(LlavaBuf *o, const char *text) {
+    LlavaBuf t;
     size_t a, b;
     memset(&t, 0, sizeof t);
     int k = llava__tpl_without_image(text, &t);
     if (!k) {
-        llava__tok_puts(o, text);
+        llava_buf_puts(o, text);
     } else {
         llava__tpl_strip(t.p ? t.p : "", t.n, &a, &b);
-        llava__tok_puts(o, "<image>\n");
-        llava__tok_put(o, t.p ? t.p + a : "", b - a);
+        llava_buf_puts(o, "<image>\n");
+        llava_buf_put(o, t.p ? t.p + a : "", b - a);
         if (b == a) o->n--, o->p[o->n] = 0; /* "<image>\n".strip() */
     }
     LLAVA_FREE(t.p);
 }
 
 /* renders msgs; spans receives [start, end) byte pairs of each assistant answer and its end token */
-static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, int gen, const char *sample, llava__tok_str *o, llava__tok_ints *spans) {
+static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, int gen, const char *sample, LlavaBuf *o, llava__tok_ints *spans) {
     int i, k = 0;
     const char *name = sample ? sample : "(unnamed)";
     if ((int)t < 0 || t >= LLAVA_TEMPLATE_COUNT) return llava__err("sample '%s': unknown template %d", name, (int)t);
@@ -7828,11 +7880,11 @@ static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, i
         }
         if (u < 0 || !strstr(msgs[u].text, "<image>")) return llava__err("sample '%s': the plain template needs a user turn with <image>", name);
         if (a < 0 && !gen) return llava__err("sample '%s': the plain template needs the caption (an assistant turn)", name);
-        llava__tok_puts(o, "<image>");
+        llava_buf_puts(o, "<image>");
         if (a >= 0) {
             llava__tok_ipush(spans, (int)o->n);
-            llava__tok_puts(o, msgs[a].text);
-            llava__tok_puts(o, "\n");
+            llava_buf_puts(o, msgs[a].text);
+            llava_buf_puts(o, "\n");
             llava__tok_ipush(spans, (int)o->n);
         }
         return o->oom || spans->oom ? llava__err("out of memory") : 0;
@@ -7842,29 +7894,29 @@ static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, i
         for (i = 0; i < n; i++) {
             int r = llava__tpl_role(msgs[i].role);
             if (r == LLAVA__ROLE_SYSTEM) {
-                llava__tok_puts(o, msgs[i].text);
-                llava__tok_puts(o, " ");
+                llava_buf_puts(o, msgs[i].text);
+                llava_buf_puts(o, " ");
             } else if (r == LLAVA__ROLE_USER) {
-                llava__tok_str tx;
+                LlavaBuf tx;
                 size_t a, b;
                 memset(&tx, 0, sizeof tx);
                 int im = llava__tpl_without_image(msgs[i].text, &tx);
-                llava__tok_puts(o, "USER: ");
-                for (k = 0; k < im; k++) llava__tok_puts(o, "<image>\n");
+                llava_buf_puts(o, "USER: ");
+                for (k = 0; k < im; k++) llava_buf_puts(o, "<image>\n");
                 if (im) llava__tpl_strip(tx.p ? tx.p : "", tx.n, &a, &b);
                 else a = 0, b = tx.n;
-                llava__tok_put(o, tx.p ? tx.p + a : "", b - a);
-                llava__tok_puts(o, " ");
+                llava_buf_put(o, tx.p ? tx.p + a : "", b - a);
+                llava_buf_puts(o, " ");
                 LLAVA_FREE(tx.p);
             } else {
-                llava__tok_puts(o, "ASSISTANT: ");
+                llava_buf_puts(o, "ASSISTANT: ");
                 llava__tok_ipush(spans, (int)o->n - 1); /* from the space, as for vicuna_v1 */
-                llava__tok_puts(o, msgs[i].text);
+                llava_buf_puts(o, msgs[i].text);
                 llava__tok_ipush(spans, (int)o->n);
-                llava__tok_puts(o, " ");
+                llava_buf_puts(o, " ");
             }
         }
-        if (gen) llava__tok_puts(o, "ASSISTANT:");
+        if (gen) llava_buf_puts(o, "ASSISTANT:");
         return o->oom || spans->oom ? llava__err("out of memory") : 0;
     }
     /* vicuna_v1 / llava_v1: SeparatorStyle.TWO, sep " ", sep2 "</s>" */
@@ -7872,34 +7924,34 @@ static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, i
     i = 0;
     if (n > 0 && llava__tpl_role(msgs[0].role) == LLAVA__ROLE_SYSTEM) system = msgs[i++].text;
     if (i < n && llava__tpl_role(msgs[i].role) != LLAVA__ROLE_USER) i++; /* preprocess_v1 skips a first turn not from the human */
-    llava__tok_puts(o, system);
-    llava__tok_puts(o, " ");
+    llava_buf_puts(o, system);
+    llava_buf_puts(o, " ");
     for (k = 0; i < n; i++, k++) {
         int r = llava__tpl_role(msgs[i].role);
         if (r != (k % 2 == 0 ? LLAVA__ROLE_USER : LLAVA__ROLE_ASSISTANT))
             return llava__err("sample '%s': message %d should be from the %s (turns alternate user, assistant)", name, i, k % 2 == 0 ? "user" : "assistant");
         if (!msgs[i].text[0]) { /* an empty message is the generation prompt */
-            llava__tok_puts(o, r == LLAVA__ROLE_USER ? "USER:" : "ASSISTANT:");
+            llava_buf_puts(o, r == LLAVA__ROLE_USER ? "USER:" : "ASSISTANT:");
             continue;
         }
-        llava__tok_puts(o, r == LLAVA__ROLE_USER ? "USER: " : "ASSISTANT: ");
+        llava_buf_puts(o, r == LLAVA__ROLE_USER ? "USER: " : "ASSISTANT: ");
         /* the answer's span starts at the space after "ASSISTANT:": preprocess_v1 supervises from the
            token that holds it (instruction_len = len(tokens("... ASSISTANT: ")) - 2) */
         if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n - 1);
         llava__tpl_put_multimodal(o, msgs[i].text);
-        llava__tok_puts(o, r == LLAVA__ROLE_USER ? " " : "</s>");
+        llava_buf_puts(o, r == LLAVA__ROLE_USER ? " " : "</s>");
         if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n);
     }
-    if (gen) llava__tok_puts(o, k % 2 == 0 ? "USER:" : "ASSISTANT:");
+    if (gen) llava_buf_puts(o, k % 2 == 0 ? "USER:" : "ASSISTANT:");
     return o->oom || spans->oom ? llava__err("out of memory") : 0;
 }
 
 LLAVADEF char *llava_template_render(LlavaTemplate t, const LlavaMessage *msgs, int n_msgs, int add_generation_prompt) {
-    llava__tok_str o;
+    LlavaBuf o;
     llava__tok_ints sp;
     memset(&o, 0, sizeof o);
     memset(&sp, 0, sizeof sp);
-    llava__tok_put(&o, "", 0);
+    llava_buf_put(&o, "", 0);
     if (llava__tpl_render(t, msgs, n_msgs, add_generation_prompt, NULL, &o, &sp)) {
         LLAVA_FREE(o.p);
         o.p = NULL;
@@ -7912,7 +7964,7 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
                                      int add_generation_prompt, int image_id, int image_repeat, const char *sample,
                                      int *ids, int *labels, int max_ids) {
     const char *name = sample ? sample : "(unnamed)";
-    llava__tok_str text;
+    LlavaBuf text;
     llava__tok_ints spans, isimg;
     llava__tok_out all, part;
     int rc = 0;
@@ -7923,7 +7975,7 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
     memset(&all, 0, sizeof all);
     memset(&part, 0, sizeof part);
     if (image_repeat < 1) return llava__err("sample '%s': image_repeat must be at least 1 (got %d)", name, image_repeat);
-    llava__tok_put(&text, "", 0);
+    llava_buf_put(&text, "", 0);
     rc = llava__tpl_render(t, msgs, n_msgs, add_generation_prompt, sample, &text, &spans);
     if (!rc && image_id < 0) {
         /* tokenizer_image_token: each piece between "<image>" marks tokenized on its own, with the
@@ -8344,7 +8396,7 @@ LLAVADEF int llava_sample(LlavaSampler *s, const float *logits, int V) {
         sum = 0.0;
         for (i = 0; i < n; i++) sum += c[i].p;
     }
-    double u = llava__rng_uniform(&s->rng) * sum, cum = 0.0;
+    double u = llava_rng_uniform(&s->rng) * sum, cum = 0.0;
     for (i = 0; i < n; i++) {
         cum += c[i].p;
         if (u < cum) return c[i].id;

@@ -102,17 +102,17 @@ static int is_dir(const char *p) {
 static int load_data(dataset *d, const char *path, const char *images, LlavaTokenizer *tok, LlavaTemplate tpl, const LlavaModel *m,
                      int max_len) {
     size_t n;
-    char *text = llava__read_text(path, (size_t)1 << 31, &n);
-    llava__json j;
+    char *text = llava_read_file(path, (size_t)1 << 31, &n);
+    LlavaJson j;
     memset(d, 0, sizeof *d);
     if (!text) return -1;
-    if (llava__json_parse(&j, text, n, path) != LLAVA_OK) {
+    if (llava_json_parse(&j, text, n, path) != LLAVA_OK) {
         free(text);
         return -1;
     }
-    const llava__jnode *root = &j.nodes[0], *e;
+    const LlavaJsonNode *root = &j.nodes[0], *e;
     int rc = 0, k = 0;
-    if (root->type != LLAVA__JARR) {
+    if (root->type != LLAVA_JSON_ARR) {
         llava__err("%s: not a JSON list of samples", path);
         rc = -1;
     }
@@ -122,23 +122,23 @@ static int load_data(dataset *d, const char *path, const char *images, LlavaToke
     const int full = 1 << 16;
     int *ids = (int *)malloc(sizeof(int) * full), *labels = (int *)malloc(sizeof(int) * full);
     d->s = rc ? NULL : (sample *)calloc((size_t)root->count + 1, sizeof(sample));
-    for (e = llava__jfirst(&j, root); e && rc == 0; e = llava__jnext(&j, e), k++) {
-        const llava__jnode *idn = llava__jget(&j, e, "id"), *img = llava__jget(&j, e, "image"), *conv = llava__jget(&j, e, "conversations");
+    for (e = llava_json_first(&j, root); e && rc == 0; e = llava_json_next(&j, e), k++) {
+        const LlavaJsonNode *idn = llava_json_get(&j, e, "id"), *img = llava_json_get(&j, e, "image"), *conv = llava_json_get(&j, e, "conversations");
         char sid[128];
-        if (idn && idn->type == LLAVA__JSTR) snprintf(sid, sizeof sid, "%s", idn->str);
-        else if (idn && idn->type == LLAVA__JNUM) snprintf(sid, sizeof sid, "%.0f", idn->num);
+        if (idn && idn->type == LLAVA_JSON_STR) snprintf(sid, sizeof sid, "%s", idn->str);
+        else if (idn && idn->type == LLAVA_JSON_NUM) snprintf(sid, sizeof sid, "%.0f", idn->num);
         else snprintf(sid, sizeof sid, "#%d", k);
-        if (!conv || conv->type != LLAVA__JARR || conv->count < 2) {
+        if (!conv || conv->type != LLAVA_JSON_ARR || conv->count < 2) {
             llava__err("%s: sample %s: \"conversations\" must list at least one human and one gpt turn", path, sid);
             rc = -1;
             break;
         }
         LlavaMessage msgs[64];
         int nm = 0, images_in_text = 0;
-        const llava__jnode *t;
-        for (t = llava__jfirst(&j, conv); t && rc == 0; t = llava__jnext(&j, t)) {
-            const llava__jnode *from = llava__jget(&j, t, "from"), *val = llava__jget(&j, t, "value");
-            if (!from || from->type != LLAVA__JSTR || !val || val->type != LLAVA__JSTR || nm == 64) {
+        const LlavaJsonNode *t;
+        for (t = llava_json_first(&j, conv); t && rc == 0; t = llava_json_next(&j, t)) {
+            const LlavaJsonNode *from = llava_json_get(&j, t, "from"), *val = llava_json_get(&j, t, "value");
+            if (!from || from->type != LLAVA_JSON_STR || !val || val->type != LLAVA_JSON_STR || nm == 64) {
                 llava__err("%s: sample %s: turn %d needs string \"from\" and \"value\" (at most 64 turns)", path, sid, nm);
                 rc = -1;
                 break;
@@ -171,7 +171,7 @@ static int load_data(dataset *d, const char *path, const char *images, LlavaToke
             rc = -1;
             break;
         }
-        const int has_image = img && img->type == LLAVA__JSTR;
+        const int has_image = img && img->type == LLAVA_JSON_STR;
         if (images_in_text != (has_image ? 1 : 0)) {
             llava__err("%s: sample %s: %d <image> placeholders in the text for %d image%s", path, sid, images_in_text, has_image,
                        has_image ? "" : "s");
@@ -215,7 +215,7 @@ static int load_data(dataset *d, const char *path, const char *images, LlavaToke
         d->tokens += cnt;
     }
     free(ids), free(labels);
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(text);
     if (rc == 0 && d->n == 0) {
         llava__err("%s: no usable samples", path);
@@ -239,7 +239,7 @@ static int order_at(long k, int n, uint64_t seed, int *perm, long *perm_epoch) {
         int i;
         for (i = 0; i < n; i++) perm[i] = i;
         for (i = n - 1; i > 0; i--) {
-            int j = (int)(llava__rng_next(&r) % (uint64_t)(i + 1)), t = perm[i];
+            int j = (int)(llava_rng_next(&r) % (uint64_t)(i + 1)), t = perm[i];
             perm[i] = perm[j];
             perm[j] = t;
         }
@@ -262,14 +262,14 @@ static int write_csv(const char *path, const logrow *r, int n) {
     for (i = 0; i < n; i++)
         len += (size_t)snprintf(b + len, cap - len, "%d,%d,%.9g,%.9g,%.9g,%.1f\n", r[i].stage, r[i].step, r[i].loss, r[i].lr, r[i].grad_norm,
                                 r[i].tok_s);
-    int rc = llava__write_text(path, b);
+    int rc = llava_write_text(path, b);
     free(b);
     return rc;
 }
 
 static int read_csv(const char *path, logrow **rows, int *n) {
     size_t len;
-    char *t = llava__read_text(path, (size_t)1 << 28, &len), *p;
+    char *t = llava_read_file(path, (size_t)1 << 28, &len), *p;
     *rows = NULL;
     *n = 0;
     if (!t) return 0;
@@ -327,7 +327,7 @@ static int write_svg(const char *path, const logrow *r, int n) {
                                 W - R - 60, T + 16.0 * st, colors[st], st);
     }
     snprintf(b + len, cap - len, "</svg>\n");
-    int rc = llava__write_text(path, b);
+    int rc = llava_write_text(path, b);
     free(b);
     return rc;
 }
@@ -341,7 +341,7 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
     mkdir(sdir, 0755);
     if (o->resume && is_dir(final)) {
         char *cfg = join(final, "config.json");
-        int done = llava__exists(cfg);
+        int done = llava_file_exists(cfg);
         free(cfg);
         if (done) {
             printf("stage %d: already finished (%s)\n", stage, final);
@@ -353,7 +353,7 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
     char *start = NULL;
     if (o->resume) {
         size_t n;
-        char *name = llava__read_text(latest, 4096, &n);
+        char *name = llava_read_file(latest, 4096, &n);
         if (name) {
             while (n && (name[n - 1] == '\n' || name[n - 1] == ' ')) name[--n] = 0;
             start = join(sdir, name);
@@ -490,7 +490,7 @@ static int run_stage(const opts *o, int stage, const char *from_model, logrow **
             char name[64];
             snprintf(name, sizeof name, "checkpoint-%d", step);
             char *ck = join(sdir, name);
-            if (llava_trainer_save(t, ck) != LLAVA_OK || llava__write_text(latest, name) != LLAVA_OK) {
+            if (llava_trainer_save(t, ck) != LLAVA_OK || llava_write_text(latest, name) != LLAVA_OK) {
                 fprintf(stderr, "train_example: checkpoint: %s\n", llava_last_error());
                 rc = 1;
             }

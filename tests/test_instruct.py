@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of tools/instruct.py (the OpenAI-compatible backend) against a fake chat-completions server
+"""Tests of tools/repro/instruct.py (the OpenAI-compatible backend) against a fake chat-completions server
 started here, in a thread: prompt structure, parsing and rejection of malformed replies, retry on 429,
 rate limiting, resumable output, LLaVA JSON. Standard library only; prints "ok    name" or
 "FAIL  name: reason" per test and ends with "N passed, N failed"."""

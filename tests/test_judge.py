@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tests of tools/judge.py (the LLaVA-Bench judge) against a fake chat-completions server started here:
+"""Tests of tools/repro/judge.py (the LLaVA-Bench judge) against a fake chat-completions server started here:
 the review prompt's layout, robust score parsing, retry on 429 and on unreadable scores, resumable
 reviews, and the relative score. Standard library only; prints "ok    name" or "FAIL  name: reason"
 per test and ends with "N passed, N failed"."""

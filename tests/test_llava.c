@@ -87,7 +87,7 @@ static int copy_file(const char *from, const char *to) {
     free(p);
     return rc;
 }
-static float frand(uint64_t *s) { return llava__rng_uniform(s) * 2.0f - 1.0f; }
+static float frand(uint64_t *s) { return llava_rng_uniform(s) * 2.0f - 1.0f; }
 static double max_abs_diff(const float *a, const float *b, size_t n) {
     double m = 0;
     size_t i;
@@ -556,27 +556,27 @@ static int t_backward_fd(const void *arg) {
 static int t_json(const void *arg) {
     (void)arg;
     const char *good = " {\"a\": [1, -2.5e3, true, null, \"x\\u00e9\\ud83d\\ude00\\n\"], \"b\": {\"c\": false}} ";
-    llava__json j;
-    CHECK(llava__json_parse(&j, good, strlen(good), "good") == LLAVA_OK, "valid JSON rejected: %s", llava_last_error());
-    const llava__jnode *a = llava__jget(&j, &j.nodes[0], "a");
+    LlavaJson j;
+    CHECK(llava_json_parse(&j, good, strlen(good), "good") == LLAVA_OK, "valid JSON rejected: %s", llava_last_error());
+    const LlavaJsonNode *a = llava_json_get(&j, &j.nodes[0], "a");
     CHECK(a && a->count == 5, "array");
-    CHECK(llava__jat(&j, a, 1)->num == -2500.0, "number");
-    CHECK(!strcmp(llava__jat(&j, a, 4)->str, "x\xc3\xa9\xf0\x9f\x98\x80\n"), "unicode escapes");
-    CHECK(llava__jget(&j, llava__jget(&j, &j.nodes[0], "b"), "c")->type == LLAVA__JBOOL, "nested");
-    llava__json_free(&j);
+    CHECK(llava_json_at(&j, a, 1)->num == -2500.0, "number");
+    CHECK(!strcmp(llava_json_at(&j, a, 4)->str, "x\xc3\xa9\xf0\x9f\x98\x80\n"), "unicode escapes");
+    CHECK(llava_json_get(&j, llava_json_get(&j, &j.nodes[0], "b"), "c")->type == LLAVA_JSON_BOOL, "nested");
+    llava_json_free(&j);
     static const char *bad[] = {"", "{", "{\"a\" 1}", "[1,]", "{\"a\":1,}", "\"abc", "[1 2]", "{} x", "[\"\\q\"]", "nul", "[-]"};
     size_t i;
     for (i = 0; i < sizeof bad / sizeof *bad; i++) {
-        CHECK(llava__json_parse(&j, bad[i], strlen(bad[i]), "bad") != LLAVA_OK, "accepted bad JSON '%s'", bad[i]);
+        CHECK(llava_json_parse(&j, bad[i], strlen(bad[i]), "bad") != LLAVA_OK, "accepted bad JSON '%s'", bad[i]);
         CHECK(err_has("malformed JSON"), "message for '%s': %s", bad[i], llava_last_error());
-        llava__json_free(&j);
+        llava_json_free(&j);
     }
     /* deep nesting is refused, not a stack overflow */
     char deep[2001];
     memset(deep, '[', 2000);
     deep[2000] = 0;
-    CHECK(llava__json_parse(&j, deep, 2000, "deep") != LLAVA_OK && err_has("deep"), "deep nesting: %s", llava_last_error());
-    llava__json_free(&j);
+    CHECK(llava_json_parse(&j, deep, 2000, "deep") != LLAVA_OK && err_has("deep"), "deep nesting: %s", llava_last_error());
+    llava_json_free(&j);
     return 1;
 }
 
@@ -639,38 +639,38 @@ static int g_npre;
 static int load_manifest(void) {
     size_t n;
     char *text = (char *)read_all(fx("manifest.json"), &n);
-    llava__json j;
-    if (!text || llava__json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
+    LlavaJson j;
+    if (!text || llava_json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
         free(text);
         return -1;
     }
-    const llava__jnode *cs = llava__jget(&j, &j.nodes[0], "cases"), *c, *x;
-    for (c = llava__jfirst(&j, cs); c && g_ncases < 32; c = llava__jnext(&j, c)) {
+    const LlavaJsonNode *cs = llava_json_get(&j, &j.nodes[0], "cases"), *c, *x;
+    for (c = llava_json_first(&j, cs); c && g_ncases < 32; c = llava_json_next(&j, c)) {
         fcase *f = &g_cases[g_ncases++];
         memset(f, 0, sizeof *f);
-        snprintf(f->name, sizeof f->name, "%s", llava__jget(&j, c, "name")->str);
-        snprintf(f->model, sizeof f->model, "%s", fx(llava__jget(&j, c, "model")->str));
-        snprintf(f->logits, sizeof f->logits, "%s", fx(llava__jget(&j, c, "logits")->str));
-        x = llava__jget(&j, c, "pixels");
-        if (x && x->type == LLAVA__JSTR) snprintf(f->pixels, sizeof f->pixels, "%s", fx(x->str));
-        for (x = llava__jfirst(&j, llava__jget(&j, c, "ids")); x && f->n_ids < 256; x = llava__jnext(&j, x)) f->ids[f->n_ids++] = (int)x->num;
-        for (x = llava__jfirst(&j, llava__jget(&j, c, "greedy")); x && f->n_greedy < 64; x = llava__jnext(&j, x))
+        snprintf(f->name, sizeof f->name, "%s", llava_json_get(&j, c, "name")->str);
+        snprintf(f->model, sizeof f->model, "%s", fx(llava_json_get(&j, c, "model")->str));
+        snprintf(f->logits, sizeof f->logits, "%s", fx(llava_json_get(&j, c, "logits")->str));
+        x = llava_json_get(&j, c, "pixels");
+        if (x && x->type == LLAVA_JSON_STR) snprintf(f->pixels, sizeof f->pixels, "%s", fx(x->str));
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x && f->n_ids < 256; x = llava_json_next(&j, x)) f->ids[f->n_ids++] = (int)x->num;
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "greedy")); x && f->n_greedy < 64; x = llava_json_next(&j, x))
             f->greedy[f->n_greedy++] = (int)x->num;
-        f->n_images = (int)llava__jget(&j, c, "n_images")->num;
-        f->positions = (int)llava__jget(&j, c, "positions")->num;
-        f->vocab = (int)llava__jget(&j, c, "vocab")->num;
+        f->n_images = (int)llava_json_get(&j, c, "n_images")->num;
+        f->positions = (int)llava_json_get(&j, c, "positions")->num;
+        f->vocab = (int)llava_json_get(&j, c, "vocab")->num;
     }
-    const llava__jnode *ps = llava__jget(&j, &j.nodes[0], "preprocess");
-    for (c = llava__jfirst(&j, ps); c && g_npre < 64; c = llava__jnext(&j, c)) {
+    const LlavaJsonNode *ps = llava_json_get(&j, &j.nodes[0], "preprocess");
+    for (c = llava_json_first(&j, ps); c && g_npre < 64; c = llava_json_next(&j, c)) {
         fpre *p = &g_pre[g_npre++];
-        snprintf(p->image, sizeof p->image, "%s", llava__jget(&j, c, "image")->str);
-        snprintf(p->pixels, sizeof p->pixels, "%s", llava__jget(&j, c, "pixels")->str);
-        p->size = (int)llava__jget(&j, c, "size")->num;
-        p->pad = !strcmp(llava__jget(&j, c, "mode")->str, "pad");
-        x = llava__jget(&j, c, "alpha");
-        p->alpha_white = !(x && x->type == LLAVA__JSTR && !strcmp(x->str, "drop"));
+        snprintf(p->image, sizeof p->image, "%s", llava_json_get(&j, c, "image")->str);
+        snprintf(p->pixels, sizeof p->pixels, "%s", llava_json_get(&j, c, "pixels")->str);
+        p->size = (int)llava_json_get(&j, c, "size")->num;
+        p->pad = !strcmp(llava_json_get(&j, c, "mode")->str, "pad");
+        x = llava_json_get(&j, c, "alpha");
+        p->alpha_white = !(x && x->type == LLAVA_JSON_STR && !strcmp(x->str, "drop"));
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(text);
     return 0;
 }
@@ -977,11 +977,11 @@ static int t_fuzz_header(const void *arg) {
     unsigned char *buf = (unsigned char *)malloc(n);
     for (k = 0; k < 150; k++) {
         memcpy(buf, good, n);
-        int flips = 1 + (int)(llava__rng_next(&s) % 4), f;
+        int flips = 1 + (int)(llava_rng_next(&s) % 4), f;
         for (f = 0; f < flips; f++) {
-            size_t pos = (size_t)(llava__rng_next(&s) % (8 + hl));
+            size_t pos = (size_t)(llava_rng_next(&s) % (8 + hl));
             static const char pick[] = "0123456789[]{}\",:-eE. aZ\\";
-            buf[pos] = (k % 3) ? (unsigned char)pick[llava__rng_next(&s) % (sizeof pick - 1)] : (unsigned char)llava__rng_next(&s);
+            buf[pos] = (k % 3) ? (unsigned char)pick[llava_rng_next(&s) % (sizeof pick - 1)] : (unsigned char)llava_rng_next(&s);
         }
         put(d, "model.safetensors", buf, n);
         LlavaModel *m = llava_model_load(d);
@@ -1158,12 +1158,12 @@ static int t_threads_independent(const void *arg) {
     return 1;
 }
 
-/* --- training against PyTorch (tests/fixtures/train, made by tools/make_train_fixtures.py) --------- */
-static llava__json g_tj;
+/* --- training against PyTorch (tests/fixtures/train, made by tools/py/make_train_fixtures.py) --------- */
+static LlavaJson g_tj;
 static char *g_ttext;
 
-static const llava__jnode *tj(const llava__jnode *o, const char *k) { return llava__jget(&g_tj, o, k); }
-static const llava__jnode *tmodel(const char *name) { return tj(tj(&g_tj.nodes[0], "models"), name); }
+static const LlavaJsonNode *tj(const LlavaJsonNode *o, const char *k) { return llava_json_get(&g_tj, o, k); }
+static const LlavaJsonNode *tmodel(const char *name) { return tj(tj(&g_tj.nodes[0], "models"), name); }
 
 typedef struct {
     LlavaSample s[8];
@@ -1174,8 +1174,8 @@ typedef struct {
 
 /* the fixture batch, each sample without its padding (right padding never reaches a real position) */
 static int tbatch_load(tbatch *b, const char *model) {
-    const llava__jnode *bt = tj(tmodel(model), "batch"), *ids = tj(bt, "input_ids"), *lab = tj(bt, "labels"), *len = tj(bt, "lengths");
-    const llava__jnode *imgs = tj(bt, "image_samples");
+    const LlavaJsonNode *bt = tj(tmodel(model), "batch"), *ids = tj(bt, "input_ids"), *lab = tj(bt, "labels"), *len = tj(bt, "lengths");
+    const LlavaJsonNode *imgs = tj(bt, "image_samples");
     char rel[256];
     size_t n;
     int i, k, img = 0;
@@ -1185,13 +1185,13 @@ static int tbatch_load(tbatch *b, const char *model) {
     if (!b->pixels) return -1;
     b->n = ids->count;
     for (i = 0; i < b->n; i++) {
-        const llava__jnode *ri = llava__jat(&g_tj, ids, i), *rl = llava__jat(&g_tj, lab, i);
-        int L = (int)llava__jat(&g_tj, len, i)->num, has = 0;
+        const LlavaJsonNode *ri = llava_json_at(&g_tj, ids, i), *rl = llava_json_at(&g_tj, lab, i);
+        int L = (int)llava_json_at(&g_tj, len, i)->num, has = 0;
         for (k = 0; k < L; k++) {
-            b->ids[i][k] = (int)llava__jat(&g_tj, ri, k)->num;
-            b->labels[i][k] = (int)llava__jat(&g_tj, rl, k)->num;
+            b->ids[i][k] = (int)llava_json_at(&g_tj, ri, k)->num;
+            b->labels[i][k] = (int)llava_json_at(&g_tj, rl, k)->num;
         }
-        for (k = 0; k < imgs->count; k++) has |= (int)llava__jat(&g_tj, imgs, k)->num == i;
+        for (k = 0; k < imgs->count; k++) has |= (int)llava_json_at(&g_tj, imgs, k)->num == i;
         b->s[i].ids = b->ids[i];
         b->s[i].labels = b->labels[i];
         b->s[i].n = L;
@@ -1233,7 +1233,7 @@ static int t_train_grads(const void *arg) {
     const int bf16 = strstr(which, "@bf16") != NULL;
     double worst = 0.0;
     sscanf(which, "%31[^/]/%31[^@]", model, stage);
-    const llava__jnode *st = tj(tj(tmodel(model), "stages"), stage), *tr = tj(st, "trainable"), *e;
+    const LlavaJsonNode *st = tj(tj(tmodel(model), "stages"), stage), *tr = tj(st, "trainable"), *e;
     char dir[300];
     snprintf(dir, sizeof dir, "models/%s", model);
     LlavaModel *m = llava_model_load(fx(dir));
@@ -1253,7 +1253,7 @@ static int t_train_grads(const void *arg) {
         n_trainable += g != NULL;
     }
     if (ok && n_trainable != tr->count) snprintf(g_msg, sizeof g_msg, "%d trainable tensors, PyTorch %d", n_trainable, tr->count), ok = 0;
-    for (e = llava__jfirst(&g_tj, tr); ok && e; e = llava__jnext(&g_tj, e)) {
+    for (e = llava_json_first(&g_tj, tr); ok && e; e = llava_json_next(&g_tj, e)) {
         const char *key = tj(e, "key")->str;
         char rel[300];
         size_t n, k, pn;
@@ -1314,7 +1314,7 @@ static int tparams_match(const LlavaTrainer *t, const char *reldir, double tol, 
    frozen parameters bit-identical */
 static int t_train_steps(const void *arg) {
     const char *run = (const char *)arg; /* stage2, stage2_accum, stage1 */
-    const llava__jnode *sr = tj(tj(tmodel("tiny_hf4"), "steps"), run);
+    const LlavaJsonNode *sr = tj(tj(tmodel("tiny_hf4"), "steps"), run);
     const int nsteps = (int)tj(sr, "num_steps")->num, accum = !strcmp(run, "stage2_accum");
     LlavaModel *m = llava_model_load(fx("models/tiny_hf4")), *ref = llava_model_load(fx("models/tiny_hf4"));
     CHECK(m && ref, "%s", llava_last_error());
@@ -1332,8 +1332,8 @@ static int t_train_steps(const void *arg) {
             snprintf(g_msg, sizeof g_msg, "step %d: %s", i + 1, llava_last_error());
             break;
         }
-        double rl = llava__jat(&g_tj, tj(sr, "losses"), i)->num, rlr = llava__jat(&g_tj, tj(sr, "lrs"), i)->num;
-        double rg = llava__jat(&g_tj, tj(sr, "grad_norms"), i)->num;
+        double rl = llava_json_at(&g_tj, tj(sr, "losses"), i)->num, rlr = llava_json_at(&g_tj, tj(sr, "lrs"), i)->num;
+        double rg = llava_json_at(&g_tj, tj(sr, "grad_norms"), i)->num;
         if (fabs(st.loss - rl) > 1e-5) snprintf(g_msg, sizeof g_msg, "step %d: loss %.7f, PyTorch %.7f", i + 1, st.loss, rl), ok = 0;
         else if (fabs(st.lr - rlr) > 1e-9 + 1e-6 * rlr) snprintf(g_msg, sizeof g_msg, "step %d: lr %g, PyTorch %g", i + 1, st.lr, rlr), ok = 0;
         else if (fabs(st.grad_norm - rg) > 1e-4 * rg) snprintf(g_msg, sizeof g_msg, "step %d: grad norm %g, PyTorch %g", i + 1, st.grad_norm, rg), ok = 0;
@@ -1345,7 +1345,7 @@ static int t_train_steps(const void *arg) {
         if (!ok || fabs(loss - fl) > 1e-5) snprintf(g_msg, sizeof g_msg, "final loss %.7f, PyTorch %.7f", loss, fl), ok = 0;
     }
     double worst;
-    const llava__jnode *after = tj(tj(sr, "params_after"), "6");
+    const LlavaJsonNode *after = tj(tj(sr, "params_after"), "6");
     if (!after) after = tj(tj(tj(tj(tmodel("tiny_hf4"), "steps"), "stage2"), "params_after"), "6"); /* accumulation: same as one batch */
     if (ok && !tparams_match(t, after->str, 1e-5, &worst)) snprintf(g_msg, sizeof g_msg, "after %d steps: %s", nsteps, g_sub), ok = 0;
     /* frozen tensors: bit-identical to a fresh load */
@@ -1561,7 +1561,7 @@ int main(int argc, char **argv) {
     }
     size_t tn;
     g_ttext = (char *)read_all(fx("train/manifest.json"), &tn);
-    if (!g_ttext || llava__json_parse(&g_tj, g_ttext, tn, "train/manifest.json") != LLAVA_OK) {
+    if (!g_ttext || llava_json_parse(&g_tj, g_ttext, tn, "train/manifest.json") != LLAVA_OK) {
         printf("FAIL  training fixtures: cannot read %s/train/manifest.json\n", g_fix);
         g_fail++;
     } else {
@@ -1585,7 +1585,7 @@ int main(int argc, char **argv) {
         }
         run("stop, save, resume: bit-identical losses", t_train_resume, NULL);
         run("bad training input; a NaN loss changes nothing", t_train_bad, NULL);
-        llava__json_free(&g_tj);
+        llava_json_free(&g_tj);
     }
     free(g_ttext);
     char cmd[600];

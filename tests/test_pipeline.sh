@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end test of the paper in miniature: tools/pipeline.sh --quick (data, tokenizer, stage 0, stages
+# End-to-end test of the paper in miniature: tools/repro/pipeline.sh --quick (data, tokenizer, stage 0, stages
 # 1-2, evaluation; a few minutes on 2 cores) into a temporary directory, then checks of what it left, and
 # the error cases of build/answer, the evaluation's model runner.
 # usage: sh tests/test_pipeline.sh [build]   (from the repository root; needs make and make build/stage0 build/answer)
@@ -19,7 +19,7 @@ finish() {
 }
 
 t0=$(date +%s)
-BUILD=$B sh tools/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
+BUILD=$B sh tools/repro/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1; rc=$?
 dt=$(($(date +%s) - t0))
 check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc "exit $rc: $(tail -n 5 "$T/log" | tr '\n' ' ')"
 [ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
@@ -74,20 +74,20 @@ check "results.json: MC accuracy $acc% (multiple-choice model $sqa%, blind basel
 
 # a second run finds every phase done and only rewrites the summary; with --no-mc-model, the summary
 # has no multiple-choice model
-BUILD=$B sh tools/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
+BUILD=$B sh tools/repro/pipeline.sh --quick --mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
 n=$(grep -c 'done before' "$T/log2")
 [ $rc = 0 ] && [ "$n" = 12 ]; check "a second run skips the 12 finished phases" $? "exit $rc, $n skipped"
-BUILD=$B sh tools/pipeline.sh --quick --no-mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
+BUILD=$B sh tools/repro/pipeline.sh --quick --no-mc-model --seed 1 --out "$R" > "$T/log2" 2>&1; rc=$?
 n=$(grep -c 'done before' "$T/log2")
 [ $rc = 0 ] && [ "$n" = 10 ] && grep -q '"mc_sqa": null' "$R/results.json" && grep -q '"sqa_read": 0, "sqa_check": 0' "$R/results.json" &&
     ! grep -q 'multiple-choice model' "$T/log2"
 check "--no-mc-model: neither the fine-tune nor its evaluation, no figure for it" $? "exit $rc, $n skipped: $(grep mc_sqa "$R/results.json")"
 
-BUILD=$T/nowhere sh tools/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
+BUILD=$T/nowhere sh tools/repro/pipeline.sh --quick --out "$T/x" > /dev/null 2> "$T/err"; rc=$?
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
-sh tools/pipeline.sh --ablation nosuch > /dev/null 2> "$T/err"; rc=$?
+sh tools/repro/pipeline.sh --ablation nosuch > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "unknown ablation" "$T/err"; check "pipeline: an unknown ablation is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
-sh tools/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
+sh tools/repro/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "goes with --ablations" "$T/err"; check "pipeline: --table alone is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 
 # the ablation table from runs already there: mean and sample standard deviation over the seeds that
@@ -101,7 +101,7 @@ fake() { # seed variant mc_acc conv total_s mc_sqa
 }
 fake 1 main 30 50 100 40; fake 2 main 32 54 200 44; fake 1 nostage1 40 60 10 null; fake 2 nostage1 null 62 20 null
 fake 1 lastlayer null 1 1 null; fake 1 convonly 25 40 5 35; fake 2 convonly 25 40 5 35
-sh tools/pipeline.sh --ablations --seeds 2 --table --out "$A" > "$T/log3" 2>&1; rc=$?
+sh tools/repro/pipeline.sh --ablations --seeds 2 --table --out "$A" > "$T/log3" 2>&1; rc=$?
 [ $rc = 0 ] && ! grep -q '=====' "$T/log3" &&
     grep -q '^| main | 31.0 ± 1.4 | 42.0 ± 2.8 | 20.0 ± 0.0 | 52.0 ± 2.8 | 1.0 ± 0.0 | 2.0 ± 0.0 | 3.0 ± 0.0 |$' "$A/ablations.md" &&
     grep -q '^| nostage1 | 40.0 | - | 20.0 ± 0.0 | 61.0 ± 1.4 |' "$A/ablations.md" && grep -q '^| lastlayer | - | - |' "$A/ablations.md" &&

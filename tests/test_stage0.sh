@@ -1,5 +1,5 @@
 #!/bin/sh
-# End-to-end test of tools/stage0.c (pretraining the vision tower and the language model from nothing) on
+# End-to-end test of tools/repro/stage0.c (pretraining the vision tower and the language model from nothing) on
 # a tiny world: init, clip and lm run, their losses fall, the results load (also with the feature layer
 # LLaVA's stages use), and bad input gives a clear error.
 # usage: sh tests/test_stage0.sh [BUILD_DIR]   (from the repository root; needs stage0, world, tokenize, dump)

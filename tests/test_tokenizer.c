@@ -52,7 +52,7 @@ static char *tmp(const char *rel) {
     snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, rel);
     return buf[k];
 }
-static char *read_all(const char *path, size_t *n) { return llava__read_text(path, (size_t)1 << 30, n); }
+static char *read_all(const char *path, size_t *n) { return llava_read_file(path, (size_t)1 << 30, n); }
 static int write_all(const char *path, const char *s) {
     FILE *f = fopen(path, "wb");
     if (!f) return -1;
@@ -87,7 +87,7 @@ static char *decode(const LlavaTokenizer *t, const int *ids, int n, int skip) {
 }
 
 /* --- the texts and every tokenizer's expected encodings --------------------------------------- */
-static llava__json g_texts;
+static LlavaJson g_texts;
 static int g_ntexts;
 static const char **g_text;
 static size_t *g_text_len;
@@ -95,14 +95,14 @@ static size_t *g_text_len;
 static int load_texts(void) {
     size_t n;
     char *s = read_all(fx("texts.json"), &n);
-    if (!s || llava__json_parse(&g_texts, s, n, "texts.json")) return -1;
+    if (!s || llava_json_parse(&g_texts, s, n, "texts.json")) return -1;
     free(s);
-    const llava__jnode *root = &g_texts.nodes[0], *x;
+    const LlavaJsonNode *root = &g_texts.nodes[0], *x;
     g_ntexts = root->count;
     g_text = (const char **)calloc((size_t)g_ntexts, sizeof *g_text);
     g_text_len = (size_t *)calloc((size_t)g_ntexts, sizeof *g_text_len);
     int i = 0;
-    for (x = llava__jfirst(&g_texts, root); x; x = llava__jnext(&g_texts, x), i++) {
+    for (x = llava_json_first(&g_texts, root); x; x = llava_json_next(&g_texts, x), i++) {
         g_text[i] = x->str;
         g_text_len[i] = strlen(x->str);
     }
@@ -125,11 +125,11 @@ static int t_expected(const void *arg) {
     int i, npre = llava_tokenize(t, "", 0, 1, NULL, 0), ok = 1;
     for (i = 0; i < g_ntexts && ok; i++) {
         char *nl = strchr(line, '\n');
-        llava__json j;
+        LlavaJson j;
         CHECK(nl, "%s: %d lines for %d texts", path, i, g_ntexts);
         *nl = 0;
-        CHECK(!llava__json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
-        const llava__jnode *r = &j.nodes[0];
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0];
         const char *text = g_text[i];
         int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS);
         int ng = llava_tokenize(t, text, g_text_len[i], 1, ids, MAXIDS);
@@ -161,9 +161,9 @@ static int t_expected(const void *arg) {
         /* streaming: the pieces add up to the whole decode, and none ends inside a character */
         if (ok) {
             LlavaDecoder sd;
-            llava__tok_str acc;
+            LlavaBuf acc;
             memset(&acc, 0, sizeof acc);
-            llava__tok_put(&acc, "", 0);
+            llava_buf_put(&acc, "", 0);
             llava_decoder_init(&sd, t, 1);
             int k;
             for (k = 0; k < ne && ok; k++) {
@@ -173,12 +173,12 @@ static int t_expected(const void *arg) {
                 else {
                     if (len && !llava__tok_is_valid_utf8(p, len) && strcmp(skip, d2 ? d2 : ""))
                         snprintf(g_msg, sizeof g_msg, "text %d: streaming emitted a partial character", i), ok = 0;
-                    llava__tok_put(&acc, p, len);
+                    llava_buf_put(&acc, p, len);
                 }
             }
             size_t len;
             const char *p = llava_decoder_flush(&sd, &len);
-            if (p) llava__tok_put(&acc, p, len);
+            if (p) llava_buf_put(&acc, p, len);
             if (ok && strcmp(acc.p, d2 ? d2 : ""))
                 snprintf(g_msg, sizeof g_msg, "text %d: streamed \"%.60s\" but decode gives \"%.60s\"", i, acc.p, d2 ? d2 : ""), ok = 0;
             llava_decoder_free(&sd);
@@ -187,7 +187,7 @@ static int t_expected(const void *arg) {
         free(d1);
         free(d2);
         free(d3);
-        llava__json_free(&j);
+        llava_json_free(&j);
         line = nl + 1;
     }
     free(all);
@@ -269,11 +269,11 @@ static int t_templates(const void *arg) {
     (void)arg;
     size_t n;
     char *s = read_all(fx("templates.json"), &n);
-    llava__json j;
-    CHECK(s && !llava__json_parse(&j, s, n, "templates.json"), "cannot read templates.json: %s", llava_last_error());
-    const llava__jnode *c;
+    LlavaJson j;
+    CHECK(s && !llava_json_parse(&j, s, n, "templates.json"), "cannot read templates.json: %s", llava_last_error());
+    const LlavaJsonNode *c;
     int k = 0, checked_labels = 0, ok = 1;
-    for (c = llava__jfirst(&j, &j.nodes[0]); c && ok; c = llava__jnext(&j, c), k++) {
+    for (c = llava_json_first(&j, &j.nodes[0]); c && ok; c = llava_json_next(&j, c), k++) {
         const char *tn = llava__tok_jstr(&j, c, "tokenizer"), *tmpl = llava__tok_jstr(&j, c, "template"), *text = llava__tok_jstr(&j, c, "text");
         char path[600], sample[64];
         snprintf(path, sizeof path, "%s/%s", g_fix, tn);
@@ -282,10 +282,10 @@ static int t_templates(const void *arg) {
         CHECK(t, "load %s: %s", tn, llava_last_error());
         LlavaMessage msgs[16];
         int nm = 0;
-        const llava__jnode *m;
-        for (m = llava__jfirst(&j, llava__jget(&j, c, "conv")); m && nm < 16; m = llava__jnext(&j, m), nm++) {
-            msgs[nm].role = llava__jat(&j, m, 0)->str;
-            msgs[nm].text = llava__jat(&j, m, 1)->str;
+        const LlavaJsonNode *m;
+        for (m = llava_json_first(&j, llava_json_get(&j, c, "conv")); m && nm < 16; m = llava_json_next(&j, m), nm++) {
+            msgs[nm].role = llava_json_at(&j, m, 0)->str;
+            msgs[nm].text = llava_json_at(&j, m, 1)->str;
         }
         int T = llava_template_from_name(tmpl);
         char *r = llava_template_render((LlavaTemplate)T, msgs, nm, 0);
@@ -295,12 +295,12 @@ static int t_templates(const void *arg) {
         }
         llava_free_string(r);
         static int ids[4096], labels[4096], exp[4096], elab[4096];
-        int image_id = (int)llava__jget(&j, c, "image_id")->num, rep = (int)llava__jget(&j, c, "repeat")->num;
+        int image_id = (int)llava_json_get(&j, c, "image_id")->num, rep = (int)llava_json_get(&j, c, "repeat")->num;
         int got = ok ? llava_template_tokenize(t, (LlavaTemplate)T, msgs, nm, 0, image_id, rep, sample, ids, labels, 4096) : -1;
         if (ok && got < 0) snprintf(g_msg, sizeof g_msg, "%s: %s", sample, llava_last_error()), ok = 0;
         int ne = 0;
-        const llava__jnode *x;
-        for (x = llava__jfirst(&j, llava__jget(&j, c, "ids")); x; x = llava__jnext(&j, x)) exp[ne++] = (int)x->num;
+        const LlavaJsonNode *x;
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x; x = llava_json_next(&j, x)) exp[ne++] = (int)x->num;
         if (ok && !same_ids(ids, got, exp, ne)) {
             char a[4096], b[4096];
             fmt_ids(a, sizeof a, ids, got);
@@ -309,11 +309,11 @@ static int t_templates(const void *arg) {
             ok = 0;
         }
         /* labels: the original's where it has no tokenization mismatch, else the prefix-encoding mask */
-        const llava__jnode *lo = llava__jget(&j, c, "labels_original"), *lp = llava__jget(&j, c, "labels_prefix"), *mm = llava__jget(&j, c, "original_mismatch");
-        const llava__jnode *use = lo && !(mm && mm->num) ? lo : (lp && lp->type == LLAVA__JARR ? lp : NULL);
+        const LlavaJsonNode *lo = llava_json_get(&j, c, "labels_original"), *lp = llava_json_get(&j, c, "labels_prefix"), *mm = llava_json_get(&j, c, "original_mismatch");
+        const LlavaJsonNode *use = lo && !(mm && mm->num) ? lo : (lp && lp->type == LLAVA_JSON_ARR ? lp : NULL);
         if (ok && use) {
             int nl = 0;
-            for (x = llava__jfirst(&j, use); x; x = llava__jnext(&j, x)) elab[nl++] = (int)x->num;
+            for (x = llava_json_first(&j, use); x; x = llava_json_next(&j, x)) elab[nl++] = (int)x->num;
             if (!same_ids(labels, got, elab, nl)) {
                 char a[4096], b[4096];
                 fmt_ids(a, sizeof a, labels, got);
@@ -331,7 +331,7 @@ static int t_templates(const void *arg) {
         }
         llava_tokenizer_free(t);
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(s);
     if (ok && checked_labels < k / 2) snprintf(g_msg, sizeof g_msg, "only %d of %d cases had reference labels", checked_labels, k), ok = 0;
     return ok;
@@ -551,7 +551,7 @@ int main(int argc, char **argv) {
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
     run("inputs: invalid UTF-8, over-long, small max_ids, bad ids, lookups, streaming", t_inputs, NULL);
-    llava__json_free(&g_texts);
+    llava_json_free(&g_texts);
     free(g_text);
     free(g_text_len);
     char cmd[600];

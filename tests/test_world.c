@@ -6,7 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
-#include "../tools/world.h"
+#include "../tools/repro/world.h"
 
 #include <stdarg.h>
 #include <unistd.h>
@@ -45,7 +45,7 @@ static int run(const char *fmt, ...) {
     if (rc != 0) {
         char path[600];
         snprintf(path, sizeof path, "%s/stderr.txt", g_tmp);
-        char *err = llava__read_text(path, 4096, NULL);
+        char *err = llava_read_file(path, 4096, NULL);
         failf("'%s' failed: %s", cmd, err ? err : "");
         free(err);
     }
@@ -58,11 +58,11 @@ static char *slurp(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(path, sizeof path, fmt, ap);
     va_end(ap);
-    return llava__read_text(path, (size_t)1 << 30, NULL);
+    return llava_read_file(path, (size_t)1 << 30, NULL);
 }
 static int same_file(const char *a, const char *b) {
     size_t na = 0, nb = 0;
-    char *x = llava__read_text(a, (size_t)1 << 30, &na), *y = llava__read_text(b, (size_t)1 << 30, &nb);
+    char *x = llava_read_file(a, (size_t)1 << 30, &na), *y = llava_read_file(b, (size_t)1 << 30, &nb);
     int same = x && y && na == nb && !memcmp(x, y, na);
     free(x);
     free(y);
@@ -273,14 +273,14 @@ static int check_answer(const WScene *s, const char *text, const char *where, in
 }
 static int check_llava_file(const char *name, int min_records) {
     char *text = slurp("%s/i/%s", g_tmp, name);
-    llava__json j;
+    LlavaJson j;
     int records = 0, checked = 0, ok = 1;
     if (!text) return failf("%s", llava_last_error());
-    if (llava__json_parse(&j, text, strlen(text), name) != LLAVA_OK) return free(text), failf("%s", llava_last_error());
-    const llava__jnode *rec;
-    for (rec = llava__jfirst(&j, &j.nodes[0]); rec && ok; rec = llava__jnext(&j, rec)) {
-        const llava__jnode *id = llava__jget(&j, rec, "id"), *im = llava__jget(&j, rec, "image"), *cv = llava__jget(&j, rec, "conversations"), *t;
-        if (!id || id->type != LLAVA__JSTR || !im || im->type != LLAVA__JSTR || !cv || cv->type != LLAVA__JARR || cv->count < 2 || cv->count % 2) {
+    if (llava_json_parse(&j, text, strlen(text), name) != LLAVA_OK) return free(text), failf("%s", llava_last_error());
+    const LlavaJsonNode *rec;
+    for (rec = llava_json_first(&j, &j.nodes[0]); rec && ok; rec = llava_json_next(&j, rec)) {
+        const LlavaJsonNode *id = llava_json_get(&j, rec, "id"), *im = llava_json_get(&j, rec, "image"), *cv = llava_json_get(&j, rec, "conversations"), *t;
+        if (!id || id->type != LLAVA_JSON_STR || !im || im->type != LLAVA_JSON_STR || !cv || cv->type != LLAVA_JSON_ARR || cv->count < 2 || cv->count % 2) {
             ok = failf("%s: record %d lacks id, image or an even number of turns", name, records);
             break;
         }
@@ -290,9 +290,9 @@ static int check_llava_file(const char *name, int min_records) {
             break;
         }
         int k = 0;
-        for (t = llava__jfirst(&j, cv); t && ok; t = llava__jnext(&j, t), k++) {
-            const llava__jnode *from = llava__jget(&j, t, "from"), *v = llava__jget(&j, t, "value");
-            if (!from || !v || from->type != LLAVA__JSTR || v->type != LLAVA__JSTR || strcmp(from->str, k % 2 ? "gpt" : "human")) {
+        for (t = llava_json_first(&j, cv); t && ok; t = llava_json_next(&j, t), k++) {
+            const LlavaJsonNode *from = llava_json_get(&j, t, "from"), *v = llava_json_get(&j, t, "value");
+            if (!from || !v || from->type != LLAVA_JSON_STR || v->type != LLAVA_JSON_STR || strcmp(from->str, k % 2 ? "gpt" : "human")) {
                 ok = failf("%s: %s turn %d is not from %s", name, id->str, k, k % 2 ? "gpt" : "human");
                 break;
             }
@@ -309,7 +309,7 @@ static int check_llava_file(const char *name, int min_records) {
         }
         records++;
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(text);
     if (ok && records < min_records) return failf("%s has %d records, expected at least %d", name, records, min_records);
     return ok;
@@ -348,14 +348,14 @@ static int test_bench(void) {
         char *eq = strchr(lq, '\n'), *ea = strchr(la, '\n');
         if (eq) *eq = 0;
         if (ea) *ea = 0;
-        llava__json jq, ja;
-        if (llava__json_parse(&jq, lq, strlen(lq), "questions") || llava__json_parse(&ja, la, strlen(la), "answers")) {
+        LlavaJson jq, ja;
+        if (llava_json_parse(&jq, lq, strlen(lq), "questions") || llava_json_parse(&ja, la, strlen(la), "answers")) {
             ok = failf("%s", llava_last_error());
             break;
         }
-        const llava__jnode *qid = llava__jget(&jq, &jq.nodes[0], "question_id"), *img = llava__jget(&jq, &jq.nodes[0], "image"),
-                           *ct = llava__jget(&jq, &jq.nodes[0], "category"), *aid = llava__jget(&ja, &ja.nodes[0], "question_id"),
-                           *txt = llava__jget(&ja, &ja.nodes[0], "text");
+        const LlavaJsonNode *qid = llava_json_get(&jq, &jq.nodes[0], "question_id"), *img = llava_json_get(&jq, &jq.nodes[0], "image"),
+                           *ct = llava_json_get(&jq, &jq.nodes[0], "category"), *aid = llava_json_get(&ja, &ja.nodes[0], "question_id"),
+                           *txt = llava_json_get(&ja, &ja.nodes[0], "text");
         if (!qid || !aid || qid->num != aid->num || !img || !ct || !txt || qid->num != nq) ok = failf("question %d and its answer do not line up", nq);
         else {
             const WScene *s = scene_of(g_held, g_nheld, img->str);
@@ -366,8 +366,8 @@ static int test_bench(void) {
                 ok = check_answer(s, txt->str, "bench reference", &checked);
             }
         }
-        llava__json_free(&jq);
-        llava__json_free(&ja);
+        llava_json_free(&jq);
+        llava_json_free(&ja);
         nq++;
         lq = eq ? eq + 1 : NULL;
         la = ea ? ea + 1 : NULL;
@@ -382,25 +382,25 @@ static int test_bench(void) {
 static int test_mc(void) {
     if (!run("%s/instruct --mc --world %s/h --out %s/mc --n 1100 --test 1000", g_bin, g_tmp, g_tmp)) return 0;
     char *text = slurp("%s/mc/problems.json", g_tmp), *splits = slurp("%s/mc/pid_splits.json", g_tmp);
-    llava__json j, js;
+    LlavaJson j, js;
     int ok = 1, n = 0, pos[6][5], cats[8] = {0}, cnt_opt[8][4] = {{0}};
     static const char *const catname[5] = {"color", "shape", "count", "position", "relation"};
     memset(pos, 0, sizeof pos);
     if (!text || !splits) return failf("problems.json or pid_splits.json missing");
-    if (llava__json_parse(&j, text, strlen(text), "problems.json") || llava__json_parse(&js, splits, strlen(splits), "pid_splits.json"))
+    if (llava_json_parse(&j, text, strlen(text), "problems.json") || llava_json_parse(&js, splits, strlen(splits), "pid_splits.json"))
         return failf("%s", llava_last_error());
-    const llava__jnode *p, *test = llava__jget(&js, &js.nodes[0], "test");
-    if (!test || test->count < 1000 || !llava__jget(&js, &js.nodes[0], "val") || !llava__jget(&js, &js.nodes[0], "train"))
+    const LlavaJsonNode *p, *test = llava_json_get(&js, &js.nodes[0], "test");
+    if (!test || test->count < 1000 || !llava_json_get(&js, &js.nodes[0], "val") || !llava_json_get(&js, &js.nodes[0], "train"))
         ok = failf("pid_splits.json: test has %d problems (want >= 1000) or train/val missing", test ? test->count : 0);
-    for (p = llava__jfirst(&j, &j.nodes[0]); p && ok; p = llava__jnext(&j, p), n++) {
+    for (p = llava_json_first(&j, &j.nodes[0]); p && ok; p = llava_json_next(&j, p), n++) {
         static const char *const fields[] = {"question", "choices", "answer", "hint", "image", "task", "grade", "subject", "topic",
                                              "category", "skill", "lecture", "solution", "split"};
         size_t f;
         for (f = 0; f < sizeof fields / sizeof fields[0]; f++)
-            if (!llava__jget(&j, p, fields[f])) ok = failf("problem %s lacks \"%s\"", p->key, fields[f]);
+            if (!llava_json_get(&j, p, fields[f])) ok = failf("problem %s lacks \"%s\"", p->key, fields[f]);
         if (!ok) break;
-        const llava__jnode *ch = llava__jget(&j, p, "choices"), *ans = llava__jget(&j, p, "answer"), *sol = llava__jget(&j, p, "solution"),
-                           *wi = llava__jget(&j, p, "world_image"), *cat = llava__jget(&j, p, "category"), *sp = llava__jget(&j, p, "split");
+        const LlavaJsonNode *ch = llava_json_get(&j, p, "choices"), *ans = llava_json_get(&j, p, "answer"), *sol = llava_json_get(&j, p, "solution"),
+                           *wi = llava_json_get(&j, p, "world_image"), *cat = llava_json_get(&j, p, "category"), *sp = llava_json_get(&j, p, "split");
         int k = ch->count, a = (int)ans->num, c;
         if (k < 2 || k > 5 || a < 0 || a >= k) {
             ok = failf("problem %s: %d choices, answer %d", p->key, k, a);
@@ -411,8 +411,8 @@ static int test_mc(void) {
             if (!strcmp(cat->str, catname[c])) cats[c]++;
         if (!strcmp(cat->str, "count")) { /* the options' lowest count and the answer's rank among them */
             int lo = 99, rank = 0, v;
-            for (c = 0; c < k; c++) lo = (v = atoi(llava__jat(&j, ch, c)->str)) < lo ? v : lo;
-            for (c = 0; c < k; c++) rank += atoi(llava__jat(&j, ch, c)->str) < atoi(llava__jat(&j, ch, a)->str);
+            for (c = 0; c < k; c++) lo = (v = atoi(llava_json_at(&j, ch, c)->str)) < lo ? v : lo;
+            for (c = 0; c < k; c++) rank += atoi(llava_json_at(&j, ch, c)->str) < atoi(llava_json_at(&j, ch, a)->str);
             if (k != 4 || lo < 0 || lo > 7) ok = failf("count problem %s: %d choices from %d", p->key, k, lo);
             else cnt_opt[lo][rank]++;
         }
@@ -431,17 +431,17 @@ static int test_mc(void) {
             ok = failf("problem %s: unknown world image", p->key);
             break;
         }
-        const char *right = llava__jat(&j, ch, a)->str, *at = strstr(sol->str, right);
+        const char *right = llava_json_at(&j, ch, a)->str, *at = strstr(sol->str, right);
         if (!at) {
             ok = failf("problem %s: the solution does not contain the answer '%s'", p->key, right);
             break;
         }
         for (c = 0; c < k && ok; c++) {
-            const char *choice = llava__jat(&j, ch, c)->str;
+            const char *choice = llava_json_at(&j, ch, c)->str;
             char stmt[512];
             int d;
             for (d = 0; d < c; d++)
-                if (!strcmp(choice, llava__jat(&j, ch, d)->str)) ok = failf("problem %s: choice '%s' twice", p->key, choice);
+                if (!strcmp(choice, llava_json_at(&j, ch, d)->str)) ok = failf("problem %s: choice '%s' twice", p->key, choice);
             snprintf(stmt, sizeof stmt, "%.*s%s%s", (int)(at - sol->str), sol->str, choice, at + strlen(right));
             WCheck w = {0};
             w_check_text(s, stmt, &w);
@@ -467,8 +467,8 @@ static int test_mc(void) {
         if (cats[c] < n / 7) ok = failf("category %s has %d of %d problems", catname[c], cats[c], n);
     }
     if (ok && n < 1100) ok = failf("%d problems, want 1100", n);
-    llava__json_free(&j);
-    llava__json_free(&js);
+    llava_json_free(&j);
+    llava_json_free(&js);
     free(text), free(splits);
     return ok;
 }
@@ -476,8 +476,8 @@ static int test_mc(void) {
 /* ---- eval_sqa: LLaVA's letter extraction and prompt ------------------------------------------------ */
 /* b written to TMP/FILE (and freed), then eval_sqa on the committed sample with OPTION TMP/ARG
    ("--predictions", "--prior"), its --json output parsed into *j; returns the text *j points into (free
-   it after llava__json_free), NULL after a failf */
-static char *sqa_json(llava__json *j, WBuf *b, const char *file, const char *option, const char *arg) {
+   it after llava_json_free), NULL after a failf */
+static char *sqa_json(LlavaJson *j, WBuf *b, const char *file, const char *option, const char *arg) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", g_tmp, file);
     int wrote = w_write_file(path, b->p, b->n) == 0;
@@ -485,7 +485,7 @@ static char *sqa_json(llava__json *j, WBuf *b, const char *file, const char *opt
     if (!wrote) return failf("cannot write %s", path), (char *)NULL;
     if (!run("%s/eval_sqa --data %s/sqa_sample --split test %s %s/%s --json %s/sqa.json", g_bin, g_fix, option, g_tmp, arg, g_tmp)) return NULL;
     char *t = slurp("%s/sqa.json", g_tmp);
-    if (!t || llava__json_parse(j, t, strlen(t), "sqa.json")) return free(t), failf("cannot read eval_sqa's JSON"), (char *)NULL;
+    if (!t || llava_json_parse(j, t, strlen(t), "sqa.json")) return free(t), failf("cannot read eval_sqa's JSON"), (char *)NULL;
     return t;
 }
 static int test_sqa_scorer(void) {
@@ -508,23 +508,23 @@ static int test_sqa_scorer(void) {
         wb_json(&b, cases[i].text);
         wb_puts(&b, "}\n");
     }
-    llava__json j;
+    LlavaJson j;
     char *t = sqa_json(&j, &b, "pred.jsonl", "--predictions", "pred.jsonl");
     if (!t) return 0;
-    const llava__jnode *root = &j.nodes[0], *res = llava__jget(&j, root, "results"), *par = llava__jget(&j, root, "parsed"),
-                       *cnt = llava__jget(&j, root, "count"), *cor = llava__jget(&j, root, "correct"), *groups = llava__jget(&j, root, "groups");
+    const LlavaJsonNode *root = &j.nodes[0], *res = llava_json_get(&j, root, "results"), *par = llava_json_get(&j, root, "parsed"),
+                       *cnt = llava_json_get(&j, root, "count"), *cor = llava_json_get(&j, root, "correct"), *groups = llava_json_get(&j, root, "groups");
     int ok = cnt && cor && cnt->num == 6 && cor->num == 3;
     if (!ok) failf("count %g correct %g, want 6 and 3", cnt ? cnt->num : -1, cor ? cor->num : -1);
     for (i = 0; ok && i < sizeof cases / sizeof cases[0]; i++) {
-        const llava__jnode *r = llava__jget(&j, res, cases[i].pid), *pp = llava__jget(&j, par, cases[i].pid);
+        const LlavaJsonNode *r = llava_json_get(&j, res, cases[i].pid), *pp = llava_json_get(&j, par, cases[i].pid);
         if (!r || !pp || (int)r->num != cases[i].idx || strcmp(pp->str, cases[i].parsed))
             ok = failf("'%s' parsed as %s (index %g), want %s (%d)", cases[i].text, pp ? pp->str : "?", r ? r->num : -9, cases[i].parsed, cases[i].idx);
     }
-    const llava__jnode *nat = llava__jget(&j, groups, "NAT"), *txt = llava__jget(&j, groups, "TXT"), *g712 = llava__jget(&j, groups, "G7-12");
-    if (ok && (!nat || llava__jget(&j, nat, "count")->num != 3 || !txt || llava__jget(&j, txt, "count")->num != 2 || !g712 ||
-               llava__jget(&j, g712, "count")->num != 2))
+    const LlavaJsonNode *nat = llava_json_get(&j, groups, "NAT"), *txt = llava_json_get(&j, groups, "TXT"), *g712 = llava_json_get(&j, groups, "G7-12");
+    if (ok && (!nat || llava_json_get(&j, nat, "count")->num != 3 || !txt || llava_json_get(&j, txt, "count")->num != 2 || !g712 ||
+               llava_json_get(&j, g712, "count")->num != 2))
         ok = failf("ScienceQA groups NAT/TXT/G7-12 miscounted");
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(t);
     /* the prompt: context line only with a hint, lettered choices, LLaVA-1.5's suffix */
     if (ok && !run("%s/eval_sqa --data %s/sqa_sample --split test --prompts %s/q.jsonl", g_bin, g_fix, g_tmp)) return 0;
@@ -553,12 +553,12 @@ static int test_sqa_extraction_more(void) {
         wb_puts(&b, "{\"question_id\": \"14\", \"text\": ");
         wb_json(&b, cases[i].text);
         wb_puts(&b, "}\n");
-        llava__json j;
+        LlavaJson j;
         char *t = sqa_json(&j, &b, "pred1.jsonl", "--predictions", "pred1.jsonl");
         if (!t) return 0;
-        const llava__jnode *r = llava__jget(&j, llava__jget(&j, &j.nodes[0], "results"), "14");
+        const LlavaJsonNode *r = llava_json_get(&j, llava_json_get(&j, &j.nodes[0], "results"), "14");
         int right = r && r->num == 0;
-        llava__json_free(&j);
+        llava_json_free(&j);
         free(t);
         if (right != cases[i].right) return failf("'%s' scored %s, want %s", cases[i].text, right ? "right" : "wrong", cases[i].right ? "right" : "wrong");
     }
@@ -591,18 +591,18 @@ static int test_sqa_prior(void) {
     wb_puts(&b, "}\n");
     snprintf(path, sizeof path, "%s/prior", g_tmp);
     mkdir(path, 0755);
-    llava__json j;
+    LlavaJson j;
     char *txt = sqa_json(&j, &b, "prior/problems.json", "--prior", "prior");
     if (!txt) return 0;
-    const llava__jnode *res = llava__jget(&j, &j.nodes[0], "results"), *cor = llava__jget(&j, &j.nodes[0], "correct");
+    const LlavaJsonNode *res = llava_json_get(&j, &j.nodes[0], "results"), *cor = llava_json_get(&j, &j.nodes[0], "correct");
     for (i = 0; i < 6 && ok; i++) {
         char pid[8];
         snprintf(pid, sizeof pid, "%d", 11 + (int)i);
-        const llava__jnode *r = llava__jget(&j, res, pid);
+        const LlavaJsonNode *r = llava_json_get(&j, res, pid);
         if (!r || (int)r->num != want[i]) ok = failf("blind baseline chose %g for pid %s, want %d", r ? r->num : -9, pid, want[i]);
     }
     if (ok && (!cor || cor->num != 3)) ok = failf("blind baseline: %g right, want 3 (pids 13, 14, 15)", cor ? cor->num : -1);
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(txt);
     /* a TRAIN with no answered problem is an error, not a baseline of nothing */
     snprintf(path, sizeof path, "%s/prior/problems.json", g_tmp);
@@ -704,20 +704,20 @@ static int test_sqa_open(void) {
     wb_free(&b);
     if (ok && !run("%s/eval_sqa --data %s/open --open --predictions %s/open/pred.jsonl --json %s/open/r.json", g_bin, g_tmp, g_tmp, g_tmp)) return 0;
     char *t = ok ? slurp("%s/open/r.json", g_tmp) : NULL;
-    llava__json j;
-    if (ok && (!t || llava__json_parse(&j, t, strlen(t), "r.json"))) return free(t), failf("cannot read eval_sqa's JSON");
+    LlavaJson j;
+    if (ok && (!t || llava_json_parse(&j, t, strlen(t), "r.json"))) return free(t), failf("cannot read eval_sqa's JSON");
     if (ok) {
-        const llava__jnode *res = llava__jget(&j, &j.nodes[0], "results"), *cor = llava__jget(&j, &j.nodes[0], "correct"),
-                           *fail = llava__jget(&j, &j.nodes[0], "failed");
+        const LlavaJsonNode *res = llava_json_get(&j, &j.nodes[0], "results"), *cor = llava_json_get(&j, &j.nodes[0], "correct"),
+                           *fail = llava_json_get(&j, &j.nodes[0], "failed");
         for (i = 0; ok && i < n; i++) {
             char pid[8];
             snprintf(pid, sizeof pid, "%d", i + 1);
-            const llava__jnode *r = llava__jget(&j, res, pid);
+            const LlavaJsonNode *r = llava_json_get(&j, res, pid);
             if (!r || (int)r->num != cases[i].named) ok = failf("'%s' named choice %g, want %d", cases[i].text, r ? r->num : -9, cases[i].named);
         }
         if (ok && (!cor || cor->num != 4 || !fail || fail->num != 1))
             ok = failf("%g right and %g naming none, want 4 and 1", cor ? cor->num : -1, fail ? fail->num : -1);
-        llava__json_free(&j);
+        llava_json_free(&j);
     }
     free(t);
     /* the prompt: context and question, no options, no suffix */
@@ -739,11 +739,11 @@ static int judge_rel(const char *answers, double *rel) {
              g_bin, g_tmp, g_tmp, g_tmp, answers, g_tmp))
         return 0;
     char *t = slurp("%s/j.json", g_tmp);
-    llava__json j;
-    if (!t || llava__json_parse(&j, t, strlen(t), "j.json")) return free(t), failf("cannot read judge_offline's JSON");
-    const llava__jnode *all = llava__jget(&j, &j.nodes[0], "all"), *r = llava__jget(&j, all, "relative");
+    LlavaJson j;
+    if (!t || llava_json_parse(&j, t, strlen(t), "j.json")) return free(t), failf("cannot read judge_offline's JSON");
+    const LlavaJsonNode *all = llava_json_get(&j, &j.nodes[0], "all"), *r = llava_json_get(&j, all, "relative");
     *rel = r ? r->num : -1;
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(t);
     return 1;
 }

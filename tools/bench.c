@@ -123,11 +123,11 @@ static double time_matmul_p(int prec, int T, int C, int OC, LlavaDType dt, int n
     uint64_t s = 1;
     size_t i;
     int r, c;
-    for (i = 0; i < (size_t)T * C; i++) in[i] = llava__rng_uniform(&s) - 0.5f;
+    for (i = 0; i < (size_t)T * C; i++) in[i] = llava_rng_uniform(&s) - 0.5f;
     for (c = 0; c < nw; c++) {
         w[c] = llava__alloc_aligned(llava__dtype_size(dt) * OC * C);
         for (i = 0; i < (size_t)OC * C; i++) {
-            float v = llava__rng_uniform(&s) - 0.5f;
+            float v = llava_rng_uniform(&s) - 0.5f;
             if (dt == LLAVA_F32) ((float *)w[c])[i] = v;
             else ((uint16_t *)w[c])[i] = dt == LLAVA_BF16 ? llava__f32_to_bf16(v) : llava__f32_to_f16(v);
         }
@@ -169,7 +169,7 @@ static void add(shard *s, const char *name, int ndim, int64_t d0, int64_t d1, in
     for (k = 0; k < ndim; k++) n *= (size_t)e->shape[k];
     void *p = malloc(n * llava__dtype_size(g_dtype));
     for (i = 0; i < n; i += 2) { /* uniform in [-scale, scale] (two values per draw), or fill */
-        uint64_t r = scale == 0 ? 0 : llava__rng_next(&g_rng);
+        uint64_t r = scale == 0 ? 0 : llava_rng_next(&g_rng);
         float v0 = scale == 0 ? fill : ((float)(r & 0xffffff) / 8388608.0f - 1.0f) * scale;
         float v1 = scale == 0 ? fill : ((float)((r >> 32) & 0xffffff) / 8388608.0f - 1.0f) * scale;
         if (g_dtype == LLAVA_F32) {
@@ -297,7 +297,7 @@ static int make_model(const char *dir, const shape_cfg *k) {
              "\"hidden_act\": \"%s\"},\n  \"vision_feature_layer\": -2,\n  \"vision_feature_select_strategy\": \"default\"\n}\n",
              k == &CFG_7B ? 32000 : V - 1, C, I, L, k->H, k->KVH, k->maxpos, V, D, k->S, Iv, k->Hv, Lv, ps, k->vact);
     snprintf(path, sizeof path, "%s/config.json", dir);
-    return llava__write_text(path, cfg);
+    return llava_write_text(path, cfg);
 }
 int main(int argc, char **argv) {
     int quick = 0, no7b = 0, i;
@@ -366,7 +366,7 @@ int main(int argc, char **argv) {
         snprintf(dir, sizeof dir, "%.900s/mini-random-f32", cache);
         snprintf(cfg, sizeof cfg, "%s/config.json", dir);
         g_dtype = LLAVA_F32;
-        int ok = llava__exists(cfg) || make_model(dir, &CFG_MINI) == 0;
+        int ok = llava_file_exists(cfg) || make_model(dir, &CFG_MINI) == 0;
         g_dtype = LLAVA_BF16;
         LlavaModel *m = ok ? llava_model_load(dir) : NULL;
         if (!m) {
@@ -380,10 +380,10 @@ int main(int argc, char **argv) {
             LlavaSample smp[B];
             uint64_t r = 7;
             int b, t;
-            for (i = 0; i < B * 3 * S * S; i++) px[i] = llava__rng_uniform(&r) * 2 - 1;
+            for (i = 0; i < B * 3 * S * S; i++) px[i] = llava_rng_uniform(&r) * 2 - 1;
             for (b = 0; b < B; b++) {
                 for (t = 0; t < T; t++) {
-                    ids[b][t] = t == 0 ? 1 : t <= P ? c->image_token_id : 3 + (int)(llava__rng_next(&r) % (uint64_t)(c->text_vocab - 5));
+                    ids[b][t] = t == 0 ? 1 : t <= P ? c->image_token_id : 3 + (int)(llava_rng_next(&r) % (uint64_t)(c->text_vocab - 5));
                     labels[b][t] = t < T - 160 ? -100 : ids[b][t];
                 }
                 smp[b].ids = ids[b];
@@ -425,7 +425,7 @@ int main(int argc, char **argv) {
         char dir[1024], cfg[1100];
         snprintf(dir, sizeof dir, "%.900s/7b-random-bf16", cache);
         snprintf(cfg, sizeof cfg, "%s/config.json", dir);
-        if (!llava__exists(cfg) && make_model(dir, &CFG_7B) != 0) {
+        if (!llava_file_exists(cfg) && make_model(dir, &CFG_7B) != 0) {
             fprintf(stderr, "bench: cannot write the 7b checkpoint: %s\n", llava_last_error());
             no7b = 1;
         }
@@ -445,7 +445,7 @@ int main(int argc, char **argv) {
         const int S = c->vision_image_size, P = llava_image_tokens(m);
         float *pixels = (float *)malloc(sizeof(float) * 3 * S * S), *feat = (float *)malloc(sizeof(float) * P * c->text_hidden);
         uint64_t s = 3;
-        for (i = 0; i < 3 * S * S; i++) pixels[i] = llava__rng_uniform(&s) * 2 - 1;
+        for (i = 0; i < 3 * S * S; i++) pixels[i] = llava_rng_uniform(&s) * 2 - 1;
         double te[5];
         int n_enc = quick ? 1 : 3;
         for (i = 0; i < n_enc; i++) {

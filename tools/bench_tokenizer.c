@@ -3,7 +3,7 @@
      bench_tokenizer --tokenizer DIR --text FILE [--seconds S] [--whole]
 
    Encodes each line of FILE as one text (--whole: the file as one text) over and over for at least
-   S seconds (default 2) and prints "encode_mb_s X ids N". tools/bench_tokenizer.py runs it next to
+   S seconds (default 2) and prints "encode_mb_s X ids N". tools/py/bench_tokenizer.py runs it next to
    Hugging Face `tokenizers` on the same text and prints the ratio. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     }
     LlavaTokenizer *t = llava_tokenizer_load(tp);
     size_t n;
-    char *text = llava__read_text(text_path, (size_t)1 << 30, &n);
+    char *text = llava_read_file(text_path, (size_t)1 << 30, &n);
     if (!t || !text) {
         fprintf(stderr, "bench_tokenizer: %s\n", llava_last_error());
         return 1;

@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
             usage(stderr);
             return 2;
         }
-        char *corpus = llava__read_text(train, (size_t)1 << 30, &n);
+        char *corpus = llava_read_file(train, (size_t)1 << 30, &n);
         LlavaBpeTrainOptions opt;
         memset(&opt, 0, sizeof opt);
         opt.vocab_size = vocab;
@@ -163,12 +163,12 @@ int main(int argc, char **argv) {
         } else {
             const char *text = line;
             size_t tn = n;
-            llava__json j;
+            LlavaJson j;
             memset(&j, 0, sizeof j);
             if (json) {
-                if (llava__json_parse(&j, line, n, "input line") != LLAVA_OK || j.nodes[0].type != LLAVA__JSTR) {
+                if (llava_json_parse(&j, line, n, "input line") != LLAVA_OK || j.nodes[0].type != LLAVA_JSON_STR) {
                     fprintf(stderr, "tokenize: line %zu: %s\n", lineno, j.nodes ? "not a JSON string" : llava_last_error());
-                    llava__json_free(&j);
+                    llava_json_free(&j);
                     free(line);
                     rc = 1;
                     continue;
@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
                 putchar('\n');
             }
             free(ids);
-            llava__json_free(&j);
+            llava_json_free(&j);
         }
         free(line);
     }

@@ -14,7 +14,7 @@ decodings of a corpus of test strings are written for every tokenizer, and 2-tur
 rendered and masked by a port of the original LLaVA code (conversation.py, train.py, mm_utils.py)
 and by the llava-1.5-hf chat template.
 
-usage: python3 tools/make_tokenizer_fixtures.py   (from the repository root; deterministic)"""
+usage: python3 tools/py/make_tokenizer_fixtures.py   (from the repository root; deterministic)"""
 import json
 import os
 import random

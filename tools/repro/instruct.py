@@ -10,7 +10,7 @@ Question/Answer turns, a reasoning reply into one Question and one Answer, a des
 prose without coordinates); malformed ones are retried and logged to rejected.jsonl.
 
     OPENAI_BASE_URL=http://127.0.0.1:8080/v1 OPENAI_API_KEY=sk-... \\
-    python3 tools/instruct.py --backend openai --context OUT/context.jsonl --out OUT/gpt --model gpt-4o-mini \\
+    python3 tools/repro/instruct.py --backend openai --context OUT/context.jsonl --out OUT/gpt --model gpt-4o-mini \\
         [--types conv,detail,complex] [--conv N] [--detail N] [--complex N] [--rpm 60] [--retries 6] [--seed 1]
 
 Output (OUT/gpt): raw.jsonl (append-only, one line per finished request, keyed by "key" =

@@ -1,5 +1,5 @@
 /* eval_sqa: ScienceQA evaluation as LLaVA does it, for the real ScienceQA files and for the synthetic
-   multiple-choice set (tools/instruct.c --mc), which has the same format.
+   multiple-choice set (tools/repro/instruct.c --mc), which has the same format.
 
      eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]
          writes the questions a model runner answers, one JSON object a line:
@@ -53,7 +53,7 @@
          set of choices, in any order; where TRAIN has no such problem, the choice most often right in the
          category; ties go to the first choice. What a model can score from the answer options alone. */
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 #include "world.h" /* w_number_word */
 
 #include <ctype.h>
@@ -151,13 +151,13 @@ static long find_words(const char *s, const char *w) {
     return -1;
 }
 /* the index of the choice that answer s names first (see --open above), -1 if it names none */
-static int named_choice(const char *s, const llava__json *j, const llava__jnode *ch) {
-    const llava__jnode *c;
+static int named_choice(const char *s, const LlavaJson *j, const LlavaJsonNode *ch) {
+    const LlavaJsonNode *c;
     long best = -1;
     size_t best_len = 0;
     int k = 0, idx = -1;
-    for (c = llava__jfirst(j, ch); c; c = llava__jnext(j, c), k++) {
-        if (c->type != LLAVA__JSTR) continue;
+    for (c = llava_json_first(j, ch); c; c = llava_json_next(j, c), k++) {
+        if (c->type != LLAVA_JSON_STR) continue;
         const char *forms[4] = {c->str, NULL, NULL, NULL};
         char *end;
         long v = strtol(c->str, &end, 10);
@@ -175,32 +175,32 @@ static int named_choice(const char *s, const llava__json *j, const llava__jnode 
     return idx;
 }
 
-static const char *jstr(const llava__json *j, const llava__jnode *o, const char *key) {
-    const llava__jnode *x = llava__jget(j, o, key);
-    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+static const char *jstr(const LlavaJson *j, const LlavaJsonNode *o, const char *key) {
+    const LlavaJsonNode *x = llava_json_get(j, o, key);
+    return x && x->type == LLAVA_JSON_STR ? x->str : NULL;
 }
 
 /* the blind baseline's counts (llava.h's string map): how often a choice text was the right answer,
    under a key of the category and the choice set, or of the category alone */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 /* "category\x1f" + the choices sorted, "\x1e"-joined (set != 0) + "\x1f" + the answer's text */
-static void prior_key(Buf *k, const char *cat, const llava__json *j, const llava__jnode *ch, int set, const char *answer) {
+static void prior_key(Buf *k, const char *cat, const LlavaJson *j, const LlavaJsonNode *ch, int set, const char *answer) {
     const char *c[64];
-    const llava__jnode *x;
+    const LlavaJsonNode *x;
     int n = 0, i;
     k->n = 0;
     bputs(k, cat ? cat : "");
     bputs(k, "\x1f");
-    for (x = llava__jfirst(j, ch); x && n < 64 && set; x = llava__jnext(j, x)) c[n++] = x->type == LLAVA__JSTR ? x->str : "";
+    for (x = llava_json_first(j, ch); x && n < 64 && set; x = llava_json_next(j, x)) c[n++] = x->type == LLAVA_JSON_STR ? x->str : "";
     qsort(c, (size_t)n, sizeof *c, cmp_str);
     for (i = 0; i < n; i++) bputs(k, i ? "\x1e" : ""), bputs(k, c[i]);
     bputs(k, "\x1f");
     bputs(k, answer);
 }
-static const char *choice_text(const llava__json *j, const llava__jnode *ch, int i) {
-    const llava__jnode *x = llava__jfirst(j, ch);
-    while (x && i-- > 0) x = llava__jnext(j, x);
-    return x && x->type == LLAVA__JSTR ? x->str : NULL;
+static const char *choice_text(const LlavaJson *j, const LlavaJsonNode *ch, int i) {
+    const LlavaJsonNode *x = llava_json_first(j, ch);
+    while (x && i-- > 0) x = llava_json_next(j, x);
+    return x && x->type == LLAVA_JSON_STR ? x->str : NULL;
 }
 
 static void usage(FILE *f) {
@@ -246,22 +246,22 @@ int main(int argc, char **argv) {
 
     char path[1200];
     size_t n;
-    llava__json jp, js;
+    LlavaJson jp, js;
     snprintf(path, sizeof path, "%s/problems.json", data);
-    char *ptext = llava__read_text(path, (size_t)1 << 30, &n);
-    if (!ptext || llava__json_parse(&jp, ptext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    char *ptext = llava_read_file(path, (size_t)1 << 30, &n);
+    if (!ptext || llava_json_parse(&jp, ptext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
     snprintf(path, sizeof path, "%s/pid_splits.json", data);
-    char *stext = llava__read_text(path, (size_t)1 << 30, &n);
-    if (!stext || llava__json_parse(&js, stext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
-    const llava__jnode *probs = &jp.nodes[0], *ids = llava__jget(&js, &js.nodes[0], split), *id;
-    if (probs->type != LLAVA__JOBJ) return fprintf(stderr, "eval_sqa: problems.json is not an object\n"), 1;
-    if (!ids || ids->type != LLAVA__JARR) return fprintf(stderr, "eval_sqa: pid_splits.json has no split \"%s\"\n", split), 1;
+    char *stext = llava_read_file(path, (size_t)1 << 30, &n);
+    if (!stext || llava_json_parse(&js, stext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    const LlavaJsonNode *probs = &jp.nodes[0], *ids = llava_json_get(&js, &js.nodes[0], split), *id;
+    if (probs->type != LLAVA_JSON_OBJ) return fprintf(stderr, "eval_sqa: problems.json is not an object\n"), 1;
+    if (!ids || ids->type != LLAVA_JSON_ARR) return fprintf(stderr, "eval_sqa: pid_splits.json has no split \"%s\"\n", split), 1;
 
     if (prompts) {
         Buf out = {0};
         int count = 0;
-        for (id = llava__jfirst(&js, ids); id; id = llava__jnext(&js, id)) {
-            const llava__jnode *p = id->type == LLAVA__JSTR ? llava__jget(&jp, probs, id->str) : NULL, *ch, *c;
+        for (id = llava_json_first(&js, ids); id; id = llava_json_next(&js, id)) {
+            const LlavaJsonNode *p = id->type == LLAVA_JSON_STR ? llava_json_get(&jp, probs, id->str) : NULL, *ch, *c;
             if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
             const char *hint = jstr(&jp, p, "hint"), *q = jstr(&jp, p, "question"), *img = jstr(&jp, p, "image"),
                        *psplit = jstr(&jp, p, "split"), *cat = jstr(&jp, p, "category");
@@ -269,22 +269,22 @@ int main(int argc, char **argv) {
             int k = 0;
             if (hint && hint[0]) bputs(&t, "Context: "), bputs(&t, hint), bputs(&t, "\n");
             bputs(&t, q ? q : "");
-            ch = llava__jget(&jp, p, "choices");
-            for (c = open ? NULL : llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c), k++) {
+            ch = llava_json_get(&jp, p, "choices");
+            for (c = open ? NULL : llava_json_first(&jp, ch); c; c = llava_json_next(&jp, c), k++) {
                 char head[8];
                 snprintf(head, sizeof head, "\n%c. ", 'A' + k);
                 bputs(&t, head);
-                bputs(&t, c->type == LLAVA__JSTR ? c->str : "");
+                bputs(&t, c->type == LLAVA_JSON_STR ? c->str : "");
             }
             if (suffix && !open) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
             if (to_llava) {
                 /* LLaVA's training format, as its ScienceQA conversion (LLaVA-1.5 style: the answer is the letter);
                    the synthetic set's images by their world image, real ones by their own path */
                 const char *wi = jstr(&jp, p, "world_image");
-                const llava__jnode *an = llava__jget(&jp, p, "answer");
+                const LlavaJsonNode *an = llava_json_get(&jp, p, "answer");
                 int nch = 0;
-                for (c = llava__jfirst(&jp, ch); c; c = llava__jnext(&jp, c)) nch++;
-                if (!an || an->type != LLAVA__JNUM || !(an->num >= 0 && an->num < nch && an->num < 26) || an->num != (int)an->num)
+                for (c = llava_json_first(&jp, ch); c; c = llava_json_next(&jp, c)) nch++;
+                if (!an || an->type != LLAVA_JSON_NUM || !(an->num >= 0 && an->num < nch && an->num < 26) || an->num != (int)an->num)
                     return fprintf(stderr, "eval_sqa: --to-llava: problem %s: \"answer\" is not the index of one of its %d choices\n", id->str, nch), 1;
                 char ip[600], letter[2] = {(char)('A' + (int)an->num), 0};
                 if (wi) snprintf(ip, sizeof ip, "%s.png", wi);
@@ -316,10 +316,10 @@ int main(int argc, char **argv) {
                     if (check) {
                         const char *right = choice_text(&jp, ch, letter[0] - 'A');
                         bputs(&e, "Checking each option:\n");
-                        for (c = llava__jfirst(&jp, ch), k = 0; c && 'A' + k <= letter[0]; c = llava__jnext(&jp, c), k++) {
+                        for (c = llava_json_first(&jp, ch), k = 0; c && 'A' + k <= letter[0]; c = llava_json_next(&jp, c), k++) {
                             char head[8];
                             snprintf(head, sizeof head, "%c. ", 'A' + k);
-                            bputs(&e, head), bputs(&e, c->type == LLAVA__JSTR ? c->str : "");
+                            bputs(&e, head), bputs(&e, c->type == LLAVA_JSON_STR ? c->str : "");
                             bputs(&e, ", is it "), bputs(&e, right ? right : ""), bputs(&e, "? ");
                             bputs(&e, 'A' + k == letter[0] ? "yes.\n" : "no.\n");
                         }
@@ -350,47 +350,47 @@ int main(int argc, char **argv) {
             count++;
         }
         if (to_llava) bputs(&out, count ? "\n]\n" : "[]\n");
-        if (llava__write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        if (llava_write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
         if (to_llava) /* the synthetic set names its world's images, ScienceQA's own are under DIR */
             printf("eval_sqa: %d samples (%s split) in %s; images relative to the world's images/ (synthetic set) or %s\n", count, split, prompts, data);
         else
             printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
         free(out.p), free(ptext), free(stext);
-        llava__json_free(&jp);
-        llava__json_free(&js);
+        llava_json_free(&jp);
+        llava_json_free(&js);
         return 0;
     }
 
     /* the blind baseline: TRAIN's answers counted by category and choice set, and by category */
-    llava__tok_smap pc;
+    LlavaStrMap pc;
     Buf key = {0};
     memset(&pc, 0, sizeof pc);
     if (prior) {
-        llava__json jt;
+        LlavaJson jt;
         snprintf(path, sizeof path, "%s/problems.json", prior);
-        char *tt = llava__read_text(path, (size_t)1 << 30, &n);
-        if (!tt || llava__json_parse(&jt, tt, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
-        const llava__jnode *p;
+        char *tt = llava_read_file(path, (size_t)1 << 30, &n);
+        if (!tt || llava_json_parse(&jt, tt, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        const LlavaJsonNode *p;
         int used = 0;
-        for (p = jt.nodes[0].type == LLAVA__JOBJ ? llava__jfirst(&jt, &jt.nodes[0]) : NULL; p; p = llava__jnext(&jt, p)) {
-            const llava__jnode *ch = llava__jget(&jt, p, "choices"), *an = llava__jget(&jt, p, "answer");
-            const char *at = an && an->type == LLAVA__JNUM ? choice_text(&jt, ch, (int)an->num) : NULL;
+        for (p = jt.nodes[0].type == LLAVA_JSON_OBJ ? llava_json_first(&jt, &jt.nodes[0]) : NULL; p; p = llava_json_next(&jt, p)) {
+            const LlavaJsonNode *ch = llava_json_get(&jt, p, "choices"), *an = llava_json_get(&jt, p, "answer");
+            const char *at = an && an->type == LLAVA_JSON_NUM ? choice_text(&jt, ch, (int)an->num) : NULL;
             int set;
             if (!at) continue;
             for (set = 0; set < 2; set++) {
                 prior_key(&key, jstr(&jt, p, "category"), &jt, ch, set, at);
-                if (llava__tok_smap_count(&pc, key.p, key.n) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
+                if (llava_strmap_count(&pc, key.p, key.n) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
             }
             used++;
         }
-        llava__json_free(&jt);
+        llava_json_free(&jt);
         free(tt);
         if (!used) return fprintf(stderr, "eval_sqa: %s has no problem with an answer\n", path), 1;
         printf("eval_sqa: blind baseline from the answers of %d problems in %s\n", used, path);
     }
 
     /* predictions: one JSON object a line */
-    char *pr = preds ? llava__read_text(preds, (size_t)1 << 30, &n) : NULL;
+    char *pr = preds ? llava_read_file(preds, (size_t)1 << 30, &n) : NULL;
     if (preds && !pr) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
     int npred = 0, cap = 1024;
     char **pid_of = (char **)malloc(sizeof(char *) * (size_t)cap), **text_of = (char **)malloc(sizeof(char *) * (size_t)cap);
@@ -403,25 +403,25 @@ int main(int argc, char **argv) {
         char *s = line;
         while (*s == ' ' || *s == '\t' || *s == '\r') s++;
         if (*s) {
-            llava__json jl;
-            if (llava__json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) return fprintf(stderr, "eval_sqa: line %d: %s\n", lineno, llava_last_error()), 1;
-            const llava__jnode *q = llava__jget(&jl, &jl.nodes[0], "question_id"), *t = llava__jget(&jl, &jl.nodes[0], "text");
-            if (q && t && t->type == LLAVA__JSTR && (q->type == LLAVA__JSTR || q->type == LLAVA__JNUM)) {
+            LlavaJson jl;
+            if (llava_json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) return fprintf(stderr, "eval_sqa: line %d: %s\n", lineno, llava_last_error()), 1;
+            const LlavaJsonNode *q = llava_json_get(&jl, &jl.nodes[0], "question_id"), *t = llava_json_get(&jl, &jl.nodes[0], "text");
+            if (q && t && t->type == LLAVA_JSON_STR && (q->type == LLAVA_JSON_STR || q->type == LLAVA_JSON_NUM)) {
                 char num[32];
                 if (npred == cap) {
                     cap *= 2;
                     pid_of = (char **)realloc(pid_of, sizeof(char *) * (size_t)cap);
                     text_of = (char **)realloc(text_of, sizeof(char *) * (size_t)cap);
                 }
-                if (q->type == LLAVA__JNUM) snprintf(num, sizeof num, "%.0f", q->num);
-                const char *qs = q->type == LLAVA__JSTR ? q->str : num;
+                if (q->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", q->num);
+                const char *qs = q->type == LLAVA_JSON_STR ? q->str : num;
                 pid_of[npred] = (char *)malloc(strlen(qs) + 1);
                 strcpy(pid_of[npred], qs);
                 text_of[npred] = (char *)malloc(strlen(t->str) + 1);
                 strcpy(text_of[npred], t->str);
                 npred++;
             }
-            llava__json_free(&jl);
+            llava_json_free(&jl);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -430,11 +430,11 @@ int main(int argc, char **argv) {
     Buf res = {0}, parsed = {0};
     int total = 0, correct = 0, failed = 0, missing = 0;
     double chance = 0;
-    for (id = llava__jfirst(&js, ids); id; id = llava__jnext(&js, id)) {
-        const llava__jnode *p = id->type == LLAVA__JSTR ? llava__jget(&jp, probs, id->str) : NULL;
+    for (id = llava_json_first(&js, ids); id; id = llava_json_next(&js, id)) {
+        const LlavaJsonNode *p = id->type == LLAVA_JSON_STR ? llava_json_get(&jp, probs, id->str) : NULL;
         if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
-        const llava__jnode *ch = llava__jget(&jp, p, "choices"), *ans = llava__jget(&jp, p, "answer");
-        int nch = ch && ch->type == LLAVA__JARR ? ch->count : 0, k, found = -1;
+        const LlavaJsonNode *ch = llava_json_get(&jp, p, "choices"), *ans = llava_json_get(&jp, p, "answer");
+        int nch = ch && ch->type == LLAVA_JSON_ARR ? ch->count : 0, k, found = -1;
         for (k = npred - 1; k >= 0; k--) /* the last prediction for a pid wins, as a dict does */
             if (!strcmp(pid_of[k], id->str)) {
                 found = k;
@@ -449,7 +449,7 @@ int main(int argc, char **argv) {
                     const char *ct = choice_text(&jp, ch, k);
                     if (!ct) continue; /* a choice that is not a string is never picked */
                     prior_key(&key, cat, &jp, ch, set, ct);
-                    int c = llava__tok_smap_get(&pc, key.p, key.n);
+                    int c = llava_strmap_get(&pc, key.p, key.n);
                     if (c > bc) bc = c, best = k;
                 }
             blind[0] = (char)('A' + (best < 0 ? 0 : best));
@@ -466,7 +466,7 @@ int main(int argc, char **argv) {
             if (at && at - options < nch) idx = (int)(at - options);
         }
         failed += letter == 0;
-        int ok = ans && ans->type == LLAVA__JNUM && idx == (int)ans->num;
+        int ok = ans && ans->type == LLAVA_JSON_NUM && idx == (int)ans->num;
         total++;
         correct += ok;
         chance += nch ? 1.0 / nch : 0;
@@ -533,14 +533,14 @@ int main(int argc, char **argv) {
         bputs(&o, "},\n \"parsed\": {");
         bputs(&o, parsed.p ? parsed.p : "");
         bputs(&o, "}}\n");
-        if (llava__write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        if (llava_write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
         free(o.p);
     }
-    llava__tok_smap_free(&pc);
+    llava_strmap_free(&pc);
     free(key.p);
     for (i = 0; i < npred; i++) free(pid_of[i]), free(text_of[i]);
     free(pid_of), free(text_of), free(res.p), free(parsed.p), free(pr), free(ptext), free(stext);
-    llava__json_free(&jp);
-    llava__json_free(&js);
+    llava_json_free(&jp);
+    llava_json_free(&js);
     return 0;
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Can the mini vision tower learn shapes, and from how many images? A supervised check.
 
-    python tools/vit_shape_check.py --train DIR[,DIR...] --test DIR [--n 4800] [--steps 6000] [--lr 5e-4]
+    python tools/py/vit_shape_check.py --train DIR[,DIR...] --test DIR [--n 4800] [--steps 6000] [--lr 5e-4]
                                     [--pos learned|sincos] [--readout cls|mean] [--device cuda]
 
 A CLIP vision tower of BENCH.md's mini shape (transformers' CLIPVisionModel, initialized as

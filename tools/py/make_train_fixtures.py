@@ -11,19 +11,19 @@ What it makes (every path below and in the manifest is relative to tests/fixture
   <model>/steps_<run>/after<N>/<key>.f32
                                   trainable parameter values after N optimizer steps of a step run
 
-Models: tiny_hf4 and tiny_hf5 from tests/fixtures/models/ (made by tools/make_fixtures.py).
+Models: tiny_hf4 and tiny_hf5 from tests/fixtures/models/ (made by tools/py/make_fixtures.py).
 Stages: stage1 (projector only), stage2 (projector + whole language model), and for tiny_hf4 also
 "vision" (vision tower only). Step runs (tiny_hf4): AdamW + cosine warmup schedule + grad clipping,
 6 steps: stage2 on the whole batch, stage2 with gradient accumulation over two micro-batches, stage1.
 
 Run from the repository root (needs torch, transformers, safetensors, numpy):
-    python3 tools/make_train_fixtures.py
+    python3 tools/py/make_train_fixtures.py
 Deterministic: fixed seeds, one torch thread, float32 on CPU, eager attention; tests/fixtures/train/ is
 deleted and rewritten on every run.
 
 Second use, checking a checkpoint that llava.h saved (config.json + model.safetensors, 4.x key layout,
 F32 or BF16 weights):
-    python3 tools/make_train_fixtures.py check-checkpoint DIR OUT.json [--logits FILE] [--model NAME]
+    python3 tools/py/make_train_fixtures.py check-checkpoint DIR OUT.json [--logits FILE] [--model NAME]
                                                            [--tol X] [--save-logits FILE]
 It loads DIR with LlavaForConditionalGeneration.from_pretrained, runs sample 0 of the training batch of
 the matching model (ids + its image; picked from the number of image tokens per image unless --model is
@@ -51,7 +51,7 @@ from transformers import LlavaForConditionalGeneration, get_cosine_schedule_with
 from transformers.trainer_pt_utils import get_parameter_names
 from transformers.utils import logging as hf_logging
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 FIX = ROOT / "tests" / "fixtures"
 OUT = FIX / "train"
 
@@ -98,7 +98,7 @@ def write_f32(path, t):
 
 
 def versions():
-    return {"script": "tools/make_train_fixtures.py", "python": platform.python_version(),
+    return {"script": "tools/py/make_train_fixtures.py", "python": platform.python_version(),
             "torch": torch.__version__, "transformers": transformers.__version__,
             "safetensors": safetensors.__version__, "numpy": np.__version__}
 

@@ -7,11 +7,11 @@ in the structure of LLaVA's llava/eval/table/rule.json: two scores from 1 to 10 
 an explanation. The relative score, as in LLaVA's summarize_gpt_review.py, is
 mean(candidate) / mean(reference) x 100, per question category (conv, detail, complex) and overall.
 
-    OPENAI_BASE_URL=... OPENAI_API_KEY=... python3 tools/judge.py \\
+    OPENAI_BASE_URL=... OPENAI_API_KEY=... python3 tools/repro/judge.py \\
         --questions bench/questions.jsonl --context bench/context.jsonl \\
         --reference bench/answers_ref.jsonl --answers model_answers.jsonl \\
         --out reviews.jsonl --model gpt-4o [--rpm 60] [--json summary.json]
-    python3 tools/judge.py --summarize reviews.jsonl [--json summary.json]
+    python3 tools/repro/judge.py --summarize reviews.jsonl [--json summary.json]
 
 questions: {"question_id", "image", "text", "category"}; context: {"image", "captions", "instances"} (or
 "text") per image; answers: {"question_id", "text"}. reviews.jsonl (append-only, a rerun skips the

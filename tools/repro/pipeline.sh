@@ -2,16 +2,16 @@
 # The paper in miniature: data -> tokenizer -> stage 0 (CLIP and LM pretraining from nothing) ->
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
-#   sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
-#   sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
+#   sh tools/repro/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
+#   sh tools/repro/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
 #
 # Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
-#   world/ instruct/           training world and its LLaVA-format data (tools/world.c, tools/instruct.c)
+#   world/ instruct/           training world and its LLaVA-format data (tools/repro/world.c, tools/repro/instruct.c)
 #   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
 #   corpus.txt tokenizer/      the tokenizer's corpus (captions and instruction texts) and the tokenizer
 #   world0/                    the training world extended to 40,000 images (full runs only): CLIP's, the MC model's
-#   s0init/ s0clip/ s0/        stage 0 (tools/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
+#   s0init/ s0clip/ s0/        stage 0 (tools/repro/stage0.c): fresh model, CLIP-pretrained tower, pretrained LM
 #   start/                     the stage-0 model as stage 1 starts from it (vision_feature_layer -2)
 #   data/ train/               stage-1/2 data files, train_example's checkpoints, loss.csv, loss.svg
 #   sqa/                       the multiple-choice model's data, read/ and check/ fine-tunes (not with --no-mc-model)
@@ -34,8 +34,8 @@ steps0c= steps0l= steps1= steps2=
 
 usage() {
     cat <<EOF
-usage: sh tools/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
-       sh tools/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
+usage: sh tools/repro/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
+       sh tools/repro/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
   --quick              a small world and few steps (a few minutes): checks that every phase works
   --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
   --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)

@@ -4,10 +4,10 @@
 For tiny_hf4 (untied head; F32 and BF16 files) and tiny_hf5 (tied head), build/dump trains 4 AdamW
 steps of stage 2 on sample 0 of the training fixtures' batch and saves the model in Hugging Face's
 layout; build/dump then computes the saved model's logits on that sample, and
-`tools/make_train_fixtures.py check-checkpoint` loads the directory with
+`tools/py/make_train_fixtures.py check-checkpoint` loads the directory with
 LlavaForConditionalGeneration.from_pretrained and compares. The results go to
 tests/fixtures/train/checkpoint_check.json. Run from the repository root after `make`, with a Python
-that has torch and transformers:  python3 tools/check_saved_checkpoints.py
+that has torch and transformers:  python3 tools/py/check_saved_checkpoints.py
 """
 import json
 import os
@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIX = os.path.join(ROOT, "tests", "fixtures")
 
 
@@ -45,7 +45,7 @@ def main():
             logits = os.path.join(tmp, "logits.f32")
             run([dump, "--model", ck, "--pixels", px, "--ids", ids, "--logits", logits])
             res = os.path.join(tmp, "res.json")
-            subprocess.run([sys.executable, os.path.join(ROOT, "tools", "make_train_fixtures.py"), "check-checkpoint", ck, res,
+            subprocess.run([sys.executable, os.path.join(ROOT, "tools", "py", "make_train_fixtures.py"), "check-checkpoint", ck, res,
                             "--logits", logits, "--model", model], cwd=ROOT)
             r = json.load(open(res))
             r["model"] = model
@@ -57,7 +57,7 @@ def main():
                   f"unexpected={len(r['unexpected_keys'])} max_abs_err={r['max_abs_err']}")
     path = os.path.join(FIX, "train", "checkpoint_check.json")
     with open(path, "w") as f:
-        json.dump({"script": "tools/check_saved_checkpoints.py", "results": results}, f, indent=1, sort_keys=True)
+        json.dump({"script": "tools/py/check_saved_checkpoints.py", "results": results}, f, indent=1, sort_keys=True)
         f.write("\n")
     return 0 if all(r["ok"] for r in results) else 1
 

@@ -7,7 +7,7 @@ connector punctuation). The tables are sorted, merged code point ranges from Pyt
 (its Unicode version is written into the header); whitespace is the Unicode White_Space property,
 which unicodedata does not expose, so it is listed here (it has not changed since Unicode 6).
 
-usage: python3 tools/gen_unicode_tables.py [llava.h]
+usage: python3 tools/py/gen_unicode_tables.py [llava.h]
 Rewrites the block between the BEGIN/END GENERATED UNICODE TABLES markers in place."""
 import sys
 import unicodedata
@@ -51,7 +51,7 @@ def table(name, rs):
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "llava.h"
     block = [
-        "/* BEGIN GENERATED UNICODE TABLES (tools/gen_unicode_tables.py, Unicode %s) */" % unicodedata.unidata_version,
+        "/* BEGIN GENERATED UNICODE TABLES (tools/py/gen_unicode_tables.py, Unicode %s) */" % unicodedata.unidata_version,
         "/* \\p{L}: Lu Ll Lt Lm Lo */",
         table("llava__tok_uc_letter", ranges(lambda c: cat(c)[0] == "L")),
         "/* \\p{N}: Nd Nl No */",

@@ -30,7 +30,7 @@
    used for the final retrieval accuracy and validation loss. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 #include "world.h"
 
 #include <ctype.h>
@@ -109,7 +109,7 @@ static int copy_tokenizer(const char *src, const char *dir) {
     int i, rc = LLAVA_OK;
     for (i = 0; i < 2 && rc == LLAVA_OK; i++) {
         char *from = beside(src, files[i]), *to = beside(dir, files[i]);
-        if (i == 0 || llava__exists(from)) rc = llava__copy_file(from, to);
+        if (i == 0 || llava_file_exists(from)) rc = llava_copy_file(from, to);
         free(from);
         free(to);
     }
@@ -345,7 +345,7 @@ static int tokenize(const LlavaTokenizer *tok, const char *text, int *ids, int m
 static void shuffle(int *a, int n, uint64_t *rng) {
     int i;
     for (i = n - 1; i > 0; i--) {
-        int j = (int)(llava__rng_next(rng) % (uint64_t)(i + 1)), t = a[i];
+        int j = (int)(llava_rng_next(rng) % (uint64_t)(i + 1)), t = a[i];
         a[i] = a[j];
         a[j] = t;
     }
@@ -503,7 +503,7 @@ static void unpool_rows(const head *h, const float *g, int N, float *d) {
 }
 
 static float randn(uint64_t *r) { /* Box-Muller */
-    float u1 = llava__rng_uniform(r), u2 = llava__rng_uniform(r);
+    float u1 = llava_rng_uniform(r), u2 = llava_rng_uniform(r);
     if (u1 < 1e-12f) u1 = 1e-12f;
     return sqrtf(-2.0f * logf(u1)) * cosf(6.2831853071795864f * u2);
 }
@@ -934,7 +934,7 @@ static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_o
     const char *const *lists[3] = {w_shape_plural, w_shape_name, w_color_name};
     const int sizes[3] = {W_NSHAPE, W_NSHAPE, W_NCOLOR};
     const char *hit[64];
-    int kind[64], which[64], n = 0, want_color = (int)(llava__rng_next(rng) % 3) == 0, pass, L;
+    int kind[64], which[64], n = 0, want_color = (int)(llava_rng_next(rng) % 3) == 0, pass, L;
     for (pass = 0; pass < 2 && !n; pass++, want_color = !want_color)
         for (L = 0; L < 3; L++) {
             const char *p = cap;
@@ -946,8 +946,8 @@ static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_o
             }
         }
     if (!n) return 0;
-    const int h = (int)(llava__rng_next(rng) % (uint64_t)n), Lh = kind[h];
-    const int other = (which[h] + 1 + (int)(llava__rng_next(rng) % (uint64_t)(sizes[Lh] - 1))) % sizes[Lh];
+    const int h = (int)(llava_rng_next(rng) % (uint64_t)n), Lh = kind[h];
+    const int other = (which[h] + 1 + (int)(llava_rng_next(rng) % (uint64_t)(sizes[Lh] - 1))) % sizes[Lh];
     snprintf(out, cap_out, "%.*s%s%s", (int)(hit[h] - cap), cap, lists[Lh][other], hit[h] + strlen(lists[Lh][which[h]]));
     return 1;
 }
@@ -972,7 +972,7 @@ static void shape_text(const WScene *sc, uint64_t *rng, char *out, size_t cap) {
     int order[W_MAX_OBJ], i, len = 0;
     for (i = 0; i < sc->n; i++) order[i] = i;
     for (i = sc->n - 1; i > 0; i--) {
-        const int j = (int)(llava__rng_next(rng) % (uint64_t)(i + 1)), x = order[i];
+        const int j = (int)(llava_rng_next(rng) % (uint64_t)(i + 1)), x = order[i];
         order[i] = order[j], order[j] = x;
     }
     out[0] = 0;
@@ -1456,15 +1456,15 @@ static int cmd_clip(const opts *o) {
         /* images: tower (activations kept), one image per thread; CLS row -> head */
         for (i = 0; i < B; i++) {
             load_pixels(cmd, m, &w, batch[i], pix + (size_t)i * npix);
-            const int k = o->shape_text > 0.0f && (double)(llava__rng_next(&crng) >> 11) * 0x1.0p-53 < (double)o->shape_text &&
+            const int k = o->shape_text > 0.0f && (double)(llava_rng_next(&crng) >> 11) * 0x1.0p-53 < (double)o->shape_text &&
                                   cp.ids[batch[i] * VIEWS + SHAPE_VIEW]
                               ? batch[i] * VIEWS + SHAPE_VIEW
-                              : caption_of(&cp, batch[i], (int)(llava__rng_next(&crng) % 5));
+                              : caption_of(&cp, batch[i], (int)(llava_rng_next(&crng) % 5));
             capids[i] = cp.ids[k];
             caplen[i] = cp.len[k];
             if (R > B) { /* its hard negative; for a caption without one, a caption of an image outside the batch */
                 int q = k;
-                if (!cp.neg[k]) q = caption_of(&cp, (batch[i] + 1 + (int)(llava__rng_next(&crng) % (uint64_t)(w.n_train - 1))) % w.n_train, 0);
+                if (!cp.neg[k]) q = caption_of(&cp, (batch[i] + 1 + (int)(llava_rng_next(&crng) % (uint64_t)(w.n_train - 1))) % w.n_train, 0);
                 capids[B + i] = cp.neg[k] ? cp.neg[k] : cp.ids[q];
                 caplen[B + i] = cp.neg[k] ? cp.nlen[k] : cp.len[q];
             }
@@ -1627,11 +1627,11 @@ typedef struct {
     int **ids, *len, n, cap;
     long tokens;
     int cut;
-    llava__tok_smap *words; /* when set, add_text counts the words of what it adds (--repeats) */
+    LlavaStrMap *words; /* when set, add_text counts the words of what it adds (--repeats) */
 } texts;
 
 /* the words (letters and digits, lowercased) of a text, counted in *m */
-static void count_words(const char *cmd, llava__tok_smap *m, const char *text) {
+static void count_words(const char *cmd, LlavaStrMap *m, const char *text) {
     const char *p = text;
     while (*p) {
         if (!isalnum((unsigned char)*p)) {
@@ -1645,7 +1645,7 @@ static void count_words(const char *cmd, llava__tok_smap *m, const char *text) {
             n++, p++;
         }
         if (n > sizeof w) continue; /* no word of the world is this long */
-        if (llava__tok_smap_count(m, w, n) < 0) die(cmd, "out of memory");
+        if (llava_strmap_count(m, w, n) < 0) die(cmd, "out of memory");
     }
 }
 
@@ -1700,23 +1700,23 @@ static int scene_of(const world *w, const int *order, const char *image) {
    about held-out images stay out. */
 static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, const world *w, const char *path, int max_len, int *skipped) {
     size_t n = 0;
-    char *text = llava__read_text(path, (size_t)1 << 31, &n);
-    llava__json j;
+    char *text = llava_read_file(path, (size_t)1 << 31, &n);
+    LlavaJson j;
     if (!text) die(cmd, "--instruct: %s", llava_last_error());
-    if (llava__json_parse(&j, text, n, path) != LLAVA_OK) die(cmd, "--instruct: %s", llava_last_error());
-    const llava__jnode *root = &j.nodes[0], *e, *t;
-    if (root->type != LLAVA__JARR) die(cmd, "--instruct %s: not a JSON list of samples (LLaVA's format)", path);
+    if (llava_json_parse(&j, text, n, path) != LLAVA_OK) die(cmd, "--instruct: %s", llava_last_error());
+    const LlavaJsonNode *root = &j.nodes[0], *e, *t;
+    if (root->type != LLAVA_JSON_ARR) die(cmd, "--instruct %s: not a JSON list of samples (LLaVA's format)", path);
     int k = 0, *order = (int *)xcalloc((size_t)w->n, sizeof(int));
     for (k = 0; k < w->n; k++) order[k] = k;
     sort_world = w;
     qsort(order, (size_t)w->n, sizeof(int), by_file);
     k = 0;
-    for (e = llava__jfirst(&j, root); e; e = llava__jnext(&j, e), k++) {
-        const llava__jnode *img = llava__jget(&j, e, "image"), *conv = llava__jget(&j, e, "conversations");
+    for (e = llava_json_first(&j, root); e; e = llava_json_next(&j, e), k++) {
+        const LlavaJsonNode *img = llava_json_get(&j, e, "image"), *conv = llava_json_get(&j, e, "conversations");
         char where[160];
         snprintf(where, sizeof where, "--instruct %.100s: sample %d", path, k);
-        if (!conv || conv->type != LLAVA__JARR) die(cmd, "%s has no \"conversations\" list", where);
-        if (img && img->type == LLAVA__JSTR) {
+        if (!conv || conv->type != LLAVA_JSON_ARR) die(cmd, "%s has no \"conversations\" list", where);
+        if (img && img->type == LLAVA_JSON_STR) {
             const int s = scene_of(w, order, img->str);
             if (s >= w->n_train) {
                 (*skipped)++;
@@ -1724,14 +1724,14 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
             }
         }
         size_t cap = 1, len = 0;
-        for (t = llava__jfirst(&j, conv); t; t = llava__jnext(&j, t)) {
-            const llava__jnode *v = llava__jget(&j, t, "value");
-            if (!v || v->type != LLAVA__JSTR) die(cmd, "%s: a turn without a string \"value\"", where);
+        for (t = llava_json_first(&j, conv); t; t = llava_json_next(&j, t)) {
+            const LlavaJsonNode *v = llava_json_get(&j, t, "value");
+            if (!v || v->type != LLAVA_JSON_STR) die(cmd, "%s: a turn without a string \"value\"", where);
             cap += strlen(v->str) + 1;
         }
         char *s = (char *)xcalloc(cap, 1);
-        for (t = llava__jfirst(&j, conv); t; t = llava__jnext(&j, t)) {
-            const char *p = llava__jget(&j, t, "value")->str;
+        for (t = llava_json_first(&j, conv); t; t = llava_json_next(&j, t)) {
+            const char *p = llava_json_get(&j, t, "value")->str;
             if (len) s[len++] = '\n';
             while (*p) {
                 if (!strncmp(p, "<image>", 7)) {
@@ -1748,7 +1748,7 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
         if (len) add_text(cmd, tx, tok, s, max_len, where);
         free(s);
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(text);
     free(order);
 }
@@ -1757,9 +1757,9 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
    from the words that occur at least 20 times in the training texts. A language model pretrained on
    natural text has met text that repeats itself and has learned to copy from its context by position
    (induction heads); the world's captions hardly repeat, and a model trained on them alone does not learn
-   it (tools/probe_lm.py, "repeat"). Only copying predicts a repetition's words. Naming the letter written
+   it (tools/py/probe_lm.py, "repeat"). Only copying predicts a repetition's words. Naming the letter written
    before the option that matches, as multiple choice asks, is a lookup in the context of the same kind. */
-static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, const llava__tok_smap *words, int n, uint64_t seed,
+static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, const LlavaStrMap *words, int n, uint64_t seed,
                         int max_len) {
     int *pick = (int *)xcalloc((size_t)words->n + 1, sizeof(int)), np = 0, e, i, k;
     for (e = 0; e < words->n; e++)
@@ -1768,10 +1768,10 @@ static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, c
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 777;
     char *buf = (char *)xcalloc(2 * 16 * 34 + 2, 1); /* two halves of at most 16 words of at most 32 bytes and a space */
     for (i = 0; i < n; i++) {
-        const int nw = 5 + (int)(llava__rng_next(&rng) % 12);
+        const int nw = 5 + (int)(llava_rng_next(&rng) % 12);
         size_t len = 0;
         for (k = 0; k < nw; k++) {
-            const int w = pick[llava__rng_next(&rng) % (uint64_t)np];
+            const int w = pick[llava_rng_next(&rng) % (uint64_t)np];
             if (k) buf[len++] = ' ';
             memcpy(buf + len, words->keys.p + words->koff[w], words->klen[w]);
             len += words->klen[w];
@@ -1835,7 +1835,7 @@ static int cmd_lm(const opts *o) {
     world w;
     load_world(cmd, o->world, &w);
     texts tr, va;
-    llava__tok_smap words;
+    LlavaStrMap words;
     int i, k, skipped = 0;
     memset(&tr, 0, sizeof tr);
     memset(&va, 0, sizeof va);
@@ -1859,7 +1859,7 @@ static int cmd_lm(const opts *o) {
     const int nlang = tr.n;
     tr.words = NULL;
     if (o->repeats) add_repeats(cmd, &tr, tok, &words, o->repeats, o->seed, max_len);
-    llava__tok_smap_free(&words);
+    llava_strmap_free(&words);
     if (tr.n < 1) die(cmd, "no training text");
     const int B = LLAVA__MIN(o->batch, tr.n);
     printf("lm: %d training texts (%d captions%s%d conversations, %d about held-out images left out; %d repeats), %ld tokens, %d cut "

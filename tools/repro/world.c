@@ -15,7 +15,7 @@
    byte-identical files, and a larger --n extends a smaller one. Held-out sets use another seed. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 #include "world.h"
 
 #include <errno.h>
@@ -403,7 +403,7 @@ int main(int argc, char **argv) {
     if (bad >= 0) return fprintf(stderr, "%s: cannot write image %d (out of memory or the disk)\n", out, bad), 1;
     wb_puts(&js, " ]}\n");
     snprintf(path, sizeof path, "%s/world.json", out);
-    if (llava__write_text(path, js.p) != LLAVA_OK) return fprintf(stderr, "%s\n", llava_last_error()), 1;
+    if (llava_write_text(path, js.p) != LLAVA_OK) return fprintf(stderr, "%s\n", llava_last_error()), 1;
     printf("world: %d images (%dx%d) and %s\n", n, S, S, path);
     wb_free(&js);
     return 0;

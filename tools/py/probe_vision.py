@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a trained vision tower knows, patch by patch: linear probes on its patch features.
 
-    python tools/probe_vision.py --model DIR --world DIR [--images 800] [--layers 0,-2]
+    python tools/py/probe_vision.py --model DIR --world DIR [--images 800] [--layers 0,-2]
 
 For every patch whose centre lies inside an object's box (the topmost object where boxes overlap), the
 label is that object's colour and, separately, its shape. A linear classifier is fitted on 70% of the

@@ -1,4 +1,4 @@
-/* instruct: LLaVA training data and held-out sets from a synthetic world (tools/world.c), written by
+/* instruct: LLaVA training data and held-out sets from a synthetic world (tools/repro/world.c), written by
    rules from the symbolic representation (captions + boxes), in LLaVA's own JSON formats.
 
      instruct --world DIR --out OUT [--backend rules] [--types conv,detail,complex]
@@ -8,7 +8,7 @@
          OUT/detail.json             detailed descriptions   (as detail_23k.json)
          OUT/complex_reasoning.json  reasoning questions     (as complex_reasoning_77k.json)
          OUT/instruct.json           the chosen types mixed  (as llava_instruct_150k.json)
-         OUT/context.jsonl           per image the prompt input (captions + boxes), for tools/instruct.py
+         OUT/context.jsonl           per image the prompt input (captions + boxes), for tools/repro/instruct.py
        Defaults: N conversations = images, N/2 descriptions, N complex; images are used in turn.
        "image" fields name files in DIR/images.
 
@@ -24,7 +24,7 @@
    Use a world from another seed for --bench and --mc than for training. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 #include "world.h"
 
 #include <errno.h>
@@ -652,7 +652,7 @@ static void context_line(const WScene *sc, WBuf *out, const char *image) {
 static int save(const char *dir, const char *name, const WBuf *b) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (llava__write_text(path, b->p ? b->p : "") != LLAVA_OK) {
+    if (llava_write_text(path, b->p ? b->p : "") != LLAVA_OK) {
         fprintf(stderr, "%s\n", llava_last_error());
         return -1;
     }
@@ -674,7 +674,7 @@ static int mkdir_p(const char *path) {
 }
 static int copy_file(const char *from, const char *to) {
     size_t n = 0;
-    char *data = llava__read_text(from, (size_t)64 << 20, &n);
+    char *data = llava_read_file(from, (size_t)64 << 20, &n);
     if (!data) return fprintf(stderr, "%s\n", llava_last_error()), -1;
     int rc = w_write_file(to, data, n);
     if (rc) fprintf(stderr, "%s: cannot write\n", to);
@@ -1083,7 +1083,7 @@ static void usage(FILE *f) {
                "           [--complex N] [--captions K] [--seed S]\n"
                "  instruct --bench --world DIR --out OUT [--n 30] [--seed S]\n"
                "  instruct --mc --world DIR --out OUT [--n 1200] [--test 1000] [--seed S]\n"
-               "(--backend openai is tools/instruct.py)\n");
+               "(--backend openai is tools/repro/instruct.py)\n");
 }
 
 int main(int argc, char **argv) {
@@ -1111,7 +1111,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
         else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
     }
-    if (strcmp(backend, "rules")) return fprintf(stderr, "instruct: backend '%s' is tools/instruct.py; this program is --backend rules\n", backend), 2;
+    if (strcmp(backend, "rules")) return fprintf(stderr, "instruct: backend '%s' is tools/repro/instruct.py; this program is --backend rules\n", backend), 2;
     if (!world || !out) return usage(stderr), 2;
     WScene *sc = NULL;
     char err[512];

@@ -1,5 +1,5 @@
 /* judge_offline: the LLaVA-Bench relative score for the synthetic world, without a judge model.
-   Each answer is read by the fact checker of tools/world.h: every colour, shape, size, count,
+   Each answer is read by the fact checker of tools/repro/world.h: every colour, shape, size, count,
    position and relation it states is checked against the scene. An answer scores
        1 + 9 * (precision + coverage) / 2
    where precision is the share of its checkable statements that are true and coverage the share of the
@@ -10,11 +10,11 @@
      judge_offline --questions Q.jsonl --context C.jsonl --reference R.jsonl --answers A.jsonl
                    [--out reviews.jsonl] [--json summary.json]
 
-   Q: {"question_id", "image", "text", "category"}; C: tools/instruct.c's context.jsonl (captions, boxes and
+   Q: {"question_id", "image", "text", "category"}; C: tools/repro/instruct.c's context.jsonl (captions, boxes and
    the objects of each image); R, A: {"question_id", "text"} (model_vqa.py's answer format). reviews.jsonl
    has LLaVA's review shape: {"id", "question_id", "category", "tuple": [reference, candidate], "content"}. */
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 #include "world.h"
 
 typedef struct {
@@ -31,7 +31,7 @@ static char *dup_or_empty(const char *s) { return w_strdup(s ? s : ""); }
 /* reads a jsonl file; the fields kept are question_id (or id), image, text, category */
 static int read_jsonl(const char *path, Rows *rows, const char *idkey) {
     size_t n;
-    char *text = llava__read_text(path, (size_t)1 << 30, &n), *line = text;
+    char *text = llava_read_file(path, (size_t)1 << 30, &n), *line = text;
     int lineno = 0;
     if (!text) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), -1;
     while (line && *line) {
@@ -41,28 +41,28 @@ static int read_jsonl(const char *path, Rows *rows, const char *idkey) {
         char *s = line;
         while (*s == ' ' || *s == '\t' || *s == '\r') s++;
         if (*s) {
-            llava__json j;
-            if (llava__json_parse(&j, s, strlen(s), path) != LLAVA_OK) {
+            LlavaJson j;
+            if (llava_json_parse(&j, s, strlen(s), path) != LLAVA_OK) {
                 fprintf(stderr, "judge_offline: %s line %d: %s\n", path, lineno, llava_last_error());
                 free(text);
                 return -1;
             }
-            const llava__jnode *root = &j.nodes[0], *id = llava__jget(&j, root, idkey), *x;
+            const LlavaJsonNode *root = &j.nodes[0], *id = llava_json_get(&j, root, idkey), *x;
             char num[32] = "";
             if (rows->n == rows->cap) {
                 rows->cap = rows->cap ? rows->cap * 2 : 64;
                 rows->r = (Row *)realloc(rows->r, sizeof(Row) * (size_t)rows->cap);
             }
             Row *r = &rows->r[rows->n++];
-            if (id && id->type == LLAVA__JNUM) snprintf(num, sizeof num, "%.0f", id->num);
-            r->key = w_strdup(id && id->type == LLAVA__JSTR ? id->str : num);
-            x = llava__jget(&j, root, "image");
-            r->image = dup_or_empty(x && x->type == LLAVA__JSTR ? x->str : NULL);
-            x = llava__jget(&j, root, "text");
-            r->text = dup_or_empty(x && x->type == LLAVA__JSTR ? x->str : NULL);
-            x = llava__jget(&j, root, "category");
-            r->category = dup_or_empty(x && x->type == LLAVA__JSTR ? x->str : NULL);
-            llava__json_free(&j);
+            if (id && id->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", id->num);
+            r->key = w_strdup(id && id->type == LLAVA_JSON_STR ? id->str : num);
+            x = llava_json_get(&j, root, "image");
+            r->image = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+            x = llava_json_get(&j, root, "text");
+            r->text = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+            x = llava_json_get(&j, root, "category");
+            r->category = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+            llava_json_free(&j);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -147,7 +147,7 @@ int main(int argc, char **argv) {
 
     /* the scenes, from context.jsonl */
     size_t n;
-    char *ctext = llava__read_text(cp, (size_t)1 << 30, &n), *line = ctext;
+    char *ctext = llava_read_file(cp, (size_t)1 << 30, &n), *line = ctext;
     if (!ctext) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
     WScene *sc = NULL;
     int nsc = 0, cap = 0;
@@ -155,13 +155,13 @@ int main(int argc, char **argv) {
         char *nl = strchr(line, '\n'), err[512];
         if (nl) *nl = 0;
         if (line[0] == '{') {
-            llava__json j;
-            if (llava__json_parse(&j, line, strlen(line), cp) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
+            LlavaJson j;
+            if (llava_json_parse(&j, line, strlen(line), cp) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
             if (nsc == cap) cap = cap ? cap * 2 : 64, sc = (WScene *)realloc(sc, sizeof(WScene) * (size_t)cap);
             if (w_scene_from_json(&j, &j.nodes[0], &sc[nsc], err, sizeof err) != 0)
                 return fprintf(stderr, "judge_offline: %s: %s (context.jsonl needs \"objects\", as tools/instruct writes it)\n", cp, err), 1;
             nsc++;
-            llava__json_free(&j);
+            llava_json_free(&j);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
         w_check_free(&cr);
         w_check_free(&cc);
     }
-    if (out && llava__write_text(out, rev.p ? rev.p : "") != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
+    if (out && llava_write_text(out, rev.p ? rev.p : "") != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
     WBuf js = {0};
     printf("offline judge: %d questions%s\n", Q.n, missing ? " (some without a candidate answer: scored 1)" : "");
     printf("  %-8s %5s %9s %9s %9s\n", "", "count", "reference", "candidate", "relative");
@@ -220,7 +220,7 @@ int main(int argc, char **argv) {
         first = 0;
     }
     wb_puts(&js, "}\n");
-    if (json_out && llava__write_text(json_out, js.p) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
+    if (json_out && llava_write_text(json_out, js.p) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
     wb_free(&js);
     wb_free(&rev);
     for (i = 0; i < nsc; i++) w_scene_free(&sc[i]);

@@ -2,7 +2,7 @@
 """Tokenizer encode throughput, one thread: llava.h (build/bench_tokenizer) against Hugging Face
 `tokenizers` on the same text, in the same run, printed as MB/s and as a ratio.
 
-usage: python3 tools/bench_tokenizer.py [build/bench_tokenizer [bench.json]]   (from the repository root)
+usage: python3 tools/py/bench_tokenizer.py [build/bench_tokenizer [bench.json]]   (from the repository root)
 With a bench.json (written by build/bench), the figures are appended to it.
 The text (~2 MB, one sentence per line, deterministic) comes from the fixture script's generator;
 both sides encode each line as one text with special tokens, for the SentencePiece-style and the

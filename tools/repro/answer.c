@@ -24,7 +24,7 @@
    on all of them; the answers, and their order in A.jsonl, are the same. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
-#include "../llava.h"
+#include "../../llava.h"
 
 #include <errno.h>
 #include <math.h>
@@ -94,9 +94,9 @@ static int bjson(Buf *b, const char *s) { /* a JSON string literal */
 }
 
 /* question_id as text (ids are strings in ScienceQA's files, numbers in LLaVA-Bench's); NULL if absent */
-static const char *id_text(const llava__jnode *q, char *num, size_t cap) {
-    if (q && q->type == LLAVA__JSTR) return q->str;
-    if (q && q->type == LLAVA__JNUM) {
+static const char *id_text(const LlavaJsonNode *q, char *num, size_t cap) {
+    if (q && q->type == LLAVA_JSON_STR) return q->str;
+    if (q && q->type == LLAVA_JSON_NUM) {
         snprintf(num, cap, "%.17g", q->num);
         return num;
     }
@@ -156,35 +156,35 @@ static int read_done(const char *path, IdSet *done) {
     FILE *fp = fopen(path, "rb");
     if (!fp) return 0; /* nothing answered yet */
     fclose(fp);
-    char *text = llava__read_text(path, (size_t)1 << 30, &n), *line = text;
+    char *text = llava_read_file(path, (size_t)1 << 30, &n), *line = text;
     if (!text) return fprintf(stderr, "answer: %s\n", llava_last_error()), -1;
     Buf keep = {0};
     int bad = 0;
     while (line && *line) {
         char *nl = strchr(line, '\n');
         size_t len = nl ? (size_t)(nl - line) : strlen(line);
-        llava__json j;
+        LlavaJson j;
         int ok = 0;
-        if (len && llava__json_parse(&j, line, len, path) == LLAVA_OK) {
+        if (len && llava_json_parse(&j, line, len, path) == LLAVA_OK) {
             char num[64];
-            const char *id = id_text(llava__jget(&j, &j.nodes[0], "question_id"), num, sizeof num);
-            const llava__jnode *t = llava__jget(&j, &j.nodes[0], "text");
-            if (id && t && t->type == LLAVA__JSTR && nl) { /* complete lines only */
+            const char *id = id_text(llava_json_get(&j, &j.nodes[0], "question_id"), num, sizeof num);
+            const LlavaJsonNode *t = llava_json_get(&j, &j.nodes[0], "text");
+            if (id && t && t->type == LLAVA_JSON_STR && nl) { /* complete lines only */
                 ok = 1;
                 if (idset_add(done, id) || bput(&keep, line, len + 1)) {
-                    llava__json_free(&j);
+                    llava_json_free(&j);
                     free(text), free(keep.p);
                     return fprintf(stderr, "answer: out of memory\n"), -1;
                 }
             }
-            llava__json_free(&j);
+            llava_json_free(&j);
         }
         bad += !ok && len > 0;
         line = nl ? nl + 1 : NULL;
     }
     if (bad) {
         fprintf(stderr, "answer: %s: dropping %d incomplete or unreadable line%s of an earlier run\n", path, bad, bad == 1 ? "" : "s");
-        if (llava__write_text(path, keep.p ? keep.p : "") != LLAVA_OK) {
+        if (llava_write_text(path, keep.p ? keep.p : "") != LLAVA_OK) {
             fprintf(stderr, "answer: %s\n", llava_last_error());
             free(text), free(keep.p);
             return -1;
@@ -279,25 +279,25 @@ static int generate(const Job *jb, Worker *w, int n_ids, const float *pixels, in
 
 /* Question q on worker w: its JSON line into r (status 1), or a message on stderr (status -1). */
 static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
-    llava__json j;
+    LlavaJson j;
     char num[64], where[96];
     memset(r, 0, sizeof *r);
     if (jb->pre_done[q]) return; /* status 0 */
     r->status = -1;
     snprintf(where, sizeof where, "%s line %d", jb->qpath, jb->linenos[q]);
-    if (llava__json_parse(&j, jb->lines[q], strlen(jb->lines[q]), where) != LLAVA_OK) {
+    if (llava_json_parse(&j, jb->lines[q], strlen(jb->lines[q]), where) != LLAVA_OK) {
         fprintf(stderr, "answer: %s\n", llava_last_error());
         return;
     }
-    const llava__jnode *root = &j.nodes[0], *qid = llava__jget(&j, root, "question_id"), *img = llava__jget(&j, root, "image"),
-                       *txt = llava__jget(&j, root, "text"), *cat = llava__jget(&j, root, "category");
+    const LlavaJsonNode *root = &j.nodes[0], *qid = llava_json_get(&j, root, "question_id"), *img = llava_json_get(&j, root, "image"),
+                       *txt = llava_json_get(&j, root, "text"), *cat = llava_json_get(&j, root, "category");
     const char *id = id_text(qid, num, sizeof num);
-    if (!id || !txt || txt->type != LLAVA__JSTR || (img && img->type != LLAVA__JSTR && img->type != LLAVA__JNULL)) {
+    if (!id || !txt || txt->type != LLAVA_JSON_STR || (img && img->type != LLAVA_JSON_STR && img->type != LLAVA_JSON_NULL)) {
         fprintf(stderr, "answer: %s: needs \"question_id\" (string or number), \"text\" (string) and optionally \"image\" (string)\n", where);
-        llava__json_free(&j);
+        llava_json_free(&j);
         return;
     }
-    const int has_image = img && img->type == LLAVA__JSTR && img->str[0];
+    const int has_image = img && img->type == LLAVA_JSON_STR && img->str[0];
     int rc = 0, n_ids = 0, n_gen = 0;
     char *user = NULL, *answer = NULL;
     if (has_image) { /* the image, relative to --images (an absolute path stays as it is) */
@@ -372,11 +372,11 @@ static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
     if (!rc) { /* the line as it will be written */
         Buf *o = &r->line;
         int err = bputs(o, "{\"question_id\": ");
-        if (qid->type == LLAVA__JNUM) err |= bputs(o, num);
+        if (qid->type == LLAVA_JSON_NUM) err |= bputs(o, num);
         else err |= bjson(o, id);
         err |= bputs(o, ", \"prompt\": ") | bjson(o, txt->str) | bputs(o, ", \"text\": ") | bjson(o, answer);
         err |= bputs(o, ", \"model_id\": ") | bjson(o, jb->model_id);
-        if (cat && cat->type == LLAVA__JSTR) err |= bputs(o, ", \"category\": ") | bjson(o, cat->str);
+        if (cat && cat->type == LLAVA_JSON_STR) err |= bputs(o, ", \"category\": ") | bjson(o, cat->str);
         err |= bputs(o, "}\n");
         r->id = strdup(id);
         if (err || !r->id) {
@@ -388,7 +388,7 @@ static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
         }
     }
     free(user), free(answer);
-    llava__json_free(&j);
+    llava_json_free(&j);
 }
 
 /* The answers in the order of the questions: each outcome waits in res until those before it are in. */
@@ -478,7 +478,7 @@ int main(int argc, char **argv) {
     }
     /* the questions first: a wrong path is reported before the model takes time to load */
     size_t qlen;
-    char *qtext = llava__read_text(qpath, (size_t)1 << 30, &qlen);
+    char *qtext = llava_read_file(qpath, (size_t)1 << 30, &qlen);
     if (!qtext) return fprintf(stderr, "answer: questions: %s\n", llava_last_error()), 1;
     char *qdir = NULL;
     if (!images) { /* the questions' directory */
@@ -551,16 +551,16 @@ int main(int argc, char **argv) {
         return 1;
     }
     for (i = 0; i < nq; i++) { /* what is left (ids are read again below; an unreadable line counts as left) */
-        llava__json j;
+        LlavaJson j;
         char num[64];
-        if (llava__json_parse(&j, lines[i], strlen(lines[i]), qpath) != LLAVA_OK) {
+        if (llava_json_parse(&j, lines[i], strlen(lines[i]), qpath) != LLAVA_OK) {
             todo++;
             continue;
         }
-        const char *id = id_text(llava__jget(&j, &j.nodes[0], "question_id"), num, sizeof num);
+        const char *id = id_text(llava_json_get(&j, &j.nodes[0], "question_id"), num, sizeof num);
         pre_done[i] = id && idset_has(&done, id);
         todo += !pre_done[i];
-        llava__json_free(&j);
+        llava_json_free(&j);
     }
 
     /* Workers answer questions side by side, each with its own context and buffers (the kernels inside a

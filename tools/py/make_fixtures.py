@@ -15,7 +15,7 @@ What it makes (all paths below are relative to tests/fixtures/):
   manifest.json       describes everything above, package versions and notes
 
 Run from the repository root (needs torch, transformers, safetensors, numpy, pillow):
-    python3 tools/make_fixtures.py
+    python3 tools/py/make_fixtures.py
 The output is deterministic: fixed seeds, single-threaded torch, and the
 directories it owns under tests/fixtures/ are deleted and rewritten each run.
 """
@@ -46,7 +46,7 @@ from transformers import (
 )
 from transformers.utils import logging as hf_logging
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 FIX = ROOT / "tests" / "fixtures"
 
 OPENAI_CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -1041,7 +1041,7 @@ def main():
     check_model_preprocessors(models)
 
     manifest = {
-        "generator": {"script": "tools/make_fixtures.py", "python": platform.python_version(),
+        "generator": {"script": "tools/py/make_fixtures.py", "python": platform.python_version(),
                       "torch": torch.__version__, "transformers": transformers.__version__,
                       "safetensors": safetensors.__version__, "numpy": np.__version__,
                       "pillow": PIL.__version__},

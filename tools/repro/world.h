@@ -1,5 +1,5 @@
-/* world.h: the synthetic shapes world, shared by tools/world.c (which draws it), tools/instruct.c
-   (which writes instruction data and held-out sets about it), tools/judge_offline.c (which checks what
+/* world.h: the synthetic shapes world, shared by tools/repro/world.c (which draws it), tools/repro/instruct.c
+   (which writes instruction data and held-out sets about it), tools/repro/judge_offline.c (which checks what
    an answer says against it) and tests/test_world.c.
 
    A scene is 1-5 flat shapes on a plain or two-tone background. All geometry is in normalized image
@@ -365,52 +365,52 @@ static int w_lookup(const char *const *names, int n, const char *s) {
 
 /* ---- world.json loader (needs llava.h's JSON reader) ----------------------------------------------- */
 #ifdef LLAVA_H
-static int w_scene_from_json(const llava__json *j, const llava__jnode *im, WScene *sc, char *err, size_t errcap) {
-    const llava__jnode *x, *o;
+static int w_scene_from_json(const LlavaJson *j, const LlavaJsonNode *im, WScene *sc, char *err, size_t errcap) {
+    const LlavaJsonNode *x, *o;
     int k;
     memset(sc, 0, sizeof *sc);
-    x = llava__jget(j, im, "id");
-    if (!x || x->type != LLAVA__JSTR) return snprintf(err, errcap, "image without a string \"id\""), -1;
+    x = llava_json_get(j, im, "id");
+    if (!x || x->type != LLAVA_JSON_STR) return snprintf(err, errcap, "image without a string \"id\""), -1;
     snprintf(sc->id, sizeof sc->id, "%s", x->str);
-    x = llava__jget(j, im, "file");
-    if (!x) x = llava__jget(j, im, "image");
-    snprintf(sc->file, sizeof sc->file, "%s", x && x->type == LLAVA__JSTR ? x->str : "");
-    x = llava__jget(j, im, "background");
-    if (x && x->type == LLAVA__JOBJ) {
-        const llava__jnode *kind = llava__jget(j, x, "kind"), *cols = llava__jget(j, x, "colors");
-        sc->bg_kind = kind && kind->type == LLAVA__JSTR ? w_lookup(w_bg_kind_name, 3, kind->str) : 0;
+    x = llava_json_get(j, im, "file");
+    if (!x) x = llava_json_get(j, im, "image");
+    snprintf(sc->file, sizeof sc->file, "%s", x && x->type == LLAVA_JSON_STR ? x->str : "");
+    x = llava_json_get(j, im, "background");
+    if (x && x->type == LLAVA_JSON_OBJ) {
+        const LlavaJsonNode *kind = llava_json_get(j, x, "kind"), *cols = llava_json_get(j, x, "colors");
+        sc->bg_kind = kind && kind->type == LLAVA_JSON_STR ? w_lookup(w_bg_kind_name, 3, kind->str) : 0;
         if (sc->bg_kind < 0) return snprintf(err, errcap, "%s: unknown background kind", sc->id), -1;
         for (k = 0; k < 2; k++) {
-            const llava__jnode *c = llava__jat(j, cols, k);
-            sc->bg[k] = c && c->type == LLAVA__JSTR ? w_lookup(w_bg_name, W_NBG, c->str) : (k ? sc->bg[0] : -1);
+            const LlavaJsonNode *c = llava_json_at(j, cols, k);
+            sc->bg[k] = c && c->type == LLAVA_JSON_STR ? w_lookup(w_bg_name, W_NBG, c->str) : (k ? sc->bg[0] : -1);
             if (sc->bg[k] < 0) return snprintf(err, errcap, "%s: unknown background colour", sc->id), -1;
         }
     }
-    x = llava__jget(j, im, "objects");
-    if (!x || x->type != LLAVA__JARR) return snprintf(err, errcap, "%s: no \"objects\" array", sc->id), -1;
-    for (o = llava__jfirst(j, x); o; o = llava__jnext(j, o)) {
-        const llava__jnode *sh = llava__jget(j, o, "shape"), *co = llava__jget(j, o, "color"),
-                           *sz = llava__jget(j, o, "size"), *bx = llava__jget(j, o, "box");
+    x = llava_json_get(j, im, "objects");
+    if (!x || x->type != LLAVA_JSON_ARR) return snprintf(err, errcap, "%s: no \"objects\" array", sc->id), -1;
+    for (o = llava_json_first(j, x); o; o = llava_json_next(j, o)) {
+        const LlavaJsonNode *sh = llava_json_get(j, o, "shape"), *co = llava_json_get(j, o, "color"),
+                           *sz = llava_json_get(j, o, "size"), *bx = llava_json_get(j, o, "box");
         WObj *w;
         if (sc->n == W_MAX_OBJ) return snprintf(err, errcap, "%s: more than %d objects", sc->id, W_MAX_OBJ), -1;
         w = &sc->o[sc->n++];
-        if (!sh || sh->type != LLAVA__JSTR || (w->shape = w_lookup(w_shape_name, W_NSHAPE, sh->str)) < 0 || !co ||
-            co->type != LLAVA__JSTR || (w->color = w_lookup(w_color_name, W_NCOLOR, co->str)) < 0 || !sz ||
-            sz->type != LLAVA__JSTR || (w->size = w_lookup(w_size_name, W_NSIZE, sz->str)) < 0 || !bx ||
-            bx->type != LLAVA__JARR || bx->count != 4)
+        if (!sh || sh->type != LLAVA_JSON_STR || (w->shape = w_lookup(w_shape_name, W_NSHAPE, sh->str)) < 0 || !co ||
+            co->type != LLAVA_JSON_STR || (w->color = w_lookup(w_color_name, W_NCOLOR, co->str)) < 0 || !sz ||
+            sz->type != LLAVA_JSON_STR || (w->size = w_lookup(w_size_name, W_NSIZE, sz->str)) < 0 || !bx ||
+            bx->type != LLAVA_JSON_ARR || bx->count != 4)
             return snprintf(err, errcap, "%s: object %d lacks a known shape, color, size or 4-number box", sc->id, sc->n - 1), -1;
         for (k = 0; k < 4; k++) {
-            const llava__jnode *v = llava__jat(j, bx, k);
-            if (!v || v->type != LLAVA__JNUM) return snprintf(err, errcap, "%s: box entry is not a number", sc->id), -1;
+            const LlavaJsonNode *v = llava_json_at(j, bx, k);
+            if (!v || v->type != LLAVA_JSON_NUM) return snprintf(err, errcap, "%s: box entry is not a number", sc->id), -1;
             w->box[k] = v->num;
         }
         w->cx = w_cx(w);
         w->cy = w_cy(w);
     }
-    x = llava__jget(j, im, "captions");
+    x = llava_json_get(j, im, "captions");
     for (k = 0; k < 5; k++) {
-        const llava__jnode *c = llava__jat(j, x, k);
-        if (c && c->type == LLAVA__JSTR) sc->cap[k] = w_strdup(c->str);
+        const LlavaJsonNode *c = llava_json_at(j, x, k);
+        if (c && c->type == LLAVA_JSON_STR) sc->cap[k] = w_strdup(c->str);
     }
     return 0;
 }
@@ -422,32 +422,32 @@ static void w_scene_free(WScene *sc) {
 static int w_load_world(const char *path, WScene **out, int *size, uint64_t *seed, char *err, size_t errcap) {
     char full[1024];
     size_t len = strlen(path), n = 0;
-    llava__json j;
-    const llava__jnode *root, *ims, *im, *x;
+    LlavaJson j;
+    const LlavaJsonNode *root, *ims, *im, *x;
     int count = 0;
     if (len > 5 && !strcmp(path + len - 5, ".json")) snprintf(full, sizeof full, "%s", path);
     else snprintf(full, sizeof full, "%s/world.json", path);
-    char *text = llava__read_text(full, (size_t)1 << 30, &n);
+    char *text = llava_read_file(full, (size_t)1 << 30, &n);
     *out = NULL;
     if (!text) return w_copy(err, errcap, llava_last_error()), -1;
-    if (llava__json_parse(&j, text, n, full) != LLAVA_OK) {
+    if (llava_json_parse(&j, text, n, full) != LLAVA_OK) {
         w_copy(err, errcap, llava_last_error());
-        llava__json_free(&j);
+        llava_json_free(&j);
         free(text);
         return -1;
     }
     root = &j.nodes[0];
-    ims = llava__jget(&j, root, "images");
-    if (!ims || ims->type != LLAVA__JARR) {
+    ims = llava_json_get(&j, root, "images");
+    if (!ims || ims->type != LLAVA_JSON_ARR) {
         snprintf(err, errcap, "%.400s: no \"images\" array", full);
         count = -1;
     } else {
-        x = llava__jget(&j, root, "size");
-        if (size) *size = x && x->type == LLAVA__JNUM ? (int)x->num : 64;
-        x = llava__jget(&j, root, "seed");
-        if (seed) *seed = x && x->type == LLAVA__JNUM ? (uint64_t)x->num : 0;
+        x = llava_json_get(&j, root, "size");
+        if (size) *size = x && x->type == LLAVA_JSON_NUM ? (int)x->num : 64;
+        x = llava_json_get(&j, root, "seed");
+        if (seed) *seed = x && x->type == LLAVA_JSON_NUM ? (uint64_t)x->num : 0;
         *out = (WScene *)calloc((size_t)(ims->count ? ims->count : 1), sizeof(WScene));
-        for (im = llava__jfirst(&j, ims); im && *out; im = llava__jnext(&j, im)) {
+        for (im = llava_json_first(&j, ims); im && *out; im = llava_json_next(&j, im)) {
             if (w_scene_from_json(&j, im, &(*out)[count], err, errcap) != 0) {
                 count = -1;
                 break;
@@ -455,7 +455,7 @@ static int w_load_world(const char *path, WScene **out, int *size, uint64_t *see
             count++;
         }
     }
-    llava__json_free(&j);
+    llava_json_free(&j);
     free(text);
     return count;
 }

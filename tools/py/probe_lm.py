@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What a trained language model can do with its context, without an image: two zero-shot probes.
 
-    python tools/probe_lm.py --model DIR [--n 200] [--seed 1]
+    python tools/py/probe_lm.py --model DIR [--n 200] [--seed 1]
 
 - repeat: a random sequence of the world's words, a newline, and the same sequence again. Scored is the
   next-token accuracy over the repetition (from its second token on): a model that copies from its
