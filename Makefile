@@ -12,7 +12,7 @@ BUILD   := build
 # programs: dump and tokenize (compare with other implementations from the shell), chat, the
 # two-stage trainer, and the synthetic world's tools (scenes, data, stage-0 pretraining, answering,
 # scoring; tools/repro/pipeline.sh runs them end to end)
-PROGRAMS := $(BUILD)/dump $(BUILD)/tokenize $(BUILD)/chat $(BUILD)/train_example \
+PROGRAMS := $(BUILD)/dump $(BUILD)/tokenize $(BUILD)/simple $(BUILD)/chat $(BUILD)/train_example \
             $(BUILD)/world $(BUILD)/instruct $(BUILD)/eval_sqa $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/answer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world
@@ -30,10 +30,13 @@ $(BUILD)/%: tools/%.c tools/common.h llava.h | $(BUILD)
 $(BUILD)/%: tools/repro/%.c tools/repro/world.h tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/chat: examples/chat.c llava.h | $(BUILD)
+$(BUILD)/simple: examples/simple.c llava.h | $(BUILD)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) -I. -o $@ $< $(LDLIBS)
+
+$(BUILD)/chat: examples/chat.c tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/train_example: train_example.c llava.h | $(BUILD)
+$(BUILD)/train_example: train_example.c tools/common.h tools/data.h tools/plot.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
 
 # the tests: the model tests compiled as C11, as C++ (the header's C++ compatibility), and with
@@ -56,9 +59,9 @@ $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-test: $(PROGRAMS) $(TESTS)
+test: $(PROGRAMS) $(BUILD)/bench $(BUILD)/bench_tokenizer $(TESTS)
 	$(CC) -std=c11 -DLLAVA_NO_STB -DLLAVA_STATIC $(WARN) -Werror -fsyntax-only -x c tests/no_stb.c
-	sh tests/run.sh $(TESTS) "sh tests/test_chat.sh $(BUILD)/chat" \
+	sh tests/run.sh $(TESTS) "sh tests/test_cli.sh $(BUILD)" "sh tests/test_readme.sh $(BUILD)" "sh tests/test_chat.sh $(BUILD)/chat" \
 	    "sh tests/test_train_example.sh $(BUILD)" "sh tests/test_stage0.sh $(BUILD)" "sh tests/test_pipeline.sh $(BUILD)" \
 	    "py:tests/test_instruct.py" "py:tests/test_judge.py"
 

@@ -52,7 +52,11 @@
 #include <stdint.h>
 
 #ifdef LLAVA_STATIC
+#if defined(__GNUC__) || defined(__clang__)
+#define LLAVADEF static __attribute__((unused)) /* a file that calls only some of them gets no warnings */
+#else
 #define LLAVADEF static
+#endif
 #else
 #define LLAVADEF extern
 #endif
@@ -283,6 +287,67 @@ LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t);
 
+/* --- training a vision tower ---------------------------------------------------------------------
+   The CLIP tower's forward pass with its activations kept, and its backward pass, for losses of the
+   caller's own (CLIP's contrastive pretraining, fine-tuning the tower for another task): the caller makes
+   a loss from the tower's output rows, hands back their gradient, and updates through a trainer whose
+   groups cover the tower. N = P + 1 rows per image, the CLS row first.
+
+       LlavaTrainer *t = llava_trainer_new(m, &opts);             // opts.stage 0: no default group
+       llava_trainer_add_group(t, "vision_tower.", lr, wd);
+       LlavaTowerCache *a = llava_tower_cache_new(t, n);          // activations of n images
+       llava_tower_forward(a, pixels, n, rows);                   // rows [n][N][D]
+       ... loss and drows [n][N][D] = dloss/drows ...
+       llava_tower_backward(a, drows, NULL);                      // into the trainer's gradients
+       llava_trainer_apply(t, loss, &stats);                      // clip, AdamW, zero the gradients
+*/
+typedef struct LlavaTowerCache LlavaTowerCache;
+LLAVADEF int llava_tower_layers(const LlavaModel *m); /* encoder layers run (up to vision_feature_layer) */
+LLAVADEF int llava_tower_rows(const LlavaModel *m);   /* N */
+/* pixels [3][S][S] -> out [N][D]: every row of the last layer run, whatever vision_feature_select_strategy
+   says; no activations kept (the inference pass) */
+LLAVADEF int llava_tower_encode(LlavaModel *m, const float *pixels, float *out);
+/* activations for up to n images at a time. Makes the trainer's parameters its f32 copies (as a first
+   step would); NULL with the error set, also when the trainer's groups cover no tower parameter. */
+LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n);
+LLAVADEF void llava_tower_cache_free(LlavaTowerCache *a);
+/* pixels[i] [3][S][S] for i < n (n at most the cache's) -> out [n][N][D], every row of the last layer
+   run, the activations kept in a; each linear layer is one product over the n images. Caches of one
+   model may run at the same time on different threads. */
+LLAVADEF int llava_tower_forward(LlavaTowerCache *a, const float *const *pixels, int n, float *out);
+/* dout [n][N][D], the loss's gradient with respect to the last forward pass's out -> the gradients of
+   the tower's trainable parameters, ADDED to grad: a buffer of llava_tower_grad_size floats, those
+   parameters back to back in the trainer's order (llava_trainer_param; the tower's come first), or the
+   trainer's own gradients when grad is NULL. With a buffer each, caches may run backward at the same time
+   on different threads; adding the buffers into llava_trainer_grad in a fixed order then gives the same
+   sum however the work was spread. */
+LLAVADEF int llava_tower_backward(LlavaTowerCache *a, const float *dout, float *grad);
+LLAVADEF size_t llava_tower_grad_size(const LlavaTowerCache *a);
+/* parameter i's gradient [n] (llava_trainer_param's order), to add to or scale before llava_trainer_apply;
+   NULL when frozen or before the parameters exist (first step or llava_tower_cache_new) */
+LLAVADEF float *llava_trainer_grad(LlavaTrainer *t, int i);
+/* the update for gradients made outside llava_trainer_accumulate, already those of the batch's loss (not
+   of a sum over tokens): clipping at max_grad_norm, AdamW at the schedule's rate, gradients zeroed; `loss`
+   is what st reports (st->tokens is 1). A NaN/Inf loss or gradient stops with an error, nothing changed. */
+LLAVADEF int llava_trainer_apply(LlavaTrainer *t, double loss, LlavaStepStats *st);
+/* the elements of the parameters the model runs whose key starts with prefix ("vision_tower.",
+   "multi_modal_projector.", "language_model.", "" for all) */
+LLAVADEF size_t llava_model_n_params(LlavaModel *m, const char *prefix);
+/* A tensor the model loaded but does not run, such as the tower's post_layernorm (CLIP's image embedding
+   reads it; LLaVA does not): name as llava-hf spells it ("vision_tower.vision_model.post_layernorm.weight",
+   looked up wherever the tower's tensors came from) or as the model's files do -> out [n] as f32.
+   -1 with the error set when it is missing or does not have n elements. */
+LLAVADEF int llava_model_read_tensor(const LlavaModel *m, const char *name, float *out, size_t n);
+typedef struct LlavaTensor {
+    const char *name;  /* llava-hf's key */
+    const float *data; /* f32, shape[0] x ... x shape[ndim-1] */
+    int ndim;
+    int64_t shape[4];
+} LlavaTensor;
+/* llava_model_save with tensors the model does not run written beside its own (in the checkpoint's
+   layout, converted to dt); each replaces a tensor of that name that saving copies from the loaded files */
+LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt, const LlavaTensor *extra, int n_extra);
+
 /* --- tokenizer --------------------------------------------------------------------------------
    Hugging Face tokenizer.json (+ tokenizer_config.json beside it), encoding and decoding exactly as
    the `tokenizers` library does, for the BPE models LLaVA checkpoints ship: SentencePiece-style with
@@ -473,6 +538,71 @@ LLAVADEF void llava_strmap_free(LlavaStrMap *m);
 LLAVADEF uint64_t llava_rng_next(uint64_t *state);
 LLAVADEF float llava_rng_uniform(uint64_t *state); /* [0, 1), 24 bits */
 
+/* --- layers: the CPU kernels, forward and backward side by side ------------------------------------
+   The kernels the model runs on the CPU, for reading and for programs that build models of their own
+   (a CLIP text transformer, a small MLP). Arguments come in a fixed order: outputs, inputs, cached
+   statistics, sizes. Every array is row-major f32 unless a LlavaWeight says otherwise. A backward pass
+   accumulates (+=) into weight and bias gradients, so that gradients sum over a batch; whether it adds
+   to or overwrites the input gradient is said at each function. Sizes are not checked beyond asserts:
+   the caller passes arrays of the shapes given. Threads (OpenMP) are used where the work is large. */
+
+/* A weight matrix [rows = out features][cols = in features] in its stored dtype (nn.Linear's weight). */
+typedef struct LlavaWeight {
+    const void *data;
+    LlavaDType dtype;
+    int rows, cols;
+} LlavaWeight;
+
+/* The precision of matrix products: f32, or operands rounded to bfloat16 with f32 sums (as LLaVA trains;
+   BF16 runs on AMX tiles where llava_bf16_native(), else the rounding is emulated on the f32 kernel). */
+typedef enum { LLAVA_PREC_F32 = 0, LLAVA_PREC_BF16 = 1 } LlavaPrecision;
+
+/* nn.Linear: out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC] (bias may be NULL); w->rows == OC, w->cols == C */
+LLAVADEF void llava_matmul_forward(LlavaPrecision p, float *out, const float *in, const LlavaWeight *w, const float *bias, int T,
+                                   int C, int OC);
+/* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in[T,C];  db[OC] += sum over t of dout.
+   Each output may be NULL (not wanted); all three accumulate. dw is f32 whatever w's dtype. */
+LLAVADEF void llava_matmul_backward(LlavaPrecision p, float *din, float *dw, float *db, const float *dout, const float *in,
+                                    const LlavaWeight *w, int T, int C, int OC);
+/* the same product as llava_matmul_forward, by the naive loop with double sums: the reference to test against */
+LLAVADEF void llava_matmul_reference(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC);
+
+/* nn.LayerNorm over rows: out[T,C] = (in - mean) / sqrt(var + eps) * w[C] + b[C] (biased variance).
+   mean[T], rstd[T] (1 / sqrt(var + eps)) are kept for the backward pass when not NULL. out may be in. */
+LLAVADEF void llava_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int T,
+                                      int C, float eps);
+/* din[T,C] += dL/din; dw[C], db[C] += their gradients (any of the three may be NULL); in, mean, rstd as
+   the forward pass took and kept them */
+LLAVADEF void llava_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                                       const float *mean, const float *rstd, int T, int C);
+
+/* x[n] = act(x[n]) in place (GELU erf, QuickGELU x sigmoid(1.702 x), GELU tanh, SiLU, ReLU) */
+LLAVADEF void llava_act_forward(float *x, size_t n, LlavaAct a);
+/* dx[n] = dout[n] * act'(x[n]) (overwritten, not accumulated; dx may be dout), x the input of the forward
+   pass (keep a copy: the forward pass works in place) */
+LLAVADEF void llava_act_backward(float *dx, const float *dout, const float *x, size_t n, LlavaAct a);
+
+/* Scaled dot-product attention, softmax(q k^T / sqrt(Dh)) v, per head.
+   q[T, H*Dh] (T queries), k, v[S, KVH*Dh] (S keys), out[T, H*Dh]; query head h reads key/value head
+   h / (H / KVH) (grouped-query attention; KVH == H for plain multi-head). Query t sits at position
+   pos0 + t: with causal != 0 it sees keys 0 .. pos0 + t (pos0 + T <= S; pos0 > 0 when earlier keys are
+   cached), with causal == 0 all S keys (pos0 unused). probs[H][T][S], when not NULL, receives the
+   attention probabilities (0 where masked) for the backward pass. */
+LLAVADEF void llava_attention_forward(LlavaPrecision p, float *out, float *probs, const float *q, const float *k, const float *v,
+                                      int T, int S, int pos0, int H, int KVH, int Dh, int causal);
+/* The backward pass over a whole sequence (S == T, pos0 == 0): from dout[T, H*Dh] and the forward pass's
+   probs[H][T][T], q, k, v: dq[T, H*Dh], dk, dv[T, KVH*Dh], all three overwritten. Causal or not is in probs. */
+LLAVADEF void llava_attention_backward(LlavaPrecision p, float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                                       const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh);
+
+/* torch.optim.AdamW, one step t (counting from 1) over p[n] with moments m[n], v[n] (zero before step 1)
+   and gradient g[n]: p -= lr wd p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
+   p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps) */
+LLAVADEF void llava_adamw(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd,
+                          int t);
+/* y[n] += x[n] (a residual connection, or the gradient through one) */
+LLAVADEF void llava_add(float *y, const float *x, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
@@ -484,10 +614,6 @@ LLAVADEF float llava_rng_uniform(uint64_t *state); /* [0, 1), 24 bits */
 #ifdef LLAVA_IMPLEMENTATION
 #ifndef LLAVA__IMPLEMENTED
 #define LLAVA__IMPLEMENTED
-#if defined(__GNUC__) || defined(__clang__)
-/* some private helpers (safetensors writer, naive reference kernels) serve only the tools and tests */
-#pragma GCC diagnostic ignored "-Wunused-function"
-#endif
 
 /* ------------------------------------------------------------------------------------------------
    1. Configuration macros and defaults
@@ -505,6 +631,12 @@ LLAVADEF float llava_rng_uniform(uint64_t *state); /* [0, 1), 24 bits */
 #ifndef LLAVA_ASSERT
 #include <assert.h>
 #define LLAVA_ASSERT(x) assert(x)
+#endif
+/* marks the few private helpers that only the tests call, so that everything else stays checked */
+#if defined(__GNUC__) || defined(__clang__)
+#define LLAVA__MAYBE_UNUSED __attribute__((unused))
+#else
+#define LLAVA__MAYBE_UNUSED
 #endif
 
 #include <math.h>
@@ -653,7 +785,7 @@ static uint16_t llava__f32_to_bf16(float f) { /* round to nearest even, NaN kept
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
 }
-static uint16_t llava__f32_to_f16(float f) { /* round to nearest even */
+LLAVA__MAYBE_UNUSED static uint16_t llava__f32_to_f16(float f) { /* round to nearest even (the library only reads f16: for tests) */
     uint32_t u;
     memcpy(&u, &f, 4);
     uint32_t s = (u >> 16) & 0x8000u, e = (u >> 23) & 0xffu, m = u & 0x7fffffu;
@@ -1606,21 +1738,14 @@ LLAVADEF int llava_write_text(const char *path, const char *text) {
       The naive matmul stays next to the fast one, as the reference the tests compare against.
    ------------------------------------------------------------------------------------------------ */
 
-/* A weight matrix [rows = out features][cols = in features], kept in its stored dtype. */
-typedef struct {
-    const void *data;
-    LlavaDType dtype;
-    int rows, cols;
-} llava__w;
-
 /* w row r, columns [c0, c0+n) -> dst[n] f32 */
-static void llava__w_row(float *dst, const llava__w *w, int r, int c0, int n) {
+static void llava__w_row(float *dst, const LlavaWeight *w, int r, int c0, int n) {
     size_t off = (size_t)r * (size_t)w->cols + (size_t)c0;
     llava__to_f32(dst, (const unsigned char *)w->data + off * llava__dtype_size(w->dtype), w->dtype, (size_t)n);
 }
 
 /* naive reference: out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC] (double accumulation) */
-static void llava__matmul_naive(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+static void llava__matmul_naive(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
     float *row = (float *)LLAVA_MALLOC((size_t)C * sizeof(float));
     int t, o, k;
     if (!row) return;
@@ -2305,13 +2430,13 @@ static void llava__gemm_p(int prec, float *out, const float *A, const void *B, L
 }
 
 /* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC]      (nn.Linear) */
-static void llava__matmul_forward_p(int prec, float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC) {
+static void llava__matmul_forward_p(int prec, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
     LLAVA_ASSERT(w->cols == C && w->rows == OC);
     llava__gemm_p(prec, out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
 }
 
 /* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in;  db[OC] += sum_t dout  (any may be NULL) */
-static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w,
+static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w,
                                      int T, int C, int OC) {
     int t, o;
     if (din) llava__gemm_p(prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
@@ -2339,12 +2464,12 @@ static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db,
 
 /* the backends' entries: f32, bf16 emulated, bf16 on AMX */
 #define LLAVA__MATMULS(suffix, prec)                                                                                           \
-    static void llava__matmul_forward##suffix(float *out, const float *in, const llava__w *w, const float *bias, int T, int C,  \
+    static void llava__matmul_forward##suffix(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C,  \
                                               int OC) {                                                                        \
         llava__matmul_forward_p(prec, out, in, w, bias, T, C, OC);                                                             \
     }                                                                                                                          \
     static void llava__matmul_backward##suffix(float *din, float *dw, float *db, const float *dout, const float *in,           \
-                                               const llava__w *w, int T, int C, int OC) {                                      \
+                                               const LlavaWeight *w, int T, int C, int OC) {                                      \
         llava__matmul_backward_p(prec, din, dw, db, dout, in, w, T, C, OC);                                                    \
     }
 LLAVA__MATMULS(, LLAVA__PREC_F32)
@@ -2591,7 +2716,7 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
                 for (i = 0; i < Dh; i++) vt[(size_t)i * nk + s] = vs[i];
             }
             for (t = 0; t < tb; t++) memcpy(qh + (size_t)t * Dh, q + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, (size_t)Dh * sizeof(float));
-            llava__w K = {kh, LLAVA_F32, nk, Dh}, Vt = {vt, LLAVA_F32, Dh, nk};
+            LlavaWeight K = {kh, LLAVA_F32, nk, Dh}, Vt = {vt, LLAVA_F32, Dh, nk};
             llava__matmul_forward_p(prec, sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
             for (t = 0; t < tb; t++) {
                 float *row = sc + (size_t)t * nk, mx = -3.0e38f, sum = 0.0f;
@@ -2885,8 +3010,8 @@ static void llava__adamw(float *p, float *m, float *v, const float *g, size_t n,
    ------------------------------------------------------------------------------------------------ */
 typedef struct LlavaBackend {
     const char *name;
-    void (*matmul)(float *out, const float *in, const llava__w *w, const float *bias, int T, int C, int OC);
-    void (*matmul_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const llava__w *w, int T, int C, int OC);
+    void (*matmul)(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC);
+    void (*matmul_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w, int T, int C, int OC);
     void (*layernorm)(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int T, int C, float eps);
     void (*layernorm_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, const float *mean,
                                const float *rstd, int T, int C);
@@ -2958,27 +3083,80 @@ static void llava__sum2(float *out, const float *x, const float *y, size_t n) {
     for (i = 0; i < (long)n; i++) out[i] = x[i] + y[i];
 }
 
+/* --- the layers' public entries: the kernels above, the precision chosen as llava_use_bf16 does --- */
+static int llava__prec(LlavaPrecision p) {
+    if (p != LLAVA_PREC_BF16) return LLAVA__PREC_F32;
+    return llava__amx_available() ? LLAVA__PREC_AMX : LLAVA__PREC_BF16;
+}
+
+LLAVADEF void llava_matmul_forward(LlavaPrecision p, float *out, const float *in, const LlavaWeight *w, const float *bias, int T,
+                                   int C, int OC) {
+    llava__matmul_forward_p(llava__prec(p), out, in, w, bias, T, C, OC);
+}
+LLAVADEF void llava_matmul_backward(LlavaPrecision p, float *din, float *dw, float *db, const float *dout, const float *in,
+                                    const LlavaWeight *w, int T, int C, int OC) {
+    llava__matmul_backward_p(llava__prec(p), din, dw, db, dout, in, w, T, C, OC);
+}
+LLAVADEF void llava_matmul_reference(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
+    llava__matmul_naive(out, in, w, bias, T, C, OC);
+}
+LLAVADEF void llava_layernorm_forward(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int T,
+                                      int C, float eps) {
+    llava__layernorm_forward(out, mean, rstd, in, w, b, T, C, eps);
+}
+LLAVADEF void llava_layernorm_backward(float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                                       const float *mean, const float *rstd, int T, int C) {
+    llava__layernorm_backward(din, dw, db, dout, in, w, mean, rstd, T, C);
+}
+LLAVADEF void llava_act_forward(float *x, size_t n, LlavaAct a) { llava__act_forward(x, n, a); }
+LLAVADEF void llava_act_backward(float *dx, const float *dout, const float *x, size_t n, LlavaAct a) {
+    llava__act_backward(dx, dout, x, n, a);
+}
+LLAVADEF void llava_attention_forward(LlavaPrecision p, float *out, float *probs, const float *q, const float *k, const float *v,
+                                      int T, int S, int pos0, int H, int KVH, int Dh, int causal) {
+    llava__attention_forward_p(llava__prec(p), out, probs, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+}
+LLAVADEF void llava_attention_backward(LlavaPrecision p, float *dq, float *dk, float *dv, const float *dout, const float *probs,
+                                       const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
+    llava__attention_backward_p(llava__prec(p), dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
+}
+LLAVADEF void llava_adamw(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd,
+                          int t) {
+    llava__adamw(p, m, v, g, n, lr, b1, b2, eps, wd, t);
+}
+LLAVADEF void llava_add(float *y, const float *x, size_t n) { llava__add(y, x, n); }
+
 /* ------------------------------------------------------------------------------------------------
    5-7. The model: configuration, weights, vision encoder, projector, decoder
    ------------------------------------------------------------------------------------------------ */
 
+/* The layers' fields are listed once, with the type of a matrix as MAT: LlavaWeight in the model, and
+   llava__gmat (f32 [rows * cols], NULL where frozen) in a set of gradients (section 9). */
+typedef float *llava__gmat; /* (a name: MAT q, k stays a list of the type) */
+
 /* One CLIP encoder layer.  transformers: CLIPEncoderLayer */
-typedef struct {
-    float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* [D] */
-    llava__w q, k, v, o;                  /* [D, D] */
-    float *qb, *kb, *vb, *ob;             /* [D] */
-    llava__w fc1, fc2;                    /* [Iv, D], [D, Iv] */
-    float *fc1b, *fc2b;                   /* [Iv], [D] */
-} llava__vlayer;
+#define LLAVA__VLAYER(MAT)                                                                                                     \
+    struct {                                                                                                                   \
+        float *ln1_w, *ln1_b, *ln2_w, *ln2_b; /* [D] */                                                                        \
+        MAT q, k, v, o;                       /* [D, D] */                                                                     \
+        float *qb, *kb, *vb, *ob;             /* [D] */                                                                        \
+        MAT fc1, fc2;                         /* [Iv, D], [D, Iv] */                                                           \
+        float *fc1b, *fc2b;                   /* [Iv], [D] */                                                                  \
+    }
+typedef LLAVA__VLAYER(LlavaWeight) llava__vlayer;
+typedef LLAVA__VLAYER(llava__gmat) llava__vgrad;
 
 /* One LLaMA decoder layer.  transformers: LlamaDecoderLayer */
-typedef struct {
-    float *in_norm, *post_norm; /* [C] */
-    llava__w q, k, v, o;        /* [H*Dh, C], [KVH*Dh, C] x2, [C, H*Dh] */
-    float *qb, *kb, *vb, *ob;   /* attention_bias only */
-    llava__w gate, up, down;    /* [I, C] x2, [C, I] */
-    float *gate_b, *up_b, *down_b; /* mlp_bias only */
-} llava__tlayer;
+#define LLAVA__TLAYER(MAT)                                                                                                     \
+    struct {                                                                                                                   \
+        float *in_norm, *post_norm;    /* [C] */                                                                               \
+        MAT q, k, v, o;                /* [H*Dh, C], [KVH*Dh, C] x2, [C, H*Dh] */                                              \
+        float *qb, *kb, *vb, *ob;      /* attention_bias only */                                                               \
+        MAT gate, up, down;            /* [I, C] x2, [C, I] */                                                                 \
+        float *gate_b, *up_b, *down_b; /* mlp_bias only */                                                                     \
+    }
+typedef LLAVA__TLAYER(LlavaWeight) llava__tlayer;
+typedef LLAVA__TLAYER(llava__gmat) llava__tgrad;
 
 struct LlavaModel {
     LlavaConfig cfg;
@@ -2986,20 +3164,20 @@ struct LlavaModel {
     llava__tensors files;  /* the model's safetensors */
     llava__tensors vfiles; /* the vision tower's own directory (original LLaVA layout) */
     /* vision tower.  transformers: CLIPVisionTransformer */
-    llava__w patch;               /* [D, 3*ps*ps] (Conv2d weight [D, 3, ps, ps] flattened) */
+    LlavaWeight patch;               /* [D, 3*ps*ps] (Conv2d weight [D, 3, ps, ps] flattened) */
     float *class_emb;             /* [D] */
     float *pos_emb;               /* [P+1, D] */
     float *pre_ln_w, *pre_ln_b;   /* [D] */
     llava__vlayer *vl;            /* [vision_run] */
     int vision_run;               /* encoder layers run to reach the feature layer */
     /* projector.  transformers: LlavaMultiModalProjector */
-    llava__w proj[LLAVA_MAX_PROJ_LAYERS];     /* [C, D], then [C, C] */
+    LlavaWeight proj[LLAVA_MAX_PROJ_LAYERS];     /* [C, D], then [C, C] */
     float *proj_b[LLAVA_MAX_PROJ_LAYERS];     /* [C] */
     /* decoder.  transformers: LlamaModel + lm_head */
-    llava__w embed;               /* [V, C] */
+    LlavaWeight embed;               /* [V, C] */
     llava__tlayer *tl;            /* [text_layers] */
     float *norm;                  /* [C] */
-    llava__w head;                /* [V, C] (embed when tied) */
+    LlavaWeight head;                /* [V, C] (embed when tied) */
     float *inv_freq;              /* [Dh/2] RoPE frequencies */
     void **owned;                 /* f32 copies and realigned tensors */
     int n_owned, cap_owned;
@@ -3247,15 +3425,83 @@ static int llava__config_check(const LlavaConfig *c, const char *file) {
 }
 
 /* --- tensors ------------------------------------------------------------------------------------ */
-/* names, relative to the prefixes that layout detection finds (llama.cpp keeps them in one place too) */
+/* Tensor names, in this one place (llama.cpp keeps them in one place too): formats relative to the
+   prefixes that layout detection finds, and the layers' parameters in the tables below. The loader and
+   the walk over parameters (training, saving, llava_trainer_param) both read them. */
 #define LLAVA__N_PATCH "%sembeddings.patch_embedding.weight"
 #define LLAVA__N_CLASS "%sembeddings.class_embedding"
 #define LLAVA__N_POS "%sembeddings.position_embedding.weight"
 #define LLAVA__N_PRE_LN "%spre_layrnorm.%s"
 #define LLAVA__N_VLAYER "%sencoder.layers.%d.%s"
+#define LLAVA__N_PROJ "%slinear_%d.%s"
 #define LLAVA__N_EMBED "%sembed_tokens.weight"
 #define LLAVA__N_TLAYER "%slayers.%d.%s"
 #define LLAVA__N_NORM "%snorm.weight"
+#define LLAVA__N_HEAD "%slm_head.weight"
+/* the prefixes of transformers 4.x's layout, which the walk names parameters with (and saving writes) */
+#define LLAVA__P_VISION "vision_tower.vision_model."
+#define LLAVA__P_PROJ "multi_modal_projector."
+#define LLAVA__P_TEXT "language_model.model."
+#define LLAVA__P_HEAD "language_model."
+
+/* One parameter of a layer: its name after the layer's prefix; its slot in the model's layer and in a
+   gradient layer; a matrix (LlavaWeight) or a vector (float *); its shape by letter (D, i = Iv: vision;
+   C, Q = H*Dh, K = KVH*Dh, I: text; cols 0 for a vector); and opt: 0 always present, 'a' with
+   attention_bias, 'o' the same where the file has it (Qwen2 has q/k/v biases but none on o_proj),
+   'm' with mlp_bias. The tables list them in the walk's order: the order of the trainer's parameters,
+   of saved checkpoints and of optimizer state. */
+typedef struct {
+    const char *leaf;
+    size_t w, g;
+    char mat, rows, cols, opt;
+} llava__lparam;
+#define LLAVA__VP(f, leaf, mat, r, c) {leaf, offsetof(llava__vlayer, f), offsetof(llava__vgrad, f), mat, r, c, 0}
+#define LLAVA__TP(f, leaf, mat, r, c, opt) {leaf, offsetof(llava__tlayer, f), offsetof(llava__tgrad, f), mat, r, c, opt}
+static const llava__lparam llava__vparams[] = {
+    LLAVA__VP(q, "self_attn.q_proj.weight", 1, 'D', 'D'),   LLAVA__VP(qb, "self_attn.q_proj.bias", 0, 'D', 0),
+    LLAVA__VP(k, "self_attn.k_proj.weight", 1, 'D', 'D'),   LLAVA__VP(kb, "self_attn.k_proj.bias", 0, 'D', 0),
+    LLAVA__VP(v, "self_attn.v_proj.weight", 1, 'D', 'D'),   LLAVA__VP(vb, "self_attn.v_proj.bias", 0, 'D', 0),
+    LLAVA__VP(o, "self_attn.out_proj.weight", 1, 'D', 'D'), LLAVA__VP(ob, "self_attn.out_proj.bias", 0, 'D', 0),
+    LLAVA__VP(ln1_w, "layer_norm1.weight", 0, 'D', 0),      LLAVA__VP(ln1_b, "layer_norm1.bias", 0, 'D', 0),
+    LLAVA__VP(fc1, "mlp.fc1.weight", 1, 'i', 'D'),          LLAVA__VP(fc1b, "mlp.fc1.bias", 0, 'i', 0),
+    LLAVA__VP(fc2, "mlp.fc2.weight", 1, 'D', 'i'),          LLAVA__VP(fc2b, "mlp.fc2.bias", 0, 'D', 0),
+    LLAVA__VP(ln2_w, "layer_norm2.weight", 0, 'D', 0),      LLAVA__VP(ln2_b, "layer_norm2.bias", 0, 'D', 0),
+};
+static const llava__lparam llava__tparams[] = {
+    LLAVA__TP(in_norm, "input_layernorm.weight", 0, 'C', 0, 0),
+    LLAVA__TP(q, "self_attn.q_proj.weight", 1, 'Q', 'C', 0),
+    LLAVA__TP(k, "self_attn.k_proj.weight", 1, 'K', 'C', 0),
+    LLAVA__TP(v, "self_attn.v_proj.weight", 1, 'K', 'C', 0),
+    LLAVA__TP(o, "self_attn.o_proj.weight", 1, 'C', 'Q', 0),
+    LLAVA__TP(qb, "self_attn.q_proj.bias", 0, 'Q', 0, 'a'),
+    LLAVA__TP(kb, "self_attn.k_proj.bias", 0, 'K', 0, 'a'),
+    LLAVA__TP(vb, "self_attn.v_proj.bias", 0, 'K', 0, 'a'),
+    LLAVA__TP(ob, "self_attn.o_proj.bias", 0, 'C', 0, 'o'),
+    LLAVA__TP(post_norm, "post_attention_layernorm.weight", 0, 'C', 0, 0),
+    LLAVA__TP(gate, "mlp.gate_proj.weight", 1, 'I', 'C', 0),
+    LLAVA__TP(up, "mlp.up_proj.weight", 1, 'I', 'C', 0),
+    LLAVA__TP(down, "mlp.down_proj.weight", 1, 'C', 'I', 0),
+    LLAVA__TP(gate_b, "mlp.gate_proj.bias", 0, 'I', 0, 'm'),
+    LLAVA__TP(up_b, "mlp.up_proj.bias", 0, 'I', 0, 'm'),
+    LLAVA__TP(down_b, "mlp.down_proj.bias", 0, 'C', 0, 'm'),
+};
+#undef LLAVA__VP
+#undef LLAVA__TP
+#define LLAVA__N_VPARAMS ((int)(sizeof llava__vparams / sizeof llava__vparams[0]))
+#define LLAVA__N_TPARAMS ((int)(sizeof llava__tparams / sizeof llava__tparams[0]))
+
+/* a shape letter of the tables above -> its size in configuration c */
+static int llava__pdim(const LlavaConfig *c, char d) {
+    switch (d) {
+    case 'D': return c->vision_hidden;
+    case 'i': return c->vision_intermediate;
+    case 'C': return c->text_hidden;
+    case 'Q': return c->text_heads * c->text_head_dim;
+    case 'K': return c->text_kv_heads * c->text_head_dim;
+    case 'I': return c->text_intermediate;
+    }
+    return 0;
+}
 
 static int llava__own(LlavaModel *m, void *p) {
     if (!p) return llava__err("out of memory");
@@ -3306,7 +3552,7 @@ static const llava__tensor *llava__need(const llava__tensors *ts, int ndim, cons
 }
 
 /* a matrix weight, kept in its stored dtype (copied only if misaligned in the file) */
-static int llava__load_w(LlavaModel *m, const llava__tensors *ts, llava__w *w, int rows, int cols, const char *pfx, const char *fmt2, int layer, const char *leaf) {
+static int llava__load_w(LlavaModel *m, const llava__tensors *ts, LlavaWeight *w, int rows, int cols, const char *pfx, const char *fmt2, int layer, const char *leaf) {
     char name[256];
     int64_t shape[2] = {rows, cols};
     const llava__tensor *t = layer >= 0 ? llava__need(ts, 2, shape, name, fmt2, pfx, layer, leaf) : llava__need(ts, 2, shape, name, fmt2, pfx, leaf);
@@ -3344,6 +3590,27 @@ static int llava__load_vec(LlavaModel *m, const llava__tensors *ts, float **dst,
     return llava__load_f32(m, ts, dst, 1, shape, name);
 }
 
+/* one layer's parameters by its table (llava__vparams, llava__tparams): L the layer, fmt its name format */
+static int llava__load_layer(LlavaModel *m, const llava__tensors *ts, const llava__lparam *e, int n, char *L, const char *fmt,
+                             const char *pfx, int l) {
+    const LlavaConfig *c = &m->cfg;
+    char name[256];
+    int i;
+    for (i = 0; i < n; i++, e++) {
+        const int rows = llava__pdim(c, e->rows);
+        if ((e->opt == 'a' || e->opt == 'o') && !c->text_attn_bias) continue;
+        if (e->opt == 'm' && !c->text_mlp_bias) continue;
+        if (e->opt == 'o') {
+            snprintf(name, sizeof name, fmt, pfx, l, e->leaf);
+            if (!llava__tensors_find(ts, name)) continue;
+        }
+        if (e->mat ? llava__load_w(m, ts, (LlavaWeight *)(L + e->w), rows, llava__pdim(c, e->cols), pfx, fmt, l, e->leaf)
+                   : llava__load_vec(m, ts, (float **)(L + e->w), rows, fmt, pfx, l, e->leaf))
+            return LLAVA_ERR;
+    }
+    return LLAVA_OK;
+}
+
 /* first prefix p for which p + probe names a tensor, or NULL */
 static const char *llava__probe(const llava__tensors *ts, const char *const *prefixes, int n, const char *probe) {
     char name[256];
@@ -3359,7 +3626,7 @@ static int llava__load_vision(LlavaModel *m, const llava__tensors *ts, const cha
     const LlavaConfig *c = &m->cfg;
     m->vsrc = ts;
     snprintf(m->vprefix, sizeof m->vprefix, "%s", vp);
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, ps = c->vision_patch_size;
+    const int D = c->vision_hidden, ps = c->vision_patch_size;
     const int G = c->vision_image_size / ps;
     char name[256];
     int64_t pshape[4] = {D, 3, ps, ps}, one[1] = {D}, pos[2] = {(int64_t)G * G + 1, D};
@@ -3388,73 +3655,27 @@ static int llava__load_vision(LlavaModel *m, const llava__tensors *ts, const cha
     m->vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *m->vl);
     if (!m->vl) return llava__err("out of memory");
     int l;
-    for (l = 0; l < m->vision_run; l++) {
-        llava__vlayer *L = &m->vl[l];
-        if (llava__load_vec(m, ts, &L->ln1_w, D, LLAVA__N_VLAYER, vp, l, "layer_norm1.weight") ||
-            llava__load_vec(m, ts, &L->ln1_b, D, LLAVA__N_VLAYER, vp, l, "layer_norm1.bias") ||
-            llava__load_vec(m, ts, &L->ln2_w, D, LLAVA__N_VLAYER, vp, l, "layer_norm2.weight") ||
-            llava__load_vec(m, ts, &L->ln2_b, D, LLAVA__N_VLAYER, vp, l, "layer_norm2.bias") ||
-            llava__load_w(m, ts, &L->q, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.q_proj.weight") ||
-            llava__load_w(m, ts, &L->k, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.k_proj.weight") ||
-            llava__load_w(m, ts, &L->v, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.v_proj.weight") ||
-            llava__load_w(m, ts, &L->o, D, D, vp, LLAVA__N_VLAYER, l, "self_attn.out_proj.weight") ||
-            llava__load_vec(m, ts, &L->qb, D, LLAVA__N_VLAYER, vp, l, "self_attn.q_proj.bias") ||
-            llava__load_vec(m, ts, &L->kb, D, LLAVA__N_VLAYER, vp, l, "self_attn.k_proj.bias") ||
-            llava__load_vec(m, ts, &L->vb, D, LLAVA__N_VLAYER, vp, l, "self_attn.v_proj.bias") ||
-            llava__load_vec(m, ts, &L->ob, D, LLAVA__N_VLAYER, vp, l, "self_attn.out_proj.bias") ||
-            llava__load_w(m, ts, &L->fc1, Iv, D, vp, LLAVA__N_VLAYER, l, "mlp.fc1.weight") ||
-            llava__load_w(m, ts, &L->fc2, D, Iv, vp, LLAVA__N_VLAYER, l, "mlp.fc2.weight") ||
-            llava__load_vec(m, ts, &L->fc1b, Iv, LLAVA__N_VLAYER, vp, l, "mlp.fc1.bias") ||
-            llava__load_vec(m, ts, &L->fc2b, D, LLAVA__N_VLAYER, vp, l, "mlp.fc2.bias"))
-            return LLAVA_ERR;
-    }
+    for (l = 0; l < m->vision_run; l++)
+        if (llava__load_layer(m, ts, llava__vparams, LLAVA__N_VPARAMS, (char *)&m->vl[l], LLAVA__N_VLAYER, vp, l)) return LLAVA_ERR;
     return LLAVA_OK;
 }
 
 static int llava__load_text(LlavaModel *m, const llava__tensors *ts, const char *tp) {
     const LlavaConfig *c = &m->cfg;
-    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
-    char name[256];
+    const int C = c->text_hidden, Dh = c->text_head_dim;
     if (llava__load_w(m, ts, &m->embed, c->text_vocab, C, tp, LLAVA__N_EMBED, -1, "")) return LLAVA_ERR;
     m->tl = (llava__tlayer *)llava__calloc((size_t)c->text_layers, sizeof *m->tl);
     if (!m->tl) return llava__err("out of memory");
     int l;
-    for (l = 0; l < c->text_layers; l++) {
-        llava__tlayer *L = &m->tl[l];
-        if (llava__load_vec(m, ts, &L->in_norm, C, LLAVA__N_TLAYER, tp, l, "input_layernorm.weight") ||
-            llava__load_vec(m, ts, &L->post_norm, C, LLAVA__N_TLAYER, tp, l, "post_attention_layernorm.weight") ||
-            llava__load_w(m, ts, &L->q, H * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.q_proj.weight") ||
-            llava__load_w(m, ts, &L->k, KVH * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.k_proj.weight") ||
-            llava__load_w(m, ts, &L->v, KVH * Dh, C, tp, LLAVA__N_TLAYER, l, "self_attn.v_proj.weight") ||
-            llava__load_w(m, ts, &L->o, C, H * Dh, tp, LLAVA__N_TLAYER, l, "self_attn.o_proj.weight") ||
-            llava__load_w(m, ts, &L->gate, I, C, tp, LLAVA__N_TLAYER, l, "mlp.gate_proj.weight") ||
-            llava__load_w(m, ts, &L->up, I, C, tp, LLAVA__N_TLAYER, l, "mlp.up_proj.weight") ||
-            llava__load_w(m, ts, &L->down, C, I, tp, LLAVA__N_TLAYER, l, "mlp.down_proj.weight"))
-            return LLAVA_ERR;
-        if (c->text_attn_bias &&
-            (llava__load_vec(m, ts, &L->qb, H * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.q_proj.bias") ||
-             llava__load_vec(m, ts, &L->kb, KVH * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.k_proj.bias") ||
-             llava__load_vec(m, ts, &L->vb, KVH * Dh, LLAVA__N_TLAYER, tp, l, "self_attn.v_proj.bias")))
-            return LLAVA_ERR;
-        /* Qwen2 has q/k/v biases but none on o_proj; LLaMA's attention_bias covers o_proj too */
-        snprintf(name, sizeof name, LLAVA__N_TLAYER, tp, l, "self_attn.o_proj.bias");
-        if (c->text_attn_bias && llava__tensors_find(ts, name) &&
-            llava__load_vec(m, ts, &L->ob, C, LLAVA__N_TLAYER, tp, l, "self_attn.o_proj.bias"))
-            return LLAVA_ERR;
-        if (c->text_mlp_bias &&
-            (llava__load_vec(m, ts, &L->gate_b, I, LLAVA__N_TLAYER, tp, l, "mlp.gate_proj.bias") ||
-             llava__load_vec(m, ts, &L->up_b, I, LLAVA__N_TLAYER, tp, l, "mlp.up_proj.bias") ||
-             llava__load_vec(m, ts, &L->down_b, C, LLAVA__N_TLAYER, tp, l, "mlp.down_proj.bias")))
-            return LLAVA_ERR;
-    }
+    for (l = 0; l < c->text_layers; l++)
+        if (llava__load_layer(m, ts, llava__tparams, LLAVA__N_TPARAMS, (char *)&m->tl[l], LLAVA__N_TLAYER, tp, l)) return LLAVA_ERR;
     if (llava__load_vec(m, ts, &m->norm, C, LLAVA__N_NORM, tp, -1, "")) return LLAVA_ERR;
     if (c->text_tied) {
         m->head = m->embed;
     } else {
         /* the head sits beside the decoder: language_model.lm_head (4.x) or lm_head */
-        const char *heads[2] = {"language_model.lm_head.weight", "lm_head.weight"};
-        const char *h = !strcmp(tp, "language_model.model.") ? heads[0] : heads[1];
-        if (llava__load_w(m, ts, &m->head, c->text_vocab, C, "", "%s%s", -1, h)) return LLAVA_ERR;
+        const char *hp = !strcmp(tp, LLAVA__P_TEXT) ? LLAVA__P_HEAD : "";
+        if (llava__load_w(m, ts, &m->head, c->text_vocab, C, hp, LLAVA__N_HEAD, -1, "")) return LLAVA_ERR;
     }
     /* RoPE inverse frequencies, as LlamaRotaryEmbedding computes them (float32) */
     int half = Dh / 2, i;
@@ -3478,8 +3699,8 @@ static int llava__load_projector(LlavaModel *m, const llava__tensors *ts, const 
             if (c->proj_layers == 1) snprintf(wn, sizeof wn, "weight"), snprintf(bn, sizeof bn, "bias");
             else snprintf(wn, sizeof wn, "%d.weight", 2 * i), snprintf(bn, sizeof bn, "%d.bias", 2 * i);
         } else {
-            snprintf(wn, sizeof wn, "linear_%d.weight", i + 1);
-            snprintf(bn, sizeof bn, "linear_%d.bias", i + 1);
+            snprintf(wn, sizeof wn, LLAVA__N_PROJ, "", i + 1, "weight");
+            snprintf(bn, sizeof bn, LLAVA__N_PROJ, "", i + 1, "bias");
         }
         int in = i == 0 ? D : C;
         snprintf(name, sizeof name, "%s%s", pp, wn);
@@ -3696,8 +3917,8 @@ LLAVADEF int llava_image_tokens(const LlavaModel *m) {
 }
 
 /* --- vision encoder.  transformers: CLIPVisionTransformer, hidden_states[vision_feature_layer] --- */
-/* pixels [3,S,S] -> out [Psel, D], the selected rows of the feature layer's hidden state */
-static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
+/* pixels [3,S,S] -> out [Psel, D], the selected rows of the feature layer's hidden state (full: every row, [N, D]) */
+static int llava__vision_rows(LlavaModel *m, const float *pixels, float *out, int full) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
@@ -3743,10 +3964,13 @@ static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out)
         llava__add(x, h, (size_t)N * D);
     }
     /* "default" drops the CLS row: hidden_states[layer][:, 1:] */
-    if (c->vision_select_full) memcpy(out, x, (size_t)N * D * sizeof(float));
+    if (full) memcpy(out, x, (size_t)N * D * sizeof(float));
     else memcpy(out, x + D, (size_t)P * D * sizeof(float));
     llava__free_aligned(buf);
     return LLAVA_OK;
+}
+static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
+    return llava__vision_rows(m, pixels, out, m->cfg.vision_select_full);
 }
 
 /* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
@@ -3967,17 +4191,17 @@ LLAVADEF const float *llava_step(LlavaContext *c, int token) {
    in their stored dtype), get no gradient or optimizer memory, and are never written.
    ------------------------------------------------------------------------------------------------ */
 
-/* gradients, shaped like the model: a llava__w's data (f32) or a vector is NULL where frozen */
+/* gradients, shaped like the model: f32, NULL where frozen */
 typedef struct {
-    llava__w patch;
+    float *patch; /* [D, 3*ps*ps] */
     float *class_emb, *pos_emb, *pre_ln_w, *pre_ln_b;
-    llava__vlayer *vl;
-    llava__w proj[LLAVA_MAX_PROJ_LAYERS];
+    llava__vgrad *vl;
+    float *proj[LLAVA_MAX_PROJ_LAYERS];
     float *proj_b[LLAVA_MAX_PROJ_LAYERS];
-    llava__w embed;
-    llava__tlayer *tl;
+    float *embed;
+    llava__tgrad *tl;
     float *norm;
-    llava__w head;
+    float *head;
 } llava__gradset;
 
 /* one parameter as the walk over the model sees it */
@@ -3986,16 +4210,15 @@ typedef struct {
     int ndim;
     int64_t shape[4];
     size_t n;
-    llava__w *w;     /* the model's matrix slot, or NULL ... */
+    LlavaWeight *w;  /* the model's matrix slot, or NULL ... */
     float **vec;     /* ... its vector slot */
-    llava__w *gw;    /* the gradient's slots (NULL without a gradset) */
-    float **gvec;
+    float **grad;    /* the gradient's slot (NULL without a gradset) */
     int kind;        /* 0 vision, 1 projector, 2 language model */
 } llava__pinfo;
 
 typedef void (*llava__pfn)(void *ctx, llava__pinfo *p);
 
-static void llava__p_w(llava__pfn fn, void *ctx, int kind, llava__w *w, llava__w *gw, int ndim, const int64_t *shape, const char *fmt, ...) {
+static void llava__p_w(llava__pfn fn, void *ctx, int kind, LlavaWeight *w, float **gw, int ndim, const int64_t *shape, const char *fmt, ...) {
     llava__pinfo p;
     va_list ap;
     int i;
@@ -4007,7 +4230,7 @@ static void llava__p_w(llava__pfn fn, void *ctx, int kind, llava__w *w, llava__w
     p.n = 1;
     for (i = 0; i < ndim; i++) p.shape[i] = shape[i], p.n *= (size_t)shape[i];
     p.w = w;
-    p.gw = gw;
+    p.grad = gw;
     p.kind = kind;
     fn(ctx, &p);
 }
@@ -4023,85 +4246,60 @@ static void llava__p_v(llava__pfn fn, void *ctx, int kind, float **v, float **gv
     p.shape[1] = n1;
     p.n = (size_t)n0 * (size_t)(n1 ? n1 : 1);
     p.vec = v;
-    p.gvec = gv;
+    p.grad = gv;
     p.kind = kind;
     fn(ctx, &p);
+}
+
+/* one layer's parameters by its table: L the model's layer, GL the gradient layer (or NULL); an optional
+   vector (a bias) only where the model has it */
+static void llava__p_layer(llava__pfn fn, void *ctx, int kind, const LlavaConfig *c, const llava__lparam *e, int n, char *L, char *GL,
+                           const char *fmt, const char *pfx, int l) {
+    int i;
+    for (i = 0; i < n; i++, e++) {
+        float **gs = GL ? (float **)(GL + e->g) : NULL;
+        const int64_t sh[2] = {llava__pdim(c, e->rows), llava__pdim(c, e->cols)};
+        if (e->mat) llava__p_w(fn, ctx, kind, (LlavaWeight *)(L + e->w), gs, 2, sh, fmt, pfx, l, e->leaf);
+        else if (!e->opt || *(float **)(L + e->w)) llava__p_v(fn, ctx, kind, (float **)(L + e->w), gs, sh[0], 0, fmt, pfx, l, e->leaf);
+    }
 }
 
 /* calls fn for every parameter the model uses, in a fixed order, named by its transformers 4.x
    safetensors key (the head is skipped when tied to the embeddings) */
 static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *ctx) {
     const LlavaConfig *c = &m->cfg;
-    const int64_t D = c->vision_hidden, Iv = c->vision_intermediate, ps = c->vision_patch_size, G = c->vision_image_size / ps;
-    const int64_t C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate,
-                  V = c->text_vocab;
-    const char *vp = "vision_tower.vision_model.", *tp = "language_model.model.";
+    const int64_t D = c->vision_hidden, ps = c->vision_patch_size, G = c->vision_image_size / ps;
+    const int64_t C = c->text_hidden, V = c->text_vocab;
+    const char *vp = LLAVA__P_VISION, *tp = LLAVA__P_TEXT;
     int l, i;
-#define LLAVA__GW(field) (g ? &g->field : NULL)
-#define LLAVA__GV(field) (g ? &g->field : NULL)
+#define LLAVA__G(field) (g ? &g->field : NULL)
     {
         int64_t sh[4] = {D, 3, ps, ps};
-        llava__p_w(fn, ctx, 0, &m->patch, LLAVA__GW(patch), 4, sh, "%sembeddings.patch_embedding.weight", vp);
+        llava__p_w(fn, ctx, 0, &m->patch, LLAVA__G(patch), 4, sh, LLAVA__N_PATCH, vp);
     }
-    llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__GV(class_emb), D, 0, "%sembeddings.class_embedding", vp);
-    llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__GV(pos_emb), G * G + 1, D, "%sembeddings.position_embedding.weight", vp);
-    llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__GV(pre_ln_w), D, 0, "%spre_layrnorm.weight", vp);
-    llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__GV(pre_ln_b), D, 0, "%spre_layrnorm.bias", vp);
-    for (l = 0; l < m->vision_run; l++) {
-        llava__vlayer *L = &m->vl[l], *GL = g ? &g->vl[l] : NULL;
-        const int64_t dd[2] = {D, D}, fc1[2] = {Iv, D}, fc2[2] = {D, Iv};
-        static const char *const nm[4] = {"q_proj", "k_proj", "v_proj", "out_proj"};
-        llava__w *ws[4] = {&L->q, &L->k, &L->v, &L->o}, *gws[4] = {GL ? &GL->q : NULL, GL ? &GL->k : NULL, GL ? &GL->v : NULL, GL ? &GL->o : NULL};
-        float **bs[4] = {&L->qb, &L->kb, &L->vb, &L->ob}, **gbs[4] = {GL ? &GL->qb : NULL, GL ? &GL->kb : NULL, GL ? &GL->vb : NULL, GL ? &GL->ob : NULL};
-        for (i = 0; i < 4; i++) {
-            llava__p_w(fn, ctx, 0, ws[i], gws[i], 2, dd, "%sencoder.layers.%d.self_attn.%s.weight", vp, l, nm[i]);
-            llava__p_v(fn, ctx, 0, bs[i], gbs[i], D, 0, "%sencoder.layers.%d.self_attn.%s.bias", vp, l, nm[i]);
-        }
-        llava__p_v(fn, ctx, 0, &L->ln1_w, GL ? &GL->ln1_w : NULL, D, 0, "%sencoder.layers.%d.layer_norm1.weight", vp, l);
-        llava__p_v(fn, ctx, 0, &L->ln1_b, GL ? &GL->ln1_b : NULL, D, 0, "%sencoder.layers.%d.layer_norm1.bias", vp, l);
-        llava__p_w(fn, ctx, 0, &L->fc1, GL ? &GL->fc1 : NULL, 2, fc1, "%sencoder.layers.%d.mlp.fc1.weight", vp, l);
-        llava__p_v(fn, ctx, 0, &L->fc1b, GL ? &GL->fc1b : NULL, Iv, 0, "%sencoder.layers.%d.mlp.fc1.bias", vp, l);
-        llava__p_w(fn, ctx, 0, &L->fc2, GL ? &GL->fc2 : NULL, 2, fc2, "%sencoder.layers.%d.mlp.fc2.weight", vp, l);
-        llava__p_v(fn, ctx, 0, &L->fc2b, GL ? &GL->fc2b : NULL, D, 0, "%sencoder.layers.%d.mlp.fc2.bias", vp, l);
-        llava__p_v(fn, ctx, 0, &L->ln2_w, GL ? &GL->ln2_w : NULL, D, 0, "%sencoder.layers.%d.layer_norm2.weight", vp, l);
-        llava__p_v(fn, ctx, 0, &L->ln2_b, GL ? &GL->ln2_b : NULL, D, 0, "%sencoder.layers.%d.layer_norm2.bias", vp, l);
-    }
+    llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__G(class_emb), D, 0, LLAVA__N_CLASS, vp);
+    llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__G(pos_emb), G * G + 1, D, LLAVA__N_POS, vp);
+    llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__G(pre_ln_w), D, 0, LLAVA__N_PRE_LN, vp, "weight");
+    llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__G(pre_ln_b), D, 0, LLAVA__N_PRE_LN, vp, "bias");
+    for (l = 0; l < m->vision_run; l++)
+        llava__p_layer(fn, ctx, 0, c, llava__vparams, LLAVA__N_VPARAMS, (char *)&m->vl[l], g ? (char *)&g->vl[l] : NULL, LLAVA__N_VLAYER, vp, l);
     for (i = 0; i < c->proj_layers; i++) {
         const int64_t sh[2] = {C, i == 0 ? D : C};
-        llava__p_w(fn, ctx, 1, &m->proj[i], LLAVA__GW(proj[i]), 2, sh, "multi_modal_projector.linear_%d.weight", i + 1);
-        if (c->proj_bias) llava__p_v(fn, ctx, 1, &m->proj_b[i], LLAVA__GV(proj_b[i]), C, 0, "multi_modal_projector.linear_%d.bias", i + 1);
+        llava__p_w(fn, ctx, 1, &m->proj[i], LLAVA__G(proj[i]), 2, sh, LLAVA__N_PROJ, LLAVA__P_PROJ, i + 1, "weight");
+        if (c->proj_bias) llava__p_v(fn, ctx, 1, &m->proj_b[i], LLAVA__G(proj_b[i]), C, 0, LLAVA__N_PROJ, LLAVA__P_PROJ, i + 1, "bias");
     }
     {
         const int64_t sh[2] = {V, C};
-        llava__p_w(fn, ctx, 2, &m->embed, LLAVA__GW(embed), 2, sh, "%sembed_tokens.weight", tp);
+        llava__p_w(fn, ctx, 2, &m->embed, LLAVA__G(embed), 2, sh, LLAVA__N_EMBED, tp);
     }
-    for (l = 0; l < c->text_layers; l++) {
-        llava__tlayer *L = &m->tl[l], *GL = g ? &g->tl[l] : NULL;
-        const int64_t q[2] = {H * Dh, C}, kv[2] = {KVH * Dh, C}, o[2] = {C, H * Dh}, up[2] = {I, C}, down[2] = {C, I};
-        llava__p_v(fn, ctx, 2, &L->in_norm, GL ? &GL->in_norm : NULL, C, 0, "%slayers.%d.input_layernorm.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->q, GL ? &GL->q : NULL, 2, q, "%slayers.%d.self_attn.q_proj.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->k, GL ? &GL->k : NULL, 2, kv, "%slayers.%d.self_attn.k_proj.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->v, GL ? &GL->v : NULL, 2, kv, "%slayers.%d.self_attn.v_proj.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->o, GL ? &GL->o : NULL, 2, o, "%slayers.%d.self_attn.o_proj.weight", tp, l);
-        if (L->qb) llava__p_v(fn, ctx, 2, &L->qb, GL ? &GL->qb : NULL, H * Dh, 0, "%slayers.%d.self_attn.q_proj.bias", tp, l);
-        if (L->kb) llava__p_v(fn, ctx, 2, &L->kb, GL ? &GL->kb : NULL, KVH * Dh, 0, "%slayers.%d.self_attn.k_proj.bias", tp, l);
-        if (L->vb) llava__p_v(fn, ctx, 2, &L->vb, GL ? &GL->vb : NULL, KVH * Dh, 0, "%slayers.%d.self_attn.v_proj.bias", tp, l);
-        if (L->ob) llava__p_v(fn, ctx, 2, &L->ob, GL ? &GL->ob : NULL, C, 0, "%slayers.%d.self_attn.o_proj.bias", tp, l);
-        llava__p_v(fn, ctx, 2, &L->post_norm, GL ? &GL->post_norm : NULL, C, 0, "%slayers.%d.post_attention_layernorm.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->gate, GL ? &GL->gate : NULL, 2, up, "%slayers.%d.mlp.gate_proj.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->up, GL ? &GL->up : NULL, 2, up, "%slayers.%d.mlp.up_proj.weight", tp, l);
-        llava__p_w(fn, ctx, 2, &L->down, GL ? &GL->down : NULL, 2, down, "%slayers.%d.mlp.down_proj.weight", tp, l);
-        if (L->gate_b) llava__p_v(fn, ctx, 2, &L->gate_b, GL ? &GL->gate_b : NULL, I, 0, "%slayers.%d.mlp.gate_proj.bias", tp, l);
-        if (L->up_b) llava__p_v(fn, ctx, 2, &L->up_b, GL ? &GL->up_b : NULL, I, 0, "%slayers.%d.mlp.up_proj.bias", tp, l);
-        if (L->down_b) llava__p_v(fn, ctx, 2, &L->down_b, GL ? &GL->down_b : NULL, C, 0, "%slayers.%d.mlp.down_proj.bias", tp, l);
-    }
-    llava__p_v(fn, ctx, 2, &m->norm, LLAVA__GV(norm), C, 0, "%snorm.weight", tp);
+    for (l = 0; l < c->text_layers; l++)
+        llava__p_layer(fn, ctx, 2, c, llava__tparams, LLAVA__N_TPARAMS, (char *)&m->tl[l], g ? (char *)&g->tl[l] : NULL, LLAVA__N_TLAYER, tp, l);
+    llava__p_v(fn, ctx, 2, &m->norm, LLAVA__G(norm), C, 0, LLAVA__N_NORM, tp);
     if (!c->text_tied) {
         const int64_t sh[2] = {V, C};
-        llava__p_w(fn, ctx, 2, &m->head, LLAVA__GW(head), 2, sh, "language_model.lm_head.weight");
+        llava__p_w(fn, ctx, 2, &m->head, LLAVA__G(head), 2, sh, LLAVA__N_HEAD, LLAVA__P_HEAD);
     }
-#undef LLAVA__GW
-#undef LLAVA__GV
+#undef LLAVA__G
 }
 
 /* AdamW applies weight decay to matrices and embeddings, not to biases and norm weights
@@ -4235,15 +4433,11 @@ static void llava__setup_fn(void *ctx, llava__pinfo *p) {
         llava__to_f32(tp->data, p->w->data, p->w->dtype, p->n);
         p->w->data = tp->data;
         p->w->dtype = LLAVA_F32;
-        p->gw->data = tp->grad;
-        p->gw->dtype = LLAVA_F32;
-        p->gw->rows = p->w->rows;
-        p->gw->cols = p->w->cols;
     } else {
         memcpy(tp->data, *p->vec, p->n * sizeof(float));
         *p->vec = tp->data;
-        *p->gvec = tp->grad;
     }
+    *p->grad = tp->grad;
     if (p->kind == 0) t->train_vision = 1;
     if (p->kind == 1) t->train_proj = 1;
     if (p->kind == 2) t->train_text_any = 1;
@@ -4254,8 +4448,8 @@ static int llava__trainer_ready(LlavaTrainer *t) {
     LlavaModel *m = t->m;
     if (t->ready) return LLAVA_OK;
     if (t->n_groups == 0) return llava__err("nothing to train: no parameter group (stage 1 or 2, or llava_trainer_add_group)");
-    t->g.vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *t->g.vl);
-    t->g.tl = (llava__tlayer *)llava__calloc((size_t)m->cfg.text_layers, sizeof *t->g.tl);
+    t->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *t->g.vl);
+    t->g.tl = (llava__tgrad *)llava__calloc((size_t)m->cfg.text_layers, sizeof *t->g.tl);
     if (!t->g.vl || !t->g.tl) return llava__err("out of memory");
     llava__setup s;
     memset(&s, 0, sizeof s);
@@ -4343,6 +4537,7 @@ typedef struct {
     float *p;                    /* [L][n][H][N][N] */
     float *f, *fa;               /* [L][R][Iv] fc1 output, after the activation */
     float *mem;
+    int full;                    /* the output: every row (llava_tower_forward), or the selected ones */
 } llava__vcache;
 
 static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
@@ -4355,6 +4550,7 @@ static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
     if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
     A->n = n;
     A->mem = b;
+    A->full = c->vision_select_full;
     A->patches = b, b += n * P * K;
     A->x0 = b, b += R * D;
     A->pre_mean = b, b += R;
@@ -4377,8 +4573,8 @@ static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
     return LLAVA_OK;
 }
 
-/* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D], keeping activations in A */
-static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
+/* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D] (A->full: [n][N][D]), keeping activations in A */
+static int llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
@@ -4386,7 +4582,7 @@ static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const f
     const size_t RD = (size_t)R * D, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
     int gy, gx, ch, ky, i, l, im;
     float *tmp = (float *)llava__alloc_aligned(RD * sizeof(float));
-    LLAVA_ASSERT(tmp);
+    if (!tmp) return llava__err("out of memory in the vision tower (%zu MB)", RD * 4 >> 20);
     for (im = 0; im < n; im++)
         for (gy = 0; gy < G; gy++)
             for (gx = 0; gx < G; gx++)
@@ -4427,14 +4623,15 @@ static void llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const f
     }
     const float *last = A->x + (size_t)m->vision_run * RD;
     for (im = 0; im < n; im++) {
-        if (c->vision_select_full) memcpy(out + im * ND, last + im * ND, ND * sizeof(float));
+        if (A->full) memcpy(out + im * ND, last + im * ND, ND * sizeof(float));
         else memcpy(out + (size_t)im * P * D, last + im * ND + D, (size_t)P * D * sizeof(float));
     }
     llava__free_aligned(tmp);
+    return LLAVA_OK;
 }
 
-/* dout [n][Psel][D] -> gradients of the vision tower's parameters (where Gs has them), added */
-static void llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
+/* dout [n][Psel][D] (A->full: [n][N][D]) -> gradients of the vision tower's parameters (where Gs has them), added */
+static int llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
     const LlavaConfig *c = &m->cfg;
     const LlavaBackend *be = m->be;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
@@ -4442,40 +4639,41 @@ static void llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs
     const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
     size_t sz = RD * 9 + RI * 2;
     float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
-    LLAVA_ASSERT(b);
+    if (!b) return llava__err("out of memory in the vision tower's backward pass (%zu MB)", sz * 4 >> 20);
     float *dx = b, *dxm = dx + RD, *dh = dxm + RD, *dao = dh + RD, *dq = dao + RD, *dk = dq + RD, *dv = dk + RD, *dX = dv + RD;
     float *d0 = dX + RD, *dfa = d0 + RD, *df = dfa + RI;
     int l, i, im;
     memset(dx, 0, RD * sizeof(float));
     for (im = 0; im < n; im++) {
-        if (c->vision_select_full) memcpy(dx + im * ND, dout + im * ND, ND * sizeof(float));
+        if (A->full) memcpy(dx + im * ND, dout + im * ND, ND * sizeof(float));
         else memcpy(dx + im * ND + D, dout + (size_t)im * P * D, (size_t)P * D * sizeof(float));
     }
     for (l = m->vision_run - 1; l >= 0; l--) {
-        const llava__vlayer *L = &m->vl[l], *GL = &Gs->vl[l];
+        const llava__vlayer *L = &m->vl[l];
+        const llava__vgrad *GL = &Gs->vl[l];
         const float *x = A->x + l * RD, *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD;
         const float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD, *p = A->p + (size_t)l * n * HNN;
         const float *f = A->f + (size_t)l * RI, *fa = A->fa + (size_t)l * RI;
         /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
         memcpy(dxm, dx, RD * sizeof(float));
         memset(dfa, 0, RI * sizeof(float));
-        be->matmul_backward(dfa, (float *)GL->fc2.data, GL->fc2b, dx, fa, &L->fc2, R, Iv, D);
+        be->matmul_backward(dfa, GL->fc2, GL->fc2b, dx, fa, &L->fc2, R, Iv, D);
         be->act_backward(df, dfa, f, RI, c->vision_act);
         memset(dh, 0, RD * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->fc1.data, GL->fc1b, df, h2, &L->fc1, R, D, Iv);
+        be->matmul_backward(dh, GL->fc1, GL->fc1b, df, h2, &L->fc1, R, D, Iv);
         be->layernorm_backward(dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, R, D);
         /* xm = x + out_proj(attention(layer_norm1(x))) */
         memcpy(dX, dxm, RD * sizeof(float));
         memset(dao, 0, RD * sizeof(float));
-        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, R, D, D);
+        be->matmul_backward(dao, GL->o, GL->ob, dxm, ao, &L->o, R, D, D);
         LLAVA__OMP(omp parallel for schedule(dynamic, 1))
         for (im = 0; im < n; im++)
             be->attention_backward(dq + im * ND, dk + im * ND, dv + im * ND, dao + im * ND, p + im * HNN, q + im * ND, k + im * ND,
                                    v + im * ND, N, Hv, Hv, Dh);
         memset(dh, 0, RD * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, R, D, D);
-        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, R, D, D);
-        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, R, D, D);
+        be->matmul_backward(dh, GL->q, GL->qb, dq, h1, &L->q, R, D, D);
+        be->matmul_backward(dh, GL->k, GL->kb, dk, h1, &L->k, R, D, D);
+        be->matmul_backward(dh, GL->v, GL->vb, dv, h1, &L->v, R, D, D);
         be->layernorm_backward(dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, R, D);
         memcpy(dx, dX, RD * sizeof(float));
     }
@@ -4489,11 +4687,151 @@ static void llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs
         if (Gs->class_emb)
             for (i = 0; i < D; i++) Gs->class_emb[i] += di[i];
     }
-    if (Gs->patch.data) { /* the patch rows of every image, back to back */
+    if (Gs->patch) { /* the patch rows of every image, back to back */
         for (im = 0; im < n; im++) memmove(d0 + (size_t)im * P * D, d0 + im * ND + D, (size_t)P * D * sizeof(float));
-        be->matmul_backward(NULL, (float *)Gs->patch.data, NULL, d0, A->patches, &m->patch, n * P, K, D);
+        be->matmul_backward(NULL, Gs->patch, NULL, d0, A->patches, &m->patch, n * P, K, D);
     }
     llava__free_aligned(b);
+    return LLAVA_OK;
+}
+
+/* --- training a vision tower (public): the passes above over a cache of the caller's ---------------- */
+struct LlavaTowerCache {
+    LlavaTrainer *t;
+    llava__vcache A;   /* every output row (full), room for `cap` images */
+    int cap;
+    llava__gradset g;  /* the tower's gradient slots, pointed into a caller's buffer by each backward */
+};
+
+LLAVADEF int llava_tower_layers(const LlavaModel *m) { return m->vision_run; }
+LLAVADEF int llava_tower_rows(const LlavaModel *m) {
+    const int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
+    return G * G + 1;
+}
+LLAVADEF int llava_tower_encode(LlavaModel *m, const float *pixels, float *out) { return llava__vision_rows(m, pixels, out, 1); }
+
+LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
+    LlavaTowerCache *a;
+    int i;
+    if (n < 1) {
+        llava__err("llava_tower_cache_new: %d images (at least 1)", n);
+        return NULL;
+    }
+    if (llava__trainer_ready(t) != LLAVA_OK) return NULL;
+    for (i = 0; i < t->n_params; i++)
+        if (t->p[i].grad && !strncmp(t->p[i].name, "vision_tower.", 13)) break;
+    if (i == t->n_params) {
+        llava__err("llava_tower_cache_new: the trainer trains no parameter of the vision tower (add a group \"vision_tower.\")");
+        return NULL;
+    }
+    a = (LlavaTowerCache *)llava__calloc(1, sizeof *a);
+    if (!a) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    a->t = t;
+    a->cap = n;
+    a->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(t->m->vision_run, 1), sizeof *a->g.vl);
+    if (!a->g.vl || llava__vcache_alloc(&a->A, t->m, n) != LLAVA_OK) {
+        if (!a->g.vl) llava__err("out of memory");
+        llava_tower_cache_free(a);
+        return NULL;
+    }
+    a->A.full = 1;
+    return a;
+}
+
+LLAVADEF void llava_tower_cache_free(LlavaTowerCache *a) {
+    if (!a) return;
+    llava__free_aligned(a->A.mem);
+    LLAVA_FREE(a->g.vl);
+    LLAVA_FREE(a);
+}
+
+LLAVADEF int llava_tower_forward(LlavaTowerCache *a, const float *const *pixels, int n, float *out) {
+    if (n < 1 || n > a->cap) return llava__err("llava_tower_forward: %d images, the cache holds 1 to %d", n, a->cap);
+    a->A.n = n; /* fewer images than the room: the same layout, the first rows of each block used */
+    return llava__vision_train_forward(a->t->m, &a->A, pixels, out);
+}
+
+/* points the tower's trainable gradient slots of a gradset at consecutive stretches of a buffer */
+typedef struct {
+    const LlavaTrainer *t;
+    float *base;
+    size_t used;
+    int idx;
+} llava__tgmap;
+static void llava__tgmap_fn(void *ctx, llava__pinfo *p) {
+    llava__tgmap *r = (llava__tgmap *)ctx;
+    const int i = r->idx++;
+    if (p->kind != 0 || !r->t->p[i].grad) return;
+    float *g = r->base + r->used;
+    r->used += p->n;
+    *p->grad = g;
+}
+
+LLAVADEF size_t llava_tower_grad_size(const LlavaTowerCache *a) {
+    size_t n = 0;
+    int i;
+    for (i = 0; i < a->t->n_params; i++)
+        if (a->t->p[i].grad && !strncmp(a->t->p[i].name, "vision_tower.", 13)) n += a->t->p[i].n;
+    return n;
+}
+
+LLAVADEF int llava_tower_backward(LlavaTowerCache *a, const float *dout, float *grad) {
+    LlavaTrainer *t = a->t;
+    if (!grad) return llava__vision_train_backward(t->m, &t->g, &a->A, dout);
+    llava__tgmap r;
+    memset(&r, 0, sizeof r);
+    r.t = t;
+    r.base = grad;
+    llava__walk(t->m, &a->g, llava__tgmap_fn, &r);
+    return llava__vision_train_backward(t->m, &a->g, &a->A, dout);
+}
+
+LLAVADEF float *llava_trainer_grad(LlavaTrainer *t, int i) {
+    if (!t->ready || i < 0 || i >= t->n_params) return NULL;
+    return t->p[i].grad;
+}
+
+LLAVADEF int llava_trainer_apply(LlavaTrainer *t, double loss, LlavaStepStats *st) {
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    t->acc_loss = loss;
+    t->acc_tokens = 1; /* the gradients are the loss's already: llava_trainer_update divides by 1 */
+    return llava_trainer_update(t, st);
+}
+
+typedef struct {
+    const char *prefix;
+    size_t n;
+} llava__pcount;
+static void llava__pcount_fn(void *ctx, llava__pinfo *p) {
+    llava__pcount *c = (llava__pcount *)ctx;
+    if (!strncmp(p->name, c->prefix, strlen(c->prefix))) c->n += p->n;
+}
+LLAVADEF size_t llava_model_n_params(LlavaModel *m, const char *prefix) {
+    llava__pcount c = {prefix, 0};
+    llava__walk(m, NULL, llava__pcount_fn, &c);
+    return c.n;
+}
+
+LLAVADEF int llava_model_read_tensor(const LlavaModel *m, const char *name, float *out, size_t n) {
+    static const char vp[] = LLAVA__P_VISION;
+    const llava__tensor *t = NULL;
+    char nm[256];
+    if (m->vsrc && !strncmp(name, vp, sizeof vp - 1)) { /* under the prefix the tower was loaded from */
+        snprintf(nm, sizeof nm, "%s%s", m->vprefix, name + sizeof vp - 1);
+        t = llava__tensors_find(m->vsrc, nm);
+    }
+    if (!t) t = llava__tensors_find(&m->files, name);
+    if (!t) return llava__err("%s: the model's files have no tensor %s", m->dir ? m->dir : "(new model)", name);
+    size_t k = 1;
+    int d;
+    for (d = 0; d < t->ndim; d++) k *= (size_t)t->shape[d];
+    if (t->dtype < 0 || k != n)
+        return llava__err("tensor %s: %s with %zu elements, not %zu as f32, f16 or bf16", name, t->dtype_name, k, n);
+    llava__to_f32(out, t->data, (LlavaDType)t->dtype, n);
+    return LLAVA_OK;
 }
 
 /* --- decoder with activations kept ------------------------------------------------------------------ */
@@ -4611,27 +4949,28 @@ static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, 
     int l;
     /* logits = hf @ head^T; hf = norm(x[L]) */
     memset(dh, 0, TC * sizeof(float));
-    be->matmul_backward(dh, (float *)Gs->head.data, NULL, dlogits, A->hf, &m->head, T, C, V);
+    be->matmul_backward(dh, Gs->head, NULL, dlogits, A->hf, &m->head, T, C, V);
     memset(dx, 0, TC * sizeof(float));
     be->rmsnorm_backward(dx, Gs->norm, dh, A->x + (size_t)c->text_layers * TC, m->norm, A->rf, T, C);
     for (l = c->text_layers - 1; l >= 0; l--) {
-        const llava__tlayer *L = &m->tl[l], *GL = &Gs->tl[l];
+        const llava__tlayer *L = &m->tl[l];
+        const llava__tgrad *GL = &Gs->tl[l];
         const float *x = A->x + l * TC, *xm = A->xm + l * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
         const float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
         const float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
         /* x_next = xm + down(act(gate(h2)) * up(h2)), h2 = post_attention_layernorm(xm) */
         memcpy(dxm, dx, TC * sizeof(float));
         memset(da, 0, TI * sizeof(float));
-        be->matmul_backward(da, (float *)GL->down.data, GL->down_b, dx, a, &L->down, T, I, C);
+        be->matmul_backward(da, GL->down, GL->down_b, dx, a, &L->down, T, I, C);
         be->glu_backward(dg, du, da, g, u, TI, c->text_act);
         memset(dh, 0, TC * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->gate.data, GL->gate_b, dg, h2, &L->gate, T, C, I);
-        be->matmul_backward(dh, (float *)GL->up.data, GL->up_b, du, h2, &L->up, T, C, I);
+        be->matmul_backward(dh, GL->gate, GL->gate_b, dg, h2, &L->gate, T, C, I);
+        be->matmul_backward(dh, GL->up, GL->up_b, du, h2, &L->up, T, C, I);
         be->rmsnorm_backward(dxm, GL->post_norm, dh, xm, L->post_norm, A->r2 + (size_t)l * T, T, C);
         /* xm = x + o_proj(attention(rope(q), rope(k), v)), from h1 = input_layernorm(x) */
         memcpy(dX, dxm, TC * sizeof(float));
         memset(dao, 0, TQ * sizeof(float));
-        be->matmul_backward(dao, (float *)GL->o.data, GL->ob, dxm, ao, &L->o, T, H * Dh, C);
+        be->matmul_backward(dao, GL->o, GL->ob, dxm, ao, &L->o, T, H * Dh, C);
         {
             size_t off = 0, poff = 0;
             int sq;
@@ -4647,9 +4986,9 @@ static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, 
             }
         }
         memset(dh, 0, TC * sizeof(float));
-        be->matmul_backward(dh, (float *)GL->q.data, GL->qb, dq, h1, &L->q, T, C, H * Dh);
-        be->matmul_backward(dh, (float *)GL->k.data, GL->kb, dk, h1, &L->k, T, C, KVH * Dh);
-        be->matmul_backward(dh, (float *)GL->v.data, GL->vb, dv, h1, &L->v, T, C, KVH * Dh);
+        be->matmul_backward(dh, GL->q, GL->qb, dq, h1, &L->q, T, C, H * Dh);
+        be->matmul_backward(dh, GL->k, GL->kb, dk, h1, &L->k, T, C, KVH * Dh);
+        be->matmul_backward(dh, GL->v, GL->vb, dv, h1, &L->v, T, C, KVH * Dh);
         be->rmsnorm_backward(dX, GL->in_norm, dh, x, L->in_norm, A->r1 + (size_t)l * T, T, C);
         memcpy(dx, dX, TC * sizeof(float));
     }
@@ -4727,7 +5066,7 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
                 if (t->train_vision) vpix[im] = s[k].pixels + i * npix;
                 else rc = llava__vision_forward(m, s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
             }
-        if (t->train_vision && nimg && rc == LLAVA_OK) llava__vision_train_forward(m, &VA, vpix, vfeat);
+        if (t->train_vision && nimg && rc == LLAVA_OK) rc = llava__vision_train_forward(m, &VA, vpix, vfeat);
         if (nimg && rc == LLAVA_OK) {
             const float *in = vfeat;
             for (j = 0; j < c->proj_layers; j++) {
@@ -4773,9 +5112,9 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
         t->acc_tokens += ntok;
         if (ntok > 0) {
             llava__text_train_backward(m, &t->g, &A, logits, T, seg, n, demb);
-            if (t->g.embed.data)
+            if (t->g.embed)
                 for (i = 0; i < T; i++)
-                    if (row_of[i] >= 0) llava__add((float *)t->g.embed.data + (size_t)row_of[i] * C, demb + (size_t)i * C, (size_t)C);
+                    if (row_of[i] >= 0) llava__add(t->g.embed + (size_t)row_of[i] * C, demb + (size_t)i * C, (size_t)C);
             if (nimg && (t->train_proj || t->train_vision)) {
                 /* the projected rows' gradients, back through the projector (and the tower, if it learns) */
                 float *dp = (float *)llava__alloc_aligned(nfeat * C * sizeof(float) * 2), *dq = dp + nfeat * C;
@@ -4788,10 +5127,10 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
                     const float *in = j == 0 ? vfeat : pact + (size_t)(j - 1) * nfeat * C;
                     float *din = j == 0 ? dvf : dq;
                     if (din) memset(din, 0, nfeat * (j == 0 ? D : C) * sizeof(float));
-                    m->be->matmul_backward(din, (float *)t->g.proj[j].data, t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
+                    m->be->matmul_backward(din, t->g.proj[j], t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
                     if (j > 0) m->be->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
                 }
-                if (t->train_vision) llava__vision_train_backward(m, &t->g, &VA, dvf);
+                if (t->train_vision) rc = llava__vision_train_backward(m, &t->g, &VA, dvf);
                 llava__free_aligned(dp);
                 llava__free_aligned(dvf);
             }
@@ -4931,6 +5270,8 @@ typedef struct {
     LlavaDType dt;
     int err;
     int original; /* the original repository's names */
+    const LlavaTensor *extra; /* llava_model_save_with's tensors [n_extra] */
+    int n_extra;
 } llava__saver;
 
 /* name in the layout being written */
@@ -5028,8 +5369,18 @@ static void llava__save_passthrough(llava__saver *sv, const LlavaModel *m) {
               (sscanf(rest, "encoder.layers.%d.", &layer) == 1 && layer >= m->vision_run)))
             continue;
         snprintf(name, sizeof name, "vision_tower.vision_model.%s", rest);
-        llava__save_add(sv, name, t->data, (LlavaDType)t->dtype, t->ndim, t->shape);
+        int k, replaced = 0;
+        for (k = 0; k < sv->n_extra; k++) replaced |= !strcmp(sv->extra[k].name, name);
+        if (!replaced) llava__save_add(sv, name, t->data, (LlavaDType)t->dtype, t->ndim, t->shape);
     }
+}
+
+/* llava_model_save_with's tensors: the tower's (vision = 1) or the others (vision = 0) */
+static void llava__save_extra(llava__saver *sv, int vision) {
+    int k;
+    for (k = 0; k < sv->n_extra; k++)
+        if ((strncmp(sv->extra[k].name, "vision_tower.", 13) == 0) == vision)
+            llava__save_add(sv, sv->extra[k].name, sv->extra[k].data, LLAVA_F32, sv->extra[k].ndim, sv->extra[k].shape);
 }
 
 static void llava__saver_free(llava__saver *sv) {
@@ -5165,12 +5516,18 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
     return llava_write_text(path, b);
 }
 
-LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
+LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
     llava__saver sv;
     int rc, i;
     memset(&sv, 0, sizeof sv);
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
+    if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
+    for (i = 0; i < n_extra; i++)
+        if (!extra[i].name || !extra[i].data || extra[i].ndim < 1 || extra[i].ndim > 4)
+            return llava__err("llava_model_save_with: extra tensor %d has no name, no data or %d dimensions (1 to 4)", i, extra[i].ndim);
     sv.dt = dt;
+    sv.extra = extra;
+    sv.n_extra = n_extra;
     /* a linear projector has no place in LlavaForConditionalGeneration: the original repository's layout */
     sv.original = m->cfg.proj_layers != 2 || m->cfg.image_token_expands;
     if ((rc = llava__mkdir(dir)) != LLAVA_OK) return rc;
@@ -5179,7 +5536,8 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
         const int64_t sh[2] = {m->cfg.text_vocab, m->cfg.text_hidden};
         llava__save_add(&sv, "language_model.lm_head.weight", m->embed.data, m->embed.dtype, 2, sh);
     }
-    if (!sv.original) llava__save_passthrough(&sv, m);
+    if (!sv.original) llava__save_passthrough(&sv, m), llava__save_extra(&sv, 1);
+    llava__save_extra(&sv, 0);
     char *path = llava__path_join(dir, "model.safetensors");
     if (sv.err) rc = llava__err("out of memory saving the model");
     else rc = path ? llava__st_write(path, sv.e, sv.n) : llava__err("out of memory");
@@ -5190,10 +5548,13 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
         memset(&sv, 0, sizeof sv);
         sv.dt = dt;
         sv.original = 1;
+        sv.extra = extra;
+        sv.n_extra = n_extra;
         rc = cdir ? llava__mkdir(cdir) : llava__err("out of memory");
         if (rc == LLAVA_OK) {
             llava__walk(m, NULL, llava__save_vision_fn, &sv);
             llava__save_passthrough(&sv, m);
+            llava__save_extra(&sv, 1);
             rc = sv.err ? llava__err("out of memory saving the vision tower") : llava__st_write(cp, sv.e, sv.n);
         }
         if (rc == LLAVA_OK) {
@@ -5224,6 +5585,8 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) {
     }
     return rc;
 }
+
+LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dt) { return llava_model_save_with(m, dir, dt, NULL, 0); }
 
 /* --- a new model with fresh weights ------------------------------------------------------------------ */
 typedef struct {
@@ -8066,6 +8429,10 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
 #define STBI_MALLOC(sz) LLAVA_MALLOC(sz)
 #define STBI_REALLOC(p, sz) LLAVA_REALLOC(p, sz)
 #define STBI_FREE(p) LLAVA_FREE(p)
+/* stb_image 2.27-2.28 declare stbi_set_unpremultiply_on_load_thread but define it under another name
+   (stbi__unpremultiply_on_load_thread): one name for both, or GCC reports a static function declared and
+   never defined, at the end of the file, where no pragma around the #include reaches */
+#define stbi_set_unpremultiply_on_load_thread stbi__unpremultiply_on_load_thread
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -8082,9 +8449,8 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
 #include <stb/stb_image.h>
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC diagnostic pop
-/* stb_image declares one static function it never defines; GCC reports that at the end of the file */
-#pragma GCC diagnostic ignored "-Wunused-function"
 #endif
+#undef stbi_set_unpremultiply_on_load_thread
 #endif
 
 LLAVADEF void llava_image_free(LlavaImage *img) {

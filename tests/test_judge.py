@@ -13,7 +13,7 @@ import threading
 import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, "..", "tools", "repro"))
 import judge  # noqa: E402
 
 RESULTS = [0, 0]

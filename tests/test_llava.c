@@ -2,7 +2,7 @@
    preprocessing against CLIPImageProcessor, and malformed input. Prints one line per test and
    "N passed, N failed" at the end; exits non-zero on any failure.
 
-   usage: test_llava [FIXTURES_DIR]   (default tests/fixtures, run from the repository root) */
+   usage: test_llava [FIXTURES_DIR]   (default tests/fixtures, run from the repository root; --help) */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
@@ -151,7 +151,7 @@ static int t_matmul(const void *arg) {
                     for (i = 0; i < T * C; i++) in[i] = frand(&s);
                     for (i = 0; i < OC; i++) bias[i] = frand(&s);
                     for (i = 0; i < OC * C; i++) wstore(w, dt, i, frand(&s));
-                    llava__w W = {w, (LlavaDType)dt, OC, C};
+                    LlavaWeight W = {w, (LlavaDType)dt, OC, C};
                     const float *bb = (c % 2) ? bias : NULL;
                     llava__matmul_forward(o1, in, &W, bb, T, C, OC);
                     llava__matmul_naive(o2, in, &W, bb, T, C, OC);
@@ -246,7 +246,7 @@ static int t_matmul_bf16(const void *arg) {
                     float *dout = (float *)malloc(sizeof(float) * T * OC), *in = (float *)malloc(sizeof(float) * T * C);
                     float *dw = (float *)malloc(sizeof(float) * OC * C), *dw0 = (float *)malloc(sizeof(float) * OC * C);
                     float *wd = (float *)calloc((size_t)OC * C, sizeof(float));
-                    llava__w W = {wd, LLAVA_F32, OC, C};
+                    LlavaWeight W = {wd, LLAVA_F32, OC, C};
                     double d = 0.0;
                     for (i = 0; i < T * OC; i++) dout[i] = frand(&s);
                     for (i = 0; i < T * C; i++) in[i] = frand(&s);
@@ -437,11 +437,11 @@ static int fd_check(const char *what, const fdctx *c, fd_fwd f, fd_bwd b, int nx
 
 /* matmul: x = [in (T*C) | w (OC*C) | b (OC)] */
 static void fd_mm_f(const fdctx *c, const float *x, float *out) {
-    llava__w w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
+    LlavaWeight w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
     llava__matmul_forward(out, x, &w, x + c->T * c->C + c->OC * c->C, c->T, c->C, c->OC);
 }
 static void fd_mm_b(const fdctx *c, const float *x, const float *d, float *dx) {
-    llava__w w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
+    LlavaWeight w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
     memset(dx, 0, sizeof(float) * (c->T * c->C + c->OC * c->C + c->OC));
     llava__matmul_backward(dx, dx + c->T * c->C, dx + c->T * c->C + c->OC * c->C, d, x, &w, c->T, c->C, c->OC);
 }
@@ -550,6 +550,103 @@ static int t_backward_fd(const void *arg) {
     }
     c.T = 6, c.OC = 11;
     CHECK(fd_check("cross-entropy", &c, fd_ce_f, fd_ce_b, c.T * c.OC, 1, 30), "%s", g_sub);
+    return 1;
+}
+
+/* the public layers (llava_matmul_forward, ...) are the kernels the model runs: bit-identical to them, and
+   llava_matmul_reference to the naive loop */
+static int t_layers_public(const void *arg) {
+    const int T = 37, C = 48, OC = 40, H = 4, KVH = 2, Dh = 12, S = 37;
+    const int bf16prec = llava__amx_available() ? LLAVA__PREC_AMX : LLAVA__PREC_BF16;
+    const size_t nbig = (size_t)T * C * 2 + (size_t)OC * C + (size_t)H * T * S + 4096;
+    float *a = (float *)malloc(sizeof(float) * nbig * 12);
+    float *x = a, *y = x + nbig, *wf = y + nbig, *bias = wf + nbig, *o1 = bias + nbig, *o2 = o1 + nbig;
+    float *g1 = o2 + nbig, *g2 = g1 + nbig, *h1 = g2 + nbig, *h2 = h1 + nbig, *k1 = h2 + nbig, *k2 = k1 + nbig;
+    uint16_t wb[48 * 40];
+    uint64_t s = 77;
+    size_t i;
+    int p, dt, causal, act;
+    (void)arg;
+    if (!a) return 0;
+    for (i = 0; i < nbig; i++) x[i] = frand(&s), y[i] = frand(&s), wf[i] = frand(&s), bias[i] = frand(&s);
+    for (i = 0; i < (size_t)OC * C; i++) wb[i] = llava__f32_to_bf16(wf[i]);
+#define SAME(A, B, N, ...) CHECK(!memcmp((A), (B), sizeof(float) * (size_t)(N)), __VA_ARGS__)
+    for (p = 0; p < 2; p++)
+        for (dt = 0; dt < 2; dt++) {
+            const LlavaPrecision pub = p ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
+            const int prec = p ? bf16prec : LLAVA__PREC_F32;
+            LlavaWeight W = {dt ? (const void *)wb : (const void *)wf, dt ? LLAVA_BF16 : LLAVA_F32, OC, C};
+            llava_matmul_forward(pub, o1, x, &W, bias, T, C, OC);
+            llava__matmul_forward_p(prec, o2, x, &W, bias, T, C, OC);
+            SAME(o1, o2, T * OC, "matmul forward, precision %d, dtype %d", p, dt);
+            for (i = 0; i < (size_t)T * C; i++) g1[i] = g2[i] = y[i];
+            for (i = 0; i < (size_t)OC * C; i++) h1[i] = h2[i] = y[i + 1];
+            for (i = 0; i < (size_t)OC; i++) k1[i] = k2[i] = y[i + 2];
+            llava_matmul_backward(pub, g1, h1, k1, x, y, &W, T, C, OC);
+            llava__matmul_backward_p(prec, g2, h2, k2, x, y, &W, T, C, OC);
+            SAME(g1, g2, T * C, "matmul backward din, precision %d, dtype %d", p, dt);
+            SAME(h1, h2, OC * C, "matmul backward dw, precision %d, dtype %d", p, dt);
+            SAME(k1, k2, OC, "matmul backward db, precision %d, dtype %d", p, dt);
+            if (p == 0) {
+                llava_matmul_reference(o1, x, &W, bias, T, C, OC);
+                llava__matmul_naive(o2, x, &W, bias, T, C, OC);
+                SAME(o1, o2, T * OC, "matmul reference, dtype %d", dt);
+                llava_matmul_forward(pub, o2, x, &W, bias, T, C, OC);
+                CHECK(max_abs_diff(o1, o2, (size_t)T * OC) < 1e-4, "matmul vs reference, dtype %d: %g", dt,
+                      max_abs_diff(o1, o2, (size_t)T * OC));
+            }
+        }
+    llava_layernorm_forward(o1, h1, k1, x, wf, bias, T, C, 1e-5f);
+    llava__layernorm_forward(o2, h2, k2, x, wf, bias, T, C, 1e-5f);
+    SAME(o1, o2, T * C, "layernorm forward");
+    SAME(h1, h2, T, "layernorm mean");
+    SAME(k1, k2, T, "layernorm rstd");
+    for (i = 0; i < (size_t)T * C + 2 * C; i++) g1[i] = g2[i] = y[i];
+    llava_layernorm_backward(g1, g1 + T * C, g1 + T * C + C, y, x, wf, h1, k1, T, C);
+    llava__layernorm_backward(g2, g2 + T * C, g2 + T * C + C, y, x, wf, h2, k2, T, C);
+    SAME(g1, g2, T * C + 2 * C, "layernorm backward");
+    for (act = 0; act <= LLAVA_ACT_RELU; act++) {
+        memcpy(o1, x, sizeof(float) * T * C);
+        memcpy(o2, x, sizeof(float) * T * C);
+        llava_act_forward(o1, (size_t)T * C, (LlavaAct)act);
+        llava__act_forward(o2, (size_t)T * C, (LlavaAct)act);
+        SAME(o1, o2, T * C, "activation %d forward", act);
+        llava_act_backward(g1, y, x, (size_t)T * C, (LlavaAct)act);
+        llava__act_backward(g2, y, x, (size_t)T * C, (LlavaAct)act);
+        SAME(g1, g2, T * C, "activation %d backward", act);
+    }
+    for (p = 0; p < 2; p++)
+        for (causal = 0; causal < 2; causal++) {
+            const LlavaPrecision pub = p ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
+            const int prec = p ? bf16prec : LLAVA__PREC_F32;
+            const float *q = x, *k = y, *v = wf;
+            llava_attention_forward(pub, o1, h1, q, k, v, T, S, 0, H, KVH, Dh, causal);
+            llava__attention_forward_p(prec, o2, h2, q, k, v, T, S, 0, H, KVH, Dh, causal);
+            SAME(o1, o2, T * H * Dh, "attention forward, precision %d, causal %d", p, causal);
+            SAME(h1, h2, H * T * S, "attention probabilities, precision %d, causal %d", p, causal);
+            llava_attention_backward(pub, g1, k1, k1 + T * KVH * Dh, bias, h1, q, k, v, T, H, KVH, Dh);
+            llava__attention_backward_p(prec, g2, k2, k2 + T * KVH * Dh, bias, h2, q, k, v, T, H, KVH, Dh);
+            SAME(g1, g2, T * H * Dh, "attention backward dq, precision %d, causal %d", p, causal);
+            SAME(k1, k2, 2 * T * KVH * Dh, "attention backward dk, dv, precision %d, causal %d", p, causal);
+        }
+    /* a cached prefix: 5 queries at positions 32..36 of S keys */
+    llava_attention_forward(LLAVA_PREC_F32, o1, h1, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
+    llava__attention_forward_p(LLAVA__PREC_F32, o2, h2, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
+    SAME(o1, o2, 5 * H * Dh, "attention with pos0");
+    SAME(h1, h2, H * 5 * S, "attention probabilities with pos0");
+    for (i = 0; i < 3000; i++) o1[i] = o2[i] = x[i], g1[i] = g2[i] = 0.01f * y[i], h1[i] = h2[i] = 0.001f * fabsf(wf[i]);
+    for (int t = 1; t <= 3; t++) {
+        llava_adamw(o1, g1, h1, bias, 3000, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, t);
+        llava__adamw(o2, g2, h2, bias, 3000, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.01f, t);
+    }
+    SAME(o1, o2, 3000, "adamw parameters");
+    SAME(g1, g2, 3000, "adamw first moment");
+    SAME(h1, h2, 3000, "adamw second moment");
+    llava_add(o1, y, 3000);
+    llava__add(o2, y, 3000);
+    SAME(o1, o2, 3000, "add");
+#undef SAME
+    free(a);
     return 1;
 }
 
@@ -1432,6 +1529,114 @@ static int t_model_new(const void *arg) {
     return 1;
 }
 
+/* sum(r * rows) in double over the tower's rows of n images (the loss of the tower test) */
+static double tower_loss(LlavaTowerCache *a, const float *const *px, int n, const float *r, float *rows, size_t nr) {
+    double L = 0;
+    size_t i;
+    if (llava_tower_forward(a, px, n, rows) != LLAVA_OK) return NAN;
+    for (i = 0; i < nr; i++) L += (double)r[i] * rows[i];
+    return L;
+}
+
+/* the public API for training a vision tower: its rows are the inference pass's, its gradients those of
+   finite differences, a caller's buffer gets what the trainer's own gradients get, bad input is an
+   error; an extra tensor saved beside the model reads back and replaces the loaded one */
+static int t_tower(const void *arg) {
+    (void)arg;
+    LlavaModel *m = llava_model_load(fx("models/tiny_hf4")), *m1 = llava_model_load(fx("models/tiny_hf4"));
+    CHECK(m && m1, "%s", llava_last_error());
+    const LlavaConfig *c = llava_model_config(m);
+    const int S = c->vision_image_size, D = c->vision_hidden, N = llava_tower_rows(m), n = 2;
+    CHECK(N == 17 && llava_tower_layers(m) == 1, "rows %d, layers %d: expected 17 and 1 (feature layer -2 of 2)", N, llava_tower_layers(m));
+    LlavaTrainer *t = ttrainer(m1, "stage1", 4); /* the projector only: nothing of the tower to train */
+    CHECK(t && !llava_tower_cache_new(t, n) && err_has("no parameter of the vision tower"), "stage 1 trainer: %s", llava_last_error());
+    llava_trainer_free(t);
+    llava_model_free(m1);
+    const size_t npix = (size_t)3 * S * S, nr = (size_t)n * N * D;
+    float *pix = (float *)malloc(sizeof(float) * (npix * n + 3 * nr)), *rows = pix + npix * n, *enc = rows + nr, *r = enc + nr;
+    uint64_t s = 91;
+    size_t i, k, q, off = 0;
+    for (i = 0; i < npix * n; i++) pix[i] = frand(&s);
+    for (i = 0; i < nr; i++) r[i] = frand(&s);
+    const float *px[2] = {pix, pix + npix};
+    t = ttrainer(m, "vision", 4);
+    LlavaTowerCache *a = t ? llava_tower_cache_new(t, n) : NULL;
+    CHECK(a, "cache: %s", llava_last_error());
+    CHECK(llava_tower_forward(a, px, 3, rows) != LLAVA_OK && err_has("the cache holds 1 to 2"), "3 images in a cache of 2: %s",
+          llava_last_error());
+    CHECK(llava_tower_forward(a, px, n, rows) == LLAVA_OK, "forward: %s", llava_last_error());
+    for (k = 0; k < (size_t)n; k++) CHECK(llava_tower_encode(m, px[k], enc + k * N * D) == LLAVA_OK, "encode: %s", llava_last_error());
+    CHECK(max_abs_diff(rows, enc, nr) < 1e-5, "training forward vs inference: %g", max_abs_diff(rows, enc, nr));
+    CHECK(llava__vision_forward(m, px[0], rows) == LLAVA_OK && !memcmp(rows, enc + D, sizeof(float) * (N - 1) * D),
+          "llava_tower_encode without its CLS row is not what LLaVA reads");
+    /* gradients into a buffer, then into the trainer: the same numbers, in the trainer's order */
+    const size_t ng = llava_tower_grad_size(a);
+    CHECK(ng == llava_model_n_params(m, "vision_tower.") && ng > 0, "buffer of %zu floats for %zu tower parameters", ng,
+          llava_model_n_params(m, "vision_tower."));
+    float *gb = (float *)calloc(ng, sizeof(float));
+    CHECK(tower_loss(a, px, n, r, rows, nr) == tower_loss(a, px, n, r, rows, nr), "forward: %s", llava_last_error());
+    CHECK(llava_tower_backward(a, r, gb) == LLAVA_OK && llava_tower_backward(a, r, NULL) == LLAVA_OK, "backward: %s", llava_last_error());
+    double d2 = 0, g2 = 0;
+    int p, checked = 0;
+    for (p = 0; p < llava_trainer_n_params(t); p++) {
+        const float *d, *g;
+        size_t pn;
+        const char *name = llava_trainer_param(t, p, &d, &g, &pn);
+        if (!g || strncmp(name, "vision_tower.", 13)) continue;
+        CHECK(off + pn <= ng && !memcmp(g, gb + off, sizeof(float) * pn), "%s: the buffer's gradient is not the trainer's", name);
+        off += pn;
+        for (k = 0; k < 3; k++) { /* central differences at three entries of every tensor */
+            float *w = (float *)(uintptr_t)d, w0;
+            const float h = 1e-2f;
+            q = (k * 7919 + 13) % pn;
+            w0 = w[q];
+            w[q] = w0 + h;
+            const double lp = tower_loss(a, px, n, r, rows, nr);
+            w[q] = w0 - h;
+            const double lm = tower_loss(a, px, n, r, rows, nr);
+            w[q] = w0;
+            const double fd = (lp - lm) / (2.0 * h);
+            d2 += (fd - g[q]) * (fd - g[q]), g2 += (double)g[q] * g[q];
+            checked++;
+        }
+    }
+    CHECK(off == ng, "the buffer has %zu floats, the tower's trainable parameters %zu", ng, off);
+    if (getenv("LLAVA_TEST_VERBOSE")) fprintf(stderr, "tower: %d entries, gradients vs finite differences, relative error %.3g\n", checked, sqrt(d2 / g2));
+    CHECK(sqrt(d2) <= 1e-2 * sqrt(g2), "%d entries: gradients vs finite differences, relative error %.3g", checked, sqrt(d2 / g2));
+    /* an update with the caller's loss: one step done, the gradients zeroed */
+    LlavaStepStats st;
+    const float *g0;
+    CHECK(llava_trainer_apply(t, 1.5, &st) == LLAVA_OK && st.step == 1 && st.loss == 1.5f, "apply: %s", llava_last_error());
+    llava_trainer_param(t, 0, NULL, &g0, NULL);
+    CHECK(g0 && g0[0] == 0.0f && llava_trainer_steps_done(t) == 1, "gradients after apply");
+    /* post_layernorm (loaded from the fixture, not run) replaced by the caller's */
+    float pw[64], back[64];
+    for (k = 0; k < (size_t)D; k++) pw[k] = 1.0f + 0.01f * (float)k;
+    LlavaTensor x = {"vision_tower.vision_model.post_layernorm.weight", pw, 1, {D, 0, 0, 0}};
+    CHECK(llava_model_read_tensor(m, x.name, back, (size_t)D) == LLAVA_OK, "the fixture's post_layernorm: %s",
+          llava_last_error());
+    CHECK(llava_model_save_with(m, tmp("tower"), LLAVA_F32, &x, 1) == LLAVA_OK, "save: %s", llava_last_error());
+    LlavaModel *b = llava_model_load(tmp("tower"));
+    CHECK(b, "load: %s", llava_last_error());
+    int ok = llava_model_read_tensor(b, x.name, back, (size_t)D) == LLAVA_OK && !memcmp(back, pw, sizeof(float) * D);
+    snprintf(g_msg, sizeof g_msg, "post_layernorm read back: %s", llava_last_error());
+    if (ok && (llava_model_read_tensor(b, x.name, back, (size_t)D - 1) == LLAVA_OK || !err_has("elements")))
+        snprintf(g_msg, sizeof g_msg, "a wrong size: %s", llava_last_error()), ok = 0;
+    if (ok && (llava_model_read_tensor(b, "vision_tower.vision_model.nothing", back, 1) == LLAVA_OK || !err_has("no tensor")))
+        snprintf(g_msg, sizeof g_msg, "a missing tensor: %s", llava_last_error()), ok = 0;
+    size_t fn;
+    char *file = (char *)read_all(tmp("tower/model.safetensors"), &fn);
+    const char *h1 = file ? strstr(file + 8, "post_layernorm.weight") : NULL;
+    if (ok && (!h1 || strstr(h1 + 1, "post_layernorm.weight"))) snprintf(g_msg, sizeof g_msg, "post_layernorm.weight saved %s", h1 ? "twice" : "never"), ok = 0;
+    free(file);
+    llava_model_free(b);
+    llava_tower_cache_free(a);
+    llava_trainer_free(t);
+    llava_model_free(m);
+    free(pix), free(gb);
+    return ok;
+}
+
 /* bad training input names the sample; a NaN loss stops without touching the parameters */
 static int t_train_bad(const void *arg) {
     (void)arg;
@@ -1513,6 +1718,21 @@ static int t_save_load(const void *arg) {
 }
 
 int main(int argc, char **argv) {
+    const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: %s [FIXTURES_DIR]\n"
+               "Runs llava.h's tests (kernels, models against transformers' fixtures, preprocessing, malformed input,\n"
+               "training); one line per test, then \"N passed, N failed\"; exit 1 on any failure.\n"
+               "  FIXTURES_DIR   the committed fixtures (default tests/fixtures: run from the repository root)\n"
+               "  --help         this text\n",
+               prog);
+        return 0;
+    }
+    if (argc > 2 || (argc == 2 && argv[1][0] == '-')) {
+        fprintf(stderr, argc > 2 ? "%s: unexpected argument '%s' (see %s --help)\n" : "%s: unknown option '%s' (see %s --help)\n", prog,
+                argv[argc > 2 ? 2 : 1], prog);
+        return 2;
+    }
     if (argc > 1) g_fix = argv[1];
     snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-test-XXXXXX");
     if (!mkdtemp(g_tmp)) {
@@ -1530,6 +1750,7 @@ int main(int argc, char **argv) {
     run("attention vs double reference (causal, GQA)", t_attention, NULL);
     run("layernorm, rmsnorm, rope, activations", t_norms_rope, NULL);
     run("backward passes vs finite differences", t_backward_fd, NULL);
+    run("public layers (llava_matmul_forward, ...) are the kernels the model runs", t_layers_public, NULL);
     run("json reader", t_json, NULL);
     run("sampling: greedy, top-k, top-p, seed", t_sampling, NULL);
     if (load_manifest() != 0) {
@@ -1558,6 +1779,7 @@ int main(int argc, char **argv) {
         run("images encoded ahead (llava_eval_features) give the same logits", t_eval_features, NULL);
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
         run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
+        run("training a vision tower: rows, gradients vs finite differences, buffers, extra tensors", t_tower, NULL);
     }
     size_t tn;
     g_ttext = (char *)read_all(fx("train/manifest.json"), &tn);

@@ -33,13 +33,14 @@ check "init: mini model with feature layer -1, tokenizer files copied" $r "exit 
 # (the loss must end below chance, ln 16 = 2.77: embeddings that collapse to one point also "fall" to it)
 "$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1" --steps 30 --batch 16 --lr 5e-4 --log-every 5 > "$T/log_clip" 2>&1; rc=$?
 a=$(first_loss "$T/log_clip"); b=$(last_loss "$T/log_clip")
-[ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && grep -q 'image->caption top-1' "$T/log_clip"; r=$?
-check "clip: 30 steps, the contrastive loss falls below chance ($a -> $b), retrieval reported" $r "exit $rc: $(tail -n 1 "$T/log_clip")"
+[ $rc = 0 ] && falls "$a" "$b" && falls 2.77 "$b" && grep -q 'image->caption top-1' "$T/log_clip" &&
+    grep -q '^clip 30/30 (100%) loss [0-9.]*, [0-9.]* steps/s$' "$T/log_clip"; r=$?
+check "clip: 30 steps, the contrastive loss falls below chance ($a -> $b), retrieval reported, progress" $r "exit $rc: $(tail -n 1 "$T/log_clip")"
 # the same run again gives the same model, byte for byte: the images' chunks go to whichever thread is
-# free, but their gradients are summed in the chunks' order (batch 16: two chunks of 8)
-"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1b" --steps 30 --batch 16 --lr 5e-4 --log-every 5 > "$T/log_clipb" 2>&1; rc=$?
-[ $rc = 0 ] && cmp -s "$T/m1/model.safetensors" "$T/m1b/model.safetensors"; r=$?
-check "clip: a second run with the same seed writes the same model" $r "exit $rc: $(tail -n 1 "$T/log_clipb")"
+# free, but their gradients are summed in the chunks' order (batch 16: two chunks of 8); --quiet: no progress
+"$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/m1b" --steps 30 --batch 16 --lr 5e-4 --log-every 5 --quiet > "$T/log_clipb" 2> "$T/err_clipb"; rc=$?
+[ $rc = 0 ] && cmp -s "$T/m1/model.safetensors" "$T/m1b/model.safetensors" && [ ! -s "$T/err_clipb" ]; r=$?
+check "clip: a second run with the same seed writes the same model; --quiet prints no progress" $r "exit $rc: $(tail -n 1 "$T/log_clipb") $(head -n 1 "$T/err_clipb")"
 
 # with a hard negative caption per image (one shape or color word swapped): the loss falls below its
 # chance level (ln 32 image -> text, ln 16 text -> image: 3.12), and the logged negative differs from its
@@ -72,7 +73,7 @@ b=$(grep '^step ' "$T/log_clipr" | tail -n 1 | sed 's/.*region loss \([0-9.]*\).
 [ $rc = 0 ] && falls "$a" "$b" && grep -q "held-out, [0-9]* objects: colour and shape from the object's patches" "$T/log_clipr"; r=$?
 check "clip --regions 1: the region loss falls ($a -> $b), held-out objects scored" $r "exit $rc: $(tail -n 1 "$T/log_clipr")"
 "$B/stage0" clip --model "$T/m0" --world "$T/w" --out "$T/bad" --pool max > /dev/null 2> "$T/errp"; rc=$?
-clean_error $rc && grep -q -- '--pool takes cls or mean' "$T/errp" && [ ! -e "$T/bad" ]; r=$?
+[ $rc = 2 ] && grep -q -- "^stage0: --pool: 'max' is not one of cls|mean" "$T/errp" && [ ! -e "$T/bad" ]; r=$?
 check "clip: an unknown --pool is a clear error" $r "exit $rc: $(head -n 1 "$T/errp")"
 
 # LLaVA's CLIPVisionModel needs post_layernorm; every vision layer must be there for feature layer -2
@@ -123,6 +124,24 @@ clean_error $rc2 && grep -q -- '--model is required' "$T/err5"; r2=$?
 "$B/stage0" lm --model "$T/m0" --world "$T/w" --out "$T/bad" --steps 0 > /dev/null 2> "$T/err6"; rc3=$?
 clean_error $rc3 && grep -q -- '--steps' "$T/err6"; r3=$?
 check "a missing model, a missing option, a bad value: clear errors" $((r + r2 + r3)) "exits $rc $rc2 $rc3: $(head -n 1 "$T/err4")"
+
+# the command line: --help lists every subcommand's options with their defaults (and no file the
+# repository lacks); an option of another subcommand, a bad number, no subcommand: exit 2, named
+"$B/stage0" --help > "$T/help" 2>&1; rc=$?
+miss=""
+for o in --tokenizer --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --precision --quiet --max-len \
+    --instruct --repeats --negatives --shape-text --pool --regions --feature-layer; do
+    grep -q -- "^  $o " "$T/help" || miss="$miss $o"
+done
+[ $rc = 0 ] && [ -z "$miss" ] && ! grep -q 'BENCH' "$T/help" && grep -q 'default clip 800, lm 400' "$T/help"; r=$?
+"$B/stage0" init --tokenizer "$T/tok" --out "$T/bad" --steps 5 > /dev/null 2> "$T/err7"; rc2=$?
+[ $rc2 = 2 ] && grep -q '^stage0: init does not take --steps' "$T/err7" && [ ! -e "$T/bad" ]; r2=$?
+"$B/stage0" lm --model "$T/m0" --world "$T/w" --out "$T/bad" --lr 1e-3x > /dev/null 2> "$T/err8"; rc3=$?
+[ $rc3 = 2 ] && grep -q "^stage0: --lr: '1e-3x' is not a number" "$T/err8"; r3=$?
+"$B/stage0" --out "$T/bad" > /dev/null 2> "$T/err9"; rc4=$?
+[ $rc4 = 2 ] && grep -q '^stage0: a subcommand is needed' "$T/err9"; r4=$?
+check "command line: --help names every option (missing:${miss:- none}), wrong options and numbers exit 2" $((r + r2 + r3 + r4)) \
+    "exits $rc $rc2 $rc3 $rc4: $(head -n 1 "$T/err7") / $(head -n 1 "$T/err8") / $(head -n 1 "$T/err9")"
 
 rm -rf "$T"
 echo "$pass passed, $fail failed"

@@ -526,7 +526,24 @@ static int t_inputs(const void *arg) {
 }
 
 int main(int argc, char **argv) {
-    if (argc > 1) g_fix = argv[1];
+    static const char usage[] =
+        "usage: test_tokenizer [FIXTURES_DIR]\n"
+        "Runs the tokenizer and template tests; prints one line per test and \"N passed, N failed\".\n"
+        "  FIXTURES_DIR  the tokenizer fixtures (default tests/fixtures/tokenizer, from the repository root)\n"
+        "  --help        this text\n";
+    int a, n_pos = 0;
+    for (a = 1; a < argc; a++) {
+        if (!strcmp(argv[a], "--help") || !strcmp(argv[a], "-h")) {
+            fputs(usage, stdout);
+            return 0;
+        }
+        if (argv[a][0] == '-' || n_pos++) {
+            fprintf(stderr, "test_tokenizer: %s '%s' (see test_tokenizer --help)\n", argv[a][0] == '-' ? "unknown option" : "unexpected argument",
+                    argv[a]);
+            return 2;
+        }
+        g_fix = argv[a];
+    }
     snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-tok-test-XXXXXX");
     if (!mkdtemp(g_tmp)) {
         fprintf(stderr, "cannot make a temporary directory\n");

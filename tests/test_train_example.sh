@@ -1,7 +1,9 @@
 #!/bin/sh
+# shellcheck disable=SC2086 # $ARGS is split into its words on purpose
 # End-to-end test of train_example: both stages on a tiny synthetic world with the tiny fixture model,
-# a run stopped twice and resumed gives the same loss curve, bit for bit, as an uninterrupted one, and
-# bad data is a clear error naming the sample.
+# a run stopped twice and resumed gives the same loss curve, bit for bit, as an uninterrupted one, the
+# loss plot is one people can read, bad data is a clear error naming the sample, and the command line
+# is strict.
 # usage: sh tests/test_train_example.sh [BUILD_DIR]   (from the repository root)
 B=${1:-build}
 T=$(mktemp -d /tmp/llava-train-XXXXXX)
@@ -19,8 +21,28 @@ check "tiny world, LLaVA-format data and a model with a tokenizer" $? "setup fai
 ARGS="--model $T/model --data $T/data --images $T/world/images --steps1 6 --steps2 6 --batch 4 --lr1 2e-3 --lr2 1e-3 --warmup 0.2 --save-every 2 --log-every 2 --max-len 120 --template2 llava_hf"
 "$B/train_example" $ARGS --out "$T/a" > "$T/a.log" 2>&1; rc=$?
 [ $rc = 0 ] && [ -f "$T/a/stage2/final/config.json" ] && [ -f "$T/a/stage2/final/tokenizer.json" ] && [ -f "$T/a/loss.svg" ] &&
-    [ "$(grep -c '^[12],' "$T/a/loss.csv")" = 12 ] && grep -q 'stage 2 step 6/6 loss' "$T/a.log"; r=$?
+    [ -f "$T/a/stage1/checkpoint-4/config.json" ] && [ "$(cat "$T/a/stage1/latest")" = checkpoint-4 ] &&
+    [ "$(grep -c '^[12],' "$T/a/loss.csv")" = 12 ] && grep -q 'stage 2 step 6/6 (100%) loss .*steps/s' "$T/a.log"; r=$?
 check "stage 1 then stage 2: progress lines, checkpoints, final model, loss.csv and loss.svg" $r "exit $rc: $(tail -n 2 "$T/a.log")"
+# piped, a progress line every --log-every steps (and the first), with the rate and the time left
+grep -q 'stage 1 step 4/6 (67%) loss [0-9.]*, lr .*, ETA [0-9]*m[0-9][0-9]s$' "$T/a.log" && ! grep -q 'stage 1 step 3/6' "$T/a.log" &&
+    grep -q '^stage 1: 24 samples from .*, template plain, cpu' "$T/a.log"; r=$?
+check "progress lines every --log-every steps, with rate and ETA" $r "$(grep 'step' "$T/a.log" | head -n 3)"
+
+# the plot: numbered axes (round ticks), axis titles, a legend, the stage boundary; --plot-only redraws it
+ticks() { sed -n '/<g class="'"$1"'"/,/<\/g>/s/.*<text[^>]*>\([-0-9.]*\)<\/text>/\1/p' "$T/a/loss.svg"; }
+round() { # at least 3 ticks, evenly spaced by 1, 2 or 5 times a power of ten
+    awk 'NR > 1 { d = $1 - p; if (NR == 2) s = d; else if (d - s > 1e-9 || s - d > 1e-9) bad = 1 } { p = $1 }
+        END { if (NR < 3 || s <= 0) exit 1; for (m = s; m >= 10; ) m /= 10; while (m < 1) m *= 10
+              exit bad || (m - 1 > 1e-6 && (m - 2 > 1e-6 || 2 - m > 1e-6) && (m - 5 > 1e-6 || 5 - m > 1e-6)) }'
+}
+[ "$(ticks x-axis | tr '\n' ' ')" = "0 2 4 6 8 10 12 " ] && ticks y-axis | round &&
+    grep -q '>step (stage 1, then stage 2)</text>' "$T/a/loss.svg" && grep -q '>loss per answer token</text>' "$T/a/loss.svg" &&
+    sed -n '/<g class="legend"/,/<\/g>/p' "$T/a/loss.svg" | grep -q '>stage 2</text>' &&
+    grep -q '<line class="mark"' "$T/a/loss.svg" && grep -q 'text-anchor="end" fill="#333">stage 1</text>' "$T/a/loss.svg"; r=$?
+check "loss.svg: numbered axes, axis titles, a legend, the stage boundary" $r "x ticks: $(ticks x-axis | tr '\n' ' ') y ticks: $(ticks y-axis | tr '\n' ' ')"
+mkdir -p "$T/p" && cp "$T/a/loss.csv" "$T/p/" && "$B/train_example" --out "$T/p" --plot-only > /dev/null 2>&1 && cmp -s "$T/a/loss.svg" "$T/p/loss.svg"
+check "--plot-only draws the same loss.svg from loss.csv" $? "$(diff "$T/a/loss.svg" "$T/p/loss.svg" | head -4)"
 
 "$B/dump" --model "$T/a/stage2/final" --ids "1 5 6 7" --greedy 4 > "$T/dump.out" 2>&1; r=$?
 check "the final model loads and generates" $r "$(cat "$T/dump.out")"
@@ -28,11 +50,12 @@ check "the final model loads and generates" $r "$(cat "$T/dump.out")"
 # the same run, stopped in stage 1 and again in stage 2, each time resumed
 "$B/train_example" $ARGS --out "$T/b" --stop-after 3 > "$T/b1.log" 2>&1; rc1=$?
 "$B/train_example" $ARGS --out "$T/b" --stop-after 2 --resume > "$T/b2.log" 2>&1; rc2=$?
-"$B/train_example" $ARGS --out "$T/b" --resume > "$T/b3.log" 2>&1; rc3=$?
+"$B/train_example" $ARGS --out "$T/b" --resume --quiet > "$T/b3.log" 2>&1; rc3=$?
 grep -q 'stage 1: stopped after step 3' "$T/b1.log" && grep -q 'stage 1: resuming after step 3' "$T/b2.log" &&
     grep -q 'stage 2: stopped after step 2' "$T/b2.log" && grep -q 'stage 1: already finished' "$T/b3.log" &&
-    grep -q 'stage 2: resuming after step 2' "$T/b3.log"; r=$?
-check "--stop-after and --resume, in stage 1 and in stage 2" $((rc1 + rc2 + rc3 + r)) "exits $rc1 $rc2 $rc3: $(tail -n 1 "$T/b3.log")"
+    grep -q 'stage 2: resuming after step 2' "$T/b3.log" && grep -q 'stage 1 step 4/6 (67%)' "$T/b2.log" &&
+    grep -q 'stage 2: done' "$T/b3.log" && ! grep -q 'step [0-9]*/' "$T/b3.log"; r=$?
+check "--stop-after and --resume, in stage 1 and in stage 2; --quiet" $((rc1 + rc2 + rc3 + r)) "exits $rc1 $rc2 $rc3: $(tail -n 1 "$T/b3.log")"
 cut -d, -f1-5 "$T/a/loss.csv" > "$T/a.csv"; cut -d, -f1-5 "$T/b/loss.csv" > "$T/b.csv"
 cmp -s "$T/a.csv" "$T/b.csv"; check "a resumed run's losses equal the uninterrupted run's, bit for bit" $? "$(diff "$T/a.csv" "$T/b.csv" | head -4)"
 
@@ -48,6 +71,34 @@ bad "image placeholder count" "[{\"id\": \"s2\", \"image\": \"000000.png\", \"co
 bad "conversation that does not alternate" "[{\"id\": \"s3\", \"image\": \"000000.png\", \"conversations\": [$H, $H]}]" "sample s3: the conversation does not alternate"
 bad "empty assistant turn" "[{\"id\": \"s4\", \"image\": \"000000.png\", \"conversations\": [$H, {\"from\": \"gpt\", \"value\": \"  \"}]}]" "sample s4: turn 1, an assistant turn, is empty"
 bad "not a list" '{"id": 1}' "not a JSON list"
+
+# the command line: strict numbers, ranges, known options and values, required options; each exit 2
+# with a message that starts with the program's name, before any work
+usage() { # name, expected text, arguments...
+    name=$1 want=$2
+    shift 2
+    "$B/train_example" "$@" > "$T/u.out" 2> "$T/u.err"; rc=$?
+    [ $rc = 2 ] && grep -q -- "^train_example: $want" "$T/u.err" && [ ! -s "$T/u.out" ]
+    check "command line: $name" $? "exit $rc: $(head -n 1 "$T/u.err")"
+}
+usage "--steps1 abc" "--steps1: 'abc' is not a whole number" $ARGS --out "$T/u" --steps1 abc
+usage "--lr2 1e-3x" "--lr2: '1e-3x' is not a number" $ARGS --out "$T/u" --lr2 1e-3x
+usage "--batch 0" "--batch: 0 is out of range" $ARGS --out "$T/u" --batch 0
+usage "--seed -1" "--seed: '-1' is not a non-negative whole number" $ARGS --out "$T/u" --seed -1
+usage "--stages 3" "--stages: '3' is not one of 1|2|1,2" $ARGS --out "$T/u" --stages 3
+usage "--template2 nope" "--template2: 'nope' is not one of" $ARGS --out "$T/u" --template2 nope
+usage "--group without rates" "--group takes PREFIX:LR:WD" $ARGS --out "$T/u" --group vision_tower.
+usage "--group LR abc" "--group: LR: 'abc' is not a number" $ARGS --out "$T/u" --group vision_tower.:abc:0
+usage "an unknown option" "unknown option '--steps3' (see train_example --help)" $ARGS --out "$T/u" --steps3 5
+usage "a stray argument" "unexpected argument 'extra'" $ARGS --out "$T/u" extra
+usage "no --model" "--model is required" --data "$T/data" --out "$T/u"
+[ ! -e "$T/u" ]; check "command-line errors write nothing" $? "$T/u exists"
+"$B/train_example" --help > "$T/help" 2>&1; rc=$?
+missing=
+for o in $(grep -o -- '"--[a-z0-9-]*"' train_example.c | tr -d '"' | sort -u); do
+    grep -q -- "$o" "$T/help" || missing="$missing $o"
+done
+[ $rc = 0 ] && [ -z "$missing" ] && grep -q 'default 1,2' "$T/help"; check "--help lists every option, with its default" $? "exit $rc, missing:$missing"
 [ -n "$KEEP" ] || rm -rf "$T"
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -9,6 +9,7 @@
 #include "../tools/repro/world.h"
 
 #include <stdarg.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int g_pass, g_fail;
@@ -134,13 +135,13 @@ static int test_scenes(void) {
         if (!colors[k]) return failf("no %s object in %d scenes", w_color_name[k], g_nsc);
     if (!overl || !split) return failf("no overlapping objects (%d) or no two-tone backgrounds (%d)", overl, split);
     /* the box text matches the objects */
-    WBuf b = {0};
+    LlavaBuf b = {0};
     w_boxes_text(&g_sc[0], &b);
     char want[128], nm[64];
     snprintf(want, sizeof want, "%s: [%.3f, %.3f, %.3f, %.3f]", w_obj_name(&g_sc[0].o[0], nm, sizeof nm), g_sc[0].o[0].box[0], g_sc[0].o[0].box[1],
              g_sc[0].o[0].box[2], g_sc[0].o[0].box[3]);
     int ok = b.p && !strncmp(b.p, want, strlen(want));
-    wb_free(&b);
+    llava_buf_free(&b);
     return ok ? 1 : failf("box text does not start with '%s'", want);
 }
 
@@ -477,11 +478,11 @@ static int test_mc(void) {
 /* b written to TMP/FILE (and freed), then eval_sqa on the committed sample with OPTION TMP/ARG
    ("--predictions", "--prior"), its --json output parsed into *j; returns the text *j points into (free
    it after llava_json_free), NULL after a failf */
-static char *sqa_json(LlavaJson *j, WBuf *b, const char *file, const char *option, const char *arg) {
+static char *sqa_json(LlavaJson *j, LlavaBuf *b, const char *file, const char *option, const char *arg) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", g_tmp, file);
-    int wrote = w_write_file(path, b->p, b->n) == 0;
-    wb_free(b);
+    int wrote = llava_write_text(path, b->p) == LLAVA_OK;
+    llava_buf_free(b);
     if (!wrote) return failf("cannot write %s", path), (char *)NULL;
     if (!run("%s/eval_sqa --data %s/sqa_sample --split test %s %s/%s --json %s/sqa.json", g_bin, g_fix, option, g_tmp, arg, g_tmp)) return NULL;
     char *t = slurp("%s/sqa.json", g_tmp);
@@ -501,12 +502,12 @@ static int test_sqa_scorer(void) {
         {"15", "E", "E", -1},                                      /* a letter outside the 3 choices: wrong */
     };
     /* pid 16 has no prediction: wrong */
-    WBuf b = {0};
+    LlavaBuf b = {0};
     size_t i;
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        wb_printf(&b, "{\"question_id\": \"%s\", \"text\": ", cases[i].pid);
-        wb_json(&b, cases[i].text);
-        wb_puts(&b, "}\n");
+        llava_buf_printf(&b, "{\"question_id\": \"%s\", \"text\": ", cases[i].pid);
+        w_json(&b, cases[i].text);
+        llava_buf_puts(&b, "}\n");
     }
     LlavaJson j;
     char *t = sqa_json(&j, &b, "pred.jsonl", "--predictions", "pred.jsonl");
@@ -549,10 +550,10 @@ static int test_sqa_extraction_more(void) {
     snprintf(path, sizeof path, "%s/one", g_tmp);
     mkdir(path, 0755);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        WBuf b = {0};
-        wb_puts(&b, "{\"question_id\": \"14\", \"text\": ");
-        wb_json(&b, cases[i].text);
-        wb_puts(&b, "}\n");
+        LlavaBuf b = {0};
+        llava_buf_puts(&b, "{\"question_id\": \"14\", \"text\": ");
+        w_json(&b, cases[i].text);
+        llava_buf_puts(&b, "}\n");
         LlavaJson j;
         char *t = sqa_json(&j, &b, "pred1.jsonl", "--predictions", "pred1.jsonl");
         if (!t) return 0;
@@ -580,15 +581,15 @@ static int test_sqa_prior(void) {
     };
     static const int want[6] = {0, 0, 2, 0, 1, 0}; /* pids 11..16; 12, 14 and 16 have no data: A */
     char path[1200];
-    WBuf b = {0};
+    LlavaBuf b = {0};
     size_t i;
     int t, id = 100, ok = 1;
-    wb_puts(&b, "{");
+    llava_buf_puts(&b, "{");
     for (i = 0; i < sizeof train / sizeof train[0]; i++)
         for (t = 0; t < train[i].times; t++)
-            wb_printf(&b, "%s\"%d\": {\"question\": \"q\", \"choices\": [%s], \"answer\": %d, \"category\": \"%s\"}", id > 100 ? ", " : "", id, train[i].choices,
-                      train[i].answer, train[i].cat), id++;
-    wb_puts(&b, "}\n");
+            llava_buf_printf(&b, "%s\"%d\": {\"question\": \"q\", \"choices\": [%s], \"answer\": %d, \"category\": \"%s\"}", id > 100 ? ", " : "", id, train[i].choices,
+                             train[i].answer, train[i].cat), id++;
+    llava_buf_puts(&b, "}\n");
     snprintf(path, sizeof path, "%s/prior", g_tmp);
     mkdir(path, 0755);
     LlavaJson j;
@@ -606,7 +607,7 @@ static int test_sqa_prior(void) {
     free(txt);
     /* a TRAIN with no answered problem is an error, not a baseline of nothing */
     snprintf(path, sizeof path, "%s/prior/problems.json", g_tmp);
-    w_write_file(path, "{}", 2);
+    llava_write_text(path, "{}");
     char cmd[4000];
     snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/sqa_sample --split test --prior %s/prior >/dev/null 2>&1", g_bin, g_fix, g_tmp);
     if (ok && system(cmd) == 0) ok = failf("an empty TRAIN was accepted");
@@ -652,9 +653,9 @@ static int test_sqa_to_llava(void) {
     mkdir(path, 0755);
     snprintf(path, sizeof path, "%s/badans/problems.json", g_tmp);
     const char *bad = "{\"7\": {\"question\": \"Which?\", \"choices\": [\"a\", \"b\"], \"answer\": 2, \"split\": \"test\"}}";
-    w_write_file(path, bad, strlen(bad));
+    llava_write_text(path, bad);
     snprintf(path, sizeof path, "%s/badans/pid_splits.json", g_tmp);
-    w_write_file(path, "{\"test\": [\"7\"]}", 15);
+    llava_write_text(path, "{\"test\": [\"7\"]}");
     snprintf(cmd, sizeof cmd, "%s/eval_sqa --data %s/badans --split test --to-llava %s/lb.json --check 2>%s/lb.err", g_bin, g_tmp, g_tmp, g_tmp);
     char *err = NULL;
     if (ok && (system(cmd) == 0 || !(err = slurp("%s/lb.err", g_tmp)) || !strstr(err, "problem 7: \"answer\" is not the index of one of its 2 choices")))
@@ -679,29 +680,29 @@ static int test_sqa_open(void) {
     };
     const int n = (int)(sizeof cases / sizeof cases[0]);
     char path[1200];
-    WBuf b = {0};
+    LlavaBuf b = {0};
     int i, ok = 1;
     snprintf(path, sizeof path, "%s/open", g_tmp);
     mkdir(path, 0755);
-    wb_puts(&b, "{");
+    llava_buf_puts(&b, "{");
     for (i = 0; i < n; i++)
-        wb_printf(&b, "%s\"%d\": {\"question\": \"q%d?\", \"choices\": [%s], \"answer\": %d, \"hint\": \"%s\", \"category\": \"c\"}", i ? ", " : "", i + 1, i + 1,
-                  cases[i].choices, cases[i].answer, i == 0 ? "Some context." : "");
-    wb_puts(&b, "}\n");
+        llava_buf_printf(&b, "%s\"%d\": {\"question\": \"q%d?\", \"choices\": [%s], \"answer\": %d, \"hint\": \"%s\", \"category\": \"c\"}", i ? ", " : "", i + 1, i + 1,
+                         cases[i].choices, cases[i].answer, i == 0 ? "Some context." : "");
+    llava_buf_puts(&b, "}\n");
     snprintf(path, sizeof path, "%s/open/problems.json", g_tmp);
-    if (w_write_file(path, b.p, b.n)) ok = failf("cannot write %s", path);
-    wb_free(&b);
+    if (llava_write_text(path, b.p)) ok = failf("cannot write %s", path);
+    llava_buf_free(&b);
     snprintf(path, sizeof path, "%s/open/pid_splits.json", g_tmp);
     static const char splits[] = "{\"test\": [\"1\", \"2\", \"3\", \"4\", \"5\", \"6\"]}";
-    if (ok && w_write_file(path, splits, sizeof splits - 1)) ok = failf("cannot write %s", path);
+    if (ok && llava_write_text(path, splits)) ok = failf("cannot write %s", path);
     for (i = 0; ok && i < n; i++) {
-        wb_printf(&b, "{\"question_id\": \"%d\", \"text\": ", i + 1);
-        wb_json(&b, cases[i].text);
-        wb_puts(&b, "}\n");
+        llava_buf_printf(&b, "{\"question_id\": \"%d\", \"text\": ", i + 1);
+        w_json(&b, cases[i].text);
+        llava_buf_puts(&b, "}\n");
     }
     snprintf(path, sizeof path, "%s/open/pred.jsonl", g_tmp);
-    if (ok && w_write_file(path, b.p, b.n)) ok = failf("cannot write %s", path);
-    wb_free(&b);
+    if (ok && llava_write_text(path, b.p)) ok = failf("cannot write %s", path);
+    llava_buf_free(&b);
     if (ok && !run("%s/eval_sqa --data %s/open --open --predictions %s/open/pred.jsonl --json %s/open/r.json", g_bin, g_tmp, g_tmp, g_tmp)) return 0;
     char *t = ok ? slurp("%s/open/r.json", g_tmp) : NULL;
     LlavaJson j;
@@ -755,7 +756,7 @@ static int test_judge_offline(void) {
     /* wrong answers: every colour and side swapped, counts changed */
     char *t = slurp("%s", path);
     if (!t) return failf("no reference answers");
-    WBuf b = {0};
+    LlavaBuf b = {0};
     const char *p = t;
     while (*p) {
         static const char *const from[] = {"red", "blue", "green", "left", "right", "top", "bottom", "two", "three", "one", "larger", "smaller", "above", "below"};
@@ -763,28 +764,75 @@ static int test_judge_offline(void) {
         size_t k, done = 0;
         for (k = 0; k < sizeof from / sizeof from[0] && !done; k++)
             if (!strncmp(p, from[k], strlen(from[k])) && !isalpha((unsigned char)p[strlen(from[k])])) {
-                wb_puts(&b, to[k]);
+                llava_buf_puts(&b, to[k]);
                 p += strlen(from[k]);
                 done = 1;
             }
-        if (!done) wb_put(&b, p++, 1);
+        if (!done) llava_buf_put(&b, p++, 1);
     }
     snprintf(bad, sizeof bad, "%s/bad.jsonl", g_tmp);
-    w_write_file(bad, b.p, b.n);
-    wb_free(&b);
+    llava_write_text(bad, b.p);
+    llava_buf_free(&b);
     free(t);
     if (!judge_rel(bad, &worse)) return 0;
     /* no answers at all */
     snprintf(bad, sizeof bad, "%s/empty.jsonl", g_tmp);
-    w_write_file(bad, "", 0);
+    llava_write_text(bad, "");
     if (!judge_rel(bad, &empty)) return 0;
     if (fabs(same - 100) > 1e-6 || !(worse < 90) || !(empty < worse))
         return failf("relative scores: reference %.1f (want 100), wrong answers %.1f (want < 90), none %.1f (want lower still)", same, worse, empty);
     return 1;
 }
 
+/* a command line that must fail: its exit status, and its stderr must contain `want` */
+static int refuses(int status, const char *want, const char *fmt, ...) {
+    char cmd[2048], full[2800], path[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    snprintf(full, sizeof full, "%s/%s >/dev/null 2>%s/stderr.txt </dev/null", g_bin, cmd, g_tmp);
+    int rc = system(full);
+    rc = rc != -1 && WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    snprintf(path, sizeof path, "%s/stderr.txt", g_tmp);
+    char *err = llava_read_file(path, 4096, NULL);
+    int ok = rc == status && err && strstr(err, want);
+    if (!ok) failf("'%s': exit %d (not %d), stderr: %s (wanted '%s')", cmd, rc, status, err ? err : "", want);
+    free(err);
+    return ok;
+}
+
+/* the programs' command lines: numbers parsed whole and range-checked, required options named, options
+   that do not go together refused (exit 2), and runtime errors prefixed by the program's name (exit 1) */
+static int test_command_lines(void) {
+    return refuses(2, "world: --n: 'abc' is not a whole number", "world --n abc --out %s/x", g_tmp) &&
+           refuses(2, "world: --size: 8 is out of range [16, 1024]", "world --size 8 --out %s/x", g_tmp) &&
+           refuses(2, "world: --overlap: '0.5x' is not a number", "world --overlap 0.5x --out %s/x", g_tmp) &&
+           refuses(2, "world: --out is required", "world --n 3") &&
+           refuses(2, "world: unknown option '--bogus' (see world --help)", "world --bogus --out %s/x", g_tmp) &&
+           refuses(2, "instruct: --captions: 6 is out of range [1, 5]", "instruct --world %s/w --out %s/x --captions 6", g_tmp, g_tmp) &&
+           refuses(2, "instruct: --bench and --mc", "instruct --bench --mc --world %s/w --out %s/x", g_tmp, g_tmp) &&
+           refuses(2, "instruct: --seed: '-1' is not a non-negative whole number", "instruct --world %s/w --out %s/x --seed -1", g_tmp, g_tmp) &&
+           refuses(1, "instruct: ", "instruct --world %s/nowhere --out %s/x", g_tmp, g_tmp) &&
+           refuses(2, "eval_sqa: --options: 'AB1' is not", "eval_sqa --data %s/sqa_sample --predictions p --options AB1", g_fix) &&
+           refuses(2, "eval_sqa: one of --prompts", "eval_sqa --data %s/sqa_sample", g_fix) &&
+           refuses(2, "eval_sqa: --explain and --check go with --to-llava", "eval_sqa --data %s/sqa_sample --prompts p --check", g_fix) &&
+           refuses(1, "eval_sqa: ", "eval_sqa --data %s/nowhere --prompts %s/p.jsonl", g_tmp, g_tmp) &&
+           refuses(2, "judge_offline: --answers is required", "judge_offline --questions q --context c --reference r") &&
+           refuses(1, "judge_offline: ", "judge_offline --questions %s/nowhere --context c --reference r --answers a", g_tmp);
+}
+
 int main(int argc, char **argv) {
     char err[512];
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: test_world [BIN_DIR]   (default: the directory this program is in)\n"
+               "  runs world, instruct, eval_sqa and judge_offline from BIN_DIR and checks what they write\n");
+        return 0;
+    }
+    if (argc > 2 || (argc > 1 && argv[1][0] == '-')) {
+        fprintf(stderr, "test_world: unknown argument '%s' (see test_world --help)\n", argv[argc > 2 ? 2 : 1]);
+        return 2;
+    }
     if (argc > 1) snprintf(g_bin, sizeof g_bin, "%s", argv[1]);
     else {
         const char *s = strrchr(argv[0], '/');
@@ -820,6 +868,7 @@ int main(int argc, char **argv) {
         report("multiple choice: format, answers, balance", test_mc());
         report("judge_offline ranks right above wrong", test_judge_offline());
     }
+    report("command lines: strict numbers and ranges, required options, errors named", test_command_lines());
     report("eval_sqa: LLaVA's letter extraction and prompt", test_sqa_scorer());
     report("eval_sqa: extraction rules one by one", test_sqa_extraction_more());
     report("eval_sqa: the blind baseline from a training set's answers", test_sqa_prior());

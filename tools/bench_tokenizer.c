@@ -8,69 +8,60 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
+#include "common.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+static const char usage[] =
+    "usage: bench_tokenizer --tokenizer DIR --text FILE [--seconds S] [--whole]\n"
+    "Encodes FILE with llava.h's tokenizer, one thread, over and over, and prints\n"
+    "\"encode_mb_s X ids N\" (MB of UTF-8 text per second, ids of one pass).\n"
+    "options:\n"
+    "  --tokenizer DIR    required: a directory with tokenizer.json (or a tokenizer.json)\n"
+    "  --text FILE        required: UTF-8 text; each line is one text, special tokens added\n"
+    "  --seconds S        encode for at least S seconds, whole passes over the file (default 2)\n"
+    "  --whole            encode the file as one text instead of line by line\n"
+    "  --help, --version  this text; the version\n";
 
 int main(int argc, char **argv) {
     const char *tp = NULL, *text_path = NULL;
     double seconds = 2;
-    int whole = 0, i;
-    for (i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--tokenizer") && i + 1 < argc) tp = argv[++i];
-        else if (!strcmp(argv[i], "--text") && i + 1 < argc) text_path = argv[++i];
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--whole")) whole = 1;
-        else {
-            fprintf(stderr, "usage: bench_tokenizer --tokenizer DIR --text FILE [--seconds S] [--whole]\n");
-            return 2;
-        }
+    int whole = 0;
+    CliArgs a = cli_begin(argc, argv, "bench_tokenizer", usage);
+    while (cli_next(&a)) {
+        if (cli_str(&a, "--tokenizer", &tp) || cli_str(&a, "--text", &text_path) || cli_double(&a, "--seconds", &seconds, 0, 86400) ||
+            cli_flag(&a, "--whole", &whole))
+            continue;
+        cli_unknown(&a);
     }
-    if (!tp || !text_path) {
-        fprintf(stderr, "usage: bench_tokenizer --tokenizer DIR --text FILE [--seconds S] [--whole]\n");
-        return 2;
-    }
+    cli_require(tp, "--tokenizer");
+    cli_require(text_path, "--text");
     LlavaTokenizer *t = llava_tokenizer_load(tp);
+    if (!t) cli_die("%s", llava_last_error());
     size_t n;
     char *text = llava_read_file(text_path, (size_t)1 << 30, &n);
-    if (!t || !text) {
-        fprintf(stderr, "bench_tokenizer: %s\n", llava_last_error());
-        return 1;
-    }
+    if (!text) cli_die("%s", llava_last_error());
     int cap = (int)n + 16;
-    int *ids = (int *)malloc((size_t)cap * sizeof(int));
+    int *ids = (int *)cli_xmalloc((size_t)cap * sizeof(int));
     long total_ids = 0;
-    double t0 = now(), bytes = 0;
+    double t0 = cli_now(), bytes = 0;
     int rounds = 0;
-    while (rounds == 0 || now() - t0 < seconds) {
+    while (rounds == 0 || cli_now() - t0 < seconds) {
         size_t p = 0;
         total_ids = 0;
         while (p < n) {
             size_t e = whole ? n : p;
             while (e < n && text[e] != '\n') e++;
             int k = llava_tokenize(t, text + p, e - p, 1, ids, cap);
-            if (k < 0) {
-                fprintf(stderr, "bench_tokenizer: %s\n", llava_last_error());
-                return 1;
-            }
+            if (k < 0) cli_die("%s", llava_last_error());
             total_ids += k;
             p = e + 1;
         }
         bytes += (double)n;
         rounds++;
     }
-    double dt = now() - t0;
+    double dt = cli_now() - t0;
     printf("encode_mb_s %.3f ids %ld\n", bytes / dt / 1e6, total_ids);
     free(ids);
-    free(text);
+    llava_free_string(text);
     llava_tokenizer_free(t);
     return 0;
 }

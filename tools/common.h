@@ -46,6 +46,13 @@
 #define CLI_UNUSED
 #endif
 
+/* an OpenMP pragma, CLI_OMP(omp parallel for): nothing in a build without -fopenmp (no unknown-pragma warning) */
+#ifdef _OPENMP
+#define CLI_OMP(x) _Pragma(#x)
+#else
+#define CLI_OMP(x)
+#endif
+
 static const char *cli_prog = "llava"; /* the program's name in every message */
 
 /* an error that ends the program: "PROG: message" on stderr, exit 1 */
@@ -253,10 +260,29 @@ CLI_UNUSED static void cli_require(const void *given, const char *name) {
     if (!given) cli_usage_error("%s is required", name);
 }
 
+/* the next line of f without its "\n" (or "\r\n"), to free; NULL at the end of f */
+CLI_UNUSED static char *cli_read_line(FILE *f) {
+    size_t n = 0, cap = 256;
+    char *s = (char *)cli_xmalloc(cap);
+    int c;
+    while ((c = fgetc(f)) != EOF && c != '\n') {
+        if (n + 2 > cap) s = (char *)cli_xrealloc(s, cap *= 2);
+        s[n++] = (char)c;
+    }
+    if (c == EOF && n == 0) {
+        free(s);
+        return NULL;
+    }
+    if (n && s[n - 1] == '\r') n--;
+    s[n] = 0;
+    return s;
+}
+
 /* --- progress: rate and ETA on a terminal (one line rewritten), plain lines when piped -------------- */
 typedef struct {
     const char *what;  /* "stage 1", "clip", ... */
     long total;        /* steps expected (0: unknown) */
+    long first;        /* steps done before this run (a resumed one): left out of the rate and ETA */
     int quiet, tty, open; /* open: a terminal line not yet ended */
     int every;         /* a plain line every this many steps when piped (0: total / 20) */
     double t0, last;   /* seconds */
@@ -264,13 +290,18 @@ typedef struct {
 
 CLI_UNUSED static double cli_now(void) {
     struct timespec ts;
+#ifdef CLOCK_MONOTONIC
     clock_gettime(CLOCK_MONOTONIC, &ts);
+#else /* -std=c11 without POSIX feature macros (a build without -fopenmp): C11's wall clock */
+    timespec_get(&ts, TIME_UTC);
+#endif
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 CLI_UNUSED static void cli_progress_begin(CliProgress *p, const char *what, long total, int quiet) {
     p->what = what;
     p->total = total;
+    p->first = 0;
     p->quiet = quiet;
     p->tty = CLI_ISATTY(2);
     p->open = 0;
@@ -291,11 +322,11 @@ CLI_UNUSED static void cli_progress(CliProgress *p, long done, const char *info)
     p->last = now;
     p->open = p->tty && !final;
     char eta[32] = "";
-    if (p->total > 0 && done > 0 && !final) {
-        const double left = el / (double)done * (double)(p->total - done);
+    if (p->total > 0 && done > p->first && !final) {
+        const double left = el / (double)(done - p->first) * (double)(p->total - done);
         snprintf(eta, sizeof eta, ", ETA %dm%02ds", (int)(left / 60), (int)fmod(left, 60.0));
     }
-    const double rate = el > 0 ? (double)done / el : 0.0;
+    const double rate = el > 0 ? (double)(done - p->first) / el : 0.0;
     if (p->total > 0)
         fprintf(stderr, "%s%s %ld/%ld (%.0f%%) %s%s%.2f steps/s%s%s", p->tty ? "\r\033[K" : "", p->what, done, p->total,
                 100.0 * (double)done / (double)p->total, info ? info : "", info && *info ? ", " : "", rate, eta,

@@ -4,7 +4,7 @@
      dump --model DIR (--image FILE | --pixels FILE)... --ids "1 2 3 ..." [--logits OUT] [--greedy N]
      dump --image FILE --preprocess crop|pad --size N --pixels-out OUT
      dump --model DIR --image FILE [--preprocess crop|pad] --pixels-out OUT
-     dump --model DIR (--image FILE | --pixels FILE) --ids "..." --labels "..." --stage 1|2 --grads OUTDIR
+     dump --model DIR (--image FILE | --pixels FILE) --ids "..." --labels "..." --stage 1|2|3 --grads OUTDIR
 
    --logits writes every position's logits as raw little-endian float32 [positions][vocab] (positions
    after image placeholders are expanded); --greedy N prints N greedy ids (argmax, no sampling, EOS
@@ -12,62 +12,54 @@
    image size and bypasses preprocessing. --pixels-out writes the preprocessed pixel values.
    --labels (same length as --ids, -100 where nothing is supervised) with --stage computes the mean
    token cross-entropy (printed) and writes each trainable parameter's gradient as raw float32 to
-   OUTDIR/<safetensors key>.f32 (stage 1: projector; 2: projector + language model; 3: vision tower). */
+   OUTDIR/<safetensors key>.f32 (stage 1: projector; 2: projector + language model; 3: vision tower).
+   tools/py/check_saved_checkpoints.py and the tests read what it prints and writes: keep it as it is. */
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
+#include "common.h"
 
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+static const char usage[] =
+    "usage:\n"
+    "  dump --model DIR (--image FILE | --pixels FILE)... --ids \"1 2 3 ...\" [--logits OUT] [--greedy N]\n"
+    "  dump --image FILE... [--preprocess crop|pad] --size N --pixels-out OUT\n"
+    "  dump --model DIR --image FILE... [--preprocess crop|pad] --pixels-out OUT\n"
+    "  dump --model DIR (--image FILE | --pixels FILE)... --ids \"...\" --labels \"...\" --stage 1|2|3\n"
+    "       [--grads OUTDIR] [--steps N] [--save DIR [--save-bf16]]\n"
+    "  dump --model DIR --save DIR [--save-bf16]\n"
+    "Runs a LLaVA model on token ids and writes what it computes (logits, greedy ids, preprocessed\n"
+    "pixels, a loss and its gradients), to compare llava.h with another implementation.\n"
+    "options:\n"
+    "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors); without it, only\n"
+    "                     preprocessing (--image, --size, --pixels-out)\n"
+    "  --image FILE       JPEG/PNG/BMP/GIF, preprocessed as the model's preprocessor_config.json says\n"
+    "                     (repeatable: one per <image> in --ids)\n"
+    "  --pixels FILE      raw float32 [3][S][S] per image, already preprocessed (repeatable; not with --image)\n"
+    "  --ids \"...\"        prompt token ids, separated by spaces or commas; <image> stands for one\n"
+    "                     image's placeholder tokens\n"
+    "  --logits OUT       write the logits of every position, float32 [positions][vocab] (default: none)\n"
+    "  --greedy N         print N greedy continuation ids, EOS ignored (default 0: none)\n"
+    "  --ctx N            context size (default 0: prompt + greedy tokens)\n"
+    "  --preprocess MODE  crop (CLIPImageProcessor) or pad (LLaVA-1.5: expand to a square first)\n"
+    "                     (default: as the model's preprocessor_config.json says; crop without a model)\n"
+    "  --size N           image side for preprocessing without a model (required there)\n"
+    "  --pixels-out OUT   write the preprocessed pixels, float32 [3][S][S] per image (default: none)\n"
+    "  --labels \"...\"     training labels, one per id (-100: not supervised; <image> as in --ids)\n"
+    "  --stage N          with --labels: 1 projector, 2 projector + language model, 3 vision tower\n"
+    "  --grads OUTDIR     with --labels: write each trainable parameter's gradient to OUTDIR/<key>.f32\n"
+    "                     (default: none; the loss is printed either way)\n"
+    "  --steps N          with --labels: then N AdamW steps on the sample (lr 1e-3, warmup 0.3, cosine),\n"
+    "                     their losses printed (default 0)\n"
+    "  --save DIR         save the model in Hugging Face's layout, F32 (with --labels: after the steps;\n"
+    "                     without: just convert the model) (default: none)\n"
+    "  --save-bf16        --save writes BF16 instead of F32\n"
+    "  --help, --version  this text; the version\n";
 
-#define MAX_IMAGES 16
-
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage:\n"
-            "  dump --model DIR (--image FILE | --pixels FILE)... --ids \"1 2 3 ...\" [--logits OUT] [--greedy N]\n"
-            "  dump --image FILE --preprocess crop|pad --size N --pixels-out OUT\n"
-            "  dump --model DIR --image FILE [--preprocess crop|pad] --pixels-out OUT\n"
-            "options:\n"
-            "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors)\n"
-            "  --image FILE       JPEG/PNG/BMP/GIF, preprocessed as the model's preprocessor_config.json says\n"
-            "  --pixels FILE      raw float32 [3][S][S] per image, already preprocessed\n"
-            "  --ids \"...\"        prompt token ids; <image> stands for one image's placeholder tokens\n"
-            "  --logits OUT       write logits of every position, float32 [positions][vocab]\n"
-            "  --greedy N         print N greedy continuation ids\n"
-            "  --preprocess MODE  crop (CLIPImageProcessor) or pad (LLaVA-1.5 expand to square first)\n"
-            "  --size N           image side for --preprocess without a model\n"
-            "  --pixels-out OUT   write the preprocessed pixels, float32 [3][S][S] per image\n"
-            "  --ctx N            context size (default: prompt + greedy tokens)\n"
-            "  --labels \"...\"     training labels, one per id (-100: not supervised; <image> as in --ids)\n"
-            "  --stage N          1: projector, 2: projector + language model, 3: vision tower\n"
-            "  --grads OUTDIR     write each trainable parameter's gradient to OUTDIR/<key>.f32\n"
-            "  --steps N          then N AdamW steps on the sample (lr 1e-3, warmup 0.3, cosine), losses printed\n"
-            "  --save DIR         then save the model in Hugging Face's layout (F32; --save-bf16 for BF16);\n"
-            "                     without --labels: just convert the model\n");
-}
-
-static float *read_floats(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    rewind(f);
-    float *p = sz > 0 ? (float *)malloc((size_t)sz) : NULL;
-    if (p && fread(p, 1, (size_t)sz, f) != (size_t)sz) {
-        free(p);
-        p = NULL;
-    }
-    fclose(f);
-    *n = p ? (size_t)sz / sizeof(float) : 0;
-    return p;
-}
-
-/* "1 2 <image> 3" -> ids; <image> is the model's placeholder run for one image (value `img`) */
-static int *parse_ids(const char *str, const LlavaModel *m, int img, int *n_out) {
+/* "1 2 <image> 3" -> ids; <image> is the model's placeholder run for one image (value `img`).
+   `what` (--ids, --labels) names the option in the message when a value is not a number. */
+static int *parse_ids(const char *what, const char *str, const LlavaModel *m, int img, int *n_out) {
     const LlavaConfig *cfg = llava_model_config(m);
     int cap = 64, n = 0;
-    int *ids = (int *)malloc(cap * sizeof(int));
+    int *ids = (int *)cli_xmalloc(cap * sizeof(int));
     const char *p = str;
     char *end;
     while (1) {
@@ -78,248 +70,194 @@ static int *parse_ids(const char *str, const LlavaModel *m, int img, int *n_out)
             rep = cfg->image_token_expands ? 1 : llava_image_tokens(m);
             end = (char *)p + 7;
         } else {
-            v = (int)strtol(p, &end, 10);
+            errno = 0;
+            long x = strtol(p, &end, 10);
             if (end == p) break;
+            if (errno == ERANGE || x < INT_MIN || x > INT_MAX) cli_usage_error("%s: %.*s is out of range", what, (int)(end - p), p);
+            v = (int)x;
         }
         while (rep-- > 0) {
-            if (n == cap) ids = (int *)realloc(ids, (cap *= 2) * sizeof(int));
+            if (n == cap) ids = (int *)cli_xrealloc(ids, (cap *= 2) * sizeof(int));
             ids[n++] = v;
         }
         p = end;
     }
-    if (*p) {
-        fprintf(stderr, "dump: '%s' is not a number\n", p);
-        free(ids);
-        return NULL;
-    }
+    if (*p) cli_usage_error("%s: '%s' is not a number", what, p);
     *n_out = n;
     return ids;
 }
 
-static int write_floats(const char *path, const float *x, size_t n) {
+static void write_floats(const char *path, const float *x, size_t n) {
     FILE *f = fopen(path, "wb");
-    if (!f) return -1;
+    if (!f) cli_die("cannot write %s", path);
     int ok = fwrite(x, sizeof(float), n, f) == n;
-    if (fclose(f) != 0) ok = 0;
-    return ok ? 0 : -1;
+    if (fclose(f) != 0 || !ok) cli_die("cannot write %s", path);
+}
+
+/* images[n] -> pixels [n][3][crop][crop] as cfg preprocesses them */
+static float *preprocess_all(const LlavaConfig *cfg, const char **images, int n, LlavaPreMode mode, size_t per) {
+    float *px = (float *)cli_xmalloc(per * n * sizeof(float));
+    int i;
+    for (i = 0; i < n; i++) {
+        LlavaImage img;
+        if (llava_image_load(&img, images[i]) != LLAVA_OK || llava_preprocess(cfg, &img, mode, px + per * i) != LLAVA_OK)
+            cli_die("%s", llava_last_error());
+        llava_image_free(&img);
+    }
+    return px;
+}
+
+/* --labels with --stage: the loss, the gradients, then --steps AdamW steps and --save */
+static void train(LlavaModel *m, const int *ids, const int *labels, int n, const float *pixels, int n_images, int stage,
+                  int steps, const char *grads_dir, const char *save_dir, int save_bf16) {
+    LlavaTrainOptions o;
+    llava_train_defaults(&o, stage == 2 ? 2 : 1);
+    if (stage == 3) o.stage = 0;
+    if (steps > 0) { /* a short run: a schedule that shows warmup and decay */
+        o.lr = 1e-3f;
+        o.warmup_ratio = 0.3f;
+        o.total_steps = steps;
+    }
+    LlavaTrainer *t = llava_trainer_new(m, &o);
+    if (!t) cli_die("%s", llava_last_error());
+    if (stage == 3 && llava_trainer_add_group(t, "vision_tower.", o.lr, 0.0f) != LLAVA_OK) cli_die("%s", llava_last_error());
+    LlavaSample smp = {ids, labels, n, pixels, n_images};
+    float loss = 0;
+    if (llava_trainer_grads(t, &smp, 1, &loss) != LLAVA_OK) cli_die("%s", llava_last_error());
+    printf("loss %.9g\n", loss);
+    int i;
+    for (i = 0; grads_dir && i < llava_trainer_n_params(t); i++) {
+        const float *g;
+        size_t k;
+        const char *key = llava_trainer_param(t, i, NULL, &g, &k);
+        char path[1024];
+        if (!g) continue;
+        snprintf(path, sizeof path, "%s/%s.f32", grads_dir, key);
+        write_floats(path, g, k);
+    }
+    for (i = 0; i < steps; i++) {
+        LlavaStepStats st;
+        if (llava_trainer_step(t, &smp, 1, &st) != LLAVA_OK) cli_die("%s", llava_last_error());
+        printf("step %d loss %.9g lr %.9g grad_norm %.9g\n", st.step, st.loss, st.lr, st.grad_norm);
+    }
+    if (save_dir && llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) cli_die("%s", llava_last_error());
+    llava_trainer_free(t);
+}
+
+/* --ids without --labels: the logits of every position, then --greedy ids */
+static int evaluate(LlavaModel *m, const int *ids, int n_ids, const float *pixels, int n_images, int n_ctx, int greedy,
+                    const char *logits_out) {
+    const int V = llava_model_config(m)->text_vocab;
+    int T = llava_expanded_length(m, ids, n_ids), i;
+    if (T < 0) cli_die("%s", llava_last_error());
+    if (T == 0) cli_usage_error("--ids: no ids");
+    LlavaContext *ctx = llava_context_new(m, n_ctx > 0 ? n_ctx : T + greedy);
+    if (!ctx) cli_die("%s", llava_last_error());
+    float *logits = logits_out ? (float *)cli_xmalloc((size_t)T * V * sizeof(float)) : NULL;
+    if (llava_eval(ctx, ids, n_ids, pixels, n_images, logits) < 0) cli_die("%s", llava_last_error());
+    if (logits_out) write_floats(logits_out, logits, (size_t)T * V);
+    free(logits);
+    fprintf(stderr, "dump: %d positions (%d ids, %d images), vocab %d\n", T, n_ids, n_images, V);
+    int rc = 0;
+    if (greedy > 0) {
+        LlavaSampling s;
+        memset(&s, 0, sizeof s);
+        s.ignore_eos = 1;
+        int *out = (int *)cli_xmalloc(greedy * sizeof(int)), n_out = 0;
+        if (llava_generate(ctx, NULL, 0, NULL, 0, &s, greedy, out, &n_out, NULL, NULL) != LLAVA_OK) {
+            cli_note("%s", llava_last_error());
+            rc = 1; /* the ids made before the failure are still printed */
+        }
+        for (i = 0; i < n_out; i++) printf("%s%d", i ? " " : "", out[i]);
+        printf("\n");
+        free(out);
+    }
+    llava_context_free(ctx);
+    return rc;
 }
 
 int main(int argc, char **argv) {
-    const char *model_dir = NULL, *ids_str = NULL, *logits_out = NULL, *pixels_out = NULL, *pre = NULL;
+    const char *model_dir = NULL, *ids_str = NULL, *logits_out = NULL, *pixels_out = NULL;
     const char *labels_str = NULL, *grads_dir = NULL, *save_dir = NULL;
-    int stage = 0, steps = 0, save_bf16 = 0;
-    const char *images[MAX_IMAGES], *pixel_files[MAX_IMAGES];
-    int n_img_files = 0, n_pix_files = 0, greedy = 0, size = 0, n_ctx = 0, i;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--model") && has) model_dir = argv[++i];
-        else if (!strcmp(a, "--image") && has && n_img_files < MAX_IMAGES) images[n_img_files++] = argv[++i];
-        else if (!strcmp(a, "--pixels") && has && n_pix_files < MAX_IMAGES) pixel_files[n_pix_files++] = argv[++i];
-        else if (!strcmp(a, "--ids") && has) ids_str = argv[++i];
-        else if (!strcmp(a, "--logits") && has) logits_out = argv[++i];
-        else if (!strcmp(a, "--greedy") && has) greedy = atoi(argv[++i]);
-        else if (!strcmp(a, "--preprocess") && has) pre = argv[++i];
-        else if (!strcmp(a, "--size") && has) size = atoi(argv[++i]);
-        else if (!strcmp(a, "--pixels-out") && has) pixels_out = argv[++i];
-        else if (!strcmp(a, "--ctx") && has) n_ctx = atoi(argv[++i]);
-        else if (!strcmp(a, "--labels") && has) labels_str = argv[++i];
-        else if (!strcmp(a, "--stage") && has) stage = atoi(argv[++i]);
-        else if (!strcmp(a, "--grads") && has) grads_dir = argv[++i];
-        else if (!strcmp(a, "--steps") && has) steps = atoi(argv[++i]);
-        else if (!strcmp(a, "--save") && has) save_dir = argv[++i];
-        else if (!strcmp(a, "--save-bf16")) save_bf16 = 1;
-        else {
-            fprintf(stderr, "dump: unknown or incomplete argument '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
+    const char **images = (const char **)cli_xcalloc((size_t)argc, sizeof *images); /* at most argc of each */
+    const char **pixel_files = (const char **)cli_xcalloc((size_t)argc, sizeof *pixel_files);
+    static const char *const modes[] = {"crop", "pad", NULL};
+    int stage = 0, steps = 0, save_bf16 = 0, pre = -1, n_img_files = 0, n_pix_files = 0, greedy = 0, size = 0, n_ctx = 0, i;
+    const char *s;
+    CliArgs a = cli_begin(argc, argv, "dump", usage);
+    while (cli_next(&a)) {
+        if (cli_str(&a, "--image", &s)) images[n_img_files++] = s;
+        else if (cli_str(&a, "--pixels", &s)) pixel_files[n_pix_files++] = s;
+        else if (cli_str(&a, "--model", &model_dir) || cli_str(&a, "--ids", &ids_str) || cli_str(&a, "--logits", &logits_out) ||
+                 cli_int(&a, "--greedy", &greedy, 0, 1 << 24) || cli_choice(&a, "--preprocess", &pre, modes) ||
+                 cli_int(&a, "--size", &size, 1, 1 << 16) || cli_str(&a, "--pixels-out", &pixels_out) ||
+                 cli_int(&a, "--ctx", &n_ctx, 0, 1 << 24) || cli_str(&a, "--labels", &labels_str) ||
+                 cli_int(&a, "--stage", &stage, 1, 3) || cli_str(&a, "--grads", &grads_dir) ||
+                 cli_int(&a, "--steps", &steps, 0, 1 << 24) || cli_str(&a, "--save", &save_dir) ||
+                 cli_flag(&a, "--save-bf16", &save_bf16))
+            continue;
+        else cli_unknown(&a);
     }
-    LlavaPreMode mode = LLAVA_PRE_DEFAULT;
-    if (pre) {
-        if (!strcmp(pre, "crop")) mode = LLAVA_PRE_CROP;
-        else if (!strcmp(pre, "pad")) mode = LLAVA_PRE_PAD;
-        else {
-            fprintf(stderr, "dump: --preprocess must be crop or pad\n");
-            return 2;
-        }
-    }
-    if (n_img_files && n_pix_files) {
-        fprintf(stderr, "dump: give --image or --pixels, not both\n");
-        return 2;
-    }
+    const LlavaPreMode mode = pre < 0 ? LLAVA_PRE_DEFAULT : pre == 0 ? LLAVA_PRE_CROP : LLAVA_PRE_PAD;
+    if (n_img_files && n_pix_files) cli_usage_error("give --image or --pixels, not both");
+    if (labels_str && (!ids_str || !stage)) cli_usage_error("--labels needs --ids and --stage 1, 2 or 3");
+    if (!labels_str && (stage || grads_dir || steps)) cli_usage_error("--stage, --grads and --steps need --labels");
+    if (labels_str && (logits_out || greedy)) cli_usage_error("--logits and --greedy do not go with --labels");
+    if (save_bf16 && !save_dir) cli_usage_error("--save-bf16 needs --save");
 
     /* preprocessing only, without a model */
     if (!model_dir) {
-        if (!n_img_files || !pixels_out || size <= 0) {
-            usage(stderr);
-            return 2;
-        }
+        if (!n_img_files || !pixels_out || !size) cli_usage_error("without --model: --image, --size and --pixels-out are needed");
+        if (n_pix_files || ids_str || save_dir) cli_usage_error("--pixels, --ids and --save need --model");
         LlavaConfig cfg;
         memset(&cfg, 0, sizeof cfg);
         llava_preprocess_defaults(&cfg, size);
-        size_t per = (size_t)3 * size * size;
-        float *px = (float *)malloc(per * n_img_files * sizeof(float));
-        for (i = 0; i < n_img_files; i++) {
-            LlavaImage img;
-            if (llava_image_load(&img, images[i]) != LLAVA_OK || llava_preprocess(&cfg, &img, mode, px + per * i) != LLAVA_OK) {
-                fprintf(stderr, "dump: %s\n", llava_last_error());
-                llava_image_free(&img);
-                free(px);
-                return 1;
-            }
-            llava_image_free(&img);
-        }
-        int rc = write_floats(pixels_out, px, per * n_img_files);
+        const size_t per = (size_t)3 * size * size;
+        float *px = preprocess_all(&cfg, images, n_img_files, mode, per);
+        write_floats(pixels_out, px, per * n_img_files);
         free(px);
-        if (rc) fprintf(stderr, "dump: cannot write %s\n", pixels_out);
-        return rc ? 1 : 0;
+        return 0;
     }
+    if (!ids_str && !pixels_out && !save_dir) cli_usage_error("nothing to do: give --ids, --pixels-out or --save");
 
     LlavaModel *m = llava_model_load(model_dir);
-    if (!m) {
-        fprintf(stderr, "dump: %s\n", llava_last_error());
-        return 1;
-    }
+    if (!m) cli_die("%s", llava_last_error());
     const LlavaConfig *cfg = llava_model_config(m);
-    const int S = cfg->vision_image_size, V = cfg->text_vocab;
+    const int S = cfg->vision_image_size;
     const size_t per = (size_t)3 * S * S;
-    float *pixels = NULL;
-    int n_images = 0, rc = 0;
-    if (n_img_files) {
-        pixels = (float *)malloc(per * n_img_files * sizeof(float));
-        for (i = 0; i < n_img_files && !rc; i++) {
-            LlavaImage img;
-            if (llava_image_load(&img, images[i]) != LLAVA_OK || llava_preprocess(cfg, &img, mode, pixels + per * i) != LLAVA_OK) {
-                fprintf(stderr, "dump: %s\n", llava_last_error());
-                rc = 1;
-            }
-            llava_image_free(&img);
-        }
-        n_images = n_img_files;
-    }
-    for (i = 0; i < n_pix_files && !rc; i++) {
-        size_t n = 0;
-        float *p = read_floats(pixel_files[i], &n);
-        if (!p || n == 0 || n % per) {
-            fprintf(stderr, "dump: %s: expected float32 [3][%d][%d] per image, got %zu floats\n", pixel_files[i], S, S, n);
-            free(p);
-            rc = 1;
-            break;
-        }
-        pixels = (float *)realloc(pixels, (per * n_images + n) * sizeof(float));
+    float *pixels = n_img_files ? preprocess_all(cfg, images, n_img_files, mode, per) : NULL;
+    int n_images = n_img_files, rc = 0;
+    for (i = 0; i < n_pix_files; i++) {
+        size_t bytes = 0;
+        char *p = llava_read_file(pixel_files[i], SIZE_MAX, &bytes);
+        if (!p) cli_die("%s", llava_last_error());
+        const size_t n = bytes / sizeof(float);
+        if (n == 0 || n % per) cli_die("%s: expected float32 [3][%d][%d] per image, got %zu floats", pixel_files[i], S, S, n);
+        pixels = (float *)cli_xrealloc(pixels, (per * n_images + n) * sizeof(float));
         memcpy(pixels + per * n_images, p, n * sizeof(float));
         n_images += (int)(n / per);
-        free(p);
+        llava_free_string(p);
     }
-    if (!rc && pixels_out) {
-        if (write_floats(pixels_out, pixels ? pixels : (float *)"", per * n_images)) {
-            fprintf(stderr, "dump: cannot write %s\n", pixels_out);
-            rc = 1;
-        }
+    if (pixels_out) write_floats(pixels_out, pixels ? pixels : (const float *)"", per * n_images);
+    if (save_dir && !labels_str) { /* conversion: the model as loaded, saved again (e.g. as BF16) */
+        if (llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) cli_die("%s", llava_last_error());
     }
-    if (!rc && save_dir && !labels_str) { /* conversion: the model as loaded, saved again (e.g. as BF16) */
-        if (llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) {
-            fprintf(stderr, "dump: %s\n", llava_last_error());
-            rc = 1;
-        }
-    }
-    if (!rc && ids_str && labels_str) { /* training: loss and gradients */
+    if (ids_str) {
         int n_ids = 0, n_lab = 0;
-        int *ids = parse_ids(ids_str, m, cfg->image_token_id, &n_ids), *labels = parse_ids(labels_str, m, -100, &n_lab);
-        rc = 1;
-        if (ids && labels && n_ids != n_lab) fprintf(stderr, "dump: %d ids but %d labels\n", n_ids, n_lab);
-        else if (ids && labels) {
-            LlavaTrainOptions o;
-            llava_train_defaults(&o, stage == 2 ? 2 : 1);
-            if (stage == 3) o.stage = 0;
-            if (steps > 0) { /* a short run: a schedule that shows warmup and decay */
-                o.lr = 1e-3f;
-                o.warmup_ratio = 0.3f;
-                o.total_steps = steps;
-            }
-            LlavaTrainer *t = stage >= 1 && stage <= 3 ? llava_trainer_new(m, &o) : NULL;
-            if (t && stage == 3) llava_trainer_add_group(t, "vision_tower.", o.lr, 0.0f);
-            LlavaSample smp = {ids, labels, n_ids, pixels, n_images};
-            float loss = 0;
-            if (!t) fprintf(stderr, "dump: --stage must be 1, 2 or 3 (%s)\n", llava_last_error());
-            else if (llava_trainer_grads(t, &smp, 1, &loss) != LLAVA_OK) fprintf(stderr, "dump: %s\n", llava_last_error());
-            else {
-                rc = 0;
-                printf("loss %.9g\n", loss);
-                for (i = 0; grads_dir && i < llava_trainer_n_params(t) && !rc; i++) {
-                    const float *g;
-                    size_t n;
-                    const char *key = llava_trainer_param(t, i, NULL, &g, &n);
-                    char path[1024];
-                    if (!g) continue;
-                    snprintf(path, sizeof path, "%s/%s.f32", grads_dir, key);
-                    if (write_floats(path, g, n)) {
-                        fprintf(stderr, "dump: cannot write %s\n", path);
-                        rc = 1;
-                    }
-                }
-            }
-            for (i = 0; !rc && i < steps; i++) {
-                LlavaStepStats st;
-                if (llava_trainer_step(t, &smp, 1, &st) != LLAVA_OK) {
-                    fprintf(stderr, "dump: %s\n", llava_last_error());
-                    rc = 1;
-                } else {
-                    printf("step %d loss %.9g lr %.9g grad_norm %.9g\n", st.step, st.loss, st.lr, st.grad_norm);
-                }
-            }
-            if (!rc && save_dir && llava_model_save(m, save_dir, save_bf16 ? LLAVA_BF16 : LLAVA_F32) != LLAVA_OK) {
-                fprintf(stderr, "dump: %s\n", llava_last_error());
-                rc = 1;
-            }
-            llava_trainer_free(t);
-        }
-        free(ids);
-        free(labels);
-        ids_str = NULL;
-    }
-    if (!rc && ids_str) {
-        int n_ids = 0;
-        int *ids = parse_ids(ids_str, m, cfg->image_token_id, &n_ids);
-        const char *p = ids ? "" : "x";
-        int T = *p ? -1 : llava_expanded_length(m, ids, n_ids);
-        if (!*p && T < 0) fprintf(stderr, "dump: %s\n", llava_last_error());
-        LlavaContext *ctx = T > 0 ? llava_context_new(m, n_ctx > 0 ? n_ctx : T + (greedy > 0 ? greedy : 0)) : NULL;
-        if (T > 0 && !ctx) fprintf(stderr, "dump: %s\n", llava_last_error());
-        rc = 1;
-        if (ctx) {
-            float *logits = logits_out ? (float *)malloc((size_t)T * V * sizeof(float)) : NULL;
-            if (llava_eval(ctx, ids, n_ids, pixels, n_images, logits) < 0) {
-                fprintf(stderr, "dump: %s\n", llava_last_error());
-            } else if (logits_out && write_floats(logits_out, logits, (size_t)T * V)) {
-                fprintf(stderr, "dump: cannot write %s\n", logits_out);
-            } else {
-                rc = 0;
-                fprintf(stderr, "dump: %d positions (%d ids, %d images), vocab %d\n", T, n_ids, n_images, V);
-                if (greedy > 0) {
-                    LlavaSampling s;
-                    memset(&s, 0, sizeof s);
-                    s.ignore_eos = 1;
-                    int *out = (int *)malloc(greedy * sizeof(int)), n_out = 0;
-                    if (llava_generate(ctx, NULL, 0, NULL, 0, &s, greedy, out, &n_out, NULL, NULL) != LLAVA_OK) {
-                        fprintf(stderr, "dump: %s\n", llava_last_error());
-                        rc = 1;
-                    }
-                    for (i = 0; i < n_out; i++) printf("%s%d", i ? " " : "", out[i]);
-                    printf("\n");
-                    free(out);
-                }
-            }
-            free(logits);
-            llava_context_free(ctx);
+        int *ids = parse_ids("--ids", ids_str, m, cfg->image_token_id, &n_ids);
+        if (labels_str) {
+            int *labels = parse_ids("--labels", labels_str, m, -100, &n_lab);
+            if (n_ids != n_lab) cli_usage_error("%d ids but %d labels", n_ids, n_lab);
+            train(m, ids, labels, n_ids, pixels, n_images, stage, steps, grads_dir, save_dir, save_bf16);
+            free(labels);
+        } else {
+            rc = evaluate(m, ids, n_ids, pixels, n_images, n_ctx, greedy, logits_out);
         }
         free(ids);
     }
     free(pixels);
+    free(images);
+    free(pixel_files);
     llava_model_free(m);
     return rc;
 }

@@ -2,7 +2,8 @@
 """Tokenizer encode throughput, one thread: llava.h (build/bench_tokenizer) against Hugging Face
 `tokenizers` on the same text, in the same run, printed as MB/s and as a ratio.
 
-usage: python3 tools/py/bench_tokenizer.py [build/bench_tokenizer [bench.json]]   (from the repository root)
+usage: python3 tools/py/bench_tokenizer.py [build/bench_tokenizer [bench.json]]
+(the program's default is the repository's build/bench_tokenizer)
 With a bench.json (written by build/bench), the figures are appended to it.
 The text (~2 MB, one sentence per line, deterministic) comes from the fixture script's generator;
 both sides encode each line as one text with special tokens, for the SentencePiece-style and the
@@ -18,6 +19,7 @@ import time
 os.environ["RAYON_NUM_THREADS"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tools/py/ is two below it
 from make_tokenizer_fixtures import corpus_lines  # noqa: E402
 
 import tokenizers  # noqa: E402
@@ -33,7 +35,7 @@ def hf_mb_s(path, lines, nbytes, seconds=2.0):
 
 
 def main():
-    exe = sys.argv[1] if len(sys.argv) > 1 else "build/bench_tokenizer"
+    exe = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "build", "bench_tokenizer")
     lines = corpus_lines(random.Random(2024), 30000)
     with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
         f.write("\n".join(lines))
@@ -42,7 +44,7 @@ def main():
     print(f"tokenizer encode, one thread, {nbytes / 1e6:.2f} MB of text in {len(lines)} lines (tokenizers {tokenizers.__version__})")
     entries = []
     for name in ("sp_first", "sp_normalizer", "bl_gpt2", "bl_llama3"):
-        d = os.path.join("tests/fixtures/tokenizer", name)
+        d = os.path.join(ROOT, "tests", "fixtures", "tokenizer", name)
         out = subprocess.run([exe, "--tokenizer", d, "--text", path], capture_output=True, text=True, check=True).stdout.split()
         ours, ours_ids = float(out[1]), int(out[3])
         hf, hf_ids = hf_mb_s(d, lines, nbytes)

@@ -6,7 +6,7 @@ steps of stage 2 on sample 0 of the training fixtures' batch and saves the model
 layout; build/dump then computes the saved model's logits on that sample, and
 `tools/py/make_train_fixtures.py check-checkpoint` loads the directory with
 LlavaForConditionalGeneration.from_pretrained and compares. The results go to
-tests/fixtures/train/checkpoint_check.json. Run from the repository root after `make`, with a Python
+tests/fixtures/train/checkpoint_check.json. Run after `make` (from any directory), with a Python
 that has torch and transformers:  python3 tools/py/check_saved_checkpoints.py
 """
 import json

@@ -7,8 +7,9 @@ connector punctuation). The tables are sorted, merged code point ranges from Pyt
 (its Unicode version is written into the header); whitespace is the Unicode White_Space property,
 which unicodedata does not expose, so it is listed here (it has not changed since Unicode 6).
 
-usage: python3 tools/py/gen_unicode_tables.py [llava.h]
+usage: python3 tools/py/gen_unicode_tables.py [llava.h]   (default: the repository's llava.h)
 Rewrites the block between the BEGIN/END GENERATED UNICODE TABLES markers in place."""
+import os
 import sys
 import unicodedata
 
@@ -49,7 +50,7 @@ def table(name, rs):
 
 
 def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else "llava.h"
+    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "llava.h")
     block = [
         "/* BEGIN GENERATED UNICODE TABLES (tools/py/gen_unicode_tables.py, Unicode %s) */" % unicodedata.unidata_version,
         "/* \\p{L}: Lu Ll Lt Lm Lo */",

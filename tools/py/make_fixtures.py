@@ -14,7 +14,7 @@ What it makes (all paths below are relative to tests/fixtures/):
                       sizes 32 and 40, plus the decoded RGB bytes of every image
   manifest.json       describes everything above, package versions and notes
 
-Run from the repository root (needs torch, transformers, safetensors, numpy, pillow):
+Run from any directory (paths are found from this file; needs torch, transformers, safetensors, numpy, pillow):
     python3 tools/py/make_fixtures.py
 The output is deterministic: fixed seeds, single-threaded torch, and the
 directories it owns under tests/fixtures/ are deleted and rewritten each run.

@@ -14,7 +14,7 @@ decodings of a corpus of test strings are written for every tokenizer, and 2-tur
 rendered and masked by a port of the original LLaVA code (conversation.py, train.py, mm_utils.py)
 and by the llava-1.5-hf chat template.
 
-usage: python3 tools/py/make_tokenizer_fixtures.py   (from the repository root; deterministic)"""
+usage: python3 tools/py/make_tokenizer_fixtures.py   (from any directory; deterministic)"""
 import json
 import os
 import random
@@ -29,7 +29,8 @@ import tokenizers
 import transformers
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
-OUT = "tests/fixtures/tokenizer"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tools/py/ is two below it
+OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer")
 LLAMA3_RE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 QWEN2_RE = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 
@@ -211,7 +212,7 @@ def make_bl(lines, pattern):
 
 def build_c_tool(tmp):
     exe = os.path.join(tmp, "tokenize")
-    subprocess.run(["gcc", "-std=c11", "-O2", "-o", exe, "tools/tokenize.c", "-lm"], check=True)
+    subprocess.run(["gcc", "-std=c11", "-O2", "-o", exe, os.path.join(ROOT, "tools", "tokenize.c"), "-lm"], check=True)
     return exe
 
 
@@ -447,7 +448,7 @@ def main():
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
-    print("wrote", OUT, {k: v["vocab_size"] for k, v in manifest["tokenizers"].items()}, len(texts), "texts,", len(cases), "template cases")
+    print("wrote", os.path.relpath(OUT, ROOT), {k: v["vocab_size"] for k, v in manifest["tokenizers"].items()}, len(texts), "texts,", len(cases), "template cases")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ Stages: stage1 (projector only), stage2 (projector + whole language model), and 
 "vision" (vision tower only). Step runs (tiny_hf4): AdamW + cosine warmup schedule + grad clipping,
 6 steps: stage2 on the whole batch, stage2 with gradient accumulation over two micro-batches, stage1.
 
-Run from the repository root (needs torch, transformers, safetensors, numpy):
+Run from any directory (paths are found from this file; needs torch, transformers, safetensors, numpy):
     python3 tools/py/make_train_fixtures.py
 Deterministic: fixed seeds, one torch thread, float32 on CPU, eager attention; tests/fixtures/train/ is
 deleted and rewritten on every run.

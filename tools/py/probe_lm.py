@@ -22,7 +22,7 @@ import random
 import torch
 from transformers import LlavaForConditionalGeneration, PreTrainedTokenizerFast
 
-from probe_vision import COLORS, SHAPES  # the world's names (tools/ is on the path when run as a script)
+from probe_vision import COLORS, SHAPES  # the world's names (tools/py/, the script's folder, is on the path)
 
 OTHER = ["small", "medium", "large", "left", "right", "top", "bottom", "middle", "background", "plain", "image", "shape",
          "object", "above", "below", "next", "two", "three", "four", "five", "one"]

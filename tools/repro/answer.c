@@ -25,6 +25,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
+#include "../common.h"
 
 #include <errno.h>
 #include <math.h>
@@ -33,65 +34,24 @@
 #include <string.h>
 #include <time.h>
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: answer --model DIR --questions Q.jsonl --out A.jsonl [options]\n"
-               "  --model DIR        LLaVA model directory (config.json, safetensors, tokenizer.json)\n"
-               "  --questions FILE   one {\"question_id\", \"image\", \"text\"} a line (eval_sqa --prompts, instruct --bench)\n"
-               "  --images DIR       where the questions' image paths are relative to (default: the questions' directory)\n"
-               "  --out FILE         answers, one {\"question_id\", \"prompt\", \"text\", \"model_id\"} a line; appended to:\n"
-               "                     ids already answered there are skipped (resume)\n"
-               "  --template NAME    vicuna_v1 (default), llava_v1, llava_hf or plain\n"
-               "  --max-tokens N     longest answer in tokens (default 128)\n"
-               "  --temp T           sampling temperature, 0 = greedy (default 0)\n"
-               "  --seed S           sampling seed when --temp > 0 (default 1234)\n"
-               "  --ctx N            context size in positions (default: the model's, at most 4096)\n"
-               "  --model-id NAME    \"model_id\" of the answers (default: the model directory's name)\n"
-               "  --jobs N           questions answered at once, each on one thread (default: one per thread, while\n"
-               "                     their key-value caches take at most 1 GiB together; 1: one at a time on all threads)\n"
-               "  --quiet            no progress lines\n");
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* --- a growable string, JSON output ------------------------------------------------------------------ */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} Buf;
-
-static int bput(Buf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 256;
-        while (nc < b->n + n + 1) nc *= 2;
-        char *np = (char *)realloc(b->p, nc);
-        if (!np) return -1;
-        b->p = np, b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-    return 0;
-}
-static int bputs(Buf *b, const char *s) { return bput(b, s, strlen(s)); }
-static int bjson(Buf *b, const char *s) { /* a JSON string literal */
-    int rc = bputs(b, "\"");
-    for (; *s; s++) {
-        char e[8];
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') e[0] = '\\', e[1] = (char)c, e[2] = 0;
-        else if (c == '\n') strcpy(e, "\\n");
-        else if (c == '\t') strcpy(e, "\\t");
-        else if (c == '\r') strcpy(e, "\\r");
-        else if (c < 0x20) snprintf(e, sizeof e, "\\u%04x", c);
-        else e[0] = (char)c, e[1] = 0;
-        rc |= bputs(b, e);
-    }
-    return rc | bputs(b, "\"");
-}
+static const char usage[] =
+    "usage: answer --model DIR --questions Q.jsonl --out A.jsonl [options]\n"
+    "  answers each question with the model: one greedy (or sampled) answer a question, appended to A.jsonl\n"
+    "  --model DIR        LLaVA model directory (config.json, safetensors, tokenizer.json) (required)\n"
+    "  --questions FILE   one {\"question_id\", \"image\", \"text\"} a line (eval_sqa --prompts, instruct --bench) (required)\n"
+    "  --out FILE         answers, one {\"question_id\", \"prompt\", \"text\", \"model_id\"} a line (required); appended\n"
+    "                     to: ids already answered there are skipped (resume)\n"
+    "  --images DIR       where the questions' image paths are relative to (default: the questions' directory)\n"
+    "  --template NAME    vicuna_v1, llava_v1, llava_hf or plain (default vicuna_v1)\n"
+    "  --max-tokens N     longest answer in tokens, 1 to 1000000 (default 128)\n"
+    "  --temp T           sampling temperature, 0 to 100; 0 = greedy (default 0)\n"
+    "  --seed S           sampling seed when --temp > 0 (default 1234)\n"
+    "  --ctx N            context size in positions, at most the model's (default: the model's, at most 4096)\n"
+    "  --model-id NAME    \"model_id\" of the answers (default: the model directory's name)\n"
+    "  --jobs N           questions answered at once, each on one thread, 1 to 1024 (default: one per thread,\n"
+    "                     while their key-value caches take at most 1 GiB together; 1: one at a time on all threads)\n"
+    "  --quiet            no progress lines\n"
+    "  --help, --version\n";
 
 /* question_id as text (ids are strings in ScienceQA's files, numbers in LLaVA-Bench's); NULL if absent */
 static const char *id_text(const LlavaJsonNode *q, char *num, size_t cap) {
@@ -103,62 +63,20 @@ static const char *id_text(const LlavaJsonNode *q, char *num, size_t cap) {
     return NULL;
 }
 
-/* --- the set of ids already answered ----------------------------------------------------------------- */
-typedef struct {
-    char **s;
-    size_t n, cap; /* open addressing, cap a power of two */
-} IdSet;
-
-static size_t hash(const char *s) {
-    size_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
-static int idset_has(const IdSet *set, const char *s) {
-    size_t i;
-    if (!set->cap) return 0;
-    for (i = hash(s) & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1))
-        if (!strcmp(set->s[i], s)) return 1;
-    return 0;
-}
-static int idset_add(IdSet *set, const char *s) {
-    size_t i;
-    if (idset_has(set, s)) return 0;
-    if (2 * (set->n + 1) > set->cap) {
-        size_t nc = set->cap ? set->cap * 2 : 1024;
-        char **ns = (char **)calloc(nc, sizeof(char *));
-        if (!ns) return -1;
-        for (i = 0; i < set->cap; i++)
-            if (set->s[i]) {
-                size_t k = hash(set->s[i]) & (nc - 1);
-                while (ns[k]) k = (k + 1) & (nc - 1);
-                ns[k] = set->s[i];
-            }
-        free(set->s);
-        set->s = ns, set->cap = nc;
-    }
-    for (i = hash(s) & (set->cap - 1); set->s[i]; i = (i + 1) & (set->cap - 1)) {
-    }
-    if (!(set->s[i] = strdup(s))) return -1;
-    set->n++;
-    return 0;
-}
-static void idset_free(IdSet *set) {
-    size_t i;
-    for (i = 0; i < set->cap; i++) free(set->s[i]);
-    free(set->s);
-}
+/* the ids already answered: a set, llava.h's string map with the values unused */
+static int id_done(const LlavaStrMap *done, const char *id) { return llava_strmap_get(done, id, strlen(id)) >= 0; }
+static int id_add(LlavaStrMap *done, const char *id) { return llava_strmap_put(done, id, strlen(id), 0) < 0 ? -1 : 0; }
 
 /* Reads the answers written so far into `done`. A run killed mid-write can leave a last line cut short:
    then the file is rewritten with its complete lines only, so that appending starts on a fresh line. */
-static int read_done(const char *path, IdSet *done) {
+static int read_done(const char *path, LlavaStrMap *done) {
     size_t n;
     FILE *fp = fopen(path, "rb");
     if (!fp) return 0; /* nothing answered yet */
     fclose(fp);
     char *text = llava_read_file(path, (size_t)1 << 30, &n), *line = text;
-    if (!text) return fprintf(stderr, "answer: %s\n", llava_last_error()), -1;
-    Buf keep = {0};
+    if (!text) return cli_note("%s", llava_last_error()), -1;
+    LlavaBuf keep = {0};
     int bad = 0;
     while (line && *line) {
         char *nl = strchr(line, '\n');
@@ -171,10 +89,11 @@ static int read_done(const char *path, IdSet *done) {
             const LlavaJsonNode *t = llava_json_get(&j, &j.nodes[0], "text");
             if (id && t && t->type == LLAVA_JSON_STR && nl) { /* complete lines only */
                 ok = 1;
-                if (idset_add(done, id) || bput(&keep, line, len + 1)) {
+                llava_buf_put(&keep, line, len + 1);
+                if (id_add(done, id) || keep.oom) {
                     llava_json_free(&j);
-                    free(text), free(keep.p);
-                    return fprintf(stderr, "answer: out of memory\n"), -1;
+                    free(text), llava_buf_free(&keep);
+                    return cli_note("out of memory"), -1;
                 }
             }
             llava_json_free(&j);
@@ -183,14 +102,14 @@ static int read_done(const char *path, IdSet *done) {
         line = nl ? nl + 1 : NULL;
     }
     if (bad) {
-        fprintf(stderr, "answer: %s: dropping %d incomplete or unreadable line%s of an earlier run\n", path, bad, bad == 1 ? "" : "s");
+        cli_note("%s: dropping %d incomplete or unreadable line%s of an earlier run", path, bad, bad == 1 ? "" : "s");
         if (llava_write_text(path, keep.p ? keep.p : "") != LLAVA_OK) {
-            fprintf(stderr, "answer: %s\n", llava_last_error());
-            free(text), free(keep.p);
+            cli_note("%s", llava_last_error());
+            free(text), llava_buf_free(&keep);
             return -1;
         }
     }
-    free(text), free(keep.p);
+    free(text), llava_buf_free(&keep);
     return 0;
 }
 
@@ -229,22 +148,21 @@ typedef struct {
     int status; /* 1 answered, 0 answered in an earlier run, -1 failed (reported on stderr) */
     int ready, n_gen;
     char *id;
-    Buf line; /* the answer's JSON line */
+    LlavaBuf line; /* the answer's JSON line */
 } Result;
 
+/* 0, -1 when the context cannot be made (llava_last_error() says why), -2 when out of memory */
 static int worker_init(Worker *w, const Job *jb) {
     const size_t S = (size_t)jb->cfg->vision_image_size;
     memset(w, 0, sizeof *w);
     w->ids_cap = jb->n_ctx + jb->image_repeat + 64;
     w->c = llava_context_new(jb->m, jb->n_ctx);
-    if (!w->c) return -1;
+    if (!w->c) return -1; /* llava_last_error() says why */
     w->pixels = (float *)malloc(3 * S * S * sizeof(float));
     w->masked = (float *)malloc(sizeof(float) * (size_t)jb->V);
     w->ids = (int *)malloc(sizeof(int) * (size_t)w->ids_cap);
     w->gen = (int *)malloc(sizeof(int) * (size_t)(jb->max_tokens + 1));
-    if (w->pixels && w->masked && w->ids && w->gen) return 0;
-    llava__err("out of memory");
-    return -1;
+    return w->pixels && w->masked && w->ids && w->gen ? 0 : -2;
 }
 static void worker_free(Worker *w) {
     llava_context_free(w->c);
@@ -277,7 +195,8 @@ static int generate(const Job *jb, Worker *w, int n_ids, const float *pixels, in
     return rc;
 }
 
-/* Question q on worker w: its JSON line into r (status 1), or a message on stderr (status -1). */
+/* Question q on worker w: its JSON line into r (status 1), or a message on stderr (status -1). Workers
+   run side by side: each message is one fprintf, so that two workers' lines do not mix. */
 static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
     LlavaJson j;
     char num[64], where[96];
@@ -370,18 +289,25 @@ static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
         }
     }
     if (!rc) { /* the line as it will be written */
-        Buf *o = &r->line;
-        int err = bputs(o, "{\"question_id\": ");
-        if (qid->type == LLAVA_JSON_NUM) err |= bputs(o, num);
-        else err |= bjson(o, id);
-        err |= bputs(o, ", \"prompt\": ") | bjson(o, txt->str) | bputs(o, ", \"text\": ") | bjson(o, answer);
-        err |= bputs(o, ", \"model_id\": ") | bjson(o, jb->model_id);
-        if (cat && cat->type == LLAVA_JSON_STR) err |= bputs(o, ", \"category\": ") | bjson(o, cat->str);
-        err |= bputs(o, "}\n");
+        LlavaBuf *o = &r->line;
+        llava_buf_puts(o, "{\"question_id\": ");
+        if (qid->type == LLAVA_JSON_NUM) llava_buf_puts(o, num);
+        else llava_buf_json_string(o, id, strlen(id));
+        llava_buf_puts(o, ", \"prompt\": ");
+        llava_buf_json_string(o, txt->str, strlen(txt->str));
+        llava_buf_puts(o, ", \"text\": ");
+        llava_buf_json_string(o, answer, strlen(answer));
+        llava_buf_puts(o, ", \"model_id\": ");
+        llava_buf_json_string(o, jb->model_id, strlen(jb->model_id));
+        if (cat && cat->type == LLAVA_JSON_STR) {
+            llava_buf_puts(o, ", \"category\": ");
+            llava_buf_json_string(o, cat->str, strlen(cat->str));
+        }
+        llava_buf_puts(o, "}\n");
         r->id = strdup(id);
-        if (err || !r->id) {
-            fprintf(stderr, "answer: question %s: out of memory\n", id);
-            free(r->line.p), free(r->id);
+        if (o->oom || !r->id) {
+            cli_note("question %s: out of memory", id);
+            llava_buf_free(&r->line), free(r->id);
             memset(&r->line, 0, sizeof r->line), r->id = NULL;
         } else {
             r->status = 1, r->n_gen = n_gen;
@@ -395,11 +321,12 @@ static void answer_one(const Job *jb, Worker *w, int q, Result *r) {
 typedef struct {
     FILE *out;
     const char *out_path;
-    IdSet *done;
+    LlavaStrMap *done;
     Result *res;
-    int nq, todo, quiet, next, answered, failed, skipped, stop;
+    int nq, todo, next, answered, failed, skipped, stop;
     long gen_tokens;
-    double t_start, t_report;
+    double t_start;
+    CliProgress prog;
 } Commit;
 
 static void commit(Commit *cm, int q, const Result *r) {
@@ -412,27 +339,25 @@ static void commit(Commit *cm, int q, const Result *r) {
         } else if (x->status < 0) {
             cm->failed++;
         } else if (cm->stop) { /* after a failed write nothing more is written */
-        } else if (idset_has(cm->done, x->id)) { /* a repeated id is answered once */
+        } else if (id_done(cm->done, x->id)) { /* a repeated id is answered once */
             cm->skipped++;
         } else if (fwrite(x->line.p, 1, x->line.n, cm->out) != x->line.n || fflush(cm->out) != 0) {
             /* one line, flushed: what is on disk is always whole answers (resume relies on it) */
-            fprintf(stderr, "answer: %s: write failed\n", cm->out_path);
+            cli_note("%s: write failed", cm->out_path);
             cm->failed++;
             cm->stop = 1; /* a full disk will not get better with the next question */
         } else {
-            idset_add(cm->done, x->id);
+            id_add(cm->done, x->id);
             cm->answered++;
             cm->gen_tokens += x->n_gen;
         }
-        free(x->line.p), free(x->id);
+        llava_buf_free(&x->line), free(x->id);
         memset(&x->line, 0, sizeof x->line), x->id = NULL;
-        double t = now();
-        if (!cm->quiet && x->status != 0 && (t - cm->t_report > 10 || cm->answered + cm->failed == cm->todo)) {
-            const int n = cm->answered + cm->failed;
-            double per = (t - cm->t_start) / (n > 0 ? n : 1), eta = per * (cm->todo - n);
-            fprintf(stderr, "answer: %d/%d done (%d failed), %.2f s per question, %.1f tokens/s, ETA %dm%02ds\n", n, cm->todo, cm->failed, per,
-                    cm->gen_tokens / (t - cm->t_start), (int)(eta / 60), (int)eta % 60);
-            cm->t_report = t;
+        if (x->status != 0) {
+            char info[80];
+            const double el = cli_now() - cm->t_start;
+            snprintf(info, sizeof info, "%d failed, %.1f tokens/s", cm->failed, el > 0 ? (double)cm->gen_tokens / el : 0.0);
+            cli_progress(&cm->prog, cm->answered + cm->failed, info);
         }
     }
 }
@@ -445,41 +370,24 @@ int main(int argc, char **argv) {
     sp.temperature = 0.0f;
     sp.top_p = 1.0f;
     sp.seed = 1234;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const int has = i + 1 < argc;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return usage(stdout), 0;
-        else if (!strcmp(a, "--quiet")) quiet = 1;
-        else if (!strcmp(a, "--model") && has) model_dir = argv[++i];
-        else if (!strcmp(a, "--questions") && has) qpath = argv[++i];
-        else if (!strcmp(a, "--images") && has) images = argv[++i];
-        else if (!strcmp(a, "--out") && has) out_path = argv[++i];
-        else if (!strcmp(a, "--template") && has) tpl_name = argv[++i];
-        else if (!strcmp(a, "--max-tokens") && has) max_tokens = atoi(argv[++i]);
-        else if (!strcmp(a, "--temp") && has) sp.temperature = (float)atof(argv[++i]);
-        else if (!strcmp(a, "--seed") && has) sp.seed = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(a, "--ctx") && has) n_ctx = atoi(argv[++i]);
-        else if (!strcmp(a, "--model-id") && has) model_id = argv[++i];
-        else if (!strcmp(a, "--jobs") && has) jobs_opt = atoi(argv[++i]);
-        else {
-            fprintf(stderr, "answer: unknown or incomplete argument '%s'\n", a);
-            usage(stderr);
-            return 2;
-        }
+    CliArgs a = cli_begin(argc, argv, "answer", usage);
+    while (cli_next(&a)) {
+        if (cli_str(&a, "--model", &model_dir) || cli_str(&a, "--questions", &qpath) || cli_str(&a, "--images", &images) ||
+            cli_str(&a, "--out", &out_path) || cli_str(&a, "--template", &tpl_name) || cli_int(&a, "--max-tokens", &max_tokens, 1, 1000000) ||
+            cli_float(&a, "--temp", &sp.temperature, 0, 100) || cli_u64(&a, "--seed", &sp.seed) || cli_int(&a, "--ctx", &n_ctx, 1, 1 << 20) ||
+            cli_str(&a, "--model-id", &model_id) || cli_int(&a, "--jobs", &jobs_opt, 1, 1024) || cli_flag(&a, "--quiet", &quiet))
+            continue;
+        cli_unknown(&a);
     }
     const int tpl = llava_template_from_name(tpl_name);
-    if (!model_dir || !qpath || !out_path || tpl < 0 || max_tokens < 1 || n_ctx < 0 || jobs_opt < 0) {
-        if (jobs_opt < 0) fprintf(stderr, "answer: --jobs must be at least 1 (or 0, the default)\n");
-        if (tpl < 0) fprintf(stderr, "answer: unknown template '%s'\n", tpl_name);
-        if (max_tokens < 1) fprintf(stderr, "answer: --max-tokens must be at least 1\n");
-        if (!model_dir || !qpath || !out_path) fprintf(stderr, "answer: --model, --questions and --out are required\n");
-        usage(stderr);
-        return 2;
-    }
+    if (tpl < 0) cli_usage_error("--template: unknown template '%s' (vicuna_v1, llava_v1, llava_hf or plain)", tpl_name);
+    cli_require(model_dir, "--model");
+    cli_require(qpath, "--questions");
+    cli_require(out_path, "--out");
     /* the questions first: a wrong path is reported before the model takes time to load */
     size_t qlen;
     char *qtext = llava_read_file(qpath, (size_t)1 << 30, &qlen);
-    if (!qtext) return fprintf(stderr, "answer: questions: %s\n", llava_last_error()), 1;
+    if (!qtext) cli_die("questions: %s", llava_last_error());
     char *qdir = NULL;
     if (!images) { /* the questions' directory */
         const char *slash = strrchr(qpath, '/');
@@ -495,7 +403,8 @@ int main(int argc, char **argv) {
         snprintf(name, sizeof name, "%.*s", (int)(l - s), model_dir + s);
         model_id = name;
     }
-    IdSet done = {0, 0, 0};
+    LlavaStrMap done;
+    memset(&done, 0, sizeof done);
     if (read_done(out_path, &done)) return free(qtext), free(qdir), 1;
 
     /* split the questions into lines; count what is left to do */
@@ -521,33 +430,37 @@ int main(int argc, char **argv) {
         line = nl ? nl + 1 : NULL;
     }
     if (nq == 0) {
-        fprintf(stderr, "answer: %s: no questions\n", qpath);
-        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        cli_note("%s: no questions", qpath);
+        free(qtext), free(qdir), free(lines), free(linenos), llava_strmap_free(&done);
         return 1;
     }
 
-    double t0 = now();
+    double t0 = cli_now();
     LlavaModel *m = llava_model_load(model_dir);
     LlavaTokenizer *tok = m ? llava_tokenizer_load(model_dir) : NULL;
     if (!m || !tok) {
-        fprintf(stderr, "answer: %s\n", llava_last_error());
+        cli_note("%s", llava_last_error());
         llava_model_free(m);
-        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        free(qtext), free(qdir), free(lines), free(linenos), llava_strmap_free(&done);
         return 1;
     }
     const LlavaConfig *cfg = llava_model_config(m);
     if (llava_tokenizer_vocab_size(tok) > cfg->text_vocab)
-        fprintf(stderr, "answer: warning: the tokenizer has %d ids but the model only %d\n", llava_tokenizer_vocab_size(tok), cfg->text_vocab);
+        cli_note("warning: the tokenizer has %d ids but the model only %d", llava_tokenizer_vocab_size(tok), cfg->text_vocab);
     /* the image placeholders as training made them (train_example.c): one per feature row for llava-hf
        models, one LLAVA_IMAGE_INDEX that the model expands for the original layout */
     const int image_id = cfg->image_token_expands ? LLAVA_IMAGE_INDEX : cfg->image_token_id;
     const int image_repeat = cfg->image_token_expands ? 1 : llava_image_tokens(m);
     if (n_ctx <= 0) n_ctx = cfg->text_max_pos > 0 ? (cfg->text_max_pos < 4096 ? cfg->text_max_pos : 4096) : 2048;
+    if (cfg->text_max_pos > 0 && n_ctx > cfg->text_max_pos) { /* positions past the model's would be garbage */
+        cli_note("--ctx %d is more than the model's %d positions: %d", n_ctx, cfg->text_max_pos, cfg->text_max_pos);
+        n_ctx = cfg->text_max_pos;
+    }
     char *pre_done = (char *)calloc((size_t)nq, 1); /* answered in an earlier run */
     if (!pre_done) {
-        fprintf(stderr, "answer: out of memory\n");
+        cli_note("out of memory");
         llava_tokenizer_free(tok), llava_model_free(m);
-        free(qtext), free(qdir), free(lines), free(linenos), idset_free(&done);
+        free(qtext), free(qdir), free(lines), free(linenos), llava_strmap_free(&done);
         return 1;
     }
     for (i = 0; i < nq; i++) { /* what is left (ids are read again below; an unreadable line counts as left) */
@@ -558,7 +471,7 @@ int main(int argc, char **argv) {
             continue;
         }
         const char *id = id_text(llava_json_get(&j, &j.nodes[0], "question_id"), num, sizeof num);
-        pre_done[i] = id && idset_has(&done, id);
+        pre_done[i] = id && id_done(&done, id);
         todo += !pre_done[i];
         llava_json_free(&j);
     }
@@ -585,32 +498,34 @@ int main(int argc, char **argv) {
     Worker *ws = (Worker *)calloc((size_t)jobs, sizeof(Worker));
     Result *res = (Result *)calloc((size_t)nq, sizeof(Result));
     int ready = ws && res;
-    for (i = 0; ready && i < jobs; i++) ready = worker_init(&ws[i], &jb) == 0;
+    int why = 0;
+    for (i = 0; ready && i < jobs; i++) ready = (why = worker_init(&ws[i], &jb)) == 0;
     FILE *out = ready ? fopen(out_path, "ab") : NULL;
     if (!out) {
-        if (!ws || !res) fprintf(stderr, "answer: out of memory\n");
-        else if (!ready) fprintf(stderr, "answer: %s\n", llava_last_error());
-        else fprintf(stderr, "answer: %s: cannot open for appending (%s)\n", out_path, strerror(errno));
+        if (!ws || !res || why == -2) cli_note("out of memory");
+        else if (!ready) cli_note("%s", llava_last_error());
+        else cli_note("%s: cannot open for appending (%s)", out_path, strerror(errno));
         for (i = 0; ws && i < jobs; i++) worker_free(&ws[i]);
         free(ws), free(res), llava_tokenizer_free(tok), llava_model_free(m);
-        free(qtext), free(qdir), free(lines), free(linenos), free(pre_done), idset_free(&done);
+        free(qtext), free(qdir), free(lines), free(linenos), free(pre_done), llava_strmap_free(&done);
         return 1;
     }
     if (!quiet)
-        fprintf(stderr, "answer: %d questions, %d already answered in %s, %d to go, %d at a time; model %s loaded in %.1f s\n", nq, nq - todo,
-                out_path, todo, jobs, model_dir, now() - t0);
+        cli_note("%d questions, %d already answered in %s, %d to go, %d at a time; model %s loaded in %.1f s", nq, nq - todo,
+                out_path, todo, jobs, model_dir, cli_now() - t0);
     Commit cm;
     memset(&cm, 0, sizeof cm);
-    cm.out = out, cm.out_path = out_path, cm.done = &done, cm.res = res, cm.nq = nq, cm.todo = todo, cm.quiet = quiet;
-    cm.t_start = cm.t_report = now();
+    cm.out = out, cm.out_path = out_path, cm.done = &done, cm.res = res, cm.nq = nq, cm.todo = todo;
+    cm.t_start = cli_now();
+    cli_progress_begin(&cm.prog, "answer: questions", todo, quiet);
     if (jobs > 1) answer_nest_off();
     int next = 0;
-    LLAVA__OMP(omp parallel num_threads(jobs))
+    CLI_OMP(omp parallel num_threads(jobs))
     {
         Worker *w = &ws[answer_thread()];
         for (;;) {
             int q, stop;
-            LLAVA__OMP(omp critical(answer_take))
+            CLI_OMP(omp critical(answer_take))
             {
                 q = next++;
                 stop = cm.stop;
@@ -618,26 +533,27 @@ int main(int argc, char **argv) {
             if (q >= nq || stop) break;
             Result r;
             answer_one(&jb, w, q, &r);
-            LLAVA__OMP(omp critical(answer_commit))
+            CLI_OMP(omp critical(answer_commit))
             commit(&cm, q, &r);
         }
     }
+    cli_progress_end(&cm.prog);
     for (i = 0; i < jobs; i++) worker_free(&ws[i]);
     free(ws);
     int answered = cm.answered, failed = cm.failed, skipped = cm.skipped;
     const double t_start = cm.t_start;
-    for (i = 0; i < nq; i++) free(res[i].line.p);
+    for (i = 0; i < nq; i++) llava_buf_free(&res[i].line);
     free(res);
     if (fclose(out) != 0) {
-        fprintf(stderr, "answer: %s: write failed\n", out_path);
+        cli_note("%s: write failed", out_path);
         failed++;
     }
     if (!quiet || failed)
-        fprintf(stderr, "answer: %d answered, %d skipped (answered before), %d failed, in %.1f s; answers in %s\n", answered, skipped, failed,
-                now() - t_start, out_path);
+        cli_note("%d answered, %d skipped (answered before), %d failed, in %.1f s; answers in %s", answered, skipped, failed,
+                cli_now() - t_start, out_path);
     llava_tokenizer_free(tok);
     llava_model_free(m);
     free(qtext), free(qdir), free(lines), free(linenos), free(pre_done);
-    idset_free(&done);
+    llava_strmap_free(&done);
     return failed ? 1 : 0;
 }

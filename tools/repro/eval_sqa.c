@@ -54,7 +54,8 @@
          category; ties go to the first choice. What a model can score from the answer options alone. */
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
-#include "world.h" /* w_number_word */
+#include "../common.h"
+#include "world.h" /* w_number_word, w_json */
 
 #include <ctype.h>
 #include <stdio.h>
@@ -81,43 +82,6 @@ static void tally(Tallies *ts, const char *name, int ok) {
     }
     ts->t[i].count++;
     ts->t[i].correct += ok;
-}
-
-/* a growable string */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} Buf;
-static void bput(Buf *b, const char *s, size_t n) {
-    if (b->n + n + 1 > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 1024;
-        while (nc < b->n + n + 1) nc *= 2;
-        char *np = (char *)realloc(b->p, nc);
-        if (!np) {
-            fprintf(stderr, "out of memory\n");
-            exit(1);
-        }
-        b->p = np, b->cap = nc;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void bputs(Buf *b, const char *s) { bput(b, s, strlen(s)); }
-static void bjson(Buf *b, const char *s) {
-    bputs(b, "\"");
-    for (; *s; s++) {
-        char e[8];
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') e[0] = '\\', e[1] = (char)c, e[2] = 0;
-        else if (c == '\n') strcpy(e, "\\n");
-        else if (c == '\t') strcpy(e, "\\t");
-        else if (c == '\r') strcpy(e, "\\r");
-        else if (c < 0x20) snprintf(e, sizeof e, "\\u%04x", c);
-        else e[0] = (char)c, e[1] = 0;
-        bputs(b, e);
-    }
-    bputs(b, "\"");
 }
 
 /* LLaVA's answer extraction (llava/eval/eval_science_qa.py); returns the letter or 0 for FAILED */
@@ -184,18 +148,18 @@ static const char *jstr(const LlavaJson *j, const LlavaJsonNode *o, const char *
    under a key of the category and the choice set, or of the category alone */
 static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 /* "category\x1f" + the choices sorted, "\x1e"-joined (set != 0) + "\x1f" + the answer's text */
-static void prior_key(Buf *k, const char *cat, const LlavaJson *j, const LlavaJsonNode *ch, int set, const char *answer) {
+static void prior_key(LlavaBuf *k, const char *cat, const LlavaJson *j, const LlavaJsonNode *ch, int set, const char *answer) {
     const char *c[64];
     const LlavaJsonNode *x;
     int n = 0, i;
-    k->n = 0;
-    bputs(k, cat ? cat : "");
-    bputs(k, "\x1f");
+    w_buf_clear(k);
+    llava_buf_puts(k, cat ? cat : "");
+    llava_buf_puts(k, "\x1f");
     for (x = llava_json_first(j, ch); x && n < 64 && set; x = llava_json_next(j, x)) c[n++] = x->type == LLAVA_JSON_STR ? x->str : "";
     qsort(c, (size_t)n, sizeof *c, cmp_str);
-    for (i = 0; i < n; i++) bputs(k, i ? "\x1e" : ""), bputs(k, c[i]);
-    bputs(k, "\x1f");
-    bputs(k, answer);
+    for (i = 0; i < n; i++) llava_buf_puts(k, i ? "\x1e" : ""), llava_buf_puts(k, c[i]);
+    llava_buf_puts(k, "\x1f");
+    llava_buf_puts(k, answer);
 }
 static const char *choice_text(const LlavaJson *j, const LlavaJsonNode *ch, int i) {
     const LlavaJsonNode *x = llava_json_first(j, ch);
@@ -203,80 +167,87 @@ static const char *choice_text(const LlavaJson *j, const LlavaJsonNode *ch, int 
     return x && x->type == LLAVA_JSON_STR ? x->str : NULL;
 }
 
-static void usage(FILE *f) {
-    fprintf(f, "usage:\n"
-               "  eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]\n"
-               "  eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain | --check | --open]   (training data:\n"
-               "      prompt -> answer letter; --explain: the solution, then \"The answer is X.\"; --check: the solution, the\n"
-               "      options in order up to the right one, a line each (\"A. white, is it cyan? no.\"), then the letter; no\n"
-               "      suffix with either; --open: the question without options -> the solution)\n"
-               "  eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]\n"
-               "  eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl | --predictions P.jsonl [--json OUT.json]\n"
-               "      (the questions without their options; an answer is scored by the choice it names first)\n"
-               "  eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]   (blind baseline from TRAIN's answers)\n"
-               "DIR holds problems.json and pid_splits.json (ScienceQA's data/scienceqa, or tools/instruct --mc output)\n");
-}
+static const char usage[] =
+    "usage: eval_sqa --data DIR [--split test] --prompts OUT.jsonl [--no-suffix]   (questions for a model runner)\n"
+    "       eval_sqa --data DIR [--split train] --to-llava OUT.json [--explain | --check | --open]   (training data)\n"
+    "       eval_sqa --data DIR [--split test] --predictions P.jsonl [--json OUT.json] [--options ABCDE]   (scores)\n"
+    "       eval_sqa --data DIR [--split test] --open --prompts OUT.jsonl | --predictions P.jsonl [--json OUT.json]\n"
+    "       eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]   (the blind baseline's scores)\n"
+    "ScienceQA's evaluation as LLaVA does it, for ScienceQA's data/scienceqa and for instruct --mc's sets.\n"
+    "  --data DIR          problems.json and pid_splits.json (required)\n"
+    "  --split NAME        the split of pid_splits.json: test, val, train, minival, ... (default test)\n"
+    "  --prompts FILE      write the split's questions, one {\"question_id\", \"image\", \"text\", \"category\"} a\n"
+    "                      line, with LLaVA-1.5's prompt (context, question, lettered options, the suffix)\n"
+    "  --no-suffix         without \"Answer with the option's letter from the given choices directly.\"\n"
+    "  --to-llava FILE     write the split as training samples in LLaVA's format; the answer is the letter\n"
+    "  --explain           with --to-llava: the solution, then \"The answer is X.\" (no suffix)\n"
+    "  --check             with --to-llava: the solution, the options in order up to the right one, a line each\n"
+    "                      (\"A. white, is it cyan? no.\"), then \"The answer is X.\" (no suffix)\n"
+    "  --open              the questions without their options; answers scored by the choice they name first\n"
+    "                      (with --to-llava: the question -> the solution)\n"
+    "  --predictions FILE  score a model's answers, one {\"question_id\", \"text\"} a line (answer's output);\n"
+    "                      the letter is read as llava/eval/eval_science_qa.py reads it\n"
+    "  --prior TRAIN       score the blind baseline: the choice most often right in TRAIN's problems\n"
+    "  --json FILE         with --predictions or --prior: the scores and each problem's parsed letter as JSON\n"
+    "  --options LETTERS   the letters an answer may give, capital letters (default ABCDE)\n"
+    "  --help, --version\n";
 
 int main(int argc, char **argv) {
     const char *data = NULL, *split = "test", *prompts = NULL, *preds = NULL, *json_out = NULL, *options = "ABCDE", *to_llava = NULL, *prior = NULL;
-    int suffix = 1, explain = 0, check = 0, open = 0, i;
-    const char *v = NULL;
-    for (i = 1; i < argc; i += v ? 2 : 1) {
-        const char *a = argv[i];
-        v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--no-suffix")) { suffix = 0; v = NULL; continue; }
-        if (!strcmp(a, "--explain")) { explain = 1, suffix = 0; v = NULL; continue; }
-        if (!strcmp(a, "--check")) { check = 1, suffix = 0; v = NULL; continue; }
-        if (!strcmp(a, "--open")) { open = 1; v = NULL; continue; }
-        if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
-        if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "--split")) split = v;
-        else if (!strcmp(a, "--prompts")) prompts = v;
-        else if (!strcmp(a, "--to-llava")) to_llava = v, prompts = v;
-        else if (!strcmp(a, "--predictions")) preds = v;
-        else if (!strcmp(a, "--prior")) prior = v;
-        else if (!strcmp(a, "--json")) json_out = v;
-        else if (!strcmp(a, "--options")) options = v;
-        else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
+    int no_suffix = 0, explain = 0, check = 0, open = 0, i;
+    CliArgs cl = cli_begin(argc, argv, "eval_sqa", usage);
+    while (cli_next(&cl)) {
+        if (cli_flag(&cl, "--no-suffix", &no_suffix) || cli_flag(&cl, "--explain", &explain) || cli_flag(&cl, "--check", &check) ||
+            cli_flag(&cl, "--open", &open) || cli_str(&cl, "--data", &data) || cli_str(&cl, "--split", &split) ||
+            cli_str(&cl, "--prompts", &prompts) || cli_str(&cl, "--to-llava", &to_llava) || cli_str(&cl, "--predictions", &preds) ||
+            cli_str(&cl, "--prior", &prior) || cli_str(&cl, "--json", &json_out) || cli_str(&cl, "--options", &options))
+            continue;
+        cli_unknown(&cl);
     }
-    if (!data || (!!prompts + !!preds + !!prior != 1)) return usage(stderr), 2;
-    if (open && prior) return fprintf(stderr, "eval_sqa: --open goes with --prompts, --predictions or --to-llava\n"), 2;
-    if ((explain || check) && (!to_llava || open)) return fprintf(stderr, "eval_sqa: --explain and --check go with --to-llava (without --open)\n"), 2;
+    const int suffix = !(no_suffix || explain || check);
+    for (i = 0; options[i]; i++)
+        if (options[i] < 'A' || options[i] > 'Z' || strchr(options + i + 1, options[i])) break;
+    if (options[i] || i < 2) cli_usage_error("--options: '%s' is not a set of two or more capital letters (such as ABCDE)", options);
+    cli_require(data, "--data");
+    if (to_llava && prompts) cli_usage_error("--prompts and --to-llava: one at a time");
+    if (to_llava) prompts = to_llava;
+    if (!!prompts + !!preds + !!prior != 1) cli_usage_error("one of --prompts, --to-llava, --predictions and --prior is needed");
+    if (open && prior) cli_usage_error("--open goes with --prompts, --predictions or --to-llava");
+    if ((explain || check) && (!to_llava || open)) cli_usage_error("--explain and --check go with --to-llava (without --open)");
 
     char path[1200];
     size_t n;
     LlavaJson jp, js;
     snprintf(path, sizeof path, "%s/problems.json", data);
     char *ptext = llava_read_file(path, (size_t)1 << 30, &n);
-    if (!ptext || llava_json_parse(&jp, ptext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    if (!ptext || llava_json_parse(&jp, ptext, n, path) != LLAVA_OK) cli_die("%s", llava_last_error());
     snprintf(path, sizeof path, "%s/pid_splits.json", data);
     char *stext = llava_read_file(path, (size_t)1 << 30, &n);
-    if (!stext || llava_json_parse(&js, stext, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    if (!stext || llava_json_parse(&js, stext, n, path) != LLAVA_OK) cli_die("%s", llava_last_error());
     const LlavaJsonNode *probs = &jp.nodes[0], *ids = llava_json_get(&js, &js.nodes[0], split), *id;
-    if (probs->type != LLAVA_JSON_OBJ) return fprintf(stderr, "eval_sqa: problems.json is not an object\n"), 1;
-    if (!ids || ids->type != LLAVA_JSON_ARR) return fprintf(stderr, "eval_sqa: pid_splits.json has no split \"%s\"\n", split), 1;
+    if (probs->type != LLAVA_JSON_OBJ) cli_die("problems.json is not an object");
+    if (!ids || ids->type != LLAVA_JSON_ARR) cli_die("pid_splits.json has no split \"%s\"", split);
 
     if (prompts) {
-        Buf out = {0};
+        LlavaBuf out = {0};
         int count = 0;
         for (id = llava_json_first(&js, ids); id; id = llava_json_next(&js, id)) {
             const LlavaJsonNode *p = id->type == LLAVA_JSON_STR ? llava_json_get(&jp, probs, id->str) : NULL, *ch, *c;
-            if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
+            if (!p) cli_die("split lists a problem that problems.json lacks");
             const char *hint = jstr(&jp, p, "hint"), *q = jstr(&jp, p, "question"), *img = jstr(&jp, p, "image"),
                        *psplit = jstr(&jp, p, "split"), *cat = jstr(&jp, p, "category");
-            Buf t = {0};
+            LlavaBuf t = {0};
             int k = 0;
-            if (hint && hint[0]) bputs(&t, "Context: "), bputs(&t, hint), bputs(&t, "\n");
-            bputs(&t, q ? q : "");
+            if (hint && hint[0]) llava_buf_puts(&t, "Context: "), llava_buf_puts(&t, hint), llava_buf_puts(&t, "\n");
+            llava_buf_puts(&t, q ? q : "");
             ch = llava_json_get(&jp, p, "choices");
             for (c = open ? NULL : llava_json_first(&jp, ch); c; c = llava_json_next(&jp, c), k++) {
                 char head[8];
                 snprintf(head, sizeof head, "\n%c. ", 'A' + k);
-                bputs(&t, head);
-                bputs(&t, c->type == LLAVA_JSON_STR ? c->str : "");
+                llava_buf_puts(&t, head);
+                llava_buf_puts(&t, c->type == LLAVA_JSON_STR ? c->str : "");
             }
-            if (suffix && !open) bputs(&t, "\nAnswer with the option's letter from the given choices directly.");
+            if (suffix && !open) llava_buf_puts(&t, "\nAnswer with the option's letter from the given choices directly.");
             if (to_llava) {
                 /* LLaVA's training format, as its ScienceQA conversion (LLaVA-1.5 style: the answer is the letter);
                    the synthetic set's images by their world image, real ones by their own path */
@@ -285,77 +256,78 @@ int main(int argc, char **argv) {
                 int nch = 0;
                 for (c = llava_json_first(&jp, ch); c; c = llava_json_next(&jp, c)) nch++;
                 if (!an || an->type != LLAVA_JSON_NUM || !(an->num >= 0 && an->num < nch && an->num < 26) || an->num != (int)an->num)
-                    return fprintf(stderr, "eval_sqa: --to-llava: problem %s: \"answer\" is not the index of one of its %d choices\n", id->str, nch), 1;
+                    cli_die("--to-llava: problem %s: \"answer\" is not the index of one of its %d choices", id->str, nch);
                 char ip[600], letter[2] = {(char)('A' + (int)an->num), 0};
                 if (wi) snprintf(ip, sizeof ip, "%s.png", wi);
                 else snprintf(ip, sizeof ip, "images/%s/%s/%s", psplit ? psplit : split, id->str, img ? img : "image.png");
-                bputs(&out, count ? ",\n" : "[\n");
-                bputs(&out, "{\"id\": ");
+                llava_buf_puts(&out, count ? ",\n" : "[\n");
+                llava_buf_puts(&out, "{\"id\": ");
                 char sid[96];
                 snprintf(sid, sizeof sid, "mc-%s", id->str);
-                bjson(&out, sid);
-                if (img && img[0]) bputs(&out, ", \"image\": "), bjson(&out, ip);
-                Buf h = {0};
-                if (img && img[0]) bputs(&h, "<image>\n");
-                bputs(&h, t.p ? t.p : "");
-                bputs(&out, ", \"conversations\": [{\"from\": \"human\", \"value\": ");
-                bjson(&out, h.p);
-                bputs(&out, "}, {\"from\": \"gpt\", \"value\": ");
+                w_json(&out, sid);
+                if (img && img[0]) llava_buf_puts(&out, ", \"image\": "), w_json(&out, ip);
+                LlavaBuf h = {0};
+                if (img && img[0]) llava_buf_puts(&h, "<image>\n");
+                llava_buf_puts(&h, t.p ? t.p : "");
+                llava_buf_puts(&out, ", \"conversations\": [{\"from\": \"human\", \"value\": ");
+                w_json(&out, h.p);
+                llava_buf_puts(&out, "}, {\"from\": \"gpt\", \"value\": ");
                 const char *sol = jstr(&jp, p, "solution");
                 if (open) { /* the question without its options: the solution is the answer */
-                    if (!sol || !sol[0]) return fprintf(stderr, "eval_sqa: --open --to-llava: problem %s has no solution to answer with\n", id->str), 1;
-                    bjson(&out, sol);
+                    if (!sol || !sol[0]) cli_die("--open --to-llava: problem %s has no solution to answer with", id->str);
+                    w_json(&out, sol);
                 } else if (explain || check) {
                     /* the explanation first, then the answer (LLaVA's "EA" output format); with --check the
                        options are gone through in order up to the right one, each on a line of its own as
                        in the prompt (the same tokens, so that copying it is a plain repeat), each followed
                        by the right option's text (so that the yes or no compares two neighbours), and the
                        letter given last is the one just marked */
-                    Buf e = {0};
-                    if (sol && sol[0]) bputs(&e, sol), bputs(&e, check ? "\n" : " ");
+                    LlavaBuf e = {0};
+                    if (sol && sol[0]) llava_buf_puts(&e, sol), llava_buf_puts(&e, check ? "\n" : " ");
                     if (check) {
                         const char *right = choice_text(&jp, ch, letter[0] - 'A');
-                        bputs(&e, "Checking each option:\n");
+                        llava_buf_puts(&e, "Checking each option:\n");
                         for (c = llava_json_first(&jp, ch), k = 0; c && 'A' + k <= letter[0]; c = llava_json_next(&jp, c), k++) {
                             char head[8];
                             snprintf(head, sizeof head, "%c. ", 'A' + k);
-                            bputs(&e, head), bputs(&e, c->type == LLAVA_JSON_STR ? c->str : "");
-                            bputs(&e, ", is it "), bputs(&e, right ? right : ""), bputs(&e, "? ");
-                            bputs(&e, 'A' + k == letter[0] ? "yes.\n" : "no.\n");
+                            llava_buf_puts(&e, head), llava_buf_puts(&e, c->type == LLAVA_JSON_STR ? c->str : "");
+                            llava_buf_puts(&e, ", is it "), llava_buf_puts(&e, right ? right : ""), llava_buf_puts(&e, "? ");
+                            llava_buf_puts(&e, 'A' + k == letter[0] ? "yes.\n" : "no.\n");
                         }
                     }
-                    bputs(&e, "The answer is "), bputs(&e, letter), bputs(&e, ".");
-                    bjson(&out, e.p);
-                    free(e.p);
+                    llava_buf_puts(&e, "The answer is "), llava_buf_puts(&e, letter), llava_buf_puts(&e, ".");
+                    w_json(&out, e.p);
+                    llava_buf_free(&e);
                 } else
-                    bjson(&out, letter);
-                bputs(&out, "}]}");
-                free(h.p), free(t.p);
+                    w_json(&out, letter);
+                llava_buf_puts(&out, "}]}");
+                llava_buf_free(&h), llava_buf_free(&t);
                 count++;
                 continue;
             }
-            bputs(&out, "{\"question_id\": ");
-            bjson(&out, id->str);
+            llava_buf_puts(&out, "{\"question_id\": ");
+            w_json(&out, id->str);
             if (img && img[0]) {
                 char ip[600];
                 snprintf(ip, sizeof ip, "images/%s/%s/%s", psplit ? psplit : split, id->str, img);
-                bputs(&out, ", \"image\": ");
-                bjson(&out, ip);
+                llava_buf_puts(&out, ", \"image\": ");
+                w_json(&out, ip);
             }
-            bputs(&out, ", \"text\": ");
-            bjson(&out, t.p ? t.p : "");
-            if (cat) bputs(&out, ", \"category\": "), bjson(&out, cat);
-            bputs(&out, "}\n");
-            free(t.p);
+            llava_buf_puts(&out, ", \"text\": ");
+            w_json(&out, t.p ? t.p : "");
+            if (cat) llava_buf_puts(&out, ", \"category\": "), w_json(&out, cat);
+            llava_buf_puts(&out, "}\n");
+            llava_buf_free(&t);
             count++;
         }
-        if (to_llava) bputs(&out, count ? "\n]\n" : "[]\n");
-        if (llava_write_text(prompts, out.p ? out.p : "") != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        if (to_llava) llava_buf_puts(&out, count ? "\n]\n" : "[]\n");
+        if (out.oom) cli_die("out of memory");
+        if (llava_write_text(prompts, out.p ? out.p : "") != LLAVA_OK) cli_die("%s", llava_last_error());
         if (to_llava) /* the synthetic set names its world's images, ScienceQA's own are under DIR */
             printf("eval_sqa: %d samples (%s split) in %s; images relative to the world's images/ (synthetic set) or %s\n", count, split, prompts, data);
         else
             printf("eval_sqa: %d prompts (%s split) in %s; images relative to %s\n", count, split, prompts, data);
-        free(out.p), free(ptext), free(stext);
+        llava_buf_free(&out), free(ptext), free(stext);
         llava_json_free(&jp);
         llava_json_free(&js);
         return 0;
@@ -363,13 +335,13 @@ int main(int argc, char **argv) {
 
     /* the blind baseline: TRAIN's answers counted by category and choice set, and by category */
     LlavaStrMap pc;
-    Buf key = {0};
+    LlavaBuf key = {0};
     memset(&pc, 0, sizeof pc);
     if (prior) {
         LlavaJson jt;
         snprintf(path, sizeof path, "%s/problems.json", prior);
         char *tt = llava_read_file(path, (size_t)1 << 30, &n);
-        if (!tt || llava_json_parse(&jt, tt, n, path) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+        if (!tt || llava_json_parse(&jt, tt, n, path) != LLAVA_OK) cli_die("%s", llava_last_error());
         const LlavaJsonNode *p;
         int used = 0;
         for (p = jt.nodes[0].type == LLAVA_JSON_OBJ ? llava_json_first(&jt, &jt.nodes[0]) : NULL; p; p = llava_json_next(&jt, p)) {
@@ -379,21 +351,21 @@ int main(int argc, char **argv) {
             if (!at) continue;
             for (set = 0; set < 2; set++) {
                 prior_key(&key, jstr(&jt, p, "category"), &jt, ch, set, at);
-                if (llava_strmap_count(&pc, key.p, key.n) < 0) return fprintf(stderr, "eval_sqa: out of memory\n"), 1;
+                if (llava_strmap_count(&pc, key.p, key.n) < 0) cli_die("out of memory");
             }
             used++;
         }
         llava_json_free(&jt);
         free(tt);
-        if (!used) return fprintf(stderr, "eval_sqa: %s has no problem with an answer\n", path), 1;
+        if (!used) cli_die("%s has no problem with an answer", path);
         printf("eval_sqa: blind baseline from the answers of %d problems in %s\n", used, path);
     }
 
     /* predictions: one JSON object a line */
     char *pr = preds ? llava_read_file(preds, (size_t)1 << 30, &n) : NULL;
-    if (preds && !pr) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
+    if (preds && !pr) cli_die("%s", llava_last_error());
     int npred = 0, cap = 1024;
-    char **pid_of = (char **)malloc(sizeof(char *) * (size_t)cap), **text_of = (char **)malloc(sizeof(char *) * (size_t)cap);
+    char **pid_of = (char **)cli_xmalloc(sizeof(char *) * (size_t)cap), **text_of = (char **)cli_xmalloc(sizeof(char *) * (size_t)cap);
     char *line = pr, blind[2] = {0, 0};
     int lineno = 0;
     while (line && *line) {
@@ -404,21 +376,19 @@ int main(int argc, char **argv) {
         while (*s == ' ' || *s == '\t' || *s == '\r') s++;
         if (*s) {
             LlavaJson jl;
-            if (llava_json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) return fprintf(stderr, "eval_sqa: line %d: %s\n", lineno, llava_last_error()), 1;
+            if (llava_json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) cli_die("line %d: %s", lineno, llava_last_error());
             const LlavaJsonNode *q = llava_json_get(&jl, &jl.nodes[0], "question_id"), *t = llava_json_get(&jl, &jl.nodes[0], "text");
             if (q && t && t->type == LLAVA_JSON_STR && (q->type == LLAVA_JSON_STR || q->type == LLAVA_JSON_NUM)) {
                 char num[32];
                 if (npred == cap) {
                     cap *= 2;
-                    pid_of = (char **)realloc(pid_of, sizeof(char *) * (size_t)cap);
-                    text_of = (char **)realloc(text_of, sizeof(char *) * (size_t)cap);
+                    pid_of = (char **)cli_xrealloc(pid_of, sizeof(char *) * (size_t)cap);
+                    text_of = (char **)cli_xrealloc(text_of, sizeof(char *) * (size_t)cap);
                 }
                 if (q->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", q->num);
                 const char *qs = q->type == LLAVA_JSON_STR ? q->str : num;
-                pid_of[npred] = (char *)malloc(strlen(qs) + 1);
-                strcpy(pid_of[npred], qs);
-                text_of[npred] = (char *)malloc(strlen(t->str) + 1);
-                strcpy(text_of[npred], t->str);
+                pid_of[npred] = cli_xstrdup(qs);
+                text_of[npred] = cli_xstrdup(t->str);
                 npred++;
             }
             llava_json_free(&jl);
@@ -427,12 +397,12 @@ int main(int argc, char **argv) {
     }
 
     Tallies cats = {{{{0}, 0, 0}}, 0}, groups = {{{{0}, 0, 0}}, 0};
-    Buf res = {0}, parsed = {0};
+    LlavaBuf res = {0}, parsed = {0};
     int total = 0, correct = 0, failed = 0, missing = 0;
     double chance = 0;
     for (id = llava_json_first(&js, ids); id; id = llava_json_next(&js, id)) {
         const LlavaJsonNode *p = id->type == LLAVA_JSON_STR ? llava_json_get(&jp, probs, id->str) : NULL;
-        if (!p) return fprintf(stderr, "eval_sqa: split lists a problem that problems.json lacks\n"), 1;
+        if (!p) cli_die("split lists a problem that problems.json lacks");
         const LlavaJsonNode *ch = llava_json_get(&jp, p, "choices"), *ans = llava_json_get(&jp, p, "answer");
         int nch = ch && ch->type == LLAVA_JSON_ARR ? ch->count : 0, k, found = -1;
         for (k = npred - 1; k >= 0; k--) /* the last prediction for a pid wins, as a dict does */
@@ -485,14 +455,14 @@ int main(int argc, char **argv) {
             if (g >= 7 && g <= 12) tally(&groups, "G7-12", ok);
         }
         char e[64];
-        bputs(&res, res.n ? ", " : "");
-        bjson(&res, id->str);
+        llava_buf_puts(&res, res.n ? ", " : "");
+        w_json(&res, id->str);
         snprintf(e, sizeof e, ": %d", idx);
-        bputs(&res, e);
-        bputs(&parsed, parsed.n ? ", " : "");
-        bjson(&parsed, id->str);
+        llava_buf_puts(&res, e);
+        llava_buf_puts(&parsed, parsed.n ? ", " : "");
+        w_json(&parsed, id->str);
         snprintf(e, sizeof e, ": \"%s%s\"", letter ? (char[2]){letter, 0} : "", letter ? "" : "FAILED");
-        bputs(&parsed, e);
+        llava_buf_puts(&parsed, e);
     }
     double acc = total ? 100.0 * correct / total : 0;
     printf("ScienceQA-format evaluation%s: %s, split %s\n", prior ? " of the blind baseline" : open ? " of free answers" : "", data, split);
@@ -508,38 +478,39 @@ int main(int argc, char **argv) {
                 printf("  %-14s %6d %8d %8.2f\n", groups.t[i].name, groups.t[i].count, groups.t[i].correct, 100.0 * groups.t[i].correct / groups.t[i].count);
     printf("  %s: %d, no prediction: %d, chance accuracy: %.2f%%\n", open ? "no choice named" : "no letter found", failed, missing, total ? 100.0 * chance / total : 0);
     if (json_out) {
-        Buf o = {0};
+        LlavaBuf o = {0};
         char e[256];
         snprintf(e, sizeof e, "{\"split\": \"%s\", \"count\": %d, \"correct\": %d, \"acc\": %.4f, \"failed\": %d, \"missing\": %d, \"chance\": %.4f,\n \"categories\": {",
                  split, total, correct, acc, failed, missing, total ? 100.0 * chance / total : 0);
-        bputs(&o, e);
+        llava_buf_puts(&o, e);
         for (i = 0; i < cats.n; i++) {
-            bputs(&o, i ? ", " : "");
-            bjson(&o, cats.t[i].name);
+            llava_buf_puts(&o, i ? ", " : "");
+            w_json(&o, cats.t[i].name);
             snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", cats.t[i].count, cats.t[i].correct,
                      100.0 * cats.t[i].correct / cats.t[i].count);
-            bputs(&o, e);
+            llava_buf_puts(&o, e);
         }
-        bputs(&o, "},\n \"groups\": {");
+        llava_buf_puts(&o, "},\n \"groups\": {");
         for (i = 0; i < groups.n; i++) {
-            bputs(&o, i ? ", " : "");
-            bjson(&o, groups.t[i].name);
+            llava_buf_puts(&o, i ? ", " : "");
+            w_json(&o, groups.t[i].name);
             snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", groups.t[i].count, groups.t[i].correct,
                      100.0 * groups.t[i].correct / groups.t[i].count);
-            bputs(&o, e);
+            llava_buf_puts(&o, e);
         }
-        bputs(&o, "},\n \"results\": {");
-        bputs(&o, res.p ? res.p : "");
-        bputs(&o, "},\n \"parsed\": {");
-        bputs(&o, parsed.p ? parsed.p : "");
-        bputs(&o, "}}\n");
-        if (llava_write_text(json_out, o.p) != LLAVA_OK) return fprintf(stderr, "eval_sqa: %s\n", llava_last_error()), 1;
-        free(o.p);
+        llava_buf_puts(&o, "},\n \"results\": {");
+        llava_buf_puts(&o, res.p ? res.p : "");
+        llava_buf_puts(&o, "},\n \"parsed\": {");
+        llava_buf_puts(&o, parsed.p ? parsed.p : "");
+        llava_buf_puts(&o, "}}\n");
+        if (o.oom || res.oom || parsed.oom) cli_die("out of memory");
+        if (llava_write_text(json_out, o.p) != LLAVA_OK) cli_die("%s", llava_last_error());
+        llava_buf_free(&o);
     }
     llava_strmap_free(&pc);
-    free(key.p);
+    llava_buf_free(&key);
     for (i = 0; i < npred; i++) free(pid_of[i]), free(text_of[i]);
-    free(pid_of), free(text_of), free(res.p), free(parsed.p), free(pr), free(ptext), free(stext);
+    free(pid_of), free(text_of), llava_buf_free(&res), llava_buf_free(&parsed), free(pr), free(ptext), free(stext);
     llava_json_free(&jp);
     llava_json_free(&js);
     return 0;

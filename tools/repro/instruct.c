@@ -25,11 +25,9 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
+#include "../common.h"
 #include "world.h"
 
-#include <errno.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
 /* ---- phrases -------------------------------------------------------------------------------------- */
 typedef struct {
@@ -57,7 +55,7 @@ static const char *pick(WRng *r, const char *const *list, int n) { return list[w
 typedef struct {
     const char *A, *B, *C, *s, *ss, *c, *p, *n;
 } Fill;
-static void fill(WBuf *b, const char *tpl, const Fill *f) {
+static void fill(LlavaBuf *b, const char *tpl, const Fill *f) {
     const char *p = tpl;
     while (*p) {
         if (*p == '{') {
@@ -73,13 +71,13 @@ static void fill(WBuf *b, const char *tpl, const Fill *f) {
                       : !strcmp(key, "ss") ? f->ss : !strcmp(key, "c") ? f->c : !strcmp(key, "p") ? f->p : !strcmp(key, "n") ? f->n : NULL;
                 }
                 if (v) {
-                    wb_puts(b, v);
+                    llava_buf_puts(b, v);
                     p = e + 1;
                     continue;
                 }
             }
         }
-        wb_put(b, p, 1);
+        llava_buf_put(b, p, 1);
         p++;
     }
 }
@@ -95,9 +93,9 @@ static int pos_clear(const WObj *o) {
 static const char *posph(const WObj *o) { return w_pos_phrase(w_hpos(o), w_vpos(o)); }
 
 /* ---- conversation turns: each kind returns 1 and appends Q and A, or 0 if it does not apply ----- */
-typedef int (*QAFn)(const WScene *, WRng *, WBuf *, WBuf *);
+typedef int (*QAFn)(const WScene *, WRng *, LlavaBuf *, LlavaBuf *);
 
-static int qa_exists_yes(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_exists_yes(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"Is there {A} in the image?", "Can you see {A} in this picture?", "Does the image contain {A}?",
                                     "Is {A} visible here?", "Do you see {A}?"};
     static const char *const A[] = {"Yes, there is {A} {p}.", "Yes, {A} is visible {p}.", "Yes. The {B} is {p} of the image."};
@@ -109,7 +107,7 @@ static int qa_exists_yes(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     fill(a, PICK(r, A), &f);
     return 1;
 }
-static int qa_exists_no(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_exists_no(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"Is there {A} in the image?", "Can you see {A} in this picture?", "Does the image contain {A}?",
                                     "Is {A} visible here?", "Do you see {A}?"};
     int k = w_rng_int(r, sc->n), t;
@@ -128,7 +126,7 @@ static int qa_exists_no(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     fill(a, PICK(r, A), &f);
     return 1;
 }
-static int qa_color(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_color(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"What color is the {s}?", "What is the color of the {s}?", "Which color does the {s} have?",
                                     "What color is the {s} in the image?", "Tell me the color of the {s}."};
     static const char *const A[] = {"The {s} is {c}.", "It is {c}; the image shows {A}.", "That is {A}."};
@@ -140,7 +138,7 @@ static int qa_color(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     fill(a, PICK(r, A), &f);
     return 1;
 }
-static int qa_shape(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_shape(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"What shape is the {c} object?", "Which shape is {c}?", "What is the {c} shape?",
                                     "Can you tell me the shape of the {c} object?", "What kind of shape is drawn in {c}?"};
     static const char *const A[] = {"It is {A}.", "The {c} object is a {s}.", "The {c} shape is a {s}: {A} {p}."};
@@ -153,13 +151,13 @@ static int qa_shape(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     fill(a, PICK(r, A), &f);
     return 1;
 }
-static int qa_count(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_count(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"How many objects are there in the image?", "How many shapes can you see?",
                                     "Count the shapes in the picture.", "What is the number of objects in this image?"};
     fill(q, PICK(r, Q), &(Fill){0});
     if (sc->n == 1) {
         Str x = a_nm(&sc->o[0]);
-        wb_printf(a, "There is only one object in the image: %s.", x.s);
+        llava_buf_printf(a, "There is only one object in the image: %s.", x.s);
     } else {
         static const char *const A[] = {"There are {n} objects in the image.", "I can see {n} shapes.", "The image contains {n} shapes in total."};
         Fill f = {0};
@@ -168,7 +166,7 @@ static int qa_count(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     }
     return 1;
 }
-static int qa_count_shape(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_count_shape(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"How many {ss} are there?", "How many {ss} can you count in the image?", "How many {ss} does the picture show?"};
     int s = w_rng_int(r, 3) ? sc->o[w_rng_int(r, sc->n)].shape : w_rng_int(r, W_NSHAPE), cnt = w_count(sc, s, -1);
     Fill f = {0};
@@ -181,7 +179,7 @@ static int qa_count_shape(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     else fill(a, "There are {n} {ss} in the image.", &f);
     return 1;
 }
-static int qa_count_color(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_count_color(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"How many {c} objects are in the image?", "How many {c} shapes do you see?", "Count the {c} shapes."};
     int c = w_rng_int(r, 3) ? sc->o[w_rng_int(r, sc->n)].color : w_rng_int(r, W_NCOLOR), cnt = w_count(sc, -1, c), k, done = 0;
     Fill f = {0};
@@ -194,14 +192,14 @@ static int qa_count_color(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
         for (k = 0; k < sc->n; k++)
             if (sc->o[k].color == c) {
                 Str x = a_nm(&sc->o[k]);
-                wb_printf(a, "%s%s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
+                llava_buf_printf(a, "%s%s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
                 done++;
             }
-        wb_puts(a, ".");
+        llava_buf_puts(a, ".");
     }
     return 1;
 }
-static int qa_position(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_position(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"Where is the {A}?", "Where is the {A} located?", "In which part of the image is the {A}?",
                                     "Where can the {A} be found?"};
     static const char *const A[] = {"The {A} is {p} of the image.", "It is {p}: the {A} is {p} of the picture.", "The {A} is {p}."};
@@ -214,7 +212,7 @@ static int qa_position(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     return 1;
 }
 static const char *const rel_phrase[4] = {"to the left of", "to the right of", "above", "below"};
-static int qa_relation_yn(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_relation_yn(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int i = w_rng_int(r, sc->n), j = w_rng_int(r, sc->n), axis = w_rng_int(r, 2), asked, truth;
     if (i == j) return 0;
     int pos = axis ? W_REL_ABOVE : W_REL_LEFT, negr = axis ? W_REL_BELOW : W_REL_RIGHT;
@@ -225,11 +223,11 @@ static int qa_relation_yn(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     static const char *const Q[] = {"Is the {A} {p} the {B}?", "Would you say the {A} is {p} the {B}?", "Is the {A} positioned {p} the {B}?"};
     Fill f = {x.s, y.s, 0, 0, 0, 0, rel_phrase[asked], 0};
     fill(q, PICK(r, Q), &f);
-    wb_printf(a, "%s, the %s is %s the %s.", asked == truth ? "Yes" : "No", x.s, rel_phrase[truth], y.s);
+    llava_buf_printf(a, "%s, the %s is %s the %s.", asked == truth ? "Yes" : "No", x.s, rel_phrase[truth], y.s);
     return 1;
 }
 /* "what is left of the X": every other object clearly on one side */
-static int qa_relation_what(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_relation_what(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int j = w_rng_int(r, sc->n), rel = w_rng_int(r, 4), k, cnt = 0, opp = rel ^ 1;
     if (sc->n < 2) return 0;
     for (k = 0; k < sc->n; k++)
@@ -240,48 +238,48 @@ static int qa_relation_what(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     fill(q, PICK(r, Q), &f);
     for (k = 0; k < sc->n; k++) cnt += k != j && w_rel_clear(sc, k, j, rel);
     if (cnt == 0) {
-        wb_printf(a, "No object is %s the %s.", rel_phrase[rel], y.s);
+        llava_buf_printf(a, "No object is %s the %s.", rel_phrase[rel], y.s);
         return 1;
     }
-    wb_printf(a, "%s %s %s %s the %s: ", w_number_cap[cnt], cnt == 1 ? "object" : "objects", cnt == 1 ? "is" : "are", rel_phrase[rel], y.s);
+    llava_buf_printf(a, "%s %s %s %s the %s: ", w_number_cap[cnt], cnt == 1 ? "object" : "objects", cnt == 1 ? "is" : "are", rel_phrase[rel], y.s);
     int done = 0;
     for (k = 0; k < sc->n; k++)
         if (k != j && w_rel_clear(sc, k, j, rel)) {
             Str x = nm(&sc->o[k]);
-            wb_printf(a, "%sthe %s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
+            llava_buf_printf(a, "%sthe %s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
             done++;
         }
-    wb_puts(a, ".");
+    llava_buf_puts(a, ".");
     return 1;
 }
-static int qa_size(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_size(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"How big is the {A}?", "What size is the {A}?", "Is the {A} small, medium or large?"};
     int k = w_rng_int(r, sc->n);
     Str x = nm(&sc->o[k]), y = a_full(&sc->o[k]);
     Fill f = {x.s, y.s, 0, 0, 0, 0, 0, 0};
     fill(q, PICK(r, Q), &f);
-    if (w_rng_int(r, 2)) wb_printf(a, "The %s is %s.", x.s, w_size_name[sc->o[k].size]);
-    else wb_printf(a, "It is %s.", y.s);
+    if (w_rng_int(r, 2)) llava_buf_printf(a, "The %s is %s.", x.s, w_size_name[sc->o[k].size]);
+    else llava_buf_printf(a, "It is %s.", y.s);
     return 1;
 }
-static int qa_compare(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_compare(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int i = w_rng_int(r, sc->n), j = w_rng_int(r, sc->n);
     if (i == j) return 0;
     Str x = nm(&sc->o[i]), y = nm(&sc->o[j]);
     if (w_rng_int(r, 2)) {
         if (sc->o[i].size == sc->o[j].size) return 0;
-        wb_printf(q, w_rng_int(r, 2) ? "Which is larger, the %s or the %s?" : "Which one is bigger: the %s or the %s?", x.s, y.s);
-        if (sc->o[i].size > sc->o[j].size) wb_printf(a, "The %s is larger than the %s.", x.s, y.s);
-        else wb_printf(a, "The %s is larger than the %s.", y.s, x.s);
+        llava_buf_printf(q, w_rng_int(r, 2) ? "Which is larger, the %s or the %s?" : "Which one is bigger: the %s or the %s?", x.s, y.s);
+        if (sc->o[i].size > sc->o[j].size) llava_buf_printf(a, "The %s is larger than the %s.", x.s, y.s);
+        else llava_buf_printf(a, "The %s is larger than the %s.", y.s, x.s);
     } else {
-        wb_printf(q, "Is the %s bigger than the %s?", x.s, y.s);
-        if (sc->o[i].size > sc->o[j].size) wb_printf(a, "Yes, the %s is larger than the %s.", x.s, y.s);
-        else if (sc->o[i].size < sc->o[j].size) wb_printf(a, "No, the %s is smaller than the %s.", x.s, y.s);
-        else wb_printf(a, "No, the %s and the %s are about the same size; both are %s.", x.s, y.s, w_size_name[sc->o[i].size]);
+        llava_buf_printf(q, "Is the %s bigger than the %s?", x.s, y.s);
+        if (sc->o[i].size > sc->o[j].size) llava_buf_printf(a, "Yes, the %s is larger than the %s.", x.s, y.s);
+        else if (sc->o[i].size < sc->o[j].size) llava_buf_printf(a, "No, the %s is smaller than the %s.", x.s, y.s);
+        else llava_buf_printf(a, "No, the %s and the %s are about the same size; both are %s.", x.s, y.s, w_size_name[sc->o[i].size]);
     }
     return 1;
 }
-static int qa_overlap(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_overlap(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int i = w_rng_int(r, sc->n), j = w_rng_int(r, sc->n), k;
     if (sc->n < 2) return 0;
     for (k = 0; k < sc->n && w_rng_int(r, 2); k++) /* prefer an overlapping pair when there is one */
@@ -294,19 +292,19 @@ static int qa_overlap(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
 found:
     if (i == j) return 0;
     Str x = nm(&sc->o[i]), y = nm(&sc->o[j]);
-    wb_printf(q, w_rng_int(r, 2) ? "Do the %s and the %s overlap?" : "Are the %s and the %s overlapping?", x.s, y.s);
-    if (w_overlap(&sc->o[i], &sc->o[j])) wb_printf(a, "Yes, the %s overlaps the %s.", x.s, y.s);
-    else wb_printf(a, "No, the %s and the %s do not overlap.", x.s, y.s);
+    llava_buf_printf(q, w_rng_int(r, 2) ? "Do the %s and the %s overlap?" : "Are the %s and the %s overlapping?", x.s, y.s);
+    if (w_overlap(&sc->o[i], &sc->o[j])) llava_buf_printf(a, "Yes, the %s overlaps the %s.", x.s, y.s);
+    else llava_buf_printf(a, "No, the %s and the %s do not overlap.", x.s, y.s);
     return 1;
 }
-static int qa_background(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int qa_background(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     static const char *const Q[] = {"What color is the background?", "Describe the background of the image.", "What does the background look like?"};
     fill(q, PICK(r, Q), &(Fill){0});
-    if (sc->bg_kind == W_BG_PLAIN) wb_printf(a, "It is a plain %s background.", w_bg_name[sc->bg[0]]);
+    if (sc->bg_kind == W_BG_PLAIN) llava_buf_printf(a, "It is a plain %s background.", w_bg_name[sc->bg[0]]);
     else
-        wb_printf(a, "The image has a %s and %s background: the %s half is %s and the %s half is %s.", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]],
-                  sc->bg_kind == W_BG_SPLIT_V ? "left" : "top", w_bg_name[sc->bg[0]], sc->bg_kind == W_BG_SPLIT_V ? "right" : "bottom",
-                  w_bg_name[sc->bg[1]]);
+        llava_buf_printf(a, "The image has a %s and %s background: the %s half is %s and the %s half is %s.", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]],
+                         sc->bg_kind == W_BG_SPLIT_V ? "left" : "top", w_bg_name[sc->bg[0]], sc->bg_kind == W_BG_SPLIT_V ? "right" : "bottom",
+                         w_bg_name[sc->bg[1]]);
     return 1;
 }
 
@@ -322,23 +320,23 @@ static const char *const detail_instr[] = {
     "Provide a detailed account of the scene shown.",   "Tell me about this image, with as much detail as you can.",
     "Walk me through what this image shows.",           "Analyze the image in a detailed manner."};
 
-static void describe(const WScene *sc, WRng *r, WBuf *a) {
+static void describe(const WScene *sc, WRng *r, LlavaBuf *a) {
     int order[W_MAX_OBJ], k, i, j;
     for (k = 0; k < sc->n; k++) order[k] = k;
     w_shuffle(r, order, sc->n);
-    if (sc->n == 1) wb_puts(a, "The image shows a single shape on ");
-    else wb_printf(a, "The image shows %s %s on ", w_number_word[sc->n], w_rng_int(r, 2) ? "shapes" : "objects");
-    if (sc->bg_kind == W_BG_PLAIN) wb_printf(a, "a plain %s background.", w_bg_name[sc->bg[0]]);
-    else wb_printf(a, "a %s and %s background, divided into %s halves.", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]],
-                   sc->bg_kind == W_BG_SPLIT_V ? "left and right" : "top and bottom");
+    if (sc->n == 1) llava_buf_puts(a, "The image shows a single shape on ");
+    else llava_buf_printf(a, "The image shows %s %s on ", w_number_word[sc->n], w_rng_int(r, 2) ? "shapes" : "objects");
+    if (sc->bg_kind == W_BG_PLAIN) llava_buf_printf(a, "a plain %s background.", w_bg_name[sc->bg[0]]);
+    else llava_buf_printf(a, "a %s and %s background, divided into %s halves.", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]],
+                          sc->bg_kind == W_BG_SPLIT_V ? "left and right" : "top and bottom");
     for (k = 0; k < sc->n; k++) {
         const WObj *o = &sc->o[order[k]];
         Str f = a_full(o);
         const char *p = pos_clear(o) ? posph(o) : "in the image";
         switch (pos_clear(o) ? w_rng_int(r, 3) : 0) {
-        case 0: wb_printf(a, " There is %s %s.", f.s, p); break;
-        case 1: cap_first(f.s); wb_printf(a, " %s sits %s.", f.s, p); break;
-        default: cap_first(f.s); wb_printf(a, " %s appears %s.", f.s, p); break;
+        case 0: llava_buf_printf(a, " There is %s %s.", f.s, p); break;
+        case 1: cap_first(f.s); llava_buf_printf(a, " %s sits %s.", f.s, p); break;
+        default: cap_first(f.s); llava_buf_printf(a, " %s appears %s.", f.s, p); break;
         }
     }
     /* relations: overlaps always, then up to two clear spatial relations */
@@ -346,7 +344,7 @@ static void describe(const WScene *sc, WRng *r, WBuf *a) {
         for (j = i + 1; j < sc->n; j++)
             if (w_overlap(&sc->o[i], &sc->o[j])) {
                 Str x = nm(&sc->o[j]), y = nm(&sc->o[i]);
-                wb_printf(a, " The %s overlaps the %s and is drawn on top of it.", x.s, y.s);
+                llava_buf_printf(a, " The %s overlaps the %s and is drawn on top of it.", x.s, y.s);
             }
     int said = 0, lastx = -1, lasty = -1;
     for (k = 0; k < 8 && said < 2 && sc->n > 1; k++) {
@@ -354,7 +352,7 @@ static void describe(const WScene *sc, WRng *r, WBuf *a) {
         if (x == y || !w_rel_clear(sc, x, y, rel) || (x == lastx && y == lasty) || (x == lasty && y == lastx)) continue;
         lastx = x, lasty = y;
         Str nx = nm(&sc->o[x]), ny = nm(&sc->o[y]);
-        wb_printf(a, " The %s is %s the %s.", nx.s, rel_phrase[rel], ny.s);
+        llava_buf_printf(a, " The %s is %s the %s.", nx.s, rel_phrase[rel], ny.s);
         said++;
     }
     /* the largest object, if only one has the top size class */
@@ -365,13 +363,13 @@ static void describe(const WScene *sc, WRng *r, WBuf *a) {
         for (k = 0; k < sc->n; k++) ties += sc->o[k].size == sc->o[best].size;
         if (ties == 1) {
             Str x = nm(&sc->o[best]);
-            wb_printf(a, " The %s is the largest object in the scene.", x.s);
+            llava_buf_printf(a, " The %s is the largest object in the scene.", x.s);
         }
     }
 }
 
 /* ---- complex reasoning: one question, an answer that combines several facts ------------------------- */
-static int cr_closest(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_closest(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int j = w_rng_int(r, sc->n), k, best = -1, rel;
     if (sc->n < 3) return 0;
     for (k = 0; k < sc->n; k++)
@@ -382,17 +380,17 @@ static int cr_closest(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
                                     "Find the object nearest to the {B}. What color is it?"};
     Fill f = {0, y.s, 0, 0, 0, 0, 0, 0};
     fill(q, PICK(r, Q), &f);
-    wb_printf(a, "The object closest to the %s is the %s. Its color is %s.", y.s, x.s, w_color_name[sc->o[best].color]);
+    llava_buf_printf(a, "The object closest to the %s is the %s. Its color is %s.", y.s, x.s, w_color_name[sc->o[best].color]);
     for (rel = 0; rel < 4; rel++)
         if (w_rel_clear(sc, best, j, rel)) {
-            wb_printf(a, " The %s is %s the %s", x.s, rel_phrase[rel], y.s);
-            wb_puts(a, w_overlap(&sc->o[best], &sc->o[j]) ? ", and they even overlap." : ".");
+            llava_buf_printf(a, " The %s is %s the %s", x.s, rel_phrase[rel], y.s);
+            llava_buf_puts(a, w_overlap(&sc->o[best], &sc->o[j]) ? ", and they even overlap." : ".");
             break;
         }
-    if (rel == 4 && w_overlap(&sc->o[best], &sc->o[j])) wb_printf(a, " The %s overlaps the %s.", x.s, y.s);
+    if (rel == 4 && w_overlap(&sc->o[best], &sc->o[j])) llava_buf_printf(a, " The %s overlaps the %s.", x.s, y.s);
     return 1;
 }
-static int cr_count_rel(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_count_rel(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int j = w_rng_int(r, sc->n), rel = w_rng_int(r, 6), k, cnt = 0, done = 0;
     static const int rels[6] = {W_REL_LEFT, W_REL_RIGHT, W_REL_ABOVE, W_REL_BELOW, W_REL_LARGER, W_REL_SMALLER};
     static const char *const ph[6] = {"to the left of", "to the right of", "above", "below", "larger than", "smaller than"};
@@ -404,56 +402,56 @@ static int cr_count_rel(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
         cnt += w_rel_clear(sc, k, j, rels[rel]);
     }
     Str y = nm(&sc->o[j]);
-    wb_printf(q, w_rng_int(r, 2) ? "How many objects are %s the %s?" : "Count the shapes that are %s the %s.", ph[rel], y.s);
+    llava_buf_printf(q, w_rng_int(r, 2) ? "How many objects are %s the %s?" : "Count the shapes that are %s the %s.", ph[rel], y.s);
     if (cnt == 0) {
-        wb_printf(a, "No object is %s the %s.", ph[rel], y.s);
-        if (rel >= 4) wb_printf(a, " The %s is %s, and no other shape is of a %s size class.", y.s, w_size_name[sc->o[j].size],
-                                rel == 4 ? "larger" : "smaller");
+        llava_buf_printf(a, "No object is %s the %s.", ph[rel], y.s);
+        if (rel >= 4) llava_buf_printf(a, " The %s is %s, and no other shape is of a %s size class.", y.s, w_size_name[sc->o[j].size],
+                                       rel == 4 ? "larger" : "smaller");
         return 1;
     }
-    wb_printf(a, "%s %s %s %s the %s: ", w_number_cap[cnt], cnt == 1 ? "object" : "objects", cnt == 1 ? "is" : "are", ph[rel], y.s);
+    llava_buf_printf(a, "%s %s %s %s the %s: ", w_number_cap[cnt], cnt == 1 ? "object" : "objects", cnt == 1 ? "is" : "are", ph[rel], y.s);
     for (k = 0; k < sc->n; k++)
         if (k != j && w_rel_clear(sc, k, j, rels[rel])) {
             Str x = nm(&sc->o[k]);
-            wb_printf(a, "%sthe %s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
+            llava_buf_printf(a, "%sthe %s", done ? (done == cnt - 1 ? " and " : ", ") : "", x.s);
             done++;
         }
-    wb_puts(a, ".");
-    if (rel >= 4) wb_printf(a, " The %s itself is %s.", y.s, w_size_name[sc->o[j].size]);
-    else if (pos_clear(&sc->o[j])) wb_printf(a, " The %s itself is %s of the image.", y.s, posph(&sc->o[j]));
+    llava_buf_puts(a, ".");
+    if (rel >= 4) llava_buf_printf(a, " The %s itself is %s.", y.s, w_size_name[sc->o[j].size]);
+    else if (pos_clear(&sc->o[j])) llava_buf_printf(a, " The %s itself is %s of the image.", y.s, posph(&sc->o[j]));
     return 1;
 }
-static int cr_larger_where(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_larger_where(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int i = w_rng_int(r, sc->n), j = w_rng_int(r, sc->n);
     if (i == j || sc->o[i].size == sc->o[j].size) return 0;
     int big = sc->o[i].size > sc->o[j].size ? i : j, small = big == i ? j : i;
     if (!pos_clear(&sc->o[big])) return 0;
     Str x = nm(&sc->o[i]), y = nm(&sc->o[j]), b = nm(&sc->o[big]), s = nm(&sc->o[small]);
-    wb_printf(q, w_rng_int(r, 2) ? "Which is larger, the %s or the %s, and where is the larger one?"
+    llava_buf_printf(q, w_rng_int(r, 2) ? "Which is larger, the %s or the %s, and where is the larger one?"
                                  : "Of the %s and the %s, which one is bigger, and in which part of the image is it?", x.s, y.s);
-    wb_printf(a, "The %s is larger than the %s: it is %s, while the %s is %s. The %s is %s of the image.", b.s, s.s,
-              w_size_name[sc->o[big].size], s.s, w_size_name[sc->o[small].size], b.s, posph(&sc->o[big]));
+    llava_buf_printf(a, "The %s is larger than the %s: it is %s, while the %s is %s. The %s is %s of the image.", b.s, s.s,
+                     w_size_name[sc->o[big].size], s.s, w_size_name[sc->o[small].size], b.s, posph(&sc->o[big]));
     return 1;
 }
-static int cr_more(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_more(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int s1 = sc->o[w_rng_int(r, sc->n)].shape, s2 = w_rng_int(r, W_NSHAPE);
     if (s1 == s2) return 0;
     int c1 = w_count(sc, s1, -1), c2 = w_count(sc, s2, -1);
-    wb_printf(q, "Are there more %s than %s in the image?", w_shape_plural[s1], w_shape_plural[s2]);
+    llava_buf_printf(q, "Are there more %s than %s in the image?", w_shape_plural[s1], w_shape_plural[s2]);
     const char *ans = c1 > c2 ? "Yes" : "No";
-    wb_printf(a, "%s. ", ans);
-    if (c1 == 1) wb_printf(a, "There is one %s", w_shape_name[s1]);
-    else if (c1 == 0) wb_printf(a, "There are no %s", w_shape_plural[s1]);
-    else wb_printf(a, "There are %s %s", w_number_word[c1], w_shape_plural[s1]);
-    if (c2 == 1) wb_printf(a, ", and there is one %s", w_shape_name[s2]);
-    else if (c2 == 0) wb_printf(a, ", and there are no %s", w_shape_plural[s2]);
-    else wb_printf(a, ", and there are %s %s", w_number_word[c2], w_shape_plural[s2]);
-    if (c1 > c2) wb_printf(a, ". So there are more %s than %s.", w_shape_plural[s1], w_shape_plural[s2]);
-    else if (c1 == c2) wb_printf(a, ". So there are just as many %s as %s.", w_shape_plural[s1], w_shape_plural[s2]);
-    else wb_printf(a, ". So there are fewer %s than %s.", w_shape_plural[s1], w_shape_plural[s2]);
+    llava_buf_printf(a, "%s. ", ans);
+    if (c1 == 1) llava_buf_printf(a, "There is one %s", w_shape_name[s1]);
+    else if (c1 == 0) llava_buf_printf(a, "There are no %s", w_shape_plural[s1]);
+    else llava_buf_printf(a, "There are %s %s", w_number_word[c1], w_shape_plural[s1]);
+    if (c2 == 1) llava_buf_printf(a, ", and there is one %s", w_shape_name[s2]);
+    else if (c2 == 0) llava_buf_printf(a, ", and there are no %s", w_shape_plural[s2]);
+    else llava_buf_printf(a, ", and there are %s %s", w_number_word[c2], w_shape_plural[s2]);
+    if (c1 > c2) llava_buf_printf(a, ". So there are more %s than %s.", w_shape_plural[s1], w_shape_plural[s2]);
+    else if (c1 == c2) llava_buf_printf(a, ". So there are just as many %s as %s.", w_shape_plural[s1], w_shape_plural[s2]);
+    else llava_buf_printf(a, ". So there are fewer %s than %s.", w_shape_plural[s1], w_shape_plural[s2]);
     return 1;
 }
-static int cr_extreme(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_extreme(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int axis = w_rng_int(r, 4), k, best = 0, others = 0;
     static const char *const word[4] = {"leftmost", "rightmost", "highest", "lowest"};
     static const int rel[4] = {W_REL_LEFT, W_REL_RIGHT, W_REL_ABOVE, W_REL_BELOW};
@@ -466,18 +464,18 @@ static int cr_extreme(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
     }
     if (best == sc->n) return 0;
     Str x = nm(&sc->o[best]);
-    wb_printf(q, w_rng_int(r, 2) ? "Which object is the %s in the image, and what shape is it?" : "What is the %s object, and what is its shape?", word[axis]);
-    wb_printf(a, "The %s object is the %s, so its shape is a %s. The %s is %s", word[axis], x.s, w_shape_name[sc->o[best].shape], x.s, rel_phrase[axis]);
+    llava_buf_printf(q, w_rng_int(r, 2) ? "Which object is the %s in the image, and what shape is it?" : "What is the %s object, and what is its shape?", word[axis]);
+    llava_buf_printf(a, "The %s object is the %s, so its shape is a %s. The %s is %s", word[axis], x.s, w_shape_name[sc->o[best].shape], x.s, rel_phrase[axis]);
     for (k = 0; k < sc->n; k++)
         if (k != best) {
             Str y = nm(&sc->o[k]);
-            wb_printf(a, "%s the %s", others ? (others == sc->n - 2 ? " and" : ",") : "", y.s);
+            llava_buf_printf(a, "%s the %s", others ? (others == sc->n - 2 ? " and" : ",") : "", y.s);
             others++;
         }
-    wb_puts(a, ".");
+    llava_buf_puts(a, ".");
     return 1;
 }
-static int cr_order(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_order(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int order[W_MAX_OBJ], k, i;
     if (sc->n < 3) return 0;
     for (k = 0; k < sc->n; k++) order[k] = k;
@@ -490,47 +488,47 @@ static int cr_order(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
             }
     for (k = 0; k + 1 < sc->n; k++)
         if (!w_rel_clear(sc, order[k], order[k + 1], W_REL_LEFT)) return 0;
-    wb_puts(q, w_rng_int(r, 2) ? "List the objects from left to right." : "In what order do the shapes appear from left to right?");
-    wb_puts(a, "From left to right: ");
+    llava_buf_puts(q, w_rng_int(r, 2) ? "List the objects from left to right." : "In what order do the shapes appear from left to right?");
+    llava_buf_puts(a, "From left to right: ");
     for (k = 0; k < sc->n; k++) {
         Str x = nm(&sc->o[order[k]]);
-        wb_printf(a, "%sthe %s", k ? (k == sc->n - 1 ? " and " : ", ") : "", x.s);
+        llava_buf_printf(a, "%sthe %s", k ? (k == sc->n - 1 ? " and " : ", ") : "", x.s);
     }
-    wb_puts(a, ".");
+    llava_buf_puts(a, ".");
     for (k = 0; k + 1 < sc->n && k < 2; k++) {
         Str x = nm(&sc->o[order[k]]), y = nm(&sc->o[order[k + 1]]);
-        wb_printf(a, " The %s is to the left of the %s.", x.s, y.s);
+        llava_buf_printf(a, " The %s is to the left of the %s.", x.s, y.s);
     }
     return 1;
 }
-static int cr_remove(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_remove(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int j = w_rng_int(r, sc->n), k, done = 0;
     if (sc->n < 2) return 0;
     Str y = nm(&sc->o[j]);
-    wb_printf(q, w_rng_int(r, 2) ? "If the %s were removed, what would remain in the image?" : "What would be left if someone erased the %s?", y.s);
-    wb_printf(a, "If the %s were removed, %s %s would remain: ", y.s, w_number_word[sc->n - 1], sc->n - 1 == 1 ? "object" : "objects");
+    llava_buf_printf(q, w_rng_int(r, 2) ? "If the %s were removed, what would remain in the image?" : "What would be left if someone erased the %s?", y.s);
+    llava_buf_printf(a, "If the %s were removed, %s %s would remain: ", y.s, w_number_word[sc->n - 1], sc->n - 1 == 1 ? "object" : "objects");
     for (k = 0; k < sc->n; k++)
         if (k != j) {
             Str x = a_nm(&sc->o[k]);
-            wb_printf(a, "%s%s", done ? (done == sc->n - 2 ? " and " : ", ") : "", x.s);
+            llava_buf_printf(a, "%s%s", done ? (done == sc->n - 2 ? " and " : ", ") : "", x.s);
             done++;
         }
-    wb_printf(a, ". The background would stay %s.", w_bg_name[sc->bg[0]]);
-    if (sc->bg_kind != W_BG_PLAIN) a->n -= 1, a->p[a->n] = 0, wb_printf(a, " and %s.", w_bg_name[sc->bg[1]]);
+    llava_buf_printf(a, ". The background would stay %s.", w_bg_name[sc->bg[0]]);
+    if (sc->bg_kind != W_BG_PLAIN) a->n -= 1, a->p[a->n] = 0, llava_buf_printf(a, " and %s.", w_bg_name[sc->bg[1]]);
     return 1;
 }
-static int cr_hidden(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int cr_hidden(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int i, j;
-    wb_puts(q, w_rng_int(r, 2) ? "Is any shape partly hidden by another one? Explain." : "Do any of the objects cover each other?");
+    llava_buf_puts(q, w_rng_int(r, 2) ? "Is any shape partly hidden by another one? Explain." : "Do any of the objects cover each other?");
     for (i = 0; i < sc->n; i++)
         for (j = i + 1; j < sc->n; j++)
             if (w_overlap(&sc->o[i], &sc->o[j])) {
                 Str lo = nm(&sc->o[i]), hi = nm(&sc->o[j]);
-                wb_printf(a, "Yes. The %s overlaps the %s and is drawn on top of it, so part of the %s is hidden.", hi.s, lo.s, lo.s);
+                llava_buf_printf(a, "Yes. The %s overlaps the %s and is drawn on top of it, so part of the %s is hidden.", hi.s, lo.s, lo.s);
                 return 1;
             }
-    if (sc->n == 1) wb_puts(a, "There is only one shape, so nothing can be hidden.");
-    else wb_printf(a, "No. There are %s shapes, and none of them overlap, so every shape is fully visible.", w_number_word[sc->n]);
+    if (sc->n == 1) llava_buf_puts(a, "There is only one shape, so nothing can be hidden.");
+    else llava_buf_printf(a, "No. There are %s shapes, and none of them overlap, so every shape is fully visible.", w_number_word[sc->n]);
     return 1;
 }
 static const QAFn complex_kinds[] = {cr_closest, cr_count_rel, cr_larger_where, cr_more, cr_extreme, cr_order, cr_remove, cr_hidden};
@@ -547,139 +545,118 @@ static const char *image_name(const WScene *sc) { /* file name inside the images
     const char *s = strrchr(sc->file, '/');
     return s ? s + 1 : sc->file;
 }
-static void human_first(WBuf *out, const char *text, WRng *r) {
-    WBuf v = {0};
-    if (w_rng_int(r, 2)) wb_printf(&v, "<image>\n%s", text);
-    else wb_printf(&v, "%s\n<image>", text);
-    wb_json(out, v.p);
-    wb_free(&v);
+static void human_first(LlavaBuf *out, const char *text, WRng *r) {
+    LlavaBuf v = {0};
+    if (w_rng_int(r, 2)) llava_buf_printf(&v, "<image>\n%s", text);
+    else llava_buf_printf(&v, "%s\n<image>", text);
+    llava_buf_json_string(out, v.p, v.n);
+    llava_buf_free(&v);
 }
-static void record_begin(WBuf *out, const char *id, const WScene *sc) {
-    wb_puts(out, "{\"id\": ");
-    wb_json(out, id);
-    wb_puts(out, ", \"image\": ");
-    wb_json(out, image_name(sc));
-    wb_puts(out, ", \"conversations\": [");
+static void record_begin(LlavaBuf *out, const char *id, const WScene *sc) {
+    llava_buf_puts(out, "{\"id\": ");
+    w_json(out, id);
+    llava_buf_puts(out, ", \"image\": ");
+    w_json(out, image_name(sc));
+    llava_buf_puts(out, ", \"conversations\": [");
 }
-static void turn(WBuf *out, int first_turn, const char *from, const char *value, WRng *r, int first_human) {
-    wb_printf(out, "%s{\"from\": \"%s\", \"value\": ", first_turn ? "" : ", ", from);
+static void turn(LlavaBuf *out, int first_turn, const char *from, const char *value, WRng *r, int first_human) {
+    llava_buf_printf(out, "%s{\"from\": \"%s\", \"value\": ", first_turn ? "" : ", ", from);
     if (first_human) human_first(out, value, r);
-    else wb_json(out, value);
-    wb_puts(out, "}");
+    else w_json(out, value);
+    llava_buf_puts(out, "}");
 }
 
-static int conversation(const WScene *sc, WRng *r, const char *id, WBuf *out) {
+static int conversation(const WScene *sc, WRng *r, const char *id, LlavaBuf *out) {
     int used[N_CONV_KINDS] = {0}, turns = 2 + w_rng_int(r, 4), t, made = 0;
-    WBuf q = {0}, a = {0};
+    LlavaBuf q = {0}, a = {0};
     record_begin(out, id, sc);
     for (t = 0; t < 60 && made < turns; t++) {
         int k = w_rng_int(r, N_CONV_KINDS);
         if (used[k]) continue;
-        wb_clear(&q);
-        wb_clear(&a);
+        w_buf_clear(&q);
+        w_buf_clear(&a);
         if (!conv_kinds[k](sc, r, &q, &a)) continue;
         used[k] = 1;
         turn(out, made == 0, "human", q.p, r, made == 0);
         turn(out, 0, "gpt", a.p, r, 0);
         made++;
     }
-    wb_puts(out, "]}");
-    wb_free(&q);
-    wb_free(&a);
+    llava_buf_puts(out, "]}");
+    llava_buf_free(&q);
+    llava_buf_free(&a);
     return made;
 }
-static void detail(const WScene *sc, WRng *r, const char *id, WBuf *out) {
-    WBuf a = {0};
+static void detail(const WScene *sc, WRng *r, const char *id, LlavaBuf *out) {
+    LlavaBuf a = {0};
     record_begin(out, id, sc);
     describe(sc, r, &a);
     turn(out, 1, "human", PICK(r, detail_instr), r, 1);
     turn(out, 0, "gpt", a.p, r, 0);
-    wb_puts(out, "]}");
-    wb_free(&a);
+    llava_buf_puts(out, "]}");
+    llava_buf_free(&a);
 }
-static int complex_one(const WScene *sc, WRng *r, WBuf *q, WBuf *a) {
+static int complex_one(const WScene *sc, WRng *r, LlavaBuf *q, LlavaBuf *a) {
     int t;
     for (t = 0; t < 40; t++) {
-        wb_clear(q);
-        wb_clear(a);
+        w_buf_clear(q);
+        w_buf_clear(a);
         if (complex_kinds[w_rng_int(r, N_COMPLEX_KINDS)](sc, r, q, a)) return 1;
     }
     return 0;
 }
-static int complex_rec(const WScene *sc, WRng *r, const char *id, WBuf *out) {
-    WBuf q = {0}, a = {0};
+static int complex_rec(const WScene *sc, WRng *r, const char *id, LlavaBuf *out) {
+    LlavaBuf q = {0}, a = {0};
     int ok = complex_one(sc, r, &q, &a);
     if (ok) {
         record_begin(out, id, sc);
         turn(out, 1, "human", q.p, r, 1);
         turn(out, 0, "gpt", a.p, r, 0);
-        wb_puts(out, "]}");
+        llava_buf_puts(out, "]}");
     }
-    wb_free(&q);
-    wb_free(&a);
+    llava_buf_free(&q);
+    llava_buf_free(&a);
     return ok;
 }
 
-static void context_line(const WScene *sc, WBuf *out, const char *image) {
+static void context_line(const WScene *sc, LlavaBuf *out, const char *image) {
     int k;
-    WBuf t = {0};
+    LlavaBuf t = {0};
     char nb[64];
-    wb_printf(out, "{\"id\": \"%s\", \"image\": ", sc->id);
-    wb_json(out, image);
-    wb_puts(out, ", \"captions\": [");
+    llava_buf_printf(out, "{\"id\": \"%s\", \"image\": ", sc->id);
+    w_json(out, image);
+    llava_buf_puts(out, ", \"captions\": [");
     for (k = 0; k < 5; k++) {
-        if (k) wb_puts(out, ", ");
-        wb_json(out, sc->cap[k] ? sc->cap[k] : "");
+        if (k) llava_buf_puts(out, ", ");
+        w_json(out, sc->cap[k] ? sc->cap[k] : "");
     }
-    wb_puts(out, "], \"instances\": [");
+    llava_buf_puts(out, "], \"instances\": [");
     for (k = 0; k < sc->n; k++)
-        wb_printf(out, "%s{\"category\": \"%s\", \"bbox\": [%.3f, %.3f, %.3f, %.3f]}", k ? ", " : "", w_obj_name(&sc->o[k], nb, sizeof nb),
-                  sc->o[k].box[0], sc->o[k].box[1], sc->o[k].box[2], sc->o[k].box[3]);
-    wb_printf(out, "], \"background\": {\"kind\": \"%s\", \"colors\": [\"%s\"", w_bg_kind_name[sc->bg_kind], w_bg_name[sc->bg[0]]);
-    if (sc->bg_kind != W_BG_PLAIN) wb_printf(out, ", \"%s\"", w_bg_name[sc->bg[1]]);
-    wb_puts(out, "]}, \"objects\": [");
+        llava_buf_printf(out, "%s{\"category\": \"%s\", \"bbox\": [%.3f, %.3f, %.3f, %.3f]}", k ? ", " : "", w_obj_name(&sc->o[k], nb, sizeof nb),
+                         sc->o[k].box[0], sc->o[k].box[1], sc->o[k].box[2], sc->o[k].box[3]);
+    llava_buf_printf(out, "], \"background\": {\"kind\": \"%s\", \"colors\": [\"%s\"", w_bg_kind_name[sc->bg_kind], w_bg_name[sc->bg[0]]);
+    if (sc->bg_kind != W_BG_PLAIN) llava_buf_printf(out, ", \"%s\"", w_bg_name[sc->bg[1]]);
+    llava_buf_puts(out, "]}, \"objects\": [");
     for (k = 0; k < sc->n; k++)
-        wb_printf(out, "%s{\"shape\": \"%s\", \"color\": \"%s\", \"size\": \"%s\", \"box\": [%.3f, %.3f, %.3f, %.3f]}", k ? ", " : "",
-                  w_shape_name[sc->o[k].shape], w_color_name[sc->o[k].color], w_size_name[sc->o[k].size], sc->o[k].box[0], sc->o[k].box[1],
-                  sc->o[k].box[2], sc->o[k].box[3]);
-    wb_puts(out, "], \"text\": ");
+        llava_buf_printf(out, "%s{\"shape\": \"%s\", \"color\": \"%s\", \"size\": \"%s\", \"box\": [%.3f, %.3f, %.3f, %.3f]}", k ? ", " : "",
+                         w_shape_name[sc->o[k].shape], w_color_name[sc->o[k].color], w_size_name[sc->o[k].size], sc->o[k].box[0], sc->o[k].box[1],
+                         sc->o[k].box[2], sc->o[k].box[3]);
+    llava_buf_puts(out, "], \"text\": ");
     w_context_text(sc, &t);
-    wb_json(out, t.p);
-    wb_puts(out, "}\n");
-    wb_free(&t);
+    llava_buf_json_string(out, t.p, t.n);
+    llava_buf_puts(out, "}\n");
+    llava_buf_free(&t);
 }
 
-static int save(const char *dir, const char *name, const WBuf *b) {
+/* writes DIR/NAME; an error ends the program */
+static int save(const char *dir, const char *name, const LlavaBuf *b) {
     char path[1200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (llava_write_text(path, b->p ? b->p : "") != LLAVA_OK) {
-        fprintf(stderr, "%s\n", llava_last_error());
-        return -1;
-    }
+    if (b->oom) cli_die("%s: out of memory", path);
+    if (llava_write_text(path, b->p ? b->p : "") != LLAVA_OK) cli_die("%s", llava_last_error());
     return 0;
 }
-static int mkdir_p(const char *path) {
-    char buf[1024];
-    size_t i, n = strlen(path);
-    if (n >= sizeof buf) return -1;
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++)
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-            buf[i] = c;
-        }
-    return 0;
-}
-static int copy_file(const char *from, const char *to) {
-    size_t n = 0;
-    char *data = llava_read_file(from, (size_t)64 << 20, &n);
-    if (!data) return fprintf(stderr, "%s\n", llava_last_error()), -1;
-    int rc = w_write_file(to, data, n);
-    if (rc) fprintf(stderr, "%s: cannot write\n", to);
-    free(data);
-    return rc;
+static void copy_file(const char *from, const char *to) {
+    if (llava_copy_file(from, to) != LLAVA_OK) cli_die("%s", llava_last_error());
 }
 static void world_dir(const char *world, char *dir, size_t cap) {
     size_t len = strlen(world);
@@ -694,11 +671,11 @@ static void world_dir(const char *world, char *dir, size_t cap) {
 /* ---- training data ------------------------------------------------------------------------------- */
 static int make_train(WScene *sc, int n, const char *out, const char *types, int n_conv, int n_detail, int n_complex, int n_caps,
                       uint64_t seed) {
-    WBuf pre = {0}, conv = {0}, det = {0}, cx = {0}, mix = {0}, ctx = {0}, rec = {0};
+    LlavaBuf pre = {0}, conv = {0}, det = {0}, cx = {0}, mix = {0}, ctx = {0}, rec = {0};
     int i, k, want_conv = strstr(types, "conv") != NULL, want_detail = strstr(types, "detail") != NULL,
               want_complex = strstr(types, "complex") != NULL, nmix = 0, cnt[3] = {0, 0, 0};
     char id[64];
-    wb_puts(&pre, "[\n");
+    llava_buf_puts(&pre, "[\n");
     for (i = 0; i < n; i++) {
         WRng r;
         int idx[5] = {0, 1, 2, 3, 4};
@@ -707,20 +684,20 @@ static int make_train(WScene *sc, int n, const char *out, const char *types, int
         for (k = 0; k < n_caps && k < 5; k++) {
             if (n_caps == 1) snprintf(id, sizeof id, "%s", sc[i].id);
             else snprintf(id, sizeof id, "%s_%d", sc[i].id, k);
-            if (pre.n > 2) wb_puts(&pre, ",\n");
+            if (pre.n > 2) llava_buf_puts(&pre, ",\n");
             record_begin(&pre, id, &sc[i]);
             turn(&pre, 1, "human", PICK(&r, brief_instr), &r, 1);
             turn(&pre, 0, "gpt", sc[i].cap[idx[k]] ? sc[i].cap[idx[k]] : "", &r, 0);
-            wb_puts(&pre, "]}");
+            llava_buf_puts(&pre, "]}");
         }
         context_line(&sc[i], &ctx, image_name(&sc[i]));
     }
-    wb_puts(&pre, "\n]\n");
+    llava_buf_puts(&pre, "\n]\n");
     /* the three types, each on images in turn; the mix interleaves them in a seeded order */
-    int total = n_conv + n_detail + n_complex, *kind = (int *)malloc(sizeof(int) * (size_t)(total ? total : 1));
-    WBuf *dst[3] = {&conv, &det, &cx};
-    for (k = 0; k < 3; k++) wb_puts(dst[k], "[\n");
-    wb_puts(&mix, "[\n");
+    int total = n_conv + n_detail + n_complex, *kind = (int *)cli_xmalloc(sizeof(int) * (size_t)total);
+    LlavaBuf *dst[3] = {&conv, &det, &cx};
+    for (k = 0; k < 3; k++) llava_buf_puts(dst[k], "[\n");
+    llava_buf_puts(&mix, "[\n");
     for (i = 0; i < total; i++) kind[i] = i < n_conv ? 0 : i < n_conv + n_detail ? 1 : 2;
     {
         WRng r;
@@ -733,79 +710,79 @@ static int make_train(WScene *sc, int n, const char *out, const char *types, int
         w_rng_seed(&r, seed, ((uint64_t)(t + 3) << 32) + (uint64_t)cnt[t]);
         cnt[t]++;
         snprintf(id, sizeof id, "%s_%s%d", sc[im].id, t == 0 ? "conv" : t == 1 ? "detail" : "complex", rep);
-        wb_clear(&rec);
+        w_buf_clear(&rec);
         if (t == 0) conversation(&sc[im], &r, id, &rec);
         else if (t == 1) detail(&sc[im], &r, id, &rec);
         else if (!complex_rec(&sc[im], &r, id, &rec)) continue;
-        if (dst[t]->n > 2) wb_puts(dst[t], ",\n");
-        wb_puts(dst[t], rec.p);
+        if (dst[t]->n > 2) llava_buf_puts(dst[t], ",\n");
+        llava_buf_puts(dst[t], rec.p);
         if ((t == 0 && want_conv) || (t == 1 && want_detail) || (t == 2 && want_complex)) {
-            if (mix.n > 2) wb_puts(&mix, ",\n");
-            wb_puts(&mix, rec.p);
+            if (mix.n > 2) llava_buf_puts(&mix, ",\n");
+            llava_buf_puts(&mix, rec.p);
             nmix++;
         }
     }
-    for (k = 0; k < 3; k++) wb_puts(dst[k], "\n]\n");
-    wb_puts(&mix, "\n]\n");
+    for (k = 0; k < 3; k++) llava_buf_puts(dst[k], "\n]\n");
+    llava_buf_puts(&mix, "\n]\n");
     int rc = save(out, "pretrain.json", &pre) || save(out, "conversation.json", &conv) || save(out, "detail.json", &det) ||
              save(out, "complex_reasoning.json", &cx) || save(out, "instruct.json", &mix) || save(out, "context.jsonl", &ctx);
     if (!rc)
         printf("instruct: %d caption pairs, %d conversations, %d descriptions, %d reasoning -> %d in instruct.json (%s), in %s\n",
                n * (n_caps < 5 ? n_caps : 5), n_conv, n_detail, n_complex, nmix, types, out);
     free(kind);
-    wb_free(&pre), wb_free(&conv), wb_free(&det), wb_free(&cx), wb_free(&mix), wb_free(&ctx), wb_free(&rec);
+    llava_buf_free(&pre), llava_buf_free(&conv), llava_buf_free(&det), llava_buf_free(&cx), llava_buf_free(&mix), llava_buf_free(&ctx), llava_buf_free(&rec);
     return rc ? 1 : 0;
 }
 
 /* ---- LLaVA-Bench style held-out set --------------------------------------------------------------- */
 static int make_bench(WScene *sc, int n, const char *world, const char *out, uint64_t seed) {
-    WBuf qs = {0}, an = {0}, ctx = {0}, q = {0}, a = {0};
+    LlavaBuf qs = {0}, an = {0}, ctx = {0}, q = {0}, a = {0};
     char dir[1024], from[1400], to[1400];
     int i, t, qid = 0;
     world_dir(world, dir, sizeof dir);
     snprintf(to, sizeof to, "%s/images", out);
-    if (mkdir_p(to)) return fprintf(stderr, "%s: cannot create\n", to), 1;
+    if (w_mkdir_p(to)) cli_die("%s: cannot create (%s)", to, strerror(errno));
     for (i = 0; i < n; i++) {
         const char *img = image_name(&sc[i]);
         snprintf(from, sizeof from, "%s/%s", dir, sc[i].file);
         snprintf(to, sizeof to, "%s/images/%s", out, img);
-        if (copy_file(from, to)) return 1;
+        copy_file(from, to);
         context_line(&sc[i], &ctx, img);
         for (t = 0; t < 3; t++) {
             static const char *const cat[3] = {"conv", "detail", "complex"};
             WRng r;
             int tries;
             w_rng_seed(&r, seed, 0x300000000ull + (uint64_t)qid);
-            wb_clear(&q);
-            wb_clear(&a);
+            w_buf_clear(&q);
+            w_buf_clear(&a);
             if (t == 0)
                 for (tries = 0; tries < 100; tries++) {
-                    wb_clear(&q);
-                    wb_clear(&a);
+                    w_buf_clear(&q);
+                    w_buf_clear(&a);
                     if (conv_kinds[w_rng_int(&r, N_CONV_KINDS)](&sc[i], &r, &q, &a)) break;
                 }
             else if (t == 1) {
-                wb_puts(&q, PICK(&r, detail_instr));
+                llava_buf_puts(&q, PICK(&r, detail_instr));
                 describe(&sc[i], &r, &a);
             } else if (!complex_one(&sc[i], &r, &q, &a)) {
-                wb_clear(&q);
-                wb_clear(&a);
+                w_buf_clear(&q);
+                w_buf_clear(&a);
                 cr_hidden(&sc[i], &r, &q, &a);
             }
-            wb_printf(&qs, "{\"question_id\": %d, \"image\": ", qid);
-            wb_json(&qs, img);
-            wb_puts(&qs, ", \"text\": ");
-            wb_json(&qs, q.p);
-            wb_printf(&qs, ", \"category\": \"%s\"}\n", cat[t]);
-            wb_printf(&an, "{\"question_id\": %d, \"text\": ", qid);
-            wb_json(&an, a.p);
-            wb_printf(&an, ", \"category\": \"%s\", \"answer_id\": \"ref-%d\", \"model_id\": \"rules\"}\n", cat[t], qid);
+            llava_buf_printf(&qs, "{\"question_id\": %d, \"image\": ", qid);
+            w_json(&qs, img);
+            llava_buf_puts(&qs, ", \"text\": ");
+            llava_buf_json_string(&qs, q.p, q.n);
+            llava_buf_printf(&qs, ", \"category\": \"%s\"}\n", cat[t]);
+            llava_buf_printf(&an, "{\"question_id\": %d, \"text\": ", qid);
+            llava_buf_json_string(&an, a.p, a.n);
+            llava_buf_printf(&an, ", \"category\": \"%s\", \"answer_id\": \"ref-%d\", \"model_id\": \"rules\"}\n", cat[t], qid);
             qid++;
         }
     }
     int rc = save(out, "questions.jsonl", &qs) || save(out, "answers_ref.jsonl", &an) || save(out, "context.jsonl", &ctx);
     if (!rc) printf("instruct: bench of %d questions on %d images in %s\n", qid, n, out);
-    wb_free(&qs), wb_free(&an), wb_free(&ctx), wb_free(&q), wb_free(&a);
+    llava_buf_free(&qs), llava_buf_free(&an), llava_buf_free(&ctx), llava_buf_free(&q), llava_buf_free(&a);
     return rc ? 1 : 0;
 }
 
@@ -978,8 +955,8 @@ static int mc_make(const WScene *sc, WRng *r, int cat, int want_count, MCProb *p
     return 1;
 }
 
-static int make_mc(WScene *sc, int n_images, const char *world, const char *out, int n, int n_test, uint64_t seed) {
-    WBuf pj = {0}, sp = {0}, info = {0};
+static int make_mc(WScene *sc, int n_images, const char *world, const char *out, int n, int n_test, uint64_t seed, int quiet) {
+    LlavaBuf pj = {0}, sp = {0}, info = {0};
     char dir[1024], from[1400], to[1400];
     int i, made = 0, want_count = 0, cat_count[MC_NCAT] = {0}, pos_count[6][5], bag[6][5], bag_left[6] = {0};
     double chance_test = 0, chance_all = 0;
@@ -987,7 +964,9 @@ static int make_mc(WScene *sc, int n_images, const char *world, const char *out,
     memset(pos_count, 0, sizeof pos_count);
     w_rng_seed(&r, seed, 0x400000000ull);
     world_dir(world, dir, sizeof dir);
-    wb_puts(&pj, "{\n");
+    llava_buf_puts(&pj, "{\n");
+    CliProgress prog;
+    cli_progress_begin(&prog, "instruct: problems", n, quiet);
     for (i = 0; i < n_images && made < n; i++) {
         MCProb p;
         int tries, c, k, ok = 0, byc[MC_NCAT];
@@ -1020,111 +999,119 @@ static int make_mc(WScene *sc, int n_images, const char *world, const char *out,
         char pid[32];
         snprintf(pid, sizeof pid, "%d", made + 1);
         snprintf(to, sizeof to, "%s/images/%s/%s", out, split, pid);
-        if (mkdir_p(to)) return fprintf(stderr, "%s: cannot create\n", to), 1;
+        if (w_mkdir_p(to)) cli_die("%s: cannot create (%s)", to, strerror(errno));
         snprintf(from, sizeof from, "%s/%s", dir, sc[i].file);
         snprintf(to, sizeof to, "%s/images/%s/%s/image.png", out, split, pid);
-        if (copy_file(from, to)) return 1;
-        if (made) wb_puts(&pj, ",\n");
-        wb_printf(&pj, "  \"%s\": {\"question\": ", pid);
-        wb_json(&pj, p.question);
-        wb_puts(&pj, ", \"choices\": [");
+        copy_file(from, to);
+        if (made) llava_buf_puts(&pj, ",\n");
+        llava_buf_printf(&pj, "  \"%s\": {\"question\": ", pid);
+        w_json(&pj, p.question);
+        llava_buf_puts(&pj, ", \"choices\": [");
         for (k = 0; k < p.k; k++) {
-            if (k) wb_puts(&pj, ", ");
-            wb_json(&pj, p.choice[order[k]]);
+            if (k) llava_buf_puts(&pj, ", ");
+            w_json(&pj, p.choice[order[k]]);
         }
-        wb_printf(&pj, "], \"answer\": %d, \"hint\": \"\", \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": \"%s\", "
+        llava_buf_printf(&pj, "], \"answer\": %d, \"hint\": \"\", \"image\": \"image.png\", \"task\": \"closed choice\", \"grade\": \"%s\", "
                        "\"subject\": \"visual perception\", \"topic\": \"shapes\", \"category\": \"%s\", \"skill\": \"%s\", \"lecture\": ",
-                  pos, p.cat <= MC_COUNT ? "grade1" : "grade2", mc_cat[p.cat], mc_skill[p.cat]);
-        wb_json(&pj, mc_lecture[p.cat]);
-        wb_puts(&pj, ", \"solution\": ");
-        wb_json(&pj, p.stmt[0]);
-        wb_printf(&pj, ", \"split\": \"%s\", \"world_image\": \"%s\"}", split, sc[i].id);
+                         pos, p.cat <= MC_COUNT ? "grade1" : "grade2", mc_cat[p.cat], mc_skill[p.cat]);
+        w_json(&pj, mc_lecture[p.cat]);
+        llava_buf_puts(&pj, ", \"solution\": ");
+        w_json(&pj, p.stmt[0]);
+        llava_buf_printf(&pj, ", \"split\": \"%s\", \"world_image\": \"%s\"}", split, sc[i].id);
         if (made < n_test) chance_test += 1.0 / p.k;
         chance_all += 1.0 / p.k;
         made++;
+        cli_progress(&prog, made, NULL);
     }
-    wb_puts(&pj, "\n}\n");
-    if (made < n) fprintf(stderr, "instruct: only %d of %d problems (the world has %d images; make it larger)\n", made, n, n_images);
+    cli_progress_end(&prog);
+    llava_buf_puts(&pj, "\n}\n");
+    if (made < n) cli_note("only %d of %d problems (the world has %d images; make it larger)", made, n, n_images);
     int n_t = made < n_test ? made : n_test, n_v = made - n_t;
-    wb_puts(&sp, "{\"train\": [],\n \"test\": [");
-    for (i = 0; i < n_t; i++) wb_printf(&sp, "%s\"%d\"", i ? ", " : "", i + 1);
-    wb_puts(&sp, "],\n \"val\": [");
-    for (i = 0; i < n_v; i++) wb_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
-    wb_puts(&sp, "],\n \"minival\": [");
-    for (i = 0; i < n_v && i < 100; i++) wb_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
-    wb_puts(&sp, "],\n \"trainval\": [");
-    for (i = 0; i < n_v; i++) wb_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
-    wb_puts(&sp, "]}\n");
-    wb_printf(&info, "{\"problems\": %d, \"test\": %d, \"val\": %d, \"chance_test\": %.4f, \"chance_all\": %.4f,\n \"categories\": {", made, n_t,
-              n_v, n_t ? chance_test / n_t : 0, made ? chance_all / made : 0);
-    for (i = 0; i < MC_NCAT; i++) wb_printf(&info, "%s\"%s\": %d", i ? ", " : "", mc_cat[i], cat_count[i]);
-    wb_puts(&info, "},\n \"answer_positions\": {");
+    llava_buf_puts(&sp, "{\"train\": [],\n \"test\": [");
+    for (i = 0; i < n_t; i++) llava_buf_printf(&sp, "%s\"%d\"", i ? ", " : "", i + 1);
+    llava_buf_puts(&sp, "],\n \"val\": [");
+    for (i = 0; i < n_v; i++) llava_buf_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
+    llava_buf_puts(&sp, "],\n \"minival\": [");
+    for (i = 0; i < n_v && i < 100; i++) llava_buf_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
+    llava_buf_puts(&sp, "],\n \"trainval\": [");
+    for (i = 0; i < n_v; i++) llava_buf_printf(&sp, "%s\"%d\"", i ? ", " : "", n_t + i + 1);
+    llava_buf_puts(&sp, "]}\n");
+    llava_buf_printf(&info, "{\"problems\": %d, \"test\": %d, \"val\": %d, \"chance_test\": %.4f, \"chance_all\": %.4f,\n \"categories\": {", made, n_t,
+                     n_v, n_t ? chance_test / n_t : 0, made ? chance_all / made : 0);
+    for (i = 0; i < MC_NCAT; i++) llava_buf_printf(&info, "%s\"%s\": %d", i ? ", " : "", mc_cat[i], cat_count[i]);
+    llava_buf_puts(&info, "},\n \"answer_positions\": {");
     int first = 1, k;
     for (i = 2; i <= 5; i++) {
         int tot = 0;
         for (k = 0; k < i; k++) tot += pos_count[i][k];
         if (!tot) continue;
-        wb_printf(&info, "%s\"%d choices\": [", first ? "" : ", ", i);
-        for (k = 0; k < i; k++) wb_printf(&info, "%s%d", k ? ", " : "", pos_count[i][k]);
-        wb_puts(&info, "]");
+        llava_buf_printf(&info, "%s\"%d choices\": [", first ? "" : ", ", i);
+        for (k = 0; k < i; k++) llava_buf_printf(&info, "%s%d", k ? ", " : "", pos_count[i][k]);
+        llava_buf_puts(&info, "]");
         first = 0;
     }
-    wb_puts(&info, "}}\n");
+    llava_buf_puts(&info, "}}\n");
     int rc = save(out, "problems.json", &pj) || save(out, "pid_splits.json", &sp) || save(out, "mc_info.json", &info);
     if (!rc) printf("instruct: %d multiple-choice problems (test %d, val %d), chance accuracy on test %.1f%%, in %s\n", made, n_t, n_v,
                     n_t ? 100.0 * chance_test / n_t : 0, out);
-    wb_free(&pj), wb_free(&sp), wb_free(&info);
+    llava_buf_free(&pj), llava_buf_free(&sp), llava_buf_free(&info);
     return rc || made < n ? 1 : 0;
 }
 
-static void usage(FILE *f) {
-    fprintf(f, "usage:\n"
-               "  instruct --world DIR --out OUT [--backend rules] [--types conv,detail,complex] [--conv N] [--detail N]\n"
-               "           [--complex N] [--captions K] [--seed S]\n"
-               "  instruct --bench --world DIR --out OUT [--n 30] [--seed S]\n"
-               "  instruct --mc --world DIR --out OUT [--n 1200] [--test 1000] [--seed S]\n"
-               "(--backend openai is tools/repro/instruct.py)\n");
-}
+static const char usage[] =
+    "usage: instruct --world DIR --out OUT [options]             training data (LLaVA's formats)\n"
+    "       instruct --bench --world DIR --out OUT [options]     a LLaVA-Bench-style held-out set\n"
+    "       instruct --mc --world DIR --out OUT [options]        multiple choice in ScienceQA's format\n"
+    "  --world DIR        the world: world's output directory, or its world.json (required)\n"
+    "  --out OUT          output directory (required; created)\n"
+    "  --seed S           the seed of the texts' wording and order (default 1)\n"
+    "  --quiet            no progress lines (--mc)\n"
+    "training data: OUT/pretrain.json, conversation.json, detail.json, complex_reasoning.json, instruct.json\n"
+    "(the chosen types mixed) and context.jsonl (each image's captions and boxes, for tools/repro/instruct.py)\n"
+    "  --types LIST       the types instruct.json mixes, of conv,detail,complex (default: all three)\n"
+    "  --conv N           conversations, 0 to 10000000 (default: one per image)\n"
+    "  --detail N         detailed descriptions, 0 to 10000000 (default: one per two images)\n"
+    "  --complex N        complex reasoning questions, 0 to 10000000 (default: one per image)\n"
+    "  --captions K       caption pairs per image in pretrain.json, 1 to 5 (default 1)\n"
+    "  --backend rules    the only backend of this program (the default); openai is tools/repro/instruct.py\n"
+    "--bench: OUT/questions.jsonl, answers_ref.jsonl, context.jsonl and images/ (conv, detail, complex per image)\n"
+    "  --n N              images, 1 to 10000000 (default 30; at most the world's)\n"
+    "--mc: OUT/problems.json, pid_splits.json, mc_info.json and images/<split>/<pid>/image.png\n"
+    "  --n N              problems, 1 to 10000000 (default 1200; at most one per image)\n"
+    "  --test N           how many of them are the test split (the rest: val), 0 to 10000000 (default 1000)\n"
+    "  --help, --version\n";
 
 int main(int argc, char **argv) {
     const char *world = NULL, *out = NULL, *types = "conv,detail,complex", *backend = "rules";
-    int mode = 0, n = -1, n_test = 1000, n_conv = -1, n_detail = -1, n_complex = -1, n_caps = 1, i;
+    int n = -1, n_test = 1000, n_conv = -1, n_detail = -1, n_complex = -1, n_caps = 1, bench = 0, mc = 0, quiet = 0, i;
     uint64_t seed = 1;
-    const char *v = NULL;
-    for (i = 1; i < argc; i += v ? 2 : 1) {
-        const char *a = argv[i];
-        v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!strcmp(a, "--bench")) { mode = 1; v = NULL; continue; }
-        if (!strcmp(a, "--mc")) { mode = 2; v = NULL; continue; }
-        if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
-        if (!strcmp(a, "--world")) world = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--types")) types = v;
-        else if (!strcmp(a, "--backend")) backend = v;
-        else if (!strcmp(a, "--conv")) n_conv = atoi(v);
-        else if (!strcmp(a, "--detail")) n_detail = atoi(v);
-        else if (!strcmp(a, "--complex")) n_complex = atoi(v);
-        else if (!strcmp(a, "--captions")) n_caps = atoi(v);
-        else if (!strcmp(a, "--n")) n = atoi(v);
-        else if (!strcmp(a, "--test")) n_test = atoi(v);
-        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-        else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
+    const int big = 10000000;
+    CliArgs a = cli_begin(argc, argv, "instruct", usage);
+    while (cli_next(&a)) {
+        if (cli_flag(&a, "--bench", &bench) || cli_flag(&a, "--mc", &mc) || cli_str(&a, "--world", &world) || cli_str(&a, "--out", &out) ||
+            cli_str(&a, "--types", &types) || cli_str(&a, "--backend", &backend) || cli_int(&a, "--conv", &n_conv, 0, big) ||
+            cli_int(&a, "--detail", &n_detail, 0, big) || cli_int(&a, "--complex", &n_complex, 0, big) ||
+            cli_int(&a, "--captions", &n_caps, 1, 5) || cli_int(&a, "--n", &n, 1, big) || cli_int(&a, "--test", &n_test, 0, big) ||
+            cli_u64(&a, "--seed", &seed) || cli_flag(&a, "--quiet", &quiet))
+            continue;
+        cli_unknown(&a);
     }
-    if (strcmp(backend, "rules")) return fprintf(stderr, "instruct: backend '%s' is tools/repro/instruct.py; this program is --backend rules\n", backend), 2;
-    if (!world || !out) return usage(stderr), 2;
+    if (bench && mc) cli_usage_error("--bench and --mc make two different sets: one at a time");
+    if (strcmp(backend, "rules")) cli_usage_error("--backend %s is tools/repro/instruct.py; this program is --backend rules", backend);
+    cli_require(world, "--world");
+    cli_require(out, "--out");
     WScene *sc = NULL;
     char err[512];
     int count = w_load_world(world, &sc, NULL, NULL, err, sizeof err);
-    if (count < 0) return fprintf(stderr, "instruct: %s\n", err), 1;
-    if (count == 0) return fprintf(stderr, "instruct: the world has no images\n"), 1;
-    if (mkdir_p(out)) return fprintf(stderr, "%s: cannot create (%s)\n", out, strerror(errno)), 1;
+    if (count < 0) cli_die("%s", err);
+    if (count == 0) cli_die("the world has no images");
+    if (w_mkdir_p(out)) cli_die("%s: cannot create (%s)", out, strerror(errno));
     int rc;
-    if (mode == 1) rc = make_bench(sc, n < 0 ? (count < 30 ? count : 30) : (n < count ? n : count), world, out, seed);
-    else if (mode == 2) rc = make_mc(sc, count, world, out, n < 0 ? 1200 : n, n_test, seed);
+    if (bench) rc = make_bench(sc, n < 0 ? (count < 30 ? count : 30) : (n < count ? n : count), world, out, seed);
+    else if (mc) rc = make_mc(sc, count, world, out, n < 0 ? 1200 : n, n_test, seed, quiet);
     else
         rc = make_train(sc, count, out, types, n_conv < 0 ? count : n_conv, n_detail < 0 ? count / 2 : n_detail, n_complex < 0 ? count : n_complex,
-                        n_caps < 1 ? 1 : n_caps, seed);
+                        n_caps, seed);
     for (i = 0; i < count; i++) w_scene_free(&sc[i]);
     free(sc);
     return rc;

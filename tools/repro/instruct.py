@@ -479,26 +479,65 @@ def convert(out, types, keys, seed):
     return len(mix)
 
 
+# --- the command line: the repository's convention (every option with its default in --help, --version,
+# numbers checked, exit 2 on a wrong command line) ------------------------------------------------------
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """the module's docstring as written, and each option's default after its help (where it has one and
+    the help does not already say it)"""
+
+    def _get_help_string(self, action):
+        h = action.help or ""
+        if action.default not in (None, False, argparse.SUPPRESS) and "default" not in h:
+            h += " (default: %(default)s)"
+        return h
+
+
+def version(prog):
+    """PROG (llava.h VERSION), VERSION read from the repository's llava.h"""
+    try:
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "llava.h")) as f:
+            v = re.search(r'#define LLAVA_VERSION "([^"]*)"', f.read())
+    except OSError:
+        v = None
+    return "%s (llava.h %s)" % (prog, v.group(1) if v else "unknown")
+
+
+def number(kind, lo, hi=None):
+    """an argparse type: a number of `kind` within [lo, hi]"""
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("'%s' is not a%s number" % (text, " whole" if kind is int else ""))
+        if v != v or v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError("%s is out of range [%s, %s]" % (text, lo, "inf" if hi is None else hi))
+        return v
+    return parse
+
+
 def main(argv=None, log=sys.stderr):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--backend", default="openai", choices=["openai", "rules"])
+    ap = argparse.ArgumentParser(prog="instruct.py", description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--version", action="version", version=version("instruct.py"))
+    ap.add_argument("--backend", default="openai", choices=["openai", "rules"],
+                    help="openai (this script); rules is the C program build/instruct")
     ap.add_argument("--context", "--world", dest="context", required=True,
-                    help="context.jsonl from instruct, or a world directory / world.json")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--model", default="gpt-4o-mini")
-    ap.add_argument("--types", default="conv,detail,complex")
-    ap.add_argument("--conv", type=int, default=None, help="conversations (default: one per image)")
-    ap.add_argument("--detail", type=int, default=None, help="descriptions (default: one per image)")
-    ap.add_argument("--complex", type=int, default=None, help="reasoning questions (default: one per image)")
-    ap.add_argument("--rpm", type=float, default=60.0, help="requests per minute (0: no limit)")
-    ap.add_argument("--retries", type=int, default=6, help="retries of a failed request (HTTP 429/5xx, network)")
-    ap.add_argument("--backoff", type=float, default=1.0, help="first retry delay in seconds, doubled each retry")
-    ap.add_argument("--max-attempts", type=int, default=3, help="requests per item when replies are malformed")
-    ap.add_argument("--timeout", type=float, default=120.0)
-    ap.add_argument("--temperature", type=float, default=0.7)
-    ap.add_argument("--max-tokens", type=int, default=1024)
-    ap.add_argument("--workers", type=int, default=1, help="parallel requests (the rpm limit holds across them)")
-    ap.add_argument("--seed", type=int, default=1)
+                    help="context.jsonl from instruct, or a world directory / world.json (required)")
+    ap.add_argument("--out", required=True, help="output directory (required; created)")
+    ap.add_argument("--model", default="gpt-4o-mini", help="the endpoint's model")
+    ap.add_argument("--types", default="conv,detail,complex", help="the response types, of conv,detail,complex")
+    ap.add_argument("--conv", type=number(int, 0), default=None, help="conversations (default: one per image)")
+    ap.add_argument("--detail", type=number(int, 0), default=None, help="descriptions (default: one per image)")
+    ap.add_argument("--complex", type=number(int, 0), default=None, help="reasoning questions (default: one per image)")
+    ap.add_argument("--rpm", type=number(float, 0), default=60.0, help="requests per minute (0: no limit)")
+    ap.add_argument("--retries", type=number(int, 0), default=6, help="retries of a failed request (HTTP 429/5xx, network)")
+    ap.add_argument("--backoff", type=number(float, 0), default=1.0, help="first retry delay in seconds, doubled each retry")
+    ap.add_argument("--max-attempts", type=number(int, 1), default=3, help="requests per item when replies are malformed")
+    ap.add_argument("--timeout", type=number(float, 0), default=120.0, help="seconds a request may take")
+    ap.add_argument("--temperature", type=number(float, 0, 2), default=0.7, help="the endpoint's sampling temperature")
+    ap.add_argument("--max-tokens", type=number(int, 1), default=1024, help="longest reply in tokens")
+    ap.add_argument("--workers", type=number(int, 1), default=1, help="parallel requests (the rpm limit holds across them)")
+    ap.add_argument("--seed", type=int, default=1, help="instruct.json's order, the descriptions' instructions and where "
+                    "<image> goes in each sample")
     args = ap.parse_args(argv)
     if args.backend == "rules":
         raise SystemExit("the rules backend is the C program: build/instruct --world DIR --out OUT")

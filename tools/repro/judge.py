@@ -16,7 +16,7 @@ mean(candidate) / mean(reference) x 100, per question category (conv, detail, co
 questions: {"question_id", "image", "text", "category"}; context: {"image", "captions", "instances"} (or
 "text") per image; answers: {"question_id", "text"}. reviews.jsonl (append-only, a rerun skips the
 question ids it holds): {"id", "question_id", "category", "tuple": [reference, candidate], "content"},
-the same shape tools/judge_offline writes, so --summarize reads both. Reviews whose scores cannot be
+the same shape judge_offline (tools/repro/judge_offline.c) writes, so --summarize reads both. Reviews whose scores cannot be
 read are asked again, then kept with [-1, -1] and left out of the means.
 """
 import argparse
@@ -26,7 +26,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from instruct import ChatClient, context_text, end_with_newline  # noqa: E402
+from instruct import ChatClient, HelpFormatter, context_text, end_with_newline, number, version  # noqa: E402
 
 JUDGE_SYSTEM = "You are a careful, impartial assistant who checks how good answers to questions are."
 
@@ -175,22 +175,23 @@ def judge(args, log=sys.stderr):
 
 
 def main(argv=None, log=sys.stdout):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--questions")
-    ap.add_argument("--context")
-    ap.add_argument("--reference")
-    ap.add_argument("--answers")
+    ap = argparse.ArgumentParser(prog="judge.py", description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--version", action="version", version=version("judge.py"))
+    ap.add_argument("--questions", help="the questions, instruct --bench's questions.jsonl")
+    ap.add_argument("--context", help="each image's captions and boxes, instruct --bench's context.jsonl")
+    ap.add_argument("--reference", help="the reference answers (assistant 1), instruct --bench's answers_ref.jsonl")
+    ap.add_argument("--answers", help="the answers to judge (assistant 2), answer's output")
     ap.add_argument("--out", help="reviews.jsonl (appended to; a rerun resumes)")
-    ap.add_argument("--summarize", help="only summarize this reviews.jsonl")
+    ap.add_argument("--summarize", help="only summarize this reviews.jsonl (the other inputs are not needed)")
     ap.add_argument("--json", help="write the summary here")
-    ap.add_argument("--model", default="gpt-4o")
-    ap.add_argument("--rpm", type=float, default=60.0)
-    ap.add_argument("--retries", type=int, default=6)
-    ap.add_argument("--backoff", type=float, default=1.0)
-    ap.add_argument("--max-attempts", type=int, default=3, help="requests per question when scores cannot be read")
-    ap.add_argument("--timeout", type=float, default=120.0)
-    ap.add_argument("--temperature", type=float, default=0.2)
-    ap.add_argument("--max-tokens", type=int, default=1024)
+    ap.add_argument("--model", default="gpt-4o", help="the endpoint's judge model")
+    ap.add_argument("--rpm", type=number(float, 0), default=60.0, help="requests per minute (0: no limit)")
+    ap.add_argument("--retries", type=number(int, 0), default=6, help="retries of a failed request (HTTP 429/5xx, network)")
+    ap.add_argument("--backoff", type=number(float, 0), default=1.0, help="first retry delay in seconds, doubled each retry")
+    ap.add_argument("--max-attempts", type=number(int, 1), default=3, help="requests per question when scores cannot be read")
+    ap.add_argument("--timeout", type=number(float, 0), default=120.0, help="seconds a request may take")
+    ap.add_argument("--temperature", type=number(float, 0, 2), default=0.2, help="the judge's sampling temperature")
+    ap.add_argument("--max-tokens", type=number(int, 1), default=1024, help="longest review in tokens")
     args = ap.parse_args(argv)
     if args.summarize:
         reviews = read_jsonl(args.summarize)

@@ -15,6 +15,7 @@
    has LLaVA's review shape: {"id", "question_id", "category", "tuple": [reference, candidate], "content"}. */
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
+#include "../common.h"
 #include "world.h"
 
 typedef struct {
@@ -26,14 +27,14 @@ typedef struct {
     int n, cap;
 } Rows;
 
-static char *dup_or_empty(const char *s) { return w_strdup(s ? s : ""); }
+static char *dup_or_empty(const char *s) { return cli_xstrdup(s ? s : ""); }
 
-/* reads a jsonl file; the fields kept are question_id (or id), image, text, category */
-static int read_jsonl(const char *path, Rows *rows, const char *idkey) {
+/* reads a jsonl file; the fields kept are question_id, image, text, category; an error ends the program */
+static void read_jsonl(const char *path, Rows *rows, const char *idkey) {
     size_t n;
     char *text = llava_read_file(path, (size_t)1 << 30, &n), *line = text;
     int lineno = 0;
-    if (!text) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), -1;
+    if (!text) cli_die("%s", llava_last_error());
     while (line && *line) {
         char *nl = strchr(line, '\n');
         if (nl) *nl = 0;
@@ -42,20 +43,16 @@ static int read_jsonl(const char *path, Rows *rows, const char *idkey) {
         while (*s == ' ' || *s == '\t' || *s == '\r') s++;
         if (*s) {
             LlavaJson j;
-            if (llava_json_parse(&j, s, strlen(s), path) != LLAVA_OK) {
-                fprintf(stderr, "judge_offline: %s line %d: %s\n", path, lineno, llava_last_error());
-                free(text);
-                return -1;
-            }
+            if (llava_json_parse(&j, s, strlen(s), path) != LLAVA_OK) cli_die("%s line %d: %s", path, lineno, llava_last_error());
             const LlavaJsonNode *root = &j.nodes[0], *id = llava_json_get(&j, root, idkey), *x;
             char num[32] = "";
             if (rows->n == rows->cap) {
                 rows->cap = rows->cap ? rows->cap * 2 : 64;
-                rows->r = (Row *)realloc(rows->r, sizeof(Row) * (size_t)rows->cap);
+                rows->r = (Row *)cli_xrealloc(rows->r, sizeof(Row) * (size_t)rows->cap);
             }
             Row *r = &rows->r[rows->n++];
             if (id && id->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", id->num);
-            r->key = w_strdup(id && id->type == LLAVA_JSON_STR ? id->str : num);
+            r->key = cli_xstrdup(id && id->type == LLAVA_JSON_STR ? id->str : num);
             x = llava_json_get(&j, root, "image");
             r->image = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
             x = llava_json_get(&j, root, "text");
@@ -67,7 +64,6 @@ static int read_jsonl(const char *path, Rows *rows, const char *idkey) {
         line = nl ? nl + 1 : NULL;
     }
     free(text);
-    return 0;
 }
 static const Row *find_row(const Rows *rows, const char *key) {
     int i;
@@ -119,36 +115,41 @@ static double score(const WCheck *c, const char *ref_keys) {
     return floor((1.0 + 9.0 * 0.5 * (prec + cover)) * 10 + 0.5) / 10;
 }
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: judge_offline --questions Q.jsonl --context C.jsonl --reference R.jsonl --answers A.jsonl\n"
-               "                     [--out reviews.jsonl] [--json summary.json]\n");
-}
+static const char usage[] =
+    "usage: judge_offline --questions Q.jsonl --context C.jsonl --reference R.jsonl --answers A.jsonl [options]\n"
+    "  scores answers about the synthetic world by checking what they state against each scene, and prints the\n"
+    "  LLaVA-Bench relative score (candidate / reference x 100) per category (conv, detail, complex) and overall\n"
+    "  --questions FILE   {\"question_id\", \"image\", \"text\", \"category\"} a line (instruct --bench) (required)\n"
+    "  --context FILE     each image's scene, instruct's context.jsonl (required)\n"
+    "  --reference FILE   the reference answers, {\"question_id\", \"text\"} a line (required)\n"
+    "  --answers FILE     the answers to score, the same format (answer's output) (required)\n"
+    "  --out FILE         reviews, one a line in LLaVA's review format (default: none written)\n"
+    "  --json FILE        the scores per category as JSON (default: none written)\n"
+    "  --help, --version\n";
 
 int main(int argc, char **argv) {
     const char *qp = NULL, *cp = NULL, *rp = NULL, *ap = NULL, *out = NULL, *json_out = NULL;
     int i;
-    const char *v = NULL;
-    for (i = 1; i < argc; i += v ? 2 : 1) {
-        const char *a = argv[i];
-        v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
-        if (!strcmp(a, "--questions")) qp = v;
-        else if (!strcmp(a, "--context")) cp = v;
-        else if (!strcmp(a, "--reference")) rp = v;
-        else if (!strcmp(a, "--answers")) ap = v;
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--json")) json_out = v;
-        else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
+    CliArgs cl = cli_begin(argc, argv, "judge_offline", usage);
+    while (cli_next(&cl)) {
+        if (cli_str(&cl, "--questions", &qp) || cli_str(&cl, "--context", &cp) || cli_str(&cl, "--reference", &rp) ||
+            cli_str(&cl, "--answers", &ap) || cli_str(&cl, "--out", &out) || cli_str(&cl, "--json", &json_out))
+            continue;
+        cli_unknown(&cl);
     }
-    if (!qp || !cp || !rp || !ap) return usage(stderr), 2;
+    cli_require(qp, "--questions");
+    cli_require(cp, "--context");
+    cli_require(rp, "--reference");
+    cli_require(ap, "--answers");
     Rows Q = {0}, R = {0}, A = {0};
-    if (read_jsonl(qp, &Q, "question_id") || read_jsonl(rp, &R, "question_id") || read_jsonl(ap, &A, "question_id")) return 1;
+    read_jsonl(qp, &Q, "question_id");
+    read_jsonl(rp, &R, "question_id");
+    read_jsonl(ap, &A, "question_id");
 
     /* the scenes, from context.jsonl */
     size_t n;
     char *ctext = llava_read_file(cp, (size_t)1 << 30, &n), *line = ctext;
-    if (!ctext) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
+    if (!ctext) cli_die("%s", llava_last_error());
     WScene *sc = NULL;
     int nsc = 0, cap = 0;
     while (line && *line) {
@@ -156,10 +157,10 @@ int main(int argc, char **argv) {
         if (nl) *nl = 0;
         if (line[0] == '{') {
             LlavaJson j;
-            if (llava_json_parse(&j, line, strlen(line), cp) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
-            if (nsc == cap) cap = cap ? cap * 2 : 64, sc = (WScene *)realloc(sc, sizeof(WScene) * (size_t)cap);
+            if (llava_json_parse(&j, line, strlen(line), cp) != LLAVA_OK) cli_die("%s", llava_last_error());
+            if (nsc == cap) cap = cap ? cap * 2 : 64, sc = (WScene *)cli_xrealloc(sc, sizeof(WScene) * (size_t)cap);
             if (w_scene_from_json(&j, &j.nodes[0], &sc[nsc], err, sizeof err) != 0)
-                return fprintf(stderr, "judge_offline: %s: %s (context.jsonl needs \"objects\", as tools/instruct writes it)\n", cp, err), 1;
+                cli_die("%s: %s (context.jsonl needs \"objects\", as instruct writes it)", cp, err);
             nsc++;
             llava_json_free(&j);
         }
@@ -167,7 +168,7 @@ int main(int argc, char **argv) {
     }
     free(ctext);
 
-    WBuf rev = {0};
+    LlavaBuf rev = {0};
     static const char *const cats[4] = {"conv", "detail", "complex", "all"};
     double sum_ref[4] = {0}, sum_cand[4] = {0};
     int cnt[4] = {0}, missing = 0;
@@ -177,8 +178,8 @@ int main(int argc, char **argv) {
         int k;
         for (k = 0; k < nsc; k++)
             if (!strcmp(sc[k].file, q->image)) s = &sc[k];
-        if (!s) return fprintf(stderr, "judge_offline: no context for image '%s'\n", q->image), 1;
-        if (!r) return fprintf(stderr, "judge_offline: no reference answer for question %s\n", q->key), 1;
+        if (!s) cli_die("no context for image '%s'", q->image);
+        if (!r) cli_die("no reference answer for question %s", q->key);
         missing += a == NULL;
         WCheck cr = {0}, cc = {0};
         w_check_text(s, r->text, &cr);
@@ -189,40 +190,41 @@ int main(int argc, char **argv) {
         int idx[2] = {k, 3};
         for (k = 0; k < 2; k++)
             if (idx[k] < 4) sum_ref[idx[k]] += sr, sum_cand[idx[k]] += scand, cnt[idx[k]]++;
-        wb_printf(&rev, "{\"id\": %d, \"question_id\": ", i + 1);
-        wb_json(&rev, q->key);
-        wb_puts(&rev, ", \"category\": ");
-        wb_json(&rev, q->category);
-        wb_printf(&rev, ", \"tuple\": [%.1f, %.1f], \"content\": ", sr, scand);
-        WBuf why = {0};
-        wb_printf(&why, "%.1f %.1f\nreference: %d checkable statements true, %d false; candidate: %d true, %d false, %d of the reference's made.",
-                  sr, scand, count_lines(cr.keys.p), cr.n_false, count_lines(cc.keys.p), cc.n_false,
-                  shared_lines(cr.keys.p ? cr.keys.p : "", cc.keys.p ? cc.keys.p : ""));
-        if (cc.explain.p) wb_printf(&why, "\nfalse in the candidate:\n%s", cc.explain.p);
-        wb_json(&rev, why.p);
-        wb_puts(&rev, "}\n");
-        wb_free(&why);
+        llava_buf_printf(&rev, "{\"id\": %d, \"question_id\": ", i + 1);
+        w_json(&rev, q->key);
+        llava_buf_puts(&rev, ", \"category\": ");
+        w_json(&rev, q->category);
+        llava_buf_printf(&rev, ", \"tuple\": [%.1f, %.1f], \"content\": ", sr, scand);
+        LlavaBuf why = {0};
+        llava_buf_printf(&why, "%.1f %.1f\nreference: %d checkable statements true, %d false; candidate: %d true, %d false, %d of the reference's made.",
+                         sr, scand, count_lines(cr.keys.p), cr.n_false, count_lines(cc.keys.p), cc.n_false,
+                         shared_lines(cr.keys.p ? cr.keys.p : "", cc.keys.p ? cc.keys.p : ""));
+        if (cc.explain.p) llava_buf_printf(&why, "\nfalse in the candidate:\n%s", cc.explain.p);
+        llava_buf_json_string(&rev, why.p, why.n);
+        llava_buf_puts(&rev, "}\n");
+        llava_buf_free(&why);
         w_check_free(&cr);
         w_check_free(&cc);
     }
-    if (out && llava_write_text(out, rev.p ? rev.p : "") != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
-    WBuf js = {0};
+    if (rev.oom) cli_die("out of memory");
+    if (out && llava_write_text(out, rev.p ? rev.p : "") != LLAVA_OK) cli_die("%s", llava_last_error());
+    LlavaBuf js = {0};
     printf("offline judge: %d questions%s\n", Q.n, missing ? " (some without a candidate answer: scored 1)" : "");
     printf("  %-8s %5s %9s %9s %9s\n", "", "count", "reference", "candidate", "relative");
-    wb_puts(&js, "{");
+    llava_buf_puts(&js, "{");
     int first = 1;
     for (i = 0; i < 4; i++) {
         if (!cnt[i]) continue;
         double mr = sum_ref[i] / cnt[i], mc = sum_cand[i] / cnt[i], rel = mr > 0 ? 100.0 * mc / mr : 0;
         printf("  %-8s %5d %9.2f %9.2f %9.1f\n", cats[i], cnt[i], mr, mc, rel);
-        wb_printf(&js, "%s\"%s\": {\"count\": %d, \"reference\": %.3f, \"candidate\": %.3f, \"relative\": %.2f}", first ? "" : ", ", cats[i], cnt[i], mr,
-                  mc, rel);
+        llava_buf_printf(&js, "%s\"%s\": {\"count\": %d, \"reference\": %.3f, \"candidate\": %.3f, \"relative\": %.2f}", first ? "" : ", ", cats[i], cnt[i], mr,
+                         mc, rel);
         first = 0;
     }
-    wb_puts(&js, "}\n");
-    if (json_out && llava_write_text(json_out, js.p) != LLAVA_OK) return fprintf(stderr, "judge_offline: %s\n", llava_last_error()), 1;
-    wb_free(&js);
-    wb_free(&rev);
+    llava_buf_puts(&js, "}\n");
+    if (json_out && llava_write_text(json_out, js.p) != LLAVA_OK) cli_die("%s", llava_last_error());
+    llava_buf_free(&js);
+    llava_buf_free(&rev);
     for (i = 0; i < nsc; i++) w_scene_free(&sc[i]);
     free(sc);
     Rows *all[3] = {&Q, &R, &A};

@@ -4,8 +4,9 @@
 #
 #   sh tools/repro/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
 #   sh tools/repro/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
+#   (--help lists every option)
 #
-# Run from the repository root after `make` and `make build/stage0 build/answer`. Writes under OUT
+# Run from the repository root after `make`. Writes under OUT
 # (default runs/seedS, runs/quick-seedS with --quick, with -NAME for an ablation):
 #   world/ instruct/           training world and its LLaVA-format data (tools/repro/world.c, tools/repro/instruct.c)
 #   heldout/ bench/ mc/        a world from a disjoint seed, its LLaVA-Bench-style and multiple-choice sets
@@ -29,56 +30,84 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1 precision=auto
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1 precision=auto quiet=0
 steps0c= steps0l= steps1= steps2=
 
 usage() {
-    cat <<EOF
-usage: sh tools/repro/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
-       sh tools/repro/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
+    cat <<USAGE
+usage: sh tools/repro/pipeline.sh [options]                 one run: data, stage 0, stages 1-2, evaluation
+       sh tools/repro/pipeline.sh --ablations [options]     main and the three ablations per seed, and their table
   --quick              a small world and few steps (a few minutes): checks that every phase works
-  --seed S             world, initialization and data order (default 1); held-out sets use 1000000 + S
-  --out DIR            output directory (default runs/seedS, runs/quick-seedS; with -NAME for an ablation)
-  --ablation NAME      main (default), nostage1, lastlayer or convonly
+  --seed S             world, initialization and data order, 0 to 999999999999 (default 1); the held-out
+                       sets use 1000000 + S
+  --out DIR            output directory (default runs/seedS, or runs/quick-seedS with --quick, with -NAME
+                       for an ablation; with --ablations: runs/ablations)
+  --ablation NAME      main (default), nostage1 (no stage 1), lastlayer (vision features from the last
+                       layer) or convonly (stage 2 on conversations only)
   --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
-  --ablations          main + the three ablations per seed, and a table in OUT/ablations.md
-  --seeds N            seeds 1..N for --ablations (default 3)
-  --no-mc-model        without the multiple-choice model (phases sqa, eval_mc_sqa; --mc-model: with it, the default)
-  --precision P        the training's matrix products: f32, bf16 (operands rounded to bf16, as LLaVA trains) or
-                       auto (the default): bf16 where the CPU has AMX to run them on, else f32
-  --table              with --ablations: write the table from the runs already there, run nothing
-  --clip-steps N --lm-steps N --steps1 N --steps2 N   override the step counts
-environment: BUILD (default build) names the directory of the programs.
-EOF
+  --no-mc-model        leave out the multiple-choice model (phases sqa and eval_mc_sqa)
+  --mc-model           with the multiple-choice model (the default)
+  --precision P        the training's matrix products: f32, bf16 (operands rounded to bf16, as LLaVA trains)
+                       or auto (the default): bf16 where the CPU has AMX to run them on, else f32
+  --clip-steps N       stage 0's CLIP steps, 1 to 1000000000 (default 3000; --quick 20)
+  --lm-steps N         stage 0's language-model steps, 1 to 1000000000 (default 4000; --quick 60)
+  --steps1 N           stage 1's steps, 1 to 1000000000 (default 625; --quick 40)
+  --steps2 N           stage 2's steps, 1 to 1000000000 (default 3000; --quick 60)
+  --ablations          run main and the ablations for seeds 1..N, then write OUT/ablations.md
+  --seeds N            with --ablations: how many seeds, 1 to 1000 (default 3)
+  --table              with --ablations: only write the table, from the runs already in OUT
+  --quiet              no progress of the phases' programs: one line per phase, then the results
+  --help, --version
+A phase already done (OUT/logs/PHASE.done) is skipped: the same command continues a stopped run.
+Each phase's output is in OUT/logs/PHASE.log; on a terminal the latest line of the running phase is
+shown on one line, rewritten, and when the output is not a terminal every line is passed through.
+environment: BUILD, the directory of the programs (default build).
+USAGE
+}
+# the convention of the repository's programs (tools/common.h): usage errors exit 2, others 1
+usage_error() { echo "pipeline: $* (see pipeline --help)" >&2; exit 2; }
+die() { echo "pipeline: $*" >&2; exit 1; }
+# whole number VALUE of option NAME within [LO, HI] (HI at most 15 digits, within the shell's arithmetic)
+whole() { # NAME VALUE LO HI
+    case "$2" in '' | *[!0-9]*) usage_error "$1: '$2' is not a whole number" ;; esac
+    [ ${#2} -le 15 ] && [ "$2" -ge "$3" ] && [ "$2" -le "$4" ] || usage_error "$1: $2 is out of range [$3, $4]"
 }
 
 while [ $# -gt 0 ]; do
-    case "$1" in
-    --quick) quick=1 ;;
-    --ablations) ablations=1 ;;
-    --mc-model) mc_model=1 ;;
-    --no-mc-model) mc_model=0 ;;
-    --table) table_only=1 ;;
+    opt=$1 val= has=0
+    case "$opt" in --*=*) val=${opt#*=} opt=${opt%%=*} has=1 ;; esac
+    case "$opt" in
+    --quick | --ablations | --mc-model | --no-mc-model | --table | --quiet | --help | -h | --version)
+        [ "$has" = 0 ] || usage_error "$opt takes no value"
+        case "$opt" in
+        --quick) quick=1 ;; --ablations) ablations=1 ;; --mc-model) mc_model=1 ;; --no-mc-model) mc_model=0 ;;
+        --table) table_only=1 ;; --quiet) quiet=1 ;; --help | -h) usage; exit 0 ;;
+        --version) echo "pipeline (llava.h $(sed -n 's/^#define LLAVA_VERSION "\(.*\)"$/\1/p' "$(dirname "$0")/../../llava.h"))"; exit 0 ;;
+        esac ;;
     --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2 | --precision)
-        [ $# -ge 2 ] || { echo "pipeline: $1 needs a value" >&2; exit 2; }
-        case "$1" in
-        --seed) seed=$2 ;; --out) out=$2 ;; --ablation) ablation=$2 ;; --reuse-stage0) reuse=$2 ;;
-        --seeds) seeds=$2 ;; --clip-steps) steps0c=$2 ;; --lm-steps) steps0l=$2 ;;
-        --steps1) steps1=$2 ;; --steps2) steps2=$2 ;; --precision) precision=$2 ;;
-        esac
-        shift ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "pipeline: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
+        if [ "$has" = 0 ]; then
+            [ $# -ge 2 ] || usage_error "$opt needs a value"
+            val=$2
+            shift
+        fi
+        case "$opt" in
+        --seed) whole "$opt" "$val" 0 999999999999; seed=$val ;;
+        --seeds) whole "$opt" "$val" 1 1000; seeds=$val ;;
+        --clip-steps) whole "$opt" "$val" 1 1000000000; steps0c=$val ;;
+        --lm-steps) whole "$opt" "$val" 1 1000000000; steps0l=$val ;;
+        --steps1) whole "$opt" "$val" 1 1000000000; steps1=$val ;;
+        --steps2) whole "$opt" "$val" 1 1000000000; steps2=$val ;;
+        --out) out=$val ;; --ablation) ablation=$val ;; --reuse-stage0) reuse=$val ;; --precision) precision=$val ;;
+        esac ;;
+    -*) usage_error "unknown option '$opt'" ;;
+    *) usage_error "unexpected argument '$opt'" ;;
     esac
     shift
 done
-for v in "$seed" "$seeds" ${steps0c:+"$steps0c"} ${steps0l:+"$steps0l"} ${steps1:+"$steps1"} ${steps2:+"$steps2"}; do
-    case "$v" in '' | *[!0-9]*) echo "pipeline: '$v' is not a non-negative integer" >&2; exit 2 ;; esac
-done
-[ "$table_only" = 0 ] || [ "$ablations" = 1 ] || { echo "pipeline: --table goes with --ablations" >&2; exit 2; }
-case "$precision" in f32 | bf16 | auto) ;; *) echo "pipeline: --precision takes f32, bf16 or auto, not '$precision'" >&2; exit 2 ;; esac
+[ "$table_only" = 0 ] || [ "$ablations" = 1 ] || usage_error "--table goes with --ablations"
+case "$precision" in f32 | bf16 | auto) ;; *) usage_error "--precision: '$precision' is not one of f32|bf16|auto" ;; esac
 case "$ablation" in main | nostage1 | lastlayer | convonly) ;; *)
-    echo "pipeline: unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" >&2; exit 2 ;;
+    usage_error "unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" ;;
 esac
 
 now() { date +%s; }
@@ -88,6 +117,7 @@ T_START=$(now)
 if [ "$ablations" = 1 ]; then
     q=; [ "$quick" = 1 ] && q=--quick
     mcm=; [ "$mc_model" = 0 ] && mcm=--no-mc-model
+    qq=; [ "$quiet" = 1 ] && qq=--quiet
     out=${out:-runs/ablations}
     mkdir -p "$out"
     variants="main nostage1 lastlayer convonly"
@@ -98,10 +128,10 @@ if [ "$ablations" = 1 ]; then
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
             if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
             # one pipeline per variant; stage 0 comes from the seed's main run
-            sh "$0" $q ${mcm:+"$mcm"} --precision "$precision" --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
+            sh "$0" $q ${mcm:+"$mcm"} ${qq:+"$qq"} --precision "$precision" --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
                 ${steps0c:+--clip-steps "$steps0c"} ${steps0l:+--lm-steps "$steps0l"} \
                 ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
-                { echo "pipeline: the run for seed $s, $a failed (see $out/seed$s-$a/logs)" >&2; exit 1; }
+                die "the run for seed $s, $a failed (see $out/seed$s-$a/logs)"
         done
     done
     # a figure of a run's results.json, nothing where the run has not finished: fig FILE KEY (a
@@ -152,7 +182,7 @@ if [ -z "$out" ]; then
     [ "$ablation" != main ] && out=$out-$ablation
 fi
 for p in world instruct tokenize stage0 train_example eval_sqa answer judge_offline; do
-    [ -x "$BUILD/$p" ] || { echo "pipeline: $BUILD/$p is missing: run make, and make $BUILD/stage0 $BUILD/answer" >&2; exit 1; }
+    [ -x "$BUILD/$p" ] || die "$BUILD/$p is missing: run make"
 done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
@@ -178,7 +208,25 @@ clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$
 # moves too little with it (the same reason stage 0 uses 2e-3)
 lr1=1e-3 lr2=2e-4
 
-# phase NAME CMD...: runs CMD with its output in logs/NAME.log (and on the terminal), stops the pipeline
+# show: a phase's output as it comes. On a terminal, its latest line on one line rewritten (the running
+# program's progress, with its rate and ETA); else every line; with --quiet, none.
+show() {
+    if [ "$quiet" = 1 ]; then
+        cat > /dev/null
+    elif [ -t 1 ]; then
+        cols=$(tput cols 2> /dev/null || echo 80)
+        cr=$(printf '\r')
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line##*"$cr"}
+            [ -n "$line" ] && printf '\r\033[K   %.*s' $((cols > 20 ? cols - 4 : 16)) "$line"
+        done
+        printf '\r\033[K'
+    else
+        while IFS= read -r line || [ -n "$line" ]; do printf '   %s\n' "$line"; done
+    fi
+}
+
+# phase NAME CMD...: runs CMD with its output in logs/NAME.log (and shown as it comes), stops the pipeline
 # with the log's end when it fails, records the seconds in logs/NAME.done; a phase already done is skipped.
 # CMD runs where `set -e` does not apply (left of ||), so the functions below check each step themselves.
 times=
@@ -193,7 +241,7 @@ phase() {
     echo "-- $name: $*"
     t0=$(now)
     rm -f "$log/$name.rc"
-    { "$@" 2>&1 || echo $? > "$log/$name.rc"; } | tee "$log/$name.log" | if [ "$quick" = 1 ]; then cat > /dev/null; else cat; fi
+    { "$@" 2>&1 || echo $? > "$log/$name.rc"; } | tee "$log/$name.log" | show
     if [ -f "$log/$name.rc" ]; then
         echo "pipeline: phase '$name' failed (exit $(cat "$log/$name.rc")); the end of $log/$name.log:" >&2
         tail -n 15 "$log/$name.log" >&2
@@ -262,7 +310,7 @@ fi
 if [ -n "$reuse" ]; then
     if [ -f "$reuse/s0/config.json" ]; then s0=$reuse/s0; else s0=$reuse; fi
     [ -f "$s0/config.json" ] && [ -f "$s0/tokenizer.json" ] ||
-        { echo "pipeline: --reuse-stage0 $reuse: no stage-0 model (config.json, tokenizer.json) there or in its s0/" >&2; exit 1; }
+        die "--reuse-stage0 $reuse: no stage-0 model (config.json, tokenizer.json) there or in its s0/"
     echo "-- stage 0: reused from $s0"
 else
     phase tokenizer tokenizer

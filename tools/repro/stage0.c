@@ -1,11 +1,13 @@
 /* stage0: what the LLaVA paper takes as given, pretrained here from nothing: a CLIP vision tower and a
-   language model, at BENCH.md's `mini` shape, on the synthetic world's images and text.
+   language model of a mini shape (a 4-layer ViT on 64-pixel images, a 6-layer LLaMA of width 256), on the
+   synthetic world's images and text. Public API only: the tower trains through llava.h's "training a
+   vision tower" functions, the CLIP text transformer on its layers.
 
      stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]
      stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P]
+                 [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P] [--quiet]
      stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--seed S] [--log-every N]
-                 [--max-len 256] [--instruct FILE] [--repeats N] [--precision P]
+                 [--max-len 256] [--instruct FILE] [--repeats N] [--precision P] [--quiet]
 
    init   a LLaVA of the mini shape with fresh weights (llava_model_new), vocabulary and special tokens
           from the tokenizer, vision_feature_layer -1 so that every vision layer exists and trains;
@@ -31,6 +33,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
+#include "../common.h"
 #include "world.h"
 
 #include <ctype.h>
@@ -38,8 +41,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
+#ifdef _OPENMP
+#include <omp.h>
+#define OMP(x) _Pragma(#x)
+#else
+#define OMP(x)
+#endif
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
 
 /* --- defaults: the whole of stage 0 (clip + lm) in about 10-15 minutes on 2 CPU cores ------------- */
 #define CLIP_STEPS 800
@@ -64,35 +74,10 @@
 #define TX_CTX 64   /* positions: longer captions are cut, keeping the EOS */
 #define EMB 128     /* joint embedding width */
 
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void die(const char *cmd, const char *fmt, ...) {
-    va_list ap;
-    fprintf(stderr, "stage0 %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
-}
-
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size ? size : 1);
-    if (!p) {
-        fprintf(stderr, "stage0: out of memory (%zu x %zu bytes)\n", n, size);
-        exit(1);
-    }
-    return p;
-}
-
 /* "dir/name", or, when path names a .json file, the file `name` beside it */
 static char *beside(const char *path, const char *name) {
     size_t l = strlen(path);
-    char *r = (char *)xcalloc(l + strlen(name) + 3, 1);
+    char *r = (char *)cli_xcalloc(l + strlen(name) + 3, 1);
     if (l > 5 && !strcmp(path + l - 5, ".json")) {
         while (l > 0 && path[l - 1] != '/') l--;
         if (l == 0) sprintf(r, "%s", name);
@@ -119,168 +104,129 @@ static int copy_tokenizer(const char *src, const char *dir) {
 /* --- options -------------------------------------------------------------------------------------- */
 typedef struct {
     const char *cmd, *tokenizer, *model, *world, *out, *instruct;
-    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool, repeats, bf16;
+    int steps, batch, log_every, max_len, feature_layer, negatives, mean_pool, repeats, bf16, quiet;
     float lr, wd, warmup, shape_text, regions;
     uint64_t seed;
 } opts;
 
-static void usage(FILE *f) {
-    fprintf(f,
-            "usage:\n"
-            "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer -1]\n"
-            "  stage0 clip --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P]\n"
-            "  stage0 lm   --model DIR --world DIR --out DIR [--steps %d] [--batch %d] [--lr %g] [--seed S] [--log-every N]\n"
-            "              [--max-len 256] [--instruct FILE] [--repeats N] [--precision P]\n"
-            "Stage 0 pretrains what LLaVA starts from, at BENCH.md's mini shape:\n"
-            "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
-            "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
-            "  clip   CLIP-style contrastive pretraining of the vision tower on world.json's captions\n"
-            "  lm     next-token pretraining of the language model on the captions (+ --instruct conversations,\n"
-            "         LLaVA JSON) as plain text\n"
-            "options:\n"
-            "  --tokenizer DIR    tokenizer.json (+ tokenizer_config.json); copied into OUT\n"
-            "  --model DIR        the model to continue from (init's or clip's OUT)\n"
-            "  --world DIR        build/world's directory (world.json, images/)\n"
-            "  --out DIR          where the model is saved (Hugging Face layout, F32, tokenizer files)\n"
-            "  --steps N          optimizer steps (warmup %g%%, then cosine to 0)\n"
-            "  --batch B          images (clip: distinct per batch) or text samples (lm) per step\n"
-            "  --lr X             peak learning rate\n"
-            "  --wd X             AdamW weight decay on matrices and embeddings (default %g)\n"
-            "  --warmup X         warmup ratio (default %g)\n"
-            "  --seed S           initialization (init) and data order (default 1)\n"
-            "  --log-every N      progress line every N steps (default 10)\n"
-            "  --precision P      clip, lm: the matrix products' operands in f32 (default) or bf16, as LLaVA trains\n"
-            "                     (llava_use_bf16: on AMX where the CPU has it, emulated elsewhere); auto: bf16 where\n"
-            "                     AMX is, else f32\n"
-            "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
-            "  --instruct FILE    lm: also train on these conversations' text\n"
-            "  --repeats N        lm: also train on N texts of random words from the training texts, written twice, so\n"
-            "                     that the model learns to copy from its context (induction heads)\n"
-            "  --negatives 0|1    clip: 1 adds a hard negative per caption (one shape or color word swapped) to the\n"
-            "                     image -> text softmax (default 0)\n"
-            "  --shape-text X     clip: the fraction of texts that are the colour-free view of the scene, its objects'\n"
-            "                     sizes and shapes only (\"A large circle, a small ring and a medium cross.\"), where\n"
-            "                     the rest are world.json's captions (default %g)\n"
-            "  --pool cls|mean    clip: the image embedding reads the last layer's CLS row (CLIP's) or the mean of\n"
-            "                     its patch rows (default %s)\n"
-            "  --regions W        clip: adds W x a region loss: each object's patch rows (those whose centre lies in\n"
-            "                     its box), averaged, against the 77 phrases \"a red circle\" ... (default %g)\n"
-            "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n",
-            CLIP_STEPS, CLIP_BATCH, (double)CLIP_LR, LM_STEPS, LM_BATCH, (double)LM_LR, (double)WARMUP * 100, (double)WD,
-            (double)WARMUP, (double)SHAPE_TEXT, MEAN_POOL ? "mean" : "cls", (double)REGIONS);
-}
+static char usage_text[6144];
 
-static int parse_int(const char *cmd, const char *opt, const char *v, long lo, long hi) {
-    char *end;
-    long x = strtol(v, &end, 10);
-    if (*v == 0 || *end || x < lo || x > hi) {
-        fprintf(stderr, "stage0 %s: %s takes an integer from %ld to %ld, not \"%s\"\n", cmd, opt, lo, hi, v);
-        exit(2);
-    }
-    return (int)x;
-}
-static float parse_float(const char *cmd, const char *opt, const char *v, double lo, double hi) {
-    char *end;
-    double x = strtod(v, &end);
-    if (*v == 0 || *end || !(x >= lo && x <= hi)) {
-        fprintf(stderr, "stage0 %s: %s takes a number from %g to %g, not \"%s\"\n", cmd, opt, lo, hi, v);
-        exit(2);
-    }
-    return (float)x;
+static const char *usage(void) {
+    snprintf(usage_text, sizeof usage_text,
+             "usage:\n"
+             "  stage0 init --tokenizer DIR --out DIR [--seed S] [--feature-layer K]\n"
+             "  stage0 clip --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--wd X] [--warmup X] [--seed S]\n"
+             "              [--log-every N] [--negatives 0|1] [--shape-text X] [--pool cls|mean] [--regions W] [--precision P]\n"
+             "              [--quiet]\n"
+             "  stage0 lm   --model DIR --world DIR --out DIR [--steps N] [--batch B] [--lr X] [--wd X] [--warmup X] [--seed S]\n"
+             "              [--log-every N] [--max-len N] [--instruct FILE] [--repeats N] [--precision P] [--quiet]\n"
+             "Stage 0 pretrains what LLaVA starts from, at a mini shape (a 4-layer ViT on 64-pixel images, a 6-layer\n"
+             "LLaMA of width 256):\n"
+             "  init   fresh LLaVA weights; vocabulary, <image>, <s> and </s> from the tokenizer (build/tokenize --train\n"
+             "         ... --special \"<image>\"); vision_feature_layer -1 so that every vision layer trains\n"
+             "  clip   CLIP-style contrastive pretraining of the vision tower on world.json's captions\n"
+             "  lm     next-token pretraining of the language model on the captions (+ --instruct conversations,\n"
+             "         LLaVA JSON) as plain text\n"
+             "options:\n"
+             "  --tokenizer DIR    init: tokenizer.json (+ tokenizer_config.json); copied into OUT (required)\n"
+             "  --model DIR        clip, lm: the model to continue from, init's or clip's OUT (required)\n"
+             "  --world DIR        clip, lm: build/world's directory, world.json and images/ (required)\n"
+             "  --out DIR          where the model is saved: Hugging Face layout, F32, tokenizer files (required)\n"
+             "  --steps N          clip, lm: optimizer steps, warmup then cosine to 0 (default clip %d, lm %d)\n"
+             "  --batch B          clip: distinct images per step; lm: text samples per step (default clip %d, lm %d)\n"
+             "  --lr X             clip, lm: peak learning rate (default clip %g, lm %g)\n"
+             "  --wd X             clip, lm: AdamW weight decay on matrices and embeddings (default %g)\n"
+             "  --warmup X         clip, lm: warmup ratio of the steps (default %g)\n"
+             "  --seed S           initialization (init), data order (clip, lm) (default 1)\n"
+             "  --log-every N      clip, lm: a log line with the mean loss every N steps (default 10)\n"
+             "  --precision P      clip, lm: the matrix products' operands in f32, or bf16 as LLaVA trains\n"
+             "                     (llava_use_bf16: on AMX where the CPU has it, emulated elsewhere); auto: bf16 where\n"
+             "                     AMX is, else f32 (default f32)\n"
+             "  --quiet            clip, lm: no progress line (rate and time left) on stderr\n"
+             "  --max-len N        lm: samples longer than N tokens are cut (default 256)\n"
+             "  --instruct FILE    lm: also train on these conversations' text (default none)\n"
+             "  --repeats N        lm: also train on N texts of random words from the training texts, written twice, so\n"
+             "                     that the model learns to copy from its context (induction heads) (default 0)\n"
+             "  --negatives 0|1    clip: 1 adds a hard negative per caption (one shape or color word swapped) to the\n"
+             "                     image -> text softmax (default 0)\n"
+             "  --shape-text X     clip: the fraction of texts that are the colour-free view of the scene, its objects'\n"
+             "                     sizes and shapes only (\"A large circle, a small ring and a medium cross.\"), where\n"
+             "                     the rest are world.json's captions (default %g)\n"
+             "  --pool cls|mean    clip: the image embedding reads the last layer's CLS row (CLIP's) or the mean of\n"
+             "                     its patch rows (default %s)\n"
+             "  --regions W        clip: adds W x a region loss: each object's patch rows (those whose centre lies in\n"
+             "                     its box), averaged, against the 77 phrases \"a red circle\" ... (default %g)\n"
+             "  --feature-layer K  init: vision_feature_layer written to config.json (default -1)\n"
+             "  --help, --version\n",
+             CLIP_STEPS, LM_STEPS, CLIP_BATCH, LM_BATCH, (double)CLIP_LR, (double)LM_LR, (double)WD, (double)WARMUP, (double)SHAPE_TEXT,
+             MEAN_POOL ? "mean" : "cls", (double)REGIONS);
+    return usage_text;
 }
 
 static void parse(opts *o, int argc, char **argv) {
     /* which options each subcommand takes */
-    static const char *const allowed[3][2] = {
-        {"init", " --tokenizer --out --seed --feature-layer "},
-        {"clip", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "
-                 "--precision "},
-        {"lm", " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct --repeats --precision "}};
-    int i, k = -1;
+    static const char *const cmds[3] = {"init", "clip", "lm"};
+    static const char *const allowed[3] = {
+        " --tokenizer --out --seed --feature-layer ",
+        " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --negatives --shape-text --pool --regions "
+        "--precision --quiet ",
+        " --model --world --out --steps --batch --lr --wd --warmup --seed --log-every --max-len --instruct --repeats --precision --quiet "};
+    static const char *const pools[] = {"cls", "mean", NULL}, *const precs[] = {"f32", "bf16", "auto", NULL};
+    const char *seen[64];
+    size_t seen_len[64];
+    int nseen = 0, k = -1, i, steps = -1, batch = -1, pool = MEAN_POOL, prec = 0;
+    long long seed = 1;
+    float lr = -1.0f;
     memset(o, 0, sizeof *o);
-    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-        usage(argc < 2 ? stderr : stdout);
-        exit(argc < 2 ? 2 : 0);
-    }
-    for (i = 0; i < 3; i++)
-        if (!strcmp(argv[1], allowed[i][0])) k = i;
-    if (k < 0) {
-        usage(stderr);
-        fprintf(stderr, "stage0: unknown subcommand \"%s\" (init, clip, lm)\n", argv[1]);
-        exit(2);
-    }
-    o->cmd = allowed[k][0];
-    o->steps = k == 1 ? CLIP_STEPS : LM_STEPS;
-    o->batch = k == 1 ? CLIP_BATCH : LM_BATCH;
-    o->lr = k == 1 ? CLIP_LR : LM_LR;
     o->wd = WD;
     o->warmup = WARMUP;
-    o->seed = 1;
     o->log_every = 10;
     o->max_len = 256;
     o->feature_layer = -1;
-    o->negatives = 0;
     o->shape_text = SHAPE_TEXT;
-    o->mean_pool = MEAN_POOL;
     o->regions = REGIONS;
-    for (i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        char key[64];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            exit(0);
+    CliArgs a = cli_begin(argc, argv, "stage0", usage());
+    while (cli_next(&a)) {
+        const char *arg = a.argv[a.i];
+        const size_t nl = a.name_len;
+        if (cli_str(&a, "--tokenizer", &o->tokenizer) || cli_str(&a, "--model", &o->model) || cli_str(&a, "--world", &o->world) ||
+            cli_str(&a, "--out", &o->out) || cli_str(&a, "--instruct", &o->instruct) || cli_int(&a, "--steps", &steps, 1, 100000000) ||
+            cli_int(&a, "--batch", &batch, 2, 4096) || cli_int(&a, "--log-every", &o->log_every, 1, 100000000) ||
+            cli_int(&a, "--max-len", &o->max_len, 2, 1 << 20) || cli_int(&a, "--repeats", &o->repeats, 0, 10000000) ||
+            cli_int(&a, "--negatives", &o->negatives, 0, 1) || cli_int(&a, "--feature-layer", &o->feature_layer, -1000, 1000) ||
+            cli_long(&a, "--seed", &seed, 0, 2147483647) || cli_float(&a, "--lr", &lr, 0.0, 1.0) || cli_float(&a, "--wd", &o->wd, 0.0, 10.0) ||
+            cli_float(&a, "--warmup", &o->warmup, 0.0, 1.0) || cli_float(&a, "--regions", &o->regions, 0.0, 100.0) ||
+            cli_float(&a, "--shape-text", &o->shape_text, 0.0, 1.0) || cli_choice(&a, "--pool", &pool, pools) ||
+            cli_choice(&a, "--precision", &prec, precs) || cli_flag(&a, "--quiet", &o->quiet)) {
+            if (nseen < 64) seen[nseen] = arg, seen_len[nseen++] = nl;
+            continue;
         }
-        snprintf(key, sizeof key, " %s ", a);
-        if (strncmp(a, "--", 2) || !strstr(allowed[k][1], key)) {
-            usage(stderr);
-            fprintf(stderr, "stage0 %s: unknown option %s (this subcommand takes:%s)\n", o->cmd, a, allowed[k][1]);
-            exit(2);
-        }
-        if (!v) {
-            fprintf(stderr, "stage0 %s: %s needs a value\n", o->cmd, a);
-            exit(2);
-        }
-        i++;
-        if (!strcmp(a, "--tokenizer")) o->tokenizer = v;
-        else if (!strcmp(a, "--model")) o->model = v;
-        else if (!strcmp(a, "--world")) o->world = v;
-        else if (!strcmp(a, "--out")) o->out = v;
-        else if (!strcmp(a, "--instruct")) o->instruct = v;
-        else if (!strcmp(a, "--steps")) o->steps = parse_int(o->cmd, a, v, 1, 100000000);
-        else if (!strcmp(a, "--batch")) o->batch = parse_int(o->cmd, a, v, 2, 4096);
-        else if (!strcmp(a, "--log-every")) o->log_every = parse_int(o->cmd, a, v, 1, 100000000);
-        else if (!strcmp(a, "--max-len")) o->max_len = parse_int(o->cmd, a, v, 2, 1 << 20);
-        else if (!strcmp(a, "--repeats")) o->repeats = parse_int(o->cmd, a, v, 0, 10000000);
-        else if (!strcmp(a, "--negatives")) o->negatives = parse_int(o->cmd, a, v, 0, 1);
-        else if (!strcmp(a, "--feature-layer")) o->feature_layer = parse_int(o->cmd, a, v, -1000, 1000);
-        else if (!strcmp(a, "--seed")) o->seed = (uint64_t)parse_int(o->cmd, a, v, 0, 2147483647);
-        else if (!strcmp(a, "--lr")) o->lr = parse_float(o->cmd, a, v, 0.0, 1.0);
-        else if (!strcmp(a, "--wd")) o->wd = parse_float(o->cmd, a, v, 0.0, 10.0);
-        else if (!strcmp(a, "--warmup")) o->warmup = parse_float(o->cmd, a, v, 0.0, 1.0);
-        else if (!strcmp(a, "--pool")) {
-            if (strcmp(v, "cls") && strcmp(v, "mean")) {
-                fprintf(stderr, "stage0 %s: --pool takes cls or mean, not \"%s\"\n", o->cmd, v);
-                exit(2);
-            }
-            o->mean_pool = !strcmp(v, "mean");
-        } else if (!strcmp(a, "--precision")) {
-            if (strcmp(v, "f32") && strcmp(v, "bf16") && strcmp(v, "auto")) {
-                fprintf(stderr, "stage0 %s: --precision takes f32, bf16 or auto, not \"%s\"\n", o->cmd, v);
-                exit(2);
-            }
-            o->bf16 = !strcmp(v, "bf16") || (!strcmp(v, "auto") && llava_bf16_native());
-        } else if (!strcmp(a, "--regions")) o->regions = parse_float(o->cmd, a, v, 0.0, 100.0);
-        else if (!strcmp(a, "--shape-text")) o->shape_text = parse_float(o->cmd, a, v, 0.0, 1.0);
+        const char *word = cli_positional(&a);
+        if (!word || k >= 0) cli_unknown(&a);
+        for (i = 0; i < 3; i++)
+            if (!strcmp(word, cmds[i])) k = i;
+        if (k < 0) cli_usage_error("unknown subcommand '%s' (init, clip or lm)", word);
     }
-    const char *need[3][3] = {{"--tokenizer", "--out", NULL}, {"--model", "--world", "--out"}, {"--model", "--world", "--out"}};
-    const char *have[3][3] = {{o->tokenizer, o->out, ""}, {o->model, o->world, o->out}, {o->model, o->world, o->out}};
-    for (i = 0; i < 3; i++)
-        if (need[k][i] && !have[k][i]) {
-            usage(stderr);
-            fprintf(stderr, "stage0 %s: %s is required\n", o->cmd, need[k][i]);
-            exit(2);
-        }
+    if (k < 0) cli_usage_error("a subcommand is needed: init, clip or lm");
+    o->cmd = cmds[k];
+    for (i = 0; i < nseen; i++) {
+        char key[72];
+        snprintf(key, sizeof key, " %.*s ", (int)MIN(seen_len[i], 64), seen[i]);
+        if (!strstr(allowed[k], key)) cli_usage_error("%s does not take %.*s", o->cmd, (int)seen_len[i], seen[i]);
+    }
+    o->steps = steps > 0 ? steps : k == 1 ? CLIP_STEPS : LM_STEPS;
+    o->batch = batch > 0 ? batch : k == 1 ? CLIP_BATCH : LM_BATCH;
+    o->lr = lr >= 0.0f ? lr : k == 1 ? CLIP_LR : LM_LR;
+    o->seed = (uint64_t)seed;
+    o->mean_pool = pool == 1;
+    o->bf16 = prec == 1 || (prec == 2 && llava_bf16_native());
+    if (k == 0) {
+        cli_require(o->tokenizer, "--tokenizer");
+    } else {
+        cli_require(o->model, "--model");
+        cli_require(o->world, "--world");
+    }
+    cli_require(o->out, "--out");
 }
 
 /* --- shared: the world, held-out split, tokenizer, saving ---------------------------------------- */
@@ -293,20 +239,20 @@ typedef struct {
 /* the last min(200, n/5) images are held out of every stage-0 run: the same split for clip and lm */
 static int held_out(int n) { return n >= 1000 ? 200 : n / 5; }
 
-static void load_world(const char *cmd, const char *path, world *w) {
+static void load_world(const char *path, world *w) {
     char err[512] = "";
     uint64_t seed = 0;
     int size = 0, i, k;
     memset(w, 0, sizeof *w);
     w->n = w_load_world(path, &w->sc, &size, &seed, err, sizeof err);
-    if (w->n < 0) die(cmd, "world %s: %s", path, err);
-    if (w->n == 0) die(cmd, "world %s: world.json lists no images", path);
+    if (w->n < 0) cli_die("world %s: %s", path, err);
+    if (w->n == 0) cli_die("world %s: world.json lists no images", path);
     w->n_train = w->n - held_out(w->n);
     w->dir = beside(path, "");
     for (i = 0; i < w->n; i++) {
         int have = 0;
         for (k = 0; k < 5; k++) have += w->sc[i].cap[k] != NULL;
-        if (!have) die(cmd, "world %s: image %s has no captions", path, w->sc[i].id);
+        if (!have) cli_die("world %s: image %s has no captions", path, w->sc[i].id);
     }
 }
 
@@ -318,22 +264,22 @@ static void free_world(world *w) {
 }
 
 /* scene i's image, preprocessed as the model says, into pixels [3][S][S] */
-static void load_pixels(const char *cmd, const LlavaModel *m, const world *w, int i, float *pixels) {
+static void load_pixels(const LlavaModel *m, const world *w, int i, float *pixels) {
     LlavaImage img;
     size_t l = strlen(w->dir) + strlen(w->sc[i].file) + 1;
-    char *path = (char *)xcalloc(l, 1);
+    char *path = (char *)cli_xcalloc(l, 1);
     snprintf(path, l, "%s%s", w->dir, w->sc[i].file);
-    if (!w->sc[i].file[0]) die(cmd, "world: image %s names no file", w->sc[i].id);
-    if (llava_image_load(&img, path) != LLAVA_OK) die(cmd, "%s", llava_last_error());
-    if (llava_preprocess(llava_model_config(m), &img, LLAVA_PRE_DEFAULT, pixels) != LLAVA_OK) die(cmd, "%s: %s", path, llava_last_error());
+    if (!w->sc[i].file[0]) cli_die("world: image %s names no file", w->sc[i].id);
+    if (llava_image_load(&img, path) != LLAVA_OK) cli_die("%s", llava_last_error());
+    if (llava_preprocess(llava_model_config(m), &img, LLAVA_PRE_DEFAULT, pixels) != LLAVA_OK) cli_die("%s: %s", path, llava_last_error());
     llava_image_free(&img);
     free(path);
 }
 
-static LlavaTokenizer *model_tokenizer(const char *cmd, const char *dir) {
+static LlavaTokenizer *model_tokenizer(const char *dir) {
     LlavaTokenizer *tok = llava_tokenizer_load(dir);
-    if (!tok) die(cmd, "%s (the model directory needs the tokenizer files: stage0 init copies them there)", llava_last_error());
-    if (llava_tokenizer_eos(tok) < 0) die(cmd, "%s: the tokenizer has no EOS token (eos_token in tokenizer_config.json)", dir);
+    if (!tok) cli_die("%s (the model directory needs the tokenizer files: stage0 init copies them there)", llava_last_error());
+    if (llava_tokenizer_eos(tok) < 0) cli_die("%s: the tokenizer has no EOS token (eos_token in tokenizer_config.json)", dir);
     return tok;
 }
 
@@ -359,7 +305,7 @@ typedef struct {
 } sampler;
 static void sampler_init(sampler *s, int n, uint64_t seed) {
     int i;
-    s->perm = (int *)xcalloc((size_t)n, sizeof(int));
+    s->perm = (int *)cli_xcalloc((size_t)n, sizeof(int));
     s->n = n;
     s->pos = n;
     s->rng = seed * 0x9E3779B97F4A7C15ull + 12345;
@@ -374,34 +320,30 @@ static const int *sampler_next(sampler *s, int b) {
     return s->perm + s->pos - b;
 }
 
-/* saves, copies the tokenizer files, and loads the result back, so that a broken file fails here */
-static void save_and_check(const char *cmd, LlavaModel *m, const char *tokdir, const char *out) {
-    if (llava_model_save(m, out, LLAVA_F32) != LLAVA_OK) die(cmd, "saving %s: %s", out, llava_last_error());
-    if (copy_tokenizer(tokdir, out) != LLAVA_OK) die(cmd, "copying the tokenizer files into %s: %s", out, llava_last_error());
+/* saves (with tensors the model does not run, extra[n_extra]), copies the tokenizer files, and loads the
+   result back, so that a broken file fails here */
+static void save_and_check(LlavaModel *m, const LlavaTensor *extra, int n_extra, const char *tokdir, const char *out) {
+    if (llava_model_save_with(m, out, LLAVA_F32, extra, n_extra) != LLAVA_OK) cli_die("saving %s: %s", out, llava_last_error());
+    if (copy_tokenizer(tokdir, out) != LLAVA_OK) cli_die("copying the tokenizer files into %s: %s", out, llava_last_error());
     LlavaModel *back = llava_model_load(out);
-    if (!back) die(cmd, "the saved model does not load: %s", llava_last_error());
+    if (!back) cli_die("the saved model does not load: %s", llava_last_error());
     llava_model_free(back);
     printf("saved %s (F32, with the tokenizer files)\n", out);
 }
-
-typedef struct {
-    size_t n[3];
-} pcount;
-static void count_fn(void *ctx, llava__pinfo *p) { ((pcount *)ctx)->n[p->kind] += p->n; }
 
 /* ================================================================================================ */
 /* init                                                                                             */
 /* ================================================================================================ */
 static int cmd_init(const opts *o) {
     LlavaTokenizer *tok = llava_tokenizer_load(o->tokenizer);
-    if (!tok) die(o->cmd, "%s", llava_last_error());
+    if (!tok) cli_die("%s", llava_last_error());
     const int image_id = llava_token_id(tok, "<image>");
     if (image_id < 0)
-        die(o->cmd, "the tokenizer in %s has no \"<image>\" token, which LLaVA's prompts need (train it with build/tokenize --train "
-                    "CORPUS --vocab N --special \"<image>\" --out DIR)", o->tokenizer);
+        cli_die("the tokenizer in %s has no \"<image>\" token, which LLaVA's prompts need (train it with build/tokenize --train "
+                "CORPUS --vocab N --special \"<image>\" --out DIR)", o->tokenizer);
     LlavaConfig c;
     memset(&c, 0, sizeof c);
-    /* vision tower: BENCH.md mini, CLIP ViT with quick_gelu */
+    /* vision tower: the mini shape, a CLIP ViT with quick_gelu */
     c.vision_image_size = 64;
     c.vision_patch_size = 8;
     c.vision_channels = 3;
@@ -439,15 +381,13 @@ static int cmd_init(const opts *o) {
     if (llava_tokenizer_eos(tok) >= 0) c.eos_ids[c.n_eos++] = llava_tokenizer_eos(tok);
     llava_preprocess_defaults(&c, 64);
     LlavaModel *m = llava_model_new(&c, o->seed);
-    if (!m) die(o->cmd, "%s", llava_last_error());
-    pcount pc;
-    memset(&pc, 0, sizeof pc);
-    llava__walk(m, NULL, count_fn, &pc);
+    if (!m) cli_die("%s", llava_last_error());
     printf("init: vision tower %.2fM, projector %.2fM, language model %.2fM parameters; vocab %d, <image> %d, bos %d, eos %d, "
            "vision_feature_layer %d\n",
-           pc.n[0] / 1e6, pc.n[1] / 1e6, pc.n[2] / 1e6, c.text_vocab, image_id, c.bos_id, c.n_eos ? c.eos_ids[0] : -1,
+           llava_model_n_params(m, "vision_tower.") / 1e6, llava_model_n_params(m, "multi_modal_projector.") / 1e6,
+           llava_model_n_params(m, "language_model.") / 1e6, c.text_vocab, image_id, c.bos_id, c.n_eos ? c.eos_ids[0] : -1,
            c.vision_feature_layer);
-    save_and_check(o->cmd, m, o->tokenizer, o->out);
+    save_and_check(m, NULL, 0, o->tokenizer, o->out);
     llava_model_free(m);
     llava_tokenizer_free(tok);
     return 0;
@@ -475,7 +415,7 @@ typedef struct {
     hparam p[P_N];
     int V, D;      /* text vocabulary, vision width */
     int mean_pool; /* the image embedding reads the mean of the patch rows instead of the CLS row */
-    const LlavaBackend *be; /* the model's: products in f32 or bf16 as the tower's */
+    LlavaPrecision prec; /* the matrix products' operands, as the tower's (--precision) */
 } head;
 
 /* the tower's output rows o[N][D] -> the row the head reads: CLS (row 0) or the mean of the patches */
@@ -513,10 +453,10 @@ static void hp_init(hparam *p, const char *name, size_t n, int decay, float std,
     p->name = name;
     p->n = n;
     p->decay = decay;
-    p->w = (float *)xcalloc(n, sizeof(float));
-    p->g = (float *)xcalloc(n, sizeof(float));
-    p->m = (float *)xcalloc(n, sizeof(float));
-    p->v = (float *)xcalloc(n, sizeof(float));
+    p->w = (float *)cli_xcalloc(n, sizeof(float));
+    p->g = (float *)cli_xcalloc(n, sizeof(float));
+    p->m = (float *)cli_xcalloc(n, sizeof(float));
+    p->v = (float *)cli_xcalloc(n, sizeof(float));
     for (i = 0; i < n; i++) p->w[i] = std > 0.0f ? std * randn(rng) : fill;
 }
 
@@ -558,8 +498,8 @@ static void head_free(head *h) {
     for (i = 0; i < P_N; i++) free(h->p[i].w), free(h->p[i].g), free(h->p[i].m), free(h->p[i].v);
 }
 
-static llava__w MAT(const head *h, int i, int rows, int cols) {
-    llava__w w;
+static LlavaWeight MAT(const head *h, int i, int rows, int cols) {
+    LlavaWeight w;
     w.data = h->p[i].w;
     w.dtype = LLAVA_F32;
     w.rows = rows;
@@ -597,9 +537,9 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
     int b, l, i, R = 0;
     memset(A, 0, sizeof *A);
     A->B = B;
-    A->off = (int *)xcalloc((size_t)B, sizeof(int));
-    A->len = (int *)xcalloc((size_t)B, sizeof(int));
-    A->poff = (size_t *)xcalloc((size_t)B, sizeof(size_t));
+    A->off = (int *)cli_xcalloc((size_t)B, sizeof(int));
+    A->len = (int *)cli_xcalloc((size_t)B, sizeof(int));
+    A->poff = (size_t *)cli_xcalloc((size_t)B, sizeof(size_t));
     for (b = 0; b < B; b++) {
         A->off[b] = R;
         A->len[b] = len[b];
@@ -609,28 +549,28 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
     }
     A->R = R;
     const size_t RW = (size_t)R * W, RI = (size_t)R * I;
-    A->ids = (int *)xcalloc((size_t)R, sizeof(int));
-    A->x = (float *)xcalloc((TX_L + 1) * RW, sizeof(float));
-    A->xm = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->h1 = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->h2 = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->q = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->k = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->v = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->ao = (float *)xcalloc(TX_L * RW, sizeof(float));
-    A->m1 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
-    A->r1 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
-    A->m2 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
-    A->r2 = (float *)xcalloc((size_t)TX_L * R, sizeof(float));
-    A->f = (float *)xcalloc(TX_L * RI, sizeof(float));
-    A->fa = (float *)xcalloc(TX_L * RI, sizeof(float));
-    A->p = (float *)xcalloc(TX_L * A->psz, sizeof(float));
-    A->eos = (float *)xcalloc((size_t)B * W, sizeof(float));
-    A->lnf = (float *)xcalloc((size_t)B * W, sizeof(float));
-    A->mf = (float *)xcalloc((size_t)B, sizeof(float));
-    A->rf = (float *)xcalloc((size_t)B, sizeof(float));
-    A->emb = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *tmp = (float *)xcalloc(RW, sizeof(float));
+    A->ids = (int *)cli_xcalloc((size_t)R, sizeof(int));
+    A->x = (float *)cli_xcalloc((TX_L + 1) * RW, sizeof(float));
+    A->xm = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->h1 = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->h2 = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->q = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->k = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->v = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->ao = (float *)cli_xcalloc(TX_L * RW, sizeof(float));
+    A->m1 = (float *)cli_xcalloc((size_t)TX_L * R, sizeof(float));
+    A->r1 = (float *)cli_xcalloc((size_t)TX_L * R, sizeof(float));
+    A->m2 = (float *)cli_xcalloc((size_t)TX_L * R, sizeof(float));
+    A->r2 = (float *)cli_xcalloc((size_t)TX_L * R, sizeof(float));
+    A->f = (float *)cli_xcalloc(TX_L * RI, sizeof(float));
+    A->fa = (float *)cli_xcalloc(TX_L * RI, sizeof(float));
+    A->p = (float *)cli_xcalloc(TX_L * A->psz, sizeof(float));
+    A->eos = (float *)cli_xcalloc((size_t)B * W, sizeof(float));
+    A->lnf = (float *)cli_xcalloc((size_t)B * W, sizeof(float));
+    A->mf = (float *)cli_xcalloc((size_t)B, sizeof(float));
+    A->rf = (float *)cli_xcalloc((size_t)B, sizeof(float));
+    A->emb = (float *)cli_xcalloc((size_t)B * EMB, sizeof(float));
+    float *tmp = (float *)cli_xcalloc(RW, sizeof(float));
     /* token + learned position embeddings */
     for (b = 0; b < B; b++)
         for (i = 0; i < len[b]; i++) {
@@ -646,33 +586,33 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
         float *xm = A->xm + l * RW, *h1 = A->h1 + l * RW, *h2 = A->h2 + l * RW, *xn = A->x + (l + 1) * RW;
         float *q = A->q + l * RW, *k = A->k + l * RW, *v = A->v + l * RW, *ao = A->ao + l * RW;
         float *f = A->f + l * RI, *fa = A->fa + l * RI;
-        llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
-        llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
-        llava__layernorm_forward(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, HW(LP(l, L_LN1W)), HW(LP(l, L_LN1B)), R, W, 1e-5f);
-        h->be->matmul(q, h1, &Wq, HW(LP(l, L_QB)), R, W, W);
-        h->be->matmul(k, h1, &Wk, HW(LP(l, L_KB)), R, W, W);
-        h->be->matmul(v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
+        LlavaWeight Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
+        LlavaWeight W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
+        llava_layernorm_forward(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, HW(LP(l, L_LN1W)), HW(LP(l, L_LN1B)), R, W, 1e-5f);
+        llava_matmul_forward(h->prec, q, h1, &Wq, HW(LP(l, L_QB)), R, W, W);
+        llava_matmul_forward(h->prec, k, h1, &Wk, HW(LP(l, L_KB)), R, W, W);
+        llava_matmul_forward(h->prec, v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
         /* causal attention within each caption; captions spread over threads (one parallel region,
            rather than one per caption inside the kernel: robust when the cores are shared) */
-        LLAVA__OMP(omp parallel for schedule(dynamic, 1))
+        OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
-            h->be->attention(ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
+            llava_attention_forward(h->prec, ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
         }
-        h->be->matmul(tmp, ao, &Wo, HW(LP(l, L_OB)), R, W, W);
+        llava_matmul_forward(h->prec, tmp, ao, &Wo, HW(LP(l, L_OB)), R, W, W);
         for (i = 0; i < (int)RW; i++) xm[i] = x[i] + tmp[i];
-        llava__layernorm_forward(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, HW(LP(l, L_LN2W)), HW(LP(l, L_LN2B)), R, W, 1e-5f);
-        h->be->matmul(f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
+        llava_layernorm_forward(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, HW(LP(l, L_LN2W)), HW(LP(l, L_LN2B)), R, W, 1e-5f);
+        llava_matmul_forward(h->prec, f, h2, &W1, HW(LP(l, L_FC1B)), R, W, I);
         memcpy(fa, f, RI * sizeof(float));
-        llava__act_forward(fa, RI, LLAVA_ACT_QUICK_GELU); /* (CLIP's text transformer's, as its tower's) */
-        h->be->matmul(tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
+        llava_act_forward(fa, RI, LLAVA_ACT_QUICK_GELU); /* (CLIP's text transformer's, as its tower's) */
+        llava_matmul_forward(h->prec, tmp, fa, &W2, HW(LP(l, L_FC2B)), R, I, W);
         for (i = 0; i < (int)RW; i++) xn[i] = xm[i] + tmp[i];
     }
     /* the EOS (last) position of each caption -> ln_final -> text_projection */
     for (b = 0; b < B; b++) memcpy(A->eos + (size_t)b * W, A->x + TX_L * RW + (size_t)(A->off[b] + len[b] - 1) * W, W * sizeof(float));
-    llava__layernorm_forward(A->lnf, A->mf, A->rf, A->eos, HW(P_LNF_W), HW(P_LNF_B), B, W, 1e-5f);
-    llava__w Wt = MAT(h, P_TPROJ, EMB, W);
-    h->be->matmul(A->emb, A->lnf, &Wt, NULL, B, W, EMB);
+    llava_layernorm_forward(A->lnf, A->mf, A->rf, A->eos, HW(P_LNF_W), HW(P_LNF_B), B, W, 1e-5f);
+    LlavaWeight Wt = MAT(h, P_TPROJ, EMB, W);
+    llava_matmul_forward(h->prec, A->emb, A->lnf, &Wt, NULL, B, W, EMB);
     free(tmp);
 }
 
@@ -680,45 +620,45 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
 static void text_backward(head *h, const tcache *A, const float *demb) {
     const int W = TX_W, I = TX_I, H = TX_H, Dh = TX_W / TX_H, B = A->B, R = A->R;
     const size_t RW = (size_t)R * W, RI = (size_t)R * I;
-    float *dlnf = (float *)xcalloc((size_t)B * W, sizeof(float)), *deos = (float *)xcalloc((size_t)B * W, sizeof(float));
-    float *dx = (float *)xcalloc(RW, sizeof(float)), *dxm = (float *)xcalloc(RW, sizeof(float)), *dX = (float *)xcalloc(RW, sizeof(float));
-    float *dh = (float *)xcalloc(RW, sizeof(float)), *dao = (float *)xcalloc(RW, sizeof(float));
-    float *dq = (float *)xcalloc(RW, sizeof(float)), *dk = (float *)xcalloc(RW, sizeof(float)), *dv = (float *)xcalloc(RW, sizeof(float));
-    float *dfa = (float *)xcalloc(RI, sizeof(float)), *df = (float *)xcalloc(RI, sizeof(float));
+    float *dlnf = (float *)cli_xcalloc((size_t)B * W, sizeof(float)), *deos = (float *)cli_xcalloc((size_t)B * W, sizeof(float));
+    float *dx = (float *)cli_xcalloc(RW, sizeof(float)), *dxm = (float *)cli_xcalloc(RW, sizeof(float)), *dX = (float *)cli_xcalloc(RW, sizeof(float));
+    float *dh = (float *)cli_xcalloc(RW, sizeof(float)), *dao = (float *)cli_xcalloc(RW, sizeof(float));
+    float *dq = (float *)cli_xcalloc(RW, sizeof(float)), *dk = (float *)cli_xcalloc(RW, sizeof(float)), *dv = (float *)cli_xcalloc(RW, sizeof(float));
+    float *dfa = (float *)cli_xcalloc(RI, sizeof(float)), *df = (float *)cli_xcalloc(RI, sizeof(float));
     int b, l, i;
-    llava__w Wt = MAT(h, P_TPROJ, EMB, W);
-    h->be->matmul_backward(dlnf, HG(P_TPROJ), NULL, demb, A->lnf, &Wt, B, W, EMB);
-    llava__layernorm_backward(deos, HG(P_LNF_W), HG(P_LNF_B), dlnf, A->eos, HW(P_LNF_W), A->mf, A->rf, B, W);
+    LlavaWeight Wt = MAT(h, P_TPROJ, EMB, W);
+    llava_matmul_backward(h->prec, dlnf, HG(P_TPROJ), NULL, demb, A->lnf, &Wt, B, W, EMB);
+    llava_layernorm_backward(deos, HG(P_LNF_W), HG(P_LNF_B), dlnf, A->eos, HW(P_LNF_W), A->mf, A->rf, B, W);
     for (b = 0; b < B; b++) memcpy(dx + (size_t)(A->off[b] + A->len[b] - 1) * W, deos + (size_t)b * W, W * sizeof(float));
     for (l = TX_L - 1; l >= 0; l--) {
         const float *x = A->x + l * RW, *xm = A->xm + l * RW, *h1 = A->h1 + l * RW, *h2 = A->h2 + l * RW;
         const float *q = A->q + l * RW, *k = A->k + l * RW, *v = A->v + l * RW, *ao = A->ao + l * RW;
         const float *f = A->f + l * RI, *fa = A->fa + l * RI;
-        llava__w Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
-        llava__w W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
+        LlavaWeight Wq = MAT(h, LP(l, L_Q), W, W), Wk = MAT(h, LP(l, L_K), W, W), Wv = MAT(h, LP(l, L_V), W, W), Wo = MAT(h, LP(l, L_O), W, W);
+        LlavaWeight W1 = MAT(h, LP(l, L_FC1), I, W), W2 = MAT(h, LP(l, L_FC2), W, I);
         /* x_next = xm + fc2(quick_gelu(fc1(ln2(xm)))) */
         memcpy(dxm, dx, RW * sizeof(float));
         memset(dfa, 0, RI * sizeof(float));
-        h->be->matmul_backward(dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
-        llava__act_backward(df, dfa, f, RI, LLAVA_ACT_QUICK_GELU);
+        llava_matmul_backward(h->prec, dfa, HG(LP(l, L_FC2)), HG(LP(l, L_FC2B)), dx, fa, &W2, R, I, W);
+        llava_act_backward(df, dfa, f, RI, LLAVA_ACT_QUICK_GELU);
         memset(dh, 0, RW * sizeof(float));
-        h->be->matmul_backward(dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
-        llava__layernorm_backward(dxm, HG(LP(l, L_LN2W)), HG(LP(l, L_LN2B)), dh, xm, HW(LP(l, L_LN2W)), A->m2 + (size_t)l * R,
+        llava_matmul_backward(h->prec, dh, HG(LP(l, L_FC1)), HG(LP(l, L_FC1B)), df, h2, &W1, R, W, I);
+        llava_layernorm_backward(dxm, HG(LP(l, L_LN2W)), HG(LP(l, L_LN2B)), dh, xm, HW(LP(l, L_LN2W)), A->m2 + (size_t)l * R,
                                   A->r2 + (size_t)l * R, R, W);
         /* xm = x + o(attention(ln1(x))) */
         memcpy(dX, dxm, RW * sizeof(float));
         memset(dao, 0, RW * sizeof(float));
-        h->be->matmul_backward(dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
-        LLAVA__OMP(omp parallel for schedule(dynamic, 1))
+        llava_matmul_backward(h->prec, dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
+        OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
-            h->be->attention_backward(dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
+            llava_attention_backward(h->prec, dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
         }
         memset(dh, 0, RW * sizeof(float));
-        h->be->matmul_backward(dh, HG(LP(l, L_Q)), HG(LP(l, L_QB)), dq, h1, &Wq, R, W, W);
-        h->be->matmul_backward(dh, HG(LP(l, L_K)), HG(LP(l, L_KB)), dk, h1, &Wk, R, W, W);
-        h->be->matmul_backward(dh, HG(LP(l, L_V)), HG(LP(l, L_VB)), dv, h1, &Wv, R, W, W);
-        llava__layernorm_backward(dX, HG(LP(l, L_LN1W)), HG(LP(l, L_LN1B)), dh, x, HW(LP(l, L_LN1W)), A->m1 + (size_t)l * R,
+        llava_matmul_backward(h->prec, dh, HG(LP(l, L_Q)), HG(LP(l, L_QB)), dq, h1, &Wq, R, W, W);
+        llava_matmul_backward(h->prec, dh, HG(LP(l, L_K)), HG(LP(l, L_KB)), dk, h1, &Wk, R, W, W);
+        llava_matmul_backward(h->prec, dh, HG(LP(l, L_V)), HG(LP(l, L_VB)), dv, h1, &Wv, R, W, W);
+        llava_layernorm_backward(dX, HG(LP(l, L_LN1W)), HG(LP(l, L_LN1B)), dh, x, HW(LP(l, L_LN1W)), A->m1 + (size_t)l * R,
                                   A->r1 + (size_t)l * R, R, W);
         memcpy(dx, dX, RW * sizeof(float));
     }
@@ -735,9 +675,9 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
 
 /* CLS states cls [B][D] -> post_layernorm -> visual_projection -> emb [B][EMB]; pl, pm, pr kept */
 static void image_head_forward(const head *h, const float *cls, int B, float *pl, float *pm, float *pr, float *emb) {
-    llava__w Wv = MAT(h, P_VPROJ, EMB, h->D);
-    llava__layernorm_forward(pl, pm, pr, cls, HW(P_POST_W), HW(P_POST_B), B, h->D, 1e-5f);
-    h->be->matmul(emb, pl, &Wv, NULL, B, h->D, EMB);
+    LlavaWeight Wv = MAT(h, P_VPROJ, EMB, h->D);
+    llava_layernorm_forward(pl, pm, pr, cls, HW(P_POST_W), HW(P_POST_B), B, h->D, 1e-5f);
+    llava_matmul_forward(h->prec, emb, pl, &Wv, NULL, B, h->D, EMB);
 }
 
 /* rows of x [n][EMB] -> unit rows u; norms [n] */
@@ -766,12 +706,12 @@ static void l2norm_backward(float *dx, const float *du, const float *u, const fl
    and dpl [n][D] are scratch */
 static void image_head_backward(head *h, const float *du, const float *u, const float *norms, const float *x, const float *pl,
                                 const float *pm, const float *pr, int n, float *de, float *dpl, float *dx) {
-    llava__w Wv = MAT(h, P_VPROJ, EMB, h->D);
+    LlavaWeight Wv = MAT(h, P_VPROJ, EMB, h->D);
     l2norm_backward(de, du, u, norms, n);
     memset(dpl, 0, (size_t)n * h->D * sizeof(float));
     memset(dx, 0, (size_t)n * h->D * sizeof(float));
-    h->be->matmul_backward(dpl, HG(P_VPROJ), NULL, de, pl, &Wv, n, h->D, EMB);
-    llava__layernorm_backward(dx, HG(P_POST_W), HG(P_POST_B), dpl, x, HW(P_POST_W), pm, pr, n, h->D);
+    llava_matmul_backward(h->prec, dpl, HG(P_VPROJ), NULL, de, pl, &Wv, n, h->D, EMB);
+    llava_layernorm_backward(dx, HG(P_POST_W), HG(P_POST_B), dpl, x, HW(P_POST_W), pm, pr, n, h->D);
 }
 
 /* symmetric InfoNCE over B pairs (u_i, v_i), with texts v_B .. v_{R-1} as extra negatives of the
@@ -779,7 +719,7 @@ static void image_head_backward(head *h, const float *du, const float *u, const 
    gradients du [B][EMB], dv [R][EMB] and d(log-scale) */
 static double clip_loss(const float *u, const float *v, int B, int R, float log_scale, float *du, float *dv, float *dscale, double *acc) {
     const double s = exp((double)log_scale);
-    double *L = (double *)xcalloc((size_t)B * R, sizeof(double)), *G = (double *)xcalloc((size_t)B * R, sizeof(double));
+    double *L = (double *)cli_xcalloc((size_t)B * R, sizeof(double)), *G = (double *)cli_xcalloc((size_t)B * R, sizeof(double));
     double loss = 0.0, ds = 0.0;
     int i, j, k, right = 0;
     for (i = 0; i < B; i++)
@@ -823,59 +763,30 @@ static double clip_loss(const float *u, const float *v, int B, int R, float log_
 }
 
 /* The tower runs a chunk of the batch's images at a time, one chunk per thread (the kernels inside then
-   run on that thread: nested parallel regions are off), and each chunk's gradients go to a copy of their
-   own, summed into the trainer's after the batch in the chunks' order: the sum does not depend on which
-   thread took which chunk. A copy is a gradset whose vision slots point into one private buffer, laid out
-   in llava__walk's order, which is also the trainer's parameter order. */
+   run on that thread: nested parallel regions are off), and each chunk's gradients go to a buffer of
+   their own (llava_tower_backward's layout), summed into the trainer's after the batch in the chunks'
+   order: the sum does not depend on which thread took which chunk. */
 typedef struct {
-    float *base;
-    size_t used;
-} remap;
-static void remap_fn(void *ctx, llava__pinfo *p) {
-    remap *r = (remap *)ctx;
-    if (p->kind != 0) return;
-    if (r->base) {
-        float *g = r->base + r->used;
-        if (p->w) {
-            p->gw->data = g;
-            p->gw->dtype = LLAVA_F32;
-            p->gw->rows = p->w->rows;
-            p->gw->cols = p->w->cols;
-        } else {
-            *p->gvec = g;
-        }
-    }
-    r->used += p->n;
-}
-
-typedef struct {
-    llava__gradset g;
-    float *buf;
+    LlavaTowerCache *cache; /* the chunk's activations */
+    float *grad;            /* [n] the tower's gradients, in the trainer's parameter order */
     size_t n;
-} tgrads;
+    int images;
+    int failed; /* the tower's forward or backward pass ran out of memory this step */
+} chunk;
 
-static void tgrads_init(tgrads *tg, LlavaModel *m, const LlavaTrainer *t) {
-    remap r = {NULL, 0};
-    llava__walk(m, NULL, remap_fn, &r);
-    tg->n = r.used;
-    tg->buf = (float *)xcalloc(tg->n, sizeof(float));
-    tg->g = t->g;
-    tg->g.vl = (llava__vlayer *)xcalloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof(llava__vlayer));
-    r.base = tg->buf;
-    r.used = 0;
-    llava__walk(m, &tg->g, remap_fn, &r);
-}
-
-/* adds the chunks' copies into the trainer's gradients, in order (its first parameters are the tower's) */
-static void tgrads_reduce(LlavaTrainer *t, tgrads *tg, int nt) {
-    size_t off = 0;
+/* adds the chunks' buffers into the trainer's gradients, in order (its first parameters are the tower's),
+   and zeroes them */
+static void chunks_reduce(LlavaTrainer *t, chunk *ck, int nc) {
+    size_t off = 0, n;
     int i, k;
-    for (i = 0; i < t->n_params && off < tg[0].n; i++) {
-        const size_t n = t->p[i].n;
-        LLAVA_ASSERT(!strncmp(t->p[i].name, "vision_tower.", 13) && t->p[i].grad);
-        for (k = 0; k < nt; k++) {
-            llava__add(t->p[i].grad, tg[k].buf + off, n);
-            memset(tg[k].buf + off, 0, n * sizeof(float));
+    for (i = 0; i < llava_trainer_n_params(t) && off < ck[0].n; i++) {
+        const char *name = llava_trainer_param(t, i, NULL, NULL, &n);
+        float *g = llava_trainer_grad(t, i);
+        if (!g) continue; /* frozen: not in the buffers */
+        if (strncmp(name, "vision_tower.", 13)) cli_die("the trainer's parameter %d, %s, is not the tower's", i, name);
+        for (k = 0; k < nc; k++) {
+            llava_add(g, ck[k].grad + off, n);
+            memset(ck[k].grad + off, 0, n * sizeof(float));
         }
         off += n;
     }
@@ -952,13 +863,13 @@ static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_o
     return 1;
 }
 
-static int *caption_ids(const char *cmd, const LlavaTokenizer *tok, const char *c, const char *what, const char *id, int k, int *len, int *cut, int *longest) {
+static int *caption_ids(const LlavaTokenizer *tok, const char *c, const char *what, const char *id, int k, int *len, int *cut, int *longest) {
     int buf[4096], n = tokenize(tok, c, buf, 4095);
-    if (n < 0) die(cmd, "image %s %s %d: %s", id, what, k, llava_last_error());
+    if (n < 0) cli_die("image %s %s %d: %s", id, what, k, llava_last_error());
     if (n > *longest) *longest = n;
     if (n > TX_CTX - 1) n = TX_CTX - 1, (*cut)++; /* keep the EOS, whose state is the caption's embedding */
     buf[n++] = llava_tokenizer_eos(tok);
-    int *ids = (int *)xcalloc((size_t)n, sizeof(int));
+    int *ids = (int *)cli_xcalloc((size_t)n, sizeof(int));
     memcpy(ids, buf, (size_t)n * sizeof(int));
     *len = n;
     return ids;
@@ -984,14 +895,14 @@ static void shape_text(const WScene *sc, uint64_t *rng, char *out, size_t cap) {
     if (len >= 0 && (size_t)len + 1 < cap) out[len] = '.', out[len + 1] = 0;
 }
 
-static void tokenize_captions(const char *cmd, const world *w, const LlavaTokenizer *tok, captions *cp) {
+static void tokenize_captions(const world *w, const LlavaTokenizer *tok, captions *cp) {
     int i, k, cut = 0, longest = 0;
     uint64_t rng = 0x9E3779B97F4A7C15ull;
     char neg[2048], view[1024];
-    cp->ids = (int **)xcalloc((size_t)w->n * VIEWS, sizeof(int *));
-    cp->len = (int *)xcalloc((size_t)w->n * VIEWS, sizeof(int));
-    cp->neg = (int **)xcalloc((size_t)w->n * VIEWS, sizeof(int *));
-    cp->nlen = (int *)xcalloc((size_t)w->n * VIEWS, sizeof(int));
+    cp->ids = (int **)cli_xcalloc((size_t)w->n * VIEWS, sizeof(int *));
+    cp->len = (int *)cli_xcalloc((size_t)w->n * VIEWS, sizeof(int));
+    cp->neg = (int **)cli_xcalloc((size_t)w->n * VIEWS, sizeof(int *));
+    cp->nlen = (int *)cli_xcalloc((size_t)w->n * VIEWS, sizeof(int));
     for (i = 0; i < w->n; i++)
         for (k = 0; k < VIEWS; k++) {
             const size_t at = (size_t)i * VIEWS + (size_t)k;
@@ -999,13 +910,13 @@ static void tokenize_captions(const char *cmd, const world *w, const LlavaTokeni
             if (k == SHAPE_VIEW) shape_text(&w->sc[i], &rng, view, sizeof view);
             else c = w->sc[i].cap[k];
             if (!c || !c[0]) continue;
-            cp->ids[at] = caption_ids(cmd, tok, c, "caption", w->sc[i].id, k, &cp->len[at], &cut, &longest);
+            cp->ids[at] = caption_ids(tok, c, "caption", w->sc[i].id, k, &cp->len[at], &cut, &longest);
             if (hard_negative(c, &rng, neg, sizeof neg))
-                cp->neg[at] = caption_ids(cmd, tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[at], &cut, &longest);
+                cp->neg[at] = caption_ids(tok, neg, "negative of caption", w->sc[i].id, k, &cp->nlen[at], &cut, &longest);
         }
     for (k = 0; k < NPHR; k++) {
         snprintf(view, sizeof view, "a %s %s", w_color_name[k / W_NSHAPE], w_shape_name[k % W_NSHAPE]);
-        cp->phr[k] = caption_ids(cmd, tok, view, "phrase", "-", k, &cp->plen[k], &cut, &longest);
+        cp->phr[k] = caption_ids(tok, view, "phrase", "-", k, &cp->plen[k], &cut, &longest);
     }
     if (cut) printf("clip: %d captions longer than %d tokens were cut (longest %d)\n", cut, TX_CTX - 1, longest);
 }
@@ -1076,7 +987,7 @@ static void unpool_regions(const float *r_d, int b, int N, int D, const int *obj
 static double region_loss(const float *u, const float *v, int n, int P, const int *t, float log_scale, float *du, float *dv, float *dscale,
                           double acc[3]) {
     const double s = exp((double)log_scale);
-    double *L = (double *)xcalloc((size_t)P, sizeof(double)), loss = 0.0, ds = 0.0;
+    double *L = (double *)cli_xcalloc((size_t)P, sizeof(double)), loss = 0.0, ds = 0.0;
     int i, j, k, right[3] = {0, 0, 0};
     if (du) memset(du, 0, (size_t)n * EMB * sizeof(float));
     if (dv) memset(dv, 0, (size_t)P * EMB * sizeof(float));
@@ -1121,14 +1032,14 @@ typedef struct {
 static void regions_alloc(regions *r, int nimg, int G, int D, int grads) {
     const size_t MR = (size_t)nimg * W_MAX_OBJ;
     memset(r, 0, sizeof *r);
-    r->obj = (int *)xcalloc((size_t)nimg * G * G, sizeof(int));
-    r->rid = (int *)xcalloc(MR, sizeof(int)), r->cnt = (int *)xcalloc(MR, sizeof(int)), r->phr = (int *)xcalloc(MR, sizeof(int));
-    r->reg = (float *)xcalloc(MR * D, sizeof(float)), r->pl = (float *)xcalloc(MR * D, sizeof(float));
-    r->pm = (float *)xcalloc(MR, sizeof(float)), r->pr = (float *)xcalloc(MR, sizeof(float)), r->nr = (float *)xcalloc(MR, sizeof(float));
-    r->emb = (float *)xcalloc(MR * EMB, sizeof(float)), r->u = (float *)xcalloc(MR * EMB, sizeof(float));
+    r->obj = (int *)cli_xcalloc((size_t)nimg * G * G, sizeof(int));
+    r->rid = (int *)cli_xcalloc(MR, sizeof(int)), r->cnt = (int *)cli_xcalloc(MR, sizeof(int)), r->phr = (int *)cli_xcalloc(MR, sizeof(int));
+    r->reg = (float *)cli_xcalloc(MR * D, sizeof(float)), r->pl = (float *)cli_xcalloc(MR * D, sizeof(float));
+    r->pm = (float *)cli_xcalloc(MR, sizeof(float)), r->pr = (float *)cli_xcalloc(MR, sizeof(float)), r->nr = (float *)cli_xcalloc(MR, sizeof(float));
+    r->emb = (float *)cli_xcalloc(MR * EMB, sizeof(float)), r->u = (float *)cli_xcalloc(MR * EMB, sizeof(float));
     if (!grads) return;
-    r->du = (float *)xcalloc(MR * EMB, sizeof(float)), r->de = (float *)xcalloc(MR * EMB, sizeof(float));
-    r->dpl = (float *)xcalloc(MR * D, sizeof(float)), r->dreg = (float *)xcalloc(MR * D, sizeof(float));
+    r->du = (float *)cli_xcalloc(MR * EMB, sizeof(float)), r->de = (float *)cli_xcalloc(MR * EMB, sizeof(float));
+    r->dpl = (float *)cli_xcalloc(MR * D, sizeof(float)), r->dreg = (float *)cli_xcalloc(MR * D, sizeof(float));
 }
 
 static void regions_free(regions *r) {
@@ -1154,26 +1065,26 @@ static int caption_of(const captions *cp, int i, int k) {
 
 /* unit image embeddings [n][EMB] of images idx[n] (no activations kept); the tower's output rows too
    when rows [n][N][D] is not NULL */
-static void embed_images(const char *cmd, LlavaModel *m, const head *h, const world *w, const int *idx, int n, float *u, float *rows) {
-    const LlavaConfig *c = &m->cfg;
+static void embed_images(LlavaModel *m, const head *h, const world *w, const int *idx, int n, float *u, float *rows) {
+    const LlavaConfig *c = llava_model_config(m);
     const int S = c->vision_image_size, D = c->vision_hidden, N = (S / c->vision_patch_size) * (S / c->vision_patch_size) + 1;
-    float *pix = (float *)xcalloc((size_t)3 * S * S * n, sizeof(float)), *out = (float *)xcalloc((size_t)N * D * n_threads(), sizeof(float));
-    float *cls = (float *)xcalloc((size_t)n * D, sizeof(float)), *pl = (float *)xcalloc((size_t)n * D, sizeof(float));
-    float *pm = (float *)xcalloc((size_t)n, sizeof(float)), *pr = (float *)xcalloc((size_t)n, sizeof(float));
-    float *e = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *nr = (float *)xcalloc((size_t)n, sizeof(float));
+    float *pix = (float *)cli_xcalloc((size_t)3 * S * S * n, sizeof(float)), *out = (float *)cli_xcalloc((size_t)N * D * n_threads(), sizeof(float));
+    float *cls = (float *)cli_xcalloc((size_t)n * D, sizeof(float)), *pl = (float *)cli_xcalloc((size_t)n * D, sizeof(float));
+    float *pm = (float *)cli_xcalloc((size_t)n, sizeof(float)), *pr = (float *)cli_xcalloc((size_t)n, sizeof(float));
+    float *e = (float *)cli_xcalloc((size_t)n * EMB, sizeof(float)), *nr = (float *)cli_xcalloc((size_t)n, sizeof(float));
     const size_t npix = (size_t)3 * S * S;
     int i, bad = 0;
-    for (i = 0; i < n; i++) load_pixels(cmd, m, w, idx[i], pix + (size_t)i * npix);
-    LLAVA__OMP(omp parallel for schedule(dynamic, 1) reduction(| : bad))
+    for (i = 0; i < n; i++) load_pixels(m, w, idx[i], pix + (size_t)i * npix);
+    OMP(omp parallel for schedule(dynamic, 1) reduction(| : bad))
     for (i = 0; i < n; i++) {
         float *o = out + (size_t)thread_id() * N * D;
-        if (llava__vision_forward(m, pix + (size_t)i * npix, o) != LLAVA_OK) bad = 1;
+        if (llava_tower_encode(m, pix + (size_t)i * npix, o) != LLAVA_OK) bad = 1;
         else {
-            pool_rows(h, o, N, cls + (size_t)i * D); /* every row ("full" selection) */
+            pool_rows(h, o, N, cls + (size_t)i * D); /* every row, the CLS first */
             if (rows) memcpy(rows + (size_t)i * N * D, o, (size_t)N * D * sizeof(float));
         }
     }
-    if (bad) die(cmd, "out of memory encoding images");
+    if (bad) cli_die("out of memory encoding images");
     image_head_forward(h, cls, n, pl, pm, pr, e);
     l2norm(u, nr, e, n);
     free(pix), free(out), free(cls), free(pl), free(pm), free(pr), free(e), free(nr);
@@ -1183,9 +1094,9 @@ static void embed_images(const char *cmd, LlavaModel *m, const head *h, const wo
 static void embed_captions(const head *h, const captions *cp, const int *cap, int n, int neg, float *v) {
     const int chunk = 128;
     int i0, i;
-    float *nr = (float *)xcalloc((size_t)chunk, sizeof(float));
+    float *nr = (float *)cli_xcalloc((size_t)chunk, sizeof(float));
     for (i0 = 0; i0 < n; i0 += chunk) {
-        const int b = LLAVA__MIN(chunk, n - i0);
+        const int b = MIN(chunk, n - i0);
         const int *ids[128];
         int len[128];
         tcache A;
@@ -1203,22 +1114,22 @@ static void embed_captions(const head *h, const captions *cp, const int *cap, in
    (the in-batch view), averaged over the five caption kinds; caption -> image among all n; and how often
    the image is closer to its caption than to the caption's hard negative (one shape or color word
    swapped: what telling shapes and colors apart takes) */
-static void retrieval(const char *cmd, const char *what, LlavaModel *m, const head *h, const world *w, const captions *cp, const int *idx,
+static void retrieval(const char *what, LlavaModel *m, const head *h, const world *w, const captions *cp, const int *idx,
                       int n, int group, int with_regions) {
-    float *u = (float *)xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)xcalloc((size_t)n * EMB, sizeof(float));
-    float *vn = (float *)xcalloc((size_t)n * EMB, sizeof(float));
-    int *cap = (int *)xcalloc((size_t)n, sizeof(int)), *withneg = (int *)xcalloc((size_t)n, sizeof(int));
+    float *u = (float *)cli_xcalloc((size_t)n * EMB, sizeof(float)), *v = (float *)cli_xcalloc((size_t)n * EMB, sizeof(float));
+    float *vn = (float *)cli_xcalloc((size_t)n * EMB, sizeof(float));
+    int *cap = (int *)cli_xcalloc((size_t)n, sizeof(int)), *withneg = (int *)cli_xcalloc((size_t)n, sizeof(int));
     double all = 0.0, grp = 0.0, t2i = 0.0, sgrp = 0.0;
     int i, j, k, e, kinds = 0, negright = 0, negn = 0, snegright = 0, snegn = 0;
     if (group > n) group = n;
     const int ngroups = n / group;
-    const LlavaConfig *c = &m->cfg;
+    const LlavaConfig *c = llava_model_config(m);
     const int G = c->vision_image_size / c->vision_patch_size, N = G * G + 1, D = c->vision_hidden;
-    float *rows = with_regions ? (float *)xcalloc((size_t)n * N * D, sizeof(float)) : NULL;
-    embed_images(cmd, m, h, w, idx, n, u, rows);
+    float *rows = with_regions ? (float *)cli_xcalloc((size_t)n * N * D, sizeof(float)) : NULL;
+    embed_images(m, h, w, idx, n, u, rows);
     if (with_regions) { /* each object's patch rows against the phrases, as the region loss trains them */
         regions rg;
-        float *pv = (float *)xcalloc((size_t)NPHR * EMB, sizeof(float)), *pn = (float *)xcalloc((size_t)NPHR, sizeof(float));
+        float *pv = (float *)cli_xcalloc((size_t)NPHR * EMB, sizeof(float)), *pn = (float *)cli_xcalloc((size_t)NPHR, sizeof(float));
         double racc[3];
         tcache A;
         regions_alloc(&rg, n, G, D, 0);
@@ -1283,60 +1194,43 @@ static void retrieval(const char *cmd, const char *what, LlavaModel *m, const he
     free(u), free(v), free(vn), free(cap), free(withneg);
 }
 
-/* the trained post_layernorm goes into the checkpoint through the saver's pass-through of vision tensors
-   the model does not run (the hook it has for post_layernorm): a two-tensor stand-in for the source */
-static void save_with_post_ln(const char *cmd, LlavaModel *m, const head *h, const char *tokdir, const char *out) {
-    char nw[96], nb[96];
-    llava__tensor t[2];
-    llava__tensors ts;
-    const llava__tensors *old = m->vsrc;
-    char oldp[sizeof m->vprefix];
+/* the trained post_layernorm goes into the checkpoint beside the tower (LLaVA does not run it; transformers'
+   CLIPVisionModel wants it) */
+static void save_with_post_ln(LlavaModel *m, const head *h, const char *tokdir, const char *out) {
+    LlavaTensor t[2];
     int i;
-    memcpy(oldp, m->vprefix, sizeof oldp);
-    snprintf(nb, sizeof nb, "vision_tower.vision_model.post_layernorm.bias");
-    snprintf(nw, sizeof nw, "vision_tower.vision_model.post_layernorm.weight");
     memset(t, 0, sizeof t);
     for (i = 0; i < 2; i++) {
-        t[i].name = i ? nw : nb;
-        t[i].dtype = LLAVA_F32;
-        t[i].dtype_name = "F32";
+        t[i].name = i ? "vision_tower.vision_model.post_layernorm.weight" : "vision_tower.vision_model.post_layernorm.bias";
+        t[i].data = i ? HW(P_POST_W) : HW(P_POST_B);
         t[i].ndim = 1;
         t[i].shape[0] = h->D;
-        t[i].data = (const unsigned char *)(i ? HW(P_POST_W) : HW(P_POST_B));
-        t[i].nbytes = (size_t)h->D * sizeof(float);
     }
-    memset(&ts, 0, sizeof ts);
-    ts.t = t;
-    ts.n = 2;
-    m->vsrc = &ts;
-    snprintf(m->vprefix, sizeof m->vprefix, "vision_tower.vision_model.");
-    save_and_check(cmd, m, tokdir, out);
-    m->vsrc = old;
-    memcpy(m->vprefix, oldp, sizeof oldp);
+    save_and_check(m, t, 2, tokdir, out);
 }
 
 static int cmd_clip(const opts *o) {
-    const char *cmd = o->cmd;
     LlavaModel *m = llava_model_load(o->model);
-    if (!m) die(cmd, "%s", llava_last_error());
+    if (!m) cli_die("%s", llava_last_error());
     if (o->bf16) llava_use_bf16(m, 1);
     printf("clip: matrix products on %s\n", llava_backend_name(m));
-    LlavaConfig *c = &m->cfg;
-    if (m->vision_run != c->vision_layers)
-        die(cmd, "%s: vision_feature_layer %d runs %d of the tower's %d layers; CLIP trains the output of the last one, so load a "
-                 "model with vision_feature_layer -1 (stage0 init's default)", o->model, c->vision_feature_layer, m->vision_run, c->vision_layers);
-    LlavaTokenizer *tok = model_tokenizer(cmd, o->model);
+    const LlavaConfig *c = llava_model_config(m);
+    if (llava_tower_layers(m) != c->vision_layers)
+        cli_die("%s: vision_feature_layer %d runs %d of the tower's %d layers; CLIP trains the output of the last one, so load a "
+                "model with vision_feature_layer -1 (stage0 init's default)",
+                o->model, c->vision_feature_layer, llava_tower_layers(m), c->vision_layers);
+    LlavaTokenizer *tok = model_tokenizer(o->model);
     world w;
-    load_world(cmd, o->world, &w);
-    if (w.n_train < 2) die(cmd, "world %s: %d images leave %d for training; clip needs at least 2", o->world, w.n, w.n_train);
+    load_world(o->world, &w);
+    if (w.n_train < 2) cli_die("world %s: %d images leave %d for training; clip needs at least 2", o->world, w.n, w.n_train);
     int B = o->batch;
     if (B > w.n_train) {
         printf("clip: --batch %d is more than the %d training images; using %d\n", B, w.n_train, w.n_train);
         B = w.n_train;
     }
     captions cp;
-    tokenize_captions(cmd, &w, tok, &cp);
-    const int S = c->vision_image_size, D = c->vision_hidden, N = (S / c->vision_patch_size) * (S / c->vision_patch_size) + 1;
+    tokenize_captions(&w, tok, &cp);
+    const int S = c->vision_image_size, D = c->vision_hidden, N = llava_tower_rows(m);
     const size_t npix = (size_t)3 * S * S;
 
     /* the tower: an LlavaTrainer over "vision_tower." (stage 0: no default group). Gradient clipping is
@@ -1351,40 +1245,26 @@ static int cmd_clip(const opts *o) {
     to.total_steps = o->steps;
     to.max_grad_norm = 0.0f;
     LlavaTrainer *t = llava_trainer_new(m, &to);
-    if (!t || llava_trainer_add_group(t, "vision_tower.", o->lr, o->wd) != LLAVA_OK || llava__trainer_ready(t) != LLAVA_OK)
-        die(cmd, "%s", llava_last_error());
-    /* the CLS row is needed: the tower's output is every row ("full") while CLIP trains; restored to the
-       LLaVA setting before saving */
+    if (!t || llava_trainer_add_group(t, "vision_tower.", o->lr, o->wd) != LLAVA_OK) cli_die("%s", llava_last_error());
 #ifdef _OPENMP
     omp_set_max_active_levels(1); /* the kernels inside a per-image (per-caption) thread stay on it */
 #endif
-    const int select_full = c->vision_select_full;
-    c->vision_select_full = 1;
 
     /* the head; post_layernorm continues from the checkpoint when it has one (a second clip run) */
-    const float *post_w = NULL, *post_b = NULL;
-    if (m->vsrc) {
-        char nm[256];
-        snprintf(nm, sizeof nm, "%spost_layernorm.weight", m->vprefix);
-        const llava__tensor *tw = llava__tensors_find(m->vsrc, nm);
-        snprintf(nm, sizeof nm, "%spost_layernorm.bias", m->vprefix);
-        const llava__tensor *tb = llava__tensors_find(m->vsrc, nm);
-        if (tw && tb && tw->dtype == LLAVA_F32 && tb->dtype == LLAVA_F32 && tw->nbytes == (size_t)D * 4 && tb->nbytes == (size_t)D * 4)
-            post_w = (const float *)(const void *)tw->data, post_b = (const float *)(const void *)tb->data;
-    }
+    float *post = (float *)cli_xcalloc((size_t)2 * D, sizeof(float));
+    const int have_post = llava_model_read_tensor(m, "vision_tower.vision_model.post_layernorm.weight", post, (size_t)D) == LLAVA_OK &&
+                          llava_model_read_tensor(m, "vision_tower.vision_model.post_layernorm.bias", post + D, (size_t)D) == LLAVA_OK;
     head hd, *h = &hd;
-    head_init(h, llava_tokenizer_vocab_size(tok), D, post_w, post_b, o->seed);
+    head_init(h, llava_tokenizer_vocab_size(tok), D, have_post ? post : NULL, have_post ? post + D : NULL, o->seed);
+    free(post);
     h->mean_pool = o->mean_pool;
-    h->be = m->be;
+    h->prec = o->bf16 ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
     size_t nhead = 0;
     int i, j, step;
     for (i = 0; i < P_N; i++) nhead += h->p[i].n;
-    pcount pc;
-    memset(&pc, 0, sizeof pc);
-    llava__walk(m, NULL, count_fn, &pc);
     printf("clip: %d training images (%d held out), batch %d%s, %d steps, lr %g, wd %g, warmup %g, image embedding from the %s; "
            "vision tower %.2fM parameters, text transformer + head %.2fM\n",
-           w.n_train, w.n - w.n_train, B, o->negatives ? " (+ a hard negative caption each)" : "", o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, o->mean_pool ? "mean of the patch rows" : "CLS row", pc.n[0] / 1e6, nhead / 1e6);
+           w.n_train, w.n - w.n_train, B, o->negatives ? " (+ a hard negative caption each)" : "", o->steps, (double)o->lr, (double)o->wd, (double)o->warmup, o->mean_pool ? "mean of the patch rows" : "CLS row", llava_model_n_params(m, "vision_tower.") / 1e6, nhead / 1e6);
 
     if (o->negatives) { /* one example, so that the log shows what the negatives are */
         char ex[2048];
@@ -1404,50 +1284,54 @@ static int cmd_clip(const opts *o) {
     /* per-step buffers; the tower's activations for the batch are kept for its backward, a chunk of
        VCHUNK images together (one product per linear layer and chunk) */
     const int nvc = (B + VCHUNK - 1) / VCHUNK;
-    llava__vcache *VA = (llava__vcache *)xcalloc((size_t)nvc, sizeof *VA);
-    tgrads *tg = (tgrads *)xcalloc((size_t)nvc, sizeof *tg);
+    chunk *ck = (chunk *)cli_xcalloc((size_t)nvc, sizeof *ck);
     for (i = 0; i < nvc; i++) {
-        if (llava__vcache_alloc(&VA[i], m, LLAVA__MIN(VCHUNK, B - i * VCHUNK)) != LLAVA_OK) die(cmd, "%s", llava_last_error());
-        tgrads_init(&tg[i], m, t);
+        ck[i].images = MIN(VCHUNK, B - i * VCHUNK);
+        ck[i].cache = llava_tower_cache_new(t, ck[i].images);
+        if (!ck[i].cache) cli_die("%s", llava_last_error());
+        ck[i].n = llava_tower_grad_size(ck[i].cache);
+        ck[i].grad = (float *)cli_xcalloc(ck[i].n, sizeof(float));
     }
     const int nt = n_threads();
-    float *pix = (float *)xcalloc(npix * B, sizeof(float)), *vout = (float *)xcalloc((size_t)N * D * B, sizeof(float));
-    const float **ppix = (const float **)xcalloc((size_t)B, sizeof *ppix);
+    float *pix = (float *)cli_xcalloc(npix * B, sizeof(float)), *vout = (float *)cli_xcalloc((size_t)N * D * B, sizeof(float));
+    const float **ppix = (const float **)cli_xcalloc((size_t)B, sizeof *ppix);
     for (i = 0; i < B; i++) ppix[i] = pix + (size_t)i * npix;
-    float *cls = (float *)xcalloc((size_t)B * D, sizeof(float)), *pl = (float *)xcalloc((size_t)B * D, sizeof(float));
-    float *pm = (float *)xcalloc((size_t)B, sizeof(float)), *pr = (float *)xcalloc((size_t)B, sizeof(float));
-    float *ie = (float *)xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)xcalloc((size_t)B * EMB, sizeof(float));
+    float *cls = (float *)cli_xcalloc((size_t)B * D, sizeof(float)), *pl = (float *)cli_xcalloc((size_t)B * D, sizeof(float));
+    float *pm = (float *)cli_xcalloc((size_t)B, sizeof(float)), *pr = (float *)cli_xcalloc((size_t)B, sizeof(float));
+    float *ie = (float *)cli_xcalloc((size_t)B * EMB, sizeof(float)), *u = (float *)cli_xcalloc((size_t)B * EMB, sizeof(float));
     /* R texts a step: the B captions, then (with negatives) a hard negative of each */
     const int R = o->negatives ? 2 * B : B;
     /* RT texts through the text transformer: the R, then (with --regions) the NPHR phrases */
     const int RT = R + (o->regions > 0.0f ? NPHR : 0);
-    float *vv = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *un = (float *)xcalloc((size_t)B, sizeof(float));
-    float *vn = (float *)xcalloc((size_t)RT, sizeof(float)), *du = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dv = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *die_ = (float *)xcalloc((size_t)B * EMB, sizeof(float));
-    float *dte = (float *)xcalloc((size_t)RT * EMB, sizeof(float)), *dpl = (float *)xcalloc((size_t)B * D, sizeof(float));
-    float *dcls = (float *)xcalloc((size_t)B * D, sizeof(float));
-    float *te = (float *)xcalloc((size_t)RT * EMB, sizeof(float));
+    float *vv = (float *)cli_xcalloc((size_t)RT * EMB, sizeof(float)), *un = (float *)cli_xcalloc((size_t)B, sizeof(float));
+    float *vn = (float *)cli_xcalloc((size_t)RT, sizeof(float)), *du = (float *)cli_xcalloc((size_t)B * EMB, sizeof(float));
+    float *dv = (float *)cli_xcalloc((size_t)RT * EMB, sizeof(float)), *die_ = (float *)cli_xcalloc((size_t)B * EMB, sizeof(float));
+    float *dte = (float *)cli_xcalloc((size_t)RT * EMB, sizeof(float)), *dpl = (float *)cli_xcalloc((size_t)B * D, sizeof(float));
+    float *dcls = (float *)cli_xcalloc((size_t)B * D, sizeof(float));
+    float *te = (float *)cli_xcalloc((size_t)RT * EMB, sizeof(float));
     /* the objects of a batch (--regions) */
     const int G = S / c->vision_patch_size;
     regions rg;
     regions_alloc(&rg, o->regions > 0.0f ? B : 0, G, D, 1);
     double rloss_sum = 0.0, racc_sum = 0.0;
     /* texts [ch[k], ch[k+1]) go to thread k; its text gradients to th[k], a head sharing h's weights */
-    int *ch = (int *)xcalloc((size_t)nt + 1, sizeof(int));
-    tcache *TA = (tcache *)xcalloc((size_t)nt, sizeof *TA);
-    head *th = (head *)xcalloc((size_t)nt, sizeof *th);
+    int *ch = (int *)cli_xcalloc((size_t)nt + 1, sizeof(int));
+    tcache *TA = (tcache *)cli_xcalloc((size_t)nt, sizeof *TA);
+    head *th = (head *)cli_xcalloc((size_t)nt, sizeof *th);
     for (i = 0; i <= nt; i++) ch[i] = (int)((long)RT * i / nt);
     for (i = 0; i < nt; i++) {
         th[i] = *h;
-        for (j = 0; j < P_N; j++) th[i].p[j].g = (float *)xcalloc(h->p[j].n, sizeof(float));
+        for (j = 0; j < P_N; j++) th[i].p[j].g = (float *)cli_xcalloc(h->p[j].n, sizeof(float));
     }
-    const int **capids = (const int **)xcalloc((size_t)RT, sizeof(int *));
-    int *caplen = (int *)xcalloc((size_t)RT, sizeof(int));
+    const int **capids = (const int **)cli_xcalloc((size_t)RT, sizeof(int *));
+    int *caplen = (int *)cli_xcalloc((size_t)RT, sizeof(int));
     for (i = R; i < RT; i++) capids[i] = cp.phr[i - R], caplen[i] = cp.plen[i - R];
     sampler smp;
     sampler_init(&smp, w.n_train, o->seed);
     uint64_t crng = o->seed * 0xD1B54A32D192ED03ull + 7;
-    double t0 = now(), tlog = t0, loss_sum = 0.0, acc_sum = 0.0, first = -1.0, last = 0.0;
+    double t0 = cli_now(), tlog = t0, loss_sum = 0.0, acc_sum = 0.0, first = -1.0, last = 0.0;
+    CliProgress pg; /* on stderr: rate and time left */
+    cli_progress_begin(&pg, "clip", o->steps, o->quiet);
     int nlog = 0;
     const float ln100 = logf(100.0f);
     for (step = 0; step < o->steps; step++) {
@@ -1455,7 +1339,7 @@ static int cmd_clip(const opts *o) {
         for (i = 0; i < P_N; i++) memset(h->p[i].g, 0, h->p[i].n * sizeof(float));
         /* images: tower (activations kept), one image per thread; CLS row -> head */
         for (i = 0; i < B; i++) {
-            load_pixels(cmd, m, &w, batch[i], pix + (size_t)i * npix);
+            load_pixels(m, &w, batch[i], pix + (size_t)i * npix);
             const int k = o->shape_text > 0.0f && (double)(llava_rng_next(&crng) >> 11) * 0x1.0p-53 < (double)o->shape_text &&
                                   cp.ids[batch[i] * VIEWS + SHAPE_VIEW]
                               ? batch[i] * VIEWS + SHAPE_VIEW
@@ -1474,18 +1358,18 @@ static int cmd_clip(const opts *o) {
            one chunk per thread; the small head in between on one thread. Kernels called inside run on
            their caller's thread (nested regions are off). */
         double loss = 0.0, acc = 0.0;
-        LLAVA__OMP(omp parallel private(i, j))
+        OMP(omp parallel private(i, j))
         {
-            LLAVA__OMP(omp for schedule(dynamic, 1))
+            OMP(omp for schedule(dynamic, 1))
             for (i = 0; i < nvc; i++) {
                 float *o = vout + (size_t)i * VCHUNK * N * D;
-                llava__vision_train_forward(m, &VA[i], ppix + i * VCHUNK, o);
-                for (j = 0; j < VA[i].n; j++) pool_rows(h, o + (size_t)j * N * D, N, cls + ((size_t)i * VCHUNK + j) * D);
+                ck[i].failed = llava_tower_forward(ck[i].cache, ppix + i * VCHUNK, ck[i].images, o) != LLAVA_OK;
+                for (j = 0; j < ck[i].images; j++) pool_rows(h, o + (size_t)j * N * D, N, cls + ((size_t)i * VCHUNK + j) * D);
             }
-            LLAVA__OMP(omp for schedule(static, 1))
+            OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++)
                 if (ch[i + 1] > ch[i]) text_forward(h, &TA[i], capids + ch[i], caplen + ch[i], ch[i + 1] - ch[i]);
-            LLAVA__OMP(omp single)
+            OMP(omp single)
             {
                 float dscale = 0.0f;
                 for (j = 0; j < nt; j++)
@@ -1512,65 +1396,78 @@ static int cmd_clip(const opts *o) {
                 l2norm_backward(dte, dv, vv, vn, RT);
                 image_head_backward(h, du, u, un, cls, pl, pm, pr, B, die_, dpl, dcls);
             }
-            LLAVA__OMP(omp for schedule(static, 1))
+            OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++) {
                 if (ch[i + 1] > ch[i]) text_backward(&th[i], &TA[i], dte + (size_t)ch[i] * EMB);
                 tcache_free(&TA[i]);
             }
-            LLAVA__OMP(omp for schedule(dynamic, 1))
+            OMP(omp for schedule(dynamic, 1))
             for (i = 0; i < nvc; i++) {
-                for (j = i * VCHUNK; j < i * VCHUNK + VA[i].n; j++) {
+                for (j = i * VCHUNK; j < i * VCHUNK + ck[i].images; j++) {
                     float *d = vout + (size_t)j * N * D;
                     unpool_rows(h, dcls + (size_t)j * D, N, d); /* only the pooled rows have a gradient */
                     if (rg.n) unpool_regions(rg.dreg, j, N, D, rg.obj, rg.rid, rg.cnt, d); /* and each object's rows */
                 }
-                llava__vision_train_backward(m, &tg[i].g, &VA[i], vout + (size_t)i * VCHUNK * N * D);
+                if (llava_tower_backward(ck[i].cache, vout + (size_t)i * VCHUNK * N * D, ck[i].grad) != LLAVA_OK) ck[i].failed = 1;
             }
         }
-        if (!(loss == loss) || loss > 1e30) die(cmd, "step %d: the loss is %g; stopping (try a lower --lr)", step + 1, loss);
-        tgrads_reduce(t, tg, nvc);
+        for (i = 0; i < nvc; i++)
+            if (ck[i].failed) cli_die("step %d: out of memory in the vision tower", step + 1);
+        if (!(loss == loss) || loss > 1e30) cli_die("step %d: the loss is %g; stopping (try a lower --lr)", step + 1, loss);
+        chunks_reduce(t, ck, nvc);
         for (j = 0; j < nt; j++) /* the text transformer's per-thread gradients into the head's */
             for (i = P_TOK; i < P_N; i++) {
-                llava__add(h->p[i].g, th[j].p[i].g, h->p[i].n);
+                llava_add(h->p[i].g, th[j].p[i].g, h->p[i].n);
                 memset(th[j].p[i].g, 0, h->p[i].n * sizeof(float));
             }
         /* one gradient norm over tower and head (torch.nn.utils.clip_grad_norm_ at 1.0) */
         double norm2 = 0.0;
-        size_t q;
-        for (i = 0; i < t->n_params; i++)
-            if (t->p[i].grad)
-                for (q = 0; q < t->p[i].n; q++) norm2 += (double)t->p[i].grad[q] * t->p[i].grad[q];
+        size_t q, n;
+        for (i = 0; i < llava_trainer_n_params(t); i++) {
+            const float *g;
+            llava_trainer_param(t, i, NULL, &g, &n);
+            if (g)
+                for (q = 0; q < n; q++) norm2 += (double)g[q] * g[q];
+        }
         for (i = 0; i < P_N; i++)
             for (q = 0; q < h->p[i].n; q++) norm2 += (double)h->p[i].g[q] * h->p[i].g[q];
         const double norm = sqrt(norm2);
-        if (!(norm == norm) || norm > 1e30) die(cmd, "step %d: the gradient norm is %g; stopping (try a lower --lr)", step + 1, norm);
+        if (!(norm == norm) || norm > 1e30) cli_die("step %d: the gradient norm is %g; stopping (try a lower --lr)", step + 1, norm);
         if (norm > 1.0) {
             const float coef = (float)(1.0 / (norm + 1e-6));
-            for (i = 0; i < t->n_params; i++)
-                if (t->p[i].grad)
-                    for (q = 0; q < t->p[i].n; q++) t->p[i].grad[q] *= coef;
+            for (i = 0; i < llava_trainer_n_params(t); i++) {
+                float *g = llava_trainer_grad(t, i);
+                llava_trainer_param(t, i, NULL, NULL, &n);
+                if (g)
+                    for (q = 0; q < n; q++) g[q] *= coef;
+            }
             for (i = 0; i < P_N; i++)
                 for (q = 0; q < h->p[i].n; q++) h->p[i].g[q] *= coef;
         }
-        /* the head's AdamW at the trainer's schedule, then the trainer's update (its gradients are
-           already the batch mean: one "token" so that it divides by 1) */
-        const double f = llava_trainer_lr_factor(t, t->step);
+        /* the head's AdamW at the trainer's schedule, then the trainer's update of the tower (its
+           gradients are already the batch mean's) */
+        const int done = llava_trainer_steps_done(t);
+        const double f = llava_trainer_lr_factor(t, done);
         for (i = 0; i < P_N; i++)
-            llava__adamw(h->p[i].w, h->p[i].m, h->p[i].v, h->p[i].g, h->p[i].n, (float)(o->lr * f), to.beta1, to.beta2, to.eps,
-                         h->p[i].decay ? o->wd : 0.0f, t->step + 1);
+            llava_adamw(h->p[i].w, h->p[i].m, h->p[i].v, h->p[i].g, h->p[i].n, (float)(o->lr * f), to.beta1, to.beta2, to.eps,
+                        h->p[i].decay ? o->wd : 0.0f, done + 1);
         if (HW(P_SCALE)[0] > ln100) HW(P_SCALE)[0] = ln100; /* CLIP clips the logit scale at 100 */
         if (HW(P_SCALE)[0] < 0.0f) HW(P_SCALE)[0] = 0.0f;
-        t->acc_loss = loss;
-        t->acc_tokens = 1;
         LlavaStepStats st;
-        if (llava_trainer_update(t, &st) != LLAVA_OK) die(cmd, "%s", llava_last_error());
+        if (llava_trainer_apply(t, loss, &st) != LLAVA_OK) cli_die("%s", llava_last_error());
         if (first < 0) first = loss;
         last = loss;
         loss_sum += loss;
         acc_sum += acc;
         nlog++;
+        {
+            char info[48];
+            snprintf(info, sizeof info, "loss %.4f", (double)loss);
+            fflush(stdout); /* the log's lines before the progress line, where both go to one file */
+            cli_progress(&pg, step + 1, info);
+        }
         if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
-            const double tn = now();
+            const double tn = cli_now();
             char rs[96] = "";
             if (o->regions > 0.0f) snprintf(rs, sizeof rs, "  region loss %.4f acc %5.1f%%", rloss_sum / nlog, 100.0 * racc_sum / nlog);
             printf("step %5d/%d  loss %.4f  batch acc %5.1f%%%s  lr %.2e  temp %6.2f  grad %.3f  %.1f img/s\n", step + 1, o->steps,
@@ -1582,31 +1479,31 @@ static int cmd_clip(const opts *o) {
             nlog = 0;
         }
     }
-    const double ttrain = now() - t0;
+    cli_progress_end(&pg);
+    const double ttrain = cli_now() - t0;
     printf("clip: %d steps in %.1f s (%.2f s/step); loss %.4f -> %.4f (chance ln %d = %.4f)\n", o->steps, ttrain, ttrain / o->steps, first,
            last, B, log((double)B));
     /* retrieval on held-out images, and on as many training images for comparison */
     {
-        const int nh = w.n - w.n_train, nt = LLAVA__MIN(w.n_train, LLAVA__MAX(nh, 2));
-        int *idx = (int *)xcalloc((size_t)LLAVA__MAX(nh, nt), sizeof(int));
-        const double te = now();
+        const int nh = w.n - w.n_train, nt = MIN(w.n_train, MAX(nh, 2));
+        int *idx = (int *)cli_xcalloc((size_t)MAX(nh, nt), sizeof(int));
+        const double te = cli_now();
         if (nh >= 2) {
             for (j = 0; j < nh; j++) idx[j] = w.n_train + j;
-            retrieval(cmd, "held-out", m, h, &w, &cp, idx, nh, B, o->regions > 0.0f);
+            retrieval("held-out", m, h, &w, &cp, idx, nh, B, o->regions > 0.0f);
         }
         for (j = 0; j < nt; j++) idx[j] = j;
-        retrieval(cmd, "training", m, h, &w, &cp, idx, nt, B, o->regions > 0.0f);
-        printf("clip: evaluation %.1f s\n", now() - te);
+        retrieval("training", m, h, &w, &cp, idx, nt, B, o->regions > 0.0f);
+        printf("clip: evaluation %.1f s\n", cli_now() - te);
         free(idx);
     }
-    c->vision_select_full = select_full;
-    save_with_post_ln(cmd, m, h, o->model, o->out);
+    save_with_post_ln(m, h, o->model, o->out);
 
-    for (i = 0; i < nvc; i++) llava__free_aligned(VA[i].mem), free(tg[i].buf), free(tg[i].g.vl);
+    for (i = 0; i < nvc; i++) llava_tower_cache_free(ck[i].cache), free(ck[i].grad);
     for (i = 0; i < nt; i++)
         for (j = 0; j < P_N; j++) free(th[i].p[j].g);
-    free(tg), free(te), free(ch), free(TA), free(th);
-    free(VA), free(ppix), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
+    free(ck), free(te), free(ch), free(TA), free(th);
+    free(ppix), free(pix), free(vout), free(cls), free(pl), free(pm), free(pr), free(ie), free(u), free(vv), free(un), free(vn);
     free(du), free(dv), free(die_), free(dte), free(dpl), free(dcls), free(capids), free(caplen), free(smp.perm);
     regions_free(&rg);
     for (i = 0; i < w.n * VIEWS; i++) free(cp.ids[i]), free(cp.neg[i]);
@@ -1631,7 +1528,7 @@ typedef struct {
 } texts;
 
 /* the words (letters and digits, lowercased) of a text, counted in *m */
-static void count_words(const char *cmd, LlavaStrMap *m, const char *text) {
+static void count_words(LlavaStrMap *m, const char *text) {
     const char *p = text;
     while (*p) {
         if (!isalnum((unsigned char)*p)) {
@@ -1645,19 +1542,19 @@ static void count_words(const char *cmd, LlavaStrMap *m, const char *text) {
             n++, p++;
         }
         if (n > sizeof w) continue; /* no word of the world is this long */
-        if (llava_strmap_count(m, w, n) < 0) die(cmd, "out of memory");
+        if (llava_strmap_count(m, w, n) < 0) cli_die("out of memory");
     }
 }
 
 /* <s> text </s>, cut to max_len */
-static void add_text(const char *cmd, texts *tx, const LlavaTokenizer *tok, const char *text, int max_len, const char *where) {
+static void add_text(texts *tx, const LlavaTokenizer *tok, const char *text, int max_len, const char *where) {
     const int bos = llava_tokenizer_bos(tok), eos = llava_tokenizer_eos(tok);
     int n = tokenize(tok, text, NULL, 0);
-    if (n < 0) die(cmd, "%s: %s", where, llava_last_error());
-    if (tx->words) count_words(cmd, tx->words, text);
-    int *ids = (int *)xcalloc((size_t)n + 2, sizeof(int)), k = 0;
+    if (n < 0) cli_die("%s: %s", where, llava_last_error());
+    if (tx->words) count_words(tx->words, text);
+    int *ids = (int *)cli_xcalloc((size_t)n + 2, sizeof(int)), k = 0;
     if (bos >= 0) ids[k++] = bos;
-    if (tokenize(tok, text, ids + k, n) != n) die(cmd, "%s: %s", where, llava_last_error());
+    if (tokenize(tok, text, ids + k, n) != n) cli_die("%s: %s", where, llava_last_error());
     k += n;
     ids[k++] = eos;
     if (k > max_len) k = max_len, tx->cut++;
@@ -1665,7 +1562,7 @@ static void add_text(const char *cmd, texts *tx, const LlavaTokenizer *tok, cons
         tx->cap = tx->cap ? 2 * tx->cap : 1024;
         tx->ids = (int **)realloc(tx->ids, (size_t)tx->cap * sizeof(int *));
         tx->len = (int *)realloc(tx->len, (size_t)tx->cap * sizeof(int));
-        if (!tx->ids || !tx->len) die(cmd, "out of memory");
+        if (!tx->ids || !tx->len) cli_die("out of memory");
     }
     tx->ids[tx->n] = ids;
     tx->len[tx->n++] = k;
@@ -1698,15 +1595,15 @@ static int scene_of(const world *w, const int *order, const char *image) {
 /* LLaVA JSON conversations -> their turns' text joined by newlines, "<image>" and the newline beside it
    removed (the language model learns the world's language here, not the image placeholder). Samples
    about held-out images stay out. */
-static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, const world *w, const char *path, int max_len, int *skipped) {
+static void add_instruct(texts *tx, const LlavaTokenizer *tok, const world *w, const char *path, int max_len, int *skipped) {
     size_t n = 0;
     char *text = llava_read_file(path, (size_t)1 << 31, &n);
     LlavaJson j;
-    if (!text) die(cmd, "--instruct: %s", llava_last_error());
-    if (llava_json_parse(&j, text, n, path) != LLAVA_OK) die(cmd, "--instruct: %s", llava_last_error());
+    if (!text) cli_die("--instruct: %s", llava_last_error());
+    if (llava_json_parse(&j, text, n, path) != LLAVA_OK) cli_die("--instruct: %s", llava_last_error());
     const LlavaJsonNode *root = &j.nodes[0], *e, *t;
-    if (root->type != LLAVA_JSON_ARR) die(cmd, "--instruct %s: not a JSON list of samples (LLaVA's format)", path);
-    int k = 0, *order = (int *)xcalloc((size_t)w->n, sizeof(int));
+    if (root->type != LLAVA_JSON_ARR) cli_die("--instruct %s: not a JSON list of samples (LLaVA's format)", path);
+    int k = 0, *order = (int *)cli_xcalloc((size_t)w->n, sizeof(int));
     for (k = 0; k < w->n; k++) order[k] = k;
     sort_world = w;
     qsort(order, (size_t)w->n, sizeof(int), by_file);
@@ -1715,7 +1612,7 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
         const LlavaJsonNode *img = llava_json_get(&j, e, "image"), *conv = llava_json_get(&j, e, "conversations");
         char where[160];
         snprintf(where, sizeof where, "--instruct %.100s: sample %d", path, k);
-        if (!conv || conv->type != LLAVA_JSON_ARR) die(cmd, "%s has no \"conversations\" list", where);
+        if (!conv || conv->type != LLAVA_JSON_ARR) cli_die("%s has no \"conversations\" list", where);
         if (img && img->type == LLAVA_JSON_STR) {
             const int s = scene_of(w, order, img->str);
             if (s >= w->n_train) {
@@ -1726,10 +1623,10 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
         size_t cap = 1, len = 0;
         for (t = llava_json_first(&j, conv); t; t = llava_json_next(&j, t)) {
             const LlavaJsonNode *v = llava_json_get(&j, t, "value");
-            if (!v || v->type != LLAVA_JSON_STR) die(cmd, "%s: a turn without a string \"value\"", where);
+            if (!v || v->type != LLAVA_JSON_STR) cli_die("%s: a turn without a string \"value\"", where);
             cap += strlen(v->str) + 1;
         }
-        char *s = (char *)xcalloc(cap, 1);
+        char *s = (char *)cli_xcalloc(cap, 1);
         for (t = llava_json_first(&j, conv); t; t = llava_json_next(&j, t)) {
             const char *p = llava_json_get(&j, t, "value")->str;
             if (len) s[len++] = '\n';
@@ -1745,7 +1642,7 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
             while (len && (s[len - 1] == '\n' || s[len - 1] == ' ')) len--;
         }
         s[len] = 0;
-        if (len) add_text(cmd, tx, tok, s, max_len, where);
+        if (len) add_text(tx, tok, s, max_len, where);
         free(s);
     }
     llava_json_free(&j);
@@ -1759,14 +1656,14 @@ static void add_instruct(const char *cmd, texts *tx, const LlavaTokenizer *tok, 
    (induction heads); the world's captions hardly repeat, and a model trained on them alone does not learn
    it (tools/py/probe_lm.py, "repeat"). Only copying predicts a repetition's words. Naming the letter written
    before the option that matches, as multiple choice asks, is a lookup in the context of the same kind. */
-static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, const LlavaStrMap *words, int n, uint64_t seed,
+static void add_repeats(texts *tx, const LlavaTokenizer *tok, const LlavaStrMap *words, int n, uint64_t seed,
                         int max_len) {
-    int *pick = (int *)xcalloc((size_t)words->n + 1, sizeof(int)), np = 0, e, i, k;
+    int *pick = (int *)cli_xcalloc((size_t)words->n + 1, sizeof(int)), np = 0, e, i, k;
     for (e = 0; e < words->n; e++)
         if (words->val[e] >= 20) pick[np++] = e;
-    if (np < 2) die(cmd, "--repeats: the training texts have %d words that occur 20 times or more; at least 2 are needed", np);
+    if (np < 2) cli_die("--repeats: the training texts have %d words that occur 20 times or more; at least 2 are needed", np);
     uint64_t rng = seed * 0x9E3779B97F4A7C15ull + 777;
-    char *buf = (char *)xcalloc(2 * 16 * 34 + 2, 1); /* two halves of at most 16 words of at most 32 bytes and a space */
+    char *buf = (char *)cli_xcalloc(2 * 16 * 34 + 2, 1); /* two halves of at most 16 words of at most 32 bytes and a space */
     for (i = 0; i < n; i++) {
         const int nw = 5 + (int)(llava_rng_next(&rng) % 12);
         size_t len = 0;
@@ -1779,7 +1676,7 @@ static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, c
         buf[len] = '\n';
         memcpy(buf + len + 1, buf, len);
         buf[2 * len + 1] = 0;
-        add_text(cmd, tx, tok, buf, max_len, "--repeats");
+        add_text(tx, tok, buf, max_len, "--repeats");
         if (!i) printf("lm: repeats like \"%.*s\\n%s\" (from %d words)\n", (int)len, buf, buf + len + 1, np);
     }
     free(buf);
@@ -1787,17 +1684,17 @@ static void add_repeats(const char *cmd, texts *tx, const LlavaTokenizer *tok, c
 }
 
 /* mean next-token cross-entropy of the samples, through the inference path */
-static double val_loss(const char *cmd, LlavaModel *m, const texts *tx, int max_len, long *ntok) {
-    const int V = m->cfg.text_vocab;
+static double val_loss(LlavaModel *m, const texts *tx, int max_len, long *ntok) {
+    const int V = llava_model_config(m)->text_vocab;
     LlavaContext *ctx = llava_context_new(m, max_len);
-    float *logits = (float *)xcalloc((size_t)max_len * V, sizeof(float));
+    float *logits = (float *)cli_xcalloc((size_t)max_len * V, sizeof(float));
     double sum = 0.0;
     long n = 0;
     int i, p, v;
-    if (!ctx) die(cmd, "%s", llava_last_error());
+    if (!ctx) cli_die("%s", llava_last_error());
     for (i = 0; i < tx->n; i++) {
         llava_context_reset(ctx);
-        if (llava_eval(ctx, tx->ids[i], tx->len[i], NULL, 0, logits) < 0) die(cmd, "validation: %s", llava_last_error());
+        if (llava_eval(ctx, tx->ids[i], tx->len[i], NULL, 0, logits) < 0) cli_die("validation: %s", llava_last_error());
         for (p = 0; p + 1 < tx->len[i]; p++) {
             const float *l = logits + (size_t)p * V;
             float mx = l[0];
@@ -1822,18 +1719,17 @@ static void free_texts(texts *tx) {
 }
 
 static int cmd_lm(const opts *o) {
-    const char *cmd = o->cmd;
     LlavaModel *m = llava_model_load(o->model);
-    if (!m) die(cmd, "%s", llava_last_error());
+    if (!m) cli_die("%s", llava_last_error());
     if (o->bf16) llava_use_bf16(m, 1);
     printf("lm: matrix products on %s\n", llava_backend_name(m));
     const LlavaConfig *c = llava_model_config(m);
-    LlavaTokenizer *tok = model_tokenizer(cmd, o->model);
+    LlavaTokenizer *tok = model_tokenizer(o->model);
     if (llava_tokenizer_vocab_size(tok) > c->text_vocab)
-        die(cmd, "%s: the tokenizer has %d tokens but the model's vocabulary is %d", o->model, llava_tokenizer_vocab_size(tok), c->text_vocab);
-    const int max_len = LLAVA__MIN(o->max_len, c->text_max_pos);
+        cli_die("%s: the tokenizer has %d tokens but the model's vocabulary is %d", o->model, llava_tokenizer_vocab_size(tok), c->text_vocab);
+    const int max_len = MIN(o->max_len, c->text_max_pos);
     world w;
-    load_world(cmd, o->world, &w);
+    load_world(o->world, &w);
     texts tr, va;
     LlavaStrMap words;
     int i, k, skipped = 0;
@@ -1846,22 +1742,22 @@ static int cmd_lm(const opts *o) {
             char where[96];
             if (!w.sc[i].cap[k]) continue;
             snprintf(where, sizeof where, "image %s caption %d", w.sc[i].id, k);
-            if (i < w.n_train) add_text(cmd, &tr, tok, w.sc[i].cap[k], max_len, where);
+            if (i < w.n_train) add_text(&tr, tok, w.sc[i].cap[k], max_len, where);
         }
     for (i = w.n_train; i < w.n; i++) /* validation: one caption per held-out image, the kind rotating */
         for (k = 0; k < 5; k++)
             if (w.sc[i].cap[(i + k) % 5]) {
-                add_text(cmd, &va, tok, w.sc[i].cap[(i + k) % 5], max_len, "held-out caption");
+                add_text(&va, tok, w.sc[i].cap[(i + k) % 5], max_len, "held-out caption");
                 break;
             }
     const int ncap = tr.n;
-    if (o->instruct) add_instruct(cmd, &tr, tok, &w, o->instruct, max_len, &skipped);
+    if (o->instruct) add_instruct(&tr, tok, &w, o->instruct, max_len, &skipped);
     const int nlang = tr.n;
     tr.words = NULL;
-    if (o->repeats) add_repeats(cmd, &tr, tok, &words, o->repeats, o->seed, max_len);
+    if (o->repeats) add_repeats(&tr, tok, &words, o->repeats, o->seed, max_len);
     llava_strmap_free(&words);
-    if (tr.n < 1) die(cmd, "no training text");
-    const int B = LLAVA__MIN(o->batch, tr.n);
+    if (tr.n < 1) cli_die("no training text");
+    const int B = MIN(o->batch, tr.n);
     printf("lm: %d training texts (%d captions%s%d conversations, %d about held-out images left out; %d repeats), %ld tokens, %d cut "
            "to %d; %d held-out captions\n",
            tr.n, ncap, o->instruct ? " + " : ", ", nlang - ncap, skipped, tr.n - nlang, tr.tokens, tr.cut, max_len, va.n);
@@ -1875,21 +1771,20 @@ static int cmd_lm(const opts *o) {
     to.total_steps = o->steps;
     to.max_grad_norm = 1.0f;
     LlavaTrainer *t = llava_trainer_new(m, &to);
-    if (!t || llava_trainer_add_group(t, "language_model.", o->lr, o->wd) != LLAVA_OK) die(cmd, "%s", llava_last_error());
-    pcount pc;
-    memset(&pc, 0, sizeof pc);
-    llava__walk(m, NULL, count_fn, &pc);
+    if (!t || llava_trainer_add_group(t, "language_model.", o->lr, o->wd) != LLAVA_OK) cli_die("%s", llava_last_error());
     printf("lm: batch %d, %d steps, lr %g, wd %g, warmup %g; language model %.2fM parameters, vocab %d (ln V = %.3f)\n", B, o->steps,
-           (double)o->lr, (double)o->wd, (double)o->warmup, pc.n[2] / 1e6, c->text_vocab, log((double)c->text_vocab));
+           (double)o->lr, (double)o->wd, (double)o->warmup, llava_model_n_params(m, "language_model.") / 1e6, c->text_vocab, log((double)c->text_vocab));
     if (va.n) {
         long nt;
-        const double l0 = val_loss(cmd, m, &va, max_len, &nt);
+        const double l0 = val_loss(m, &va, max_len, &nt);
         printf("lm: held-out loss before training %.4f (%ld tokens)\n", l0, nt);
     }
-    LlavaSample *s = (LlavaSample *)xcalloc((size_t)B, sizeof *s);
+    LlavaSample *s = (LlavaSample *)cli_xcalloc((size_t)B, sizeof *s);
     sampler smp;
     sampler_init(&smp, tr.n, o->seed);
-    double t0 = now(), tlog = t0, loss_sum = 0.0, first = -1.0, last = 0.0;
+    double t0 = cli_now(), tlog = t0, loss_sum = 0.0, first = -1.0, last = 0.0;
+    CliProgress pg;
+    cli_progress_begin(&pg, "lm", o->steps, o->quiet);
     long tok_log = 0;
     int nlog = 0, step;
     for (step = 0; step < o->steps; step++) {
@@ -1902,14 +1797,20 @@ static int cmd_lm(const opts *o) {
             s[i].pixels = NULL;
             s[i].n_images = 0;
         }
-        if (llava_trainer_step(t, s, B, &st) != LLAVA_OK) die(cmd, "step %d: %s", step + 1, llava_last_error());
+        if (llava_trainer_step(t, s, B, &st) != LLAVA_OK) cli_die("step %d: %s", step + 1, llava_last_error());
         if (first < 0) first = st.loss;
         last = st.loss;
         loss_sum += st.loss;
         tok_log += st.tokens;
         nlog++;
+        {
+            char info[48];
+            snprintf(info, sizeof info, "loss %.4f", (double)st.loss);
+            fflush(stdout); /* the log's lines before the progress line, where both go to one file */
+            cli_progress(&pg, step + 1, info);
+        }
         if ((step + 1) % o->log_every == 0 || step + 1 == o->steps) {
-            const double tn = now();
+            const double tn = cli_now();
             printf("step %5d/%d  loss %.4f  lr %.2e  grad %.3f  %.0f tok/s\n", step + 1, o->steps, loss_sum / nlog, (double)st.lr,
                    (double)st.grad_norm, tok_log / (tn - tlog));
             fflush(stdout);
@@ -1919,12 +1820,13 @@ static int cmd_lm(const opts *o) {
             nlog = 0;
         }
     }
-    const double ttrain = now() - t0;
+    cli_progress_end(&pg);
+    const double ttrain = cli_now() - t0;
     printf("lm: %d steps in %.1f s (%.2f s/step); loss %.4f -> %.4f\n", o->steps, ttrain, ttrain / o->steps, first, last);
     if (va.n) {
         long nt;
-        const double te = now(), l1 = val_loss(cmd, m, &va, max_len, &nt);
-        printf("lm: held-out loss %.4f (perplexity %.2f; %ld tokens, %.1f s)\n", l1, exp(l1), nt, now() - te);
+        const double te = cli_now(), l1 = val_loss(m, &va, max_len, &nt);
+        printf("lm: held-out loss %.4f (perplexity %.2f; %ld tokens, %.1f s)\n", l1, exp(l1), nt, cli_now() - te);
     }
     { /* a greedy sample from <s>, to see what the model writes */
         LlavaContext *ctx = llava_context_new(m, max_len);
@@ -1932,12 +1834,12 @@ static int cmd_lm(const opts *o) {
         int out[64], nout = 0, start = llava_tokenizer_bos(tok);
         char text[1024];
         memset(&sp, 0, sizeof sp);
-        if (ctx && start >= 0 && llava_generate(ctx, &start, 1, NULL, 0, &sp, LLAVA__MIN(60, max_len - 1), out, &nout, NULL, NULL) == LLAVA_OK &&
+        if (ctx && start >= 0 && llava_generate(ctx, &start, 1, NULL, 0, &sp, MIN(60, max_len - 1), out, &nout, NULL, NULL) == LLAVA_OK &&
             llava_detokenize(tok, out, nout, 1, text, sizeof text) >= 0)
             printf("lm: greedy from <s>: \"%s\"\n", text);
         llava_context_free(ctx);
     }
-    save_and_check(cmd, m, o->model, o->out);
+    save_and_check(m, NULL, 0, o->model, o->out);
     free(s);
     free(smp.perm);
     free_texts(&tr);

@@ -1,7 +1,7 @@
 /* world: a synthetic world of flat shapes, deterministic from a seed, with the paper's symbolic
    representation of every image (five captions and a box list).
 
-     world --seed 1 --n 5000 --out data/world [--size 64] [--max-objects 5] [--overlap 0.3]
+     world --seed 1 --n 5000 --out data/world [--size 64] [--max-objects 5] [--overlap 0.3] [--quiet]
 
    writes DIR/images/NNNNNN.png (RGB, anti-aliased by 4x4 supersampling) and DIR/world.json:
      {"seed": 1, "size": 64, "n": 5000, "max_objects": 5,
@@ -16,11 +16,9 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../../llava.h"
+#include "../common.h"
 #include "world.h"
 
-#include <errno.h>
-#include <sys/stat.h>
-#include <sys/types.h>
 
 #if defined(__GNUC__)
 #pragma GCC diagnostic push
@@ -125,25 +123,25 @@ static int place(WRng *r, WScene *sc, int n, int want_overlap) {
 
 /* ---- captions ------------------------------------------------------------------------------------- */
 
-static void bg_phrase(const WScene *sc, WBuf *b, WRng *r) {
+static void bg_phrase(const WScene *sc, LlavaBuf *b, WRng *r) {
     if (sc->bg_kind == W_BG_PLAIN) {
-        wb_printf(b, w_rng_int(r, 2) ? "a plain %s background" : "a %s background", w_bg_name[sc->bg[0]]);
+        llava_buf_printf(b, w_rng_int(r, 2) ? "a plain %s background" : "a %s background", w_bg_name[sc->bg[0]]);
     } else {
         const char *how = sc->bg_kind == W_BG_SPLIT_V ? (w_rng_int(r, 2) ? "split down the middle" : "divided into left and right halves")
                                                     : (w_rng_int(r, 2) ? "split across the middle" : "divided into top and bottom halves");
-        wb_printf(b, "a %s and %s background %s", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]], how);
+        llava_buf_printf(b, "a %s and %s background %s", w_bg_name[sc->bg[0]], w_bg_name[sc->bg[1]], how);
     }
 }
-static void obj_np(const WObj *o, WBuf *b, int with_size, int capital) {
+static void obj_np(const WObj *o, LlavaBuf *b, int with_size, int capital) {
     const char *first = with_size ? w_size_name[o->size] : w_color_name[o->color];
     const char *a = w_article(first);
-    if (with_size) wb_printf(b, "%s%s %s %s %s", capital ? (a[1] ? "An" : "A") : a, "", w_size_name[o->size], w_color_name[o->color], w_shape_name[o->shape]);
-    else wb_printf(b, "%s %s %s", capital ? (a[1] ? "An" : "A") : a, w_color_name[o->color], w_shape_name[o->shape]);
+    if (with_size) llava_buf_printf(b, "%s%s %s %s %s", capital ? (a[1] ? "An" : "A") : a, "", w_size_name[o->size], w_color_name[o->color], w_shape_name[o->shape]);
+    else llava_buf_printf(b, "%s %s %s", capital ? (a[1] ? "An" : "A") : a, w_color_name[o->color], w_shape_name[o->shape]);
 }
-static void list_join(WBuf *b, int k, int n) { wb_puts(b, k == n - 1 ? "" : k == n - 2 ? " and " : ", "); }
+static void list_join(LlavaBuf *b, int k, int n) { llava_buf_puts(b, k == n - 1 ? "" : k == n - 2 ? " and " : ", "); }
 
 static void make_captions(WScene *sc, WRng *r) {
-    WBuf b = {0};
+    LlavaBuf b = {0};
     int k, i, n = sc->n, order[W_MAX_OBJ];
     for (k = 0; k < n; k++) order[k] = k;
     /* 1: every object with its size, and the background */
@@ -152,45 +150,45 @@ static void make_captions(WScene *sc, WRng *r) {
         obj_np(&sc->o[order[k]], &b, 1, k == 0);
         list_join(&b, k, n);
     }
-    wb_puts(&b, w_rng_int(r, 2) ? " on " : " against ");
+    llava_buf_puts(&b, w_rng_int(r, 2) ? " on " : " against ");
     bg_phrase(sc, &b, r);
-    wb_puts(&b, ".");
-    sc->cap[0] = w_strdup(b.p);
+    llava_buf_puts(&b, ".");
+    sc->cap[0] = cli_xstrdup(b.p);
     /* 2: how many shapes, grouped by kind */
-    wb_clear(&b);
+    w_buf_clear(&b);
     {
         int per[W_NSHAPE] = {0}, kinds = 0, done = 0;
         for (k = 0; k < n; k++) per[sc->o[k].shape]++;
         for (k = 0; k < W_NSHAPE; k++) kinds += per[k] > 0;
-        if (n == 1) wb_printf(&b, "%s", w_rng_int(r, 2) ? "A single shape on " : "Just one shape on ");
-        else wb_printf(&b, "%s %s on ", w_number_cap[n], w_rng_int(r, 2) ? "shapes" : "objects");
+        if (n == 1) llava_buf_printf(&b, "%s", w_rng_int(r, 2) ? "A single shape on " : "Just one shape on ");
+        else llava_buf_printf(&b, "%s %s on ", w_number_cap[n], w_rng_int(r, 2) ? "shapes" : "objects");
         bg_phrase(sc, &b, r);
-        wb_puts(&b, ": ");
+        llava_buf_puts(&b, ": ");
         for (k = 0; k < W_NSHAPE; k++)
             if (per[k]) {
-                if (per[k] == 1) wb_printf(&b, "%s %s", w_article(w_shape_name[k]), w_shape_name[k]);
-                else wb_printf(&b, "%s %s", w_number_word[per[k]], w_shape_plural[k]);
+                if (per[k] == 1) llava_buf_printf(&b, "%s %s", w_article(w_shape_name[k]), w_shape_name[k]);
+                else llava_buf_printf(&b, "%s %s", w_number_word[per[k]], w_shape_plural[k]);
                 list_join(&b, done++, kinds);
             }
-        wb_puts(&b, ".");
+        llava_buf_puts(&b, ".");
     }
-    sc->cap[1] = w_strdup(b.p);
+    sc->cap[1] = cli_xstrdup(b.p);
     /* 3: where things are (up to three objects) */
-    wb_clear(&b);
+    w_buf_clear(&b);
     w_shuffle(r, order, n);
     {
         int m = n < 3 ? n : 3;
         for (k = 0; k < m; k++) {
             const WObj *o = &sc->o[order[k]];
             obj_np(o, &b, 0, k == 0);
-            wb_printf(&b, " %s", w_pos_phrase(w_hpos(o), w_vpos(o)));
+            llava_buf_printf(&b, " %s", w_pos_phrase(w_hpos(o), w_vpos(o)));
             list_join(&b, k, m);
         }
-        wb_puts(&b, ".");
+        llava_buf_puts(&b, ".");
     }
-    sc->cap[2] = w_strdup(b.p);
+    sc->cap[2] = cli_xstrdup(b.p);
     /* 4: one relation between two objects, if one is clear */
-    wb_clear(&b);
+    w_buf_clear(&b);
     {
         int done = 0;
         for (i = 0; i < n * n && !done && n > 1; i++) {
@@ -199,48 +197,48 @@ static void make_captions(WScene *sc, WRng *r) {
             static const int rels[5] = {W_REL_LEFT, W_REL_RIGHT, W_REL_ABOVE, W_REL_BELOW, W_REL_OVERLAP};
             if (a == c || !w_rel_clear(sc, a, c, rels[rel])) continue;
             obj_np(&sc->o[a], &b, 0, 1);
-            wb_printf(&b, " %s ", phr[rel]);
+            llava_buf_printf(&b, " %s ", phr[rel]);
             obj_np(&sc->o[c], &b, 0, 0);
-            wb_puts(&b, ".");
+            llava_buf_puts(&b, ".");
             done = 1;
         }
         if (!done) {
-            wb_puts(&b, w_rng_int(r, 2) ? "A simple drawing of " : "A flat illustration showing ");
+            llava_buf_puts(&b, w_rng_int(r, 2) ? "A simple drawing of " : "A flat illustration showing ");
             for (k = 0; k < n; k++) {
                 obj_np(&sc->o[k], &b, 0, 0);
                 list_join(&b, k, n);
             }
-            wb_puts(&b, ".");
+            llava_buf_puts(&b, ".");
         }
     }
-    sc->cap[3] = w_strdup(b.p);
+    sc->cap[3] = cli_xstrdup(b.p);
     /* 5: colours first */
-    wb_clear(&b);
+    w_buf_clear(&b);
     {
         int seen[W_NCOLOR] = {0}, cols[W_MAX_OBJ], nc = 0;
         for (k = 0; k < n; k++)
             if (!seen[sc->o[k].color]) seen[sc->o[k].color] = 1, cols[nc++] = sc->o[k].color;
         if (w_rng_int(r, 2)) {
-            wb_puts(&b, n == 1 ? "A simple flat shape in " : "Simple flat shapes in ");
+            llava_buf_puts(&b, n == 1 ? "A simple flat shape in " : "Simple flat shapes in ");
             for (k = 0; k < nc; k++) {
-                wb_puts(&b, w_color_name[cols[k]]);
+                llava_buf_puts(&b, w_color_name[cols[k]]);
                 list_join(&b, k, nc);
             }
-            wb_puts(&b, nc == 1 ? " on " : ", on ");
+            llava_buf_puts(&b, nc == 1 ? " on " : ", on ");
             bg_phrase(sc, &b, r);
-            wb_puts(&b, ".");
+            llava_buf_puts(&b, ".");
         } else {
-            wb_puts(&b, "An image with ");
+            llava_buf_puts(&b, "An image with ");
             w_shuffle(r, order, n);
             for (k = 0; k < n; k++) {
                 obj_np(&sc->o[order[k]], &b, 0, 0);
                 list_join(&b, k, n);
             }
-            wb_puts(&b, ".");
+            llava_buf_puts(&b, ".");
         }
     }
-    sc->cap[4] = w_strdup(b.p);
-    wb_free(&b);
+    sc->cap[4] = cli_xstrdup(b.p);
+    llava_buf_free(&b);
 }
 
 /* ---- drawing ---------------------------------------------------------------------------------------- */
@@ -287,98 +285,83 @@ static void make_scene(WScene *sc, uint64_t seed, int index, int max_objects, do
     make_captions(sc, &r);
 }
 
-static void scene_json(const WScene *sc, WBuf *b) {
+static void scene_json(const WScene *sc, LlavaBuf *b) {
     int k;
-    WBuf t = {0};
-    wb_printf(b, "    {\"id\": \"%s\", \"file\": \"%s\",\n     \"background\": {\"kind\": \"%s\", \"colors\": [\"%s\"", sc->id,
-              sc->file, w_bg_kind_name[sc->bg_kind], w_bg_name[sc->bg[0]]);
-    if (sc->bg_kind != W_BG_PLAIN) wb_printf(b, ", \"%s\"", w_bg_name[sc->bg[1]]);
-    wb_puts(b, "]},\n     \"objects\": [");
+    LlavaBuf t = {0};
+    llava_buf_printf(b, "    {\"id\": \"%s\", \"file\": \"%s\",\n     \"background\": {\"kind\": \"%s\", \"colors\": [\"%s\"", sc->id,
+                     sc->file, w_bg_kind_name[sc->bg_kind], w_bg_name[sc->bg[0]]);
+    if (sc->bg_kind != W_BG_PLAIN) llava_buf_printf(b, ", \"%s\"", w_bg_name[sc->bg[1]]);
+    llava_buf_puts(b, "]},\n     \"objects\": [");
     for (k = 0; k < sc->n; k++) {
         const WObj *o = &sc->o[k];
-        wb_printf(b, "%s{\"shape\": \"%s\", \"color\": \"%s\", \"size\": \"%s\", \"box\": [%.3f, %.3f, %.3f, %.3f]}",
-                  k ? ",\n                 " : "", w_shape_name[o->shape], w_color_name[o->color], w_size_name[o->size],
-                  o->box[0], o->box[1], o->box[2], o->box[3]);
+        llava_buf_printf(b, "%s{\"shape\": \"%s\", \"color\": \"%s\", \"size\": \"%s\", \"box\": [%.3f, %.3f, %.3f, %.3f]}",
+                         k ? ",\n                 " : "", w_shape_name[o->shape], w_color_name[o->color], w_size_name[o->size],
+                         o->box[0], o->box[1], o->box[2], o->box[3]);
     }
-    wb_puts(b, "],\n     \"captions\": [");
+    llava_buf_puts(b, "],\n     \"captions\": [");
     for (k = 0; k < 5; k++) {
-        if (k) wb_puts(b, ",\n                  ");
-        wb_json(b, sc->cap[k]);
+        if (k) llava_buf_puts(b, ",\n                  ");
+        w_json(b, sc->cap[k]);
     }
-    wb_puts(b, "],\n     \"boxes\": ");
+    llava_buf_puts(b, "],\n     \"boxes\": ");
     w_boxes_text(sc, &t);
-    wb_json(b, t.p ? t.p : "");
-    wb_puts(b, "}");
-    wb_free(&t);
+    llava_buf_json_string(b, t.p ? t.p : "", t.n);
+    llava_buf_puts(b, "}");
+    llava_buf_free(&t);
 }
 
-static int mkdir_p(const char *path) {
-    char buf[1024];
-    size_t i, n = strlen(path);
-    if (n >= sizeof buf) return -1;
-    memcpy(buf, path, n + 1);
-    for (i = 1; i <= n; i++)
-        if (buf[i] == '/' || buf[i] == 0) {
-            char c = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-            buf[i] = c;
-        }
-    return 0;
-}
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: world --out DIR [--seed N] [--n N] [--size 64] [--max-objects 5] [--overlap 0.3]\n"
-               "  writes DIR/images/NNNNNN.png and DIR/world.json (captions and boxes per image)\n");
-}
+static const char usage[] =
+    "usage: world --out DIR [options]\n"
+    "  draws a synthetic world of flat shapes: DIR/images/NNNNNN.png, and DIR/world.json with each image's\n"
+    "  background, objects (shape, colour, size class, box), five captions and the box list\n"
+    "  --out DIR          output directory (required; created)\n"
+    "  --seed N           the world's seed: image i depends only on (seed, i) (default 1)\n"
+    "  --n N              number of images, 1 to 1000000 (default 100); a larger n extends a smaller one\n"
+    "  --size PX          image side in pixels, 16 to 1024 (default 64)\n"
+    "  --max-objects N    at most N shapes per image, 1 to 5 (default 5)\n"
+    "  --overlap P        probability that a scene's last shape overlaps an earlier one, 0 to 1 (default 0.3)\n"
+    "  --quiet            no progress lines\n"
+    "  --help, --version\n";
 
 int main(int argc, char **argv) {
     uint64_t seed = 1;
-    int n = 100, S = 64, max_objects = 5, i;
+    int n = 100, S = 64, max_objects = 5, quiet = 0, i;
     double p_overlap = 0.3;
     const char *out = NULL;
-    const char *v = NULL;
-    for (i = 1; i < argc; i += v ? 2 : 1) {
-        const char *a = argv[i];
-        v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return usage(stdout), 0;
-        if (!v) return usage(stderr), fprintf(stderr, "%s needs a value\n", a), 2;
-        if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-        else if (!strcmp(a, "--n")) n = atoi(v);
-        else if (!strcmp(a, "--out")) out = v;
-        else if (!strcmp(a, "--size")) S = atoi(v);
-        else if (!strcmp(a, "--max-objects")) max_objects = atoi(v);
-        else if (!strcmp(a, "--overlap")) p_overlap = atof(v);
-        else return usage(stderr), fprintf(stderr, "unknown option %s\n", a), 2;
+    CliArgs a = cli_begin(argc, argv, "world", usage);
+    while (cli_next(&a)) {
+        if (cli_str(&a, "--out", &out) || cli_u64(&a, "--seed", &seed) || cli_int(&a, "--n", &n, 1, 1000000) ||
+            cli_int(&a, "--size", &S, 16, 1024) || cli_int(&a, "--max-objects", &max_objects, 1, 5) ||
+            cli_double(&a, "--overlap", &p_overlap, 0, 1) || cli_flag(&a, "--quiet", &quiet))
+            continue;
+        cli_unknown(&a);
     }
-    if (!out || n < 1 || n > 1000000 || S < 16 || S > 1024 || max_objects < 1 || max_objects > 5 || p_overlap < 0 || p_overlap > 1) {
-        usage(stderr);
-        fprintf(stderr, "need --out, 1 <= --n <= 1000000, 16 <= --size <= 1024, 1 <= --max-objects <= 5, 0 <= --overlap <= 1\n");
-        return 2;
-    }
+    cli_require(out, "--out");
     char path[1200];
     snprintf(path, sizeof path, "%s/images", out);
-    if (mkdir_p(path) != 0) return fprintf(stderr, "%s: cannot create (%s)\n", path, strerror(errno)), 1;
+    if (w_mkdir_p(path) != 0) cli_die("%s: cannot create (%s)", path, strerror(errno));
     /* a scene depends on (seed, i) alone: chunks of scenes are drawn, rendered and written on every thread,
        and their JSON joined in order */
     enum { CHUNK = 512 };
-    WBuf js = {0}, *part = (WBuf *)calloc(CHUNK, sizeof(WBuf));
+    LlavaBuf js = {0}, *part = (LlavaBuf *)cli_xcalloc(CHUNK, sizeof(LlavaBuf));
     int bad = -1, i0;
-    if (!part) return fprintf(stderr, "out of memory\n"), 1;
+    CliProgress prog;
+    cli_progress_begin(&prog, "world: images", n, quiet);
     stbi_write_png_compression_level = 9;
-    wb_printf(&js, "{\"seed\": %llu, \"size\": %d, \"n\": %d, \"max_objects\": %d,\n \"images\": [\n", (unsigned long long)seed, S,
-              n, max_objects);
+    llava_buf_printf(&js, "{\"seed\": %llu, \"size\": %d, \"n\": %d, \"max_objects\": %d,\n \"images\": [\n", (unsigned long long)seed, S,
+                     n, max_objects);
     for (i0 = 0; i0 < n && bad < 0; i0 += CHUNK) {
         const int m = n - i0 < CHUNK ? n - i0 : CHUNK;
-        LLAVA__OMP(omp parallel for schedule(dynamic, 8))
+        CLI_OMP(omp parallel for schedule(dynamic, 8))
         for (i = 0; i < m; i++) {
             WScene sc;
             unsigned char *img = (unsigned char *)malloc((size_t)S * S * 3);
             char file[1200];
             int k;
-            wb_clear(&part[i]);
+            w_buf_clear(&part[i]);
             if (!img) {
-                LLAVA__OMP(omp critical)
+                CLI_OMP(omp critical)
                 bad = i0 + i;
                 continue;
             }
@@ -386,7 +369,7 @@ int main(int argc, char **argv) {
             render(&sc, S, img);
             snprintf(file, sizeof file, "%s/%s", out, sc.file);
             if (!stbi_write_png(file, S, S, 3, img, S * 3)) {
-                LLAVA__OMP(omp critical)
+                CLI_OMP(omp critical)
                 bad = i0 + i;
             }
             scene_json(&sc, &part[i]);
@@ -394,17 +377,20 @@ int main(int argc, char **argv) {
             free(img);
         }
         for (i = 0; i < m && bad < 0; i++) {
-            wb_put(&js, part[i].p, part[i].n);
-            wb_puts(&js, i0 + i + 1 < n ? ",\n" : "\n");
+            llava_buf_put(&js, part[i].p, part[i].n);
+            llava_buf_puts(&js, i0 + i + 1 < n ? ",\n" : "\n");
         }
+        if (bad < 0) cli_progress(&prog, i0 + m, NULL);
     }
-    for (i = 0; i < CHUNK; i++) wb_free(&part[i]);
+    cli_progress_end(&prog);
+    for (i = 0; i < CHUNK; i++) llava_buf_free(&part[i]);
     free(part);
-    if (bad >= 0) return fprintf(stderr, "%s: cannot write image %d (out of memory or the disk)\n", out, bad), 1;
-    wb_puts(&js, " ]}\n");
+    if (bad >= 0) cli_die("%s: cannot write image %d (out of memory or the disk)", out, bad);
+    llava_buf_puts(&js, " ]}\n");
+    if (js.oom) cli_die("out of memory");
     snprintf(path, sizeof path, "%s/world.json", out);
-    if (llava_write_text(path, js.p) != LLAVA_OK) return fprintf(stderr, "%s\n", llava_last_error()), 1;
+    if (llava_write_text(path, js.p) != LLAVA_OK) cli_die("%s", llava_last_error());
     printf("world: %d images (%dx%d) and %s\n", n, S, S, path);
-    wb_free(&js);
+    llava_buf_free(&js);
     return 0;
 }

@@ -7,17 +7,26 @@
    derived from the box list (rounded to 3 decimals, as world.json stores it) and the size class, so
    any program that reads world.json re-derives exactly the same facts.
 
-   Include after llava.h (with LLAVA_IMPLEMENTATION): the world.json loader uses its JSON reader. */
+   Include after llava.h (with LLAVA_IMPLEMENTATION): text is built in its LlavaBuf, world.json read with
+   its JSON reader. */
 #ifndef WORLD_H
 #define WORLD_H
+#ifndef LLAVA_H
+#error "include llava.h before world.h"
+#endif
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "../common.h" /* cli_xstrdup; CLI_UNUSED: each program uses some of the helpers below */
 
 #define W_MAX_OBJ 8
 #define W_PI 3.14159265358979323846
@@ -52,7 +61,7 @@ static const char *const w_number_word[11] = {"zero", "one", "two", "three", "fo
 static const char *const w_number_cap[11] = {"Zero", "One", "Two", "Three", "Four", "Five",
                                              "Six",  "Seven", "Eight", "Nine", "Ten"};
 /* "a" or "an" before a word of the world's (its colours and shapes: a vowel letter is a vowel sound) */
-static const char *w_article(const char *word) { return strchr("aeiou", word[0]) ? "an" : "a"; }
+CLI_UNUSED static const char *w_article(const char *word) { return strchr("aeiou", word[0]) ? "an" : "a"; }
 
 /* ---- scene -------------------------------------------------------------------------------------- */
 typedef struct {
@@ -72,17 +81,17 @@ typedef struct {
 
 /* ---- RNG: splitmix64 for seeding, xorshift64* for the stream ---------------------------------------- */
 typedef struct { uint64_t s; } WRng;
-static uint64_t w_splitmix(uint64_t x) {
+CLI_UNUSED static uint64_t w_splitmix(uint64_t x) {
     x += 0x9E3779B97F4A7C15ull;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
     x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
     return x ^ (x >> 31);
 }
-static void w_rng_seed(WRng *r, uint64_t seed, uint64_t stream) {
+CLI_UNUSED static void w_rng_seed(WRng *r, uint64_t seed, uint64_t stream) {
     r->s = w_splitmix(w_splitmix(seed) ^ w_splitmix(stream + 0x632BE59BD9B4E019ull));
     if (!r->s) r->s = 1;
 }
-static uint64_t w_rng_next(WRng *r) {
+CLI_UNUSED static uint64_t w_rng_next(WRng *r) {
     uint64_t x = r->s;
     x ^= x >> 12;
     x ^= x << 25;
@@ -90,9 +99,9 @@ static uint64_t w_rng_next(WRng *r) {
     r->s = x;
     return x * 0x2545F4914F6CDD1Dull;
 }
-static double w_rng_unif(WRng *r) { return (double)(w_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
-static int w_rng_int(WRng *r, int n) { return n > 0 ? (int)(w_rng_next(r) % (uint64_t)n) : 0; }
-static void w_shuffle(WRng *r, int *a, int n) {
+CLI_UNUSED static double w_rng_unif(WRng *r) { return (double)(w_rng_next(r) >> 11) * (1.0 / 9007199254740992.0); }
+CLI_UNUSED static int w_rng_int(WRng *r, int n) { return n > 0 ? (int)(w_rng_next(r) % (uint64_t)n) : 0; }
+CLI_UNUSED static void w_shuffle(WRng *r, int *a, int n) {
     int i;
     for (i = n - 1; i > 0; i--) {
         int j = w_rng_int(r, i + 1), t = a[i];
@@ -102,7 +111,7 @@ static void w_shuffle(WRng *r, int *a, int n) {
 }
 
 /* ---- geometry: the exact point sets world.c rasterizes ------------------------------------------- */
-static void w_star_vertices(const WObj *o, double *vx, double *vy) {
+CLI_UNUSED static void w_star_vertices(const WObj *o, double *vx, double *vy) {
     int k;
     for (k = 0; k < 10; k++) {
         double a = -W_PI / 2 + k * W_PI / 5, r = (k & 1) ? o->s * 0.45 : o->s;
@@ -110,14 +119,14 @@ static void w_star_vertices(const WObj *o, double *vx, double *vy) {
         vy[k] = o->cy + r * sin(a);
     }
 }
-static int w_in_polygon(const double *vx, const double *vy, int n, double x, double y) {
+CLI_UNUSED static int w_in_polygon(const double *vx, const double *vy, int n, double x, double y) {
     int i, j, c = 0;
     for (i = 0, j = n - 1; i < n; j = i++)
         if (((vy[i] > y) != (vy[j] > y)) && (x < (vx[j] - vx[i]) * (y - vy[i]) / (vy[j] - vy[i]) + vx[i])) c = !c;
     return c;
 }
 /* does the shape cover point (x, y)? */
-static int w_inside(const WObj *o, double x, double y) {
+CLI_UNUSED static int w_inside(const WObj *o, double x, double y) {
     double dx = x - o->cx, dy = y - o->cy, s = o->s;
     switch (o->shape) {
     case W_CIRCLE: return dx * dx + dy * dy <= s * s;
@@ -141,7 +150,7 @@ static int w_inside(const WObj *o, double x, double y) {
     return 0;
 }
 /* the tight box of the shape, unrounded */
-static void w_exact_box(const WObj *o, double *b) {
+CLI_UNUSED static void w_exact_box(const WObj *o, double *b) {
     double s = o->s, hx = s, top = s, bot = s;
     switch (o->shape) {
     case W_SQUARE: hx = top = bot = 0.85 * s; break;
@@ -155,41 +164,41 @@ static void w_exact_box(const WObj *o, double *b) {
     b[2] = o->cx + hx;
     b[3] = o->cy + bot;
 }
-static double w_round3(double v) { return floor(v * 1000.0 + 0.5) / 1000.0; }
+CLI_UNUSED static double w_round3(double v) { return floor(v * 1000.0 + 0.5) / 1000.0; }
 
 /* ---- facts, all from the (rounded) box ------------------------------------------------------------ */
-static double w_cx(const WObj *o) { return 0.5 * (o->box[0] + o->box[2]); }
-static double w_cy(const WObj *o) { return 0.5 * (o->box[1] + o->box[3]); }
-static double w_dist(const WObj *a, const WObj *b) {
+CLI_UNUSED static double w_cx(const WObj *o) { return 0.5 * (o->box[0] + o->box[2]); }
+CLI_UNUSED static double w_cy(const WObj *o) { return 0.5 * (o->box[1] + o->box[3]); }
+CLI_UNUSED static double w_dist(const WObj *a, const WObj *b) {
     double dx = w_cx(a) - w_cx(b), dy = w_cy(a) - w_cy(b);
     return sqrt(dx * dx + dy * dy);
 }
-static int w_overlap(const WObj *a, const WObj *b) {
+CLI_UNUSED static int w_overlap(const WObj *a, const WObj *b) {
     return a->box[0] < b->box[2] && b->box[0] < a->box[2] && a->box[1] < b->box[3] && b->box[1] < a->box[3];
 }
 
 /* Positions. A claim ("on the left") is true inside a generous zone; the text generators only use the
    narrower zones of w_hpos/w_vpos, and multiple-choice questions only ask where exactly one choice is
    true. h: 0 left, 1 centre, 2 right; v: 0 top, 1 middle, 2 bottom. */
-static int w_hclaim(const WObj *o, int h) {
+CLI_UNUSED static int w_hclaim(const WObj *o, int h) {
     double c = w_cx(o);
     return h == 0 ? c < 0.42 : h == 2 ? c > 0.58 : (c > 0.35 && c < 0.65);
 }
-static int w_vclaim(const WObj *o, int v) {
+CLI_UNUSED static int w_vclaim(const WObj *o, int v) {
     double c = w_cy(o);
     return v == 0 ? c < 0.42 : v == 2 ? c > 0.58 : (c > 0.35 && c < 0.65);
 }
-static int w_hpos(const WObj *o) { double c = w_cx(o); return c < 0.4 ? 0 : c > 0.6 ? 2 : 1; }
-static int w_vpos(const WObj *o) { double c = w_cy(o); return c < 0.4 ? 0 : c > 0.6 ? 2 : 1; }
+CLI_UNUSED static int w_hpos(const WObj *o) { double c = w_cx(o); return c < 0.4 ? 0 : c > 0.6 ? 2 : 1; }
+CLI_UNUSED static int w_vpos(const WObj *o) { double c = w_cy(o); return c < 0.4 ? 0 : c > 0.6 ? 2 : 1; }
 
 /* "in the top left", "on the right", "at the bottom", "in the center" */
-static const char *w_pos_phrase(int h, int v) {
+CLI_UNUSED static const char *w_pos_phrase(int h, int v) {
     static const char *const p[3][3] = {{"in the top left", "at the top", "in the top right"},
                                         {"on the left", "in the center", "on the right"},
                                         {"in the bottom left", "at the bottom", "in the bottom right"}};
     return p[v][h];
 }
-static const char *w_pos_name(int h, int v) {
+CLI_UNUSED static const char *w_pos_name(int h, int v) {
     static const char *const p[3][3] = {{"top left", "top", "top right"},
                                         {"left", "center", "right"},
                                         {"bottom left", "bottom", "bottom right"}};
@@ -199,7 +208,7 @@ static const char *w_pos_name(int h, int v) {
 /* relations: true and false as a checker sees them; the generators state them only with a wide margin */
 enum { W_REL_LEFT, W_REL_RIGHT, W_REL_ABOVE, W_REL_BELOW, W_REL_LARGER, W_REL_SMALLER, W_REL_OVERLAP, W_REL_CLOSEST, W_NREL };
 static const char *const w_rel_name[W_NREL] = {"left_of", "right_of", "above", "below", "larger_than", "smaller_than", "overlaps", "closest_to"};
-static int w_rel(const WScene *sc, int a, int b, int rel) {
+CLI_UNUSED static int w_rel(const WScene *sc, int a, int b, int rel) {
     const WObj *A = &sc->o[a], *B = &sc->o[b];
     int k;
     if (a == b) return 0;
@@ -219,7 +228,7 @@ static int w_rel(const WScene *sc, int a, int b, int rel) {
     return 0;
 }
 /* the same relation with the margin the generators require before they state it */
-static int w_rel_clear(const WScene *sc, int a, int b, int rel) {
+CLI_UNUSED static int w_rel_clear(const WScene *sc, int a, int b, int rel) {
     const WObj *A = &sc->o[a], *B = &sc->o[b];
     int k;
     if (a == b) return 0;
@@ -235,137 +244,83 @@ static int w_rel_clear(const WScene *sc, int a, int b, int rel) {
     default: return w_rel(sc, a, b, rel);
     }
 }
-static int w_count(const WScene *sc, int shape, int color) { /* -1: any */
+CLI_UNUSED static int w_count(const WScene *sc, int shape, int color) { /* -1: any */
     int k, c = 0;
     for (k = 0; k < sc->n; k++)
         if ((shape < 0 || sc->o[k].shape == shape) && (color < 0 || sc->o[k].color == color)) c++;
     return c;
 }
-static int w_find(const WScene *sc, int shape, int color) {
+CLI_UNUSED static int w_find(const WScene *sc, int shape, int color) {
     int k;
     for (k = 0; k < sc->n; k++)
         if ((shape < 0 || sc->o[k].shape == shape) && (color < 0 || sc->o[k].color == color)) return k;
     return -1;
 }
-static int w_bg_has(const WScene *sc, int bg) {
+CLI_UNUSED static int w_bg_has(const WScene *sc, int bg) {
     return sc->bg[0] == bg || (sc->bg_kind != W_BG_PLAIN && sc->bg[1] == bg);
 }
 
-/* ---- growable text buffer, and JSON string output ------------------------------------------------- */
-typedef struct {
-    char *p;
-    size_t n, cap;
-} WBuf;
-static void wb_reserve(WBuf *b, size_t extra) {
-    if (b->n + extra + 1 <= b->cap) return;
-    size_t nc = b->cap ? b->cap : 256;
-    while (nc < b->n + extra + 1) nc *= 2;
-    char *np = (char *)realloc(b->p, nc);
-    if (!np) {
-        fprintf(stderr, "out of memory\n");
-        exit(1);
-    }
-    b->p = np;
-    b->cap = nc;
-}
-static void wb_put(WBuf *b, const char *s, size_t n) {
-    wb_reserve(b, n);
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void wb_puts(WBuf *b, const char *s) { wb_put(b, s, strlen(s)); }
-#if defined(__GNUC__) || defined(__clang__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void wb_printf(WBuf *b, const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    int k = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (k < 0) return;
-    wb_reserve(b, (size_t)k);
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->n, (size_t)k + 1, fmt, ap);
-    va_end(ap);
-    b->n += (size_t)k;
-}
-static void wb_clear(WBuf *b) {
+/* ---- text output: llava.h's byte buffer ---------------------------------------------------------- */
+CLI_UNUSED static void w_buf_clear(LlavaBuf *b) {
     b->n = 0;
     if (b->p) b->p[0] = 0;
 }
-static void wb_free(WBuf *b) {
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
 /* a JSON string literal, quotes included */
-static void wb_json(WBuf *b, const char *s) {
-    wb_put(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"') wb_puts(b, "\\\"");
-        else if (c == '\\') wb_puts(b, "\\\\");
-        else if (c == '\n') wb_puts(b, "\\n");
-        else if (c == '\t') wb_puts(b, "\\t");
-        else if (c == '\r') wb_puts(b, "\\r");
-        else if (c < 0x20) wb_printf(b, "\\u%04x", c);
-        else wb_put(b, (const char *)&c, 1);
-    }
-    wb_put(b, "\"", 1);
-}
-static char *w_strdup(const char *s) {
-    size_t n = strlen(s) + 1;
-    char *p = (char *)malloc(n);
-    if (p) memcpy(p, s, n);
-    return p;
-}
-static int w_write_file(const char *path, const char *data, size_t n) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return -1;
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    return ok ? 0 : -1;
-}
+CLI_UNUSED static void w_json(LlavaBuf *b, const char *s) { llava_buf_json_string(b, s, strlen(s)); }
 
 /* ---- symbolic representation ----------------------------------------------------------------------- */
-static const char *w_obj_name(const WObj *o, char *buf, size_t cap) {
+CLI_UNUSED static const char *w_obj_name(const WObj *o, char *buf, size_t cap) {
     snprintf(buf, cap, "%s %s", w_color_name[o->color], w_shape_name[o->shape]);
     return buf;
 }
 /* the paper's box list: "red circle: [0.102, 0.250, 0.398, 0.547]", one line per object */
-static void w_boxes_text(const WScene *sc, WBuf *b) {
+CLI_UNUSED static void w_boxes_text(const WScene *sc, LlavaBuf *b) {
     int k;
     char nm[64];
     for (k = 0; k < sc->n; k++)
-        wb_printf(b, "%s%s: [%.3f, %.3f, %.3f, %.3f]", k ? "\n" : "", w_obj_name(&sc->o[k], nm, sizeof nm), sc->o[k].box[0],
-                  sc->o[k].box[1], sc->o[k].box[2], sc->o[k].box[3]);
+        llava_buf_printf(b, "%s%s: [%.3f, %.3f, %.3f, %.3f]", k ? "\n" : "", w_obj_name(&sc->o[k], nm, sizeof nm), sc->o[k].box[0],
+                         sc->o[k].box[1], sc->o[k].box[2], sc->o[k].box[3]);
 }
 /* captions, a blank line, boxes: the user message of the paper's prompts */
-static void w_context_text(const WScene *sc, WBuf *b) {
+CLI_UNUSED static void w_context_text(const WScene *sc, LlavaBuf *b) {
     int k;
     for (k = 0; k < 5; k++)
-        if (sc->cap[k]) wb_printf(b, "%s\n", sc->cap[k]);
-    wb_puts(b, "\n");
+        if (sc->cap[k]) llava_buf_printf(b, "%s\n", sc->cap[k]);
+    llava_buf_puts(b, "\n");
     w_boxes_text(sc, b);
 }
 
-static void w_copy(char *dst, size_t cap, const char *src) {
+CLI_UNUSED static void w_copy(char *dst, size_t cap, const char *src) {
     size_t n = strlen(src);
     if (!cap) return;
     if (n >= cap) n = cap - 1;
     memcpy(dst, src, n);
     dst[n] = 0;
 }
-static int w_lookup(const char *const *names, int n, const char *s) {
+/* mkdir -p: 0, or -1 with errno */
+CLI_UNUSED static int w_mkdir_p(const char *path) {
+    char buf[1024];
+    size_t i, n = strlen(path);
+    if (n >= sizeof buf) return errno = ENAMETOOLONG, -1;
+    memcpy(buf, path, n + 1);
+    for (i = 1; i <= n; i++)
+        if (buf[i] == '/' || buf[i] == 0) {
+            char c = buf[i];
+            buf[i] = 0;
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            buf[i] = c;
+        }
+    return 0;
+}
+CLI_UNUSED static int w_lookup(const char *const *names, int n, const char *s) {
     int k;
     for (k = 0; k < n; k++)
         if (!strcmp(names[k], s)) return k;
     return -1;
 }
 
-/* ---- world.json loader (needs llava.h's JSON reader) ----------------------------------------------- */
-#ifdef LLAVA_H
-static int w_scene_from_json(const LlavaJson *j, const LlavaJsonNode *im, WScene *sc, char *err, size_t errcap) {
+/* ---- world.json loader ------------------------------------------------------------------------------ */
+CLI_UNUSED static int w_scene_from_json(const LlavaJson *j, const LlavaJsonNode *im, WScene *sc, char *err, size_t errcap) {
     const LlavaJsonNode *x, *o;
     int k;
     memset(sc, 0, sizeof *sc);
@@ -410,16 +365,16 @@ static int w_scene_from_json(const LlavaJson *j, const LlavaJsonNode *im, WScene
     x = llava_json_get(j, im, "captions");
     for (k = 0; k < 5; k++) {
         const LlavaJsonNode *c = llava_json_at(j, x, k);
-        if (c && c->type == LLAVA_JSON_STR) sc->cap[k] = w_strdup(c->str);
+        if (c && c->type == LLAVA_JSON_STR) sc->cap[k] = cli_xstrdup(c->str);
     }
     return 0;
 }
-static void w_scene_free(WScene *sc) {
+CLI_UNUSED static void w_scene_free(WScene *sc) {
     int k;
     for (k = 0; k < 5; k++) free(sc->cap[k]), sc->cap[k] = NULL;
 }
 /* reads DIR/world.json (or a path to a .json file); returns the scene count or -1 */
-static int w_load_world(const char *path, WScene **out, int *size, uint64_t *seed, char *err, size_t errcap) {
+CLI_UNUSED static int w_load_world(const char *path, WScene **out, int *size, uint64_t *seed, char *err, size_t errcap) {
     char full[1024];
     size_t len = strlen(path), n = 0;
     LlavaJson j;
@@ -459,7 +414,6 @@ static int w_load_world(const char *path, WScene **out, int *size, uint64_t *see
     free(text);
     return count;
 }
-#endif
 
 /* ---- the fact checker -------------------------------------------------------------------------------
    Reads English as the generators write it (and as a model trained on that data answers) and turns
@@ -482,11 +436,11 @@ typedef struct {
 
 typedef struct {
     int n_true, n_false;
-    WBuf keys;    /* "\n"-separated canonical keys of true claims */
-    WBuf explain; /* one line per false claim */
+    LlavaBuf keys;    /* "\n"-separated canonical keys of true claims */
+    LlavaBuf explain; /* one line per false claim */
 } WCheck;
 
-static int w_tokenize(const char *text, WTok **out) {
+CLI_UNUSED static int w_tokenize(const char *text, WTok **out) {
     size_t len = strlen(text), cap = len / 2 + 8;
     int n = 0;
     WTok *t = (WTok *)calloc(cap, sizeof(WTok));
@@ -536,7 +490,7 @@ static int w_tokenize(const char *text, WTok **out) {
     return n;
 }
 
-static int w_is(const WTok *t, const char *w) { return t->kind != WT_END && t->kind != WT_SEP ? !strcmp(t->w, w) : (t->kind == WT_SEP && t->val == 1 && !strcmp(t->w, w)); }
+CLI_UNUSED static int w_is(const WTok *t, const char *w) { return t->kind != WT_END && t->kind != WT_SEP ? !strcmp(t->w, w) : (t->kind == WT_SEP && t->val == 1 && !strcmp(t->w, w)); }
 
 /* a noun phrase: [number|a|the|no] [size] [color] (shape|shapes|object|objects) */
 typedef struct {
@@ -547,34 +501,34 @@ typedef struct {
     int size, color, shape; /* -1 unknown */
 } WMention;
 
-static void wc_key(WCheck *c, const char *fmt, ...) {
+CLI_UNUSED static void wc_key(WCheck *c, const char *fmt, ...) {
     va_list ap;
     char buf[160];
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    wb_puts(&c->keys, buf);
-    wb_puts(&c->keys, "\n");
+    llava_buf_puts(&c->keys, buf);
+    llava_buf_puts(&c->keys, "\n");
 }
-static void wc_false(WCheck *c, const char *fmt, ...) {
+CLI_UNUSED static void wc_false(WCheck *c, const char *fmt, ...) {
     va_list ap;
     char buf[200];
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     c->n_false++;
-    wb_puts(&c->explain, buf);
-    wb_puts(&c->explain, "\n");
+    llava_buf_puts(&c->explain, buf);
+    llava_buf_puts(&c->explain, "\n");
 }
-static void w_spec_name(const WMention *m, char *buf, size_t cap) {
+CLI_UNUSED static void w_spec_name(const WMention *m, char *buf, size_t cap) {
     snprintf(buf, cap, "%s%s%s%s%s", m->size >= 0 ? w_size_name[m->size] : "", m->size >= 0 ? " " : "",
              m->color >= 0 ? w_color_name[m->color] : "", m->color >= 0 ? " " : "", m->shape >= 0 ? w_shape_name[m->shape] : "object");
 }
-static int w_match(const WObj *o, const WMention *m) {
+CLI_UNUSED static int w_match(const WObj *o, const WMention *m) {
     return (m->shape < 0 || o->shape == m->shape) && (m->color < 0 || o->color == m->color) && (m->size < 0 || o->size == m->size);
 }
 /* the single object a mention refers to: -1 none, -2 several */
-static int w_resolve(const WScene *sc, const WMention *m) {
+CLI_UNUSED static int w_resolve(const WScene *sc, const WMention *m) {
     int k, hit = -1;
     for (k = 0; k < sc->n; k++)
         if (w_match(&sc->o[k], m)) {
@@ -584,7 +538,7 @@ static int w_resolve(const WScene *sc, const WMention *m) {
     return hit;
 }
 
-static int w_rel_at(const WTok *t, int i, int e, int *len) {
+CLI_UNUSED static int w_rel_at(const WTok *t, int i, int e, int *len) {
     /* relation phrase starting at token i: returns W_REL_* or -1; *len tokens consumed */
     *len = 1;
     if (i >= e) return -1;
@@ -620,7 +574,7 @@ static int w_rel_at(const WTok *t, int i, int e, int *len) {
 }
 
 /* parses the noun phrase ending at a noun token k (scanning back over modifiers) */
-static int w_mention_at(const WTok *t, int s, int k, WMention *m) {
+CLI_UNUSED static int w_mention_at(const WTok *t, int s, int k, WMention *m) {
     int j = k;
     memset(m, 0, sizeof *m);
     m->num = -1;
@@ -648,7 +602,7 @@ static int w_mention_at(const WTok *t, int s, int k, WMention *m) {
     return 1;
 }
 
-static void w_check_clause(const WScene *sc, const WTok *t, int s, int e, WCheck *c) {
+CLI_UNUSED static void w_check_clause(const WScene *sc, const WTok *t, int s, int e, WCheck *c) {
     WMention ms[8];
     int nm = 0, i, neg = 0, rel = -1, rel_at = -1, rel_len = 0, hyp = 0;
     int h = -1, v = -1, posw = 0, super = -1;
@@ -823,7 +777,7 @@ static void w_check_clause(const WScene *sc, const WTok *t, int s, int e, WCheck
 }
 
 /* checks every clause of text against the scene; returns c->n_false */
-static int w_check_text(const WScene *sc, const char *text, WCheck *c) {
+CLI_UNUSED static int w_check_text(const WScene *sc, const char *text, WCheck *c) {
     WTok *t = NULL;
     int n = w_tokenize(text, &t), s = 0, i;
     if (!t) return 0;
@@ -846,9 +800,9 @@ static int w_check_text(const WScene *sc, const char *text, WCheck *c) {
     free(t);
     return c->n_false;
 }
-static void w_check_free(WCheck *c) {
-    wb_free(&c->keys);
-    wb_free(&c->explain);
+CLI_UNUSED static void w_check_free(WCheck *c) {
+    llava_buf_free(&c->keys);
+    llava_buf_free(&c->explain);
 }
 
 #endif /* WORLD_H */

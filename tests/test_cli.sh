@@ -1,0 +1,45 @@
+#!/bin/sh
+# One command-line convention for every program (tools/common.h): --help and --version exit 0, a number
+# that is not one exits 2 with a message that starts with the program's name, an unknown option exits 2
+# with "PROG: unknown option '...'".
+# usage: sh tests/test_cli.sh BUILD_DIR
+B=${1:-build}
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+pass=0; fail=0
+ok() { pass=$((pass + 1)); echo "ok    $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL  $1"; }
+
+# check NAME "COMMAND PREFIX" "BAD-NUMBER ARGUMENTS" (empty: the program takes no number)
+check() {
+    name=$1; cmd=$2; badnum=$3
+    $cmd --help > "$T/out" 2> "$T/err"; rc=$?
+    if [ $rc -eq 0 ] && [ -s "$T/out" ] && grep -q -- '--' "$T/out"; then ok "$name --help"; else bad "$name --help (exit $rc)"; fi
+    $cmd --version > "$T/out" 2> "$T/err"; rc=$?
+    if [ $rc -eq 0 ] && grep -q "^$name (llava.h [0-9]" "$T/out"; then ok "$name --version"; else bad "$name --version (exit $rc: $(cat "$T/out" "$T/err" | head -1))"; fi
+    if [ -n "$badnum" ]; then
+        $cmd $badnum > "$T/out" 2> "$T/err" < /dev/null; rc=$?
+        if [ $rc -eq 2 ] && grep -q "^$name: .*'abc' is not a" "$T/err"; then ok "$name $badnum: exit 2, named"
+        else bad "$name $badnum: exit $rc, stderr: $(head -1 "$T/err")"; fi
+    fi
+    $cmd --bogus-option > "$T/out" 2> "$T/err" < /dev/null; rc=$?
+    if [ $rc -eq 2 ] && grep -q "^$name: unknown option '--bogus-option'" "$T/err"; then ok "$name --bogus-option: exit 2"
+    else bad "$name --bogus-option: exit $rc, stderr: $(head -1 "$T/err")"; fi
+}
+
+check chat "$B/chat" "--temp abc"
+check simple "$B/simple" ""
+check train_example "$B/train_example" "--steps1 abc"
+check dump "$B/dump" "--greedy abc"
+check tokenize "$B/tokenize" "--vocab abc"
+check bench "$B/bench" "--repeat abc"
+check bench_tokenizer "$B/bench_tokenizer" "--seconds abc"
+check world "$B/world" "--n abc"
+check instruct "$B/instruct" "--n abc"
+check eval_sqa "$B/eval_sqa" "--options abc"
+check judge_offline "$B/judge_offline" ""
+check answer "$B/answer" "--temp abc"
+check stage0 "$B/stage0" "clip --steps abc"
+check pipeline "sh tools/repro/pipeline.sh" "--seed abc"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
