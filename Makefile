@@ -88,7 +88,7 @@ bench: $(BUILD)/bench $(BUILD)/bench_tokenizer
 	-OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$$(nproc)} $(PYTHON) tools/py/bench_torch.py bench.json
 	-$(PYTHON) tools/py/bench_tokenizer.py $(BUILD)/bench_tokenizer bench.json
 
-$(BUILD)/bench: tools/bench.c llava.h | $(BUILD)
+$(BUILD)/bench: tools/bench.c tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 $(ARCH) -fopenmp $(WARN) -o $@ $< $(LDLIBS)
 
 clean:

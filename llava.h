@@ -8435,7 +8435,6 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
 #define stbi_set_unpremultiply_on_load_thread stbi__unpremultiply_on_load_thread
 #if defined(__GNUC__) || defined(__clang__)
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wsign-compare"
 #pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
