@@ -56,7 +56,7 @@ $(BUILD)/test_tokenizer: tests/test_tokenizer.c llava.h | $(BUILD)
 $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 	$(CXX) -x c++ -std=c++11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h | $(BUILD)
+$(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
 test: $(PROGRAMS) $(BUILD)/bench $(BUILD)/bench_tokenizer $(TESTS)

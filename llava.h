@@ -456,6 +456,14 @@ LLAVADEF void llava_free_string(char *s);
 LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_msgs,
                                      int add_generation_prompt, int image_id, int image_repeat, const char *sample,
                                      int *ids, int *labels, int max_ids);
+/* A conversation continued in one context: the ids that msgs[n_done..n_msgs) and the assistant's role tag
+   add once the first n_done messages (answers included) are evaluated. n_done 0 gives the whole prompt,
+   as llava_template_tokenize with a generation prompt; later turns are the text the template writes past
+   what it wrote for the first n_done messages, tokenized with no special tokens added. With ids NULL it
+   only counts. Fails when the template writes the earlier turns differently once more follow. Returns
+   the count or -1. */
+LLAVADEF int llava_template_continue(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_done, int n_msgs,
+                                     int image_id, int image_repeat, int *ids, int max_ids);
 
 /* --- utilities -----------------------------------------------------------------------------------
    What the library itself uses to read its files, public for the programs around it (training data,
@@ -8412,6 +8420,24 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
     llava__tok_out_free(&all);
     llava__tok_out_free(&part);
     return rc ? -1 : n;
+}
+
+LLAVADEF int llava_template_continue(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_done, int n_msgs,
+                                     int image_id, int image_repeat, int *ids, int max_ids) {
+    if (n_done <= 0) return llava_template_tokenize(tok, t, msgs, n_msgs, 1, image_id, image_repeat, "conversation", ids, NULL, max_ids);
+    if (n_done >= n_msgs) return llava__err("template: no new message to continue with (%d of %d done)", n_done, n_msgs);
+    char *now = llava_template_render(t, msgs, n_msgs, 1), *before = now ? llava_template_render(t, msgs, n_done, 0) : NULL;
+    int n = LLAVA_ERR;
+    if (before) {
+        const size_t nb = strlen(before);
+        if (strncmp(now, before, nb))
+            llava__err("template %s: the first %d messages are written differently once more follow", llava_template_name(t), n_done);
+        else
+            n = llava_tokenize(tok, now + nb, strlen(now + nb), 0, ids, max_ids);
+    }
+    llava_free_string(now);
+    llava_free_string(before);
+    return n;
 }
 
 /* ------------------------------------------------------------------------------------------------

@@ -60,20 +60,6 @@ static int load_image(Chat *ch, const char *path) { /* a new image starts a new 
     return rc;
 }
 
-/* the ids a turn adds (only counted when ids is NULL): on the first turn the conversation with its image,
-   later only the new text, what the conversation renders to now past what it rendered to before */
-static int new_ids(const Chat *ch, int first, int *ids, int cap) {
-    const LlavaConfig *cfg = llava_model_config(ch->m);
-    const int repeat = cfg->image_token_expands ? 1 : llava_image_tokens(ch->m);
-    if (first) return llava_template_tokenize(ch->tok, ch->tmpl, ch->msgs, ch->n_msgs, 1, cfg->image_token_id, repeat, "chat", ids, NULL, cap);
-    char *now = llava_template_render(ch->tmpl, ch->msgs, ch->n_msgs, 1), *before = llava_template_render(ch->tmpl, ch->msgs, ch->n_msgs - 1, 0);
-    const size_t n = before ? strlen(before) : 0;
-    const int n_ids = now && before && !strncmp(now, before, n) ? llava_tokenize(ch->tok, now + n, strlen(now + n), 0, ids, cap) : -1;
-    llava_free_string(now);
-    llava_free_string(before);
-    return n_ids;
-}
-
 /* one user message -> a streamed answer; after an error the conversation starts over */
 static int turn(Chat *ch, const char *text) {
     const int first = llava_context_used(ch->c) == 0;
@@ -81,9 +67,13 @@ static int turn(Chat *ch, const char *text) {
     char *msg = cli_xmalloc(strlen(text) + 9);
     sprintf(msg, "%s%s", first && !strstr(text, "<image>") ? "<image>\n" : "", text);
     ch->msgs[ch->n_msgs++] = (LlavaMessage){"user", msg};
-    int n_ids = new_ids(ch, first, NULL, 0), n_out = 0, rc = LLAVA_ERR; /* too long for the context: llava_eval says so */
-    int *ids = cli_xcalloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof(int)), *out = cli_xcalloc((size_t)ch->max_tokens, sizeof(int));
-    const int ok = n_ids > 0 && new_ids(ch, first, ids, n_ids) == n_ids;
+    /* the ids this turn adds, counted first: a prompt too long for the context gets llava_eval's message */
+    const LlavaConfig *cfg = llava_model_config(ch->m); /* "<image>": one placeholder per feature row, or one that expands */
+    const int done = first ? 0 : ch->n_msgs - 1, image_id = cfg->image_token_id, repeat = cfg->image_token_expands ? 1 : llava_image_tokens(ch->m);
+    int n_ids = llava_template_continue(ch->tok, ch->tmpl, ch->msgs, done, ch->n_msgs, image_id, repeat, NULL, 0);
+    int *ids = cli_xcalloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof(int)), *out = cli_xcalloc((size_t)ch->max_tokens, sizeof(int)), n_out = 0;
+    const int ok = n_ids > 0 && llava_template_continue(ch->tok, ch->tmpl, ch->msgs, done, ch->n_msgs, image_id, repeat, ids, n_ids) == n_ids;
+    int rc = LLAVA_ERR;
     double t = cli_now();
     if (ok && llava_eval_features(ch->c, ids, n_ids, first ? ch->features : NULL, first, NULL) >= 0) {
         ch->t_prefill += cli_now() - t;

@@ -2,7 +2,7 @@
 # End-to-end test of the paper in miniature: tools/repro/pipeline.sh --quick (data, tokenizer, stage 0, stages
 # 1-2, evaluation; a few minutes on 2 cores) into a temporary directory, then checks of what it left, and
 # the error cases of build/answer, the evaluation's model runner.
-# usage: sh tests/test_pipeline.sh [build]   (from the repository root; needs make and make build/stage0 build/answer)
+# usage: sh tests/test_pipeline.sh [build]   (from the repository root, after make)
 # Prints one line per test and "N passed, N failed"; exits non-zero on failure.
 B=${1:-build}
 T=$(mktemp -d /tmp/llava-pipeline-XXXXXX)
@@ -23,6 +23,10 @@ BUILD=$B sh tools/repro/pipeline.sh --quick --seed 1 --out "$R" > "$T/log" 2>&1;
 dt=$(($(date +%s) - t0))
 check "pipeline --quick finishes (exit 0, $dt s; meant to take under 300 s)" $rc "exit $rc: $(tail -n 5 "$T/log" | tr '\n' ' ')"
 [ $rc = 0 ] || { tail -n 30 "$T/log"; finish; }
+
+# the phases' own output passed through (piped: every line, indented), progress lines with an ETA among it
+grep -q '^   world: images 300/300 (100%)' "$T/log" && grep -q '^   instruct: problems [0-9]*/120 .*ETA' "$T/log"
+check "the pipeline shows its steps' output and progress" $? "$(grep -c '^   ' "$T/log") lines of the steps' output in its log"
 
 missing=
 for p in data tokenizer stage0_init stage0_clip stage0_lm start train sqa eval_mc eval_mc_sqa eval_open eval_bench; do
@@ -87,6 +91,10 @@ BUILD=$T/nowhere sh tools/repro/pipeline.sh --quick --out "$T/x" > /dev/null 2> 
 [ $rc != 0 ] && grep -q "nowhere/world is missing" "$T/err"; check "pipeline: missing programs are a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 sh tools/repro/pipeline.sh --ablation nosuch > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "unknown ablation" "$T/err"; check "pipeline: an unknown ablation is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
+sh tools/repro/pipeline.sh --seeds 0 --ablations > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "^pipeline: --seeds: 0 is out of range \[1, 1000\]" "$T/err"; check "pipeline: a number out of range is a usage error" $? "exit $rc: $(head -n 1 "$T/err")"
+sh tools/repro/pipeline.sh --steps1=12x > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "^pipeline: --steps1: '12x' is not a whole number" "$T/err"; check "pipeline: --steps1=12x is a usage error" $? "exit $rc: $(head -n 1 "$T/err")"
 sh tools/repro/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "goes with --ablations" "$T/err"; check "pipeline: --table alone is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 

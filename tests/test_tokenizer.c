@@ -383,6 +383,41 @@ static int t_template_errors(const void *arg) {
     return 1;
 }
 
+/* a conversation continued turn by turn: the first turn is the whole prompt, a later one the text the
+   template writes past the earlier turns, and their ids together make the conversation's text */
+static int t_template_continue(const void *arg) {
+    (void)arg;
+    LlavaTokenizer *t = llava_tokenizer_load(fx("tiny600"));
+    CHECK(t, "load: %s", llava_last_error());
+    const int img = llava_token_id(t, "<image>");
+    LlavaMessage m[3] = {{"user", "<image>\nWhat is red?"}, {"assistant", "The circle."}, {"user", "And blue?"}};
+    int a[512], b[512], k;
+    int tpl;
+    for (tpl = 0; tpl < LLAVA_TEMPLATE_PLAIN; tpl++) {
+        const int na = llava_template_continue(t, (LlavaTemplate)tpl, m, 0, 1, img, 3, a, 512);
+        const int nb = llava_template_tokenize(t, (LlavaTemplate)tpl, m, 1, 1, img, 3, "first", b, NULL, 512);
+        CHECK(na > 3 && na == nb && !memcmp(a, b, sizeof(int) * (size_t)na), "%s: first turn %d ids, whole prompt %d", llava_template_name((LlavaTemplate)tpl), na, nb);
+        CHECK(llava_template_continue(t, (LlavaTemplate)tpl, m, 0, 1, img, 3, NULL, 0) == na, "counting the first turn");
+        const int n2 = llava_template_continue(t, (LlavaTemplate)tpl, m, 2, 3, img, 3, a, 512);
+        CHECK(n2 > 0 && llava_template_continue(t, (LlavaTemplate)tpl, m, 2, 3, img, 3, NULL, 0) == n2, "third turn: %d (%s)", n2, llava_last_error());
+        char *before = llava_template_render((LlavaTemplate)tpl, m, 2, 0), *now = llava_template_render((LlavaTemplate)tpl, m, 3, 1);
+        char text[1024];
+        const long nt = llava_detokenize(t, a, n2, 0, text, sizeof text);
+        /* the third turn's text is what the whole conversation adds past the first two (a leading space
+           may go, as SentencePiece's decode drops the one it adds) */
+        const char *tail = now + strlen(before);
+        CHECK(nt > 0 && !strncmp(now, before, strlen(before)) && (!strcmp(text, tail) || (tail[0] == ' ' && !strcmp(text, tail + 1))),
+              "%s: third turn decodes to '%s', the template adds '%s'", llava_template_name((LlavaTemplate)tpl), text, tail);
+        for (k = 0; k < n2; k++) CHECK(a[k] != llava_tokenizer_bos(t), "a later turn has no BOS");
+        llava_free_string(before);
+        llava_free_string(now);
+    }
+    CHECK(llava_template_continue(t, LLAVA_TEMPLATE_VICUNA_V1, m, 3, 3, img, 3, a, 512) < 0 && strstr(llava_last_error(), "no new message"),
+          "nothing new: %s", llava_last_error());
+    llava_tokenizer_free(t);
+    return 1;
+}
+
 /* --- malformed tokenizer files and inputs ---------------------------------------------------------- */
 static const char *g_good =
     "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [\"a b\"]}, \"added_tokens\": []}";
@@ -566,6 +601,7 @@ int main(int argc, char **argv) {
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
     run("templates: text, ids and labels equal the original LLaVA code / chat template", t_templates, NULL);
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
+    run("templates: a conversation continued turn by turn", t_template_continue, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
     run("inputs: invalid UTF-8, over-long, small max_ids, bad ids, lookups, streaming", t_inputs, NULL);
     llava_json_free(&g_texts);
