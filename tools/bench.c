@@ -24,9 +24,6 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
-#define OMP(x) _Pragma(#x)
-#else
-#define OMP(x)
 #endif
 
 /* the widest float vector this build targets, and a fused multiply-add on it (GCC/clang vector extensions) */
@@ -109,7 +106,7 @@ static double fma_peak_gflops(void) {
         const long iters = 20000000;
         double t0 = now();
         float sink = 0;
-        OMP(omp parallel reduction(+ : sink))
+        CLI_OMP(omp parallel reduction(+ : sink))
         {
             vf z = {0}, x = z + 0.999f, y = z + 1e-4f;
             vf a0 = z + 0.1f, a1 = z + 0.2f, a2 = z + 0.3f, a3 = z + 0.4f, a4 = z + 0.5f, a5 = z + 0.6f;
@@ -136,13 +133,13 @@ static double bandwidth_gbs(void) {
     const size_t n = (size_t)64 << 20; /* 256 MB of floats */
     float *a = (float *)alloc64(n * sizeof(float));
     long i;
-    OMP(omp parallel for schedule(static))
+    CLI_OMP(omp parallel for schedule(static))
     for (i = 0; i < (long)n; i++) a[i] = (float)(i & 7);
     double best = 0;
     int rep;
     for (rep = 0; rep < 7; rep++) {
         double t0 = now(), s = 0;
-        OMP(omp parallel for schedule(static) reduction(+ : s))
+        CLI_OMP(omp parallel for schedule(static) reduction(+ : s))
         for (i = 0; i < (long)(n / VW); i++) {
             vf v;
             memcpy(&v, a + (size_t)i * VW, sizeof v);

@@ -55,36 +55,39 @@
 
 static const char *cli_prog = "llava"; /* the program's name in every message */
 
+/* "PROG: message" and the end of the line on stderr, in one write so that threads' lines do not mix */
+CLI_UNUSED static void cli_vsay(const char *end, const char *fmt, va_list ap) {
+    char msg[4096];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    fprintf(stderr, "%s: %s%s\n", cli_prog, msg, end);
+}
+
 /* an error that ends the program: "PROG: message" on stderr, exit 1 */
 CLI_PRINTF(1, 2) CLI_UNUSED static void cli_die(const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vsay("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(1);
 }
 
 /* a wrong command line: "PROG: message (see PROG --help)" on stderr, exit 2 */
 CLI_PRINTF(1, 2) CLI_UNUSED static void cli_usage_error(const char *fmt, ...) {
+    char end[128];
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
+    snprintf(end, sizeof end, " (see %s --help)", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vsay(end, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", cli_prog);
     exit(2);
 }
 
 /* a warning or a note that the program goes on after: "PROG: message" on stderr */
 CLI_PRINTF(1, 2) CLI_UNUSED static void cli_note(const char *fmt, ...) {
     va_list ap;
-    fprintf(stderr, "%s: ", cli_prog);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    cli_vsay("", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 CLI_UNUSED static void *cli_xmalloc(size_t n) {
@@ -105,6 +108,21 @@ CLI_UNUSED static void *cli_xrealloc(void *p, size_t n) {
 CLI_UNUSED static char *cli_xstrdup(const char *s) {
     size_t n = strlen(s) + 1;
     return (char *)memcpy(cli_xmalloc(n), s, n);
+}
+
+/* JSON lines and other line files: the next line of text that is not blank, its leading blanks skipped,
+   NUL-terminated in place (text is modified); *lineno its number from 1; NULL at the end. Start with
+   *cursor = text and *lineno = 0. */
+CLI_UNUSED static char *cli_next_line(char **cursor, int *lineno) {
+    while (*cursor && **cursor) {
+        char *line = *cursor, *nl = strchr(line, '\n');
+        if (nl) *nl = 0;
+        *cursor = nl ? nl + 1 : NULL;
+        ++*lineno;
+        while (*line == ' ' || *line == '\t' || *line == '\r') line++;
+        if (*line) return line;
+    }
+    return NULL;
 }
 
 /* --- strict numbers ------------------------------------------------------------------------------ */

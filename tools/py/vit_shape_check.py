@@ -11,7 +11,7 @@ cosine, gradient norm clipped at 1, batch 64). Per-label and exact-match accurac
 (its first 1,000 images) are printed at a few steps; guessing "absent" everywhere is the baseline.
 --train takes build/world directories (several are joined, comma-separated); their first --n images
 train. No text is involved: this separates "the tower cannot learn shapes" from "CLIP's captions do
-not ask for them" (README, "The paper in miniature").
+not ask for them" (docs/reproduction.md, "Shapes in the vision tower").
 
 Needs torch, transformers, numpy and Pillow. A GPU makes it quick (8 runs of 6,000 steps at once in
 about 3 minutes on one H200); on 2 CPU cores 1,300 steps took about 190 s.

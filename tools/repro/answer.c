@@ -409,25 +409,17 @@ int main(int argc, char **argv) {
 
     /* split the questions into lines; count what is left to do */
     int nq = 0, cap = 256, todo = 0, lineno = 0;
-    char **lines = (char **)malloc(sizeof(char *) * (size_t)cap);
-    int *linenos = (int *)malloc(sizeof(int) * (size_t)cap);
-    char *line = qtext;
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = 0;
-        lineno++;
-        char *s = line;
-        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-        if (*s) {
-            if (nq == cap) {
-                cap *= 2;
-                lines = (char **)realloc(lines, sizeof(char *) * (size_t)cap);
-                linenos = (int *)realloc(linenos, sizeof(int) * (size_t)cap);
-            }
-            lines[nq] = s;
-            linenos[nq++] = lineno;
+    char **lines = (char **)cli_xmalloc(sizeof(char *) * (size_t)cap);
+    int *linenos = (int *)cli_xmalloc(sizeof(int) * (size_t)cap);
+    char *cursor = qtext, *s;
+    while ((s = cli_next_line(&cursor, &lineno))) {
+        if (nq == cap) {
+            cap *= 2;
+            lines = (char **)cli_xrealloc(lines, sizeof(char *) * (size_t)cap);
+            linenos = (int *)cli_xrealloc(linenos, sizeof(int) * (size_t)cap);
         }
-        line = nl ? nl + 1 : NULL;
+        lines[nq] = s;
+        linenos[nq++] = lineno;
     }
     if (nq == 0) {
         cli_note("%s: no questions", qpath);

@@ -42,10 +42,10 @@
              A. white, is it cyan? no.
              B. cyan, is it cyan? yes.
              The answer is B.
-         (no suffix). A small model states the fact and cannot look its letter up (README, "What limits
-         it"); going through the options turns the lookup into steps it can take: a line copied from the
-         prompt token for token, a comparison of two neighbouring texts, and the letter last marked. With
-         --open the question without its options, answered by the solution.
+         (no suffix). A small model states the fact and cannot look its letter up (docs/reproduction.md,
+         "From a fact to a letter"); going through the options turns the lookup into steps it can take: a
+         line copied from the prompt token for token, a comparison of two neighbouring texts, and the letter
+         last marked. With --open the question without its options, answered by the solution.
 
      eval_sqa --data DIR [--split test] --prior TRAIN [--json OUT.json]
          scores a blind baseline the same way: it never sees the image, the question or the hint, and picks the
@@ -82,6 +82,16 @@ static void tally(Tallies *ts, const char *name, int ok) {
     }
     ts->t[i].count++;
     ts->t[i].correct += ok;
+}
+/* the members of a JSON object, one a tally: "name": {"count", "correct", "acc"} */
+static void tallies_json(LlavaBuf *o, const Tallies *ts) {
+    int i;
+    for (i = 0; i < ts->n; i++) {
+        llava_buf_puts(o, i ? ", " : "");
+        w_json(o, ts->t[i].name);
+        llava_buf_printf(o, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", ts->t[i].count, ts->t[i].correct,
+                         100.0 * ts->t[i].correct / ts->t[i].count);
+    }
 }
 
 /* LLaVA's answer extraction (llava/eval/eval_science_qa.py); returns the letter or 0 for FAILED */
@@ -366,34 +376,26 @@ int main(int argc, char **argv) {
     if (preds && !pr) cli_die("%s", llava_last_error());
     int npred = 0, cap = 1024;
     char **pid_of = (char **)cli_xmalloc(sizeof(char *) * (size_t)cap), **text_of = (char **)cli_xmalloc(sizeof(char *) * (size_t)cap);
-    char *line = pr, blind[2] = {0, 0};
+    char *cursor = pr, *s, blind[2] = {0, 0};
     int lineno = 0;
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = 0;
-        lineno++;
-        char *s = line;
-        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-        if (*s) {
-            LlavaJson jl;
-            if (llava_json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) cli_die("line %d: %s", lineno, llava_last_error());
-            const LlavaJsonNode *q = llava_json_get(&jl, &jl.nodes[0], "question_id"), *t = llava_json_get(&jl, &jl.nodes[0], "text");
-            if (q && t && t->type == LLAVA_JSON_STR && (q->type == LLAVA_JSON_STR || q->type == LLAVA_JSON_NUM)) {
-                char num[32];
-                if (npred == cap) {
-                    cap *= 2;
-                    pid_of = (char **)cli_xrealloc(pid_of, sizeof(char *) * (size_t)cap);
-                    text_of = (char **)cli_xrealloc(text_of, sizeof(char *) * (size_t)cap);
-                }
-                if (q->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", q->num);
-                const char *qs = q->type == LLAVA_JSON_STR ? q->str : num;
-                pid_of[npred] = cli_xstrdup(qs);
-                text_of[npred] = cli_xstrdup(t->str);
-                npred++;
+    while ((s = cli_next_line(&cursor, &lineno))) {
+        LlavaJson jl;
+        if (llava_json_parse(&jl, s, strlen(s), preds) != LLAVA_OK) cli_die("line %d: %s", lineno, llava_last_error());
+        const LlavaJsonNode *q = llava_json_get(&jl, &jl.nodes[0], "question_id"), *t = llava_json_get(&jl, &jl.nodes[0], "text");
+        if (q && t && t->type == LLAVA_JSON_STR && (q->type == LLAVA_JSON_STR || q->type == LLAVA_JSON_NUM)) {
+            char num[32];
+            if (npred == cap) {
+                cap *= 2;
+                pid_of = (char **)cli_xrealloc(pid_of, sizeof(char *) * (size_t)cap);
+                text_of = (char **)cli_xrealloc(text_of, sizeof(char *) * (size_t)cap);
             }
-            llava_json_free(&jl);
+            if (q->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", q->num);
+            const char *qs = q->type == LLAVA_JSON_STR ? q->str : num;
+            pid_of[npred] = cli_xstrdup(qs);
+            text_of[npred] = cli_xstrdup(t->str);
+            npred++;
         }
-        line = nl ? nl + 1 : NULL;
+        llava_json_free(&jl);
     }
 
     Tallies cats = {{{{0}, 0, 0}}, 0}, groups = {{{{0}, 0, 0}}, 0};
@@ -483,21 +485,9 @@ int main(int argc, char **argv) {
         snprintf(e, sizeof e, "{\"split\": \"%s\", \"count\": %d, \"correct\": %d, \"acc\": %.4f, \"failed\": %d, \"missing\": %d, \"chance\": %.4f,\n \"categories\": {",
                  split, total, correct, acc, failed, missing, total ? 100.0 * chance / total : 0);
         llava_buf_puts(&o, e);
-        for (i = 0; i < cats.n; i++) {
-            llava_buf_puts(&o, i ? ", " : "");
-            w_json(&o, cats.t[i].name);
-            snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", cats.t[i].count, cats.t[i].correct,
-                     100.0 * cats.t[i].correct / cats.t[i].count);
-            llava_buf_puts(&o, e);
-        }
+        tallies_json(&o, &cats);
         llava_buf_puts(&o, "},\n \"groups\": {");
-        for (i = 0; i < groups.n; i++) {
-            llava_buf_puts(&o, i ? ", " : "");
-            w_json(&o, groups.t[i].name);
-            snprintf(e, sizeof e, ": {\"count\": %d, \"correct\": %d, \"acc\": %.4f}", groups.t[i].count, groups.t[i].correct,
-                     100.0 * groups.t[i].correct / groups.t[i].count);
-            llava_buf_puts(&o, e);
-        }
+        tallies_json(&o, &groups);
         llava_buf_puts(&o, "},\n \"results\": {");
         llava_buf_puts(&o, res.p ? res.p : "");
         llava_buf_puts(&o, "},\n \"parsed\": {");

@@ -32,36 +32,28 @@ static char *dup_or_empty(const char *s) { return cli_xstrdup(s ? s : ""); }
 /* reads a jsonl file; the fields kept are question_id, image, text, category; an error ends the program */
 static void read_jsonl(const char *path, Rows *rows, const char *idkey) {
     size_t n;
-    char *text = llava_read_file(path, (size_t)1 << 30, &n), *line = text;
+    char *text = llava_read_file(path, (size_t)1 << 30, &n), *cursor = text, *s;
     int lineno = 0;
     if (!text) cli_die("%s", llava_last_error());
-    while (line && *line) {
-        char *nl = strchr(line, '\n');
-        if (nl) *nl = 0;
-        lineno++;
-        char *s = line;
-        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-        if (*s) {
-            LlavaJson j;
-            if (llava_json_parse(&j, s, strlen(s), path) != LLAVA_OK) cli_die("%s line %d: %s", path, lineno, llava_last_error());
-            const LlavaJsonNode *root = &j.nodes[0], *id = llava_json_get(&j, root, idkey), *x;
-            char num[32] = "";
-            if (rows->n == rows->cap) {
-                rows->cap = rows->cap ? rows->cap * 2 : 64;
-                rows->r = (Row *)cli_xrealloc(rows->r, sizeof(Row) * (size_t)rows->cap);
-            }
-            Row *r = &rows->r[rows->n++];
-            if (id && id->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", id->num);
-            r->key = cli_xstrdup(id && id->type == LLAVA_JSON_STR ? id->str : num);
-            x = llava_json_get(&j, root, "image");
-            r->image = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
-            x = llava_json_get(&j, root, "text");
-            r->text = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
-            x = llava_json_get(&j, root, "category");
-            r->category = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
-            llava_json_free(&j);
+    while ((s = cli_next_line(&cursor, &lineno))) {
+        LlavaJson j;
+        if (llava_json_parse(&j, s, strlen(s), path) != LLAVA_OK) cli_die("%s line %d: %s", path, lineno, llava_last_error());
+        const LlavaJsonNode *root = &j.nodes[0], *id = llava_json_get(&j, root, idkey), *x;
+        char num[32] = "";
+        if (rows->n == rows->cap) {
+            rows->cap = rows->cap ? rows->cap * 2 : 64;
+            rows->r = (Row *)cli_xrealloc(rows->r, sizeof(Row) * (size_t)rows->cap);
         }
-        line = nl ? nl + 1 : NULL;
+        Row *r = &rows->r[rows->n++];
+        if (id && id->type == LLAVA_JSON_NUM) snprintf(num, sizeof num, "%.0f", id->num);
+        r->key = cli_xstrdup(id && id->type == LLAVA_JSON_STR ? id->str : num);
+        x = llava_json_get(&j, root, "image");
+        r->image = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+        x = llava_json_get(&j, root, "text");
+        r->text = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+        x = llava_json_get(&j, root, "category");
+        r->category = dup_or_empty(x && x->type == LLAVA_JSON_STR ? x->str : NULL);
+        llava_json_free(&j);
     }
     free(text);
 }

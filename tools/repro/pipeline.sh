@@ -187,11 +187,8 @@ done
 mkdir -p "$out/logs" "$out/eval" "$out/data"
 log=$out/logs
 
-# Sizes. Full: about 63 minutes on the 2 cores of README's figures (stage 0 ~25, stages 1-2 ~13, the
-# multiple-choice model ~21 and its answers ~2, evaluation ~1; seed 1); --no-mc-model: about 40.
-# Measured on a slower 2-core Intel Xeon: 99 minutes, 69 without the multiple-choice model; 67 and 47 there
-# with the training's products in bf16 on its AMX unit (--precision auto, the default, where a CPU has AMX),
-# and 57 and 39 once the tile kernel kept its operands in cache.
+# Sizes. Full: about 57 minutes on a 2-core Intel Xeon with AMX (--precision auto, the default, where a
+# CPU has AMX), 39 without the multiple-choice model; docs/reproduction.md has the time of each phase.
 # Quick: under 5 minutes, enough for every loss to fall and every program to run on real data.
 heldout_seed=$((1000000 + seed))
 if [ "$quick" = 1 ]; then
@@ -316,13 +313,13 @@ else
     phase tokenizer tokenizer
     phase stage0_init "$BUILD/stage0" init --tokenizer "$out/tokenizer" --out "$out/s0init" --seed "$seed"
     # CLIP's images are world0. A tower this small learns shapes only from many more images than stages
-    # 1-2 need: on the training world's 5,000 it overfits before it does (README, "The paper in
-    # miniature"). Half the texts are the colour-free view and a region loss ties each object's patches to
+    # 1-2 need: on the training world's 5,000 it overfits before it does (docs/reproduction.md,
+    # "Shapes in the vision tower"). Half the texts are the colour-free view and a region loss ties each object's patches to
     # "a <colour> <shape>": every caption names colours, which alone tell a batch's images apart.
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
         --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed" --precision "$precision"
     # the language model: the world's text, and texts written twice (--repeats) from which it learns to
-    # copy from its context, as a language model pretrained on natural text has (README, "What limits it")
+    # copy from its context, as a language model pretrained on natural text has (docs/reproduction.md, "What limits it")
     phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
         --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed" --precision "$precision"
     s0=$out/s0
@@ -358,7 +355,7 @@ final=$out/train/stage2/final
 # training questions, and so is this one. The stage-2 model is fine-tuned on questions about world0 in two
 # steps: without their options, answered by the fact (eval_sqa --open), which teaches the reading; then
 # with them, answered by the fact and a check of the options in order (eval_sqa --check), which gets a
-# model this small from the fact to its letter (README, "What limits it"). It is a third of a run's time;
+# model this small from the fact to its letter (docs/reproduction.md, "From a fact to a letter"). It is a third of a run's time;
 # a shorter fine-tune (1,000 + 2,000 steps) did not learn the check reliably. --no-mc-model leaves it out.
 sqa() {
     "$BUILD/instruct" --mc --world "$world0" --out "$out/sqa/mc" --n "$n_sqa" --test "$n_sqa" --seed "$seed" || return

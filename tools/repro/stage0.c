@@ -18,8 +18,8 @@
           logits = exp(t) img @ txt^T, loss = symmetric cross-entropy over the batch. Only the tower goes
           into the LLaVA checkpoint (with the trained post_layernorm, so that transformers' CLIPVisionModel
           finds every weight); the text transformer and the projections are scaffolding and are dropped.
-          Three additions make the mini tower learn what LLaVA's questions ask (README, "The paper in
-          miniature"): --shape-text, a colour-free text view of the scene, so that matching needs shapes;
+          Three additions make the mini tower learn what LLaVA's questions ask (docs/reproduction.md, "Shapes
+          in the vision tower"): --shape-text, a colour-free text view of the scene, so that matching needs shapes;
           --pool mean, the image embedding from the mean of the patch rows; --regions, a region loss in
           the manner of CLIP's zero-shot classifier, each object's patch rows (pooled) against the 77
           "a <colour> <shape>" phrases, so that the patches LLaVA's projector reads describe their object.
@@ -44,9 +44,6 @@
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
-#define OMP(x) _Pragma(#x)
-#else
-#define OMP(x)
 #endif
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
@@ -594,7 +591,7 @@ static void text_forward(const head *h, tcache *A, const int *const *ids, const 
         llava_matmul_forward(h->prec, v, h1, &Wv, HW(LP(l, L_VB)), R, W, W);
         /* causal attention within each caption; captions spread over threads (one parallel region,
            rather than one per caption inside the kernel: robust when the cores are shared) */
-        OMP(omp parallel for schedule(dynamic, 1))
+        CLI_OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
             llava_attention_forward(h->prec, ao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, len[b], len[b], 0, H, H, Dh, 1);
@@ -649,7 +646,7 @@ static void text_backward(head *h, const tcache *A, const float *demb) {
         memcpy(dX, dxm, RW * sizeof(float));
         memset(dao, 0, RW * sizeof(float));
         llava_matmul_backward(h->prec, dao, HG(LP(l, L_O)), HG(LP(l, L_OB)), dxm, ao, &Wo, R, W, W);
-        OMP(omp parallel for schedule(dynamic, 1))
+        CLI_OMP(omp parallel for schedule(dynamic, 1))
         for (b = 0; b < B; b++) {
             const size_t o = (size_t)A->off[b] * W;
             llava_attention_backward(h->prec, dq + o, dk + o, dv + o, dao + o, A->p + l * A->psz + A->poff[b], q + o, k + o, v + o, A->len[b], H, H, Dh);
@@ -838,8 +835,8 @@ static const char *find_word(const char *text, const char *p, const char *const 
 /* A hard negative for CLIP (as NegCLIP, Yuksekgonul et al. 2023, does with word swaps): the caption
    with one shape word (or, in a third of the cases and when it names no shape, one color word)
    replaced by another. Batches of a few dozen images are told apart by their colors alone; these
-   negatives are meant to make the tower learn shapes (on the mini world they did not: see README,
-   "The paper in miniature"). Returns 0 when the caption names neither. A plural and its singular
+   negatives are meant to make the tower learn shapes (on the mini world they did not: see docs/reproduction.md,
+   "Shapes in the vision tower"). Returns 0 when the caption names neither. A plural and its singular
    never match at the same place: "circle" is not a whole word inside "circles". */
 static int hard_negative(const char *cap, uint64_t *rng, char *out, size_t cap_out) {
     const char *const *lists[3] = {w_shape_plural, w_shape_name, w_color_name};
@@ -1075,7 +1072,7 @@ static void embed_images(LlavaModel *m, const head *h, const world *w, const int
     const size_t npix = (size_t)3 * S * S;
     int i, bad = 0;
     for (i = 0; i < n; i++) load_pixels(m, w, idx[i], pix + (size_t)i * npix);
-    OMP(omp parallel for schedule(dynamic, 1) reduction(| : bad))
+    CLI_OMP(omp parallel for schedule(dynamic, 1) reduction(| : bad))
     for (i = 0; i < n; i++) {
         float *o = out + (size_t)thread_id() * N * D;
         if (llava_tower_encode(m, pix + (size_t)i * npix, o) != LLAVA_OK) bad = 1;
@@ -1358,18 +1355,18 @@ static int cmd_clip(const opts *o) {
            one chunk per thread; the small head in between on one thread. Kernels called inside run on
            their caller's thread (nested regions are off). */
         double loss = 0.0, acc = 0.0;
-        OMP(omp parallel private(i, j))
+        CLI_OMP(omp parallel private(i, j))
         {
-            OMP(omp for schedule(dynamic, 1))
+            CLI_OMP(omp for schedule(dynamic, 1))
             for (i = 0; i < nvc; i++) {
                 float *o = vout + (size_t)i * VCHUNK * N * D;
                 ck[i].failed = llava_tower_forward(ck[i].cache, ppix + i * VCHUNK, ck[i].images, o) != LLAVA_OK;
                 for (j = 0; j < ck[i].images; j++) pool_rows(h, o + (size_t)j * N * D, N, cls + ((size_t)i * VCHUNK + j) * D);
             }
-            OMP(omp for schedule(static, 1))
+            CLI_OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++)
                 if (ch[i + 1] > ch[i]) text_forward(h, &TA[i], capids + ch[i], caplen + ch[i], ch[i + 1] - ch[i]);
-            OMP(omp single)
+            CLI_OMP(omp single)
             {
                 float dscale = 0.0f;
                 for (j = 0; j < nt; j++)
@@ -1396,12 +1393,12 @@ static int cmd_clip(const opts *o) {
                 l2norm_backward(dte, dv, vv, vn, RT);
                 image_head_backward(h, du, u, un, cls, pl, pm, pr, B, die_, dpl, dcls);
             }
-            OMP(omp for schedule(static, 1))
+            CLI_OMP(omp for schedule(static, 1))
             for (i = 0; i < nt; i++) {
                 if (ch[i + 1] > ch[i]) text_backward(&th[i], &TA[i], dte + (size_t)ch[i] * EMB);
                 tcache_free(&TA[i]);
             }
-            OMP(omp for schedule(dynamic, 1))
+            CLI_OMP(omp for schedule(dynamic, 1))
             for (i = 0; i < nvc; i++) {
                 for (j = i * VCHUNK; j < i * VCHUNK + ck[i].images; j++) {
                     float *d = vout + (size_t)j * N * D;
