@@ -14,23 +14,39 @@
      Images are decoded with stb_image from Debian's libstb-dev (#include <stb/stb_image.h>);
      #define LLAVA_NO_STB to build without a decoder (then pass raw RGB with llava_image_from_rgb).
 
-   EXAMPLE
-         LlavaModel *m = llava_model_load("llava-1.5-7b-hf");        // NULL: see llava_last_error()
-         LlavaContext *c = llava_context_new(m, 1024);               // KV cache for one conversation
-         const float *logits = llava_prompt(c, ids, n_ids, pixels, 1); // image + prompt ids -> logits
-     `ids` is the prompt with the model's image placeholder token where the image goes (one per feature
-     row for llava-hf models, as transformers expands them; one per image for the original LLaVA layout).
-     `pixels` is float [n_images][3][S][S], made from an image by llava_preprocess().
-
-         LlavaTokenizer *tok = llava_tokenizer_load("llava-1.5-7b-hf");   // text <-> ids
+   EXAMPLE (examples/simple.c is the same, whole, with every error checked)
+         LlavaModel *m = llava_model_load("llava-1.5-7b-hf");           // NULL: see llava_last_error()
+         LlavaTokenizer *tok = llava_tokenizer_load("llava-1.5-7b-hf");
+         LlavaContext *c = llava_context_new(m, 0);                      // one conversation; 0: the model's length
+         const LlavaConfig *cfg = llava_model_config(m);
+         float *pixels = malloc(sizeof(float) * 3 * cfg->pre_crop_h * cfg->pre_crop_w);
+         LlavaImage img;
+         llava_image_load(&img, "photo.jpg");
+         llava_preprocess(cfg, &img, LLAVA_PRE_DEFAULT, pixels);         // as CLIPImageProcessor does
+         // llava-hf prompts hold the image token once per feature row (llava_image_tokens), as
+         // transformers expands it; models whose config says it expands take it once
+         const int repeat = cfg->image_token_expands ? 1 : llava_image_tokens(m);
          LlavaMessage msg = {"user", "<image>\nWhat is in the picture?"};
-         int n = llava_template_tokenize(tok, LLAVA_TEMPLATE_LLAVA_HF, &msg, 1, 1, cfg->image_token_id,
-                                         llava_image_tokens(m), "prompt", ids, NULL, max_ids);
-         llava_generate(c, ids, n, pixels, 1, &sampling, 256, out, &n_out, on_token, user);
+         int ids[1024], out[256], n_out;
+         int n = llava_template_tokenize(tok, LLAVA_TEMPLATE_LLAVA_HF, &msg, 1, 1, cfg->image_token_id, repeat,
+                                         "prompt", ids, NULL, 1024);
+         LlavaSampling sampling = {0};                                    // temperature 0: greedy
+         llava_generate(c, ids, n, pixels, 1, &sampling, 256, out, &n_out, NULL, NULL);
+         // out[0..n_out) -> text: llava_detokenize, or a LlavaDecoder token by token
 
-         LlavaTrainer *t = llava_trainer_new(m, &opts);  // opts.stage 1: projector, 2: + language model
-         llava_trainer_step(t, samples, n_samples, &stats);   // forward, backward, AdamW
-         llava_trainer_save(t, "checkpoint-100");              // Hugging Face layout + optimizer state
+     Training (train_example.c is the whole two-stage recipe):
+         LlavaTrainOptions opts;
+         llava_train_defaults(&opts, 2);                  // stage 1: projector; 2: + language model
+         opts.total_steps = 1000;
+         LlavaTrainer *t = llava_trainer_new(m, &opts);
+         LlavaMessage msgs[2] = {{"user", "<image>\nWhat is it?"}, {"assistant", "A red circle."}};
+         int labels[1024];                                // the answer's ids; LLAVA_IGNORE_INDEX elsewhere
+         n = llava_template_tokenize(tok, LLAVA_TEMPLATE_VICUNA_V1, msgs, 2, 0, cfg->image_token_id, repeat,
+                                     "sample 1", ids, labels, 1024);
+         LlavaSample sample = {ids, labels, n, pixels, 1};
+         LlavaStepStats st;
+         llava_trainer_step(t, &sample, 1, &st);          // forward, backward, AdamW; st.loss
+         llava_trainer_save(t, "checkpoint-100");         // Hugging Face layout + optimizer state
 
    OPTIONS (define before the implementation)
      LLAVA_STATIC                         make every function static to the including file

@@ -25,5 +25,13 @@ if [ -x "$T/simple" ]; then
     if [ $rc -ne 0 ] && grep -q "no-such-image.png" "$T/err"; then ok "README's program names an unreadable image and fails"
     else bad "README's program on a missing image: exit $rc, stderr: $(head -2 "$T/err")"; fi
 fi
+# llava.h's own opening example (its EXAMPLE section, as the body of main) compiles without a warning
+{ echo '#define LLAVA_IMPLEMENTATION'; echo '#include "llava.h"'; echo 'int main(void) {'
+  awk '/^   EXAMPLE/ { on = 1; next } /^   OPTIONS/ { on = 0 } on && /^         / { sub(/^         /, ""); print }' llava.h
+  echo 'return 0; }'; } > "$T/header_example.c"
+if [ "$(grep -c . "$T/header_example.c")" -gt 20 ] && ${CC:-cc} -std=c11 -Wall -Wextra -Werror -I. -fsyntax-only "$T/header_example.c" 2> "$T/err"; then
+    ok "llava.h's opening example compiles"
+else bad "llava.h's opening example: $(head -3 "$T/err")"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
