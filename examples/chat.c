@@ -71,9 +71,9 @@ static int turn(Chat *ch, const char *text) {
     const LlavaConfig *cfg = llava_model_config(ch->m); /* "<image>": one placeholder per feature row, or one that expands */
     const int done = first ? 0 : ch->n_msgs - 1, image_id = cfg->image_token_id, repeat = cfg->image_token_expands ? 1 : llava_image_tokens(ch->m);
     int n_ids = llava_template_continue(ch->tok, ch->tmpl, ch->msgs, done, ch->n_msgs, image_id, repeat, NULL, 0);
-    int *ids = cli_xcalloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof(int)), *out = cli_xcalloc((size_t)ch->max_tokens, sizeof(int)), n_out = 0;
+    int *ids = cli_xcalloc(n_ids > 0 ? (size_t)n_ids : 1, sizeof(int)), *out = cli_xcalloc((size_t)ch->max_tokens, sizeof(int));
     const int ok = n_ids > 0 && llava_template_continue(ch->tok, ch->tmpl, ch->msgs, done, ch->n_msgs, image_id, repeat, ids, n_ids) == n_ids;
-    int rc = LLAVA_ERR;
+    int n_out = 0, rc = LLAVA_ERR;
     double t = cli_now();
     if (ok && llava_eval_features(ch->c, ids, n_ids, first ? ch->features : NULL, first, NULL) >= 0) {
         ch->t_prefill += cli_now() - t;
@@ -94,8 +94,7 @@ static int turn(Chat *ch, const char *text) {
         cli_note("%s (starting over)", n_ids == 0 ? "empty prompt" : llava_last_error());
         clear_conversation(ch);
     }
-    free(ids);
-    free(out);
+    free(ids), free(out);
     return rc;
 }
 
@@ -131,8 +130,7 @@ int main(int argc, char **argv) {
     else
         for (fputs("> ", stderr); (line = cli_read_line(stdin)) && strcmp(line, "/quit"); free(line), fputs("> ", stderr)) {
             if (!strcmp(line, "/clear")) {
-                clear_conversation(&ch);
-                fputs("(conversation cleared)\n", stderr);
+                clear_conversation(&ch), fputs("(conversation cleared)\n", stderr);
             } else if (!strncmp(line, "/image ", 7)) {
                 if (load_image(&ch, line + 7) == LLAVA_OK) fprintf(stderr, "(new image: %s; conversation cleared)\n", line + 7);
             } else if (line[0] == '/') {
@@ -146,10 +144,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "load %.2f s, image encode %.3f s, prefill %ld tokens at %.1f tokens/s, decode %ld tokens at %.1f tokens/s\n", t_load,
                 ch.t_image, ch.n_prefill, ch.n_prefill / (ch.t_prefill + 1e-9), ch.n_decode, ch.n_decode / (ch.t_decode + 1e-9));
     clear_conversation(&ch);
-    free(line);
-    free(ch.msgs);
-    free(ch.pixels);
-    free(ch.features);
+    free(line), free(ch.msgs), free(ch.pixels), free(ch.features);
     llava_decoder_free(&ch.dec);
     llava_context_free(ch.c);
     llava_tokenizer_free(ch.tok);
