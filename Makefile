@@ -14,10 +14,15 @@ BUILD   := build
 # scoring; tools/repro/pipeline.sh runs them end to end)
 PROGRAMS := $(BUILD)/dump $(BUILD)/tokenize $(BUILD)/simple $(BUILD)/chat $(BUILD)/train_example \
             $(BUILD)/world $(BUILD)/instruct $(BUILD)/eval_sqa $(BUILD)/judge_offline $(BUILD)/stage0 $(BUILD)/answer
+# the OpenAI-compatible server, where pkg-config finds GNU libmicrohttpd (Debian: libmicrohttpd-dev)
+HAVE_MHD := $(shell pkg-config --exists libmicrohttpd 2>/dev/null && echo y)
+ifeq ($(HAVE_MHD),y)
+PROGRAMS += $(BUILD)/server
+endif
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world
 
-.PHONY: all test test-asan fixtures bench clean
+.PHONY: all test test-asan fixtures bench clean install uninstall test-server
 
 all: $(PROGRAMS)
 
@@ -35,6 +40,9 @@ $(BUILD)/simple: examples/simple.c llava.h | $(BUILD)
 
 $(BUILD)/chat: examples/chat.c tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
+
+$(BUILD)/server: examples/server.c tools/common.h llava.h | $(BUILD)
+	$(CC) -std=c11 $(CFLAGS) $(WARN) $(shell pkg-config --cflags libmicrohttpd) -o $@ $< $(shell pkg-config --libs libmicrohttpd) $(LDLIBS) -lpthread
 
 $(BUILD)/train_example: train_example.c tools/common.h tools/data.h tools/plot.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(WARN) -o $@ $< $(LDLIBS)
@@ -63,7 +71,12 @@ test: $(PROGRAMS) $(BUILD)/bench $(BUILD)/bench_tokenizer $(TESTS)
 	$(CC) -std=c11 -DLLAVA_NO_STB -DLLAVA_STATIC $(WARN) -Werror -fsyntax-only -x c tests/no_stb.c
 	sh tests/run.sh $(TESTS) "sh tests/test_cli.sh $(BUILD)" "sh tests/test_readme.sh $(BUILD)" "sh tests/test_chat.sh $(BUILD)/chat" \
 	    "sh tests/test_train_example.sh $(BUILD)" "sh tests/test_stage0.sh $(BUILD)" "sh tests/test_pipeline.sh $(BUILD)" \
-	    "py:tests/test_instruct.py" "py:tests/test_judge.py"
+	    "py:tests/test_instruct.py" "py:tests/test_judge.py" "sh tests/test_install.sh $(BUILD)" "sh tests/test_server.sh $(BUILD)"
+
+# the server end to end (curl, the openai client from PyPI, instruct.py and judge.py); builds it where
+# pkg-config finds libmicrohttpd, else skipped with the reason
+test-server: $(BUILD)/chat $(if $(shell pkg-config --exists libmicrohttpd 2>/dev/null && echo y),$(BUILD)/server)
+	sh tests/run.sh "sh tests/test_server.sh $(BUILD)"
 
 # the C tests under AddressSanitizer and UndefinedBehaviorSanitizer (no OpenMP: its runtime confuses the
 # leak checker)
@@ -90,6 +103,38 @@ bench: $(BUILD)/bench $(BUILD)/bench_tokenizer
 
 $(BUILD)/bench: tools/bench.c tools/common.h llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 $(ARCH) -fopenmp $(WARN) -o $@ $< $(LDLIBS)
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: llava.h (and the CUDA backend's files where they exist) in
+# include/, the programs as llava-NAME in bin/, llava.pc (pkg-config) in lib/pkgconfig/; make uninstall removes
+# exactly those. The synthetic world's own tools (world, instruct, judge_offline, stage0) stay in build/ for
+# tools/repro/pipeline.sh; answer and eval_sqa work on any model and on the real ScienceQA, so they install
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+INCLUDEDIR   ?= $(PREFIX)/include
+LIBDIR       ?= $(PREFIX)/lib
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+INSTALL      ?= install
+# built name:installed name; the server (it needs libmicrohttpd) installs only where it was built
+INSTALL_PROGRAMS := chat:llava-chat simple:llava-simple train_example:llava-train dump:llava-dump \
+                    tokenize:llava-tokenize answer:llava-answer eval_sqa:llava-eval-sqa
+INSTALL_OPTIONAL := server:llava-server
+INSTALL_HEADERS  := llava.h llava_cuda.cu llava_cuda.h
+LLAVA_VERSION = $(shell sed -n 's/^.define LLAVA_VERSION "\(.*\)"$$/\1/p' llava.h)
+
+install: all
+	$(INSTALL) -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCLUDEDIR)" "$(DESTDIR)$(PKGCONFIGDIR)"
+	for f in $(INSTALL_HEADERS); do [ ! -f $$f ] || $(INSTALL) -m 644 $$f "$(DESTDIR)$(INCLUDEDIR)/$$f" || exit 1; done
+	for p in $(INSTALL_PROGRAMS); do $(INSTALL) -m 755 "$(BUILD)/$${p%%:*}" "$(DESTDIR)$(BINDIR)/$${p#*:}" || exit 1; done
+	for p in $(INSTALL_OPTIONAL); do [ ! -f "$(BUILD)/$${p%%:*}" ] || \
+	    $(INSTALL) -m 755 "$(BUILD)/$${p%%:*}" "$(DESTDIR)$(BINDIR)/$${p#*:}" || exit 1; done
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))|' \
+	    -e 's|@VERSION@|$(LLAVA_VERSION)|' llava.pc.in > $(BUILD)/llava.pc
+	$(INSTALL) -m 644 $(BUILD)/llava.pc "$(DESTDIR)$(PKGCONFIGDIR)/llava.pc"
+
+uninstall:
+	for f in $(INSTALL_HEADERS); do rm -f "$(DESTDIR)$(INCLUDEDIR)/$$f"; done
+	for p in $(INSTALL_PROGRAMS) $(INSTALL_OPTIONAL); do rm -f "$(DESTDIR)$(BINDIR)/$${p#*:}"; done
+	rm -f "$(DESTDIR)$(PKGCONFIGDIR)/llava.pc"
 
 clean:
 	rm -rf $(BUILD) bench.json

@@ -40,6 +40,8 @@ check judge_offline "$B/judge_offline" ""
 check answer "$B/answer" "--temp abc"
 check stage0 "$B/stage0" "clip --steps abc"
 check pipeline "sh tools/repro/pipeline.sh" "--seed abc"
+# the server is built only where libmicrohttpd is
+if [ -x "$B/server" ]; then check server "$B/server" "--port abc"; else echo "skip  server: not built (no libmicrohttpd)"; fi
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
