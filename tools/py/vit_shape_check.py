@@ -4,7 +4,7 @@
     python tools/py/vit_shape_check.py --train DIR[,DIR...] --test DIR [--n 4800] [--steps 6000] [--lr 5e-4]
                                     [--pos learned|sincos] [--readout cls|mean] [--device cuda]
 
-A CLIP vision tower of BENCH.md's mini shape (transformers' CLIPVisionModel, initialized as
+A CLIP vision tower of the `mini` shape (docs/performance.md) (transformers' CLIPVisionModel, initialized as
 llava_model_new does: N(0, 0.02), norms 1, biases 0) with a linear head is trained to say which of the
 7 shapes are in an image (multi-label, binary cross-entropy, AdamW with CLIP's betas, 5% warmup then
 cosine, gradient norm clipped at 1, batch 64). Per-label and exact-match accuracy on the --test world
