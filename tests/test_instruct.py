@@ -11,7 +11,8 @@ import sys
 import tempfile
 import threading
 import time
-import traceback
+
+from pycheck import check, expect, summary  # tests/, the script's own folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "repro"))
@@ -104,24 +105,6 @@ def start(fake):
     return srv
 
 
-RESULTS = [0, 0]
-
-
-def check(name, fn):
-    try:
-        fn()
-        print("ok    " + name)
-        RESULTS[0] += 1
-    except Exception as e:  # noqa: BLE001
-        msg = str(e) or traceback.format_exc().strip().split("\n")[-1]
-        print("FAIL  %s: %s" % (name, msg))
-        RESULTS[1] += 1
-    sys.stdout.flush()
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def test_parse():
@@ -264,5 +247,4 @@ if __name__ == "__main__":
     check("end to end: 429 retry, malformed reply, resume", test_end_to_end)
     check("rate limit, non-retryable errors, dead server", test_rate_limit_and_errors)
     check("world.json as input", test_world_json_input)
-    print("%d passed, %d failed" % tuple(RESULTS))
-    sys.exit(1 if RESULTS[1] else 0)
+    sys.exit(summary())

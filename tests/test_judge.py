@@ -10,30 +10,13 @@ import os
 import sys
 import tempfile
 import threading
-import traceback
+
+from pycheck import check, expect, summary  # tests/, the script's own folder
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "repro"))
 import judge  # noqa: E402
 
-RESULTS = [0, 0]
-
-
-def check(name, fn):
-    try:
-        fn()
-        print("ok    " + name)
-        RESULTS[0] += 1
-    except Exception as e:  # noqa: BLE001
-        msg = str(e) or traceback.format_exc().strip().split("\n")[-1]
-        print("FAIL  %s: %s" % (name, msg))
-        RESULTS[1] += 1
-    sys.stdout.flush()
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def test_parse_scores():
@@ -162,5 +145,4 @@ if __name__ == "__main__":
     check("score parsing: LLaVA's first line and fallbacks", test_parse_scores)
     check("review prompt layout as LLaVA's", test_content_layout)
     check("end to end: 429, unreadable scores, resume, relative score", test_end_to_end)
-    print("%d passed, %d failed" % tuple(RESULTS))
-    sys.exit(1 if RESULTS[1] else 0)
+    sys.exit(summary())

@@ -16,27 +16,10 @@ import socket
 import sys
 import threading
 import time
-import traceback
 import urllib.parse
 
-RESULTS = [0, 0]
+from pycheck import check, expect, summary  # tests/, the script's own folder
 
-
-def check(name, fn, *args):
-    try:
-        fn(*args)
-        print("ok    " + name)
-        RESULTS[0] += 1
-    except Exception as e:  # noqa: BLE001
-        msg = str(e) or traceback.format_exc().strip().split("\n")[-1]
-        print("FAIL  %s: %s" % (name, msg))
-        RESULTS[1] += 1
-    sys.stdout.flush()
-
-
-def expect(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
 
 
 def openai_checks(url, key, model, image, prompt, max_tokens, greedy_file, seed, seeded_file):
@@ -208,8 +191,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     modes[argv[1]][0](*argv[2:])
-    print("%d passed, %d failed" % tuple(RESULTS))
-    return 1 if RESULTS[1] else 0
+    return summary()
 
 
 if __name__ == "__main__":
