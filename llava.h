@@ -1376,7 +1376,26 @@ typedef struct {
     int n_shards;
     llava__tensor *t; /* sorted by name */
     int n, cap;
+    void **owned; /* buffers the table holds for tensors not mapped from a file (converted, copied) */
+    int n_owned, cap_owned;
 } llava__tensors;
+
+/* hands p (from llava__alloc_aligned) to ts, freed with it; p NULL or out of memory is an error (p freed) */
+static int llava__tensors_own(llava__tensors *ts, void *p) {
+    if (!p) return llava__err("out of memory");
+    if (ts->n_owned == ts->cap_owned) {
+        int nc = ts->cap_owned ? ts->cap_owned * 2 : 64;
+        void **no = (void **)LLAVA_REALLOC(ts->owned, (size_t)nc * sizeof *no);
+        if (!no) {
+            llava__free_aligned(p);
+            return llava__err("out of memory");
+        }
+        ts->owned = no;
+        ts->cap_owned = nc;
+    }
+    ts->owned[ts->n_owned++] = p;
+    return LLAVA_OK;
+}
 
 static int llava__tensor_cmp(const void *a, const void *b) {
     return strcmp(((const llava__tensor *)a)->name, ((const llava__tensor *)b)->name);
@@ -1551,6 +1570,8 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
 static void llava__tensors_free(llava__tensors *ts) {
     int i;
     for (i = 0; i < ts->n; i++) LLAVA_FREE(ts->t[i].name);
+    for (i = 0; i < ts->n_owned; i++) llava__free_aligned(ts->owned[i]);
+    LLAVA_FREE(ts->owned);
     for (i = 0; i < ts->n_shards; i++) {
         llava__file_close(&ts->shards[i].f);
         LLAVA_FREE(ts->shards[i].path);
