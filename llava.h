@@ -1381,7 +1381,7 @@ typedef struct {
 } llava__tensors;
 
 /* hands p (from llava__alloc_aligned) to ts, freed with it; p NULL or out of memory is an error (p freed) */
-static int llava__tensors_own(llava__tensors *ts, void *p) {
+LLAVA__MAYBE_UNUSED static int llava__tensors_own(llava__tensors *ts, void *p) {
     if (!p) return llava__err("out of memory");
     if (ts->n_owned == ts->cap_owned) {
         int nc = ts->cap_owned ? ts->cap_owned * 2 : 64;
