@@ -1601,14 +1601,829 @@ static const llava__tensor *llava__tensors_find(const llava__tensors *ts, const 
     return NULL;
 }
 
-/* loads model.safetensors, or the shards model.safetensors.index.json names, from dir */
+/* --- PyTorch checkpoints (.bin): torch.save's zip archive, read with a restricted unpickler ------
+   torch.save (PyTorch >= 1.6, _use_new_zipfile_serialization) writes a zip archive of STORED entries:
+   <archive>/data.pkl (the pickled object), <archive>/data/<key> (one entry per storage: its raw bytes,
+   little-endian), <archive>/byteorder and <archive>/version. Only STORED entries are read (torch
+   writes nothing else; refusing compressed ones also refuses zip bombs) and every offset and size is
+   checked against the file, ZIP64 records included (7B shards pass 4 GB).
+   data.pkl is interpreted, never executed: a small stack machine knows the pickle opcodes a state
+   dict uses (protocol 2 as torch.save writes it, plus protocol 4-5 framing) and exactly the globals
+   torch.serialization._load resolves for one: collections.OrderedDict, torch._utils._rebuild_tensor_v2
+   / _rebuild_parameter, and the storage types in persistent ids ('storage', torch.XStorage, key,
+   location, numel). Anything else is refused with a message naming it. Containers are sealed once
+   placed inside another object (pickle fills a container before using it), which refuses recursive
+   structures; nesting, the stack, the memo and the object count are bounded. */
+#define LLAVA__PT_MAX_DEPTH 64        /* nesting of tuples, lists and dicts */
+#define LLAVA__PT_MAX_STACK (1 << 15) /* pickle stack and mark stack (a state dict needs ~2000) */
+#define LLAVA__PT_MAX_OBJS (1 << 24)  /* objects plus container slots in one data.pkl */
+#define LLAVA__PT_MAX_ENTRIES (1 << 22)
+
+static uint32_t llava__pt_u16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
+static uint32_t llava__pt_u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t llava__pt_u64(const unsigned char *p) { return (uint64_t)llava__pt_u32(p) | (uint64_t)llava__pt_u32(p + 4) << 32; }
+
+typedef struct {
+    const char *name; /* not NUL-terminated (points into the central directory) */
+    size_t name_len;
+    const unsigned char *data;
+    uint64_t size;
+} llava__zip_entry;
+
+static int llava__zip_entry_cmp(const void *a, const void *b) {
+    const llava__zip_entry *x = (const llava__zip_entry *)a, *y = (const llava__zip_entry *)b;
+    size_t n = LLAVA__MIN(x->name_len, y->name_len);
+    int c = memcmp(x->name, y->name, n);
+    return c ? c : (x->name_len < y->name_len ? -1 : x->name_len > y->name_len);
+}
+
+/* the entries of a zip archive (APPNOTE.TXT 4.3), sorted by name; STORED only */
+static int llava__zip_read(const unsigned char *d, size_t size, const char *path, llava__zip_entry **out, int *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    if (size < 22) return llava__err("%s: not a zip archive (%zu bytes; torch.save writes one since PyTorch 1.6)", path, size);
+    /* end of central directory: 22 bytes + a comment of up to 65535, at the end of the file */
+    size_t pos = size - 22, stop = size - 22 > 65535 ? size - 22 - 65535 : 0, eocd = (size_t)-1;
+    for (;; pos--) {
+        if (llava__pt_u32(d + pos) == 0x06054b50u && pos + 22 + llava__pt_u16(d + pos + 20) <= size) {
+            eocd = pos;
+            break;
+        }
+        if (pos == stop) break;
+    }
+    if (eocd == (size_t)-1) {
+        if (size >= 2 && d[0] == 0x80 && d[1] <= 5)
+            return llava__err("%s: a pickle, not a zip archive: the legacy torch.save format (before PyTorch 1.6) is not "
+                              "supported; load and save it again with a current PyTorch", path);
+        return llava__err("%s: not a zip archive (no end-of-central-directory record; truncated?)", path);
+    }
+    const unsigned char *e = d + eocd;
+    uint64_t n = llava__pt_u16(e + 10), cd_size = llava__pt_u32(e + 12), cd_off = llava__pt_u32(e + 16);
+    uint32_t disk = llava__pt_u16(e + 4), cd_disk = llava__pt_u16(e + 6);
+    if (eocd >= 20 && llava__pt_u32(d + eocd - 20) == 0x07064b50u) { /* ZIP64 locator -> ZIP64 end record */
+        uint64_t z = llava__pt_u64(d + eocd - 20 + 8);
+        if (llava__pt_u32(d + eocd - 20 + 4) != 0 || llava__pt_u32(d + eocd - 20 + 16) > 1)
+            return llava__err("%s: a multi-disk zip archive is not supported", path);
+        if (z > eocd - 20 || eocd - 20 - z < 56 || llava__pt_u32(d + z) != 0x06064b50u)
+            return llava__err("%s: the ZIP64 end-of-central-directory record is missing or lies outside the file", path);
+        disk = llava__pt_u32(d + z + 16);
+        cd_disk = llava__pt_u32(d + z + 20);
+        n = llava__pt_u64(d + z + 32);
+        cd_size = llava__pt_u64(d + z + 40);
+        cd_off = llava__pt_u64(d + z + 48);
+    } else if (n == 0xffff || cd_size == 0xffffffffu || cd_off == 0xffffffffu) {
+        return llava__err("%s: the zip archive needs ZIP64 records but has no ZIP64 locator", path);
+    }
+    if (disk != 0 || cd_disk != 0) return llava__err("%s: a multi-disk zip archive is not supported", path);
+    if (cd_off > size || cd_size > size - cd_off)
+        return llava__err("%s: the zip central directory (%llu bytes at %llu) lies outside the file (%zu bytes)", path,
+                          (unsigned long long)cd_size, (unsigned long long)cd_off, size);
+    if (n > cd_size / 46 || n > LLAVA__PT_MAX_ENTRIES)
+        return llava__err("%s: the zip archive claims %llu entries in a central directory of %llu bytes", path,
+                          (unsigned long long)n, (unsigned long long)cd_size);
+    llava__zip_entry *ents = (llava__zip_entry *)llava__calloc((size_t)n + 1, sizeof *ents);
+    if (!ents) return llava__err("out of memory");
+    const unsigned char *p = d + cd_off, *cd_end = d + cd_off + cd_size;
+    uint64_t i;
+    for (i = 0; i < n; i++) {
+        if ((size_t)(cd_end - p) < 46 || llava__pt_u32(p) != 0x02014b50u) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip central directory entry %llu is malformed", path, (unsigned long long)i);
+        }
+        uint32_t flags = llava__pt_u16(p + 8), method = llava__pt_u16(p + 10), nlen = llava__pt_u16(p + 28),
+                 xlen = llava__pt_u16(p + 30), clen = llava__pt_u16(p + 32);
+        uint64_t csize = llava__pt_u32(p + 20), usize = llava__pt_u32(p + 24), loff = llava__pt_u32(p + 42);
+        if ((size_t)(cd_end - p) - 46 < (size_t)nlen + xlen + clen) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip central directory entry %llu runs past the directory", path, (unsigned long long)i);
+        }
+        const char *name = (const char *)p + 46;
+        /* ZIP64 extended information (header 0x0001): the 64-bit values of the fields set to 0xffffffff */
+        const unsigned char *x = p + 46 + nlen, *xe = x + xlen;
+        int bad = 0;
+        while (xe - x >= 4) {
+            uint32_t id = llava__pt_u16(x), len = llava__pt_u16(x + 2);
+            const unsigned char *v = x + 4;
+            if ((size_t)(xe - v) < len) {
+                bad = 1;
+                break;
+            }
+            if (id == 0x0001) {
+                uint64_t *f[3] = {&usize, &csize, &loff};
+                const unsigned char *q = v;
+                int j;
+                for (j = 0; j < 3 && !bad; j++)
+                    if (*f[j] == 0xffffffffu) {
+                        if (v + len - q < 8) bad = 1;
+                        else *f[j] = llava__pt_u64(q), q += 8;
+                    }
+                if (bad) break;
+            }
+            x = v + len;
+        }
+        if (bad || usize == 0xffffffffu || csize == 0xffffffffu || loff == 0xffffffffu) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' has a malformed ZIP64 extra field", path, (int)nlen, name);
+        }
+        if (flags & 1) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' is encrypted", path, (int)nlen, name);
+        }
+        if (method != 0 || csize != usize) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' is compressed (method %u); only stored entries are read, as torch.save "
+                              "writes them", path, (int)nlen, name, method);
+        }
+        /* the local header: its own name and extra field lengths place the data */
+        if (loff > size || size - loff < 30 || llava__pt_u32(d + loff) != 0x04034b50u) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' has no local header at offset %llu", path, (int)nlen, name, (unsigned long long)loff);
+        }
+        uint64_t lnlen = llava__pt_u16(d + loff + 26), lxlen = llava__pt_u16(d + loff + 28), data = loff + 30 + lnlen + lxlen;
+        if (data > size || usize > size - data) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' (%llu bytes at %llu) runs past the end of the file (%zu bytes; truncated?)", path,
+                              (int)nlen, name, (unsigned long long)usize, (unsigned long long)data, size);
+        }
+        if (lnlen != nlen || memcmp(d + loff + 30, name, nlen) != 0) {
+            LLAVA_FREE(ents);
+            return llava__err("%s: zip entry '%.*s' names another file in its local header", path, (int)nlen, name);
+        }
+        ents[i].name = name;
+        ents[i].name_len = nlen;
+        ents[i].data = d + data;
+        ents[i].size = usize;
+        p += 46 + nlen + xlen + clen;
+    }
+    if (n > 1) qsort(ents, (size_t)n, sizeof *ents, llava__zip_entry_cmp);
+    for (i = 1; i < n; i++)
+        if (!llava__zip_entry_cmp(&ents[i - 1], &ents[i])) {
+            int rc = llava__err("%s: zip entry '%.*s' occurs twice", path, (int)ents[i].name_len, ents[i].name);
+            LLAVA_FREE(ents);
+            return rc;
+        }
+    *out = ents;
+    *n_out = (int)n;
+    return LLAVA_OK;
+}
+
+static const llava__zip_entry *llava__zip_find(const llava__zip_entry *e, int n, const char *a, size_t al, const char *b) {
+    char buf[512];
+    size_t bl = strlen(b);
+    if (al + bl > sizeof buf) return NULL;
+    memcpy(buf, a, al);
+    memcpy(buf + al, b, bl);
+    llava__zip_entry key;
+    key.name = buf;
+    key.name_len = al + bl;
+    return (const llava__zip_entry *)bsearch(&key, e, (size_t)n, sizeof *e, llava__zip_entry_cmp);
+}
+
+/* the storage types torch.serialization pickles (torch.<Name>Storage) */
+static const struct {
+    const char *name, *dtype_name;
+    int dtype;
+    size_t size;
+} llava__pt_storages[] = {
+    {"FloatStorage", "F32", LLAVA_F32, 4},  {"HalfStorage", "F16", LLAVA_F16, 2},    {"BFloat16Storage", "BF16", LLAVA_BF16, 2},
+    {"DoubleStorage", "F64", -1, 8},        {"LongStorage", "I64", -1, 8},           {"IntStorage", "I32", -1, 4},
+    {"ShortStorage", "I16", -1, 2},         {"CharStorage", "I8", -1, 1},            {"ByteStorage", "U8", -1, 1},
+    {"BoolStorage", "BOOL", -1, 1},         {"ComplexFloatStorage", "C64", -1, 8},   {"ComplexDoubleStorage", "C128", -1, 16},
+    {"Float8_e4m3fnStorage", "F8_E4M3", -1, 1}, {"Float8_e5m2Storage", "F8_E5M2", -1, 1}, {"UInt16Storage", "U16", -1, 2},
+    {"UInt32Storage", "U32", -1, 4},        {"UInt64Storage", "U64", -1, 8}};
+#define LLAVA__PT_N_STORAGES ((int)(sizeof llava__pt_storages / sizeof llava__pt_storages[0]))
+
+enum { LLAVA__PK_NONE, LLAVA__PK_BOOL, LLAVA__PK_INT, LLAVA__PK_FLOAT, LLAVA__PK_STR, LLAVA__PK_TUPLE, LLAVA__PK_LIST, LLAVA__PK_DICT,
+       LLAVA__PK_GLOBAL, LLAVA__PK_STORAGE, LLAVA__PK_TENSOR };
+enum { LLAVA__PG_ODICT, LLAVA__PG_REBUILD, LLAVA__PG_PARAM, LLAVA__PG_STORAGE }; /* + storage index */
+static const char *const llava__pk_type_names[] = {"None", "bool", "int", "float", "str", "tuple", "list", "dict", "global", "storage", "tensor"};
+
+typedef struct {
+    unsigned char type, sealed;
+    unsigned short depth;
+    int n, cap;  /* children: TUPLE and LIST items, DICT key/value pairs (2 per item) */
+    int *kids;
+    int64_t i;   /* BOOL, INT; GLOBAL: LLAVA__PG_*; STORAGE, TENSOR: index in their tables */
+    double f;
+    const char *s; /* STR: into data.pkl, not NUL-terminated */
+    size_t len;
+} llava__pk_obj;
+
+typedef struct {
+    const unsigned char *data;
+    uint64_t numel;
+    int st; /* index in llava__pt_storages */
+} llava__pk_storage;
+
+typedef struct {
+    int storage, ndim;
+    int64_t offset, shape[LLAVA__MAX_NDIM], stride[LLAVA__MAX_NDIM];
+} llava__pk_tensor;
+
+typedef struct {
+    const char *path;
+    const unsigned char *pkl, *pos, *end;
+    const llava__zip_entry *ents;
+    int n_ents;
+    const char *arch; /* "<archive>/" */
+    size_t arch_len;
+    llava__pk_obj *o;
+    int n_o, cap_o;
+    long budget; /* objects + container slots left */
+    int *stack, n_stack, *marks, n_marks;
+    int *memo, n_memo, cap_memo;
+    llava__pk_storage *st;
+    int n_st, cap_st;
+    llava__pk_tensor *t;
+    int n_t, cap_t;
+} llava__pk;
+
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int llava__pk_err(llava__pk *u, const char *fmt, ...) {
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return llava__err("%s: data.pkl at byte %zu: %s", u->path, (size_t)(u->pos - u->pkl), msg);
+}
+
+static int llava__pk_grow(void **p, int *cap, int need, size_t elem) {
+    if (need <= *cap) return LLAVA_OK;
+    int nc = *cap ? *cap : 64;
+    while (nc < need) nc = nc > INT32_MAX / 2 ? need : nc * 2;
+    void *np = LLAVA_REALLOC(*p, (size_t)nc * elem);
+    if (!np) return llava__err("out of memory");
+    *p = np;
+    *cap = nc;
+    return LLAVA_OK;
+}
+
+/* a new object of type ty; its index, or -1 */
+static int llava__pk_new(llava__pk *u, int ty) {
+    if (--u->budget < 0) return llava__pk_err(u, "more than %d objects", LLAVA__PT_MAX_OBJS), -1;
+    if (llava__pk_grow((void **)&u->o, &u->cap_o, u->n_o + 1, sizeof *u->o) != LLAVA_OK) return -1;
+    llava__pk_obj *o = &u->o[u->n_o];
+    memset(o, 0, sizeof *o);
+    o->type = (unsigned char)ty;
+    o->depth = 1;
+    return u->n_o++;
+}
+
+static int llava__pk_push(llava__pk *u, int obj) {
+    if (obj < 0) return LLAVA_ERR;
+    if (u->n_stack >= LLAVA__PT_MAX_STACK) return llava__pk_err(u, "stack deeper than %d", LLAVA__PT_MAX_STACK);
+    u->stack[u->n_stack++] = obj;
+    return LLAVA_OK;
+}
+static int llava__pk_pop(llava__pk *u, int *obj) {
+    int floor_ = u->n_marks ? u->marks[u->n_marks - 1] : 0;
+    if (u->n_stack <= floor_) return llava__pk_err(u, "stack underflow");
+    *obj = u->stack[--u->n_stack];
+    return LLAVA_OK;
+}
+/* the stack position of the topmost mark, which is removed */
+static int llava__pk_pop_mark(llava__pk *u, int *at) {
+    if (!u->n_marks) return llava__pk_err(u, "no MARK on the stack");
+    *at = u->marks[--u->n_marks];
+    return LLAVA_OK;
+}
+
+/* child c goes inside container (or tuple) p: c is sealed from now on; p must not be sealed */
+static int llava__pk_adopt(llava__pk *u, int p, int c) {
+    llava__pk_obj *po = &u->o[p], *co = &u->o[c];
+    if (p == c) return llava__pk_err(u, "a %s is put inside itself (a recursive structure)", llava__pk_type_names[po->type]);
+    if (po->sealed) return llava__pk_err(u, "a %s is modified after being placed in another object (a recursive structure)", llava__pk_type_names[po->type]);
+    if (co->depth + 1 > LLAVA__PT_MAX_DEPTH) return llava__pk_err(u, "nesting deeper than %d", LLAVA__PT_MAX_DEPTH);
+    if (--u->budget < 0) return llava__pk_err(u, "more than %d objects", LLAVA__PT_MAX_OBJS);
+    if (llava__pk_grow((void **)&po->kids, &po->cap, po->n + 1, sizeof(int)) != LLAVA_OK) return LLAVA_ERR;
+    po = &u->o[p];
+    po->kids[po->n++] = c;
+    u->o[c].sealed = 1;
+    if (u->o[c].depth + 1 > po->depth) po->depth = (unsigned short)(u->o[c].depth + 1);
+    return LLAVA_OK;
+}
+
+/* a tuple of the stack's items from position at on */
+static int llava__pk_tuple(llava__pk *u, int at) {
+    int t = llava__pk_new(u, LLAVA__PK_TUPLE), k;
+    if (t < 0) return LLAVA_ERR;
+    for (k = at; k < u->n_stack; k++)
+        if (llava__pk_adopt(u, t, u->stack[k]) != LLAVA_OK) return LLAVA_ERR;
+    u->n_stack = at;
+    return llava__pk_push(u, t);
+}
+
+static int llava__pk_need(llava__pk *u, size_t k, const char *what) {
+    if ((size_t)(u->end - u->pos) < k) return llava__pk_err(u, "truncated: %s needs %zu more bytes", what, k);
+    return LLAVA_OK;
+}
+
+static int llava__pk_str(llava__pk *u, uint64_t len) {
+    if (len > (uint64_t)(u->end - u->pos)) return llava__pk_err(u, "truncated: a string of %llu bytes runs past the end", (unsigned long long)len);
+    int s = llava__pk_new(u, LLAVA__PK_STR);
+    if (s < 0) return LLAVA_ERR;
+    u->o[s].s = (const char *)u->pos;
+    u->o[s].len = (size_t)len;
+    u->pos += len;
+    return llava__pk_push(u, s);
+}
+
+static int llava__pk_int(llava__pk *u, int64_t v) {
+    int s = llava__pk_new(u, LLAVA__PK_INT);
+    if (s < 0) return LLAVA_ERR;
+    u->o[s].i = v;
+    return llava__pk_push(u, s);
+}
+
+static int llava__pk_streq(const llava__pk_obj *o, const char *s) {
+    return o->type == LLAVA__PK_STR && o->len == strlen(s) && !memcmp(o->s, s, o->len);
+}
+
+/* module.name -> an allowed global (pushed), or an error naming it */
+static int llava__pk_global(llava__pk *u, const char *mod, size_t ml, const char *nm, size_t nl) {
+    int g = -1, k;
+#define LLAVA__PK_IS(a, al, s) ((al) == strlen(s) && !memcmp((a), (s), (al)))
+    if (LLAVA__PK_IS(mod, ml, "collections") && LLAVA__PK_IS(nm, nl, "OrderedDict")) g = LLAVA__PG_ODICT;
+    else if (LLAVA__PK_IS(mod, ml, "torch._utils") && LLAVA__PK_IS(nm, nl, "_rebuild_tensor_v2")) g = LLAVA__PG_REBUILD;
+    else if (LLAVA__PK_IS(mod, ml, "torch._utils") && LLAVA__PK_IS(nm, nl, "_rebuild_parameter")) g = LLAVA__PG_PARAM;
+    else if (LLAVA__PK_IS(mod, ml, "torch"))
+        for (k = 0; k < LLAVA__PT_N_STORAGES; k++)
+            if (LLAVA__PK_IS(nm, nl, llava__pt_storages[k].name)) g = LLAVA__PG_STORAGE + k;
+#undef LLAVA__PK_IS
+    if (g < 0)
+        return llava__pk_err(u, "global '%.*s.%.*s' is not allowed (a state dict needs only collections.OrderedDict, "
+                                "torch._utils._rebuild_tensor_v2 and _rebuild_parameter, and torch storage types)",
+                             (int)LLAVA__MIN(ml, 100), mod, (int)LLAVA__MIN(nl, 100), nm);
+    int o = llava__pk_new(u, LLAVA__PK_GLOBAL);
+    if (o < 0) return LLAVA_ERR;
+    u->o[o].i = g;
+    return llava__pk_push(u, o);
+}
+
+static const char *llava__pk_global_name(int g) {
+    if (g == LLAVA__PG_ODICT) return "collections.OrderedDict";
+    if (g == LLAVA__PG_REBUILD) return "torch._utils._rebuild_tensor_v2";
+    if (g == LLAVA__PG_PARAM) return "torch._utils._rebuild_parameter";
+    return llava__pt_storages[g - LLAVA__PG_STORAGE].name;
+}
+
+/* an int tuple (size or stride) into v[]; its length, or -1 */
+static int llava__pk_ints(llava__pk *u, int obj, int64_t *v, const char *what) {
+    const llava__pk_obj *o = &u->o[obj];
+    int k;
+    if (o->type != LLAVA__PK_TUPLE) return llava__pk_err(u, "tensor %s is a %s, not a tuple", what, llava__pk_type_names[o->type]), -1;
+    if (o->n > LLAVA__MAX_NDIM) return llava__pk_err(u, "tensor %s has %d dimensions (at most %d)", what, o->n, LLAVA__MAX_NDIM), -1;
+    for (k = 0; k < o->n; k++) {
+        const llava__pk_obj *x = &u->o[o->kids[k]];
+        if (x->type != LLAVA__PK_INT || x->i < 0) return llava__pk_err(u, "tensor %s entry %d is not a non-negative int", what, k), -1;
+        v[k] = x->i;
+    }
+    return o->n;
+}
+
+/* torch._utils._rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]):
+   checked so that every element the tensor reaches lies inside its storage */
+static int llava__pk_rebuild(llava__pk *u, int args) {
+    const llava__pk_obj *a = &u->o[args];
+    if (a->n != 6 && a->n != 7) return llava__pk_err(u, "_rebuild_tensor_v2 takes 6 or 7 arguments, not %d", a->n);
+    const llava__pk_obj *so = &u->o[a->kids[0]], *oo = &u->o[a->kids[1]];
+    if (so->type != LLAVA__PK_STORAGE) return llava__pk_err(u, "_rebuild_tensor_v2: the first argument is a %s, not a storage", llava__pk_type_names[so->type]);
+    if (oo->type != LLAVA__PK_INT || oo->i < 0) return llava__pk_err(u, "_rebuild_tensor_v2: the storage offset is not a non-negative int");
+    llava__pk_tensor t;
+    memset(&t, 0, sizeof t);
+    t.storage = (int)so->i;
+    t.offset = oo->i;
+    int64_t stride[LLAVA__MAX_NDIM];
+    int nd = llava__pk_ints(u, a->kids[2], t.shape, "size"), ns = nd < 0 ? -1 : llava__pk_ints(u, a->kids[3], stride, "stride");
+    if (nd < 0 || ns < 0) return LLAVA_ERR;
+    if (nd != ns) return llava__pk_err(u, "tensor size has %d dimensions but stride %d", nd, ns);
+    t.ndim = nd;
+    memcpy(t.stride, stride, sizeof stride);
+    const llava__pk_storage *s = &u->st[t.storage];
+    /* the largest element index reached: offset + sum (size_i - 1) * stride_i, overflow-checked */
+    uint64_t numel = 1, last = (uint64_t)t.offset, lim = (uint64_t)1 << 62;
+    int k, empty = 0;
+    for (k = 0; k < nd; k++) {
+        uint64_t sz = (uint64_t)t.shape[k], sd = (uint64_t)t.stride[k];
+        if (sz == 0) empty = 1;
+        if (sz && numel > lim / sz) return llava__pk_err(u, "tensor size overflows");
+        numel *= sz;
+        if (sz > 1 && sd && (sz - 1 > lim / sd || last > lim - (sz - 1) * sd)) return llava__pk_err(u, "tensor stride overflows");
+        if (sz > 1) last += (sz - 1) * sd;
+    }
+    if (empty ? (uint64_t)t.offset > s->numel : last >= s->numel)
+        return llava__pk_err(u, "tensor (storage offset %lld, sizes and strides reaching element %llu) runs past its %s of %llu elements",
+                             (long long)t.offset, (unsigned long long)last, llava__pt_storages[s->st].name, (unsigned long long)s->numel);
+    if (!empty && numel > s->numel)
+        return llava__pk_err(u, "tensor of %llu elements is a broadcast view of a storage of %llu (not supported)",
+                             (unsigned long long)numel, (unsigned long long)s->numel);
+    if (llava__pk_grow((void **)&u->t, &u->cap_t, u->n_t + 1, sizeof *u->t) != LLAVA_OK) return LLAVA_ERR;
+    u->t[u->n_t] = t;
+    int o = llava__pk_new(u, LLAVA__PK_TENSOR);
+    if (o < 0) return LLAVA_ERR;
+    u->o[o].i = u->n_t++;
+    return llava__pk_push(u, o);
+}
+
+/* BINPERSID: ('storage', torch.XStorage, key, location, numel), torch.serialization's persistent id */
+static int llava__pk_persid(llava__pk *u, int pid) {
+    const llava__pk_obj *p = &u->o[pid];
+    if (p->type != LLAVA__PK_TUPLE || p->n != 5 || !llava__pk_streq(&u->o[p->kids[0]], "storage"))
+        return llava__pk_err(u, "persistent id is not ('storage', type, key, location, numel)");
+    const llava__pk_obj *ty = &u->o[p->kids[1]], *key = &u->o[p->kids[2]], *loc = &u->o[p->kids[3]], *ne = &u->o[p->kids[4]];
+    if (ty->type != LLAVA__PK_GLOBAL || ty->i < LLAVA__PG_STORAGE) return llava__pk_err(u, "persistent id: the storage type is not a torch storage type");
+    if (key->type != LLAVA__PK_STR || loc->type != LLAVA__PK_STR || ne->type != LLAVA__PK_INT || ne->i < 0)
+        return llava__pk_err(u, "persistent id: key and location must be strings and numel a non-negative int");
+    if (key->len == 0 || key->len > 200 || memchr(key->s, '/', key->len) || memchr(key->s, 0, key->len))
+        return llava__pk_err(u, "persistent id: bad storage key");
+    int st = (int)(ty->i - LLAVA__PG_STORAGE);
+    char kb[256];
+    snprintf(kb, sizeof kb, "data/%.*s", (int)key->len, key->s);
+    const llava__zip_entry *e = llava__zip_find(u->ents, u->n_ents, u->arch, u->arch_len, kb);
+    if (!e) return llava__pk_err(u, "storage key '%.*s' has no data entry (%.*s%s)", (int)key->len, key->s, (int)u->arch_len, u->arch, kb);
+    uint64_t esz = llava__pt_storages[st].size, n = (uint64_t)ne->i;
+    if (n > UINT64_MAX / esz || n * esz != e->size)
+        return llava__pk_err(u, "storage '%.*s' of %llu x %s needs %llu bytes but its data entry holds %llu", (int)key->len, key->s,
+                             (unsigned long long)n, llava__pt_storages[st].name,
+                             n > UINT64_MAX / esz ? 0ull : (unsigned long long)(n * esz), (unsigned long long)e->size);
+    if (llava__pk_grow((void **)&u->st, &u->cap_st, u->n_st + 1, sizeof *u->st) != LLAVA_OK) return LLAVA_ERR;
+    u->st[u->n_st].data = e->data;
+    u->st[u->n_st].numel = n;
+    u->st[u->n_st].st = st;
+    int o = llava__pk_new(u, LLAVA__PK_STORAGE);
+    if (o < 0) return LLAVA_ERR;
+    u->o[o].i = u->n_st++;
+    return llava__pk_push(u, o);
+}
+
+static int llava__pk_memo_put(llava__pk *u, uint64_t idx) {
+    if (!u->n_stack) return llava__pk_err(u, "memo put on an empty stack");
+    if (idx > (uint64_t)u->n_memo) return llava__pk_err(u, "memo index %llu out of order (next is %d)", (unsigned long long)idx, u->n_memo);
+    if (idx == (uint64_t)u->n_memo) {
+        if (u->n_memo >= LLAVA__PT_MAX_OBJS) return llava__pk_err(u, "memo larger than %d", LLAVA__PT_MAX_OBJS);
+        if (llava__pk_grow((void **)&u->memo, &u->cap_memo, u->n_memo + 1, sizeof(int)) != LLAVA_OK) return LLAVA_ERR;
+        u->n_memo++;
+    }
+    u->memo[idx] = u->stack[u->n_stack - 1];
+    return LLAVA_OK;
+}
+static int llava__pk_memo_get(llava__pk *u, uint64_t idx) {
+    if (idx >= (uint64_t)u->n_memo) return llava__pk_err(u, "memo slot %llu was never set", (unsigned long long)idx);
+    return llava__pk_push(u, u->memo[idx]);
+}
+
+/* runs data.pkl; *result is the object STOP returns */
+static int llava__pk_run(llava__pk *u, int *result) {
+    while (u->pos < u->end) {
+        const unsigned char op = *u->pos++;
+        int a, b, c, at, k;
+        switch (op) {
+        case 0x80: /* PROTO */
+            if (llava__pk_need(u, 1, "PROTO")) return LLAVA_ERR;
+            if (*u->pos < 2 || *u->pos > 5) return llava__pk_err(u, "pickle protocol %d (2 to 5 are read)", *u->pos);
+            u->pos++;
+            break;
+        case 0x95: /* FRAME: a length; the frame's opcodes follow in place */
+            if (llava__pk_need(u, 8, "FRAME")) return LLAVA_ERR;
+            if (llava__pt_u64(u->pos) > (uint64_t)(u->end - u->pos - 8)) return llava__pk_err(u, "truncated: a frame runs past the end");
+            u->pos += 8;
+            break;
+        case '.': /* STOP */
+            if (llava__pk_pop(u, result)) return LLAVA_ERR;
+            return LLAVA_OK;
+        case '(': /* MARK */
+            if (u->n_marks >= LLAVA__PT_MAX_STACK) return llava__pk_err(u, "more than %d marks", LLAVA__PT_MAX_STACK);
+            u->marks[u->n_marks++] = u->n_stack;
+            break;
+        case '}': if (llava__pk_push(u, llava__pk_new(u, LLAVA__PK_DICT))) return LLAVA_ERR; break;  /* EMPTY_DICT */
+        case ']': if (llava__pk_push(u, llava__pk_new(u, LLAVA__PK_LIST))) return LLAVA_ERR; break;  /* EMPTY_LIST */
+        case ')': if (llava__pk_push(u, llava__pk_new(u, LLAVA__PK_TUPLE))) return LLAVA_ERR; break; /* EMPTY_TUPLE */
+        case 'N': if (llava__pk_push(u, llava__pk_new(u, LLAVA__PK_NONE))) return LLAVA_ERR; break;  /* NONE */
+        case 0x88: case 0x89: /* NEWTRUE, NEWFALSE */
+            if ((a = llava__pk_new(u, LLAVA__PK_BOOL)) < 0) return LLAVA_ERR;
+            u->o[a].i = op == 0x88;
+            if (llava__pk_push(u, a)) return LLAVA_ERR;
+            break;
+        case 't': /* TUPLE */
+            if (llava__pk_pop_mark(u, &at) || llava__pk_tuple(u, at)) return LLAVA_ERR;
+            break;
+        case 0x85: case 0x86: case 0x87: /* TUPLE1, TUPLE2, TUPLE3 */
+            k = op - 0x84;
+            if (u->n_stack - k < (u->n_marks ? u->marks[u->n_marks - 1] : 0)) return llava__pk_err(u, "stack underflow");
+            if (llava__pk_tuple(u, u->n_stack - k)) return LLAVA_ERR;
+            break;
+        case 'l': case 'd': /* LIST, DICT: from the items above the mark */
+            if (llava__pk_pop_mark(u, &at)) return LLAVA_ERR;
+            if (op == 'd' && (u->n_stack - at) % 2) return llava__pk_err(u, "DICT with an odd number of items");
+            if ((a = llava__pk_new(u, op == 'l' ? LLAVA__PK_LIST : LLAVA__PK_DICT)) < 0) return LLAVA_ERR;
+            for (k = at; k < u->n_stack; k++)
+                if (llava__pk_adopt(u, a, u->stack[k])) return LLAVA_ERR;
+            u->n_stack = at;
+            if (llava__pk_push(u, a)) return LLAVA_ERR;
+            break;
+        case 'X': /* BINUNICODE */
+            if (llava__pk_need(u, 4, "BINUNICODE")) return LLAVA_ERR;
+            u->pos += 4;
+            if (llava__pk_str(u, llava__pt_u32(u->pos - 4))) return LLAVA_ERR;
+            break;
+        case 0x8c: /* SHORT_BINUNICODE */
+            if (llava__pk_need(u, 1, "SHORT_BINUNICODE")) return LLAVA_ERR;
+            u->pos += 1;
+            if (llava__pk_str(u, u->pos[-1])) return LLAVA_ERR;
+            break;
+        case 0x8d: /* BINUNICODE8 */
+            if (llava__pk_need(u, 8, "BINUNICODE8")) return LLAVA_ERR;
+            u->pos += 8;
+            if (llava__pk_str(u, llava__pt_u64(u->pos - 8))) return LLAVA_ERR;
+            break;
+        case 'J': /* BININT: signed 32-bit */
+            if (llava__pk_need(u, 4, "BININT")) return LLAVA_ERR;
+            u->pos += 4;
+            if (llava__pk_int(u, (int64_t)(int32_t)llava__pt_u32(u->pos - 4))) return LLAVA_ERR;
+            break;
+        case 'K': /* BININT1 */
+            if (llava__pk_need(u, 1, "BININT1")) return LLAVA_ERR;
+            u->pos += 1;
+            if (llava__pk_int(u, u->pos[-1])) return LLAVA_ERR;
+            break;
+        case 'M': /* BININT2 */
+            if (llava__pk_need(u, 2, "BININT2")) return LLAVA_ERR;
+            u->pos += 2;
+            if (llava__pk_int(u, llava__pt_u16(u->pos - 2))) return LLAVA_ERR;
+            break;
+        case 0x8a: { /* LONG1: n bytes, little-endian two's complement; up to 8 */
+            if (llava__pk_need(u, 1, "LONG1")) return LLAVA_ERR;
+            const int nb = *u->pos++;
+            uint64_t v = 0;
+            if (nb > 8) return llava__pk_err(u, "LONG1 of %d bytes (at most 8 are read)", nb);
+            if (llava__pk_need(u, (size_t)nb, "LONG1")) return LLAVA_ERR;
+            for (k = nb - 1; k >= 0; k--) v = v << 8 | u->pos[k];
+            if (nb > 0 && nb < 8 && (u->pos[nb - 1] & 0x80)) v |= ~(uint64_t)0 << (8 * nb);
+            u->pos += nb;
+            int64_t sv;
+            memcpy(&sv, &v, sizeof sv);
+            if (llava__pk_int(u, sv)) return LLAVA_ERR;
+            break;
+        }
+        case 'G': { /* BINFLOAT: big-endian double */
+            if (llava__pk_need(u, 8, "BINFLOAT")) return LLAVA_ERR;
+            uint64_t v = 0;
+            for (k = 0; k < 8; k++) v = v << 8 | u->pos[k];
+            u->pos += 8;
+            if ((a = llava__pk_new(u, LLAVA__PK_FLOAT)) < 0) return LLAVA_ERR;
+            memcpy(&u->o[a].f, &v, sizeof v);
+            if (llava__pk_push(u, a)) return LLAVA_ERR;
+            break;
+        }
+        case 'q': /* BINPUT */
+            if (llava__pk_need(u, 1, "BINPUT")) return LLAVA_ERR;
+            u->pos += 1;
+            if (llava__pk_memo_put(u, u->pos[-1])) return LLAVA_ERR;
+            break;
+        case 'r': /* LONG_BINPUT */
+            if (llava__pk_need(u, 4, "LONG_BINPUT")) return LLAVA_ERR;
+            u->pos += 4;
+            if (llava__pk_memo_put(u, llava__pt_u32(u->pos - 4))) return LLAVA_ERR;
+            break;
+        case 0x94: /* MEMOIZE */
+            if (llava__pk_memo_put(u, (uint64_t)u->n_memo)) return LLAVA_ERR;
+            break;
+        case 'h': /* BINGET */
+            if (llava__pk_need(u, 1, "BINGET")) return LLAVA_ERR;
+            u->pos += 1;
+            if (llava__pk_memo_get(u, u->pos[-1])) return LLAVA_ERR;
+            break;
+        case 'j': /* LONG_BINGET */
+            if (llava__pk_need(u, 4, "LONG_BINGET")) return LLAVA_ERR;
+            u->pos += 4;
+            if (llava__pk_memo_get(u, llava__pt_u32(u->pos - 4))) return LLAVA_ERR;
+            break;
+        case '0': /* POP */
+            if (llava__pk_pop(u, &a)) return LLAVA_ERR;
+            break;
+        case '1': /* POP_MARK */
+            if (llava__pk_pop_mark(u, &at)) return LLAVA_ERR;
+            u->n_stack = at;
+            break;
+        case 's': case 'u': /* SETITEM, SETITEMS */
+        case 'a': case 'e': { /* APPEND, APPENDS */
+            const int dict = op == 's' || op == 'u', many = op == 'u' || op == 'e';
+            if (many) {
+                if (llava__pk_pop_mark(u, &at)) return LLAVA_ERR;
+            } else {
+                at = u->n_stack - (dict ? 2 : 1);
+                if (at < (u->n_marks ? u->marks[u->n_marks - 1] : 0)) return llava__pk_err(u, "stack underflow");
+            }
+            if (at < 1 || (u->n_marks && at - 1 < u->marks[u->n_marks - 1])) return llava__pk_err(u, "stack underflow");
+            c = u->stack[at - 1];
+            if (u->o[c].type != (dict ? LLAVA__PK_DICT : LLAVA__PK_LIST))
+                return llava__pk_err(u, "%s on a %s", dict ? "SETITEM" : "APPEND", llava__pk_type_names[u->o[c].type]);
+            if (dict && (u->n_stack - at) % 2) return llava__pk_err(u, "SETITEMS with an odd number of items");
+            for (k = at; k < u->n_stack; k++)
+                if (llava__pk_adopt(u, c, u->stack[k])) return LLAVA_ERR;
+            u->n_stack = at;
+            break;
+        }
+        case 'c': { /* GLOBAL: "module\nname\n" */
+            const unsigned char *m = u->pos, *nl1 = (const unsigned char *)memchr(m, '\n', (size_t)LLAVA__MIN(u->end - m, 256));
+            const unsigned char *nm = nl1 ? nl1 + 1 : NULL, *nl2 = nm ? (const unsigned char *)memchr(nm, '\n', (size_t)LLAVA__MIN(u->end - nm, 256)) : NULL;
+            if (!nl2) return llava__pk_err(u, "GLOBAL: truncated or overlong module and name");
+            u->pos = nl2 + 1;
+            if (llava__pk_global(u, (const char *)m, (size_t)(nl1 - m), (const char *)nm, (size_t)(nl2 - nm))) return LLAVA_ERR;
+            break;
+        }
+        case 0x93: /* STACK_GLOBAL: module, name from the stack */
+            if (llava__pk_pop(u, &b) || llava__pk_pop(u, &a)) return LLAVA_ERR;
+            if (u->o[a].type != LLAVA__PK_STR || u->o[b].type != LLAVA__PK_STR) return llava__pk_err(u, "STACK_GLOBAL of non-strings");
+            if (llava__pk_global(u, u->o[a].s, u->o[a].len, u->o[b].s, u->o[b].len)) return LLAVA_ERR;
+            break;
+        case 'Q': /* BINPERSID */
+            if (llava__pk_pop(u, &a) || llava__pk_persid(u, a)) return LLAVA_ERR;
+            break;
+        case 'R': { /* REDUCE: callable(*args), for the allowed callables only */
+            if (llava__pk_pop(u, &b) || llava__pk_pop(u, &a)) return LLAVA_ERR;
+            const llava__pk_obj *f = &u->o[a], *args = &u->o[b];
+            if (f->type != LLAVA__PK_GLOBAL) return llava__pk_err(u, "REDUCE of a %s", llava__pk_type_names[f->type]);
+            if (args->type != LLAVA__PK_TUPLE) return llava__pk_err(u, "REDUCE with %s arguments", llava__pk_type_names[args->type]);
+            if (f->i == LLAVA__PG_ODICT) {
+                if (args->n) return llava__pk_err(u, "collections.OrderedDict with arguments");
+                if (llava__pk_push(u, llava__pk_new(u, LLAVA__PK_DICT))) return LLAVA_ERR;
+            } else if (f->i == LLAVA__PG_REBUILD) {
+                if (llava__pk_rebuild(u, b)) return LLAVA_ERR;
+            } else if (f->i == LLAVA__PG_PARAM) { /* _rebuild_parameter(data, requires_grad, backward_hooks): the tensor */
+                if (args->n != 3 || u->o[args->kids[0]].type != LLAVA__PK_TENSOR)
+                    return llava__pk_err(u, "_rebuild_parameter takes (tensor, requires_grad, backward_hooks)");
+                if (llava__pk_push(u, args->kids[0])) return LLAVA_ERR;
+            } else {
+                return llava__pk_err(u, "REDUCE of %s is not allowed", llava__pk_global_name((int)f->i));
+            }
+            break;
+        }
+        case 'b': /* BUILD: only an OrderedDict's attributes (state_dict()'s _metadata), dropped */
+            if (llava__pk_pop(u, &b) || llava__pk_pop(u, &a)) return LLAVA_ERR;
+            if (u->o[a].type != LLAVA__PK_DICT) return llava__pk_err(u, "BUILD on a %s", llava__pk_type_names[u->o[a].type]);
+            u->o[b].sealed = 1;
+            if (llava__pk_push(u, a)) return LLAVA_ERR;
+            break;
+        default:
+            if (op >= 0x20 && op < 0x7f) return llava__pk_err(u, "pickle opcode '%c' (0x%02x) is not supported", op, op);
+            return llava__pk_err(u, "pickle opcode 0x%02x is not supported", op);
+        }
+    }
+    return llava__pk_err(u, "truncated: no STOP opcode");
+}
+
+/* adds every tensor of one torch.save checkpoint to ts: the dict data.pkl holds, or the dict under its
+   "state_dict", "model" or "module" key when it holds no tensor itself (training checkpoints) */
+static int llava__pt_add(llava__tensors *ts, const char *path) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    llava__shard *sh = &ts->shards[ts->n_shards];
+    memset(sh, 0, sizeof *sh);
+    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
+    sh->path = llava__strdup(path);
+    const int shard = ts->n_shards++;
+    llava__pk u;
+    memset(&u, 0, sizeof u);
+    u.path = path;
+    int rc = llava__zip_read(sh->f.data, sh->f.size, path, (llava__zip_entry **)&u.ents, &u.n_ents), k, res = -1;
+    const llava__zip_entry *pkl = NULL, *bo = NULL;
+    if (rc == LLAVA_OK) { /* the archive's name: the first entry's directory, as torch's reader takes it */
+        const llava__zip_entry *first = NULL;
+        for (k = 0; k < u.n_ents; k++) /* (the first by position in the file) */
+            if (!first || u.ents[k].data < first->data) first = &u.ents[k];
+        const char *slash = first ? (const char *)memchr(first->name, '/', first->name_len) : NULL;
+        if (slash) {
+            u.arch = first->name;
+            u.arch_len = (size_t)(slash - first->name) + 1;
+            pkl = llava__zip_find(u.ents, u.n_ents, u.arch, u.arch_len, "data.pkl");
+            bo = llava__zip_find(u.ents, u.n_ents, u.arch, u.arch_len, "byteorder");
+        }
+        if (!pkl) rc = llava__err("%s: a zip archive without <archive>/data.pkl: not a PyTorch checkpoint", path);
+        else if (bo && !(bo->size == 6 && !memcmp(bo->data, "little", 6)))
+            rc = llava__err("%s: byteorder is '%.*s': only little-endian checkpoints are read", path, (int)LLAVA__MIN(bo->size, 16), (const char *)bo->data);
+    }
+    if (rc == LLAVA_OK) {
+        u.pkl = u.pos = pkl->data;
+        u.end = pkl->data + pkl->size;
+        u.budget = LLAVA__PT_MAX_OBJS;
+        u.stack = (int *)LLAVA_MALLOC(LLAVA__PT_MAX_STACK * sizeof(int));
+        u.marks = (int *)LLAVA_MALLOC(LLAVA__PT_MAX_STACK * sizeof(int));
+        rc = u.stack && u.marks ? llava__pk_run(&u, &res) : llava__err("out of memory");
+    }
+    if (rc == LLAVA_OK) {
+        const llava__pk_obj *d = &u.o[res];
+        int has = 0;
+        if (d->type != LLAVA__PK_DICT) rc = llava__err("%s: data.pkl holds a %s, not a state dict", path, llava__pk_type_names[d->type]);
+        for (k = 1; rc == LLAVA_OK && k < d->n; k += 2) has |= u.o[d->kids[k]].type == LLAVA__PK_TENSOR;
+        if (rc == LLAVA_OK && !has) {
+            static const char *const inner[] = {"state_dict", "model", "module"};
+            int j;
+            for (j = 0; j < 3 && !has; j++)
+                for (k = 0; k < d->n; k += 2)
+                    if (llava__pk_streq(&u.o[d->kids[k]], inner[j]) && u.o[d->kids[k + 1]].type == LLAVA__PK_DICT) {
+                        d = &u.o[d->kids[k + 1]];
+                        has = 1;
+                        break;
+                    }
+        }
+        for (k = 0; rc == LLAVA_OK && k < d->n; k += 2) {
+            const llava__pk_obj *key = &u.o[d->kids[k]], *val = &u.o[d->kids[k + 1]];
+            if (val->type != LLAVA__PK_TENSOR) continue; /* (ints, strings beside the weights) */
+            if (key->type != LLAVA__PK_STR || !key->len || memchr(key->s, 0, key->len) || key->len > 1000) {
+                rc = llava__err("%s: a tensor's key is not a name (a %s)", path, llava__pk_type_names[key->type]);
+                break;
+            }
+            const llava__pk_tensor *pt = &u.t[val->i];
+            const llava__pk_storage *ps = &u.st[pt->storage];
+            const size_t es = llava__pt_storages[ps->st].size;
+            llava__tensor t;
+            memset(&t, 0, sizeof t);
+            t.dtype = llava__pt_storages[ps->st].dtype;
+            t.dtype_name = llava__pt_storages[ps->st].dtype_name;
+            t.ndim = pt->ndim;
+            t.file = shard;
+            size_t numel = 1;
+            int i, contig = 1;
+            int64_t want = 1;
+            for (i = pt->ndim - 1; i >= 0; i--) { /* row-major strides (any stride on a dimension of 1) */
+                t.shape[i] = pt->shape[i];
+                numel *= (size_t)pt->shape[i];
+                if (pt->shape[i] != 1 && pt->stride[i] != want) contig = 0;
+                want *= pt->shape[i];
+            }
+            t.nbytes = numel * es; /* (bounded by the storage's size, checked at REDUCE) */
+            if (contig || numel == 0) {
+                t.data = ps->data + (size_t)pt->offset * es;
+            } else { /* a strided view: gathered into a buffer the table owns */
+                unsigned char *buf = (unsigned char *)llava__alloc_aligned(t.nbytes);
+                if (llava__tensors_own(ts, buf) != LLAVA_OK) {
+                    rc = LLAVA_ERR;
+                    break;
+                }
+                int64_t idx[LLAVA__MAX_NDIM] = {0};
+                size_t e;
+                for (e = 0; e < numel; e++) {
+                    int64_t off = pt->offset;
+                    for (i = 0; i < pt->ndim; i++) off += idx[i] * pt->stride[i];
+                    memcpy(buf + e * es, ps->data + (size_t)off * es, es);
+                    for (i = pt->ndim - 1; i >= 0 && ++idx[i] == pt->shape[i]; i--) idx[i] = 0;
+                }
+                t.data = buf;
+            }
+            t.name = (char *)LLAVA_MALLOC(key->len + 1);
+            if (!t.name) {
+                rc = llava__err("out of memory");
+                break;
+            }
+            memcpy(t.name, key->s, key->len);
+            t.name[key->len] = 0;
+            if (ts->n == ts->cap) {
+                int nc = ts->cap ? ts->cap * 2 : 256;
+                llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
+                if (!nt) {
+                    LLAVA_FREE(t.name);
+                    rc = llava__err("out of memory");
+                    break;
+                }
+                ts->t = nt;
+                ts->cap = nc;
+            }
+            ts->t[ts->n++] = t;
+        }
+    }
+    for (k = 0; k < u.n_o; k++) LLAVA_FREE(u.o[k].kids);
+    LLAVA_FREE(u.o);
+    LLAVA_FREE(u.stack);
+    LLAVA_FREE(u.marks);
+    LLAVA_FREE(u.memo);
+    LLAVA_FREE(u.st);
+    LLAVA_FREE(u.t);
+    LLAVA_FREE((void *)u.ents);
+    return rc;
+}
+
+/* loads model.safetensors, or the shards model.safetensors.index.json names, from dir; else the same
+   as PyTorch checkpoints: pytorch_model.bin, or the shards of pytorch_model.bin.index.json */
 static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
-    char *single = llava__path_join(dir, "model.safetensors");
-    char *index = llava__path_join(dir, "model.safetensors.index.json");
-    int rc = LLAVA_OK;
-    if (!single || !index) rc = llava__err("out of memory");
-    else if (llava_file_exists(single)) rc = llava__st_add(ts, single);
-    else if (llava_file_exists(index)) {
+    static const char *const names[4] = {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                                         "pytorch_model.bin.index.json"};
+    char *index = NULL;
+    int rc = LLAVA_OK, k;
+    for (k = 0; k < 4; k++) {
+        LLAVA_FREE(index);
+        if (!(index = llava__path_join(dir, names[k]))) return llava__err("out of memory");
+        if (llava_file_exists(index)) break;
+    }
+    int (*add)(llava__tensors *, const char *) = k < 2 ? llava__st_add : llava__pt_add;
+    if (k == 0 || k == 2) rc = add(ts, index);
+    else if (k == 1 || k == 3) {
         size_t n;
         char *text = llava_read_file(index, LLAVA__LIMIT_JSON, &n);
         LlavaJson j;
@@ -1628,16 +2443,16 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
                     if (!strcmp(f->str, e->str)) seen = 1;
                 if (seen) continue;
                 char *p = llava__path_join(dir, e->str);
-                rc = p ? llava__st_add(ts, p) : llava__err("out of memory");
+                rc = p ? add(ts, p) : llava__err("out of memory");
                 LLAVA_FREE(p);
             }
         }
         if (text) llava_json_free(&j);
         LLAVA_FREE(text);
     } else {
-        rc = llava__err("%s: neither model.safetensors nor model.safetensors.index.json is there", dir);
+        rc = llava__err("%s: neither model.safetensors nor model.safetensors.index.json nor pytorch_model.bin nor "
+                        "pytorch_model.bin.index.json is there", dir);
     }
-    LLAVA_FREE(single);
     LLAVA_FREE(index);
     if (rc == LLAVA_OK) rc = llava__tensors_index(ts);
     return rc;
