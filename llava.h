@@ -185,6 +185,13 @@ LLAVADEF const char *llava_last_error(void);
 LLAVADEF LlavaModel *llava_model_load(const char *dir);
 LLAVADEF void llava_model_free(LlavaModel *m);
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
+/* Replaces the projector's weights with a stage-1 checkpoint's, as the original LLaVA's
+   --pretrain_mm_mlp_adapter does: its mm_projector.bin (keys [model.]mm_projector.0.weight, .0.bias,
+   .2.weight, .2.bias; .weight and .bias for a linear projector) or the same in safetensors (by the
+   .safetensors extension), or llava-hf keys ([model.]multi_modal_projector.linear_1.weight ...).
+   Shapes are checked against the config; on failure the model is unchanged. Call it before a trainer's
+   first step (the trainer copies the weights it trains then). */
+LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path);
 /* Matrix products in bfloat16 (operands rounded to bf16, sums in f32), as LLaVA trains: on = 1 for the
    model's forward and backward passes from now on, 0 for f32 again. They run on AMX where the CPU has it
    and the build targets it (-march=native on such a CPU), else the rounding is emulated (slower than f32).
@@ -2081,7 +2088,7 @@ static int llava__pk_memo_get(llava__pk *u, uint64_t idx) {
 static int llava__pk_run(llava__pk *u, int *result) {
     while (u->pos < u->end) {
         const unsigned char op = *u->pos++;
-        int a, b, c, at, k;
+        int a, b, c, at = 0, k;
         switch (op) {
         case 0x80: /* PROTO */
             if (llava__pk_need(u, 1, "PROTO")) return LLAVA_ERR;
@@ -4754,6 +4761,57 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
         return NULL;
     }
     return m;
+}
+
+/* a stage-1 projector file over the model's projector (LLaVA's train.py: --pretrain_mm_mlp_adapter loads
+   mm_projector.bin into model.mm_projector with the "mm_projector." prefix stripped) */
+LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path) {
+    const LlavaConfig *c = &m->cfg;
+    static const char *const orig[] = {"model.mm_projector.", "mm_projector.", "model.model.mm_projector."};
+    static const char *const hf[] = {"multi_modal_projector.", "model.multi_modal_projector."};
+    llava__tensors ts;
+    memset(&ts, 0, sizeof ts);
+    const size_t pl = strlen(path);
+    const int safet = pl >= 12 && !strcmp(path + pl - 12, ".safetensors");
+    int rc = safet ? llava__st_add(&ts, path) : llava__pt_add(&ts, path), i;
+    if (rc == LLAVA_OK) rc = llava__tensors_index(&ts);
+    if (rc != LLAVA_OK) {
+        llava__tensors_free(&ts);
+        return LLAVA_ERR;
+    }
+    const char *pp = llava__probe(&ts, orig, 3, c->proj_layers == 1 ? "weight" : "0.weight");
+    const int original = pp != NULL;
+    if (!pp) pp = llava__probe(&ts, hf, 2, "linear_1.weight");
+    if (!pp) {
+        llava__tensors_free(&ts);
+        return llava__err("%s: no projector weights (looked for model.mm_projector.%s, mm_projector.%s and "
+                          "multi_modal_projector.linear_1.weight)", path, c->proj_layers == 1 ? "weight" : "0.weight",
+                          c->proj_layers == 1 ? "weight" : "0.weight");
+    }
+    LlavaWeight w[LLAVA_MAX_PROJ_LAYERS];
+    float *b[LLAVA_MAX_PROJ_LAYERS];
+    memcpy(w, m->proj, sizeof w);
+    memcpy(b, m->proj_b, sizeof b);
+    rc = llava__load_projector(m, &ts, pp, original);
+    /* the matrices point into the file, which is closed below: copies the model owns */
+    for (i = 0; rc == LLAVA_OK && i < c->proj_layers; i++) {
+        const size_t nb = (size_t)m->proj[i].rows * (size_t)m->proj[i].cols * llava__dtype_size(m->proj[i].dtype);
+        void *p = llava__alloc_aligned(nb);
+        if ((rc = llava__own(m, p)) == LLAVA_OK) {
+            memcpy(p, m->proj[i].data, nb);
+            m->proj[i].data = p;
+        }
+    }
+    if (rc != LLAVA_OK) {
+        char msg[sizeof llava__errbuf];
+        snprintf(msg, sizeof msg, "%s", llava__errbuf);
+        memcpy(m->proj, w, sizeof w);
+        memcpy(m->proj_b, b, sizeof b);
+        llava__tensors_free(&ts);
+        return llava__err("%s: %s", path, msg);
+    }
+    llava__tensors_free(&ts);
+    return LLAVA_OK;
 }
 
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }

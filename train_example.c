@@ -29,6 +29,9 @@ static const char usage[] =
     "  --data DIR            the folder of stage1.json, stage2.json and images/; required\n"
     "  --out DIR             where OUT/stage1/, OUT/stage2/ (checkpoints, final/), loss.csv and loss.svg go; required\n"
     "  --stages 1|2|1,2      the stages to run (default 1,2; stage 2 alone starts from --model)\n"
+    "  --projector FILE      a stage-1 projector (LLaVA's mm_projector.bin, or .safetensors) over --model's\n"
+    "                        projector before the first stage that runs, as LLaVA's --pretrain_mm_mlp_adapter\n"
+    "                        (not when --resume continues from a checkpoint) (default: none)\n"
     "  --stage1-data FILES   stage 1's data: a file, or files joined by commas (default DATA/stage1.json)\n"
     "  --stage2-data FILES   stage 2's data (default DATA/stage2.json)\n"
     "  --images DIR          the folder image paths are relative to (default DATA/images, or DATA without it)\n"
@@ -59,7 +62,7 @@ static const char usage[] =
     "  --help, --version     this text; the version\n";
 
 typedef struct {
-    const char *model, *data, *out, *images, *data_file[2];
+    const char *model, *data, *out, *images, *data_file[2], *projector;
     int stages, tpl[2];     /* stages: 0 "1", 1 "2", 2 "1,2"; tpl: LlavaTemplate per stage */
     int steps[2];           /* optimizer steps per stage (0: from epochs) */
     float epochs[2], lr[2];
@@ -118,6 +121,10 @@ static int run_stage(const Options *o, int stage, const char *from, LossLog *log
     LlavaModel *m = llava_model_load(start ? start : from);
     LlavaTokenizer *tok = m ? llava_tokenizer_load(start ? start : from) : NULL;
     if (!tok) cli_die("stage %d: %s", stage, llava_last_error());
+    if (o->projector && !start && stage == (o->stages == 1 ? 2 : 1)) {
+        if (llava_model_load_projector(m, o->projector) != LLAVA_OK) cli_die("--projector: %s", llava_last_error());
+        printf("stage %d: projector from %s\n", stage, o->projector);
+    }
     if (o->bf16) llava_use_bf16(m, 1);
     const LlavaConfig *cfg = llava_model_config(m);
 
@@ -232,7 +239,7 @@ int main(int argc, char **argv) {
     CliArgs a = cli_begin(argc, argv, "train_example", usage);
     while (cli_next(&a)) {
         if (cli_str(&a, "--model", &o.model) || cli_str(&a, "--data", &o.data) || cli_str(&a, "--out", &o.out) ||
-            cli_choice(&a, "--stages", &o.stages, stages) || cli_str(&a, "--images", &o.images) ||
+            cli_choice(&a, "--stages", &o.stages, stages) || cli_str(&a, "--images", &o.images) || cli_str(&a, "--projector", &o.projector) ||
             cli_str(&a, "--stage1-data", &o.data_file[0]) || cli_str(&a, "--stage2-data", &o.data_file[1]) ||
             cli_str(&a, "--template1", &tpl_name[0]) || cli_str(&a, "--template2", &tpl_name[1]) ||
             cli_int(&a, "--steps1", &o.steps[0], 0, INT_MAX) || cli_int(&a, "--steps2", &o.steps[1], 0, INT_MAX) ||
