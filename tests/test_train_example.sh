@@ -93,6 +93,21 @@ usage "an unknown option" "unknown option '--steps3' (see train_example --help)"
 usage "a stray argument" "unexpected argument 'extra'" $ARGS --out "$T/u" extra
 usage "no --model" "--model is required" --data "$T/data" --out "$T/u"
 [ ! -e "$T/u" ]; check "command-line errors write nothing" $? "$T/u exists"
+
+# a stage-1 projector (LLaVA's mm_projector.bin, or the same weights in safetensors) where stage 2 starts,
+# as LLaVA's --pretrain_mm_mlp_adapter: the same first loss from either file, another than without it
+P1="--model $T/model --data $T/data --images $T/world/images --stages 2 --steps2 1 --batch 4 --max-len 120 --template2 llava_hf --quiet"
+"$B/train_example" $P1 --out "$T/pj0" > "$T/pj0.log" 2>&1; rc0=$?
+"$B/train_example" $P1 --out "$T/pj1" --projector tests/fixtures/bin/mm_projector.bin > "$T/pj1.log" 2>&1; rc1=$?
+"$B/train_example" $P1 --out "$T/pj2" --projector tests/fixtures/bin/mm_projector.safetensors > "$T/pj2.log" 2>&1; rc2=$?
+"$B/train_example" $P1 --out "$T/pj3" --projector tests/fixtures/bin/mm_projector_bad_shape.bin > "$T/pj3.log" 2>&1; rc3=$?
+l0=$(grep '^2,1,' "$T/pj0/loss.csv" | cut -d, -f3); l1=$(grep '^2,1,' "$T/pj1/loss.csv" | cut -d, -f3)
+l2=$(grep '^2,1,' "$T/pj2/loss.csv" | cut -d, -f3)
+[ $rc0 = 0 ] && [ $rc1 = 0 ] && [ $rc2 = 0 ] && [ -n "$l1" ] && [ "$l1" = "$l2" ] && [ "$l1" != "$l0" ] &&
+    grep -q 'stage 2: projector from tests/fixtures/bin/mm_projector.bin' "$T/pj1.log" && [ $rc3 != 0 ] &&
+    grep -q 'has shape \[48, 16\] but the config implies \[48, 32\]' "$T/pj3.log"; r=$?
+check "--projector mm_projector.bin starts stage 2 from it (= safetensors); a wrong shape is an error" $r \
+    "exits $rc0 $rc1 $rc2 $rc3, first losses $l0 $l1 $l2: $(tail -n 1 "$T/pj3.log")"
 "$B/train_example" --help > "$T/help" 2>&1; rc=$?
 missing=
 for o in $(grep -o -- '"--[a-z0-9-]*"' train_example.c | tr -d '"' | sort -u); do
