@@ -1972,12 +1972,8 @@ static int llava__pk_global(llava__pk *u, const char *mod, size_t ml, const char
     return llava__pk_push(u, o);
 }
 
-static const char *llava__pk_global_name(int g) {
-    if (g == LLAVA__PG_ODICT) return "collections.OrderedDict";
-    if (g == LLAVA__PG_REBUILD) return "torch._utils._rebuild_tensor_v2";
-    if (g == LLAVA__PG_PARAM) return "torch._utils._rebuild_parameter";
-    return llava__pt_storages[g - LLAVA__PG_STORAGE].name;
-}
+/* the name of a storage-type global (the only ones REDUCE refuses) */
+static const char *llava__pk_global_name(int g) { return llava__pt_storages[g - LLAVA__PG_STORAGE].name; }
 
 /* an int tuple (size or stride) into v[]; its length, or -1 */
 static int llava__pk_ints(llava__pk *u, int obj, int64_t *v, const char *what) {
@@ -2267,7 +2263,7 @@ static int llava__pk_run(llava__pk *u, int *result) {
                     return llava__pk_err(u, "_rebuild_parameter takes (tensor, requires_grad, backward_hooks)");
                 if (llava__pk_push(u, args->kids[0])) return LLAVA_ERR;
             } else {
-                return llava__pk_err(u, "REDUCE of %s is not allowed", llava__pk_global_name((int)f->i));
+                return llava__pk_err(u, "REDUCE of torch.%s is not allowed", llava__pk_global_name((int)f->i));
             }
             break;
         }

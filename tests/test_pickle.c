@@ -6,12 +6,14 @@
    Prints one line per test and "N passed, N failed" at the end; exits non-zero on any failure.
 
    usage: test_pickle [FIXTURES_DIR]   (default tests/fixtures, run from the repository root) */
+#define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int g_pass, g_fail;
 static char g_msg[4096];
@@ -225,6 +227,56 @@ static int t_projector(const void *arg) {
     return ok;
 }
 
+/* byte flips and cuts of real checkpoints (the archive's headers and data.pkl, where a reader can go
+   wrong): every read gives tensors or a message, never a crash (make test-asan runs this under ASan) */
+static int t_mutations(const void *arg) {
+    (void)arg;
+    static const char *const files[] = {"bin/mm_projector.bin", "bin/ok/proto4.bin", "bin/ok/nested.bin"};
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/llava-pickle-XXXXXX");
+    int fd = mkstemp(path), f, it, accepted = 0, refused = 0;
+    CHECK(fd >= 0, "cannot make a temporary file");
+    close(fd);
+    uint64_t r = 88172645463325252ull;
+#define NEXT() (r ^= r << 13, r ^= r >> 7, r ^= r << 17, r)
+    for (f = 0; f < 3; f++) {
+        size_t n, k;
+        unsigned char *orig = (unsigned char *)llava_read_file(fx(files[f]), (size_t)1 << 24, &n), *buf = (unsigned char *)malloc(n + 1);
+        CHECK(orig && buf && n > 600, "%s: %s", files[f], llava_last_error());
+        for (it = 0; it < 400; it++) {
+            size_t len = n;
+            memcpy(buf, orig, n);
+            if (it % 8 == 7) {
+                len = (size_t)(NEXT() % n); /* a cut */
+            } else { /* 1 to 4 bytes: in the first 600 (headers, data.pkl) or the last 300 (central directory) */
+                int flips = 1 + (int)(NEXT() % 4), j;
+                for (j = 0; j < flips; j++) {
+                    k = NEXT() % 2 ? (size_t)(NEXT() % 600) : n - 1 - (size_t)(NEXT() % 300);
+                    buf[k] = (unsigned char)(NEXT() % 3 ? buf[k] ^ (1u << (NEXT() % 8)) : NEXT());
+                }
+            }
+            FILE *fp = fopen(path, "wb");
+            CHECK(fp && fwrite(buf, 1, len, fp) == len, "cannot write %s", path);
+            fclose(fp);
+            llava__tensors ts;
+            memset(&ts, 0, sizeof ts);
+            llava__errbuf[0] = 0;
+            int rc = llava__pt_add(&ts, path);
+            if (rc == LLAVA_OK) rc = llava__tensors_index(&ts);
+            llava__tensors_free(&ts);
+            if (rc == LLAVA_OK) accepted++;
+            else if (llava_last_error()[0]) refused++;
+            else CHECK(0, "%s mutation %d: refused without a message", files[f], it);
+        }
+        free(orig);
+        free(buf);
+    }
+#undef NEXT
+    remove(path);
+    CHECK(refused > 100, "only %d of %d mutations refused", refused, accepted + refused);
+    return 1;
+}
+
 /* the loader's message when a directory has no weights names every file it looks for */
 static int t_missing(const void *arg) {
     (void)arg;
@@ -248,6 +300,7 @@ int main(int argc, char **argv) {
     run("pickle: hostile files refused with their message", t_hostile, NULL);
     run("pickle: mm_projector.bin as the projector (weights, logits, first stage-2 loss)", t_projector, NULL);
     run("pickle: no weights: the message names every file", t_missing, NULL);
+    run("pickle: 1200 byte flips and cuts: tensors or a message, never a crash", t_mutations, NULL);
     llava_json_free(&g_man);
     llava_json_free(&g_cases);
     printf("%d passed, %d failed\n", g_pass, g_fail);

@@ -201,7 +201,7 @@ def main():
         ("os_system.bin", archive(b"\x80\x02cos\nsystem\n" + u("echo hi") + b"\x85R."), "global 'os.system' is not allowed"),
         ("eval_reduce.bin", archive(b"\x80\x02cbuiltins\neval\n" + u("1+1") + b"\x85R."), "global 'builtins.eval' is not allowed"),
         ("stack_global.bin", archive(b"\x80\x04" + b"\x8c\x05posix\x8c\x06system\x93."), "global 'posix.system' is not allowed"),
-        ("reduce_storage.bin", archive(b"\x80\x02ctorch\nFloatStorage\n)R."), "REDUCE of FloatStorage is not allowed"),
+        ("reduce_storage.bin", archive(b"\x80\x02ctorch\nFloatStorage\n)R."), "REDUCE of torch.FloatStorage is not allowed"),
         ("nesting.bin", archive(b"\x80\x02" + b"]" * 100 + b"a" * 99 + b"."), "nesting deeper than 64"),
         ("stack.bin", archive(b"\x80\x02" + b"]" * 40000 + b"."), "stack deeper than 32768"),
         ("memo_self.bin", archive(b"\x80\x02]q\x00h\x00a."), "put inside itself"),
