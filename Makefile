@@ -96,6 +96,7 @@ test-asan: $(PROGRAMS) | $(BUILD)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_fixtures.py
 	$(PYTHON) tools/py/make_train_fixtures.py
+	$(PYTHON) tools/py/make_bin_fixtures.py
 	$(PYTHON) tools/py/make_tokenizer_fixtures.py
 	$(PYTHON) tools/py/check_saved_checkpoints.py
 

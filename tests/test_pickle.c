@@ -171,8 +171,36 @@ static int t_hostile(const void *arg) {
         CHECK(strstr(llava_last_error(), expect), "%s: message '%s' lacks '%s'", file, llava_last_error(), expect);
     }
     CHECK(n >= 20, "only %d hostile files in the manifest", n);
-    /* a directory of them: the same message through the model loader */
     return 1;
+}
+
+static int copy_file(const char *from, const char *to) {
+    size_t n;
+    char *d = llava_read_file(from, (size_t)1 << 26, &n);
+    FILE *fp = d ? fopen(to, "wb") : NULL;
+    int ok = fp && fwrite(d, 1, n, fp) == n;
+    if (fp) ok = fclose(fp) == 0 && ok;
+    free(d);
+    return ok ? 0 : -1;
+}
+
+/* through llava_model_load: a model directory whose pytorch_model.bin holds an os.system global */
+static int t_hostile_model(const void *arg) {
+    (void)arg;
+    char dir[512], a[600], b[600];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/llava-pickle-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    CHECK(mkdtemp(dir), "cannot make a temporary directory");
+    snprintf(a, sizeof a, "%s/config.json", dir);
+    snprintf(b, sizeof b, "%s/pytorch_model.bin", dir);
+    int ok = copy_file(fx("bin/tiny_orig_mlp/config.json"), a) == 0 && copy_file(fx("bin/bad/os_system.bin"), b) == 0;
+    LlavaModel *m = ok ? llava_model_load(dir) : NULL;
+    if (!ok) snprintf(g_msg, sizeof g_msg, "cannot write %s", dir);
+    else if (m || !strstr(llava_last_error(), "pytorch_model.bin: data.pkl at byte 13: global 'os.system' is not allowed"))
+        ok = 0, snprintf(g_msg, sizeof g_msg, "model load: %s", m ? "accepted" : llava_last_error());
+    llava_model_free(m);
+    remove(a), remove(b), rmdir(dir);
+    return ok;
 }
 
 /* the projector of mm_projector.bin and of mm_projector.safetensors: same weights, logits, first loss;
@@ -232,8 +260,9 @@ static int t_projector(const void *arg) {
 static int t_mutations(const void *arg) {
     (void)arg;
     static const char *const files[] = {"bin/mm_projector.bin", "bin/ok/proto4.bin", "bin/ok/nested.bin"};
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/llava-pickle-XXXXXX");
+    char path[512];
+    const char *tmp = getenv("TMPDIR");
+    snprintf(path, sizeof path, "%s/llava-pickle-XXXXXX", tmp && *tmp ? tmp : "/tmp");
     int fd = mkstemp(path), f, it, accepted = 0, refused = 0;
     CHECK(fd >= 0, "cannot make a temporary file");
     close(fd);
@@ -298,6 +327,7 @@ int main(int argc, char **argv) {
     run("pickle: sharded pytorch_model.bin model = safetensors twin (bit-identical logits)", t_sharded_model, NULL);
     run("pickle: protocol 4 and nested state dicts read as torch.load", t_ok_files, NULL);
     run("pickle: hostile files refused with their message", t_hostile, NULL);
+    run("pickle: a model directory with a hostile pytorch_model.bin: llava_model_load refuses it", t_hostile_model, NULL);
     run("pickle: mm_projector.bin as the projector (weights, logits, first stage-2 loss)", t_projector, NULL);
     run("pickle: no weights: the message names every file", t_missing, NULL);
     run("pickle: 1200 byte flips and cuts: tensors or a message, never a crash", t_mutations, NULL);
