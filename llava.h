@@ -1613,7 +1613,7 @@ static const llava__tensor *llava__tensors_find(const llava__tensors *ts, const 
    <archive>/data.pkl (the pickled object), <archive>/data/<key> (one entry per storage: its raw bytes,
    little-endian), <archive>/byteorder and <archive>/version. Only STORED entries are read (torch
    writes nothing else; refusing compressed ones also refuses zip bombs) and every offset and size is
-   checked against the file, ZIP64 records included (7B shards pass 4 GB).
+   checked against the file, ZIP64 records included (a 7B model's shards are larger than 4 GB).
    data.pkl is interpreted, never executed: a small stack machine knows the pickle opcodes a state
    dict uses (protocol 2 as torch.save writes it, plus protocol 4-5 framing) and exactly the globals
    torch.serialization._load resolves for one: collections.OrderedDict, torch._utils._rebuild_tensor_v2
@@ -1624,7 +1624,7 @@ static const llava__tensor *llava__tensors_find(const llava__tensors *ts, const 
 #define LLAVA__PT_MAX_DEPTH 64        /* nesting of tuples, lists and dicts */
 #define LLAVA__PT_MAX_STACK (1 << 15) /* pickle stack and mark stack (a state dict needs ~2000) */
 #define LLAVA__PT_MAX_OBJS (1 << 24)  /* objects plus container slots in one data.pkl */
-#define LLAVA__PT_MAX_ENTRIES (1 << 22)
+#define LLAVA__PT_MAX_ENTRIES (1 << 22) /* zip entries (one per storage, ~300 in a 7B shard) */
 
 static uint32_t llava__pt_u16(const unsigned char *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8; }
 static uint32_t llava__pt_u32(const unsigned char *p) {
