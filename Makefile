@@ -20,7 +20,7 @@ ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
-         $(BUILD)/test_world $(BUILD)/test_gguf
+         $(BUILD)/test_world $(BUILD)/test_gguf $(BUILD)/test_gguf_tokenizer
 
 .PHONY: all test test-asan fixtures bench clean install uninstall test-server
 
@@ -68,6 +68,10 @@ $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 $(BUILD)/test_gguf: tests/test_gguf.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
+# the tokenizer of a GGUF file (tokenizer.ggml.*) and the Digits pre-tokenizer against `tokenizers`
+$(BUILD)/test_gguf_tokenizer: tests/test_gguf_tokenizer.c llava.h | $(BUILD)
+	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
+
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
@@ -90,7 +94,8 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	$(CC) $(ASAN) -o $(BUILD)/test_tokenizer_asan tests/test_tokenizer.c $(LDLIBS)
 	$(CC) $(ASAN) -o $(BUILD)/chat_asan examples/chat.c $(LDLIBS)
 	$(CC) $(ASAN) -o $(BUILD)/test_gguf_asan tests/test_gguf.c $(LDLIBS)
-	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(BUILD)/test_gguf_asan "sh tests/test_chat.sh $(BUILD)/chat_asan"
+	$(CC) $(ASAN) -o $(BUILD)/test_gguf_tokenizer_asan tests/test_gguf_tokenizer.c $(LDLIBS)
+	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(BUILD)/test_gguf_asan $(BUILD)/test_gguf_tokenizer_asan "sh tests/test_chat.sh $(BUILD)/chat_asan"
 
 # regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump

@@ -375,7 +375,9 @@ typedef struct LlavaTokenizer LlavaTokenizer;
 #define LLAVA_TOKENIZE_MAX_BYTES (64u << 20) /* longest text one llava_tokenize call takes */
 
 /* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
-   (then tokenizer_config.json is looked for beside it). NULL on error, with llava_last_error(). */
+   (then tokenizer_config.json is looked for beside it), or the tokenizer of a GGUF file (its
+   tokenizer.ggml.* metadata; byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
+   converted from). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 
@@ -6749,7 +6751,7 @@ typedef struct {
     size_t an, bn;
 } llava__tok_norm;
 
-enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT };
+enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT, LLAVA__PRE_DIGITS };
 enum { LLAVA__SCHEME_ALWAYS, LLAVA__SCHEME_FIRST, LLAVA__SCHEME_NEVER };
 enum { LLAVA__PAT_GPT2, LLAVA__PAT_LLAMA3, LLAVA__PAT_QWEN2 };
 typedef struct {
@@ -6758,6 +6760,7 @@ typedef struct {
     int rep_n, scheme, split;
     int add_prefix_space, use_regex; /* ByteLevel */
     int pattern;                     /* Split */
+    int individual;                  /* Digits: each digit its own piece (else runs of digits) */
 } llava__tok_pre;
 
 enum { LLAVA__DEC_REPLACE, LLAVA__DEC_BYTEFALLBACK, LLAVA__DEC_FUSE, LLAVA__DEC_STRIP, LLAVA__DEC_METASPACE, LLAVA__DEC_BYTELEVEL };
@@ -7055,8 +7058,11 @@ static int llava__tok_load_pre(LlavaTokenizer *t, const LlavaJson *j, const Llav
                               re ? "'" : "", re ? re : "(not a Regex)", re ? "'" : "");
         if (!beh || strcmp(beh, "Isolated") || llava__tok_jbool(j, x, "invert", 0))
             return llava__err("%s: Split pre-tokenizer: only behavior Isolated without invert is supported", path);
+    } else if (!strcmp(type, "Digits")) {
+        p.type = LLAVA__PRE_DIGITS;
+        p.individual = llava__tok_jbool(j, x, "individual_digits", 0);
     } else {
-        return llava__err("%s: pre_tokenizer '%s' is not supported (supported: Sequence, Metaspace, ByteLevel, Split)", path, type);
+        return llava__err("%s: pre_tokenizer '%s' is not supported (supported: Sequence, Metaspace, ByteLevel, Split, Digits)", path, type);
     }
     llava__tok_pre *np = (llava__tok_pre *)LLAVA_REALLOC(t->pre, (size_t)(t->n_pre + 1) * sizeof *np);
     if (!np) return llava__err("%s: out of memory", path);
@@ -7323,7 +7329,366 @@ static int llava__tok_load_model(LlavaTokenizer *t, const LlavaJson *j, const Ll
     return 0;
 }
 
+/* --- byte-level BPE from arrays (a GGUF file's tokenizer.ggml.* metadata) ----------------------------
+   What llama.cpp's converter (convert_hf_to_gguf.py, get_vocab_base / _set_vocab_gpt2) writes from a
+   tokenizer.json: one token per id spelled as the model vocabulary spells it (ByteLevel characters),
+   a type per token, the merges as "a b" strings, special ids and add_bos/add_eos flags, and a name for
+   the pre-tokenizer (tokenizer.ggml.pre). The tokenizer built here is the one `tokenizers` builds from
+   that tokenizer.json: the pre-tokenizer each name stands for in llama.cpp's llama-vocab.cpp, spelled
+   as the tokenizer.json of the models that carry the name; CONTROL tokens as special added tokens and
+   USER_DEFINED ones as plain added tokens (GGUF keeps no lstrip/rstrip/single_word: they are off). */
+#define LLAVA__TOK_MAX_ADDED (1 << 15) /* control + user-defined tokens a GGUF vocabulary may have */
+#define LLAVA__TOK_MAX_TOKEN 65536     /* bytes in one token */
+enum { LLAVA__BLPRE_GPT2, LLAVA__BLPRE_LLAMA3, LLAVA__BLPRE_QWEN2, LLAVA__BLPRE_SMOLLM };
+/* llama.cpp's token types (llama_token_type / gguf.TokenType) */
+enum { LLAVA__TT_NORMAL = 1, LLAVA__TT_UNKNOWN = 2, LLAVA__TT_CONTROL = 3, LLAVA__TT_USER = 4, LLAVA__TT_UNUSED = 5, LLAVA__TT_BYTE = 6 };
+typedef struct {
+    int n_tokens;
+    const char *const *tok; /* [n_tokens] token i's bytes, tok_len[i] of them (no NUL needed) */
+    const size_t *tok_len;
+    const int32_t *type;    /* [n_tokens] LLAVA__TT_*, or NULL: all normal */
+    int n_merges;
+    const char *const *merge; /* [n_merges] "a b", merge_len[i] bytes */
+    const size_t *merge_len;
+    int bos, eos, unk, pad;   /* ids, -1 where the file names none */
+    int add_bos, add_eos;     /* the post-processor: bos before, eos after a sequence */
+    int pre;                  /* LLAVA__BLPRE_* */
+    int ignore_merges;        /* a piece that is a token is taken whole (LLaMA-3's BPE) */
+} llava__tok_bl_spec;
+
+/* the tokenizer.json pre-tokenizer of each llama.cpp name, as tokenizers runs it */
+static int llava__tok_bl_pre(LlavaTokenizer *t, int which, const char *path) {
+    llava__tok_pre p[2];
+    int n = 0, i;
+    memset(p, 0, sizeof p);
+    if (which == LLAVA__BLPRE_LLAMA3 || which == LLAVA__BLPRE_QWEN2) { /* Split(pattern, Isolated), ByteLevel without its regex */
+        p[n].type = LLAVA__PRE_SPLIT;
+        p[n++].pattern = which == LLAVA__BLPRE_LLAMA3 ? LLAVA__PAT_LLAMA3 : LLAVA__PAT_QWEN2;
+        p[n++].type = LLAVA__PRE_BYTELEVEL;
+    } else {
+        if (which == LLAVA__BLPRE_SMOLLM) { /* Digits(individual_digits) before GPT-2's ByteLevel */
+            p[n].type = LLAVA__PRE_DIGITS;
+            p[n++].individual = 1;
+        }
+        p[n].type = LLAVA__PRE_BYTELEVEL;
+        p[n++].use_regex = 1;
+    }
+    t->pre = (llava__tok_pre *)LLAVA_MALLOC((size_t)n * sizeof *t->pre);
+    t->dec = (llava__tok_dec *)llava__calloc(1, sizeof *t->dec);
+    if (!t->pre || !t->dec) return llava__err("%s: out of memory", path);
+    for (i = 0; i < n; i++) t->pre[i] = p[i];
+    t->n_pre = n;
+    t->dec[0].type = LLAVA__DEC_BYTELEVEL;
+    t->n_dec = 1;
+    t->has_decoder = 1;
+    return 0;
+}
+
+static int llava__tok_is_valid_utf8(const char *s, size_t n);
+static LlavaTokenizer *llava__tok_bl_build(const llava__tok_bl_spec *s, const char *path) {
+    LlavaTokenizer *t = (LlavaTokenizer *)llava__calloc(1, sizeof *t);
+    LlavaBuf cat;
+    int rc = 0, i;
+    memset(&cat, 0, sizeof cat);
+    if (!t) {
+        llava__err("%s: out of memory", path);
+        return NULL;
+    }
+    t->unk_model = -1;
+    t->bos = t->eos = t->pad = t->unk = -1;
+    if (s->n_tokens <= 0 || s->n_tokens > (1 << 24)) rc = llava__err("%s: %d tokens (expected 1 to %d)", path, s->n_tokens, 1 << 24);
+    if (!rc && (s->n_merges < 0 || s->n_merges > (1 << 24))) rc = llava__err("%s: %d merges (expected at most %d)", path, s->n_merges, 1 << 24);
+    if (!rc) {
+        t->n_model = t->n_vocab = s->n_tokens;
+        t->ent_of_id = (int *)LLAVA_MALLOC((size_t)(s->n_tokens + 1) * sizeof(int));
+        t->added_of_id = (int *)LLAVA_MALLOC((size_t)(s->n_tokens + 1) * sizeof(int));
+        if (!t->ent_of_id || !t->added_of_id) rc = llava__err("%s: out of memory", path);
+    }
+    /* the model vocabulary: every token but the UNUSED fillers; control and user-defined tokens are
+       also added tokens, and are looked up by spelling only where no model token has theirs */
+    int n_added = 0;
+    for (i = 0; !rc && i < s->n_tokens; i++) {
+        int ty = s->type ? s->type[i] : LLAVA__TT_NORMAL;
+        if (ty < LLAVA__TT_NORMAL || ty > LLAVA__TT_BYTE) rc = llava__err("%s: token %d has type %d (expected 1 to 6)", path, i, ty);
+        n_added += ty == LLAVA__TT_CONTROL || ty == LLAVA__TT_USER;
+    }
+    /* (the added-token matcher sorts and scans them: a bound keeps a hostile file from making that slow) */
+    if (!rc && n_added > LLAVA__TOK_MAX_ADDED) rc = llava__err("%s: %d control and user-defined tokens (at most %d)", path, n_added, LLAVA__TOK_MAX_ADDED);
+    if (!rc && n_added && !(t->added = (llava__tok_added *)llava__calloc((size_t)n_added, sizeof *t->added))) rc = llava__err("%s: out of memory", path);
+    for (i = 0; !rc && i < s->n_tokens; i++) {
+        const char *p = s->tok[i];
+        size_t n = s->tok_len[i];
+        int ty = s->type ? s->type[i] : LLAVA__TT_NORMAL, added = ty == LLAVA__TT_CONTROL || ty == LLAVA__TT_USER;
+        t->ent_of_id[i] = t->added_of_id[i] = -1;
+        if ((!p && n) || (n == 0 && ty != LLAVA__TT_UNUSED)) {
+            rc = llava__err("%s: token %d is empty", path, i);
+            break;
+        }
+        if (n > LLAVA__TOK_MAX_TOKEN || !llava__tok_is_valid_utf8(p ? p : "", n) || (n && memchr(p, 0, n))) {
+            rc = llava__err("%s: token %d is not a UTF-8 string of at most %d bytes without NUL", path, i, LLAVA__TOK_MAX_TOKEN);
+            break;
+        }
+        if (ty == LLAVA__TT_UNUSED) continue;
+        int e = llava_strmap_find(&t->vocab, p, n);
+        if (e < 0 || !added) {
+            if (e >= 0) { /* a model token after an added token of the same spelling: the model's wins */
+                int old = t->vocab.val[e];
+                int oty = s->type ? s->type[old] : LLAVA__TT_NORMAL;
+                if (oty != LLAVA__TT_CONTROL && oty != LLAVA__TT_USER) {
+                    rc = llava__err("%s: token %d '%.*s' repeats token %d", path, i, (int)(n > 200 ? 200 : n), p, old);
+                    break;
+                }
+                t->ent_of_id[old] = -1;
+            }
+            e = llava_strmap_put(&t->vocab, p, n, i);
+            if (e < 0) {
+                rc = llava__err("%s: out of memory", path);
+                break;
+            }
+            t->ent_of_id[i] = e;
+        }
+        if (added) { /* ids rise, so no two added tokens share one */
+            llava__tok_added *a = &t->added[t->n_added];
+            a->content = (char *)LLAVA_MALLOC(n + 1);
+            a->norm = (char *)LLAVA_MALLOC(n + 1); /* no normalizer: the normalized spelling is the text */
+            if (!a->content || !a->norm) {
+                LLAVA_FREE(a->content);
+                LLAVA_FREE(a->norm);
+                a->content = a->norm = NULL;
+                rc = llava__err("%s: out of memory", path);
+                break;
+            }
+            memcpy(a->content, p, n);
+            memcpy(a->norm, p, n);
+            a->content[n] = a->norm[n] = 0;
+            a->len = a->norm_len = n;
+            a->id = i;
+            a->special = ty == LLAVA__TT_CONTROL;
+            a->normalized = ty == LLAVA__TT_USER; /* tokenizers' defaults for special and plain added tokens */
+            t->added_of_id[i] = t->n_added++;
+        }
+    }
+    /* merges "a b" -> (rank, merged id), as tokenizers' BPE builder (bpe/model.rs) checks them */
+    if (!rc && llava__tok_pmap_init(&t->merges, s->n_merges)) rc = llava__err("%s: out of memory", path);
+    for (i = 0; !rc && i < s->n_merges; i++) {
+        const char *m = s->merge[i];
+        size_t n = s->merge_len[i];
+        const char *sp = m ? (const char *)memchr(m, ' ', n) : NULL;
+        if (!sp || sp == m || sp + 1 == m + n || memchr(sp + 1, ' ', (size_t)(m + n - sp - 1))) {
+            rc = llava__err("%s: merge %d '%.*s' is not two tokens separated by one space", path, i, (int)(n > 200 ? 200 : n), m ? m : "");
+            break;
+        }
+        size_t an = (size_t)(sp - m), bn = n - an - 1;
+        cat.n = 0;
+        llava_buf_put(&cat, m, an);
+        llava_buf_put(&cat, sp + 1, bn);
+        if (cat.oom) {
+            rc = llava__err("%s: out of memory", path);
+            break;
+        }
+        int ia = llava_strmap_get(&t->vocab, m, an), ib = llava_strmap_get(&t->vocab, sp + 1, bn), iab = llava_strmap_get(&t->vocab, cat.p, an + bn);
+        if (ia < 0 || ib < 0 || iab < 0) {
+            rc = llava__err("%s: merge %d ('%.*s' '%.*s') names a token that is not in the vocabulary: '%.*s'", path, i, (int)an, m, (int)bn, sp + 1,
+                            ia < 0 ? (int)an : ib < 0 ? (int)bn : (int)(an + bn), ia < 0 ? m : ib < 0 ? sp + 1 : cat.p);
+            break;
+        }
+        llava__tok_pmap_put(&t->merges, ia, ib, i, iab);
+    }
+    LLAVA_FREE(cat.p);
+    if (!rc) rc = llava__tok_bl_pre(t, s->pre, path);
+    /* special ids and what the post-processor adds */
+    {
+        const int ids[4] = {s->bos, s->eos, s->unk, s->pad};
+        const char *names[4] = {"bos", "eos", "unknown", "padding"};
+        for (i = 0; !rc && i < 4; i++)
+            if (ids[i] < -1 || ids[i] >= s->n_tokens) rc = llava__err("%s: %s token id %d is outside the vocabulary of %d", path, names[i], ids[i], s->n_tokens);
+    }
+    if (!rc) {
+        t->bos = s->bos;
+        t->eos = s->eos;
+        t->unk = s->unk;
+        t->pad = s->pad;
+        t->ignore_merges = s->ignore_merges;
+        if (s->add_bos && s->bos < 0) rc = llava__err("%s: add_bos_token is true but there is no bos_token_id", path);
+        else if (s->add_eos && s->eos < 0) rc = llava__err("%s: add_eos_token is true but there is no eos_token_id", path);
+        if (!rc && s->add_bos) llava__tok_ipush(&t->pre_ids, s->bos);
+        if (!rc && s->add_eos) llava__tok_ipush(&t->post_ids, s->eos);
+        if (t->pre_ids.oom || t->post_ids.oom) rc = llava__err("%s: out of memory", path);
+    }
+    /* the ids bytes stand for, the added tokens' lookup */
+    if (!rc) {
+        t->byte_level = 1;
+        for (i = 0; i < 256; i++) {
+            char b[4];
+            t->byte_id[i] = llava_strmap_get(&t->vocab, b, (size_t)llava__tok_utf8_put(b, llava__tok_bl_char(i)));
+        }
+        if (!rc && (llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))) rc = llava__err("%s: out of memory", path);
+    }
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* --- a GGUF file's tokenizer (tokenizer.ggml.*), as llama.cpp's llama-vocab.cpp reads it ------------ */
+/* tokenizer.ggml.model "llama" (SentencePiece: scores, byte tokens, add_space_prefix) is built by the
+   SentencePiece tokenizer's constructor; this is where it connects (until then the model is refused) */
+static LlavaTokenizer *llava__tok_from_gguf_spm(const llava__gguf *g, const char *path) {
+    (void)g;
+    llava__err("%s: tokenizer.ggml.model 'llama' (a SentencePiece vocabulary) is not supported yet; "
+               "GGUF files with a 'gpt2' (byte-level BPE) tokenizer are", path);
+    return NULL;
+}
+
+/* tokenizer.ggml.pre -> the pre-tokenizer: llama.cpp's names (llama-vocab.cpp) for the pre-tokenizers
+   whose tokenizer.json spelling this tokenizer runs. "default" (and a file without the key) is llama.cpp's
+   fallback for a pre-tokenizer the converter did not recognize; it is read as GPT-2's ByteLevel, the
+   tokenizer.json default of a byte-level BPE (llama.cpp's own "default" regex differs from it). */
+static int llava__tok_gguf_pre(const char *s, size_t n, int *ignore_merges, int *add_bos) {
+    static const struct {
+        const char *name;
+        int pre;
+    } names[] = {{"default", LLAVA__BLPRE_GPT2},    {"gpt-2", LLAVA__BLPRE_GPT2},       {"llama3", LLAVA__BLPRE_LLAMA3},
+                 {"llama-v3", LLAVA__BLPRE_LLAMA3}, {"llama-bpe", LLAVA__BLPRE_LLAMA3}, {"qwen2", LLAVA__BLPRE_QWEN2},
+                 {"deepseek-r1-qwen", LLAVA__BLPRE_QWEN2}, {"smollm", LLAVA__BLPRE_SMOLLM}, {"starcoder", LLAVA__BLPRE_SMOLLM}};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n)) {
+            /* LLaMA-3's tokenizer.json has ignore_merges and a post-processor that adds <|begin_of_text|>;
+               llama.cpp sets the same two for these names (add_bos unless the file says otherwise) */
+            *ignore_merges = *add_bos = names[i].pre == LLAVA__BLPRE_LLAMA3;
+            return names[i].pre;
+        }
+    }
+    return -1;
+}
+
+/* a token id key: absent, -1 or 0xFFFFFFFF (-1 written unsigned) is none (*id = -1) */
+static int llava__tok_gguf_id(const llava__gguf *g, const char *key, int *id) {
+    int64_t v = -1;
+    int r = llava__gguf_int(g, key, &v);
+    *id = -1;
+    if (r < 0) return -1;
+    if (r == 1 && v != -1 && v != 0xFFFFFFFFll) {
+        if (v < 0 || v > INT32_MAX) return llava__err("%s: %s = %lld is not a token id", g->path, key, (long long)v);
+        *id = (int)v;
+    }
+    return 0;
+}
+
+/* the tokenizer of an opened GGUF file */
+static LlavaTokenizer *llava__tok_from_gguf(const llava__gguf *g, const char *path) {
+    const char *model = NULL, *pre = NULL;
+    size_t model_n = 0, pre_n = 0;
+    int r = llava__gguf_str(g, "tokenizer.ggml.model", &model, &model_n);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        llava__err("%s: no tokenizer.ggml.model: the file holds no tokenizer", path);
+        return NULL;
+    }
+    if (model_n == 5 && !memcmp(model, "llama", 5)) return llava__tok_from_gguf_spm(g, path);
+    if (model_n != 4 || memcmp(model, "gpt2", 4)) {
+        llava__err("%s: tokenizer.ggml.model '%.*s' is not supported (supported: 'gpt2', byte-level BPE)", path, (int)(model_n > 64 ? 64 : model_n), model);
+        return NULL;
+    }
+    llava__tok_bl_spec s;
+    memset(&s, 0, sizeof s);
+    r = llava__gguf_str(g, "tokenizer.ggml.pre", &pre, &pre_n);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        pre = "default";
+        pre_n = 7;
+    }
+    s.pre = llava__tok_gguf_pre(pre, pre_n, &s.ignore_merges, &s.add_bos);
+    if (s.pre < 0) {
+        llava__err("%s: tokenizer.ggml.pre '%.*s' is not supported (supported: default, gpt-2, llama3, llama-v3, llama-bpe, qwen2, "
+                   "deepseek-r1-qwen, smollm, starcoder)", path, (int)(pre_n > 64 ? 64 : pre_n), pre);
+        return NULL;
+    }
+    const llava__gguf_kv *tokens = NULL, *types = NULL, *merges = NULL;
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens)) <= 0) {
+        if (r == 0) llava__err("%s: no tokenizer.ggml.tokens", path);
+        return NULL;
+    }
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.merges", LLAVA__GGUF_STRING, &merges)) <= 0) {
+        if (r == 0) llava__err("%s: no tokenizer.ggml.merges (a 'gpt2' tokenizer needs them)", path);
+        return NULL;
+    }
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types)) < 0) return NULL;
+    if (tokens->n == 0 || tokens->n > (1u << 24)) {
+        llava__err("%s: tokenizer.ggml.tokens has %llu entries (expected 1 to %d)", path, (unsigned long long)tokens->n, 1 << 24);
+        return NULL;
+    }
+    if (merges->n > (1u << 24)) {
+        llava__err("%s: tokenizer.ggml.merges has %llu entries (at most %d)", path, (unsigned long long)merges->n, 1 << 24);
+        return NULL;
+    }
+    if (types && types->n != tokens->n) {
+        llava__err("%s: tokenizer.ggml.token_type has %llu entries for %llu tokens", path, (unsigned long long)types->n, (unsigned long long)tokens->n);
+        return NULL;
+    }
+    s.n_tokens = (int)tokens->n;
+    s.n_merges = (int)merges->n;
+    if (llava__tok_gguf_id(g, "tokenizer.ggml.bos_token_id", &s.bos) || llava__tok_gguf_id(g, "tokenizer.ggml.eos_token_id", &s.eos) ||
+        llava__tok_gguf_id(g, "tokenizer.ggml.unknown_token_id", &s.unk) || llava__tok_gguf_id(g, "tokenizer.ggml.padding_token_id", &s.pad))
+        return NULL;
+    if (llava__gguf_bool(g, "tokenizer.ggml.add_bos_token", &s.add_bos) < 0 || llava__gguf_bool(g, "tokenizer.ggml.add_eos_token", &s.add_eos) < 0)
+        return NULL;
+    /* the arrays point into the mapped file */
+    const char **tok = (const char **)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *tok);
+    size_t *tok_len = (size_t *)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *tok_len);
+    int32_t *type = types ? (int32_t *)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *type) : NULL;
+    const char **mer = (const char **)LLAVA_MALLOC(((size_t)s.n_merges + 1) * sizeof *mer);
+    size_t *mer_len = (size_t *)LLAVA_MALLOC(((size_t)s.n_merges + 1) * sizeof *mer_len);
+    LlavaTokenizer *t = NULL;
+    if (!tok || !tok_len || (types && !type) || !mer || !mer_len) llava__err("%s: out of memory", path);
+    else {
+        int i;
+        for (i = 0; i < s.n_tokens; i++) {
+            tok[i] = llava__gguf_arr_str(tokens, (uint64_t)i, &tok_len[i]);
+            if (types) {
+                int64_t v = llava__gguf_arr_i64(types, (uint64_t)i);
+                type[i] = v < 0 || v > 1000 ? 1000 : (int32_t)v; /* out of range either way: the constructor names it */
+            }
+        }
+        for (i = 0; i < s.n_merges; i++) mer[i] = llava__gguf_arr_str(merges, (uint64_t)i, &mer_len[i]);
+        s.tok = tok;
+        s.tok_len = tok_len;
+        s.type = type;
+        s.merge = mer;
+        s.merge_len = mer_len;
+        t = llava__tok_bl_build(&s, path);
+    }
+    LLAVA_FREE(tok);
+    LLAVA_FREE(tok_len);
+    LLAVA_FREE(type);
+    LLAVA_FREE(mer);
+    LLAVA_FREE(mer_len);
+    return t;
+}
+
+static LlavaTokenizer *llava__tok_load_gguf(const char *path) {
+    llava__gguf g;
+    memset(&g, 0, sizeof g);
+    if (llava__gguf_open(&g, path) != LLAVA_OK) return NULL;
+    LlavaTokenizer *t = llava__tok_from_gguf(&g, path);
+    llava__gguf_close(&g);
+    return t;
+}
+
+/* 1 when path is a file that starts with GGUF's magic */
+static int llava__tok_is_gguf(const char *path) {
+    char m[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4);
+}
+
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
+    if (llava__tok_is_gguf(dir_or_file)) return llava__tok_load_gguf(dir_or_file); /* a GGUF file's tokenizer.ggml.* */
     char *path = llava__path_join(dir_or_file, "tokenizer.json"), *cfg_path = NULL, *text = NULL, *cfg_text = NULL;
     LlavaJson j, cj;
     int rc = 0, i, have_cfg = 0;
@@ -7679,6 +8044,23 @@ static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_piece
                 llava__tok_piece(out, tb->p + i, to->p + i, e - i, e < tb->n ? to->p[e] : oend);
                 i = e;
             }
+        } else if (pt->type == LLAVA__PRE_DIGITS) {
+            /* tokenizers/src/pre_tokenizers/digits.rs: split on char::is_numeric (Nd, Nl, No), each
+               digit isolated (individual_digits) or runs of digits kept together (Contiguous); the
+               text between digits stays one piece */
+            size_t a = 0;
+            int prev = -1; /* class of the current piece: 1 digits, 0 other */
+            for (i = 0; i < n;) {
+                uint32_t c;
+                int l = llava__tok_cp(s, n, i, &c), dig = llava__tok_class(c) == LLAVA__UC_N;
+                if (i > a && (dig != prev || (dig && pt->individual))) {
+                    llava__tok_piece(out, s + a, o + a, i - a, o[i]);
+                    a = i;
+                }
+                prev = dig;
+                i += (size_t)l;
+            }
+            llava__tok_piece(out, s + a, o + a, n - a, oend);
         } else { /* Split, Isolated: every match is a piece */
             for (i = 0; i < n;) {
                 size_t e = llava__tok_re_next(pt->pattern, s, n, i);
