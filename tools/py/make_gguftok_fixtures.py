@@ -15,10 +15,12 @@ GGUF keeps no lstrip/rstrip/single_word flags for added tokens, so a source whos
 them is encoded for the expectations with those flags off (bl_gpt2's "<mask>", lstrip=True); the
 manifest lists every such change.
 
-Optional: with --real FILE.gguf (a real model, e.g. SmolLM2-135M-Instruct), the script compares
-transformers' own GGUF tokenizer (AutoTokenizer.from_pretrained(dir, gguf_file=...)) with llava.h's
-tokenize tool on the test strings, and writes the ids transformers gives to --real-out (a JSONL file
-for tests/test_gguf_tokenizer's LLAVA_TEST_GGUF_EXPECTED; not committed).
+Optional: with --real FILE.gguf (a real model, e.g. SmolLM2-135M-Instruct) two references are written
+for the test strings (not committed): --real-out holds the ids of `tokenizers` with the tokenizer
+rebuilt from the file's metadata in its models' tokenizer.json layout, --real-out.transformers.jsonl
+those of transformers' own GGUF tokenizer (AutoTokenizer.from_pretrained(dir, gguf_file=...)); the
+script prints how often they agree. tests/test_gguf_tokenizer compares llava.h with either
+(LLAVA_TEST_GGUF=FILE.gguf LLAVA_TEST_GGUF_EXPECTED=the .jsonl).
 
 usage: python3 tools/py/make_gguftok_fixtures.py [--real FILE.gguf --real-out FILE.jsonl]"""
 import argparse
@@ -158,14 +160,52 @@ def make_smollm_style(lines, individual):
     return tok
 
 
+def from_gguf_metadata(path):
+    """a `tokenizers` tokenizer rebuilt from a GGUF file's tokenizer.ggml.* in the tokenizer.json layout of
+    the models that carry its tokenizer.ggml.pre name (smollm: SmolLM2 / StarCoder's Digits + ByteLevel)"""
+    r = gguf.GGUFReader(path)
+    f = lambda k: r.fields[k].contents() if k in r.fields else None
+    assert f("tokenizer.ggml.model") == "gpt2", "only 'gpt2' (byte-level BPE) files"
+    pre = f("tokenizer.ggml.pre") or "default"
+    tokens, types = f("tokenizer.ggml.tokens"), f("tokenizer.ggml.token_type")
+    vocab = {t: i for i, t in enumerate(tokens) if types[i] != gguf.TokenType.UNUSED}
+    merges = [tuple(m.split(" ")) for m in f("tokenizer.ggml.merges")]
+    tok = Tokenizer(models.BPE(vocab, merges, ignore_merges=pre in ("llama3", "llama-v3", "llama-bpe")))
+    bl = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    if pre in ("smollm", "starcoder"):
+        tok.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), bl])
+    elif pre in ("default", "gpt-2"):
+        tok.pre_tokenizer = bl
+    else:
+        raise SystemExit(f"--real: tokenizer.ggml.pre '{pre}' is not rebuilt here")
+    tok.decoder = decoders.ByteLevel()
+    tok.add_tokens([AddedToken(t, special=types[i] == gguf.TokenType.CONTROL, normalized=types[i] != gguf.TokenType.CONTROL)
+                    for i, t in enumerate(tokens) if types[i] in (gguf.TokenType.CONTROL, gguf.TokenType.USER_DEFINED)])
+    bos = f("tokenizer.ggml.bos_token_id")
+    if f("tokenizer.ggml.add_bos_token") and bos is not None:
+        tok.post_processor = processors.TemplateProcessing(single=f"{tokens[bos]} $A", special_tokens=[(tokens[bos], bos)])
+    return tok, pre
+
+
 def real_check(path, out, texts):
+    """two references for a real model's GGUF: `tokenizers` with the tokenizer rebuilt from the file's
+    metadata (written to out), and transformers' own GGUF tokenizer (written to out + ".transformers.jsonl");
+    how often they agree is printed"""
+    tok, pre = from_gguf_metadata(path)
+    rebuilt = expected_rows(tok, texts)
+    write_rows(out, rebuilt)
     d = os.path.dirname(os.path.abspath(path))
     hf = transformers.AutoTokenizer.from_pretrained(d, gguf_file=os.path.basename(path))
-    rows = [{"ids": " ".join(map(str, hf.encode(t, add_special_tokens=True))),
-             "raw": " ".join(map(str, hf.encode(t, add_special_tokens=False)))} for t in texts]
-    write_rows(out, rows)
-    print(f"real: {os.path.basename(path)}: transformers' ids for {len(texts)} texts written to {out}")
-    return rows
+    hf_rows = [{"ids": " ".join(map(str, hf.encode(t, add_special_tokens=True))),
+                "raw": " ".join(map(str, hf.encode(t, add_special_tokens=False)))} for t in texts]
+    write_rows(out + ".transformers.jsonl", hf_rows)
+    same = sum(r["ids"] == h["ids"] for r, h in zip(rebuilt, hf_rows))
+    print(f"real: {os.path.basename(path)} (pre '{pre}'): rebuilt tokenizer's ids for {len(texts)} texts in {out}; "
+          f"transformers' GGUF tokenizer agrees on {same} of them (its ids in {out}.transformers.jsonl)")
+    for t, r, h in zip(texts, rebuilt, hf_rows):
+        if r["ids"] != h["ids"]:
+            print(f"  first difference: {t!r}: tokenizers {r['ids']} / transformers {h['ids']}")
+            break
 
 
 def main():
