@@ -337,7 +337,7 @@ static const char *g_merges[2] = {"a b", "ab c"};
 /* writes the small vocabulary with one thing changed (what) and checks the load fails naming expect */
 enum { H_NONE, H_NO_MODEL, H_LLAMA_MODEL, H_BERT_MODEL, H_NO_TOKENS, H_TOKENS_I32, H_TYPES_SHORT, H_TYPE_BAD, H_MERGE_UNKNOWN,
        H_MERGE_RESULT, H_MERGE_NOSPACE, H_BOS_RANGE, H_ADD_BOS_NO_BOS, H_PRE_UNKNOWN, H_PRE_DEEPSEEK, H_BAD_UTF8, H_DUP_TOKEN,
-       H_EMPTY_TOKEN, H_TRUNCATED, H_MODEL_NOT_STR };
+       H_EMPTY_TOKEN, H_TRUNCATED, H_MODEL_NOT_STR, H_LLAMA3_DEFAULTS, H_UNUSED, H_PAD_MINUS1 };
 static int write_variant(const char *path, int what) {
     gw w;
     memset(&w, 0, sizeof w);
@@ -351,10 +351,17 @@ static int write_variant(const char *path, int what) {
     if (what == H_BAD_UTF8) v[257] = "a\xff";
     if (what == H_DUP_TOKEN) v[257] = "ab";
     if (what == H_EMPTY_TOKEN) v[257] = "";
+    if (what == H_UNUSED) {
+        v[257] = "[PAD257]"; /* the converter's filler for an id without a token */
+        ty[257] = 5;
+    }
     kv_str(&w, "general.architecture", "llama");
     if (what == H_MODEL_NOT_STR) kv_u32(&w, "tokenizer.ggml.model", 2);
     else if (what != H_NO_MODEL) kv_str(&w, "tokenizer.ggml.model", what == H_LLAMA_MODEL ? "llama" : what == H_BERT_MODEL ? "bert" : "gpt2");
-    kv_str(&w, "tokenizer.ggml.pre", what == H_PRE_UNKNOWN ? "no-such-pre" : what == H_PRE_DEEPSEEK ? "deepseek-llm" : "gpt-2");
+    kv_str(&w, "tokenizer.ggml.pre", what == H_PRE_UNKNOWN    ? "no-such-pre"
+                                     : what == H_PRE_DEEPSEEK   ? "deepseek-llm"
+                                     : what == H_LLAMA3_DEFAULTS ? "llama-bpe"
+                                                                 : "gpt-2");
     if (what == H_TOKENS_I32) kv_i32s(&w, "tokenizer.ggml.tokens", ty, nt);
     else if (what != H_NO_TOKENS) kv_strs(&w, "tokenizer.ggml.tokens", v, nt);
     kv_i32s(&w, "tokenizer.ggml.token_type", ty, what == H_TYPES_SHORT ? nt - 1 : nt);
@@ -362,10 +369,11 @@ static int write_variant(const char *path, int what) {
     if (what == H_MERGE_UNKNOWN) m[1] = "ab zz";
     if (what == H_MERGE_RESULT) m[1] = "c ab";
     if (what == H_MERGE_NOSPACE) m[1] = "abc";
-    kv_strs(&w, "tokenizer.ggml.merges", m, 2);
+    kv_strs(&w, "tokenizer.ggml.merges", m, what == H_UNUSED ? 1 : 2);
     if (what != H_ADD_BOS_NO_BOS) kv_u32(&w, "tokenizer.ggml.bos_token_id", what == H_BOS_RANGE ? 5000 : 258);
     kv_u32(&w, "tokenizer.ggml.eos_token_id", 258);
-    kv_bool(&w, "tokenizer.ggml.add_bos_token", what == H_ADD_BOS_NO_BOS);
+    if (what == H_PAD_MINUS1) kv_u32(&w, "tokenizer.ggml.padding_token_id", 0xFFFFFFFFu);
+    if (what != H_LLAMA3_DEFAULTS) kv_bool(&w, "tokenizer.ggml.add_bos_token", what == H_ADD_BOS_NO_BOS);
     return gw_write(&w, path, what == H_TRUNCATED ? 3000 : 0);
 }
 
@@ -388,6 +396,36 @@ static int t_small(const void *arg) {
     free(d);
     llava_tokenizer_free(t);
     return ok;
+}
+
+/* what llama.cpp's names and fillers mean: llama-bpe adds BOS unless the file says otherwise (and
+   ignores merges for a piece that is a token); UNUSED fillers are no tokens; -1 as u32 is no id */
+static int t_small_defaults(const void *arg) {
+    (void)arg;
+    int ids[16], n;
+    CHECK(write_variant(tmp("llama3.gguf"), H_LLAMA3_DEFAULTS) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("llama3.gguf"));
+    CHECK(t, "llama-bpe: %s", llava_last_error());
+    n = llava_tokenize(t, "ab", 2, 1, ids, 16);
+    llava_tokenizer_free(t);
+    CHECK(n == 2 && ids[0] == 258 && ids[1] == 256, "llama-bpe without add_bos_token: %d ids (%d %d), expected BOS then ab", n, ids[0], ids[1]);
+    CHECK(write_variant(tmp("unused.gguf"), H_UNUSED) == 0, "write");
+    t = llava_tokenizer_load(tmp("unused.gguf"));
+    CHECK(t, "UNUSED filler: %s", llava_last_error());
+    n = llava_tokenize(t, "abc[PAD257]", 11, 0, ids, 16);
+    const char *s257 = llava_token_str(t, 257);
+    int vs = llava_tokenizer_vocab_size(t);
+    llava_tokenizer_free(t);
+    /* ab c [ P A D 2 5 7 ]: the filler's spelling is plain text */
+    CHECK(n == 10 && ids[0] == 256 && ids[1] == 'c' && ids[2] == '[' && ids[9] == ']', "UNUSED filler: %d ids (%d %d %d)", n, ids[0], ids[1], ids[2]);
+    CHECK(!s257 && vs == V_N, "the filler has no string (%s), vocabulary %d", s257 ? s257 : "NULL", vs);
+    CHECK(write_variant(tmp("pad.gguf"), H_PAD_MINUS1) == 0, "write");
+    t = llava_tokenizer_load(tmp("pad.gguf"));
+    CHECK(t, "padding id 0xFFFFFFFF: %s", llava_last_error());
+    int pad = llava_tokenizer_pad(t);
+    llava_tokenizer_free(t);
+    CHECK(pad == -1, "padding id 0xFFFFFFFF reads as %d, expected none (-1)", pad);
+    return 1;
 }
 
 static int fails(int what, const char *expect1, const char *expect2) {
@@ -526,6 +564,7 @@ int main(int argc, char **argv) {
         }
     }
     run("a small GGUF vocabulary: merges, control and user-defined tokens, special ids", t_small, NULL);
+    run("llama.cpp's defaults: llama-bpe adds BOS, UNUSED fillers, -1 ids", t_small_defaults, NULL);
     run("hostile GGUF metadata: clear errors; fuzzed files do not crash", t_hostile, NULL);
     run("a real model's GGUF (LLAVA_TEST_GGUF)", t_real, NULL);
     llava_json_free(&g_texts);
