@@ -470,6 +470,32 @@ static int t_hostile(const void *arg) {
     if (!fails(H_DUP_TOKEN, "token 257 'ab' repeats token 256", NULL)) return 0;
     if (!fails(H_EMPTY_TOKEN, "token 257 is empty", NULL)) return 0;
     if (!fails(H_TRUNCATED, "hostile", NULL)) return 0; /* cut short: the reader's error, naming the file */
+    /* more control tokens than the added-token matcher is given (a bound, so a hostile file stays fast) */
+    {
+        enum { NC = 256 + (1 << 15) + 1 };
+        static char names[NC - 256][16];
+        static const char *v[NC];
+        static int ty[NC];
+        int i;
+        for (i = 0; i < NC; i++) {
+            if (i < 256) v[i] = g_v[i];
+            else {
+                snprintf(names[i - 256], sizeof names[0], "<c%d>", i);
+                v[i] = names[i - 256];
+            }
+            ty[i] = i < 256 ? 1 : 3;
+        }
+        gw w;
+        memset(&w, 0, sizeof w);
+        kv_str(&w, "tokenizer.ggml.model", "gpt2");
+        kv_strs(&w, "tokenizer.ggml.tokens", v, NC);
+        kv_i32s(&w, "tokenizer.ggml.token_type", ty, NC);
+        kv_strs(&w, "tokenizer.ggml.merges", v, 0);
+        CHECK(gw_write(&w, tmp("many.gguf"), 0) == 0, "write many.gguf");
+        LlavaTokenizer *t = llava_tokenizer_load(tmp("many.gguf"));
+        llava_tokenizer_free(t);
+        CHECK(!t && strstr(llava_last_error(), "32769 control and user-defined tokens"), "32769 control tokens: %s", t ? "loaded" : llava_last_error());
+    }
     /* fuzz: random byte edits of a fixture never crash (under ASan: never read out of bounds) */
     size_t n;
     char *src = read_all(fx("smollm.gguf"), &n);
