@@ -19,8 +19,11 @@ HAVE_MHD := $(shell pkg-config --exists libmicrohttpd 2>/dev/null && echo y)
 ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
+# the file formats beyond safetensors, one test each (tests/NAME.c, also run under the sanitizers):
+# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
-         $(BUILD)/test_world $(BUILD)/test_pickle
+         $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
 .PHONY: all test test-asan fixtures bench clean install uninstall test-server
 
@@ -64,8 +67,8 @@ $(BUILD)/test_tokenizer: tests/test_tokenizer.c llava.h | $(BUILD)
 $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 	$(CXX) -x c++ -std=c++11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-# PyTorch .bin checkpoints (zip + restricted unpickler)
-$(BUILD)/test_pickle: tests/test_pickle.c llava.h | $(BUILD)
+# the file-format tests (FILE_TESTS)
+$(BUILD)/test_%: tests/test_%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
@@ -89,8 +92,8 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	$(CC) $(ASAN) -o $(BUILD)/test_asan tests/test_llava.c $(LDLIBS)
 	$(CC) $(ASAN) -o $(BUILD)/test_tokenizer_asan tests/test_tokenizer.c $(LDLIBS)
 	$(CC) $(ASAN) -o $(BUILD)/chat_asan examples/chat.c $(LDLIBS)
-	$(CC) $(ASAN) -o $(BUILD)/test_pickle_asan tests/test_pickle.c $(LDLIBS)
-	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(BUILD)/test_pickle_asan "sh tests/test_chat.sh $(BUILD)/chat_asan"
+	for t in $(FILE_TESTS); do $(CC) $(ASAN) -o $(BUILD)/$${t}_asan tests/$$t.c $(LDLIBS) || exit 1; done
+	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(FILE_TESTS:%=$(BUILD)/%_asan) "sh tests/test_chat.sh $(BUILD)/chat_asan"
 
 # regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump
@@ -98,6 +101,7 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_train_fixtures.py
 	$(PYTHON) tools/py/make_bin_fixtures.py
 	$(PYTHON) tools/py/make_tokenizer_fixtures.py
+	$(PYTHON) tools/py/make_gguftok_fixtures.py
 	$(PYTHON) tools/py/check_saved_checkpoints.py
 
 # figures as ratios measured in one run; writes bench.json. PyTorch's and tokenizers' figures are added

@@ -382,7 +382,9 @@ typedef struct LlavaTokenizer LlavaTokenizer;
 #define LLAVA_TOKENIZE_MAX_BYTES (64u << 20) /* longest text one llava_tokenize call takes */
 
 /* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
-   (then tokenizer_config.json is looked for beside it). NULL on error, with llava_last_error(). */
+   (then tokenizer_config.json is looked for beside it), or the tokenizer of a GGUF file (its
+   tokenizer.ggml.* metadata; byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
+   converted from). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 
@@ -2459,6 +2461,566 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
     LLAVA_FREE(index);
     if (rc == LLAVA_OK) rc = llava__tensors_index(ts);
     return rc;
+}
+
+/* --- GGUF reader (llama.cpp's model files) ---------------------------------------------------------
+   File (little-endian; versions 2 and 3; ggml/src/gguf.cpp gguf_init_from_file_impl is the reference):
+   "GGUF", u32 version, u64 tensor count, u64 metadata count; the metadata as (string key, u32 value
+   type, value); per tensor (string name, u32 n_dims, u64 ne[n_dims], u32 ggml type, u64 offset);
+   padding up to general.alignment (default 32); then the data, each tensor at its offset from the
+   data's start. A string is a u64 length and the bytes (no NUL); an array is a u32 element type, a u64
+   count and the elements (arrays may nest). Every count, length, offset and size is checked against
+   the file before use; a tensor's ne[0] is its fastest-moving dimension (the reverse of PyTorch's shape).
+
+   Internal API (the model loader and the tokenizer read GGUF files through it):
+     llava__gguf_open(&g, path)       parses and checks a file (mapped, as llava__file_open does):
+                                      LLAVA_OK, or LLAVA_ERR with the message set and g left closed
+     llava__gguf_close(&g)            frees it (safe on a zeroed or already closed g)
+     llava__gguf_find(&g, key)        the metadata entry (const llava__gguf_kv *) or NULL
+   The typed getters return 1 when the key is there with a fitting type (value in *out), 0 when it is
+   absent (*out untouched, no error set), LLAVA_ERR when it is there with another type or its value is
+   out of range (message set, naming the file and key):
+     llava__gguf_str(&g, key, &s, &len)  string: s points into the file, is NOT NUL-terminated
+     llava__gguf_int(&g, key, &i64)      any integer type (a uint64 must fit int64)
+     llava__gguf_u32(&g, key, &u32)      any integer type with a value in [0, 2^32)
+     llava__gguf_float(&g, key, &dbl)    float32 or float64 (or an integer type)
+     llava__gguf_bool(&g, key, &i)       bool (0 or 1)
+     llava__gguf_arr(&g, key, t, &kv)    an array whose elements have value type t (LLAVA__GGUF_STRING,
+                                         LLAVA__GGUF_INT32, ...; LLAVA__GGUF_ANY_NUM accepts any integer,
+                                         float or bool type); kv->n is its length; then per element:
+       llava__gguf_arr_str(kv, i, &len)  string element i (NOT NUL-terminated)
+       llava__gguf_arr_num(kv, i)        numeric or bool element i as a double (exact for float32, int32)
+       llava__gguf_arr_i64(kv, i)        integer element i (a uint64 above INT64_MAX saturates)
+     llava__gguf_tensor_find(&g, name) the tensor (const llava__gguf_tensor *: name, ggml type, n_dims,
+                                       ne[], offset, nbytes, data pointing into the file) or NULL
+     llava__gguf_type_name(type)       "F16", "Q4_K", ... ("?" for an unknown id) */
+enum {
+    LLAVA__GGUF_UINT8 = 0, LLAVA__GGUF_INT8, LLAVA__GGUF_UINT16, LLAVA__GGUF_INT16, LLAVA__GGUF_UINT32,
+    LLAVA__GGUF_INT32, LLAVA__GGUF_FLOAT32, LLAVA__GGUF_BOOL, LLAVA__GGUF_STRING, LLAVA__GGUF_ARRAY,
+    LLAVA__GGUF_UINT64, LLAVA__GGUF_INT64, LLAVA__GGUF_FLOAT64, LLAVA__GGUF_N_TYPES,
+    LLAVA__GGUF_ANY_NUM = 100
+};
+/* ggml tensor types (ggml.h enum ggml_type) the loader converts */
+enum {
+    LLAVA__GGML_F32 = 0, LLAVA__GGML_F16 = 1, LLAVA__GGML_Q4_0 = 2, LLAVA__GGML_Q4_1 = 3, LLAVA__GGML_Q5_0 = 6,
+    LLAVA__GGML_Q5_1 = 7, LLAVA__GGML_Q8_0 = 8, LLAVA__GGML_Q4_K = 12, LLAVA__GGML_Q5_K = 13, LLAVA__GGML_Q6_K = 14,
+    LLAVA__GGML_BF16 = 30
+};
+#define LLAVA__GGUF_MAX_COUNT (1u << 24)  /* metadata entries, tensors */
+#define LLAVA__GGUF_MAX_KEY 65535         /* bytes of a key */
+#define LLAVA__GGUF_MAX_NAME 255          /* bytes of a tensor name */
+#define LLAVA__GGUF_MAX_DEPTH 8           /* arrays inside arrays */
+
+typedef struct {
+    char *key;                    /* NUL-terminated copy */
+    int type;                     /* LLAVA__GGUF_* */
+    int arr_type;                 /* arrays: the elements' type */
+    uint64_t n;                   /* arrays: element count; 1 otherwise */
+    const unsigned char *p;       /* the value's bytes in the file (arrays: the first element) */
+    const unsigned char **strs;   /* string arrays: each element's length field */
+} llava__gguf_kv;
+
+typedef struct {
+    char *name;
+    int type; /* ggml type */
+    int n_dims;
+    int64_t ne[4]; /* ne[0] fastest; unused dimensions are 1 */
+    uint64_t offset;
+    size_t nbytes;
+    const unsigned char *data;
+} llava__gguf_tensor;
+
+typedef struct {
+    llava__file f;
+    char *path;
+    uint32_t version, alignment;
+    llava__gguf_kv *kv;
+    int n_kv;
+    llava__gguf_tensor *t;
+    int n_t;
+    size_t data_off, data_size;
+} llava__gguf;
+
+/* ggml type -> (elements per block, bytes per block, name); gguf-py constants GGML_QUANT_SIZES */
+static int llava__ggml_type_size(int type, int *block, int *bytes, const char **name) {
+    static const struct {
+        int id, block, bytes;
+        const char *name;
+    } k[] = {{0, 1, 4, "F32"},          {1, 1, 2, "F16"},          {2, 32, 18, "Q4_0"},      {3, 32, 20, "Q4_1"},
+             {6, 32, 22, "Q5_0"},        {7, 32, 24, "Q5_1"},       {8, 32, 34, "Q8_0"},      {9, 32, 40, "Q8_1"},
+             {10, 256, 84, "Q2_K"},      {11, 256, 110, "Q3_K"},    {12, 256, 144, "Q4_K"},   {13, 256, 176, "Q5_K"},
+             {14, 256, 210, "Q6_K"},     {15, 256, 292, "Q8_K"},    {16, 256, 66, "IQ2_XXS"}, {17, 256, 74, "IQ2_XS"},
+             {18, 256, 98, "IQ3_XXS"},   {19, 256, 50, "IQ1_S"},    {20, 32, 18, "IQ4_NL"},   {21, 256, 110, "IQ3_S"},
+             {22, 256, 82, "IQ2_S"},     {23, 256, 136, "IQ4_XS"},  {24, 1, 1, "I8"},         {25, 1, 2, "I16"},
+             {26, 1, 4, "I32"},          {27, 1, 8, "I64"},         {28, 1, 8, "F64"},        {29, 256, 56, "IQ1_M"},
+             {30, 1, 2, "BF16"},         {34, 256, 54, "TQ1_0"},    {35, 256, 66, "TQ2_0"},   {39, 32, 17, "MXFP4"}};
+    size_t i;
+    for (i = 0; i < sizeof k / sizeof k[0]; i++)
+        if (k[i].id == type) {
+            if (block) *block = k[i].block;
+            if (bytes) *bytes = k[i].bytes;
+            if (name) *name = k[i].name;
+            return 1;
+        }
+    return 0;
+}
+LLAVA__MAYBE_UNUSED static const char *llava__gguf_type_name(int type) {
+    const char *n = "?";
+    llava__ggml_type_size(type, NULL, NULL, &n);
+    return n;
+}
+
+static uint64_t llava__le64(const unsigned char *p) {
+    uint64_t v = 0;
+    int i;
+    for (i = 7; i >= 0; i--) v = (v << 8) | p[i];
+    return v;
+}
+static uint32_t llava__le32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint16_t llava__le16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+
+typedef struct {
+    const unsigned char *d;
+    size_t size, pos;
+    const char *path;
+} llava__gcur;
+
+static int llava__gc_need(llava__gcur *c, uint64_t n, const char *what) {
+    if (n > c->size - c->pos)
+        return llava__err("%s: truncated GGUF file: %s at byte %zu needs %llu bytes, %zu remain", c->path, what, c->pos,
+                          (unsigned long long)n, c->size - c->pos);
+    return LLAVA_OK;
+}
+static int llava__gc_u32(llava__gcur *c, uint32_t *v, const char *what) {
+    if (llava__gc_need(c, 4, what) != LLAVA_OK) return LLAVA_ERR;
+    *v = llava__le32(c->d + c->pos);
+    c->pos += 4;
+    return LLAVA_OK;
+}
+static int llava__gc_u64(llava__gcur *c, uint64_t *v, const char *what) {
+    if (llava__gc_need(c, 8, what) != LLAVA_OK) return LLAVA_ERR;
+    *v = llava__le64(c->d + c->pos);
+    c->pos += 8;
+    return LLAVA_OK;
+}
+/* a string: its bytes' position and length; limit caps the length */
+static int llava__gc_str(llava__gcur *c, const unsigned char **s, uint64_t *len, uint64_t limit, const char *what) {
+    if (llava__gc_u64(c, len, what) != LLAVA_OK) return LLAVA_ERR;
+    if (*len > limit) return llava__err("%s: %s at byte %zu is %llu bytes long (at most %llu)", c->path, what, c->pos - 8,
+                                        (unsigned long long)*len, (unsigned long long)limit);
+    if (llava__gc_need(c, *len, what) != LLAVA_OK) return LLAVA_ERR;
+    *s = c->d + c->pos;
+    c->pos += (size_t)*len;
+    return LLAVA_OK;
+}
+
+static const size_t llava__gguf_vsize[LLAVA__GGUF_N_TYPES] = {1, 1, 2, 2, 4, 4, 4, 1, 0, 0, 8, 8, 8};
+static const char *const llava__gguf_vname[LLAVA__GGUF_N_TYPES] = {"uint8", "int8",   "uint16", "int16",  "uint32",
+                                                                   "int32", "float32", "bool",
+                                                                   "string", "array",  "uint64", "int64",  "float64"};
+static const char *llava__gguf_tname(int t) { return t >= 0 && t < LLAVA__GGUF_N_TYPES ? llava__gguf_vname[t] : "?"; }
+
+/* steps over one value of type t (checking it), depth arrays deep */
+static int llava__gguf_skip(llava__gcur *c, uint32_t t, int depth, const char *key) {
+    if (t >= LLAVA__GGUF_N_TYPES) return llava__err("%s: metadata '%s' has unknown value type %u", c->path, key, t);
+    if (t == LLAVA__GGUF_STRING) {
+        const unsigned char *s;
+        uint64_t len;
+        return llava__gc_str(c, &s, &len, UINT64_MAX, key);
+    }
+    if (t == LLAVA__GGUF_ARRAY) {
+        uint32_t et;
+        uint64_t n, i;
+        if (depth >= LLAVA__GGUF_MAX_DEPTH)
+            return llava__err("%s: metadata '%s' nests arrays more than %d deep", c->path, key, LLAVA__GGUF_MAX_DEPTH);
+        if (llava__gc_u32(c, &et, key) != LLAVA_OK || llava__gc_u64(c, &n, key) != LLAVA_OK) return LLAVA_ERR;
+        if (et >= LLAVA__GGUF_N_TYPES)
+            return llava__err("%s: metadata '%s' is an array of unknown value type %u", c->path, key, et);
+        /* each element takes at least its fixed size, 8 bytes (string length) or 12 (array header) */
+        size_t min = et == LLAVA__GGUF_STRING ? 8 : et == LLAVA__GGUF_ARRAY ? 12 : llava__gguf_vsize[et];
+        if (n > (c->size - c->pos) / min)
+            return llava__err("%s: metadata '%s' claims %llu array elements but only %zu bytes remain", c->path, key,
+                              (unsigned long long)n, c->size - c->pos);
+        if (et != LLAVA__GGUF_STRING && et != LLAVA__GGUF_ARRAY) {
+            if (et == LLAVA__GGUF_BOOL)
+                for (i = 0; i < n; i++)
+                    if (c->d[c->pos + i] > 1)
+                        return llava__err("%s: metadata '%s' holds a bool that is neither 0 nor 1", c->path, key);
+            c->pos += (size_t)n * min;
+            return LLAVA_OK;
+        }
+        for (i = 0; i < n; i++)
+            if (llava__gguf_skip(c, et, depth + 1, key) != LLAVA_OK) return LLAVA_ERR;
+        return LLAVA_OK;
+    }
+    if (llava__gc_need(c, llava__gguf_vsize[t], key) != LLAVA_OK) return LLAVA_ERR;
+    if (t == LLAVA__GGUF_BOOL && c->d[c->pos] > 1)
+        return llava__err("%s: metadata '%s' is a bool of value %u (0 or 1)", c->path, key, c->d[c->pos]);
+    c->pos += llava__gguf_vsize[t];
+    return LLAVA_OK;
+}
+
+static void llava__gguf_close(llava__gguf *g) {
+    int i;
+    for (i = 0; i < g->n_kv; i++) {
+        LLAVA_FREE(g->kv[i].key);
+        LLAVA_FREE((void *)g->kv[i].strs);
+    }
+    for (i = 0; i < g->n_t; i++) LLAVA_FREE(g->t[i].name);
+    LLAVA_FREE(g->kv);
+    LLAVA_FREE(g->t);
+    LLAVA_FREE(g->path);
+    if (g->f.data) llava__file_close(&g->f);
+    memset(g, 0, sizeof *g);
+}
+
+static int llava__gguf_strcmp_kv(const void *a, const void *b) {
+    return strcmp((*(const llava__gguf_kv *const *)a)->key, (*(const llava__gguf_kv *const *)b)->key);
+}
+
+static const llava__gguf_kv *llava__gguf_find(const llava__gguf *g, const char *key) {
+    int i;
+    for (i = 0; i < g->n_kv; i++)
+        if (!strcmp(g->kv[i].key, key)) return &g->kv[i];
+    return NULL;
+}
+
+static int llava__gguf_is_int(int t) {
+    return t == LLAVA__GGUF_UINT8 || t == LLAVA__GGUF_INT8 || t == LLAVA__GGUF_UINT16 || t == LLAVA__GGUF_INT16 ||
+           t == LLAVA__GGUF_UINT32 || t == LLAVA__GGUF_INT32 || t == LLAVA__GGUF_UINT64 || t == LLAVA__GGUF_INT64;
+}
+/* one integer value of type t at p; *big set when a uint64 exceeds INT64_MAX */
+static int64_t llava__gguf_ival(int t, const unsigned char *p, int *big) {
+    *big = 0;
+    switch (t) {
+    case LLAVA__GGUF_UINT8: return p[0];
+    case LLAVA__GGUF_INT8: return (int8_t)p[0];
+    case LLAVA__GGUF_UINT16: return llava__le16(p);
+    case LLAVA__GGUF_INT16: return (int16_t)llava__le16(p);
+    case LLAVA__GGUF_UINT32: return llava__le32(p);
+    case LLAVA__GGUF_INT32: return (int32_t)llava__le32(p);
+    case LLAVA__GGUF_INT64: return (int64_t)llava__le64(p);
+    case LLAVA__GGUF_BOOL: return p[0];
+    default: {
+        uint64_t u = llava__le64(p);
+        if (u > (uint64_t)INT64_MAX) {
+            *big = 1;
+            return INT64_MAX;
+        }
+        return (int64_t)u;
+    }
+    }
+}
+static double llava__gguf_fval(int t, const unsigned char *p) {
+    if (t == LLAVA__GGUF_FLOAT32) {
+        uint32_t u = llava__le32(p);
+        float f;
+        memcpy(&f, &u, 4);
+        return f;
+    }
+    if (t == LLAVA__GGUF_FLOAT64) {
+        uint64_t u = llava__le64(p);
+        double d;
+        memcpy(&d, &u, 8);
+        return d;
+    }
+    int big;
+    if (t == LLAVA__GGUF_UINT64) return (double)llava__le64(p);
+    return (double)llava__gguf_ival(t, p, &big);
+}
+
+LLAVA__MAYBE_UNUSED static int llava__gguf_str(const llava__gguf *g, const char *key, const char **s, size_t *len) {
+    const llava__gguf_kv *kv = llava__gguf_find(g, key);
+    if (!kv) return 0;
+    if (kv->type != LLAVA__GGUF_STRING)
+        return llava__err("%s: metadata '%s' is a %s, not a string", g->path, key, llava__gguf_tname(kv->type));
+    *s = (const char *)kv->p + 8;
+    *len = (size_t)llava__le64(kv->p);
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static int llava__gguf_int(const llava__gguf *g, const char *key, int64_t *out) {
+    const llava__gguf_kv *kv = llava__gguf_find(g, key);
+    int big;
+    if (!kv) return 0;
+    if (!llava__gguf_is_int(kv->type))
+        return llava__err("%s: metadata '%s' is a %s, not an integer", g->path, key, llava__gguf_tname(kv->type));
+    int64_t v = llava__gguf_ival(kv->type, kv->p, &big);
+    if (big) return llava__err("%s: metadata '%s' is too large", g->path, key);
+    *out = v;
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static int llava__gguf_u32(const llava__gguf *g, const char *key, uint32_t *out) {
+    int64_t v;
+    int r = llava__gguf_int(g, key, &v);
+    if (r != 1) return r;
+    if (v < 0 || v > (int64_t)UINT32_MAX)
+        return llava__err("%s: metadata '%s' = %lld is out of range [0, 2^32)", g->path, key, (long long)v);
+    *out = (uint32_t)v;
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static int llava__gguf_float(const llava__gguf *g, const char *key, double *out) {
+    const llava__gguf_kv *kv = llava__gguf_find(g, key);
+    if (!kv) return 0;
+    if (kv->type != LLAVA__GGUF_FLOAT32 && kv->type != LLAVA__GGUF_FLOAT64 && !llava__gguf_is_int(kv->type))
+        return llava__err("%s: metadata '%s' is a %s, not a number", g->path, key, llava__gguf_tname(kv->type));
+    *out = llava__gguf_fval(kv->type, kv->p);
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static int llava__gguf_bool(const llava__gguf *g, const char *key, int *out) {
+    const llava__gguf_kv *kv = llava__gguf_find(g, key);
+    if (!kv) return 0;
+    if (kv->type != LLAVA__GGUF_BOOL)
+        return llava__err("%s: metadata '%s' is a %s, not a bool", g->path, key, llava__gguf_tname(kv->type));
+    *out = kv->p[0];
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static int llava__gguf_arr(const llava__gguf *g, const char *key, int type, const llava__gguf_kv **out) {
+    const llava__gguf_kv *kv = llava__gguf_find(g, key);
+    if (!kv) return 0;
+    if (kv->type != LLAVA__GGUF_ARRAY)
+        return llava__err("%s: metadata '%s' is a %s, not an array", g->path, key, llava__gguf_tname(kv->type));
+    int ok = type == LLAVA__GGUF_ANY_NUM ? (llava__gguf_is_int(kv->arr_type) || kv->arr_type == LLAVA__GGUF_FLOAT32 ||
+                                            kv->arr_type == LLAVA__GGUF_FLOAT64 || kv->arr_type == LLAVA__GGUF_BOOL)
+                                         : kv->arr_type == type;
+    if (!ok)
+        return llava__err("%s: metadata '%s' is an array of %s, not of %s", g->path, key, llava__gguf_tname(kv->arr_type),
+                          type == LLAVA__GGUF_ANY_NUM ? "numbers" : llava__gguf_tname(type));
+    *out = kv;
+    return 1;
+}
+LLAVA__MAYBE_UNUSED static const char *llava__gguf_arr_str(const llava__gguf_kv *kv, uint64_t i, size_t *len) {
+    LLAVA_ASSERT(kv->arr_type == LLAVA__GGUF_STRING && i < kv->n);
+    *len = (size_t)llava__le64(kv->strs[i]);
+    return (const char *)kv->strs[i] + 8;
+}
+LLAVA__MAYBE_UNUSED static double llava__gguf_arr_num(const llava__gguf_kv *kv, uint64_t i) {
+    LLAVA_ASSERT(i < kv->n && kv->arr_type < LLAVA__GGUF_N_TYPES && llava__gguf_vsize[kv->arr_type]);
+    return llava__gguf_fval(kv->arr_type, kv->p + i * llava__gguf_vsize[kv->arr_type]);
+}
+LLAVA__MAYBE_UNUSED static int64_t llava__gguf_arr_i64(const llava__gguf_kv *kv, uint64_t i) {
+    int big;
+    LLAVA_ASSERT(i < kv->n && (llava__gguf_is_int(kv->arr_type) || kv->arr_type == LLAVA__GGUF_BOOL));
+    return llava__gguf_ival(kv->arr_type, kv->p + i * llava__gguf_vsize[kv->arr_type], &big);
+}
+
+static int llava__gguf_tensor_cmp(const void *a, const void *b) {
+    return strcmp(((const llava__gguf_tensor *)a)->name, ((const llava__gguf_tensor *)b)->name);
+}
+LLAVA__MAYBE_UNUSED static const llava__gguf_tensor *llava__gguf_tensor_find(const llava__gguf *g, const char *name) {
+    int lo = 0, hi = g->n_t - 1;
+    while (lo <= hi) { /* g->t is sorted by name after llava__gguf_open */
+        int mid = lo + (hi - lo) / 2, c = strcmp(name, g->t[mid].name);
+        if (!c) return &g->t[mid];
+        if (c < 0) hi = mid - 1;
+        else lo = mid + 1;
+    }
+    return NULL;
+}
+
+static char *llava__strndup(const unsigned char *s, size_t n) {
+    char *r = (char *)LLAVA_MALLOC(n + 1);
+    if (r) {
+        memcpy(r, s, n);
+        r[n] = 0;
+    }
+    return r;
+}
+
+static int llava__gguf_parse(llava__gguf *g) {
+    llava__gcur c;
+    c.d = g->f.data;
+    c.size = g->f.size;
+    c.pos = 0;
+    c.path = g->path;
+    uint32_t version;
+    uint64_t n_t, n_kv, i;
+    if (c.size < 4 || memcmp(c.d, "GGUF", 4) != 0) return llava__err("%s: not a GGUF file (no \"GGUF\" magic)", g->path);
+    c.pos = 4;
+    if (llava__gc_u32(&c, &version, "the version") != LLAVA_OK) return LLAVA_ERR;
+    if (version == 1) return llava__err("%s: GGUF version 1 is not supported (only versions 2 and 3)", g->path);
+    if (version != 2 && version != 3) {
+        if ((version & 0xffffu) == 0 && (version >> 16) != 0)
+            return llava__err("%s: a big-endian GGUF file (version %u read byte-swapped); only little-endian files are "
+                              "supported", g->path, version >> 24 | (version >> 8 & 0xff00u));
+        return llava__err("%s: unsupported GGUF version %u (only versions 2 and 3)", g->path, version);
+    }
+    g->version = version;
+    if (llava__gc_u64(&c, &n_t, "the tensor count") != LLAVA_OK || llava__gc_u64(&c, &n_kv, "the metadata count") != LLAVA_OK)
+        return LLAVA_ERR;
+    /* a metadata entry takes at least 13 bytes (key length, type, one byte), a tensor entry 32 */
+    if (n_kv > LLAVA__GGUF_MAX_COUNT || n_kv > (c.size - c.pos) / 13)
+        return llava__err("%s: GGUF header claims %llu metadata entries, more than the file can hold", g->path,
+                          (unsigned long long)n_kv);
+    if (n_t > LLAVA__GGUF_MAX_COUNT || n_t > (c.size - c.pos) / 32)
+        return llava__err("%s: GGUF header claims %llu tensors, more than the file can hold", g->path, (unsigned long long)n_t);
+    g->kv = (llava__gguf_kv *)llava__calloc((size_t)n_kv + 1, sizeof *g->kv);
+    g->t = (llava__gguf_tensor *)llava__calloc((size_t)n_t + 1, sizeof *g->t);
+    if (!g->kv || !g->t) return llava__err("out of memory");
+    for (i = 0; i < n_kv; i++) {
+        llava__gguf_kv *kv = &g->kv[g->n_kv];
+        const unsigned char *ks;
+        uint64_t klen;
+        uint32_t t;
+        char what[64];
+        snprintf(what, sizeof what, "metadata entry %llu's key", (unsigned long long)i);
+        if (llava__gc_str(&c, &ks, &klen, LLAVA__GGUF_MAX_KEY, what) != LLAVA_OK) return LLAVA_ERR;
+        if (klen == 0) return llava__err("%s: metadata entry %llu has an empty key", g->path, (unsigned long long)i);
+        if (memchr(ks, 0, (size_t)klen)) return llava__err("%s: metadata entry %llu's key holds a NUL byte", g->path, (unsigned long long)i);
+        if (!(kv->key = llava__strndup(ks, (size_t)klen))) return llava__err("out of memory");
+        g->n_kv++;
+        if (llava__gc_u32(&c, &t, kv->key) != LLAVA_OK) return LLAVA_ERR;
+        kv->type = (int)t;
+        kv->n = 1;
+        kv->p = c.d + c.pos;
+        if (t == LLAVA__GGUF_ARRAY) {
+            uint32_t et;
+            if (llava__gc_u32(&c, &et, kv->key) != LLAVA_OK || llava__gc_u64(&c, &kv->n, kv->key) != LLAVA_OK) return LLAVA_ERR;
+            kv->arr_type = (int)et;
+            kv->p = c.d + c.pos;
+            c.pos -= 12; /* the skip below reads the header again and checks every element */
+            if (et == LLAVA__GGUF_STRING && kv->n <= (c.size - c.pos - 12) / 8) {
+                kv->strs = (const unsigned char **)llava__calloc((size_t)kv->n + 1, sizeof *kv->strs);
+                if (!kv->strs) return llava__err("out of memory");
+                size_t p = c.pos + 12;
+                uint64_t k;
+                for (k = 0; k < kv->n; k++) { /* bounds: the skip below fails first when a string runs past */
+                    if (p > c.size - 8) break;
+                    kv->strs[k] = c.d + p;
+                    uint64_t len = llava__le64(c.d + p);
+                    if (len > c.size - p - 8) break;
+                    p += 8 + (size_t)len;
+                }
+            }
+        }
+        if (llava__gguf_skip(&c, t, 0, kv->key) != LLAVA_OK) return LLAVA_ERR;
+    }
+    /* no key twice (gguf.cpp refuses duplicates too) */
+    if (g->n_kv > 1) {
+        const llava__gguf_kv **s = (const llava__gguf_kv **)llava__calloc((size_t)g->n_kv, sizeof *s);
+        int k, dup = -1;
+        if (!s) return llava__err("out of memory");
+        for (k = 0; k < g->n_kv; k++) s[k] = &g->kv[k];
+        qsort((void *)s, (size_t)g->n_kv, sizeof *s, llava__gguf_strcmp_kv);
+        for (k = 1; k < g->n_kv && dup < 0; k++)
+            if (!strcmp(s[k]->key, s[k - 1]->key)) dup = k;
+        if (dup >= 0) {
+            int rc = llava__err("%s: metadata key '%s' occurs twice", g->path, s[dup]->key);
+            LLAVA_FREE((void *)s);
+            return rc;
+        }
+        LLAVA_FREE((void *)s);
+    }
+    g->alignment = 32;
+    {
+        uint32_t al = 0;
+        const llava__gguf_kv *akv = llava__gguf_find(g, "general.alignment");
+        if (akv && akv->type != LLAVA__GGUF_UINT32)
+            return llava__err("%s: general.alignment is a %s, not a uint32", g->path, llava__gguf_tname(akv->type));
+        if (akv) {
+            al = llava__le32(akv->p);
+            if (al == 0 || (al & (al - 1)) != 0)
+                return llava__err("%s: general.alignment %u is not a power of two", g->path, al);
+            g->alignment = al;
+        }
+    }
+    for (i = 0; i < n_t; i++) {
+        llava__gguf_tensor *t = &g->t[g->n_t];
+        const unsigned char *ns;
+        uint64_t nlen, ne;
+        uint32_t nd, type;
+        int d, block, bytes;
+        char what[64];
+        snprintf(what, sizeof what, "tensor %llu's name", (unsigned long long)i);
+        if (llava__gc_str(&c, &ns, &nlen, LLAVA__GGUF_MAX_NAME, what) != LLAVA_OK) return LLAVA_ERR;
+        if (nlen == 0 || memchr(ns, 0, (size_t)nlen))
+            return llava__err("%s: tensor %llu has an empty name or one with a NUL byte", g->path, (unsigned long long)i);
+        if (!(t->name = llava__strndup(ns, (size_t)nlen))) return llava__err("out of memory");
+        g->n_t++;
+        if (llava__gc_u32(&c, &nd, t->name) != LLAVA_OK) return LLAVA_ERR;
+        if (nd < 1 || nd > 4) return llava__err("%s: tensor '%s' has %u dimensions (1 to 4)", g->path, t->name, nd);
+        t->n_dims = (int)nd;
+        uint64_t numel = 1;
+        for (d = 0; d < 4; d++) t->ne[d] = 1;
+        for (d = 0; d < (int)nd; d++) {
+            if (llava__gc_u64(&c, &ne, t->name) != LLAVA_OK) return LLAVA_ERR;
+            if (ne > (uint64_t)INT64_MAX || (ne && numel > (uint64_t)INT64_MAX / ne))
+                return llava__err("%s: tensor '%s' has dimensions whose product overflows", g->path, t->name);
+            t->ne[d] = (int64_t)ne;
+            numel *= ne;
+        }
+        if (llava__gc_u32(&c, &type, t->name) != LLAVA_OK) return LLAVA_ERR;
+        if (!llava__ggml_type_size((int)type, &block, &bytes, NULL))
+            return llava__err("%s: tensor '%s' has unknown ggml type %u", g->path, t->name, type);
+        t->type = (int)type;
+        if (t->ne[0] % block != 0)
+            return llava__err("%s: tensor '%s' (%s) has a row of %lld elements, not a multiple of its block of %d", g->path,
+                              t->name, llava__gguf_type_name(t->type), (long long)t->ne[0], block);
+        uint64_t nb = numel / (uint64_t)block; /* whole blocks, as ne[0] is a multiple of block */
+        if (nb > (uint64_t)SIZE_MAX / (uint64_t)bytes || nb > UINT64_MAX / 2 / (uint64_t)bytes)
+            return llava__err("%s: tensor '%s' is too large", g->path, t->name);
+        t->nbytes = (size_t)(nb * (uint64_t)bytes);
+        if (llava__gc_u64(&c, &t->offset, t->name) != LLAVA_OK) return LLAVA_ERR;
+        if (t->offset % g->alignment != 0)
+            return llava__err("%s: tensor '%s' offset %llu is not a multiple of the alignment %u", g->path, t->name,
+                              (unsigned long long)t->offset, g->alignment);
+    }
+    /* the data starts at the next multiple of the alignment */
+    size_t pad = (g->alignment - c.pos % g->alignment) % g->alignment;
+    if (pad > c.size - c.pos) {
+        if (g->n_t) return llava__err("%s: truncated GGUF file: the tensor data section is missing", g->path);
+        g->data_off = c.size;
+    } else {
+        g->data_off = c.pos + pad;
+    }
+    g->data_size = c.size - g->data_off;
+    llava__span *spans = (llava__span *)llava__calloc((size_t)g->n_t + 1, sizeof *spans);
+    int n_spans = 0, k, rc = LLAVA_OK;
+    if (!spans) return llava__err("out of memory");
+    for (k = 0; k < g->n_t; k++) {
+        llava__gguf_tensor *t = &g->t[k];
+        if (t->offset > g->data_size || t->nbytes > g->data_size - t->offset) {
+            rc = llava__err("%s: tensor '%s' (%zu bytes at offset %llu) runs past the end of the data section (%zu bytes)",
+                            g->path, t->name, t->nbytes, (unsigned long long)t->offset, g->data_size);
+            break;
+        }
+        t->data = g->f.data + g->data_off + t->offset;
+        if (t->nbytes) {
+            spans[n_spans].b = t->offset;
+            spans[n_spans].e = t->offset + t->nbytes;
+            spans[n_spans].name = t->name;
+            n_spans++;
+        }
+    }
+    if (rc == LLAVA_OK && n_spans > 1) {
+        qsort(spans, (size_t)n_spans, sizeof *spans, llava__span_cmp);
+        for (k = 1; k < n_spans; k++)
+            if (spans[k].b < spans[k - 1].e) {
+                rc = llava__err("%s: tensors '%s' and '%s' overlap in the data section", g->path, spans[k - 1].name, spans[k].name);
+                break;
+            }
+    }
+    LLAVA_FREE(spans);
+    if (rc != LLAVA_OK) return rc;
+    if (g->n_t > 1) qsort(g->t, (size_t)g->n_t, sizeof *g->t, llava__gguf_tensor_cmp);
+    for (k = 1; k < g->n_t; k++)
+        if (!strcmp(g->t[k].name, g->t[k - 1].name)) return llava__err("%s: tensor '%s' occurs twice", g->path, g->t[k].name);
+    return LLAVA_OK;
+}
+
+LLAVA__MAYBE_UNUSED static int llava__gguf_open(llava__gguf *g, const char *path) {
+    memset(g, 0, sizeof *g);
+    if (!(g->path = llava__strdup(path))) return llava__err("out of memory");
+    if (llava__file_open(&g->f, path) != LLAVA_OK) {
+        llava__gguf_close(g);
+        return LLAVA_ERR;
+    }
+    if (llava__gguf_parse(g) != LLAVA_OK) {
+        llava__gguf_close(g);
+        return LLAVA_ERR;
+    }
+    return LLAVA_OK;
 }
 
 /* --- crash-safe file writing: everything goes to path.tmp, is flushed to disk, then renamed over
@@ -7058,7 +7620,7 @@ typedef struct {
     size_t an, bn;
 } llava__tok_norm;
 
-enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT };
+enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT, LLAVA__PRE_DIGITS };
 enum { LLAVA__SCHEME_ALWAYS, LLAVA__SCHEME_FIRST, LLAVA__SCHEME_NEVER };
 enum { LLAVA__PAT_GPT2, LLAVA__PAT_LLAMA3, LLAVA__PAT_QWEN2 };
 typedef struct {
@@ -7067,6 +7629,7 @@ typedef struct {
     int rep_n, scheme, split;
     int add_prefix_space, use_regex; /* ByteLevel */
     int pattern;                     /* Split */
+    int individual;                  /* Digits: each digit its own piece (else runs of digits) */
 } llava__tok_pre;
 
 enum { LLAVA__DEC_REPLACE, LLAVA__DEC_BYTEFALLBACK, LLAVA__DEC_FUSE, LLAVA__DEC_STRIP, LLAVA__DEC_METASPACE, LLAVA__DEC_BYTELEVEL };
@@ -7364,8 +7927,11 @@ static int llava__tok_load_pre(LlavaTokenizer *t, const LlavaJson *j, const Llav
                               re ? "'" : "", re ? re : "(not a Regex)", re ? "'" : "");
         if (!beh || strcmp(beh, "Isolated") || llava__tok_jbool(j, x, "invert", 0))
             return llava__err("%s: Split pre-tokenizer: only behavior Isolated without invert is supported", path);
+    } else if (!strcmp(type, "Digits")) {
+        p.type = LLAVA__PRE_DIGITS;
+        p.individual = llava__tok_jbool(j, x, "individual_digits", 0);
     } else {
-        return llava__err("%s: pre_tokenizer '%s' is not supported (supported: Sequence, Metaspace, ByteLevel, Split)", path, type);
+        return llava__err("%s: pre_tokenizer '%s' is not supported (supported: Sequence, Metaspace, ByteLevel, Split, Digits)", path, type);
     }
     llava__tok_pre *np = (llava__tok_pre *)LLAVA_REALLOC(t->pre, (size_t)(t->n_pre + 1) * sizeof *np);
     if (!np) return llava__err("%s: out of memory", path);
@@ -7632,7 +8198,366 @@ static int llava__tok_load_model(LlavaTokenizer *t, const LlavaJson *j, const Ll
     return 0;
 }
 
+/* --- byte-level BPE from arrays (a GGUF file's tokenizer.ggml.* metadata) ----------------------------
+   What llama.cpp's converter (convert_hf_to_gguf.py, get_vocab_base / _set_vocab_gpt2) writes from a
+   tokenizer.json: one token per id spelled as the model vocabulary spells it (ByteLevel characters),
+   a type per token, the merges as "a b" strings, special ids and add_bos/add_eos flags, and a name for
+   the pre-tokenizer (tokenizer.ggml.pre). The tokenizer built here is the one `tokenizers` builds from
+   that tokenizer.json: the pre-tokenizer each name stands for in llama.cpp's llama-vocab.cpp, spelled
+   as the tokenizer.json of the models that carry the name; CONTROL tokens as special added tokens and
+   USER_DEFINED ones as plain added tokens (GGUF keeps no lstrip/rstrip/single_word: they are off). */
+#define LLAVA__TOK_MAX_ADDED (1 << 15) /* control + user-defined tokens a GGUF vocabulary may have */
+#define LLAVA__TOK_MAX_TOKEN 65536     /* bytes in one token */
+enum { LLAVA__BLPRE_GPT2, LLAVA__BLPRE_LLAMA3, LLAVA__BLPRE_QWEN2, LLAVA__BLPRE_SMOLLM };
+/* llama.cpp's token types (llama_token_type / gguf.TokenType) */
+enum { LLAVA__TT_NORMAL = 1, LLAVA__TT_UNKNOWN = 2, LLAVA__TT_CONTROL = 3, LLAVA__TT_USER = 4, LLAVA__TT_UNUSED = 5, LLAVA__TT_BYTE = 6 };
+typedef struct {
+    int n_tokens;
+    const char *const *tok; /* [n_tokens] token i's bytes, tok_len[i] of them (no NUL needed) */
+    const size_t *tok_len;
+    const int32_t *type;    /* [n_tokens] LLAVA__TT_*, or NULL: all normal */
+    int n_merges;
+    const char *const *merge; /* [n_merges] "a b", merge_len[i] bytes */
+    const size_t *merge_len;
+    int bos, eos, unk, pad;   /* ids, -1 where the file names none */
+    int add_bos, add_eos;     /* the post-processor: bos before, eos after a sequence */
+    int pre;                  /* LLAVA__BLPRE_* */
+    int ignore_merges;        /* a piece that is a token is taken whole (LLaMA-3's BPE) */
+} llava__tok_bl_spec;
+
+/* the tokenizer.json pre-tokenizer of each llama.cpp name, as tokenizers runs it */
+static int llava__tok_bl_pre(LlavaTokenizer *t, int which, const char *path) {
+    llava__tok_pre p[2];
+    int n = 0, i;
+    memset(p, 0, sizeof p);
+    if (which == LLAVA__BLPRE_LLAMA3 || which == LLAVA__BLPRE_QWEN2) { /* Split(pattern, Isolated), ByteLevel without its regex */
+        p[n].type = LLAVA__PRE_SPLIT;
+        p[n++].pattern = which == LLAVA__BLPRE_LLAMA3 ? LLAVA__PAT_LLAMA3 : LLAVA__PAT_QWEN2;
+        p[n++].type = LLAVA__PRE_BYTELEVEL;
+    } else {
+        if (which == LLAVA__BLPRE_SMOLLM) { /* Digits(individual_digits) before GPT-2's ByteLevel */
+            p[n].type = LLAVA__PRE_DIGITS;
+            p[n++].individual = 1;
+        }
+        p[n].type = LLAVA__PRE_BYTELEVEL;
+        p[n++].use_regex = 1;
+    }
+    t->pre = (llava__tok_pre *)LLAVA_MALLOC((size_t)n * sizeof *t->pre);
+    t->dec = (llava__tok_dec *)llava__calloc(1, sizeof *t->dec);
+    if (!t->pre || !t->dec) return llava__err("%s: out of memory", path);
+    for (i = 0; i < n; i++) t->pre[i] = p[i];
+    t->n_pre = n;
+    t->dec[0].type = LLAVA__DEC_BYTELEVEL;
+    t->n_dec = 1;
+    t->has_decoder = 1;
+    return 0;
+}
+
+static int llava__tok_is_valid_utf8(const char *s, size_t n);
+static LlavaTokenizer *llava__tok_bl_build(const llava__tok_bl_spec *s, const char *path) {
+    LlavaTokenizer *t = (LlavaTokenizer *)llava__calloc(1, sizeof *t);
+    LlavaBuf cat;
+    int rc = 0, i;
+    memset(&cat, 0, sizeof cat);
+    if (!t) {
+        llava__err("%s: out of memory", path);
+        return NULL;
+    }
+    t->unk_model = -1;
+    t->bos = t->eos = t->pad = t->unk = -1;
+    if (s->n_tokens <= 0 || s->n_tokens > (1 << 24)) rc = llava__err("%s: %d tokens (expected 1 to %d)", path, s->n_tokens, 1 << 24);
+    if (!rc && (s->n_merges < 0 || s->n_merges > (1 << 24))) rc = llava__err("%s: %d merges (expected at most %d)", path, s->n_merges, 1 << 24);
+    if (!rc) {
+        t->n_model = t->n_vocab = s->n_tokens;
+        t->ent_of_id = (int *)LLAVA_MALLOC((size_t)(s->n_tokens + 1) * sizeof(int));
+        t->added_of_id = (int *)LLAVA_MALLOC((size_t)(s->n_tokens + 1) * sizeof(int));
+        if (!t->ent_of_id || !t->added_of_id) rc = llava__err("%s: out of memory", path);
+    }
+    /* the model vocabulary: every token but the UNUSED fillers; control and user-defined tokens are
+       also added tokens, and are looked up by spelling only where no model token has theirs */
+    int n_added = 0;
+    for (i = 0; !rc && i < s->n_tokens; i++) {
+        int ty = s->type ? s->type[i] : LLAVA__TT_NORMAL;
+        if (ty < LLAVA__TT_NORMAL || ty > LLAVA__TT_BYTE) rc = llava__err("%s: token %d has type %d (expected 1 to 6)", path, i, ty);
+        n_added += ty == LLAVA__TT_CONTROL || ty == LLAVA__TT_USER;
+    }
+    /* (the added-token matcher sorts and scans them: a bound keeps a hostile file from making that slow) */
+    if (!rc && n_added > LLAVA__TOK_MAX_ADDED) rc = llava__err("%s: %d control and user-defined tokens (at most %d)", path, n_added, LLAVA__TOK_MAX_ADDED);
+    if (!rc && n_added && !(t->added = (llava__tok_added *)llava__calloc((size_t)n_added, sizeof *t->added))) rc = llava__err("%s: out of memory", path);
+    for (i = 0; !rc && i < s->n_tokens; i++) {
+        const char *p = s->tok[i];
+        size_t n = s->tok_len[i];
+        int ty = s->type ? s->type[i] : LLAVA__TT_NORMAL, added = ty == LLAVA__TT_CONTROL || ty == LLAVA__TT_USER;
+        t->ent_of_id[i] = t->added_of_id[i] = -1;
+        if ((!p && n) || (n == 0 && ty != LLAVA__TT_UNUSED)) {
+            rc = llava__err("%s: token %d is empty", path, i);
+            break;
+        }
+        if (n > LLAVA__TOK_MAX_TOKEN || !llava__tok_is_valid_utf8(p ? p : "", n) || (n && memchr(p, 0, n))) {
+            rc = llava__err("%s: token %d is not a UTF-8 string of at most %d bytes without NUL", path, i, LLAVA__TOK_MAX_TOKEN);
+            break;
+        }
+        if (ty == LLAVA__TT_UNUSED) continue;
+        int e = llava_strmap_find(&t->vocab, p, n);
+        if (e < 0 || !added) {
+            if (e >= 0) { /* a model token after an added token of the same spelling: the model's wins */
+                int old = t->vocab.val[e];
+                int oty = s->type ? s->type[old] : LLAVA__TT_NORMAL;
+                if (oty != LLAVA__TT_CONTROL && oty != LLAVA__TT_USER) {
+                    rc = llava__err("%s: token %d '%.*s' repeats token %d", path, i, (int)(n > 200 ? 200 : n), p, old);
+                    break;
+                }
+                t->ent_of_id[old] = -1;
+            }
+            e = llava_strmap_put(&t->vocab, p, n, i);
+            if (e < 0) {
+                rc = llava__err("%s: out of memory", path);
+                break;
+            }
+            t->ent_of_id[i] = e;
+        }
+        if (added) { /* ids rise, so no two added tokens share one */
+            llava__tok_added *a = &t->added[t->n_added];
+            a->content = (char *)LLAVA_MALLOC(n + 1);
+            a->norm = (char *)LLAVA_MALLOC(n + 1); /* no normalizer: the normalized spelling is the text */
+            if (!a->content || !a->norm) {
+                LLAVA_FREE(a->content);
+                LLAVA_FREE(a->norm);
+                a->content = a->norm = NULL;
+                rc = llava__err("%s: out of memory", path);
+                break;
+            }
+            memcpy(a->content, p, n);
+            memcpy(a->norm, p, n);
+            a->content[n] = a->norm[n] = 0;
+            a->len = a->norm_len = n;
+            a->id = i;
+            a->special = ty == LLAVA__TT_CONTROL;
+            a->normalized = ty == LLAVA__TT_USER; /* tokenizers' defaults for special and plain added tokens */
+            t->added_of_id[i] = t->n_added++;
+        }
+    }
+    /* merges "a b" -> (rank, merged id), as tokenizers' BPE builder (bpe/model.rs) checks them */
+    if (!rc && llava__tok_pmap_init(&t->merges, s->n_merges)) rc = llava__err("%s: out of memory", path);
+    for (i = 0; !rc && i < s->n_merges; i++) {
+        const char *m = s->merge[i];
+        size_t n = s->merge_len[i];
+        const char *sp = m ? (const char *)memchr(m, ' ', n) : NULL;
+        if (!sp || sp == m || sp + 1 == m + n || memchr(sp + 1, ' ', (size_t)(m + n - sp - 1))) {
+            rc = llava__err("%s: merge %d '%.*s' is not two tokens separated by one space", path, i, (int)(n > 200 ? 200 : n), m ? m : "");
+            break;
+        }
+        size_t an = (size_t)(sp - m), bn = n - an - 1;
+        cat.n = 0;
+        llava_buf_put(&cat, m, an);
+        llava_buf_put(&cat, sp + 1, bn);
+        if (cat.oom) {
+            rc = llava__err("%s: out of memory", path);
+            break;
+        }
+        int ia = llava_strmap_get(&t->vocab, m, an), ib = llava_strmap_get(&t->vocab, sp + 1, bn), iab = llava_strmap_get(&t->vocab, cat.p, an + bn);
+        if (ia < 0 || ib < 0 || iab < 0) {
+            rc = llava__err("%s: merge %d ('%.*s' '%.*s') names a token that is not in the vocabulary: '%.*s'", path, i, (int)an, m, (int)bn, sp + 1,
+                            ia < 0 ? (int)an : ib < 0 ? (int)bn : (int)(an + bn), ia < 0 ? m : ib < 0 ? sp + 1 : cat.p);
+            break;
+        }
+        llava__tok_pmap_put(&t->merges, ia, ib, i, iab);
+    }
+    LLAVA_FREE(cat.p);
+    if (!rc) rc = llava__tok_bl_pre(t, s->pre, path);
+    /* special ids and what the post-processor adds */
+    {
+        const int ids[4] = {s->bos, s->eos, s->unk, s->pad};
+        const char *names[4] = {"bos", "eos", "unknown", "padding"};
+        for (i = 0; !rc && i < 4; i++)
+            if (ids[i] < -1 || ids[i] >= s->n_tokens) rc = llava__err("%s: %s token id %d is outside the vocabulary of %d", path, names[i], ids[i], s->n_tokens);
+    }
+    if (!rc) {
+        t->bos = s->bos;
+        t->eos = s->eos;
+        t->unk = s->unk;
+        t->pad = s->pad;
+        t->ignore_merges = s->ignore_merges;
+        if (s->add_bos && s->bos < 0) rc = llava__err("%s: add_bos_token is true but there is no bos_token_id", path);
+        else if (s->add_eos && s->eos < 0) rc = llava__err("%s: add_eos_token is true but there is no eos_token_id", path);
+        if (!rc && s->add_bos) llava__tok_ipush(&t->pre_ids, s->bos);
+        if (!rc && s->add_eos) llava__tok_ipush(&t->post_ids, s->eos);
+        if (t->pre_ids.oom || t->post_ids.oom) rc = llava__err("%s: out of memory", path);
+    }
+    /* the ids bytes stand for, the added tokens' lookup */
+    if (!rc) {
+        t->byte_level = 1;
+        for (i = 0; i < 256; i++) {
+            char b[4];
+            t->byte_id[i] = llava_strmap_get(&t->vocab, b, (size_t)llava__tok_utf8_put(b, llava__tok_bl_char(i)));
+        }
+        if (!rc && (llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))) rc = llava__err("%s: out of memory", path);
+    }
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* --- a GGUF file's tokenizer (tokenizer.ggml.*), as llama.cpp's llama-vocab.cpp reads it ------------ */
+/* tokenizer.ggml.model "llama" (SentencePiece: scores, byte tokens, add_space_prefix) is built by the
+   SentencePiece tokenizer's constructor; this is where it connects (until then the model is refused) */
+static LlavaTokenizer *llava__tok_from_gguf_spm(const llava__gguf *g, const char *path) {
+    (void)g;
+    llava__err("%s: tokenizer.ggml.model 'llama' (a SentencePiece vocabulary) is not supported yet; "
+               "GGUF files with a 'gpt2' (byte-level BPE) tokenizer are", path);
+    return NULL;
+}
+
+/* tokenizer.ggml.pre -> the pre-tokenizer: llama.cpp's names (llama-vocab.cpp) for the pre-tokenizers
+   whose tokenizer.json spelling this tokenizer runs. "default" (and a file without the key) is llama.cpp's
+   fallback for a pre-tokenizer the converter did not recognize; it is read as GPT-2's ByteLevel, the
+   tokenizer.json default of a byte-level BPE (llama.cpp's own "default" regex differs from it). */
+static int llava__tok_gguf_pre(const char *s, size_t n, int *ignore_merges, int *add_bos) {
+    static const struct {
+        const char *name;
+        int pre;
+    } names[] = {{"default", LLAVA__BLPRE_GPT2},    {"gpt-2", LLAVA__BLPRE_GPT2},       {"llama3", LLAVA__BLPRE_LLAMA3},
+                 {"llama-v3", LLAVA__BLPRE_LLAMA3}, {"llama-bpe", LLAVA__BLPRE_LLAMA3}, {"qwen2", LLAVA__BLPRE_QWEN2},
+                 {"deepseek-r1-qwen", LLAVA__BLPRE_QWEN2}, {"smollm", LLAVA__BLPRE_SMOLLM}, {"starcoder", LLAVA__BLPRE_SMOLLM}};
+    size_t i;
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strlen(names[i].name) == n && !memcmp(names[i].name, s, n)) {
+            /* LLaMA-3's tokenizer.json has ignore_merges and a post-processor that adds <|begin_of_text|>;
+               llama.cpp sets the same two for these names (add_bos unless the file says otherwise) */
+            *ignore_merges = *add_bos = names[i].pre == LLAVA__BLPRE_LLAMA3;
+            return names[i].pre;
+        }
+    }
+    return -1;
+}
+
+/* a token id key: absent, -1 or 0xFFFFFFFF (-1 written unsigned) is none (*id = -1) */
+static int llava__tok_gguf_id(const llava__gguf *g, const char *key, int *id) {
+    int64_t v = -1;
+    int r = llava__gguf_int(g, key, &v);
+    *id = -1;
+    if (r < 0) return -1;
+    if (r == 1 && v != -1 && v != 0xFFFFFFFFll) {
+        if (v < 0 || v > INT32_MAX) return llava__err("%s: %s = %lld is not a token id", g->path, key, (long long)v);
+        *id = (int)v;
+    }
+    return 0;
+}
+
+/* the tokenizer of an opened GGUF file */
+static LlavaTokenizer *llava__tok_from_gguf(const llava__gguf *g, const char *path) {
+    const char *model = NULL, *pre = NULL;
+    size_t model_n = 0, pre_n = 0;
+    int r = llava__gguf_str(g, "tokenizer.ggml.model", &model, &model_n);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        llava__err("%s: no tokenizer.ggml.model: the file holds no tokenizer", path);
+        return NULL;
+    }
+    if (model_n == 5 && !memcmp(model, "llama", 5)) return llava__tok_from_gguf_spm(g, path);
+    if (model_n != 4 || memcmp(model, "gpt2", 4)) {
+        llava__err("%s: tokenizer.ggml.model '%.*s' is not supported (supported: 'gpt2', byte-level BPE)", path, (int)(model_n > 64 ? 64 : model_n), model);
+        return NULL;
+    }
+    llava__tok_bl_spec s;
+    memset(&s, 0, sizeof s);
+    r = llava__gguf_str(g, "tokenizer.ggml.pre", &pre, &pre_n);
+    if (r < 0) return NULL;
+    if (r == 0) {
+        pre = "default";
+        pre_n = 7;
+    }
+    s.pre = llava__tok_gguf_pre(pre, pre_n, &s.ignore_merges, &s.add_bos);
+    if (s.pre < 0) {
+        llava__err("%s: tokenizer.ggml.pre '%.*s' is not supported (supported: default, gpt-2, llama3, llama-v3, llama-bpe, qwen2, "
+                   "deepseek-r1-qwen, smollm, starcoder)", path, (int)(pre_n > 64 ? 64 : pre_n), pre);
+        return NULL;
+    }
+    const llava__gguf_kv *tokens = NULL, *types = NULL, *merges = NULL;
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens)) <= 0) {
+        if (r == 0) llava__err("%s: no tokenizer.ggml.tokens", path);
+        return NULL;
+    }
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.merges", LLAVA__GGUF_STRING, &merges)) <= 0) {
+        if (r == 0) llava__err("%s: no tokenizer.ggml.merges (a 'gpt2' tokenizer needs them)", path);
+        return NULL;
+    }
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types)) < 0) return NULL;
+    if (tokens->n == 0 || tokens->n > (1u << 24)) {
+        llava__err("%s: tokenizer.ggml.tokens has %llu entries (expected 1 to %d)", path, (unsigned long long)tokens->n, 1 << 24);
+        return NULL;
+    }
+    if (merges->n > (1u << 24)) {
+        llava__err("%s: tokenizer.ggml.merges has %llu entries (at most %d)", path, (unsigned long long)merges->n, 1 << 24);
+        return NULL;
+    }
+    if (types && types->n != tokens->n) {
+        llava__err("%s: tokenizer.ggml.token_type has %llu entries for %llu tokens", path, (unsigned long long)types->n, (unsigned long long)tokens->n);
+        return NULL;
+    }
+    s.n_tokens = (int)tokens->n;
+    s.n_merges = (int)merges->n;
+    if (llava__tok_gguf_id(g, "tokenizer.ggml.bos_token_id", &s.bos) || llava__tok_gguf_id(g, "tokenizer.ggml.eos_token_id", &s.eos) ||
+        llava__tok_gguf_id(g, "tokenizer.ggml.unknown_token_id", &s.unk) || llava__tok_gguf_id(g, "tokenizer.ggml.padding_token_id", &s.pad))
+        return NULL;
+    if (llava__gguf_bool(g, "tokenizer.ggml.add_bos_token", &s.add_bos) < 0 || llava__gguf_bool(g, "tokenizer.ggml.add_eos_token", &s.add_eos) < 0)
+        return NULL;
+    /* the arrays point into the mapped file */
+    const char **tok = (const char **)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *tok);
+    size_t *tok_len = (size_t *)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *tok_len);
+    int32_t *type = types ? (int32_t *)LLAVA_MALLOC((size_t)s.n_tokens * sizeof *type) : NULL;
+    const char **mer = (const char **)LLAVA_MALLOC(((size_t)s.n_merges + 1) * sizeof *mer);
+    size_t *mer_len = (size_t *)LLAVA_MALLOC(((size_t)s.n_merges + 1) * sizeof *mer_len);
+    LlavaTokenizer *t = NULL;
+    if (!tok || !tok_len || (types && !type) || !mer || !mer_len) llava__err("%s: out of memory", path);
+    else {
+        int i;
+        for (i = 0; i < s.n_tokens; i++) {
+            tok[i] = llava__gguf_arr_str(tokens, (uint64_t)i, &tok_len[i]);
+            if (types) {
+                int64_t v = llava__gguf_arr_i64(types, (uint64_t)i);
+                type[i] = v < 0 || v > 1000 ? 1000 : (int32_t)v; /* out of range either way: the constructor names it */
+            }
+        }
+        for (i = 0; i < s.n_merges; i++) mer[i] = llava__gguf_arr_str(merges, (uint64_t)i, &mer_len[i]);
+        s.tok = tok;
+        s.tok_len = tok_len;
+        s.type = type;
+        s.merge = mer;
+        s.merge_len = mer_len;
+        t = llava__tok_bl_build(&s, path);
+    }
+    LLAVA_FREE(tok);
+    LLAVA_FREE(tok_len);
+    LLAVA_FREE(type);
+    LLAVA_FREE(mer);
+    LLAVA_FREE(mer_len);
+    return t;
+}
+
+static LlavaTokenizer *llava__tok_load_gguf(const char *path) {
+    llava__gguf g;
+    memset(&g, 0, sizeof g);
+    if (llava__gguf_open(&g, path) != LLAVA_OK) return NULL;
+    LlavaTokenizer *t = llava__tok_from_gguf(&g, path);
+    llava__gguf_close(&g);
+    return t;
+}
+
+/* 1 when path is a file that starts with GGUF's magic */
+static int llava__tok_is_gguf(const char *path) {
+    char m[4];
+    FILE *f = fopen(path, "rb");
+    if (!f) return 0;
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    return n == 4 && !memcmp(m, "GGUF", 4);
+}
+
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
+    if (llava__tok_is_gguf(dir_or_file)) return llava__tok_load_gguf(dir_or_file); /* a GGUF file's tokenizer.ggml.* */
     char *path = llava__path_join(dir_or_file, "tokenizer.json"), *cfg_path = NULL, *text = NULL, *cfg_text = NULL;
     LlavaJson j, cj;
     int rc = 0, i, have_cfg = 0;
@@ -7988,6 +8913,23 @@ static void llava__tok_pre_step(const llava__tok_pre *pt, const llava__tok_piece
                 llava__tok_piece(out, tb->p + i, to->p + i, e - i, e < tb->n ? to->p[e] : oend);
                 i = e;
             }
+        } else if (pt->type == LLAVA__PRE_DIGITS) {
+            /* tokenizers/src/pre_tokenizers/digits.rs: split on char::is_numeric (Nd, Nl, No), each
+               digit isolated (individual_digits) or runs of digits kept together (Contiguous); the
+               text between digits stays one piece */
+            size_t a = 0;
+            int prev = -1; /* class of the current piece: 1 digits, 0 other */
+            for (i = 0; i < n;) {
+                uint32_t c;
+                int l = llava__tok_cp(s, n, i, &c), dig = llava__tok_class(c) == LLAVA__UC_N;
+                if (i > a && (dig != prev || (dig && pt->individual))) {
+                    llava__tok_piece(out, s + a, o + a, i - a, o[i]);
+                    a = i;
+                }
+                prev = dig;
+                i += (size_t)l;
+            }
+            llava__tok_piece(out, s + a, o + a, n - a, oend);
         } else { /* Split, Isolated: every match is a piece */
             for (i = 0; i < n;) {
                 size_t e = llava__tok_re_next(pt->pattern, s, n, i);
