@@ -2203,6 +2203,218 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_open(llava__gguf *g, const char *path
     return LLAVA_OK;
 }
 
+/* --- GGUF tensors -> the tensor table: dequantization, llama.cpp's row permutation undone -----------
+   Quantized blocks become f32 exactly as gguf-py's gguf.quants.dequantize computes them (its
+   dequantize_blocks per type: float32 arithmetic in the same order, so the values are bit-identical;
+   built with -ffp-contract=fast a compiler could fuse d * q + m and round once less). Block layouts are
+   ggml's (ggml-common.h block_q4_0 ... block_q6_K): the scale d (and min m) as f16 first, except Q6_K. */
+static float llava__le_f16(const unsigned char *p) { return llava__f16_to_f32(llava__le16(p)); }
+
+/* Q4_K and Q5_K: the 6-bit scale and min of sub-block j (gguf-py Q4_K.get_scale_min) */
+static void llava__q4k_scale_min(const unsigned char *s, int j, int *sc, int *mn) {
+    if (j < 4) {
+        *sc = s[j] & 0x3f;
+        *mn = s[j + 4] & 0x3f;
+    } else {
+        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 2) & 0x30);
+        *mn = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30);
+    }
+}
+
+static int llava__ggml_can_dequant(int type) {
+    return type == LLAVA__GGML_F32 || type == LLAVA__GGML_F16 || type == LLAVA__GGML_BF16 || type == LLAVA__GGML_Q4_0 ||
+           type == LLAVA__GGML_Q4_1 || type == LLAVA__GGML_Q5_0 || type == LLAVA__GGML_Q5_1 || type == LLAVA__GGML_Q8_0 ||
+           type == LLAVA__GGML_Q4_K || type == LLAVA__GGML_Q5_K || type == LLAVA__GGML_Q6_K;
+}
+
+/* n elements (whole blocks) of ggml type `type` at src -> dst; 0 for a type it cannot convert */
+static int llava__ggml_dequant(int type, const unsigned char *src, float *dst, size_t n) {
+    size_t b, nb;
+    int i, j;
+    switch (type) {
+    case LLAVA__GGML_F32: memcpy(dst, src, n * 4); return 1;
+    case LLAVA__GGML_F16:
+        for (b = 0; b < n; b++) dst[b] = llava__le_f16(src + 2 * b);
+        return 1;
+    case LLAVA__GGML_BF16:
+        for (b = 0; b < n; b++) dst[b] = llava__bf16_to_f32(llava__le16(src + 2 * b));
+        return 1;
+    case LLAVA__GGML_Q4_0: /* d, qs[16]: low nibbles are elements 0..15, high nibbles 16..31; d * (q - 8) */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 18, dst += 32) {
+            const float d = llava__le_f16(src);
+            for (i = 0; i < 16; i++) {
+                dst[i] = d * (float)((src[2 + i] & 0x0f) - 8);
+                dst[i + 16] = d * (float)((src[2 + i] >> 4) - 8);
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q4_1: /* d, m, qs[16]; d * q + m */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 20, dst += 32) {
+            const float d = llava__le_f16(src), m = llava__le_f16(src + 2);
+            for (i = 0; i < 16; i++) {
+                float lo = d * (float)(src[4 + i] & 0x0f), hi = d * (float)(src[4 + i] >> 4);
+                dst[i] = lo + m;
+                dst[i + 16] = hi + m;
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_0: /* d, qh (u32: bit i is element i's fifth bit), qs[16]; d * (q - 16) */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 22, dst += 32) {
+            const float d = llava__le_f16(src);
+            const uint32_t qh = llava__le32(src + 2);
+            for (i = 0; i < 32; i++) {
+                int q = (i < 16 ? src[6 + i] & 0x0f : src[6 + i - 16] >> 4) | (int)((qh >> i) & 1) << 4;
+                dst[i] = d * (float)(q - 16);
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_1: /* d, m, qh, qs[16]; d * q + m */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 24, dst += 32) {
+            const float d = llava__le_f16(src), m = llava__le_f16(src + 2);
+            const uint32_t qh = llava__le32(src + 4);
+            for (i = 0; i < 32; i++) {
+                int q = (i < 16 ? src[8 + i] & 0x0f : src[8 + i - 16] >> 4) | (int)((qh >> i) & 1) << 4;
+                float t = d * (float)q;
+                dst[i] = t + m;
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q8_0: /* d, qs[32] (int8); q * d */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 34, dst += 32) {
+            const float d = llava__le_f16(src);
+            for (i = 0; i < 32; i++) dst[i] = (float)(int8_t)src[2 + i] * d;
+        }
+        return 1;
+    case LLAVA__GGML_Q4_K: /* d, dmin, scales[12], qs[128]: 8 sub-blocks of 32; (d * sc) * q - (dmin * m) */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 144, dst += 256) {
+            const float d = llava__le_f16(src), dmin = llava__le_f16(src + 2);
+            const unsigned char *qs = src + 16;
+            for (j = 0; j < 8; j++) {
+                int sc, mn;
+                llava__q4k_scale_min(src + 4, j, &sc, &mn);
+                const float ds = d * (float)sc, dm = dmin * (float)mn;
+                const int sh = (j & 1) * 4;
+                for (i = 0; i < 32; i++) {
+                    float t = ds * (float)((qs[(j / 2) * 32 + i] >> sh) & 0x0f);
+                    dst[j * 32 + i] = t - dm;
+                }
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_K: /* d, dmin, scales[12], qh[32] (bit j: sub-block j), qs[128] */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 176, dst += 256) {
+            const float d = llava__le_f16(src), dmin = llava__le_f16(src + 2);
+            const unsigned char *qh = src + 16, *qs = src + 48;
+            for (j = 0; j < 8; j++) {
+                int sc, mn;
+                llava__q4k_scale_min(src + 4, j, &sc, &mn);
+                const float ds = d * (float)sc, dm = dmin * (float)mn;
+                const int sh = (j & 1) * 4;
+                for (i = 0; i < 32; i++) {
+                    int q = ((qs[(j / 2) * 32 + i] >> sh) & 0x0f) | ((qh[i] >> j) & 1) << 4;
+                    float t = ds * (float)q;
+                    dst[j * 32 + i] = t - dm;
+                }
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q6_K: /* ql[128], qh[64], scales[16] (int8), d; (d * scale) * (q - 32), 16 sub-blocks of 16 */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 210, dst += 256) {
+            const unsigned char *ql = src, *qh = src + 128;
+            const signed char *sc = (const signed char *)(src + 192);
+            const float d = llava__le_f16(src + 208);
+            for (i = 0; i < 256; i++) {
+                const int half = i / 128, k = i % 128;
+                const int lo = (ql[half * 64 + k % 64] >> ((k / 64) * 4)) & 0x0f;
+                const int hi = (qh[half * 32 + k % 32] >> ((k / 32) * 2)) & 0x03;
+                dst[i] = (d * (float)sc[i / 16]) * (float)((lo | hi << 4) - 32);
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* moves g's open file into ts as one more shard (its tensors point into it); g keeps its tables */
+LLAVA__MAYBE_UNUSED static int llava__gguf_adopt(llava__tensors *ts, llava__gguf *g) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    ns[ts->n_shards].f = g->f;
+    ns[ts->n_shards].path = llava__strdup(g->path);
+    memset(&g->f, 0, sizeof g->f);
+    ts->n_shards++;
+    return LLAVA_OK;
+}
+
+/* adds GGUF tensor gt to ts as `name` with PyTorch's shape (ne reversed). F32/F16/BF16 stay in the file
+   (zero-copy); other types are dequantized into a buffer ts owns. heads > 0 undoes llama.cpp's
+   permutation of q/k rows (convert_hf_to_gguf.py LlamaModel.permute: within each of `heads` heads the
+   rows were interleaved as [r0, r_half, r1, r_half+1, ...]; transformers' GGUF loader reverses it in
+   reverse_permute_weights): HF row h*Dh + s*Dh/2 + j is GGUF row h*Dh + 2j + s. */
+LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, const llava__gguf_tensor *gt, const char *name, int heads) {
+    llava__tensor t;
+    int i;
+    memset(&t, 0, sizeof t);
+    t.ndim = gt->n_dims;
+    for (i = 0; i < gt->n_dims; i++) t.shape[i] = gt->ne[gt->n_dims - 1 - i];
+    t.file = shard;
+    llava__ggml_type_size(gt->type, NULL, NULL, &t.dtype_name);
+    const int direct = gt->type == LLAVA__GGML_F32 || gt->type == LLAVA__GGML_F16 || gt->type == LLAVA__GGML_BF16;
+    t.dtype = gt->type == LLAVA__GGML_F32 ? LLAVA_F32 : gt->type == LLAVA__GGML_F16 ? LLAVA_F16 : gt->type == LLAVA__GGML_BF16 ? LLAVA_BF16 : LLAVA_F32;
+    /* rows: the slowest dimension (a vector: each element, or the whole vector when it is quantized) */
+    const uint64_t numel = (uint64_t)gt->ne[0] * (uint64_t)gt->ne[1] * (uint64_t)gt->ne[2] * (uint64_t)gt->ne[3];
+    const uint64_t rows = gt->n_dims > 1 ? (uint64_t)gt->ne[gt->n_dims - 1] : direct ? numel : 1;
+    if (heads > 0 && (gt->n_dims == 1 && !direct))
+        return llava__err("tensor '%s' is a quantized vector (%s) whose rows are permuted; only F32/F16/BF16 are supported there",
+                          name, t.dtype_name);
+    if (heads > 0 && (rows % (uint64_t)heads || (rows / (uint64_t)heads) % 2))
+        return llava__err("tensor '%s' has %llu rows, which do not split into %d heads of an even size", name,
+                          (unsigned long long)rows, heads);
+    if (rows == 0) heads = 0;
+    if (!direct && !llava__ggml_can_dequant(gt->type))
+        return llava__err("tensor '%s' has ggml type %s, which llava.h cannot convert (F32, F16, BF16, Q4_0, Q4_1, Q5_0, "
+                          "Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)", name, t.dtype_name);
+    if (direct && heads <= 0) {
+        t.data = gt->data;
+        t.nbytes = gt->nbytes;
+    } else {
+        const size_t esize = direct ? llava__dtype_size((LlavaDType)t.dtype) : 4;
+        if (numel > SIZE_MAX / esize) return llava__err("tensor '%s' is too large", name);
+        unsigned char *p = (unsigned char *)llava__alloc_aligned((size_t)(numel * esize) + 1);
+        if (llava__tensors_own(ts, p) != LLAVA_OK) return LLAVA_ERR;
+        const size_t out_row = rows ? (size_t)(numel / rows) * esize : 0, in_row = rows ? gt->nbytes / (size_t)rows : 0;
+        const uint64_t dh = heads > 0 ? rows / (uint64_t)heads : 1;
+        uint64_t r;
+        for (r = 0; r < rows; r++) {
+            /* source row r lands at dest row perm(r) */
+            uint64_t dr = r;
+            if (heads > 0) {
+                uint64_t h = r / dh, w = r % dh, j = w / 2, s = w % 2;
+                dr = h * dh + s * (dh / 2) + j;
+            }
+            if (direct) memcpy(p + dr * out_row, gt->data + r * in_row, out_row);
+            else llava__ggml_dequant(gt->type, gt->data + r * in_row, (float *)(p + dr * out_row), (size_t)(numel / rows));
+        }
+        t.data = p;
+        t.nbytes = (size_t)(numel * esize);
+        if (!direct) t.dtype_name = "F32";
+    }
+    if (!(t.name = llava__strdup(name))) return llava__err("out of memory");
+    if (ts->n == ts->cap) {
+        int nc = ts->cap ? ts->cap * 2 : 256;
+        llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
+        if (!nt) {
+            LLAVA_FREE(t.name);
+            return llava__err("out of memory");
+        }
+        ts->t = nt;
+        ts->cap = nc;
+    }
+    ts->t[ts->n++] = t;
+    return LLAVA_OK;
+}
+
 /* --- crash-safe file writing: everything goes to path.tmp, is flushed to disk, then renamed over
    path, so an interrupted save never destroys the previous file --------------------------------- */
 typedef struct {

@@ -142,10 +142,63 @@ static int t_hostile(const void *arg) {
     return 1;
 }
 
+/* every tensor of quants.gguf dequantizes bit-identically to gguf.quants.dequantize (quants_expected.safetensors) */
+static int t_quants(const void *arg) {
+    (void)arg;
+    llava__gguf g;
+    llava__tensors ts, ex;
+    memset(&ts, 0, sizeof ts);
+    memset(&ex, 0, sizeof ex);
+    CHECK(llava__gguf_open(&g, fx("quants.gguf")) == LLAVA_OK, "open: %s", llava_last_error());
+    int ok = llava__st_add(&ex, fx("quants_expected.safetensors")) == LLAVA_OK && llava__tensors_index(&ex) == LLAVA_OK;
+    int i, n_checked = 0, bad = -1;
+    size_t bad_at = 0;
+    char why[256] = "";
+    if (!ok) snprintf(why, sizeof why, "expected values: %s", llava_last_error());
+    for (i = 0; ok && i < g.n_t; i++)
+        if (llava__gguf_put(&ts, 0, &g.t[i], g.t[i].name, 0) != LLAVA_OK) {
+            snprintf(why, sizeof why, "%s: %s", g.t[i].name, llava_last_error());
+            ok = 0;
+        }
+    if (ok) llava__tensors_index(&ts);
+    for (i = 0; ok && i < ts.n; i++) {
+        const llava__tensor *t = &ts.t[i], *e = llava__tensors_find(&ex, t->name);
+        size_t k, n = t->nbytes / llava__dtype_size((LlavaDType)t->dtype);
+        float *v = (float *)malloc(n * sizeof(float) + 1);
+        if (!e || !v || e->nbytes != n * 4 || t->ndim != 2 || t->shape[0] != 3 || t->shape[1] != 512) {
+            snprintf(why, sizeof why, "%s: no expected values of its size, or a wrong shape", t->name);
+            ok = 0;
+        } else {
+            llava__to_f32(v, t->data, (LlavaDType)t->dtype, n);
+            for (k = 0; k < n && bad < 0; k++)
+                if (memcmp(v + k, e->data + 4 * k, 4)) bad = i, bad_at = k;
+            if (bad >= 0) {
+                float want;
+                memcpy(&want, e->data + 4 * bad_at, 4);
+                snprintf(why, sizeof why, "%s[%zu] = %.9g, gguf.quants.dequantize gives %.9g", t->name, bad_at, v[bad_at], want);
+                ok = 0;
+            }
+            n_checked++;
+        }
+        free(v);
+    }
+    /* F16 and BF16 stay in the file (zero-copy), the rest become F32 */
+    const llava__tensor *f16 = llava__tensors_find(&ts, "F16"), *q = llava__tensors_find(&ts, "Q6_K.random");
+    int kinds = f16 && f16->dtype == LLAVA_F16 && f16->data == llava__gguf_tensor_find(&g, "F16")->data && q && q->dtype == LLAVA_F32;
+    llava__tensors_free(&ts);
+    llava__tensors_free(&ex);
+    llava__gguf_close(&g);
+    CHECK(ok, "%s", why);
+    CHECK(n_checked == ex.n || n_checked >= 15, "only %d tensors compared", n_checked);
+    CHECK(kinds, "F16 not kept zero-copy, or a quantized tensor not converted to F32");
+    return 1;
+}
+
 int main(int argc, char **argv) {
     if (argc > 1) g_fix = argv[1];
     run("gguf metadata: every value type, lookups, tensor infos", t_meta, NULL);
     run("gguf hostile files refused with a clear message", t_hostile, NULL);
+    run("gguf dequantization bit-identical to gguf.quants.dequantize (Q4_0 ... Q6_K, F16, BF16)", t_quants, NULL);
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;
 }

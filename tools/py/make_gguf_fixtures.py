@@ -151,10 +151,61 @@ def write_hostile(meta_path):
             f.write("bad_%s.gguf\t%s\n" % (name, frag))
 
 
+QUANT_TYPES = ["F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q4_K", "Q5_K", "Q6_K"]
+# byte offsets of the f16 scale fields in each block (ggml-common.h): set to finite values so that no
+# NaN (whose payload numpy and C may carry differently) enters the expected values
+F16_FIELDS = {"Q4_0": [0], "Q4_1": [0, 2], "Q5_0": [0], "Q5_1": [0, 2], "Q8_0": [0], "Q4_K": [0, 2], "Q5_K": [0, 2],
+              "Q6_K": [208]}
+
+
+def write_quants(rng):
+    """quants.gguf: per type, a tensor of random blocks (every bit pattern of the quants, finite scales)
+    and, for the types gguf can quantize, random normal data quantized by gguf.quants.quantize; the
+    expected f32 values from gguf.quants.dequantize in quants_expected.safetensors (same names)"""
+    from safetensors.numpy import save_file
+    w = gguf.GGUFWriter(os.path.join(OUT, "quants.gguf"), arch="llama")
+    expected = {}
+    rows, cols = 3, 512
+    for name in QUANT_TYPES:
+        qt = gguf.GGMLQuantizationType[name]
+        block, tsize = gguf.GGML_QUANT_SIZES[qt]
+        if name in ("F16", "BF16"):
+            data = rng.standard_normal((rows, cols)).astype(np.float32)
+            data[0, :4] = [0.0, -0.0, 1e-30, 65504.0]
+            raw = gguf.quants.quantize(data, qt)
+            w.add_tensor(name, raw, raw_dtype=qt)
+            expected[name] = gguf.quants.dequantize(raw, qt).astype(np.float32)
+            continue
+        raw = rng.integers(0, 256, size=(rows, cols // block, tsize), dtype=np.uint8)
+        for off in F16_FIELDS[name]:
+            scales = (rng.standard_normal((rows, cols // block)) * 0.05).astype(np.float16)
+            scales[0, 0] = np.float16(6e-8)  # a subnormal
+            scales[0, 1] = np.float16(-0.0)
+            raw[:, :, off:off + 2] = scales.view(np.uint8).reshape(rows, cols // block, 2)
+        raw = raw.reshape(rows, cols // block * tsize)
+        w.add_tensor(name + ".random", raw, raw_dtype=qt)
+        expected[name + ".random"] = gguf.quants.dequantize(raw, qt).astype(np.float32)
+        try:
+            data = rng.standard_normal((rows, cols)).astype(np.float32)
+            q = gguf.quants.quantize(data, qt)
+        except NotImplementedError:
+            continue
+        w.add_tensor(name + ".normal", q, raw_dtype=qt)
+        expected[name + ".normal"] = gguf.quants.dequantize(q, qt).astype(np.float32)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    path = os.path.join(OUT, "quants_expected.safetensors")
+    save_file({k: np.ascontiguousarray(v) for k, v in expected.items()}, path, metadata={k: str(v) for k, v in versions().items()})
+    os.chmod(path, 0o644)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_meta(os.path.join(OUT, "meta.gguf"))
     write_hostile(os.path.join(OUT, "meta.gguf"))
+    write_quants(np.random.default_rng(1234))
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions(), f, indent=1, sort_keys=True)
         f.write("\n")
