@@ -201,11 +201,152 @@ def write_quants(rng):
     os.chmod(path, 0o644)
 
 
+MODEL = os.path.join("tests", "fixtures", "models", "tiny_f16_sharded")
+
+
+def load_model():
+    from safetensors.numpy import load_file
+    cfg = json.load(open(os.path.join(MODEL, "config.json")))
+    pre = json.load(open(os.path.join(MODEL, "preprocessor_config.json")))
+    idx = json.load(open(os.path.join(MODEL, "model.safetensors.index.json")))
+    sd = {}
+    for f in sorted(set(idx["weight_map"].values())):
+        sd.update(load_file(os.path.join(MODEL, f)))
+    return cfg, pre, sd
+
+
+def permute(w, n_head, n_head_kv):
+    """convert_hf_to_gguf.py LlamaModel.permute: rows of each head interleaved (the rotary halves)"""
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+def add(w, name, data):
+    """the converters' storage types: matrices (and 4-D) F16, vectors F32"""
+    data = np.ascontiguousarray(data.astype(np.float16 if data.ndim >= 2 else np.float32))
+    w.add_tensor(name, data)
+
+
+def write_text(cfg, sd, path, tokens=True):
+    """the language model as convert_hf_to_gguf.py writes a llava-hf model's LlamaForCausalLM (F16):
+    llama.* hyperparameters, a tokenizer vocabulary, q/k rows permuted"""
+    tc = cfg["text_config"]
+    H, KVH, L = tc["num_attention_heads"], tc["num_key_value_heads"], tc["num_hidden_layers"]
+    w = gguf.GGUFWriter(path, arch="llama")
+    w.add_name("tiny llava text model")
+    w.add_context_length(tc["max_position_embeddings"])
+    w.add_embedding_length(tc["hidden_size"])
+    w.add_block_count(L)
+    w.add_feed_forward_length(tc["intermediate_size"])
+    w.add_rope_dimension_count(tc["head_dim"])
+    w.add_head_count(H)
+    w.add_head_count_kv(KVH)
+    w.add_rope_freq_base(tc.get("rope_theta", tc.get("rope_parameters", {}).get("rope_theta", 10000.0)))
+    w.add_layer_norm_rms_eps(tc["rms_norm_eps"])
+    w.add_key_length(tc["head_dim"])
+    w.add_value_length(tc["head_dim"])
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_F16)
+    w.add_vocab_size(tc["vocab_size"])
+    if tokens:
+        # a stand-in vocabulary (the fixture model has no tokenizer): the special tokens and "<image>"
+        # where the model's image_token_index says
+        V = tc["vocab_size"]
+        toks = ["<unk>", "<s>", "</s>"] + ["t%d" % i for i in range(3, V)]
+        toks[cfg["image_token_index"]] = "<image>"
+        w.add_tokenizer_model("llama")
+        w.add_token_list(toks)
+        w.add_token_scores([0.0] * V)
+        w.add_token_types([2, 3, 3] + [1] * (V - 3))
+        w.add_bos_token_id(1)
+        w.add_eos_token_id(2)
+    p = "language_model.model."
+    add(w, "token_embd.weight", sd[p + "embed_tokens.weight"])
+    for l in range(L):
+        q = p + "layers.%d." % l
+        b = "blk.%d." % l
+        add(w, b + "attn_norm.weight", sd[q + "input_layernorm.weight"])
+        add(w, b + "attn_q.weight", permute(sd[q + "self_attn.q_proj.weight"], H, H))
+        add(w, b + "attn_k.weight", permute(sd[q + "self_attn.k_proj.weight"], H, KVH))
+        add(w, b + "attn_v.weight", sd[q + "self_attn.v_proj.weight"])
+        add(w, b + "attn_output.weight", sd[q + "self_attn.o_proj.weight"])
+        add(w, b + "ffn_norm.weight", sd[q + "post_attention_layernorm.weight"])
+        add(w, b + "ffn_gate.weight", sd[q + "mlp.gate_proj.weight"])
+        add(w, b + "ffn_up.weight", sd[q + "mlp.up_proj.weight"])
+        add(w, b + "ffn_down.weight", sd[q + "mlp.down_proj.weight"])
+    add(w, "output_norm.weight", sd[p + "norm.weight"])
+    if "language_model.lm_head.weight" in sd:
+        add(w, "output.weight", sd["language_model.lm_head.weight"])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def write_mmproj(cfg, pre, sd, path, legacy):
+    """the image encoder as llama.cpp's LLaVA tools write it (llava_surgery_v2.py +
+    convert_image_encoder_to_gguf.py). legacy: that converter's LLaVA-1.5 files, the last encoder layer
+    dropped (block_count = layers - 1, no feature_layer key) and fc1 / fc2 named ffn_down / ffn_up; else
+    every layer kept with clip.vision.feature_layer (hidden_states index) and gguf-py's ffn_up = fc1"""
+    vc = cfg["vision_config"]
+    n = vc["num_hidden_layers"]
+    fl = cfg["vision_feature_layer"]
+    fl = fl if fl >= 0 else n + fl + 1
+    blocks = n - 1 if legacy else n
+    w = gguf.GGUFWriter(path, arch="clip")
+    w.add_bool("clip.has_text_encoder", False)
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.has_llava_projector", True)
+    w.add_file_type(1)
+    w.add_name("tiny llava image encoder")
+    w.add_description("image encoder for LLaVA")
+    w.add_string("clip.projector_type", "mlp")
+    w.add_uint32("clip.vision.image_size", vc["image_size"])
+    w.add_uint32("clip.vision.patch_size", vc["patch_size"])
+    w.add_uint32("clip.vision.embedding_length", vc["hidden_size"])
+    w.add_uint32("clip.vision.feed_forward_length", vc["intermediate_size"])
+    w.add_uint32("clip.vision.projection_dim", vc.get("projection_dim", 512))
+    w.add_uint32("clip.vision.attention.head_count", vc["num_attention_heads"])
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", vc["layer_norm_eps"])
+    w.add_uint32("clip.vision.block_count", blocks)
+    if not legacy:
+        w.add_array("clip.vision.feature_layer", [fl])
+    w.add_array("clip.vision.image_mean", pre["image_mean"])
+    w.add_array("clip.vision.image_std", pre["image_std"])
+    w.add_bool("clip.use_gelu", vc["hidden_act"] == "gelu")
+    for i, hf in ((0, "linear_1"), (2, "linear_2")):
+        for leaf in ("weight", "bias"):
+            k = "multi_modal_projector.%s.%s" % (hf, leaf)
+            if k in sd:
+                add(w, "mm.%d.%s" % (i, leaf), sd[k])
+    p = "vision_tower.vision_model."
+    add(w, "v.class_embd", sd[p + "embeddings.class_embedding"])
+    add(w, "v.patch_embd.weight", sd[p + "embeddings.patch_embedding.weight"])
+    add(w, "v.position_embd.weight", sd[p + "embeddings.position_embedding.weight"])
+    add(w, "v.pre_ln.weight", sd[p + "pre_layrnorm.weight"])
+    add(w, "v.pre_ln.bias", sd[p + "pre_layrnorm.bias"])
+    up, down = ("ffn_down", "ffn_up") if legacy else ("ffn_up", "ffn_down")
+    names = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+             "self_attn.out_proj": "attn_out", "layer_norm1": "ln1", "layer_norm2": "ln2", "mlp.fc1": up, "mlp.fc2": down}
+    for l in range(blocks):
+        for hf, g in names.items():
+            for leaf in ("weight", "bias"):
+                add(w, "v.blk.%d.%s.%s" % (l, g, leaf), sd[p + "encoder.layers.%d.%s.%s" % (l, hf, leaf)])
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_meta(os.path.join(OUT, "meta.gguf"))
     write_hostile(os.path.join(OUT, "meta.gguf"))
     write_quants(np.random.default_rng(1234))
+    cfg, pre, sd = load_model()
+    write_text(cfg, sd, os.path.join(OUT, "tiny-f16.gguf"))
+    write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16.gguf"), legacy=True)
+    write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16-new.gguf"), legacy=False)
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions(), f, indent=1, sort_keys=True)
         f.write("\n")
