@@ -327,6 +327,47 @@ static int t_text_only(const void *arg) {
     return 1;
 }
 
+/* a quantized llama (a different type per matrix, q/k permuted within quantized blocks) against the
+   logits transformers computes through its own GGUF loading (tiny-quant.json, tiny-quant-logits.f32) */
+static int t_quant_model(const void *arg) {
+    (void)arg;
+    size_t n_json = 0, n_ref = 0;
+    char *js = llava_read_file(fx("tiny-quant.json"), 1 << 20, &n_json);
+    char *ref = llava_read_file(fx("tiny-quant-logits.f32"), 1 << 24, &n_ref);
+    LlavaJson j;
+    int ids[64], n = 0, parsed = js && llava_json_parse(&j, js, n_json, "tiny-quant.json") == LLAVA_OK;
+    if (parsed) {
+        const LlavaJsonNode *a = llava_json_get(&j, &j.nodes[0], "ids"), *x;
+        for (x = a ? llava_json_first(&j, a) : NULL; x && n < 64; x = llava_json_next(&j, x)) ids[n++] = (int)x->num;
+        llava_json_free(&j);
+    }
+    free(js);
+    LlavaModel *m = parsed && ref ? llava_model_load_gguf(fx("tiny-quant.gguf"), NULL) : NULL;
+    float *l = m ? logits_of(m, ids, n, NULL, 0) : NULL;
+    const int V = m ? llava_model_config(m)->text_vocab : 0;
+    size_t k;
+    double maxd = 0, maxv = 0;
+    int sized = l && n_ref == sizeof(float) * (size_t)n * V;
+    for (k = 0; sized && k < (size_t)n * V; k++) {
+        float r;
+        memcpy(&r, ref + 4 * k, 4);
+        if (fabs(l[k] - r) > maxd) maxd = fabs(l[k] - r);
+        if (fabs(r) > maxv) maxv = fabs(r);
+    }
+    const LlavaConfig *c = m ? llava_model_config(m) : NULL;
+    int cfg_ok = c && c->text_hidden == 256 && c->text_heads == 4 && c->text_kv_heads == 2 && c->text_head_dim == 64 && !c->text_tied;
+    printf("      quantized llama vs transformers: max |difference| %.3g (max |logit| %.3g)\n", maxd, maxv);
+    free(l);
+    free(ref);
+    llava_model_free(m);
+    CHECK(parsed && n > 0, "tiny-quant.json: %s", llava_last_error());
+    CHECK(m, "load: %s", llava_last_error());
+    CHECK(cfg_ok, "configuration");
+    CHECK(sized, "logits: %s, or tiny-quant-logits.f32 has the wrong size", g_eval);
+    CHECK(maxd <= 1e-4 * (maxv > 1 ? maxv : 1), "max |difference| %g", maxd);
+    return 1;
+}
+
 /* wrong files in the wrong places: each gives an error naming the problem */
 static int t_model_errors(const void *arg) {
     (void)arg;
@@ -379,6 +420,7 @@ int main(int argc, char **argv) {
     run("gguf F16 text + mmproj (legacy LLaVA converter) = safetensors logits, bit for bit", t_pair, "tiny-mmproj-f16.gguf");
     run("gguf F16 text + mmproj (feature_layer key, gguf-py ffn names) = safetensors logits", t_pair, "tiny-mmproj-f16-new.gguf");
     run("gguf text model alone: language model, text logits = safetensors, images refused", t_text_only, NULL);
+    run("gguf quantized llama (Q4_K ... Q8_0 per matrix) = transformers' GGUF loading", t_quant_model, NULL);
     run("gguf model loading errors name the problem", t_model_errors, NULL);
     const char *real = getenv("LLAVA_TEST_GGUF");
     if (real && *real) run("gguf real model (LLAVA_TEST_GGUF) loads, finite logits", t_real, real);

@@ -2,7 +2,8 @@
 (llama.cpp's gguf-py): a file with every metadata type, hostile variants of it, and (further below) a
 tiny LLaVA as llama.cpp's converters write it plus one tensor per quantized type.
 
-usage: python tools/py/make_gguf_fixtures.py   (from the repository root)"""
+usage: python tools/py/make_gguf_fixtures.py   (from the repository root; transformers needs the accelerate
+package to read GGUF files)"""
 import json
 import os
 import struct
@@ -338,6 +339,85 @@ def write_mmproj(cfg, pre, sd, path, legacy):
     w.close()
 
 
+def write_quant_text(rng):
+    """tiny-quant.gguf: a small random llama (1 layer, width 256 so that every type's block fits a row)
+    with a different quantized type per matrix (q Q4_K and k Q5_K: permuted rows in quantized blocks),
+    and the logits transformers computes on it through its own GGUF loading (tiny-quant.json: the ids,
+    tiny-quant-logits.f32: float32 [positions][vocab]). K-quant blocks are random (gguf cannot quantize
+    to them) with scales that keep the weights small; the others quantize random normal matrices."""
+    C, H, KVH, I, V = 256, 4, 2, 256, 64
+    Dh = C // H
+    path = os.path.join(OUT, "tiny-quant.gguf")
+    w = gguf.GGUFWriter(path, arch="llama")
+    w.add_name("tiny quantized llama")
+    w.add_context_length(64)
+    w.add_embedding_length(C)
+    w.add_block_count(1)
+    w.add_feed_forward_length(I)
+    w.add_rope_dimension_count(Dh)
+    w.add_head_count(H)
+    w.add_head_count_kv(KVH)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q4_K_M)
+    w.add_vocab_size(V)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(["<unk>", "<s>", "</s>"] + ["t%d" % i for i in range(3, V)])
+    w.add_token_scores([0.0] * V)
+    w.add_token_types([2, 3, 3] + [1] * (V - 3))
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+    # scale-field offsets and magnitudes for the random K-quant blocks (weights of about 0.05)
+    kq = {"Q4_K": ([0, 2], 5e-5), "Q5_K": ([0, 2], 2.5e-5), "Q6_K": ([208], 1.2e-5)}
+
+    def mat(name, rows, cols, qtype, perm=None):
+        qt = gguf.GGMLQuantizationType[qtype]
+        if qtype in kq:
+            block, tsize = gguf.GGML_QUANT_SIZES[qt]
+            raw = rng.integers(0, 256, size=(rows, cols // block, tsize), dtype=np.uint8)
+            offs, mag = kq[qtype]
+            for off in offs:
+                sc = (np.abs(rng.standard_normal((rows, cols // block))) * mag).astype(np.float16)
+                raw[:, :, off:off + 2] = sc.view(np.uint8).reshape(rows, cols // block, 2)
+            raw = raw.reshape(rows, -1)
+        else:
+            data = (rng.standard_normal((rows, cols)) * 0.05).astype(np.float32)
+            if perm:
+                data = permute(data, H, perm)
+            raw = gguf.quants.quantize(data, qt)
+        w.add_tensor(name, raw, raw_dtype=qt)
+
+    mat("token_embd.weight", V, C, "Q5_1")
+    w.add_tensor("blk.0.attn_norm.weight", (1 + 0.1 * rng.standard_normal(C)).astype(np.float32))
+    mat("blk.0.attn_q.weight", H * Dh, C, "Q4_K")
+    mat("blk.0.attn_k.weight", KVH * Dh, C, "Q5_K")
+    mat("blk.0.attn_v.weight", KVH * Dh, C, "Q6_K")
+    mat("blk.0.attn_output.weight", C, H * Dh, "Q8_0")
+    w.add_tensor("blk.0.ffn_norm.weight", (1 + 0.1 * rng.standard_normal(C)).astype(np.float32))
+    mat("blk.0.ffn_gate.weight", I, C, "Q4_0")
+    mat("blk.0.ffn_up.weight", I, C, "Q5_0")
+    mat("blk.0.ffn_down.weight", C, I, "Q4_1")
+    w.add_tensor("output_norm.weight", (1 + 0.1 * rng.standard_normal(C)).astype(np.float32))
+    mat("output.weight", V, C, "Q8_0")
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    # transformers' reading of the same file
+    import torch
+    from transformers import AutoModelForCausalLM
+    model = AutoModelForCausalLM.from_pretrained(OUT, gguf_file="tiny-quant.gguf", dtype=torch.float32)
+    model.eval()
+    ids = [1, 17, 5, 63, 40, 2, 9, 33, 12, 50]
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).logits[0].float().numpy()
+    assert logits.shape == (len(ids), V)
+    logits.astype("<f4").tofile(os.path.join(OUT, "tiny-quant-logits.f32"))
+    with open(os.path.join(OUT, "tiny-quant.json"), "w") as f:
+        json.dump({"ids": ids, "vocab": V, "versions": versions()}, f, indent=1)
+        f.write("\n")
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_meta(os.path.join(OUT, "meta.gguf"))
@@ -347,6 +427,7 @@ def main():
     write_text(cfg, sd, os.path.join(OUT, "tiny-f16.gguf"))
     write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16.gguf"), legacy=True)
     write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16-new.gguf"), legacy=False)
+    write_quant_text(np.random.default_rng(99))
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions(), f, indent=1, sort_keys=True)
         f.write("\n")
