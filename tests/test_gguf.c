@@ -378,6 +378,8 @@ static int t_model_errors(const void *arg) {
              {"meta.gguf", NULL, "llama.embedding_length"},
              {"quants.gguf", NULL, "llama.embedding_length"},
              {"bad_overlap.gguf", NULL, "overlap"},
+             {"tiny-f16.gguf", "bad_mmproj_ldp.gguf", "clip.projector_type \"ldp\" is not supported"},
+             {"bad_text_iq2.gguf", NULL, "IQ2_XXS, which llava.h cannot convert"},
              {"missing.gguf", NULL, "cannot open"}};
     size_t i;
     for (i = 0; i < sizeof k / sizeof k[0]; i++) {

@@ -198,7 +198,7 @@ def write_quants(rng):
     w.write_tensors_to_file()
     w.close()
     path = os.path.join(OUT, "quants_expected.safetensors")
-    save_file({k: np.ascontiguousarray(v) for k, v in expected.items()}, path, metadata={k: str(v) for k, v in versions().items()})
+    save_file({k: np.ascontiguousarray(v) for k, v in expected.items()}, path)  # versions: versions.json
     os.chmod(path, 0o644)
 
 
@@ -418,6 +418,28 @@ def write_quant_text(rng):
         f.write("\n")
 
 
+def write_bad_models():
+    """model files this loader refuses by name: an mmproj with another projector, a text model with a
+    type it cannot convert (IQ2_XXS)"""
+    w = gguf.GGUFWriter(os.path.join(OUT, "bad_mmproj_ldp.gguf"), arch="clip")
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_string("clip.projector_type", "ldp")
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    w = gguf.GGUFWriter(os.path.join(OUT, "bad_text_iq2.gguf"), arch="llama")
+    for k, v in (("embedding_length", 256), ("block_count", 1), ("feed_forward_length", 256), ("attention.head_count", 4)):
+        w.add_uint32("llama." + k, v)
+    w.add_float32("llama.attention.layer_norm_rms_epsilon", 1e-5)
+    qt = gguf.GGMLQuantizationType.IQ2_XXS
+    w.add_tensor("token_embd.weight", np.zeros((2, gguf.GGML_QUANT_SIZES[qt][1]), dtype=np.uint8), raw_dtype=qt)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     write_meta(os.path.join(OUT, "meta.gguf"))
@@ -428,6 +450,7 @@ def main():
     write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16.gguf"), legacy=True)
     write_mmproj(cfg, pre, sd, os.path.join(OUT, "tiny-mmproj-f16-new.gguf"), legacy=False)
     write_quant_text(np.random.default_rng(99))
+    write_bad_models()
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions(), f, indent=1, sort_keys=True)
         f.write("\n")
