@@ -2380,6 +2380,7 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, co
         return llava__err("tensor '%s' has %llu rows, which do not split into %d heads of an even size", name,
                           (unsigned long long)rows, heads);
     if (rows == 0) heads = 0;
+    if (rows > (uint64_t)(~0ul >> 1)) return llava__err("tensor '%s' has too many rows (%llu)", name, (unsigned long long)rows);
     if (!direct && !llava__ggml_can_dequant(gt->type))
         return llava__err("tensor '%s' has ggml type %s, which llava.h cannot convert (F32, F16, BF16, Q4_0, Q4_1, Q5_0, "
                           "Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)", name, t.dtype_name);
@@ -2393,16 +2394,17 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, co
         if (llava__tensors_own(ts, p) != LLAVA_OK) return LLAVA_ERR;
         const size_t out_row = rows ? (size_t)(numel / rows) * esize : 0, in_row = rows ? gt->nbytes / (size_t)rows : 0;
         const uint64_t dh = heads > 0 ? rows / (uint64_t)heads : 1;
-        uint64_t r;
-        for (r = 0; r < rows; r++) {
+        long r;
+        LLAVA__OMP(omp parallel for schedule(static) if (rows >= 256 && numel >= 65536))
+        for (r = 0; r < (long)rows; r++) {
             /* source row r lands at dest row perm(r) */
-            uint64_t dr = r;
+            uint64_t dr = (uint64_t)r;
             if (heads > 0) {
-                uint64_t h = r / dh, w = r % dh, j = w / 2, s = w % 2;
+                uint64_t h = (uint64_t)r / dh, w = (uint64_t)r % dh, j = w / 2, s = w % 2;
                 dr = h * dh + s * (dh / 2) + j;
             }
-            if (direct) memcpy(p + dr * out_row, gt->data + r * in_row, out_row);
-            else llava__ggml_dequant(gt->type, gt->data + r * in_row, (float *)(p + dr * out_row), (size_t)(numel / rows));
+            if (direct) memcpy(p + dr * out_row, gt->data + (size_t)r * in_row, out_row);
+            else llava__ggml_dequant(gt->type, gt->data + (size_t)r * in_row, (float *)(p + dr * out_row), (size_t)(numel / rows));
         }
         t.data = p;
         t.nbytes = (size_t)(numel * esize);
