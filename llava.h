@@ -143,6 +143,9 @@ typedef struct LlavaConfig {
     float pre_mean[3], pre_std[3];
     int pre_alpha_white;          /* images with alpha: 1 = composite onto white (transformers 5.x),
                                      0 = drop alpha (transformers 4.x, the original LLaVA) */
+    /* 1: a language model alone (a GGUF text model loaded without an mmproj file): no vision tower or
+       projector, the vision_* and proj_* fields are 0, images are refused, llava_image_tokens is 0 */
+    int text_only;
 } LlavaConfig;
 
 typedef struct LlavaModel LlavaModel;
@@ -183,6 +186,11 @@ LLAVADEF const char *llava_last_error(void);
 
 /* model */
 LLAVADEF LlavaModel *llava_model_load(const char *dir);
+/* llama.cpp's files: a GGUF language model (general.architecture "llama"; F32, F16, BF16 kept as stored,
+   Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K dequantized to f32 at load) and, for images, the CLIP
+   mmproj GGUF that llama.cpp's LLaVA converter writes (projector "mlp"); mmproj_gguf NULL loads the
+   language model alone (config text_only = 1). llava_model_load(path) takes a .gguf file too (text only). */
+LLAVADEF LlavaModel *llava_model_load_gguf(const char *model_gguf, const char *mmproj_gguf);
 LLAVADEF void llava_model_free(LlavaModel *m);
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
 /* Replaces the projector's weights with a stage-1 checkpoint's, as the original LLaVA's
@@ -3023,6 +3031,220 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_open(llava__gguf *g, const char *path
     return LLAVA_OK;
 }
 
+/* --- GGUF tensors -> the tensor table: dequantization, llama.cpp's row permutation undone -----------
+   Quantized blocks become f32 exactly as gguf-py's gguf.quants.dequantize computes them (its
+   dequantize_blocks per type: float32 arithmetic in the same order, so the values are bit-identical;
+   built with -ffp-contract=fast a compiler could fuse d * q + m and round once less). Block layouts are
+   ggml's (ggml-common.h block_q4_0 ... block_q6_K): the scale d (and min m) as f16 first, except Q6_K. */
+static float llava__le_f16(const unsigned char *p) { return llava__f16_to_f32(llava__le16(p)); }
+
+/* Q4_K and Q5_K: the 6-bit scale and min of sub-block j (gguf-py Q4_K.get_scale_min) */
+static void llava__q4k_scale_min(const unsigned char *s, int j, int *sc, int *mn) {
+    if (j < 4) {
+        *sc = s[j] & 0x3f;
+        *mn = s[j + 4] & 0x3f;
+    } else {
+        *sc = (s[j + 4] & 0x0f) | ((s[j - 4] >> 2) & 0x30);
+        *mn = (s[j + 4] >> 4) | ((s[j] >> 2) & 0x30);
+    }
+}
+
+static int llava__ggml_can_dequant(int type) {
+    return type == LLAVA__GGML_F32 || type == LLAVA__GGML_F16 || type == LLAVA__GGML_BF16 || type == LLAVA__GGML_Q4_0 ||
+           type == LLAVA__GGML_Q4_1 || type == LLAVA__GGML_Q5_0 || type == LLAVA__GGML_Q5_1 || type == LLAVA__GGML_Q8_0 ||
+           type == LLAVA__GGML_Q4_K || type == LLAVA__GGML_Q5_K || type == LLAVA__GGML_Q6_K;
+}
+
+/* n elements (whole blocks) of ggml type `type` at src -> dst; 0 for a type it cannot convert */
+static int llava__ggml_dequant(int type, const unsigned char *src, float *dst, size_t n) {
+    size_t b, nb;
+    int i, j;
+    switch (type) {
+    case LLAVA__GGML_F32: memcpy(dst, src, n * 4); return 1;
+    case LLAVA__GGML_F16:
+        for (b = 0; b < n; b++) dst[b] = llava__le_f16(src + 2 * b);
+        return 1;
+    case LLAVA__GGML_BF16:
+        for (b = 0; b < n; b++) dst[b] = llava__bf16_to_f32(llava__le16(src + 2 * b));
+        return 1;
+    case LLAVA__GGML_Q4_0: /* d, qs[16]: low nibbles are elements 0..15, high nibbles 16..31; d * (q - 8) */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 18, dst += 32) {
+            const float d = llava__le_f16(src);
+            for (i = 0; i < 16; i++) {
+                dst[i] = d * (float)((src[2 + i] & 0x0f) - 8);
+                dst[i + 16] = d * (float)((src[2 + i] >> 4) - 8);
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q4_1: /* d, m, qs[16]; d * q + m */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 20, dst += 32) {
+            const float d = llava__le_f16(src), m = llava__le_f16(src + 2);
+            for (i = 0; i < 16; i++) {
+                float lo = d * (float)(src[4 + i] & 0x0f), hi = d * (float)(src[4 + i] >> 4);
+                dst[i] = lo + m;
+                dst[i + 16] = hi + m;
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_0: /* d, qh (u32: bit i is element i's fifth bit), qs[16]; d * (q - 16) */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 22, dst += 32) {
+            const float d = llava__le_f16(src);
+            const uint32_t qh = llava__le32(src + 2);
+            for (i = 0; i < 32; i++) {
+                int q = (i < 16 ? src[6 + i] & 0x0f : src[6 + i - 16] >> 4) | (int)((qh >> i) & 1) << 4;
+                dst[i] = d * (float)(q - 16);
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_1: /* d, m, qh, qs[16]; d * q + m */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 24, dst += 32) {
+            const float d = llava__le_f16(src), m = llava__le_f16(src + 2);
+            const uint32_t qh = llava__le32(src + 4);
+            for (i = 0; i < 32; i++) {
+                int q = (i < 16 ? src[8 + i] & 0x0f : src[8 + i - 16] >> 4) | (int)((qh >> i) & 1) << 4;
+                float t = d * (float)q;
+                dst[i] = t + m;
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q8_0: /* d, qs[32] (int8); q * d */
+        for (nb = n / 32, b = 0; b < nb; b++, src += 34, dst += 32) {
+            const float d = llava__le_f16(src);
+            for (i = 0; i < 32; i++) dst[i] = (float)(int8_t)src[2 + i] * d;
+        }
+        return 1;
+    case LLAVA__GGML_Q4_K: /* d, dmin, scales[12], qs[128]: 8 sub-blocks of 32; (d * sc) * q - (dmin * m) */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 144, dst += 256) {
+            const float d = llava__le_f16(src), dmin = llava__le_f16(src + 2);
+            const unsigned char *qs = src + 16;
+            for (j = 0; j < 8; j++) {
+                int sc, mn;
+                llava__q4k_scale_min(src + 4, j, &sc, &mn);
+                const float ds = d * (float)sc, dm = dmin * (float)mn;
+                const int sh = (j & 1) * 4;
+                for (i = 0; i < 32; i++) {
+                    float t = ds * (float)((qs[(j / 2) * 32 + i] >> sh) & 0x0f);
+                    dst[j * 32 + i] = t - dm;
+                }
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q5_K: /* d, dmin, scales[12], qh[32] (bit j: sub-block j), qs[128] */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 176, dst += 256) {
+            const float d = llava__le_f16(src), dmin = llava__le_f16(src + 2);
+            const unsigned char *qh = src + 16, *qs = src + 48;
+            for (j = 0; j < 8; j++) {
+                int sc, mn;
+                llava__q4k_scale_min(src + 4, j, &sc, &mn);
+                const float ds = d * (float)sc, dm = dmin * (float)mn;
+                const int sh = (j & 1) * 4;
+                for (i = 0; i < 32; i++) {
+                    int q = ((qs[(j / 2) * 32 + i] >> sh) & 0x0f) | ((qh[i] >> j) & 1) << 4;
+                    float t = ds * (float)q;
+                    dst[j * 32 + i] = t - dm;
+                }
+            }
+        }
+        return 1;
+    case LLAVA__GGML_Q6_K: /* ql[128], qh[64], scales[16] (int8), d; (d * scale) * (q - 32), 16 sub-blocks of 16 */
+        for (nb = n / 256, b = 0; b < nb; b++, src += 210, dst += 256) {
+            const unsigned char *ql = src, *qh = src + 128;
+            const signed char *sc = (const signed char *)(src + 192);
+            const float d = llava__le_f16(src + 208);
+            for (i = 0; i < 256; i++) {
+                const int half = i / 128, k = i % 128;
+                const int lo = (ql[half * 64 + k % 64] >> ((k / 64) * 4)) & 0x0f;
+                const int hi = (qh[half * 32 + k % 32] >> ((k / 32) * 2)) & 0x03;
+                dst[i] = (d * (float)sc[i / 16]) * (float)((lo | hi << 4) - 32);
+            }
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* moves g's open file into ts as one more shard (its tensors point into it); g keeps its tables */
+LLAVA__MAYBE_UNUSED static int llava__gguf_adopt(llava__tensors *ts, llava__gguf *g) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    ns[ts->n_shards].f = g->f;
+    ns[ts->n_shards].path = llava__strdup(g->path);
+    memset(&g->f, 0, sizeof g->f);
+    ts->n_shards++;
+    return LLAVA_OK;
+}
+
+/* adds GGUF tensor gt to ts as `name` with PyTorch's shape (ne reversed). F32/F16/BF16 stay in the file
+   (zero-copy); other types are dequantized into a buffer ts owns. heads > 0 undoes llama.cpp's
+   permutation of q/k rows (convert_hf_to_gguf.py LlamaModel.permute: within each of `heads` heads the
+   rows were interleaved as [r0, r_half, r1, r_half+1, ...]; transformers' GGUF loader reverses it in
+   reverse_permute_weights): HF row h*Dh + s*Dh/2 + j is GGUF row h*Dh + 2j + s. */
+LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, const llava__gguf_tensor *gt, const char *name, int heads) {
+    llava__tensor t;
+    int i;
+    memset(&t, 0, sizeof t);
+    t.ndim = gt->n_dims;
+    for (i = 0; i < gt->n_dims; i++) t.shape[i] = gt->ne[gt->n_dims - 1 - i];
+    t.file = shard;
+    llava__ggml_type_size(gt->type, NULL, NULL, &t.dtype_name);
+    const int direct = gt->type == LLAVA__GGML_F32 || gt->type == LLAVA__GGML_F16 || gt->type == LLAVA__GGML_BF16;
+    t.dtype = gt->type == LLAVA__GGML_F32 ? LLAVA_F32 : gt->type == LLAVA__GGML_F16 ? LLAVA_F16 : gt->type == LLAVA__GGML_BF16 ? LLAVA_BF16 : LLAVA_F32;
+    /* rows: the slowest dimension (a vector: each element, or the whole vector when it is quantized) */
+    const uint64_t numel = (uint64_t)gt->ne[0] * (uint64_t)gt->ne[1] * (uint64_t)gt->ne[2] * (uint64_t)gt->ne[3];
+    const uint64_t rows = gt->n_dims > 1 ? (uint64_t)gt->ne[gt->n_dims - 1] : direct ? numel : 1;
+    if (heads > 0 && (gt->n_dims == 1 && !direct))
+        return llava__err("tensor '%s' is a quantized vector (%s) whose rows are permuted; only F32/F16/BF16 are supported there",
+                          name, t.dtype_name);
+    if (heads > 0 && (rows % (uint64_t)heads || (rows / (uint64_t)heads) % 2))
+        return llava__err("tensor '%s' has %llu rows, which do not split into %d heads of an even size", name,
+                          (unsigned long long)rows, heads);
+    if (rows == 0) heads = 0;
+    if (rows > (uint64_t)(~0ul >> 1)) return llava__err("tensor '%s' has too many rows (%llu)", name, (unsigned long long)rows);
+    if (!direct && !llava__ggml_can_dequant(gt->type))
+        return llava__err("tensor '%s' has ggml type %s, which llava.h cannot convert (F32, F16, BF16, Q4_0, Q4_1, Q5_0, "
+                          "Q5_1, Q8_0, Q4_K, Q5_K, Q6_K)", name, t.dtype_name);
+    if (direct && heads <= 0) {
+        t.data = gt->data;
+        t.nbytes = gt->nbytes;
+    } else {
+        const size_t esize = direct ? llava__dtype_size((LlavaDType)t.dtype) : 4;
+        if (numel > SIZE_MAX / esize) return llava__err("tensor '%s' is too large", name);
+        unsigned char *p = (unsigned char *)llava__alloc_aligned((size_t)(numel * esize) + 1);
+        if (llava__tensors_own(ts, p) != LLAVA_OK) return LLAVA_ERR;
+        const size_t out_row = rows ? (size_t)(numel / rows) * esize : 0, in_row = rows ? gt->nbytes / (size_t)rows : 0;
+        const uint64_t dh = heads > 0 ? rows / (uint64_t)heads : 1;
+        long r;
+        LLAVA__OMP(omp parallel for schedule(static) if (rows >= 256 && numel >= 65536))
+        for (r = 0; r < (long)rows; r++) {
+            /* source row r lands at dest row perm(r) */
+            uint64_t dr = (uint64_t)r;
+            if (heads > 0) {
+                uint64_t h = (uint64_t)r / dh, w = (uint64_t)r % dh, j = w / 2, s = w % 2;
+                dr = h * dh + s * (dh / 2) + j;
+            }
+            if (direct) memcpy(p + dr * out_row, gt->data + (size_t)r * in_row, out_row);
+            else llava__ggml_dequant(gt->type, gt->data + (size_t)r * in_row, (float *)(p + dr * out_row), (size_t)(numel / rows));
+        }
+        t.data = p;
+        t.nbytes = (size_t)(numel * esize);
+        if (!direct) t.dtype_name = "F32";
+    }
+    if (!(t.name = llava__strdup(name))) return llava__err("out of memory");
+    if (ts->n == ts->cap) {
+        int nc = ts->cap ? ts->cap * 2 : 256;
+        llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
+        if (!nt) {
+            LLAVA_FREE(t.name);
+            return llava__err("out of memory");
+        }
+        ts->t = nt;
+        ts->cap = nc;
+    }
+    ts->t[ts->n++] = t;
+    return LLAVA_OK;
+}
+
 /* --- crash-safe file writing: everything goes to path.tmp, is flushed to disk, then renamed over
    path, so an interrupted save never destroys the previous file --------------------------------- */
 typedef struct {
@@ -4824,8 +5046,17 @@ static int llava__config_check(const LlavaConfig *c, const char *file) {
                {"text_config.vocab_size", c->text_vocab}, {"text_config.max_position_embeddings", c->text_max_pos}};
     size_t i;
     for (i = 0; i < sizeof pos / sizeof pos[0]; i++)
-        if (pos[i].v <= 0 || pos[i].v > LLAVA__LIMIT_DIM)
+        if ((pos[i].v <= 0 || pos[i].v > LLAVA__LIMIT_DIM) && !(c->text_only && !strncmp(pos[i].name, "vision", 6)))
             return llava__err("%s: %s (%d) must be between 1 and %d", file, pos[i].name, pos[i].v, LLAVA__LIMIT_DIM);
+    if (c->text_only) { /* a language model alone: only its own checks below apply */
+        if (c->text_heads % c->text_kv_heads)
+            return llava__err("%s: num_key_value_heads (%d) does not divide num_attention_heads (%d)", file, c->text_kv_heads, c->text_heads);
+        if (c->text_head_dim % 2) return llava__err("%s: head_dim (%d) must be even for rotary embeddings", file, c->text_head_dim);
+        if ((int64_t)c->text_heads * c->text_head_dim > LLAVA__LIMIT_DIM) return llava__err("%s: heads x head_dim too large", file);
+        if (!(c->text_rms_eps >= 0.0f)) return llava__err("%s: negative norm epsilon", file);
+        if (!(c->text_rope_theta > 0.0) || !(c->text_rope_linear_factor > 0.0)) return llava__err("%s: rope_theta and rope factor must be positive", file);
+        return LLAVA_OK;
+    }
     if (c->vision_channels != 3) return llava__err("%s: vision_config.num_channels (%d) must be 3", file, c->vision_channels);
     if (c->vision_hidden % c->vision_heads)
         return llava__err("%s: vision_config.num_attention_heads (%d) does not divide hidden_size (%d)", file, c->vision_heads, c->vision_hidden);
@@ -5283,6 +5514,8 @@ static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const 
 }
 
 LLAVADEF LlavaModel *llava_model_load(const char *dir) {
+    size_t dl = strlen(dir);
+    if (dl > 5 && !strcmp(dir + dl - 5, ".gguf")) return llava_model_load_gguf(dir, NULL); /* a llama.cpp file: text only */
     LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
     if (!m) {
         llava__err("out of memory");
@@ -5372,6 +5605,328 @@ LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path) {
     return LLAVA_OK;
 }
 
+/* --- llama.cpp's GGUF files: the metadata -> LlavaConfig, the tensors -> the llava-hf names the loader
+   above reads (transformers 4.x layout: language_model.model.*, vision_tower.vision_model.*,
+   multi_modal_projector.*), then the same loading path as a Hugging Face directory ----------------- */
+
+/* metadata key helpers: a required or optional positive integer, an optional number */
+static int llava__gguf_dim(const llava__gguf *g, const char *key, int required, int def, int *out) {
+    int64_t v = 0;
+    int r = llava__gguf_int(g, key, &v);
+    if (r == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 0) {
+        if (required) return llava__err("%s: metadata '%s' is missing", g->path, key);
+        *out = def;
+        return LLAVA_OK;
+    }
+    if (v <= 0 || v > LLAVA__LIMIT_DIM) return llava__err("%s: metadata '%s' = %lld is out of range (1 to %d)", g->path, key, (long long)v, LLAVA__LIMIT_DIM);
+    *out = (int)v;
+    return LLAVA_OK;
+}
+static int llava__gguf_num(const llava__gguf *g, const char *key, double def, double *out) {
+    int r = llava__gguf_float(g, key, out);
+    if (r == 0) *out = def;
+    return r == LLAVA_ERR ? LLAVA_ERR : LLAVA_OK;
+}
+/* key = prefix + "." + rest */
+static const char *llava__gguf_key(char *buf, size_t n, const char *prefix, const char *rest) {
+    snprintf(buf, n, "%s.%s", prefix, rest);
+    return buf;
+}
+
+/* a token's id in tokenizer.ggml.tokens, or -1 */
+static int llava__gguf_token_id(const llava__gguf *g, const char *tok) {
+    const llava__gguf_kv *kv;
+    uint64_t i;
+    size_t n = strlen(tok), len;
+    if (llava__gguf_arr(g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &kv) != 1) return -1;
+    for (i = 0; i < kv->n && i < (uint64_t)INT32_MAX; i++) {
+        const char *s = llava__gguf_arr_str(kv, i, &len);
+        if (len == n && !memcmp(s, tok, n)) return (int)i;
+    }
+    return -1;
+}
+
+/* general.architecture "llama": llama.cpp's LLM_ARCH_LLAMA hyperparameters (convert_hf_to_gguf.py
+   LlamaModel.set_gguf_parameters writes them from config.json) */
+static int llava__gguf_text_config(LlavaConfig *c, const llava__gguf *g) {
+    const char *arch;
+    size_t alen;
+    char k[128], a[64];
+    int r = llava__gguf_str(g, "general.architecture", &arch, &alen);
+    if (r != 1) return r == 0 ? llava__err("%s: no general.architecture; not a llama.cpp model file", g->path) : LLAVA_ERR;
+    if (alen != 5 || memcmp(arch, "llama", 5))
+        return llava__err("%s: general.architecture \"%.*s\" is not supported (llama)", g->path, (int)LLAVA__MIN(alen, 64), arch);
+    snprintf(a, sizeof a, "llama");
+    if (llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "embedding_length"), 1, 0, &c->text_hidden) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "block_count"), 1, 0, &c->text_layers) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "feed_forward_length"), 1, 0, &c->text_intermediate) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "attention.head_count"), 1, 0, &c->text_heads) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "attention.head_count_kv"), 0, c->text_heads, &c->text_kv_heads) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "context_length"), 0, 2048, &c->text_max_pos))
+        return LLAVA_ERR;
+    if (c->text_hidden % c->text_heads && !llava__gguf_find(g, "llama.attention.key_length"))
+        return llava__err("%s: llama.attention.head_count (%d) does not divide llama.embedding_length (%d)", g->path, c->text_heads, c->text_hidden);
+    int vlen = 0, rot = 0;
+    if (llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "attention.key_length"), 0, c->text_hidden / c->text_heads, &c->text_head_dim) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "attention.value_length"), 0, c->text_head_dim, &vlen) ||
+        llava__gguf_dim(g, llava__gguf_key(k, sizeof k, a, "rope.dimension_count"), 0, c->text_head_dim, &rot))
+        return LLAVA_ERR;
+    if (vlen != c->text_head_dim) return llava__err("%s: key_length %d and value_length %d differ (not supported)", g->path, c->text_head_dim, vlen);
+    if (rot != c->text_head_dim)
+        return llava__err("%s: llama.rope.dimension_count %d is not the head size %d (partial rotary is not supported)", g->path, rot, c->text_head_dim);
+    int64_t experts = 0;
+    if (llava__gguf_int(g, "llama.expert_count", &experts) == LLAVA_ERR) return LLAVA_ERR;
+    if (experts > 0) return llava__err("%s: a mixture of experts (llama.expert_count %lld) is not supported", g->path, (long long)experts);
+    double eps, theta, factor = 1.0;
+    r = llava__gguf_float(g, "llama.attention.layer_norm_rms_epsilon", &eps);
+    if (r != 1) return r == 0 ? llava__err("%s: metadata 'llama.attention.layer_norm_rms_epsilon' is missing", g->path) : LLAVA_ERR;
+    if (llava__gguf_num(g, "llama.rope.freq_base", 10000.0, &theta)) return LLAVA_ERR;
+    c->text_rms_eps = (float)eps;
+    c->text_rope_theta = theta;
+    /* rope scaling: none, or linear (rope.scaling.type + rope.scaling.factor, or the older rope.scale_linear) */
+    const char *st;
+    size_t slen;
+    r = llava__gguf_str(g, "llama.rope.scaling.type", &st, &slen);
+    if (r == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && !(slen == 4 && !memcmp(st, "none", 4))) {
+        if (!(slen == 6 && !memcmp(st, "linear", 6)))
+            return llava__err("%s: rope scaling \"%.*s\" is not supported (none, linear)", g->path, (int)LLAVA__MIN(slen, 64), st);
+        if (llava__gguf_num(g, "llama.rope.scaling.factor", 1.0, &factor)) return LLAVA_ERR;
+    } else if (r == 0 && llava__gguf_num(g, "llama.rope.scale_linear", 1.0, &factor)) {
+        return LLAVA_ERR;
+    }
+    c->text_rope_linear_factor = factor > 0.0 ? factor : 1.0;
+    c->text_act = LLAVA_ACT_SILU;
+    /* special tokens; the vocabulary size comes from token_embd */
+    int64_t id;
+    c->bos_id = -1;
+    if ((r = llava__gguf_int(g, "tokenizer.ggml.bos_token_id", &id)) == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && id >= 0 && id <= INT32_MAX) c->bos_id = (int)id;
+    c->n_eos = 0;
+    if ((r = llava__gguf_int(g, "tokenizer.ggml.eos_token_id", &id)) == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && id >= 0 && id <= INT32_MAX) c->eos_ids[c->n_eos++] = (int)id;
+    if ((r = llava__gguf_int(g, "tokenizer.ggml.eot_token_id", &id)) == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && id >= 0 && id <= INT32_MAX && (c->n_eos == 0 || c->eos_ids[0] != (int)id)) c->eos_ids[c->n_eos++] = (int)id;
+    return LLAVA_OK;
+}
+
+/* the language model's tensors: llama.cpp's names (gguf-py tensor_mapping.py, MODEL_ARCH.LLAMA) -> the
+   llava-hf names; attn_q / attn_k rows un-permuted */
+static int llava__gguf_text_tensors(llava__tensors *ts, llava__gguf *g, const LlavaConfig *c, int *tied, int *vocab) {
+    static const struct {
+        const char *gguf, *hf;
+        int permute; /* 1: q (heads), 2: k (kv heads) */
+    } leaf[] = {{"attn_norm.weight", "input_layernorm.weight", 0},   {"attn_q.weight", "self_attn.q_proj.weight", 1},
+                {"attn_k.weight", "self_attn.k_proj.weight", 2},     {"attn_v.weight", "self_attn.v_proj.weight", 0},
+                {"attn_output.weight", "self_attn.o_proj.weight", 0}, {"attn_q.bias", "self_attn.q_proj.bias", 1},
+                {"attn_k.bias", "self_attn.k_proj.bias", 2},         {"attn_v.bias", "self_attn.v_proj.bias", 0},
+                {"attn_output.bias", "self_attn.o_proj.bias", 0},    {"ffn_norm.weight", "post_attention_layernorm.weight", 0},
+                {"ffn_gate.weight", "mlp.gate_proj.weight", 0},      {"ffn_up.weight", "mlp.up_proj.weight", 0},
+                {"ffn_down.weight", "mlp.down_proj.weight", 0}};
+    const llava__gguf_tensor *emb = llava__gguf_tensor_find(g, "token_embd.weight");
+    if (!emb || emb->n_dims != 2) return llava__err("%s: no token_embd.weight matrix", g->path);
+    if (emb->ne[1] <= 0 || emb->ne[1] > INT32_MAX / 2) return llava__err("%s: token_embd.weight has %lld rows", g->path, (long long)emb->ne[1]);
+    *vocab = (int)emb->ne[1];
+    *tied = llava__gguf_tensor_find(g, "output.weight") == NULL;
+    const int shard = ts->n_shards;
+    if (llava__gguf_adopt(ts, g) != LLAVA_OK) return LLAVA_ERR;
+    int i, rc = LLAVA_OK;
+    char name[256];
+    for (i = 0; i < g->n_t && rc == LLAVA_OK; i++) {
+        const llava__gguf_tensor *t = &g->t[i];
+        int layer = -1, off = 0, heads = 0;
+        size_t k;
+        name[0] = 0;
+        if (!strcmp(t->name, "token_embd.weight")) snprintf(name, sizeof name, LLAVA__P_TEXT "embed_tokens.weight");
+        else if (!strcmp(t->name, "output_norm.weight")) snprintf(name, sizeof name, LLAVA__P_TEXT "norm.weight");
+        else if (!strcmp(t->name, "output.weight")) snprintf(name, sizeof name, LLAVA__P_HEAD "lm_head.weight");
+        else if (!strcmp(t->name, "rope_freqs.weight"))
+            rc = llava__err("%s: rope_freqs.weight (Llama 3.1 rope scaling) is not supported", g->path);
+        else if (sscanf(t->name, "blk.%d.%n", &layer, &off) == 1 && off > 0 && layer >= 0 && layer < c->text_layers) {
+            for (k = 0; k < sizeof leaf / sizeof leaf[0]; k++)
+                if (!strcmp(t->name + off, leaf[k].gguf)) {
+                    snprintf(name, sizeof name, LLAVA__P_TEXT "layers.%d.%s", layer, leaf[k].hf);
+                    heads = leaf[k].permute == 1 ? c->text_heads : leaf[k].permute == 2 ? c->text_kv_heads : 0;
+                }
+        }
+        if (rc == LLAVA_OK && !name[0])
+            rc = llava__err("%s: tensor '%s' is not part of a llama model with %d layers", g->path, t->name, c->text_layers);
+        if (rc == LLAVA_OK) rc = llava__gguf_put(ts, shard, t, name, heads);
+    }
+    return rc;
+}
+
+/* the mmproj file (clip.cpp's LLaVA encoder, written by examples/llava/convert_image_encoder_to_gguf.py):
+   CLIPVisionConfig from clip.vision.*, tensors v.* and mm.0 / mm.2 -> vision_tower.vision_model.* and
+   multi_modal_projector.linear_1 / linear_2 */
+static int llava__gguf_vision(LlavaConfig *c, llava__tensors *ts, llava__gguf *g) {
+    const char *s;
+    size_t len;
+    int r, b;
+    r = llava__gguf_str(g, "clip.projector_type", &s, &len);
+    if (r == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && !(len == 3 && !memcmp(s, "mlp", 3)))
+        return llava__err("%s: clip.projector_type \"%.*s\" is not supported (mlp: LLaVA-1.5's two linear layers)", g->path,
+                          (int)LLAVA__MIN(len, 64), s);
+    if ((r = llava__gguf_bool(g, "clip.has_vision_encoder", &b)) == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && !b) return llava__err("%s: clip.has_vision_encoder is false; not an image encoder", g->path);
+    if ((r = llava__gguf_bool(g, "clip.use_silu", &b)) == LLAVA_ERR) return LLAVA_ERR;
+    if (r == 1 && b) return llava__err("%s: clip.use_silu is not supported", g->path);
+    int gelu = 0;
+    if (llava__gguf_bool(g, "clip.use_gelu", &gelu) == LLAVA_ERR) return LLAVA_ERR;
+    c->vision_act = gelu ? LLAVA_ACT_GELU : LLAVA_ACT_QUICK_GELU;
+    c->vision_channels = 3;
+    if (llava__gguf_dim(g, "clip.vision.image_size", 1, 0, &c->vision_image_size) ||
+        llava__gguf_dim(g, "clip.vision.patch_size", 1, 0, &c->vision_patch_size) ||
+        llava__gguf_dim(g, "clip.vision.embedding_length", 1, 0, &c->vision_hidden) ||
+        llava__gguf_dim(g, "clip.vision.feed_forward_length", 1, 0, &c->vision_intermediate) ||
+        llava__gguf_dim(g, "clip.vision.attention.head_count", 1, 0, &c->vision_heads) ||
+        llava__gguf_dim(g, "clip.vision.block_count", 1, 0, &c->vision_layers))
+        return LLAVA_ERR;
+    double eps;
+    if (llava__gguf_num(g, "clip.vision.attention.layer_norm_epsilon", 1e-5, &eps)) return LLAVA_ERR;
+    c->vision_ln_eps = (float)eps;
+    /* The feature layer. clip.vision.feature_layer (newer converters) holds hidden_states indices, as
+       transformers' vision_feature_layer with negative values made positive. Without it (the converter
+       of LLaVA-1.5's files) the last encoder layer was dropped when writing (block_count = layers - 1),
+       so the output of every stored layer is hidden_states[-2], the layer LLaVA was trained on. (clip.cpp
+       builds one layer fewer than stored for such files: llama.cpp issue 25817.) */
+    const llava__gguf_kv *fl;
+    int64_t one;
+    c->vision_feature_layer = c->vision_layers;
+    if ((r = llava__gguf_arr(g, "clip.vision.feature_layer", LLAVA__GGUF_ANY_NUM, &fl)) == 1) {
+        if (fl->n != 1 || !llava__gguf_is_int(fl->arr_type))
+            return llava__err("%s: clip.vision.feature_layer lists %llu layers; one integer index is supported", g->path,
+                              (unsigned long long)fl->n);
+        one = llava__gguf_arr_i64(fl, 0);
+        if (one < 0 || one > c->vision_layers)
+            return llava__err("%s: clip.vision.feature_layer %lld is outside the %d hidden states of the %d stored layers", g->path,
+                              (long long)one, c->vision_layers + 1, c->vision_layers);
+        c->vision_feature_layer = (int)one;
+    } else if (r == LLAVA_ERR) {
+        if ((r = llava__gguf_int(g, "clip.vision.feature_layer", &one)) != 1) return LLAVA_ERR;
+        if (one < 0 || one > c->vision_layers) return llava__err("%s: clip.vision.feature_layer %lld is out of range", g->path, (long long)one);
+        c->vision_feature_layer = (int)one;
+    }
+    c->vision_select_full = 0; /* clip.cpp keeps the patch rows only (drops the CLS row) for LLaVA */
+    /* preprocessing: CLIP's at the tower's size, the file's mean/std, padded to a square first as
+       LLaVA-1.5 and clip.cpp do */
+    llava_preprocess_defaults(c, c->vision_image_size);
+    c->pre_pad = 1;
+    const char *mk[2] = {"clip.vision.image_mean", "clip.vision.image_std"};
+    int i, j;
+    for (i = 0; i < 2; i++) {
+        const llava__gguf_kv *kv;
+        if ((r = llava__gguf_arr(g, mk[i], LLAVA__GGUF_ANY_NUM, &kv)) == LLAVA_ERR) return LLAVA_ERR;
+        if (r == 0) continue;
+        if (kv->n != 3) return llava__err("%s: %s has %llu values (3 expected)", g->path, mk[i], (unsigned long long)kv->n);
+        for (j = 0; j < 3; j++) (i ? c->pre_std : c->pre_mean)[j] = (float)llava__gguf_arr_num(kv, (uint64_t)j);
+        if (i) for (j = 0; j < 3; j++) if (!(c->pre_std[j] > 0.0f)) return llava__err("%s: image_std must be positive", g->path);
+    }
+    /* projector: mm.0 and mm.2 (nn.Sequential(Linear, GELU, Linear) indices); GELU as LLaVA trains it
+       (clip.cpp's ggml_gelu is the tanh approximation) */
+    c->proj_layers = 2;
+    c->proj_act = LLAVA_ACT_GELU;
+    c->proj_bias = llava__gguf_tensor_find(g, "mm.0.bias") != NULL;
+    /* ffn_up / ffn_down: the LLaVA converter names fc1 "ffn_down" and fc2 "ffn_up", gguf-py's tensor
+       mapping the other way round; fc1 is the one with feed_forward_length output rows */
+    const llava__gguf_tensor *dn = llava__gguf_tensor_find(g, "v.blk.0.ffn_down.weight");
+    int swapped = dn && dn->n_dims == 2 && dn->ne[1] == c->vision_intermediate;
+    if (c->vision_intermediate == c->vision_hidden) swapped = llava__gguf_find(g, "clip.has_llava_projector") != NULL;
+    const int shard = ts->n_shards;
+    if (llava__gguf_adopt(ts, g) != LLAVA_OK) return LLAVA_ERR;
+    static const struct {
+        const char *gguf, *hf;
+    } leaf[] = {{"attn_q", "self_attn.q_proj"}, {"attn_k", "self_attn.k_proj"}, {"attn_v", "self_attn.v_proj"},
+                {"attn_out", "self_attn.out_proj"}, {"ln1", "layer_norm1"}, {"ln2", "layer_norm2"},
+                {"ffn_up", "mlp.fc1"}, {"ffn_down", "mlp.fc2"}};
+    int rc = LLAVA_OK;
+    char name[256];
+    for (i = 0; i < g->n_t && rc == LLAVA_OK; i++) {
+        const llava__gguf_tensor *t = &g->t[i];
+        const char *n = t->name;
+        int layer = -1, off = 0;
+        size_t k;
+        name[0] = 0;
+        if (!strcmp(n, "v.patch_embd.weight")) snprintf(name, sizeof name, LLAVA__P_VISION "embeddings.patch_embedding.weight");
+        else if (!strcmp(n, "v.class_embd")) snprintf(name, sizeof name, LLAVA__P_VISION "embeddings.class_embedding");
+        else if (!strcmp(n, "v.position_embd.weight")) snprintf(name, sizeof name, LLAVA__P_VISION "embeddings.position_embedding.weight");
+        else if (!strcmp(n, "v.pre_ln.weight") || !strcmp(n, "v.pre_ln.bias"))
+            snprintf(name, sizeof name, LLAVA__P_VISION "pre_layrnorm.%s", n + 9);
+        else if (!strcmp(n, "v.post_ln.weight") || !strcmp(n, "v.post_ln.bias") || !strncmp(n, "t.", 2))
+            continue; /* never used: LLaVA reads a hidden state before post_layernorm; a text tower */
+        else if (!strncmp(n, "mm.0.", 5) || !strncmp(n, "mm.2.", 5))
+            snprintf(name, sizeof name, LLAVA__P_PROJ "linear_%d.%s", n[3] == '0' ? 1 : 2, n + 5);
+        else if (sscanf(n, "v.blk.%d.%n", &layer, &off) == 1 && off > 0 && layer >= 0 && layer < c->vision_layers) {
+            const char *rest = n + off, *dot = strchr(rest, '.');
+            for (k = 0; dot && k < sizeof leaf / sizeof leaf[0]; k++)
+                if (strlen(leaf[k].gguf) == (size_t)(dot - rest) && !strncmp(rest, leaf[k].gguf, (size_t)(dot - rest))) {
+                    const char *hf = leaf[k].hf;
+                    if (swapped && k >= 6) hf = k == 6 ? "mlp.fc2" : "mlp.fc1";
+                    snprintf(name, sizeof name, LLAVA__P_VISION "encoder.layers.%d.%s%s", layer, hf, dot);
+                }
+        }
+        if (!name[0]) {
+            rc = llava__err("%s: tensor '%s' is not part of a LLaVA image encoder with %d layers", g->path, n, c->vision_layers);
+            break;
+        }
+        rc = llava__gguf_put(ts, shard, t, name, 0);
+    }
+    return rc;
+}
+
+LLAVADEF LlavaModel *llava_model_load_gguf(const char *model_gguf, const char *mmproj_gguf) {
+    LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
+    llava__gguf g, v;
+    memset(&g, 0, sizeof g);
+    memset(&v, 0, sizeof v);
+    if (!m) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    m->be = &llava__cpu_backend;
+    LlavaConfig *c = &m->cfg;
+    int rc = llava__gguf_open(&g, model_gguf), tied = 0;
+    if (rc == LLAVA_OK) rc = llava__gguf_text_config(c, &g);
+    if (rc == LLAVA_OK) rc = llava__gguf_text_tensors(&m->files, &g, c, &tied, &c->text_vocab);
+    if (rc == LLAVA_OK) rc = llava__tensors_index(&m->files);
+    c->text_tied = tied;
+    if (rc == LLAVA_OK && m->files.n) { /* biases where the file has them (llama.cpp's llama allows them) */
+        char nm[128];
+        snprintf(nm, sizeof nm, LLAVA__P_TEXT "layers.0.self_attn.q_proj.bias");
+        c->text_attn_bias = llava__tensors_find(&m->files, nm) != NULL;
+        c->text_mlp_bias = 0;
+    }
+    if (rc == LLAVA_OK && mmproj_gguf) {
+        rc = llava__gguf_open(&v, mmproj_gguf);
+        if (rc == LLAVA_OK) rc = llava__gguf_vision(c, &m->vfiles, &v);
+        if (rc == LLAVA_OK) rc = llava__tensors_index(&m->vfiles);
+        /* the placeholder: "<image>" where the vocabulary has it (llava-hf's text models), else the
+           original LLaVA's IMAGE_TOKEN_INDEX, one id standing for all of an image's rows */
+        int id = llava__gguf_token_id(&g, "<image>");
+        c->image_token_id = id >= 0 && id < c->text_vocab ? id : -200;
+        c->image_token_expands = c->image_token_id == -200;
+    } else if (rc == LLAVA_OK) {
+        c->text_only = 1;
+        c->image_token_id = -1;
+        c->image_token_expands = 0;
+    }
+    if (rc == LLAVA_OK) rc = llava__config_check(c, mmproj_gguf && !c->text_only ? mmproj_gguf : model_gguf);
+    if (rc == LLAVA_OK && !c->text_only) {
+        rc = llava__load_vision(m, &m->vfiles, LLAVA__P_VISION);
+        if (rc == LLAVA_OK) rc = llava__load_projector(m, &m->vfiles, LLAVA__P_PROJ, 0);
+    }
+    if (rc == LLAVA_OK) rc = llava__load_text(m, &m->files, LLAVA__P_TEXT);
+    llava__gguf_close(&g);
+    llava__gguf_close(&v);
+    if (rc != LLAVA_OK) {
+        llava_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
 LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->be->name; }
 
@@ -5388,6 +5943,7 @@ LLAVADEF int llava_use_bf16(LlavaModel *m, int on) {
 }
 
 LLAVADEF int llava_image_tokens(const LlavaModel *m) {
+    if (m->cfg.text_only) return 0;
     int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
     return G * G + (m->cfg.vision_select_full ? 1 : 0);
 }
@@ -5470,6 +6026,7 @@ static int llava__project(LlavaModel *m, const float *feat, int n, float *out) {
 
 LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
     const LlavaConfig *c = &m->cfg;
+    if (c->text_only) return llava__err("this model is a language model alone (no vision tower): it cannot encode images");
     int n = llava_image_tokens(m);
     float *feat = (float *)llava__alloc_aligned((size_t)n * c->vision_hidden * sizeof(float));
     if (!feat) return llava__err("out of memory");
@@ -5538,7 +6095,7 @@ LLAVADEF int llava_expanded_length(const LlavaModel *m, const int *ids, int n_id
     int i, n = 0, ph = 0;
     if (n_ids < 0 || (n_ids > 0 && !ids)) return llava__err("no token ids given");
     for (i = 0; i < n_ids; i++) {
-        if (ids[i] == c->image_token_id) ph++;
+        if (ids[i] == c->image_token_id && !c->text_only) ph++;
         else if (ids[i] < 0 || ids[i] >= c->text_vocab)
             return llava__err("token id %d at position %d is outside the vocabulary (0..%d)", ids[i], i, c->text_vocab - 1);
     }
@@ -5591,9 +6148,11 @@ static int llava__eval(LlavaContext *ctx, const int *ids, int n_ids, const float
     int i, ph = 0;
     if (n_ids <= 0 || !ids) return llava__err("empty prompt: no token ids given");
     if (n_images < 0 || (n_images > 0 && !pixels && !features)) return llava__err("%d images announced but no pixels given", n_images);
+    if (c->text_only && n_images > 0)
+        return llava__err("%d image(s) given to a language model alone (no vision tower: load an mmproj file for images)", n_images);
     int T = llava_expanded_length(m, ids, n_ids);
     if (T < 0) return LLAVA_ERR;
-    for (i = 0; i < n_ids; i++) ph += ids[i] == c->image_token_id;
+    for (i = 0; i < n_ids; i++) ph += ids[i] == c->image_token_id && !c->text_only;
     if (c->image_token_expands ? ph != n_images : ph != n_images * P) {
         if (c->image_token_expands)
             return llava__err("prompt has %d image placeholders (id %d) but %d image(s) were given", ph, c->image_token_id, n_images);
@@ -5644,7 +6203,7 @@ LLAVADEF const float *llava_prompt(LlavaContext *c, const int *ids, int n_ids, c
 }
 
 LLAVADEF const float *llava_step(LlavaContext *c, int token) {
-    if (token == c->m->cfg.image_token_id) {
+    if (token == c->m->cfg.image_token_id && !c->m->cfg.text_only) {
         llava__err("llava_step: token %d is the image placeholder", token);
         return NULL;
     }
@@ -5832,6 +6391,10 @@ LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
 }
 
 LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions *o) {
+    if (m->cfg.text_only) {
+        llava__err("llava_trainer_new: training needs a full LLaVA model; this one is a language model alone (GGUF without mmproj)");
+        return NULL;
+    }
     LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
     if (!t) {
         llava__err("out of memory");
@@ -6997,6 +7560,7 @@ LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt
     int rc, i;
     memset(&sv, 0, sizeof sv);
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
+    if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (GGUF without mmproj) has no LLaVA layout to save");
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
     for (i = 0; i < n_extra; i++)
         if (!extra[i].name || !extra[i].data || extra[i].ndim < 1 || extra[i].ndim > 4)
@@ -7107,6 +7671,11 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
     }
     m->be = &llava__cpu_backend;
     m->cfg = *cfg;
+    if (cfg->text_only) {
+        LLAVA_FREE(m);
+        llava__err("llava_model_new: text_only configurations come from GGUF files only");
+        return NULL;
+    }
     if (m->cfg.pre_crop_h <= 0) llava_preprocess_defaults(&m->cfg, m->cfg.vision_image_size);
     if (llava__config_check(&m->cfg, "llava_model_new") != LLAVA_OK) {
         llava_model_free(m);

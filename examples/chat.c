@@ -7,7 +7,10 @@
 
 static const char usage[] =
     "usage: chat --model DIR --image FILE [--prompt TEXT] [options]\n"
-    "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors, tokenizer.json)\n"
+    "       chat --model FILE.gguf --mmproj FILE.gguf --tokenizer PATH --image FILE [...]\n"
+    "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors, tokenizer.json), or a\n"
+    "                     llama.cpp GGUF language model (FILE.gguf, with --mmproj)\n"
+    "  --mmproj FILE      with a GGUF --model: llama.cpp's LLaVA image encoder (mmproj GGUF)\n"
     "  --image FILE       JPEG/PNG/BMP/GIF to talk about\n"
     "  --prompt TEXT      answer this one message and exit (default: interactive, one message per line;\n"
     "                     /image FILE loads another image and starts over, /clear starts over, /quit exits)\n"
@@ -99,22 +102,24 @@ static int turn(Chat *ch, const char *text) {
 }
 
 int main(int argc, char **argv) {
-    const char *model_dir = NULL, *image = NULL, *prompt = NULL, *tok_path = NULL;
+    const char *model_dir = NULL, *image = NULL, *prompt = NULL, *tok_path = NULL, *mmproj = NULL;
     int n_ctx = 0, quiet = 0, rc = 0;
     Chat ch = {.sp = {.temperature = 0.2f, .top_p = 1.0f, .seed = 1234}, .tmpl = LLAVA_TEMPLATE_LLAVA_HF, .max_tokens = 512};
     CliArgs a = cli_begin(argc, argv, "chat", usage);
     while (cli_next(&a))
         if (!(cli_str(&a, "--model", &model_dir) || cli_str(&a, "--image", &image) || cli_str(&a, "--prompt", &prompt) ||
-              cli_str(&a, "--tokenizer", &tok_path) || cli_choice(&a, "--template", &ch.tmpl, templates) ||
+              cli_str(&a, "--tokenizer", &tok_path) || cli_str(&a, "--mmproj", &mmproj) || cli_choice(&a, "--template", &ch.tmpl, templates) ||
               cli_float(&a, "--temp", &ch.sp.temperature, 0, 100) || cli_float(&a, "--top-p", &ch.sp.top_p, 0, 1) ||
               cli_int(&a, "--top-k", &ch.sp.top_k, 0, INT_MAX) || cli_u64(&a, "--seed", &ch.sp.seed) || cli_flag(&a, "--quiet", &quiet) ||
               cli_int(&a, "--max-tokens", &ch.max_tokens, 1, 1 << 24) || cli_int(&a, "--ctx", &n_ctx, 1, INT_MAX)))
             cli_unknown(&a);
     if (!model_dir || !image) cli_usage_error("--model and --image are required");
     const double t0 = cli_now();
-    if (!(ch.m = llava_model_load(model_dir)) || !(ch.tok = llava_tokenizer_load(tok_path ? tok_path : model_dir)))
+    if (!(ch.m = mmproj ? llava_model_load_gguf(model_dir, mmproj) : llava_model_load(model_dir)) ||
+        !(ch.tok = llava_tokenizer_load(tok_path ? tok_path : model_dir)))
         cli_die("%s", llava_last_error());
     const LlavaConfig *cfg = llava_model_config(ch.m);
+    if (cfg->text_only) cli_usage_error("%s is a language model alone: give --mmproj FILE (the image encoder)", model_dir);
     if (n_ctx > cfg->text_max_pos) /* past its positions a model was never trained, and its answers fall apart */
         cli_note("--ctx %d is more than the model's %d positions; using %d", n_ctx, cfg->text_max_pos, cfg->text_max_pos);
     if (n_ctx == 0 || n_ctx > cfg->text_max_pos) n_ctx = n_ctx == 0 && cfg->text_max_pos > 4096 ? 4096 : cfg->text_max_pos;

@@ -43,5 +43,18 @@ check pipeline "sh tools/repro/pipeline.sh" "--seed abc"
 # the server is built only where libmicrohttpd is
 if [ -x "$B/server" ]; then check server "$B/server" "--port abc"; else echo "skip  server: not built (no libmicrohttpd)"; fi
 
+# dump with llama.cpp's files: the F16 GGUF pair gives the F16 safetensors model's logits byte for byte;
+# the GGUF text model alone runs text and refuses images (exit 2, named)
+G=tests/fixtures/gguf; IMG=tests/fixtures/images/rgb_97x61.png
+if $B/dump --model tests/fixtures/models/tiny_f16_sharded --image "$IMG" --preprocess crop --ids "1 5 <image> 7" --logits "$T/st.f32" 2> "$T/err" &&
+   $B/dump --model $G/tiny-f16.gguf --mmproj $G/tiny-mmproj-f16.gguf --image "$IMG" --preprocess crop --ids "1 5 <image> 7" \
+       --logits "$T/gg.f32" 2>> "$T/err" && cmp -s "$T/st.f32" "$T/gg.f32"; then ok "dump --mmproj: GGUF logits = safetensors logits"
+else bad "dump --mmproj: $(tail -1 "$T/err")"; fi
+if $B/dump --model $G/tiny-f16.gguf --ids "1 5 7" --greedy 2 > "$T/out" 2> "$T/err"; then ok "dump: GGUF text model alone"
+else bad "dump: GGUF text model alone: $(tail -1 "$T/err")"; fi
+$B/dump --model $G/tiny-f16.gguf --image "$IMG" --ids "1 5 7" > "$T/out" 2> "$T/err"; rc=$?
+if [ $rc -eq 2 ] && grep -q "^dump: .*language model alone" "$T/err"; then ok "dump: an image for a GGUF text model alone: exit 2, named"
+else bad "dump: an image for a GGUF text model alone: exit $rc, $(head -1 "$T/err")"; fi
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

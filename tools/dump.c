@@ -2,6 +2,7 @@
    other implementation from the shell.
 
      dump --model DIR (--image FILE | --pixels FILE)... --ids "1 2 3 ..." [--logits OUT] [--greedy N]
+     dump --model FILE.gguf [--mmproj FILE.gguf] ... (llama.cpp's files; without --mmproj text only)
      dump --image FILE --preprocess crop|pad --size N --pixels-out OUT
      dump --model DIR --image FILE [--preprocess crop|pad] --pixels-out OUT
      dump --model DIR (--image FILE | --pixels FILE) --ids "..." --labels "..." --stage 1|2|3 --grads OUTDIR
@@ -29,8 +30,11 @@ static const char usage[] =
     "Runs a LLaVA model on token ids and writes what it computes (logits, greedy ids, preprocessed\n"
     "pixels, a loss and its gradients), to compare llava.h with another implementation.\n"
     "options:\n"
-    "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors); without it, only\n"
-    "                     preprocessing (--image, --size, --pixels-out)\n"
+    "  --model DIR        Hugging Face LLaVA directory (config.json, safetensors), or a llama.cpp GGUF\n"
+    "                     language model (FILE.gguf); without it, only preprocessing (--image, --size,\n"
+    "                     --pixels-out)\n"
+    "  --mmproj FILE      with a GGUF --model: llama.cpp's LLaVA image encoder (mmproj GGUF) for images\n"
+    "                     (default: none; the GGUF model runs as a language model alone)\n"
     "  --image FILE       JPEG/PNG/BMP/GIF, preprocessed as the model's preprocessor_config.json says\n"
     "                     (repeatable: one per <image> in --ids)\n"
     "  --pixels FILE      raw float32 [3][S][S] per image, already preprocessed (repeatable; not with --image)\n"
@@ -178,7 +182,7 @@ static int evaluate(LlavaModel *m, const int *ids, int n_ids, const float *pixel
 
 int main(int argc, char **argv) {
     const char *model_dir = NULL, *ids_str = NULL, *logits_out = NULL, *pixels_out = NULL;
-    const char *labels_str = NULL, *grads_dir = NULL, *save_dir = NULL;
+    const char *labels_str = NULL, *grads_dir = NULL, *save_dir = NULL, *mmproj = NULL;
     const char **images = (const char **)cli_xcalloc((size_t)argc, sizeof *images); /* at most argc of each */
     const char **pixel_files = (const char **)cli_xcalloc((size_t)argc, sizeof *pixel_files);
     static const char *const modes[] = {"crop", "pad", NULL};
@@ -188,7 +192,7 @@ int main(int argc, char **argv) {
     while (cli_next(&a)) {
         if (cli_str(&a, "--image", &s)) images[n_img_files++] = s;
         else if (cli_str(&a, "--pixels", &s)) pixel_files[n_pix_files++] = s;
-        else if (cli_str(&a, "--model", &model_dir) || cli_str(&a, "--ids", &ids_str) || cli_str(&a, "--logits", &logits_out) ||
+        else if (cli_str(&a, "--model", &model_dir) || cli_str(&a, "--mmproj", &mmproj) || cli_str(&a, "--ids", &ids_str) || cli_str(&a, "--logits", &logits_out) ||
                  cli_int(&a, "--greedy", &greedy, 0, 1 << 24) || cli_choice(&a, "--preprocess", &pre, modes) ||
                  cli_int(&a, "--size", &size, 1, 1 << 16) || cli_str(&a, "--pixels-out", &pixels_out) ||
                  cli_int(&a, "--ctx", &n_ctx, 0, 1 << 24) || cli_str(&a, "--labels", &labels_str) ||
@@ -204,6 +208,7 @@ int main(int argc, char **argv) {
     if (!labels_str && (stage || grads_dir || steps)) cli_usage_error("--stage, --grads and --steps need --labels");
     if (labels_str && (logits_out || greedy)) cli_usage_error("--logits and --greedy do not go with --labels");
     if (save_bf16 && !save_dir) cli_usage_error("--save-bf16 needs --save");
+    if (mmproj && !model_dir) cli_usage_error("--mmproj needs --model (a GGUF language model)");
 
     /* preprocessing only, without a model */
     if (!model_dir) {
@@ -220,9 +225,11 @@ int main(int argc, char **argv) {
     }
     if (!ids_str && !pixels_out && !save_dir) cli_usage_error("nothing to do: give --ids, --pixels-out or --save");
 
-    LlavaModel *m = llava_model_load(model_dir);
+    LlavaModel *m = mmproj ? llava_model_load_gguf(model_dir, mmproj) : llava_model_load(model_dir);
     if (!m) cli_die("%s", llava_last_error());
     const LlavaConfig *cfg = llava_model_config(m);
+    if (cfg->text_only && (n_img_files || n_pix_files || pixels_out))
+        cli_usage_error("%s is a language model alone: images need --mmproj FILE (the image encoder)", model_dir);
     const int S = cfg->vision_image_size;
     const size_t per = (size_t)3 * S * S;
     float *pixels = n_img_files ? preprocess_all(cfg, images, n_img_files, mode, per) : NULL;
