@@ -461,7 +461,7 @@ static int t_malformed(const void *arg) {
                     "{\"id\": 3, \"content\": \"y\"}]}",
                     "two added tokens"))
         return 0;
-    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": {\"type\": \"NFKC\"}}", "'NFKC' is not supported")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": {\"type\": \"BertNormalizer\"}}", "'BertNormalizer' is not supported")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"x+\"}, "
                     "\"behavior\": \"Isolated\"}}",
                     "'x+' is not supported"))
