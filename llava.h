@@ -7708,11 +7708,16 @@ static int llava__tok_is_int(const LlavaJsonNode *x, double lo, double hi) {
     return x && x->type == LLAVA_JSON_NUM && x->num == (double)(long long)x->num && x->num >= lo && x->num <= hi;
 }
 
-/* id -> token string (added tokens first, as tokenizers' id_to_token does) */
+/* id -> token string (added tokens first, as tokenizers' id_to_token does; a normalized added token
+   in its normalized spelling, as AddedVocabulary::simple_id_to_token gives it to the decoder) */
 static const char *llava__tok_id_str(const LlavaTokenizer *t, int id, size_t *len) {
     if (id < 0 || id >= t->n_vocab) return NULL;
     if (t->added_of_id[id] >= 0) {
         const llava__tok_added *a = &t->added[t->added_of_id[id]];
+        if (a->normalized && a->norm) {
+            *len = a->norm_len;
+            return a->norm;
+        }
         *len = a->len;
         return a->content;
     }
