@@ -7474,11 +7474,11 @@ static int llava__tok_uc_recompose(const llava__tok_ucseq *d, llava__tok_ucseq *
     llava__tok_ucseq_free(&held);
     return oom ? -1 : 0;
 }
-/* s[n] (UTF-8) with per-byte offsets o[n+1] -> its NFD/NFKD/NFC/NFKC form in out, with offsets in oo
-   (one per byte, and the end's). An output character that replaces an input character of the same
-   length keeps that character's byte offsets; otherwise every byte of it gets the offset of the
-   character it is aligned to (NormalizedString::transform_range). Returns -1 when out of memory. */
-static int llava__tok_unorm(const char *s, size_t n, const int *o, int compat, int compose, LlavaBuf *out, llava__tok_ints *oo) {
+/* s[a..b) (UTF-8) with per-byte offsets o -> its NFD/NFKD/NFC/NFKC form appended to out, with an
+   offset per byte in oo. An output character that replaces an input character of the same length
+   keeps that character's byte offsets; otherwise every byte of it gets the offset of the character it
+   is aligned to (NormalizedString::transform_range). Returns -1 when out of memory. */
+static int llava__tok_unorm_run(const char *s, size_t a, size_t b, const int *o, int compat, int compose, LlavaBuf *out, llava__tok_ints *oo) {
     llava__tok_ints in, at; /* input characters and the byte where each starts */
     llava__tok_ucseq d, r;
     size_t i, pos = 0;
@@ -7487,16 +7487,16 @@ static int llava__tok_unorm(const char *s, size_t n, const int *o, int compat, i
     memset(&at, 0, sizeof at);
     memset(&d, 0, sizeof d);
     memset(&r, 0, sizeof r);
-    for (i = 0; i < n;) {
+    for (i = a; i < b;) {
         uint32_t cp;
-        int l = llava__tok_utf8_valid((const unsigned char *)s + i, n - i);
+        int l = llava__tok_utf8_valid((const unsigned char *)s + i, b - i);
         if (l) llava__tok_utf8_next(s + i, &cp);
         else cp = 0x110000u | (unsigned char)s[i], l = 1; /* not reached: the text was checked; kept as the byte */
         llava__tok_ipush(&in, (int)cp);
         llava__tok_ipush(&at, (int)i);
         i += (size_t)l;
     }
-    llava__tok_ipush(&at, (int)n);
+    llava__tok_ipush(&at, (int)b);
     if (in.oom || at.oom || llava__tok_uc_decompose((const uint32_t *)in.p, in.n, compat, &d) || (compose && llava__tok_uc_recompose(&d, &r))) rc = -1;
     const llava__tok_ucseq *q = compose ? &r : &d;
     for (i = 0; !rc && i < q->cp.n; i++) {
@@ -7507,21 +7507,41 @@ static int llava__tok_unorm(const char *s, size_t n, const int *o, int compat, i
         else len = llava__tok_utf8_put(u, c);
         llava_buf_put(out, u, (size_t)len);
         if (chg > 0 || pos >= in.n) { /* inserted: the alignment of the character before */
-            int off = pos ? o[at.p[pos - 1]] : o[0];
+            int off = pos ? o[at.p[pos - 1]] : o[a];
             for (k = 0; k < len; k++) llava__tok_ipush(oo, off);
             continue;
         }
-        int a = at.p[pos], b = at.p[pos + 1];
-        for (k = 0; k < len; k++) llava__tok_ipush(oo, b - a == len ? o[a + k] : o[a]);
+        int x = at.p[pos], y = at.p[pos + 1];
+        for (k = 0; k < len; k++) llava__tok_ipush(oo, y - x == len ? o[x + k] : o[x]);
         pos += 1 + (size_t)(chg < 0 ? -chg : 0);
     }
-    llava__tok_ipush(oo, o[n]);
     if (out->oom || oo->oom) rc = -1;
     LLAVA_FREE(in.p);
     LLAVA_FREE(at.p);
     llava__tok_ucseq_free(&d);
     llava__tok_ucseq_free(&r);
     return rc;
+}
+/* s[n] with offsets o[n+1] -> out with offsets oo (one per byte, and the end's). ASCII never
+   decomposes, never reorders and is never the second character of a composition, so a normalization
+   run can end before any ASCII character, and an ASCII character followed by ASCII (or the end) is
+   copied as it is: only the stretches around other characters go through the tables. */
+static int llava__tok_unorm(const char *s, size_t n, const int *o, int compat, int compose, LlavaBuf *out, llava__tok_ints *oo) {
+    size_t i = 0, k;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && (unsigned char)s[j] < 0x80 && (j + 1 == n || (unsigned char)s[j + 1] < 0x80)) j++;
+        llava_buf_put(out, s + i, j - i);
+        for (k = i; k < j; k++) llava__tok_ipush(oo, o[k]);
+        if (j == n) break;
+        i = j; /* an ASCII character that may compose with what follows, or the first of the others */
+        j = i + 1;
+        while (j < n && (unsigned char)s[j] >= 0x80) j++;
+        if (llava__tok_unorm_run(s, i, j, o, compat, compose, out, oo)) return -1;
+        i = j;
+    }
+    llava__tok_ipush(oo, o[n]);
+    return out->oom || oo->oom ? -1 : 0;
 }
 
 /* --- (id, id) -> (rank, merged id) hash map for BPE merges ------------------------------------------ */
