@@ -7134,6 +7134,18 @@ static const uint32_t llava__tok_uc_comp[940][3] = {
     {0x110A5,0x110BA,0x110AB},{0x11131,0x11127,0x1112E},{0x11132,0x11127,0x1112F},{0x11347,0x1133E,0x1134B},{0x11347,0x11357,0x1134C},{0x114B9,0x114B0,0x114BC},
     {0x114B9,0x114BA,0x114BB},{0x114B9,0x114BD,0x114BE},{0x115B8,0x115AF,0x115BA},{0x115B9,0x115AF,0x115BB},
 };
+/* Unicode 9.0.0's marks are llava__tok_uc_mark's (Unicode 14.0.0) but for these */
+static const uint32_t llava__tok_uc_mark_diff9[65][2] = {
+    {0x7FD,0x7FD},{0x898,0x89F},{0x8CA,0x8D3},{0x9FE,0x9FE},{0xAFA,0xAFF},{0xB55,0xB55},{0xC04,0xC04},{0xC3C,0xC3C},
+    {0xD00,0xD00},{0xD3B,0xD3C},{0xD81,0xD81},{0xEBA,0xEBA},{0x1715,0x1715},{0x180F,0x180F},{0x1ABF,0x1ACE},{0x1CF2,0x1CF3},
+    {0x1CF7,0x1CF7},{0x1DF6,0x1DFA},{0xA82C,0xA82C},{0xA8FF,0xA8FF},{0x10D24,0x10D27},{0x10EAB,0x10EAC},{0x10F46,0x10F50},{0x10F82,0x10F85},
+    {0x11070,0x11070},{0x11073,0x11074},{0x110C2,0x110C2},{0x11145,0x11146},{0x111C9,0x111C9},{0x111CE,0x111CF},{0x1133B,0x1133B},{0x1145E,0x1145E},
+    {0x1182C,0x1183A},{0x11930,0x11935},{0x11937,0x11938},{0x1193B,0x1193E},{0x11940,0x11940},{0x11942,0x11943},{0x119D1,0x119D7},{0x119DA,0x119E0},
+    {0x119E4,0x119E4},{0x11A01,0x11A0A},{0x11A33,0x11A39},{0x11A3B,0x11A3E},{0x11A47,0x11A47},{0x11A51,0x11A5B},{0x11A8A,0x11A99},{0x11D31,0x11D36},
+    {0x11D3A,0x11D3A},{0x11D3C,0x11D3D},{0x11D3F,0x11D45},{0x11D47,0x11D47},{0x11D8A,0x11D8E},{0x11D90,0x11D91},{0x11D93,0x11D97},{0x11EF3,0x11EF6},
+    {0x16F4F,0x16F4F},{0x16F7F,0x16F87},{0x16FE4,0x16FE4},{0x16FF0,0x16FF1},{0x1CF00,0x1CF2D},{0x1CF30,0x1CF46},{0x1E130,0x1E136},{0x1E2AE,0x1E2AE},
+    {0x1E2EC,0x1E2EF},
+};
 /* END GENERATED NORMALIZATION TABLES */
 
 static int llava__tok_in(const uint32_t (*r)[2], int n, uint32_t cp) {
@@ -7597,11 +7609,13 @@ static int llava__tok_pmap_get(const llava__tok_pmap *m, int a, int b, int *id) 
 }
 
 /* --- the tokenizer ------------------------------------------------------------------------------- */
-enum { LLAVA__NORM_PREPEND, LLAVA__NORM_REPLACE, LLAVA__NORM_NFD, LLAVA__NORM_NFKD, LLAVA__NORM_NFC, LLAVA__NORM_NFKC };
+enum { LLAVA__NORM_PREPEND, LLAVA__NORM_REPLACE, LLAVA__NORM_NFD, LLAVA__NORM_NFKD, LLAVA__NORM_NFC, LLAVA__NORM_NFKC, LLAVA__NORM_STRIP,
+       LLAVA__NORM_STRIP_ACCENTS };
 typedef struct {
     int type;
     char *a, *b; /* prepend: a; replace: a -> b */
     size_t an, bn;
+    int left, right; /* Strip: strip_left, strip_right */
 } llava__tok_norm;
 
 enum { LLAVA__PRE_METASPACE, LLAVA__PRE_BYTELEVEL, LLAVA__PRE_SPLIT };
@@ -7747,6 +7761,57 @@ static const char *llava__tok_id_str(const LlavaTokenizer *t, int id, size_t *le
     return t->vocab.keys.p + t->vocab.koff[e];
 }
 
+/* Strip (NormalizedString::lrstrip: White_Space at either end) and StripAccents (filter of the marks,
+   is_combining_mark of Unicode 9.0.0): the characters kept keep their offsets; the end's offset becomes
+   the one after the last character kept, where a token that ends there is aligned to */
+static int llava__tok_is_mark9(uint32_t cp) {
+    return cp >= 0x300 && (llava__tok_in(llava__tok_uc_mark, LLAVA__TOK_NR(llava__tok_uc_mark), cp) ^
+                           llava__tok_in(llava__tok_uc_mark_diff9, LLAVA__TOK_NR(llava__tok_uc_mark_diff9), cp));
+}
+static int llava__tok_next_in(const char *s, size_t n, uint32_t *cp) { /* a byte that starts no valid character is one */
+    int l = llava__tok_utf8_valid((const unsigned char *)s, n);
+    if (!l) {
+        *cp = 0xFFFD;
+        return 1;
+    }
+    return llava__tok_utf8_next(s, cp);
+}
+static void llava__tok_norm_drop(const llava__tok_norm *nm, const char *s, size_t n, const int *o, LlavaBuf *out, llava__tok_ints *oo) {
+    size_t i, a = 0, b = n, last = n;
+    if (nm->type == LLAVA__NORM_STRIP) {
+        uint32_t cp;
+        while (nm->left && a < n) { /* leading White_Space */
+            int l = llava__tok_next_in(s + a, n - a, &cp);
+            if (!llava__tok_is_space(cp)) break;
+            a += (size_t)l;
+        }
+        while (nm->right && b > a) { /* trailing */
+            size_t q = b - 1;
+            while (q > a && ((unsigned char)s[q] & 0xC0) == 0x80) q--;
+            if (llava__tok_next_in(s + q, b - q, &cp) != (int)(b - q) || !llava__tok_is_space(cp)) break;
+            b = q;
+        }
+        if (a >= b) { /* nothing kept */
+            llava__tok_ipush(oo, o[n]);
+            return;
+        }
+        llava_buf_put(out, s + a, b - a);
+        for (i = a; i <= b; i++) llava__tok_ipush(oo, o[i]);
+        return;
+    }
+    for (i = 0; i < n;) { /* StripAccents */
+        uint32_t cp;
+        int l = llava__tok_next_in(s + i, n - i, &cp), k;
+        if (!llava__tok_is_mark9(cp)) {
+            llava_buf_put(out, s + i, (size_t)l);
+            for (k = 0; k < l; k++) llava__tok_ipush(oo, o[i + (size_t)k]);
+            last = i + (size_t)l;
+        }
+        i += (size_t)l;
+    }
+    llava__tok_ipush(oo, out->n ? o[last] : o[n]);
+}
+
 /* normalizer: in[n] with original offsets o[n+1] -> out with offsets (o[n] is the end's offset) */
 static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const int *o, size_t n, LlavaBuf *out, llava__tok_ints *oo) {
     LlavaBuf a, tmp;
@@ -7768,6 +7833,9 @@ static void llava__tok_normalize(const LlavaTokenizer *t, const char *in, const 
             }
             llava_buf_put(&tmp, a.p ? a.p : "", a.n);
             for (i = 0; i <= a.n; i++) llava__tok_ipush(&tmpo, ao.p[i]);
+        } else if (nm->type == LLAVA__NORM_STRIP || nm->type == LLAVA__NORM_STRIP_ACCENTS) {
+            if (a.oom || ao.oom || !ao.p) tmp.oom = tmpo.oom = 1;
+            else llava__tok_norm_drop(nm, a.p ? a.p : "", a.n, ao.p, &tmp, &tmpo);
         } else if (nm->type >= LLAVA__NORM_NFD && nm->type <= LLAVA__NORM_NFKC) {
             if (a.oom || ao.oom || !ao.p ||
                 llava__tok_unorm(a.p ? a.p : "", a.n, ao.p, nm->type == LLAVA__NORM_NFKD || nm->type == LLAVA__NORM_NFKC,
@@ -7865,8 +7933,15 @@ static int llava__tok_load_norm(LlavaTokenizer *t, const LlavaJson *j, const Lla
         nm.bn = strlen(content);
     } else if (!strcmp(type, "NFD") || !strcmp(type, "NFKD") || !strcmp(type, "NFC") || !strcmp(type, "NFKC")) {
         nm.type = !strcmp(type, "NFD") ? LLAVA__NORM_NFD : !strcmp(type, "NFKD") ? LLAVA__NORM_NFKD : !strcmp(type, "NFC") ? LLAVA__NORM_NFC : LLAVA__NORM_NFKC;
+    } else if (!strcmp(type, "Strip")) {
+        nm.type = LLAVA__NORM_STRIP;
+        nm.left = llava__tok_jbool(j, x, "strip_left", 1);
+        nm.right = llava__tok_jbool(j, x, "strip_right", 1);
+    } else if (!strcmp(type, "StripAccents")) {
+        nm.type = LLAVA__NORM_STRIP_ACCENTS;
     } else {
-        return llava__err("%s: normalizer '%s' is not supported (supported: Sequence, Prepend, Replace, NFD, NFKD, NFC, NFKC)", path, type);
+        return llava__err("%s: normalizer '%s' is not supported (supported: Sequence, Prepend, Replace, NFD, NFKD, NFC, NFKC, Strip, StripAccents)",
+                          path, type);
     }
     llava__tok_norm *nn = (llava__tok_norm *)LLAVA_REALLOC(t->norm, (size_t)(t->n_norm + 1) * sizeof *nn);
     if (!nn || ((nm.type == LLAVA__NORM_PREPEND || nm.type == LLAVA__NORM_REPLACE) && !nm.a) || (nm.type == LLAVA__NORM_REPLACE && !nm.b)) {

@@ -695,6 +695,82 @@ static int t_unicode_expected(const void *arg) {
     llava_tokenizer_free(t);
     return ok;
 }
+/* Strip and StripAccents in a Sequence: qwen2_nfd's model with qwen2_seq/normalizer.json */
+static int t_unicode_seq(const void *arg) {
+    (void)arg;
+    size_t n, nn;
+    char path[600], *tj, *nj, *all, *line;
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_nfd/tokenizer.json", g_fix);
+    tj = read_all(path, &n);
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_seq/normalizer.json", g_fix);
+    nj = read_all(path, &nn);
+    CHECK(tj && nj, "cannot read the fixture");
+    static const char nfd[] = "\"normalizer\": {\n    \"type\": \"NFD\"\n  }";
+    char *at = strstr(tj, nfd);
+    CHECK(at, "qwen2_nfd/tokenizer.json has no NFD normalizer");
+    while (nn && (nj[nn - 1] == '\n' || nj[nn - 1] == '\r')) nj[--nn] = 0;
+    LlavaBuf b;
+    memset(&b, 0, sizeof b);
+    llava_buf_put(&b, tj, (size_t)(at - tj));
+    llava_buf_put(&b, "\"normalizer\": ", 14);
+    llava_buf_put(&b, nj, nn);
+    llava_buf_put(&b, at + strlen(nfd), strlen(at + strlen(nfd)) + 1);
+    free(tj);
+    free(nj);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/seq", g_tmp);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    int wrc = write_all(path, b.p);
+    free(b.p);
+    CHECK(wrc == 0, "cannot write %s", path);
+    LlavaTokenizer *t = llava_tokenizer_load(dir);
+    CHECK(t, "load: %s", llava_last_error());
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_seq/expected.jsonl", g_fix);
+    all = read_all(path, &n);
+    CHECK(all, "cannot read %s", path);
+    static int exp[MAXIDS], starts[MAXIDS];
+    char a[2048], c[2048];
+    int i, ok = 1;
+    for (i = 0, line = all; *line && ok; i++) {
+        char *nl = strchr(line, '\n');
+        LlavaJson j;
+        CHECK(nl, "%s: no newline at the end", path);
+        *nl = 0;
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0];
+        const char *text = llava__tok_jstr(&j, r, "text"), *dec = llava__tok_jstr(&j, r, "dec");
+        CHECK(text, "%s: row %d has no text", path, i);
+        if (!dec) dec = text;
+        int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS), ns = parse_ids(llava__tok_jstr(&j, r, "starts"), starts, MAXIDS), k;
+        llava__tok_out out;
+        memset(&out, 0, sizeof out);
+        if (llava__tok_encode(t, text, strlen(text), 1, &out)) snprintf(g_msg, sizeof g_msg, "text %d: %s", i, llava_last_error()), ok = 0;
+        if (ok && !same_ids(exp, ne, out.ids.p, (int)out.ids.n)) {
+            fmt_ids(a, sizeof a, exp, ne);
+            fmt_ids(c, sizeof c, out.ids.p, (int)out.ids.n);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": ids [%s] but tokenizers says [%s]", i, text, c, a);
+            ok = 0;
+        }
+        for (k = 0; ok && k < ns && k < ne; k++) {
+            int s = out.start.p[k];
+            if (s < (int)strlen(text) && ((unsigned char)text[s] & 0xC0) == 0x80) continue;
+            if (s != starts[k])
+                snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": token %d starts at byte %d, tokenizers says %d", i, text, k, s, starts[k]), ok = 0;
+        }
+        char *d = ok ? decode(t, out.ids.p, (int)out.ids.n, 0) : NULL;
+        if (ok && (!d || strcmp(d, dec))) snprintf(g_msg, sizeof g_msg, "text %d: decode gives \"%.60s\", tokenizers \"%.60s\"", i, d ? d : "(error)", dec), ok = 0;
+        free(d);
+        llava__tok_out_free(&out);
+        llava_json_free(&j);
+        line = nl + 1;
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    CHECK(!ok || i > 600, "only %d rows", i);
+    return ok;
+}
+
 static int load_utexts(void) {
     size_t n;
     char path[600];
@@ -757,6 +833,7 @@ int main(int argc, char **argv) {
         }
         llava_json_free(&g_utexts);
     }
+    run("qwen2_seq: Strip, NFKD, StripAccents, NFC in a Sequence: ids/token starts/decode identical to tokenizers", t_unicode_seq, NULL);
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);

@@ -7,6 +7,8 @@ make_tokenizer_fixtures.py) plus strings that exercise normalization (texts.json
               no regex), ByteLevel decoder and post-processor, <|endoftext|> <|im_start|> <|im_end|> <image>
   llama3_nfc  LLaMA-3's pattern and ignore_merges, NFC, <|begin_of_text|> added in front
   qwen2_nfd, qwen2_nfkc, qwen2_nfkd   Qwen2's layout with the other normalizers
+  qwen2_seq   qwen2_nfd's file with the normalizer Sequence[Strip, NFKD, StripAccents, NFC] (normalizer.json
+              here; the test puts it into qwen2_nfd/tokenizer.json), on this directory's texts only
 Each also has two normalized (non-special) added tokens, "<ﬁ>" and "café", which are matched in the
 normalized text. expected.jsonl has one row per text (the corpus's, then this directory's): "ids"
 (with the configured special tokens), "dec" = decode(ids without special tokens) where it is not the
@@ -150,6 +152,28 @@ def main():
                     r["starts"] = " ".join(map(str, byte_starts(t, e.offsets)))
                 f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
         manifest["tokenizers"][name] = {"dir": name, "vocab_size": tok.get_vocab_size()}
+    # Strip and StripAccents, inside a Sequence: the model of qwen2_nfd with another normalizer
+    seq = {"type": "Sequence", "normalizers": [{"type": "Strip", "strip_left": True, "strip_right": True}, {"type": "NFKD"},
+                                               {"type": "StripAccents"}, {"type": "NFC"}]}
+    j = json.loads(toks["qwen2_nfd"].to_str())
+    j["normalizer"] = seq
+    tok = Tokenizer.from_str(json.dumps(j))
+    d = os.path.join(OUT, "qwen2_seq")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "normalizer.json"), "w") as f:
+        json.dump(seq, f)
+        f.write("\n")
+    extra = [" x ", "\t\u00e9\n", " \u3000caf\u00e9\u2003", "   ", "\u0301 a\u0301 \u0301", "\u1ec7\u0301 ", " <|im_start|> a ",
+             "<image>  \u00e0  ", "\u00a0\u00e9\u00a0", "\u0300\u0300", "a\u0300\u0300"]
+    with open(os.path.join(d, "expected.jsonl"), "w", encoding="utf-8") as f:
+        for t in texts + extra:
+            e = tok.encode(t, add_special_tokens=True)
+            r = {"ids": " ".join(map(str, e.ids)), "starts": " ".join(map(str, byte_starts(t, e.offsets)))}
+            dec = tok.decode(e.ids, skip_special_tokens=False)
+            if dec != t:
+                r["dec"] = dec
+            r["text"] = t
+            f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
