@@ -614,6 +614,30 @@ static int t_normalizers(const void *arg) {
     if (!norm_is(LLAVA__NORM_NFC, "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81", o5)) return 0;
     if (!norm_is(LLAVA__NORM_NFD, "\xea\xb0\x81", "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", NULL)) return 0;
     if (!norm_is(LLAVA__NORM_NFC, "\xea\xb0\x80\xe1\x86\xa7", "\xea\xb0\x80\xe1\x86\xa7", NULL)) return 0;
+    /* Lowercase: U+0130 becomes i + U+0307 (the mark inserted with the offset of the character), U+023A
+       (2 bytes) becomes U+2C65 (3 bytes), U+1E9E becomes U+00DF; Greek capital sigma is always small sigma */
+    {
+        static const char *in[] = {"A\xc4\xb0", "\xc8\xba", "\xe1\xba\x9e\xce\xa3", "\xf0\x90\x90\x80"};
+        static const char *want[] = {"ai\xcc\x87", "\xe2\xb1\xa5", "\xc3\x9f\xcf\x83", "\xf0\x90\x90\xa8"};
+        static const int off0[] = {0, 1, 1, 1, 3}, off1[] = {0, 0, 0, 2};
+        const int *offs[] = {off0, off1, NULL, NULL};
+        int k;
+        for (k = 0; k < 4; k++) {
+            size_t n = strlen(in[k]), q;
+            int o[16];
+            LlavaBuf out;
+            llava__tok_ints oo;
+            for (q = 0; q <= n; q++) o[q] = (int)q;
+            memset(&out, 0, sizeof out);
+            memset(&oo, 0, sizeof oo);
+            llava__tok_norm_lower(in[k], n, o, &out, &oo);
+            int same = out.n == strlen(want[k]) && !memcmp(out.p, want[k], out.n) && oo.n == out.n + 1;
+            for (q = 0; same && offs[k] && q <= out.n; q++) same = oo.p[q] == offs[k][q];
+            free(out.p);
+            free(oo.p);
+            CHECK(same, "Lowercase of string %d is not as tokenizers makes it", k);
+        }
+    }
     /* ASCII and an empty string are unchanged */
     static const int o6[] = {0, 1, 2, 3};
     if (!norm_is(LLAVA__NORM_NFKC, "abc", "abc", o6)) return 0;
@@ -821,7 +845,7 @@ int main(int argc, char **argv) {
             run(title, t_expected, names[i]);
         }
     }
-    run("normalizers: NFC, NFD, NFKC, NFKD of known strings, with each byte's alignment", t_normalizers, NULL);
+    run("normalizers: NFC, NFD, NFKC, NFKD, Lowercase of known strings, with each byte's alignment", t_normalizers, NULL);
     if (g_ntexts && load_utexts()) {
         printf("FAIL  fixtures: cannot read %s/../tokenizer_unicode/texts.json\n", g_fix);
         g_fail++;
@@ -833,7 +857,7 @@ int main(int argc, char **argv) {
         }
         llava_json_free(&g_utexts);
     }
-    run("qwen2_seq: Strip, NFKD, StripAccents, NFC in a Sequence: ids/token starts/decode identical to tokenizers", t_unicode_seq, NULL);
+    run("qwen2_seq: Strip, NFKD, StripAccents, Lowercase, NFC in a Sequence: ids/token starts/decode identical to tokenizers", t_unicode_seq, NULL);
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);

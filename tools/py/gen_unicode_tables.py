@@ -83,6 +83,43 @@ MARK_DIFF_SINCE_9 = [(0x7FD, 0x7FD), (0x898, 0x89F), (0x8CA, 0x8D3), (0x9FE, 0x9
                      (0x11EF3, 0x11EF6), (0x16F4F, 0x16F4F), (0x16F7F, 0x16F87), (0x16FE4, 0x16FE4), (0x16FF0, 0x16FF1),
                      (0x1CF00, 0x1CF2D), (0x1CF30, 0x1CF46), (0x1E130, 0x1E136), (0x1E2AE, 0x1E2AE), (0x1E2EC, 0x1E2EF)]
 NORM_UNICODE = "9.0.0"
+# Lowercase is Rust's char::to_lowercase, of the Unicode of the Rust standard library that built tokenizers
+# (17.0.0 for the 0.23 wheels): Python's single-character str.lower (14.0.0) plus the mappings of the
+# characters assigned in 15.0-17.0, {first, last, lowercase of first}; U+0130 lowercases to two characters
+LOWER_ADDED = [(0x1C89, 0x1C89, 0x1C8A), (0xA7CB, 0xA7CB, 0x264), (0xA7CC, 0xA7CC, 0xA7CD), (0xA7CE, 0xA7CE, 0xA7CF), (0xA7D2, 0xA7D2, 0xA7D3),
+               (0xA7D4, 0xA7D4, 0xA7D5), (0xA7DA, 0xA7DA, 0xA7DB), (0xA7DC, 0xA7DC, 0x19B), (0x10D50, 0x10D65, 0x10D70),
+               (0x16EA0, 0x16EB8, 0x16EBB)]
+LOWER_UNICODE = "17.0.0"
+
+
+def lower_runs():
+    """{first, last, delta, stride}: c in first..last, (c - first) % stride == 0, lowercases to c + delta"""
+    m = {}
+    for cp in range(0x110000):
+        if 0xD800 <= cp < 0xE000 or cp == 0x130:
+            continue
+        lo = chr(cp).lower()
+        if lo != chr(cp):
+            assert len(lo) == 1, hex(cp)
+            m[cp] = ord(lo)
+    for a, b, t in LOWER_ADDED:
+        for cp in range(a, b + 1):
+            m[cp] = t + cp - a
+    runs = []
+    for cp in sorted(m):
+        d = m[cp] - cp
+        if runs and runs[-1][2] == d:
+            r = runs[-1]
+            if cp == r[1] + r[3]:
+                r[1] = cp
+                continue
+            if r[0] == r[1] and cp - r[1] == 2:
+                r[1], r[3] = cp, 2
+                continue
+        runs.append([cp, cp, d, 1])
+    back = {c: c + r[2] for r in runs for c in range(r[0], r[1] + 1, r[3])}
+    assert back == m
+    return runs
 
 
 def in9(cp):
@@ -160,6 +197,11 @@ def norm_block():
         "};",
         "/* Unicode 9.0.0's marks are llava__tok_uc_mark's (Unicode %s) but for these */" % unicodedata.unidata_version,
         table("llava__tok_uc_mark_diff9", MARK_DIFF_SINCE_9),
+        "/* Lowercase (Rust's char::to_lowercase, Unicode %s): {first, last, delta, stride}, U+0130 apart */" % LOWER_UNICODE,
+        "static const int32_t llava__tok_uc_lower[%d][4] = {" % len(lower_runs()),
+        "\n".join("    " + ",".join("{0x%X,0x%X,%d,%d}" % tuple(r) for r in lower_runs()[i:i + 6]) + ","
+                   for i in range(0, len(lower_runs()), 6)),
+        "};",
         "/* END GENERATED NORMALIZATION TABLES */",
     ]
 

@@ -7,7 +7,7 @@ make_tokenizer_fixtures.py) plus strings that exercise normalization (texts.json
               no regex), ByteLevel decoder and post-processor, <|endoftext|> <|im_start|> <|im_end|> <image>
   llama3_nfc  LLaMA-3's pattern and ignore_merges, NFC, <|begin_of_text|> added in front
   qwen2_nfd, qwen2_nfkc, qwen2_nfkd   Qwen2's layout with the other normalizers
-  qwen2_seq   qwen2_nfd's file with the normalizer Sequence[Strip, NFKD, StripAccents, NFC] (normalizer.json
+  qwen2_seq   qwen2_nfd's file with the normalizer Sequence[Strip, NFKD, StripAccents, Lowercase, NFC] (normalizer.json
               here; the test puts it into qwen2_nfd/tokenizer.json), on this directory's texts only
 Each also has two normalized (non-special) added tokens, "<ﬁ>" and "café", which are matched in the
 normalized text. expected.jsonl has one row per text (the corpus's, then this directory's): "ids"
@@ -154,7 +154,8 @@ def main():
         manifest["tokenizers"][name] = {"dir": name, "vocab_size": tok.get_vocab_size()}
     # Strip and StripAccents, inside a Sequence: the model of qwen2_nfd with another normalizer
     seq = {"type": "Sequence", "normalizers": [{"type": "Strip", "strip_left": True, "strip_right": True}, {"type": "NFKD"},
-                                               {"type": "StripAccents"}, {"type": "NFC"}]}
+                                               {"type": "StripAccents"}, {"type": "Lowercase"},
+                                               {"type": "NFC"}]}
     j = json.loads(toks["qwen2_nfd"].to_str())
     j["normalizer"] = seq
     tok = Tokenizer.from_str(json.dumps(j))
@@ -164,7 +165,8 @@ def main():
         json.dump(seq, f)
         f.write("\n")
     extra = [" x ", "\t\u00e9\n", " \u3000caf\u00e9\u2003", "   ", "\u0301 a\u0301 \u0301", "\u1ec7\u0301 ", " <|im_start|> a ",
-             "<image>  \u00e0  ", "\u00a0\u00e9\u00a0", "\u0300\u0300", "a\u0300\u0300"]
+             "<image>  \u00e0  ", "\u00a0\u00e9\u00a0", "\u0300\u0300", "a\u0300\u0300", "\u0130stanbul \u0130\u0301", "\u023a\u023e X",
+             "\u03a3\u039f\u03a6\u039f\u03a3", "\u1e9e \u2126 \u212a \u212b", "\U00010400\U00016e40", "\u01c5\u01c4\u01c8"]
     with open(os.path.join(d, "expected.jsonl"), "w", encoding="utf-8") as f:
         for t in texts + extra:
             e = tok.encode(t, add_special_tokens=True)
