@@ -12,7 +12,8 @@ compatibility decompositions and the canonical composition pairs. `tokenizers` n
 unicode-normalization-alignments crate, whose tables are Unicode 9.0.0; the data of a character never
 changes once assigned (Unicode's normalization stability policy), so Unicode 9.0.0's tables are
 Python's restricted to the characters that existed in 9.0.0: the characters assigned in 10.0-14.0
-that have normalization data are listed below (NEW_SINCE_9, from DerivedAge.txt) and left out.
+that have normalization data are listed below (NEW_SINCE_9) and left out. The lists below were found by
+comparing with the crate's tables (and, for Lowercase, with tokenizers' Lowercase over every code point).
 Hangul syllables are decomposed and composed arithmetically at run time, so they are not listed.
 
 usage: python3 tools/py/gen_unicode_tables.py [llava.h]   (default: the repository's llava.h)
@@ -58,8 +59,8 @@ def table(name, rs):
     return "\n".join(lines)
 
 
-# characters assigned after Unicode 9.0.0 (DerivedAge.txt, ages 10.0 to 14.0) that have a nonzero
-# combining class, a decomposition or a composition in Unicode 14.0.0
+# characters assigned after Unicode 9.0.0 (in Unicode 10.0 to 14.0) that have a nonzero combining class, a
+# decomposition or a composition in Unicode 14.0.0
 NEW_SINCE_9 = [(0x7FD, 0x7FD), (0x898, 0x89F), (0x8CA, 0x8D3), (0x9FE, 0x9FE), (0xC3C, 0xC3C), (0xD3B, 0xD3C), (0xEBA, 0xEBA),
                (0x1715, 0x1715), (0x1ABF, 0x1ACE), (0x1DF6, 0x1DFA), (0x32FF, 0x32FF), (0xA7F2, 0xA7F4), (0xA82C, 0xA82C),
                (0xAB69, 0xAB69), (0x10781, 0x107BA), (0x10D24, 0x10D27), (0x10EAB, 0x10EAC), (0x10F46, 0x10F50),
