@@ -101,6 +101,7 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_train_fixtures.py
 	$(PYTHON) tools/py/make_bin_fixtures.py
 	$(PYTHON) tools/py/make_tokenizer_fixtures.py
+	$(PYTHON) tools/py/make_unicode_fixtures.py
 	$(PYTHON) tools/py/make_gguf_fixtures.py
 	$(PYTHON) tools/py/make_gguftok_fixtures.py
 	$(PYTHON) tools/py/check_saved_checkpoints.py

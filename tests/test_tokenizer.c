@@ -461,7 +461,7 @@ static int t_malformed(const void *arg) {
                     "{\"id\": 3, \"content\": \"y\"}]}",
                     "two added tokens"))
         return 0;
-    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": {\"type\": \"NFKC\"}}", "'NFKC' is not supported")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"normalizer\": {\"type\": \"BertNormalizer\"}}", "'BertNormalizer' is not supported")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"pre_tokenizer\": {\"type\": \"Split\", \"pattern\": {\"Regex\": \"x+\"}, "
                     "\"behavior\": \"Isolated\"}}",
                     "'x+' is not supported"))
@@ -560,6 +560,255 @@ static int t_inputs(const void *arg) {
     return 1;
 }
 
+/* --- Unicode normalizers (NFC, NFD, NFKC, NFKD) ------------------------------------------------- */
+/* one normalizer on s: the text and the offset of every output byte (and of the end) */
+static int norm_is(int type, const char *s, const char *want, const int *want_off) {
+    size_t n = strlen(s), i;
+    int o[64];
+    LlavaBuf out;
+    llava__tok_ints oo;
+    CHECK(n < 63, "test string too long");
+    for (i = 0; i <= n; i++) o[i] = (int)i;
+    memset(&out, 0, sizeof out);
+    memset(&oo, 0, sizeof oo);
+    int rc = llava__tok_unorm(s, n, o, type == LLAVA__NORM_NFKD || type == LLAVA__NORM_NFKC, type == LLAVA__NORM_NFC || type == LLAVA__NORM_NFKC, &out, &oo);
+    int same = rc == 0 && out.n == strlen(want) && !memcmp(out.p ? out.p : "", want, out.n) && oo.n == out.n + 1;
+    for (i = 0; same && want_off && i <= out.n; i++) same = oo.p[i] == want_off[i];
+    char got[256] = "", offs[256] = "";
+    size_t k = 0;
+    for (i = 0; i < out.n && k + 8 < sizeof got; i++) k += (size_t)snprintf(got + k, sizeof got - k, "%02X ", (unsigned char)out.p[i]);
+    for (i = 0, k = 0; i < oo.n && k + 8 < sizeof offs; i++) k += (size_t)snprintf(offs + k, sizeof offs - k, "%d ", oo.p[i]);
+    free(out.p);
+    free(oo.p);
+    CHECK(same, "normalizer %d of \"%s\": bytes [%s] offsets [%s]", type, s, got, offs);
+    return 1;
+}
+static int t_normalizers(const void *arg) {
+    (void)arg;
+    /* composition: e + U+0301 -> U+00E9, aligned to the e only (as tokenizers' transform does) */
+    static const int o1[] = {0, 0, 3};
+    if (!norm_is(LLAVA__NORM_NFC, "e\xcc\x81", "\xc3\xa9", o1)) return 0;
+    /* decomposition: U+00E9 -> e + U+0301, the mark inserted with the e's alignment */
+    static const int o2[] = {0, 0, 0, 2};
+    if (!norm_is(LLAVA__NORM_NFD, "\xc3\xa9", "e\xcc\x81", o2)) return 0;
+    /* NFKC of U+FB01 is "fi"; NFKD of U+2460 is "1"; full-width, superscript, squared units */
+    static const int o3[] = {0, 0, 3};
+    if (!norm_is(LLAVA__NORM_NFKC, "\xef\xac\x81", "fi", o3)) return 0;
+    if (!norm_is(LLAVA__NORM_NFKD, "\xe2\x91\xa0", "1", NULL)) return 0;
+    if (!norm_is(LLAVA__NORM_NFKC, "\xef\xbc\xa1\xc2\xb2\xe3\x8e\x8f", "A2kg", NULL)) return 0;
+    if (!norm_is(LLAVA__NORM_NFC, "\xef\xac\x81", "\xef\xac\x81", NULL)) return 0; /* not canonical */
+    /* canonical ordering: a + U+0302 (230) + U+0323 (220) -> a + U+0323 + U+0302; each mark takes the
+       alignment of the position it lands in */
+    static const int o4[] = {0, 1, 2, 3, 4, 5};
+    if (!norm_is(LLAVA__NORM_NFD, "a\xcc\x82\xcc\xa3", "a\xcc\xa3\xcc\x82", o4)) return 0;
+    if (!norm_is(LLAVA__NORM_NFC, "a\xcc\x82\xcc\xa3", "\xe1\xba\xad", NULL)) return 0; /* U+1EAD */
+    if (!norm_is(LLAVA__NORM_NFC, "a\xcc\xa3\xcc\x82", "\xe1\xba\xad", NULL)) return 0;
+    /* a blocked mark stays: U+0301 after U+0301 */
+    if (!norm_is(LLAVA__NORM_NFC, "e\xcc\x81\xcc\x81", "\xc3\xa9\xcc\x81", NULL)) return 0;
+    /* singletons and exclusions: U+212B -> U+00C5, U+2126 -> U+03A9, U+0958 stays decomposed */
+    if (!norm_is(LLAVA__NORM_NFC, "\xe2\x84\xab", "\xc3\x85", NULL)) return 0;
+    if (!norm_is(LLAVA__NORM_NFC, "\xe2\x84\xa6", "\xce\xa9", NULL)) return 0;
+    if (!norm_is(LLAVA__NORM_NFC, "\xe0\xa5\x98", "\xe0\xa4\x95\xe0\xa4\xbc", NULL)) return 0;
+    /* Hangul: jamo L V T compose to U+AC01, which decomposes back; LV + U+11A7 (not a T) does not */
+    static const int o5[] = {0, 1, 2, 9}; /* same length as the L it replaces: its bytes */
+    if (!norm_is(LLAVA__NORM_NFC, "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", "\xea\xb0\x81", o5)) return 0;
+    if (!norm_is(LLAVA__NORM_NFD, "\xea\xb0\x81", "\xe1\x84\x80\xe1\x85\xa1\xe1\x86\xa8", NULL)) return 0;
+    if (!norm_is(LLAVA__NORM_NFC, "\xea\xb0\x80\xe1\x86\xa7", "\xea\xb0\x80\xe1\x86\xa7", NULL)) return 0;
+    /* Lowercase: U+0130 becomes i + U+0307 (the mark inserted with the offset of the character), U+023A
+       (2 bytes) becomes U+2C65 (3 bytes), U+1E9E becomes U+00DF; Greek capital sigma is always small sigma */
+    {
+        static const char *in[] = {"A\xc4\xb0", "\xc8\xba", "\xe1\xba\x9e\xce\xa3", "\xf0\x90\x90\x80"};
+        static const char *want[] = {"ai\xcc\x87", "\xe2\xb1\xa5", "\xc3\x9f\xcf\x83", "\xf0\x90\x90\xa8"};
+        static const int off0[] = {0, 1, 1, 1, 3}, off1[] = {0, 0, 0, 2};
+        const int *offs[] = {off0, off1, NULL, NULL};
+        int k;
+        for (k = 0; k < 4; k++) {
+            size_t n = strlen(in[k]), q;
+            int o[16];
+            LlavaBuf out;
+            llava__tok_ints oo;
+            for (q = 0; q <= n; q++) o[q] = (int)q;
+            memset(&out, 0, sizeof out);
+            memset(&oo, 0, sizeof oo);
+            llava__tok_norm_lower(in[k], n, o, &out, &oo);
+            int same = out.n == strlen(want[k]) && !memcmp(out.p, want[k], out.n) && oo.n == out.n + 1;
+            for (q = 0; same && offs[k] && q <= out.n; q++) same = oo.p[q] == offs[k][q];
+            free(out.p);
+            free(oo.p);
+            CHECK(same, "Lowercase of string %d is not as tokenizers makes it", k);
+        }
+    }
+    /* ASCII and an empty string are unchanged */
+    static const int o6[] = {0, 1, 2, 3};
+    if (!norm_is(LLAVA__NORM_NFKC, "abc", "abc", o6)) return 0;
+    if (!norm_is(LLAVA__NORM_NFD, "", "", NULL)) return 0;
+    return 1;
+}
+
+/* the normalizing tokenizers of tests/fixtures/tokenizer_unicode: ids, decodings and token starts */
+static LlavaJson g_utexts;
+static int g_nutexts;
+static int t_unicode_expected(const void *arg) {
+    const char *name = (const char *)arg;
+    char path[600];
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/%s", g_fix, name);
+    LlavaTokenizer *t = llava_tokenizer_load(path);
+    CHECK(t, "load: %s", llava_last_error());
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/%s/expected.jsonl", g_fix, name);
+    size_t n;
+    char *all = read_all(path, &n), *line = all;
+    CHECK(all, "cannot read %s", path);
+    static int exp[MAXIDS], starts[MAXIDS], raw[MAXIDS];
+    char a[2048], b[2048];
+    int i, ok = 1, total = g_ntexts + g_nutexts, npre = llava_tokenize(t, "", 0, 1, NULL, 0);
+    const LlavaJsonNode *ut = llava_json_first(&g_utexts, &g_utexts.nodes[0]);
+    for (i = 0; i < total && ok; i++) {
+        char *nl = strchr(line, '\n');
+        LlavaJson j;
+        CHECK(nl, "%s: %d lines for %d texts", path, i, total);
+        *nl = 0;
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0];
+        const char *text = i < g_ntexts ? g_text[i] : ut->str;
+        size_t tn = strlen(text);
+        int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS);
+        llava__tok_out out;
+        memset(&out, 0, sizeof out);
+        if (llava__tok_encode(t, text, tn, 1, &out)) {
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": %s", i, text, llava_last_error());
+            ok = 0;
+        }
+        if (ok && !same_ids(exp, ne, out.ids.p, (int)out.ids.n)) {
+            fmt_ids(a, sizeof a, exp, ne);
+            fmt_ids(b, sizeof b, out.ids.p, (int)out.ids.n);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": ids [%s] but tokenizers says [%s]", i, text, b, a);
+            ok = 0;
+        }
+        /* token starts, where the token starts at a character of the text (byte-level tokens that
+           begin inside a character are given the byte here, the character in tokenizers) */
+        const char *ss = llava__tok_jstr(&j, r, "starts");
+        if (ok && ss) {
+            int ns = parse_ids(ss, starts, MAXIDS), k;
+            CHECK(ns == ne, "text %d: %d starts for %d ids in the fixture", i, ns, ne);
+            for (k = 0; k < ns && ok; k++) {
+                int s = out.start.p[k];
+                if (s < (int)tn && ((unsigned char)text[s] & 0xC0) == 0x80) continue;
+                if (s != starts[k]) {
+                    snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": token %d (id %d) starts at byte %d, tokenizers says %d", i, text, k, exp[k], s,
+                             starts[k]);
+                    ok = 0;
+                }
+            }
+        }
+        llava__tok_out_free(&out);
+        const char *dec = llava__tok_jstr(&j, r, "dec");
+        if (!dec) dec = text;
+        int nr = llava_tokenize(t, text, tn, 0, raw, MAXIDS);
+        if (ok && (nr != ne - npre || !same_ids(raw, nr, exp + npre, ne - npre))) {
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": without special tokens the ids are not the rest", i, text);
+            ok = 0;
+        }
+        char *d1 = ok ? decode(t, raw, nr, 0) : NULL;
+        if (ok && (!d1 || strcmp(d1, dec))) snprintf(g_msg, sizeof g_msg, "text %d: decode gives \"%.60s\", tokenizers \"%.60s\"", i, d1 ? d1 : "(error)", dec), ok = 0;
+        free(d1);
+        llava_json_free(&j);
+        line = nl + 1;
+        if (i >= g_ntexts) ut = llava_json_next(&g_utexts, ut);
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    return ok;
+}
+/* Strip and StripAccents in a Sequence: qwen2_nfd's model with qwen2_seq/normalizer.json */
+static int t_unicode_seq(const void *arg) {
+    (void)arg;
+    size_t n, nn;
+    char path[600], *tj, *nj, *all, *line;
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_nfd/tokenizer.json", g_fix);
+    tj = read_all(path, &n);
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_seq/normalizer.json", g_fix);
+    nj = read_all(path, &nn);
+    CHECK(tj && nj, "cannot read the fixture");
+    static const char nfd[] = "\"normalizer\": {\n    \"type\": \"NFD\"\n  }";
+    char *at = strstr(tj, nfd);
+    CHECK(at, "qwen2_nfd/tokenizer.json has no NFD normalizer");
+    while (nn && (nj[nn - 1] == '\n' || nj[nn - 1] == '\r')) nj[--nn] = 0;
+    LlavaBuf b;
+    memset(&b, 0, sizeof b);
+    llava_buf_put(&b, tj, (size_t)(at - tj));
+    llava_buf_put(&b, "\"normalizer\": ", 14);
+    llava_buf_put(&b, nj, nn);
+    llava_buf_put(&b, at + strlen(nfd), strlen(at + strlen(nfd)) + 1);
+    free(tj);
+    free(nj);
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/seq", g_tmp);
+    CHECK(mkdir(dir, 0755) == 0, "mkdir %s", dir);
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    int wrc = write_all(path, b.p);
+    free(b.p);
+    CHECK(wrc == 0, "cannot write %s", path);
+    LlavaTokenizer *t = llava_tokenizer_load(dir);
+    CHECK(t, "load: %s", llava_last_error());
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/qwen2_seq/expected.jsonl", g_fix);
+    all = read_all(path, &n);
+    CHECK(all, "cannot read %s", path);
+    static int exp[MAXIDS], starts[MAXIDS];
+    char a[2048], c[2048];
+    int i, ok = 1;
+    for (i = 0, line = all; *line && ok; i++) {
+        char *nl = strchr(line, '\n');
+        LlavaJson j;
+        CHECK(nl, "%s: no newline at the end", path);
+        *nl = 0;
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0];
+        const char *text = llava__tok_jstr(&j, r, "text"), *dec = llava__tok_jstr(&j, r, "dec");
+        CHECK(text, "%s: row %d has no text", path, i);
+        if (!dec) dec = text;
+        int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS), ns = parse_ids(llava__tok_jstr(&j, r, "starts"), starts, MAXIDS), k;
+        llava__tok_out out;
+        memset(&out, 0, sizeof out);
+        if (llava__tok_encode(t, text, strlen(text), 1, &out)) snprintf(g_msg, sizeof g_msg, "text %d: %s", i, llava_last_error()), ok = 0;
+        if (ok && !same_ids(exp, ne, out.ids.p, (int)out.ids.n)) {
+            fmt_ids(a, sizeof a, exp, ne);
+            fmt_ids(c, sizeof c, out.ids.p, (int)out.ids.n);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": ids [%s] but tokenizers says [%s]", i, text, c, a);
+            ok = 0;
+        }
+        for (k = 0; ok && k < ns && k < ne; k++) {
+            int s = out.start.p[k];
+            if (s < (int)strlen(text) && ((unsigned char)text[s] & 0xC0) == 0x80) continue;
+            if (s != starts[k])
+                snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": token %d starts at byte %d, tokenizers says %d", i, text, k, s, starts[k]), ok = 0;
+        }
+        char *d = ok ? decode(t, out.ids.p, (int)out.ids.n, 0) : NULL;
+        if (ok && (!d || strcmp(d, dec))) snprintf(g_msg, sizeof g_msg, "text %d: decode gives \"%.60s\", tokenizers \"%.60s\"", i, d ? d : "(error)", dec), ok = 0;
+        free(d);
+        llava__tok_out_free(&out);
+        llava_json_free(&j);
+        line = nl + 1;
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    CHECK(!ok || i > 600, "only %d rows", i);
+    return ok;
+}
+
+static int load_utexts(void) {
+    size_t n;
+    char path[600];
+    snprintf(path, sizeof path, "%s/../tokenizer_unicode/texts.json", g_fix);
+    char *s = read_all(path, &n);
+    if (!s || llava_json_parse(&g_utexts, s, n, path)) {
+        free(s);
+        return -1;
+    }
+    free(s);
+    g_nutexts = g_utexts.nodes[0].count;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     static const char usage[] =
         "usage: test_tokenizer [FIXTURES_DIR]\n"
@@ -596,6 +845,19 @@ int main(int argc, char **argv) {
             run(title, t_expected, names[i]);
         }
     }
+    run("normalizers: NFC, NFD, NFKC, NFKD, Lowercase of known strings, with each byte's alignment", t_normalizers, NULL);
+    if (g_ntexts && load_utexts()) {
+        printf("FAIL  fixtures: cannot read %s/../tokenizer_unicode/texts.json\n", g_fix);
+        g_fail++;
+    } else if (g_ntexts) {
+        static const char *unames[] = {"qwen2_nfc", "llama3_nfc", "qwen2_nfd", "qwen2_nfkc", "qwen2_nfkd"};
+        for (i = 0; i < sizeof unames / sizeof unames[0]; i++) {
+            snprintf(title, sizeof title, "%s: %d texts, ids/token starts/decode identical to tokenizers", unames[i], g_ntexts + g_nutexts);
+            run(title, t_unicode_expected, unames[i]);
+        }
+        llava_json_free(&g_utexts);
+    }
+    run("qwen2_seq: Strip, NFKD, StripAccents, Lowercase, NFC in a Sequence: ids/token starts/decode identical to tokenizers", t_unicode_seq, NULL);
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
