@@ -95,7 +95,9 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	for t in $(FILE_TESTS); do $(CC) $(ASAN) -o $(BUILD)/$${t}_asan tests/$$t.c $(LDLIBS) || exit 1; done
 	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(FILE_TESTS:%=$(BUILD)/%_asan) "sh tests/test_chat.sh $(BUILD)/chat_asan"
 
-# regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt)
+# regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt);
+# LLAMA_CPP=path (a llama.cpp tree or llama-cpp-python sdist) also reconverts tests/fixtures/gguf_llamacpp,
+# with LLAMA_CPP_PYTHON if given (llama.cpp's converters want transformers 4.x)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_fixtures.py
 	$(PYTHON) tools/py/make_train_fixtures.py
@@ -104,6 +106,7 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_unicode_fixtures.py
 	$(PYTHON) tools/py/make_gguf_fixtures.py
 	$(PYTHON) tools/py/make_gguftok_fixtures.py
+	if [ -n "$(LLAMA_CPP)" ]; then $(or $(LLAMA_CPP_PYTHON),$(PYTHON)) tools/py/make_llamacpp_gguf_fixtures.py "$(LLAMA_CPP)"; fi
 	$(PYTHON) tools/py/check_saved_checkpoints.py
 
 # figures as ratios measured in one run; writes bench.json. PyTorch's and tokenizers' figures are added

@@ -475,9 +475,11 @@ static int t_llamacpp_pair(const void *arg) {
     return 1;
 }
 
-/* the converted tokenizer: the ids `tokenizers` gives with the tokenizer.json it was converted from
-   (manifest.json "tokenize"), from the tokenizer.json and from the GGUF. The GGUF's tokenizer is
-   tokenizer.ggml.model "llama" (SentencePiece); while llava.h refuses that kind it must say so. */
+/* the converted tokenizer (manifest.json "tokenize"): the tokenizer.json gives `tokenizers`' ids; the
+   GGUF (tokenizer.ggml.model "llama", SentencePiece) gives the ids of llama.cpp's rules for it, which add
+   a space prefix at the start and after each special token where the tokenizer.json's Metaspace
+   (prepend_scheme "first") does not: "ids_gguf", equal to "ids" on the texts without those cases. While
+   llava.h refuses that tokenizer kind it must say so. */
 static int ids_equal(const LlavaTokenizer *tok, const char *text, int add_special, const LlavaJsonNode *want, const LlavaJson *j) {
     int ids[256], n = llava_tokenize(tok, text, strlen(text), add_special, ids, 256), i = 0;
     const LlavaJsonNode *x;
@@ -504,14 +506,15 @@ static int t_llamacpp_tokenizer(const void *arg) {
     int n = 0, hf_ok = hf != NULL, gg_ok = gg != NULL;
     const char *bad = "";
     for (e = list ? llava_json_first(&j, list) : NULL; e; e = llava_json_next(&j, e), n++) {
-        const LlavaJsonNode *tx = llava_json_get(&j, e, "text"), *w = llava_json_get(&j, e, "ids"), *wp = llava_json_get(&j, e, "ids_plain");
-        if (!tx || tx->type != LLAVA_JSON_STR || !w || !wp) {
+        const LlavaJsonNode *tx = llava_json_get(&j, e, "text"), *w = llava_json_get(&j, e, "ids"), *wp = llava_json_get(&j, e, "ids_plain"),
+                            *gw = llava_json_get(&j, e, "ids_gguf"), *gwp = llava_json_get(&j, e, "ids_gguf_plain");
+        if (!tx || tx->type != LLAVA_JSON_STR || !w || !wp || !gw || !gwp) {
             hf_ok = 0;
             bad = "(malformed entry)";
             break;
         }
         if (hf_ok && !(ids_equal(hf, tx->str, 1, w, &j) && ids_equal(hf, tx->str, 0, wp, &j))) hf_ok = 0, bad = tx->str;
-        if (gg && gg_ok && !(ids_equal(gg, tx->str, 1, w, &j) && ids_equal(gg, tx->str, 0, wp, &j))) gg_ok = 0, bad = tx->str;
+        if (gg && gg_ok && !(ids_equal(gg, tx->str, 1, gw, &j) && ids_equal(gg, tx->str, 0, gwp, &j))) gg_ok = 0, bad = tx->str;
     }
     int vocab_ok = 1, i;
     if (hf && gg) {
@@ -532,7 +535,7 @@ static int t_llamacpp_tokenizer(const void *arg) {
         printf("      the GGUF's SentencePiece tokenizer is refused for now: %s\n", gerr);
         return 1;
     }
-    CHECK(gg_ok, "GGUF tokenizer: ids differ from tokenizers' for \"%s\"", bad);
+    CHECK(gg_ok, "GGUF tokenizer: ids differ from llama.cpp's rules (ids_gguf) for \"%s\"", bad);
     CHECK(vocab_ok, "GGUF tokenizer: vocabulary or special ids differ from the tokenizer.json's");
     return 1;
 }
@@ -571,7 +574,7 @@ int main(int argc, char **argv) {
     run("llama.cpp-converted F32 text + mmproj (convert_hf_to_gguf.py, convert_image_encoder_to_gguf.py) = safetensors, bit for bit", t_llamacpp_pair, &lp[0]);
     run("llama.cpp-converted F16 text + mmproj = safetensors, bit for bit", t_llamacpp_pair, &lp[1]);
     run("llama.cpp-converted F16 text + mmproj without clip.vision.feature_layer = safetensors, bit for bit", t_llamacpp_pair, &lp[2]);
-    run("llama.cpp-converted tokenizer: tokenizers' ids (GGUF SentencePiece kind: refused clearly until supported)", t_llamacpp_tokenizer, NULL);
+    run("llama.cpp-converted tokenizer: tokenizer.json = tokenizers, GGUF = llama.cpp's SPM rules (refused clearly until supported)", t_llamacpp_tokenizer, NULL);
     const char *real = getenv("LLAVA_TEST_GGUF");
     if (real && *real) run("gguf real model (LLAVA_TEST_GGUF) loads, finite logits", t_real, real);
     else printf("skip  gguf real model: set LLAVA_TEST_GGUF=path/to/model.gguf to load one\n");

@@ -185,11 +185,27 @@ def main():
                 cmd.append("--use-f32")
             run(cmd, work, env, log, lc)
             out[name] = os.path.join(enc, "mmproj-model-%s.gguf" % ("f32" if f32 else "f16"))
-        # the ids the tokenizer.json gives (tokenizers), with and without the special tokens
+        # the ids the tokenizer.json gives (tokenizers), with and without the special tokens, and the ids
+        # llama.cpp's rules give for the converted vocabulary: tokenizer.ggml.model "llama" without
+        # tokenizer.ggml.add_space_prefix is llama-vocab.cpp's SPM with add_space_prefix on, a "\u2581" put
+        # before the text and before each text fragment that follows a special token (the legacy LLaMA
+        # tokenizer.json: normalizer Prepend("\u2581") + Replace(" ", "\u2581"), no pre-tokenizer). The
+        # fixture's Metaspace prepend_scheme "first" does neither, and the converter does not record it.
+        # (With single-character pieces and no merges, SentencePiece's merging and BPE agree otherwise.)
         from tokenizers import Tokenizer
-        tok = Tokenizer.from_file(os.path.join(TOKENIZER, "tokenizer.json"))
+        path = os.path.join(TOKENIZER, "tokenizer.json")
+        tok = Tokenizer.from_file(path)
+        spec = json.load(open(path, encoding="utf-8"))
+        assert not spec["model"]["merges"] and all(len(k) == 1 or k.startswith("<") for k in spec["model"]["vocab"]), \
+            "the llama.cpp ids below assume single-character pieces"
+        spec["normalizer"] = {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "\u2581"},
+                                                                   {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
+        spec["pre_tokenizer"] = None
+        legacy = Tokenizer.from_str(json.dumps(spec))
         toks = [{"text": s, "ids": tok.encode(s, add_special_tokens=True).ids,
-                 "ids_plain": tok.encode(s, add_special_tokens=False).ids} for s in TEXTS]
+                 "ids_plain": tok.encode(s, add_special_tokens=False).ids,
+                 "ids_gguf": legacy.encode(s, add_special_tokens=True).ids,
+                 "ids_gguf_plain": legacy.encode(s, add_special_tokens=False).ids} for s in TEXTS]
         if os.path.isdir(OUT):
             shutil.rmtree(OUT)
         os.makedirs(OUT)
@@ -206,6 +222,10 @@ def main():
             "commands": log,
             "files": files,
             "tokenize": toks,
+            "tokenize_note": "ids / ids_plain: tokenizers on the tokenizer.json, with / without special tokens; "
+                             "ids_gguf / ids_gguf_plain: llama.cpp's SPM rules on the converted vocabulary (a space "
+                             "prefix at the start and after each special token), which the Metaspace prepend_scheme "
+                             "'first' of the tokenizer.json does not have",
             "notes": "tiny-*.gguf: convert_hf_to_gguf.py. mmproj-*.gguf: llava_surgery_v2.py + "
                      "convert_image_encoder_to_gguf.py (a config.json for the vision tower beside llava.clip; "
                      "mmproj-nofl without vision_feature_layer)",
