@@ -195,6 +195,81 @@ static int t_expected(const void *arg) {
     return ok;
 }
 
+/* --- SentencePiece tokenizer.model: sentencepiece's own encode / decode (the "sp" / "spdec" fields) --- */
+static int t_spm_raw(const void *arg) {
+    const char *name = (const char *)arg;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", g_fix, name);
+    LlavaTokenizer *t = llava_tokenizer_load(path);
+    CHECK(t, "load: %s", llava_last_error());
+    CHECK(t->spm, "%s did not load as a sentencepiece model", path);
+    snprintf(path, sizeof path, "%s/%s/expected.jsonl", g_fix, name);
+    size_t n;
+    char *all = read_all(path, &n), *line = all;
+    CHECK(all, "cannot read %s", path);
+    static int exp[MAXIDS];
+    static int offs[1 << 16];
+    char a[2048], b[2048];
+    int i, ok = 1, npre = llava_tokenize(t, "", 0, 1, NULL, 0);
+    for (i = 0; i < g_ntexts && ok; i++) {
+        char *nl = strchr(line, '\n');
+        LlavaJson j;
+        CHECK(nl, "%s: %d lines for %d texts", path, i, g_ntexts);
+        *nl = 0;
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0];
+        const char *text = g_text[i], *sps = llava__tok_jstr(&j, r, "sp"), *spdec = llava__tok_jstr(&j, r, "spdec");
+        CHECK(g_text_len[i] < sizeof offs / sizeof offs[0], "text %d too long for the test", i);
+        int ne;
+        if (sps) ne = parse_ids(sps, exp, MAXIDS);
+        else if ((sps = llava__tok_jstr(&j, r, "raw")) != NULL) ne = parse_ids(sps, exp, MAXIDS); /* the same as without special tokens */
+        else {
+            int all_ids[MAXIDS], na = parse_ids(llava__tok_jstr(&j, r, "ids"), all_ids, MAXIDS);
+            ne = na - npre;
+            CHECK(ne >= 0, "text %d: fewer ids than special tokens", i);
+            memcpy(exp, all_ids + npre, (size_t)ne * sizeof(int));
+        }
+        size_t k;
+        for (k = 0; k <= g_text_len[i]; k++) offs[k] = (int)k;
+        llava__tok_out out;
+        memset(&out, 0, sizeof out);
+        llava__spm_encode_raw(t, text, offs, g_text_len[i], t->spm->o.add_dummy_prefix, &out);
+        if (!same_ids(exp, ne, out.ids.p, (int)out.ids.n)) {
+            fmt_ids(a, sizeof a, exp, ne);
+            fmt_ids(b, sizeof b, out.ids.p, (int)out.ids.n);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": sentencepiece encode [%s], llava.h [%s]", i, text, a, b);
+            ok = 0;
+        }
+        /* DecodeIds: the pieces of the ids through DecodePieces */
+        llava__tok_list l;
+        LlavaBuf res;
+        memset(&l, 0, sizeof l);
+        memset(&res, 0, sizeof res);
+        llava__tok_ipush(&l.off, 0);
+        int q;
+        for (q = 0; q < ne; q++) {
+            size_t pl;
+            const char *p = llava__tok_id_str(t, exp[q], &pl);
+            llava__tok_list_add(&l, p, pl);
+        }
+        llava__spm_decode_pieces(t, &l, 0, (size_t)ne, t->spm->o.add_dummy_prefix, &res);
+        llava_buf_put(&res, "", 0);
+        if (!spdec) spdec = text;
+        if (ok && strcmp(res.p, spdec)) snprintf(g_msg, sizeof g_msg, "text %d: sentencepiece decode \"%.60s\", llava.h \"%.60s\"", i, spdec, res.p), ok = 0;
+        free(res.p);
+        free(l.b.p);
+        free(l.off.p);
+        free(out.ids.p);
+        free(out.start.p);
+        free(out.end.p);
+        llava_json_free(&j);
+        line = nl + 1;
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    return ok;
+}
+
 /* --- the trainer: same files as the committed ones (which tokenizers encoded for the fixtures) ---- */
 static int t_trainer(const void *arg) {
     const char *name = (const char *)arg;
@@ -585,6 +660,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
+    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf"};
     char title[200];
     size_t i;
     if (load_texts()) {
@@ -594,6 +670,13 @@ int main(int argc, char **argv) {
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             snprintf(title, sizeof title, "%s: %d texts, ids/decode/skip_special/streaming identical to tokenizers", names[i], g_ntexts);
             run(title, t_expected, names[i]);
+        }
+        for (i = 0; i < sizeof spm_names / sizeof spm_names[0]; i++) {
+            snprintf(title, sizeof title, "%s (tokenizer.model): %d texts, ids/decode/skip_special/streaming identical to the slow LlamaTokenizer",
+                     spm_names[i], g_ntexts);
+            run(title, t_expected, spm_names[i]);
+            snprintf(title, sizeof title, "%s: %d texts, encode and decode identical to sentencepiece", spm_names[i], g_ntexts);
+            run(title, t_spm_raw, spm_names[i]);
         }
     }
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");

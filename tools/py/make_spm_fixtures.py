@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+"""Makes tests/fixtures/tokenizer/spm: SentencePiece tokenizer.model directories (no tokenizer.json) and
+what the real libraries make of the project's test strings (tests/fixtures/tokenizer/texts.json).
+
+Models, trained by `sentencepiece` on the corpus of make_tokenizer_fixtures.py (identity normalization):
+  bf_legacy     BPE with byte fallback and user-defined symbols, tokenizer_config.json with legacy=true,
+                "<image>" and "<pad>" added after the pieces
+  bf_nolegacy   the same model, legacy=false, add_eos_token=true
+  nobf          BPE without byte fallback (unknown characters -> <unk>), remove_extra_whitespaces=true,
+                and no tokenizer_config.json at all (LlamaTokenizer's defaults: legacy, <s> added)
+Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
+slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
+tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
+decode(ids, skip_special_tokens=True) (when not dec), "full" decode(ids) every 10th text; and from
+sentencepiece itself: "sp" SentencePieceProcessor.encode(text) with the model as trained (when not the
+raw ids), "spdec" its decode (when not the text).
+
+usage: python3 tools/py/make_spm_fixtures.py   (needs transformers<5, sentencepiece, protobuf, jinja2;
+       deterministic)"""
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+
+import google.protobuf
+import sentencepiece as spm
+import transformers
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_tokenizer_fixtures import ROOT, corpus_lines  # noqa: E402
+
+assert int(transformers.__version__.split(".")[0]) < 5, "the slow sentencepiece LlamaTokenizer needs transformers < 5"
+OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer", "spm")
+USER_DEFINED = ["<sep>", "\t\t", "foo", "\u2581\u2581\u2581\u2581"]
+
+
+def train(tmp, name, lines, **kw):
+    path = os.path.join(tmp, "corpus.txt")
+    with open(path, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    args = dict(input=path, model_prefix=os.path.join(tmp, name), model_type="bpe", character_coverage=0.9995,
+                normalization_rule_name="identity", split_digits=True, allow_whitespace_only_pieces=True, num_threads=1,
+                input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
+    args.update(kw)
+    spm.SentencePieceTrainer.train(**args)
+    return os.path.join(tmp, name + ".model")
+
+
+def added(tid, content, special=True):
+    return str(tid), {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
+                      "special": special}
+
+
+def expected(tok, sp, texts):
+    n_pre = len(tok.encode("", add_special_tokens=True))
+    rows = []
+    for i, t in enumerate(texts):
+        a = tok.encode(t, add_special_tokens=True)
+        b = tok.encode(t, add_special_tokens=False)
+        d = tok.decode(b, skip_special_tokens=False)
+        ds = tok.decode(a, skip_special_tokens=True)
+        r = {"ids": " ".join(map(str, a))}
+        if b != a[n_pre:]:
+            r["raw"] = " ".join(map(str, b))
+        if d != t:
+            r["dec"] = d
+        if ds != d:
+            r["skip"] = ds
+        if i % 10 == 0:
+            r["full"] = tok.decode(a, skip_special_tokens=False)
+        s = sp.encode(t)
+        if s != b:
+            r["sp"] = " ".join(map(str, s))
+        sd = sp.decode(s)
+        if sd != t:
+            r["spdec"] = sd
+        rows.append(r)
+    return rows
+
+
+def main():
+    with open(os.path.join(ROOT, "tests", "fixtures", "tokenizer", "texts.json")) as f:
+        texts = json.load(f)
+    lines = corpus_lines(random.Random(1234), 4000)
+    versions = {"transformers": transformers.__version__, "sentencepiece": spm.__version__,
+                "protobuf": google.protobuf.__version__, "python": sys.version.split()[0]}
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    manifest = {"versions": versions, "texts": "../texts.json", "tokenizers": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        bf = train(tmp, "bf", lines, vocab_size=1200, byte_fallback=True, add_dummy_prefix=True, remove_extra_whitespaces=False,
+                   user_defined_symbols=USER_DEFINED)
+        nobf = train(tmp, "nobf", lines[:1500], vocab_size=800, byte_fallback=False, add_dummy_prefix=True,
+                     remove_extra_whitespaces=True)
+        n_bf = spm.SentencePieceProcessor(model_file=bf).get_piece_size()
+        dec = dict([added(0, "<unk>"), added(1, "<s>"), added(2, "</s>"), added(n_bf, "<image>"), added(n_bf + 1, "<pad>")])
+        base = {"add_bos_token": True, "add_eos_token": False, "added_tokens_decoder": dec, "bos_token": "<s>", "eos_token": "</s>",
+                "unk_token": "<unk>", "pad_token": "<pad>", "clean_up_tokenization_spaces": False, "sp_model_kwargs": {},
+                "tokenizer_class": "LlamaTokenizer", "model_max_length": 4096}
+        dirs = {"bf_legacy": (bf, dict(base, legacy=True)),
+                "bf_nolegacy": (bf, dict(base, legacy=False, add_eos_token=True)),
+                "nobf": (nobf, None)}
+        for name, (model, cfg) in dirs.items():
+            d = os.path.join(OUT, name)
+            os.makedirs(d)
+            shutil.copy(model, os.path.join(d, "tokenizer.model"))
+            if cfg is not None:
+                with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
+                    json.dump(cfg, f, indent=2, ensure_ascii=False)
+                    f.write("\n")
+            tok = transformers.LlamaTokenizer.from_pretrained(d)
+            assert tok.legacy == (name != "bf_nolegacy")
+            sp = spm.SentencePieceProcessor(model_file=model)
+            with open(os.path.join(d, "expected.jsonl"), "w") as f:
+                for r in expected(tok, sp, texts):
+                    f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
+            manifest["tokenizers"][name] = {"dir": name, "vocab_size": len(tok), "all_special_tokens": tok.all_special_tokens}
+    with open(os.path.join(OUT, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    print("wrote", os.path.relpath(OUT, ROOT), {k: v["vocab_size"] for k, v in manifest["tokenizers"].items()}, len(texts), "texts")
+
+
+if __name__ == "__main__":
+    main()
