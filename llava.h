@@ -375,7 +375,10 @@ typedef struct LlavaTokenizer LlavaTokenizer;
 #define LLAVA_TOKENIZE_MAX_BYTES (64u << 20) /* longest text one llava_tokenize call takes */
 
 /* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
-   (then tokenizer_config.json is looked for beside it). NULL on error, with llava_last_error(). */
+   (then tokenizer_config.json is looked for beside it). Without tokenizer.json, DIR/tokenizer.model (or
+   a path ending in .model) is a SentencePiece BPE model, encoded and decoded as transformers' slow
+   LlamaTokenizer does with the tokenizer_config.json / special_tokens_map.json / added_tokens.json
+   beside it (legacy: the config's "legacy", true when absent). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 

@@ -8,6 +8,11 @@ Models, trained by `sentencepiece` on the corpus of make_tokenizer_fixtures.py (
   bf_nolegacy   the same model, legacy=false, add_eos_token=true
   nobf          BPE without byte fallback (unknown characters -> <unk>), remove_extra_whitespaces=true,
                 and no tokenizer_config.json at all (LlamaTokenizer's defaults: legacy, <s> added)
+and variants of the bf model edited through sentencepiece_model_pb2, on every 4th text (lines carry "i",
+the text's index):
+  v_unused      every 5th merged piece UNUSED (re-split after merging) and "<sep>" CONTROL, legacy=true
+  v_rews        remove_extra_whitespaces=true, legacy=false
+  v_plain       add_dummy_prefix=false, escape_whitespaces=false, legacy=true
 Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
 slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
 tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
@@ -27,6 +32,7 @@ import tempfile
 import google.protobuf
 import sentencepiece as spm
 import transformers
+from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_tokenizer_fixtures import ROOT, corpus_lines  # noqa: E402
@@ -48,27 +54,54 @@ def train(tmp, name, lines, **kw):
     return os.path.join(tmp, name + ".model")
 
 
+def variant(tmp, model, kind):
+    m = sp_pb2.ModelProto()
+    with open(model, "rb") as f:
+        m.ParseFromString(f.read())
+    if kind == "unused":
+        k = 0
+        for p in m.pieces:
+            if p.type == sp_pb2.ModelProto.SentencePiece.NORMAL and len(p.piece) >= 2:
+                k += 1
+                if k % 5 == 0:
+                    p.type = sp_pb2.ModelProto.SentencePiece.UNUSED
+            if p.piece == "<sep>":
+                p.type = sp_pb2.ModelProto.SentencePiece.CONTROL
+    elif kind == "rews":
+        m.normalizer_spec.remove_extra_whitespaces = True
+    else:
+        m.normalizer_spec.add_dummy_prefix = False
+        m.normalizer_spec.escape_whitespaces = False
+    path = os.path.join(tmp, kind + ".model")
+    with open(path, "wb") as f:
+        f.write(m.SerializeToString())
+    return path
+
+
 def added(tid, content, special=True):
     return str(tid), {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
                       "special": special}
 
 
-def expected(tok, sp, texts):
+def expected(tok, sp, texts, step=1):
     n_pre = len(tok.encode("", add_special_tokens=True))
     rows = []
     for i, t in enumerate(texts):
+        if i % step:
+            continue
         a = tok.encode(t, add_special_tokens=True)
         b = tok.encode(t, add_special_tokens=False)
         d = tok.decode(b, skip_special_tokens=False)
         ds = tok.decode(a, skip_special_tokens=True)
-        r = {"ids": " ".join(map(str, a))}
+        r = {"i": i} if step > 1 else {}
+        r["ids"] = " ".join(map(str, a))
         if b != a[n_pre:]:
             r["raw"] = " ".join(map(str, b))
         if d != t:
             r["dec"] = d
         if ds != d:
             r["skip"] = ds
-        if i % 10 == 0:
+        if i % (10 * step) == 0:
             r["full"] = tok.decode(a, skip_special_tokens=False)
         s = sp.encode(t)
         if s != b:
@@ -102,7 +135,10 @@ def main():
                 "tokenizer_class": "LlamaTokenizer", "model_max_length": 4096}
         dirs = {"bf_legacy": (bf, dict(base, legacy=True)),
                 "bf_nolegacy": (bf, dict(base, legacy=False, add_eos_token=True)),
-                "nobf": (nobf, None)}
+                "nobf": (nobf, None),
+                "v_unused": (variant(tmp, bf, "unused"), dict(base, legacy=True)),
+                "v_rews": (variant(tmp, bf, "rews"), dict(base, legacy=False)),
+                "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True))}
         for name, (model, cfg) in dirs.items():
             d = os.path.join(OUT, name)
             os.makedirs(d)
@@ -112,10 +148,10 @@ def main():
                     json.dump(cfg, f, indent=2, ensure_ascii=False)
                     f.write("\n")
             tok = transformers.LlamaTokenizer.from_pretrained(d)
-            assert tok.legacy == (name != "bf_nolegacy")
+            assert tok.legacy == cfg.get("legacy", True) if cfg else tok.legacy
             sp = spm.SentencePieceProcessor(model_file=model)
             with open(os.path.join(d, "expected.jsonl"), "w") as f:
-                for r in expected(tok, sp, texts):
+                for r in expected(tok, sp, texts, 4 if name.startswith("v_") else 1):
                     f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
             manifest["tokenizers"][name] = {"dir": name, "vocab_size": len(tok), "all_special_tokens": tok.all_special_tokens}
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
