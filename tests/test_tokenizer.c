@@ -568,11 +568,11 @@ static int t_trainer_scripts(const void *arg) {
 
 /* --- conversation templates against the original code ------------------------------------------ */
 static int t_templates(const void *arg) {
-    (void)arg;
+    const char *file = arg ? (const char *)arg : "templates.json";
     size_t n;
-    char *s = read_all(fx("templates.json"), &n);
+    char *s = read_all(fx(file), &n);
     LlavaJson j;
-    CHECK(s && !llava_json_parse(&j, s, n, "templates.json"), "cannot read templates.json: %s", llava_last_error());
+    CHECK(s && !llava_json_parse(&j, s, n, file), "cannot read %s: %s", file, llava_last_error());
     const LlavaJsonNode *c;
     int k = 0, checked_labels = 0, ok = 1;
     for (c = llava_json_first(&j, &j.nodes[0]); c && ok; c = llava_json_next(&j, c), k++) {
@@ -912,6 +912,8 @@ int main(int argc, char **argv) {
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
     run("templates: text, ids and labels equal the original LLaVA code / chat template", t_templates, NULL);
+    run("templates (tokenizer.model, legacy and not): text, ids and labels equal the original LLaVA code / chat template", t_templates,
+        "spm/templates.json");
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
     run("templates: a conversation continued turn by turn", t_template_continue, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);

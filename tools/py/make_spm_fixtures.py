@@ -5,20 +5,21 @@ what the real libraries make of the project's test strings (tests/fixtures/token
 Models, trained by `sentencepiece` on the corpus of make_tokenizer_fixtures.py (identity normalization):
   bf_legacy     BPE with byte fallback and user-defined symbols, tokenizer_config.json with legacy=true,
                 "<image>" and "<pad>" added after the pieces
-  bf_nolegacy   the same model, legacy=false, add_eos_token=true
+  bf_nolegacy   the same model, legacy=false
   nobf          BPE without byte fallback (unknown characters -> <unk>), remove_extra_whitespaces=true,
                 and no tokenizer_config.json at all (LlamaTokenizer's defaults: legacy, <s> added)
 and variants of the bf model edited through sentencepiece_model_pb2, on every 4th text (lines carry "i",
 the text's index):
   v_unused      every 5th merged piece UNUSED (re-split after merging) and "<sep>" CONTROL, legacy=true
   v_rews        remove_extra_whitespaces=true, legacy=false
-  v_plain       add_dummy_prefix=false, escape_whitespaces=false, legacy=true
+  v_plain       add_dummy_prefix=false, escape_whitespaces=false, legacy=true, add_eos_token=true
 Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
 slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
 tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
 decode(ids, skip_special_tokens=True) (when not dec), "full" decode(ids) every 10th text; and from
 sentencepiece itself: "sp" SentencePieceProcessor.encode(text) with the model as trained (when not the
-raw ids), "spdec" its decode (when not the text).
+raw ids), "spdec" its decode (when not the text). templates.json: conversations rendered and masked by the port of the original
+LLaVA code in make_tokenizer_fixtures.py, with the slow tokenizer of bf_legacy and bf_nolegacy.
 
 usage: python3 tools/py/make_spm_fixtures.py   (needs transformers<5, sentencepiece, protobuf, jinja2;
        deterministic)"""
@@ -28,6 +29,7 @@ import random
 import shutil
 import sys
 import tempfile
+import types
 
 import google.protobuf
 import sentencepiece as spm
@@ -35,7 +37,7 @@ import transformers
 from sentencepiece import sentencepiece_model_pb2 as sp_pb2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_tokenizer_fixtures import ROOT, corpus_lines  # noqa: E402
+from make_tokenizer_fixtures import ROOT, corpus_lines, template_cases  # noqa: E402
 
 assert int(transformers.__version__.split(".")[0]) < 5, "the slow sentencepiece LlamaTokenizer needs transformers < 5"
 OUT = os.path.join(ROOT, "tests", "fixtures", "tokenizer", "spm")
@@ -51,7 +53,15 @@ def train(tmp, name, lines, **kw):
                 input_sentence_size=0, shuffle_input_sentence=False, minloglevel=2)
     args.update(kw)
     spm.SentencePieceTrainer.train(**args)
-    return os.path.join(tmp, name + ".model")
+    path = os.path.join(tmp, name + ".model")
+    m = sp_pb2.ModelProto()  # the temporary paths the trainer records would make every run's file differ
+    with open(path, "rb") as f:
+        m.ParseFromString(f.read())
+    del m.trainer_spec.input[:]
+    m.trainer_spec.model_prefix = name
+    with open(path, "wb") as f:
+        f.write(m.SerializeToString())
+    return path
 
 
 def variant(tmp, model, kind):
@@ -76,6 +86,18 @@ def variant(tmp, model, kind):
     with open(path, "wb") as f:
         f.write(m.SerializeToString())
     return path
+
+
+class Slow:
+    """the slow tokenizer with the two calls template_cases makes of a `tokenizers` Tokenizer"""
+    def __init__(self, tok):
+        self.tok = tok
+
+    def encode(self, s):
+        return types.SimpleNamespace(ids=self.tok.encode(s))
+
+    def token_to_id(self, t):
+        return self.tok.convert_tokens_to_ids(t)
 
 
 def added(tid, content, special=True):
@@ -134,11 +156,11 @@ def main():
                 "unk_token": "<unk>", "pad_token": "<pad>", "clean_up_tokenization_spaces": False, "sp_model_kwargs": {},
                 "tokenizer_class": "LlamaTokenizer", "model_max_length": 4096}
         dirs = {"bf_legacy": (bf, dict(base, legacy=True)),
-                "bf_nolegacy": (bf, dict(base, legacy=False, add_eos_token=True)),
+                "bf_nolegacy": (bf, dict(base, legacy=False)),
                 "nobf": (nobf, None),
                 "v_unused": (variant(tmp, bf, "unused"), dict(base, legacy=True)),
                 "v_rews": (variant(tmp, bf, "rews"), dict(base, legacy=False)),
-                "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True))}
+                "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True, add_eos_token=True))}
         for name, (model, cfg) in dirs.items():
             d = os.path.join(OUT, name)
             os.makedirs(d)
@@ -154,6 +176,15 @@ def main():
                 for r in expected(tok, sp, texts, 4 if name.startswith("v_") else 1):
                     f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
             manifest["tokenizers"][name] = {"dir": name, "vocab_size": len(tok), "all_special_tokens": tok.all_special_tokens}
+    # conversation templates (the original LLaVA code ran the slow tokenizer): legacy and not
+    cases = []
+    for name, as_name in (("bf_legacy", "sp_always"), ("bf_nolegacy", "sp_first")):  # template_cases: legacy unless "sp_first"
+        for c in template_cases({as_name: Slow(transformers.LlamaTokenizer.from_pretrained(os.path.join(OUT, name)))}):
+            c["tokenizer"] = "spm/" + name
+            cases.append(c)
+    with open(os.path.join(OUT, "templates.json"), "w") as f:
+        json.dump(cases, f, ensure_ascii=False, indent=1)
+        f.write("\n")
     with open(os.path.join(OUT, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=2, ensure_ascii=False)
         f.write("\n")
