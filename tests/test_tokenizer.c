@@ -887,7 +887,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
-    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain"};
+    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps"};
     char title[200];
     size_t i;
     if (load_texts()) {

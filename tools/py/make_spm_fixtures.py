@@ -13,6 +13,8 @@ the text's index):
   v_unused      every 5th merged piece UNUSED (re-split after merging) and "<sep>" CONTROL, legacy=true
   v_rews        remove_extra_whitespaces=true, legacy=false
   v_plain       add_dummy_prefix=false, escape_whitespaces=false, legacy=true, add_eos_token=true
+  v_maps        the bf model with special_tokens_map.json (pad = unk, additional special tokens) and
+                added_tokens.json ("<pad>" not special) instead of tokenizer_config.json
 Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
 slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
 tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
@@ -160,15 +162,22 @@ def main():
                 "nobf": (nobf, None),
                 "v_unused": (variant(tmp, bf, "unused"), dict(base, legacy=True)),
                 "v_rews": (variant(tmp, bf, "rews"), dict(base, legacy=False)),
-                "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True, add_eos_token=True))}
+                "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True, add_eos_token=True)),
+                "v_maps": (bf, None)}
         for name, (model, cfg) in dirs.items():
             d = os.path.join(OUT, name)
             os.makedirs(d)
             shutil.copy(model, os.path.join(d, "tokenizer.model"))
-            if cfg is not None:
-                with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
-                    json.dump(cfg, f, indent=2, ensure_ascii=False)
-                    f.write("\n")
+            files = {"tokenizer_config.json": cfg}
+            if name == "v_maps":  # the older layout: no tokenizer_config.json
+                files = {"special_tokens_map.json": {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<unk>",
+                                                     "additional_special_tokens": ["<image>", "<mask>"]},
+                         "added_tokens.json": {"<image>": n_bf, "<pad>": n_bf + 1, "<mask>": n_bf + 2}}
+            for fname, content in files.items():
+                if content is not None:
+                    with open(os.path.join(d, fname), "w") as f:
+                        json.dump(content, f, indent=2, ensure_ascii=False)
+                        f.write("\n")
             tok = transformers.LlamaTokenizer.from_pretrained(d)
             assert tok.legacy == cfg.get("legacy", True) if cfg else tok.legacy
             sp = spm.SentencePieceProcessor(model_file=model)
