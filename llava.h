@@ -7847,8 +7847,9 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
    A directory with tokenizer.model and no tokenizer.json (or a .model path) loads as transformers'
    slow, sentencepiece-based LlamaTokenizer does (transformers 4.x models/llama/tokenization_llama.py):
      - the model: sentencepiece's ModelProto read by a protobuf wire-format reader of our own; BPE models
-       only (a Unigram model is refused), normalizer "identity" only (a precompiled_charsmap is refused);
-     - encoding: sentencepiece's normalizer (normalizer.cc Normalize: remove_extra_whitespaces,
+       only (a Unigram model is refused, and a denormalizer);
+     - encoding: sentencepiece's normalizer (normalizer.cc Normalize: the precompiled_charsmap's rules,
+       e.g. nmt_nfkc, through its Darts double-array trie, longest rule first; remove_extra_whitespaces,
        add_dummy_prefix, spaces escaped as U+2581) and bpe_model.cc Encode (user-defined pieces matched
        first and frozen, pairs merged by the score of the merged piece, ties leftmost, UNUSED pieces
        re-split), unknown pieces -> <0xXX> byte pieces with byte_fallback, else the unk id (a run of
@@ -7930,6 +7931,8 @@ typedef struct {
     int byte_fallback;
     int unk_id, bos_id, eos_id, pad_id; /* -1: none */
     const char *unk_surface;            /* NULL: sentencepiece's " \xE2\x81\x87 " */
+    const void *charsmap;               /* NormalizerSpec.precompiled_charsmap (NULL / 0 bytes: identity) */
+    size_t charsmap_len;
 } llava__spm_opts;
 
 struct llava__spm {
@@ -7941,6 +7944,11 @@ struct llava__spm {
     llava__spm_opts o;
     char *unk_surface;
     int max_piece;        /* longest piece in bytes */
+    unsigned char *charsmap; /* our copy of the precompiled charsmap: uint32 trie size, the trie, the strings */
+    const unsigned char *trie; /* Darts double array: n_units little-endian uint32 */
+    uint32_t n_units;
+    const char *norm_str; /* NUL-separated replacement strings */
+    size_t norm_len;
     /* LlamaTokenizer */
     int legacy, add_prefix_space, clean_up, unk_len; /* unk_len: pieces of the unk token without the dummy prefix */
     char *unk_token;      /* the unk token's string */
@@ -7955,6 +7963,7 @@ static void llava__spm_free(struct llava__spm *s) {
     LLAVA_FREE(s->unk_surface);
     LLAVA_FREE(s->unk_token);
     LLAVA_FREE(s->all_special);
+    LLAVA_FREE(s->charsmap);
     LLAVA_FREE(s);
 }
 
@@ -7991,15 +8000,77 @@ static size_t llava__spm_char_len(const char *s, size_t n) { /* input is valid U
     return l > 0 ? (size_t)l : 1;
 }
 
-/* normalizer.cc Normalize with the identity charsmap: s[n] (offsets o[n+1]) -> out, oo[out.n + 1] */
+/* Darts-clone's DoubleArray::commonPrefixSearch over the charsmap's trie, as normalizer.cc
+   NormalizePrefix uses it: the longest of the (first 32) rules matching at s; returns its length and
+   sets *val (the offset of its replacement), 0 if none. Every unit read is bounds-checked. */
+static size_t llava__spm_trie_match(const struct llava__spm *sp, const char *s, size_t n, uint32_t *val) {
+    size_t i, best = 0;
+    int found = 0;
+    uint32_t pos = 0, u;
+#define LLAVA__SPM_UNIT(k) ((uint32_t)sp->trie[4 * (size_t)(k)] | (uint32_t)sp->trie[4 * (size_t)(k) + 1] << 8 | \
+                            (uint32_t)sp->trie[4 * (size_t)(k) + 2] << 16 | (uint32_t)sp->trie[4 * (size_t)(k) + 3] << 24)
+#define LLAVA__SPM_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+    if (!sp->n_units) return 0;
+    u = LLAVA__SPM_UNIT(0);
+    pos ^= LLAVA__SPM_OFFSET(u);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        pos ^= c;
+        if (pos >= sp->n_units) break;
+        u = LLAVA__SPM_UNIT(pos);
+        if ((u & ((1u << 31) | 0xFF)) != c) break;
+        pos ^= LLAVA__SPM_OFFSET(u);
+        if ((u >> 8) & 1) {
+            if (pos >= sp->n_units) break;
+            if (found++ < 32) {
+                best = i + 1;
+                *val = LLAVA__SPM_UNIT(pos) & ((1u << 31) - 1);
+            }
+        }
+    }
+#undef LLAVA__SPM_UNIT
+#undef LLAVA__SPM_OFFSET
+    return best;
+}
+
+/* normalizer.cc NormalizePrefix: the normalized text of the unit at s[0..n) in *out, *out_len; returns
+   the bytes it consumes (user-defined pieces pass unchanged, then the charsmap's longest rule, else one
+   character; the input is valid UTF-8) */
+static size_t llava__spm_norm_prefix(const LlavaTokenizer *t, const char *s, size_t n, const char **out, size_t *out_len) {
+    const struct llava__spm *sp = t->spm;
+    size_t l = llava__spm_user_match(sp, t, s, n);
+    if (!l && sp->trie) {
+        uint32_t v = 0;
+        l = llava__spm_trie_match(sp, s, n, &v);
+        if (l && v < sp->norm_len) { /* the replacement, NUL-terminated inside the blob (checked at load) */
+            *out = sp->norm_str + v;
+            *out_len = strlen(sp->norm_str + v);
+            return l;
+        }
+        l = 0;
+    }
+    if (!l) l = llava__spm_char_len(s, n);
+    *out = s;
+    *out_len = l;
+    return l;
+}
+
+/* normalizer.cc Normalize: s[n] (offsets o[n+1]) -> out, oo[out.n + 1] */
 static void llava__spm_normalize(const LlavaTokenizer *t, const char *s, const int *o, size_t n, int dummy, LlavaBuf *out, llava__tok_ints *oo) {
     const struct llava__spm *sp = t->spm;
     static const char ws[] = "\xe2\x96\x81";
     size_t i = 0, k;
+    const char *p;
+    size_t pl;
+    int end = o[n];
     out->n = 0;
     oo->n = 0;
     if (sp->o.remove_extra_whitespaces)
-        while (i < n && s[i] == ' ' && !llava__spm_user_match(sp, t, s + i, n - i)) i++;
+        while (i < n) { /* leading units that normalize to " " */
+            size_t l = llava__spm_norm_prefix(t, s + i, n - i, &p, &pl);
+            if (pl != 1 || p[0] != ' ') break;
+            i += l;
+        }
     if (i == n) {
         llava__tok_ipush(oo, o[n]);
         llava_buf_put(out, "", 0);
@@ -8018,37 +8089,37 @@ static void llava__spm_normalize(const LlavaTokenizer *t, const char *s, const i
     if (!sp->o.treat_whitespace_as_suffix && dummy) LLAVA__SPM_WS(o[i]);
     int prev_space = sp->o.remove_extra_whitespaces;
     while (i < n) {
-        size_t l = llava__spm_user_match(sp, t, s + i, n - i), a = 0;
-        if (!l) l = llava__spm_char_len(s + i, n - i);
+        size_t l = llava__spm_norm_prefix(t, s + i, n - i, &p, &pl), a = 0;
         if (prev_space)
-            while (a < l && s[i + a] == ' ') a++;
-        if (a < l) {
-            for (k = a; k < l; k++) {
-                if (sp->o.escape_whitespaces && s[i + k] == ' ') {
+            while (a < pl && p[a] == ' ') a++;
+        if (a < pl) {
+            for (k = a; k < pl; k++) {
+                if (sp->o.escape_whitespaces && p[k] == ' ') {
                     size_t q;
                     llava_buf_put(out, ws, 3);
                     for (q = 0; q < 3; q++) llava__tok_ipush(oo, o[i]);
                 } else {
-                    llava_buf_put(out, s + i + k, 1);
+                    llava_buf_put(out, p + k, 1);
                     llava__tok_ipush(oo, o[i]);
                 }
             }
-            prev_space = s[i + l - 1] == ' ';
+            prev_space = p[pl - 1] == ' ';
         }
         i += l;
         if (!sp->o.remove_extra_whitespaces) prev_space = 0;
     }
-    if (sp->o.remove_extra_whitespaces) {
+    if (sp->o.remove_extra_whitespaces) { /* trailing whitespace; the end's offset becomes the first one's */
         size_t wl = sp->o.escape_whitespaces ? 3 : 1;
         const char *w = sp->o.escape_whitespaces ? ws : " ";
-        while (out->n >= wl && !memcmp(out->p + out->n - wl, w, wl)) {
+        while (out->n >= wl && !memcmp(out->p + out->n - wl, w, wl) && oo->n >= wl) {
             out->n -= wl;
             oo->n -= wl;
+            end = oo->p[oo->n];
         }
     }
     if (sp->o.treat_whitespace_as_suffix && dummy) LLAVA__SPM_WS(o[n]);
 #undef LLAVA__SPM_WS
-    llava__tok_ipush(oo, o[n]);
+    llava__tok_ipush(oo, end);
     if (out->p) out->p[out->n] = 0;
 }
 
@@ -8556,6 +8627,22 @@ static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const floa
     if (!rc && o->byte_fallback && n_byte != 256) rc = llava__err("sentencepiece model: byte_fallback is true but only %d of the 256 byte pieces are there", n_byte);
     for (i = 0; i < 256; i++) t->byte_id[i] = t->byte_id[i] ? t->byte_id[i] - 1 : -1;
     t->byte_fallback = o->byte_fallback;
+    if (!rc && o->charsmap && o->charsmap_len) { /* normalizer.cc DecodePrecompiledCharsMap */
+        const unsigned char *c = (const unsigned char *)o->charsmap;
+        size_t cl = o->charsmap_len;
+        uint32_t ts = cl > 4 ? (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24 : 0;
+        if (cl <= 4 || ts >= cl - 4 || ts % 4 || !ts)
+            rc = llava__err("sentencepiece model: the precompiled_charsmap (%zu bytes) is malformed (trie of %u bytes)", cl, (unsigned)ts);
+        else if (!(sp->charsmap = (unsigned char *)LLAVA_MALLOC(cl + 1))) rc = llava__err("out of memory");
+        else {
+            memcpy(sp->charsmap, c, cl);
+            sp->charsmap[cl] = 0; /* the last replacement string is NUL-terminated even when the blob is not */
+            sp->trie = sp->charsmap + 4;
+            sp->n_units = ts / 4;
+            sp->norm_str = (const char *)sp->charsmap + 4 + ts;
+            sp->norm_len = cl - 4 - ts;
+        }
+    }
     if (!rc) { /* user-defined pieces: longest first (PrefixMatcher takes the longest) */
         int a, b;
         for (a = 1; a < sp->n_user; a++) {
@@ -8741,7 +8828,8 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
     o.pad_id = -1;
     r.p = buf;
     r.end = buf + len;
-    size_t charsmap = 0;
+    size_t charsmap = 0, denorm = 0;
+    const unsigned char *charsmap_p = NULL;
 #define LLAVA__PB_WANT(wt, what)                                                                                           \
     if (wq != (wt)) {                                                                                                      \
         rc = llava__err("%s: %s has wire type %d, expected %d", path, what, wq, wt);                                       \
@@ -8752,7 +8840,15 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
             rc = -1;
             break;
         }
-        if (f < 1 || f > 3) continue; /* self_test_data, denormalizer_spec, unknown fields */
+        if (f == 5 && w == 2) { /* denormalizer_spec: refused when it has rules */
+            q.p = d;
+            q.end = d + dl;
+            while (!rc && (k = llava__pb_next(&q, &g, &wq, &vq, &dq, &dql, path)) != 0)
+                if (k < 0) rc = -1;
+                else if (g == 2 && wq == 2) denorm = dql;
+            continue;
+        }
+        if (f < 1 || f > 3) continue; /* self_test_data, unknown fields */
         if (w != 2) {
             rc = llava__err("%s: ModelProto field %u is not a message", path, f);
             break;
@@ -8838,6 +8934,7 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
                 } else if (g == 2) {
                     LLAVA__PB_WANT(2, "NormalizerSpec.precompiled_charsmap");
                     charsmap = dql;
+                    charsmap_p = dq;
                 } else if (g >= 3 && g <= 5) {
                     LLAVA__PB_WANT(0, "a NormalizerSpec flag");
                     if (g == 3) o.add_dummy_prefix = vq != 0;
@@ -8851,9 +8948,7 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
     if (!rc && model_type != 2)
         rc = llava__err("%s: sentencepiece model type %s is not supported (only BPE)", path,
                         model_type == 1 ? "UNIGRAM" : model_type == 3 ? "WORD" : model_type == 4 ? "CHAR" : "(unknown)");
-    if (!rc && charsmap)
-        rc = llava__err("%s: the normalizer '%s' has a precompiled_charsmap of %zu bytes; only the identity normalizer is supported", path,
-                        name ? name : "(unnamed)", charsmap);
+    if (!rc && denorm) rc = llava__err("%s: a denormalizer (precompiled_charsmap of %zu bytes) is not supported", path, denorm);
     for (k = 0; !rc && k < n; k++) {
         if (!pieces[k]) rc = llava__err("%s: piece %d has no string", path, k);
         else if (!types[k]) rc = llava__err("%s: piece %d '%s' has an unknown type", path, k, pieces[k]);
@@ -8861,6 +8956,8 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
     if (!rc && o.treat_whitespace_as_suffix) rc = llava__err("%s: treat_whitespace_as_suffix is not supported", path);
     if (!rc) {
         o.unk_surface = surface;
+        o.charsmap = charsmap_p;
+        o.charsmap_len = charsmap;
         t = llava__tok_from_spm((const char *const *)pieces, scores, types, n, &o);
         if (t && (o.unk_id < 0 || o.unk_id >= n || t->spm->o.unk_id != o.unk_id)) {
             llava__err("%s: unk_id %d is not the unknown piece", path, o.unk_id);

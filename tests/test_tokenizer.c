@@ -398,7 +398,7 @@ static int t_spm_misc(const void *arg) {
     if (!spm_fails(&b, "CHAR is not supported")) return 0;
     free(b.p);
     spm_model(&b, 2, "xxxx", 1, 0);
-    if (!spm_fails(&b, "precompiled_charsmap of 4 bytes")) return 0;
+    if (!spm_fails(&b, "precompiled_charsmap (4 bytes) is malformed")) return 0;
     free(b.p);
     spm_model(&b, 2, NULL, 0, 0);
     if (!spm_fails(&b, "no unknown piece")) return 0;
@@ -431,46 +431,50 @@ static int t_spm_misc(const void *arg) {
     llava_buf_put(&b, "", 0);
     if (!spm_fails(&b, "empty")) return 0;
     free(b.p);
-    /* every truncation and random edits of a real model: errors, never a crash */
-    size_t sz;
-    char *src = read_all(fx("spm/bf_legacy/tokenizer.model"), &sz);
-    CHECK(src && sz > 100, "read spm/bf_legacy/tokenizer.model");
-    size_t cut;
-    for (cut = 0; cut < sz; cut += 1 + cut / 16) {
-        CHECK(write_bytes(tmp("cut.model"), src, cut) == 0, "write");
-        LlavaTokenizer *ft = llava_tokenizer_load(tmp("cut.model"));
-        if (ft) {
-            int buf[64];
-            llava_tokenize(ft, "hello world", 11, 1, buf, 64);
-            llava_tokenizer_free(ft);
-        }
-    }
-    uint64_t rng = 777;
-    int it;
-    for (it = 0; it < 200; it++) {
-        char *cp = (char *)malloc(sz);
-        memcpy(cp, src, sz);
-        int e;
-        for (e = 0; e < 3; e++) {
-            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
-            cp[(size_t)(rng >> 33) % sz] ^= (char)(1 + (rng >> 20) % 255);
-        }
-        CHECK(write_bytes(tmp("fuzz.model"), cp, sz) == 0, "write");
-        free(cp);
-        LlavaTokenizer *ft = llava_tokenizer_load(tmp("fuzz.model"));
-        if (ft) {
-            int buf[256], k;
-            for (k = 0; k < 40 && k < g_ntexts; k++) {
-                int nn = llava_tokenize(ft, g_text[k * 37 % g_ntexts], g_text_len[k * 37 % g_ntexts], 1, buf, 256);
-                if (nn > 0) {
-                    char *dd = decode(ft, buf, nn, 0);
-                    free(dd);
-                }
+    /* every truncation and random edits of real models (one with a charsmap): errors, never a crash */
+    int mi;
+    for (mi = 0; mi < 2; mi++) {
+        const char *mpath = mi ? "spm/charsmap/tokenizer.model" : "spm/bf_legacy/tokenizer.model";
+        size_t sz;
+        char *src = read_all(fx(mpath), &sz);
+        CHECK(src && sz > 100, "read %s", mpath);
+        size_t cut;
+        for (cut = 0; cut < sz; cut += 1 + cut / 16) {
+            CHECK(write_bytes(tmp("cut.model"), src, cut) == 0, "write");
+            LlavaTokenizer *ft = llava_tokenizer_load(tmp("cut.model"));
+            if (ft) {
+                int buf[64];
+                llava_tokenize(ft, "hello world", 11, 1, buf, 64);
+                llava_tokenizer_free(ft);
             }
-            llava_tokenizer_free(ft);
         }
+        uint64_t rng = 777;
+        int it;
+        for (it = 0; it < 300; it++) {
+            char *cp = (char *)malloc(sz);
+            memcpy(cp, src, sz);
+            int e;
+            for (e = 0; e < 3; e++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                cp[(size_t)(rng >> 33) % sz] ^= (char)(1 + (rng >> 20) % 255);
+            }
+            CHECK(write_bytes(tmp("fuzz.model"), cp, sz) == 0, "write");
+            free(cp);
+            LlavaTokenizer *ft = llava_tokenizer_load(tmp("fuzz.model"));
+            if (ft) {
+                int buf[256], k;
+                for (k = 0; k < 40 && k < g_ntexts; k++) {
+                    int nn = llava_tokenize(ft, g_text[k * 37 % g_ntexts], g_text_len[k * 37 % g_ntexts], 1, buf, 256);
+                    if (nn > 0) {
+                        char *dd = decode(ft, buf, nn, 0);
+                        free(dd);
+                    }
+                }
+                llava_tokenizer_free(ft);
+            }
+        }
+        free(src);
     }
-    free(src);
     /* the constructor from arrays (what a GGUF "llama" tokenizer holds) gives the same tokenizer */
     t = llava_tokenizer_load(fx("spm/nobf"));
     CHECK(t, "spm/nobf: %s", llava_last_error());
@@ -887,7 +891,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
-    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps"};
+    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps", "spm/charsmap"};
     char title[200];
     size_t i;
     if (load_texts()) {
@@ -899,11 +903,10 @@ int main(int argc, char **argv) {
             run(title, t_expected, names[i]);
         }
         for (i = 0; i < sizeof spm_names / sizeof spm_names[0]; i++) {
-            snprintf(title, sizeof title, "%s (tokenizer.model): %d texts, ids/decode/skip_special/streaming identical to the slow LlamaTokenizer",
-                     spm_names[i], strstr(spm_names[i], "/v_") ? (g_ntexts + 3) / 4 : g_ntexts);
+            snprintf(title, sizeof title, "%s (tokenizer.model): expected.jsonl's texts, ids/decode/skip_special/streaming identical to the slow LlamaTokenizer",
+                     spm_names[i]);
             run(title, t_expected, spm_names[i]);
-            snprintf(title, sizeof title, "%s: %d texts, encode and decode identical to sentencepiece", spm_names[i],
-                     strstr(spm_names[i], "/v_") ? (g_ntexts + 3) / 4 : g_ntexts);
+            snprintf(title, sizeof title, "%s: expected.jsonl's texts, encode and decode identical to sentencepiece", spm_names[i]);
             run(title, t_spm_raw, spm_names[i]);
         }
     }

@@ -2,20 +2,24 @@
 """Makes tests/fixtures/tokenizer/spm: SentencePiece tokenizer.model directories (no tokenizer.json) and
 what the real libraries make of the project's test strings (tests/fixtures/tokenizer/texts.json).
 
-Models, trained by `sentencepiece` on the corpus of make_tokenizer_fixtures.py (identity normalization):
+Models, trained by `sentencepiece` on the corpus of make_tokenizer_fixtures.py (identity normalization
+unless named):
   bf_legacy     BPE with byte fallback and user-defined symbols, tokenizer_config.json with legacy=true,
                 "<image>" and "<pad>" added after the pieces
   bf_nolegacy   the same model, legacy=false
   nobf          BPE without byte fallback (unknown characters -> <unk>), remove_extra_whitespaces=true,
                 and no tokenizer_config.json at all (LlamaTokenizer's defaults: legacy, <s> added)
-and variants of the bf model edited through sentencepiece_model_pb2, on every 4th text (lines carry "i",
-the text's index):
+and variants of the bf model edited through sentencepiece_model_pb2:
   v_unused      every 5th merged piece UNUSED (re-split after merging) and "<sep>" CONTROL, legacy=true
   v_rews        remove_extra_whitespaces=true, legacy=false
   v_plain       add_dummy_prefix=false, escape_whitespaces=false, legacy=true, add_eos_token=true
+  charsmap      BPE with byte fallback and a precompiled_charsmap that sentencepiece compiles from rules
+                (charsmap_rules: NFKC of the characters and pairs the texts hold, whitespace, a deletion,
+                overlapping rules; nmt_nfkc's whole table would be 240 KB), remove_extra_whitespaces=true
   v_maps        the bf model with special_tokens_map.json (pad = unk, additional special tokens) and
                 added_tokens.json ("<pad>" not special) instead of tokenizer_config.json
-Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
+Variants, nobf (every 2nd text) and charsmap (every 4th and those its rules change) cover a selection of
+the texts; their lines carry "i", the text's index. Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
 slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
 tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
 decode(ids, skip_special_tokens=True) (when not dec), "full" decode(ids) every 10th text; and from
@@ -32,6 +36,7 @@ import shutil
 import sys
 import tempfile
 import types
+import unicodedata
 
 import google.protobuf
 import sentencepiece as spm
@@ -102,22 +107,38 @@ class Slow:
         return self.tok.convert_tokens_to_ids(t)
 
 
+def charsmap_rules(texts):
+    """normalization rules (source, target) for the charsmap model"""
+    rules = {}
+    for t in texts:
+        for c in t:
+            if unicodedata.normalize("NFKC", c) != c:
+                rules[c] = unicodedata.normalize("NFKC", c)
+        for i in range(len(t) - 1):  # compositions: two characters to one
+            p = t[i:i + 2]
+            if len(unicodedata.normalize("NFKC", p)) < 2:
+                rules[p] = unicodedata.normalize("NFKC", p)
+    rules.update({"\u3000": " ", "\u00a0": " ", "\t": " ", "\u200d": "", "ab": "x", "abc": "y"})
+    return sorted(rules.items())
+
+
 def added(tid, content, special=True):
     return str(tid), {"content": content, "lstrip": False, "normalized": False, "rstrip": False, "single_word": False,
                       "special": special}
 
 
-def expected(tok, sp, texts, step=1):
+def expected(tok, sp, texts, pick=None):
+    """rows for the texts pick(i, text) keeps (all without it); rows of a selection carry their index, i"""
     n_pre = len(tok.encode("", add_special_tokens=True))
     rows = []
     for i, t in enumerate(texts):
-        if i % step:
+        if pick and not pick(i, t):
             continue
         a = tok.encode(t, add_special_tokens=True)
         b = tok.encode(t, add_special_tokens=False)
         d = tok.decode(b, skip_special_tokens=False)
         ds = tok.decode(a, skip_special_tokens=True)
-        r = {"i": i} if step > 1 else {}
+        r = {"i": i} if pick else {}
         r["ids"] = " ".join(map(str, a))
         if b != a[n_pre:]:
             r["raw"] = " ".join(map(str, b))
@@ -125,7 +146,7 @@ def expected(tok, sp, texts, step=1):
             r["dec"] = d
         if ds != d:
             r["skip"] = ds
-        if i % (10 * step) == 0:
+        if len(rows) % 10 == 0:
             r["full"] = tok.decode(a, skip_special_tokens=False)
         s = sp.encode(t)
         if s != b:
@@ -152,6 +173,12 @@ def main():
                    user_defined_symbols=USER_DEFINED)
         nobf = train(tmp, "nobf", lines[:1500], vocab_size=800, byte_fallback=False, add_dummy_prefix=True,
                      remove_extra_whitespaces=True)
+        rules = os.path.join(tmp, "rules.tsv")
+        with open(rules, "w") as f:
+            for src, trg in charsmap_rules(texts):
+                f.write(" ".join("%X" % ord(c) for c in src) + "\t" + " ".join("%X" % ord(c) for c in trg) + "\n")
+        charsmap = train(tmp, "charsmap", lines[:2000], vocab_size=900, byte_fallback=True, normalization_rule_name="identity",
+                         normalization_rule_tsv=rules, add_dummy_prefix=True, remove_extra_whitespaces=True)
         n_bf = spm.SentencePieceProcessor(model_file=bf).get_piece_size()
         dec = dict([added(0, "<unk>"), added(1, "<s>"), added(2, "</s>"), added(n_bf, "<image>"), added(n_bf + 1, "<pad>")])
         base = {"add_bos_token": True, "add_eos_token": False, "added_tokens_decoder": dec, "bos_token": "<s>", "eos_token": "</s>",
@@ -163,10 +190,21 @@ def main():
                 "v_unused": (variant(tmp, bf, "unused"), dict(base, legacy=True)),
                 "v_rews": (variant(tmp, bf, "rews"), dict(base, legacy=False)),
                 "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True, add_eos_token=True)),
-                "v_maps": (bf, None)}
+                "v_maps": (bf, None),
+                "charsmap": (charsmap, dict(base, legacy=True))}
+        sources = [src for src, _ in charsmap_rules(texts)]
+        picks = {"nobf": lambda i, t: i % 2 == 0,  # selections keep the fixtures small
+                 "charsmap": lambda i, t: i % 4 == 0 or any(src in t for src in sources)}
+        for name in dirs:
+            if name.startswith("v_"):
+                picks[name] = lambda i, t: i % 4 == 0
         for name, (model, cfg) in dirs.items():
             d = os.path.join(OUT, name)
             os.makedirs(d)
+            if name == "charsmap":  # <image>/<pad> after this model's pieces
+                n = spm.SentencePieceProcessor(model_file=model).get_piece_size()
+                cfg["added_tokens_decoder"] = dict([added(0, "<unk>"), added(1, "<s>"), added(2, "</s>"), added(n, "<image>"),
+                                                    added(n + 1, "<pad>")])
             shutil.copy(model, os.path.join(d, "tokenizer.model"))
             files = {"tokenizer_config.json": cfg}
             if name == "v_maps":  # the older layout: no tokenizer_config.json
@@ -182,7 +220,7 @@ def main():
             assert tok.legacy == cfg.get("legacy", True) if cfg else tok.legacy
             sp = spm.SentencePieceProcessor(model_file=model)
             with open(os.path.join(d, "expected.jsonl"), "w") as f:
-                for r in expected(tok, sp, texts, 4 if name.startswith("v_") else 1):
+                for r in expected(tok, sp, texts, picks.get(name)):
                     f.write(json.dumps(r, ensure_ascii=False, separators=(",", ":")) + "\n")
             manifest["tokenizers"][name] = {"dir": name, "vocab_size": len(tok), "all_special_tokens": tok.all_special_tokens}
     # conversation templates (the original LLaVA code ran the slow tokenizer): legacy and not
