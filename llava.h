@@ -406,7 +406,9 @@ LLAVADEF int llava_tokenizer_unk(const LlavaTokenizer *tok);
 /* Streaming decoder: feed generated ids one at a time and get the text they add, as tokenizers'
    DecodeStream does: never half a UTF-8 character, and the SentencePiece leading-space rule applied
    as decode() does for the whole growing sequence. The concatenation of everything push and flush
-   return equals llava_detokenize of all ids. Fields are private. */
+   return equals llava_detokenize of all ids (one exception: with a legacy tokenizer.model and
+   skip_special 0, the space the slow LlamaTokenizer puts before the text that precedes a special token
+   comes right before the special token, as the text is out by then). Fields are private. */
 typedef struct LlavaDecoder {
     const LlavaTokenizer *tok;
     int skip_special;
@@ -7772,6 +7774,7 @@ static int llava__tok_dec_set_prefix(LlavaDecoder *d, const LlavaBuf *s) {
     return 0;
 }
 static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len);
+static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res);
 LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len) {
     LlavaBuf s;
     const char *ret = NULL;
@@ -7829,7 +7832,7 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
     LlavaBuf s;
     const char *ret;
     memset(&s, 0, sizeof s);
-    if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
+    if (d->tok->spm ? llava__spm_decode_x(d->tok, d->ids, d->n, d->skip_special, 1, &s) : llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
         LLAVA_FREE(s.p);
         return NULL;
     }
@@ -8451,8 +8454,10 @@ static void llava__spm_decode_pieces(const LlavaTokenizer *t, const llava__tok_l
     LLAVA_FREE(bytes.p);
 }
 
-/* LlamaTokenizer.convert_tokens_to_string of the tokens l[from..to) */
-static void llava__spm_tokens_to_string(const LlavaTokenizer *t, llava__tok_list *l, const int *ids, size_t from, size_t to, LlavaBuf *res) {
+/* LlamaTokenizer.convert_tokens_to_string of the tokens l[from..to). stream: legacy's space before a
+   special token goes right before it instead of before the text since the last special token (which
+   a stream has already given out) */
+static void llava__spm_tokens_to_string(const LlavaTokenizer *t, llava__tok_list *l, const int *ids, size_t from, size_t to, int stream, LlavaBuf *res) {
     const struct llava__spm *sp = t->spm;
     int dummy = sp->legacy ? sp->o.add_dummy_prefix : 0, prev_special = 0;
     size_t i, sub = from;
@@ -8461,8 +8466,10 @@ static void llava__spm_tokens_to_string(const LlavaTokenizer *t, llava__tok_list
         l->off.p[from] += 3; /* tokens[0] = tokens[0][1:] */
     for (i = from; i < to; i++) {
         if (sp->all_special[ids[i]]) {
-            if (!prev_special && i != from && sp->legacy) llava_buf_put(res, " ", 1);
+            int space = !prev_special && i != from && sp->legacy;
+            if (space && !stream) llava_buf_put(res, " ", 1);
             llava__spm_decode_pieces(t, l, sub, i, dummy, res);
+            if (space && stream) llava_buf_put(res, " ", 1);
             llava_buf_put(res, l->b.p + l->off.p[i], (size_t)(l->off.p[i + 1] - l->off.p[i]));
             prev_special = 1;
             sub = i + 1;
@@ -8497,8 +8504,9 @@ static void llava__spm_clean_up(LlavaBuf *b) {
     }
 }
 
-/* PreTrainedTokenizer._decode (spaces_between_special_tokens as its default, true) */
-static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
+/* PreTrainedTokenizer._decode (spaces_between_special_tokens as its default, true); stream: see
+   llava__spm_tokens_to_string */
+static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res) {
     const struct llava__spm *sp = t->spm;
     llava__tok_list l;
     llava__tok_ints kept;
@@ -8529,7 +8537,7 @@ static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int
                 size_t at = res->n;
                 if (n_sub) llava_buf_put(res, " ", 1);
                 size_t body = res->n;
-                llava__spm_tokens_to_string(t, &l, kept.p, sub, i, res);
+                llava__spm_tokens_to_string(t, &l, kept.p, sub, i, stream, res);
                 if (res->n == body && i < m) res->n = at;
                 else n_sub++;
             }
@@ -8548,6 +8556,9 @@ static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int
     LLAVA_FREE(kept.p);
     if (!res->p) llava_buf_put(res, "", 0);
     return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
+}
+static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
+    return llava__spm_decode_x(t, ids, n, skip_special, 0, res);
 }
 
 /* The tokenizer from a SentencePiece vocabulary: pieces[n] with scores and types (LLAVA__SPM_*), as a
@@ -9013,11 +9024,15 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
     return t;
 }
 
-/* LlavaDecoder over a tokenizer.model: the slow tokenizer's decode of a window does not compose
-   (convert_tokens_to_string drops the window's first "▁", sentencepiece then another), so every push
-   decodes all ids and returns what follows the text already returned (d->prefix), holding back text
-   that ends in U+FFFD (an unfinished character) and, with clean_up_tokenization_spaces, the last 3
-   bytes (a " n't"-style replacement may still take them); llava_decoder_flush returns the rest */
+/* LlavaDecoder over a tokenizer.model: the slow tokenizer's decode of an arbitrary window does not
+   compose (convert_tokens_to_string drops the window's first "▁", sentencepiece then another, special
+   tokens get spaces by position), so each push decodes the ids since an anchor and returns what follows
+   the text already returned for them (d->prefix), holding back text that ends in U+FFFD (an unfinished
+   character) and, with clean_up_tokenization_spaces, the last 3 bytes (a " n't"-style replacement may
+   still take them). An anchor is a NORMAL or USER_DEFINED piece that does not start with "▁": every rule
+   of the decode then treats what follows it the same whether the text before it is there or not, so
+   the window restarts at the last id once all text is out (not with clean_up, which rewrites across
+   tokens). llava_decoder_flush returns the rest. */
 static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
     LlavaBuf s;
     const char *ret = NULL;
@@ -9038,7 +9053,7 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
         d->cap = nc;
     }
     d->ids[d->n++] = id;
-    if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) goto done;
+    if (llava__spm_decode_x(d->tok, d->ids, d->n, d->skip_special, 1, &s)) goto done;
     keep = s.n;
     if (llava__tok_ends_fffd(&s)) keep = d->prefix_len;
     else if (d->tok->spm->clean_up) {
@@ -9049,6 +9064,7 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
         llava__err("streaming decoder: the text of id %d does not continue the text before it", id);
         goto done;
     }
+    int all_out = keep == s.n;
     if (keep > d->prefix_len) {
         ret = llava__tok_dec_ret(d, s.p + d->prefix_len, keep - d->prefix_len, len);
         s.n = keep;
@@ -9057,6 +9073,18 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
         if (ret) ret = d->text;
     } else {
         ret = llava__tok_dec_ret(d, "", 0, len);
+    }
+    const struct llava__spm *sp = d->tok->spm;
+    if (ret && all_out && !sp->clean_up && id < sp->n && d->tok->added_of_id[id] < 0 &&
+        (sp->type[id] == LLAVA__SPM_NORMAL || sp->type[id] == LLAVA__SPM_USER)) {
+        size_t pl;
+        const char *p = llava__tok_id_str(d->tok, id, &pl);
+        if (p && pl && !(pl >= 3 && !memcmp(p, "\xe2\x96\x81", 3))) { /* the window restarts at this anchor */
+            s.n = 0;
+            d->ids[0] = id;
+            d->n = 1;
+            if (llava__spm_decode_x(d->tok, d->ids, 1, d->skip_special, 1, &s) || llava__tok_dec_set_prefix(d, &s)) ret = NULL;
+        }
     }
 done:
     LLAVA_FREE(s.p);

@@ -475,6 +475,57 @@ static int t_spm_misc(const void *arg) {
         }
         free(src);
     }
+    /* streaming a long run of ids (texts back to back with their special tokens): the pieces add up to
+       the decode of all of them, with and without special tokens, for every tokenizer.model fixture */
+    static const char *dirs[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_maps", "spm/charsmap"};
+    size_t di;
+    for (di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
+        LlavaTokenizer *st = llava_tokenizer_load(fx(dirs[di]));
+        CHECK(st, "%s: %s", dirs[di], llava_last_error());
+        static int all[1 << 17];
+        int na = 0, q, skip;
+        for (q = 0; q < g_ntexts && na < (1 << 17) - 4096; q++) {
+            int k = llava_tokenize(st, g_text[q], g_text_len[q], 1, all + na, (1 << 17) - na);
+            CHECK(k >= 0, "%s: text %d: %s", dirs[di], q, llava_last_error());
+            na += k;
+        }
+        for (skip = 0; skip < 2; skip++) {
+            char *whole = decode(st, all, na, skip);
+            if (!skip && st->spm->legacy) { /* the documented exception: legacy's space before special tokens moves */
+                LlavaBuf w;
+                memset(&w, 0, sizeof w);
+                CHECK(!llava__spm_decode_x(st, all, na, 0, 1, &w), "%s", llava_last_error());
+                size_t x, y, nw = strlen(whole);
+                for (x = 0, y = 0; x < w.n || y < nw;) { /* the same text but for spaces */
+                    while (x < w.n && w.p[x] == ' ') x++;
+                    while (y < nw && whole[y] == ' ') y++;
+                    CHECK((x < w.n) == (y < nw) && (x == w.n || w.p[x] == whole[y]), "%s: the stream's text is not the decode's but for spaces", dirs[di]);
+                    if (x < w.n) x++, y++;
+                }
+                free(whole);
+                whole = w.p;
+            }
+            LlavaDecoder sd;
+            LlavaBuf acc;
+            memset(&acc, 0, sizeof acc);
+            llava_buf_put(&acc, "", 0);
+            llava_decoder_init(&sd, st, skip);
+            for (q = 0; q < na; q++) {
+                size_t len;
+                const char *p = llava_decoder_push(&sd, all[q], &len);
+                CHECK(p, "%s: streaming id %d: %s", dirs[di], q, llava_last_error());
+                llava_buf_put(&acc, p, len);
+            }
+            size_t len;
+            const char *p = llava_decoder_flush(&sd, &len);
+            if (p) llava_buf_put(&acc, p, len);
+            CHECK(whole && !strcmp(acc.p, whole), "%s: %d ids streamed (skip_special %d) differ from their decode", dirs[di], na, skip);
+            llava_decoder_free(&sd);
+            free(acc.p);
+            free(whole);
+        }
+        llava_tokenizer_free(st);
+    }
     /* the constructor from arrays (what a GGUF "llama" tokenizer holds) gives the same tokenizer */
     t = llava_tokenizer_load(fx("spm/nobf"));
     CHECK(t, "spm/nobf: %s", llava_last_error());
