@@ -9036,7 +9036,9 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
 static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
     LlavaBuf s;
     const char *ret = NULL;
+    const struct llava__spm *sp = d->tok->spm;
     size_t keep;
+    int all_out;
     memset(&s, 0, sizeof s);
     if (d->n == d->cap) {
         if (d->cap > (1 << 28)) {
@@ -9056,7 +9058,7 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
     if (llava__spm_decode_x(d->tok, d->ids, d->n, d->skip_special, 1, &s)) goto done;
     keep = s.n;
     if (llava__tok_ends_fffd(&s)) keep = d->prefix_len;
-    else if (d->tok->spm->clean_up) {
+    else if (sp->clean_up) {
         keep = s.n >= 3 ? s.n - 3 : 0;
         while (keep > 0 && ((unsigned char)s.p[keep] & 0xC0) == 0x80) keep--;
     }
@@ -9064,7 +9066,7 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
         llava__err("streaming decoder: the text of id %d does not continue the text before it", id);
         goto done;
     }
-    int all_out = keep == s.n;
+    all_out = keep == s.n;
     if (keep > d->prefix_len) {
         ret = llava__tok_dec_ret(d, s.p + d->prefix_len, keep - d->prefix_len, len);
         s.n = keep;
@@ -9074,7 +9076,6 @@ static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
     } else {
         ret = llava__tok_dec_ret(d, "", 0, len);
     }
-    const struct llava__spm *sp = d->tok->spm;
     if (ret && all_out && !sp->clean_up && id < sp->n && d->tok->added_of_id[id] < 0 &&
         (sp->type[id] == LLAVA__SPM_NORMAL || sp->type[id] == LLAVA__SPM_USER)) {
         size_t pl;
