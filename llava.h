@@ -376,7 +376,7 @@ typedef struct LlavaTokenizer LlavaTokenizer;
 
 /* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
    (then tokenizer_config.json is looked for beside it). Without tokenizer.json, DIR/tokenizer.model (or
-   a path ending in .model) is a SentencePiece BPE model, encoded and decoded as transformers' slow
+   a path ending in .model) is a SentencePiece BPE or Unigram model, encoded and decoded as transformers' slow
    LlamaTokenizer does with the tokenizer_config.json / special_tokens_map.json / added_tokens.json
    beside it (legacy: the config's "legacy", true when absent). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
@@ -7849,8 +7849,10 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
 /* --- SentencePiece tokenizer.model ----------------------------------------------------------------
    A directory with tokenizer.model and no tokenizer.json (or a .model path) loads as transformers'
    slow, sentencepiece-based LlamaTokenizer does (transformers 4.x models/llama/tokenization_llama.py):
-     - the model: sentencepiece's ModelProto read by a protobuf wire-format reader of our own; BPE models
-       only (a Unigram model is refused, and a denormalizer);
+     - the model: sentencepiece's ModelProto read by a protobuf wire-format reader of our own; BPE and
+       Unigram models (a Unigram model with user-defined pieces is refused: sentencepiece 0.2.3 breaks
+       ties between their segmentations in a way not reproduced here; WORD/CHAR models and a
+       denormalizer are refused too);
      - encoding: sentencepiece's normalizer (normalizer.cc Normalize: the precompiled_charsmap's rules,
        e.g. nmt_nfkc, through its Darts double-array trie, longest rule first; remove_extra_whitespaces,
        add_dummy_prefix, spaces escaped as U+2581) and bpe_model.cc Encode (user-defined pieces matched
@@ -7934,6 +7936,7 @@ typedef struct {
     int byte_fallback;
     int unk_id, bos_id, eos_id, pad_id; /* -1: none */
     const char *unk_surface;            /* NULL: sentencepiece's " \xE2\x81\x87 " */
+    int unigram;                        /* 0: BPE, 1: Unigram */
     const void *charsmap;               /* NormalizerSpec.precompiled_charsmap (NULL / 0 bytes: identity) */
     size_t charsmap_len;
 } llava__spm_opts;
@@ -7947,6 +7950,7 @@ struct llava__spm {
     llava__spm_opts o;
     char *unk_surface;
     int max_piece;        /* longest piece in bytes */
+    float min_score, max_score; /* over the NORMAL pieces (Unigram; max starts at FLT_MIN as there) */
     unsigned char *charsmap; /* our copy of the precompiled charsmap: uint32 trie size, the trie, the strings */
     const unsigned char *trie; /* Darts double array: n_units little-endian uint32 */
     uint32_t n_units;
@@ -8200,6 +8204,7 @@ static void llava__spm_maybe_pair(const LlavaTokenizer *t, llava__spm_work *w, c
 
 /* one final piece s[n] (normalized bytes from `at`) -> ids, as SentencePieceProcessor::Encode emits it
    (UNUSED pieces split back into the two they were merged from, unknown ones into byte pieces) */
+static void llava__spm_emit_id(const LlavaTokenizer *t, const char *s, size_t at, size_t n, int id, const int *oo, llava__tok_out *out, int *prev_unk);
 static void llava__spm_emit_piece(const LlavaTokenizer *t, const LlavaStrMap *rev, const char *s, size_t at, size_t n, const int *oo, llava__tok_out *out,
                                   int *prev_unk, int depth) {
     const struct llava__spm *sp = t->spm;
@@ -8212,6 +8217,11 @@ static void llava__spm_emit_piece(const LlavaTokenizer *t, const LlavaStrMap *re
             return;
         }
     }
+    llava__spm_emit_id(t, s, at, n, id, oo, out, prev_unk);
+}
+/* the result piece s[at..at+n) with its id -> ids, as PopulateSentencePieceText makes them */
+static void llava__spm_emit_id(const LlavaTokenizer *t, const char *s, size_t at, size_t n, int id, const int *oo, llava__tok_out *out, int *prev_unk) {
+    const struct llava__spm *sp = t->spm;
     int unk = id >= 0 && sp->type[id] == LLAVA__SPM_UNKNOWN, was_unk = *prev_unk;
     *prev_unk = unk;
     if (unk && sp->o.byte_fallback) {
@@ -8226,8 +8236,75 @@ static void llava__spm_emit_piece(const LlavaTokenizer *t, const LlavaStrMap *re
     llava__tok_emit(out, id, oo[at], oo[at + n]);
 }
 
+/* unigram_model.cc EncodeOptimized: Viterbi over the normalized bytes; every piece (NORMAL,
+   USER_DEFINED; UNUSED ones skipped) that starts at a character boundary, user-defined ones scored
+   length * max_score - 0.1, a character no piece covers scored min_score - 10 as the unk id. Path scores
+   are float sums and a tie keeps the path found first (starts left to right, shorter pieces first),
+   which gives sentencepiece 0.2.3's ids on every fixture text. */
+static void llava__spm_unigram(const LlavaTokenizer *t, const char *s, size_t n, const int *oo, llava__tok_out *out) {
+    const struct llava__spm *sp = t->spm;
+    typedef struct {
+        int id, start;
+        float score;
+    } node;
+    node *best = (node *)LLAVA_MALLOC((n + 1) * sizeof(node));
+    int *path = (int *)LLAVA_MALLOC((n + 1) * sizeof(int));
+    size_t st, i;
+    const float unk_score = (float)((double)sp->min_score - 10.0);
+    if (!best || !path) {
+        LLAVA_FREE(best);
+        LLAVA_FREE(path);
+        out->ids.oom = 1;
+        return;
+    }
+    for (i = 0; i <= n; i++) {
+        best[i].id = -1;
+        best[i].start = -1;
+        best[i].score = 0;
+    }
+    for (st = 0; st < n;) {
+        size_t mb = llava__spm_char_len(s + st, n - st), len;
+        int single = 0;
+        float till = best[st].score;
+        for (len = 1; len <= n - st && len <= (size_t)sp->max_piece; len++) {
+            int id = llava__spm_mergeable(t, s + st, len);
+            if (id < 0 || sp->type[id] == LLAVA__SPM_UNUSED) continue;
+            float sc = sp->type[id] == LLAVA__SPM_USER ? (float)((double)((float)len * sp->max_score) - 0.1) : sp->score[id];
+            float cand = sc + till;
+            node *tn = &best[st + len];
+            if (tn->start == -1 || cand > tn->score) {
+                tn->score = cand;
+                tn->start = (int)st;
+                tn->id = id;
+            }
+            if (len == mb) single = 1;
+        }
+        if (!single) {
+            node *tn = &best[st + mb];
+            float cand = unk_score + till;
+            if (tn->start == -1 || cand > tn->score) {
+                tn->score = cand;
+                tn->start = (int)st;
+                tn->id = sp->o.unk_id;
+            }
+        }
+        st += mb;
+    }
+    int np = 0, e = (int)n, prev_unk = 0;
+    while (e > 0 && best[e].start >= 0) { /* backtrack */
+        path[np++] = e;
+        e = best[e].start;
+    }
+    while (np-- > 0) {
+        int end = path[np], beg = best[end].start;
+        llava__spm_emit_id(t, s, (size_t)beg, (size_t)(end - beg), best[end].id, oo, out, &prev_unk);
+    }
+    LLAVA_FREE(best);
+    LLAVA_FREE(path);
+}
+
 /* sentencepiece's Encode of text[n] (input offsets o[n+1]): normalize, split into characters and
-   user-defined pieces, merge, emit */
+   user-defined pieces, merge, emit (a Unigram model: llava__spm_unigram) */
 static void llava__spm_encode_raw(const LlavaTokenizer *t, const char *text, const int *o, size_t n, int dummy, llava__tok_out *out) {
     LlavaBuf nb;
     llava__tok_ints oo;
@@ -8240,6 +8317,10 @@ static void llava__spm_encode_raw(const LlavaTokenizer *t, const char *text, con
     llava__spm_normalize(t, text, o, n, dummy, &nb, &oo);
     if (nb.oom || oo.oom) goto fail;
     if (!nb.n) goto done;
+    if (t->spm->o.unigram) {
+        llava__spm_unigram(t, nb.p, nb.n, oo.p, out);
+        goto done;
+    }
     w.sym = (llava__spm_sym *)LLAVA_MALLOC(nb.n * sizeof *w.sym);
     if (!w.sym) goto fail;
     for (i = 0; i < nb.n;) {
@@ -8634,10 +8715,20 @@ static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const floa
             }
         }
     }
+    if (!rc && o->unigram && sp->n_user)
+        rc = llava__err("sentencepiece model: a Unigram model with user-defined pieces (%d) is not supported (sentencepiece breaks their "
+                        "ties in a way llava.h does not reproduce)", sp->n_user);
     if (!rc && n_unk != 1) rc = llava__err("sentencepiece model: %s", n_unk ? "more than one unknown piece" : "no unknown piece (type UNKNOWN)");
     if (!rc && o->byte_fallback && n_byte != 256) rc = llava__err("sentencepiece model: byte_fallback is true but only %d of the 256 byte pieces are there", n_byte);
     for (i = 0; i < 256; i++) t->byte_id[i] = t->byte_id[i] ? t->byte_id[i] - 1 : -1;
     t->byte_fallback = o->byte_fallback;
+    sp->min_score = 3.402823466e+38F; /* FLT_MAX */
+    sp->max_score = 1.175494351e-38F; /* FLT_MIN, as unigram_model.cc starts it */
+    for (i = 0; !rc && i < n; i++)
+        if (sp->type[i] == LLAVA__SPM_NORMAL) {
+            sp->min_score = LLAVA__MIN(sp->min_score, sp->score[i]);
+            sp->max_score = LLAVA__MAX(sp->max_score, sp->score[i]);
+        }
     if (!rc && o->charsmap && o->charsmap_len) { /* normalizer.cc DecodePrecompiledCharsMap */
         const unsigned char *c = (const unsigned char *)o->charsmap;
         size_t cl = o->charsmap_len;
@@ -8956,9 +9047,10 @@ static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, co
         }
     }
 #undef LLAVA__PB_WANT
-    if (!rc && model_type != 2)
-        rc = llava__err("%s: sentencepiece model type %s is not supported (only BPE)", path,
-                        model_type == 1 ? "UNIGRAM" : model_type == 3 ? "WORD" : model_type == 4 ? "CHAR" : "(unknown)");
+    if (!rc && model_type != 1 && model_type != 2)
+        rc = llava__err("%s: sentencepiece model type %s is not supported (only BPE and UNIGRAM)", path,
+                        model_type == 3 ? "WORD" : model_type == 4 ? "CHAR" : "(unknown)");
+    o.unigram = model_type == 1;
     if (!rc && denorm) rc = llava__err("%s: a denormalizer (precompiled_charsmap of %zu bytes) is not supported", path, denorm);
     for (k = 0; !rc && k < n; k++) {
         if (!pieces[k]) rc = llava__err("%s: piece %d has no string", path, k);

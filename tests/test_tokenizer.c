@@ -325,6 +325,7 @@ static void spm_model(LlavaBuf *b, int model_type, const char *charsmap, int unk
     pb_piece(b, "ab", -2, 1);
     if (extra == 1) pb_piece(b, "<0x41>", 0, 6); /* a byte piece without byte_fallback */
     if (extra == 2) pb_piece(b, "ab", -3, 1);    /* twice */
+    if (extra == 4) pb_piece(b, "zz", 0, 4);     /* user-defined */
     if (model_type) pb_int(&ts, 3, model_type);
     pb_int(&ts, 43, -1); /* pad_id -1: a 10-byte varint */
     pb_bytes(b, 2, ts.p, ts.n);
@@ -387,12 +388,23 @@ static int t_spm_misc(const void *arg) {
     CHECK(llava_detokenize(t, &bad, 1, 0, NULL, 0) < 0 && strstr(llava_last_error(), "id 8"), "bad id: %s", llava_last_error());
     llava_tokenizer_free(t);
     free(b.p);
-    /* refused models */
+    /* the same pieces as a Unigram model (the model type's default): the best-scoring split */
     spm_model(&b, 0, NULL, 1, 0);
-    if (!spm_fails(&b, "UNIGRAM is not supported")) return 0;
+    CHECK(write_bytes(tmp("uni.model"), b.p, b.n) == 0, "write");
+    t = llava_tokenizer_load(tmp("uni.model"));
+    CHECK(t, "uni.model: %s", llava_last_error());
+    n = llava_tokenize(t, "ab a", 4, 0, ids, 64);
+    CHECK(n == 5 && ids[0] == 3 && ids[1] == 4 && ids[2] == 5 && ids[3] == 3 && ids[4] == 4, "unigram 'ab a' -> %d ids [%d %d %d]", n, ids[0], ids[1], ids[2]);
+    n = llava_tokenize(t, "xxa", 3, 0, ids, 64); /* two unknown characters: one unk id */
+    CHECK(n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 4, "unigram 'xxa' -> %d ids [%d %d %d]", n, ids[0], ids[1], ids[2]);
+    llava_tokenizer_free(t);
     free(b.p);
-    spm_model(&b, 1, NULL, 1, 0);
-    if (!spm_fails(&b, "UNIGRAM is not supported")) return 0;
+    /* refused models */
+    spm_model(&b, 3, NULL, 1, 0);
+    if (!spm_fails(&b, "WORD is not supported")) return 0;
+    free(b.p);
+    spm_model(&b, 1, NULL, 1, 4);
+    if (!spm_fails(&b, "a Unigram model with user-defined pieces (1) is not supported")) return 0;
     free(b.p);
     spm_model(&b, 4, NULL, 1, 0);
     if (!spm_fails(&b, "CHAR is not supported")) return 0;
@@ -477,7 +489,7 @@ static int t_spm_misc(const void *arg) {
     }
     /* streaming a long run of ids (texts back to back with their special tokens): the pieces add up to
        the decode of all of them, with and without special tokens, for every tokenizer.model fixture */
-    static const char *dirs[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_maps", "spm/charsmap"};
+    static const char *dirs[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_maps", "spm/charsmap", "spm/unigram"};
     size_t di;
     for (di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
         LlavaTokenizer *st = llava_tokenizer_load(fx(dirs[di]));
@@ -942,7 +954,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
-    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps", "spm/charsmap"};
+    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps", "spm/charsmap", "spm/unigram"};
     char title[200];
     size_t i;
     if (load_texts()) {

@@ -16,9 +16,10 @@ and variants of the bf model edited through sentencepiece_model_pb2:
   charsmap      BPE with byte fallback and a precompiled_charsmap that sentencepiece compiles from rules
                 (charsmap_rules: NFKC of the characters and pairs the texts hold, whitespace, a deletion,
                 overlapping rules; nmt_nfkc's whole table would be 240 KB), remove_extra_whitespaces=true
+  unigram       a Unigram model with byte fallback (no user-defined symbols: llava.h refuses those), legacy=false
   v_maps        the bf model with special_tokens_map.json (pad = unk, additional special tokens) and
                 added_tokens.json ("<pad>" not special) instead of tokenizer_config.json
-Variants, nobf (every 2nd text) and charsmap (every 4th and those its rules change) cover a selection of
+Variants, nobf (every 2nd text), unigram (every 3rd) and charsmap (every 4th and those its rules change) cover a selection of
 the texts; their lines carry "i", the text's index. Each expected.jsonl line (same fields as tests/fixtures/tokenizer/*/expected.jsonl) comes from transformers'
 slow, sentencepiece-based LlamaTokenizer (transformers < 5): "ids" encode(text), "raw" encode without special
 tokens (when not ids minus the leading ones), "dec" decode(raw) (when not the text), "skip"
@@ -179,6 +180,8 @@ def main():
                 f.write(" ".join("%X" % ord(c) for c in src) + "\t" + " ".join("%X" % ord(c) for c in trg) + "\n")
         charsmap = train(tmp, "charsmap", lines[:2000], vocab_size=900, byte_fallback=True, normalization_rule_name="identity",
                          normalization_rule_tsv=rules, add_dummy_prefix=True, remove_extra_whitespaces=True)
+        unigram = train(tmp, "unigram", lines, vocab_size=1000, model_type="unigram", byte_fallback=True, add_dummy_prefix=True,
+                        remove_extra_whitespaces=False)
         n_bf = spm.SentencePieceProcessor(model_file=bf).get_piece_size()
         dec = dict([added(0, "<unk>"), added(1, "<s>"), added(2, "</s>"), added(n_bf, "<image>"), added(n_bf + 1, "<pad>")])
         base = {"add_bos_token": True, "add_eos_token": False, "added_tokens_decoder": dec, "bos_token": "<s>", "eos_token": "</s>",
@@ -191,17 +194,19 @@ def main():
                 "v_rews": (variant(tmp, bf, "rews"), dict(base, legacy=False)),
                 "v_plain": (variant(tmp, bf, "plain"), dict(base, legacy=True, add_eos_token=True)),
                 "v_maps": (bf, None),
-                "charsmap": (charsmap, dict(base, legacy=True))}
+                "charsmap": (charsmap, dict(base, legacy=True)),
+                "unigram": (unigram, dict(base, legacy=False))}
         sources = [src for src, _ in charsmap_rules(texts)]
         picks = {"nobf": lambda i, t: i % 2 == 0,  # selections keep the fixtures small
-                 "charsmap": lambda i, t: i % 4 == 0 or any(src in t for src in sources)}
+                 "charsmap": lambda i, t: i % 4 == 0 or any(src in t for src in sources),
+                 "unigram": lambda i, t: i % 3 == 0}
         for name in dirs:
             if name.startswith("v_"):
                 picks[name] = lambda i, t: i % 4 == 0
         for name, (model, cfg) in dirs.items():
             d = os.path.join(OUT, name)
             os.makedirs(d)
-            if name == "charsmap":  # <image>/<pad> after this model's pieces
+            if name in ("charsmap", "unigram"):  # <image>/<pad> after this model's pieces
                 n = spm.SentencePieceProcessor(model_file=model).get_piece_size()
                 cfg["added_tokens_decoder"] = dict([added(0, "<unk>"), added(1, "<s>"), added(2, "</s>"), added(n, "<image>"),
                                                     added(n + 1, "<pad>")])
