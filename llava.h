@@ -7951,6 +7951,7 @@ struct llava__spm {
     char *unk_surface;
     int max_piece;        /* longest piece in bytes */
     float min_score, max_score; /* over the NORMAL pieces (Unigram; max starts at FLT_MIN as there) */
+    LlavaStrMap pfx;      /* Unigram: every prefix of a NORMAL / USER_DEFINED piece (the trie's paths) */
     unsigned char *charsmap; /* our copy of the precompiled charsmap: uint32 trie size, the trie, the strings */
     const unsigned char *trie; /* Darts double array: n_units little-endian uint32 */
     uint32_t n_units;
@@ -7971,6 +7972,7 @@ static void llava__spm_free(struct llava__spm *s) {
     LLAVA_FREE(s->unk_token);
     LLAVA_FREE(s->all_special);
     LLAVA_FREE(s->charsmap);
+    llava_strmap_free(&s->pfx);
     LLAVA_FREE(s);
 }
 
@@ -8267,6 +8269,7 @@ static void llava__spm_unigram(const LlavaTokenizer *t, const char *s, size_t n,
         int single = 0;
         float till = best[st].score;
         for (len = 1; len <= n - st && len <= (size_t)sp->max_piece; len++) {
+            if (llava_strmap_find(&sp->pfx, s + st, len) < 0) break; /* no piece goes on this way */
             int id = llava__spm_mergeable(t, s + st, len);
             if (id < 0 || sp->type[id] == LLAVA__SPM_UNUSED) continue;
             float sc = sp->type[id] == LLAVA__SPM_USER ? (float)((double)((float)len * sp->max_score) - 0.1) : sp->score[id];
@@ -8714,6 +8717,14 @@ static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const floa
                 n_byte++;
             }
         }
+    }
+    for (i = 0; !rc && o->unigram && i < n; i++) { /* the prefixes the Viterbi search walks */
+        size_t l, pl;
+        const char *p = pieces[i];
+        if (types[i] != LLAVA__SPM_NORMAL && types[i] != LLAVA__SPM_USER) continue;
+        pl = strlen(p);
+        for (l = 1; l <= pl && !rc; l++)
+            if (llava_strmap_find(&sp->pfx, p, l) < 0 && llava_strmap_put(&sp->pfx, p, l, 0) < 0) rc = llava__err("out of memory");
     }
     if (!rc && o->unigram && sp->n_user)
         rc = llava__err("sentencepiece model: a Unigram model with user-defined pieces (%d) is not supported (sentencepiece breaks their "

@@ -443,10 +443,10 @@ static int t_spm_misc(const void *arg) {
     llava_buf_put(&b, "", 0);
     if (!spm_fails(&b, "empty")) return 0;
     free(b.p);
-    /* every truncation and random edits of real models (one with a charsmap): errors, never a crash */
+    /* every truncation and random edits of real models (BPE, BPE with a charsmap, Unigram): errors, never a crash */
     int mi;
-    for (mi = 0; mi < 2; mi++) {
-        const char *mpath = mi ? "spm/charsmap/tokenizer.model" : "spm/bf_legacy/tokenizer.model";
+    for (mi = 0; mi < 3; mi++) {
+        const char *mpath = mi == 2 ? "spm/unigram/tokenizer.model" : mi ? "spm/charsmap/tokenizer.model" : "spm/bf_legacy/tokenizer.model";
         size_t sz;
         char *src = read_all(fx(mpath), &sz);
         CHECK(src && sz > 100, "read %s", mpath);
@@ -973,7 +973,8 @@ int main(int argc, char **argv) {
             run(title, t_spm_raw, spm_names[i]);
         }
     }
-    run("tokenizer.model: a hand-made model, refused and malformed files, fuzzing, the constructor from arrays", t_spm_misc, NULL);
+    run("tokenizer.model: hand-made BPE/Unigram models, refused and malformed files, fuzzing, long streams, the constructor from arrays", t_spm_misc,
+        NULL);
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
