@@ -25,7 +25,7 @@ FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
-.PHONY: all test test-asan fixtures bench clean install uninstall test-server
+.PHONY: all test test-asan fixtures fixtures-spm bench clean install uninstall test-server
 
 all: $(PROGRAMS)
 
@@ -108,6 +108,12 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_gguftok_fixtures.py
 	if [ -n "$(LLAMA_CPP)" ]; then $(or $(LLAMA_CPP_PYTHON),$(PYTHON)) tools/py/make_llamacpp_gguf_fixtures.py "$(LLAMA_CPP)"; fi
 	$(PYTHON) tools/py/check_saved_checkpoints.py
+
+# regenerates tests/fixtures/tokenizer/spm (tokenizer.model): its reference is transformers' slow, sentencepiece-based
+# LlamaTokenizer, gone from transformers 5, so PYTHON_TF4 is a Python with transformers<5, sentencepiece, protobuf, jinja2
+PYTHON_TF4 ?= $(PYTHON)
+fixtures-spm:
+	$(PYTHON_TF4) tools/py/make_spm_fixtures.py
 
 # figures as ratios measured in one run; writes bench.json. PyTorch's and tokenizers' figures are added
 # where the Python given by PYTHON has them (e.g. make bench PYTHON=path/to/venv/bin/python)

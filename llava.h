@@ -390,9 +390,12 @@ typedef struct LlavaTokenizer LlavaTokenizer;
 #define LLAVA_TOKENIZE_MAX_BYTES (64u << 20) /* longest text one llava_tokenize call takes */
 
 /* Loads DIR/tokenizer.json (+ DIR/tokenizer_config.json when present), or a tokenizer.json path
-   (then tokenizer_config.json is looked for beside it), or the tokenizer of a GGUF file (its
-   tokenizer.ggml.* metadata; byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
-   converted from). NULL on error, with llava_last_error(). */
+   (then tokenizer_config.json is looked for beside it). Without tokenizer.json, DIR/tokenizer.model (or
+   a path ending in .model) is a SentencePiece BPE or Unigram model, encoded and decoded as transformers' slow
+   LlamaTokenizer does with the tokenizer_config.json / special_tokens_map.json / added_tokens.json
+   beside it (legacy: the config's "legacy", true when absent). A GGUF file gives the tokenizer in its
+   tokenizer.ggml.* metadata (byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
+   converted from; SentencePiece as llama.cpp encodes it). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 
@@ -420,7 +423,9 @@ LLAVADEF int llava_tokenizer_unk(const LlavaTokenizer *tok);
 /* Streaming decoder: feed generated ids one at a time and get the text they add, as tokenizers'
    DecodeStream does: never half a UTF-8 character, and the SentencePiece leading-space rule applied
    as decode() does for the whole growing sequence. The concatenation of everything push and flush
-   return equals llava_detokenize of all ids. Fields are private. */
+   return equals llava_detokenize of all ids (one exception: with a legacy tokenizer.model and
+   skip_special 0, the space the slow LlamaTokenizer puts before the text that precedes a special token
+   comes right before the special token, as the text is out by then). Fields are private. */
 typedef struct LlavaDecoder {
     const LlavaTokenizer *tok;
     int skip_special;
@@ -9713,7 +9718,12 @@ struct LlavaTokenizer {
     int n_dec, has_decoder;
     llava__tok_ints pre_ids, post_ids; /* special tokens around a sequence */
     int bos, eos, pad, unk;
+    struct llava__spm *spm; /* a SentencePiece tokenizer.model (see "SentencePiece tokenizer.model" below), else NULL */
 };
+/* SentencePiece tokenizer.model: defined after the streaming decoder */
+struct llava__spm;
+static void llava__spm_free(struct llava__spm *s);
+static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir);
 
 /* GPT-2's bytes_to_unicode: printable bytes stand for themselves, the rest map to U+0100 and up */
 static uint32_t llava__tok_bl_char(int b) {
@@ -9762,6 +9772,7 @@ LLAVADEF void llava_tokenizer_free(LlavaTokenizer *t) {
     LLAVA_FREE(t->dec);
     LLAVA_FREE(t->pre_ids.p);
     LLAVA_FREE(t->post_ids.p);
+    llava__spm_free(t->spm);
     LLAVA_FREE(t);
 }
 
@@ -10730,6 +10741,27 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         llava__err("out of memory");
         return NULL;
     }
+    if (!llava_file_exists(path)) { /* a SentencePiece tokenizer.model: the directory's, or a .model file */
+        char *mp = llava__path_join(dir_or_file, "tokenizer.model");
+        size_t dl = strlen(dir_or_file);
+        LlavaTokenizer *st = NULL;
+        int is_spm = mp && llava_file_exists(mp), is_file = !is_spm && dl > 6 && !strcmp(dir_or_file + dl - 6, ".model");
+        if (is_spm || is_file) {
+            LLAVA_FREE(t);
+            LLAVA_FREE(path);
+            if (is_spm) st = llava__spm_load(mp, dir_or_file);
+            else {
+                char *dir = llava__strdup(dir_or_file), *slash = dir ? strrchr(dir, '/') : NULL;
+                if (dir && slash) slash[slash == dir ? 1 : 0] = 0;
+                st = dir ? llava__spm_load(dir_or_file, slash ? dir : ".") : NULL;
+                if (!dir) llava__err("out of memory");
+                LLAVA_FREE(dir);
+            }
+            LLAVA_FREE(mp);
+            return st;
+        }
+        LLAVA_FREE(mp);
+    }
     if (!llava_file_exists(path)) { /* a file given directly: tokenizer_config.json beside it */
         LLAVA_FREE(path);
         path = llava__strdup(dir_or_file);
@@ -11428,6 +11460,7 @@ static int llava__tok_check_text(const char *text, size_t len) {
     return 0;
 }
 
+static int llava__spm_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out);
 /* the whole encoding: ids with the input byte range of each (special tokens added by the
    post-processor get empty ranges at the ends) */
 static int llava__tok_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out) {
@@ -11435,6 +11468,7 @@ static int llava__tok_encode(const LlavaTokenizer *t, const char *text, size_t l
     size_t k;
     if (!text && len) return llava__err("llava_tokenize: NULL text");
     if (llava__tok_check_text(text, len)) return -1;
+    if (t->spm) return llava__spm_encode(t, text, len, add_special, out);
     memset(&x, 0, sizeof x);
     if (add_special)
         for (k = 0; k < t->pre_ids.n; k++) llava__tok_emit(out, t->pre_ids.p[k], 0, 0);
@@ -11612,9 +11646,11 @@ static void llava__tok_dec_step(const llava__tok_dec *d, const llava__tok_list *
     LLAVA_FREE(pend.p);
 }
 
+static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res);
 static int llava__tok_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
     llava__tok_list a, b, sw;
     int k;
+    if (t->spm) return llava__spm_decode(t, ids, n, skip_special, res);
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     llava__tok_ipush(&a.off, 0);
@@ -11707,6 +11743,8 @@ static int llava__tok_dec_set_prefix(LlavaDecoder *d, const LlavaBuf *s) {
     d->prefix_len = s->n;
     return 0;
 }
+static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len);
+static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res);
 LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len) {
     LlavaBuf s;
     const char *ret = NULL;
@@ -11715,6 +11753,7 @@ LLAVADEF const char *llava_decoder_push(LlavaDecoder *d, int id, size_t *len) {
         llava__err("cannot decode id %d: not in the vocabulary of %d", id, d->tok->n_vocab);
         return NULL;
     }
+    if (d->tok->spm) return llava__spm_stream(d, id, len);
     if (!d->prefix_len && d->n) { /* settle the prefix once it decodes to whole characters */
         if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) goto done;
         if (!llava__tok_ends_fffd(&s)) {
@@ -11763,7 +11802,7 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
     LlavaBuf s;
     const char *ret;
     memset(&s, 0, sizeof s);
-    if (llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
+    if (d->tok->spm ? llava__spm_decode_x(d->tok, d->ids, d->n, d->skip_special, 1, &s) : llava__tok_decode(d->tok, d->ids, d->n, d->skip_special, &s)) {
         LLAVA_FREE(s.p);
         return NULL;
     }
@@ -11774,6 +11813,1355 @@ LLAVADEF const char *llava_decoder_flush(LlavaDecoder *d, size_t *len) {
     d->n = 0;
     d->prefix_len = 0;
     d->prefix_index = 0;
+    return ret;
+}
+
+/* --- SentencePiece tokenizer.model ----------------------------------------------------------------
+   A directory with tokenizer.model and no tokenizer.json (or a .model path) loads as transformers'
+   slow, sentencepiece-based LlamaTokenizer does (transformers 4.x models/llama/tokenization_llama.py):
+     - the model: sentencepiece's ModelProto read by a protobuf wire-format reader of our own; BPE and
+       Unigram models (a Unigram model with user-defined pieces is refused: sentencepiece 0.2.3 breaks
+       ties between their segmentations in a way not reproduced here; WORD/CHAR models and a
+       denormalizer are refused too);
+     - encoding: sentencepiece's normalizer (normalizer.cc Normalize: the precompiled_charsmap's rules,
+       e.g. nmt_nfkc, through its Darts double-array trie, longest rule first; remove_extra_whitespaces,
+       add_dummy_prefix, spaces escaped as U+2581) and bpe_model.cc Encode (user-defined pieces matched
+       first and frozen, pairs merged by the score of the merged piece, ties leftmost, UNUSED pieces
+       re-split), unknown pieces -> <0xXX> byte pieces with byte_fallback, else the unk id (a run of
+       unknown pieces gives one, as sentencepiece_processor.cc PopulateSentencePieceText merges them);
+     - on top, LlamaTokenizer: added tokens (tokenizer_config.json's added_tokens_decoder, the special
+       tokens, added_tokens.json) split out of the raw text first, bos/eos from add_bos_token /
+       add_eos_token, and `legacy`: the tokenizer_config.json key, true when absent (LlamaTokenizer's
+       default). legacy=false follows LlamaTokenizer.tokenize/_tokenize: U+2581 in the text becomes a
+       space, "▁" is put in front (add_prefix_space, default true), the model runs without its dummy
+       prefix, and a piece that starts with a space is encoded behind the unk token, whose pieces are
+       then dropped;
+     - decoding: PreTrainedTokenizer._decode + LlamaTokenizer.convert_tokens_to_string over
+       sentencepiece's DecodePieces (byte pieces joined into characters, each bad byte -> U+FFFD, the
+       leading "▁" dropped once, or from every leading piece with remove_extra_whitespaces).
+   With no tokenizer_config.json the special tokens are the pieces of the model's bos/eos/unk ids
+   (LlamaTokenizer's "<s>", "</s>", "<unk>" for every LLaMA-family model). */
+
+/* protobuf wire format: a cursor over one message */
+typedef struct {
+    const unsigned char *p, *end;
+} llava__pb;
+/* next field: its number, wire type, and value (varints / fixed) or bytes (length-delimited).
+   Returns 1 for a field, 0 at the end, -1 on malformed input (with the error set) */
+static int llava__pb_next(llava__pb *r, uint32_t *field, int *wire, uint64_t *v, const unsigned char **data, size_t *len, const char *what) {
+    uint64_t key = 0, x;
+    int k, shift;
+    if (r->p >= r->end) return 0;
+    for (k = 0, shift = 0;; k++, shift += 7) { /* the key, a varint */
+        if (r->p >= r->end || k == 10) return llava__err("%s: truncated or over-long varint", what);
+        key |= (uint64_t)(*r->p & 0x7f) << shift;
+        if (!(*r->p++ & 0x80)) break;
+    }
+    *field = (uint32_t)(key >> 3);
+    *wire = (int)(key & 7);
+    if (key >> 3 == 0 || key >> 3 > 0x1fffffff) return llava__err("%s: bad field number %llu", what, (unsigned long long)(key >> 3));
+    *v = 0;
+    *data = NULL;
+    *len = 0;
+    switch (*wire) {
+    case 0:
+        for (k = 0, shift = 0, x = 0;; k++, shift += 7) {
+            if (r->p >= r->end || k == 10) return llava__err("%s: truncated or over-long varint in field %u", what, *field);
+            x |= (uint64_t)(*r->p & 0x7f) << shift;
+            if (!(*r->p++ & 0x80)) break;
+        }
+        *v = x;
+        return 1;
+    case 1:
+    case 5: {
+        size_t n = *wire == 1 ? 8 : 4, i;
+        if ((size_t)(r->end - r->p) < n) return llava__err("%s: field %u: truncated %zu-byte value", what, *field, n);
+        for (i = 0, x = 0; i < n; i++) x |= (uint64_t)r->p[i] << (8 * i);
+        r->p += n;
+        *v = x;
+        return 1;
+    }
+    case 2:
+        for (k = 0, shift = 0, x = 0;; k++, shift += 7) {
+            if (r->p >= r->end || k == 10) return llava__err("%s: field %u: truncated length", what, *field);
+            x |= (uint64_t)(*r->p & 0x7f) << shift;
+            if (!(*r->p++ & 0x80)) break;
+        }
+        if (x > (uint64_t)(r->end - r->p))
+            return llava__err("%s: field %u: length %llu runs past the end (%zu bytes left)", what, *field, (unsigned long long)x, (size_t)(r->end - r->p));
+        *data = r->p;
+        *len = (size_t)x;
+        r->p += x;
+        return 1;
+    default:
+        return llava__err("%s: field %u has wire type %d (groups and unknown types are not supported)", what, *field, *wire);
+    }
+}
+
+enum { LLAVA__SPM_NORMAL = 1, LLAVA__SPM_UNKNOWN = 2, LLAVA__SPM_CONTROL = 3, LLAVA__SPM_USER = 4, LLAVA__SPM_UNUSED = 5, LLAVA__SPM_BYTE = 6 };
+
+/* what llava__tok_from_spm needs besides the pieces (a GGUF "llama" tokenizer gives the same) */
+typedef struct {
+    int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, treat_whitespace_as_suffix;
+    int byte_fallback;
+    int unk_id, bos_id, eos_id, pad_id; /* -1: none */
+    const char *unk_surface;            /* NULL: sentencepiece's " \xE2\x81\x87 " */
+    int unigram;                        /* 0: BPE, 1: Unigram */
+    const void *charsmap;               /* NormalizerSpec.precompiled_charsmap (NULL / 0 bytes: identity) */
+    size_t charsmap_len;
+} llava__spm_opts;
+
+struct llava__spm {
+    int n;                /* pieces: ids 0..n-1 */
+    float *score;         /* [n] */
+    unsigned char *type;  /* [n] LLAVA__SPM_* */
+    int *user;            /* user-defined piece ids, longest first */
+    int n_user;
+    llava__spm_opts o;
+    char *unk_surface;
+    int max_piece;        /* longest piece in bytes */
+    float min_score, max_score; /* over the NORMAL pieces (Unigram; max starts at FLT_MIN as there) */
+    LlavaStrMap pfx;      /* Unigram: every prefix of a NORMAL / USER_DEFINED piece (the trie's paths) */
+    unsigned char *charsmap; /* our copy of the precompiled charsmap: uint32 trie size, the trie, the strings */
+    const unsigned char *trie; /* Darts double array: n_units little-endian uint32 */
+    uint32_t n_units;
+    const char *norm_str; /* NUL-separated replacement strings */
+    size_t norm_len;
+    /* LlamaTokenizer */
+    int legacy, add_prefix_space, clean_up, unk_len; /* unk_len: pieces of the unk token without the dummy prefix */
+    char *unk_token;      /* the unk token's string */
+    unsigned char *all_special; /* [n_vocab] 1: id of one of all_special_tokens, 2: of additional_special_tokens */
+};
+
+static void llava__spm_free(struct llava__spm *s) {
+    if (!s) return;
+    LLAVA_FREE(s->score);
+    LLAVA_FREE(s->type);
+    LLAVA_FREE(s->user);
+    LLAVA_FREE(s->unk_surface);
+    LLAVA_FREE(s->unk_token);
+    LLAVA_FREE(s->all_special);
+    LLAVA_FREE(s->charsmap);
+    llava_strmap_free(&s->pfx);
+    LLAVA_FREE(s);
+}
+
+/* the string of piece id (0 <= id < n), before the added tokens are known */
+static const char *llava__spm_piece_str(const LlavaTokenizer *t, int id, size_t *len) {
+    int e = t->ent_of_id[id];
+    *len = t->vocab.klen[e];
+    return t->vocab.keys.p + t->vocab.koff[e];
+}
+/* sentencepiece's PieceToId: any piece, else the unk id */
+static int llava__spm_piece_id(const LlavaTokenizer *t, const char *s, size_t n) {
+    int id = llava_strmap_get(&t->vocab, s, n);
+    return id >= 0 && id < t->spm->n ? id : t->spm->o.unk_id;
+}
+/* the pieces BPE may merge into (ModelInterface::pieces_: NORMAL, USER_DEFINED, UNUSED) */
+static int llava__spm_mergeable(const LlavaTokenizer *t, const char *s, size_t n) {
+    int id = llava_strmap_get(&t->vocab, s, n);
+    if (id < 0 || id >= t->spm->n) return -1;
+    int ty = t->spm->type[id];
+    return ty == LLAVA__SPM_NORMAL || ty == LLAVA__SPM_USER || ty == LLAVA__SPM_UNUSED ? id : -1;
+}
+/* PrefixMatcher::PrefixMatch over the user-defined pieces: length of the longest at s, 0 if none */
+static size_t llava__spm_user_match(const struct llava__spm *sp, const LlavaTokenizer *t, const char *s, size_t n) {
+    int i;
+    for (i = 0; i < sp->n_user; i++) { /* longest first */
+        size_t l;
+        const char *u = llava__spm_piece_str(t, sp->user[i], &l);
+        if (u && l <= n && l && !memcmp(s, u, l)) return l;
+    }
+    return 0;
+}
+static size_t llava__spm_char_len(const char *s, size_t n) { /* input is valid UTF-8 */
+    int l = llava__tok_utf8_valid((const unsigned char *)s, n);
+    return l > 0 ? (size_t)l : 1;
+}
+
+/* Darts-clone's DoubleArray::commonPrefixSearch over the charsmap's trie, as normalizer.cc
+   NormalizePrefix uses it: the longest of the (first 32) rules matching at s; returns its length and
+   sets *val (the offset of its replacement), 0 if none. Every unit read is bounds-checked. */
+static size_t llava__spm_trie_match(const struct llava__spm *sp, const char *s, size_t n, uint32_t *val) {
+    size_t i, best = 0;
+    int found = 0;
+    uint32_t pos = 0, u;
+#define LLAVA__SPM_UNIT(k) ((uint32_t)sp->trie[4 * (size_t)(k)] | (uint32_t)sp->trie[4 * (size_t)(k) + 1] << 8 | \
+                            (uint32_t)sp->trie[4 * (size_t)(k) + 2] << 16 | (uint32_t)sp->trie[4 * (size_t)(k) + 3] << 24)
+#define LLAVA__SPM_OFFSET(x) (((x) >> 10) << (((x) & (1u << 9)) >> 6))
+    if (!sp->n_units) return 0;
+    u = LLAVA__SPM_UNIT(0);
+    pos ^= LLAVA__SPM_OFFSET(u);
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        pos ^= c;
+        if (pos >= sp->n_units) break;
+        u = LLAVA__SPM_UNIT(pos);
+        if ((u & ((1u << 31) | 0xFF)) != c) break;
+        pos ^= LLAVA__SPM_OFFSET(u);
+        if ((u >> 8) & 1) {
+            if (pos >= sp->n_units) break;
+            if (found++ < 32) {
+                best = i + 1;
+                *val = LLAVA__SPM_UNIT(pos) & ((1u << 31) - 1);
+            }
+        }
+    }
+#undef LLAVA__SPM_UNIT
+#undef LLAVA__SPM_OFFSET
+    return best;
+}
+
+/* normalizer.cc NormalizePrefix: the normalized text of the unit at s[0..n) in *out, *out_len; returns
+   the bytes it consumes (user-defined pieces pass unchanged, then the charsmap's longest rule, else one
+   character; the input is valid UTF-8) */
+static size_t llava__spm_norm_prefix(const LlavaTokenizer *t, const char *s, size_t n, const char **out, size_t *out_len) {
+    const struct llava__spm *sp = t->spm;
+    size_t l = llava__spm_user_match(sp, t, s, n);
+    if (!l && sp->trie) {
+        uint32_t v = 0;
+        l = llava__spm_trie_match(sp, s, n, &v);
+        if (l && v < sp->norm_len) { /* the replacement, NUL-terminated inside the blob (checked at load) */
+            *out = sp->norm_str + v;
+            *out_len = strlen(sp->norm_str + v);
+            return l;
+        }
+        l = 0;
+    }
+    if (!l) l = llava__spm_char_len(s, n);
+    *out = s;
+    *out_len = l;
+    return l;
+}
+
+/* normalizer.cc Normalize: s[n] (offsets o[n+1]) -> out, oo[out.n + 1] */
+static void llava__spm_normalize(const LlavaTokenizer *t, const char *s, const int *o, size_t n, int dummy, LlavaBuf *out, llava__tok_ints *oo) {
+    const struct llava__spm *sp = t->spm;
+    static const char ws[] = "\xe2\x96\x81";
+    size_t i = 0, k;
+    const char *p;
+    size_t pl;
+    int end = o[n];
+    out->n = 0;
+    oo->n = 0;
+    if (sp->o.remove_extra_whitespaces)
+        while (i < n) { /* leading units that normalize to " " */
+            size_t l = llava__spm_norm_prefix(t, s + i, n - i, &p, &pl);
+            if (pl != 1 || p[0] != ' ') break;
+            i += l;
+        }
+    if (i == n) {
+        llava__tok_ipush(oo, o[n]);
+        llava_buf_put(out, "", 0);
+        return;
+    }
+#define LLAVA__SPM_WS(at)                                                              \
+    do {                                                                               \
+        if (sp->o.escape_whitespaces) {                                                \
+            llava_buf_put(out, ws, 3);                                                 \
+            for (k = 0; k < 3; k++) llava__tok_ipush(oo, (at));                        \
+        } else {                                                                       \
+            llava_buf_put(out, " ", 1);                                                \
+            llava__tok_ipush(oo, (at));                                                \
+        }                                                                              \
+    } while (0)
+    if (!sp->o.treat_whitespace_as_suffix && dummy) LLAVA__SPM_WS(o[i]);
+    int prev_space = sp->o.remove_extra_whitespaces;
+    while (i < n) {
+        size_t l = llava__spm_norm_prefix(t, s + i, n - i, &p, &pl), a = 0;
+        if (prev_space)
+            while (a < pl && p[a] == ' ') a++;
+        if (a < pl) {
+            for (k = a; k < pl; k++) {
+                if (sp->o.escape_whitespaces && p[k] == ' ') {
+                    size_t q;
+                    llava_buf_put(out, ws, 3);
+                    for (q = 0; q < 3; q++) llava__tok_ipush(oo, o[i]);
+                } else {
+                    llava_buf_put(out, p + k, 1);
+                    llava__tok_ipush(oo, o[i]);
+                }
+            }
+            prev_space = p[pl - 1] == ' ';
+        }
+        i += l;
+        if (!sp->o.remove_extra_whitespaces) prev_space = 0;
+    }
+    if (sp->o.remove_extra_whitespaces) { /* trailing whitespace; the end's offset becomes the first one's */
+        size_t wl = sp->o.escape_whitespaces ? 3 : 1;
+        const char *w = sp->o.escape_whitespaces ? ws : " ";
+        while (out->n >= wl && !memcmp(out->p + out->n - wl, w, wl) && oo->n >= wl) {
+            out->n -= wl;
+            oo->n -= wl;
+            end = oo->p[oo->n];
+        }
+    }
+    if (sp->o.treat_whitespace_as_suffix && dummy) LLAVA__SPM_WS(o[n]);
+#undef LLAVA__SPM_WS
+    llava__tok_ipush(oo, end);
+    if (out->p) out->p[out->n] = 0;
+}
+
+/* bpe_model.cc Encode: symbols in a linked list, candidate pairs in a max-heap by (score, -left) */
+typedef struct {
+    float score;
+    int left, right;
+    size_t size;
+} llava__spm_pair;
+typedef struct {
+    int prev, next;
+    size_t st, len; /* bytes of the normalized text */
+    int freeze;
+} llava__spm_sym;
+typedef struct {
+    llava__spm_sym *sym;
+    llava__spm_pair *heap;
+    size_t n_sym, n_heap, cap_heap;
+    LlavaStrMap rev; /* UNUSED piece -> bytes of the left piece of the last pair seen making it (rev_merge) */
+    int oom;
+} llava__spm_work;
+static int llava__spm_before(const llava__spm_pair *a, const llava__spm_pair *b) { /* a pops first */
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+static void llava__spm_push(llava__spm_work *w, llava__spm_pair p) {
+    if (w->n_heap == w->cap_heap) {
+        size_t nc = w->cap_heap ? w->cap_heap * 2 : 64;
+        llava__spm_pair *h = (llava__spm_pair *)LLAVA_REALLOC(w->heap, nc * sizeof *h);
+        if (!h) {
+            w->oom = 1;
+            return;
+        }
+        w->heap = h;
+        w->cap_heap = nc;
+    }
+    size_t i = w->n_heap++;
+    while (i > 0 && llava__spm_before(&p, &w->heap[(i - 1) / 2])) {
+        w->heap[i] = w->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    w->heap[i] = p;
+}
+static llava__spm_pair llava__spm_pop(llava__spm_work *w) {
+    llava__spm_pair top = w->heap[0], last = w->heap[--w->n_heap];
+    size_t i = 0, n = w->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && llava__spm_before(&w->heap[c + 1], &w->heap[c])) c++;
+        if (!llava__spm_before(&w->heap[c], &last)) break;
+        w->heap[i] = w->heap[c];
+        i = c;
+    }
+    if (n) w->heap[i] = last;
+    return top;
+}
+static void llava__spm_maybe_pair(const LlavaTokenizer *t, llava__spm_work *w, const char *s, int l, int r) {
+    if (l < 0 || r < 0 || w->sym[l].freeze || w->sym[r].freeze) return;
+    size_t size = w->sym[l].len + w->sym[r].len;
+    if ((int)size > t->spm->max_piece) return;
+    int id = llava__spm_mergeable(t, s + w->sym[l].st, size);
+    if (id < 0) return;
+    if (t->spm->type[id] == LLAVA__SPM_UNUSED) {
+        int e = llava_strmap_find(&w->rev, s + w->sym[l].st, size);
+        if (e >= 0) w->rev.val[e] = (int)w->sym[l].len;
+        else if (llava_strmap_put(&w->rev, s + w->sym[l].st, size, (int)w->sym[l].len) < 0) w->oom = 1;
+    }
+    llava__spm_pair p;
+    p.score = t->spm->score[id];
+    p.left = l;
+    p.right = r;
+    p.size = size;
+    llava__spm_push(w, p);
+}
+
+/* one final piece s[n] (normalized bytes from `at`) -> ids, as SentencePieceProcessor::Encode emits it
+   (UNUSED pieces split back into the two they were merged from, unknown ones into byte pieces) */
+static void llava__spm_emit_id(const LlavaTokenizer *t, const char *s, size_t at, size_t n, int id, const int *oo, llava__tok_out *out, int *prev_unk);
+static void llava__spm_emit_piece(const LlavaTokenizer *t, const LlavaStrMap *rev, const char *s, size_t at, size_t n, const int *oo, llava__tok_out *out,
+                                  int *prev_unk, int depth) {
+    const struct llava__spm *sp = t->spm;
+    int id = llava__spm_piece_id(t, s + at, n);
+    if (id >= 0 && sp->type[id] == LLAVA__SPM_UNUSED && depth < 256) {
+        int c = llava_strmap_get(rev, s + at, n);
+        if (c > 0 && (size_t)c < n) {
+            llava__spm_emit_piece(t, rev, s, at, (size_t)c, oo, out, prev_unk, depth + 1);
+            llava__spm_emit_piece(t, rev, s, at + (size_t)c, n - (size_t)c, oo, out, prev_unk, depth + 1);
+            return;
+        }
+    }
+    llava__spm_emit_id(t, s, at, n, id, oo, out, prev_unk);
+}
+/* the result piece s[at..at+n) with its id -> ids, as PopulateSentencePieceText makes them */
+static void llava__spm_emit_id(const LlavaTokenizer *t, const char *s, size_t at, size_t n, int id, const int *oo, llava__tok_out *out, int *prev_unk) {
+    const struct llava__spm *sp = t->spm;
+    int unk = id >= 0 && sp->type[id] == LLAVA__SPM_UNKNOWN, was_unk = *prev_unk;
+    *prev_unk = unk;
+    if (unk && sp->o.byte_fallback) {
+        size_t k;
+        for (k = 0; k < n; k++) llava__tok_emit(out, t->byte_id[(unsigned char)s[at + k]], oo[at + k], oo[at + k + 1]);
+        return;
+    }
+    if (unk && was_unk && out->end.n) { /* PopulateSentencePieceText: a run of unknown pieces is one */
+        out->end.p[out->end.n - 1] = oo[at + n];
+        return;
+    }
+    llava__tok_emit(out, id, oo[at], oo[at + n]);
+}
+
+/* unigram_model.cc EncodeOptimized: Viterbi over the normalized bytes; every piece (NORMAL,
+   USER_DEFINED; UNUSED ones skipped) that starts at a character boundary, user-defined ones scored
+   length * max_score - 0.1, a character no piece covers scored min_score - 10 as the unk id. Path scores
+   are float sums and a tie keeps the path found first (starts left to right, shorter pieces first),
+   which gives sentencepiece 0.2.3's ids on every fixture text. */
+static void llava__spm_unigram(const LlavaTokenizer *t, const char *s, size_t n, const int *oo, llava__tok_out *out) {
+    const struct llava__spm *sp = t->spm;
+    typedef struct {
+        int id, start;
+        float score;
+    } node;
+    node *best = (node *)LLAVA_MALLOC((n + 1) * sizeof(node));
+    int *path = (int *)LLAVA_MALLOC((n + 1) * sizeof(int));
+    size_t st, i;
+    const float unk_score = (float)((double)sp->min_score - 10.0);
+    if (!best || !path) {
+        LLAVA_FREE(best);
+        LLAVA_FREE(path);
+        out->ids.oom = 1;
+        return;
+    }
+    for (i = 0; i <= n; i++) {
+        best[i].id = -1;
+        best[i].start = -1;
+        best[i].score = 0;
+    }
+    for (st = 0; st < n;) {
+        size_t mb = llava__spm_char_len(s + st, n - st), len;
+        int single = 0;
+        float till = best[st].score;
+        for (len = 1; len <= n - st && len <= (size_t)sp->max_piece; len++) {
+            if (llava_strmap_find(&sp->pfx, s + st, len) < 0) break; /* no piece goes on this way */
+            int id = llava__spm_mergeable(t, s + st, len);
+            if (id < 0 || sp->type[id] == LLAVA__SPM_UNUSED) continue;
+            float sc = sp->type[id] == LLAVA__SPM_USER ? (float)((double)((float)len * sp->max_score) - 0.1) : sp->score[id];
+            float cand = sc + till;
+            node *tn = &best[st + len];
+            if (tn->start == -1 || cand > tn->score) {
+                tn->score = cand;
+                tn->start = (int)st;
+                tn->id = id;
+            }
+            if (len == mb) single = 1;
+        }
+        if (!single) {
+            node *tn = &best[st + mb];
+            float cand = unk_score + till;
+            if (tn->start == -1 || cand > tn->score) {
+                tn->score = cand;
+                tn->start = (int)st;
+                tn->id = sp->o.unk_id;
+            }
+        }
+        st += mb;
+    }
+    int np = 0, e = (int)n, prev_unk = 0;
+    while (e > 0 && best[e].start >= 0) { /* backtrack */
+        path[np++] = e;
+        e = best[e].start;
+    }
+    while (np-- > 0) {
+        int end = path[np], beg = best[end].start;
+        llava__spm_emit_id(t, s, (size_t)beg, (size_t)(end - beg), best[end].id, oo, out, &prev_unk);
+    }
+    LLAVA_FREE(best);
+    LLAVA_FREE(path);
+}
+
+/* sentencepiece's Encode of text[n] (input offsets o[n+1]): normalize, split into characters and
+   user-defined pieces, merge, emit (a Unigram model: llava__spm_unigram) */
+static void llava__spm_encode_raw(const LlavaTokenizer *t, const char *text, const int *o, size_t n, int dummy, llava__tok_out *out) {
+    LlavaBuf nb;
+    llava__tok_ints oo;
+    llava__spm_work w;
+    size_t i;
+    int k, prev_unk = 0;
+    memset(&nb, 0, sizeof nb);
+    memset(&oo, 0, sizeof oo);
+    memset(&w, 0, sizeof w);
+    llava__spm_normalize(t, text, o, n, dummy, &nb, &oo);
+    if (nb.oom || oo.oom) goto fail;
+    if (!nb.n) goto done;
+    if (t->spm->o.unigram) {
+        llava__spm_unigram(t, nb.p, nb.n, oo.p, out);
+        goto done;
+    }
+    w.sym = (llava__spm_sym *)LLAVA_MALLOC(nb.n * sizeof *w.sym);
+    if (!w.sym) goto fail;
+    for (i = 0; i < nb.n;) {
+        llava__spm_sym *y = &w.sym[w.n_sym];
+        size_t l = llava__spm_user_match(t->spm, t, nb.p + i, nb.n - i);
+        y->freeze = l > 0;
+        if (!l) l = llava__spm_char_len(nb.p + i, nb.n - i);
+        y->st = i;
+        y->len = l;
+        y->prev = w.n_sym ? (int)w.n_sym - 1 : -1;
+        i += l;
+        y->next = i < nb.n ? (int)w.n_sym + 1 : -1;
+        w.n_sym++;
+    }
+    for (i = 1; i < w.n_sym; i++) llava__spm_maybe_pair(t, &w, nb.p, (int)i - 1, (int)i);
+    while (w.n_heap && !w.oom) {
+        llava__spm_pair top = llava__spm_pop(&w);
+        llava__spm_sym *l = &w.sym[top.left], *r = &w.sym[top.right];
+        if (!l->len || !r->len || l->len + r->len != top.size) continue; /* stale */
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0) w.sym[r->next].prev = top.left;
+        r->len = 0;
+        llava__spm_maybe_pair(t, &w, nb.p, l->prev, top.left);
+        llava__spm_maybe_pair(t, &w, nb.p, top.left, l->next);
+    }
+    if (w.oom) goto fail;
+    for (k = 0; k >= 0; k = w.sym[k].next) llava__spm_emit_piece(t, &w.rev, nb.p, w.sym[k].st, w.sym[k].len, oo.p, out, &prev_unk, 0);
+    goto done;
+fail:
+    out->ids.oom = 1;
+done:
+    LLAVA_FREE(nb.p);
+    LLAVA_FREE(oo.p);
+    LLAVA_FREE(w.sym);
+    LLAVA_FREE(w.heap);
+    llava_strmap_free(&w.rev);
+}
+
+/* LlamaTokenizer._tokenize of one stretch text[a..b) that no added token covers (offsets o) */
+static void llava__spm_encode_piece(const LlavaTokenizer *t, const char *text, const int *o, size_t a, size_t b, llava__tok_out *out) {
+    const struct llava__spm *sp = t->spm;
+    if (sp->legacy) {
+        llava__spm_encode_raw(t, text + a, o + a, b - a, sp->o.add_dummy_prefix, out);
+        return;
+    }
+    int lead = text[a] == ' ' || (b - a >= 3 && !memcmp(text + a, "\xe2\x96\x81", 3));
+    if (!lead) {
+        llava__spm_encode_raw(t, text + a, o + a, b - a, 0, out);
+        return;
+    }
+    /* encode(unk_token + text)[unk_token_length:] */
+    size_t un = strlen(sp->unk_token), i, n = un + (b - a);
+    char *s = (char *)LLAVA_MALLOC(n + 1);
+    int *so = (int *)LLAVA_MALLOC((n + 1) * sizeof(int));
+    llava__tok_out tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (!s || !so) {
+        LLAVA_FREE(s);
+        LLAVA_FREE(so);
+        out->ids.oom = 1;
+        return;
+    }
+    memcpy(s, sp->unk_token, un);
+    memcpy(s + un, text + a, b - a);
+    for (i = 0; i < un; i++) so[i] = o[a];
+    for (i = 0; i <= b - a; i++) so[un + i] = o[a + i];
+    llava__spm_encode_raw(t, s, so, n, 0, &tmp);
+    size_t k0 = tmp.ids.n >= (size_t)sp->unk_len ? (size_t)sp->unk_len : 0, k;
+    for (k = k0; k < tmp.ids.n; k++) llava__tok_emit(out, tmp.ids.p[k], tmp.start.p[k], tmp.end.p[k]);
+    if (tmp.ids.oom || tmp.start.oom || tmp.end.oom) out->ids.oom = 1;
+    LLAVA_FREE(tmp.ids.p);
+    LLAVA_FREE(tmp.start.p);
+    LLAVA_FREE(tmp.end.p);
+    LLAVA_FREE(s);
+    LLAVA_FREE(so);
+}
+
+/* LlamaTokenizer.tokenize + build_inputs_with_special_tokens (the text is valid UTF-8) */
+static int llava__spm_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out) {
+    const struct llava__spm *sp = t->spm;
+    LlavaBuf s;
+    llava__tok_ints o, m;
+    size_t i, k;
+    memset(&s, 0, sizeof s);
+    memset(&o, 0, sizeof o);
+    memset(&m, 0, sizeof m);
+    if (add_special)
+        for (k = 0; k < t->pre_ids.n; k++) llava__tok_emit(out, t->pre_ids.p[k], 0, 0);
+    size_t first = out->ids.n;
+    if (!sp->legacy && len) { /* text.replace("▁", " "), "▁" + text */
+        if (sp->add_prefix_space) {
+            llava_buf_put(&s, "\xe2\x96\x81", 3);
+            for (k = 0; k < 3; k++) llava__tok_ipush(&o, 0);
+        }
+        for (i = 0; i < len;) {
+            if (i + 3 <= len && !memcmp(text + i, "\xe2\x96\x81", 3)) {
+                llava_buf_put(&s, " ", 1);
+                llava__tok_ipush(&o, (int)i);
+                i += 3;
+            } else {
+                llava_buf_put(&s, text + i, 1);
+                llava__tok_ipush(&o, (int)i++);
+            }
+        }
+    } else {
+        llava_buf_put(&s, text ? text : "", len);
+        for (i = 0; i < len; i++) llava__tok_ipush(&o, (int)i);
+    }
+    llava__tok_ipush(&o, (int)len);
+    if (s.oom || o.oom) goto oom;
+    llava__tok_find_added(t, &t->raw_set, 0, s.p, s.n, &m);
+    for (k = 0; k + 2 < m.n; k += 3) {
+        int idx = m.p[k], a = m.p[k + 1], e = m.p[k + 2];
+        if (idx >= 0) llava__tok_emit(out, t->added[idx].id, o.p[a], o.p[e]);
+        else if (e > a) llava__spm_encode_piece(t, s.p, o.p, (size_t)a, (size_t)e, out);
+    }
+    /* legacy=false: a lone leading "▁" before a special token is dropped */
+    if (!sp->legacy && out->ids.n > first + 1 && !out->ids.oom) {
+        int i0 = out->ids.p[first], i1 = out->ids.p[first + 1];
+        size_t l0;
+        const char *p0 = i0 < sp->n && t->added_of_id[i0] < 0 ? llava__tok_id_str(t, i0, &l0) : NULL;
+        if (p0 && l0 == 3 && !memcmp(p0, "\xe2\x96\x81", 3) && sp->all_special[i1]) {
+            memmove(out->ids.p + first, out->ids.p + first + 1, (out->ids.n - first - 1) * sizeof(int));
+            memmove(out->start.p + first, out->start.p + first + 1, (out->ids.n - first - 1) * sizeof(int));
+            memmove(out->end.p + first, out->end.p + first + 1, (out->ids.n - first - 1) * sizeof(int));
+            out->ids.n--;
+            out->start.n--;
+            out->end.n--;
+        }
+    }
+    if (add_special)
+        for (k = 0; k < t->post_ids.n; k++) llava__tok_emit(out, t->post_ids.p[k], (int)len, (int)len);
+    if (m.oom) goto oom;
+    LLAVA_FREE(s.p);
+    LLAVA_FREE(o.p);
+    LLAVA_FREE(m.p);
+    return 0;
+oom:
+    LLAVA_FREE(s.p);
+    LLAVA_FREE(o.p);
+    LLAVA_FREE(m.p);
+    return llava__err("out of memory while tokenizing %zu bytes", len);
+}
+
+/* sentencepiece's DecodePieces of pieces p[0..n) (strings, as LlamaTokenizer hands them over): byte
+   pieces gathered into characters (each byte that is not part of a valid one -> U+FFFD), control pieces
+   vanish, the unk piece reads as unk_surface, "▁" -> " ", and the first piece that starts with "▁"
+   while the text is still empty loses it when the model adds a dummy prefix (once) or removes extra
+   whitespace (every such piece), as sentencepiece_processor.cc Decode does */
+static void llava__spm_decode_pieces(const LlavaTokenizer *t, const llava__tok_list *l, size_t from, size_t to, int dummy, LlavaBuf *res) {
+    const struct llava__spm *sp = t->spm;
+    size_t i, start = res->n;
+    int bos_ws = 1, ws_seen = 0; /* a leading "▁" may still be dropped; the last piece dropped one */
+    LlavaBuf bytes;
+    memset(&bytes, 0, sizeof bytes);
+    for (i = from; i <= to; i++) {
+        const char *p = NULL;
+        size_t n = 0;
+        int id = -1;
+        if (i < to) {
+            p = l->b.p + l->off.p[i];
+            n = (size_t)(l->off.p[i + 1] - l->off.p[i]);
+            id = llava__spm_piece_id(t, p, n);
+            if (id >= 0 && sp->type[id] == LLAVA__SPM_BYTE) {
+                int hi = llava__tok_hexval(p[3]), lo = llava__tok_hexval(p[4]);
+                unsigned char c = (unsigned char)(hi * 16 + lo);
+                llava_buf_put(&bytes, &c, 1);
+                continue;
+            }
+        }
+        size_t q = 0; /* the bytes so far: sentencepiece's ProcessBytePieces */
+        while (q < bytes.n) {
+            int v = llava__tok_utf8_valid((const unsigned char *)bytes.p + q, bytes.n - q);
+            if (v > 0) {
+                llava_buf_put(res, bytes.p + q, (size_t)v);
+                q += (size_t)v;
+            } else {
+                llava_buf_put(res, "\xef\xbf\xbd", 3);
+                q++;
+            }
+        }
+        bytes.n = 0;
+        if (i == to) break;
+        if (ws_seen || res->n != start) bos_ws = 0;
+        ws_seen = 0;
+        if (id >= 0 && sp->type[id] == LLAVA__SPM_CONTROL) continue;
+        if (id >= 0 && sp->type[id] == LLAVA__SPM_UNKNOWN) {
+            size_t ul;
+            const char *u = llava__tok_id_str(t, id, &ul);
+            if (u && ul == n && !memcmp(u, p, n)) llava_buf_puts(res, sp->unk_surface);
+            else llava_buf_put(res, p, n);
+            continue;
+        }
+        if (bos_ws && (dummy || sp->o.remove_extra_whitespaces) && n >= 3 && !memcmp(p, "\xe2\x96\x81", 3)) {
+            p += 3;
+            n -= 3;
+            ws_seen = !sp->o.remove_extra_whitespaces; /* with it, every leading "▁" goes */
+        }
+        size_t k;
+        for (k = 0; k < n;) {
+            if (k + 3 <= n && !memcmp(p + k, "\xe2\x96\x81", 3)) {
+                llava_buf_put(res, " ", 1);
+                k += 3;
+            } else {
+                llava_buf_put(res, p + k, 1);
+                k++;
+            }
+        }
+    }
+    if (bytes.oom) res->oom = 1;
+    LLAVA_FREE(bytes.p);
+}
+
+/* LlamaTokenizer.convert_tokens_to_string of the tokens l[from..to). stream: legacy's space before a
+   special token goes right before it instead of before the text since the last special token (which
+   a stream has already given out) */
+static void llava__spm_tokens_to_string(const LlavaTokenizer *t, llava__tok_list *l, const int *ids, size_t from, size_t to, int stream, LlavaBuf *res) {
+    const struct llava__spm *sp = t->spm;
+    int dummy = sp->legacy ? sp->o.add_dummy_prefix : 0, prev_special = 0;
+    size_t i, sub = from;
+    if (to == from) return;
+    if (sp->add_prefix_space && l->off.p[from + 1] - l->off.p[from] >= 3 && !memcmp(l->b.p + l->off.p[from], "\xe2\x96\x81", 3))
+        l->off.p[from] += 3; /* tokens[0] = tokens[0][1:] */
+    for (i = from; i < to; i++) {
+        if (sp->all_special[ids[i]]) {
+            int space = !prev_special && i != from && sp->legacy;
+            if (space && !stream) llava_buf_put(res, " ", 1);
+            llava__spm_decode_pieces(t, l, sub, i, dummy, res);
+            if (space && stream) llava_buf_put(res, " ", 1);
+            llava_buf_put(res, l->b.p + l->off.p[i], (size_t)(l->off.p[i + 1] - l->off.p[i]));
+            prev_special = 1;
+            sub = i + 1;
+        } else {
+            if (prev_special && i == from + 1 && sp->add_prefix_space &&
+                !(l->off.p[i + 1] - l->off.p[i] >= 3 && !memcmp(l->b.p + l->off.p[i], "\xe2\x96\x81", 3)))
+                llava_buf_put(res, " ", 1);
+            prev_special = 0;
+        }
+    }
+    llava__spm_decode_pieces(t, l, sub, to, dummy, res);
+}
+
+/* PreTrainedTokenizer.clean_up_tokenization */
+static void llava__spm_clean_up(LlavaBuf *b) {
+    static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's", " 've", " 're"};
+    static const char *const to[] = {".", "?", "!", ",", "'", "n't", "'m", "'s", "'ve", "'re"};
+    size_t r, i, w;
+    for (r = 0; r < sizeof from / sizeof from[0]; r++) {
+        size_t fl = strlen(from[r]), tl = strlen(to[r]);
+        for (i = 0, w = 0; i < b->n;) { /* replacements never lengthen the text */
+            if (i + fl <= b->n && !memcmp(b->p + i, from[r], fl)) {
+                memmove(b->p + w, to[r], tl);
+                w += tl;
+                i += fl;
+            } else {
+                b->p[w++] = b->p[i++];
+            }
+        }
+        b->n = w;
+        if (b->p) b->p[w] = 0;
+    }
+}
+
+/* PreTrainedTokenizer._decode (spaces_between_special_tokens as its default, true); stream: see
+   llava__spm_tokens_to_string */
+static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res) {
+    const struct llava__spm *sp = t->spm;
+    llava__tok_list l;
+    llava__tok_ints kept;
+    int k, n_sub = 0;
+    memset(&l, 0, sizeof l);
+    memset(&kept, 0, sizeof kept);
+    llava__tok_ipush(&l.off, 0);
+    for (k = 0; k < n; k++) {
+        size_t len;
+        const char *s = llava__tok_id_str(t, ids[k], &len);
+        if (!s) {
+            LLAVA_FREE(l.b.p);
+            LLAVA_FREE(l.off.p);
+            LLAVA_FREE(kept.p);
+            return llava__err("cannot decode id %d (at position %d): not in the vocabulary of %d", ids[k], k, t->n_vocab);
+        }
+        if (skip_special && sp->all_special[ids[k]]) continue;
+        llava__tok_list_add(&l, s, len);
+        llava__tok_ipush(&kept, ids[k]);
+    }
+    size_t m = kept.n, i, sub = 0;
+    if (!l.b.oom && !l.off.oom && !kept.oom) {
+        for (i = 0; i <= m; i++) {
+            int f = i < m ? sp->all_special[kept.p[i]] : 0; /* legacy_added_tokens */
+            int legacy_added = i < m && t->added_of_id[kept.p[i]] >= 0 && (!(f & 1) || ((f & 2) && kept.p[i] >= sp->n));
+            if (i < m && !legacy_added) continue;
+            if (i > sub) { /* the tokens before: one sub-text, dropped when empty */
+                size_t at = res->n;
+                if (n_sub) llava_buf_put(res, " ", 1);
+                size_t body = res->n;
+                llava__spm_tokens_to_string(t, &l, kept.p, sub, i, stream, res);
+                if (res->n == body && i < m) res->n = at;
+                else n_sub++;
+            }
+            if (i < m) {
+                if (n_sub++) llava_buf_put(res, " ", 1);
+                llava_buf_put(res, l.b.p + l.off.p[i], (size_t)(l.off.p[i + 1] - l.off.p[i]));
+            }
+            sub = i + 1;
+        }
+    }
+    if (res->p) res->p[res->n] = 0;
+    if (sp->clean_up && !res->oom) llava__spm_clean_up(res);
+    int oom = l.b.oom || l.off.oom || kept.oom || res->oom;
+    LLAVA_FREE(l.b.p);
+    LLAVA_FREE(l.off.p);
+    LLAVA_FREE(kept.p);
+    if (!res->p) llava_buf_put(res, "", 0);
+    return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
+}
+static int llava__spm_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
+    return llava__spm_decode_x(t, ids, n, skip_special, 0, res);
+}
+
+/* The tokenizer from a SentencePiece vocabulary: pieces[n] with scores and types (LLAVA__SPM_*), as a
+   tokenizer.model or GGUF's tokenizer.ggml.{tokens,scores,token_type} give them. Checks what
+   sentencepiece's ModelInterface::InitializePieces checks. No added tokens yet: llava__spm_configure
+   adds LlamaTokenizer's. */
+static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const float *scores, const int *types, int n, const llava__spm_opts *o) {
+    LlavaTokenizer *t = (LlavaTokenizer *)llava__calloc(1, sizeof *t);
+    struct llava__spm *sp = (struct llava__spm *)llava__calloc(1, sizeof *sp);
+    int i, rc = 0, n_unk = 0, n_byte = 0;
+    if (!t || !sp) {
+        LLAVA_FREE(t);
+        LLAVA_FREE(sp);
+        llava__err("out of memory");
+        return NULL;
+    }
+    t->spm = sp;
+    sp->o = *o;
+    sp->legacy = 1;
+    sp->add_prefix_space = 1;
+    if (n <= 0 || n >= (1 << 24)) rc = llava__err("sentencepiece model: %d pieces (expected 1 to %d)", n, (1 << 24) - 1);
+    if (!rc) {
+        sp->n = t->n_model = t->n_vocab = n;
+        sp->score = (float *)LLAVA_MALLOC((size_t)n * sizeof(float));
+        sp->type = (unsigned char *)LLAVA_MALLOC((size_t)n);
+        sp->user = (int *)LLAVA_MALLOC((size_t)n * sizeof(int));
+        t->ent_of_id = (int *)LLAVA_MALLOC((size_t)(n + 1) * sizeof(int));
+        sp->unk_surface = llava__strdup(o->unk_surface ? o->unk_surface : " \xe2\x81\x87 ");
+        if (!sp->score || !sp->type || !sp->user || !t->ent_of_id || !sp->unk_surface) rc = llava__err("out of memory");
+    }
+    for (i = 0; !rc && i < n; i++) {
+        const char *p = pieces[i];
+        size_t pl = p ? strlen(p) : 0;
+        if (!pl) {
+            rc = llava__err("sentencepiece model: piece %d is empty", i);
+            break;
+        }
+        if (types[i] < LLAVA__SPM_NORMAL || types[i] > LLAVA__SPM_BYTE) {
+            rc = llava__err("sentencepiece model: piece %d '%s' has type %d (expected 1 to 6)", i, p, types[i]);
+            break;
+        }
+        if (llava__tok_check_text(p, pl)) {
+            rc = llava__err("sentencepiece model: piece %d is not valid UTF-8", i);
+            break;
+        }
+        if (llava_strmap_find(&t->vocab, p, pl) >= 0) {
+            rc = llava__err("sentencepiece model: piece '%s' (id %d) is already defined", p, i);
+            break;
+        }
+        int e = llava_strmap_put(&t->vocab, p, pl, i);
+        if (e < 0) {
+            rc = llava__err("out of memory");
+            break;
+        }
+        t->ent_of_id[i] = e;
+        sp->score[i] = scores ? scores[i] : 0.0f;
+        sp->type[i] = (unsigned char)types[i];
+        sp->max_piece = LLAVA__MAX(sp->max_piece, (int)LLAVA__MIN(pl, (size_t)1 << 30));
+        if (types[i] == LLAVA__SPM_USER) sp->user[sp->n_user++] = i;
+        if (types[i] == LLAVA__SPM_UNKNOWN) {
+            n_unk++;
+            if (n_unk == 1) sp->o.unk_id = i;
+        }
+        if (types[i] == LLAVA__SPM_BYTE) {
+            int hi = pl == 6 && !memcmp(p, "<0x", 3) && p[5] == '>' ? llava__tok_hexval(p[3]) : -1, lo = pl == 6 ? llava__tok_hexval(p[4]) : -1;
+            if (!o->byte_fallback) rc = llava__err("sentencepiece model: byte piece '%s' (id %d) is found although byte_fallback is false", p, i);
+            else if (hi < 0 || lo < 0 || (p[3] >= 'a') || (p[4] >= 'a')) rc = llava__err("sentencepiece model: byte piece '%s' (id %d) is not <0xHH>", p, i);
+            else {
+                int b = hi * 16 + lo;
+                if (t->byte_id[b]) rc = llava__err("sentencepiece model: byte piece '%s' appears twice", p);
+                t->byte_id[b] = i + 1; /* +1 until all are seen */
+                n_byte++;
+            }
+        }
+    }
+    for (i = 0; !rc && o->unigram && i < n; i++) { /* the prefixes the Viterbi search walks */
+        size_t l, pl;
+        const char *p = pieces[i];
+        if (types[i] != LLAVA__SPM_NORMAL && types[i] != LLAVA__SPM_USER) continue;
+        pl = strlen(p);
+        for (l = 1; l <= pl && !rc; l++)
+            if (llava_strmap_find(&sp->pfx, p, l) < 0 && llava_strmap_put(&sp->pfx, p, l, 0) < 0) rc = llava__err("out of memory");
+    }
+    if (!rc && o->unigram && sp->n_user)
+        rc = llava__err("sentencepiece model: a Unigram model with user-defined pieces (%d) is not supported (sentencepiece breaks their "
+                        "ties in a way llava.h does not reproduce)", sp->n_user);
+    if (!rc && n_unk != 1) rc = llava__err("sentencepiece model: %s", n_unk ? "more than one unknown piece" : "no unknown piece (type UNKNOWN)");
+    if (!rc && o->byte_fallback && n_byte != 256) rc = llava__err("sentencepiece model: byte_fallback is true but only %d of the 256 byte pieces are there", n_byte);
+    for (i = 0; i < 256; i++) t->byte_id[i] = t->byte_id[i] ? t->byte_id[i] - 1 : -1;
+    t->byte_fallback = o->byte_fallback;
+    sp->min_score = 3.402823466e+38F; /* FLT_MAX */
+    sp->max_score = 1.175494351e-38F; /* FLT_MIN, as unigram_model.cc starts it */
+    for (i = 0; !rc && i < n; i++)
+        if (sp->type[i] == LLAVA__SPM_NORMAL) {
+            sp->min_score = LLAVA__MIN(sp->min_score, sp->score[i]);
+            sp->max_score = LLAVA__MAX(sp->max_score, sp->score[i]);
+        }
+    if (!rc && o->charsmap && o->charsmap_len) { /* normalizer.cc DecodePrecompiledCharsMap */
+        const unsigned char *c = (const unsigned char *)o->charsmap;
+        size_t cl = o->charsmap_len;
+        uint32_t ts = cl > 4 ? (uint32_t)c[0] | (uint32_t)c[1] << 8 | (uint32_t)c[2] << 16 | (uint32_t)c[3] << 24 : 0;
+        if (cl <= 4 || ts >= cl - 4 || ts % 4 || !ts)
+            rc = llava__err("sentencepiece model: the precompiled_charsmap (%zu bytes) is malformed (trie of %u bytes)", cl, (unsigned)ts);
+        else if (!(sp->charsmap = (unsigned char *)LLAVA_MALLOC(cl + 1))) rc = llava__err("out of memory");
+        else {
+            memcpy(sp->charsmap, c, cl);
+            sp->charsmap[cl] = 0; /* the last replacement string is NUL-terminated even when the blob is not */
+            sp->trie = sp->charsmap + 4;
+            sp->n_units = ts / 4;
+            sp->norm_str = (const char *)sp->charsmap + 4 + ts;
+            sp->norm_len = cl - 4 - ts;
+        }
+    }
+    if (!rc) { /* user-defined pieces: longest first (PrefixMatcher takes the longest) */
+        int a, b;
+        for (a = 1; a < sp->n_user; a++) {
+            int v = sp->user[a];
+            size_t lv = strlen(pieces[v]);
+            for (b = a - 1; b >= 0 && strlen(pieces[sp->user[b]]) < lv; b--) sp->user[b + 1] = sp->user[b];
+            sp->user[b + 1] = v;
+        }
+    }
+    const int *ids[3] = {&o->bos_id, &o->eos_id, &o->pad_id};
+    for (i = 0; !rc && i < 3; i++)
+        if (*ids[i] >= n) rc = llava__err("sentencepiece model: %s id %d is outside the %d pieces", i == 0 ? "bos" : i == 1 ? "eos" : "pad", *ids[i], n);
+    t->unk_model = t->unk = sp->o.unk_id;
+    t->bos = t->eos = t->pad = -1;
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* the special token strings of a tokenizer_config.json (or special_tokens_map.json) key: a string, an
+   {"content": ...} object, null (none: returns "" ), absent (returns NULL) */
+static const char *llava__spm_cfg_tok(const LlavaJson *j, const LlavaJsonNode *cfg, const char *key) {
+    const LlavaJsonNode *x = cfg ? llava_json_get(j, cfg, key) : NULL;
+    if (!x) return NULL;
+    if (x->type == LLAVA_JSON_NULL) return "";
+    if (x->type == LLAVA_JSON_STR) return x->str;
+    const char *c = llava__tok_jstr(j, x, "content");
+    return c ? c : "";
+}
+/* an added token for a special token string, as PreTrainedTokenizer._add_tokens gives it: the id it
+   has (added or a piece), else the next free id */
+static int llava__spm_special(LlavaTokenizer *t, const char *s, const char *path) {
+    int id = llava_token_id(t, s), i;
+    if (id < 0) {
+        id = t->n_model;
+        for (i = 0; i < t->n_added; i++) id = LLAVA__MAX(id, t->added[i].id + 1);
+    }
+    for (i = 0; i < t->n_added; i++)
+        if (t->added[i].len == strlen(s) && !memcmp(t->added[i].content, s, t->added[i].len)) break;
+    if (i == t->n_added && llava__tok_add_added(t, s, id, 1, 0, 0, 0, 0, path)) return -1;
+    if (id >= (1 << 24)) return llava__err("%s: special token '%s' would get id %d", path, s, id);
+    return id;
+}
+
+/* LlamaTokenizer's configuration from tokenizer_config.json (cfg, may be NULL), special_tokens_map.json
+   (smap) and added_tokens.json (atj); finishes the tokenizer */
+static int llava__spm_configure(LlavaTokenizer *t, const LlavaJson *cj, const LlavaJsonNode *cfg, const LlavaJson *sj, const LlavaJsonNode *smap,
+                                const LlavaJson *aj, const LlavaJsonNode *atj, const char *path) {
+    struct llava__spm *sp = t->spm;
+    const LlavaJsonNode *x;
+    int rc = 0, i;
+    if (cfg) {
+        sp->legacy = llava__tok_jbool(cj, cfg, "legacy", 1);
+        sp->add_prefix_space = llava__tok_jbool(cj, cfg, "add_prefix_space", 1);
+        sp->clean_up = llava__tok_jbool(cj, cfg, "clean_up_tokenization_spaces", 0);
+        for (x = llava_json_first(cj, llava_json_get(cj, cfg, "added_tokens_decoder")); x && !rc; x = llava_json_next(cj, x)) {
+            char *end = NULL;
+            long id = strtol(x->key, &end, 10);
+            if (!x->key[0] || *end || id < 0 || id >= (1 << 24)) rc = llava__err("%s: added_tokens_decoder key '%s' is not an id", path, x->key);
+            else rc = llava__tok_load_added(t, cj, x, (int)id, path);
+        }
+    }
+    for (x = atj ? llava_json_first(aj, atj) : NULL; x && !rc; x = llava_json_next(aj, x)) { /* added_tokens.json: {"content": id} */
+        if (!llava__tok_is_int(x, 0, (1 << 24) - 1)) rc = llava__err("%s: added_tokens.json: '%s' has no valid id", path, x->key);
+        else if (llava_token_id(t, x->key) < 0 && x->key[0]) rc = llava__tok_add_added(t, x->key, (int)x->num, 0, 0, 0, 0, 0, path);
+    }
+    /* the special tokens (SPECIAL_TOKENS_ATTRIBUTES); absent keys: the model's own ids */
+    static const char *const keys[7] = {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"};
+    int ids[7] = {-1, -1, -1, -1, -1, -1, -1};
+    const int mid[7] = {sp->o.bos_id, sp->o.eos_id, sp->o.unk_id, -1, -1, -1, -1};
+    for (i = 0; i < 7 && !rc; i++) {
+        const char *s = llava__spm_cfg_tok(cj, cfg, keys[i]);
+        if (!s) s = llava__spm_cfg_tok(sj, smap, keys[i]);
+        if (!s && mid[i] >= 0) {
+            size_t l;
+            s = llava__spm_piece_str(t, mid[i], &l);
+        }
+        if (s && s[0]) {
+            ids[i] = llava__spm_special(t, s, path);
+            if (ids[i] < 0) rc = -1;
+        }
+    }
+    if (!rc && ids[2] >= 0) {
+        size_t l;
+        const char *u = llava__spm_cfg_tok(cj, cfg, "unk_token");
+        if (!u) u = llava__spm_cfg_tok(sj, smap, "unk_token");
+        if (!u || !u[0]) u = llava__spm_piece_str(t, sp->o.unk_id, &l);
+        sp->unk_token = llava__strdup(u);
+        if (!sp->unk_token) rc = llava__err("out of memory");
+    } else if (!rc && !sp->legacy) {
+        rc = llava__err("%s: legacy=false needs an unk_token", path);
+    }
+    const LlavaJsonNode *add = cfg ? llava_json_get(cj, cfg, "additional_special_tokens") : NULL;
+    const LlavaJson *addj = cj;
+    if (!add && smap) {
+        add = llava_json_get(sj, smap, "additional_special_tokens");
+        addj = sj;
+    }
+    llava__tok_ints extra;
+    memset(&extra, 0, sizeof extra);
+    for (x = add ? llava_json_first(addj, add) : NULL; x && !rc; x = llava_json_next(addj, x)) {
+        const char *s = x->type == LLAVA_JSON_STR ? x->str : llava__tok_jstr(addj, x, "content");
+        if (!s || !s[0]) continue;
+        int id = llava__spm_special(t, s, path);
+        if (id < 0) rc = -1;
+        else llava__tok_ipush(&extra, id);
+    }
+    /* ids */
+    if (!rc) {
+        for (i = 0; i < t->n_added; i++) t->n_vocab = LLAVA__MAX(t->n_vocab, t->added[i].id + 1);
+        t->added_of_id = (int *)LLAVA_MALLOC((size_t)(t->n_vocab + 1) * sizeof(int));
+        int *eo = (int *)LLAVA_REALLOC(t->ent_of_id, (size_t)(t->n_vocab + 1) * sizeof(int));
+        if (eo) t->ent_of_id = eo;
+        sp->all_special = (unsigned char *)llava__calloc((size_t)t->n_vocab + 1, 1);
+        if (!t->added_of_id || !eo || !sp->all_special || extra.oom) rc = llava__err("%s: out of memory", path);
+        for (i = 0; !rc && i < t->n_vocab; i++) {
+            t->added_of_id[i] = -1;
+            if (i >= t->n_model) t->ent_of_id[i] = -1;
+        }
+        for (i = 0; !rc && i < t->n_added; i++) {
+            t->added_of_id[t->added[i].id] = i;
+            t->added[i].normalized = 0; /* the slow tokenizer matches every added token on the raw text */
+        }
+        for (i = 0; !rc && i < 7; i++)
+            if (ids[i] >= 0) sp->all_special[ids[i]] |= 1;
+        for (i = 0; !rc && i < (int)extra.n; i++) sp->all_special[extra.p[i]] |= 3;
+    }
+    LLAVA_FREE(extra.p);
+    if (!rc) {
+        t->bos = ids[0];
+        t->eos = ids[1];
+        t->unk = ids[2] >= 0 ? ids[2] : sp->o.unk_id;
+        t->pad = ids[4];
+        int ab = cfg ? llava__tok_jbool(cj, cfg, "add_bos_token", 1) : 1, ae = cfg ? llava__tok_jbool(cj, cfg, "add_eos_token", 0) : 0;
+        if (ab && t->bos < 0) rc = llava__err("%s: add_bos_token is true but there is no bos_token", path);
+        else if (ae && t->eos < 0) rc = llava__err("%s: add_eos_token is true but there is no eos_token", path);
+        if (ab && !rc) llava__tok_ipush(&t->pre_ids, t->bos);
+        if (ae && !rc) llava__tok_ipush(&t->post_ids, t->eos);
+        if (!rc && (t->pre_ids.oom || t->post_ids.oom)) rc = llava__err("out of memory");
+    }
+    if (!rc && (llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))) rc = llava__err("out of memory");
+    if (!rc && sp->unk_token) { /* LlamaTokenizer.unk_token_length, with the model that has no dummy prefix */
+        llava__tok_out o;
+        size_t un = strlen(sp->unk_token), k;
+        int *oz = (int *)llava__calloc(un + 1, sizeof(int));
+        memset(&o, 0, sizeof o);
+        if (!oz) return llava__err("out of memory");
+        for (k = 0; k <= un; k++) oz[k] = (int)k;
+        llava__spm_encode_raw(t, sp->unk_token, oz, un, 0, &o);
+        sp->unk_len = (int)o.ids.n;
+        if (o.ids.oom || o.start.oom || o.end.oom) rc = llava__err("out of memory");
+        LLAVA_FREE(oz);
+        LLAVA_FREE(o.ids.p);
+        LLAVA_FREE(o.start.p);
+        LLAVA_FREE(o.end.p);
+    }
+    return rc;
+}
+
+/* sentencepiece_model.proto: ModelProto {1 pieces, 2 trainer_spec, 3 normalizer_spec},
+   SentencePiece {1 piece, 2 score, 3 type}, TrainerSpec {3 model_type, 24 treat_whitespace_as_suffix,
+   35 byte_fallback, 40-43 unk/bos/eos/pad id, 44 unk_surface}, NormalizerSpec {1 name, 2
+   precompiled_charsmap, 3 add_dummy_prefix, 4 remove_extra_whitespaces, 5 escape_whitespaces} */
+static LlavaTokenizer *llava__spm_parse(const unsigned char *buf, size_t len, const char *path) {
+    llava__pb r, q;
+    uint32_t f, g;
+    int w, wq, rc = 0, n = 0, cap = 0, model_type = 1, k;
+    uint64_t v, vq;
+    const unsigned char *d, *dq;
+    size_t dl, dql;
+    char **pieces = NULL, *name = NULL, *surface = NULL;
+    float *scores = NULL;
+    int *types = NULL;
+    llava__spm_opts o;
+    LlavaTokenizer *t = NULL;
+    memset(&o, 0, sizeof o);
+    o.add_dummy_prefix = o.remove_extra_whitespaces = o.escape_whitespaces = 1;
+    o.unk_id = 0;
+    o.bos_id = 1;
+    o.eos_id = 2;
+    o.pad_id = -1;
+    r.p = buf;
+    r.end = buf + len;
+    size_t charsmap = 0, denorm = 0;
+    const unsigned char *charsmap_p = NULL;
+#define LLAVA__PB_WANT(wt, what)                                                                                           \
+    if (wq != (wt)) {                                                                                                      \
+        rc = llava__err("%s: %s has wire type %d, expected %d", path, what, wq, wt);                                       \
+        break;                                                                                                             \
+    }
+    while (!rc && (k = llava__pb_next(&r, &f, &w, &v, &d, &dl, path)) != 0) {
+        if (k < 0) {
+            rc = -1;
+            break;
+        }
+        if (f == 5 && w == 2) { /* denormalizer_spec: refused when it has rules */
+            q.p = d;
+            q.end = d + dl;
+            while (!rc && (k = llava__pb_next(&q, &g, &wq, &vq, &dq, &dql, path)) != 0)
+                if (k < 0) rc = -1;
+                else if (g == 2 && wq == 2) denorm = dql;
+            continue;
+        }
+        if (f < 1 || f > 3) continue; /* self_test_data, unknown fields */
+        if (w != 2) {
+            rc = llava__err("%s: ModelProto field %u is not a message", path, f);
+            break;
+        }
+        q.p = d;
+        q.end = d + dl;
+        if (f == 1) {
+            if (n == cap) {
+                int nc = cap ? cap * 2 : 1024;
+                char **np = (char **)LLAVA_REALLOC(pieces, (size_t)nc * sizeof(char *));
+                if (np) pieces = np;
+                float *ns = (float *)LLAVA_REALLOC(scores, (size_t)nc * sizeof(float));
+                if (ns) scores = ns;
+                int *nt = (int *)LLAVA_REALLOC(types, (size_t)nc * sizeof(int));
+                if (nt) types = nt;
+                if (!np || !ns || !nt || n >= (1 << 24)) {
+                    rc = n >= (1 << 24) ? llava__err("%s: more than %d pieces", path, 1 << 24) : llava__err("out of memory");
+                    break;
+                }
+                cap = nc;
+            }
+            pieces[n] = NULL;
+            scores[n] = 0;
+            types[n] = LLAVA__SPM_NORMAL;
+            n++;
+            while (!rc && (k = llava__pb_next(&q, &g, &wq, &vq, &dq, &dql, path)) != 0) {
+                if (k < 0) rc = -1;
+                else if (g == 1) {
+                    LLAVA__PB_WANT(2, "SentencePiece.piece");
+                    LLAVA_FREE(pieces[n - 1]);
+                    pieces[n - 1] = (char *)LLAVA_MALLOC(dql + 1);
+                    if (!pieces[n - 1]) rc = llava__err("out of memory");
+                    else {
+                        if (dql) memcpy(pieces[n - 1], dq, dql);
+                        pieces[n - 1][dql] = 0;
+                        if (strlen(pieces[n - 1]) != dql) rc = llava__err("%s: piece %d holds a NUL byte", path, n - 1);
+                    }
+                } else if (g == 2) {
+                    LLAVA__PB_WANT(5, "SentencePiece.score");
+                    uint32_t bits = (uint32_t)vq;
+                    memcpy(&scores[n - 1], &bits, 4);
+                } else if (g == 3) {
+                    LLAVA__PB_WANT(0, "SentencePiece.type");
+                    types[n - 1] = vq >= 1 && vq <= 6 ? (int)vq : 0;
+                }
+            }
+        } else if (f == 2) {
+            while (!rc && (k = llava__pb_next(&q, &g, &wq, &vq, &dq, &dql, path)) != 0) {
+                if (k < 0) rc = -1;
+                else if (g == 3 || g == 24 || g == 35 || (g >= 40 && g <= 43)) {
+                    LLAVA__PB_WANT(0, "a TrainerSpec field");
+                    int iv = (int)(int32_t)(uint32_t)(vq & 0xffffffffu);
+                    if (g == 3) model_type = iv;
+                    else if (g == 24) o.treat_whitespace_as_suffix = vq != 0;
+                    else if (g == 35) o.byte_fallback = vq != 0;
+                    else if (g == 41) o.bos_id = iv;
+                    else if (g == 42) o.eos_id = iv;
+                    else if (g == 43) o.pad_id = iv;
+                    else o.unk_id = iv;
+                } else if (g == 44) {
+                    LLAVA__PB_WANT(2, "TrainerSpec.unk_surface");
+                    LLAVA_FREE(surface);
+                    surface = (char *)LLAVA_MALLOC(dql + 1);
+                    if (!surface) rc = llava__err("out of memory");
+                    else {
+                        if (dql) memcpy(surface, dq, dql);
+                        surface[dql] = 0;
+                    }
+                }
+            }
+        } else {
+            while (!rc && (k = llava__pb_next(&q, &g, &wq, &vq, &dq, &dql, path)) != 0) {
+                if (k < 0) rc = -1;
+                else if (g == 1) {
+                    LLAVA__PB_WANT(2, "NormalizerSpec.name");
+                    LLAVA_FREE(name);
+                    name = (char *)LLAVA_MALLOC(dql + 1);
+                    if (!name) rc = llava__err("out of memory");
+                    else {
+                        if (dql) memcpy(name, dq, dql);
+                        name[dql] = 0;
+                    }
+                } else if (g == 2) {
+                    LLAVA__PB_WANT(2, "NormalizerSpec.precompiled_charsmap");
+                    charsmap = dql;
+                    charsmap_p = dq;
+                } else if (g >= 3 && g <= 5) {
+                    LLAVA__PB_WANT(0, "a NormalizerSpec flag");
+                    if (g == 3) o.add_dummy_prefix = vq != 0;
+                    else if (g == 4) o.remove_extra_whitespaces = vq != 0;
+                    else o.escape_whitespaces = vq != 0;
+                }
+            }
+        }
+    }
+#undef LLAVA__PB_WANT
+    if (!rc && model_type != 1 && model_type != 2)
+        rc = llava__err("%s: sentencepiece model type %s is not supported (only BPE and UNIGRAM)", path,
+                        model_type == 3 ? "WORD" : model_type == 4 ? "CHAR" : "(unknown)");
+    o.unigram = model_type == 1;
+    if (!rc && denorm) rc = llava__err("%s: a denormalizer (precompiled_charsmap of %zu bytes) is not supported", path, denorm);
+    for (k = 0; !rc && k < n; k++) {
+        if (!pieces[k]) rc = llava__err("%s: piece %d has no string", path, k);
+        else if (!types[k]) rc = llava__err("%s: piece %d '%s' has an unknown type", path, k, pieces[k]);
+    }
+    if (!rc && o.treat_whitespace_as_suffix) rc = llava__err("%s: treat_whitespace_as_suffix is not supported", path);
+    if (!rc) {
+        o.unk_surface = surface;
+        o.charsmap = charsmap_p;
+        o.charsmap_len = charsmap;
+        t = llava__tok_from_spm((const char *const *)pieces, scores, types, n, &o);
+        if (t && (o.unk_id < 0 || o.unk_id >= n || t->spm->o.unk_id != o.unk_id)) {
+            llava__err("%s: unk_id %d is not the unknown piece", path, o.unk_id);
+            llava_tokenizer_free(t);
+            t = NULL;
+        }
+    }
+    for (k = 0; k < n; k++) LLAVA_FREE(pieces[k]);
+    LLAVA_FREE(pieces);
+    LLAVA_FREE(scores);
+    LLAVA_FREE(types);
+    LLAVA_FREE(name);
+    LLAVA_FREE(surface);
+    return t;
+}
+
+/* tokenizer.model at model_path; tokenizer_config.json, special_tokens_map.json, added_tokens.json in dir */
+static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) {
+    static const char *const names[3] = {"tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"};
+    LlavaJson js[3];
+    char *texts[3] = {NULL, NULL, NULL}, *paths[3] = {NULL, NULL, NULL};
+    const LlavaJsonNode *roots[3] = {NULL, NULL, NULL};
+    size_t n = 0;
+    int i, rc = 0;
+    LlavaTokenizer *t = NULL;
+    memset(js, 0, sizeof js);
+    char *buf = llava_read_file(model_path, LLAVA__LIMIT_JSON, &n);
+    if (!buf) return NULL;
+    if (!n) rc = llava__err("%s: empty", model_path);
+    if (!rc) t = llava__spm_parse((const unsigned char *)buf, n, model_path);
+    if (!t) rc = -1;
+    for (i = 0; i < 3 && !rc; i++) {
+        paths[i] = llava__path_join(dir, names[i]);
+        if (!paths[i]) rc = llava__err("out of memory");
+        else if (llava_file_exists(paths[i])) {
+            size_t cn = 0;
+            if (!(texts[i] = llava_read_file(paths[i], LLAVA__LIMIT_JSON, &cn)) || llava_json_parse(&js[i], texts[i], cn, paths[i])) rc = -1;
+            else if (js[i].nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", paths[i]);
+            else roots[i] = &js[i].nodes[0];
+        }
+    }
+    if (!rc) rc = llava__spm_configure(t, &js[0], roots[0], &js[1], roots[1], &js[2], roots[2], roots[0] ? paths[0] : model_path);
+    for (i = 0; i < 3; i++) {
+        llava_json_free(&js[i]);
+        LLAVA_FREE(texts[i]);
+        LLAVA_FREE(paths[i]);
+    }
+    LLAVA_FREE(buf);
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* LlavaDecoder over a tokenizer.model: the slow tokenizer's decode of an arbitrary window does not
+   compose (convert_tokens_to_string drops the window's first "▁", sentencepiece then another, special
+   tokens get spaces by position), so each push decodes the ids since an anchor and returns what follows
+   the text already returned for them (d->prefix), holding back text that ends in U+FFFD (an unfinished
+   character) and, with clean_up_tokenization_spaces, the last 3 bytes (a " n't"-style replacement may
+   still take them). An anchor is a NORMAL or USER_DEFINED piece that does not start with "▁": every rule
+   of the decode then treats what follows it the same whether the text before it is there or not, so
+   the window restarts at the last id once all text is out (not with clean_up, which rewrites across
+   tokens). llava_decoder_flush returns the rest. */
+static const char *llava__spm_stream(LlavaDecoder *d, int id, size_t *len) {
+    LlavaBuf s;
+    const char *ret = NULL;
+    const struct llava__spm *sp = d->tok->spm;
+    size_t keep;
+    int all_out;
+    memset(&s, 0, sizeof s);
+    if (d->n == d->cap) {
+        if (d->cap > (1 << 28)) {
+            llava__err("streaming decoder: too many ids");
+            return NULL;
+        }
+        int nc = d->cap ? d->cap * 2 : 16;
+        int *p = (int *)LLAVA_REALLOC(d->ids, (size_t)nc * sizeof(int));
+        if (!p) {
+            llava__err("out of memory");
+            return NULL;
+        }
+        d->ids = p;
+        d->cap = nc;
+    }
+    d->ids[d->n++] = id;
+    if (llava__spm_decode_x(d->tok, d->ids, d->n, d->skip_special, 1, &s)) goto done;
+    keep = s.n;
+    if (llava__tok_ends_fffd(&s)) keep = d->prefix_len;
+    else if (sp->clean_up) {
+        keep = s.n >= 3 ? s.n - 3 : 0;
+        while (keep > 0 && ((unsigned char)s.p[keep] & 0xC0) == 0x80) keep--;
+    }
+    if (memcmp(s.p, d->prefix ? d->prefix : "", LLAVA__MIN(d->prefix_len, s.n)) || s.n < d->prefix_len) {
+        llava__err("streaming decoder: the text of id %d does not continue the text before it", id);
+        goto done;
+    }
+    all_out = keep == s.n;
+    if (keep > d->prefix_len) {
+        ret = llava__tok_dec_ret(d, s.p + d->prefix_len, keep - d->prefix_len, len);
+        s.n = keep;
+        s.p[keep] = 0;
+        if (ret && llava__tok_dec_set_prefix(d, &s)) ret = NULL;
+        if (ret) ret = d->text;
+    } else {
+        ret = llava__tok_dec_ret(d, "", 0, len);
+    }
+    if (ret && all_out && !sp->clean_up && id < sp->n && d->tok->added_of_id[id] < 0 &&
+        (sp->type[id] == LLAVA__SPM_NORMAL || sp->type[id] == LLAVA__SPM_USER)) {
+        size_t pl;
+        const char *p = llava__tok_id_str(d->tok, id, &pl);
+        if (p && pl && !(pl >= 3 && !memcmp(p, "\xe2\x96\x81", 3))) { /* the window restarts at this anchor */
+            s.n = 0;
+            d->ids[0] = id;
+            d->n = 1;
+            if (llava__spm_decode_x(d->tok, d->ids, 1, d->skip_special, 1, &s) || llava__tok_dec_set_prefix(d, &s)) ret = NULL;
+        }
+    }
+done:
+    LLAVA_FREE(s.p);
     return ret;
 }
 

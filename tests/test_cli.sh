@@ -40,6 +40,12 @@ check judge_offline "$B/judge_offline" ""
 check answer "$B/answer" "--temp abc"
 check stage0 "$B/stage0" "clip --steps abc"
 check pipeline "sh tools/repro/pipeline.sh" "--seed abc"
+# tokenize on a SentencePiece tokenizer.model (the ids the slow LlamaTokenizer gives, tests/fixtures/tokenizer/spm)
+S=tests/fixtures/tokenizer/spm
+out=$(printf 'hello\n' | "$B/tokenize" --tokenizer $S/bf_legacy 2>&1)
+if [ "$out" = "1 271 316 569" ]; then ok "tokenize --tokenizer DIR with tokenizer.model"; else bad "tokenize on tokenizer.model: '$out'"; fi
+out=$(printf '1 271 316 569\n' | "$B/tokenize" --tokenizer $S/bf_legacy/tokenizer.model --decode --skip-special 2>&1)
+if [ "$out" = "hello" ]; then ok "tokenize --decode with a .model path"; else bad "tokenize --decode on tokenizer.model: '$out'"; fi
 # the server is built only where libmicrohttpd is
 if [ -x "$B/server" ]; then check server "$B/server" "--port abc"; else echo "skip  server: not built (no libmicrohttpd)"; fi
 

@@ -123,13 +123,17 @@ static int t_expected(const void *arg) {
     static int ids[MAXIDS], exp[MAXIDS], raw[MAXIDS], eraw[MAXIDS];
     char a[2048], b[2048];
     int i, npre = llava_tokenize(t, "", 0, 1, NULL, 0), ok = 1;
-    for (i = 0; i < g_ntexts && ok; i++) {
+    int ln, sampled = 0; /* lines with "i" cover some of the texts, the others all in order */
+    for (ln = 0; ln < g_ntexts && ok && !(sampled && !*line); ln++) {
         char *nl = strchr(line, '\n');
         LlavaJson j;
-        CHECK(nl, "%s: %d lines for %d texts", path, i, g_ntexts);
+        CHECK(nl, "%s: %d lines for %d texts", path, ln, g_ntexts);
         *nl = 0;
         CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
-        const LlavaJsonNode *r = &j.nodes[0];
+        const LlavaJsonNode *r = &j.nodes[0], *ix = llava_json_get(&j, r, "i");
+        sampled |= ix != NULL;
+        i = ix ? (int)ix->num : ln;
+        CHECK(i >= 0 && i < g_ntexts, "%s line %d: text index %d out of range", path, ln + 1, i);
         const char *text = g_text[i];
         int ne = parse_ids(llava__tok_jstr(&j, r, "ids"), exp, MAXIDS);
         int ng = llava_tokenize(t, text, g_text_len[i], 1, ids, MAXIDS);
@@ -193,6 +197,371 @@ static int t_expected(const void *arg) {
     free(all);
     llava_tokenizer_free(t);
     return ok;
+}
+
+/* --- SentencePiece tokenizer.model: sentencepiece's own encode / decode (the "sp" / "spdec" fields) --- */
+static int t_spm_raw(const void *arg) {
+    const char *name = (const char *)arg;
+    char path[600];
+    snprintf(path, sizeof path, "%s/%s", g_fix, name);
+    LlavaTokenizer *t = llava_tokenizer_load(path);
+    CHECK(t, "load: %s", llava_last_error());
+    CHECK(t->spm, "%s did not load as a sentencepiece model", path);
+    snprintf(path, sizeof path, "%s/%s/expected.jsonl", g_fix, name);
+    size_t n;
+    char *all = read_all(path, &n), *line = all;
+    CHECK(all, "cannot read %s", path);
+    static int exp[MAXIDS];
+    static int offs[1 << 16];
+    char a[2048], b[2048];
+    int i, ok = 1, npre = llava_tokenize(t, "", 0, 1, NULL, 0);
+    int ln, sampled = 0; /* lines with "i" cover some of the texts, the others all in order */
+    for (ln = 0; ln < g_ntexts && ok && !(sampled && !*line); ln++) {
+        char *nl = strchr(line, '\n');
+        LlavaJson j;
+        CHECK(nl, "%s: %d lines for %d texts", path, ln, g_ntexts);
+        *nl = 0;
+        CHECK(!llava_json_parse(&j, line, strlen(line), path), "%s", llava_last_error());
+        const LlavaJsonNode *r = &j.nodes[0], *ix = llava_json_get(&j, r, "i");
+        sampled |= ix != NULL;
+        i = ix ? (int)ix->num : ln;
+        CHECK(i >= 0 && i < g_ntexts, "%s line %d: text index %d out of range", path, ln + 1, i);
+        const char *text = g_text[i], *sps = llava__tok_jstr(&j, r, "sp"), *spdec = llava__tok_jstr(&j, r, "spdec");
+        CHECK(g_text_len[i] < sizeof offs / sizeof offs[0], "text %d too long for the test", i);
+        int ne;
+        if (sps) ne = parse_ids(sps, exp, MAXIDS);
+        else if ((sps = llava__tok_jstr(&j, r, "raw")) != NULL) ne = parse_ids(sps, exp, MAXIDS); /* the same as without special tokens */
+        else {
+            int all_ids[MAXIDS], na = parse_ids(llava__tok_jstr(&j, r, "ids"), all_ids, MAXIDS);
+            ne = na - npre;
+            CHECK(ne >= 0, "text %d: fewer ids than special tokens", i);
+            memcpy(exp, all_ids + npre, (size_t)ne * sizeof(int));
+        }
+        size_t k;
+        for (k = 0; k <= g_text_len[i]; k++) offs[k] = (int)k;
+        llava__tok_out out;
+        memset(&out, 0, sizeof out);
+        llava__spm_encode_raw(t, text, offs, g_text_len[i], t->spm->o.add_dummy_prefix, &out);
+        if (!same_ids(exp, ne, out.ids.p, (int)out.ids.n)) {
+            fmt_ids(a, sizeof a, exp, ne);
+            fmt_ids(b, sizeof b, out.ids.p, (int)out.ids.n);
+            snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\": sentencepiece encode [%s], llava.h [%s]", i, text, a, b);
+            ok = 0;
+        }
+        /* DecodeIds: the pieces of the ids through DecodePieces */
+        llava__tok_list l;
+        LlavaBuf res;
+        memset(&l, 0, sizeof l);
+        memset(&res, 0, sizeof res);
+        llava__tok_ipush(&l.off, 0);
+        int q;
+        for (q = 0; q < ne; q++) {
+            size_t pl;
+            const char *p = llava__tok_id_str(t, exp[q], &pl);
+            llava__tok_list_add(&l, p, pl);
+        }
+        llava__spm_decode_pieces(t, &l, 0, (size_t)ne, t->spm->o.add_dummy_prefix, &res);
+        llava_buf_put(&res, "", 0);
+        if (!spdec) spdec = text;
+        if (ok && strcmp(res.p, spdec)) snprintf(g_msg, sizeof g_msg, "text %d: sentencepiece decode \"%.60s\", llava.h \"%.60s\"", i, spdec, res.p), ok = 0;
+        free(res.p);
+        free(l.b.p);
+        free(l.off.p);
+        free(out.ids.p);
+        free(out.start.p);
+        free(out.end.p);
+        llava_json_free(&j);
+        line = nl + 1;
+    }
+    free(all);
+    llava_tokenizer_free(t);
+    return ok;
+}
+
+/* --- tokenizer.model: hand-made models, malformed files, the constructor from arrays --------------- */
+static void pb_varint(LlavaBuf *b, uint64_t v) {
+    do {
+        unsigned char c = (unsigned char)(v & 0x7f);
+        v >>= 7;
+        if (v) c |= 0x80;
+        llava_buf_put(b, &c, 1);
+    } while (v);
+}
+static void pb_bytes(LlavaBuf *b, unsigned field, const void *p, size_t n) {
+    pb_varint(b, (uint64_t)field << 3 | 2);
+    pb_varint(b, n);
+    llava_buf_put(b, p, n);
+}
+static void pb_int(LlavaBuf *b, unsigned field, int64_t v) {
+    pb_varint(b, (uint64_t)field << 3);
+    pb_varint(b, (uint64_t)v);
+}
+static void pb_piece(LlavaBuf *b, const char *piece, float score, int type) {
+    LlavaBuf m;
+    uint32_t bits;
+    memset(&m, 0, sizeof m);
+    pb_bytes(&m, 1, piece, strlen(piece));
+    memcpy(&bits, &score, 4);
+    pb_varint(&m, 2 << 3 | 5);
+    unsigned char le[4] = {(unsigned char)bits, (unsigned char)(bits >> 8), (unsigned char)(bits >> 16), (unsigned char)(bits >> 24)};
+    llava_buf_put(&m, le, 4);
+    if (type != 1) pb_int(&m, 3, type);
+    pb_bytes(b, 1, m.p, m.n);
+    free(m.p);
+}
+/* a small BPE model: <unk> <s> </s> ▁ a b ▁a ab (+ what `extra` asks for) */
+static void spm_model(LlavaBuf *b, int model_type, const char *charsmap, int unk, int extra) {
+    LlavaBuf ts, ns;
+    memset(b, 0, sizeof *b);
+    memset(&ts, 0, sizeof ts);
+    memset(&ns, 0, sizeof ns);
+    if (unk) pb_piece(b, "<unk>", 0, 2);
+    pb_piece(b, "<s>", 0, 3);
+    pb_piece(b, "</s>", 0, 3);
+    pb_piece(b, "\xe2\x96\x81", 0, 1);
+    pb_piece(b, "a", -0.5f, 1);
+    pb_piece(b, "b", -0.6f, 1);
+    pb_piece(b, "\xe2\x96\x81" "a", -1, 1);
+    pb_piece(b, "ab", -2, 1);
+    if (extra == 1) pb_piece(b, "<0x41>", 0, 6); /* a byte piece without byte_fallback */
+    if (extra == 2) pb_piece(b, "ab", -3, 1);    /* twice */
+    if (extra == 4) pb_piece(b, "zz", 0, 4);     /* user-defined */
+    if (model_type) pb_int(&ts, 3, model_type);
+    pb_int(&ts, 43, -1); /* pad_id -1: a 10-byte varint */
+    pb_bytes(b, 2, ts.p, ts.n);
+    pb_bytes(&ns, 1, "identity", 8);
+    if (charsmap) pb_bytes(&ns, 2, charsmap, strlen(charsmap));
+    pb_bytes(b, 3, ns.p, ns.n);
+    if (extra == 3) { /* an unknown field, skipped */
+        pb_int(b, 99, 5);
+        pb_bytes(b, 100, "xyz", 3);
+    }
+    free(ts.p);
+    free(ns.p);
+}
+static int write_bytes(const char *path, const void *p, size_t n) {
+    FILE *f = fopen(path, "wb");
+    if (!f) return -1;
+    size_t w = fwrite(p, 1, n, f);
+    fclose(f);
+    return w == n ? 0 : -1;
+}
+static int spm_fails(const LlavaBuf *b, const char *expect) {
+    CHECK(write_bytes(tmp("bad.model"), b->p, b->n) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("bad.model"));
+    if (t) llava_tokenizer_free(t);
+    CHECK(!t, "a malformed model loaded (expected an error with '%s')", expect);
+    CHECK(strstr(llava_last_error(), expect), "error '%s' does not say '%s'", llava_last_error(), expect);
+    return 1;
+}
+static int t_spm_misc(const void *arg) {
+    (void)arg;
+    LlavaBuf b;
+    int ids[64], n;
+    /* the hand-made model, as a .model path with no configuration beside it */
+    spm_model(&b, 2, NULL, 1, 3);
+    CHECK(write_bytes(tmp("small.model"), b.p, b.n) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("small.model"));
+    CHECK(t, "small.model: %s", llava_last_error());
+    /* "▁ab▁a": ▁a (score -1) wins over ab (-2), leftmost first; bos added (LlamaTokenizer's default);
+       the ids here are what sentencepiece 0.2.3 and LlamaTokenizer give for this model */
+    n = llava_tokenize(t, "ab a", 4, 1, ids, 64);
+    CHECK(n == 4 && ids[0] == 1 && ids[1] == 6 && ids[2] == 5 && ids[3] == 6, "'ab a' -> %d ids [%d %d %d %d]", n, ids[0], ids[1], ids[2], ids[3]);
+    n = llava_tokenize(t, "<s>b", 4, 0, ids, 64); /* <s> split out; legacy: "b" gets the dummy prefix */
+    CHECK(n == 3 && ids[0] == 1 && ids[1] == 3 && ids[2] == 5, "'<s>b' -> %d ids", n);
+    n = llava_tokenize(t, "xa", 2, 0, ids, 64); /* ▁ x a: x unknown */
+    CHECK(n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 4, "'xa' -> %d ids [%d %d %d]", n, ids[0], ids[1], ids[2]);
+    CHECK(llava_tokenizer_vocab_size(t) == 8 && llava_tokenizer_bos(t) == 1 && llava_tokenizer_eos(t) == 2 && llava_tokenizer_unk(t) == 0 &&
+              llava_tokenizer_pad(t) == -1,
+          "vocab %d bos %d eos %d unk %d pad %d", llava_tokenizer_vocab_size(t), llava_tokenizer_bos(t), llava_tokenizer_eos(t),
+          llava_tokenizer_unk(t), llava_tokenizer_pad(t));
+    CHECK(llava_token_id(t, "ab") == 7 && !strcmp(llava_token_str(t, 6), "\xe2\x96\x81" "a") && llava_token_is_special(t, 1) && !llava_token_is_special(t, 4),
+          "lookups");
+    int dids[4] = {1, 6, 0, 5};
+    char *d = decode(t, dids, 4, 0), *ds = decode(t, dids, 4, 1);
+    /* LlamaTokenizer (transformers 4.57) on this model: '<s> a<unk>b' and 'ab' (special tokens are kept out of
+       sentencepiece's decode, with legacy's space before them) */
+    CHECK(d && !strcmp(d, "<s> a<unk>b") && ds && !strcmp(ds, "ab"), "decode '%s' / '%s'", d ? d : "(null)", ds ? ds : "(null)");
+    free(d);
+    free(ds);
+    int bad = 8;
+    CHECK(llava_detokenize(t, &bad, 1, 0, NULL, 0) < 0 && strstr(llava_last_error(), "id 8"), "bad id: %s", llava_last_error());
+    llava_tokenizer_free(t);
+    free(b.p);
+    /* the same pieces as a Unigram model (the model type's default): the best-scoring split */
+    spm_model(&b, 0, NULL, 1, 0);
+    CHECK(write_bytes(tmp("uni.model"), b.p, b.n) == 0, "write");
+    t = llava_tokenizer_load(tmp("uni.model"));
+    CHECK(t, "uni.model: %s", llava_last_error());
+    n = llava_tokenize(t, "ab a", 4, 0, ids, 64);
+    CHECK(n == 5 && ids[0] == 3 && ids[1] == 4 && ids[2] == 5 && ids[3] == 3 && ids[4] == 4, "unigram 'ab a' -> %d ids [%d %d %d]", n, ids[0], ids[1], ids[2]);
+    n = llava_tokenize(t, "xxa", 3, 0, ids, 64); /* two unknown characters: one unk id */
+    CHECK(n == 3 && ids[0] == 3 && ids[1] == 0 && ids[2] == 4, "unigram 'xxa' -> %d ids [%d %d %d]", n, ids[0], ids[1], ids[2]);
+    llava_tokenizer_free(t);
+    free(b.p);
+    /* refused models */
+    spm_model(&b, 3, NULL, 1, 0);
+    if (!spm_fails(&b, "WORD is not supported")) return 0;
+    free(b.p);
+    spm_model(&b, 1, NULL, 1, 4);
+    if (!spm_fails(&b, "a Unigram model with user-defined pieces (1) is not supported")) return 0;
+    free(b.p);
+    spm_model(&b, 4, NULL, 1, 0);
+    if (!spm_fails(&b, "CHAR is not supported")) return 0;
+    free(b.p);
+    spm_model(&b, 2, "xxxx", 1, 0);
+    if (!spm_fails(&b, "precompiled_charsmap (4 bytes) is malformed")) return 0;
+    free(b.p);
+    spm_model(&b, 2, NULL, 0, 0);
+    if (!spm_fails(&b, "no unknown piece")) return 0;
+    free(b.p);
+    spm_model(&b, 2, NULL, 1, 1);
+    if (!spm_fails(&b, "byte_fallback is false")) return 0;
+    free(b.p);
+    spm_model(&b, 2, NULL, 1, 2);
+    if (!spm_fails(&b, "'ab' (id 8) is already defined")) return 0;
+    free(b.p);
+    /* wire-format errors */
+    memset(&b, 0, sizeof b);
+    pb_varint(&b, 1 << 3 | 3); /* a group */
+    if (!spm_fails(&b, "wire type 3")) return 0;
+    b.n = 0;
+    pb_varint(&b, 1 << 3 | 2);
+    pb_varint(&b, 1000);
+    llava_buf_put(&b, "abc", 3);
+    if (!spm_fails(&b, "runs past the end")) return 0;
+    b.n = 0;
+    llava_buf_put(&b, "\x08\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 12);
+    if (!spm_fails(&b, "over-long varint")) return 0;
+    b.n = 0;
+    llava_buf_put(&b, "\x15\x01\x02", 3); /* field 2, 32-bit, truncated */
+    if (!spm_fails(&b, "truncated 4-byte value")) return 0;
+    b.n = 0;
+    pb_int(&b, 1, 7); /* pieces as a varint */
+    if (!spm_fails(&b, "field 1 is not a message")) return 0;
+    b.n = 0;
+    llava_buf_put(&b, "", 0);
+    if (!spm_fails(&b, "empty")) return 0;
+    free(b.p);
+    /* every truncation and random edits of real models (BPE, BPE with a charsmap, Unigram): errors, never a crash */
+    int mi;
+    for (mi = 0; mi < 3; mi++) {
+        const char *mpath = mi == 2 ? "spm/unigram/tokenizer.model" : mi ? "spm/charsmap/tokenizer.model" : "spm/bf_legacy/tokenizer.model";
+        size_t sz;
+        char *src = read_all(fx(mpath), &sz);
+        CHECK(src && sz > 100, "read %s", mpath);
+        size_t cut;
+        for (cut = 0; cut < sz; cut += 1 + cut / 16) {
+            CHECK(write_bytes(tmp("cut.model"), src, cut) == 0, "write");
+            LlavaTokenizer *ft = llava_tokenizer_load(tmp("cut.model"));
+            if (ft) {
+                int buf[64];
+                llava_tokenize(ft, "hello world", 11, 1, buf, 64);
+                llava_tokenizer_free(ft);
+            }
+        }
+        uint64_t rng = 777;
+        int it;
+        for (it = 0; it < 300; it++) {
+            char *cp = (char *)malloc(sz);
+            memcpy(cp, src, sz);
+            int e;
+            for (e = 0; e < 3; e++) {
+                rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+                cp[(size_t)(rng >> 33) % sz] ^= (char)(1 + (rng >> 20) % 255);
+            }
+            CHECK(write_bytes(tmp("fuzz.model"), cp, sz) == 0, "write");
+            free(cp);
+            LlavaTokenizer *ft = llava_tokenizer_load(tmp("fuzz.model"));
+            if (ft) {
+                int buf[256], k;
+                for (k = 0; k < 40 && k < g_ntexts; k++) {
+                    int nn = llava_tokenize(ft, g_text[k * 37 % g_ntexts], g_text_len[k * 37 % g_ntexts], 1, buf, 256);
+                    if (nn > 0) {
+                        char *dd = decode(ft, buf, nn, 0);
+                        free(dd);
+                    }
+                }
+                llava_tokenizer_free(ft);
+            }
+        }
+        free(src);
+    }
+    /* streaming a long run of ids (texts back to back with their special tokens): the pieces add up to
+       the decode of all of them, with and without special tokens, for every tokenizer.model fixture */
+    static const char *dirs[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_maps", "spm/charsmap", "spm/unigram"};
+    size_t di;
+    for (di = 0; di < sizeof dirs / sizeof dirs[0]; di++) {
+        LlavaTokenizer *st = llava_tokenizer_load(fx(dirs[di]));
+        CHECK(st, "%s: %s", dirs[di], llava_last_error());
+        static int all[1 << 17];
+        int na = 0, q, skip;
+        for (q = 0; q < g_ntexts && na < (1 << 17) - 4096; q++) {
+            int k = llava_tokenize(st, g_text[q], g_text_len[q], 1, all + na, (1 << 17) - na);
+            CHECK(k >= 0, "%s: text %d: %s", dirs[di], q, llava_last_error());
+            na += k;
+        }
+        for (skip = 0; skip < 2; skip++) {
+            char *whole = decode(st, all, na, skip);
+            if (!skip && st->spm->legacy) { /* the documented exception: legacy's space before special tokens moves */
+                LlavaBuf w;
+                memset(&w, 0, sizeof w);
+                CHECK(!llava__spm_decode_x(st, all, na, 0, 1, &w), "%s", llava_last_error());
+                size_t x, y, nw = strlen(whole);
+                for (x = 0, y = 0; x < w.n || y < nw;) { /* the same text but for spaces */
+                    while (x < w.n && w.p[x] == ' ') x++;
+                    while (y < nw && whole[y] == ' ') y++;
+                    CHECK((x < w.n) == (y < nw) && (x == w.n || w.p[x] == whole[y]), "%s: the stream's text is not the decode's but for spaces", dirs[di]);
+                    if (x < w.n) x++, y++;
+                }
+                free(whole);
+                whole = w.p;
+            }
+            LlavaDecoder sd;
+            LlavaBuf acc;
+            memset(&acc, 0, sizeof acc);
+            llava_buf_put(&acc, "", 0);
+            llava_decoder_init(&sd, st, skip);
+            for (q = 0; q < na; q++) {
+                size_t len;
+                const char *p = llava_decoder_push(&sd, all[q], &len);
+                CHECK(p, "%s: streaming id %d: %s", dirs[di], q, llava_last_error());
+                llava_buf_put(&acc, p, len);
+            }
+            size_t len;
+            const char *p = llava_decoder_flush(&sd, &len);
+            if (p) llava_buf_put(&acc, p, len);
+            CHECK(whole && !strcmp(acc.p, whole), "%s: %d ids streamed (skip_special %d) differ from their decode", dirs[di], na, skip);
+            llava_decoder_free(&sd);
+            free(acc.p);
+            free(whole);
+        }
+        llava_tokenizer_free(st);
+    }
+    /* the constructor from arrays (what a GGUF "llama" tokenizer holds) gives the same tokenizer */
+    t = llava_tokenizer_load(fx("spm/nobf"));
+    CHECK(t, "spm/nobf: %s", llava_last_error());
+    int np = t->spm->n, i;
+    const char **pieces = (const char **)malloc((size_t)np * sizeof *pieces);
+    int *types = (int *)malloc((size_t)np * sizeof(int));
+    for (i = 0; i < np; i++) {
+        size_t l;
+        pieces[i] = llava__spm_piece_str(t, i, &l);
+        types[i] = t->spm->type[i];
+    }
+    LlavaTokenizer *t2 = llava__tok_from_spm(pieces, t->spm->score, types, np, &t->spm->o);
+    CHECK(t2, "from arrays: %s", llava_last_error());
+    CHECK(!llava__spm_configure(t2, NULL, NULL, NULL, NULL, NULL, NULL, "arrays"), "configure: %s", llava_last_error());
+    static int a1[MAXIDS], a2[MAXIDS];
+    for (i = 0; i < g_ntexts; i++) {
+        int n1 = llava_tokenize(t, g_text[i], g_text_len[i], 1, a1, MAXIDS), n2 = llava_tokenize(t2, g_text[i], g_text_len[i], 1, a2, MAXIDS);
+        CHECK(same_ids(a1, n1, a2, n2), "text %d \"%.60s\": the tokenizer from arrays encodes it differently", i, g_text[i]);
+    }
+    free(pieces);
+    free(types);
+    llava_tokenizer_free(t2);
+    llava_tokenizer_free(t);
+    return 1;
 }
 
 /* --- the trainer: same files as the committed ones (which tokenizers encoded for the fixtures) ---- */
@@ -266,11 +635,11 @@ static int t_trainer_scripts(const void *arg) {
 
 /* --- conversation templates against the original code ------------------------------------------ */
 static int t_templates(const void *arg) {
-    (void)arg;
+    const char *file = arg ? (const char *)arg : "templates.json";
     size_t n;
-    char *s = read_all(fx("templates.json"), &n);
+    char *s = read_all(fx(file), &n);
     LlavaJson j;
-    CHECK(s && !llava_json_parse(&j, s, n, "templates.json"), "cannot read templates.json: %s", llava_last_error());
+    CHECK(s && !llava_json_parse(&j, s, n, file), "cannot read %s: %s", file, llava_last_error());
     const LlavaJsonNode *c;
     int k = 0, checked_labels = 0, ok = 1;
     for (c = llava_json_first(&j, &j.nodes[0]); c && ok; c = llava_json_next(&j, c), k++) {
@@ -834,6 +1203,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     static const char *names[] = {"sp_first", "sp_always", "sp_normalizer", "bl_gpt2", "bl_llama3", "bl_qwen2", "trained"};
+    static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps", "spm/charsmap", "spm/unigram"};
     char title[200];
     size_t i;
     if (load_texts()) {
@@ -843,6 +1213,13 @@ int main(int argc, char **argv) {
         for (i = 0; i < sizeof names / sizeof names[0]; i++) {
             snprintf(title, sizeof title, "%s: %d texts, ids/decode/skip_special/streaming identical to tokenizers", names[i], g_ntexts);
             run(title, t_expected, names[i]);
+        }
+        for (i = 0; i < sizeof spm_names / sizeof spm_names[0]; i++) {
+            snprintf(title, sizeof title, "%s (tokenizer.model): expected.jsonl's texts, ids/decode/skip_special/streaming identical to the slow LlamaTokenizer",
+                     spm_names[i]);
+            run(title, t_expected, spm_names[i]);
+            snprintf(title, sizeof title, "%s: expected.jsonl's texts, encode and decode identical to sentencepiece", spm_names[i]);
+            run(title, t_spm_raw, spm_names[i]);
         }
     }
     run("normalizers: NFC, NFD, NFKC, NFKD, Lowercase of known strings, with each byte's alignment", t_normalizers, NULL);
@@ -858,10 +1235,14 @@ int main(int argc, char **argv) {
         llava_json_free(&g_utexts);
     }
     run("qwen2_seq: Strip, NFKD, StripAccents, Lowercase, NFC in a Sequence: ids/token starts/decode identical to tokenizers", t_unicode_seq, NULL);
+    run("tokenizer.model: hand-made BPE/Unigram models, refused and malformed files, fuzzing, long streams, the constructor from arrays", t_spm_misc,
+        NULL);
     run("trainer reproduces trained/ (vocab 1000) and tokenizers encodes it the same", t_trainer, "trained");
     run("trainer reproduces tiny600/ (vocab 600, <image> = 599)", t_trainer, "tiny600");
     run("trainer: no piece joins two scripts (letters, digits and punctuation apart)", t_trainer_scripts, NULL);
     run("templates: text, ids and labels equal the original LLaVA code / chat template", t_templates, NULL);
+    run("templates (tokenizer.model, legacy and not): text, ids and labels equal the original LLaVA code / chat template", t_templates,
+        "spm/templates.json");
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
     run("templates: a conversation continued turn by turn", t_template_continue, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
