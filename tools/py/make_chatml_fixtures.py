@@ -26,7 +26,8 @@ Also tests/fixtures/chatml/tiny-chatml.gguf: a tiny random LLaMA (F16, untied lm
 test tokenizer (tokenizer.ggml.*, eos <|im_end|>) and SmolLM2's chat template, written as
 convert_hf_to_gguf.py writes a LlamaForCausalLM; and tiny-chatml.json, its greedy answers from
 transformers' generate with eos_token_id [<|im_end|>, <|endoftext|>] (as Qwen2-Instruct's
-generation_config.json lists them) for prompts rendered with the template's default system message.
+generation_config.json lists them) for prompts rendered with the template's default system message
+(also as tiny-chatml.expected.tsv for tests/test_chat.sh).
 The lm_head rows of <|im_end|> and <|endoftext|> are set (from the model's own final hidden states) so
 that one answer ends on each.
 
@@ -251,6 +252,11 @@ def make_model():
         json.dump({"versions": {"transformers": transformers.__version__, "torch": torch.__version__, "gguf": gguf.__version__ if hasattr(gguf, "__version__") else "",
                                 "numpy": np.__version__}, "max_new_tokens": MAX_NEW, "answers": expected}, f, ensure_ascii=False, indent=1)
         f.write("\n")
+    # the same for the shell test: decode count, prompt and answer per line, tab-separated
+    with open(os.path.join(OUT, "tiny-chatml.expected.tsv"), "w", encoding="utf-8") as f:
+        for e in expected:
+            assert not any(c in e["prompt"] + e["text"] for c in "\t\n\r"), e
+            f.write(f"{len(e['ids'])}\t{e['prompt']}\t{e['text']}\n")
     for e in expected:
         print(e)
 
