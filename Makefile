@@ -104,6 +104,7 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_unicode_fixtures.py
 	$(PYTHON) tools/py/make_gguf_fixtures.py
 	$(PYTHON) tools/py/make_gguftok_fixtures.py
+	$(PYTHON) tools/py/make_chatml_fixtures.py
 	$(PYTHON) tools/py/check_saved_checkpoints.py
 
 # figures as ratios measured in one run; writes bench.json. PyTorch's and tokenizers' figures are added

@@ -12182,7 +12182,9 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
        text and to ids with the training label mask.
        Reference: haotian-liu/LLaVA llava/conversation.py (get_prompt, SeparatorStyle.TWO / PLAIN),
        llava/train/train.py (preprocess_multimodal, preprocess_v1, preprocess_plain),
-       llava/mm_utils.py (tokenizer_image_token); the llava-1.5-*-hf chat template.
+       llava/mm_utils.py (tokenizer_image_token); the llava-1.5-*-hf chat template; for chatml the chat
+       templates of Qwen2-Instruct, SmolLM2-Instruct and llava-onevision-*-hf, LLaVA-NeXT's
+       llava/train/train.py (preprocess_qwen).
    ------------------------------------------------------------------------------------------------ */
 static const char *const llava__tpl_names[LLAVA_TEMPLATE_COUNT] = {"llava_hf", "vicuna_v1", "llava_v1", "plain", "chatml"};
 static const char *const llava__tpl_system[LLAVA_TEMPLATE_COUNT] = {
