@@ -1,5 +1,6 @@
 /* chat: talk with a LLaVA model about an image, or with a language model alone (a GGUF text model), from the
-   terminal (chat --help). The image is encoded once, the context keeps the conversation. Build: cc -O2 -march=native -fopenmp -o chat examples/chat.c -lm */
+   terminal (chat --help). The image is encoded once, the context keeps the conversation.
+   Build: cc -O2 -march=native -fopenmp -o chat examples/chat.c -lm */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
@@ -116,7 +117,8 @@ static int turn(Chat *ch, const char *text) {
            answer ("<|im_end|>\n", "</s>"): the next turn starts past it. A space or newline alone is left to the
            next turn's text, whose first word a SentencePiece tokenizer writes with it. */
         const char *end = llava_template_answer_end(ch->tmpl);
-        int m = stopped || !n_out ? 0 : 1, n_end = end[strspn(end, " \n")] ? llava_tokenize(ch->tok, end, strlen(end), 0, out + n_out, 16) : 0;
+        int m = stopped || !n_out ? 0 : 1; /* out[n_out - 1], unless it is a stop token (the end written below stands for it) */
+        const int n_end = end[strspn(end, " \n")] ? llava_tokenize(ch->tok, end, strlen(end), 0, out + n_out, 16) : 0;
         if (n_end > 0) m += n_end;
         t = cli_now();
         if (m > 0 && llava_eval_features(ch->c, out + n_out - 1 + stopped, m, NULL, 0, NULL) < 0) rc = LLAVA_ERR;
