@@ -461,12 +461,19 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
    llava_hf:  the llava-1.5-*-hf chat template: "USER: <image>\n{q} ASSISTANT: {a} USER: ... ASSISTANT:"
    vicuna_v1: LLaVA-1.5's conv_vicuna_v1 (system, "USER: {q} ASSISTANT: {a}</s>")
    llava_v1:  the original LLaVA's conv_llava_v1 (same layout, "human" system prompt)
-   plain:     stage-1 pretraining: "<image>{caption}\n" */
+   plain:     stage-1 pretraining: "<image>{caption}\n"
+   chatml:    "<|im_start|>{role}\n{text}<|im_end|>\n" per message, the generation prompt
+              "<|im_start|>assistant\n": the chat templates of Qwen2-Instruct and SmolLM2-Instruct, and
+              LLaVA-OneVision's (a user message's "<image>" marks become "<image>\n" before its text).
+              The template writes the messages it is given and no others: Qwen2's and SmolLM2's Jinja
+              templates add a system message of their own when the first message is not one, so a
+              program passes that one itself (llava_template_detect finds it in the model's template). */
 typedef enum {
     LLAVA_TEMPLATE_LLAVA_HF = 0,
     LLAVA_TEMPLATE_VICUNA_V1,
     LLAVA_TEMPLATE_LLAVA_V1,
     LLAVA_TEMPLATE_PLAIN,
+    LLAVA_TEMPLATE_CHATML,
     LLAVA_TEMPLATE_COUNT
 } LlavaTemplate;
 
@@ -502,6 +509,25 @@ LLAVADEF int llava_template_tokenize(const LlavaTokenizer *tok, LlavaTemplate t,
    the count or -1. */
 LLAVADEF int llava_template_continue(const LlavaTokenizer *tok, LlavaTemplate t, const LlavaMessage *msgs, int n_done, int n_msgs,
                                      int image_id, int image_repeat, int *ids, int max_ids);
+/* The text a template writes right after an assistant answer: its end token and separator ("</s>",
+   "<|im_end|>\n", " " for llava_hf, "\n" for plain); "" for an unknown template. A program that
+   generated an answer evaluates it before the next turn, so that the context holds what the template
+   writes (llava_template_continue starts past it). */
+LLAVADEF const char *llava_template_answer_end(LlavaTemplate t);
+/* The Jinja chat template a model ships: a GGUF file's tokenizer.chat_template, or, for a directory
+   (or a file in it, e.g. tokenizer.json), tokenizer_config.json's "chat_template" (a string, or the
+   entry named "default" of a list of {name, template}), else chat_template.json's, else
+   chat_template.jinja. Returns a string to release with llava_free_string, or NULL (with
+   llava_last_error()) when there is none. */
+LLAVADEF char *llava_chat_template_read(const char *path);
+/* Which LlavaTemplate a Jinja chat template writes, recognized from its text: "<|im_start|>" and
+   "<|im_end|>" -> chatml (Qwen2, Qwen2.5, SmolLM2, LLaVA-OneVision); "ASSISTANT:" with LLaVA-1.5's
+   system prompt -> vicuna_v1, with the original's -> llava_v1, without one -> llava_hf. -1 when none
+   fits (NULL or another format). With default_system given, *default_system receives the system
+   message the Jinja template adds when the conversation has none (a chatml template's string literal
+   "<|im_start|>system\n...<|im_end|>", e.g. Qwen2's "You are a helpful assistant"), as a string to
+   release with llava_free_string, or NULL when it adds none. */
+LLAVADEF int llava_template_detect(const char *chat_template, char **default_system);
 
 /* --- utilities -----------------------------------------------------------------------------------
    What the library itself uses to read its files, public for the programs around it (training data,
@@ -13544,9 +13570,11 @@ LLAVADEF int llava_bpe_train(const char *corpus, size_t len, const LlavaBpeTrain
        text and to ids with the training label mask.
        Reference: haotian-liu/LLaVA llava/conversation.py (get_prompt, SeparatorStyle.TWO / PLAIN),
        llava/train/train.py (preprocess_multimodal, preprocess_v1, preprocess_plain),
-       llava/mm_utils.py (tokenizer_image_token); the llava-1.5-*-hf chat template.
+       llava/mm_utils.py (tokenizer_image_token); the llava-1.5-*-hf chat template; for chatml the chat
+       templates of Qwen2-Instruct, SmolLM2-Instruct and llava-onevision-*-hf, LLaVA-NeXT's
+       llava/train/train.py (preprocess_qwen).
    ------------------------------------------------------------------------------------------------ */
-static const char *const llava__tpl_names[LLAVA_TEMPLATE_COUNT] = {"llava_hf", "vicuna_v1", "llava_v1", "plain"};
+static const char *const llava__tpl_names[LLAVA_TEMPLATE_COUNT] = {"llava_hf", "vicuna_v1", "llava_v1", "plain", "chatml"};
 static const char *const llava__tpl_system[LLAVA_TEMPLATE_COUNT] = {
     "",
     /* conv_vicuna_v1 (LLaVA-1.5) */
@@ -13555,7 +13583,7 @@ static const char *const llava__tpl_system[LLAVA_TEMPLATE_COUNT] = {
     /* conv_llava_v1 */
     "A chat between a curious human and an artificial intelligence assistant. "
     "The assistant gives helpful, detailed, and polite answers to the human's questions.",
-    ""};
+    "", ""};
 
 LLAVADEF int llava_template_from_name(const char *name) {
     int i;
@@ -13625,6 +13653,44 @@ static void llava__tpl_put_multimodal(LlavaBuf *o, const char *text) {
     LLAVA_FREE(t.p);
 }
 
+/* chatml (Qwen2-Instruct's and SmolLM2-Instruct's chat templates, whose Jinja writes
+   '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' per message and
+   '<|im_start|>assistant\n' as the generation prompt). A user message with "<image>" marks is written
+   as llava-onevision-hf's chat template writes its image parts: "<image>\n" per image, then the text
+   (stripped, as the marks' newline goes with them). No default system message is added (see
+   LLAVA_TEMPLATE_CHATML). The supervised span of an answer is its text and "<|im_end|>": the tokens the
+   model generates before it stops. LLaVA-NeXT's preprocess_qwen supervises those too, and beside them
+   each message's "<|im_start|>" and the "\n" after "<|im_end|>", which a model never generates within
+   an answer; they are left out here. */
+static int llava__tpl_render_chatml(const LlavaMessage *msgs, int n, int gen, LlavaBuf *o, llava__tok_ints *spans) {
+    static const char *const role_name[3] = {"system", "user", "assistant"}; /* LLAVA__ROLE_*; "human"/"gpt" as user/assistant */
+    int i, k;
+    for (i = 0; i < n; i++) {
+        const int r = llava__tpl_role(msgs[i].role);
+        llava_buf_puts(o, "<|im_start|>");
+        llava_buf_puts(o, role_name[r]);
+        llava_buf_puts(o, "\n");
+        if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n);
+        if (r == LLAVA__ROLE_USER && strstr(msgs[i].text, "<image>")) {
+            LlavaBuf tx;
+            size_t a, b;
+            memset(&tx, 0, sizeof tx);
+            const int im = llava__tpl_without_image(msgs[i].text, &tx);
+            for (k = 0; k < im; k++) llava_buf_puts(o, "<image>\n");
+            llava__tpl_strip(tx.p ? tx.p : "", tx.n, &a, &b);
+            llava_buf_put(o, tx.p ? tx.p + a : "", b - a);
+            LLAVA_FREE(tx.p);
+        } else {
+            llava_buf_puts(o, msgs[i].text);
+        }
+        llava_buf_puts(o, "<|im_end|>");
+        if (r == LLAVA__ROLE_ASSISTANT) llava__tok_ipush(spans, (int)o->n);
+        llava_buf_puts(o, "\n");
+    }
+    if (gen) llava_buf_puts(o, "<|im_start|>assistant\n");
+    return o->oom || spans->oom ? llava__err("out of memory") : 0;
+}
+
 /* renders msgs; spans receives [start, end) byte pairs of each assistant answer and its end token */
 static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, int gen, const char *sample, LlavaBuf *o, llava__tok_ints *spans) {
     int i, k = 0;
@@ -13655,6 +13721,7 @@ static int llava__tpl_render(LlavaTemplate t, const LlavaMessage *msgs, int n, i
         }
         return o->oom || spans->oom ? llava__err("out of memory") : 0;
     }
+    if (t == LLAVA_TEMPLATE_CHATML) return llava__tpl_render_chatml(msgs, n, gen, o, spans);
     if (t == LLAVA_TEMPLATE_LLAVA_HF) {
         /* {role.upper()}: {"<image>\n" per image}{text} , assistant text in {% generation %} */
         for (i = 0; i < n; i++) {
@@ -13833,6 +13900,123 @@ LLAVADEF int llava_template_continue(const LlavaTokenizer *tok, LlavaTemplate t,
     llava_free_string(now);
     llava_free_string(before);
     return n;
+}
+
+LLAVADEF const char *llava_template_answer_end(LlavaTemplate t) {
+    static const char *const end[LLAVA_TEMPLATE_COUNT] = {" ", "</s>", "</s>", "\n", "<|im_end|>\n"};
+    return (int)t >= 0 && t < LLAVA_TEMPLATE_COUNT ? end[t] : "";
+}
+
+/* --- a model's own chat template: read it, and tell which of the templates above it writes ----------- */
+/* tokenizer_config.json's (or chat_template.json's) "chat_template": a string, or transformers' list of
+   {"name", "template"} from which apply_chat_template takes "default" */
+static char *llava__tpl_json_template(const char *path) {
+    size_t n = 0;
+    char *text = llava_read_file(path, (size_t)64 << 20, &n), *r = NULL;
+    LlavaJson j;
+    if (!text) return NULL;
+    if (!llava_json_parse(&j, text, n, path)) {
+        const LlavaJsonNode *ct = llava_json_get(&j, &j.nodes[0], "chat_template"), *x;
+        if (ct && ct->type == LLAVA_JSON_STR) r = llava__strdup(ct->str);
+        for (x = ct && ct->type == LLAVA_JSON_ARR ? llava_json_first(&j, ct) : NULL; x && !r; x = llava_json_next(&j, x)) {
+            const LlavaJsonNode *nm = llava_json_get(&j, x, "name"), *tp = llava_json_get(&j, x, "template");
+            if (nm && nm->type == LLAVA_JSON_STR && !strcmp(nm->str, "default") && tp && tp->type == LLAVA_JSON_STR) r = llava__strdup(tp->str);
+        }
+        llava_json_free(&j);
+    }
+    LLAVA_FREE(text);
+    return r;
+}
+
+LLAVADEF char *llava_chat_template_read(const char *path) {
+    if (!path) {
+        llava__err("llava_chat_template_read: no path");
+        return NULL;
+    }
+    if (llava__tok_is_gguf(path)) {
+        llava__gguf g;
+        const char *s = NULL;
+        size_t len = 0;
+        char *r = NULL;
+        memset(&g, 0, sizeof g);
+        if (llava__gguf_open(&g, path) != LLAVA_OK) return NULL;
+        const int got = llava__gguf_str(&g, "tokenizer.chat_template", &s, &len);
+        if (got == 1 && !(r = llava__strndup((const unsigned char *)s, len))) llava__err("out of memory");
+        else if (got == 0) llava__err("%s: no tokenizer.chat_template", path);
+        llava__gguf_close(&g);
+        return r;
+    }
+    /* a directory, or a .json file in it (tokenizer.json), or a .jinja file */
+    const size_t pn = strlen(path);
+    char *dir = llava__strdup(path), *r = NULL;
+    int i = 0;
+    if (!dir) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    if (pn > 6 && !strcmp(path + pn - 6, ".jinja")) {
+        size_t n = 0;
+        if ((r = llava_read_file(path, (size_t)64 << 20, &n)) && strlen(r) != n) LLAVA_FREE(r), r = NULL; /* no NUL inside */
+        i = 3;
+    } else if (pn > 5 && !strcmp(path + pn - 5, ".json")) {
+        char *slash = strrchr(dir, '/');
+        if (slash) slash[1] = 0;
+        else strcpy(dir, ".");
+    }
+    static const char *const files[3] = {"tokenizer_config.json", "chat_template.json", "chat_template.jinja"};
+    for (; i < 3 && !r; i++) {
+        char *f = llava__path_join(dir, files[i]);
+        size_t n = 0;
+        if (f && i < 2) r = llava__tpl_json_template(f);
+        else if (f && (r = llava_read_file(f, (size_t)64 << 20, &n)) && strlen(r) != n) LLAVA_FREE(r), r = NULL; /* no NUL inside */
+        LLAVA_FREE(f);
+    }
+    if (!r) llava__err("%s: no chat template (tokenizer_config.json's chat_template, chat_template.json or chat_template.jinja)", path);
+    LLAVA_FREE(dir);
+    return r;
+}
+
+/* the default system message of a chatml template: the first Jinja string literal that starts with
+   "<|im_start|>system\n" and holds "<|im_end|>", unescaped as Python string literals are */
+static char *llava__tpl_default_system(const char *s) {
+    const char *p = s;
+    static const char head[] = "<|im_start|>system\n";
+    for (; (p = strstr(p, "<|im_start|>system")); p++) {
+        const char q = p > s ? p[-1] : 0;
+        if (q != '\'' && q != '"') continue;
+        LlavaBuf lit;
+        const char *c;
+        memset(&lit, 0, sizeof lit);
+        for (c = p; *c && *c != q; c++) {
+            if (*c != '\\' || !c[1]) {
+                llava_buf_put(&lit, c, 1);
+                continue;
+            }
+            c++;
+            const char e = *c == 'n' ? '\n' : *c == 't' ? '\t' : *c == 'r' ? '\r' : *c;
+            if (e == *c && *c != '\\' && *c != '\'' && *c != '"') llava_buf_put(&lit, c - 1, 1); /* Python keeps unknown escapes */
+            llava_buf_put(&lit, &e, 1);
+        }
+        llava_buf_put(&lit, "", 0);
+        const char *end = *c && lit.p && !strncmp(lit.p, head, sizeof head - 1) ? strstr(lit.p, "<|im_end|>") : NULL;
+        char *r = end ? llava__strndup((const unsigned char *)lit.p + sizeof head - 1, (size_t)(end - lit.p) - (sizeof head - 1)) : NULL;
+        LLAVA_FREE(lit.p);
+        if (r) return r;
+    }
+    return NULL;
+}
+
+LLAVADEF int llava_template_detect(const char *chat_template, char **default_system) {
+    int t = -1;
+    if (default_system) *default_system = NULL;
+    if (!chat_template) return llava__err("llava_template_detect: no chat template");
+    if (strstr(chat_template, "<|im_start|>") && strstr(chat_template, "<|im_end|>")) t = LLAVA_TEMPLATE_CHATML;
+    else if (strstr(chat_template, "ASSISTANT:") && strstr(chat_template, "A chat between a curious user")) t = LLAVA_TEMPLATE_VICUNA_V1;
+    else if (strstr(chat_template, "ASSISTANT:") && strstr(chat_template, "A chat between a curious human")) t = LLAVA_TEMPLATE_LLAVA_V1;
+    else if (strstr(chat_template, "ASSISTANT:")) t = LLAVA_TEMPLATE_LLAVA_HF;
+    else return llava__err("the chat template is none of chatml, vicuna_v1, llava_v1, llava_hf");
+    if (t == LLAVA_TEMPLATE_CHATML && default_system) *default_system = llava__tpl_default_system(chat_template);
+    return t;
 }
 
 /* ------------------------------------------------------------------------------------------------

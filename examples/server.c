@@ -29,15 +29,17 @@
 
 static const char usage[] =
     "usage: server --model DIR [options]\n"
-    "  --model DIR            Hugging Face LLaVA directory (config.json, safetensors, tokenizer.json)\n"
+    "  --model DIR            Hugging Face LLaVA directory (config.json, safetensors, tokenizer.json), or a GGUF\n"
+    "                         language model alone (FILE.gguf: text only, requests with images are refused)\n"
     "  --tokenizer PATH       tokenizer.json or its directory (default: the model directory)\n"
     "  --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 or :: for every interface)\n"
     "  --port N               TCP port, 0 = a free one (default 8080)\n"
     "  --slots N              answers generated at once, each with its own context (default 2)\n"
     "  --queue N              requests waiting for a slot; more are answered 503 (default 16)\n"
     "  --ctx N                context per slot in positions, at most the model's (default: the model's, at most 4096)\n"
-    "  --template NAME        llava_hf, vicuna_v1, llava_v1 or plain (default: the model's own: llava_hf for\n"
-    "                         llava-hf models, vicuna_v1 for the original layout)\n"
+    "  --template NAME        llava_hf, vicuna_v1, llava_v1, plain or chatml (default: the one the model's chat\n"
+    "                         template writes, else llava_hf for llava-hf models, vicuna_v1 for the original layout;\n"
+    "                         chatml adds the system message the model's template adds when a request has none)\n"
     "  --model-id NAME        the model's name in answers and /v1/models (default: the model directory's base name)\n"
     "  --api-key KEY          require \"Authorization: Bearer KEY\" (default: $LLAVA_API_KEY, else no key)\n"
     "  --image-dir DIR        image_url may name files under DIR, as a path or a file:// URL (default: none,\n"
@@ -52,7 +54,7 @@ static const char usage[] =
     "  --help, --version      this text; the program's version\n"
     "A request's defaults are OpenAI's: temperature 1, top_p 1, a random seed; max_tokens: as many as fit.\n"
     "Endpoints: POST /v1/chat/completions, GET /v1/models, GET /health. SIGINT or SIGTERM stops the server.\n";
-static const char *const templates[] = {"llava_hf", "vicuna_v1", "llava_v1", "plain", NULL}; /* LlavaTemplate's order */
+static const char *const templates[] = {"llava_hf", "vicuna_v1", "llava_v1", "plain", "chatml", NULL}; /* LlavaTemplate's order */
 
 #define MAX_STOP 4 /* stop sequences per request, as OpenAI allows */
 
@@ -125,6 +127,8 @@ struct Server {
     LlavaTokenizer *tok;
     const LlavaConfig *cfg;
     int tmpl, n_ctx, n_slots, queue_cap, max_tokens, max_images, max_messages, quiet;
+    char *default_system; /* chatml: the system message the model's chat template adds, or NULL */
+    int stop[2], n_stop;  /* chatml: <|im_end|> and <|endoftext|> end an answer too (Qwen2's generation_config) */
     long long max_body, max_image_bytes, max_image_pixels;
     const char *model_id, *api_key;
     char *image_dir; /* resolved, or NULL */
@@ -346,6 +350,7 @@ static int read_messages(const Server *srv, const LlavaJson *j, const LlavaJsonN
                     snprintf(param, sizeof param, "messages[%d].content[%d].image_url.url", k, q);
                     if (!url || url->type != LLAVA_JSON_STR) rc = fail(e, 400, "invalid_type", param, "%s must be a string", param);
                     else if (strcmp(r, "user")) rc = fail(e, 400, "invalid_value", param, "images are taken in user messages only");
+                    else if (srv->cfg->text_only) rc = fail(e, 400, "invalid_value", param, "the model is a language model alone: it takes no images");
                     else if (job->n_images == srv->max_images)
                         rc = fail(e, 400, "too_many_images", param, "more than %d images in one request", srv->max_images);
                     if (!rc) {
@@ -433,14 +438,16 @@ static int read_request(Server *srv, const char *body, size_t n, Job *job, ApiEr
 
     /* the conversation -> prompt ids, as chat makes them: llava_template_tokenize with a generation prompt */
     n_msgs = msgs->count;
-    lm = (LlavaMessage *)cli_xcalloc((size_t)n_msgs, sizeof *lm);
+    lm = (LlavaMessage *)cli_xcalloc((size_t)n_msgs + 1, sizeof *lm);
     texts = (LlavaBuf *)cli_xcalloc((size_t)n_msgs, sizeof *texts);
-    if ((rc = read_messages(srv, &j, msgs, job, lm, texts, e)) < 0) goto done;
+    if ((rc = read_messages(srv, &j, msgs, job, lm + 1, texts, e)) < 0) goto done;
+    LlavaMessage *conv = lm + 1; /* lm[0]: room for the system message the model's chat template adds to a conversation without one */
+    if (srv->default_system && n_msgs > 0 && strcmp(conv[0].role, "system")) lm[0] = (LlavaMessage){"system", srv->default_system}, conv = lm, n_msgs++;
     const LlavaConfig *cfg = srv->cfg;
-    const int repeat = cfg->image_token_expands ? 1 : llava_image_tokens(srv->m), id = cfg->image_token_id;
-    int n_ids = llava_template_tokenize(srv->tok, srv->tmpl, lm, n_msgs, 1, id, repeat, "request", NULL, NULL, 0);
+    const int repeat = cfg->image_token_expands || cfg->text_only ? 1 : llava_image_tokens(srv->m), id = cfg->image_token_id;
+    int n_ids = llava_template_tokenize(srv->tok, srv->tmpl, conv, n_msgs, 1, id, repeat, "request", NULL, NULL, 0);
     if (n_ids > 0) job->ids = (int *)cli_xmalloc((size_t)n_ids * sizeof(int));
-    if (n_ids <= 0 || llava_template_tokenize(srv->tok, srv->tmpl, lm, n_msgs, 1, id, repeat, "request", job->ids, NULL, n_ids) != n_ids) {
+    if (n_ids <= 0 || llava_template_tokenize(srv->tok, srv->tmpl, conv, n_msgs, 1, id, repeat, "request", job->ids, NULL, n_ids) != n_ids) {
         rc = fail(e, 400, "invalid_value", "messages", "%s", n_ids == 0 ? "the conversation is empty" : llava_last_error());
         goto done;
     }
@@ -462,7 +469,7 @@ static int read_request(Server *srv, const char *body, size_t n, Job *job, ApiEr
     const int fit = srv->n_ctx - job->n_prompt + 1;
     job->max_new = max_tokens ? (max_tokens < fit ? max_tokens : fit) : (srv->max_tokens < fit ? srv->max_tokens : fit);
 done:
-    for (int k = 0; texts && k < n_msgs; k++) llava_buf_free(&texts[k]);
+    for (int k = 0; texts && k < msgs->count; k++) llava_buf_free(&texts[k]);
     free(texts), free(lm);
     llava_json_free(&j);
     return rc < 0 ? -1 : 0;
@@ -518,6 +525,7 @@ typedef struct {
     LlavaBuf text;  /* the answer so far, cut at a stop sequence */
     size_t emitted; /* bytes of text streamed */
     int stopped;    /* a stop sequence was found */
+    int ended;      /* a token that ends an answer besides the model's EOS (Server.stop) */
 } Gen;
 
 /* the earliest stop sequence in text, looking only where the last piece could have completed one */
@@ -560,7 +568,8 @@ static int on_token(int token, void *user) {
     const size_t before = g->text.n;
     if (s && len) llava_buf_put(&g->text, s, len), find_stop(g, before);
     emit(g, g->stopped);
-    return g->stopped || atomic_load(&g->job->cancel);
+    for (int k = 0; k < g->srv->n_stop; k++) g->ended |= token == g->srv->stop[k];
+    return g->stopped || g->ended || atomic_load(&g->job->cancel);
 }
 
 static void run_job(Slot *slot, Job *job) {
@@ -582,7 +591,7 @@ static void run_job(Slot *slot, Job *job) {
     for (int k = 0; n_out && k < cfg->n_eos; k++) eos |= out[n_out - 1] == cfg->eos_ids[k];
     pthread_mutex_lock(&srv->lock);
     atomic_store(&job->n_answer, n_out);
-    job->finish = g.stopped || eos || n_out < job->max_new ? "stop" : "length";
+    job->finish = g.stopped || g.ended || eos || n_out < job->max_new ? "stop" : "length";
     if (rc != LLAVA_OK) {
         job->failed = 1;
         fail(&job->err, 500, "generation_failed", NULL, "generation failed: %s", llava_last_error());
@@ -908,7 +917,16 @@ int main(int argc, char **argv) {
     if (n_ctx == 0 || n_ctx > srv.cfg->text_max_pos) n_ctx = n_ctx == 0 && srv.cfg->text_max_pos > 4096 ? 4096 : srv.cfg->text_max_pos;
     srv.n_ctx = n_ctx;
     if (!srv.max_tokens) srv.max_tokens = n_ctx;
+    char *jinja = llava_chat_template_read(tok_path ? tok_path : model_dir);
+    const int detected = llava_template_detect(jinja, &srv.default_system);
+    if (srv.tmpl < 0 && detected >= 0) srv.tmpl = detected;
     if (srv.tmpl < 0) srv.tmpl = srv.cfg->image_token_id < 0 ? LLAVA_TEMPLATE_VICUNA_V1 : LLAVA_TEMPLATE_LLAVA_HF; /* original layout: -200 */
+    if (srv.tmpl != LLAVA_TEMPLATE_CHATML) llava_free_string(srv.default_system), srv.default_system = NULL;
+    llava_free_string(jinja);
+    for (int k = 0; srv.tmpl == LLAVA_TEMPLATE_CHATML && k < 2; k++) {
+        const int id = llava_token_id(srv.tok, k ? "<|endoftext|>" : "<|im_end|>");
+        if (id >= 0) srv.stop[srv.n_stop++] = id;
+    }
     char *base = NULL;
     if (!srv.model_id) { /* the directory's last component, trailing slashes aside */
         base = cli_xstrdup(model_dir);
@@ -963,7 +981,7 @@ int main(int argc, char **argv) {
     MHD_stop_daemon(d);
     close(fd);
     for (int i = 0; i < srv.n_slots; i++) pthread_join(srv.slots[i].thread, NULL), llava_context_free(srv.slots[i].ctx);
-    free(srv.slots), free(base), free(srv.image_dir);
+    free(srv.slots), free(base), free(srv.image_dir), llava_free_string(srv.default_system);
     llava_tokenizer_free(srv.tok);
     llava_model_free(srv.m);
     return 0;

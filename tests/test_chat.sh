@@ -9,6 +9,7 @@ SIMPLE=$(dirname "$CHAT")/simple
 M=tests/fixtures/models/tiny_hf4
 TOK=tests/fixtures/tokenizer/tiny600
 IMG=tests/fixtures/images/rgb_97x61.png
+G=tests/fixtures/chatml/tiny-chatml.gguf
 T=$(mktemp -d /tmp/llava-chat-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 pass=0; fail=0
@@ -81,7 +82,24 @@ bad "chat --max-tokens 12x" "^chat: --max-tokens: '12x' is not a whole number" -
 bad "chat --template nope" "^chat: --template: 'nope' is not one of llava_hf|vicuna_v1|llava_v1|plain" --model $M --image $IMG --template nope
 bad "chat --bogus-option" "^chat: unknown option '--bogus-option' (see chat --help)" --model $M --image $IMG --bogus-option
 bad "chat --temp without a value" "^chat: --temp needs a value" --model $M --image $IMG --temp
-bad "chat without --model" "^chat: --model and --image are required" --image $IMG
+bad "chat without --model" "^chat: --model is required" --image $IMG
+bad "chat: a LLaVA model without --image" "^chat: --image is required: $M is a LLaVA model" --model $M --tokenizer $TOK
+bad "chat: --image with a language model alone" "is a language model alone: it takes no --image (give --mmproj FILE" --model $G --image $IMG
+
+# a language model alone (a GGUF text model with SmolLM2's chat template): chatml and its default system message by
+# default, greedy answers equal transformers' generate, ending on <|im_end|> (the file's EOS) or <|endoftext|>
+k=0
+while IFS="$(printf '\t')" read -r n q want; do
+    k=$((k + 1))
+    "$CHAT" --model $G --prompt "$q" --temp 0 --max-tokens 24 > "$T/g$k" 2> "$T/ge$k"; rc=$?
+    [ $rc = 0 ] && printf '%s\n' "$want" | cmp -s - "$T/g$k" && grep -q "decode $n tokens" "$T/ge$k"; r=$?
+    check "chat, text model alone: '$q' -> transformers' $n tokens" $r "exit $rc, got '$(cat "$T/g$k")', want '$want', $(tail -n 1 "$T/ge$k")"
+done < tests/fixtures/chatml/tiny-chatml.expected.tsv
+printf 'Hi\n/image %s\nTell me a story.\n/quit\n' "$IMG" | "$CHAT" --model $G --temp 0 --max-tokens 24 > "$T/g9" 2> "$T/ge9"; rc=$?
+[ $rc = 0 ] && [ "$(wc -l < "$T/g9")" = 2 ] && grep -q "^[> ]*chat: the model is a language model alone: it takes no images$" "$T/ge9"; r=$?
+check "chat, text model alone: two turns, /image refused" $r "exit $rc, $(cat "$T/ge9")"
+"$CHAT" --model $G --template llava_hf --system "Be brief." --prompt "Hi" --temp 0 --max-tokens 3 > /dev/null 2> "$T/ge10"; rc=$?
+check "chat, text model alone: --template llava_hf --system" $rc "exit $rc: $(head -n 1 "$T/ge10")"
 
 # examples/simple on the bundled model
 "$SIMPLE" models/shapes-mini models/shapes-mini/sample.png "Describe the image." > "$T/s1" 2> "$T/serr1"; rc=$?

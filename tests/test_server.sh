@@ -306,6 +306,29 @@ check "SIGTERM: the server exits 0" $STOP_RC "exit $STOP_RC"
 n=$(grep -c -v '^server: listening' "$T/log")
 [ "$n" -ge 30 ]; check "one log line per request ($n lines)" $? "$(tail -n 3 "$T/log")"
 
+# a language model alone (a GGUF text model with SmolLM2's chat template): chatml with its default system message,
+# greedy answers equal transformers' (ending on <|im_end|>, the file's EOS, or <|endoftext|>); images refused
+M0=$M; M=tests/fixtures/chatml/tiny-chatml.gguf
+if start_server "$T/log3" --slots 1 --queue 4; then
+    k=0
+    while IFS="$(printf '\t')" read -r n q want; do
+        k=$((k + 1))
+        printf '{"messages":[{"role":"user","content":%s}],"temperature":0,"max_tokens":24}' "$(printf '%s' "$q" | jstr)" > "$T/text$k.json"
+        post "text$k" "$T/text$k.json"
+        printf '%s' "$want" > "$T/text$k.want"
+        [ "$(code "text$k")" = 200 ] && jtrue "$T/text$k" 'd["choices"][0]["message"]["content"] == open("'"$T/text$k.want"'").read() and d["choices"][0]["finish_reason"] == "stop" and d["usage"]["completion_tokens"] == '"$n"
+        check "text model alone: '$q' -> transformers' $n tokens, finish_reason stop" $? "status $(code "text$k"): $(head -c 300 "$T/text$k")"
+    done < tests/fixtures/chatml/tiny-chatml.expected.tsv
+    request "$T/textimg.json" "What is this?" 4
+    post textimg "$T/textimg.json"
+    [ "$(code textimg)" = 400 ] && jtrue "$T/textimg" "$ERR"' and "takes no images" in d["error"]["message"] and d["error"]["param"] == "messages[0].content[1].image_url.url"'
+    check "text model alone: a request with an image is a 400 error" $? "status $(code textimg): $(head -c 300 "$T/textimg")"
+    stop_server
+else
+    check "the server starts with a GGUF text model" 1 "$(tail -n 3 "$T/log3")"
+fi
+M=$M0
+
 # instruct.py and judge.py end to end. Their prompts (a system message and few-shot turns) are longer than the
 # small model's 256 positions: the same weights, declared with 4096 (rotary positions extend; the answers are
 # the small model's, malformed for instruct.py, scoreless for the judge, but every request is answered)

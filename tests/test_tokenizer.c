@@ -706,6 +706,145 @@ static int t_templates(const void *arg) {
     return ok;
 }
 
+/* --- chatml (Qwen2 / SmolLM2 / LLaVA-OneVision) against transformers' apply_chat_template ---------- */
+static int t_chatml(const void *arg) {
+    (void)arg;
+    size_t n;
+    char *s = read_all(fx("../chatml/cases.json"), &n);
+    LlavaJson j;
+    CHECK(s && !llava_json_parse(&j, s, n, "cases.json"), "cannot read chatml/cases.json: %s", llava_last_error());
+    const LlavaJsonNode *c, *x;
+    int k = 0, ok = 1, pass;
+    for (c = llava_json_first(&j, llava_json_get(&j, &j.nodes[0], "cases")); c && ok; c = llava_json_next(&j, c), k++) {
+        const char *tn = llava__tok_jstr(&j, c, "tokenizer"), *text = llava__tok_jstr(&j, c, "text");
+        const LlavaJsonNode *sys = llava_json_get(&j, c, "default_system");
+        const int gen = (int)llava_json_get(&j, c, "add_generation_prompt")->num;
+        LlavaMessage msgs[16];
+        int nm = 0;
+        if (sys && sys->type == LLAVA_JSON_STR) msgs[nm].role = "system", msgs[nm++].text = sys->str; /* what the Jinja template adds */
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "conv")); x && nm < 16; x = llava_json_next(&j, x), nm++) {
+            msgs[nm].role = llava_json_at(&j, x, 0)->str;
+            msgs[nm].text = llava_json_at(&j, x, 1)->str;
+        }
+        char *r = llava_template_render(LLAVA_TEMPLATE_CHATML, msgs, nm, gen);
+        if (!r || strcmp(r, text)) snprintf(g_msg, sizeof g_msg, "case %d: rendered \"%s\"\nexpected \"%s\"", k, r ? r : llava_last_error(), text), ok = 0;
+        llava_free_string(r);
+        static int ids[4096], labels[4096], exp[4096], elab[4096];
+        int ne = 0, nl = 0;
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x && ne < 4096; x = llava_json_next(&j, x)) exp[ne++] = (int)x->num;
+        for (x = llava_json_first(&j, llava_json_get(&j, c, "labels")); x && nl < 4096; x = llava_json_next(&j, x)) elab[nl++] = (int)x->num;
+        const int image_id = (int)llava_json_get(&j, c, "image_id")->num, rep = (int)llava_json_get(&j, c, "repeat")->num;
+        /* the smollm tokenizer also from its GGUF file (tokenizer.ggml.*): the same ids */
+        for (pass = 0; pass < 2 && ok; pass++) {
+            char path[600], sample[64];
+            if (pass == 1 && strcmp(tn, "gguftok/smollm")) break;
+            snprintf(path, sizeof path, "%s/../%s%s", g_fix, tn, pass ? ".gguf" : "");
+            snprintf(sample, sizeof sample, "case %d (%s%s)", k, tn, pass ? ".gguf" : "");
+            LlavaTokenizer *t = llava_tokenizer_load(path);
+            CHECK(t, "load %s: %s", path, llava_last_error());
+            int got = llava_template_tokenize(t, LLAVA_TEMPLATE_CHATML, msgs, nm, gen, image_id, rep, sample, ids, labels, 4096);
+            char a[4096], b[4096];
+            if (got < 0) snprintf(g_msg, sizeof g_msg, "%s: %s", sample, llava_last_error()), ok = 0;
+            else if (!same_ids(ids, got, exp, ne))
+                fmt_ids(a, sizeof a, ids, got), fmt_ids(b, sizeof b, exp, ne), snprintf(g_msg, sizeof g_msg, "%s: ids [%s]\nexpected [%s]", sample, a, b), ok = 0;
+            else if (!same_ids(labels, got, elab, nl))
+                fmt_ids(a, sizeof a, labels, got), fmt_ids(b, sizeof b, elab, nl), snprintf(g_msg, sizeof g_msg, "%s: labels [%s]\nexpected [%s]", sample, a, b), ok = 0;
+            llava_tokenizer_free(t);
+        }
+    }
+    CHECK(!ok || k >= 20, "only %d cases", k);
+    /* detection: each Jinja template is chatml, with the system message it adds by itself */
+    for (c = llava_json_first(&j, llava_json_get(&j, &j.nodes[0], "templates")); c && ok; c = llava_json_next(&j, c)) {
+        const LlavaJsonNode *want = llava_json_get(&j, c, "default_system");
+        char *sys = NULL;
+        const int t = llava_template_detect(llava__tok_jstr(&j, c, "template"), &sys);
+        const int same = want && want->type == LLAVA_JSON_STR ? sys && !strcmp(sys, want->str) : !sys;
+        if (t != LLAVA_TEMPLATE_CHATML || !same)
+            snprintf(g_msg, sizeof g_msg, "%s: detected %d, default system '%s'", llava__tok_jstr(&j, c, "name"), t, sys ? sys : "(none)"), ok = 0;
+        llava_free_string(sys);
+    }
+    llava_json_free(&j);
+    free(s);
+    return ok;
+}
+
+/* llava_template_detect on the other formats, llava_chat_template_read's sources, chatml's continuation */
+static int t_chatml_detect(const void *arg) {
+    (void)arg;
+    static const char *llava_hf = "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}"
+                                  "{% endif %}...{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}";
+    char *sys = (char *)"x";
+    CHECK(llava_template_detect(llava_hf, &sys) == LLAVA_TEMPLATE_LLAVA_HF && !sys, "llava_hf");
+    CHECK(llava_template_detect("A chat between a curious user and ... USER: ... ASSISTANT:", NULL) == LLAVA_TEMPLATE_VICUNA_V1, "vicuna_v1");
+    CHECK(llava_template_detect("A chat between a curious human and ... ASSISTANT:", NULL) == LLAVA_TEMPLATE_LLAVA_V1, "llava_v1");
+    CHECK(llava_template_detect("{{ bos_token }}[INST] {{ m }} [/INST]", &sys) == -1 && !sys && strstr(llava_last_error(), "none of"), "other");
+    CHECK(llava_template_detect(NULL, NULL) == -1, "NULL");
+    /* Qwen2.5's default system literal, with escapes; a literal that only opens the system turn is skipped */
+    const char *q25 = "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+                      "{%- else %}{{- '<|im_start|>system\\nYou are Qwen, \\'created\\' by Alibaba Cloud.<|im_end|>\\n' }}{%- endif %}";
+    CHECK(llava_template_detect(q25, &sys) == LLAVA_TEMPLATE_CHATML && sys && !strcmp(sys, "You are Qwen, 'created' by Alibaba Cloud."), "qwen2.5: %s", sys ? sys : "(none)");
+    llava_free_string(sys);
+    CHECK(llava_template_detect("<|im_start|>{{ role }}<|im_end|>", &sys) == LLAVA_TEMPLATE_CHATML && !sys, "chatml without a default system");
+    /* the sources: tokenizer_config.json (a string, or the "default" of a list), chat_template.json, .jinja, GGUF */
+    char *r;
+    CHECK(write_all(tmp("tokenizer_config.json"), "{\"chat_template\": \"<|im_start|>a\\n<|im_end|>\"}") == 0, "write");
+    r = llava_chat_template_read(g_tmp);
+    CHECK(r && !strcmp(r, "<|im_start|>a\n<|im_end|>"), "tokenizer_config.json: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    r = llava_chat_template_read(tmp("tokenizer.json")); /* a file in the directory: the same */
+    CHECK(r && !strcmp(r, "<|im_start|>a\n<|im_end|>"), "tokenizer.json's directory: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    CHECK(write_all(tmp("tokenizer_config.json"), "{\"chat_template\": [{\"name\": \"tool_use\", \"template\": \"T\"}, {\"name\": \"default\", \"template\": \"D\"}]}") == 0, "write");
+    r = llava_chat_template_read(g_tmp);
+    CHECK(r && !strcmp(r, "D"), "a list: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    CHECK(write_all(tmp("tokenizer_config.json"), "{\"model_max_length\": 8}") == 0 && write_all(tmp("chat_template.jinja"), "J\n") == 0, "write");
+    r = llava_chat_template_read(g_tmp);
+    CHECK(r && !strcmp(r, "J\n"), "chat_template.jinja: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    CHECK(write_all(tmp("chat_template.json"), "{\"chat_template\": \"C\"}") == 0, "write");
+    r = llava_chat_template_read(g_tmp);
+    CHECK(r && !strcmp(r, "C"), "chat_template.json before .jinja: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    r = llava_chat_template_read(fx("tiny600"));
+    CHECK(!r && strstr(llava_last_error(), "no chat template"), "none: %s", r ? r : llava_last_error());
+    r = llava_chat_template_read(fx("../gguftok/smollm.gguf"));
+    CHECK(!r && strstr(llava_last_error(), "tokenizer.chat_template"), "a GGUF without one: %s", r ? r : llava_last_error());
+    r = llava_chat_template_read(fx("../chatml/tiny-chatml.gguf"));
+    CHECK(r && llava_template_detect(r, &sys) == LLAVA_TEMPLATE_CHATML && sys && strstr(sys, "SmolLM"), "a GGUF's: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    llava_free_string(sys);
+    /* the answer's end, and a conversation continued past it */
+    CHECK(!strcmp(llava_template_answer_end(LLAVA_TEMPLATE_CHATML), "<|im_end|>\n") && !strcmp(llava_template_answer_end(LLAVA_TEMPLATE_VICUNA_V1), "</s>") &&
+          !strcmp(llava_template_answer_end((LlavaTemplate)99), ""), "answer ends");
+    LlavaTokenizer *t = llava_tokenizer_load(fx("../gguftok/smollm"));
+    CHECK(t, "load: %s", llava_last_error());
+    LlavaMessage m[4] = {{"system", "S"}, {"user", "What is red?"}, {"assistant", "The circle."}, {"user", "And blue?"}};
+    int a[256], tpl;
+    char text[1024];
+    for (tpl = 0; tpl < LLAVA_TEMPLATE_COUNT; tpl++) { /* every template ends a rendered answer with its answer_end */
+        if (tpl == LLAVA_TEMPLATE_PLAIN) continue;
+        char *w = llava_template_render((LlavaTemplate)tpl, m, 3, 0);
+        const char *e = llava_template_answer_end((LlavaTemplate)tpl);
+        const size_t lw = w ? strlen(w) : 0, le = strlen(e), la = strlen(m[2].text);
+        const int fine = w && lw >= le + la && !strcmp(w + lw - le, e) && !strncmp(w + lw - le - la, m[2].text, la);
+        llava_free_string(w);
+        CHECK(fine, "%s: the answer does not end with '%s'", llava_template_name((LlavaTemplate)tpl), e);
+    }
+    const int n2 = llava_template_continue(t, LLAVA_TEMPLATE_CHATML, m, 3, 4, -1, 1, a, 256);
+    const long nt = n2 > 0 ? llava_detokenize(t, a, n2, 0, text, sizeof text) : -1;
+    CHECK(nt > 0 && !strcmp(text, "<|im_start|>user\nAnd blue?<|im_end|>\n<|im_start|>assistant\n"), "continued: '%s'", nt > 0 ? text : llava_last_error());
+    m[2].role = "gpt";
+    m[1].role = "human";
+    r = llava_template_render(LLAVA_TEMPLATE_CHATML, m, 3, 0);
+    CHECK(r && !strcmp(r, "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nWhat is red?<|im_end|>\n<|im_start|>assistant\nThe circle.<|im_end|>\n"),
+          "LLaVA's role names: %s", r ? r : llava_last_error());
+    llava_free_string(r);
+    CHECK(llava_template_from_name("chatml") == LLAVA_TEMPLATE_CHATML && !strcmp(llava_template_name(LLAVA_TEMPLATE_CHATML), "chatml"), "name");
+    llava_tokenizer_free(t);
+    return 1;
+}
+
 /* the mask around the answers of a generation prompt, and the error for tokens across an answer */
 static const char *g_tiny_bpe =
     "{\"model\": {\"type\": \"BPE\", \"byte_fallback\": true, \"vocab\": {\"<unk>\": 0, \"<s>\": 1, \"</s>\": 2, \"a\": 3, \"b\": 4, \":\": 5,"
@@ -1245,6 +1384,8 @@ int main(int argc, char **argv) {
         "spm/templates.json");
     run("templates: misaligned answers, bad roles, generation prompts", t_template_errors, NULL);
     run("templates: a conversation continued turn by turn", t_template_continue, NULL);
+    run("chatml: Qwen2 / SmolLM2 / LLaVA-OneVision chat templates: text, ids, labels (also from a GGUF tokenizer), detection", t_chatml, NULL);
+    run("chatml: detecting the other templates, reading a model's chat template, an answer's end, continuing", t_chatml_detect, NULL);
     run("malformed tokenizer.json: clear errors, fuzzed files do not crash", t_malformed, NULL);
     run("inputs: invalid UTF-8, over-long, small max_ids, bad ids, lookups, streaming", t_inputs, NULL);
     llava_json_free(&g_texts);
