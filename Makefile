@@ -22,7 +22,7 @@ endif
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world
 
-.PHONY: all test test-asan fixtures bench clean install uninstall test-server
+.PHONY: all test test-asan fixtures bench clean install uninstall test-server fuzz fuzz-smoke fuzz-replay
 
 all: $(PROGRAMS)
 
@@ -86,6 +86,26 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	$(CC) $(ASAN) -o $(BUILD)/test_tokenizer_asan tests/test_tokenizer.c $(LDLIBS)
 	$(CC) $(ASAN) -o $(BUILD)/chat_asan examples/chat.c $(LDLIBS)
 	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan "sh tests/test_chat.sh $(BUILD)/chat_asan"
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, one per loader; needs clang): make fuzz runs each for FUZZ_TIME
+# seconds on a copy of its seed corpus, make fuzz-smoke for a few (CI); a crash, leak or sanitizer report fails.
+# make fuzz-replay runs the committed corpora once through each harness built with $(CC) and ASan/UBSan
+FUZZERS   := safetensors json config tokenizer image data template
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer $(WARN) -Werror
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) -DFUZZ_STANDALONE $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+	sh tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) $(FUZZERS)
+fuzz-smoke: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+	sh tests/fuzz/run.sh $(BUILD) 12 $(FUZZERS)
+fuzz-replay: $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
+	for h in $(FUZZERS); do $(BUILD)/fuzz/replay_$$h tests/fuzz/corpus/$$h/* || exit 1; done
 
 # regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt)
 fixtures: $(BUILD)/tokenize $(BUILD)/dump

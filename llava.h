@@ -834,14 +834,22 @@ static size_t llava__dtype_size(LlavaDType t) { return t == LLAVA_F32 ? 4 : 2; }
 /* dst[n] (f32) <- src[n] in dtype t */
 static void llava__to_f32(float *dst, const void *src, LlavaDType t, size_t n) {
     size_t i;
+    /* src may sit at an odd address (a safetensors file need not align its tensors): read each element
+       through memcpy, which compiles to a plain load */
+    const unsigned char *s = (const unsigned char *)src;
+    uint16_t h;
     if (t == LLAVA_F32) {
         memcpy(dst, src, n * 4);
     } else if (t == LLAVA_BF16) {
-        const uint16_t *s = (const uint16_t *)src;
-        for (i = 0; i < n; i++) dst[i] = llava__bf16_to_f32(s[i]);
+        for (i = 0; i < n; i++) {
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = llava__bf16_to_f32(h);
+        }
     } else {
-        const uint16_t *s = (const uint16_t *)src;
-        for (i = 0; i < n; i++) dst[i] = llava__f16_to_f32(s[i]);
+        for (i = 0; i < n; i++) {
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = llava__f16_to_f32(h);
+        }
     }
 }
 
@@ -1430,21 +1438,12 @@ static int llava__st_dtype(const char *s, int *dt, size_t *size, const char **na
     return 0;
 }
 
-/* adds every tensor of one safetensors file to ts */
-static int llava__st_add(llava__tensors *ts, const char *path) {
-    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
-    if (!ns) return llava__err("out of memory");
-    ts->shards = ns;
-    llava__shard *sh = &ts->shards[ts->n_shards];
-    memset(sh, 0, sizeof *sh);
-    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
-    sh->path = llava__strdup(path);
-    int shard = ts->n_shards++;
-    const unsigned char *d = sh->f.data;
-    size_t size = sh->f.size;
+/* adds every tensor of the safetensors file d[size] (shard `shard`, named path in errors) to ts; the
+   tensors point into d, which must outlive ts */
+static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d, size_t size, const char *path) {
+    int i;
     if (size < 8) return llava__err("%s: truncated safetensors file (%zu bytes, header length needs 8)", path, size);
     uint64_t hl = 0;
-    int i;
     for (i = 7; i >= 0; i--) hl = (hl << 8) | d[i];
     if (hl > size - 8)
         return llava__err("%s: safetensors header length %llu runs past the end of the file (%zu bytes)", path,
@@ -1565,6 +1564,19 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
     LLAVA_FREE(spans);
     llava_json_free(&j);
     return rc;
+}
+
+/* adds every tensor of one safetensors file to ts (the file stays mapped while ts lives) */
+static int llava__st_add(llava__tensors *ts, const char *path) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    llava__shard *sh = &ts->shards[ts->n_shards];
+    memset(sh, 0, sizeof *sh);
+    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
+    sh->path = llava__strdup(path);
+    int shard = ts->n_shards++;
+    return llava__st_parse(ts, shard, sh->f.data, sh->f.size, path);
 }
 
 static void llava__tensors_free(llava__tensors *ts) {
@@ -8536,6 +8548,12 @@ LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int
     return LLAVA_OK;
 }
 
+/* the largest image decoded, in pixels: stb_image (capped at STBI_MAX_DIMENSIONS per side) would
+   otherwise allocate up to 16384 x 16384 x 4 bytes, and this loader as much again, for a header that
+   claims such a size in a file of a few bytes */
+#ifndef LLAVA_MAX_IMAGE_PIXELS
+#define LLAVA_MAX_IMAGE_PIXELS (1 << 26)
+#endif
 LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n) {
     memset(img, 0, sizeof *img);
 #ifdef LLAVA_NO_STB
@@ -8547,6 +8565,8 @@ LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n
     if (!data || n == 0 || n > 0x7fffffff) return llava__err("image: empty or too large (%zu bytes)", n);
     if (!stbi_info_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp))
         return llava__err("image: not a JPEG, PNG, BMP or GIF, or corrupt (%s)", stbi_failure_reason());
+    if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > (uint64_t)LLAVA_MAX_IMAGE_PIXELS)
+        return llava__err("image: %dx%d is larger than %llu pixels (LLAVA_MAX_IMAGE_PIXELS)", w, h, (unsigned long long)LLAVA_MAX_IMAGE_PIXELS);
     /* grayscale is replicated to RGB (as PIL's convert("RGB")), alpha kept apart; GIF: first frame */
     int want = (comp == 2 || comp == 4) ? 4 : 3;
     unsigned char *p = stbi_load_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp, want);
