@@ -3338,8 +3338,13 @@ static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const LlavaJsonNo
     c->n_eos = 0;
     if (eos && eos->type == LLAVA_JSON_ARR) {
         const LlavaJsonNode *x;
-        for (x = llava_json_first(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava_json_next(r->j, x))
-            if (x->type == LLAVA_JSON_NUM) c->eos_ids[c->n_eos++] = (int)x->num;
+        for (x = llava_json_first(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava_json_next(r->j, x)) {
+            if (x->type != LLAVA_JSON_NUM || x->num != floor(x->num) || fabs(x->num) > 2.0e9) {
+                if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %seos_token_id must list integers", r->file, sec);
+                break;
+            }
+            c->eos_ids[c->n_eos++] = (int)x->num;
+        }
     } else {
         int e = llava__cfg_int(r, tc, sec, "eos_token_id", qwen ? 151643 : 2);
         if (e >= 0) c->eos_ids[c->n_eos++] = e;
@@ -3401,7 +3406,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
         c->pre_rescale = (float)llava__cfg_num(&r, root, "", "rescale_factor", 1.0 / 255.0);
         c->pre_do_normalize = llava__cfg_int(&r, root, "", "do_normalize", 1);
         if ((x = llava__cfg_get(&r, root, "size"))) {
-            if (x->type == LLAVA_JSON_NUM) c->pre_resize_short = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_resize_short = llava__cfg_int(&r, root, "", "size", 0);
             else if (llava__cfg_get(&r, x, "shortest_edge")) c->pre_resize_short = llava__cfg_int(&r, x, "size.", "shortest_edge", 0);
             else {
                 c->pre_resize_short = 0;
@@ -3410,7 +3415,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             }
         }
         if ((x = llava__cfg_get(&r, root, "crop_size"))) {
-            if (x->type == LLAVA_JSON_NUM) c->pre_crop_h = c->pre_crop_w = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_crop_h = c->pre_crop_w = llava__cfg_int(&r, root, "", "crop_size", 0);
             else {
                 c->pre_crop_h = llava__cfg_int(&r, x, "crop_size.", "height", 0);
                 c->pre_crop_w = llava__cfg_int(&r, x, "crop_size.", "width", 0);
@@ -3421,11 +3426,18 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             if ((x = llava__cfg_get(&r, root, keys[i]))) {
                 float *dst = i ? c->pre_std : c->pre_mean;
                 int k;
-                if (x->type == LLAVA_JSON_NUM) dst[0] = dst[1] = dst[2] = (float)x->num;
+                if (x->type == LLAVA_JSON_NUM && fabs(x->num) <= 1.0e6) dst[0] = dst[1] = dst[2] = (float)x->num;
                 else if (x->type != LLAVA_JSON_ARR || x->count != 3) {
                     if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
                 } else
-                    for (k = 0; k < 3; k++) dst[k] = (float)llava_json_at(&j, x, k)->num;
+                    for (k = 0; k < 3; k++) {
+                        const LlavaJsonNode *v = llava_json_at(&j, x, k);
+                        /* finite and within float's range: the mean becomes a pad colour (an int) in llava_preprocess */
+                        if (v->type != LLAVA_JSON_NUM || !(fabs(v->num) <= 1.0e6)) {
+                            if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
+                        } else
+                            dst[k] = (float)v->num;
+                    }
             }
         int resample = llava__cfg_int(&r, root, "", "resample", 3);
         if (resample != 3 && r.rc == LLAVA_OK) r.rc = llava__err("%s: resample %d is not supported (3 = bicubic)", path, resample);
@@ -5786,7 +5798,7 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     rc = text ? llava_json_parse(&j, text, n, sp) : LLAVA_ERR;
     if (rc == LLAVA_OK) {
         const LlavaJsonNode *st = llava_json_get(&j, &j.nodes[0], "step"), *gs = llava_json_get(&j, &j.nodes[0], "groups");
-        if (!st || st->type != LLAVA_JSON_NUM || st->num < 0 || !gs || gs->type != LLAVA_JSON_ARR)
+        if (!st || st->type != LLAVA_JSON_NUM || !(st->num >= 0 && st->num <= 2.0e9) || !gs || gs->type != LLAVA_JSON_ARR)
             rc = llava__err("%s: no step or groups", sp);
         else if (gs->count != t->n_groups)
             rc = llava__err("%s: saved with %d parameter groups, this trainer has %d", sp, gs->count, t->n_groups);
@@ -8728,7 +8740,10 @@ LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, Lla
     if (pad && w != h) {
         int side = LLAVA__MAX(w, h), ox = w > h ? 0 : (h - w) / 2, oy = w > h ? (w - h) / 2 : 0;
         sq = (unsigned char *)LLAVA_MALLOC((size_t)side * side * 3);
-        if (!sq) return llava__err("image: out of memory");
+        if (!sq) {
+            LLAVA_FREE(wh);
+            return llava__err("image: out of memory");
+        }
         for (y = 0; y < side * side; y++)
             for (c = 0; c < 3; c++) sq[(size_t)y * 3 + c] = (unsigned char)(int)(cfg->pre_mean[c] * 255.0);
         for (y = 0; y < h; y++) memcpy(sq + ((size_t)(y + oy) * side + ox) * 3, src + (size_t)y * w * 3, (size_t)w * 3);
@@ -8740,12 +8755,15 @@ LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, Lla
         int nw, nh;
         if (cfg->pre_resize_short > 0) {
             int s = cfg->pre_resize_short;
+            /* the long edge can pass INT_MAX (65536 x a 32768:1 image): capped before it becomes an int */
+            double lng = (double)s * (w <= h ? h : w) / (w <= h ? w : h);
+            if (lng > (double)(1 << 28)) lng = 0;
             if (w <= h) {
                 nw = s;
-                nh = (int)((double)s * h / w);
+                nh = (int)lng;
             } else {
                 nh = s;
-                nw = (int)((double)s * w / h);
+                nw = (int)lng;
             }
         } else {
             nw = cfg->pre_resize_w;
