@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
         if (verbose) printf("%s: %s\n", argv[i], llava_last_error());
         free(d);
     }
-    printf("%d inputs\n", argc - 1 - verbose - bad);
+    printf("%s: %d inputs, no crash\n", strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], argc - 1 - verbose - bad);
     return bad;
 }
 #else

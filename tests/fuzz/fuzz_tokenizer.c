@@ -6,7 +6,7 @@
 
 static void fuzz_init(void) {}
 
-static void codec(const LlavaTokenizer *t, const char *text, size_t len) {
+static void codec(const LlavaTokenizer *t, const char *text, size_t len, int strip) {
     int ids[2048], n, k, V = llava_tokenizer_vocab_size(t), skip;
     char out[8192], *st = (char *)malloc(8192 * 4);
     if (!st) return;
@@ -31,7 +31,9 @@ static void codec(const LlavaTokenizer *t, const char *text, size_t len) {
             if (ok) {
                 const char *p = llava_decoder_flush(&dec, &pl);
                 if (p && sn + pl < 8192 * 4) memcpy(st + sn, p, pl), sn += pl;
-                if (p && m < (long)sizeof out && (sn != (size_t)m || memcmp(st, out, sn))) abort();
+                /* tokenizers' DecodeStream decodes a window of the ids, so a Strip decoder that removes more
+                   than the one leading space can take text the whole decode keeps (tokenizers does the same) */
+                if (p && m < (long)sizeof out && !strip && (sn != (size_t)m || memcmp(st, out, sn))) abort();
             }
             llava_decoder_free(&dec);
         }
@@ -57,8 +59,9 @@ static void fuzz_one(const unsigned char *d, size_t n) {
     fuzz_write("tokenizer_config.json", p.count > 1 ? p.s[1] : NULL, p.count > 1 && p.n[1] ? p.n[1] : (size_t)-1);
     LlavaTokenizer *t = llava_tokenizer_load(path);
     if (t) {
-        if (p.count > 2) codec(t, p.s[2], p.n[2]);
-        else codec(t, p.s[0], p.n[0] < 512 ? p.n[0] : 512);
+        const int strip = strstr(p.s[0], "\"Strip\"") != NULL;
+        if (p.count > 2) codec(t, p.s[2], p.n[2], strip);
+        else codec(t, p.s[0], p.n[0] < 512 ? p.n[0] : 512, strip);
         llava_tokenizer_free(t);
     } else if (!llava_last_error()[0]) {
         abort();
