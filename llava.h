@@ -8560,6 +8560,42 @@ LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int
     return LLAVA_OK;
 }
 
+/* stb_image up to 2.27 (Debian 12's libstb-dev among others) writes past a Huffman table when a JPEG's
+   DHT segment declares more than 256 codes; 2.28 refuses such a table. The JPEG's segments are walked here
+   the way stbi__process_marker reads them (a table's 16 counts, then its symbols, while the segment has
+   bytes left; entropy-coded data skipped up to the next marker), and a file with such a table is refused
+   before stb_image sees it. Returns 1 when the data is not a JPEG or has no such table. */
+LLAVA__MAYBE_UNUSED static int llava__jpeg_tables_ok(const unsigned char *p, size_t n) {
+    size_t i = 2;
+    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 1;
+    while (i + 1 < n) {
+        const unsigned m = p[i + 1];
+        if (p[i] != 0xFF || m == 0xFF) { /* entropy-coded data, or fill bytes before a marker */
+            i++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) { /* stuffed 0xFF, TEM, RSTn, SOI, EOI: no length */
+            i += 2;
+            continue;
+        }
+        if (i + 3 >= n) break;
+        const size_t len = ((size_t)p[i + 2] << 8) | p[i + 3];
+        if (m == 0xC4) {
+            long left = (long)len - 2;
+            size_t k = i + 4;
+            while (left > 0) {
+                size_t codes = 0, c;
+                for (c = 1; c <= 16; c++) codes += k + c < n ? p[k + c] : 0; /* stb reads 0 past the end */
+                if (codes > 256) return 0;
+                left -= 17 + (long)codes;
+                k += 17 + codes;
+            }
+        }
+        i += 2 + len;
+    }
+    return 1;
+}
+
 /* the largest image decoded, in pixels: stb_image (capped at STBI_MAX_DIMENSIONS per side) would
    otherwise allocate up to 16384 x 16384 x 4 bytes, and this loader as much again, for a header that
    claims such a size in a file of a few bytes */
@@ -8575,6 +8611,8 @@ LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n
 #else
     int w, h, comp;
     if (!data || n == 0 || n > 0x7fffffff) return llava__err("image: empty or too large (%zu bytes)", n);
+    if (!llava__jpeg_tables_ok((const unsigned char *)data, n))
+        return llava__err("image: corrupt JPEG (a Huffman table declares more than 256 codes)");
     if (!stbi_info_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp))
         return llava__err("image: not a JPEG, PNG, BMP or GIF, or corrupt (%s)", stbi_failure_reason());
     if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > (uint64_t)LLAVA_MAX_IMAGE_PIXELS)

@@ -1204,6 +1204,12 @@ static int t_fuzz_found(const void *arg) {
     LlavaImage img;
     CHECK(llava_image_load_memory(&img, png, sizeof png) != LLAVA_OK && err_has("16000x16000") && err_has("LLAVA_MAX_IMAGE_PIXELS"),
           "huge PNG header: %s", llava_last_error());
+    /* a JPEG whose Huffman table declares 257 codes: stb_image 2.27 writes past its table (before 2.28) */
+    static const unsigned char jpg[] = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 255, 0xFF, 0xD9};
+    CHECK(llava_image_load_memory(&img, jpg, sizeof jpg) != LLAVA_OK && err_has("Huffman table"), "bad DHT: %s", llava_last_error());
+    /* the walk steps over entropy-coded data and stays with stb on real files */
+    CHECK(llava_image_load(&img, fx("images/photo_123x59.jpg")) == LLAVA_OK, "photo: %s", llava_last_error());
+    llava_image_free(&img);
     /* resize of a 32768:1 image to a 65536 short edge: the long edge would pass INT_MAX */
     unsigned char *row = (unsigned char *)calloc((size_t)32768 * 3, 1);
     CHECK(row && llava_image_from_rgb(&img, row, 32768, 1) == LLAVA_OK, "from_rgb");
@@ -1847,7 +1853,7 @@ int main(int argc, char **argv) {
         run("malformed safetensors", t_bad_safetensors, NULL);
         run("fuzzed safetensors headers", t_fuzz_header, NULL);
         run("malformed config.json / preprocessor_config.json", t_bad_config, NULL);
-        run("inputs the fuzzers found: odd-address f16, huge config numbers, huge image headers", t_fuzz_found, NULL);
+        run("inputs the fuzzers found: odd-address f16, huge config numbers, huge image headers, bad JPEG tables", t_fuzz_found, NULL);
         run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
