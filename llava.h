@@ -8777,6 +8777,12 @@ LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, Lla
     /* LLaVA-1.5 expand2square: centre the image on a square of the mean colour, int(mean * 255) */
     if (pad && w != h) {
         int side = LLAVA__MAX(w, h), ox = w > h ? 0 : (h - w) / 2, oy = w > h ? (w - h) / 2 : 0;
+        /* the square is an image too: a 16384 x 1 strip would become 16384 x 16384 (800 MB, seconds of work) */
+        if ((uint64_t)side * (uint64_t)side > (uint64_t)LLAVA_MAX_IMAGE_PIXELS) {
+            LLAVA_FREE(wh);
+            return llava__err("image: padding %dx%d to a square of %dx%d is larger than %llu pixels (LLAVA_MAX_IMAGE_PIXELS)", w, h, side, side,
+                              (unsigned long long)LLAVA_MAX_IMAGE_PIXELS);
+        }
         sq = (unsigned char *)LLAVA_MALLOC((size_t)side * side * 3);
         if (!sq) {
             LLAVA_FREE(wh);

@@ -1210,6 +1210,17 @@ static int t_fuzz_found(const void *arg) {
     /* the walk steps over entropy-coded data and stays with stb on real files */
     CHECK(llava_image_load(&img, fx("images/photo_123x59.jpg")) == LLAVA_OK, "photo: %s", llava_last_error());
     llava_image_free(&img);
+    /* padding a 32768 x 1 strip to a square: over LLAVA_MAX_IMAGE_PIXELS, an error (not 3 GB and minutes) */
+    unsigned char *strip = (unsigned char *)calloc((size_t)32768 * 3, 1);
+    CHECK(strip && llava_image_from_rgb(&img, strip, 32768, 1) == LLAVA_OK, "from_rgb");
+    free(strip);
+    LlavaConfig pc;
+    memset(&pc, 0, sizeof pc);
+    llava_preprocess_defaults(&pc, 32);
+    float po[3 * 32 * 32];
+    rc = llava_preprocess(&pc, &img, LLAVA_PRE_PAD, po);
+    llava_image_free(&img);
+    CHECK(rc != LLAVA_OK && err_has("32768x32768") && err_has("LLAVA_MAX_IMAGE_PIXELS"), "pad: %s", rc == LLAVA_OK ? "accepted" : llava_last_error());
     /* resize of a 32768:1 image to a 65536 short edge: the long edge would pass INT_MAX */
     unsigned char *row = (unsigned char *)calloc((size_t)32768 * 3, 1);
     CHECK(row && llava_image_from_rgb(&img, row, 32768, 1) == LLAVA_OK, "from_rgb");
@@ -1853,7 +1864,7 @@ int main(int argc, char **argv) {
         run("malformed safetensors", t_bad_safetensors, NULL);
         run("fuzzed safetensors headers", t_fuzz_header, NULL);
         run("malformed config.json / preprocessor_config.json", t_bad_config, NULL);
-        run("inputs the fuzzers found: odd-address f16, huge config numbers, huge image headers, bad JPEG tables", t_fuzz_found, NULL);
+        run("inputs the fuzzers found: odd-address f16, huge config numbers, huge image headers and pads, bad JPEG tables", t_fuzz_found, NULL);
         run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
