@@ -118,7 +118,7 @@ def tok_config(path, ids):
 
 def tokenizers():
     text = "USER: <image>\nWhat is  in the picture? ASSISTANT: A red circle.</s> caf\u00e9 \u4e2d\u6587 \U0001F600 123".encode()
-    for name, keep in (("tiny600", 300), ("sp_first", 320), ("bl_gpt2", 300), ("bl_llama3", 300), ("trained", 300)):
+    for name, keep in (("tiny600", 300), ("sp_first", 320), ("sp_normalizer", 320), ("bl_gpt2", 300), ("bl_llama3", 300), ("trained", 300)):
         tj, ids = tok_trim(f"tokenizer/{name}/tokenizer.json", keep)
         cfg = f"tokenizer/{name}/tokenizer_config.json"
         cj = tok_config(cfg, ids) if os.path.exists(os.path.join(FX, cfg)) else b""
