@@ -8566,8 +8566,10 @@ LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int
    bytes left; entropy-coded data skipped up to the next marker), and a file with such a table is refused
    before stb_image sees it. Returns 1 when the data is not a JPEG or has no such table. */
 LLAVA__MAYBE_UNUSED static int llava__jpeg_tables_ok(const unsigned char *p, size_t n) {
-    size_t i = 2;
-    if (n < 2 || p[0] != 0xFF || p[1] != 0xD8) return 1;
+    size_t i = 0;
+    while (i < n && p[i] == 0xFF) i++; /* stbi__get_marker takes any run of 0xFF before SOI's 0xD8 */
+    if (i == 0 || i >= n || p[i] != 0xD8) return 1;
+    i++;
     while (i + 1 < n) {
         const unsigned m = p[i + 1];
         if (p[i] != 0xFF || m == 0xFF) { /* entropy-coded data, or fill bytes before a marker */

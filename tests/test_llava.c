@@ -1207,6 +1207,10 @@ static int t_fuzz_found(const void *arg) {
     /* a JPEG whose Huffman table declares 257 codes: stb_image 2.27 writes past its table (before 2.28) */
     static const unsigned char jpg[] = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 255, 0xFF, 0xD9};
     CHECK(llava_image_load_memory(&img, jpg, sizeof jpg) != LLAVA_OK && err_has("Huffman table"), "bad DHT: %s", llava_last_error());
+    unsigned char jpg2[sizeof jpg + 2] = {0xFF, 0xFF, 0xFF}; /* stb takes 0xFF...0xFF 0xD8 as the start too */
+    memcpy(jpg2 + 3, jpg + 1, sizeof jpg - 1);
+    CHECK(llava_image_load_memory(&img, jpg2, sizeof jpg2) != LLAVA_OK && err_has("Huffman table"), "bad DHT after 0xFF fill: %s",
+          llava_last_error());
     /* the walk steps over entropy-coded data and stays with stb on real files */
     CHECK(llava_image_load(&img, fx("images/photo_123x59.jpg")) == LLAVA_OK, "photo: %s", llava_last_error());
     llava_image_free(&img);
