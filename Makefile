@@ -25,7 +25,7 @@ FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
-.PHONY: all test test-asan fixtures fixtures-spm bench clean install uninstall test-server
+.PHONY: all test test-asan fixtures fixtures-spm bench clean install uninstall test-server fuzz fuzz-smoke fuzz-replay
 
 all: $(PROGRAMS)
 
@@ -94,6 +94,26 @@ test-asan: $(PROGRAMS) | $(BUILD)
 	$(CC) $(ASAN) -o $(BUILD)/chat_asan examples/chat.c $(LDLIBS)
 	for t in $(FILE_TESTS); do $(CC) $(ASAN) -o $(BUILD)/$${t}_asan tests/$$t.c $(LDLIBS) || exit 1; done
 	sh tests/run.sh $(BUILD)/test_asan $(BUILD)/test_tokenizer_asan $(FILE_TESTS:%=$(BUILD)/%_asan) "sh tests/test_chat.sh $(BUILD)/chat_asan"
+
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, one per loader; needs clang): make fuzz runs each for FUZZ_TIME
+# seconds on a copy of its seed corpus, make fuzz-smoke for a few (CI); a crash, leak or sanitizer report fails.
+# make fuzz-replay runs the committed corpora once through each harness built with $(CC) and ASan/UBSan
+FUZZERS   := safetensors json config tokenizer image data template
+FUZZ_TIME ?= 60
+FUZZ_CC   ?= clang
+FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer $(WARN) -Werror
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+	@mkdir -p $(BUILD)/fuzz
+	$(CC) -DFUZZ_STANDALONE $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
+fuzz: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+	sh tests/fuzz/run.sh $(BUILD) $(FUZZ_TIME) $(FUZZERS)
+fuzz-smoke: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+	sh tests/fuzz/run.sh $(BUILD) 12 $(FUZZERS)
+fuzz-replay: $(FUZZERS:%=$(BUILD)/fuzz/replay_%)
+	for h in $(FUZZERS); do $(BUILD)/fuzz/replay_$$h tests/fuzz/corpus/$$h/* || exit 1; done
 
 # regenerates tests/fixtures with transformers (developer dependency: pip install -r tools/py/requirements.txt);
 # LLAMA_CPP=path (a llama.cpp tree or llama-cpp-python sdist) also reconverts tests/fixtures/gguf_llamacpp,

@@ -882,14 +882,22 @@ static size_t llava__dtype_size(LlavaDType t) { return t == LLAVA_F32 ? 4 : 2; }
 /* dst[n] (f32) <- src[n] in dtype t */
 static void llava__to_f32(float *dst, const void *src, LlavaDType t, size_t n) {
     size_t i;
+    /* src may sit at an odd address (a safetensors file need not align its tensors): read each element
+       through memcpy, which compiles to a plain load */
+    const unsigned char *s = (const unsigned char *)src;
+    uint16_t h;
     if (t == LLAVA_F32) {
         memcpy(dst, src, n * 4);
     } else if (t == LLAVA_BF16) {
-        const uint16_t *s = (const uint16_t *)src;
-        for (i = 0; i < n; i++) dst[i] = llava__bf16_to_f32(s[i]);
+        for (i = 0; i < n; i++) {
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = llava__bf16_to_f32(h);
+        }
     } else {
-        const uint16_t *s = (const uint16_t *)src;
-        for (i = 0; i < n; i++) dst[i] = llava__f16_to_f32(s[i]);
+        for (i = 0; i < n; i++) {
+            memcpy(&h, s + 2 * i, 2);
+            dst[i] = llava__f16_to_f32(h);
+        }
     }
 }
 
@@ -1478,21 +1486,12 @@ static int llava__st_dtype(const char *s, int *dt, size_t *size, const char **na
     return 0;
 }
 
-/* adds every tensor of one safetensors file to ts */
-static int llava__st_add(llava__tensors *ts, const char *path) {
-    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
-    if (!ns) return llava__err("out of memory");
-    ts->shards = ns;
-    llava__shard *sh = &ts->shards[ts->n_shards];
-    memset(sh, 0, sizeof *sh);
-    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
-    sh->path = llava__strdup(path);
-    int shard = ts->n_shards++;
-    const unsigned char *d = sh->f.data;
-    size_t size = sh->f.size;
+/* adds every tensor of the safetensors file d[size] (shard `shard`, named path in errors) to ts; the
+   tensors point into d, which must outlive ts */
+static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d, size_t size, const char *path) {
+    int i;
     if (size < 8) return llava__err("%s: truncated safetensors file (%zu bytes, header length needs 8)", path, size);
     uint64_t hl = 0;
-    int i;
     for (i = 7; i >= 0; i--) hl = (hl << 8) | d[i];
     if (hl > size - 8)
         return llava__err("%s: safetensors header length %llu runs past the end of the file (%zu bytes)", path,
@@ -1613,6 +1612,19 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
     LLAVA_FREE(spans);
     llava_json_free(&j);
     return rc;
+}
+
+/* adds every tensor of one safetensors file to ts (the file stays mapped while ts lives) */
+static int llava__st_add(llava__tensors *ts, const char *path) {
+    llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
+    if (!ns) return llava__err("out of memory");
+    ts->shards = ns;
+    llava__shard *sh = &ts->shards[ts->n_shards];
+    memset(sh, 0, sizeof *sh);
+    if (llava__file_open(&sh->f, path) != LLAVA_OK) return LLAVA_ERR;
+    sh->path = llava__strdup(path);
+    int shard = ts->n_shards++;
+    return llava__st_parse(ts, shard, sh->f.data, sh->f.size, path);
 }
 
 static void llava__tensors_free(llava__tensors *ts) {
@@ -2125,7 +2137,7 @@ static int llava__pk_memo_get(llava__pk *u, uint64_t idx) {
 static int llava__pk_run(llava__pk *u, int *result) {
     while (u->pos < u->end) {
         const unsigned char op = *u->pos++;
-        int a, b, c, at = 0, k;
+        int a = 0, b = 0, c = 0, at = 0, k;
         switch (op) {
         case 0x80: /* PROTO */
             if (llava__pk_need(u, 1, "PROTO")) return LLAVA_ERR;
@@ -4959,8 +4971,13 @@ static void llava__config_text(LlavaConfig *c, llava__cfgr *r, const LlavaJsonNo
     c->n_eos = 0;
     if (eos && eos->type == LLAVA_JSON_ARR) {
         const LlavaJsonNode *x;
-        for (x = llava_json_first(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava_json_next(r->j, x))
-            if (x->type == LLAVA_JSON_NUM) c->eos_ids[c->n_eos++] = (int)x->num;
+        for (x = llava_json_first(r->j, eos); x && c->n_eos < LLAVA_MAX_EOS; x = llava_json_next(r->j, x)) {
+            if (x->type != LLAVA_JSON_NUM || x->num != floor(x->num) || fabs(x->num) > 2.0e9) {
+                if (r->rc == LLAVA_OK) r->rc = llava__err("%s: %seos_token_id must list integers", r->file, sec);
+                break;
+            }
+            c->eos_ids[c->n_eos++] = (int)x->num;
+        }
     } else {
         int e = llava__cfg_int(r, tc, sec, "eos_token_id", qwen ? 151643 : 2);
         if (e >= 0) c->eos_ids[c->n_eos++] = e;
@@ -5022,7 +5039,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
         c->pre_rescale = (float)llava__cfg_num(&r, root, "", "rescale_factor", 1.0 / 255.0);
         c->pre_do_normalize = llava__cfg_int(&r, root, "", "do_normalize", 1);
         if ((x = llava__cfg_get(&r, root, "size"))) {
-            if (x->type == LLAVA_JSON_NUM) c->pre_resize_short = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_resize_short = llava__cfg_int(&r, root, "", "size", 0);
             else if (llava__cfg_get(&r, x, "shortest_edge")) c->pre_resize_short = llava__cfg_int(&r, x, "size.", "shortest_edge", 0);
             else {
                 c->pre_resize_short = 0;
@@ -5031,7 +5048,7 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             }
         }
         if ((x = llava__cfg_get(&r, root, "crop_size"))) {
-            if (x->type == LLAVA_JSON_NUM) c->pre_crop_h = c->pre_crop_w = (int)x->num;
+            if (x->type == LLAVA_JSON_NUM) c->pre_crop_h = c->pre_crop_w = llava__cfg_int(&r, root, "", "crop_size", 0);
             else {
                 c->pre_crop_h = llava__cfg_int(&r, x, "crop_size.", "height", 0);
                 c->pre_crop_w = llava__cfg_int(&r, x, "crop_size.", "width", 0);
@@ -5042,11 +5059,18 @@ static int llava__config_preprocessor(LlavaConfig *c, const char *path) {
             if ((x = llava__cfg_get(&r, root, keys[i]))) {
                 float *dst = i ? c->pre_std : c->pre_mean;
                 int k;
-                if (x->type == LLAVA_JSON_NUM) dst[0] = dst[1] = dst[2] = (float)x->num;
+                if (x->type == LLAVA_JSON_NUM && fabs(x->num) <= 1.0e6) dst[0] = dst[1] = dst[2] = (float)x->num;
                 else if (x->type != LLAVA_JSON_ARR || x->count != 3) {
                     if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
                 } else
-                    for (k = 0; k < 3; k++) dst[k] = (float)llava_json_at(&j, x, k)->num;
+                    for (k = 0; k < 3; k++) {
+                        const LlavaJsonNode *v = llava_json_at(&j, x, k);
+                        /* finite and within float's range: the mean becomes a pad colour (an int) in llava_preprocess */
+                        if (v->type != LLAVA_JSON_NUM || !(fabs(v->num) <= 1.0e6)) {
+                            if (r.rc == LLAVA_OK) r.rc = llava__err("%s: %s must be a list of 3 numbers", path, keys[i]);
+                        } else
+                            dst[k] = (float)v->num;
+                    }
             }
         int resample = llava__cfg_int(&r, root, "", "resample", 3);
         if (resample != 3 && r.rc == LLAVA_OK) r.rc = llava__err("%s: resample %d is not supported (3 = bicubic)", path, resample);
@@ -5794,7 +5818,7 @@ static int llava__gguf_text_tensors(llava__tensors *ts, llava__gguf *g, const Ll
 static int llava__gguf_vision(LlavaConfig *c, llava__tensors *ts, llava__gguf *g) {
     const char *s;
     size_t len;
-    int r, b;
+    int r, b = 0;
     r = llava__gguf_str(g, "clip.projector_type", &s, &len);
     if (r == LLAVA_ERR) return LLAVA_ERR;
     if (r == 1 && !(len == 3 && !memcmp(s, "mlp", 3)))
@@ -7805,7 +7829,7 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     rc = text ? llava_json_parse(&j, text, n, sp) : LLAVA_ERR;
     if (rc == LLAVA_OK) {
         const LlavaJsonNode *st = llava_json_get(&j, &j.nodes[0], "step"), *gs = llava_json_get(&j, &j.nodes[0], "groups");
-        if (!st || st->type != LLAVA_JSON_NUM || st->num < 0 || !gs || gs->type != LLAVA_JSON_ARR)
+        if (!st || st->type != LLAVA_JSON_NUM || !(st->num >= 0 && st->num <= 2.0e9) || !gs || gs->type != LLAVA_JSON_ARR)
             rc = llava__err("%s: no step or groups", sp);
         else if (gs->count != t->n_groups)
             rc = llava__err("%s: saved with %d parameter groups, this trainer has %d", sp, gs->count, t->n_groups);
@@ -14078,6 +14102,50 @@ LLAVADEF int llava_image_from_rgb(LlavaImage *img, const unsigned char *rgb, int
     return LLAVA_OK;
 }
 
+/* stb_image up to 2.27 (Debian 12's libstb-dev among others) writes past a Huffman table when a JPEG's
+   DHT segment declares more than 256 codes; 2.28 refuses such a table. The JPEG's segments are walked here
+   the way stbi__process_marker reads them (a table's 16 counts, then its symbols, while the segment has
+   bytes left; entropy-coded data skipped up to the next marker), and a file with such a table is refused
+   before stb_image sees it. Returns 1 when the data is not a JPEG or has no such table. */
+LLAVA__MAYBE_UNUSED static int llava__jpeg_tables_ok(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    while (i < n && p[i] == 0xFF) i++; /* stbi__get_marker takes any run of 0xFF before SOI's 0xD8 */
+    if (i == 0 || i >= n || p[i] != 0xD8) return 1;
+    i++;
+    while (i + 1 < n) {
+        const unsigned m = p[i + 1];
+        if (p[i] != 0xFF || m == 0xFF) { /* entropy-coded data, or fill bytes before a marker */
+            i++;
+            continue;
+        }
+        if (m == 0x00 || m == 0x01 || (m >= 0xD0 && m <= 0xD9)) { /* stuffed 0xFF, TEM, RSTn, SOI, EOI: no length */
+            i += 2;
+            continue;
+        }
+        if (i + 3 >= n) break;
+        const size_t len = ((size_t)p[i + 2] << 8) | p[i + 3];
+        if (m == 0xC4) {
+            long left = (long)len - 2;
+            size_t k = i + 4;
+            while (left > 0) {
+                size_t codes = 0, c;
+                for (c = 1; c <= 16; c++) codes += k + c < n ? p[k + c] : 0; /* stb reads 0 past the end */
+                if (codes > 256) return 0;
+                left -= 17 + (long)codes;
+                k += 17 + codes;
+            }
+        }
+        i += 2 + len;
+    }
+    return 1;
+}
+
+/* the largest image decoded, in pixels: stb_image (capped at STBI_MAX_DIMENSIONS per side) would
+   otherwise allocate up to 16384 x 16384 x 4 bytes, and this loader as much again, for a header that
+   claims such a size in a file of a few bytes */
+#ifndef LLAVA_MAX_IMAGE_PIXELS
+#define LLAVA_MAX_IMAGE_PIXELS (1 << 26)
+#endif
 LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n) {
     memset(img, 0, sizeof *img);
 #ifdef LLAVA_NO_STB
@@ -14087,8 +14155,12 @@ LLAVADEF int llava_image_load_memory(LlavaImage *img, const void *data, size_t n
 #else
     int w, h, comp;
     if (!data || n == 0 || n > 0x7fffffff) return llava__err("image: empty or too large (%zu bytes)", n);
+    if (!llava__jpeg_tables_ok((const unsigned char *)data, n))
+        return llava__err("image: corrupt JPEG (a Huffman table declares more than 256 codes)");
     if (!stbi_info_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp))
         return llava__err("image: not a JPEG, PNG, BMP or GIF, or corrupt (%s)", stbi_failure_reason());
+    if (w <= 0 || h <= 0 || (uint64_t)w * (uint64_t)h > (uint64_t)LLAVA_MAX_IMAGE_PIXELS)
+        return llava__err("image: %dx%d is larger than %llu pixels (LLAVA_MAX_IMAGE_PIXELS)", w, h, (unsigned long long)LLAVA_MAX_IMAGE_PIXELS);
     /* grayscale is replicated to RGB (as PIL's convert("RGB")), alpha kept apart; GIF: first frame */
     int want = (comp == 2 || comp == 4) ? 4 : 3;
     unsigned char *p = stbi_load_from_memory((const stbi_uc *)data, (int)n, &w, &h, &comp, want);
@@ -14249,8 +14321,17 @@ LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, Lla
     /* LLaVA-1.5 expand2square: centre the image on a square of the mean colour, int(mean * 255) */
     if (pad && w != h) {
         int side = LLAVA__MAX(w, h), ox = w > h ? 0 : (h - w) / 2, oy = w > h ? (w - h) / 2 : 0;
+        /* the square is an image too: a 16384 x 1 strip would become 16384 x 16384 (800 MB, seconds of work) */
+        if ((uint64_t)side * (uint64_t)side > (uint64_t)LLAVA_MAX_IMAGE_PIXELS) {
+            LLAVA_FREE(wh);
+            return llava__err("image: padding %dx%d to a square of %dx%d is larger than %llu pixels (LLAVA_MAX_IMAGE_PIXELS)", w, h, side, side,
+                              (unsigned long long)LLAVA_MAX_IMAGE_PIXELS);
+        }
         sq = (unsigned char *)LLAVA_MALLOC((size_t)side * side * 3);
-        if (!sq) return llava__err("image: out of memory");
+        if (!sq) {
+            LLAVA_FREE(wh);
+            return llava__err("image: out of memory");
+        }
         for (y = 0; y < side * side; y++)
             for (c = 0; c < 3; c++) sq[(size_t)y * 3 + c] = (unsigned char)(int)(cfg->pre_mean[c] * 255.0);
         for (y = 0; y < h; y++) memcpy(sq + ((size_t)(y + oy) * side + ox) * 3, src + (size_t)y * w * 3, (size_t)w * 3);
@@ -14262,12 +14343,15 @@ LLAVADEF int llava_preprocess(const LlavaConfig *cfg, const LlavaImage *img, Lla
         int nw, nh;
         if (cfg->pre_resize_short > 0) {
             int s = cfg->pre_resize_short;
+            /* the long edge can pass INT_MAX (65536 x a 32768:1 image): capped before it becomes an int */
+            double lng = (double)s * (w <= h ? h : w) / (w <= h ? w : h);
+            if (lng > (double)(1 << 28)) lng = 0;
             if (w <= h) {
                 nw = s;
-                nh = (int)((double)s * h / w);
+                nh = (int)lng;
             } else {
                 nh = s;
-                nw = (int)((double)s * w / h);
+                nw = (int)lng;
             }
         } else {
             nw = cfg->pre_resize_w;

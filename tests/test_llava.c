@@ -1145,6 +1145,101 @@ static int t_bad_config(const void *arg) {
     return 1;
 }
 
+/* inputs the fuzzers (tests/fuzz) found, each a clear error or a correct result now */
+static int t_fuzz_found(const void *arg) {
+    (void)arg;
+    /* f16 / bf16 tensors at odd addresses (a 5-byte header, no padding): converted without misaligned loads */
+    static const char hdr[] = "{\"a\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[1,5]},"
+                              "\"b\":{\"dtype\":\"BF16\",\"shape\":[1],\"data_offsets\":[5,7]}}";
+    const size_t hl = sizeof hdr - 1;
+    unsigned char *buf = (unsigned char *)calloc(8 + hl + 7, 1);
+    size_t i;
+    CHECK(buf && (8 + hl) % 2 == 0, "setup");
+    for (i = 0; i < 8; i++) buf[i] = (unsigned char)((uint64_t)hl >> (8 * i));
+    memcpy(buf + 8, hdr, hl);
+    static const unsigned char data[7] = {0, 0x00, 0x3c, 0x00, 0xc0, 0x80, 0x3f}; /* f16 1, -2; bf16 1 */
+    memcpy(buf + 8 + hl, data, 7);
+    llava__tensors ts;
+    memset(&ts, 0, sizeof ts);
+    float f[2] = {0, 0}, b = 0;
+    int rc = llava__st_parse(&ts, 0, buf, 8 + hl + 7, "odd.safetensors");
+    const llava__tensor *ta = rc == LLAVA_OK && llava__tensors_index(&ts) == LLAVA_OK ? llava__tensors_find(&ts, "a") : NULL;
+    const llava__tensor *tb = ta ? llava__tensors_find(&ts, "b") : NULL;
+    if (ta && tb) {
+        llava__to_f32(f, ta->data, LLAVA_F16, 2);
+        llava__to_f32(&b, tb->data, LLAVA_BF16, 1);
+    }
+    int odd = ta && ((uintptr_t)ta->data & 1);
+    llava__tensors_free(&ts);
+    free(buf);
+    CHECK(ta && tb, "unaligned tensors not parsed: %s", llava_last_error());
+    CHECK(odd && f[0] == 1.0f && f[1] == -2.0f && b == 1.0f, "odd-address f16/bf16: %g %g %g", f[0], f[1], b);
+    /* numbers too large for an int in the configuration: an error, not an undefined conversion */
+    char *d = mkmodel();
+    char st[600];
+    snprintf(st, sizeof st, "%s/model.safetensors", d);
+    copy_file(fx("models/tiny_hf4/model.safetensors"), st);
+    static const struct {
+        const char *file, *text, *needle;
+    } cases[] = {
+        {"preprocessor_config.json", "{\"size\": 1e300}", "size must be an integer"},
+        {"preprocessor_config.json", "{\"crop_size\": -1e300}", "crop_size must be an integer"},
+        {"preprocessor_config.json", "{\"image_mean\": [1e300, 0, 0]}", "image_mean must be a list of 3 numbers"},
+        {"preprocessor_config.json", "{\"image_std\": [\"a\", 1, 1]}", "image_std must be a list of 3 numbers"},
+        {"preprocessor_config.json", "{\"image_mean\": 1e300}", "image_mean must be a list of 3 numbers"},
+        {"config.json", "{\"model_type\": \"llava\", \"text_config\": {\"eos_token_id\": [2, 1e300]}}", "eos_token_id must list integers"},
+    };
+    for (i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char cp[600], pp[600];
+        snprintf(cp, sizeof cp, "%s/config.json", d);
+        snprintf(pp, sizeof pp, "%s/preprocessor_config.json", d);
+        copy_file(fx("models/tiny_hf4/config.json"), cp);
+        copy_file(fx("models/tiny_hf4/preprocessor_config.json"), pp);
+        put_str(d, cases[i].file, cases[i].text);
+        CHECK(load_fails(d, cases[i].needle), "case %zu: %s", i, g_sub);
+    }
+    /* a PNG header claiming 16000 x 16000 pixels in 33 bytes: refused before stb_image allocates 1 GB */
+    static const unsigned char png[33] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                          0, 0, 0x3e, 0x80, 0, 0, 0x3e, 0x80, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+    LlavaImage img;
+    CHECK(llava_image_load_memory(&img, png, sizeof png) != LLAVA_OK && err_has("16000x16000") && err_has("LLAVA_MAX_IMAGE_PIXELS"),
+          "huge PNG header: %s", llava_last_error());
+    /* a JPEG whose Huffman table declares 257 codes: stb_image 2.27 writes past its table (before 2.28) */
+    static const unsigned char jpg[] = {0xFF, 0xD8, 0xFF, 0xC4, 0x00, 0x13, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 255, 0xFF, 0xD9};
+    CHECK(llava_image_load_memory(&img, jpg, sizeof jpg) != LLAVA_OK && err_has("Huffman table"), "bad DHT: %s", llava_last_error());
+    unsigned char jpg2[sizeof jpg + 2] = {0xFF, 0xFF, 0xFF}; /* stb takes 0xFF...0xFF 0xD8 as the start too */
+    memcpy(jpg2 + 3, jpg + 1, sizeof jpg - 1);
+    CHECK(llava_image_load_memory(&img, jpg2, sizeof jpg2) != LLAVA_OK && err_has("Huffman table"), "bad DHT after 0xFF fill: %s",
+          llava_last_error());
+    /* the walk steps over entropy-coded data and stays with stb on real files */
+    CHECK(llava_image_load(&img, fx("images/photo_123x59.jpg")) == LLAVA_OK, "photo: %s", llava_last_error());
+    llava_image_free(&img);
+    /* padding a 32768 x 1 strip to a square: over LLAVA_MAX_IMAGE_PIXELS, an error (not 3 GB and minutes) */
+    unsigned char *strip = (unsigned char *)calloc((size_t)32768 * 3, 1);
+    CHECK(strip && llava_image_from_rgb(&img, strip, 32768, 1) == LLAVA_OK, "from_rgb");
+    free(strip);
+    LlavaConfig pc;
+    memset(&pc, 0, sizeof pc);
+    llava_preprocess_defaults(&pc, 32);
+    float po[3 * 32 * 32];
+    rc = llava_preprocess(&pc, &img, LLAVA_PRE_PAD, po);
+    llava_image_free(&img);
+    CHECK(rc != LLAVA_OK && err_has("32768x32768") && err_has("LLAVA_MAX_IMAGE_PIXELS"), "pad: %s", rc == LLAVA_OK ? "accepted" : llava_last_error());
+    /* resize of a 32768:1 image to a 65536 short edge: the long edge would pass INT_MAX */
+    unsigned char *row = (unsigned char *)calloc((size_t)32768 * 3, 1);
+    CHECK(row && llava_image_from_rgb(&img, row, 32768, 1) == LLAVA_OK, "from_rgb");
+    free(row);
+    LlavaConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    llava_preprocess_defaults(&cfg, 32);
+    cfg.pre_resize_short = 65536;
+    float out[3 * 32 * 32];
+    rc = llava_preprocess(&cfg, &img, LLAVA_PRE_CROP, out);
+    llava_image_free(&img);
+    CHECK(rc != LLAVA_OK && err_has("out of range"), "resize past INT_MAX: %s", rc == LLAVA_OK ? "accepted" : llava_last_error());
+    return 1;
+}
+
 /* bad prompts on a good model: errors name the numbers */
 static int t_bad_prompts(const void *arg) {
     (void)arg;
@@ -1773,6 +1868,7 @@ int main(int argc, char **argv) {
         run("malformed safetensors", t_bad_safetensors, NULL);
         run("fuzzed safetensors headers", t_fuzz_header, NULL);
         run("malformed config.json / preprocessor_config.json", t_bad_config, NULL);
+        run("inputs the fuzzers found: odd-address f16, huge config numbers, huge image headers and pads, bad JPEG tables", t_fuzz_found, NULL);
         run("bad prompts: too long, wrong placeholders, bad ids, full context", t_bad_prompts, NULL);
         run("safetensors write -> load round trip is bit-exact", t_roundtrip, NULL);
         run("two models in two threads", t_threads_independent, NULL);
