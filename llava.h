@@ -53,6 +53,7 @@
      LLAVA_MALLOC/LLAVA_REALLOC/LLAVA_FREE  your allocator (all three or none)
      LLAVA_ASSERT(x)                      your assert, for programming errors inside the library
      LLAVA_NO_STB                         no image decoder
+     LLAVA_MAX_IMAGE_PIXELS               largest image decoded or padded, width x height (default 2^26)
 
    ERRORS
      Functions return LLAVA_OK (0) / a count, or -1 / NULL on failure, and set a message that
