@@ -13145,7 +13145,7 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
        leftmost), into any token of the vocabulary whatever its type, and a piece that is no token is
        given as its bytes' tokens ("<0xXX>", else the one-byte token).
    The token types also follow llama.cpp's load: a few spellings become control tokens whatever the file
-   says (the end-of-generation and fill-in-the-middle names below, as of llama.cpp early 2026), and
+   says (the end-of-generation and fill-in-the-middle names below, as of llama.cpp commit 0c1e570), and
    general.name "phi-3"/"phi3" makes the split-out tokens eat the whitespace after them (rstrip). */
 enum { LLAVA__GGA_CONTROL = 1, LLAVA__GGA_USER = 2, LLAVA__GGA_UNKNOWN = 4, LLAVA__GGA_RSTRIP = 8, LLAVA__GGA_LSTRIP = 16 };
 
@@ -13470,7 +13470,7 @@ static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *pa
         if (rc) break;
         sc[i] = !scores ? 0.0f : scores->arr_type == LLAVA__GGUF_FLOAT32 ? (float)llava__gguf_arr_num(scores, (uint64_t)i)
                                                                           : (float)llava__gguf_arr_i64(scores, (uint64_t)i);
-        int64_t v = types ? llava__gguf_arr_i64(types, (uint64_t)i) : LLAVA__SPM_NORMAL;
+        int64_t v = types ? llava__gguf_arr_i64(types, (uint64_t)i) : (int64_t)LLAVA__SPM_NORMAL;
         if (v < LLAVA__SPM_NORMAL || v > LLAVA__SPM_BYTE) {
             rc = llava__err("%s: token %d '%.64s' has type %lld (llama.cpp's token types are 1 to 6)", path, i, pieces[i], (long long)v);
             break;
@@ -13491,7 +13491,7 @@ static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *pa
         o.pad_id = pad;
         t = llava__tok_from_spm((const char *const *)pieces, sc, ty, n, &o);
         if (!t) {
-            char msg[512];
+            char msg[1024];
             snprintf(msg, sizeof msg, "%s", llava_last_error());
             rc = llava__err("%s: %s", path, msg);
         }
@@ -13519,9 +13519,12 @@ static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *pa
         int id = llava_strmap_get(&t->vocab, eog[k], strlen(eog[k]));
         if (id >= 0) sp->gg_attr[id] |= LLAVA__GGA_CONTROL;
     }
-    if (!rc) { /* "<|tool_response>" and "</s>" both there: "</s>" is a normal token (llama.cpp's gemma4 workaround) */
+    if (!rc) { /* "</s>" next to "<|tool_response>", or to a "<|plamo:eos|>" that ends generation (as eos or eot), is a
+                  normal token (llama.cpp's workaround for those models) */
         int tr = llava_strmap_get(&t->vocab, "<|tool_response>", 16), es = llava_strmap_get(&t->vocab, "</s>", 4);
-        if (tr >= 0 && es >= 0) sp->gg_attr[es] = 0;
+        int pe = llava_strmap_get(&t->vocab, "<|plamo:eos|>", 13), eot = -1;
+        if (pe >= 0 && pe != eos && llava__spm_gguf_id(g, "tokenizer.ggml.eot_token_id", n, &eot)) rc = -1;
+        if (es >= 0 && (tr >= 0 || (pe >= 0 && (pe == eos || pe == eot)))) sp->gg_attr[es] = 0;
     }
     for (i = 0; !rc && i < n; i++)
         if (sp->gg_attr[i] & (LLAVA__GGA_CONTROL | LLAVA__GGA_USER | LLAVA__GGA_UNKNOWN)) {
