@@ -12594,11 +12594,13 @@ static void llava__spm_clean_up(LlavaBuf *b) {
 
 /* PreTrainedTokenizer._decode (spaces_between_special_tokens as its default, true); stream: see
    llava__spm_tokens_to_string */
+static int llava__spm_gguf_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res);
 static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res) {
     const struct llava__spm *sp = t->spm;
     llava__tok_list l;
     llava__tok_ints kept;
     int k, n_sub = 0;
+    if (sp->gg_attr) return llava__spm_gguf_decode(t, ids, n, skip_special, res); /* a GGUF vocabulary: llama.cpp's rules */
     memset(&l, 0, sizeof l);
     memset(&kept, 0, sizeof kept);
     llava__tok_ipush(&l.off, 0);
@@ -13147,7 +13149,9 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
    The token types also follow llama.cpp's load: a few spellings become control tokens whatever the file
    says (the end-of-generation and fill-in-the-middle names below, as of llama.cpp commit 0c1e570), and
    general.name "phi-3"/"phi3" makes the split-out tokens eat the whitespace after them (rstrip). */
-enum { LLAVA__GGA_CONTROL = 1, LLAVA__GGA_USER = 2, LLAVA__GGA_UNKNOWN = 4, LLAVA__GGA_RSTRIP = 8, LLAVA__GGA_LSTRIP = 16 };
+/* llama_token_attr, as far as this vocabulary uses it (the bits are llava.h's) */
+enum { LLAVA__GGA_CONTROL = 1, LLAVA__GGA_USER = 2, LLAVA__GGA_UNKNOWN = 4, LLAVA__GGA_RSTRIP = 8, LLAVA__GGA_LSTRIP = 16,
+       LLAVA__GGA_NORMAL = 32, LLAVA__GGA_BYTE = 64, LLAVA__GGA_UNUSED = 128 };
 
 static int llava__spm_gguf_space(char c) { /* isspace in the C locale */
     return c == ' ' || (c >= '\t' && c <= '\r');
@@ -13345,6 +13349,68 @@ static int llava__spm_gguf_encode(const LlavaTokenizer *t, const char *text, siz
     return rc;
 }
 
+/* llama_vocab::impl::detokenize with remove_special = skip_special and unparse_special = !skip_special
+   (no clean_spaces for SPM): each token's piece (token_to_piece: control and unknown tokens as spelled
+   unless skipped, user-defined ones as spelled, normal ones with "\xe2\x96\x81" as " ", byte tokens as their
+   byte, anything else nothing), the first one without its leading space when add_space_prefix (unless a
+   removed bos came first). llama.cpp gives the raw bytes; here a byte that is not part of a valid UTF-8
+   character becomes U+FFFD, as llava.h's decoding does everywhere. */
+static int llava__spm_gguf_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
+    const struct llava__spm *sp = t->spm;
+    LlavaBuf raw;
+    int i, strip = sp->gg_space_prefix;
+    size_t q;
+    memset(&raw, 0, sizeof raw);
+    for (i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= sp->n) return llava__err("cannot decode id %d (at position %d): not in the vocabulary of %d", ids[i], i, sp->n);
+    if (skip_special && t->pre_ids.n && n > 0 && ids[0] == t->bos) {
+        strip = 0;
+        ids++;
+        n--;
+    }
+    if (skip_special && t->post_ids.n && n > 0 && ids[n - 1] == t->eos) n--;
+    for (i = 0; i < n; i++, strip = 0) {
+        int a = sp->gg_attr[ids[i]];
+        size_t pl, k = 0;
+        const char *p = llava__spm_piece_str(t, ids[i], &pl);
+        if (skip_special && (a & (LLAVA__GGA_CONTROL | LLAVA__GGA_UNKNOWN))) continue;
+        if (a & (LLAVA__GGA_CONTROL | LLAVA__GGA_UNKNOWN | LLAVA__GGA_USER)) {
+            if (strip && pl && p[0] == ' ') k = 1;
+            llava_buf_put(&raw, p + k, pl - k);
+        } else if (a & LLAVA__GGA_NORMAL) {
+            if (strip && pl >= 3 && !memcmp(p, "\xe2\x96\x81", 3)) k = 3;
+            else if (strip && pl && p[0] == ' ') k = 1;
+            for (; k < pl; k++) {
+                if (k + 3 <= pl && !memcmp(p + k, "\xe2\x96\x81", 3)) {
+                    llava_buf_put(&raw, " ", 1);
+                    k += 2;
+                } else {
+                    llava_buf_put(&raw, p + k, 1);
+                }
+            }
+        } else if ((a & LLAVA__GGA_BYTE) && pl >= 4) { /* token_to_byte: the hex digits after "<0x" */
+            int v = 0, h, d;
+            for (d = 0; d < 2 && 3 + (size_t)d < pl && (h = llava__tok_hexval(p[3 + d])) >= 0; d++) v = v * 16 + h;
+            unsigned char c = (unsigned char)v;
+            if (!(strip && c == ' ')) llava_buf_put(&raw, &c, 1);
+        }
+    }
+    for (q = 0; q < raw.n;) {
+        int v = llava__tok_utf8_valid((const unsigned char *)raw.p + q, raw.n - q);
+        if (v > 0) {
+            llava_buf_put(res, raw.p + q, (size_t)v);
+            q += (size_t)v;
+        } else {
+            llava_buf_put(res, "\xef\xbf\xbd", 3);
+            q++;
+        }
+    }
+    if (!res->p) llava_buf_put(res, "", 0);
+    int oom = raw.oom || res->oom;
+    LLAVA_FREE(raw.p);
+    return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
+}
+
 /* a special id key: absent -> *id unchanged (llama.cpp's default); -1 (0xFFFFFFFF) keeps the default as
    llama.cpp does; any other id outside the vocabulary is refused */
 static int llava__spm_gguf_id(const llava__gguf *g, const char *key, int n, int *id) {
@@ -13503,9 +13569,11 @@ static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *pa
         order = (int *)LLAVA_MALLOC((size_t)n * 2 * sizeof(int));
         if (!sp->gg_attr || !order) rc = llava__err("%s: out of memory", path);
     }
-    for (i = 0; !rc && i < n; i++)
-        sp->gg_attr[i] = (unsigned char)(ty[i] == LLAVA__SPM_CONTROL ? LLAVA__GGA_CONTROL : ty[i] == LLAVA__SPM_USER ? LLAVA__GGA_USER
-                                                                  : ty[i] == LLAVA__SPM_UNKNOWN ? LLAVA__GGA_UNKNOWN : 0);
+    for (i = 0; !rc && i < n; i++) {
+        static const unsigned char attr_of_type[7] = {0, LLAVA__GGA_NORMAL, LLAVA__GGA_UNKNOWN, LLAVA__GGA_CONTROL, LLAVA__GGA_USER,
+                                                      LLAVA__GGA_UNUSED, LLAVA__GGA_BYTE};
+        sp->gg_attr[i] = attr_of_type[ty[i]];
+    }
     for (k = 0; !rc && k < 6; k++) {
         int64_t v;
         if (llava__gguf_int(g, fim[k].key, &v) == 1 && v >= 0 && v < n) continue; /* the role's id is given */
@@ -13524,7 +13592,19 @@ static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *pa
         int tr = llava_strmap_get(&t->vocab, "<|tool_response>", 16), es = llava_strmap_get(&t->vocab, "</s>", 4);
         int pe = llava_strmap_get(&t->vocab, "<|plamo:eos|>", 13), eot = -1;
         if (pe >= 0 && pe != eos && llava__spm_gguf_id(g, "tokenizer.ggml.eot_token_id", n, &eot)) rc = -1;
-        if (es >= 0 && (tr >= 0 || (pe >= 0 && (pe == eos || pe == eot)))) sp->gg_attr[es] = 0;
+        if (es >= 0 && (tr >= 0 || (pe >= 0 && (pe == eos || pe == eot)))) sp->gg_attr[es] = LLAVA__GGA_NORMAL;
+    }
+    if (!rc) { /* tokens llama.cpp makes user-defined (printed when decoding): gpt-oss's, and "<|end|>" next to
+                  "<|return|>" and "<|call|>", or "<|calls|>" and "<|flush|>" */
+        static const char *const ud[4] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+        for (k = 0; k < 4; k++) {
+            int id = llava_strmap_get(&t->vocab, ud[k], strlen(ud[k]));
+            if (id >= 0) sp->gg_attr[id] = LLAVA__GGA_USER;
+        }
+        int en = llava_strmap_get(&t->vocab, "<|end|>", 7), re = llava_strmap_get(&t->vocab, "<|return|>", 10);
+        int ca = llava_strmap_get(&t->vocab, "<|call|>", 8), cs = llava_strmap_get(&t->vocab, "<|calls|>", 9);
+        int fl = llava_strmap_get(&t->vocab, "<|flush|>", 9);
+        if (en >= 0 && (ca >= 0 || cs >= 0) && (re >= 0 || fl >= 0)) sp->gg_attr[en] = LLAVA__GGA_USER;
     }
     for (i = 0; !rc && i < n; i++)
         if (sp->gg_attr[i] & (LLAVA__GGA_CONTROL | LLAVA__GGA_USER | LLAVA__GGA_UNKNOWN)) {

@@ -528,8 +528,9 @@ static int t_hostile(const void *arg) {
 
 /* --- GGUF "llama" (SentencePiece) vocabularies, against llama.cpp's rules --------------------------- */
 /* tests/fixtures/spmgguf (tools/py/make_spmgguf_fixtures.py): each line a text with llama.cpp's ids with
-   and without add_special ("ids", "plain"), or "error" where llama.cpp cannot tokenize it (a character
-   with neither a token nor a byte token) */
+   and without add_special ("ids", "plain"), on every other line its detokenize of "ids" with and without
+   the special tokens ("dec", "dec_special"), or "error" where llama.cpp cannot tokenize the text (a
+   character with neither a token nor a byte token) */
 static int t_spm(const void *arg) {
     const char *name = (const char *)arg;
     static int exp[4096], got[4096];
@@ -573,19 +574,38 @@ static int t_spm(const void *arg) {
                     ok = 0;
                 }
             }
+            /* llama.cpp's detokenize (where the line has it), whole and streamed id by id: of the ids without
+               add_special skipping special tokens, of those with add_special keeping them */
+            for (k = 0; k < 2 && ok; k++) {
+                const LlavaJsonNode *w = llava_json_get(&j, &j.nodes[0], k ? "dec_special" : "dec");
+                int ng = llava_tokenize(t, text, strlen(text), k, got, 4096);
+                if (!w || ng < 0) continue;
+                char *d = decode(t, got, ng, !k);
+                LlavaBuf st;
+                LlavaDecoder dd;
+                size_t dl;
+                int q;
+                memset(&st, 0, sizeof st);
+                llava_decoder_init(&dd, t, !k);
+                for (q = 0; q <= ng; q++) {
+                    const char *piece = q < ng ? llava_decoder_push(&dd, got[q], &dl) : llava_decoder_flush(&dd, &dl);
+                    if (piece) llava_buf_put(&st, piece, dl);
+                }
+                llava_decoder_free(&dd);
+                if (!d || strcmp(d, w->str) || !st.p || strcmp(st.p, w->str)) {
+                    snprintf(g_msg, sizeof g_msg, "%s \"%s\" decode(skip_special %d) \"%s\", streamed \"%s\", but llama.cpp gives \"%s\"", name, text, !k,
+                             d ? d : llava_last_error(), st.p ? st.p : "(null)", w->str);
+                    ok = 0;
+                }
+                free(d);
+                free(st.p);
+            }
         }
         llava_json_free(&j);
         lines++;
         p = e ? e + 1 : NULL;
     }
     free(js);
-    /* decode gives the text back (SentencePiece's rules: the prefix space goes) */
-    if (ok && strcmp(name, "spm_nobf")) {
-        int ng = llava_tokenize(t, "hello world", 11, 1, got, 64);
-        char *d = ng > 0 ? decode(t, got, ng, 1) : NULL;
-        if (!d || strcmp(d, "hello world")) snprintf(g_msg, sizeof g_msg, "decode \"%s\"", d ? d : llava_last_error()), ok = 0;
-        free(d);
-    }
     llava_tokenizer_free(t);
     if (ok && lines < 150) snprintf(g_msg, sizeof g_msg, "%s: only %d texts", rel, lines), ok = 0;
     if (ok && !strcmp(name, "spm_nobf") && errs < 10) snprintf(g_msg, sizeof g_msg, "%s: only %d texts llama.cpp cannot tokenize", rel, errs), ok = 0;
@@ -826,7 +846,7 @@ int main(int argc, char **argv) {
         static const char *spm_names[] = {"spm_bf", "spm_nobf", "spm_unused", "spm_maps", "spm_nosp", "spm_phi3"};
         size_t i;
         for (i = 0; i < sizeof spm_names / sizeof spm_names[0]; i++) {
-            snprintf(title, sizeof title, "%s.gguf (tokenizer.ggml.model llama): ids identical to llama.cpp's", spm_names[i]);
+            snprintf(title, sizeof title, "%s.gguf (tokenizer.ggml.model llama): ids and decode identical to llama.cpp's", spm_names[i]);
             run(title, t_spm, spm_names[i]);
         }
     }

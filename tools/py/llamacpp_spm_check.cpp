@@ -1,7 +1,8 @@
 // llama.cpp's own tokenizer on a GGUF file, for make_spmgguf_fixtures.py --llamacpp (a developer check,
 // not part of the build): loads the vocabulary with llama_model_loader + llama_vocab::load and tokenizes
-// each text with parse_special on, add_special on and off. Prints "ids|plain" per text (ids separated by
-// spaces; "ERR message" for a text llama.cpp throws on).
+// each text with parse_special on, add_special on and off, then detokenizes the ids without add_special
+// with remove_special on / unparse_special off, and those with add_special with the reverse. Prints "ids|plain|dec|dec_special" per text
+// (ids separated by spaces, the texts in hex; "ERR message" for a text llama.cpp throws on).
 //
 // usage: llamacpp_spm_check FILE.gguf TEXTS.bin   (TEXTS.bin: uint32 little-endian length + UTF-8 bytes, repeated)
 //
@@ -47,14 +48,27 @@ int main(int argc, char **argv) {
         while (fread(&n, 4, 1, f) == 1) {
             std::string s(n, '\0');
             if (n && fread(&s[0], 1, n, f) != n) return 2;
+            std::vector<llama_token> got[2]; /* [0] without, [1] with add_special */
             for (int add = 1; add >= 0; add--) {
                 try {
                     std::vector<llama_token> ids = vocab.tokenize(s, add, true);
                     for (size_t i = 0; i < ids.size(); i++) printf(i ? " %d" : "%d", ids[i]);
+                    got[add] = ids;
                 } catch (const std::exception &e) {
                     printf("ERR %s", e.what());
                 }
-                printf(add ? "|" : "\n");
+                printf("|");
+            }
+            for (int skip = 1; skip >= 0; skip--) {
+                const std::vector<llama_token> &first = got[!skip];
+                std::vector<char> buf(16 * first.size() + 64);
+                int32_t k = vocab.detokenize(first.data(), (int32_t)first.size(), buf.data(), (int32_t)buf.size(), skip, !skip);
+                if (k < 0) { /* -k bytes are needed */
+                    buf.resize((size_t)-k);
+                    k = vocab.detokenize(first.data(), (int32_t)first.size(), buf.data(), (int32_t)buf.size(), skip, !skip);
+                }
+                for (int32_t i = 0; i < k; i++) printf("%02x", (unsigned char)buf[i]);
+                printf(skip ? "|" : "\n");
             }
         }
         fclose(f);

@@ -12,8 +12,10 @@ largest id + 1 (what a config.json gives), so the added tokens stay in.
 The expected ids come from a Python re-implementation of llama.cpp's tokenizer for SPM vocabularies
 (src/llama-vocab.cpp at the commit in tests/fixtures/gguf_llamacpp/manifest.json: the load's token
 attributes, tokenizer_st_partition, the "\u2581" prefix, llm_tokenizer_spm_session, byte_to_token), with
-parse_special on and add_special on ("ids") and off ("plain"). A text llama.cpp cannot tokenize (a
-character without a token or a byte token) has "error" instead. Where the texts have no special tokens
+parse_special on and add_special on ("ids") and off ("plain"), and on every other text its detokenize of
+"plain" with remove_special on / unparse_special off ("dec") and of "ids" with the reverse ("dec_special"),
+bytes that are not valid UTF-8 as U+FFFD. A text llama.cpp cannot tokenize (a character without a token or a byte token)
+has "error" instead. Where the texts have no special tokens
 and the normalizer is the identity, these ids equal the slow LlamaTokenizer's with legacy=True (the
 spm fixtures' expected.jsonl): the manifest counts the texts on which they agree and differ.
 
@@ -210,6 +212,12 @@ class LlamaCppSpm:
         es, tr, pe = self.id.get(b"</s>"), self.id.get(b"<|tool_response>"), self.id.get(b"<|plamo:eos|>")
         if es is not None and (tr is not None or (pe is not None and pe in (ids["eos"], ids["eot"]))):
             self.attr[es] = ATTR_NORMAL
+        for s in (b"<|channel|>", b"<|message|>", b"<|start|>", b"<|constrain|>"):
+            if s in self.id:
+                self.attr[self.id[s]] = ATTR_USER
+        has = lambda *ss: any(x in self.id for x in ss)
+        if has(b"<|end|>") and has(b"<|call|>", b"<|calls|>") and has(b"<|return|>", b"<|flush|>"):
+            self.attr[self.id[b"<|end|>"]] = ATTR_USER
         spec = [i for i in range(n) if self.attr[i] & (ATTR_CONTROL | ATTR_USER | ATTR_UNKNOWN)]
         self.special = sorted(spec, key=lambda i: (-len(self.text[i]), i))
         name = str(f.get("general.name", "")).lower()
@@ -305,6 +313,31 @@ class LlamaCppSpm:
                 out.extend(self.byte_token(c) for c in s[st:st + n])
             k = sym[k][3]
 
+    def detokenize(self, ids, skip_special):
+        """llama_vocab::impl::detokenize, remove_special = skip_special, unparse_special = not skip_special: bytes"""
+        strip = self.space_prefix
+        if skip_special and self.add_bos and ids and ids[0] == self.bos:
+            strip, ids = False, ids[1:]
+        if skip_special and self.add_eos and ids and ids[-1] == self.eos:
+            ids = ids[:-1]
+        out = b""
+        for i in ids:
+            a, t = self.attr[i], self.text[i]
+            piece = b""
+            if skip_special and a & (ATTR_CONTROL | ATTR_UNKNOWN):
+                pass
+            elif a & (ATTR_CONTROL | ATTR_UNKNOWN | ATTR_USER):
+                piece = t
+            elif a & ATTR_NORMAL:
+                piece = t.replace("\u2581".encode(), b" ")
+            elif a & ATTR_BYTE:
+                piece = bytes([int(t[3:5], 16)])
+            if strip and piece.startswith(b" "):
+                piece = piece[1:]
+            strip = False
+            out += piece
+        return out
+
     def tokenize(self, text, add_special):
         text = text.encode("utf-8")
         out = []
@@ -322,6 +355,23 @@ class LlamaCppSpm:
         if add_special and self.add_eos:
             out.append(self.eos)
         return out
+
+
+def valid_utf8(b):
+    """the bytes as text, each byte that is not part of a valid UTF-8 character as U+FFFD (llava.h's rule)"""
+    out, i = [], 0
+    while i < len(b):
+        for n in (1, 2, 3, 4):
+            try:
+                out.append(b[i:i + n].decode("utf-8"))
+                i += n
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append("\ufffd")
+            i += 1
+    return "".join(out)
 
 
 def pick_texts(texts):
@@ -342,7 +392,7 @@ def main():
     all_texts = json.load(open(TEXTS, encoding="utf-8"))
     os.makedirs(OUT, exist_ok=True)
     manifest = {"versions": versions(), "texts": len(texts), "ids": "llama.cpp's SPM tokenize re-implemented in this script "
-                "(parse_special on; ids: add_special on, plain: off)", "gguf": {}}
+                "(parse_special on; ids: add_special on, plain: off); dec: its detokenize of plain with remove_special on and unparse_special off, dec_special: of ids with the reverse, invalid UTF-8 bytes as U+FFFD", "gguf": {}}
     for name, (srcname, change) in FIXTURES.items():
         src = os.path.join(SPM, srcname)
         tokens, scores, types, cfg = make_vocab(src, change.get("extra", []))
@@ -350,15 +400,22 @@ def main():
         write_gguf(path, src, tokens, scores, types, cfg, change)
         tok = LlamaCppSpm(path)
         lines, n_err = [], 0
-        for t in texts:
+        raw = []
+        for k, t in enumerate(texts):
             e = {"text": t}
+            d = None
             try:
-                e["ids"] = " ".join(map(str, tok.tokenize(t, True)))
-                e["plain"] = " ".join(map(str, tok.tokenize(t, False)))
+                ids, plain = tok.tokenize(t, True), tok.tokenize(t, False)
+                e["ids"] = " ".join(map(str, ids))
+                e["plain"] = " ".join(map(str, plain))
+                d = (tok.detokenize(plain, True), tok.detokenize(ids, False))
+                if k % 2 == 0:  # decoding on every other text keeps the files small
+                    e["dec"], e["dec_special"] = valid_utf8(d[0]), valid_utf8(d[1])
             except KeyError as x:
                 e = {"text": t, "error": str(x)}
                 n_err += 1
             lines.append(e)
+            raw.append(d)
         # the slow LlamaTokenizer (legacy=True) of the source fixture, on the same texts
         agree = differ = 0
         slow = [json.loads(x) for x in open(os.path.join(src, "expected.jsonl"), encoding="utf-8")]
@@ -393,9 +450,10 @@ def main():
                 res = subprocess.run([args.llamacpp, path, tf], capture_output=True, check=True).stdout.decode("utf-8").splitlines()
             assert len(res) == len(lines), (name, len(res), len(lines))
             bad = 0
-            for e, r in zip(lines, res):
+            for e, r, d in zip(lines, res, raw):
                 got = r.split("|")
-                ok = (got[0].startswith("ERR") and got[1].startswith("ERR")) if "error" in e else (got == [e["ids"], e["plain"]])
+                ok = (got[0].startswith("ERR") and got[1].startswith("ERR")) if "error" in e else (
+                    got == [e["ids"], e["plain"], d[0].hex(), d[1].hex()])
                 if not ok:
                     bad += 1
                     print("%s: %r: llama.cpp %r, here %r" % (name, e["text"], r, e.get("ids", e.get("error"))))
