@@ -6,7 +6,10 @@
 
    usage: test_gguf_tokenizer [FIXTURES_DIR]   (default tests/fixtures/gguftok, run from the repository root)
    LLAVA_TEST_GGUF=model.gguf also loads a real model's tokenizer (skipped with a message when unset);
-   LLAVA_TEST_GGUF_EXPECTED=ids.jsonl (from make_gguftok_fixtures.py --real) compares its ids. */
+   LLAVA_TEST_GGUF_EXPECTED=ids.jsonl (from make_gguftok_fixtures.py --real) compares its ids;
+   LLAVA_TEST_LLAMACPP_VOCABS=llama.cpp/models checks llama.cpp's SentencePiece vocabularies against its
+   test-tokenizer-0 outputs. GGUF "llama" (SentencePiece) fixtures: tests/fixtures/spmgguf
+   (tools/py/make_spmgguf_fixtures.py), against llama.cpp's rules. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
@@ -777,6 +780,57 @@ static int t_spm_hostile(const void *arg) {
     return 1;
 }
 
+/* LLAVA_TEST_LLAMACPP_VOCABS=dir (llama.cpp's models/ directory): its SentencePiece vocabularies
+   (ggml-vocab-llama-spm.gguf, ggml-vocab-phi-3.gguf) on its own test texts (.inp) give the ids of its
+   .out files (test-tokenizer-0: add_special off) */
+static int t_llamacpp_vocabs(const void *arg) {
+    (void)arg;
+    static const char *names[2] = {"llama-spm", "phi-3"};
+    static int got[1 << 14];
+    const char *dir = getenv("LLAVA_TEST_LLAMACPP_VOCABS");
+    char path[1024], a[1024], b[1024];
+    int k;
+    if (!dir || !*dir) {
+        snprintf(g_msg, sizeof g_msg, "set LLAVA_TEST_LLAMACPP_VOCABS=llama.cpp/models to check its SentencePiece vocabularies");
+        return -1;
+    }
+    for (k = 0; k < 2; k++) {
+        size_t ni = 0, no = 0;
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf.inp", dir, names[k]);
+        char *inp = read_all(path, &ni);
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf.out", dir, names[k]);
+        char *out = read_all(path, &no);
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", dir, names[k]);
+        LlavaTokenizer *t = inp && out ? llava_tokenizer_load(path) : NULL;
+        int ok = t != NULL, cases = 0;
+        if (!ok) snprintf(g_msg, sizeof g_msg, "%s: %s", path, inp && out ? llava_last_error() : "cannot read its .inp / .out");
+        char *p = inp, *o = out;
+        static const char sep[] = "\n__ggml_vocab_test__\n";
+        while (ok && p && o) {
+            char *e = strstr(p, sep), *oe = strchr(o, '\n');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (oe) *oe = 0;
+            int exp[1 << 12], ne = parse_ids(o, exp, 1 << 12);
+            int ng = llava_tokenize(t, p, len, 0, got, 1 << 14);
+            if (!same_ids(exp, ne, got, ng)) {
+                fmt_ids(a, sizeof a, exp, ne);
+                fmt_ids(b, sizeof b, got, ng < 0 ? 0 : ng);
+                snprintf(g_msg, sizeof g_msg, "%s case %d: [%s], llama.cpp's .out [%s]", names[k], cases, b, a);
+                ok = 0;
+            }
+            cases++;
+            p = e ? e + sizeof sep - 1 : NULL;
+            o = oe ? oe + 1 : NULL;
+        }
+        llava_tokenizer_free(t);
+        free(inp);
+        free(out);
+        if (!ok) return 0;
+        CHECK(cases >= 20, "%s: only %d cases", names[k], cases);
+    }
+    return 1;
+}
+
 /* a real model's GGUF (LLAVA_TEST_GGUF), optionally against transformers' ids (LLAVA_TEST_GGUF_EXPECTED) */
 static int t_real(const void *arg) {
     (void)arg;
@@ -852,6 +906,7 @@ int main(int argc, char **argv) {
     }
     run("a small SentencePiece GGUF: merges by score, split-out tokens, space prefix, byte fallback, defaults", t_spm_small, NULL);
     run("hostile SentencePiece GGUF metadata: clear errors; fuzzed files do not crash", t_spm_hostile, NULL);
+    run("llama.cpp's SentencePiece vocabularies on its test texts (LLAVA_TEST_LLAMACPP_VOCABS)", t_llamacpp_vocabs, NULL);
     run("a real model's GGUF (LLAVA_TEST_GGUF)", t_real, NULL);
     llava_json_free(&g_texts);
     llava_json_free(&g_man);
