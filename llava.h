@@ -395,7 +395,7 @@ typedef struct LlavaTokenizer LlavaTokenizer;
    LlamaTokenizer does with the tokenizer_config.json / special_tokens_map.json / added_tokens.json
    beside it (legacy: the config's "legacy", true when absent). A GGUF file gives the tokenizer in its
    tokenizer.ggml.* metadata (byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
-   converted from; SentencePiece as llama.cpp encodes it). NULL on error, with llava_last_error(). */
+   converted from; SentencePiece as llama.cpp encodes and decodes it). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 
@@ -13148,7 +13148,12 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
        given as its bytes' tokens ("<0xXX>", else the one-byte token).
    The token types also follow llama.cpp's load: a few spellings become control tokens whatever the file
    says (the end-of-generation and fill-in-the-middle names below, as of llama.cpp commit 0c1e570), and
-   general.name "phi-3"/"phi3" makes the split-out tokens eat the whitespace after them (rstrip). */
+   general.name "phi-3"/"phi3" makes the split-out tokens eat the whitespace after them (rstrip).
+   Decoding is llama.cpp's detokenize (llava__spm_gguf_decode). Where llava.h differs on purpose: a
+   special id outside the vocabulary and a token type outside 1..6 are refused (llama.cpp warns and keeps
+   the default / reads the type as undefined); split-out tokens of equal length are tried in id order
+   (llama.cpp's std::sort leaves that order open); a text llama.cpp throws on (a character with neither a
+   token nor a byte token) is an error. */
 /* llama_token_attr, as far as this vocabulary uses it (the bits are llava.h's) */
 enum { LLAVA__GGA_CONTROL = 1, LLAVA__GGA_USER = 2, LLAVA__GGA_UNKNOWN = 4, LLAVA__GGA_RSTRIP = 8, LLAVA__GGA_LSTRIP = 16,
        LLAVA__GGA_NORMAL = 32, LLAVA__GGA_BYTE = 64, LLAVA__GGA_UNUSED = 128 };
