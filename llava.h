@@ -13175,7 +13175,7 @@ static size_t llava__spm_gguf_find(const char *h, size_t hl, const char *nd, siz
 }
 
 /* llm_tokenizer_spm_session::tokenize of s[n] (each byte's input offset oo[n + 1]) */
-static int llava__spm_gguf_session(const LlavaTokenizer *t, const char *s, size_t n, const int *oo, llava__tok_out *out) {
+static int llava__spm_gguf_bpe(const LlavaTokenizer *t, const char *s, size_t n, const int *oo, llava__tok_out *out) {
     static const unsigned char lead_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}; /* unicode_len_utf8 */
     const struct llava__spm *sp = t->spm;
     llava__spm_work w;
@@ -13341,7 +13341,7 @@ static int llava__spm_gguf_encode(const LlavaTokenizer *t, const char *text, siz
         }
         llava__tok_ipush(&oo, en);
         if (s.oom || oo.oom) rc = llava__err("out of memory while tokenizing %zu bytes", len);
-        else rc = llava__spm_gguf_session(t, s.p, s.n, oo.p, out);
+        else rc = llava__spm_gguf_bpe(t, s.p, s.n, oo.p, out);
         prev_special = 0;
     }
     if (add_special && !rc)

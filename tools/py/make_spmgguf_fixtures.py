@@ -271,7 +271,7 @@ class LlamaCppSpm:
             raise KeyError("no token for byte 0x%02X" % c)
         return t
 
-    def session(self, s, out):
+    def merge(self, s, out):
         lens = [1] * 12 + [2, 2, 3, 4]
         sym = []  # [start, length, prev, next]
         i = 0
@@ -350,7 +350,7 @@ class LlamaCppSpm:
                 prev_special = True
                 continue
             s = (b" " if self.space_prefix and prev_special else b"") + text[st:en]
-            self.session(s.replace(b" ", "\u2581".encode()), out)
+            self.merge(s.replace(b" ", "\u2581".encode()), out)
             prev_special = False
         if add_special and self.add_eos:
             out.append(self.eos)
