@@ -126,6 +126,7 @@ fixtures: $(BUILD)/tokenize $(BUILD)/dump
 	$(PYTHON) tools/py/make_unicode_fixtures.py
 	$(PYTHON) tools/py/make_gguf_fixtures.py
 	$(PYTHON) tools/py/make_gguftok_fixtures.py
+	$(PYTHON) tools/py/make_spmgguf_fixtures.py
 	$(PYTHON) tools/py/make_chatml_fixtures.py
 	if [ -n "$(LLAMA_CPP)" ]; then $(or $(LLAMA_CPP_PYTHON),$(PYTHON)) tools/py/make_llamacpp_gguf_fixtures.py "$(LLAMA_CPP)"; fi
 	$(PYTHON) tools/py/check_saved_checkpoints.py

@@ -396,7 +396,7 @@ typedef struct LlavaTokenizer LlavaTokenizer;
    LlamaTokenizer does with the tokenizer_config.json / special_tokens_map.json / added_tokens.json
    beside it (legacy: the config's "legacy", true when absent). A GGUF file gives the tokenizer in its
    tokenizer.ggml.* metadata (byte-level BPE, encoded as `tokenizers` encodes the tokenizer.json it was
-   converted from; SentencePiece as llama.cpp encodes it). NULL on error, with llava_last_error(). */
+   converted from; SentencePiece as llama.cpp encodes and decodes it). NULL on error, with llava_last_error(). */
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file);
 LLAVADEF void llava_tokenizer_free(LlavaTokenizer *tok);
 
@@ -10623,12 +10623,10 @@ static LlavaTokenizer *llava__tok_bl_build(const llava__tok_bl_spec *s, const ch
 
 /* --- a GGUF file's tokenizer (tokenizer.ggml.*), as llama.cpp's llama-vocab.cpp reads it ------------ */
 /* tokenizer.ggml.model "llama" (SentencePiece: scores, byte tokens, add_space_prefix) is built by the
-   SentencePiece tokenizer's constructor; this is where it connects (until then the model is refused) */
+   SentencePiece tokenizer's constructor and tokenized by llama.cpp's rules (llava__spm_from_gguf) */
+static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *path);
 static LlavaTokenizer *llava__tok_from_gguf_spm(const llava__gguf *g, const char *path) {
-    (void)g;
-    llava__err("%s: tokenizer.ggml.model 'llama' (a SentencePiece vocabulary) is not supported yet; "
-               "GGUF files with a 'gpt2' (byte-level BPE) tokenizer are", path);
-    return NULL;
+    return llava__spm_from_gguf(g, path); /* with the SentencePiece tokenizer, below */
 }
 
 /* tokenizer.ggml.pre -> the pre-tokenizer: llama.cpp's names (llama-vocab.cpp) for the pre-tokenizers
@@ -11960,6 +11958,7 @@ typedef struct {
     int unigram;                        /* 0: BPE, 1: Unigram */
     const void *charsmap;               /* NormalizerSpec.precompiled_charsmap (NULL / 0 bytes: identity) */
     size_t charsmap_len;
+    int gguf; /* a GGUF vocabulary: no unknown piece needed, byte pieces need not be all 256 (llama.cpp checks neither) */
 } llava__spm_opts;
 
 struct llava__spm {
@@ -11982,6 +11981,11 @@ struct llava__spm {
     int legacy, add_prefix_space, clean_up, unk_len; /* unk_len: pieces of the unk token without the dummy prefix */
     char *unk_token;      /* the unk token's string */
     unsigned char *all_special; /* [n_vocab] 1: id of one of all_special_tokens, 2: of additional_special_tokens */
+    /* a GGUF "llama" vocabulary, tokenized as llama.cpp does (llava__spm_gguf_encode); gg_attr NULL otherwise */
+    unsigned char *gg_attr; /* [n] LLAVA__GGA_* */
+    int *gg_special;        /* ids split out of the text first, longest first */
+    int n_gg_special, gg_space_prefix;
+    int gg_byte[256];       /* the id byte fallback gives each byte, -1: none */
 };
 
 static void llava__spm_free(struct llava__spm *s) {
@@ -11992,6 +11996,8 @@ static void llava__spm_free(struct llava__spm *s) {
     LLAVA_FREE(s->unk_surface);
     LLAVA_FREE(s->unk_token);
     LLAVA_FREE(s->all_special);
+    LLAVA_FREE(s->gg_attr);
+    LLAVA_FREE(s->gg_special);
     LLAVA_FREE(s->charsmap);
     llava_strmap_free(&s->pfx);
     LLAVA_FREE(s);
@@ -12424,11 +12430,13 @@ static void llava__spm_encode_piece(const LlavaTokenizer *t, const char *text, c
 }
 
 /* LlamaTokenizer.tokenize + build_inputs_with_special_tokens (the text is valid UTF-8) */
+static int llava__spm_gguf_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out);
 static int llava__spm_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out) {
     const struct llava__spm *sp = t->spm;
     LlavaBuf s;
     llava__tok_ints o, m;
     size_t i, k;
+    if (sp->gg_attr) return llava__spm_gguf_encode(t, text, len, add_special, out); /* a GGUF vocabulary: llama.cpp's rules */
     memset(&s, 0, sizeof s);
     memset(&o, 0, sizeof o);
     memset(&m, 0, sizeof m);
@@ -12611,11 +12619,13 @@ static void llava__spm_clean_up(LlavaBuf *b) {
 
 /* PreTrainedTokenizer._decode (spaces_between_special_tokens as its default, true); stream: see
    llava__spm_tokens_to_string */
+static int llava__spm_gguf_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res);
 static int llava__spm_decode_x(const LlavaTokenizer *t, const int *ids, int n, int skip_special, int stream, LlavaBuf *res) {
     const struct llava__spm *sp = t->spm;
     llava__tok_list l;
     llava__tok_ints kept;
     int k, n_sub = 0;
+    if (sp->gg_attr) return llava__spm_gguf_decode(t, ids, n, skip_special, res); /* a GGUF vocabulary: llama.cpp's rules */
     memset(&l, 0, sizeof l);
     memset(&kept, 0, sizeof kept);
     llava__tok_ipush(&l.off, 0);
@@ -12730,6 +12740,7 @@ static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const floa
         if (types[i] == LLAVA__SPM_BYTE) {
             int hi = pl == 6 && !memcmp(p, "<0x", 3) && p[5] == '>' ? llava__tok_hexval(p[3]) : -1, lo = pl == 6 ? llava__tok_hexval(p[4]) : -1;
             if (!o->byte_fallback) rc = llava__err("sentencepiece model: byte piece '%s' (id %d) is found although byte_fallback is false", p, i);
+            else if (o->gguf && (hi < 0 || lo < 0 || p[3] >= 'a' || p[4] >= 'a' || t->byte_id[hi * 16 + lo])) continue; /* llama.cpp looks bytes up by spelling */
             else if (hi < 0 || lo < 0 || (p[3] >= 'a') || (p[4] >= 'a')) rc = llava__err("sentencepiece model: byte piece '%s' (id %d) is not <0xHH>", p, i);
             else {
                 int b = hi * 16 + lo;
@@ -12750,8 +12761,8 @@ static LlavaTokenizer *llava__tok_from_spm(const char *const *pieces, const floa
     if (!rc && o->unigram && sp->n_user)
         rc = llava__err("sentencepiece model: a Unigram model with user-defined pieces (%d) is not supported (sentencepiece breaks their "
                         "ties in a way llava.h does not reproduce)", sp->n_user);
-    if (!rc && n_unk != 1) rc = llava__err("sentencepiece model: %s", n_unk ? "more than one unknown piece" : "no unknown piece (type UNKNOWN)");
-    if (!rc && o->byte_fallback && n_byte != 256) rc = llava__err("sentencepiece model: byte_fallback is true but only %d of the 256 byte pieces are there", n_byte);
+    if (!rc && n_unk != 1 && !o->gguf) rc = llava__err("sentencepiece model: %s", n_unk ? "more than one unknown piece" : "no unknown piece (type UNKNOWN)");
+    if (!rc && o->byte_fallback && n_byte != 256 && !o->gguf) rc = llava__err("sentencepiece model: byte_fallback is true but only %d of the 256 byte pieces are there", n_byte);
     for (i = 0; i < 256; i++) t->byte_id[i] = t->byte_id[i] ? t->byte_id[i] - 1 : -1;
     t->byte_fallback = o->byte_fallback;
     sp->min_score = 3.402823466e+38F; /* FLT_MAX */
@@ -13141,6 +13152,572 @@ static LlavaTokenizer *llava__spm_load(const char *model_path, const char *dir) 
         LLAVA_FREE(paths[i]);
     }
     LLAVA_FREE(buf);
+    if (rc) {
+        llava_tokenizer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+/* --- a GGUF "llama" vocabulary (SentencePiece), tokenized as llama.cpp's llama-vocab.cpp does ------- */
+/* llama.cpp reads tokenizer.ggml.{tokens,scores,token_type}, the special ids (SPM defaults: bos 1, eos 2,
+   unk 0), add_bos_token (default true), add_eos_token (false) and add_space_prefix (true). It applies
+   no normalizer to this model: remove_extra_whitespaces and precompiled_charsmap only serve its "t5"
+   (Unigram) tokenizer, so they are not read here. llama_vocab::impl::tokenize then
+     - splits the text at every control, user-defined and unknown token (tokenizer_st_partition: the
+       longest tokens first, each one's occurrences left to right in every stretch still text),
+     - gives each stretch of text a " " in front when add_space_prefix and it starts the text or follows
+       a split-out token, turns " " into "\xe2\x96\x81" and runs llm_tokenizer_spm_session on it: UTF-8
+       characters merged pairwise, the pair that makes the token with the highest score first (ties: the
+       leftmost), into any token of the vocabulary whatever its type, and a piece that is no token is
+       given as its bytes' tokens ("<0xXX>", else the one-byte token).
+   The token types also follow llama.cpp's load: a few spellings become control tokens whatever the file
+   says (the end-of-generation and fill-in-the-middle names below, as of llama.cpp commit 0c1e570), and
+   general.name "phi-3"/"phi3" makes the split-out tokens eat the whitespace after them (rstrip).
+   Decoding is llama.cpp's detokenize (llava__spm_gguf_decode). Where llava.h differs on purpose: a
+   special id outside the vocabulary and a token type outside 1..6 are refused (llama.cpp warns and keeps
+   the default / reads the type as undefined); split-out tokens of equal length are tried in id order
+   (llama.cpp's std::sort leaves that order open); a text llama.cpp throws on (a character with neither a
+   token nor a byte token) is an error. */
+/* llama_token_attr, as far as this vocabulary uses it (the bits are llava.h's) */
+enum { LLAVA__GGA_CONTROL = 1, LLAVA__GGA_USER = 2, LLAVA__GGA_UNKNOWN = 4, LLAVA__GGA_RSTRIP = 8, LLAVA__GGA_LSTRIP = 16,
+       LLAVA__GGA_NORMAL = 32, LLAVA__GGA_BYTE = 64, LLAVA__GGA_UNUSED = 128 };
+
+static int llava__spm_gguf_space(char c) { /* isspace in the C locale */
+    return c == ' ' || (c >= '\t' && c <= '\r');
+}
+/* first occurrence of nd[nl] (nl > 0) in h[hl], or hl when there is none (std::string_view::find) */
+static size_t llava__spm_gguf_find(const char *h, size_t hl, const char *nd, size_t nl) {
+    size_t i = 0;
+    while (nl <= hl && i <= hl - nl) {
+        const char *p = (const char *)memchr(h + i, (unsigned char)nd[0], hl - nl - i + 1);
+        if (!p) break;
+        i = (size_t)(p - h);
+        if (!memcmp(p, nd, nl)) return i;
+        i++;
+    }
+    return hl;
+}
+
+/* llm_tokenizer_spm_session::tokenize of s[n] (each byte's input offset oo[n + 1]) */
+static int llava__spm_gguf_bpe(const LlavaTokenizer *t, const char *s, size_t n, const int *oo, llava__tok_out *out) {
+    static const unsigned char lead_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4}; /* unicode_len_utf8 */
+    const struct llava__spm *sp = t->spm;
+    llava__spm_work w;
+    size_t i;
+    int k, rc = 0;
+    memset(&w, 0, sizeof w);
+    if (!n) return 0;
+    w.sym = (llava__spm_sym *)LLAVA_MALLOC(n * sizeof *w.sym);
+    if (!w.sym) return llava__err("out of memory while tokenizing");
+    for (i = 0; i < n;) {
+        llava__spm_sym *y = &w.sym[w.n_sym];
+        size_t l = lead_len[(unsigned char)s[i] >> 4];
+        if (l > n - i) l = n - i;
+        memset(y, 0, sizeof *y);
+        y->st = i;
+        y->len = l;
+        y->prev = (int)w.n_sym - 1;
+        i += l;
+        y->next = i < n ? (int)w.n_sym + 1 : -1;
+        w.n_sym++;
+    }
+    /* try_add_bigram: a pair whose text is a token (any type) is a candidate with that token's score */
+#define LLAVA__GG_PAIR(l_, r_)                                                                         \
+    do {                                                                                               \
+        int pl_ = (l_), pr_ = (r_);                                                                    \
+        if (pl_ >= 0 && pr_ >= 0) {                                                                    \
+            size_t sz_ = w.sym[pl_].len + w.sym[pr_].len;                                              \
+            int id_ = sz_ <= (size_t)sp->max_piece ? llava_strmap_get(&t->vocab, s + w.sym[pl_].st, sz_) : -1; \
+            if (id_ >= 0 && id_ < sp->n) {                                                             \
+                llava__spm_pair p_;                                                                    \
+                p_.score = sp->score[id_];                                                             \
+                p_.left = pl_;                                                                         \
+                p_.right = pr_;                                                                        \
+                p_.size = sz_;                                                                         \
+                llava__spm_push(&w, p_);                                                               \
+            }                                                                                          \
+        }                                                                                              \
+    } while (0)
+    for (i = 1; i < w.n_sym; i++) LLAVA__GG_PAIR((int)i - 1, (int)i);
+    while (w.n_heap && !w.oom) {
+        llava__spm_pair top = llava__spm_pop(&w);
+        llava__spm_sym *l = &w.sym[top.left], *r = &w.sym[top.right];
+        if (!l->len || !r->len || l->len + r->len != top.size) continue; /* one of them was merged since */
+        l->len += r->len;
+        r->len = 0;
+        l->next = r->next;
+        if (r->next >= 0) w.sym[r->next].prev = top.left;
+        LLAVA__GG_PAIR(l->prev, top.left);
+        LLAVA__GG_PAIR(top.left, l->next);
+    }
+#undef LLAVA__GG_PAIR
+    if (w.oom) rc = llava__err("out of memory while tokenizing");
+    /* resegment: merged pieces are tokens; a character that is none goes out as its bytes */
+    for (k = 0; !rc && k >= 0; k = w.sym[k].next) {
+        const llava__spm_sym *y = &w.sym[k];
+        int id = llava_strmap_get(&t->vocab, s + y->st, y->len);
+        if (id >= 0 && id < sp->n) {
+            llava__tok_emit(out, id, oo[y->st], oo[y->st + y->len]);
+            continue;
+        }
+        for (i = 0; i < y->len; i++) {
+            unsigned char c = (unsigned char)s[y->st + i];
+            if (sp->gg_byte[c] < 0) {
+                rc = llava__err("'%.*s' (at byte %d) is not in the vocabulary, which has no <0x%02X> byte token either "
+                                "(llama.cpp fails on it too)", (int)y->len, s + y->st, oo[y->st], c);
+                break;
+            }
+            llava__tok_emit(out, sp->gg_byte[c], oo[y->st + i], oo[y->st + i + 1]);
+        }
+    }
+    LLAVA_FREE(w.sym);
+    LLAVA_FREE(w.heap);
+    llava_strmap_free(&w.rev);
+    return rc;
+}
+
+/* llama_vocab::impl::tokenize for an SPM vocabulary, parse_special on (the text is valid UTF-8) */
+static int llava__spm_gguf_encode(const LlavaTokenizer *t, const char *text, size_t len, int add_special, llava__tok_out *out) {
+    const struct llava__spm *sp = t->spm;
+    llava__tok_ints fr[2]; /* fragments: (token id or -1 for text, start, end) triples */
+    LlavaBuf s;
+    llava__tok_ints oo;
+    int cur = 0, k, rc = 0, prev_special = 1;
+    size_t f, i;
+    memset(fr, 0, sizeof fr);
+    memset(&s, 0, sizeof s);
+    memset(&oo, 0, sizeof oo);
+    if (len) {
+        llava__tok_ipush(&fr[0], -1);
+        llava__tok_ipush(&fr[0], 0);
+        llava__tok_ipush(&fr[0], (int)len);
+    }
+    /* tokenizer_st_partition */
+    for (k = 0; k < sp->n_gg_special && len; k++) {
+        int id = sp->gg_special[k], attr = sp->gg_attr[id];
+        size_t tl;
+        const char *tok = llava__spm_piece_str(t, id, &tl);
+        llava__tok_ints *a = &fr[cur], *b = &fr[!cur];
+        int hit = 0;
+        for (f = 0; f + 2 < a->n && !hit; f += 3) /* most tokens are in no fragment: look before copying */
+            hit = a->p[f] < 0 && llava__spm_gguf_find(text + a->p[f + 1], (size_t)(a->p[f + 2] - a->p[f + 1]), tok, tl) <
+                                     (size_t)(a->p[f + 2] - a->p[f + 1]);
+        if (!hit) continue;
+        b->n = 0;
+        for (f = 0; f + 2 < a->n; f += 3) {
+            size_t st = (size_t)a->p[f + 1], en = (size_t)a->p[f + 2];
+            if (a->p[f] >= 0) {
+                llava__tok_ipush(b, a->p[f]);
+                llava__tok_ipush(b, (int)st);
+                llava__tok_ipush(b, (int)en);
+                continue;
+            }
+            while (st < en) {
+                size_t m = st + llava__spm_gguf_find(text + st, en - st, tok, tl), le = m;
+                if (m == en) { /* no more: the rest stays text */
+                    llava__tok_ipush(b, -1);
+                    llava__tok_ipush(b, (int)st);
+                    llava__tok_ipush(b, (int)en);
+                    break;
+                }
+                if (attr & LLAVA__GGA_LSTRIP)
+                    while (le > st && llava__spm_gguf_space(text[le - 1])) le--;
+                if (le > st) {
+                    llava__tok_ipush(b, -1);
+                    llava__tok_ipush(b, (int)st);
+                    llava__tok_ipush(b, (int)le);
+                }
+                llava__tok_ipush(b, id);
+                llava__tok_ipush(b, (int)m);
+                llava__tok_ipush(b, (int)(m + tl));
+                st = m + tl;
+                if (attr & LLAVA__GGA_RSTRIP)
+                    while (st < en && llava__spm_gguf_space(text[st])) st++;
+            }
+        }
+        cur = !cur;
+    }
+    if (fr[0].oom || fr[1].oom) rc = llava__err("out of memory while tokenizing %zu bytes", len);
+    if (add_special)
+        for (i = 0; i < t->pre_ids.n; i++) llava__tok_emit(out, t->pre_ids.p[i], 0, 0);
+    for (f = 0; !rc && f + 2 < fr[cur].n; f += 3) {
+        int id = fr[cur].p[f], st = fr[cur].p[f + 1], en = fr[cur].p[f + 2], p;
+        if (id >= 0) {
+            llava__tok_emit(out, id, st, en);
+            prev_special = 1;
+            continue;
+        }
+        s.n = oo.n = 0;
+        if (sp->gg_space_prefix && prev_special) { /* the " " in front, empty in the input */
+            llava_buf_put(&s, "\xe2\x96\x81", 3);
+            for (p = 0; p < 3; p++) llava__tok_ipush(&oo, st);
+        }
+        for (p = st; p < en; p++) { /* llama_escape_whitespace */
+            if (text[p] == ' ') {
+                llava_buf_put(&s, "\xe2\x96\x81", 3);
+                llava__tok_ipush(&oo, p);
+                llava__tok_ipush(&oo, p);
+                llava__tok_ipush(&oo, p);
+            } else {
+                llava_buf_put(&s, text + p, 1);
+                llava__tok_ipush(&oo, p);
+            }
+        }
+        llava__tok_ipush(&oo, en);
+        if (s.oom || oo.oom) rc = llava__err("out of memory while tokenizing %zu bytes", len);
+        else rc = llava__spm_gguf_bpe(t, s.p, s.n, oo.p, out);
+        prev_special = 0;
+    }
+    if (add_special && !rc)
+        for (i = 0; i < t->post_ids.n; i++) llava__tok_emit(out, t->post_ids.p[i], (int)len, (int)len);
+    if (!rc && (out->ids.oom || out->start.oom || out->end.oom)) rc = llava__err("out of memory while tokenizing %zu bytes", len);
+    LLAVA_FREE(fr[0].p);
+    LLAVA_FREE(fr[1].p);
+    LLAVA_FREE(s.p);
+    LLAVA_FREE(oo.p);
+    return rc;
+}
+
+/* llama_vocab::impl::detokenize with remove_special = skip_special and unparse_special = !skip_special
+   (no clean_spaces for SPM): each token's piece (token_to_piece: control and unknown tokens as spelled
+   unless skipped, user-defined ones as spelled, normal ones with "\xe2\x96\x81" as " ", byte tokens as their
+   byte, anything else nothing), the first one without its leading space when add_space_prefix (unless a
+   removed bos came first). llama.cpp gives the raw bytes; here a byte that is not part of a valid UTF-8
+   character becomes U+FFFD, as llava.h's decoding does everywhere. */
+static int llava__spm_gguf_decode(const LlavaTokenizer *t, const int *ids, int n, int skip_special, LlavaBuf *res) {
+    const struct llava__spm *sp = t->spm;
+    LlavaBuf raw;
+    int i, strip = sp->gg_space_prefix;
+    size_t q;
+    memset(&raw, 0, sizeof raw);
+    for (i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= sp->n) return llava__err("cannot decode id %d (at position %d): not in the vocabulary of %d", ids[i], i, sp->n);
+    if (skip_special && t->pre_ids.n && n > 0 && ids[0] == t->bos) {
+        strip = 0;
+        ids++;
+        n--;
+    }
+    if (skip_special && t->post_ids.n && n > 0 && ids[n - 1] == t->eos) n--;
+    for (i = 0; i < n; i++, strip = 0) {
+        int a = sp->gg_attr[ids[i]];
+        size_t pl, k = 0;
+        const char *p = llava__spm_piece_str(t, ids[i], &pl);
+        if (skip_special && (a & (LLAVA__GGA_CONTROL | LLAVA__GGA_UNKNOWN))) continue;
+        if (a & (LLAVA__GGA_CONTROL | LLAVA__GGA_UNKNOWN | LLAVA__GGA_USER)) {
+            if (strip && pl && p[0] == ' ') k = 1;
+            llava_buf_put(&raw, p + k, pl - k);
+        } else if (a & LLAVA__GGA_NORMAL) {
+            if (strip && pl >= 3 && !memcmp(p, "\xe2\x96\x81", 3)) k = 3;
+            else if (strip && pl && p[0] == ' ') k = 1;
+            for (; k < pl; k++) {
+                if (k + 3 <= pl && !memcmp(p + k, "\xe2\x96\x81", 3)) {
+                    llava_buf_put(&raw, " ", 1);
+                    k += 2;
+                } else {
+                    llava_buf_put(&raw, p + k, 1);
+                }
+            }
+        } else if ((a & LLAVA__GGA_BYTE) && pl >= 4) { /* token_to_byte: the hex digits after "<0x" */
+            int v = 0, h, d;
+            for (d = 0; d < 2 && 3 + (size_t)d < pl && (h = llava__tok_hexval(p[3 + d])) >= 0; d++) v = v * 16 + h;
+            unsigned char c = (unsigned char)v;
+            if (!(strip && c == ' ')) llava_buf_put(&raw, &c, 1);
+        }
+    }
+    for (q = 0; q < raw.n;) {
+        int v = llava__tok_utf8_valid((const unsigned char *)raw.p + q, raw.n - q);
+        if (v > 0) {
+            llava_buf_put(res, raw.p + q, (size_t)v);
+            q += (size_t)v;
+        } else {
+            llava_buf_put(res, "\xef\xbf\xbd", 3);
+            q++;
+        }
+    }
+    if (!res->p) llava_buf_put(res, "", 0);
+    int oom = raw.oom || res->oom;
+    LLAVA_FREE(raw.p);
+    return oom ? llava__err("out of memory while decoding %d ids", n) : 0;
+}
+
+/* a special id key: absent -> *id unchanged (llama.cpp's default); -1 (0xFFFFFFFF) keeps the default as
+   llama.cpp does; any other id outside the vocabulary is refused */
+static int llava__spm_gguf_id(const llava__gguf *g, const char *key, int n, int *id) {
+    int64_t v = 0;
+    int r = llava__gguf_int(g, key, &v);
+    if (r <= 0) return r;
+    if (v == -1 || v == 0xFFFFFFFFll) return 0;
+    if (v < 0 || v >= n) return llava__err("%s: %s = %lld is outside the vocabulary of %d tokens", g->path, key, (long long)v, n);
+    *id = (int)v;
+    return 0;
+}
+
+static int llava__spm_gguf_sort_cmp(const void *a, const void *b) { /* (length, id) pairs: longest first, then by id */
+    const int *x = (const int *)a, *y = (const int *)b;
+    if (x[0] != y[0]) return x[0] > y[0] ? -1 : 1;
+    return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+static int llava__spm_gguf_has_sub(const llava__gguf *g, const char *key, const char *const *subs, int n_subs, int lower) {
+    const char *v = NULL;
+    size_t vn = 0, i;
+    int k;
+    if (llava__gguf_str(g, key, &v, &vn) != 1) return 0;
+    for (k = 0; k < n_subs; k++) {
+        size_t sl = strlen(subs[k]);
+        for (i = 0; sl <= vn && i + sl <= vn; i++) {
+            size_t j;
+            for (j = 0; j < sl; j++) {
+                char c = v[i + j];
+                if (lower && c >= 'A' && c <= 'Z') c = (char)(c - 'A' + 'a');
+                if (c != subs[k][j]) break;
+            }
+            if (j == sl) return 1;
+        }
+    }
+    return 0;
+}
+
+/* the tokenizer of a GGUF file whose tokenizer.ggml.model is "llama" (llama_vocab::impl::load) */
+static LlavaTokenizer *llava__spm_from_gguf(const llava__gguf *g, const char *path) {
+    /* spellings llama.cpp's load makes control tokens: end of generation (always), fill-in-the-middle
+       (unless the file names that role's id) */
+    static const char *const eog[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+                                      "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                                      "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+                                      "<\xef\xbd\x9c" "end\xe2\x96\x81of\xe2\x96\x81sentence\xef\xbd\x9c>", "[e~["};
+    static const struct {
+        const char *key, *key2;
+        const char *names[8];
+    } fim[6] = {
+        {"tokenizer.ggml.fim_pre_token_id", "tokenizer.ggml.prefix_token_id",
+         {"<|fim_prefix|>", "<fim-prefix>", "<fim_prefix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "begin\xef\xbd\x9c>", "<PRE>",
+          "\xe2\x96\x81<PRE>", "<|code_prefix|>", "<|prefix|>"}},
+        {"tokenizer.ggml.fim_suf_token_id", "tokenizer.ggml.suffix_token_id",
+         {"<|fim_suffix|>", "<fim-suffix>", "<fim_suffix>", "<\xef\xbd\x9c" "fim\xe2\x96\x81hole\xef\xbd\x9c>", "<SUF>",
+          "\xe2\x96\x81<SUF>", "<|code_suffix|>", "<|suffix|>"}},
+        {"tokenizer.ggml.fim_mid_token_id", "tokenizer.ggml.middle_token_id",
+         {"<|fim_middle|>", "<fim-middle>", "<fim_middle>", "<\xef\xbd\x9c" "fim\xe2\x96\x81" "end\xef\xbd\x9c>", "<MID>",
+          "\xe2\x96\x81<MID>", "<|code_middle|>", "<|middle|>"}},
+        {"tokenizer.ggml.fim_pad_token_id", NULL, {"<|fim_pad|>", "<fim-pad>", "<fim_pad>", "<PAD>", "[PAD]"}},
+        {"tokenizer.ggml.fim_rep_token_id", NULL, {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>"}},
+        {"tokenizer.ggml.fim_sep_token_id", NULL, {"<|file_sep|>"}},
+    };
+    const llava__gguf_kv *tokens = NULL, *scores = NULL, *types = NULL;
+    int r, i, k, n = 0, rc = 0;
+    int bos = 1, eos = 2, unk = 0, pad = -1, add_bos = 1, add_eos = 0, space = 1, any_byte = 0, n_special = 0;
+    char **pieces = NULL;
+    float *sc = NULL;
+    int *ty = NULL, *order = NULL;
+    LlavaTokenizer *t = NULL;
+    if ((r = llava__gguf_arr(g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens)) <= 0) {
+        if (r == 0) llava__err("%s: no tokenizer.ggml.tokens", path);
+        return NULL;
+    }
+    if (tokens->n == 0 || tokens->n >= (1u << 24)) {
+        llava__err("%s: tokenizer.ggml.tokens has %llu entries (expected 1 to %d)", path, (unsigned long long)tokens->n, (1 << 24) - 1);
+        return NULL;
+    }
+    n = (int)tokens->n;
+    {
+        const llava__gguf_kv *kv = llava__gguf_find(g, "tokenizer.ggml.scores");
+        if (kv && (kv->type != LLAVA__GGUF_ARRAY || (kv->arr_type != LLAVA__GGUF_FLOAT32 && kv->arr_type != LLAVA__GGUF_INT32)))
+            rc = llava__err("%s: tokenizer.ggml.scores is not an array of float32 or int32", path);
+        else if (kv && kv->n < tokens->n)
+            rc = llava__err("%s: tokenizer.ggml.scores has %llu entries for %d tokens", path, (unsigned long long)kv->n, n);
+        scores = kv;
+    }
+    if (!rc && (r = llava__gguf_arr(g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types)) < 0) rc = -1;
+    if (!rc && types && types->n < tokens->n)
+        rc = llava__err("%s: tokenizer.ggml.token_type has %llu entries for %d tokens", path, (unsigned long long)types->n, n);
+    if (!rc && (bos >= n || eos >= n || unk >= n)) { /* defaults outside a tiny vocabulary: none */
+        if (bos >= n) bos = -1;
+        if (eos >= n) eos = -1;
+        if (unk >= n) unk = -1;
+    }
+    if (!rc && (llava__spm_gguf_id(g, "tokenizer.ggml.bos_token_id", n, &bos) || llava__spm_gguf_id(g, "tokenizer.ggml.eos_token_id", n, &eos) ||
+                llava__spm_gguf_id(g, "tokenizer.ggml.unknown_token_id", n, &unk) ||
+                llava__spm_gguf_id(g, "tokenizer.ggml.padding_token_id", n, &pad)))
+        rc = -1;
+    if (!rc && (llava__gguf_bool(g, "tokenizer.ggml.add_bos_token", &add_bos) < 0 || llava__gguf_bool(g, "tokenizer.ggml.add_eos_token", &add_eos) < 0 ||
+                llava__gguf_bool(g, "tokenizer.ggml.add_space_prefix", &space) < 0))
+        rc = -1;
+    if (!rc && add_bos && bos < 0) rc = llava__err("%s: tokenizer.ggml.add_bos_token is true, but there is no bos token", path);
+    if (!rc && add_eos && eos < 0) rc = llava__err("%s: tokenizer.ggml.add_eos_token is true, but there is no eos token", path);
+    if (!rc) {
+        pieces = (char **)llava__calloc((size_t)n, sizeof *pieces);
+        sc = (float *)LLAVA_MALLOC((size_t)n * sizeof *sc);
+        ty = (int *)LLAVA_MALLOC((size_t)n * sizeof *ty);
+        if (!pieces || !sc || !ty) rc = llava__err("%s: out of memory", path);
+    }
+    for (i = 0; !rc && i < n; i++) {
+        size_t l;
+        const char *p = llava__gguf_arr_str(tokens, (uint64_t)i, &l);
+        if (l > LLAVA__TOK_MAX_TOKEN) rc = llava__err("%s: token %d is %zu bytes long (at most %d)", path, i, l, LLAVA__TOK_MAX_TOKEN);
+        else if (l && memchr(p, 0, l)) rc = llava__err("%s: token %d holds a NUL byte", path, i);
+        else if (!(pieces[i] = (char *)LLAVA_MALLOC(l ? l + 1 : 32))) rc = llava__err("%s: out of memory", path);
+        else if (l) {
+            memcpy(pieces[i], p, l);
+            pieces[i][l] = 0;
+        } else {
+            snprintf(pieces[i], 32, "[EMPTY_%d]", i); /* llama.cpp's name for an empty token */
+        }
+        if (rc) break;
+        sc[i] = !scores ? 0.0f : scores->arr_type == LLAVA__GGUF_FLOAT32 ? (float)llava__gguf_arr_num(scores, (uint64_t)i)
+                                                                          : (float)llava__gguf_arr_i64(scores, (uint64_t)i);
+        int64_t v = types ? llava__gguf_arr_i64(types, (uint64_t)i) : (int64_t)LLAVA__SPM_NORMAL;
+        if (v < LLAVA__SPM_NORMAL || v > LLAVA__SPM_BYTE) {
+            rc = llava__err("%s: token %d '%.64s' has type %lld (llama.cpp's token types are 1 to 6)", path, i, pieces[i], (long long)v);
+            break;
+        }
+        ty[i] = (int)v;
+        any_byte |= v == LLAVA__SPM_BYTE;
+    }
+    if (!rc) {
+        llava__spm_opts o;
+        memset(&o, 0, sizeof o);
+        o.add_dummy_prefix = space; /* what the slow tokenizer's decoding (used for decode) needs to know */
+        o.escape_whitespaces = 1;
+        o.byte_fallback = any_byte;
+        o.gguf = 1;
+        o.unk_id = unk;
+        o.bos_id = bos;
+        o.eos_id = eos;
+        o.pad_id = pad;
+        t = llava__tok_from_spm((const char *const *)pieces, sc, ty, n, &o);
+        if (!t) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", llava_last_error());
+            rc = llava__err("%s: %s", path, msg);
+        }
+    }
+    /* llama.cpp's token attributes and the tokens split out first */
+    struct llava__spm *sp = t ? t->spm : NULL;
+    if (!rc) {
+        sp->gg_attr = (unsigned char *)llava__calloc((size_t)n, 1);
+        order = (int *)LLAVA_MALLOC((size_t)n * 2 * sizeof(int));
+        if (!sp->gg_attr || !order) rc = llava__err("%s: out of memory", path);
+    }
+    for (i = 0; !rc && i < n; i++) {
+        static const unsigned char attr_of_type[7] = {0, LLAVA__GGA_NORMAL, LLAVA__GGA_UNKNOWN, LLAVA__GGA_CONTROL, LLAVA__GGA_USER,
+                                                      LLAVA__GGA_UNUSED, LLAVA__GGA_BYTE};
+        sp->gg_attr[i] = attr_of_type[ty[i]];
+    }
+    for (k = 0; !rc && k < 6; k++) {
+        int64_t v;
+        if (llava__gguf_int(g, fim[k].key, &v) == 1 && v >= 0 && v < n) continue; /* the role's id is given */
+        if (fim[k].key2 && llava__gguf_int(g, fim[k].key2, &v) == 1 && v >= 0 && v < n) continue;
+        for (i = 0; i < 8 && fim[k].names[i]; i++) {
+            int id = llava_strmap_get(&t->vocab, fim[k].names[i], strlen(fim[k].names[i]));
+            if (id >= 0) sp->gg_attr[id] |= LLAVA__GGA_CONTROL;
+        }
+    }
+    for (k = 0; !rc && k < (int)(sizeof eog / sizeof eog[0]); k++) {
+        int id = llava_strmap_get(&t->vocab, eog[k], strlen(eog[k]));
+        if (id >= 0) sp->gg_attr[id] |= LLAVA__GGA_CONTROL;
+    }
+    if (!rc) { /* "</s>" next to "<|tool_response>", or to a "<|plamo:eos|>" that ends generation (as eos or eot), is a
+                  normal token (llama.cpp's workaround for those models) */
+        int tr = llava_strmap_get(&t->vocab, "<|tool_response>", 16), es = llava_strmap_get(&t->vocab, "</s>", 4);
+        int pe = llava_strmap_get(&t->vocab, "<|plamo:eos|>", 13), eot = -1;
+        if (pe >= 0 && pe != eos && llava__spm_gguf_id(g, "tokenizer.ggml.eot_token_id", n, &eot)) rc = -1;
+        if (es >= 0 && (tr >= 0 || (pe >= 0 && (pe == eos || pe == eot)))) sp->gg_attr[es] = LLAVA__GGA_NORMAL;
+    }
+    if (!rc) { /* tokens llama.cpp makes user-defined (printed when decoding): gpt-oss's, and "<|end|>" next to
+                  "<|return|>" and "<|call|>", or "<|calls|>" and "<|flush|>" */
+        static const char *const ud[4] = {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"};
+        for (k = 0; k < 4; k++) {
+            int id = llava_strmap_get(&t->vocab, ud[k], strlen(ud[k]));
+            if (id >= 0) sp->gg_attr[id] = LLAVA__GGA_USER;
+        }
+        int en = llava_strmap_get(&t->vocab, "<|end|>", 7), re = llava_strmap_get(&t->vocab, "<|return|>", 10);
+        int ca = llava_strmap_get(&t->vocab, "<|call|>", 8), cs = llava_strmap_get(&t->vocab, "<|calls|>", 9);
+        int fl = llava_strmap_get(&t->vocab, "<|flush|>", 9);
+        if (en >= 0 && (ca >= 0 || cs >= 0) && (re >= 0 || fl >= 0)) sp->gg_attr[en] = LLAVA__GGA_USER;
+    }
+    for (i = 0; !rc && i < n; i++)
+        if (sp->gg_attr[i] & (LLAVA__GGA_CONTROL | LLAVA__GGA_USER | LLAVA__GGA_UNKNOWN)) {
+            order[2 * n_special] = (int)strlen(pieces[i]);
+            order[2 * n_special + 1] = i;
+            n_special++;
+        }
+    if (!rc) {
+        qsort(order, (size_t)n_special, 2 * sizeof(int), llava__spm_gguf_sort_cmp);
+        sp->gg_special = (int *)LLAVA_MALLOC(((size_t)n_special + 1) * sizeof(int));
+        if (!sp->gg_special) rc = llava__err("%s: out of memory", path);
+        for (i = 0; !rc && i < n_special; i++) sp->gg_special[i] = order[2 * i + 1];
+        sp->n_gg_special = n_special;
+    }
+    if (!rc) { /* per-model attributes llama.cpp sets by name */
+        static const char *const phi3[] = {"phi-3", "phi3"}, *const jina[] = {"jina-v2-de", "jina-v2-es", "jina-v2-code"},
+                                 *const arch[] = {"nomic-bert-moe", "jina-bert-v3"}, *const mbert[] = {"modern-bert"};
+        if (llava__spm_gguf_has_sub(g, "tokenizer.ggml.pre", jina, 3, 0) || llava__spm_gguf_has_sub(g, "general.architecture", arch, 2, 0)) {
+            int id = llava_strmap_get(&t->vocab, "<mask>", 6);
+            if (id >= 0) sp->gg_attr[id] |= LLAVA__GGA_LSTRIP;
+        } else if (llava__spm_gguf_has_sub(g, "general.name", phi3, 2, 1)) {
+            static const char *const keep[3] = {"<unk>", "<s>", "<|endoftext|>"};
+            int es = llava_strmap_get(&t->vocab, "</s>", 4);
+            for (i = 0; i < n_special; i++) sp->gg_attr[sp->gg_special[i]] |= LLAVA__GGA_RSTRIP;
+            if (es < 0) rc = llava__err("%s: general.name says Phi-3 but there is no '</s>' token (llama.cpp refuses the file)", path);
+            else sp->gg_attr[es] |= LLAVA__GGA_RSTRIP;
+            for (k = 0; !rc && k < 3; k++) {
+                int id = llava_strmap_get(&t->vocab, keep[k], strlen(keep[k]));
+                if (id < 0) rc = llava__err("%s: general.name says Phi-3 but there is no '%s' token (llama.cpp refuses the file)", path, keep[k]);
+                else sp->gg_attr[id] &= (unsigned char)~LLAVA__GGA_RSTRIP;
+            }
+        } else if (llava__spm_gguf_has_sub(g, "general.name", mbert, 1, 1)) {
+            int id = llava_strmap_get(&t->vocab, "[MASK]", 6);
+            if (id >= 0) sp->gg_attr[id] |= LLAVA__GGA_LSTRIP;
+        }
+    }
+    for (i = 0; !rc && i < 256; i++) { /* llama_vocab::byte_to_token */
+        static const char hex[] = "0123456789ABCDEF";
+        char b[6] = {'<', '0', 'x', hex[i >> 4], hex[i & 15], '>'}, c = (char)i;
+        int id = llava_strmap_get(&t->vocab, b, 6);
+        if (id < 0) id = i ? llava_strmap_get(&t->vocab, &c, 1) : -1;
+        sp->gg_byte[i] = id;
+    }
+    /* the rest of the tokenizer: control tokens (and bos / eos / unk) are its special tokens, for
+       decoding (the slow tokenizer's rules) and llava_token_is_special */
+    int n_added = 0;
+    for (i = 0; !rc && i < n; i++) n_added += (sp->gg_attr[i] & LLAVA__GGA_CONTROL) || i == bos || i == eos || i == unk;
+    if (!rc) {
+        t->added = (llava__tok_added *)llava__calloc((size_t)n_added + 1, sizeof *t->added);
+        t->added_of_id = (int *)LLAVA_MALLOC(((size_t)n + 1) * sizeof(int));
+        sp->all_special = (unsigned char *)llava__calloc((size_t)n + 1, 1);
+        if (!t->added || !t->added_of_id || !sp->all_special) rc = llava__err("%s: out of memory", path);
+    }
+    for (i = 0; !rc && i < n; i++) {
+        t->added_of_id[i] = -1;
+        if (!((sp->gg_attr[i] & LLAVA__GGA_CONTROL) || i == bos || i == eos || i == unk)) continue;
+        llava__tok_added *a = &t->added[t->n_added];
+        if (!(a->content = llava__strdup(pieces[i]))) {
+            rc = llava__err("%s: out of memory", path);
+            break;
+        }
+        a->len = strlen(pieces[i]);
+        a->id = i;
+        a->special = 1;
+        sp->all_special[i] = 1;
+        t->added_of_id[i] = t->n_added++;
+    }
+    if (!rc) {
+        t->bos = bos;
+        t->eos = eos;
+        t->unk = unk;
+        t->pad = pad;
+        sp->gg_space_prefix = space;
+        if (add_bos) llava__tok_ipush(&t->pre_ids, bos);
+        if (add_eos) llava__tok_ipush(&t->post_ids, eos);
+        if (t->pre_ids.oom || t->post_ids.oom || llava__tok_build_aset(t, &t->raw_set, 0) || llava__tok_build_aset(t, &t->norm_set, 1))
+            rc = llava__err("%s: out of memory", path);
+    }
+    for (i = 0; pieces && i < n; i++) LLAVA_FREE(pieces[i]);
+    LLAVA_FREE(pieces);
+    LLAVA_FREE(sc);
+    LLAVA_FREE(ty);
+    LLAVA_FREE(order);
     if (rc) {
         llava_tokenizer_free(t);
         return NULL;

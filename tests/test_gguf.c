@@ -530,11 +530,7 @@ static int t_llamacpp_tokenizer(const void *arg) {
     llava_json_free(&j);
     CHECK(n >= 5, "manifest.json lists %d texts", n);
     CHECK(hf_ok, "tokenizer.json: ids differ from tokenizers' for \"%s\": %s", bad, llava_last_error());
-    if (!gg) {
-        CHECK(strstr(gerr, "tokenizer.ggml.model 'llama'") && strstr(gerr, "not supported"), "tiny-f16.gguf tokenizer refused unclearly: '%s'", gerr);
-        printf("      the GGUF's SentencePiece tokenizer is refused for now: %s\n", gerr);
-        return 1;
-    }
+    CHECK(gg, "tiny-f16.gguf: the tokenizer does not load: %s", gerr);
     CHECK(gg_ok, "GGUF tokenizer: ids differ from llama.cpp's rules (ids_gguf) for \"%s\"", bad);
     CHECK(vocab_ok, "GGUF tokenizer: vocabulary or special ids differ from the tokenizer.json's");
     return 1;
@@ -574,7 +570,7 @@ int main(int argc, char **argv) {
     run("llama.cpp-converted F32 text + mmproj (convert_hf_to_gguf.py, convert_image_encoder_to_gguf.py) = safetensors, bit for bit", t_llamacpp_pair, &lp[0]);
     run("llama.cpp-converted F16 text + mmproj = safetensors, bit for bit", t_llamacpp_pair, &lp[1]);
     run("llama.cpp-converted F16 text + mmproj without clip.vision.feature_layer = safetensors, bit for bit", t_llamacpp_pair, &lp[2]);
-    run("llama.cpp-converted tokenizer: tokenizer.json = tokenizers, GGUF = llama.cpp's SPM rules (refused clearly until supported)", t_llamacpp_tokenizer, NULL);
+    run("llama.cpp-converted tokenizer: tokenizer.json = tokenizers, GGUF = llama.cpp's SPM rules", t_llamacpp_tokenizer, NULL);
     const char *real = getenv("LLAVA_TEST_GGUF");
     if (real && *real) run("gguf real model (LLAVA_TEST_GGUF) loads, finite logits", t_real, real);
     else printf("skip  gguf real model: set LLAVA_TEST_GGUF=path/to/model.gguf to load one\n");

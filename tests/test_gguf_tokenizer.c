@@ -6,7 +6,10 @@
 
    usage: test_gguf_tokenizer [FIXTURES_DIR]   (default tests/fixtures/gguftok, run from the repository root)
    LLAVA_TEST_GGUF=model.gguf also loads a real model's tokenizer (skipped with a message when unset);
-   LLAVA_TEST_GGUF_EXPECTED=ids.jsonl (from make_gguftok_fixtures.py --real) compares its ids. */
+   LLAVA_TEST_GGUF_EXPECTED=ids.jsonl (from make_gguftok_fixtures.py --real) compares its ids;
+   LLAVA_TEST_LLAMACPP_VOCABS=llama.cpp/models checks llama.cpp's SentencePiece vocabularies against its
+   test-tokenizer-0 outputs. GGUF "llama" (SentencePiece) fixtures: tests/fixtures/spmgguf
+   (tools/py/make_spmgguf_fixtures.py), against llama.cpp's rules. */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
@@ -453,7 +456,6 @@ static int t_hostile(const void *arg) {
     (void)arg;
     if (!fails(H_NO_MODEL, "tokenizer.ggml.model", NULL)) return 0;
     if (!fails(H_MODEL_NOT_STR, "tokenizer.ggml.model", NULL)) return 0;
-    if (!fails(H_LLAMA_MODEL, "'llama'", "SentencePiece")) return 0;
     if (!fails(H_BERT_MODEL, "'bert'", NULL)) return 0;
     if (!fails(H_NO_TOKENS, "tokenizer.ggml.tokens", NULL)) return 0;
     if (!fails(H_TOKENS_I32, "tokenizer.ggml.tokens", NULL)) return 0;
@@ -527,6 +529,308 @@ static int t_hostile(const void *arg) {
     return 1;
 }
 
+/* --- GGUF "llama" (SentencePiece) vocabularies, against llama.cpp's rules --------------------------- */
+/* tests/fixtures/spmgguf (tools/py/make_spmgguf_fixtures.py): each line a text with llama.cpp's ids with
+   and without add_special ("ids", "plain"), on every other line its detokenize of "ids" with and without
+   the special tokens ("dec", "dec_special"), or "error" where llama.cpp cannot tokenize the text (a
+   character with neither a token nor a byte token) */
+static int t_spm(const void *arg) {
+    const char *name = (const char *)arg;
+    static int exp[4096], got[4096];
+    char rel[128], a[1024], b[1024];
+    snprintf(rel, sizeof rel, "../spmgguf/%s.gguf", name);
+    LlavaTokenizer *t = llava_tokenizer_load(fx(rel));
+    CHECK(t, "%s: %s", rel, llava_last_error());
+    snprintf(rel, sizeof rel, "../spmgguf/%s.expected.jsonl", name);
+    size_t n = 0;
+    char *js = read_all(fx(rel), &n), *p = js;
+    int ok = js != NULL, lines = 0, errs = 0, k;
+    if (!js) snprintf(g_msg, sizeof g_msg, "cannot read %s", rel);
+    while (ok && p && *p) {
+        char *e = strchr(p, '\n');
+        size_t ln = e ? (size_t)(e - p) : strlen(p);
+        LlavaJson j;
+        if (llava_json_parse(&j, p, ln, rel) != LLAVA_OK) {
+            snprintf(g_msg, sizeof g_msg, "%s line %d: %s", rel, lines + 1, llava_last_error());
+            ok = 0;
+            break;
+        }
+        const LlavaJsonNode *tx = llava_json_get(&j, &j.nodes[0], "text"), *er = llava_json_get(&j, &j.nodes[0], "error");
+        const char *text = tx && tx->type == LLAVA_JSON_STR ? tx->str : NULL;
+        if (!text) snprintf(g_msg, sizeof g_msg, "%s line %d has no text", rel, lines + 1), ok = 0;
+        else if (er) { /* llama.cpp fails: so does llava_tokenize, naming the missing byte token */
+            int ng = llava_tokenize(t, text, strlen(text), 1, got, 4096);
+            if (ng >= 0 || !strstr(llava_last_error(), "byte token"))
+                snprintf(g_msg, sizeof g_msg, "%s \"%s\": %d ids / \"%s\", expected an error (%s)", name, text, ng, ng >= 0 ? "" : llava_last_error(), er->str),
+                    ok = 0;
+            errs++;
+        } else {
+            for (k = 0; k < 2 && ok; k++) {
+                const LlavaJsonNode *w = llava_json_get(&j, &j.nodes[0], k ? "plain" : "ids");
+                int ne = w && w->type == LLAVA_JSON_STR ? parse_ids(w->str, exp, 4096) : -1;
+                int ng = llava_tokenize(t, text, strlen(text), !k, got, 4096);
+                if (ne < 0 || !same_ids(exp, ne, got, ng)) {
+                    fmt_ids(a, sizeof a, exp, ne < 0 ? 0 : ne);
+                    fmt_ids(b, sizeof b, got, ng < 0 ? 0 : ng);
+                    snprintf(g_msg, sizeof g_msg, "%s \"%s\" (add_special %d): [%s]%s but llama.cpp gives [%s]", name, text, !k, b,
+                             ng < 0 ? llava_last_error() : "", a);
+                    ok = 0;
+                }
+            }
+            /* llama.cpp's detokenize (where the line has it), whole and streamed id by id: of the ids without
+               add_special skipping special tokens, of those with add_special keeping them */
+            for (k = 0; k < 2 && ok; k++) {
+                const LlavaJsonNode *w = llava_json_get(&j, &j.nodes[0], k ? "dec_special" : "dec");
+                int ng = llava_tokenize(t, text, strlen(text), k, got, 4096);
+                if (!w || ng < 0) continue;
+                char *d = decode(t, got, ng, !k);
+                LlavaBuf st;
+                LlavaDecoder dd;
+                size_t dl;
+                int q;
+                memset(&st, 0, sizeof st);
+                llava_decoder_init(&dd, t, !k);
+                for (q = 0; q <= ng; q++) {
+                    const char *piece = q < ng ? llava_decoder_push(&dd, got[q], &dl) : llava_decoder_flush(&dd, &dl);
+                    if (piece) llava_buf_put(&st, piece, dl);
+                }
+                llava_decoder_free(&dd);
+                if (!d || strcmp(d, w->str) || !st.p || strcmp(st.p, w->str)) {
+                    snprintf(g_msg, sizeof g_msg, "%s \"%s\" decode(skip_special %d) \"%s\", streamed \"%s\", but llama.cpp gives \"%s\"", name, text, !k,
+                             d ? d : llava_last_error(), st.p ? st.p : "(null)", w->str);
+                    ok = 0;
+                }
+                free(d);
+                free(st.p);
+            }
+        }
+        llava_json_free(&j);
+        lines++;
+        p = e ? e + 1 : NULL;
+    }
+    free(js);
+    llava_tokenizer_free(t);
+    if (ok && lines < 150) snprintf(g_msg, sizeof g_msg, "%s: only %d texts", rel, lines), ok = 0;
+    if (ok && !strcmp(name, "spm_nobf") && errs < 10) snprintf(g_msg, sizeof g_msg, "%s: only %d texts llama.cpp cannot tokenize", rel, errs), ok = 0;
+    return ok;
+}
+
+/* a small SentencePiece vocabulary (tokenizer.ggml.model "llama"): <unk> <s> </s>, the 256 byte tokens,
+   then "\xe2\x96\x81", "a", "b", "\xe2\x96\x81" "a", "ab", "<x>" (user-defined), with one thing changed */
+enum { S_NONE, S_SCORES_SHORT, S_SCORES_STR, S_TYPES_SHORT, S_TYPE_BAD, S_TYPE_ZERO, S_BOS_RANGE, S_UNK_RANGE, S_DUP, S_NUL,
+       S_EMPTY, S_ADD_BOS_NONE, S_ADD_EOS_NONE, S_NO_TOKENS, S_SCORES_I32, S_NO_SPACE };
+#define S_N (3 + 256 + 6)
+static int write_spm(const char *path, int what) {
+    static char bytes[256][8];
+    const char *v[S_N];
+    int ty[S_N], i, nt = what == S_ADD_BOS_NONE ? 1 : S_N;
+    float sc[S_N];
+    gw w;
+    memset(&w, 0, sizeof w);
+    v[0] = "<unk>", v[1] = "<s>", v[2] = "</s>";
+    ty[0] = 2, ty[1] = ty[2] = 3;
+    for (i = 0; i < 256; i++) {
+        snprintf(bytes[i], sizeof bytes[i], "<0x%02X>", i);
+        v[3 + i] = bytes[i];
+        ty[3 + i] = 6;
+    }
+    v[259] = "\xe2\x96\x81", v[260] = "a", v[261] = "b", v[262] = "\xe2\x96\x81" "a", v[263] = "ab", v[264] = "<x>";
+    for (i = 0; i < S_N; i++) {
+        sc[i] = i < 259 ? 0.0f : -(float)(i - 258);
+        if (i >= 259) ty[i] = 1;
+    }
+    ty[264] = 4;
+    if (what == S_TYPE_BAD) ty[261] = 7;
+    if (what == S_TYPE_ZERO) ty[261] = 0;
+    if (what == S_DUP) v[263] = "a";
+    if (what == S_EMPTY) v[263] = "";
+    kv_str(&w, "general.architecture", "llama");
+    kv_str(&w, "tokenizer.ggml.model", "llama");
+    if (what == S_NUL) { /* token 263 is "a\0b": written by hand */
+        gw_s(&w.b, "tokenizer.ggml.tokens");
+        gw_u32(&w.b, GT_ARR);
+        gw_u32(&w.b, GT_STR);
+        gw_u64(&w.b, (uint64_t)nt);
+        for (i = 0; i < nt; i++) {
+            if (i == 263) {
+                gw_u64(&w.b, 3);
+                llava_buf_put(&w.b, "a\0b", 3);
+            } else {
+                gw_s(&w.b, v[i]);
+            }
+        }
+        w.n_kv++;
+    } else if (what != S_NO_TOKENS) {
+        kv_strs(&w, "tokenizer.ggml.tokens", v, nt);
+    }
+    if (what == S_SCORES_STR) kv_strs(&w, "tokenizer.ggml.scores", v, nt);
+    else if (what == S_SCORES_I32) {
+        int is[S_N];
+        for (i = 0; i < S_N; i++) is[i] = (int)sc[i];
+        kv_i32s(&w, "tokenizer.ggml.scores", is, nt);
+    } else {
+        gw_s(&w.b, "tokenizer.ggml.scores");
+        gw_u32(&w.b, GT_ARR);
+        gw_u32(&w.b, 6); /* float32 */
+        gw_u64(&w.b, (uint64_t)(what == S_SCORES_SHORT ? nt - 1 : nt));
+        for (i = 0; i < (what == S_SCORES_SHORT ? nt - 1 : nt); i++) llava_buf_put(&w.b, (const char *)&sc[i], 4);
+        w.n_kv++;
+    }
+    kv_i32s(&w, "tokenizer.ggml.token_type", ty, what == S_TYPES_SHORT ? nt - 10 : nt);
+    if (what == S_BOS_RANGE) kv_u32(&w, "tokenizer.ggml.bos_token_id", 5000);
+    if (what == S_UNK_RANGE) kv_u32(&w, "tokenizer.ggml.unknown_token_id", S_N);
+    if (what == S_ADD_EOS_NONE) {
+        kv_bool(&w, "tokenizer.ggml.add_eos_token", 1);
+        kv_u32(&w, "tokenizer.ggml.eos_token_id", 0xFFFFFFFFu); /* -1: llama.cpp keeps its default, 2 */
+    }
+    if (what == S_NO_SPACE) kv_bool(&w, "tokenizer.ggml.add_space_prefix", 0);
+    return gw_write(&w, path, 0);
+}
+static int spm_fails(int what, const char *expect1, const char *expect2) {
+    char name[64];
+    snprintf(name, sizeof name, "spm%d.gguf", what);
+    CHECK(write_spm(tmp(name), what) == 0, "write %s", name);
+    LlavaTokenizer *t = llava_tokenizer_load(tmp(name));
+    llava_tokenizer_free(t);
+    CHECK(!t, "variant %d loaded; expected an error with '%s'", what, expect1);
+    const char *e = llava_last_error();
+    CHECK(strstr(e, expect1) && (!expect2 || strstr(e, expect2)), "variant %d: error \"%s\" does not say '%s'%s%s", what, e, expect1,
+          expect2 ? " / " : "", expect2 ? expect2 : "");
+    return 1;
+}
+static int spm_ids(int what, const char *text, int add, const char *want) {
+    int ids[64], exp[64], n, ne = parse_ids(want, exp, 64);
+    char name[64], a[512], b[512];
+    snprintf(name, sizeof name, "spm%d.gguf", what);
+    CHECK(write_spm(tmp(name), what) == 0, "write %s", name);
+    LlavaTokenizer *t = llava_tokenizer_load(tmp(name));
+    CHECK(t, "variant %d: %s", what, llava_last_error());
+    n = llava_tokenize(t, text, strlen(text), add, ids, 64);
+    llava_tokenizer_free(t);
+    fmt_ids(a, sizeof a, ids, n < 0 ? 0 : n);
+    fmt_ids(b, sizeof b, exp, ne);
+    CHECK(same_ids(ids, n, exp, ne), "variant %d \"%s\": [%s], expected [%s]", what, text, a, b);
+    return 1;
+}
+
+static int t_spm_small(const void *arg) {
+    (void)arg;
+    /* " ab a" -> "\xe2\x96\x81" "a" (score -4) before "ab" (-5): [▁a] b [▁a]; bos added by default */
+    if (!spm_ids(S_NONE, "ab a", 1, "1 262 261 262")) return 0;
+    /* a user-defined token splits the text; the text after it gets the "▁" prefix too */
+    if (!spm_ids(S_NONE, "a<x>a", 0, "262 264 262")) return 0;
+    /* "<s>" (control) in the text is the token; a character with no token: its byte tokens */
+    if (!spm_ids(S_NONE, "<s>c", 0, "1 259 102")) return 0;
+    /* add_space_prefix false; int32 scores work the same */
+    if (!spm_ids(S_NO_SPACE, "a a", 0, "260 262")) return 0;
+    if (!spm_ids(S_SCORES_I32, "ab a", 0, "262 261 262")) return 0;
+    /* an empty token is llama.cpp's "[EMPTY_<id>]"; eos -1 keeps the default (2), which add_eos_token adds */
+    CHECK(write_spm(tmp("spm_empty.gguf"), S_EMPTY) == 0, "write");
+    LlavaTokenizer *t = llava_tokenizer_load(tmp("spm_empty.gguf"));
+    CHECK(t, "empty token: %s", llava_last_error());
+    const char *s = llava_token_str(t, 263);
+    int ok = s && !strcmp(s, "[EMPTY_263]");
+    llava_tokenizer_free(t);
+    CHECK(ok, "empty token 263 reads as '%s'", s ? s : "(null)");
+    if (!spm_ids(S_ADD_EOS_NONE, "a", 1, "1 262 2")) return 0;
+    return 1;
+}
+
+static int t_spm_hostile(const void *arg) {
+    (void)arg;
+    if (!spm_fails(S_NO_TOKENS, "no tokenizer.ggml.tokens", NULL)) return 0;
+    if (!spm_fails(S_SCORES_SHORT, "tokenizer.ggml.scores has 264 entries for 265 tokens", NULL)) return 0;
+    if (!spm_fails(S_SCORES_STR, "tokenizer.ggml.scores is not an array of float32 or int32", NULL)) return 0;
+    if (!spm_fails(S_TYPES_SHORT, "tokenizer.ggml.token_type has 255 entries for 265 tokens", NULL)) return 0;
+    if (!spm_fails(S_TYPE_BAD, "token 261 'b' has type 7", NULL)) return 0;
+    if (!spm_fails(S_TYPE_ZERO, "token 261 'b' has type 0", NULL)) return 0;
+    if (!spm_fails(S_BOS_RANGE, "bos_token_id = 5000 is outside the vocabulary of 265", NULL)) return 0;
+    if (!spm_fails(S_UNK_RANGE, "unknown_token_id = 265 is outside", NULL)) return 0;
+    if (!spm_fails(S_DUP, "'a'", "already defined")) return 0;
+    if (!spm_fails(S_NUL, "token 263 holds a NUL byte", NULL)) return 0;
+    if (!spm_fails(S_ADD_BOS_NONE, "add_bos_token is true, but there is no bos token", NULL)) return 0;
+    /* fuzz: random byte edits of a fixture never crash (under ASan: never read out of bounds) */
+    size_t n;
+    char *src = read_all(fx("../spmgguf/spm_bf.gguf"), &n);
+    CHECK(src && n > 64, "read spm_bf.gguf");
+    uint64_t rng = 4242;
+    int it;
+    for (it = 0; it < 80; it++) {
+        char *cp = (char *)malloc(n);
+        memcpy(cp, src, n);
+        int e;
+        for (e = 0; e < 3; e++) {
+            rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+            size_t at = (size_t)(rng >> 33) % (it < 40 ? 4096 : n);
+            cp[at] = (char)(rng >> 24);
+        }
+        FILE *f = fopen(tmp("spmfuzz.gguf"), "wb");
+        size_t len = it % 7 == 6 ? (size_t)(rng >> 40) % n : n;
+        fwrite(cp, 1, len, f);
+        fclose(f);
+        free(cp);
+        LlavaTokenizer *ft = llava_tokenizer_load(tmp("spmfuzz.gguf"));
+        if (ft) {
+            int buf[64];
+            llava_tokenize(ft, "hello <image> world \xf0\x9f\x98\x80", 24, 1, buf, 64);
+            llava_tokenizer_free(ft);
+        }
+    }
+    free(src);
+    return 1;
+}
+
+/* LLAVA_TEST_LLAMACPP_VOCABS=dir (llama.cpp's models/ directory): its SentencePiece vocabularies
+   (ggml-vocab-llama-spm.gguf, ggml-vocab-phi-3.gguf) on its own test texts (.inp) give the ids of its
+   .out files (test-tokenizer-0: add_special off) */
+static int t_llamacpp_vocabs(const void *arg) {
+    (void)arg;
+    static const char *names[2] = {"llama-spm", "phi-3"};
+    static int got[1 << 14];
+    const char *dir = getenv("LLAVA_TEST_LLAMACPP_VOCABS");
+    char path[1024], a[1024], b[1024];
+    int k;
+    if (!dir || !*dir) {
+        snprintf(g_msg, sizeof g_msg, "set LLAVA_TEST_LLAMACPP_VOCABS=llama.cpp/models to check its SentencePiece vocabularies");
+        return -1;
+    }
+    for (k = 0; k < 2; k++) {
+        size_t ni = 0, no = 0;
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf.inp", dir, names[k]);
+        char *inp = read_all(path, &ni);
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf.out", dir, names[k]);
+        char *out = read_all(path, &no);
+        snprintf(path, sizeof path, "%s/ggml-vocab-%s.gguf", dir, names[k]);
+        LlavaTokenizer *t = inp && out ? llava_tokenizer_load(path) : NULL;
+        int ok = t != NULL, cases = 0;
+        if (!ok) snprintf(g_msg, sizeof g_msg, "%s: %s", path, inp && out ? llava_last_error() : "cannot read its .inp / .out");
+        char *p = inp, *o = out;
+        static const char sep[] = "\n__ggml_vocab_test__\n";
+        while (ok && p && o) {
+            char *e = strstr(p, sep), *oe = strchr(o, '\n');
+            size_t len = e ? (size_t)(e - p) : strlen(p);
+            if (oe) *oe = 0;
+            int exp[1 << 12], ne = parse_ids(o, exp, 1 << 12);
+            int ng = llava_tokenize(t, p, len, 0, got, 1 << 14);
+            if (!same_ids(exp, ne, got, ng)) {
+                fmt_ids(a, sizeof a, exp, ne);
+                fmt_ids(b, sizeof b, got, ng < 0 ? 0 : ng);
+                snprintf(g_msg, sizeof g_msg, "%s case %d: [%s], llama.cpp's .out [%s]", names[k], cases, b, a);
+                ok = 0;
+            }
+            cases++;
+            p = e ? e + sizeof sep - 1 : NULL;
+            o = oe ? oe + 1 : NULL;
+        }
+        llava_tokenizer_free(t);
+        free(inp);
+        free(out);
+        if (!ok) return 0;
+        CHECK(cases >= 20, "%s: only %d cases", names[k], cases);
+    }
+    return 1;
+}
+
 /* a real model's GGUF (LLAVA_TEST_GGUF), optionally against transformers' ids (LLAVA_TEST_GGUF_EXPECTED) */
 static int t_real(const void *arg) {
     (void)arg;
@@ -592,6 +896,17 @@ int main(int argc, char **argv) {
     run("a small GGUF vocabulary: merges, control and user-defined tokens, special ids", t_small, NULL);
     run("llama.cpp's defaults: llama-bpe adds BOS, UNUSED fillers, -1 ids", t_small_defaults, NULL);
     run("hostile GGUF metadata: clear errors; fuzzed files do not crash", t_hostile, NULL);
+    {
+        static const char *spm_names[] = {"spm_bf", "spm_nobf", "spm_unused", "spm_maps", "spm_nosp", "spm_phi3"};
+        size_t i;
+        for (i = 0; i < sizeof spm_names / sizeof spm_names[0]; i++) {
+            snprintf(title, sizeof title, "%s.gguf (tokenizer.ggml.model llama): ids and decode identical to llama.cpp's", spm_names[i]);
+            run(title, t_spm, spm_names[i]);
+        }
+    }
+    run("a small SentencePiece GGUF: merges by score, split-out tokens, space prefix, byte fallback, defaults", t_spm_small, NULL);
+    run("hostile SentencePiece GGUF metadata: clear errors; fuzzed files do not crash", t_spm_hostile, NULL);
+    run("llama.cpp's SentencePiece vocabularies on its test texts (LLAVA_TEST_LLAMACPP_VOCABS)", t_llamacpp_vocabs, NULL);
     run("a real model's GGUF (LLAVA_TEST_GGUF)", t_real, NULL);
     llava_json_free(&g_texts);
     llava_json_free(&g_man);
