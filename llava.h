@@ -1411,6 +1411,34 @@ LLAVADEF int llava_strmap_count(LlavaStrMap *m, const char *k, size_t n) {
    File: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape, data_offsets}},
    then the data. Every field is checked before use: offsets inside the data, sizes matching
    dtype x shape, no two tensors overlapping. */
+/* buffers from llava__alloc_aligned that one owner (a tensor table, a model) frees together */
+typedef struct {
+    void **p;
+    int n, cap;
+} llava__owned;
+/* adds p; p NULL or out of memory is an error (and p is freed) */
+static int llava__owned_add(llava__owned *o, void *p) {
+    if (!p) return llava__err("out of memory");
+    if (o->n == o->cap) {
+        int nc = o->cap ? o->cap * 2 : 64;
+        void **np = (void **)LLAVA_REALLOC(o->p, (size_t)nc * sizeof *np);
+        if (!np) {
+            llava__free_aligned(p);
+            return llava__err("out of memory");
+        }
+        o->p = np;
+        o->cap = nc;
+    }
+    o->p[o->n++] = p;
+    return LLAVA_OK;
+}
+static void llava__owned_free(llava__owned *o) {
+    int i;
+    for (i = 0; i < o->n; i++) llava__free_aligned(o->p[i]);
+    LLAVA_FREE(o->p);
+    memset(o, 0, sizeof *o);
+}
+
 #define LLAVA__MAX_NDIM 8
 typedef struct {
     char *name;
@@ -1433,26 +1461,11 @@ typedef struct {
     int n_shards;
     llava__tensor *t; /* sorted by name */
     int n, cap;
-    void **owned; /* buffers the table holds for tensors not mapped from a file (converted, copied) */
-    int n_owned, cap_owned;
+    llava__owned owned; /* buffers for tensors not mapped from a file (converted, copied) */
 } llava__tensors;
 
 /* hands p (from llava__alloc_aligned) to ts, freed with it; p NULL or out of memory is an error (p freed) */
-LLAVA__MAYBE_UNUSED static int llava__tensors_own(llava__tensors *ts, void *p) {
-    if (!p) return llava__err("out of memory");
-    if (ts->n_owned == ts->cap_owned) {
-        int nc = ts->cap_owned ? ts->cap_owned * 2 : 64;
-        void **no = (void **)LLAVA_REALLOC(ts->owned, (size_t)nc * sizeof *no);
-        if (!no) {
-            llava__free_aligned(p);
-            return llava__err("out of memory");
-        }
-        ts->owned = no;
-        ts->cap_owned = nc;
-    }
-    ts->owned[ts->n_owned++] = p;
-    return LLAVA_OK;
-}
+static int llava__tensors_own(llava__tensors *ts, void *p) { return llava__owned_add(&ts->owned, p); }
 
 static int llava__tensor_cmp(const void *a, const void *b) {
     return strcmp(((const llava__tensor *)a)->name, ((const llava__tensor *)b)->name);
@@ -1631,8 +1644,7 @@ static int llava__st_add(llava__tensors *ts, const char *path) {
 static void llava__tensors_free(llava__tensors *ts) {
     int i;
     for (i = 0; i < ts->n; i++) LLAVA_FREE(ts->t[i].name);
-    for (i = 0; i < ts->n_owned; i++) llava__free_aligned(ts->owned[i]);
-    LLAVA_FREE(ts->owned);
+    llava__owned_free(&ts->owned);
     for (i = 0; i < ts->n_shards; i++) {
         llava__file_close(&ts->shards[i].f);
         LLAVA_FREE(ts->shards[i].path);
@@ -4870,8 +4882,7 @@ struct LlavaModel {
     float *norm;                  /* [C] */
     LlavaWeight head;                /* [V, C] (embed when tied) */
     float *inv_freq;              /* [Dh/2] RoPE frequencies */
-    void **owned;                 /* f32 copies and realigned tensors */
-    int n_owned, cap_owned;
+    llava__owned owned;           /* f32 copies and realigned tensors */
     /* where it came from, for saving: the directory, and the vision tower's tensors and key prefix */
     char *dir;
     const llava__tensors *vsrc;
@@ -5215,21 +5226,7 @@ static int llava__pdim(const LlavaConfig *c, char d) {
     return 0;
 }
 
-static int llava__own(LlavaModel *m, void *p) {
-    if (!p) return llava__err("out of memory");
-    if (m->n_owned == m->cap_owned) {
-        int nc = m->cap_owned ? m->cap_owned * 2 : 256;
-        void **no = (void **)LLAVA_REALLOC(m->owned, (size_t)nc * sizeof *no);
-        if (!no) {
-            llava__free_aligned(p);
-            return llava__err("out of memory");
-        }
-        m->owned = no;
-        m->cap_owned = nc;
-    }
-    m->owned[m->n_owned++] = p;
-    return LLAVA_OK;
-}
+static int llava__own(LlavaModel *m, void *p) { return llava__owned_add(&m->owned, p); }
 
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((format(printf, 5, 6)))
@@ -5427,10 +5424,8 @@ static int llava__load_projector(LlavaModel *m, const llava__tensors *ts, const 
 }
 
 LLAVADEF void llava_model_free(LlavaModel *m) {
-    int i;
     if (!m) return;
-    for (i = 0; i < m->n_owned; i++) llava__free_aligned(m->owned[i]);
-    LLAVA_FREE(m->owned);
+    llava__owned_free(&m->owned);
     LLAVA_FREE(m->vl);
     LLAVA_FREE(m->tl);
     LLAVA_FREE(m->dir);
