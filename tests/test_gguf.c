@@ -6,46 +6,16 @@
    env LLAVA_TEST_GGUF=path/to/model.gguf also loads a real llama.cpp text model (skipped when unset) */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
+#define TEST_FIXTURES "tests/fixtures/gguf"
 #include "../llava.h"
+#include "test.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int g_pass, g_fail;
-static char g_msg[4096];
 static char g_eval[1024]; /* logits_of's error */
-static const char *g_fix = "tests/fixtures/gguf";
-
-#define CHECK(cond, ...)                                \
-    do {                                                \
-        if (!(cond)) {                                  \
-            snprintf(g_msg, sizeof g_msg, __VA_ARGS__); \
-            return 0;                                   \
-        }                                               \
-    } while (0)
-
-typedef int (*test_fn)(const void *arg);
-static void run(const char *name, test_fn f, const void *arg) {
-    g_msg[0] = 0;
-    if (f(arg)) {
-        g_pass++;
-        printf("ok    %s\n", name);
-    } else {
-        g_fail++;
-        printf("FAIL  %s: %s\n", name, g_msg);
-    }
-    fflush(stdout);
-}
-
-static char *fx(const char *rel) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_fix, rel);
-    return buf[k];
-}
 
 /* every metadata type of meta.gguf (tools/py/make_gguf_fixtures.py write_meta) */
 static int t_meta(const void *arg) {
@@ -246,7 +216,7 @@ static int t_pair(const void *arg) {
     LlavaModel *m = llava_model_load_gguf(fx("tiny-f16.gguf"), fx(mmproj));
     if (!m) llava_model_free(ref);
     CHECK(m, "gguf: %s", llava_last_error());
-    const LlavaConfig *a = llava_model_config(ref), *b = llava_model_config(m);
+    const LlavaConfig ca = *llava_model_config(ref), cb = *llava_model_config(m), *a = &ca, *b = &cb; /* copies: read after the models are freed */
     int cfg_ok = same_config(a, b, 1) && !b->text_only && llava_image_tokens(m) == llava_image_tokens(ref) && llava_image_tokens(m) == 16;
     /* hidden_states[-2] of the 2-layer tower: layer 1 of 2, whichever way the file records it */
     int fl_ok = (a->vision_feature_layer == -2) && (b->vision_feature_layer == 1) && b->vision_layers == (strstr(mmproj, "new") ? 2 : 1);
@@ -439,7 +409,7 @@ static int t_llamacpp_pair(const void *arg) {
         llava_model_free(m);
     }
     CHECK(t, "gguf %s alone: %s", p->text, llava_last_error());
-    const LlavaConfig *a = llava_model_config(ref), *b = llava_model_config(m);
+    const LlavaConfig ca = *llava_model_config(ref), cb = *llava_model_config(m), *a = &ca, *b = &cb; /* copies: read after the models are freed */
     int cfg_ok = same_config(a, b, 1) && !b->text_only && llava_image_tokens(m) == 16 && same_config(a, llava_model_config(t), 0) &&
                  llava_model_config(t)->text_only;
     /* hidden_states[-2] of the 2-layer tower: one layer stored (the converter keeps layers up to the
@@ -574,6 +544,5 @@ int main(int argc, char **argv) {
     const char *real = getenv("LLAVA_TEST_GGUF");
     if (real && *real) run("gguf real model (LLAVA_TEST_GGUF) loads, finite logits", t_real, real);
     else printf("skip  gguf real model: set LLAVA_TEST_GGUF=path/to/model.gguf to load one\n");
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return test_summary();
 }

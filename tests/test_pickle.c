@@ -9,46 +9,15 @@
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
+#include "test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int g_pass, g_fail;
-static char g_msg[4096];
-static const char *g_fix = "tests/fixtures";
 static LlavaJson g_man;      /* bin/manifest.json */
 static LlavaJson g_cases;    /* manifest.json (the prompt of the twin's case) */
-
-#define CHECK(cond, ...)                                    \
-    do {                                                    \
-        if (!(cond)) {                                      \
-            snprintf(g_msg, sizeof g_msg, __VA_ARGS__);     \
-            return 0;                                       \
-        }                                                   \
-    } while (0)
-
-typedef int (*test_fn)(const void *arg);
-static void run(const char *name, test_fn f, const void *arg) {
-    g_msg[0] = 0;
-    if (f(arg)) {
-        g_pass++;
-        printf("ok    %s\n", name);
-    } else {
-        g_fail++;
-        printf("FAIL  %s: %s\n", name, g_msg);
-    }
-    fflush(stdout);
-}
-
-static char *fx(const char *rel) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_fix, rel);
-    return buf[k];
-}
 
 static int load_json(LlavaJson *j, const char *path) {
     size_t n;
@@ -333,6 +302,5 @@ int main(int argc, char **argv) {
     run("pickle: 1200 byte flips and cuts: tensors or a message, never a crash", t_mutations, NULL);
     llava_json_free(&g_man);
     llava_json_free(&g_cases);
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return test_summary();
 }

@@ -5,53 +5,16 @@
    usage: test_tokenizer [FIXTURES_DIR]   (default tests/fixtures/tokenizer, run from the repository root) */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
+#define TEST_FIXTURES "tests/fixtures/tokenizer"
 #include "../llava.h"
+#include "test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static int g_pass, g_fail;
-static char g_msg[4096];
-static const char *g_fix = "tests/fixtures/tokenizer";
-static char g_tmp[256];
 
-#define CHECK(cond, ...)                                    \
-    do {                                                    \
-        if (!(cond)) {                                      \
-            snprintf(g_msg, sizeof g_msg, __VA_ARGS__);     \
-            return 0;                                       \
-        }                                                   \
-    } while (0)
-
-typedef int (*test_fn)(const void *arg);
-static void run(const char *name, test_fn f, const void *arg) {
-    g_msg[0] = 0;
-    if (f(arg)) {
-        g_pass++;
-        printf("ok    %s\n", name);
-    } else {
-        g_fail++;
-        printf("FAIL  %s: %s\n", name, g_msg);
-    }
-    fflush(stdout);
-}
-
-static char *fx(const char *rel) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_fix, rel);
-    return buf[k];
-}
-static char *tmp(const char *rel) {
-    static char buf[8][512];
-    static int k;
-    k = (k + 1) % 8;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_tmp, rel);
-    return buf[k];
-}
 static char *read_all(const char *path, size_t *n) { return llava_read_file(path, (size_t)1 << 30, n); }
 static int write_all(const char *path, const char *s) {
     FILE *f = fopen(path, "wb");
@@ -1394,6 +1357,5 @@ int main(int argc, char **argv) {
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", g_tmp);
-    printf("%d passed, %d failed\n", g_pass, g_fail);
-    return g_fail ? 1 : 0;
+    return test_summary();
 }

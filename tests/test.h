@@ -1,0 +1,66 @@
+/* The C tests' shared frame: a test is a function returning 1 (passed), 0 (failed, with the reason
+   in g_msg, usually by CHECK) or -1 (skipped, the reason in g_msg); run() prints one line per test
+   ("ok", "FAIL", "skip"), and test_summary() prints the closing "N passed, N failed" and gives the exit
+   status. Fixture paths are relative to g_fix (TEST_FIXTURES unless the test sets it from argv);
+   temporary ones to g_tmp, which a test that writes files fills in (mkdtemp). Include after llava.h. */
+#ifndef LLAVA_TEST_H
+#define LLAVA_TEST_H
+
+#include <stdio.h>
+
+#ifndef TEST_FIXTURES
+#define TEST_FIXTURES "tests/fixtures"
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define TEST_UNUSED __attribute__((unused))
+#else
+#define TEST_UNUSED
+#endif
+
+static int g_pass, g_fail, g_skip;
+static char g_msg[4096];
+static const char *g_fix = TEST_FIXTURES;
+TEST_UNUSED static char g_tmp[256];
+
+#define CHECK(cond, ...)                                \
+    do {                                                \
+        if (!(cond)) {                                  \
+            snprintf(g_msg, sizeof g_msg, __VA_ARGS__); \
+            return 0;                                   \
+        }                                               \
+    } while (0)
+
+typedef int (*test_fn)(const void *arg);
+static void run(const char *name, test_fn f, const void *arg) {
+    g_msg[0] = 0;
+    int r = f(arg);
+    if (r > 0) {
+        g_pass++;
+        printf("ok    %s\n", name);
+    } else if (r < 0) {
+        g_skip++;
+        printf("skip  %s: %s\n", name, g_msg);
+    } else {
+        g_fail++;
+        printf("FAIL  %s: %s\n", name, g_msg);
+    }
+    fflush(stdout);
+}
+
+/* dir/rel in one of a few rotating buffers, so several can be used in one call */
+static char *test_path(const char *dir, const char *rel) {
+    static char buf[8][512];
+    static int k;
+    k = (k + 1) % 8;
+    snprintf(buf[k], sizeof buf[k], "%s/%s", dir, rel);
+    return buf[k];
+}
+TEST_UNUSED static char *fx(const char *rel) { return test_path(g_fix, rel); }
+TEST_UNUSED static char *tmp(const char *rel) { return test_path(g_tmp, rel); }
+
+static int test_summary(void) {
+    printf("%d passed, %d failed\n", g_pass, g_fail);
+    return g_fail ? 1 : 0;
+}
+
+#endif
