@@ -153,6 +153,15 @@ def templates():
     put("template", "llava_v1", "llava_v1\fhuman:<image>\n\u4e2d\u6587?\fgpt:\u00e9\fhuman:x\fgpt:y")
 
 
+# --- PyTorch .bin checkpoints: the small accepted ones and the hostile ones, as they are
+def pickles():
+    for f in sorted(os.listdir(os.path.join(FX, "bin/ok"))):
+        put("pickle", "ok_" + f, read("bin/ok/" + f))
+    for f in sorted(os.listdir(os.path.join(FX, "bin/bad"))):
+        if os.path.getsize(os.path.join(FX, "bin/bad", f)) <= 10000:
+            put("pickle", "bad_" + f, read("bin/bad/" + f))
+
+
 def main():
     if not os.path.isdir(FX):
         sys.exit("run from the repository root")
@@ -164,6 +173,7 @@ def main():
     images()
     data()
     templates()
+    pickles()
     for h in sorted(os.listdir(OUT)):
         d = os.path.join(OUT, h)
         print(f"{h}: {len(os.listdir(d))} files, {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes")
