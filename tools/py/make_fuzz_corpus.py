@@ -162,6 +162,55 @@ def pickles():
             put("pickle", "bad_" + f, read("bin/bad/" + f))
 
 
+# --- SentencePiece tokenizer.model, CUT, tokenizer_config.json, CUT, text (CUT: tests/fuzz/fuzz.h FUZZ_CUT)
+CUT = b"\f--8<--\f"
+
+
+def pb_varint(b, i):
+    v = s = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << s
+        s += 7
+        if c < 0x80:
+            return v, i
+
+
+def spm_trim(b, keep):
+    """the ModelProto with its first `keep` pieces (field 1) and every other field as it is"""
+    out, i, n = b"", 0, 0
+    while i < len(b):
+        start = i
+        key, i = pb_varint(b, i)
+        wt = key & 7
+        if wt == 0:
+            _, i = pb_varint(b, i)
+        elif wt == 2:
+            ln, i = pb_varint(b, i)
+            i += ln
+        elif wt == 1:
+            i += 8
+        elif wt == 5:
+            i += 4
+        else:
+            raise ValueError("unexpected wire type")
+        if key >> 3 == 1:
+            n += 1
+            if n > keep:
+                continue
+        out += b[start:i]
+    return out
+
+
+def spms():
+    text = "Hello  world!\n<s> caf\u00e9 \u4e2d\u6587 \U0001F600 123 \u2581x".encode()
+    for name, keep in (("nobf", 300), ("charsmap", 300), ("unigram", 300), ("bf_legacy", 400), ("bf_nolegacy", 400)):
+        cfg = f"tokenizer/spm/{name}/tokenizer_config.json"
+        cj = read(cfg) if os.path.exists(os.path.join(FX, cfg)) else b""
+        put("spm", name, spm_trim(read(f"tokenizer/spm/{name}/tokenizer.model"), keep) + CUT + cj + CUT + text)
+
+
 def main():
     if not os.path.isdir(FX):
         sys.exit("run from the repository root")
@@ -174,6 +223,7 @@ def main():
     data()
     templates()
     pickles()
+    spms()
     for h in sorted(os.listdir(OUT)):
         d = os.path.join(OUT, h)
         print(f"{h}: {len(os.listdir(d))} files, {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes")
