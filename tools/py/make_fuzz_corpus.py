@@ -314,6 +314,55 @@ def ggufs():
     put("gguf", "mini_pair_ldp", text + CUT + read("gguf/bad_mmproj_ldp.gguf"))
 
 
+# --- GGUF tokenizers: the fixtures' (metadata only) trimmed to their first tokens and the merges among
+# them, and the miniature model's SentencePiece vocabulary; CUT, then a text to encode
+def gguf_read_kvs(b):
+    """the metadata of a GGUF file without tensors: [(key, (type, value))] as gguf_val takes them"""
+    sizes = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i", 6: "<f", 7: "<?", 10: "<Q", 11: "<q", 12: "<d"}
+    pos = [24]
+
+    def take(fmt):
+        v = struct.unpack_from(fmt, b, pos[0])[0]
+        pos[0] += struct.calcsize(fmt)
+        return v
+
+    def string():
+        n = take("<Q")
+        pos[0] += n
+        return b[pos[0] - n:pos[0]].decode("utf-8", "surrogateescape")
+
+    def value(t):
+        return string() if t == 8 else take(sizes[t])
+
+    assert b[:4] == b"GGUF" and struct.unpack_from("<Q", b, 8)[0] == 0
+    kvs = []
+    for _ in range(struct.unpack_from("<Q", b, 16)[0]):
+        k, t = string(), take("<I")
+        if t == 9:
+            at, n = take("<I"), take("<Q")
+            kvs.append((k, ((9, at), [value(at) for _ in range(n)])))
+        else:
+            kvs.append((k, (t, value(t))))
+    return kvs
+
+
+def gguftoks():
+    text = "Hello  world!\n<|im_start|>user caf\u00e9 \u4e2d\u6587 \U0001F600 12345 don't\t\tx".encode()
+    for name in ("bl_gpt2", "bl_llama3", "bl_qwen2", "smollm"):
+        kvs, keep = dict(gguf_read_kvs(read(f"gguftok/{name}.gguf"))), 300
+        toks = kvs["tokenizer.ggml.tokens"][1][:keep]
+        have = set(toks)
+        kvs["tokenizer.ggml.tokens"] = ((9, 8), toks)
+        kvs["tokenizer.ggml.token_type"] = ((9, 5), kvs["tokenizer.ggml.token_type"][1][:keep])
+        kvs["tokenizer.ggml.merges"] = ((9, 8), [m for m in kvs["tokenizer.ggml.merges"][1]
+                                                 if all(x in have for x in m.split(" ", 1)) and m.replace(" ", "", 1) in have][:80])
+        for k in ("tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"):
+            if k in kvs and kvs[k][1] >= keep:
+                kvs[k] = (4, keep - 1)
+        put("gguftok", name, gguf_file(list(kvs.items()), []) + CUT + text)
+    put("gguftok", "mini_spm", gguf_mini_text() + CUT + text)
+
+
 def main():
     if not os.path.isdir(FX):
         sys.exit("run from the repository root")
@@ -328,6 +377,7 @@ def main():
     pickles()
     spms()
     ggufs()
+    gguftoks()
     for h in sorted(os.listdir(OUT)):
         d = os.path.join(OUT, h)
         print(f"{h}: {len(os.listdir(d))} files, {sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))} bytes")
