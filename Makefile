@@ -98,14 +98,14 @@ test-asan: $(PROGRAMS) | $(BUILD)
 # libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, one per loader; needs clang): make fuzz runs each for FUZZ_TIME
 # seconds on a copy of its seed corpus, make fuzz-smoke for a few (CI); a crash, leak or sanitizer report fails.
 # make fuzz-replay runs the committed corpora once through each harness built with $(CC) and ASan/UBSan
-FUZZERS   := safetensors json config tokenizer image data template
+FUZZERS   := safetensors json config tokenizer image data template pickle spm gguf gguftok
 FUZZ_TIME ?= 60
 FUZZ_CC   ?= clang
 FUZZ_FLAGS = -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer $(WARN) -Werror
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_tok.h llava.h tools/data.h
 	@mkdir -p $(BUILD)/fuzz
 	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
-$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h llava.h tools/data.h
+$(BUILD)/fuzz/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h tests/fuzz/fuzz_tok.h llava.h tools/data.h
 	@mkdir -p $(BUILD)/fuzz
 	$(CC) -DFUZZ_STANDALONE $(FUZZ_FLAGS) -o $@ $< $(LDLIBS)
 fuzz: $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)

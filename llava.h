@@ -9831,7 +9831,8 @@ static int llava__tok_jbool(const LlavaJson *j, const LlavaJsonNode *o, const ch
     return x && (x->type == LLAVA_JSON_BOOL || x->type == LLAVA_JSON_NUM) ? x->num != 0 : def;
 }
 static int llava__tok_is_int(const LlavaJsonNode *x, double lo, double hi) {
-    return x && x->type == LLAVA_JSON_NUM && x->num == (double)(long long)x->num && x->num >= lo && x->num <= hi;
+    /* the range first: converting a double outside long long's range (or NaN) is undefined */
+    return x && x->type == LLAVA_JSON_NUM && x->num >= lo && x->num <= hi && x->num == (double)(long long)x->num;
 }
 
 /* id -> token string (added tokens first, as tokenizers' id_to_token does; a normalized added token

@@ -923,6 +923,12 @@ static int t_malformed(const void *arg) {
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 7}, \"merges\": []}}", "id 7, out of range")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": -1}, \"merges\": []}}", "non-integer id")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 1, \"b\": 1}, \"merges\": []}}", "given to both")) return 0;
+    /* ids far outside an integer's range (or not finite) are refused before any conversion (UBSan) */
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1.8e53}, \"merges\": []}}", "non-integer id")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": -1e300}, \"merges\": []}}", "non-integer id")) return 0;
+    if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 1e40, \"content\": \"x\"}]}",
+                    "without an integer id"))
+        return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [\"a\"]}}", "not two tokens")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": [], \"unk_token\": \"<unk>\"}}", "unk_token '<unk>'")) return 0;
     if (!load_fails("{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0}, \"merges\": []}, \"added_tokens\": [{\"id\": 99999999, \"content\": \"x\"}]}",

@@ -57,6 +57,43 @@ LLAVA__MAYBE_UNUSED static void fuzz_parts_free(fuzz_parts *p) {
     p->count = 0;
 }
 
+/* binary inputs (a GGUF file, a zip, a protobuf) hold form feeds of their own, so their parts are cut at a
+   longer marker, FUZZ_CUT: returns the part after the first marker (and its length in *rest_n), the
+   first part's length in *first_n; NULL (the whole input is the first part) when there is no marker */
+#define FUZZ_CUT "\f--8<--\f"
+LLAVA__MAYBE_UNUSED static const unsigned char *fuzz_cut(const unsigned char *d, size_t n, size_t *first_n, size_t *rest_n) {
+    const size_t m = sizeof FUZZ_CUT - 1;
+    size_t i;
+    for (i = 0; i + m <= n; i++)
+        if (d[i] == '\f' && !memcmp(d + i, FUZZ_CUT, m)) {
+            *first_n = i;
+            *rest_n = n - i - m;
+            return d + i + m;
+        }
+    *first_n = n;
+    *rest_n = 0;
+    return NULL;
+}
+
+/* a GGUF file parsed from memory (llava__gguf_parse on a copy of d[n], as llava__gguf_open runs it on a
+   mapped file): LLAVA_OK, or LLAVA_ERR with g closed. Free with llava__gguf_close. */
+LLAVA__MAYBE_UNUSED static int fuzz_gguf(llava__gguf *g, const unsigned char *d, size_t n, const char *name) {
+    memset(g, 0, sizeof *g);
+    g->path = llava__strdup(name);
+    g->f.data = (unsigned char *)LLAVA_MALLOC(n + 1); /* (not mapped: llava__gguf_close frees it) */
+    if (!g->path || !g->f.data) {
+        llava__gguf_close(g);
+        return llava__err("out of memory");
+    }
+    if (n) memcpy(g->f.data, d, n);
+    g->f.size = n;
+    if (llava__gguf_parse(g) != LLAVA_OK) {
+        llava__gguf_close(g);
+        return LLAVA_ERR;
+    }
+    return LLAVA_OK;
+}
+
 /* a private directory for the files a loader wants to read (removed at exit) */
 static char fuzz__dir[256];
 static void fuzz__rmdir(void) {

@@ -34,7 +34,11 @@ static void fuzz_one(const unsigned char *d, size_t n) {
     char path[400];
     int i;
     if (!fuzz_split(&p, d, n, 2)) return;
-    for (i = 0; i < 2; i++) {
+    /* a config.json that is not JSON fails both loads the same way, before any weights: load it once */
+    LlavaJson j;
+    const int is_json = llava_json_parse(&j, p.s[0], p.n[0], "config.json") == LLAVA_OK;
+    llava_json_free(&j); /* (a failed parse leaves its nodes to free too) */
+    for (i = 0; i < (is_json ? 2 : 1); i++) {
         FILE *f;
         snprintf(path, sizeof path, "%s/config.json", dirs[i]);
         if (!(f = fopen(path, "wb")) || fwrite(p.s[0], 1, p.n[0], f) != p.n[0] || fclose(f)) abort();
