@@ -67,6 +67,8 @@ def train(tmp, name, lines, **kw):
         m.ParseFromString(f.read())
     del m.trainer_spec.input[:]
     m.trainer_spec.model_prefix = name
+    if m.normalizer_spec.normalization_rule_tsv:
+        m.normalizer_spec.normalization_rule_tsv = os.path.basename(m.normalizer_spec.normalization_rule_tsv)
     with open(path, "wb") as f:
         f.write(m.SerializeToString())
     return path
