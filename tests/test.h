@@ -7,6 +7,8 @@
 #define LLAVA_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #ifndef TEST_FIXTURES
 #define TEST_FIXTURES "tests/fixtures"
@@ -57,6 +59,35 @@ static char *test_path(const char *dir, const char *rel) {
 }
 TEST_UNUSED static char *fx(const char *rel) { return test_path(g_fix, rel); }
 TEST_UNUSED static char *tmp(const char *rel) { return test_path(g_tmp, rel); }
+
+/* ids: parsed from "1 2 3", compared, printed; decoded to a malloc'd string (NULL on error) */
+TEST_UNUSED static int parse_ids(const char *s, int *ids, int cap) {
+    int n = 0;
+    char *e;
+    while (s && *s && n < cap) {
+        long v = strtol(s, &e, 10);
+        if (e == s) break;
+        ids[n++] = (int)v;
+        s = e;
+    }
+    return n;
+}
+TEST_UNUSED static int same_ids(const int *a, int na, const int *b, int nb) {
+    return na == nb && (na == 0 || !memcmp(a, b, (size_t)na * sizeof(int)));
+}
+TEST_UNUSED static void fmt_ids(char *out, size_t cap, const int *ids, int n) {
+    size_t k = 0;
+    int i;
+    out[0] = 0;
+    for (i = 0; i < n && k + 16 < cap; i++) k += (size_t)snprintf(out + k, cap - k, i ? " %d" : "%d", ids[i]);
+}
+TEST_UNUSED static char *decode(const LlavaTokenizer *t, const int *ids, int n, int skip) {
+    long len = llava_detokenize(t, ids, n, skip, NULL, 0);
+    if (len < 0) return NULL;
+    char *s = (char *)malloc((size_t)len + 1);
+    if (s) llava_detokenize(t, ids, n, skip, s, (size_t)len + 1);
+    return s;
+}
 
 static int test_summary(void) {
     printf("%d passed, %d failed\n", g_pass, g_fail);

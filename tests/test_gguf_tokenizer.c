@@ -23,31 +23,6 @@
 
 
 static char *read_all(const char *path, size_t *n) { return llava_read_file(path, (size_t)1 << 30, n); }
-static int parse_ids(const char *s, int *ids, int cap) {
-    int n = 0;
-    char *e;
-    while (s && *s && n < cap) {
-        long v = strtol(s, &e, 10);
-        if (e == s) break;
-        ids[n++] = (int)v;
-        s = e;
-    }
-    return n;
-}
-static int same_ids(const int *a, int na, const int *b, int nb) { return na == nb && (na == 0 || !memcmp(a, b, (size_t)na * sizeof(int))); }
-static void fmt_ids(char *out, size_t cap, const int *ids, int n) {
-    size_t k = 0;
-    int i;
-    out[0] = 0;
-    for (i = 0; i < n && k + 16 < cap; i++) k += (size_t)snprintf(out + k, cap - k, i ? " %d" : "%d", ids[i]);
-}
-static char *decode(const LlavaTokenizer *t, const int *ids, int n, int skip) {
-    long len = llava_detokenize(t, ids, n, skip, NULL, 0);
-    if (len < 0) return NULL;
-    char *s = (char *)malloc((size_t)len + 1);
-    llava_detokenize(t, ids, n, skip, s, (size_t)len + 1);
-    return s;
-}
 
 /* --- the test strings (tests/fixtures/tokenizer/texts.json) and the manifest --------------------- */
 static LlavaJson g_texts, g_man;
