@@ -89,6 +89,33 @@ TEST_UNUSED static char *decode(const LlavaTokenizer *t, const int *ids, int n, 
     return s;
 }
 
+/* the tokenizer tests' strings: a JSON list of strings (tests/fixtures/tokenizer/texts.json), kept parsed in
+   g_texts; g_text[i] and g_text_len[i] for i < g_ntexts. Returns 0, or -1 when it cannot be read */
+static LlavaJson g_texts;
+static int g_ntexts;
+static const char **g_text;
+static size_t *g_text_len;
+TEST_UNUSED static int load_texts(const char *path) {
+    size_t n;
+    char *s = llava_read_file(path, (size_t)1 << 30, &n);
+    if (!s || llava_json_parse(&g_texts, s, n, "texts.json")) {
+        free(s);
+        return -1;
+    }
+    free(s);
+    const LlavaJsonNode *root = &g_texts.nodes[0], *x;
+    g_ntexts = root->count;
+    g_text = (const char **)calloc((size_t)g_ntexts + 1, sizeof *g_text);
+    g_text_len = (size_t *)calloc((size_t)g_ntexts + 1, sizeof *g_text_len);
+    if (!g_text || !g_text_len) return -1;
+    int i = 0;
+    for (x = llava_json_first(&g_texts, root); x; x = llava_json_next(&g_texts, x), i++) {
+        g_text[i] = x->str;
+        g_text_len[i] = strlen(x->str);
+    }
+    return 0;
+}
+
 static int test_summary(void) {
     printf("%d passed, %d failed\n", g_pass, g_fail);
     return g_fail ? 1 : 0;

@@ -25,10 +25,7 @@
 static char *read_all(const char *path, size_t *n) { return llava_read_file(path, (size_t)1 << 30, n); }
 
 /* --- the test strings (tests/fixtures/tokenizer/texts.json) and the manifest --------------------- */
-static LlavaJson g_texts, g_man;
-static int g_ntexts;
-static const char **g_text;
-static size_t *g_text_len;
+static LlavaJson g_man;
 
 static int load_fixtures(void) {
     size_t n;
@@ -36,18 +33,7 @@ static int load_fixtures(void) {
     if (!s || llava_json_parse(&g_man, s, n, "manifest.json")) return -1;
     free(s);
     const char *texts = llava__tok_jstr(&g_man, &g_man.nodes[0], "texts");
-    if (!texts || !(s = read_all(fx(texts), &n)) || llava_json_parse(&g_texts, s, n, "texts.json")) return -1;
-    free(s);
-    const LlavaJsonNode *root = &g_texts.nodes[0], *x;
-    g_ntexts = root->count;
-    g_text = (const char **)calloc((size_t)g_ntexts + 1, sizeof *g_text);
-    g_text_len = (size_t *)calloc((size_t)g_ntexts + 1, sizeof *g_text_len);
-    int i = 0;
-    for (x = llava_json_first(&g_texts, root); x; x = llava_json_next(&g_texts, x), i++) {
-        g_text[i] = x->str;
-        g_text_len[i] = strlen(x->str);
-    }
-    return 0;
+    return texts ? load_texts(fx(texts)) : -1;
 }
 
 /* ids with and without special tokens, and decode(raw), for every text against an expected.jsonl */

@@ -25,27 +25,6 @@ static int write_all(const char *path, const char *s) {
 }
 
 /* --- the texts and every tokenizer's expected encodings --------------------------------------- */
-static LlavaJson g_texts;
-static int g_ntexts;
-static const char **g_text;
-static size_t *g_text_len;
-
-static int load_texts(void) {
-    size_t n;
-    char *s = read_all(fx("texts.json"), &n);
-    if (!s || llava_json_parse(&g_texts, s, n, "texts.json")) return -1;
-    free(s);
-    const LlavaJsonNode *root = &g_texts.nodes[0], *x;
-    g_ntexts = root->count;
-    g_text = (const char **)calloc((size_t)g_ntexts, sizeof *g_text);
-    g_text_len = (size_t *)calloc((size_t)g_ntexts, sizeof *g_text_len);
-    int i = 0;
-    for (x = llava_json_first(&g_texts, root); x; x = llava_json_next(&g_texts, x), i++) {
-        g_text[i] = x->str;
-        g_text_len[i] = strlen(x->str);
-    }
-    return 0;
-}
 
 #define MAXIDS 8192
 static int t_expected(const void *arg) {
@@ -1289,7 +1268,7 @@ int main(int argc, char **argv) {
     static const char *spm_names[] = {"spm/bf_legacy", "spm/bf_nolegacy", "spm/nobf", "spm/v_unused", "spm/v_rews", "spm/v_plain", "spm/v_maps", "spm/charsmap", "spm/unigram"};
     char title[200];
     size_t i;
-    if (load_texts()) {
+    if (load_texts(fx("texts.json"))) {
         printf("FAIL  fixtures: cannot read %s/texts.json\n", g_fix);
         g_fail++;
     } else {
