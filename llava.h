@@ -676,6 +676,111 @@ LLAVADEF void llava_adamw(float *p, float *m, float *v, const float *g, size_t n
 /* y[n] += x[n] (a residual connection, or the gradient through one) */
 LLAVADEF void llava_add(float *y, const float *x, size_t n);
 
+/* --- backends: where a model's memory lives and where its layers run --------------------------------
+   A model runs on one backend: the CPU backend built into this header, or another translation unit's
+   (llava_cuda.cu). The model code keeps weights, the KV cache and every activation in the backend's
+   memory and never reads or writes that memory itself: data moves only through the memory entries, and
+   all arithmetic goes through the compute entries. A backend address (void *, float *, int *) is a
+   pointer in the backend's own address space; the model code offsets it (p + n) and passes it back,
+   nothing more. On the CPU it is host memory, and weights stay where the file is mapped (zero-copy).
+
+   Every entry returns LLAVA_OK, or LLAVA_ERR with the message set (llava_last_error names the entry and
+   the size where memory ran out). Shapes are as in the layer functions above, whose semantics the compute
+   entries share; a gradient argument that is NULL is not wanted. The mapping to the reference classes
+   (transformers): matmul nn.Linear; layernorm nn.LayerNorm; rmsnorm LlamaRMSNorm; rope
+   apply_rotary_pos_emb; attention the eager/SDPA attention of CLIPAttention (causal 0) and LlamaAttention
+   (causal 1, grouped-query when KVH < H); act / glu ACT2FN and LlamaMLP's act(gate) * up; add the
+   residual connections; patchify + patch_positions CLIPVisionEmbeddings (Conv2d patch_embedding as a
+   product over flattened patches, then [class_embedding; patches] + position_embedding); embed
+   LlamaModel.embed_tokens with LlavaModel's masked_scatter of the image features into the placeholder
+   rows; cross_entropy the loss of LlavaForConditionalGeneration (shifted labels, -100 ignored, summed);
+   scale_sumsq the norm in clip_grad_norm_; adamw torch.optim.AdamW. */
+typedef struct LlavaBackend LlavaBackend;
+struct LlavaBackend {
+    const char *name;         /* "cpu", "cpu-bf16", "cpu-bf16-amx", ... */
+    void *impl;               /* the backend's own state */
+    LlavaPrecision precision; /* matrix products and attention: f32, or bf16 operands with f32 sums */
+    int host_memory;          /* 1 when backend addresses are host memory the caller may read (the CPU) */
+    /* memory: bytes unless said; alloc returns NULL with the error set; free(NULL) does nothing */
+    void *(*alloc)(LlavaBackend *b, size_t bytes);
+    void (*free)(LlavaBackend *b, void *p);
+    int (*upload)(LlavaBackend *b, void *dst, const void *host_src, size_t bytes);
+    int (*download)(LlavaBackend *b, void *host_dst, const void *src, size_t bytes); /* waits for the work before it */
+    int (*copy)(LlavaBackend *b, void *dst, const void *src, size_t bytes);
+    int (*fill)(LlavaBackend *b, float *dst, float value, size_t n); /* n floats */
+    /* a weight in host memory that stays valid while the model lives (a mapped file): its backend address,
+       the host memory itself where the backend can use it in place (the CPU), else a copy; released by unmap */
+    const void *(*map)(LlavaBackend *b, const void *host, size_t bytes);
+    void (*unmap)(LlavaBackend *b, const void *p);
+    void (*destroy)(LlavaBackend *b); /* frees the backend itself */
+    /* compute: nn.Linear, forward and both backward products (w in its stored dtype, bias may be NULL) */
+    int (*matmul)(LlavaBackend *b, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC);
+    int (*matmul_backward)(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w,
+                           int T, int C, int OC);
+    int (*layernorm)(LlavaBackend *b, float *out, float *mean, float *rstd, const float *in, const float *w, const float *bias, int T,
+                     int C, float eps);
+    int (*layernorm_backward)(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in, const float *w,
+                              const float *mean, const float *rstd, int T, int C);
+    int (*rmsnorm)(LlavaBackend *b, float *out, float *rstd, const float *in, const float *w, int T, int C, float eps);
+    int (*rmsnorm_backward)(LlavaBackend *b, float *din, float *dw, const float *dout, const float *in, const float *w,
+                            const float *rstd, int T, int C);
+    /* x[T, nh*Dh] rotated in place, token t at position pos0 + t; inv_freq [Dh/2] */
+    int (*rope)(LlavaBackend *b, float *x, const float *inv_freq, int pos0, int T, int nh, int Dh);
+    int (*rope_backward)(LlavaBackend *b, float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh);
+    /* out[T, H*Dh] = softmax(q k^T / sqrt(Dh)) v as llava_attention_forward; lse [H][T] (may be NULL) keeps
+       each query's log-sum-exp of its scaled scores for the backward pass, which gets the forward's out and
+       lse and no probability matrix, so that a flash-style kernel can serve both (S == T, pos0 == 0) */
+    int (*attention)(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S, int pos0,
+                     int H, int KVH, int Dh, int causal);
+    int (*attention_backward)(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+                              const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh, int causal);
+    /* out[n] = act(in[n]) (out may be in); dx[n] = dout * act'(x) (overwritten) */
+    int (*act)(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a);
+    int (*act_backward)(LlavaBackend *b, float *dx, const float *dout, const float *x, size_t n, LlavaAct a);
+    /* out[n] = act(gate) * up (out may be gate); its gradients, overwritten */
+    int (*glu)(LlavaBackend *b, float *out, const float *gate, const float *up, size_t n, LlavaAct a);
+    int (*glu_backward)(LlavaBackend *b, float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a);
+    /* out[n] = x[n] + y[n] (out may be x or y) */
+    int (*add)(LlavaBackend *b, float *out, const float *x, const float *y, size_t n);
+    /* x[T, C]: row t is embed's row rows[t] when rows[t] >= 0, else feature row -1 - rows[t] of feat [F, C]
+       (the image rows spliced where the placeholders are); rows[T] is backend memory */
+    int (*embed)(LlavaBackend *b, float *x, const int *rows, const float *feat, const LlavaWeight *embed, int T, int C);
+    /* dembed[V, C] += dx rows by token (in row order), dfeat [F, C] rows = dx rows by feature (either NULL) */
+    int (*embed_backward)(LlavaBackend *b, float *dembed, float *dfeat, const float *dx, const int *rows, int T, int C);
+    /* pixels [n][3][S][S] -> patches [n*P][3*ps*ps], P = (S/ps)^2, each patch as Conv2d's weight is flattened */
+    int (*patchify)(LlavaBackend *b, float *patches, const float *pixels, int n, int S, int ps);
+    /* x [n][P+1][D] = [class_emb; pe rows of the image] + pos_emb [P+1][D], pe [n*P][D]; and its backward
+       (dclass[D], dpos[P+1][D] accumulated, dpe [n*P][D] overwritten; any may be NULL) */
+    int (*patch_positions)(LlavaBackend *b, float *x, const float *pe, const float *class_emb, const float *pos_emb, int n, int P, int D);
+    int (*patch_positions_backward)(LlavaBackend *b, float *dclass, float *dpos, float *dpe, const float *dx, int n, int P, int D);
+    /* logits [T, V], targets [T] (backend memory; < 0: not supervised): *loss (host) = the sum over
+       supervised rows of -log softmax(logits)[target]; dlogits (may be logits) = scale * its gradient,
+       0 on rows not supervised */
+    int (*cross_entropy)(LlavaBackend *b, double *loss, float *dlogits, const float *logits, const int *targets, int T, int V, float scale);
+    /* x[n] *= f; *sumsq (host, may be NULL) = the sum of squares after, the same for any number of threads */
+    int (*scale_sumsq)(LlavaBackend *b, double *sumsq, float *x, float f, size_t n);
+    /* torch.optim.AdamW, as llava_adamw */
+    int (*adamw)(LlavaBackend *b, float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps,
+                 float wd, int t);
+};
+
+/* The CPU backend (OpenMP threads; bf16 products on AMX where the CPU has it). llava_backend_free calls
+   destroy. The layer functions above are the same kernels without a backend. */
+LLAVADEF LlavaBackend *llava_backend_cpu_new(LlavaPrecision precision);
+LLAVADEF void llava_backend_free(LlavaBackend *b);
+
+/* How a model is loaded. Zeroed (or llava_load_params_default) is the default: a CPU backend of the
+   model's own, f32 products. */
+typedef struct LlavaLoadParams {
+    LlavaBackend *backend;    /* where the model runs; NULL: a CPU backend the model owns. The caller's backend
+                                 must outlive the model */
+    LlavaPrecision precision; /* for the model's own CPU backend: LLAVA_PREC_BF16 as llava_use_bf16(m, 1) */
+} LlavaLoadParams;
+LLAVADEF void llava_load_params_default(LlavaLoadParams *p);
+/* llava_model_load (a directory or a .gguf file) with parameters; weights are mapped or uploaded once here */
+LLAVADEF LlavaModel *llava_model_load_params(const char *path, const LlavaLoadParams *p);
+LLAVADEF LlavaBackend *llava_model_backend(const LlavaModel *m);
+
 #ifdef __cplusplus
 }
 #endif
@@ -3441,6 +3546,57 @@ LLAVADEF int llava_write_text(const char *path, const char *text) {
       The naive matmul stays next to the fast one, as the reference the tests compare against.
    ------------------------------------------------------------------------------------------------ */
 
+/* Kernel scratch: one stack per thread, kept by a backend and reused by every call, so that a product or
+   an attention step allocates nothing once the stacks have grown to the largest need seen (llava__ws_fit,
+   between entries). A kernel opening a parallel region gives thread i stack i; a kernel called inside a
+   region (nested, on one thread) gets a view of that thread's stack alone. Without a workspace (ws NULL,
+   the public layer functions), or beyond a stack's room, scratch comes from the heap. */
+typedef struct {
+    unsigned char *base;
+    size_t cap, top, need; /* need: the most this stack was asked to hold */
+} llava__stack;
+typedef struct {
+    llava__stack *t;
+    int nt;
+} llava__ws;
+static int llava__tid(void) {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+static void *llava__ws_push(llava__ws *ws, int i, size_t bytes) {
+    bytes = (bytes + 63) & ~(size_t)63;
+    if (ws && i < ws->nt) {
+        llava__stack *st = &ws->t[i];
+        if (st->top + bytes > st->need) st->need = st->top + bytes;
+        if (st->base && st->top + bytes <= st->cap) {
+            void *p = st->base + st->top;
+            st->top += bytes;
+            return p;
+        }
+    }
+    return llava__alloc_aligned(bytes);
+}
+static void llava__ws_pop(llava__ws *ws, int i, void *p) {
+    if (!p) return;
+    if (ws && i < ws->nt) {
+        llava__stack *st = &ws->t[i];
+        if (st->base && (unsigned char *)p >= st->base && (unsigned char *)p < st->base + st->cap) {
+            st->top = (size_t)((unsigned char *)p - st->base);
+            return;
+        }
+    }
+    llava__free_aligned(p);
+}
+/* thread i's stack alone, for a kernel nested in a parallel region */
+static llava__ws llava__ws_view(llava__ws *ws, int i) {
+    llava__ws v = {NULL, 0};
+    if (ws && i < ws->nt) v.t = &ws->t[i], v.nt = 1;
+    return v;
+}
+
 /* w row r, columns [c0, c0+n) -> dst[n] f32 */
 static void llava__w_row(float *dst, const LlavaWeight *w, int r, int c0, int n) {
     size_t off = (size_t)r * (size_t)w->cols + (size_t)c0;
@@ -3737,8 +3893,8 @@ static void llava__gemm_tile(float *out, int ldo, const float *a, int lda, const
 
 /* out[M,N] (+)= A[M,K] @ op(B) + bias[N], with B in dtype bdt stored as [N,K] (bt = 0: out = A B^T, a
    weight matrix as transformers stores it) or as [K,N] (bt = 1: out = A B). accumulate adds to out. */
-static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M, int K,
-                        int N, int accumulate) {
+static void llava__gemm(llava__ws *ws, float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
+                        int K, int N, int accumulate) {
     const size_t es = llava__dtype_size(bdt);
     if (M <= 0 || N <= 0) return;
     if (K <= 0) { /* empty sum */
@@ -3786,8 +3942,9 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
         const int mode = k0 == 0 ? (accumulate ? 2 : 0) : 1;
         LLAVA__OMP(omp parallel if ((size_t)M * N * K > 65536))
         {
-            float *bp = (float *)llava__alloc_aligned((size_t)LLAVA__KC * LLAVA__NR * sizeof(float));
-            float *row = (float *)LLAVA_MALLOC((size_t)LLAVA__KC * sizeof(float) + LLAVA__NR * sizeof(float));
+            const int me = llava__tid();
+            float *bp = (float *)llava__ws_push(ws, me, (size_t)LLAVA__KC * LLAVA__NR * sizeof(float));
+            float *row = (float *)llava__ws_push(ws, me, (size_t)LLAVA__KC * sizeof(float) + LLAVA__NR * sizeof(float));
             int p;
             LLAVA__OMP(omp for schedule(static))
             for (p = 0; p < npanels; p++) {
@@ -3824,14 +3981,14 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
                                      mode, bias ? bias + n0 : NULL);
             }
             LLAVA_ASSERT(bp && row);
-            llava__free_aligned(bp);
-            LLAVA_FREE(row);
+            llava__ws_pop(ws, me, row);
+            llava__ws_pop(ws, me, bp);
         }
     }
 #else
     { /* portable fallback */
         int m, n, k;
-        float *rowb = (float *)LLAVA_MALLOC((size_t)K * sizeof(float));
+        float *rowb = (float *)llava__ws_push(ws, 0, (size_t)K * sizeof(float));
         LLAVA_ASSERT(rowb);
         for (n = 0; n < N; n++) {
             if (!bt) llava__to_f32(rowb, (const unsigned char *)B + (size_t)n * K * es, bdt, (size_t)K);
@@ -3843,7 +4000,7 @@ static void llava__gemm(float *out, const float *A, const void *B, LlavaDType bd
                 out[(size_t)m * N + n] = accumulate ? out[(size_t)m * N + n] + s : s;
             }
         }
-        LLAVA_FREE(rowb);
+        llava__ws_pop(ws, 0, rowb);
     }
 #endif
 }
@@ -4109,11 +4266,11 @@ static int llava__amx_available(void) { return 0; }
 #endif
 
 /* llava__gemm with the operands' precision chosen: f32, bf16 emulated, or bf16 on AMX */
-static void llava__gemm_p(int prec, float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
+static void llava__gemm_p(llava__ws *ws, int prec, float *out, const float *A, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
                           int K, int N, int accumulate) {
     float *ar, *br;
     if (prec == LLAVA__PREC_F32 || M <= 0 || N <= 0 || K <= 0) {
-        llava__gemm(out, A, B, bdt, bt, bias, M, K, N, accumulate);
+        llava__gemm(ws, out, A, B, bdt, bt, bias, M, K, N, accumulate);
         return;
     }
 #ifdef LLAVA__AMX
@@ -4122,27 +4279,28 @@ static void llava__gemm_p(int prec, float *out, const float *A, const void *B, L
         return;
     }
 #endif
-    ar = (float *)llava__alloc_aligned((size_t)M * K * sizeof(float));
-    br = (float *)llava__alloc_aligned((size_t)K * N * sizeof(float));
+    ar = (float *)llava__ws_push(ws, 0, (size_t)M * K * sizeof(float));
+    br = (float *)llava__ws_push(ws, 0, (size_t)K * N * sizeof(float));
     LLAVA_ASSERT(ar && br);
     llava__round_bf16(ar, A, LLAVA_F32, (size_t)M * K);
     llava__round_bf16(br, B, bdt, (size_t)K * N);
-    llava__gemm(out, ar, br, LLAVA_F32, bt, bias, M, K, N, accumulate);
-    llava__free_aligned(ar);
-    llava__free_aligned(br);
+    llava__gemm(ws, out, ar, br, LLAVA_F32, bt, bias, M, K, N, accumulate);
+    llava__ws_pop(ws, 0, br);
+    llava__ws_pop(ws, 0, ar);
 }
 
 /* out[T,OC] = in[T,C] @ w[OC,C]^T + bias[OC]      (nn.Linear) */
-static void llava__matmul_forward_p(int prec, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
+static void llava__matmul_forward_p(llava__ws *ws, int prec, float *out, const float *in, const LlavaWeight *w, const float *bias, int T,
+                                    int C, int OC) {
     LLAVA_ASSERT(w->cols == C && w->rows == OC);
-    llava__gemm_p(prec, out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
+    llava__gemm_p(ws, prec, out, in, w->data, w->dtype, 0, bias, T, C, OC, 0);
 }
 
 /* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in;  db[OC] += sum_t dout  (any may be NULL) */
 static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w,
                                      int T, int C, int OC) {
     int t, o;
-    if (din) llava__gemm_p(prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
+    if (din) llava__gemm_p(NULL, prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
 #ifdef LLAVA__AMX
     if (dw && prec == LLAVA__PREC_AMX && OC >= 4) { /* dout^T packed straight from dout */
         llava__gemm_amx(dw, dout, 1, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
@@ -4157,7 +4315,7 @@ static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db,
             int tt;
             for (tt = 0; tt < T; tt++) dT[(size_t)o * T + tt] = dout[(size_t)tt * OC + o];
         }
-        llava__gemm_p(prec, dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        llava__gemm_p(NULL, prec, dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
         llava__free_aligned(dT);
     }
     if (db)
@@ -4169,7 +4327,7 @@ static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db,
 #define LLAVA__MATMULS(suffix, prec)                                                                                           \
     static void llava__matmul_forward##suffix(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C,  \
                                               int OC) {                                                                        \
-        llava__matmul_forward_p(prec, out, in, w, bias, T, C, OC);                                                             \
+        llava__matmul_forward_p(NULL, prec, out, in, w, bias, T, C, OC);                                                       \
     }                                                                                                                          \
     static void llava__matmul_backward##suffix(float *din, float *dw, float *db, const float *dout, const float *in,           \
                                                const LlavaWeight *w, int T, int C, int OC) {                                      \
@@ -4359,7 +4517,7 @@ static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int
    Few queries (decoding): one row at a time. Many (prefill, the vision tower): per head and block of
    queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block).
    probs [H][T][S], when not NULL, keeps the attention probabilities for the backward pass. */
-static void llava__attention_forward_p(int prec, float *out, float *probs, const float *q, const float *k, const float *v, int T,
+static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, float *probs, float *lse, const float *q, const float *k, const float *v, int T,
                                        int S, int pos0, int H, int KVH, int Dh, int causal) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
@@ -4367,7 +4525,8 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
         int th;
         LLAVA__OMP(omp parallel)
         {
-            float *att = (float *)LLAVA_MALLOC((size_t)S * sizeof(float));
+            const int me = llava__tid();
+            float *att = (float *)llava__ws_push(ws, me, (size_t)S * sizeof(float));
             LLAVA__OMP(omp for schedule(dynamic, 4))
             for (th = 0; th < T * H; th++) {
                 const int t = th / H, h = th % H, kh = h / group;
@@ -4382,6 +4541,7 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
                     if (att[s] > mx) mx = att[s];
                 }
                 sum = llava__exp_shift(att, n, mx);
+                if (lse) lse[(size_t)h * T + t] = mx + logf(sum);
                 if (probs) {
                     float *pr = probs + ((size_t)h * T + t) * S;
                     for (s = 0; s < S; s++) pr[s] = s < n ? att[s] / sum : 0.0f;
@@ -4394,7 +4554,7 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
                 }
             }
             LLAVA_ASSERT(att);
-            LLAVA_FREE(att);
+            llava__ws_pop(ws, me, att);
         }
         return;
     }
@@ -4402,11 +4562,13 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
     int job;
     LLAVA__OMP(omp parallel)
     {
-        float *kh = (float *)llava__alloc_aligned((size_t)S * Dh * sizeof(float));  /* [S, Dh] this head's keys */
-        float *vt = (float *)llava__alloc_aligned((size_t)S * Dh * sizeof(float));  /* [Dh, S] its values, transposed */
-        float *qh = (float *)llava__alloc_aligned((size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
-        float *sc = (float *)llava__alloc_aligned((size_t)QB * S * sizeof(float));  /* [QB, S] scores, then probabilities */
-        float *oh = (float *)llava__alloc_aligned((size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
+        const int me = llava__tid();
+        llava__ws mine = llava__ws_view(ws, me); /* for the products below, nested on this thread */
+        float *kh = (float *)llava__ws_push(ws, me, (size_t)S * Dh * sizeof(float));  /* [S, Dh] this head's keys */
+        float *vt = (float *)llava__ws_push(ws, me, (size_t)S * Dh * sizeof(float));  /* [Dh, S] its values, transposed */
+        float *qh = (float *)llava__ws_push(ws, me, (size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
+        float *sc = (float *)llava__ws_push(ws, me, (size_t)QB * S * sizeof(float));  /* [QB, S] scores, then probabilities */
+        float *oh = (float *)llava__ws_push(ws, me, (size_t)QB * Dh * sizeof(float)); /* [QB, Dh] */
         LLAVA__OMP(omp for schedule(dynamic, 1))
         for (job = 0; job < H * nb; job++) {
             const int h = job / nb, t0 = (job % nb) * QB, tb = LLAVA__MIN(QB, T - t0), kvh = h / group;
@@ -4420,7 +4582,7 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
             }
             for (t = 0; t < tb; t++) memcpy(qh + (size_t)t * Dh, q + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, (size_t)Dh * sizeof(float));
             LlavaWeight K = {kh, LLAVA_F32, nk, Dh}, Vt = {vt, LLAVA_F32, Dh, nk};
-            llava__matmul_forward_p(prec, sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
+            llava__matmul_forward_p(&mine, prec, sc, qh, &K, NULL, tb, Dh, nk); /* (nested: runs on this thread) */
             for (t = 0; t < tb; t++) {
                 float *row = sc + (size_t)t * nk, mx = -3.0e38f, sum = 0.0f;
                 const int n = causal ? pos0 + t0 + t + 1 : nk;
@@ -4429,6 +4591,7 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
                     if (row[s] > mx) mx = row[s];
                 }
                 sum = llava__exp_shift(row, n, mx);
+                if (lse) lse[(size_t)h * T + t0 + t] = mx + logf(sum);
                 for (s = 0; s < n; s++) row[s] /= sum;
                 for (; s < nk; s++) row[s] = 0.0f; /* masked: later positions */
                 if (probs) {
@@ -4437,11 +4600,11 @@ static void llava__attention_forward_p(int prec, float *out, float *probs, const
                     for (s = nk; s < S; s++) pr[s] = 0.0f;
                 }
             }
-            llava__matmul_forward_p(prec, oh, sc, &Vt, NULL, tb, nk, Dh);
+            llava__matmul_forward_p(&mine, prec, oh, sc, &Vt, NULL, tb, nk, Dh);
             for (t = 0; t < tb; t++) memcpy(out + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, oh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
         }
         LLAVA_ASSERT(kh && vt && qh && sc && oh);
-        llava__free_aligned(kh), llava__free_aligned(vt), llava__free_aligned(qh), llava__free_aligned(sc), llava__free_aligned(oh);
+        llava__ws_pop(ws, me, oh), llava__ws_pop(ws, me, sc), llava__ws_pop(ws, me, qh), llava__ws_pop(ws, me, vt), llava__ws_pop(ws, me, kh);
     }
 }
 
@@ -4557,8 +4720,8 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
                         dot[(size_t)i * T + t] = dr[i];
                     }
                 }
-                llava__gemm_p(prec, dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
-                llava__gemm_p(prec, dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
+                llava__gemm_p(NULL, prec, dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
+                llava__gemm_p(NULL, prec, dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
                 for (t = 0; t < T; t++) {
                     float *row = dp + (size_t)t * T;
                     const float *pr = P + (size_t)t * T;
@@ -4566,9 +4729,9 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
                     for (s = 0; s < T; s++) d += row[s] * pr[s];
                     for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - d) * scale; /* dS, scaled */
                 }
-                llava__gemm_p(prec, doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
+                llava__gemm_p(NULL, prec, doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
                 for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, doh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
-                llava__gemm_p(prec, dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
+                llava__gemm_p(NULL, prec, dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
             }
             for (t = 0; t < T; t++)
                 for (i = 0; i < Dh; i++) {
@@ -4585,7 +4748,7 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
 #define LLAVA__ATTENTIONS(suffix, prec)                                                                                        \
     static void llava__attention_forward##suffix(float *out, float *probs, const float *q, const float *k, const float *v,     \
                                                  int T, int S, int pos0, int H, int KVH, int Dh, int causal) {                 \
-        llava__attention_forward_p(prec, out, probs, q, k, v, T, S, pos0, H, KVH, Dh, causal);                                 \
+        llava__attention_forward_p(NULL, prec, out, probs, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);                     \
     }                                                                                                                          \
     static void llava__attention_backward##suffix(float *dq, float *dk, float *dv, const float *dout, const float *probs,      \
                                                   const float *q, const float *k, const float *v, int T, int H, int KVH,       \
@@ -4711,7 +4874,7 @@ static void llava__adamw(float *p, float *m, float *v, const float *g, size_t n,
    4. The backend table and the CPU backend. The model code calls compute only through this table,
       so another backend (llava_cuda.cu) can provide the same entries over device memory.
    ------------------------------------------------------------------------------------------------ */
-typedef struct LlavaBackend {
+typedef struct llava__kernels {
     const char *name;
     void (*matmul)(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC);
     void (*matmul_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w, int T, int C, int OC);
@@ -4731,17 +4894,17 @@ typedef struct LlavaBackend {
     void (*glu)(float *out, const float *gate, const float *up, size_t n, LlavaAct a);
     void (*glu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a);
     void (*adamw)(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int t);
-} LlavaBackend;
+} llava__kernels;
 
 #define LLAVA__CPU_BACKEND(name, suffix)                                                                                       \
     {name,                   llava__matmul_forward##suffix, llava__matmul_backward##suffix, llava__layernorm_forward,          \
      llava__layernorm_backward, llava__rmsnorm_forward,     llava__rmsnorm_backward,        llava__rope_forward,               \
      llava__rope_backward,   llava__attention_forward##suffix, llava__attention_backward##suffix, llava__act_forward,          \
      llava__act_backward,    llava__glu_forward,            llava__glu_backward,            llava__adamw}
-static const LlavaBackend llava__cpu_backend = LLAVA__CPU_BACKEND("cpu", );
+static const llava__kernels llava__cpu_kernels = LLAVA__CPU_BACKEND("cpu", );
 /* matrix products in bf16 (llava_use_bf16): emulated, and on AMX */
-static const LlavaBackend llava__cpu_bf16_backend = LLAVA__CPU_BACKEND("cpu-bf16", _bf16);
-static const LlavaBackend llava__cpu_amx_backend = LLAVA__CPU_BACKEND("cpu-bf16-amx", _amx);
+static const llava__kernels llava__cpu_bf16_kernels = LLAVA__CPU_BACKEND("cpu-bf16", _bf16);
+static const llava__kernels llava__cpu_amx_kernels = LLAVA__CPU_BACKEND("cpu-bf16-amx", _amx);
 #undef LLAVA__CPU_BACKEND
 
 /* x[n] += y[n] */
@@ -4792,9 +4955,291 @@ static int llava__prec(LlavaPrecision p) {
     return llava__amx_available() ? LLAVA__PREC_AMX : LLAVA__PREC_BF16;
 }
 
+/* --- the CPU backend: the public backend interface (section "backends" above) over host memory ------
+   Backend addresses are host pointers; weights are used where the file is mapped. Each compute entry
+   first grows the kernels' scratch stacks to the largest need seen so far, so that after the first call
+   of a shape nothing is allocated. */
+typedef struct {
+    llava__ws ws;
+} llava__cpu;
+
+static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entries: every stack empty */
+    llava__ws *ws = &((llava__cpu *)b->impl)->ws;
+    int i;
+    for (i = 0; i < ws->nt; i++) {
+        llava__stack *st = &ws->t[i];
+        st->top = 0;
+        if (st->need <= st->cap) continue;
+        llava__free_aligned(st->base);
+        st->cap = 0;
+        st->base = (unsigned char *)llava__alloc_aligned(st->need);
+        if (!st->base) return llava__err("%s: out of memory for %zu bytes of scratch", entry, st->need);
+        st->cap = st->need;
+    }
+    return LLAVA_OK;
+}
+static llava__ws *llava__cpu_ws(LlavaBackend *b) { return &((llava__cpu *)b->impl)->ws; }
+
+static void *llava__cpu_alloc(LlavaBackend *b, size_t bytes) {
+    void *p = llava__alloc_aligned(bytes ? bytes : 1);
+    (void)b;
+    if (!p) llava__err("out of memory allocating %zu bytes", bytes);
+    return p;
+}
+static void llava__cpu_free(LlavaBackend *b, void *p) {
+    (void)b;
+    llava__free_aligned(p);
+}
+static int llava__cpu_move(LlavaBackend *b, void *dst, const void *src, size_t bytes) {
+    (void)b;
+    if (bytes) memmove(dst, src, bytes);
+    return LLAVA_OK;
+}
+static int llava__cpu_fill(LlavaBackend *b, float *dst, float value, size_t n) {
+    size_t i;
+    (void)b;
+    for (i = 0; i < n; i++) dst[i] = value;
+    return LLAVA_OK;
+}
+static const void *llava__cpu_map(LlavaBackend *b, const void *host, size_t bytes) {
+    (void)b, (void)bytes;
+    return host;
+}
+static void llava__cpu_unmap(LlavaBackend *b, const void *p) { (void)b, (void)p; }
+static void llava__cpu_destroy(LlavaBackend *b) {
+    if (!b) return;
+    llava__cpu *c = (llava__cpu *)b->impl;
+    int i;
+    if (c) {
+        for (i = 0; i < c->ws.nt; i++) llava__free_aligned(c->ws.t[i].base);
+        LLAVA_FREE(c->ws.t);
+        LLAVA_FREE(c);
+    }
+    LLAVA_FREE(b);
+}
+
+static int llava__cpu_matmul(LlavaBackend *b, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
+    if (llava__cpu_fit(b, "matmul") != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    return LLAVA_OK;
+}
+static int llava__cpu_matmul_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
+                                      const LlavaWeight *w, int T, int C, int OC) {
+    llava__matmul_backward_p(llava__prec(b->precision), din, dw, db, dout, in, w, T, C, OC);
+    return LLAVA_OK;
+}
+static int llava__cpu_layernorm(LlavaBackend *b, float *out, float *mean, float *rstd, const float *in, const float *w,
+                                const float *bias, int T, int C, float eps) {
+    (void)b;
+    llava__layernorm_forward(out, mean, rstd, in, w, bias, T, C, eps);
+    return LLAVA_OK;
+}
+static int llava__cpu_layernorm_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
+                                         const float *w, const float *mean, const float *rstd, int T, int C) {
+    (void)b;
+    llava__layernorm_backward(din, dw, db, dout, in, w, mean, rstd, T, C);
+    return LLAVA_OK;
+}
+static int llava__cpu_rmsnorm(LlavaBackend *b, float *out, float *rstd, const float *in, const float *w, int T, int C, float eps) {
+    (void)b;
+    llava__rmsnorm_forward(out, rstd, in, w, T, C, eps);
+    return LLAVA_OK;
+}
+static int llava__cpu_rmsnorm_backward(LlavaBackend *b, float *din, float *dw, const float *dout, const float *in, const float *w,
+                                       const float *rstd, int T, int C) {
+    (void)b;
+    llava__rmsnorm_backward(din, dw, dout, in, w, rstd, T, C);
+    return LLAVA_OK;
+}
+static int llava__cpu_rope(LlavaBackend *b, float *x, const float *inv_freq, int pos0, int T, int nh, int Dh) {
+    (void)b;
+    llava__rope_forward(x, inv_freq, pos0, T, nh, Dh);
+    return LLAVA_OK;
+}
+static int llava__cpu_rope_backward(LlavaBackend *b, float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh) {
+    (void)b;
+    llava__rope_backward(dx, inv_freq, pos0, T, nh, Dh);
+    return LLAVA_OK;
+}
+static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S,
+                                int pos0, int H, int KVH, int Dh, int causal) {
+    if (llava__cpu_fit(b, "attention") != LLAVA_OK) return LLAVA_ERR;
+    llava__attention_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    return LLAVA_OK;
+}
+/* the probabilities are recomputed by the forward kernel (the same arithmetic, so the same values as a
+   forward pass that kept them), then the backward kernel runs on them */
+static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out,
+                                         const float *lse, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
+                                         int causal) {
+    llava__ws *ws = llava__cpu_ws(b);
+    const int prec = llava__prec(b->precision);
+    (void)out, (void)lse;
+    if (llava__cpu_fit(b, "attention_backward") != LLAVA_OK) return LLAVA_ERR;
+    float *probs = (float *)llava__ws_push(ws, 0, (size_t)H * T * T * sizeof(float));
+    float *o = (float *)llava__ws_push(ws, 0, (size_t)T * H * Dh * sizeof(float));
+    if (!probs || !o) {
+        llava__ws_pop(ws, 0, o);
+        llava__ws_pop(ws, 0, probs);
+        return llava__err("attention_backward: out of memory for %zu bytes of probabilities", (size_t)H * T * T * sizeof(float));
+    }
+    llava__attention_forward_p(ws, prec, o, probs, NULL, q, k, v, T, T, 0, H, KVH, Dh, causal);
+    llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
+    llava__ws_pop(ws, 0, o);
+    llava__ws_pop(ws, 0, probs);
+    return LLAVA_OK;
+}
+static int llava__cpu_act(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a) {
+    (void)b;
+    if (out != in) memcpy(out, in, n * sizeof(float));
+    llava__act_forward(out, n, a);
+    return LLAVA_OK;
+}
+static int llava__cpu_act_backward(LlavaBackend *b, float *dx, const float *dout, const float *x, size_t n, LlavaAct a) {
+    (void)b;
+    llava__act_backward(dx, dout, x, n, a);
+    return LLAVA_OK;
+}
+static int llava__cpu_glu(LlavaBackend *b, float *out, const float *gate, const float *up, size_t n, LlavaAct a) {
+    (void)b;
+    llava__glu_forward(out, gate, up, n, a);
+    return LLAVA_OK;
+}
+static int llava__cpu_glu_backward(LlavaBackend *b, float *dgate, float *dup, const float *dout, const float *gate, const float *up,
+                                   size_t n, LlavaAct a) {
+    (void)b;
+    llava__glu_backward(dgate, dup, dout, gate, up, n, a);
+    return LLAVA_OK;
+}
+static int llava__cpu_add(LlavaBackend *b, float *out, const float *x, const float *y, size_t n) {
+    (void)b;
+    llava__sum2(out, x, y, n);
+    return LLAVA_OK;
+}
+static int llava__cpu_embed(LlavaBackend *b, float *x, const int *rows, const float *feat, const LlavaWeight *embed, int T, int C) {
+    int t;
+    (void)b;
+    for (t = 0; t < T; t++) {
+        if (rows[t] >= 0) llava__w_row(x + (size_t)t * C, embed, rows[t], 0, C);
+        else memcpy(x + (size_t)t * C, feat + (size_t)(-1 - rows[t]) * C, (size_t)C * sizeof(float));
+    }
+    return LLAVA_OK;
+}
+static int llava__cpu_embed_backward(LlavaBackend *b, float *dembed, float *dfeat, const float *dx, const int *rows, int T, int C) {
+    int t;
+    (void)b;
+    for (t = 0; t < T; t++) {
+        if (rows[t] >= 0 && dembed) llava__add(dembed + (size_t)rows[t] * C, dx + (size_t)t * C, (size_t)C);
+        else if (rows[t] < 0 && dfeat) memcpy(dfeat + (size_t)(-1 - rows[t]) * C, dx + (size_t)t * C, (size_t)C * sizeof(float));
+    }
+    return LLAVA_OK;
+}
+static int llava__cpu_patchify(LlavaBackend *b, float *patches, const float *pixels, int n, int S, int ps) {
+    const int G = S / ps, P = G * G, K = 3 * ps * ps;
+    int im, gy, gx, ch, ky;
+    (void)b;
+    for (im = 0; im < n; im++)
+        for (gy = 0; gy < G; gy++)
+            for (gx = 0; gx < G; gx++)
+                for (ch = 0; ch < 3; ch++)
+                    for (ky = 0; ky < ps; ky++)
+                        memcpy(patches + ((size_t)im * P + gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
+                               pixels + (size_t)im * 3 * S * S + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps,
+                               (size_t)ps * sizeof(float));
+    return LLAVA_OK;
+}
+static int llava__cpu_patch_positions(LlavaBackend *b, float *x, const float *pe, const float *class_emb, const float *pos_emb, int n,
+                                      int P, int D) {
+    int im, l, i;
+    (void)b;
+    for (im = 0; im < n; im++) {
+        float *x0 = x + (size_t)im * (P + 1) * D;
+        const float *pt = pe + (size_t)im * P * D;
+        for (i = 0; i < D; i++) x0[i] = class_emb[i] + pos_emb[i];
+        for (l = 0; l < P; l++)
+            for (i = 0; i < D; i++) x0[(size_t)(l + 1) * D + i] = pt[(size_t)l * D + i] + pos_emb[(size_t)(l + 1) * D + i];
+    }
+    return LLAVA_OK;
+}
+static int llava__cpu_patch_positions_backward(LlavaBackend *b, float *dclass, float *dpos, float *dpe, const float *dx, int n, int P,
+                                               int D) {
+    const size_t ND = (size_t)(P + 1) * D;
+    size_t i;
+    int im;
+    (void)b;
+    for (im = 0; im < n; im++) {
+        const float *di = dx + im * ND;
+        if (dpos)
+            for (i = 0; i < ND; i++) dpos[i] += di[i];
+        if (dclass)
+            for (i = 0; i < (size_t)D; i++) dclass[i] += di[i];
+        if (dpe) memcpy(dpe + (size_t)im * P * D, di + D, (size_t)P * D * sizeof(float));
+    }
+    return LLAVA_OK;
+}
+static int llava__cpu_cross_entropy(LlavaBackend *b, double *loss, float *dlogits, const float *logits, const int *targets, int T, int V,
+                                    float scale) {
+    (void)b;
+    *loss = llava__crossentropy_forward_backward(dlogits, logits, targets, T, V, scale);
+    return LLAVA_OK;
+}
+static int llava__cpu_scale_sumsq(LlavaBackend *b, double *sumsq, float *x, float f, size_t n) {
+    (void)b;
+    if (sumsq) *sumsq = llava__scale_sumsq(x, f, n);
+    else llava__scale(x, f, n);
+    return LLAVA_OK;
+}
+static int llava__cpu_adamw(LlavaBackend *b, float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2,
+                            float eps, float wd, int t) {
+    (void)b;
+    llava__adamw(p, m, v, g, n, lr, b1, b2, eps, wd, t);
+    return LLAVA_OK;
+}
+
+LLAVADEF LlavaBackend *llava_backend_cpu_new(LlavaPrecision precision) {
+    LlavaBackend *b = (LlavaBackend *)llava__calloc(1, sizeof *b);
+    llava__cpu *c = (llava__cpu *)llava__calloc(1, sizeof *c);
+    int nt = 1;
+#ifdef _OPENMP
+    nt = omp_get_max_threads();
+#endif
+    if (c) c->ws.t = (llava__stack *)llava__calloc((size_t)nt, sizeof *c->ws.t);
+    if (!b || !c || !c->ws.t) {
+        if (c) LLAVA_FREE(c->ws.t);
+        LLAVA_FREE(c);
+        LLAVA_FREE(b);
+        llava__err("out of memory creating the CPU backend");
+        return NULL;
+    }
+    c->ws.nt = nt;
+    b->name = "cpu";
+    b->impl = c;
+    b->precision = precision;
+    b->host_memory = 1;
+    b->alloc = llava__cpu_alloc, b->free = llava__cpu_free;
+    b->upload = llava__cpu_move, b->download = llava__cpu_move, b->copy = llava__cpu_move, b->fill = llava__cpu_fill;
+    b->map = llava__cpu_map, b->unmap = llava__cpu_unmap, b->destroy = llava__cpu_destroy;
+    b->matmul = llava__cpu_matmul, b->matmul_backward = llava__cpu_matmul_backward;
+    b->layernorm = llava__cpu_layernorm, b->layernorm_backward = llava__cpu_layernorm_backward;
+    b->rmsnorm = llava__cpu_rmsnorm, b->rmsnorm_backward = llava__cpu_rmsnorm_backward;
+    b->rope = llava__cpu_rope, b->rope_backward = llava__cpu_rope_backward;
+    b->attention = llava__cpu_attention, b->attention_backward = llava__cpu_attention_backward;
+    b->act = llava__cpu_act, b->act_backward = llava__cpu_act_backward;
+    b->glu = llava__cpu_glu, b->glu_backward = llava__cpu_glu_backward;
+    b->add = llava__cpu_add;
+    b->embed = llava__cpu_embed, b->embed_backward = llava__cpu_embed_backward;
+    b->patchify = llava__cpu_patchify;
+    b->patch_positions = llava__cpu_patch_positions, b->patch_positions_backward = llava__cpu_patch_positions_backward;
+    b->cross_entropy = llava__cpu_cross_entropy, b->scale_sumsq = llava__cpu_scale_sumsq, b->adamw = llava__cpu_adamw;
+    return b;
+}
+LLAVADEF void llava_backend_free(LlavaBackend *b) {
+    if (b && b->destroy) b->destroy(b);
+}
+
 LLAVADEF void llava_matmul_forward(LlavaPrecision p, float *out, const float *in, const LlavaWeight *w, const float *bias, int T,
                                    int C, int OC) {
-    llava__matmul_forward_p(llava__prec(p), out, in, w, bias, T, C, OC);
+    llava__matmul_forward_p(NULL, llava__prec(p), out, in, w, bias, T, C, OC);
 }
 LLAVADEF void llava_matmul_backward(LlavaPrecision p, float *din, float *dw, float *db, const float *dout, const float *in,
                                     const LlavaWeight *w, int T, int C, int OC) {
@@ -4817,7 +5262,7 @@ LLAVADEF void llava_act_backward(float *dx, const float *dout, const float *x, s
 }
 LLAVADEF void llava_attention_forward(LlavaPrecision p, float *out, float *probs, const float *q, const float *k, const float *v,
                                       int T, int S, int pos0, int H, int KVH, int Dh, int causal) {
-    llava__attention_forward_p(llava__prec(p), out, probs, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__attention_forward_p(NULL, llava__prec(p), out, probs, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);
 }
 LLAVADEF void llava_attention_backward(LlavaPrecision p, float *dq, float *dk, float *dv, const float *dout, const float *probs,
                                        const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
@@ -4863,7 +5308,11 @@ typedef LLAVA__TLAYER(llava__gmat) llava__tgrad;
 
 struct LlavaModel {
     LlavaConfig cfg;
-    const LlavaBackend *be;
+    LlavaBackend *b;              /* where it runs; the weights below are its addresses */
+    int own_b;                    /* b was made by the load (freed with the model) */
+    const llava__kernels *kern;   /* the training passes' kernels (host memory: the CPU backend) */
+    void **mapped;                /* weights the backend copied (map), released at free */
+    int n_mapped;
     llava__tensors files;  /* the model's safetensors */
     llava__tensors vfiles; /* the vision tower's own directory (original LLaVA layout) */
     /* vision tower.  transformers: CLIPVisionTransformer */
@@ -4889,12 +5338,6 @@ struct LlavaModel {
     char vprefix[96];
 };
 
-struct LlavaContext {
-    LlavaModel *m;
-    int n_ctx, n_past;
-    float *kcache, *vcache; /* [layers][n_ctx][KVH*Dh] */
-    float *logits;          /* [V] of the last position */
-};
 
 /* --- configuration ------------------------------------------------------------------------------ */
 typedef struct {
@@ -5425,6 +5868,12 @@ static int llava__load_projector(LlavaModel *m, const llava__tensors *ts, const 
 
 LLAVADEF void llava_model_free(LlavaModel *m) {
     if (!m) return;
+    if (m->b) {
+        int i;
+        for (i = 0; i < m->n_mapped; i++) m->b->unmap(m->b, m->mapped[i]);
+        if (m->own_b) llava_backend_free(m->b);
+    }
+    LLAVA_FREE(m->mapped);
     llava__owned_free(&m->owned);
     LLAVA_FREE(m->vl);
     LLAVA_FREE(m->tl);
@@ -5564,15 +6013,28 @@ static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const 
     return llava__load_text(m, &m->files, tp);
 }
 
-LLAVADEF LlavaModel *llava_model_load(const char *dir) {
-    size_t dl = strlen(dir);
-    if (dl > 5 && !strcmp(dir + dl - 5, ".gguf")) return llava_model_load_gguf(dir, NULL); /* a llama.cpp file: text only */
+/* an empty model on a CPU backend of its own */
+static LlavaModel *llava__model_alloc(void) {
     LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
     if (!m) {
         llava__err("out of memory");
         return NULL;
     }
-    m->be = &llava__cpu_backend;
+    m->kern = &llava__cpu_kernels;
+    m->b = llava_backend_cpu_new(LLAVA_PREC_F32);
+    m->own_b = 1;
+    if (!m->b) {
+        LLAVA_FREE(m);
+        return NULL;
+    }
+    return m;
+}
+
+LLAVADEF LlavaModel *llava_model_load(const char *dir) {
+    size_t dl = strlen(dir);
+    if (dl > 5 && !strcmp(dir + dl - 5, ".gguf")) return llava_model_load_gguf(dir, NULL); /* a llama.cpp file: text only */
+    LlavaModel *m = llava__model_alloc();
+    if (!m) return NULL;
     m->dir = llava__strdup(dir);
     char *path = llava__path_join(dir, "config.json");
     size_t n = 0;
@@ -5609,6 +6071,7 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
    mm_projector.bin into model.mm_projector with the "mm_projector." prefix stripped) */
 LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path) {
     const LlavaConfig *c = &m->cfg;
+    if (!m->b->host_memory) return llava__err("llava_model_load_projector: the model is on the %s backend; load the projector first", m->b->name);
     static const char *const orig[] = {"model.mm_projector.", "mm_projector.", "model.model.mm_projector."};
     static const char *const hf[] = {"multi_modal_projector.", "model.multi_modal_projector."};
     llava__tensors ts;
@@ -5928,15 +6391,11 @@ static int llava__gguf_vision(LlavaConfig *c, llava__tensors *ts, llava__gguf *g
 }
 
 LLAVADEF LlavaModel *llava_model_load_gguf(const char *model_gguf, const char *mmproj_gguf) {
-    LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
+    LlavaModel *m = llava__model_alloc();
     llava__gguf g, v;
     memset(&g, 0, sizeof g);
     memset(&v, 0, sizeof v);
-    if (!m) {
-        llava__err("out of memory");
-        return NULL;
-    }
-    m->be = &llava__cpu_backend;
+    if (!m) return NULL;
     LlavaConfig *c = &m->cfg;
     int rc = llava__gguf_open(&g, model_gguf), tied = 0;
     if (rc == LLAVA_OK) rc = llava__gguf_text_config(c, &g);
@@ -5979,16 +6438,17 @@ LLAVADEF LlavaModel *llava_model_load_gguf(const char *model_gguf, const char *m
 }
 
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
-LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->be->name; }
+LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->b && !m->b->host_memory ? m->b->name : m->kern->name; }
 
 LLAVADEF int llava_bf16_native(void) { return llava__amx_available(); }
 
 LLAVADEF int llava_use_bf16(LlavaModel *m, int on) {
-    m->be = &llava__cpu_backend;
+    m->kern = &llava__cpu_kernels;
+    if (m->b) m->b->precision = on ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
     if (!on) return LLAVA_OK;
-    m->be = &llava__cpu_bf16_backend;
+    m->kern = &llava__cpu_bf16_kernels;
 #ifdef LLAVA__AMX
-    if (llava__amx_available()) m->be = &llava__cpu_amx_backend;
+    if (llava__amx_available()) m->kern = &llava__cpu_amx_kernels;
 #endif
     return LLAVA_OK;
 }
@@ -6000,141 +6460,189 @@ LLAVADEF int llava_image_tokens(const LlavaModel *m) {
 }
 
 /* --- vision encoder.  transformers: CLIPVisionTransformer, hidden_states[vision_feature_layer] --- */
-/* pixels [3,S,S] -> out [Psel, D], the selected rows of the feature layer's hidden state (full: every row, [N, D]) */
-static int llava__vision_rows(LlavaModel *m, const float *pixels, float *out, int full) {
+/* An image's working memory in the backend: the pixels, every activation of one layer, the tower's
+   output rows and the projector's. Carved once per context (and per llava_encode_image call). */
+typedef struct {
+    float *pix;                 /* [3, S, S] */
+    float *patches;             /* [P, 3*ps*ps] */
+    float *x, *h, *q, *k, *v, *att; /* [N, D] */
+    float *f;                   /* [N, Iv] */
+    float *feat;                /* [N, D] the rows the projector takes */
+    float *ptmp, *proj;         /* [N, C] */
+    void *mem;
+} llava__vws;
+
+/* a conversation: the KV cache and the working memory of a batch of positions, all in the backend */
+struct LlavaContext {
+    LlavaModel *m;
+    int n_ctx, n_past;
+    int n_batch, n_lrows;   /* positions per forward pass; logits rows per product */
+    float *kcache, *vcache; /* [layers][n_ctx][KVH*Dh] */
+    float *work;            /* the pieces below */
+    float *x, *h;           /* [n_batch, C] */
+    float *q, *att;         /* [n_batch, H*Dh] */
+    float *g, *u;           /* [n_batch, I] */
+    float *dlogits;         /* [n_lrows, V] */
+    int *rows;              /* [n_batch] embedding rows: token ids, or -1 - feature row */
+    float *feat;            /* [feat_cap][P][C] the prompt's projected image features */
+    int feat_cap;
+    llava__vws vws;         /* one image's activations, made at the first image */
+    float *logits;          /* host [V]: the last position's */
+    int *hrows;             /* host [n_batch] */
+};
+
+#define LLAVA__TRY(call)                                                                                                     \
+    do {                                                                                                                       \
+        if ((call) != LLAVA_OK) return LLAVA_ERR;                                                                              \
+    } while (0)
+
+static int llava__vws_new(LlavaModel *m, llava__vws *w) {
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    const size_t S = (size_t)c->vision_image_size, ps = (size_t)c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
+    const size_t D = (size_t)c->vision_hidden, Iv = (size_t)c->vision_intermediate, C = (size_t)c->text_hidden;
+    const size_t sz = 3 * S * S + P * 3 * ps * ps + 7 * N * D + N * Iv + 2 * N * C;
+    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
+    memset(w, 0, sizeof *w);
+    if (!b) return llava__err("out of memory for an image's activations (%zu MB)", sz * 4 >> 20);
+    w->mem = b;
+    w->pix = b, b += 3 * S * S;
+    w->patches = b, b += P * 3 * ps * ps;
+    w->x = b, b += N * D;
+    w->h = b, b += N * D;
+    w->q = b, b += N * D;
+    w->k = b, b += N * D;
+    w->v = b, b += N * D;
+    w->att = b, b += N * D;
+    w->feat = b, b += N * D;
+    w->f = b, b += N * Iv;
+    w->ptmp = b, b += N * C;
+    w->proj = b;
+    return LLAVA_OK;
+}
+
+/* w->pix [3,S,S] -> w->feat [Psel, D], the selected rows of the feature layer's hidden state (full: every row, [N, D]) */
+static int llava__vision_rows(LlavaModel *m, llava__vws *w, int full) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
     const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
-    size_t sz = (size_t)P * K + (size_t)N * D * 6 + (size_t)N * Iv;
-    float *buf = (float *)llava__alloc_aligned(sz * sizeof(float));
-    if (!buf) return llava__err("out of memory encoding an image (%zu MB)", sz * 4 >> 20);
-    float *patches = buf;                  /* [P, 3*ps*ps] */
-    float *x = patches + (size_t)P * K;    /* [N, D] residual stream */
-    float *h = x + (size_t)N * D;          /* [N, D] */
-    float *q = h + (size_t)N * D, *k = q + (size_t)N * D, *v = k + (size_t)N * D; /* [N, D] */
-    float *att = v + (size_t)N * D;        /* [N, D] */
-    float *f = att + (size_t)N * D;        /* [N, Iv] */
-    int gy, gx, ch, ky, i, l;
-    /* patch_embedding (Conv2d, stride = kernel = ps, no bias) as a matmul over flattened patches */
-    for (gy = 0; gy < G; gy++)
-        for (gx = 0; gx < G; gx++)
-            for (ch = 0; ch < 3; ch++)
-                for (ky = 0; ky < ps; ky++)
-                    memcpy(patches + (size_t)(gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
-                           pixels + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
-    be->matmul(h, patches, &m->patch, NULL, P, K, D);
-    /* [CLS; patches] + position_embedding */
-    for (i = 0; i < D; i++) x[i] = m->class_emb[i] + m->pos_emb[i];
-    for (l = 0; l < P; l++)
-        for (i = 0; i < D; i++) x[(size_t)(l + 1) * D + i] = h[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
-    be->layernorm(x, NULL, NULL, x, m->pre_ln_w, m->pre_ln_b, N, D, c->vision_ln_eps); /* pre_layrnorm: hidden_states[0] */
+    const float eps = c->vision_ln_eps;
+    float *x = w->x, *h = w->h;
+    int l;
+    /* patch_embedding (Conv2d, stride = kernel = ps, no bias) as a matmul over flattened patches, then
+       [CLS; patches] + position_embedding and pre_layrnorm: hidden_states[0] */
+    LLAVA__TRY(b->patchify(b, w->patches, w->pix, 1, S, ps));
+    LLAVA__TRY(b->matmul(b, h, w->patches, &m->patch, NULL, P, K, D));
+    LLAVA__TRY(b->patch_positions(b, x, h, m->class_emb, m->pos_emb, 1, P, D));
+    LLAVA__TRY(b->layernorm(b, x, NULL, NULL, x, m->pre_ln_w, m->pre_ln_b, N, D, eps));
     for (l = 0; l < m->vision_run; l++) {
         const llava__vlayer *L = &m->vl[l];
         /* x = x + out_proj(attn(layer_norm1(x))) */
-        be->layernorm(h, NULL, NULL, x, L->ln1_w, L->ln1_b, N, D, c->vision_ln_eps);
-        be->matmul(q, h, &L->q, L->qb, N, D, D);
-        be->matmul(k, h, &L->k, L->kb, N, D, D);
-        be->matmul(v, h, &L->v, L->vb, N, D, D);
-        be->attention(att, NULL, q, k, v, N, N, 0, Hv, Hv, Dh, 0);
-        be->matmul(h, att, &L->o, L->ob, N, D, D);
-        llava__add(x, h, (size_t)N * D);
+        LLAVA__TRY(b->layernorm(b, h, NULL, NULL, x, L->ln1_w, L->ln1_b, N, D, eps));
+        LLAVA__TRY(b->matmul(b, w->q, h, &L->q, L->qb, N, D, D));
+        LLAVA__TRY(b->matmul(b, w->k, h, &L->k, L->kb, N, D, D));
+        LLAVA__TRY(b->matmul(b, w->v, h, &L->v, L->vb, N, D, D));
+        LLAVA__TRY(b->attention(b, w->att, NULL, w->q, w->k, w->v, N, N, 0, Hv, Hv, Dh, 0));
+        LLAVA__TRY(b->matmul(b, h, w->att, &L->o, L->ob, N, D, D));
+        LLAVA__TRY(b->add(b, x, x, h, (size_t)N * D));
         /* x = x + fc2(act(fc1(layer_norm2(x)))) */
-        be->layernorm(h, NULL, NULL, x, L->ln2_w, L->ln2_b, N, D, c->vision_ln_eps);
-        be->matmul(f, h, &L->fc1, L->fc1b, N, D, Iv);
-        be->act(f, (size_t)N * Iv, c->vision_act);
-        be->matmul(h, f, &L->fc2, L->fc2b, N, Iv, D);
-        llava__add(x, h, (size_t)N * D);
+        LLAVA__TRY(b->layernorm(b, h, NULL, NULL, x, L->ln2_w, L->ln2_b, N, D, eps));
+        LLAVA__TRY(b->matmul(b, w->f, h, &L->fc1, L->fc1b, N, D, Iv));
+        LLAVA__TRY(b->act(b, w->f, w->f, (size_t)N * Iv, c->vision_act));
+        LLAVA__TRY(b->matmul(b, h, w->f, &L->fc2, L->fc2b, N, Iv, D));
+        LLAVA__TRY(b->add(b, x, x, h, (size_t)N * D));
     }
     /* "default" drops the CLS row: hidden_states[layer][:, 1:] */
-    if (full) memcpy(out, x, (size_t)N * D * sizeof(float));
-    else memcpy(out, x + D, (size_t)P * D * sizeof(float));
-    llava__free_aligned(buf);
-    return LLAVA_OK;
-}
-static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
-    return llava__vision_rows(m, pixels, out, m->cfg.vision_select_full);
+    return b->copy(b, w->feat, full ? x : x + D, (size_t)(full ? N : P) * D * sizeof(float));
 }
 
 /* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
-/* feat [n, D] -> out [n, C] */
-static int llava__project(LlavaModel *m, const float *feat, int n, float *out) {
+/* feat [n, D] -> out [n, C]; tmp [n, C] between layers */
+static int llava__project(LlavaModel *m, const float *feat, int n, float *out, float *tmp) {
     const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
     const int C = c->text_hidden;
-    float *tmp = (float *)llava__alloc_aligned((size_t)n * C * sizeof(float));
-    int i;
-    if (!tmp) return llava__err("out of memory");
     const float *in = feat;
+    int i;
     for (i = 0; i < c->proj_layers; i++) {
         float *dst = ((c->proj_layers - 1 - i) % 2 == 0) ? out : tmp; /* the last layer lands in out */
-        m->be->matmul(dst, in, &m->proj[i], m->proj_b[i], n, i == 0 ? c->vision_hidden : C, C);
-        if (i < c->proj_layers - 1) m->be->act(dst, (size_t)n * C, c->proj_act);
+        LLAVA__TRY(b->matmul(b, dst, in, &m->proj[i], m->proj_b[i], n, i == 0 ? c->vision_hidden : C, C));
+        if (i < c->proj_layers - 1) LLAVA__TRY(b->act(b, dst, dst, (size_t)n * C, c->proj_act));
         in = dst;
     }
-    llava__free_aligned(tmp);
     return LLAVA_OK;
 }
 
-LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
+/* host pixels [3,S,S] -> the tower's rows (full: [N, D], else [Psel, D]) or, projected, features [Psel, C], on the host */
+static int llava__encode_host(LlavaModel *m, const float *pixels, float *out, int full, int project) {
     const LlavaConfig *c = &m->cfg;
+    llava__vws w;
+    const int S = c->vision_image_size, rows = full ? llava_tower_rows(m) : llava_image_tokens(m);
     if (c->text_only) return llava__err("this model is a language model alone (no vision tower): it cannot encode images");
-    int n = llava_image_tokens(m);
-    float *feat = (float *)llava__alloc_aligned((size_t)n * c->vision_hidden * sizeof(float));
-    if (!feat) return llava__err("out of memory");
-    int rc = llava__vision_forward(m, pixels, feat);
-    if (rc == LLAVA_OK) rc = llava__project(m, feat, n, features);
-    llava__free_aligned(feat);
+    if (llava__vws_new(m, &w) != LLAVA_OK) return LLAVA_ERR;
+    int rc = m->b->upload(m->b, w.pix, pixels, (size_t)3 * S * S * sizeof(float));
+    if (rc == LLAVA_OK) rc = llava__vision_rows(m, &w, full);
+    if (rc == LLAVA_OK && project) rc = llava__project(m, w.feat, rows, w.proj, w.ptmp);
+    if (rc == LLAVA_OK)
+        rc = m->b->download(m->b, out, project ? w.proj : w.feat, (size_t)rows * (project ? c->text_hidden : c->vision_hidden) * sizeof(float));
+    m->b->free(m->b, w.mem);
     return rc;
+}
+static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
+    return llava__encode_host(m, pixels, out, m->cfg.vision_select_full, 0);
+}
+
+LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
+    return llava__encode_host(m, pixels, features, m->cfg.vision_select_full, 1);
 }
 
 /* --- decoder.  transformers: LlamaModel.forward + lm_head ---------------------------------------- */
-/* x [T, C]: embeddings of the next T positions (overwritten). Appends their keys and values to the
-   cache, writes logits for every position to all_logits [T, V] if given, the last to c->logits. */
-static int llava__text_forward(LlavaContext *ctx, float *x, int T, float *all_logits) {
+/* ctx->x [T, C]: embeddings of the next T positions (T <= n_batch; overwritten). Appends their keys and
+   values to the cache; with all_logits, the logits of every position go there (host [T, V]), else those
+   of the last position to ctx->logits (host [V]). */
+static int llava__text_forward(LlavaContext *ctx, int T, float *all_logits) {
     LlavaModel *m = ctx->m;
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    LlavaBackend *b = m->b;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
     const int V = c->text_vocab, pos0 = ctx->n_past, KD = KVH * Dh;
-    size_t sz = (size_t)T * C + (size_t)T * H * Dh * 2 + (size_t)T * I * 2;
-    float *buf = (float *)llava__alloc_aligned(sz * sizeof(float));
-    if (!buf) return llava__err("out of memory running %d positions", T);
-    float *h = buf;                        /* [T, C] */
-    float *q = h + (size_t)T * C;          /* [T, H*Dh] */
-    float *att = q + (size_t)T * H * Dh;   /* [T, H*Dh] */
-    float *g = att + (size_t)T * H * Dh;   /* [T, I] */
-    float *u = g + (size_t)T * I;          /* [T, I] */
-    int l;
+    const float eps = c->text_rms_eps;
+    float *x = ctx->x, *h = ctx->h, *q = ctx->q, *att = ctx->att, *g = ctx->g, *u = ctx->u;
+    int l, r;
     for (l = 0; l < c->text_layers; l++) {
         const llava__tlayer *L = &m->tl[l];
         float *kc = ctx->kcache + (size_t)l * ctx->n_ctx * KD, *vc = ctx->vcache + (size_t)l * ctx->n_ctx * KD;
         /* x = x + o_proj(attn(rope(q), rope(k), v)), q/k/v from input_layernorm(x) */
-        be->rmsnorm(h, NULL, x, L->in_norm, T, C, c->text_rms_eps);
-        be->matmul(q, h, &L->q, L->qb, T, C, H * Dh);
-        be->matmul(kc + (size_t)pos0 * KD, h, &L->k, L->kb, T, C, KD);
-        be->matmul(vc + (size_t)pos0 * KD, h, &L->v, L->vb, T, C, KD);
-        be->rope(q, m->inv_freq, pos0, T, H, Dh);
-        be->rope(kc + (size_t)pos0 * KD, m->inv_freq, pos0, T, KVH, Dh);
-        be->attention(att, NULL, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1);
-        be->matmul(h, att, &L->o, L->ob, T, H * Dh, C);
-        llava__add(x, h, (size_t)T * C);
+        LLAVA__TRY(b->rmsnorm(b, h, NULL, x, L->in_norm, T, C, eps));
+        LLAVA__TRY(b->matmul(b, q, h, &L->q, L->qb, T, C, H * Dh));
+        LLAVA__TRY(b->matmul(b, kc + (size_t)pos0 * KD, h, &L->k, L->kb, T, C, KD));
+        LLAVA__TRY(b->matmul(b, vc + (size_t)pos0 * KD, h, &L->v, L->vb, T, C, KD));
+        LLAVA__TRY(b->rope(b, q, m->inv_freq, pos0, T, H, Dh));
+        LLAVA__TRY(b->rope(b, kc + (size_t)pos0 * KD, m->inv_freq, pos0, T, KVH, Dh));
+        LLAVA__TRY(b->attention(b, att, NULL, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1));
+        LLAVA__TRY(b->matmul(b, h, att, &L->o, L->ob, T, H * Dh, C));
+        LLAVA__TRY(b->add(b, x, x, h, (size_t)T * C));
         /* x = x + down_proj(act(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
-        be->rmsnorm(h, NULL, x, L->post_norm, T, C, c->text_rms_eps);
-        be->matmul(g, h, &L->gate, L->gate_b, T, C, I);
-        be->matmul(u, h, &L->up, L->up_b, T, C, I);
-        be->glu(g, g, u, (size_t)T * I, c->text_act);
-        be->matmul(h, g, &L->down, L->down_b, T, I, C);
-        llava__add(x, h, (size_t)T * C);
-    }
-    be->rmsnorm(x, NULL, x, m->norm, T, C, c->text_rms_eps);
-    if (all_logits) {
-        be->matmul(all_logits, x, &m->head, NULL, T, C, V);
-        memcpy(ctx->logits, all_logits + (size_t)(T - 1) * V, (size_t)V * sizeof(float));
-    } else {
-        be->matmul(ctx->logits, x + (size_t)(T - 1) * C, &m->head, NULL, 1, C, V);
+        LLAVA__TRY(b->rmsnorm(b, h, NULL, x, L->post_norm, T, C, eps));
+        LLAVA__TRY(b->matmul(b, g, h, &L->gate, L->gate_b, T, C, I));
+        LLAVA__TRY(b->matmul(b, u, h, &L->up, L->up_b, T, C, I));
+        LLAVA__TRY(b->glu(b, g, g, u, (size_t)T * I, c->text_act));
+        LLAVA__TRY(b->matmul(b, h, g, &L->down, L->down_b, T, I, C));
+        LLAVA__TRY(b->add(b, x, x, h, (size_t)T * C));
     }
     ctx->n_past += T;
-    llava__free_aligned(buf);
+    if (!all_logits) { /* the norm is per row: only the last one is needed */
+        LLAVA__TRY(b->rmsnorm(b, x, NULL, x + (size_t)(T - 1) * C, m->norm, 1, C, eps));
+        LLAVA__TRY(b->matmul(b, ctx->dlogits, x, &m->head, NULL, 1, C, V));
+        return b->download(b, ctx->logits, ctx->dlogits, (size_t)V * sizeof(float));
+    }
+    LLAVA__TRY(b->rmsnorm(b, x, NULL, x, m->norm, T, C, eps));
+    for (r = 0; r < T; r += ctx->n_lrows) { /* the logits a few rows at a time */
+        const int n = LLAVA__MIN(ctx->n_lrows, T - r);
+        LLAVA__TRY(b->matmul(b, ctx->dlogits, x + (size_t)r * C, &m->head, NULL, n, C, V));
+        LLAVA__TRY(b->download(b, all_logits + (size_t)r * V, ctx->dlogits, (size_t)n * V * sizeof(float)));
+    }
+    memcpy(ctx->logits, all_logits + (size_t)(T - 1) * V, (size_t)V * sizeof(float));
     return LLAVA_OK;
 }
 
@@ -6154,36 +6662,70 @@ LLAVADEF int llava_expanded_length(const LlavaModel *m, const int *ids, int n_id
     return n;
 }
 
+/* prompts run n_batch positions at a time; the logits of all positions n_lrows at a time */
+#define LLAVA__N_BATCH 512
+#define LLAVA__N_LROWS 64
+
 LLAVADEF LlavaContext *llava_context_new(LlavaModel *m, int n_ctx) {
     const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
     if (n_ctx <= 0) n_ctx = c->text_max_pos;
     if (n_ctx > LLAVA__LIMIT_DIM) {
         llava__err("context of %d positions is too large", n_ctx);
         return NULL;
     }
     LlavaContext *ctx = (LlavaContext *)llava__calloc(1, sizeof *ctx);
-    size_t kv = (size_t)c->text_layers * (size_t)n_ctx * (size_t)c->text_kv_heads * (size_t)c->text_head_dim;
-    if (ctx) {
-        ctx->m = m;
-        ctx->n_ctx = n_ctx;
-        ctx->kcache = (float *)llava__alloc_aligned(kv * sizeof(float));
-        ctx->vcache = (float *)llava__alloc_aligned(kv * sizeof(float));
-        ctx->logits = (float *)llava__alloc_aligned((size_t)c->text_vocab * sizeof(float));
+    if (!ctx) {
+        llava__err("out of memory for a context");
+        return NULL;
     }
-    if (!ctx || !ctx->kcache || !ctx->vcache || !ctx->logits) {
+    const size_t kv = (size_t)c->text_layers * (size_t)n_ctx * (size_t)c->text_kv_heads * (size_t)c->text_head_dim;
+    const int B = LLAVA__MIN(n_ctx, LLAVA__N_BATCH), LR = LLAVA__MIN(B, LLAVA__N_LROWS);
+    const size_t C = (size_t)c->text_hidden, HD = (size_t)c->text_heads * c->text_head_dim, I = (size_t)c->text_intermediate;
+    const size_t ws = (size_t)B * (2 * C + 2 * HD + 2 * I) + (size_t)LR * c->text_vocab;
+    ctx->m = m;
+    ctx->n_ctx = n_ctx;
+    ctx->n_batch = B;
+    ctx->n_lrows = LR;
+    ctx->kcache = (float *)b->alloc(b, kv * sizeof(float));
+    ctx->vcache = ctx->kcache ? (float *)b->alloc(b, kv * sizeof(float)) : NULL;
+    if (!ctx->vcache) {
         llava__err("out of memory for a context of %d positions (%zu MB of KV cache)", n_ctx, kv * 8 >> 20);
         llava_context_free(ctx);
         return NULL;
     }
+    ctx->work = (float *)b->alloc(b, ws * sizeof(float));
+    ctx->rows = ctx->work ? (int *)b->alloc(b, (size_t)B * sizeof(int)) : NULL;
+    ctx->logits = (float *)llava__alloc_aligned((size_t)c->text_vocab * sizeof(float));
+    ctx->hrows = (int *)LLAVA_MALLOC((size_t)B * sizeof(int));
+    if (!ctx->work || !ctx->rows || !ctx->logits || !ctx->hrows) {
+        if (ctx->work && ctx->rows) llava__err("out of memory for a context's working memory (%zu MB)", (ws * 4 + (size_t)B * 8) >> 20);
+        llava_context_free(ctx);
+        return NULL;
+    }
+    float *w = ctx->work;
+    ctx->x = w, w += (size_t)B * C;
+    ctx->h = w, w += (size_t)B * C;
+    ctx->q = w, w += (size_t)B * HD;
+    ctx->att = w, w += (size_t)B * HD;
+    ctx->g = w, w += (size_t)B * I;
+    ctx->u = w, w += (size_t)B * I;
+    ctx->dlogits = w;
     memset(ctx->logits, 0, (size_t)c->text_vocab * sizeof(float));
     return ctx;
 }
 
 LLAVADEF void llava_context_free(LlavaContext *c) {
     if (!c) return;
-    llava__free_aligned(c->kcache);
-    llava__free_aligned(c->vcache);
+    LlavaBackend *b = c->m->b;
+    b->free(b, c->kcache);
+    b->free(b, c->vcache);
+    b->free(b, c->work);
+    b->free(b, c->rows);
+    b->free(b, c->feat);
+    b->free(b, c->vws.mem);
     llava__free_aligned(c->logits);
+    LLAVA_FREE(c->hrows);
     LLAVA_FREE(c);
 }
 LLAVADEF void llava_context_reset(LlavaContext *c) { c->n_past = 0; }
@@ -6191,11 +6733,25 @@ LLAVADEF int llava_context_used(const LlavaContext *c) { return c->n_past; }
 LLAVADEF int llava_context_size(const LlavaContext *c) { return c->n_ctx; }
 LLAVADEF const float *llava_logits(const LlavaContext *c) { return c->logits; }
 
+/* room for the projected features of n images in the context, kept for later prompts */
+static int llava__ctx_features(LlavaContext *ctx, int n) {
+    LlavaBackend *b = ctx->m->b;
+    if (n <= ctx->feat_cap) return LLAVA_OK;
+    const size_t sz = (size_t)n * llava_image_tokens(ctx->m) * ctx->m->cfg.text_hidden;
+    b->free(b, ctx->feat);
+    ctx->feat_cap = 0;
+    ctx->feat = (float *)b->alloc(b, sz * sizeof(float));
+    if (!ctx->feat) return llava__err("out of memory for the features of %d images (%zu MB)", n, sz * 4 >> 20);
+    ctx->feat_cap = n;
+    return LLAVA_OK;
+}
+
 static int llava__eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, const float *features, int n_images,
                        float *all_logits) {
     LlavaModel *m = ctx->m;
+    LlavaBackend *b = m->b;
     const LlavaConfig *c = &m->cfg;
-    const int C = c->text_hidden, P = llava_image_tokens(m);
+    const int C = c->text_hidden, P = llava_image_tokens(m), V = c->text_vocab;
     int i, ph = 0;
     if (n_ids <= 0 || !ids) return llava__err("empty prompt: no token ids given");
     if (n_images < 0 || (n_images > 0 && !pixels && !features)) return llava__err("%d images announced but no pixels given", n_images);
@@ -6212,32 +6768,41 @@ static int llava__eval(LlavaContext *ctx, const int *ids, int n_ids, const float
     }
     if (T > ctx->n_ctx - ctx->n_past)
         return llava__err("prompt of %d positions does not fit: the context holds %d and %d are used", T, ctx->n_ctx, ctx->n_past);
-    float *x = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
-    float *own = n_images && !features ? (float *)llava__alloc_aligned((size_t)n_images * P * C * sizeof(float)) : NULL;
-    const float *feat = features ? features : own;
-    int rc = LLAVA_OK;
-    if (!x || (n_images && !feat)) rc = llava__err("out of memory for a prompt of %d positions", T);
-    const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
-    for (i = 0; i < n_images && rc == LLAVA_OK && own; i++) rc = llava_encode_image(m, pixels + (size_t)i * npix, own + (size_t)i * P * C);
-    if (rc == LLAVA_OK) {
-        /* embed_tokens for text, the image's projected features (in order) for placeholders */
-        int t = 0, f = 0;
-        for (i = 0; i < n_ids; i++) {
-            if (ids[i] == c->image_token_id) {
-                int rows = c->image_token_expands ? P : 1;
-                memcpy(x + (size_t)t * C, feat + (size_t)f * C, (size_t)rows * C * sizeof(float));
-                t += rows;
-                f += rows;
-            } else {
-                llava__w_row(x + (size_t)t * C, &m->embed, ids[i], 0, C);
-                t++;
+    /* the images' projected features, in order, in the context's backend memory */
+    if (n_images > 0) {
+        LLAVA__TRY(llava__ctx_features(ctx, n_images));
+        if (features) {
+            LLAVA__TRY(b->upload(b, ctx->feat, features, (size_t)n_images * P * C * sizeof(float)));
+        } else {
+            const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
+            if (!ctx->vws.mem) LLAVA__TRY(llava__vws_new(m, &ctx->vws));
+            for (i = 0; i < n_images; i++) {
+                LLAVA__TRY(b->upload(b, ctx->vws.pix, pixels + (size_t)i * npix, npix * sizeof(float)));
+                LLAVA__TRY(llava__vision_rows(m, &ctx->vws, c->vision_select_full));
+                LLAVA__TRY(llava__project(m, ctx->vws.feat, P, ctx->feat + (size_t)i * P * C, ctx->vws.ptmp));
             }
         }
-        rc = llava__text_forward(ctx, x, T, all_logits);
     }
-    llava__free_aligned(x);
-    llava__free_aligned(own);
-    return rc == LLAVA_OK ? T : LLAVA_ERR;
+    /* n_batch positions at a time: each row is a token's embedding (embed_tokens) or, where the
+       placeholders are, the next feature row */
+    int t = 0, k = 0, j = 0, f = 0; /* position, id, row within an expanded placeholder, feature row */
+    while (t < T) {
+        const int n = LLAVA__MIN(ctx->n_batch, T - t);
+        int r;
+        for (r = 0; r < n; r++) {
+            if (ids[k] == c->image_token_id && !c->text_only) {
+                ctx->hrows[r] = -1 - f++;
+                if (!c->image_token_expands || ++j == P) j = 0, k++;
+            } else {
+                ctx->hrows[r] = ids[k++];
+            }
+        }
+        LLAVA__TRY(b->upload(b, ctx->rows, ctx->hrows, (size_t)n * sizeof(int)));
+        LLAVA__TRY(b->embed(b, ctx->x, ctx->rows, ctx->feat, &m->embed, n, C));
+        LLAVA__TRY(llava__text_forward(ctx, n, all_logits ? all_logits + (size_t)t * V : NULL));
+        t += n;
+    }
+    return T;
 }
 
 LLAVADEF int llava_eval(LlavaContext *ctx, const int *ids, int n_ids, const float *pixels, int n_images, float *all_logits) {
@@ -6388,6 +6953,61 @@ static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *c
 #undef LLAVA__G
 }
 
+/* --- loading onto a backend: weights mapped (the CPU: in place) or uploaded once ------------------- */
+typedef struct {
+    LlavaModel *m;
+    int rc;
+} llava__mapper;
+static int llava__map_one(llava__mapper *r, const void **data, size_t bytes) {
+    LlavaModel *m = r->m;
+    void **grown;
+    if (r->rc != LLAVA_OK || !*data) return r->rc;
+    grown = (void **)LLAVA_REALLOC(m->mapped, (size_t)(m->n_mapped + 1) * sizeof *grown);
+    if (!grown) return r->rc = llava__err("out of memory");
+    m->mapped = grown;
+    const void *p = m->b->map(m->b, *data, bytes);
+    if (!p) return r->rc = LLAVA_ERR;
+    m->mapped[m->n_mapped++] = (void *)p;
+    *data = p;
+    return LLAVA_OK;
+}
+static void llava__map_fn(void *ctx, llava__pinfo *p) {
+    llava__mapper *r = (llava__mapper *)ctx;
+    if (p->w) llava__map_one(r, &p->w->data, p->n * llava__dtype_size(p->w->dtype));
+    else llava__map_one(r, (const void **)p->vec, p->n * sizeof(float));
+}
+
+LLAVADEF void llava_load_params_default(LlavaLoadParams *p) { memset(p, 0, sizeof *p); }
+
+LLAVADEF LlavaModel *llava_model_load_params(const char *path, const LlavaLoadParams *p) {
+    LlavaModel *m = llava_model_load(path);
+    if (!m || !p) return m;
+    if (p->backend) {
+        llava__mapper r = {m, LLAVA_OK};
+        llava_backend_free(m->b);
+        m->b = p->backend;
+        m->own_b = 0;
+        if (!p->backend->host_memory) { /* the copies go to the backend; the CPU backend uses the files in place */
+            llava__walk(m, NULL, llava__map_fn, &r);
+            llava__map_one(&r, (const void **)&m->inv_freq, (size_t)(m->cfg.text_head_dim / 2) * sizeof(float));
+            if (m->cfg.text_tied) m->head = m->embed;
+        }
+        if (r.rc != LLAVA_OK) {
+            llava_model_free(m);
+            return NULL;
+        }
+    }
+    llava_use_bf16(m, p->precision == LLAVA_PREC_BF16);
+    return m;
+}
+LLAVADEF LlavaBackend *llava_model_backend(const LlavaModel *m) { return m->b; }
+
+/* the parts that read or write the model's memory on the host (training, saving, replacing weights) */
+static int llava__host_model(const LlavaModel *m, const char *what) {
+    if (m->b->host_memory) return LLAVA_OK;
+    return llava__err("%s needs the model in host memory; the %s backend keeps it elsewhere", what, m->b->name);
+}
+
 /* AdamW applies weight decay to matrices and embeddings, not to biases and norm weights
    (as transformers' Trainer: get_decay_parameter_names leaves out LayerNorm/RMSNorm and biases) */
 static int llava__decays(const char *name) {
@@ -6446,6 +7066,7 @@ LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions 
         llava__err("llava_trainer_new: training needs a full LLaVA model; this one is a language model alone (GGUF without mmproj)");
         return NULL;
     }
+    if (llava__host_model(m, "training") != LLAVA_OK) return NULL;
     LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
     if (!t) {
         llava__err("out of memory");
@@ -6666,7 +7287,7 @@ static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
 /* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D] (A->full: [n][N][D]), keeping activations in A */
 static int llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    const llava__kernels *be = m->kern;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
     const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
     const size_t RD = (size_t)R * D, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
@@ -6723,7 +7344,7 @@ static int llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const fl
 /* dout [n][Psel][D] (A->full: [n][N][D]) -> gradients of the vision tower's parameters (where Gs has them), added */
 static int llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    const llava__kernels *be = m->kern;
     const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
     const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
     const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
@@ -6798,7 +7419,7 @@ LLAVADEF int llava_tower_rows(const LlavaModel *m) {
     const int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
     return G * G + 1;
 }
-LLAVADEF int llava_tower_encode(LlavaModel *m, const float *pixels, float *out) { return llava__vision_rows(m, pixels, out, 1); }
+LLAVADEF int llava_tower_encode(LlavaModel *m, const float *pixels, float *out) { return llava__encode_host(m, pixels, out, 1, 0); }
 
 LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
     LlavaTowerCache *a;
@@ -6982,7 +7603,7 @@ static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, con
    each, and attention stays inside each); fills the rest, ending at A->hf */
 static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, const int *seg_len, int nseg) {
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    const llava__kernels *be = m->kern;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
     const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
     float *tmp = (float *)llava__alloc_aligned(TC * sizeof(float));
@@ -7028,7 +7649,7 @@ static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, co
 static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T,
                                        const int *seg_len, int nseg, float *demb) {
     const LlavaConfig *c = &m->cfg;
-    const LlavaBackend *be = m->be;
+    const llava__kernels *be = m->kern;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
     const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
     size_t sz = TC * 4 + TQ * 2 + TK * 2 + TI * 3;
@@ -7161,11 +7782,11 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
             const float *in = vfeat;
             for (j = 0; j < c->proj_layers; j++) {
                 float *out = j == c->proj_layers - 1 ? pfeat : pin + (size_t)j * nfeat * C;
-                m->be->matmul(out, in, &m->proj[j], m->proj_b[j], (int)nfeat, j == 0 ? D : C, C);
+                m->kern->matmul(out, in, &m->proj[j], m->proj_b[j], (int)nfeat, j == 0 ? D : C, C);
                 if (j < c->proj_layers - 1) {
                     float *act = pact + (size_t)j * nfeat * C;
                     memcpy(act, out, nfeat * C * sizeof(float));
-                    m->be->act(act, nfeat * C, c->proj_act);
+                    m->kern->act(act, nfeat * C, c->proj_act);
                     in = act;
                 }
             }
@@ -7196,7 +7817,7 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
         long ntok = 0;
         for (i = 0; i < T; i++) ntok += targets[i] >= 0;
         llava__text_train_forward(m, &A, T, seg, n);
-        m->be->matmul(logits, A.hf, &m->head, NULL, T, C, V);
+        m->kern->matmul(logits, A.hf, &m->head, NULL, T, C, V);
         /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
         t->acc_loss += llava__crossentropy_forward_backward(logits, logits, targets, T, V, 1.0f);
         t->acc_tokens += ntok;
@@ -7217,8 +7838,8 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
                     const float *in = j == 0 ? vfeat : pact + (size_t)(j - 1) * nfeat * C;
                     float *din = j == 0 ? dvf : dq;
                     if (din) memset(din, 0, nfeat * (j == 0 ? D : C) * sizeof(float));
-                    m->be->matmul_backward(din, t->g.proj[j], t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
-                    if (j > 0) m->be->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
+                    m->kern->matmul_backward(din, t->g.proj[j], t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
+                    if (j > 0) m->kern->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
                 }
                 if (t->train_vision) rc = llava__vision_train_backward(m, &t->g, &VA, dvf);
                 llava__free_aligned(dp);
@@ -7304,7 +7925,7 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
         llava__tparam *p = &t->p[i];
         if (p->group < 0) continue;
         const llava__group *gr = &t->groups[p->group];
-        t->m->be->adamw(p->data, p->m, p->v, p->grad, p->n, (float)(gr->lr * f), t->opt.beta1, t->opt.beta2, t->opt.eps,
+        t->m->kern->adamw(p->data, p->m, p->v, p->grad, p->n, (float)(gr->lr * f), t->opt.beta1, t->opt.beta2, t->opt.eps,
                         p->decay ? gr->wd : 0.0f, t->step);
     }
     if (st) {
@@ -7610,6 +8231,7 @@ LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt
     llava__saver sv;
     int rc, i;
     memset(&sv, 0, sizeof sv);
+    if (llava__host_model(m, "saving") != LLAVA_OK) return LLAVA_ERR;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (GGUF without mmproj) has no LLaVA layout to save");
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
@@ -7714,13 +8336,9 @@ static void llava__init_fn(void *ctx, llava__pinfo *p) {
 }
 
 LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
-    LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
+    LlavaModel *m = llava__model_alloc();
     int l;
-    if (!m) {
-        llava__err("out of memory");
-        return NULL;
-    }
-    m->be = &llava__cpu_backend;
+    if (!m) return NULL;
     m->cfg = *cfg;
     if (cfg->text_only) {
         LLAVA_FREE(m);

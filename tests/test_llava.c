@@ -133,7 +133,7 @@ static int t_matmul(const void *arg) {
                     for (i = 0; i < M * K; i++) A[i] = frand(&s);
                     for (i = 0; i < M * N; i++) o[i] = o0[i] = frand(&s);
                     for (i = 0; i < K * N; i++) Bf[i] = wstore(w, dt, i, frand(&s));
-                    llava__gemm(o, A, w, (LlavaDType)dt, 1, NULL, M, K, N, 1);
+                    llava__gemm(NULL, o, A, w, (LlavaDType)dt, 1, NULL, M, K, N, 1);
                     for (m = 0; m < M; m++)
                         for (n = 0; n < N; n++) {
                             double ref = o0[(size_t)m * N + n];
@@ -183,7 +183,7 @@ static int t_matmul_bf16(const void *arg) {
                             for (i = 0; i < N; i++) bias[i] = frand(&s);
                             for (i = 0; i < M * N; i++) o[i] = o0[i] = frand(&s);
                             for (i = 0; i < K * N; i++) Br[i] = llava__bf16_to_f32(llava__f32_to_bf16(wstore(w, dt, i, frand(&s))));
-                            llava__gemm_p(precs[p], o, A, w, (LlavaDType)dt, bt, bb, M, K, N, acc);
+                            llava__gemm_p(NULL, precs[p], o, A, w, (LlavaDType)dt, bt, bb, M, K, N, acc);
                             for (m = 0; m < M; m++)
                                 for (n = 0; n < N; n++) {
                                     double ref = (acc ? o0[(size_t)m * N + n] : 0.0) + (bb ? bb[n] : 0.0);
@@ -538,7 +538,7 @@ static int t_layers_public(const void *arg) {
             const int prec = p ? bf16prec : LLAVA__PREC_F32;
             LlavaWeight W = {dt ? (const void *)wb : (const void *)wf, dt ? LLAVA_BF16 : LLAVA_F32, OC, C};
             llava_matmul_forward(pub, o1, x, &W, bias, T, C, OC);
-            llava__matmul_forward_p(prec, o2, x, &W, bias, T, C, OC);
+            llava__matmul_forward_p(NULL, prec, o2, x, &W, bias, T, C, OC);
             SAME(o1, o2, T * OC, "matmul forward, precision %d, dtype %d", p, dt);
             for (i = 0; i < (size_t)T * C; i++) g1[i] = g2[i] = y[i];
             for (i = 0; i < (size_t)OC * C; i++) h1[i] = h2[i] = y[i + 1];
@@ -582,7 +582,7 @@ static int t_layers_public(const void *arg) {
             const int prec = p ? bf16prec : LLAVA__PREC_F32;
             const float *q = x, *k = y, *v = wf;
             llava_attention_forward(pub, o1, h1, q, k, v, T, S, 0, H, KVH, Dh, causal);
-            llava__attention_forward_p(prec, o2, h2, q, k, v, T, S, 0, H, KVH, Dh, causal);
+            llava__attention_forward_p(NULL, prec, o2, h2, NULL, q, k, v, T, S, 0, H, KVH, Dh, causal);
             SAME(o1, o2, T * H * Dh, "attention forward, precision %d, causal %d", p, causal);
             SAME(h1, h2, H * T * S, "attention probabilities, precision %d, causal %d", p, causal);
             llava_attention_backward(pub, g1, k1, k1 + T * KVH * Dh, bias, h1, q, k, v, T, H, KVH, Dh);
@@ -592,7 +592,7 @@ static int t_layers_public(const void *arg) {
         }
     /* a cached prefix: 5 queries at positions 32..36 of S keys */
     llava_attention_forward(LLAVA_PREC_F32, o1, h1, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
-    llava__attention_forward_p(LLAVA__PREC_F32, o2, h2, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
+    llava__attention_forward_p(NULL, LLAVA__PREC_F32, o2, h2, NULL, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
     SAME(o1, o2, 5 * H * Dh, "attention with pos0");
     SAME(h1, h2, H * 5 * S, "attention probabilities with pos0");
     for (i = 0; i < 3000; i++) o1[i] = o2[i] = x[i], g1[i] = g2[i] = 0.01f * y[i], h1[i] = h2[i] = 0.001f * fabsf(wf[i]);
