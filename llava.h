@@ -59,8 +59,22 @@
      Functions return LLAVA_OK (0) / a count, or -1 / NULL on failure, and set a message that
      llava_last_error() returns (thread-local). Nothing in the library exits or aborts on bad input.
 
-   SHAPES used in comments: T tokens, C text width, V vocab, P image patches, D vision width,
-   H heads, KVH key/value heads, Dh head width, I MLP width, S image side.
+   BACKENDS
+     A model runs on a backend (LlavaBackend, the public interface near the end of the declarations):
+     the CPU backend built in, or another translation unit's. Weights, the KV cache and the working memory
+     of a context live in the backend's memory, carved once when the context is made; a decode step sends
+     one token id and receives the logits. Choose with llava_model_load_params:
+         LlavaLoadParams lp;
+         llava_load_params_default(&lp);                   // lp.backend NULL: a CPU backend of the model's own
+         lp.precision = LLAVA_PREC_BF16;                   // products in bf16 with f32 sums (AMX where present)
+         LlavaModel *m = llava_model_load_params("llava-1.5-7b-hf", &lp);
+     Training, saving and llava_model_load_projector still need host memory (the CPU backend).
+
+   SHAPES used in comments: T tokens (rows of a sequence), C text width, V vocab, S image side, ps patch
+   side, G = S / ps patches per side, P = G * G image patches, N = P + 1 rows per image (the CLS row
+   first), R = n * N rows of n images, K = 3 * ps * ps values per patch, D vision width, Hv vision heads,
+   Iv vision MLP width, H heads, KVH key/value heads, Dh head width, I MLP width, OC output features of a
+   product, F feature rows spliced into a sequence.
 */
 #ifndef LLAVA_H
 #define LLAVA_H
@@ -2530,7 +2544,8 @@ static int llava__pt_add(llava__tensors *ts, const char *path) {
                 t.shape[i] = pt->shape[i];
                 numel *= (size_t)pt->shape[i];
                 if (pt->shape[i] != 1 && pt->stride[i] != want) contig = 0;
-                want *= pt->shape[i];
+                /* (a dimension of 0 makes the tensor empty, and the others may then be anything: no overflow) */
+                want = pt->shape[i] > 0 && want <= INT64_MAX / pt->shape[i] ? want * pt->shape[i] : -1;
             }
             t.nbytes = numel * es; /* (bounded by the storage's size, checked at REDUCE) */
             if (contig || numel == 0) {
@@ -4961,6 +4976,7 @@ static int llava__prec(LlavaPrecision p) {
    of a shape nothing is allocated. */
 typedef struct {
     llava__ws ws;
+    int busy; /* a thread is using ws; another's entries take their scratch from the heap meanwhile */
 } llava__cpu;
 
 static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entries: every stack empty */
@@ -4978,7 +4994,33 @@ static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entri
     }
     return LLAVA_OK;
 }
-static llava__ws *llava__cpu_ws(LlavaBackend *b) { return &((llava__cpu *)b->impl)->ws; }
+/* the stacks for this entry (NULL: in use by another thread, so heap scratch, as the layer functions
+   have), fitted; llava__cpu_release after */
+static int llava__cpu_claim(LlavaBackend *b, const char *entry, llava__ws **ws) {
+    llava__cpu *c = (llava__cpu *)b->impl;
+    *ws = NULL;
+#if defined(__GNUC__) || defined(__clang__)
+    if (__atomic_exchange_n(&c->busy, 1, __ATOMIC_ACQUIRE)) return LLAVA_OK;
+#else
+#ifdef _OPENMP
+    if (omp_in_parallel()) return LLAVA_OK;
+#endif
+#endif
+    if (llava__cpu_fit(b, entry) != LLAVA_OK) {
+        c->busy = 0;
+        return LLAVA_ERR;
+    }
+    *ws = &c->ws;
+    return LLAVA_OK;
+}
+static void llava__cpu_release(LlavaBackend *b, llava__ws *ws) {
+    if (!ws) return;
+#if defined(__GNUC__) || defined(__clang__)
+    __atomic_store_n(&((llava__cpu *)b->impl)->busy, 0, __ATOMIC_RELEASE);
+#else
+    ((llava__cpu *)b->impl)->busy = 0;
+#endif
+}
 
 static void *llava__cpu_alloc(LlavaBackend *b, size_t bytes) {
     void *p = llava__alloc_aligned(bytes ? bytes : 1);
@@ -5019,8 +5061,10 @@ static void llava__cpu_destroy(LlavaBackend *b) {
 }
 
 static int llava__cpu_matmul(LlavaBackend *b, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
-    if (llava__cpu_fit(b, "matmul") != LLAVA_OK) return LLAVA_ERR;
-    llava__matmul_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    llava__ws *ws;
+    if (llava__cpu_claim(b, "matmul", &ws) != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_forward_p(ws, llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 static int llava__cpu_matmul_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
@@ -5063,8 +5107,10 @@ static int llava__cpu_rope_backward(LlavaBackend *b, float *dx, const float *inv
 }
 static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S,
                                 int pos0, int H, int KVH, int Dh, int causal) {
-    if (llava__cpu_fit(b, "attention") != LLAVA_OK) return LLAVA_ERR;
-    llava__attention_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__ws *ws;
+    if (llava__cpu_claim(b, "attention", &ws) != LLAVA_OK) return LLAVA_ERR;
+    llava__attention_forward_p(ws, llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 /* the probabilities are recomputed by the forward kernel (the same arithmetic, so the same values as a
@@ -5072,21 +5118,23 @@ static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const f
 static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out,
                                          const float *lse, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
                                          int causal) {
-    llava__ws *ws = llava__cpu_ws(b);
+    llava__ws *ws;
     const int prec = llava__prec(b->precision);
     (void)out, (void)lse;
-    if (llava__cpu_fit(b, "attention_backward") != LLAVA_OK) return LLAVA_ERR;
+    if (llava__cpu_claim(b, "attention_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
     float *probs = (float *)llava__ws_push(ws, 0, (size_t)H * T * T * sizeof(float));
     float *o = (float *)llava__ws_push(ws, 0, (size_t)T * H * Dh * sizeof(float));
     if (!probs || !o) {
         llava__ws_pop(ws, 0, o);
         llava__ws_pop(ws, 0, probs);
+        llava__cpu_release(b, ws);
         return llava__err("attention_backward: out of memory for %zu bytes of probabilities", (size_t)H * T * T * sizeof(float));
     }
     llava__attention_forward_p(ws, prec, o, probs, NULL, q, k, v, T, T, 0, H, KVH, Dh, causal);
     llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
     llava__ws_pop(ws, 0, o);
     llava__ws_pop(ws, 0, probs);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 static int llava__cpu_act(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a) {
