@@ -4312,10 +4312,10 @@ static void llava__matmul_forward_p(llava__ws *ws, int prec, float *out, const f
 }
 
 /* din[T,C] += dout[T,OC] @ w[OC,C];  dw[OC,C] += dout^T @ in;  db[OC] += sum_t dout  (any may be NULL) */
-static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w,
+static void llava__matmul_backward_p(llava__ws *ws, int prec, float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w,
                                      int T, int C, int OC) {
     int t, o;
-    if (din) llava__gemm_p(NULL, prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
+    if (din) llava__gemm_p(ws, prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
 #ifdef LLAVA__AMX
     if (dw && prec == LLAVA__PREC_AMX && OC >= 4) { /* dout^T packed straight from dout */
         llava__gemm_amx(dw, dout, 1, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
@@ -4323,35 +4323,21 @@ static void llava__matmul_backward_p(int prec, float *din, float *dw, float *db,
     }
 #endif
     if (dw) {
-        float *dT = (float *)llava__alloc_aligned((size_t)T * OC * sizeof(float)); /* [OC, T] */
+        float *dT = (float *)llava__ws_push(ws, 0, (size_t)T * OC * sizeof(float)); /* [OC, T] */
         LLAVA_ASSERT(dT);
         LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * OC > 65536))
         for (o = 0; o < OC; o++) {
             int tt;
             for (tt = 0; tt < T; tt++) dT[(size_t)o * T + tt] = dout[(size_t)tt * OC + o];
         }
-        llava__gemm_p(NULL, prec, dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
-        llava__free_aligned(dT);
+        llava__gemm_p(ws, prec, dw, dT, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        llava__ws_pop(ws, 0, dT);
     }
     if (db)
         for (t = 0; t < T; t++)
             for (o = 0; o < OC; o++) db[o] += dout[(size_t)t * OC + o];
 }
 
-/* the backends' entries: f32, bf16 emulated, bf16 on AMX */
-#define LLAVA__MATMULS(suffix, prec)                                                                                           \
-    static void llava__matmul_forward##suffix(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C,  \
-                                              int OC) {                                                                        \
-        llava__matmul_forward_p(NULL, prec, out, in, w, bias, T, C, OC);                                                       \
-    }                                                                                                                          \
-    static void llava__matmul_backward##suffix(float *din, float *dw, float *db, const float *dout, const float *in,           \
-                                               const LlavaWeight *w, int T, int C, int OC) {                                      \
-        llava__matmul_backward_p(prec, din, dw, db, dout, in, w, T, C, OC);                                                    \
-    }
-LLAVA__MATMULS(, LLAVA__PREC_F32)
-LLAVA__MATMULS(_bf16, LLAVA__PREC_BF16)
-LLAVA__MATMULS(_amx, LLAVA__PREC_AMX)
-#undef LLAVA__MATMULS
 
 /* exp on a vector of floats: n = round(x / ln 2), exp(x) = 2^n exp(r) with r = x - n ln 2 in [-ln2/2, ln2/2]
    (ln 2 split in two for the subtraction) and exp(r) by Cephes' degree-7 polynomial, within 3 ulp of exp. Where
@@ -4700,7 +4686,7 @@ static void llava__glu_forward(float *out, const float *gate, const float *up, s
    the kept probabilities [H][T][T]: dq [T, H*Dh], dk, dv [T, KVH*Dh] (overwritten). Per head, through the
    blocked matmul:  dP = dO V^T,  dV += P^T dO,  dS = P * (dP - rowsum(dP * P)),  dQ = dS K / sqrt(Dh),
    dK += dS^T Q / sqrt(Dh). Threads over kv heads (a kv head's group accumulates into the same dk, dv). */
-static void llava__attention_backward_p(int prec, float *dq, float *dk, float *dv, const float *dout, const float *probs,
+static void llava__attention_backward_p(llava__ws *ws, int prec, float *dq, float *dk, float *dv, const float *dout, const float *probs,
                                         const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
@@ -4708,7 +4694,9 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
     LLAVA__OMP(omp parallel)
     {
         const size_t td = (size_t)T * Dh, tt = (size_t)T * T;
-        float *buf = (float *)llava__alloc_aligned((7 * td + tt) * sizeof(float));
+        const int me = llava__tid();
+        llava__ws mine = llava__ws_view(ws, me); /* for the products below, nested on this thread */
+        float *buf = (float *)llava__ws_push(ws, me, (7 * td + tt) * sizeof(float));
         LLAVA__OMP(omp for schedule(dynamic, 1))
         for (kvh = 0; kvh < KVH; kvh++) {
             /* per kv head: K, V [T, Dh]; per query head Q, dO [T, Dh] and their transposes [Dh, T];
@@ -4735,8 +4723,8 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
                         dot[(size_t)i * T + t] = dr[i];
                     }
                 }
-                llava__gemm_p(NULL, prec, dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
-                llava__gemm_p(NULL, prec, dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
+                llava__gemm_p(&mine, prec, dp, doh, vh, LLAVA_F32, 0, NULL, T, Dh, T, 0); /* dP = dO V^T */
+                llava__gemm_p(&mine, prec, dvt, dot, P, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dV^T += dO^T P */
                 for (t = 0; t < T; t++) {
                     float *row = dp + (size_t)t * T;
                     const float *pr = P + (size_t)t * T;
@@ -4744,9 +4732,9 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
                     for (s = 0; s < T; s++) d += row[s] * pr[s];
                     for (s = 0; s < T; s++) row[s] = pr[s] * (row[s] - d) * scale; /* dS, scaled */
                 }
-                llava__gemm_p(NULL, prec, doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
+                llava__gemm_p(&mine, prec, doh, dp, kh, LLAVA_F32, 1, NULL, T, T, Dh, 0); /* dQ = dS K (into doh's buffer) */
                 for (t = 0; t < T; t++) memcpy(dq + ((size_t)t * H + h) * Dh, doh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
-                llava__gemm_p(NULL, prec, dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
+                llava__gemm_p(&mine, prec, dkt, qt, dp, LLAVA_F32, 1, NULL, Dh, T, T, 1); /* dK^T += Q^T dS */
             }
             for (t = 0; t < T; t++)
                 for (i = 0; i < Dh; i++) {
@@ -4755,25 +4743,10 @@ static void llava__attention_backward_p(int prec, float *dq, float *dk, float *d
                 }
         }
         LLAVA_ASSERT(buf);
-        llava__free_aligned(buf);
+        llava__ws_pop(ws, me, buf);
     }
 }
 
-/* the backends' entries (f32, bf16 emulated, bf16 on AMX): the products in attention as in nn.Linear */
-#define LLAVA__ATTENTIONS(suffix, prec)                                                                                        \
-    static void llava__attention_forward##suffix(float *out, float *probs, const float *q, const float *k, const float *v,     \
-                                                 int T, int S, int pos0, int H, int KVH, int Dh, int causal) {                 \
-        llava__attention_forward_p(NULL, prec, out, probs, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);                     \
-    }                                                                                                                          \
-    static void llava__attention_backward##suffix(float *dq, float *dk, float *dv, const float *dout, const float *probs,      \
-                                                  const float *q, const float *k, const float *v, int T, int H, int KVH,       \
-                                                  int Dh) {                                                                    \
-        llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);                                    \
-    }
-LLAVA__ATTENTIONS(, LLAVA__PREC_F32)
-LLAVA__ATTENTIONS(_bf16, LLAVA__PREC_BF16)
-LLAVA__ATTENTIONS(_amx, LLAVA__PREC_AMX)
-#undef LLAVA__ATTENTIONS
 
 /* d act(x) / dx */
 static float llava__act_grad1(float x, LlavaAct a) {
@@ -4889,38 +4862,6 @@ static void llava__adamw(float *p, float *m, float *v, const float *g, size_t n,
    4. The backend table and the CPU backend. The model code calls compute only through this table,
       so another backend (llava_cuda.cu) can provide the same entries over device memory.
    ------------------------------------------------------------------------------------------------ */
-typedef struct llava__kernels {
-    const char *name;
-    void (*matmul)(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC);
-    void (*matmul_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const LlavaWeight *w, int T, int C, int OC);
-    void (*layernorm)(float *out, float *mean, float *rstd, const float *in, const float *w, const float *b, int T, int C, float eps);
-    void (*layernorm_backward)(float *din, float *dw, float *db, const float *dout, const float *in, const float *w, const float *mean,
-                               const float *rstd, int T, int C);
-    void (*rmsnorm)(float *out, float *rstd, const float *in, const float *w, int T, int C, float eps);
-    void (*rmsnorm_backward)(float *din, float *dw, const float *dout, const float *in, const float *w, const float *rstd, int T, int C);
-    void (*rope)(float *x, const float *inv_freq, int pos0, int T, int nh, int Dh);
-    void (*rope_backward)(float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh);
-    void (*attention)(float *out, float *probs, const float *q, const float *k, const float *v, int T, int S, int pos0, int H, int KVH,
-                      int Dh, int causal);
-    void (*attention_backward)(float *dq, float *dk, float *dv, const float *dout, const float *probs, const float *q, const float *k,
-                               const float *v, int T, int H, int KVH, int Dh);
-    void (*act)(float *x, size_t n, LlavaAct a);
-    void (*act_backward)(float *dx, const float *dout, const float *x, size_t n, LlavaAct a);
-    void (*glu)(float *out, const float *gate, const float *up, size_t n, LlavaAct a);
-    void (*glu_backward)(float *dgate, float *dup, const float *dout, const float *gate, const float *up, size_t n, LlavaAct a);
-    void (*adamw)(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int t);
-} llava__kernels;
-
-#define LLAVA__CPU_BACKEND(name, suffix)                                                                                       \
-    {name,                   llava__matmul_forward##suffix, llava__matmul_backward##suffix, llava__layernorm_forward,          \
-     llava__layernorm_backward, llava__rmsnorm_forward,     llava__rmsnorm_backward,        llava__rope_forward,               \
-     llava__rope_backward,   llava__attention_forward##suffix, llava__attention_backward##suffix, llava__act_forward,          \
-     llava__act_backward,    llava__glu_forward,            llava__glu_backward,            llava__adamw}
-static const llava__kernels llava__cpu_kernels = LLAVA__CPU_BACKEND("cpu", );
-/* matrix products in bf16 (llava_use_bf16): emulated, and on AMX */
-static const llava__kernels llava__cpu_bf16_kernels = LLAVA__CPU_BACKEND("cpu-bf16", _bf16);
-static const llava__kernels llava__cpu_amx_kernels = LLAVA__CPU_BACKEND("cpu-bf16-amx", _amx);
-#undef LLAVA__CPU_BACKEND
 
 /* x[n] += y[n] */
 static void llava__add(float *x, const float *y, size_t n) {
@@ -5069,7 +5010,10 @@ static int llava__cpu_matmul(LlavaBackend *b, float *out, const float *in, const
 }
 static int llava__cpu_matmul_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
                                       const LlavaWeight *w, int T, int C, int OC) {
-    llava__matmul_backward_p(llava__prec(b->precision), din, dw, db, dout, in, w, T, C, OC);
+    llava__ws *ws;
+    if (llava__cpu_claim(b, "matmul_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_backward_p(ws, llava__prec(b->precision), din, dw, db, dout, in, w, T, C, OC);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 static int llava__cpu_layernorm(LlavaBackend *b, float *out, float *mean, float *rstd, const float *in, const float *w,
@@ -5131,7 +5075,7 @@ static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, 
         return llava__err("attention_backward: out of memory for %zu bytes of probabilities", (size_t)H * T * T * sizeof(float));
     }
     llava__attention_forward_p(ws, prec, o, probs, NULL, q, k, v, T, T, 0, H, KVH, Dh, causal);
-    llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
+    llava__attention_backward_p(ws, prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
     llava__ws_pop(ws, 0, o);
     llava__ws_pop(ws, 0, probs);
     llava__cpu_release(b, ws);
@@ -5291,7 +5235,7 @@ LLAVADEF void llava_matmul_forward(LlavaPrecision p, float *out, const float *in
 }
 LLAVADEF void llava_matmul_backward(LlavaPrecision p, float *din, float *dw, float *db, const float *dout, const float *in,
                                     const LlavaWeight *w, int T, int C, int OC) {
-    llava__matmul_backward_p(llava__prec(p), din, dw, db, dout, in, w, T, C, OC);
+    llava__matmul_backward_p(NULL, llava__prec(p), din, dw, db, dout, in, w, T, C, OC);
 }
 LLAVADEF void llava_matmul_reference(float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
     llava__matmul_naive(out, in, w, bias, T, C, OC);
@@ -5314,7 +5258,7 @@ LLAVADEF void llava_attention_forward(LlavaPrecision p, float *out, float *probs
 }
 LLAVADEF void llava_attention_backward(LlavaPrecision p, float *dq, float *dk, float *dv, const float *dout, const float *probs,
                                        const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
-    llava__attention_backward_p(llava__prec(p), dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
+    llava__attention_backward_p(NULL, llava__prec(p), dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
 }
 LLAVADEF void llava_adamw(float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd,
                           int t) {
@@ -5358,7 +5302,6 @@ struct LlavaModel {
     LlavaConfig cfg;
     LlavaBackend *b;              /* where it runs; the weights below are its addresses */
     int own_b;                    /* b was made by the load (freed with the model) */
-    const llava__kernels *kern;   /* the training passes' kernels (host memory: the CPU backend) */
     void **mapped;                /* weights the backend copied (map), released at free */
     int n_mapped;
     llava__tensors files;  /* the model's safetensors */
@@ -6068,7 +6011,6 @@ static LlavaModel *llava__model_alloc(void) {
         llava__err("out of memory");
         return NULL;
     }
-    m->kern = &llava__cpu_kernels;
     m->b = llava_backend_cpu_new(LLAVA_PREC_F32);
     m->own_b = 1;
     if (!m->b) {
@@ -6486,18 +6428,14 @@ LLAVADEF LlavaModel *llava_model_load_gguf(const char *model_gguf, const char *m
 }
 
 LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m) { return &m->cfg; }
-LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->b && !m->b->host_memory ? m->b->name : m->kern->name; }
+LLAVADEF const char *llava_backend_name(const LlavaModel *m) { return m->b->name; }
 
 LLAVADEF int llava_bf16_native(void) { return llava__amx_available(); }
 
 LLAVADEF int llava_use_bf16(LlavaModel *m, int on) {
-    m->kern = &llava__cpu_kernels;
-    if (m->b) m->b->precision = on ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
-    if (!on) return LLAVA_OK;
-    m->kern = &llava__cpu_bf16_kernels;
-#ifdef LLAVA__AMX
-    if (llava__amx_available()) m->kern = &llava__cpu_amx_kernels;
-#endif
+    m->b->precision = on ? LLAVA_PREC_BF16 : LLAVA_PREC_F32;
+    if (m->b->destroy == llava__cpu_destroy) /* the CPU backend names its precision */
+        m->b->name = !on ? "cpu" : llava__amx_available() ? "cpu-bf16-amx" : "cpu-bf16";
     return LLAVA_OK;
 }
 
@@ -6507,18 +6445,488 @@ LLAVADEF int llava_image_tokens(const LlavaModel *m) {
     return G * G + (m->cfg.vision_select_full ? 1 : 0);
 }
 
-/* --- vision encoder.  transformers: CLIPVisionTransformer, hidden_states[vision_feature_layer] --- */
-/* An image's working memory in the backend: the pixels, every activation of one layer, the tower's
-   output rows and the projector's. Carved once per context (and per llava_encode_image call). */
+#define LLAVA__TRY(call)                                                                                                     \
+    do {                                                                                                                       \
+        if ((call) != LLAVA_OK) return LLAVA_ERR;                                                                              \
+    } while (0)
+
+/* gradients, shaped like the model: f32, NULL where frozen */
 typedef struct {
-    float *pix;                 /* [3, S, S] */
-    float *patches;             /* [P, 3*ps*ps] */
-    float *x, *h, *q, *k, *v, *att; /* [N, D] */
-    float *f;                   /* [N, Iv] */
-    float *feat;                /* [N, D] the rows the projector takes */
-    float *ptmp, *proj;         /* [N, C] */
+    float *patch; /* [D, 3*ps*ps] */
+    float *class_emb, *pos_emb, *pre_ln_w, *pre_ln_b;
+    llava__vgrad *vl;
+    float *proj[LLAVA_MAX_PROJ_LAYERS];
+    float *proj_b[LLAVA_MAX_PROJ_LAYERS];
+    float *embed;
+    llava__tgrad *tl;
+    float *norm;
+    float *head;
+} llava__gradset;
+
+/* --- vision encoder.  transformers: CLIPVisionTransformer, hidden_states[vision_feature_layer] --- */
+/* activations of n images' pass, for the backward pass (R = n * N rows, image i's rows i*N .. i*N+N-1) */
+typedef struct {
+    int n;                       /* images */
+    float *x0, *pre_mean, *pre_rstd; /* [R, D] embeddings before pre_layrnorm, its statistics [R] */
+    float *x;                    /* [L+1][R][D] residual stream entering each layer (x[0] after pre_layrnorm) */
+    float *xm;                   /* [L][R][D] after the attention residual */
+    float *h1, *h2;              /* [L][R][D] layer_norm1 / layer_norm2 outputs */
+    float *m1, *r1, *m2, *r2;    /* [L][R] their statistics */
+    float *q, *k, *v, *ao;       /* [L][R][D] */
+    float *lse;                  /* [L][n][Hv][N] attention log-sum-exp */
+    float *f, *fa;               /* [L][R][Iv] fc1 output, after the activation */
+    float *tmp;                  /* [R][D] */
+    float *dx, *dxm, *dh, *dao, *dq, *dk, *dv, *dX, *d0; /* [R][D], the backward pass's */
+    float *dfa, *df;             /* [R][Iv] */
+    float *mem;
+    int full;                    /* the output: every row (llava_tower_forward), or the selected ones */
+} llava__vcache;
+
+/* The working memory of a pass over n images in the backend: their pixels and patches, and either one
+   layer's rows (inference) or, with A, every layer's (training). */
+typedef struct {
+    int n;
+    float *pix;                     /* [n][3, S, S] */
+    float *patches;                 /* [n*P, 3*ps*ps] */
+    float *x, *h, *q, *k, *v, *att; /* [R, D] (inference) */
+    float *f;                       /* [R, Iv] (inference) */
+    float *feat;                    /* [n][N, D] the output rows */
+    float *ptmp, *proj;             /* [n*N, C] the projector's rows */
     void *mem;
+    llava__vcache *A;
 } llava__vws;
+
+/* n images [n][3,S,S] at pix -> out [n][rows][D], rows N (full) or the selected Psel (the "default"
+   strategy drops the CLS row: hidden_states[layer][:, 1:]); patches [n*P, 3*ps*ps]. With A every
+   activation is kept for llava__vision_backward; without, one layer's rows of w serve every layer (n 1). */
+static int llava__vision_forward(LlavaModel *m, int n, const float *pix, float *patches, llava__vcache *A, const llava__vws *w, float *out,
+                                 int full) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, R = n * N;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
+    const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D;
+    const float eps = c->vision_ln_eps;
+    float *x0 = A ? A->x0 : w->x, *tmp = A ? A->tmp : w->h;
+    int l, im;
+    /* patch_embedding (Conv2d, stride = kernel = ps, no bias) as a matmul over flattened patches, then
+       [CLS; patches] + position_embedding and pre_layrnorm: hidden_states[0] */
+    LLAVA__TRY(b->patchify(b, patches, pix, n, S, ps));
+    LLAVA__TRY(b->matmul(b, tmp, patches, &m->patch, NULL, n * P, K, D));
+    LLAVA__TRY(b->patch_positions(b, x0, tmp, m->class_emb, m->pos_emb, n, P, D));
+    LLAVA__TRY(b->layernorm(b, A ? A->x : w->x, A ? A->pre_mean : NULL, A ? A->pre_rstd : NULL, x0, m->pre_ln_w, m->pre_ln_b, R, D, eps));
+    for (l = 0; l < m->vision_run; l++) {
+        const llava__vlayer *L = &m->vl[l];
+        float *x = A ? A->x + l * RD : w->x, *xm = A ? A->xm + l * RD : w->x, *xn = A ? A->x + (l + 1) * RD : w->x;
+        float *h1 = A ? A->h1 + l * RD : w->h, *h2 = A ? A->h2 + l * RD : w->h;
+        float *m1 = A ? A->m1 + (size_t)l * R : NULL, *r1 = A ? A->r1 + (size_t)l * R : NULL;
+        float *m2 = A ? A->m2 + (size_t)l * R : NULL, *r2 = A ? A->r2 + (size_t)l * R : NULL;
+        float *q = A ? A->q + l * RD : w->q, *k = A ? A->k + l * RD : w->k, *v = A ? A->v + l * RD : w->v, *ao = A ? A->ao + l * RD : w->att;
+        float *f = A ? A->f + l * RI : w->f, *fa = A ? A->fa + l * RI : w->f;
+        /* xm = x + out_proj(attn(layer_norm1(x))), attention within each image */
+        LLAVA__TRY(b->layernorm(b, h1, m1, r1, x, L->ln1_w, L->ln1_b, R, D, eps));
+        LLAVA__TRY(b->matmul(b, q, h1, &L->q, L->qb, R, D, D));
+        LLAVA__TRY(b->matmul(b, k, h1, &L->k, L->kb, R, D, D));
+        LLAVA__TRY(b->matmul(b, v, h1, &L->v, L->vb, R, D, D));
+        for (im = 0; im < n; im++)
+            LLAVA__TRY(b->attention(b, ao + im * ND, A ? A->lse + ((size_t)l * n + im) * Hv * N : NULL, q + im * ND, k + im * ND, v + im * ND,
+                                    N, N, 0, Hv, Hv, Dh, 0));
+        LLAVA__TRY(b->matmul(b, tmp, ao, &L->o, L->ob, R, D, D));
+        LLAVA__TRY(b->add(b, xm, x, tmp, RD));
+        /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
+        LLAVA__TRY(b->layernorm(b, h2, m2, r2, xm, L->ln2_w, L->ln2_b, R, D, eps));
+        LLAVA__TRY(b->matmul(b, f, h2, &L->fc1, L->fc1b, R, D, Iv));
+        LLAVA__TRY(b->act(b, fa, f, RI, c->vision_act));
+        LLAVA__TRY(b->matmul(b, tmp, fa, &L->fc2, L->fc2b, R, Iv, D));
+        LLAVA__TRY(b->add(b, xn, xm, tmp, RD));
+    }
+    const float *last = A ? A->x + (size_t)m->vision_run * RD : w->x;
+    for (im = 0; im < n; im++)
+        LLAVA__TRY(b->copy(b, out + (size_t)im * (full ? N : P) * D, last + im * ND + (full ? 0 : D), (size_t)(full ? N : P) * D * sizeof(float)));
+    return LLAVA_OK;
+}
+
+/* dout [n][rows][D] as llava__vision_forward gave out (A->full: every row) -> the gradients of the tower's
+   parameters (where Gs has them), added; patches as the forward pass left them */
+static int llava__vision_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *patches, const float *dout) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
+    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
+    const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D;
+    float *dx = A->dx, *dxm = A->dxm, *dh = A->dh, *dao = A->dao, *dq = A->dq, *dk = A->dk, *dv = A->dv, *dX = A->dX, *d0 = A->d0;
+    float *dfa = A->dfa, *df = A->df;
+    int l, im;
+    LLAVA__TRY(b->fill(b, dx, 0.0f, RD));
+    for (im = 0; im < n; im++) {
+        if (A->full) LLAVA__TRY(b->copy(b, dx + im * ND, dout + im * ND, ND * sizeof(float)));
+        else LLAVA__TRY(b->copy(b, dx + im * ND + D, dout + (size_t)im * P * D, (size_t)P * D * sizeof(float)));
+    }
+    for (l = m->vision_run - 1; l >= 0; l--) {
+        const llava__vlayer *L = &m->vl[l];
+        const llava__vgrad *GL = &Gs->vl[l];
+        const float *x = A->x + l * RD, *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD;
+        const float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD;
+        const float *f = A->f + l * RI, *fa = A->fa + l * RI;
+        /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
+        LLAVA__TRY(b->copy(b, dxm, dx, RD * sizeof(float)));
+        LLAVA__TRY(b->fill(b, dfa, 0.0f, RI));
+        LLAVA__TRY(b->matmul_backward(b, dfa, GL->fc2, GL->fc2b, dx, fa, &L->fc2, R, Iv, D));
+        LLAVA__TRY(b->act_backward(b, df, dfa, f, RI, c->vision_act));
+        LLAVA__TRY(b->fill(b, dh, 0.0f, RD));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->fc1, GL->fc1b, df, h2, &L->fc1, R, D, Iv));
+        LLAVA__TRY(b->layernorm_backward(b, dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, R, D));
+        /* xm = x + out_proj(attention(layer_norm1(x))) */
+        LLAVA__TRY(b->copy(b, dX, dxm, RD * sizeof(float)));
+        LLAVA__TRY(b->fill(b, dao, 0.0f, RD));
+        LLAVA__TRY(b->matmul_backward(b, dao, GL->o, GL->ob, dxm, ao, &L->o, R, D, D));
+        for (im = 0; im < n; im++)
+            LLAVA__TRY(b->attention_backward(b, dq + im * ND, dk + im * ND, dv + im * ND, dao + im * ND, ao + im * ND,
+                                             A->lse + ((size_t)l * n + im) * Hv * N, q + im * ND, k + im * ND, v + im * ND, N, Hv, Hv, Dh, 0));
+        LLAVA__TRY(b->fill(b, dh, 0.0f, RD));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->q, GL->qb, dq, h1, &L->q, R, D, D));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->k, GL->kb, dk, h1, &L->k, R, D, D));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->v, GL->vb, dv, h1, &L->v, R, D, D));
+        LLAVA__TRY(b->layernorm_backward(b, dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, R, D));
+        LLAVA__TRY(b->copy(b, dx, dX, RD * sizeof(float)));
+    }
+    /* pre_layrnorm, then [CLS; patches] + positions, then the patches' product */
+    LLAVA__TRY(b->fill(b, d0, 0.0f, RD));
+    LLAVA__TRY(b->layernorm_backward(b, d0, Gs->pre_ln_w, Gs->pre_ln_b, dx, A->x0, m->pre_ln_w, A->pre_mean, A->pre_rstd, R, D));
+    LLAVA__TRY(b->patch_positions_backward(b, Gs->class_emb, Gs->pos_emb, Gs->patch ? dh : NULL, d0, n, P, D));
+    if (Gs->patch) LLAVA__TRY(b->matmul_backward(b, NULL, Gs->patch, NULL, dh, patches, &m->patch, n * P, K, D));
+    return LLAVA_OK;
+}
+
+/* room for n images' pass with every activation kept, in the backend; pix and patches in A->mem too */
+static int llava__vcache_alloc(llava__vcache *A, LlavaModel *m, int n, float **pix, float **patches) {
+    const LlavaConfig *c = &m->cfg;
+    const size_t S = (size_t)c->vision_image_size, G = S / (size_t)c->vision_patch_size, P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
+    const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
+    const size_t R = (size_t)n * N;
+    const size_t sz = n * 3 * S * S + n * P * K + R * D + 2 * R + (L + 1) * R * D + L * R * D * 8 + L * R * 4 + L * n * H * N + 2 * L * R * Iv +
+                      R * D * 10 + 2 * R * Iv;
+    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
+    memset(A, 0, sizeof *A);
+    if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
+    A->n = n;
+    A->mem = b;
+    A->full = c->vision_select_full;
+    *pix = b, b += n * 3 * S * S;
+    *patches = b, b += n * P * K;
+    A->x0 = b, b += R * D;
+    A->pre_mean = b, b += R;
+    A->pre_rstd = b, b += R;
+    A->x = b, b += (L + 1) * R * D;
+    A->xm = b, b += L * R * D;
+    A->h1 = b, b += L * R * D;
+    A->h2 = b, b += L * R * D;
+    A->q = b, b += L * R * D;
+    A->k = b, b += L * R * D;
+    A->v = b, b += L * R * D;
+    A->ao = b, b += L * R * D;
+    A->m1 = b, b += L * R;
+    A->r1 = b, b += L * R;
+    A->m2 = b, b += L * R;
+    A->r2 = b, b += L * R;
+    A->lse = b, b += L * n * H * N;
+    A->f = b, b += L * R * Iv;
+    A->fa = b, b += L * R * Iv;
+    A->tmp = b, b += R * D;
+    A->dx = b, b += R * D;
+    A->dxm = b, b += R * D;
+    A->dh = b, b += R * D;
+    A->dao = b, b += R * D;
+    A->dq = b, b += R * D;
+    A->dk = b, b += R * D;
+    A->dv = b, b += R * D;
+    A->dX = b, b += R * D;
+    A->d0 = b, b += R * D;
+    A->dfa = b, b += R * Iv;
+    A->df = b;
+    return LLAVA_OK;
+}
+
+/* one image's working memory for inference (llava__vision_forward without activations kept) */
+static int llava__vws_new(LlavaModel *m, llava__vws *w) {
+    const LlavaConfig *c = &m->cfg;
+    const size_t S = (size_t)c->vision_image_size, ps = (size_t)c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
+    const size_t D = (size_t)c->vision_hidden, Iv = (size_t)c->vision_intermediate, C = (size_t)c->text_hidden;
+    const size_t sz = 3 * S * S + P * 3 * ps * ps + 7 * N * D + N * Iv + 2 * N * C;
+    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
+    memset(w, 0, sizeof *w);
+    if (!b) return llava__err("out of memory for an image's activations (%zu MB)", sz * 4 >> 20);
+    w->n = 1;
+    w->mem = b;
+    w->pix = b, b += 3 * S * S;
+    w->patches = b, b += P * 3 * ps * ps;
+    w->x = b, b += N * D;
+    w->h = b, b += N * D;
+    w->q = b, b += N * D;
+    w->k = b, b += N * D;
+    w->v = b, b += N * D;
+    w->att = b, b += N * D;
+    w->feat = b, b += N * D;
+    w->f = b, b += N * Iv;
+    w->ptmp = b, b += N * C;
+    w->proj = b;
+    return LLAVA_OK;
+}
+
+/* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
+/* feat [n, D] -> out [n, C]; tmp [n, C] between layers. With keep ([proj_layers - 1][2][n][C]: each
+   hidden layer's product and its activation) the activations stay for llava__project_backward. */
+static int llava__project(LlavaModel *m, const float *feat, int n, float *out, float *tmp, float *keep) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    const int C = c->text_hidden;
+    const size_t nC = (size_t)n * C;
+    const float *in = feat;
+    int i;
+    for (i = 0; i < c->proj_layers; i++) {
+        const int last = i == c->proj_layers - 1;
+        float *dst = last ? out : keep ? keep + (size_t)i * 2 * nC : ((c->proj_layers - 1 - i) % 2 == 0) ? out : tmp;
+        float *act = keep ? dst + nC : dst;
+        LLAVA__TRY(b->matmul(b, dst, in, &m->proj[i], m->proj_b[i], n, i == 0 ? c->vision_hidden : C, C));
+        if (!last) LLAVA__TRY(b->act(b, act, dst, nC, c->proj_act));
+        in = act;
+    }
+    return LLAVA_OK;
+}
+/* dout [n, C] (overwritten) -> the projector's gradients (where Gs has them, added) and dfeat [n, D] (NULL:
+   not wanted); feat and keep as llava__project had them; dtmp [n, C] */
+static int llava__project_backward(LlavaModel *m, const llava__gradset *Gs, const float *feat, const float *keep, int n, float *dout,
+                                   float *dtmp, float *dfeat) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    const int C = c->text_hidden, D = c->vision_hidden;
+    const size_t nC = (size_t)n * C;
+    int j;
+    for (j = c->proj_layers - 1; j >= 0; j--) {
+        const float *in = j == 0 ? feat : keep + (size_t)(j - 1) * 2 * nC + nC;
+        float *din = j == 0 ? dfeat : dtmp;
+        if (din) LLAVA__TRY(b->fill(b, din, 0.0f, (size_t)n * (j == 0 ? D : C)));
+        LLAVA__TRY(b->matmul_backward(b, din, Gs->proj[j], Gs->proj_b[j], dout, in, &m->proj[j], n, j == 0 ? D : C, C));
+        if (j > 0) LLAVA__TRY(b->act_backward(b, dout, dtmp, keep + (size_t)(j - 1) * 2 * nC, nC, c->proj_act));
+    }
+    return LLAVA_OK;
+}
+
+/* host pixels [3,S,S] -> the tower's rows (full: [N, D], else [Psel, D]) or, projected, features [Psel, C], on the host */
+static int llava__encode_host(LlavaModel *m, const float *pixels, float *out, int full, int project) {
+    const LlavaConfig *c = &m->cfg;
+    llava__vws w;
+    const int S = c->vision_image_size, rows = full ? llava_tower_rows(m) : llava_image_tokens(m);
+    if (c->text_only) return llava__err("this model is a language model alone (no vision tower): it cannot encode images");
+    if (llava__vws_new(m, &w) != LLAVA_OK) return LLAVA_ERR;
+    int rc = m->b->upload(m->b, w.pix, pixels, (size_t)3 * S * S * sizeof(float));
+    if (rc == LLAVA_OK) rc = llava__vision_forward(m, 1, w.pix, w.patches, NULL, &w, w.feat, full);
+    if (rc == LLAVA_OK && project) rc = llava__project(m, w.feat, rows, w.proj, w.ptmp, NULL);
+    if (rc == LLAVA_OK)
+        rc = m->b->download(m->b, out, project ? w.proj : w.feat, (size_t)rows * (project ? c->text_hidden : c->vision_hidden) * sizeof(float));
+    m->b->free(m->b, w.mem);
+    return rc;
+}
+
+LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
+    return llava__encode_host(m, pixels, features, m->cfg.vision_select_full, 1);
+}
+
+/* --- decoder with activations kept ------------------------------------------------------------------ */
+typedef struct {
+    float *x;        /* [L+1][T][C] residual stream entering each layer; x[L] after the last */
+    float *xm;       /* [L][T][C] after the attention residual */
+    float *h1, *h2;  /* [L][T][C] input_layernorm / post_attention_layernorm outputs */
+    float *r1, *r2;  /* [L][T] their rstd */
+    float *q;        /* [L][T][H*Dh] after RoPE */
+    float *k, *v;    /* [L][T][KVH*Dh] (k after RoPE) */
+    float *lse;      /* [L][per sequence: H][Ti] attention log-sum-exp */
+    float *ao;       /* [L][T][H*Dh] attention output */
+    float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
+    float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
+    float *tmp;      /* [T][C] a product on its way to a residual */
+    /* the backward pass's working rows */
+    float *dx, *dxm, *dh, *dX; /* [T][C] */
+    float *dao, *dq;           /* [T][H*Dh] */
+    float *dk, *dv;            /* [T][KVH*Dh] */
+    float *da, *dg, *du;       /* [T][I] */
+} llava__tcache;
+
+/* T rows in all, made of sequences (samples) back to back. A's arrays in *keep, a buffer of *keep_n
+   floats in the backend, reused when it is large enough and replaced when it is not; it stays the caller's */
+static int llava__tcache_alloc(llava__tcache *A, LlavaModel *m, int T, float **keep, size_t *keep_n) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *be = m->b;
+    const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
+    const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
+    const size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * t + 3 * L * t * I + t * C + t +
+                      t * C + 4 * t * C + 2 * t * QD + 2 * t * KD + 3 * t * I;
+    if (*keep_n < sz) {
+        be->free(be, *keep);
+        *keep_n = 0;
+        if (!(*keep = (float *)be->alloc(be, sz * sizeof(float))))
+            return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
+        *keep_n = sz;
+    }
+    float *b = *keep;
+    A->x = b, b += (L + 1) * t * C;
+    A->xm = b, b += L * t * C;
+    A->h1 = b, b += L * t * C;
+    A->h2 = b, b += L * t * C;
+    A->r1 = b, b += L * t;
+    A->r2 = b, b += L * t;
+    A->q = b, b += L * t * QD;
+    A->ao = b, b += L * t * QD;
+    A->k = b, b += L * t * KD;
+    A->v = b, b += L * t * KD;
+    A->lse = b, b += L * H * t;
+    A->g = b, b += L * t * I;
+    A->u = b, b += L * t * I;
+    A->a = b, b += L * t * I;
+    A->hf = b, b += t * C;
+    A->rf = b, b += t;
+    A->tmp = b, b += t * C;
+    A->dx = b, b += t * C;
+    A->dxm = b, b += t * C;
+    A->dh = b, b += t * C;
+    A->dX = b, b += t * C;
+    A->dao = b, b += t * QD;
+    A->dq = b, b += t * QD;
+    A->dk = b, b += t * KD;
+    A->dv = b, b += t * KD;
+    A->da = b, b += t * I;
+    A->dg = b, b += t * I;
+    A->du = b;
+    return LLAVA_OK;
+}
+
+/* One pass of the decoder's layers (LlamaModel.layers) over T rows, for a conversation or for training:
+   - a conversation's next positions: one sequence from position pos0, keys and values appended to the
+     KV cache kc, vc [layers][n_ctx][KVH*Dh]; x [T, C] updated in place, h, q, att [T, *], g, u [T, I]
+     its working rows;
+   - training: nseg sequences of seg_len[i] rows back to back, each from position 0 and attending only
+     within itself, every activation kept in A (the input embeddings in A->x[0]). */
+typedef struct {
+    int T;
+    int pos0, n_ctx;                /* a conversation: positions before, and the cache's size */
+    float *kc, *vc;
+    float *x, *h, *q, *att, *g, *u;
+    const int *seg_len;             /* training */
+    int nseg;
+    llava__tcache *A;
+} llava__dpass;
+
+static int llava__decoder_forward(LlavaModel *m, const llava__dpass *p) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    llava__tcache *A = p->A;
+    const int T = p->T, C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
+    const int KD = KVH * Dh;
+    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KD, TI = (size_t)T * I;
+    const float eps = c->text_rms_eps;
+    int l;
+    for (l = 0; l < c->text_layers; l++) {
+        const llava__tlayer *L = &m->tl[l];
+        /* where this layer reads and writes: kept per layer when training, in place otherwise */
+        float *x = A ? A->x + l * TC : p->x, *xm = A ? A->xm + l * TC : p->x, *xn = A ? A->x + (l + 1) * TC : p->x;
+        float *h1 = A ? A->h1 + l * TC : p->h, *h2 = A ? A->h2 + l * TC : p->h, *tmp = A ? A->tmp : p->h;
+        float *r1 = A ? A->r1 + (size_t)l * T : NULL, *r2 = A ? A->r2 + (size_t)l * T : NULL;
+        float *q = A ? A->q + l * TQ : p->q, *ao = A ? A->ao + l * TQ : p->att;
+        float *k = A ? A->k + l * TK : p->kc + ((size_t)l * p->n_ctx + p->pos0) * KD;
+        float *v = A ? A->v + l * TK : p->vc + ((size_t)l * p->n_ctx + p->pos0) * KD;
+        float *g = A ? A->g + l * TI : p->g, *u = A ? A->u + l * TI : p->u, *a = A ? A->a + l * TI : p->g;
+        /* xm = x + o_proj(attn(rope(q), rope(k), v)), q/k/v from h1 = input_layernorm(x) */
+        LLAVA__TRY(b->rmsnorm(b, h1, r1, x, L->in_norm, T, C, eps));
+        LLAVA__TRY(b->matmul(b, q, h1, &L->q, L->qb, T, C, H * Dh));
+        LLAVA__TRY(b->matmul(b, k, h1, &L->k, L->kb, T, C, KD));
+        LLAVA__TRY(b->matmul(b, v, h1, &L->v, L->vb, T, C, KD));
+        if (A) {
+            size_t off = 0;
+            int sq;
+            for (sq = 0; sq < p->nseg; sq++) {
+                const int n = p->seg_len[sq];
+                const size_t oq = off * H * Dh, ok = off * KD;
+                LLAVA__TRY(b->rope(b, q + oq, m->inv_freq, 0, n, H, Dh));
+                LLAVA__TRY(b->rope(b, k + ok, m->inv_freq, 0, n, KVH, Dh));
+                LLAVA__TRY(b->attention(b, ao + oq, A->lse + (size_t)l * H * T + off * H, q + oq, k + ok, v + ok, n, n, 0, H, KVH, Dh, 1));
+                off += (size_t)n;
+            }
+        } else {
+            const size_t layer = (size_t)l * p->n_ctx * KD;
+            LLAVA__TRY(b->rope(b, q, m->inv_freq, p->pos0, T, H, Dh));
+            LLAVA__TRY(b->rope(b, k, m->inv_freq, p->pos0, T, KVH, Dh));
+            LLAVA__TRY(b->attention(b, ao, NULL, q, p->kc + layer, p->vc + layer, T, p->pos0 + T, p->pos0, H, KVH, Dh, 1));
+        }
+        LLAVA__TRY(b->matmul(b, tmp, ao, &L->o, L->ob, T, H * Dh, C));
+        LLAVA__TRY(b->add(b, xm, x, tmp, TC));
+        /* x_next = xm + down_proj(act(gate_proj(h2)) * up_proj(h2)), h2 = post_attention_layernorm(xm) */
+        LLAVA__TRY(b->rmsnorm(b, h2, r2, xm, L->post_norm, T, C, eps));
+        LLAVA__TRY(b->matmul(b, g, h2, &L->gate, L->gate_b, T, C, I));
+        LLAVA__TRY(b->matmul(b, u, h2, &L->up, L->up_b, T, C, I));
+        LLAVA__TRY(b->glu(b, a, g, u, TI, c->text_act));
+        LLAVA__TRY(b->matmul(b, tmp, a, &L->down, L->down_b, T, I, C));
+        LLAVA__TRY(b->add(b, xn, xm, tmp, TC));
+    }
+    return LLAVA_OK;
+}
+
+/* dlogits [T, V] -> weight gradients (where G has them) and A->dx [T, C], the gradient of the input
+   embeddings. The backward of llava__decoder_forward with activations A, layer by layer in reverse. */
+static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T,
+                                   const int *seg_len, int nseg) {
+    const LlavaConfig *c = &m->cfg;
+    LlavaBackend *b = m->b;
+    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
+    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
+    float *dx = A->dx, *dxm = A->dxm, *dh = A->dh, *dX = A->dX, *dao = A->dao, *dq = A->dq, *dk = A->dk, *dv = A->dv;
+    float *da = A->da, *dg = A->dg, *du = A->du;
+    int l;
+    /* logits = hf @ head^T; hf = norm(x[L]) */
+    LLAVA__TRY(b->fill(b, dh, 0.0f, TC));
+    LLAVA__TRY(b->matmul_backward(b, dh, Gs->head, NULL, dlogits, A->hf, &m->head, T, C, V));
+    LLAVA__TRY(b->fill(b, dx, 0.0f, TC));
+    LLAVA__TRY(b->rmsnorm_backward(b, dx, Gs->norm, dh, A->x + (size_t)c->text_layers * TC, m->norm, A->rf, T, C));
+    for (l = c->text_layers - 1; l >= 0; l--) {
+        const llava__tlayer *L = &m->tl[l];
+        const llava__tgrad *GL = &Gs->tl[l];
+        const float *x = A->x + l * TC, *xm = A->xm + l * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
+        const float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
+        const float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
+        /* x_next = xm + down(act(gate(h2)) * up(h2)), h2 = post_attention_layernorm(xm) */
+        LLAVA__TRY(b->copy(b, dxm, dx, TC * sizeof(float)));
+        LLAVA__TRY(b->fill(b, da, 0.0f, TI));
+        LLAVA__TRY(b->matmul_backward(b, da, GL->down, GL->down_b, dx, a, &L->down, T, I, C));
+        LLAVA__TRY(b->glu_backward(b, dg, du, da, g, u, TI, c->text_act));
+        LLAVA__TRY(b->fill(b, dh, 0.0f, TC));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->gate, GL->gate_b, dg, h2, &L->gate, T, C, I));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->up, GL->up_b, du, h2, &L->up, T, C, I));
+        LLAVA__TRY(b->rmsnorm_backward(b, dxm, GL->post_norm, dh, xm, L->post_norm, A->r2 + (size_t)l * T, T, C));
+        /* xm = x + o_proj(attention(rope(q), rope(k), v)), from h1 = input_layernorm(x) */
+        LLAVA__TRY(b->copy(b, dX, dxm, TC * sizeof(float)));
+        LLAVA__TRY(b->fill(b, dao, 0.0f, TQ));
+        LLAVA__TRY(b->matmul_backward(b, dao, GL->o, GL->ob, dxm, ao, &L->o, T, H * Dh, C));
+        {
+            size_t off = 0;
+            int sq;
+            for (sq = 0; sq < nseg; sq++) {
+                const int n = seg_len[sq];
+                const size_t oq = off * H * Dh, ok = off * KVH * Dh;
+                LLAVA__TRY(b->attention_backward(b, dq + oq, dk + ok, dv + ok, dao + oq, ao + oq, A->lse + (size_t)l * H * T + off * H, q + oq,
+                                                 k + ok, v + ok, n, H, KVH, Dh, 1));
+                LLAVA__TRY(b->rope_backward(b, dq + oq, m->inv_freq, 0, n, H, Dh));
+                LLAVA__TRY(b->rope_backward(b, dk + ok, m->inv_freq, 0, n, KVH, Dh));
+                off += (size_t)n;
+            }
+        }
+        LLAVA__TRY(b->fill(b, dh, 0.0f, TC));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->q, GL->qb, dq, h1, &L->q, T, C, H * Dh));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->k, GL->kb, dk, h1, &L->k, T, C, KVH * Dh));
+        LLAVA__TRY(b->matmul_backward(b, dh, GL->v, GL->vb, dv, h1, &L->v, T, C, KVH * Dh));
+        LLAVA__TRY(b->rmsnorm_backward(b, dX, GL->in_norm, dh, x, L->in_norm, A->r1 + (size_t)l * T, T, C));
+        LLAVA__TRY(b->copy(b, dx, dX, TC * sizeof(float)));
+    }
+    return LLAVA_OK;
+}
 
 /* a conversation: the KV cache and the working memory of a batch of positions, all in the backend */
 struct LlavaContext {
@@ -6539,111 +6947,6 @@ struct LlavaContext {
     int *hrows;             /* host [n_batch] */
 };
 
-#define LLAVA__TRY(call)                                                                                                     \
-    do {                                                                                                                       \
-        if ((call) != LLAVA_OK) return LLAVA_ERR;                                                                              \
-    } while (0)
-
-static int llava__vws_new(LlavaModel *m, llava__vws *w) {
-    const LlavaConfig *c = &m->cfg;
-    const size_t S = (size_t)c->vision_image_size, ps = (size_t)c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
-    const size_t D = (size_t)c->vision_hidden, Iv = (size_t)c->vision_intermediate, C = (size_t)c->text_hidden;
-    const size_t sz = 3 * S * S + P * 3 * ps * ps + 7 * N * D + N * Iv + 2 * N * C;
-    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
-    memset(w, 0, sizeof *w);
-    if (!b) return llava__err("out of memory for an image's activations (%zu MB)", sz * 4 >> 20);
-    w->mem = b;
-    w->pix = b, b += 3 * S * S;
-    w->patches = b, b += P * 3 * ps * ps;
-    w->x = b, b += N * D;
-    w->h = b, b += N * D;
-    w->q = b, b += N * D;
-    w->k = b, b += N * D;
-    w->v = b, b += N * D;
-    w->att = b, b += N * D;
-    w->feat = b, b += N * D;
-    w->f = b, b += N * Iv;
-    w->ptmp = b, b += N * C;
-    w->proj = b;
-    return LLAVA_OK;
-}
-
-/* w->pix [3,S,S] -> w->feat [Psel, D], the selected rows of the feature layer's hidden state (full: every row, [N, D]) */
-static int llava__vision_rows(LlavaModel *m, llava__vws *w, int full) {
-    const LlavaConfig *c = &m->cfg;
-    LlavaBackend *b = m->b;
-    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv;
-    const float eps = c->vision_ln_eps;
-    float *x = w->x, *h = w->h;
-    int l;
-    /* patch_embedding (Conv2d, stride = kernel = ps, no bias) as a matmul over flattened patches, then
-       [CLS; patches] + position_embedding and pre_layrnorm: hidden_states[0] */
-    LLAVA__TRY(b->patchify(b, w->patches, w->pix, 1, S, ps));
-    LLAVA__TRY(b->matmul(b, h, w->patches, &m->patch, NULL, P, K, D));
-    LLAVA__TRY(b->patch_positions(b, x, h, m->class_emb, m->pos_emb, 1, P, D));
-    LLAVA__TRY(b->layernorm(b, x, NULL, NULL, x, m->pre_ln_w, m->pre_ln_b, N, D, eps));
-    for (l = 0; l < m->vision_run; l++) {
-        const llava__vlayer *L = &m->vl[l];
-        /* x = x + out_proj(attn(layer_norm1(x))) */
-        LLAVA__TRY(b->layernorm(b, h, NULL, NULL, x, L->ln1_w, L->ln1_b, N, D, eps));
-        LLAVA__TRY(b->matmul(b, w->q, h, &L->q, L->qb, N, D, D));
-        LLAVA__TRY(b->matmul(b, w->k, h, &L->k, L->kb, N, D, D));
-        LLAVA__TRY(b->matmul(b, w->v, h, &L->v, L->vb, N, D, D));
-        LLAVA__TRY(b->attention(b, w->att, NULL, w->q, w->k, w->v, N, N, 0, Hv, Hv, Dh, 0));
-        LLAVA__TRY(b->matmul(b, h, w->att, &L->o, L->ob, N, D, D));
-        LLAVA__TRY(b->add(b, x, x, h, (size_t)N * D));
-        /* x = x + fc2(act(fc1(layer_norm2(x)))) */
-        LLAVA__TRY(b->layernorm(b, h, NULL, NULL, x, L->ln2_w, L->ln2_b, N, D, eps));
-        LLAVA__TRY(b->matmul(b, w->f, h, &L->fc1, L->fc1b, N, D, Iv));
-        LLAVA__TRY(b->act(b, w->f, w->f, (size_t)N * Iv, c->vision_act));
-        LLAVA__TRY(b->matmul(b, h, w->f, &L->fc2, L->fc2b, N, Iv, D));
-        LLAVA__TRY(b->add(b, x, x, h, (size_t)N * D));
-    }
-    /* "default" drops the CLS row: hidden_states[layer][:, 1:] */
-    return b->copy(b, w->feat, full ? x : x + D, (size_t)(full ? N : P) * D * sizeof(float));
-}
-
-/* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
-/* feat [n, D] -> out [n, C]; tmp [n, C] between layers */
-static int llava__project(LlavaModel *m, const float *feat, int n, float *out, float *tmp) {
-    const LlavaConfig *c = &m->cfg;
-    LlavaBackend *b = m->b;
-    const int C = c->text_hidden;
-    const float *in = feat;
-    int i;
-    for (i = 0; i < c->proj_layers; i++) {
-        float *dst = ((c->proj_layers - 1 - i) % 2 == 0) ? out : tmp; /* the last layer lands in out */
-        LLAVA__TRY(b->matmul(b, dst, in, &m->proj[i], m->proj_b[i], n, i == 0 ? c->vision_hidden : C, C));
-        if (i < c->proj_layers - 1) LLAVA__TRY(b->act(b, dst, dst, (size_t)n * C, c->proj_act));
-        in = dst;
-    }
-    return LLAVA_OK;
-}
-
-/* host pixels [3,S,S] -> the tower's rows (full: [N, D], else [Psel, D]) or, projected, features [Psel, C], on the host */
-static int llava__encode_host(LlavaModel *m, const float *pixels, float *out, int full, int project) {
-    const LlavaConfig *c = &m->cfg;
-    llava__vws w;
-    const int S = c->vision_image_size, rows = full ? llava_tower_rows(m) : llava_image_tokens(m);
-    if (c->text_only) return llava__err("this model is a language model alone (no vision tower): it cannot encode images");
-    if (llava__vws_new(m, &w) != LLAVA_OK) return LLAVA_ERR;
-    int rc = m->b->upload(m->b, w.pix, pixels, (size_t)3 * S * S * sizeof(float));
-    if (rc == LLAVA_OK) rc = llava__vision_rows(m, &w, full);
-    if (rc == LLAVA_OK && project) rc = llava__project(m, w.feat, rows, w.proj, w.ptmp);
-    if (rc == LLAVA_OK)
-        rc = m->b->download(m->b, out, project ? w.proj : w.feat, (size_t)rows * (project ? c->text_hidden : c->vision_hidden) * sizeof(float));
-    m->b->free(m->b, w.mem);
-    return rc;
-}
-static int llava__vision_forward(LlavaModel *m, const float *pixels, float *out) {
-    return llava__encode_host(m, pixels, out, m->cfg.vision_select_full, 0);
-}
-
-LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features) {
-    return llava__encode_host(m, pixels, features, m->cfg.vision_select_full, 1);
-}
-
 /* --- decoder.  transformers: LlamaModel.forward + lm_head ---------------------------------------- */
 /* ctx->x [T, C]: embeddings of the next T positions (T <= n_batch; overwritten). Appends their keys and
    values to the cache; with all_logits, the logits of every position go there (host [T, V]), else those
@@ -6652,32 +6955,15 @@ static int llava__text_forward(LlavaContext *ctx, int T, float *all_logits) {
     LlavaModel *m = ctx->m;
     const LlavaConfig *c = &m->cfg;
     LlavaBackend *b = m->b;
-    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
-    const int V = c->text_vocab, pos0 = ctx->n_past, KD = KVH * Dh;
+    const int C = c->text_hidden, V = c->text_vocab;
     const float eps = c->text_rms_eps;
-    float *x = ctx->x, *h = ctx->h, *q = ctx->q, *att = ctx->att, *g = ctx->g, *u = ctx->u;
-    int l, r;
-    for (l = 0; l < c->text_layers; l++) {
-        const llava__tlayer *L = &m->tl[l];
-        float *kc = ctx->kcache + (size_t)l * ctx->n_ctx * KD, *vc = ctx->vcache + (size_t)l * ctx->n_ctx * KD;
-        /* x = x + o_proj(attn(rope(q), rope(k), v)), q/k/v from input_layernorm(x) */
-        LLAVA__TRY(b->rmsnorm(b, h, NULL, x, L->in_norm, T, C, eps));
-        LLAVA__TRY(b->matmul(b, q, h, &L->q, L->qb, T, C, H * Dh));
-        LLAVA__TRY(b->matmul(b, kc + (size_t)pos0 * KD, h, &L->k, L->kb, T, C, KD));
-        LLAVA__TRY(b->matmul(b, vc + (size_t)pos0 * KD, h, &L->v, L->vb, T, C, KD));
-        LLAVA__TRY(b->rope(b, q, m->inv_freq, pos0, T, H, Dh));
-        LLAVA__TRY(b->rope(b, kc + (size_t)pos0 * KD, m->inv_freq, pos0, T, KVH, Dh));
-        LLAVA__TRY(b->attention(b, att, NULL, q, kc, vc, T, pos0 + T, pos0, H, KVH, Dh, 1));
-        LLAVA__TRY(b->matmul(b, h, att, &L->o, L->ob, T, H * Dh, C));
-        LLAVA__TRY(b->add(b, x, x, h, (size_t)T * C));
-        /* x = x + down_proj(act(gate_proj(h)) * up_proj(h)), h = post_attention_layernorm(x) */
-        LLAVA__TRY(b->rmsnorm(b, h, NULL, x, L->post_norm, T, C, eps));
-        LLAVA__TRY(b->matmul(b, g, h, &L->gate, L->gate_b, T, C, I));
-        LLAVA__TRY(b->matmul(b, u, h, &L->up, L->up_b, T, C, I));
-        LLAVA__TRY(b->glu(b, g, g, u, (size_t)T * I, c->text_act));
-        LLAVA__TRY(b->matmul(b, h, g, &L->down, L->down_b, T, I, C));
-        LLAVA__TRY(b->add(b, x, x, h, (size_t)T * C));
-    }
+    float *x = ctx->x;
+    int r;
+    llava__dpass p;
+    memset(&p, 0, sizeof p);
+    p.T = T, p.pos0 = ctx->n_past, p.n_ctx = ctx->n_ctx, p.kc = ctx->kcache, p.vc = ctx->vcache;
+    p.x = x, p.h = ctx->h, p.q = ctx->q, p.att = ctx->att, p.g = ctx->g, p.u = ctx->u;
+    LLAVA__TRY(llava__decoder_forward(m, &p));
     ctx->n_past += T;
     if (!all_logits) { /* the norm is per row: only the last one is needed */
         LLAVA__TRY(b->rmsnorm(b, x, NULL, x + (size_t)(T - 1) * C, m->norm, 1, C, eps));
@@ -6826,8 +7112,8 @@ static int llava__eval(LlavaContext *ctx, const int *ids, int n_ids, const float
             if (!ctx->vws.mem) LLAVA__TRY(llava__vws_new(m, &ctx->vws));
             for (i = 0; i < n_images; i++) {
                 LLAVA__TRY(b->upload(b, ctx->vws.pix, pixels + (size_t)i * npix, npix * sizeof(float)));
-                LLAVA__TRY(llava__vision_rows(m, &ctx->vws, c->vision_select_full));
-                LLAVA__TRY(llava__project(m, ctx->vws.feat, P, ctx->feat + (size_t)i * P * C, ctx->vws.ptmp));
+                LLAVA__TRY(llava__vision_forward(m, 1, ctx->vws.pix, ctx->vws.patches, NULL, &ctx->vws, ctx->vws.feat, c->vision_select_full));
+                LLAVA__TRY(llava__project(m, ctx->vws.feat, P, ctx->feat + (size_t)i * P * C, ctx->vws.ptmp, NULL));
             }
         }
     }
@@ -6890,18 +7176,6 @@ LLAVADEF const float *llava_step(LlavaContext *c, int token) {
    in their stored dtype), get no gradient or optimizer memory, and are never written.
    ------------------------------------------------------------------------------------------------ */
 
-/* gradients, shaped like the model: f32, NULL where frozen */
-typedef struct {
-    float *patch; /* [D, 3*ps*ps] */
-    float *class_emb, *pos_emb, *pre_ln_w, *pre_ln_b;
-    llava__vgrad *vl;
-    float *proj[LLAVA_MAX_PROJ_LAYERS];
-    float *proj_b[LLAVA_MAX_PROJ_LAYERS];
-    float *embed;
-    llava__tgrad *tl;
-    float *norm;
-    float *head;
-} llava__gradset;
 
 /* one parameter as the walk over the model sees it */
 typedef struct {
@@ -7077,6 +7351,20 @@ typedef struct {
     int decay;
 } llava__tparam;
 
+/* a trainer's working memory for a chunk of samples besides the decoder's activations */
+typedef struct {
+    int *h;                     /* host: each sample's rows, each row's target, label and embedding row */
+    size_t h_n;
+    float *f;                   /* backend: vision output, projector rows and activations, logits, gradients */
+    size_t f_n;                 /* (bytes) */
+    int *i;                     /* backend: embedding rows, targets */
+    size_t i_n;
+    llava__vcache VA;           /* the tower's pass when it learns, for v_cap images */
+    float *vpix, *vpatches;
+    int v_cap;
+    llava__vws vw;              /* one image's pass when the tower is frozen */
+} llava__chunkws;
+
 struct LlavaTrainer {
     LlavaModel *m;
     LlavaTrainOptions opt;
@@ -7093,6 +7381,7 @@ struct LlavaTrainer {
     long acc_tokens;
     float *act;                 /* the text activations' buffer, kept from chunk to chunk: a fresh one */
     size_t act_n;               /* (150 MB for 8 samples of ~160 tokens) is page-faulted in every step */
+    llava__chunkws cw;          /* the rest of a chunk's working memory, kept likewise */
 };
 
 LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
@@ -7242,7 +7531,12 @@ LLAVADEF void llava_trainer_free(LlavaTrainer *t) {
     LLAVA_FREE(t->g.vl);
     LLAVA_FREE(t->g.tl);
     LLAVA_FREE(t->p);
-    llava__free_aligned(t->act);
+    t->m->b->free(t->m->b, t->act);
+    t->m->b->free(t->m->b, t->cw.f);
+    t->m->b->free(t->m->b, t->cw.i);
+    t->m->b->free(t->m->b, t->cw.VA.mem);
+    t->m->b->free(t->m->b, t->cw.vw.mem);
+    LLAVA_FREE(t->cw.h);
     LLAVA_FREE(t); /* (t->buf belongs to the model) */
 }
 
@@ -7281,183 +7575,11 @@ LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const flo
     return p->name;
 }
 
-/* --- vision tower with activations kept (only when it is trained) ---------------------------------- */
-/* A batch of n images goes through the tower together: R = n * N rows, image i's rows i*N .. i*N+N-1, so
-   that every linear layer is one product over the whole batch; attention stays within an image. */
-typedef struct {
-    int n;                       /* images */
-    float *patches;              /* [n*P, 3*ps*ps] */
-    float *x0, *pre_mean, *pre_rstd; /* [R, D] embeddings before pre_layrnorm, its statistics [R] */
-    float *x;                    /* [L+1][R][D] residual stream entering each layer (x[0] after pre_layrnorm) */
-    float *xm;                   /* [L][R][D] after the attention residual */
-    float *h1, *h2;              /* [L][R][D] layer_norm1 / layer_norm2 outputs */
-    float *m1, *r1, *m2, *r2;    /* [L][R] their statistics */
-    float *q, *k, *v, *ao;       /* [L][R][D] */
-    float *p;                    /* [L][n][H][N][N] */
-    float *f, *fa;               /* [L][R][Iv] fc1 output, after the activation */
-    float *mem;
-    int full;                    /* the output: every row (llava_tower_forward), or the selected ones */
-} llava__vcache;
-
-static int llava__vcache_alloc(llava__vcache *A, const LlavaModel *m, int n) {
-    const LlavaConfig *c = &m->cfg;
-    const size_t G = (size_t)(c->vision_image_size / c->vision_patch_size), P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
-    const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
-    const size_t R = (size_t)n * N;
-    size_t sz = n * P * K + R * D + 2 * R + (L + 1) * R * D + L * R * D * 8 + L * R * 4 + L * n * H * N * N + 2 * L * R * Iv;
-    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
-    if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
-    A->n = n;
-    A->mem = b;
-    A->full = c->vision_select_full;
-    A->patches = b, b += n * P * K;
-    A->x0 = b, b += R * D;
-    A->pre_mean = b, b += R;
-    A->pre_rstd = b, b += R;
-    A->x = b, b += (L + 1) * R * D;
-    A->xm = b, b += L * R * D;
-    A->h1 = b, b += L * R * D;
-    A->h2 = b, b += L * R * D;
-    A->q = b, b += L * R * D;
-    A->k = b, b += L * R * D;
-    A->v = b, b += L * R * D;
-    A->ao = b, b += L * R * D;
-    A->m1 = b, b += L * R;
-    A->r1 = b, b += L * R;
-    A->m2 = b, b += L * R;
-    A->r2 = b, b += L * R;
-    A->p = b, b += L * n * H * N * N;
-    A->f = b, b += L * R * Iv;
-    A->fa = b;
-    return LLAVA_OK;
-}
-
-/* pixels[i] [3,S,S] for the A->n images -> out [n][Psel][D] (A->full: [n][N][D]), keeping activations in A */
-static int llava__vision_train_forward(LlavaModel *m, llava__vcache *A, const float *const *pixels, float *out) {
-    const LlavaConfig *c = &m->cfg;
-    const llava__kernels *be = m->kern;
-    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
-    const size_t RD = (size_t)R * D, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
-    int gy, gx, ch, ky, i, l, im;
-    float *tmp = (float *)llava__alloc_aligned(RD * sizeof(float));
-    if (!tmp) return llava__err("out of memory in the vision tower (%zu MB)", RD * 4 >> 20);
-    for (im = 0; im < n; im++)
-        for (gy = 0; gy < G; gy++)
-            for (gx = 0; gx < G; gx++)
-                for (ch = 0; ch < 3; ch++)
-                    for (ky = 0; ky < ps; ky++)
-                        memcpy(A->patches + ((size_t)im * P + gy * G + gx) * K + (size_t)ch * ps * ps + (size_t)ky * ps,
-                               pixels[im] + (size_t)ch * S * S + (size_t)(gy * ps + ky) * S + (size_t)gx * ps, (size_t)ps * sizeof(float));
-    be->matmul(tmp, A->patches, &m->patch, NULL, n * P, K, D);
-    for (im = 0; im < n; im++) { /* [CLS; patches] + positions */
-        float *x0 = A->x0 + (size_t)im * ND;
-        const float *pt = tmp + (size_t)im * P * D;
-        for (i = 0; i < D; i++) x0[i] = m->class_emb[i] + m->pos_emb[i];
-        for (l = 0; l < P; l++)
-            for (i = 0; i < D; i++) x0[(size_t)(l + 1) * D + i] = pt[(size_t)l * D + i] + m->pos_emb[(size_t)(l + 1) * D + i];
-    }
-    be->layernorm(A->x, A->pre_mean, A->pre_rstd, A->x0, m->pre_ln_w, m->pre_ln_b, R, D, c->vision_ln_eps);
-    for (l = 0; l < m->vision_run; l++) {
-        const llava__vlayer *L = &m->vl[l];
-        const float *x = A->x + l * RD;
-        float *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD, *xn = A->x + (l + 1) * RD;
-        float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD, *p = A->p + (size_t)l * n * HNN;
-        float *f = A->f + (size_t)l * R * Iv, *fa = A->fa + (size_t)l * R * Iv;
-        be->layernorm(h1, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, x, L->ln1_w, L->ln1_b, R, D, c->vision_ln_eps);
-        be->matmul(q, h1, &L->q, L->qb, R, D, D);
-        be->matmul(k, h1, &L->k, L->kb, R, D, D);
-        be->matmul(v, h1, &L->v, L->vb, R, D, D);
-        LLAVA__OMP(omp parallel for schedule(dynamic, 1)) /* an image per thread (the kernel inside stays on it) */
-        for (im = 0; im < n; im++)
-            be->attention(ao + im * ND, p + im * HNN, q + im * ND, k + im * ND, v + im * ND, N, N, 0, Hv, Hv, Dh, 0);
-        be->matmul(tmp, ao, &L->o, L->ob, R, D, D);
-        llava__sum2(xm, x, tmp, RD);
-        be->layernorm(h2, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, xm, L->ln2_w, L->ln2_b, R, D, c->vision_ln_eps);
-        be->matmul(f, h2, &L->fc1, L->fc1b, R, D, Iv);
-        memcpy(fa, f, (size_t)R * Iv * sizeof(float));
-        be->act(fa, (size_t)R * Iv, c->vision_act);
-        be->matmul(tmp, fa, &L->fc2, L->fc2b, R, Iv, D);
-        llava__sum2(xn, xm, tmp, RD);
-    }
-    const float *last = A->x + (size_t)m->vision_run * RD;
-    for (im = 0; im < n; im++) {
-        if (A->full) memcpy(out + im * ND, last + im * ND, ND * sizeof(float));
-        else memcpy(out + (size_t)im * P * D, last + im * ND + D, (size_t)P * D * sizeof(float));
-    }
-    llava__free_aligned(tmp);
-    return LLAVA_OK;
-}
-
-/* dout [n][Psel][D] (A->full: [n][N][D]) -> gradients of the vision tower's parameters (where Gs has them), added */
-static int llava__vision_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__vcache *A, const float *dout) {
-    const LlavaConfig *c = &m->cfg;
-    const llava__kernels *be = m->kern;
-    const int S = c->vision_image_size, ps = c->vision_patch_size, G = S / ps, P = G * G, N = P + 1, n = A->n;
-    const int D = c->vision_hidden, Iv = c->vision_intermediate, K = 3 * ps * ps, Hv = c->vision_heads, Dh = D / Hv, R = n * N;
-    const size_t RD = (size_t)R * D, RI = (size_t)R * Iv, ND = (size_t)N * D, HNN = (size_t)Hv * N * N;
-    size_t sz = RD * 9 + RI * 2;
-    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
-    if (!b) return llava__err("out of memory in the vision tower's backward pass (%zu MB)", sz * 4 >> 20);
-    float *dx = b, *dxm = dx + RD, *dh = dxm + RD, *dao = dh + RD, *dq = dao + RD, *dk = dq + RD, *dv = dk + RD, *dX = dv + RD;
-    float *d0 = dX + RD, *dfa = d0 + RD, *df = dfa + RI;
-    int l, i, im;
-    memset(dx, 0, RD * sizeof(float));
-    for (im = 0; im < n; im++) {
-        if (A->full) memcpy(dx + im * ND, dout + im * ND, ND * sizeof(float));
-        else memcpy(dx + im * ND + D, dout + (size_t)im * P * D, (size_t)P * D * sizeof(float));
-    }
-    for (l = m->vision_run - 1; l >= 0; l--) {
-        const llava__vlayer *L = &m->vl[l];
-        const llava__vgrad *GL = &Gs->vl[l];
-        const float *x = A->x + l * RD, *xm = A->xm + l * RD, *h1 = A->h1 + l * RD, *h2 = A->h2 + l * RD;
-        const float *q = A->q + l * RD, *k = A->k + l * RD, *v = A->v + l * RD, *ao = A->ao + l * RD, *p = A->p + (size_t)l * n * HNN;
-        const float *f = A->f + (size_t)l * RI, *fa = A->fa + (size_t)l * RI;
-        /* x_next = xm + fc2(act(fc1(layer_norm2(xm)))) */
-        memcpy(dxm, dx, RD * sizeof(float));
-        memset(dfa, 0, RI * sizeof(float));
-        be->matmul_backward(dfa, GL->fc2, GL->fc2b, dx, fa, &L->fc2, R, Iv, D);
-        be->act_backward(df, dfa, f, RI, c->vision_act);
-        memset(dh, 0, RD * sizeof(float));
-        be->matmul_backward(dh, GL->fc1, GL->fc1b, df, h2, &L->fc1, R, D, Iv);
-        be->layernorm_backward(dxm, GL->ln2_w, GL->ln2_b, dh, xm, L->ln2_w, A->m2 + (size_t)l * R, A->r2 + (size_t)l * R, R, D);
-        /* xm = x + out_proj(attention(layer_norm1(x))) */
-        memcpy(dX, dxm, RD * sizeof(float));
-        memset(dao, 0, RD * sizeof(float));
-        be->matmul_backward(dao, GL->o, GL->ob, dxm, ao, &L->o, R, D, D);
-        LLAVA__OMP(omp parallel for schedule(dynamic, 1))
-        for (im = 0; im < n; im++)
-            be->attention_backward(dq + im * ND, dk + im * ND, dv + im * ND, dao + im * ND, p + im * HNN, q + im * ND, k + im * ND,
-                                   v + im * ND, N, Hv, Hv, Dh);
-        memset(dh, 0, RD * sizeof(float));
-        be->matmul_backward(dh, GL->q, GL->qb, dq, h1, &L->q, R, D, D);
-        be->matmul_backward(dh, GL->k, GL->kb, dk, h1, &L->k, R, D, D);
-        be->matmul_backward(dh, GL->v, GL->vb, dv, h1, &L->v, R, D, D);
-        be->layernorm_backward(dX, GL->ln1_w, GL->ln1_b, dh, x, L->ln1_w, A->m1 + (size_t)l * R, A->r1 + (size_t)l * R, R, D);
-        memcpy(dx, dX, RD * sizeof(float));
-    }
-    /* pre_layrnorm, then [CLS; patches] + positions */
-    memset(d0, 0, RD * sizeof(float));
-    be->layernorm_backward(d0, Gs->pre_ln_w, Gs->pre_ln_b, dx, A->x0, m->pre_ln_w, A->pre_mean, A->pre_rstd, R, D);
-    for (im = 0; im < n; im++) {
-        const float *di = d0 + im * ND;
-        if (Gs->pos_emb)
-            for (i = 0; i < (int)ND; i++) Gs->pos_emb[i] += di[i];
-        if (Gs->class_emb)
-            for (i = 0; i < D; i++) Gs->class_emb[i] += di[i];
-    }
-    if (Gs->patch) { /* the patch rows of every image, back to back */
-        for (im = 0; im < n; im++) memmove(d0 + (size_t)im * P * D, d0 + im * ND + D, (size_t)P * D * sizeof(float));
-        be->matmul_backward(NULL, Gs->patch, NULL, d0, A->patches, &m->patch, n * P, K, D);
-    }
-    llava__free_aligned(b);
-    return LLAVA_OK;
-}
-
 /* --- training a vision tower (public): the passes above over a cache of the caller's ---------------- */
 struct LlavaTowerCache {
     LlavaTrainer *t;
     llava__vcache A;   /* every output row (full), room for `cap` images */
+    float *pix, *patches; /* [cap][3, S, S], [cap * P][3*ps*ps] (in A.mem) */
     int cap;
     llava__gradset g;  /* the tower's gradient slots, pointed into a caller's buffer by each backward */
 };
@@ -7491,7 +7613,7 @@ LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
     a->t = t;
     a->cap = n;
     a->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(t->m->vision_run, 1), sizeof *a->g.vl);
-    if (!a->g.vl || llava__vcache_alloc(&a->A, t->m, n) != LLAVA_OK) {
+    if (!a->g.vl || llava__vcache_alloc(&a->A, t->m, n, &a->pix, &a->patches) != LLAVA_OK) {
         if (!a->g.vl) llava__err("out of memory");
         llava_tower_cache_free(a);
         return NULL;
@@ -7502,15 +7624,19 @@ LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
 
 LLAVADEF void llava_tower_cache_free(LlavaTowerCache *a) {
     if (!a) return;
-    llava__free_aligned(a->A.mem);
+    a->t->m->b->free(a->t->m->b, a->A.mem);
     LLAVA_FREE(a->g.vl);
     LLAVA_FREE(a);
 }
 
 LLAVADEF int llava_tower_forward(LlavaTowerCache *a, const float *const *pixels, int n, float *out) {
     if (n < 1 || n > a->cap) return llava__err("llava_tower_forward: %d images, the cache holds 1 to %d", n, a->cap);
+    LlavaModel *m = a->t->m;
+    const size_t npix = (size_t)3 * m->cfg.vision_image_size * m->cfg.vision_image_size;
+    int i;
     a->A.n = n; /* fewer images than the room: the same layout, the first rows of each block used */
-    return llava__vision_train_forward(a->t->m, &a->A, pixels, out);
+    for (i = 0; i < n; i++) LLAVA__TRY(m->b->upload(m->b, a->pix + i * npix, pixels[i], npix * sizeof(float)));
+    return llava__vision_forward(m, n, a->pix, a->patches, &a->A, NULL, out, a->A.full);
 }
 
 /* points the tower's trainable gradient slots of a gradset at consecutive stretches of a buffer */
@@ -7539,13 +7665,13 @@ LLAVADEF size_t llava_tower_grad_size(const LlavaTowerCache *a) {
 
 LLAVADEF int llava_tower_backward(LlavaTowerCache *a, const float *dout, float *grad) {
     LlavaTrainer *t = a->t;
-    if (!grad) return llava__vision_train_backward(t->m, &t->g, &a->A, dout);
+    if (!grad) return llava__vision_backward(t->m, &t->g, &a->A, a->patches, dout);
     llava__tgmap r;
     memset(&r, 0, sizeof r);
     r.t = t;
     r.base = grad;
     llava__walk(t->m, &a->g, llava__tgmap_fn, &r);
-    return llava__vision_train_backward(t->m, &a->g, &a->A, dout);
+    return llava__vision_backward(t->m, &a->g, &a->A, a->patches, dout);
 }
 
 LLAVADEF float *llava_trainer_grad(LlavaTrainer *t, int i) {
@@ -7593,266 +7719,109 @@ LLAVADEF int llava_model_read_tensor(const LlavaModel *m, const char *name, floa
     return LLAVA_OK;
 }
 
-/* --- decoder with activations kept ------------------------------------------------------------------ */
-typedef struct {
-    float *x;        /* [L+1][T][C] residual stream entering each layer; x[L] after the last */
-    float *xm;       /* [L][T][C] after the attention residual */
-    float *h1, *h2;  /* [L][T][C] input_layernorm / post_attention_layernorm outputs */
-    float *r1, *r2;  /* [L][T] their rstd */
-    float *q;        /* [L][T][H*Dh] after RoPE */
-    float *k, *v;    /* [L][T][KVH*Dh] (k after RoPE) */
-    float *p;        /* [L][per sequence: H][Ti][Ti] attention probabilities */
-    size_t pl;       /* floats of p per layer */
-    float *ao;       /* [L][T][H*Dh] attention output */
-    float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
-    float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
-} llava__tcache;
-
-/* T rows in all, made of nseg sequences (samples) of seg_len[i] rows each, back to back */
-/* A's arrays in *keep, a buffer of *keep_n floats, reused when it is large enough and replaced when it is
-   not; it stays the caller's */
-static int llava__tcache_alloc(llava__tcache *A, const LlavaModel *m, int T, const int *seg_len, int nseg, float **keep, size_t *keep_n) {
-    const LlavaConfig *c = &m->cfg;
-    const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
-    const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
-    size_t tt = 0;
-    int i;
-    for (i = 0; i < nseg; i++) tt += (size_t)seg_len[i] * seg_len[i];
-    A->pl = H * tt;
-    size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * tt + 3 * L * t * I + t * C + t;
-    if (*keep_n < sz) {
-        llava__free_aligned(*keep);
-        *keep_n = 0;
-        if (!(*keep = (float *)llava__alloc_aligned(sz * sizeof(float))))
-            return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
-        *keep_n = sz;
-    }
-    float *b = *keep;
-    A->x = b, b += (L + 1) * t * C;
-    A->xm = b, b += L * t * C;
-    A->h1 = b, b += L * t * C;
-    A->h2 = b, b += L * t * C;
-    A->r1 = b, b += L * t;
-    A->r2 = b, b += L * t;
-    A->q = b, b += L * t * QD;
-    A->ao = b, b += L * t * QD;
-    A->k = b, b += L * t * KD;
-    A->v = b, b += L * t * KD;
-    A->p = b, b += L * H * tt;
-    A->g = b, b += L * t * I;
-    A->u = b, b += L * t * I;
-    A->a = b, b += L * t * I;
-    A->hf = b, b += t * C;
-    A->rf = b;
+/* a host buffer of at least `need` ints, grown (contents kept) when it is smaller */
+static int llava__grow_ints(int **p, size_t *cap, size_t need) {
+    if (need <= *cap) return LLAVA_OK;
+    int *q = (int *)LLAVA_REALLOC(*p, need * sizeof(int));
+    if (!q) return llava__err("out of memory for %zu bytes", need * sizeof(int));
+    *p = q, *cap = need;
     return LLAVA_OK;
 }
-
-/* A->x[0] holds the input embeddings [T, C] of nseg sequences back to back (positions restart at 0 in
-   each, and attention stays inside each); fills the rest, ending at A->hf */
-static void llava__text_train_forward(LlavaModel *m, llava__tcache *A, int T, const int *seg_len, int nseg) {
-    const LlavaConfig *c = &m->cfg;
-    const llava__kernels *be = m->kern;
-    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate;
-    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
-    float *tmp = (float *)llava__alloc_aligned(TC * sizeof(float));
-    int l;
-    LLAVA_ASSERT(tmp);
-    for (l = 0; l < c->text_layers; l++) {
-        const llava__tlayer *L = &m->tl[l];
-        const float *x = A->x + l * TC;
-        float *xm = A->xm + l * TC, *xn = A->x + (l + 1) * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
-        float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
-        float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
-        be->rmsnorm(h1, A->r1 + (size_t)l * T, x, L->in_norm, T, C, c->text_rms_eps);
-        be->matmul(q, h1, &L->q, L->qb, T, C, H * Dh);
-        be->matmul(k, h1, &L->k, L->kb, T, C, KVH * Dh);
-        be->matmul(v, h1, &L->v, L->vb, T, C, KVH * Dh);
-        {
-            size_t off = 0, poff = 0;
-            int sq;
-            for (sq = 0; sq < nseg; sq++) {
-                const int n = seg_len[sq];
-                be->rope(q + off * H * Dh, m->inv_freq, 0, n, H, Dh);
-                be->rope(k + off * KVH * Dh, m->inv_freq, 0, n, KVH, Dh);
-                be->attention(ao + off * H * Dh, A->p + (size_t)l * A->pl + poff, q + off * H * Dh, k + off * KVH * Dh, v + off * KVH * Dh, n,
-                              n, 0, H, KVH, Dh, 1);
-                off += (size_t)n;
-                poff += (size_t)H * n * n;
-            }
-        }
-        be->matmul(tmp, ao, &L->o, L->ob, T, H * Dh, C);
-        llava__sum2(xm, x, tmp, TC);
-        be->rmsnorm(h2, A->r2 + (size_t)l * T, xm, L->post_norm, T, C, c->text_rms_eps);
-        be->matmul(g, h2, &L->gate, L->gate_b, T, C, I);
-        be->matmul(u, h2, &L->up, L->up_b, T, C, I);
-        be->glu(a, g, u, TI, c->text_act);
-        be->matmul(tmp, a, &L->down, L->down_b, T, I, C);
-        llava__sum2(xn, xm, tmp, TC);
-    }
-    be->rmsnorm(A->hf, A->rf, A->x + (size_t)c->text_layers * TC, m->norm, T, C, c->text_rms_eps);
-    llava__free_aligned(tmp);
-}
-
-/* dlogits [T, V] -> weight gradients (where G has them) and demb [T, C], the gradient of the inputs */
-static void llava__text_train_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T,
-                                       const int *seg_len, int nseg, float *demb) {
-    const LlavaConfig *c = &m->cfg;
-    const llava__kernels *be = m->kern;
-    const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
-    const size_t TC = (size_t)T * C, TQ = (size_t)T * H * Dh, TK = (size_t)T * KVH * Dh, TI = (size_t)T * I;
-    size_t sz = TC * 4 + TQ * 2 + TK * 2 + TI * 3;
-    float *b = (float *)llava__alloc_aligned(sz * sizeof(float));
-    LLAVA_ASSERT(b);
-    float *dx = b, *dxm = dx + TC, *dh = dxm + TC, *dX = dh + TC, *dao = dX + TC, *dq = dao + TQ, *dk = dq + TQ, *dv = dk + TK;
-    float *da = dv + TK, *dg = da + TI, *du = dg + TI;
-    int l;
-    /* logits = hf @ head^T; hf = norm(x[L]) */
-    memset(dh, 0, TC * sizeof(float));
-    be->matmul_backward(dh, Gs->head, NULL, dlogits, A->hf, &m->head, T, C, V);
-    memset(dx, 0, TC * sizeof(float));
-    be->rmsnorm_backward(dx, Gs->norm, dh, A->x + (size_t)c->text_layers * TC, m->norm, A->rf, T, C);
-    for (l = c->text_layers - 1; l >= 0; l--) {
-        const llava__tlayer *L = &m->tl[l];
-        const llava__tgrad *GL = &Gs->tl[l];
-        const float *x = A->x + l * TC, *xm = A->xm + l * TC, *h1 = A->h1 + l * TC, *h2 = A->h2 + l * TC;
-        const float *q = A->q + l * TQ, *k = A->k + l * TK, *v = A->v + l * TK, *ao = A->ao + l * TQ;
-        const float *g = A->g + l * TI, *u = A->u + l * TI, *a = A->a + l * TI;
-        /* x_next = xm + down(act(gate(h2)) * up(h2)), h2 = post_attention_layernorm(xm) */
-        memcpy(dxm, dx, TC * sizeof(float));
-        memset(da, 0, TI * sizeof(float));
-        be->matmul_backward(da, GL->down, GL->down_b, dx, a, &L->down, T, I, C);
-        be->glu_backward(dg, du, da, g, u, TI, c->text_act);
-        memset(dh, 0, TC * sizeof(float));
-        be->matmul_backward(dh, GL->gate, GL->gate_b, dg, h2, &L->gate, T, C, I);
-        be->matmul_backward(dh, GL->up, GL->up_b, du, h2, &L->up, T, C, I);
-        be->rmsnorm_backward(dxm, GL->post_norm, dh, xm, L->post_norm, A->r2 + (size_t)l * T, T, C);
-        /* xm = x + o_proj(attention(rope(q), rope(k), v)), from h1 = input_layernorm(x) */
-        memcpy(dX, dxm, TC * sizeof(float));
-        memset(dao, 0, TQ * sizeof(float));
-        be->matmul_backward(dao, GL->o, GL->ob, dxm, ao, &L->o, T, H * Dh, C);
-        {
-            size_t off = 0, poff = 0;
-            int sq;
-            for (sq = 0; sq < nseg; sq++) {
-                const int n = seg_len[sq];
-                be->attention_backward(dq + off * H * Dh, dk + off * KVH * Dh, dv + off * KVH * Dh, dao + off * H * Dh,
-                                       A->p + (size_t)l * A->pl + poff, q + off * H * Dh, k + off * KVH * Dh, v + off * KVH * Dh, n, H,
-                                       KVH, Dh);
-                be->rope_backward(dq + off * H * Dh, m->inv_freq, 0, n, H, Dh);
-                be->rope_backward(dk + off * KVH * Dh, m->inv_freq, 0, n, KVH, Dh);
-                off += (size_t)n;
-                poff += (size_t)H * n * n;
-            }
-        }
-        memset(dh, 0, TC * sizeof(float));
-        be->matmul_backward(dh, GL->q, GL->qb, dq, h1, &L->q, T, C, H * Dh);
-        be->matmul_backward(dh, GL->k, GL->kb, dk, h1, &L->k, T, C, KVH * Dh);
-        be->matmul_backward(dh, GL->v, GL->vb, dv, h1, &L->v, T, C, KVH * Dh);
-        be->rmsnorm_backward(dX, GL->in_norm, dh, x, L->in_norm, A->r1 + (size_t)l * T, T, C);
-        memcpy(dx, dX, TC * sizeof(float));
-    }
-    memcpy(demb, dx, TC * sizeof(float));
-    llava__free_aligned(b);
+/* a backend buffer of at least `need` bytes, replaced (contents lost) when it is smaller */
+static int llava__grow_backend(LlavaBackend *b, void **p, size_t *cap, size_t need) {
+    if (need <= *cap) return LLAVA_OK;
+    b->free(b, *p);
+    *cap = 0;
+    if (!(*p = b->alloc(b, need))) return LLAVA_ERR;
+    *cap = need;
+    return LLAVA_OK;
 }
 
 /* --- a chunk of samples: forward, loss, backward -------------------------------------------------------
    The samples' rows are concatenated, so the linear layers see one tall matrix; attention and RoPE run
-   per sample. */
+   per sample. The working memory is the trainer's, kept from chunk to chunk (grown to the largest). */
 static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int index0) {
     LlavaModel *m = t->m;
+    LlavaBackend *b = m->b;
+    llava__chunkws *w = &t->cw;
     const LlavaConfig *c = &m->cfg;
     const int C = c->text_hidden, V = c->text_vocab, D = c->vision_hidden, P = llava_image_tokens(m);
-    int i, k, rc = LLAVA_OK, T = 0, nimg = 0;
-    int *seg = (int *)LLAVA_MALLOC((size_t)n * sizeof(int));
-    if (!seg) return llava__err("out of memory");
+    int i, k, j, T = 0, nimg = 0;
+    LLAVA__TRY(llava__grow_ints(&w->h, &w->h_n, (size_t)n));
+    int *seg = w->h;
     for (k = 0; k < n; k++) {
         const LlavaSample *sp = &s[k];
         int ph = 0;
-        if (!sp->ids || !sp->labels || sp->n <= 0) rc = llava__err("sample %d: no tokens", index0 + k);
-        for (i = 0; rc == LLAVA_OK && i < sp->n; i++) {
+        if (!sp->ids || !sp->labels || sp->n <= 0) return llava__err("sample %d: no tokens", index0 + k);
+        for (i = 0; i < sp->n; i++) {
             if (sp->ids[i] == c->image_token_id) ph++;
             else if (sp->ids[i] < 0 || sp->ids[i] >= V)
-                rc = llava__err("sample %d: token id %d at position %d is outside the vocabulary (0..%d)", index0 + k, sp->ids[i], i, V - 1);
-            if (rc == LLAVA_OK && sp->labels[i] != -100 && (sp->labels[i] < 0 || sp->labels[i] >= V))
-                rc = llava__err("sample %d: label %d at position %d is neither -100 nor a token id", index0 + k, sp->labels[i], i);
+                return llava__err("sample %d: token id %d at position %d is outside the vocabulary (0..%d)", index0 + k, sp->ids[i], i, V - 1);
+            if (sp->labels[i] != -100 && (sp->labels[i] < 0 || sp->labels[i] >= V))
+                return llava__err("sample %d: label %d at position %d is neither -100 nor a token id", index0 + k, sp->labels[i], i);
         }
-        if (rc == LLAVA_OK && (sp->n_images < 0 || (sp->n_images > 0 && !sp->pixels) ||
-                               (c->image_token_expands ? ph != sp->n_images : ph != sp->n_images * P)))
-            rc = llava__err("sample %d: %d image placeholder tokens (id %d) but %d image(s)%s", index0 + k, ph, c->image_token_id, sp->n_images,
-                            c->image_token_expands ? "" : " of that many feature rows each");
-        if (rc != LLAVA_OK) break;
+        if (sp->n_images < 0 || (sp->n_images > 0 && !sp->pixels) || (c->image_token_expands ? ph != sp->n_images : ph != sp->n_images * P))
+            return llava__err("sample %d: %d image placeholder tokens (id %d) but %d image(s)%s", index0 + k, ph, c->image_token_id, sp->n_images,
+                              c->image_token_expands ? "" : " of that many feature rows each");
         seg[k] = c->image_token_expands ? sp->n - ph + ph * P : sp->n;
         T += seg[k];
         nimg += sp->n_images;
     }
-    if (rc != LLAVA_OK) {
-        LLAVA_FREE(seg);
-        return rc;
-    }
-    /* per row: its label, what the loss at that row predicts (the next row's label, within the sample),
-       and where its embedding came from (token id, or -1 - feature row) */
-    int *targets = (int *)LLAVA_MALLOC((size_t)T * sizeof(int)), *lab = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
-    int *row_of = (int *)LLAVA_MALLOC((size_t)T * sizeof(int));
+    /* per row: what the loss at that row predicts (the next row's label, within the sample), its label,
+       and where its embedding comes from (token id, or -1 - feature row) */
+    LLAVA__TRY(llava__grow_ints(&w->h, &w->h_n, (size_t)n + 3 * (size_t)T));
+    seg = w->h;
+    int *targets = seg + n, *lab = targets + T, *row_of = lab + T;
+    const size_t nfeat = (size_t)nimg * P, nC = nfeat * C, nD = nfeat * D;
+    const size_t fl = nD + nC + (size_t)LLAVA__MAX(c->proj_layers - 1, 0) * 2 * nC + (size_t)T * V + 2 * nC + (t->train_vision ? nD : 0);
+    if (llava__grow_backend(b, (void **)&w->f, &w->f_n, fl * sizeof(float)) != LLAVA_OK ||
+        llava__grow_backend(b, (void **)&w->i, &w->i_n, 2 * (size_t)T * sizeof(int)) != LLAVA_OK)
+        return llava__err("out of memory for samples %d..%d (%d positions): %s", index0, index0 + n - 1, T, llava_last_error());
+    float *vfeat = w->f, *pfeat = vfeat + nD, *keep = pfeat + nC, *logits = keep + (size_t)LLAVA__MAX(c->proj_layers - 1, 0) * 2 * nC;
+    float *dp = logits + (size_t)T * V, *dq = dp + nC, *dvf = t->train_vision ? dq + nC : NULL;
+    int *rows = w->i, *tgt = rows + T;
     llava__tcache A;
-    llava__vcache VA;
-    const float **vpix = NULL; /* each image's pixels */
-    memset(&A, 0, sizeof A);
-    memset(&VA, 0, sizeof VA);
-    const size_t nfeat = (size_t)nimg * P;
-    float *vfeat = nimg ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;  /* vision output */
-    float *pin = NULL, *pact = NULL;                                                      /* projector activations */
-    float *pfeat = nimg ? (float *)llava__alloc_aligned(nfeat * C * sizeof(float)) : NULL; /* projected */
-    float *logits = (float *)llava__alloc_aligned((size_t)T * V * sizeof(float));
-    float *demb = (float *)llava__alloc_aligned((size_t)T * C * sizeof(float));
-    if (!targets || !lab || !row_of || !logits || !demb || (nimg && (!vfeat || !pfeat)))
-        rc = llava__err("out of memory for samples %d..%d (%d positions)", index0, index0 + n - 1, T);
-    if (rc == LLAVA_OK) rc = llava__tcache_alloc(&A, m, T, seg, n, &t->act, &t->act_n);
-    if (rc == LLAVA_OK && nimg && t->train_vision) {
-        vpix = (const float **)llava__calloc((size_t)nimg, sizeof *vpix);
-        rc = vpix ? llava__vcache_alloc(&VA, m, nimg) : llava__err("out of memory");
-    }
-    if (rc == LLAVA_OK && nimg && c->proj_layers > 1) {
-        pin = (float *)llava__alloc_aligned((size_t)(c->proj_layers - 1) * nfeat * C * sizeof(float));
-        pact = (float *)llava__alloc_aligned((size_t)(c->proj_layers - 1) * nfeat * C * sizeof(float));
-        if (!pin || !pact) rc = llava__err("out of memory");
-    }
-    if (rc == LLAVA_OK) {
+    LLAVA__TRY(llava__tcache_alloc(&A, m, T, &t->act, &t->act_n));
+    /* vision tower (every activation kept only when it learns), then the projector keeping its own */
+    if (nimg) {
         const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;
-        int tt = 0, f = 0, j, im = 0;
-        /* vision tower (activations kept only when it learns), then the projector keeping its own */
-        for (k = 0; k < n && rc == LLAVA_OK; k++)
-            for (i = 0; i < s[k].n_images && rc == LLAVA_OK; i++, im++) {
-                if (t->train_vision) vpix[im] = s[k].pixels + i * npix;
-                else rc = llava__vision_forward(m, s[k].pixels + i * npix, vfeat + (size_t)im * P * D);
-            }
-        if (t->train_vision && nimg && rc == LLAVA_OK) rc = llava__vision_train_forward(m, &VA, vpix, vfeat);
-        if (nimg && rc == LLAVA_OK) {
-            const float *in = vfeat;
-            for (j = 0; j < c->proj_layers; j++) {
-                float *out = j == c->proj_layers - 1 ? pfeat : pin + (size_t)j * nfeat * C;
-                m->kern->matmul(out, in, &m->proj[j], m->proj_b[j], (int)nfeat, j == 0 ? D : C, C);
-                if (j < c->proj_layers - 1) {
-                    float *act = pact + (size_t)j * nfeat * C;
-                    memcpy(act, out, nfeat * C * sizeof(float));
-                    m->kern->act(act, nfeat * C, c->proj_act);
-                    in = act;
+        int im = 0;
+        if (t->train_vision && w->v_cap < nimg) {
+            b->free(b, w->VA.mem);
+            w->v_cap = 0;
+            LLAVA__TRY(llava__vcache_alloc(&w->VA, m, nimg, &w->vpix, &w->vpatches));
+            w->v_cap = nimg;
+        }
+        if (!t->train_vision && !w->vw.mem) LLAVA__TRY(llava__vws_new(m, &w->vw));
+        for (k = 0; k < n; k++)
+            for (i = 0; i < s[k].n_images; i++, im++) {
+                if (t->train_vision) {
+                    LLAVA__TRY(b->upload(b, w->vpix + im * npix, s[k].pixels + i * npix, npix * sizeof(float)));
+                } else {
+                    LLAVA__TRY(b->upload(b, w->vw.pix, s[k].pixels + i * npix, npix * sizeof(float)));
+                    LLAVA__TRY(llava__vision_forward(m, 1, w->vw.pix, w->vw.patches, NULL, &w->vw, vfeat + (size_t)im * P * D, c->vision_select_full));
                 }
             }
+        if (t->train_vision) {
+            w->VA.n = nimg;
+            LLAVA__TRY(llava__vision_forward(m, nimg, w->vpix, w->vpatches, &w->VA, NULL, vfeat, w->VA.full));
         }
-        /* embeddings: token rows, and each image's projected rows where its placeholders are */
-        for (k = 0; k < n && rc == LLAVA_OK; k++) {
+        LLAVA__TRY(llava__project(m, vfeat, (int)nfeat, pfeat, NULL, keep));
+    }
+    /* embeddings: token rows, and each image's projected rows where its placeholders are */
+    {
+        int tt = 0, f = 0;
+        for (k = 0; k < n; k++) {
             const LlavaSample *sp = &s[k];
             const int t0 = tt;
             for (i = 0; i < sp->n; i++) {
                 if (sp->ids[i] == c->image_token_id) {
-                    const int rows = c->image_token_expands ? P : 1;
-                    for (j = 0; j < rows; j++, tt++, f++) {
-                        memcpy(A.x + (size_t)tt * C, pfeat + (size_t)f * C, (size_t)C * sizeof(float));
+                    const int r = c->image_token_expands ? P : 1;
+                    for (j = 0; j < r; j++, tt++, f++) {
                         row_of[tt] = -1 - f;
                         lab[tt] = c->image_token_expands ? -100 : sp->labels[i];
                     }
                 } else {
-                    llava__w_row(A.x + (size_t)tt * C, &m->embed, sp->ids[i], 0, C);
                     row_of[tt] = sp->ids[i];
                     lab[tt] = sp->labels[i];
                     tt++;
@@ -7861,46 +7830,33 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
             for (i = t0; i < tt; i++) targets[i] = i + 1 < tt ? lab[i + 1] : -100;
         }
     }
-    if (rc == LLAVA_OK) {
-        long ntok = 0;
-        for (i = 0; i < T; i++) ntok += targets[i] >= 0;
-        llava__text_train_forward(m, &A, T, seg, n);
-        m->kern->matmul(logits, A.hf, &m->head, NULL, T, C, V);
-        /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
-        t->acc_loss += llava__crossentropy_forward_backward(logits, logits, targets, T, V, 1.0f);
-        t->acc_tokens += ntok;
-        if (ntok > 0) {
-            llava__text_train_backward(m, &t->g, &A, logits, T, seg, n, demb);
-            if (t->g.embed)
-                for (i = 0; i < T; i++)
-                    if (row_of[i] >= 0) llava__add(t->g.embed + (size_t)row_of[i] * C, demb + (size_t)i * C, (size_t)C);
-            if (nimg && (t->train_proj || t->train_vision)) {
-                /* the projected rows' gradients, back through the projector (and the tower, if it learns) */
-                float *dp = (float *)llava__alloc_aligned(nfeat * C * sizeof(float) * 2), *dq = dp + nfeat * C;
-                float *dvf = t->train_vision ? (float *)llava__alloc_aligned(nfeat * D * sizeof(float)) : NULL;
-                int j;
-                LLAVA_ASSERT(dp && (!t->train_vision || dvf));
-                for (i = 0; i < T; i++)
-                    if (row_of[i] < 0) memcpy(dp + (size_t)(-1 - row_of[i]) * C, demb + (size_t)i * C, (size_t)C * sizeof(float));
-                for (j = c->proj_layers - 1; j >= 0; j--) {
-                    const float *in = j == 0 ? vfeat : pact + (size_t)(j - 1) * nfeat * C;
-                    float *din = j == 0 ? dvf : dq;
-                    if (din) memset(din, 0, nfeat * (j == 0 ? D : C) * sizeof(float));
-                    m->kern->matmul_backward(din, t->g.proj[j], t->g.proj_b[j], dp, in, &m->proj[j], (int)nfeat, j == 0 ? D : C, C);
-                    if (j > 0) m->kern->act_backward(dp, dq, pin + (size_t)(j - 1) * nfeat * C, nfeat * C, c->proj_act);
-                }
-                if (t->train_vision) rc = llava__vision_train_backward(m, &t->g, &VA, dvf);
-                llava__free_aligned(dp);
-                llava__free_aligned(dvf);
-            }
-        }
-    }
-    llava__free_aligned(VA.mem);
-    LLAVA_FREE(vpix);
-    LLAVA_FREE(seg), LLAVA_FREE(targets), LLAVA_FREE(lab), LLAVA_FREE(row_of);
-    llava__free_aligned(vfeat), llava__free_aligned(pfeat), llava__free_aligned(pin), llava__free_aligned(pact);
-    llava__free_aligned(logits), llava__free_aligned(demb);
-    return rc;
+    long ntok = 0;
+    for (i = 0; i < T; i++) ntok += targets[i] >= 0;
+    LLAVA__TRY(b->upload(b, rows, row_of, (size_t)T * sizeof(int)));
+    LLAVA__TRY(b->upload(b, tgt, targets, (size_t)T * sizeof(int)));
+    LLAVA__TRY(b->embed(b, A.x, rows, pfeat, &m->embed, T, C));
+    /* the decoder keeping its activations, the final norm, the head, the loss */
+    llava__dpass p;
+    memset(&p, 0, sizeof p);
+    p.T = T, p.seg_len = seg, p.nseg = n, p.A = &A;
+    LLAVA__TRY(llava__decoder_forward(m, &p));
+    LLAVA__TRY(b->rmsnorm(b, A.hf, A.rf, A.x + (size_t)c->text_layers * T * C, m->norm, T, C, c->text_rms_eps));
+    LLAVA__TRY(b->matmul(b, logits, A.hf, &m->head, NULL, T, C, V));
+    /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
+    double loss = 0.0;
+    LLAVA__TRY(b->cross_entropy(b, &loss, logits, logits, tgt, T, V, 1.0f));
+    t->acc_loss += loss;
+    t->acc_tokens += ntok;
+    if (ntok == 0) return LLAVA_OK;
+    LLAVA__TRY(llava__decoder_backward(m, &t->g, &A, logits, T, seg, n));
+    /* the input rows' gradients: into embed_tokens by token, and the projected rows', back through the
+       projector (and the tower, if it learns) */
+    const int back_images = nimg && (t->train_proj || t->train_vision);
+    LLAVA__TRY(b->embed_backward(b, t->g.embed, back_images ? dp : NULL, A.dx, rows, T, C));
+    if (!back_images) return LLAVA_OK;
+    LLAVA__TRY(llava__project_backward(m, &t->g, vfeat, keep, (int)nfeat, dp, dq, dvf));
+    if (t->train_vision) LLAVA__TRY(llava__vision_backward(m, &t->g, &w->VA, w->vpatches, dvf));
+    return LLAVA_OK;
 }
 
 /* rows per chunk: enough for tall matrices, bounded so that activations stay a modest size */
@@ -7928,12 +7884,14 @@ LLAVADEF double llava_trainer_lr_factor(const LlavaTrainer *t, int step) {
     return f > 0.0 ? f : 0.0;
 }
 
-static void llava__zero_grads(LlavaTrainer *t) {
-    int i;
-    for (i = 0; i < t->n_params; i++)
-        if (t->p[i].grad) memset(t->p[i].grad, 0, t->p[i].n * sizeof(float));
+static int llava__zero_grads(LlavaTrainer *t) {
+    LlavaBackend *b = t->m->b;
+    int i, rc = LLAVA_OK;
+    for (i = 0; i < t->n_params && rc == LLAVA_OK; i++)
+        if (t->p[i].grad) rc = b->fill(b, t->p[i].grad, 0.0f, t->p[i].n);
     t->acc_loss = 0.0;
     t->acc_tokens = 0;
+    return rc;
 }
 
 /* isfinite by the bits, so that it still works under -ffast-math (which lets the compiler assume it) */
@@ -7944,6 +7902,7 @@ static int llava__finite(double x) {
 }
 
 LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
+    LlavaBackend *b = t->m->b;
     int i;
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
     if (t->acc_tokens == 0) {
@@ -7952,9 +7911,12 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
     }
     const double loss = t->acc_loss / (double)t->acc_tokens;
     const float inv = (float)(1.0 / (double)t->acc_tokens);
-    double norm2 = 0.0;
+    double norm2 = 0.0, q;
     for (i = 0; i < t->n_params; i++)
-        if (t->p[i].grad) norm2 += llava__scale_sumsq(t->p[i].grad, inv, t->p[i].n);
+        if (t->p[i].grad) {
+            LLAVA__TRY(b->scale_sumsq(b, &q, t->p[i].grad, inv, t->p[i].n));
+            norm2 += q;
+        }
     const double norm = sqrt(norm2);
     if (!llava__finite(loss) || !llava__finite(norm)) {
         llava__zero_grads(t);
@@ -7965,7 +7927,7 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
         const double coef = t->opt.max_grad_norm / (norm + 1e-6);
         if (coef < 1.0)
             for (i = 0; i < t->n_params; i++)
-                if (t->p[i].grad) llava__scale(t->p[i].grad, (float)coef, t->p[i].n);
+                if (t->p[i].grad) LLAVA__TRY(b->scale_sumsq(b, NULL, t->p[i].grad, (float)coef, t->p[i].n));
     }
     const double f = llava_trainer_lr_factor(t, t->step);
     t->step++;
@@ -7973,8 +7935,8 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
         llava__tparam *p = &t->p[i];
         if (p->group < 0) continue;
         const llava__group *gr = &t->groups[p->group];
-        t->m->kern->adamw(p->data, p->m, p->v, p->grad, p->n, (float)(gr->lr * f), t->opt.beta1, t->opt.beta2, t->opt.eps,
-                        p->decay ? gr->wd : 0.0f, t->step);
+        LLAVA__TRY(b->adamw(b, p->data, p->m, p->v, p->grad, p->n, (float)(gr->lr * f), t->opt.beta1, t->opt.beta2, t->opt.eps,
+                            p->decay ? gr->wd : 0.0f, t->step));
     }
     if (st) {
         st->loss = (float)loss;
@@ -7983,8 +7945,7 @@ LLAVADEF int llava_trainer_update(LlavaTrainer *t, LlavaStepStats *st) {
         st->tokens = t->acc_tokens;
         st->step = t->step;
     }
-    llava__zero_grads(t);
-    return LLAVA_OK;
+    return llava__zero_grads(t);
 }
 
 LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, LlavaStepStats *st) {
@@ -7996,14 +7957,14 @@ LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, Ll
 }
 
 LLAVADEF int llava_trainer_grads(LlavaTrainer *t, const LlavaSample *s, int n, float *loss) {
+    LlavaBackend *b = t->m->b;
     int i;
-    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
-    llava__zero_grads(t);
+    if (llava__trainer_ready(t) != LLAVA_OK || llava__zero_grads(t) != LLAVA_OK) return LLAVA_ERR;
     if (llava_trainer_accumulate(t, s, n) != LLAVA_OK) return LLAVA_ERR;
     if (t->acc_tokens == 0) return llava__err("the batch has no supervised tokens (every label is -100)");
     const float inv = (float)(1.0 / (double)t->acc_tokens);
     for (i = 0; i < t->n_params; i++)
-        if (t->p[i].grad) llava__scale(t->p[i].grad, inv, t->p[i].n);
+        if (t->p[i].grad) LLAVA__TRY(b->scale_sumsq(b, NULL, t->p[i].grad, inv, t->p[i].n));
     if (loss) *loss = (float)(t->acc_loss / (double)t->acc_tokens);
     t->acc_loss = 0.0;
     t->acc_tokens = 0;

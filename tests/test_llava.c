@@ -114,7 +114,7 @@ static int t_matmul(const void *arg) {
                     for (i = 0; i < OC * C; i++) wstore(w, dt, i, frand(&s));
                     LlavaWeight W = {w, (LlavaDType)dt, OC, C};
                     const float *bb = (c % 2) ? bias : NULL;
-                    llava__matmul_forward(o1, in, &W, bb, T, C, OC);
+                    llava_matmul_forward(LLAVA_PREC_F32, o1, in, &W, bb, T, C, OC);
                     llava__matmul_naive(o2, in, &W, bb, T, C, OC);
                     double d = max_abs_diff(o1, o2, (size_t)T * OC);
                     free(in), free(bias), free(o1), free(o2), free(w);
@@ -212,7 +212,7 @@ static int t_matmul_bf16(const void *arg) {
                     for (i = 0; i < T * OC; i++) dout[i] = frand(&s);
                     for (i = 0; i < T * C; i++) in[i] = frand(&s);
                     for (i = 0; i < OC * C; i++) dw[i] = dw0[i] = frand(&s);
-                    llava__matmul_backward_p(precs[p], NULL, dw, NULL, dout, in, &W, T, C, OC);
+                    llava__matmul_backward_p(NULL, precs[p], NULL, dw, NULL, dout, in, &W, T, C, OC);
                     for (o = 0; o < OC; o++)
                         for (k = 0; k < C; k++) {
                             double ref = dw0[(size_t)o * C + k];
@@ -242,7 +242,7 @@ static int t_attention(const void *arg) {
         const int T = Ts[ti], S = pos0 + T;
         for (i = 0; i < T * 24; i++) q[i] = frand(&s) * 2;
         for (i = 0; i < S * 12; i++) k[i] = frand(&s) * 2, v[i] = frand(&s);
-        llava__attention_forward(out, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+        llava_attention_forward(LLAVA_PREC_F32, out, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);
         for (t = 0; t < T; t++)
             for (h = 0; h < H; h++) {
                 int kh = h / (H / KVH), n = causal ? pos0 + t + 1 : S, ss;
@@ -399,12 +399,12 @@ static int fd_check(const char *what, const fdctx *c, fd_fwd f, fd_bwd b, int nx
 /* matmul: x = [in (T*C) | w (OC*C) | b (OC)] */
 static void fd_mm_f(const fdctx *c, const float *x, float *out) {
     LlavaWeight w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
-    llava__matmul_forward(out, x, &w, x + c->T * c->C + c->OC * c->C, c->T, c->C, c->OC);
+    llava_matmul_forward(LLAVA_PREC_F32, out, x, &w, x + c->T * c->C + c->OC * c->C, c->T, c->C, c->OC);
 }
 static void fd_mm_b(const fdctx *c, const float *x, const float *d, float *dx) {
     LlavaWeight w = {x + c->T * c->C, LLAVA_F32, c->OC, c->C};
     memset(dx, 0, sizeof(float) * (c->T * c->C + c->OC * c->C + c->OC));
-    llava__matmul_backward(dx, dx + c->T * c->C, dx + c->T * c->C + c->OC * c->C, d, x, &w, c->T, c->C, c->OC);
+    llava_matmul_backward(LLAVA_PREC_F32, dx, dx + c->T * c->C, dx + c->T * c->C + c->OC * c->C, d, x, &w, c->T, c->C, c->OC);
 }
 /* layernorm: x = [in | w | b] */
 static void fd_ln_f(const fdctx *c, const float *x, float *out) {
@@ -445,13 +445,13 @@ static void fd_rope_b(const fdctx *c, const float *x, const float *d, float *dx)
 /* attention: x = [q (T*H*Dh) | k (T*KVH*Dh) | v (T*KVH*Dh)] */
 static void fd_att_f(const fdctx *c, const float *x, float *out) {
     const int nq = c->T * c->H * c->Dh, nk = c->T * c->KVH * c->Dh;
-    llava__attention_forward(out, NULL, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
+    llava_attention_forward(LLAVA_PREC_F32, out, NULL, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
 }
 static void fd_att_b(const fdctx *c, const float *x, const float *d, float *dx) {
     const int nq = c->T * c->H * c->Dh, nk = c->T * c->KVH * c->Dh;
     float *out = (float *)malloc(sizeof(float) * nq), *P = (float *)malloc(sizeof(float) * c->H * c->T * c->T);
-    llava__attention_forward(out, P, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
-    llava__attention_backward(dx, dx + nq, dx + nq + nk, d, P, x, x + nq, x + nq + nk, c->T, c->H, c->KVH, c->Dh);
+    llava_attention_forward(LLAVA_PREC_F32, out, P, x, x + nq, x + nq + nk, c->T, c->T, 0, c->H, c->KVH, c->Dh, c->causal);
+    llava_attention_backward(LLAVA_PREC_F32, dx, dx + nq, dx + nq + nk, d, P, x, x + nq, x + nq + nk, c->T, c->H, c->KVH, c->Dh);
     free(out), free(P);
 }
 static void fd_act_f(const fdctx *c, const float *x, float *out) {
@@ -544,7 +544,7 @@ static int t_layers_public(const void *arg) {
             for (i = 0; i < (size_t)OC * C; i++) h1[i] = h2[i] = y[i + 1];
             for (i = 0; i < (size_t)OC; i++) k1[i] = k2[i] = y[i + 2];
             llava_matmul_backward(pub, g1, h1, k1, x, y, &W, T, C, OC);
-            llava__matmul_backward_p(prec, g2, h2, k2, x, y, &W, T, C, OC);
+            llava__matmul_backward_p(NULL, prec, g2, h2, k2, x, y, &W, T, C, OC);
             SAME(g1, g2, T * C, "matmul backward din, precision %d, dtype %d", p, dt);
             SAME(h1, h2, OC * C, "matmul backward dw, precision %d, dtype %d", p, dt);
             SAME(k1, k2, OC, "matmul backward db, precision %d, dtype %d", p, dt);
@@ -586,7 +586,7 @@ static int t_layers_public(const void *arg) {
             SAME(o1, o2, T * H * Dh, "attention forward, precision %d, causal %d", p, causal);
             SAME(h1, h2, H * T * S, "attention probabilities, precision %d, causal %d", p, causal);
             llava_attention_backward(pub, g1, k1, k1 + T * KVH * Dh, bias, h1, q, k, v, T, H, KVH, Dh);
-            llava__attention_backward_p(prec, g2, k2, k2 + T * KVH * Dh, bias, h2, q, k, v, T, H, KVH, Dh);
+            llava__attention_backward_p(NULL, prec, g2, k2, k2 + T * KVH * Dh, bias, h2, q, k, v, T, H, KVH, Dh);
             SAME(g1, g2, T * H * Dh, "attention backward dq, precision %d, causal %d", p, causal);
             SAME(k1, k2, 2 * T * KVH * Dh, "attention backward dk, dv, precision %d, causal %d", p, causal);
         }
@@ -1623,7 +1623,7 @@ static int t_tower(const void *arg) {
     CHECK(llava_tower_forward(a, px, n, rows) == LLAVA_OK, "forward: %s", llava_last_error());
     for (k = 0; k < (size_t)n; k++) CHECK(llava_tower_encode(m, px[k], enc + k * N * D) == LLAVA_OK, "encode: %s", llava_last_error());
     CHECK(max_abs_diff(rows, enc, nr) < 1e-5, "training forward vs inference: %g", max_abs_diff(rows, enc, nr));
-    CHECK(llava__vision_forward(m, px[0], rows) == LLAVA_OK && !memcmp(rows, enc + D, sizeof(float) * (N - 1) * D),
+    CHECK(llava__encode_host(m, px[0], rows, m->cfg.vision_select_full, 0) == LLAVA_OK && !memcmp(rows, enc + D, sizeof(float) * (N - 1) * D),
           "llava_tower_encode without its CLS row is not what LLaVA reads");
     /* gradients into a buffer, then into the trainer: the same numbers, in the trainer's order */
     const size_t ng = llava_tower_grad_size(a);
