@@ -6599,51 +6599,49 @@ static int llava__vision_backward(LlavaModel *m, const llava__gradset *Gs, const
 }
 
 /* room for n images' pass with every activation kept, in the backend; pix and patches in A->mem too */
+/* Working memory as one backend allocation cut into pieces, in order: each piece's slot and its length in
+   floats. llava__pieces_total sums them; llava__carve points the slots into base. */
+typedef struct {
+    float **slot;
+    size_t n;
+} llava__piece;
+static size_t llava__pieces_total(const llava__piece *pc, int n) {
+    size_t total = 0;
+    int i;
+    for (i = 0; i < n; i++) total += pc[i].n;
+    return total;
+}
+static void llava__carve(float *base, const llava__piece *pc, int n) {
+    int i;
+    for (i = 0; i < n; i++) *pc[i].slot = base, base += pc[i].n;
+}
+/* a fresh allocation for the pieces; *mem the whole, NULL with the error (naming what) when it fails */
+static int llava__carve_new(LlavaBackend *b, void **mem, const llava__piece *pc, int n, const char *what) {
+    const size_t total = llava__pieces_total(pc, n);
+    float *base = (float *)b->alloc(b, total * sizeof(float));
+    *mem = base;
+    if (!base) return llava__err("out of memory for %s (%zu MB)", what, total * 4 >> 20);
+    llava__carve(base, pc, n);
+    return LLAVA_OK;
+}
+
 static int llava__vcache_alloc(llava__vcache *A, LlavaModel *m, int n, float **pix, float **patches) {
     const LlavaConfig *c = &m->cfg;
     const size_t S = (size_t)c->vision_image_size, G = S / (size_t)c->vision_patch_size, P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
     const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
-    const size_t R = (size_t)n * N;
-    const size_t sz = n * 3 * S * S + n * P * K + R * D + 2 * R + (L + 1) * R * D + L * R * D * 8 + L * R * 4 + L * n * H * N + 2 * L * R * Iv +
-                      R * D * 10 + 2 * R * Iv;
-    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
+    const size_t R = (size_t)n * N, LRD = L * R * D;
+    const llava__piece pc[] = {{pix, n * 3 * S * S}, {patches, n * P * K}, {&A->x0, R * D}, {&A->pre_mean, R}, {&A->pre_rstd, R},
+                               {&A->x, (L + 1) * R * D}, {&A->xm, LRD}, {&A->h1, LRD}, {&A->h2, LRD}, {&A->q, LRD}, {&A->k, LRD},
+                               {&A->v, LRD}, {&A->ao, LRD}, {&A->m1, L * R}, {&A->r1, L * R}, {&A->m2, L * R}, {&A->r2, L * R},
+                               {&A->lse, L * n * H * N}, {&A->f, L * R * Iv}, {&A->fa, L * R * Iv}, {&A->tmp, R * D}, {&A->dx, R * D},
+                               {&A->dxm, R * D}, {&A->dh, R * D}, {&A->dao, R * D}, {&A->dq, R * D}, {&A->dk, R * D}, {&A->dv, R * D},
+                               {&A->dX, R * D}, {&A->d0, R * D}, {&A->dfa, R * Iv}, {&A->df, R * Iv}};
+    void *mem;
     memset(A, 0, sizeof *A);
-    if (!b) return llava__err("out of memory for the vision tower's activations (%zu MB)", sz * 4 >> 20);
+    if (llava__carve_new(m->b, &mem, pc, (int)(sizeof pc / sizeof pc[0]), "the vision tower's activations") != LLAVA_OK) return LLAVA_ERR;
+    A->mem = (float *)mem;
     A->n = n;
-    A->mem = b;
     A->full = c->vision_select_full;
-    *pix = b, b += n * 3 * S * S;
-    *patches = b, b += n * P * K;
-    A->x0 = b, b += R * D;
-    A->pre_mean = b, b += R;
-    A->pre_rstd = b, b += R;
-    A->x = b, b += (L + 1) * R * D;
-    A->xm = b, b += L * R * D;
-    A->h1 = b, b += L * R * D;
-    A->h2 = b, b += L * R * D;
-    A->q = b, b += L * R * D;
-    A->k = b, b += L * R * D;
-    A->v = b, b += L * R * D;
-    A->ao = b, b += L * R * D;
-    A->m1 = b, b += L * R;
-    A->r1 = b, b += L * R;
-    A->m2 = b, b += L * R;
-    A->r2 = b, b += L * R;
-    A->lse = b, b += L * n * H * N;
-    A->f = b, b += L * R * Iv;
-    A->fa = b, b += L * R * Iv;
-    A->tmp = b, b += R * D;
-    A->dx = b, b += R * D;
-    A->dxm = b, b += R * D;
-    A->dh = b, b += R * D;
-    A->dao = b, b += R * D;
-    A->dq = b, b += R * D;
-    A->dk = b, b += R * D;
-    A->dv = b, b += R * D;
-    A->dX = b, b += R * D;
-    A->d0 = b, b += R * D;
-    A->dfa = b, b += R * Iv;
-    A->df = b;
     return LLAVA_OK;
 }
 
@@ -6652,25 +6650,12 @@ static int llava__vws_new(LlavaModel *m, llava__vws *w) {
     const LlavaConfig *c = &m->cfg;
     const size_t S = (size_t)c->vision_image_size, ps = (size_t)c->vision_patch_size, G = S / ps, P = G * G, N = P + 1;
     const size_t D = (size_t)c->vision_hidden, Iv = (size_t)c->vision_intermediate, C = (size_t)c->text_hidden;
-    const size_t sz = 3 * S * S + P * 3 * ps * ps + 7 * N * D + N * Iv + 2 * N * C;
-    float *b = (float *)m->b->alloc(m->b, sz * sizeof(float));
+    const llava__piece pc[] = {{&w->pix, 3 * S * S}, {&w->patches, P * 3 * ps * ps}, {&w->x, N * D}, {&w->h, N * D}, {&w->q, N * D},
+                               {&w->k, N * D}, {&w->v, N * D}, {&w->att, N * D}, {&w->feat, N * D}, {&w->f, N * Iv},
+                               {&w->ptmp, N * C}, {&w->proj, N * C}};
     memset(w, 0, sizeof *w);
-    if (!b) return llava__err("out of memory for an image's activations (%zu MB)", sz * 4 >> 20);
     w->n = 1;
-    w->mem = b;
-    w->pix = b, b += 3 * S * S;
-    w->patches = b, b += P * 3 * ps * ps;
-    w->x = b, b += N * D;
-    w->h = b, b += N * D;
-    w->q = b, b += N * D;
-    w->k = b, b += N * D;
-    w->v = b, b += N * D;
-    w->att = b, b += N * D;
-    w->feat = b, b += N * D;
-    w->f = b, b += N * Iv;
-    w->ptmp = b, b += N * C;
-    w->proj = b;
-    return LLAVA_OK;
+    return llava__carve_new(m->b, &w->mem, pc, (int)(sizeof pc / sizeof pc[0]), "an image's activations");
 }
 
 /* --- projector.  transformers: LlavaMultiModalProjector (linear_1, act, linear_2) --------------- */
@@ -6759,8 +6744,14 @@ static int llava__tcache_alloc(llava__tcache *A, LlavaModel *m, int T, float **k
     LlavaBackend *be = m->b;
     const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
     const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
-    const size_t sz = (L + 1) * t * C + L * t * C * 3 + 2 * L * t + 2 * L * t * QD + 2 * L * t * KD + L * H * t + 3 * L * t * I + t * C + t +
-                      t * C + 4 * t * C + 2 * t * QD + 2 * t * KD + 3 * t * I;
+    const llava__piece pc[] = {{&A->x, (L + 1) * t * C}, {&A->xm, L * t * C}, {&A->h1, L * t * C}, {&A->h2, L * t * C}, {&A->r1, L * t},
+                               {&A->r2, L * t}, {&A->q, L * t * QD}, {&A->ao, L * t * QD}, {&A->k, L * t * KD}, {&A->v, L * t * KD},
+                               {&A->lse, L * H * t}, {&A->g, L * t * I}, {&A->u, L * t * I}, {&A->a, L * t * I}, {&A->hf, t * C},
+                               {&A->rf, t}, {&A->tmp, t * C}, {&A->dx, t * C}, {&A->dxm, t * C}, {&A->dh, t * C}, {&A->dX, t * C},
+                               {&A->dao, t * QD}, {&A->dq, t * QD}, {&A->dk, t * KD}, {&A->dv, t * KD}, {&A->da, t * I},
+                               {&A->dg, t * I}, {&A->du, t * I}};
+    const int np = (int)(sizeof pc / sizeof pc[0]);
+    const size_t sz = llava__pieces_total(pc, np);
     if (*keep_n < sz) {
         be->free(be, *keep);
         *keep_n = 0;
@@ -6768,35 +6759,7 @@ static int llava__tcache_alloc(llava__tcache *A, LlavaModel *m, int T, float **k
             return llava__err("out of memory for the activations of %d positions (%zu MB)", T, sz * 4 >> 20);
         *keep_n = sz;
     }
-    float *b = *keep;
-    A->x = b, b += (L + 1) * t * C;
-    A->xm = b, b += L * t * C;
-    A->h1 = b, b += L * t * C;
-    A->h2 = b, b += L * t * C;
-    A->r1 = b, b += L * t;
-    A->r2 = b, b += L * t;
-    A->q = b, b += L * t * QD;
-    A->ao = b, b += L * t * QD;
-    A->k = b, b += L * t * KD;
-    A->v = b, b += L * t * KD;
-    A->lse = b, b += L * H * t;
-    A->g = b, b += L * t * I;
-    A->u = b, b += L * t * I;
-    A->a = b, b += L * t * I;
-    A->hf = b, b += t * C;
-    A->rf = b, b += t;
-    A->tmp = b, b += t * C;
-    A->dx = b, b += t * C;
-    A->dxm = b, b += t * C;
-    A->dh = b, b += t * C;
-    A->dX = b, b += t * C;
-    A->dao = b, b += t * QD;
-    A->dq = b, b += t * QD;
-    A->dk = b, b += t * KD;
-    A->dv = b, b += t * KD;
-    A->da = b, b += t * I;
-    A->dg = b, b += t * I;
-    A->du = b;
+    llava__carve(*keep, pc, np);
     return LLAVA_OK;
 }
 
@@ -7016,7 +6979,6 @@ LLAVADEF LlavaContext *llava_context_new(LlavaModel *m, int n_ctx) {
     const size_t kv = (size_t)c->text_layers * (size_t)n_ctx * (size_t)c->text_kv_heads * (size_t)c->text_head_dim;
     const int B = LLAVA__MIN(n_ctx, LLAVA__N_BATCH), LR = LLAVA__MIN(B, LLAVA__N_LROWS);
     const size_t C = (size_t)c->text_hidden, HD = (size_t)c->text_heads * c->text_head_dim, I = (size_t)c->text_intermediate;
-    const size_t ws = (size_t)B * (2 * C + 2 * HD + 2 * I) + (size_t)LR * c->text_vocab;
     ctx->m = m;
     ctx->n_ctx = n_ctx;
     ctx->n_batch = B;
@@ -7028,23 +6990,19 @@ LLAVADEF LlavaContext *llava_context_new(LlavaModel *m, int n_ctx) {
         llava_context_free(ctx);
         return NULL;
     }
-    ctx->work = (float *)b->alloc(b, ws * sizeof(float));
-    ctx->rows = ctx->work ? (int *)b->alloc(b, (size_t)B * sizeof(int)) : NULL;
+    const llava__piece pc[] = {{&ctx->x, (size_t)B * C}, {&ctx->h, (size_t)B * C}, {&ctx->q, (size_t)B * HD}, {&ctx->att, (size_t)B * HD},
+                               {&ctx->g, (size_t)B * I}, {&ctx->u, (size_t)B * I}, {&ctx->dlogits, (size_t)LR * c->text_vocab}};
+    void *work = NULL;
+    int rc = llava__carve_new(b, &work, pc, (int)(sizeof pc / sizeof pc[0]), "a context's working memory");
+    ctx->work = (float *)work;
+    ctx->rows = rc == LLAVA_OK ? (int *)b->alloc(b, (size_t)B * sizeof(int)) : NULL;
     ctx->logits = (float *)llava__alloc_aligned((size_t)c->text_vocab * sizeof(float));
     ctx->hrows = (int *)LLAVA_MALLOC((size_t)B * sizeof(int));
-    if (!ctx->work || !ctx->rows || !ctx->logits || !ctx->hrows) {
-        if (ctx->work && ctx->rows) llava__err("out of memory for a context's working memory (%zu MB)", (ws * 4 + (size_t)B * 8) >> 20);
+    if (!ctx->rows || !ctx->logits || !ctx->hrows) {
+        if (ctx->rows) llava__err("out of memory for a context");
         llava_context_free(ctx);
         return NULL;
     }
-    float *w = ctx->work;
-    ctx->x = w, w += (size_t)B * C;
-    ctx->h = w, w += (size_t)B * C;
-    ctx->q = w, w += (size_t)B * HD;
-    ctx->att = w, w += (size_t)B * HD;
-    ctx->g = w, w += (size_t)B * I;
-    ctx->u = w, w += (size_t)B * I;
-    ctx->dlogits = w;
     memset(ctx->logits, 0, (size_t)c->text_vocab * sizeof(float));
     return ctx;
 }
