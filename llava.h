@@ -741,12 +741,15 @@ struct LlavaBackend {
     /* x[T, nh*Dh] rotated in place, token t at position pos0 + t; inv_freq [Dh/2] */
     int (*rope)(LlavaBackend *b, float *x, const float *inv_freq, int pos0, int T, int nh, int Dh);
     int (*rope_backward)(LlavaBackend *b, float *dx, const float *inv_freq, int pos0, int T, int nh, int Dh);
-    /* out[T, H*Dh] = softmax(q k^T / sqrt(Dh)) v as llava_attention_forward; lse [H][T] (may be NULL) keeps
-       each query's log-sum-exp of its scaled scores for the backward pass, which gets the forward's out and
-       lse and no probability matrix, so that a flash-style kernel can serve both (S == T, pos0 == 0) */
-    int (*attention)(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S, int pos0,
+    /* out[T, H*Dh] = softmax(q k^T / sqrt(Dh)) v as llava_attention_forward. For training, stash (NULL
+       otherwise) receives what the backend's backward pass wants of this call: attention_stash(b, T, H)
+       floats, whatever the backend chooses (the CPU: the probabilities [H][T][T]; a flash-style kernel:
+       each query's log-sum-exp [H][T]). The backward pass (S == T, pos0 == 0) gets the forward's out and
+       stash, so the interface asks for no probability matrix. */
+    size_t (*attention_stash)(LlavaBackend *b, int T, int H);
+    int (*attention)(LlavaBackend *b, float *out, float *stash, const float *q, const float *k, const float *v, int T, int S, int pos0,
                      int H, int KVH, int Dh, int causal);
-    int (*attention_backward)(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out, const float *lse,
+    int (*attention_backward)(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out, const float *stash,
                               const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh, int causal);
     /* out[n] = act(in[n]) (out may be in); dx[n] = dout * act'(x) (overwritten) */
     int (*act)(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a);
@@ -4518,7 +4521,7 @@ static void llava__rope_backward(float *dx, const float *inv_freq, int pos0, int
    Few queries (decoding): one row at a time. Many (prefill, the vision tower): per head and block of
    queries, scores = Q K^T and out = P V through the blocked matmul, threads over (head, block).
    probs [H][T][S], when not NULL, keeps the attention probabilities for the backward pass. */
-static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, float *probs, float *lse, const float *q, const float *k, const float *v, int T,
+static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, float *probs, const float *q, const float *k, const float *v, int T,
                                        int S, int pos0, int H, int KVH, int Dh, int causal) {
     const float scale = 1.0f / sqrtf((float)Dh);
     const int group = H / KVH;
@@ -4542,7 +4545,6 @@ static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, floa
                     if (att[s] > mx) mx = att[s];
                 }
                 sum = llava__exp_shift(att, n, mx);
-                if (lse) lse[(size_t)h * T + t] = mx + logf(sum);
                 if (probs) {
                     float *pr = probs + ((size_t)h * T + t) * S;
                     for (s = 0; s < S; s++) pr[s] = s < n ? att[s] / sum : 0.0f;
@@ -4592,7 +4594,6 @@ static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, floa
                     if (row[s] > mx) mx = row[s];
                 }
                 sum = llava__exp_shift(row, n, mx);
-                if (lse) lse[(size_t)h * T + t0 + t] = mx + logf(sum);
                 for (s = 0; s < n; s++) row[s] /= sum;
                 for (; s < nk; s++) row[s] = 0.0f; /* masked: later positions */
                 if (probs) {
@@ -5049,35 +5050,26 @@ static int llava__cpu_rope_backward(LlavaBackend *b, float *dx, const float *inv
     llava__rope_backward(dx, inv_freq, pos0, T, nh, Dh);
     return LLAVA_OK;
 }
-static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S,
+/* the CPU keeps the probabilities for the backward pass, as the layer functions do */
+static size_t llava__cpu_attention_stash(LlavaBackend *b, int T, int H) {
+    (void)b;
+    return (size_t)H * T * T;
+}
+static int llava__cpu_attention(LlavaBackend *b, float *out, float *stash, const float *q, const float *k, const float *v, int T, int S,
                                 int pos0, int H, int KVH, int Dh, int causal) {
     llava__ws *ws;
     if (llava__cpu_claim(b, "attention", &ws) != LLAVA_OK) return LLAVA_ERR;
-    llava__attention_forward_p(ws, llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__attention_forward_p(ws, llava__prec(b->precision), out, stash, q, k, v, T, S, pos0, H, KVH, Dh, causal);
     llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
-/* the probabilities are recomputed by the forward kernel (the same arithmetic, so the same values as a
-   forward pass that kept them), then the backward kernel runs on them */
 static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out,
-                                         const float *lse, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
+                                         const float *stash, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
                                          int causal) {
     llava__ws *ws;
-    const int prec = llava__prec(b->precision);
-    (void)out, (void)lse;
+    (void)out, (void)causal; /* (the mask is in the probabilities) */
     if (llava__cpu_claim(b, "attention_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
-    float *probs = (float *)llava__ws_push(ws, 0, (size_t)H * T * T * sizeof(float));
-    float *o = (float *)llava__ws_push(ws, 0, (size_t)T * H * Dh * sizeof(float));
-    if (!probs || !o) {
-        llava__ws_pop(ws, 0, o);
-        llava__ws_pop(ws, 0, probs);
-        llava__cpu_release(b, ws);
-        return llava__err("attention_backward: out of memory for %zu bytes of probabilities", (size_t)H * T * T * sizeof(float));
-    }
-    llava__attention_forward_p(ws, prec, o, probs, NULL, q, k, v, T, T, 0, H, KVH, Dh, causal);
-    llava__attention_backward_p(ws, prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
-    llava__ws_pop(ws, 0, o);
-    llava__ws_pop(ws, 0, probs);
+    llava__attention_backward_p(ws, llava__prec(b->precision), dq, dk, dv, dout, stash, q, k, v, T, H, KVH, Dh);
     llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
@@ -5215,6 +5207,7 @@ LLAVADEF LlavaBackend *llava_backend_cpu_new(LlavaPrecision precision) {
     b->layernorm = llava__cpu_layernorm, b->layernorm_backward = llava__cpu_layernorm_backward;
     b->rmsnorm = llava__cpu_rmsnorm, b->rmsnorm_backward = llava__cpu_rmsnorm_backward;
     b->rope = llava__cpu_rope, b->rope_backward = llava__cpu_rope_backward;
+    b->attention_stash = llava__cpu_attention_stash;
     b->attention = llava__cpu_attention, b->attention_backward = llava__cpu_attention_backward;
     b->act = llava__cpu_act, b->act_backward = llava__cpu_act_backward;
     b->glu = llava__cpu_glu, b->glu_backward = llava__cpu_glu_backward;
@@ -5254,7 +5247,7 @@ LLAVADEF void llava_act_backward(float *dx, const float *dout, const float *x, s
 }
 LLAVADEF void llava_attention_forward(LlavaPrecision p, float *out, float *probs, const float *q, const float *k, const float *v,
                                       int T, int S, int pos0, int H, int KVH, int Dh, int causal) {
-    llava__attention_forward_p(NULL, llava__prec(p), out, probs, NULL, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__attention_forward_p(NULL, llava__prec(p), out, probs, q, k, v, T, S, pos0, H, KVH, Dh, causal);
 }
 LLAVADEF void llava_attention_backward(LlavaPrecision p, float *dq, float *dk, float *dv, const float *dout, const float *probs,
                                        const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh) {
@@ -6473,7 +6466,8 @@ typedef struct {
     float *h1, *h2;              /* [L][R][D] layer_norm1 / layer_norm2 outputs */
     float *m1, *r1, *m2, *r2;    /* [L][R] their statistics */
     float *q, *k, *v, *ao;       /* [L][R][D] */
-    float *lse;                  /* [L][n][Hv][N] attention log-sum-exp */
+    float *stash;                /* [L][n][attention_stash(N, Hv)] what attention keeps for its backward */
+    size_t sn;                   /* floats of stash per image and layer */
     float *f, *fa;               /* [L][R][Iv] fc1 output, after the activation */
     float *tmp;                  /* [R][D] */
     float *dx, *dxm, *dh, *dao, *dq, *dk, *dv, *dX, *d0; /* [R][D], the backward pass's */
@@ -6529,7 +6523,7 @@ static int llava__vision_forward(LlavaModel *m, int n, const float *pix, float *
         LLAVA__TRY(b->matmul(b, k, h1, &L->k, L->kb, R, D, D));
         LLAVA__TRY(b->matmul(b, v, h1, &L->v, L->vb, R, D, D));
         for (im = 0; im < n; im++)
-            LLAVA__TRY(b->attention(b, ao + im * ND, A ? A->lse + ((size_t)l * n + im) * Hv * N : NULL, q + im * ND, k + im * ND, v + im * ND,
+            LLAVA__TRY(b->attention(b, ao + im * ND, A ? A->stash + ((size_t)l * n + im) * A->sn : NULL, q + im * ND, k + im * ND, v + im * ND,
                                     N, N, 0, Hv, Hv, Dh, 0));
         LLAVA__TRY(b->matmul(b, tmp, ao, &L->o, L->ob, R, D, D));
         LLAVA__TRY(b->add(b, xm, x, tmp, RD));
@@ -6582,7 +6576,7 @@ static int llava__vision_backward(LlavaModel *m, const llava__gradset *Gs, const
         LLAVA__TRY(b->matmul_backward(b, dao, GL->o, GL->ob, dxm, ao, &L->o, R, D, D));
         for (im = 0; im < n; im++)
             LLAVA__TRY(b->attention_backward(b, dq + im * ND, dk + im * ND, dv + im * ND, dao + im * ND, ao + im * ND,
-                                             A->lse + ((size_t)l * n + im) * Hv * N, q + im * ND, k + im * ND, v + im * ND, N, Hv, Hv, Dh, 0));
+                                             A->stash + ((size_t)l * n + im) * A->sn, q + im * ND, k + im * ND, v + im * ND, N, Hv, Hv, Dh, 0));
         LLAVA__TRY(b->fill(b, dh, 0.0f, RD));
         LLAVA__TRY(b->matmul_backward(b, dh, GL->q, GL->qb, dq, h1, &L->q, R, D, D));
         LLAVA__TRY(b->matmul_backward(b, dh, GL->k, GL->kb, dk, h1, &L->k, R, D, D));
@@ -6629,17 +6623,18 @@ static int llava__vcache_alloc(llava__vcache *A, LlavaModel *m, int n, float **p
     const LlavaConfig *c = &m->cfg;
     const size_t S = (size_t)c->vision_image_size, G = S / (size_t)c->vision_patch_size, P = G * G, N = P + 1, D = (size_t)c->vision_hidden;
     const size_t L = (size_t)m->vision_run, Iv = (size_t)c->vision_intermediate, H = (size_t)c->vision_heads, K = 3 * (size_t)c->vision_patch_size * c->vision_patch_size;
-    const size_t R = (size_t)n * N, LRD = L * R * D;
+    const size_t R = (size_t)n * N, LRD = L * R * D, sn = m->b->attention_stash(m->b, (int)N, (int)H);
     const llava__piece pc[] = {{pix, n * 3 * S * S}, {patches, n * P * K}, {&A->x0, R * D}, {&A->pre_mean, R}, {&A->pre_rstd, R},
                                {&A->x, (L + 1) * R * D}, {&A->xm, LRD}, {&A->h1, LRD}, {&A->h2, LRD}, {&A->q, LRD}, {&A->k, LRD},
                                {&A->v, LRD}, {&A->ao, LRD}, {&A->m1, L * R}, {&A->r1, L * R}, {&A->m2, L * R}, {&A->r2, L * R},
-                               {&A->lse, L * n * H * N}, {&A->f, L * R * Iv}, {&A->fa, L * R * Iv}, {&A->tmp, R * D}, {&A->dx, R * D},
+                               {&A->stash, L * n * sn}, {&A->f, L * R * Iv}, {&A->fa, L * R * Iv}, {&A->tmp, R * D}, {&A->dx, R * D},
                                {&A->dxm, R * D}, {&A->dh, R * D}, {&A->dao, R * D}, {&A->dq, R * D}, {&A->dk, R * D}, {&A->dv, R * D},
                                {&A->dX, R * D}, {&A->d0, R * D}, {&A->dfa, R * Iv}, {&A->df, R * Iv}};
     void *mem;
     memset(A, 0, sizeof *A);
     if (llava__carve_new(m->b, &mem, pc, (int)(sizeof pc / sizeof pc[0]), "the vision tower's activations") != LLAVA_OK) return LLAVA_ERR;
     A->mem = (float *)mem;
+    A->sn = sn;
     A->n = n;
     A->full = c->vision_select_full;
     return LLAVA_OK;
@@ -6725,7 +6720,8 @@ typedef struct {
     float *r1, *r2;  /* [L][T] their rstd */
     float *q;        /* [L][T][H*Dh] after RoPE */
     float *k, *v;    /* [L][T][KVH*Dh] (k after RoPE) */
-    float *lse;      /* [L][per sequence: H][Ti] attention log-sum-exp */
+    float *stash;    /* [L][per sequence: attention_stash(Ti, H)] what attention keeps for its backward */
+    size_t sl;       /* floats of stash per layer */
     float *ao;       /* [L][T][H*Dh] attention output */
     float *g, *u, *a; /* [L][T][I] gate, up, act(gate) * up */
     float *hf, *rf;  /* [T][C] final norm output, [T] its rstd */
@@ -6739,14 +6735,17 @@ typedef struct {
 
 /* T rows in all, made of sequences (samples) back to back. A's arrays in *keep, a buffer of *keep_n
    floats in the backend, reused when it is large enough and replaced when it is not; it stays the caller's */
-static int llava__tcache_alloc(llava__tcache *A, LlavaModel *m, int T, float **keep, size_t *keep_n) {
+static int llava__tcache_alloc(llava__tcache *A, LlavaModel *m, int T, const int *seg_len, int nseg, float **keep, size_t *keep_n) {
     const LlavaConfig *c = &m->cfg;
     LlavaBackend *be = m->b;
     const size_t L = (size_t)c->text_layers, C = (size_t)c->text_hidden, QD = (size_t)c->text_heads * c->text_head_dim;
-    const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, H = (size_t)c->text_heads, t = (size_t)T;
+    const size_t KD = (size_t)c->text_kv_heads * c->text_head_dim, I = (size_t)c->text_intermediate, t = (size_t)T;
+    int i;
+    A->sl = 0;
+    for (i = 0; i < nseg; i++) A->sl += be->attention_stash(be, seg_len[i], c->text_heads);
     const llava__piece pc[] = {{&A->x, (L + 1) * t * C}, {&A->xm, L * t * C}, {&A->h1, L * t * C}, {&A->h2, L * t * C}, {&A->r1, L * t},
                                {&A->r2, L * t}, {&A->q, L * t * QD}, {&A->ao, L * t * QD}, {&A->k, L * t * KD}, {&A->v, L * t * KD},
-                               {&A->lse, L * H * t}, {&A->g, L * t * I}, {&A->u, L * t * I}, {&A->a, L * t * I}, {&A->hf, t * C},
+                               {&A->stash, L * A->sl}, {&A->g, L * t * I}, {&A->u, L * t * I}, {&A->a, L * t * I}, {&A->hf, t * C},
                                {&A->rf, t}, {&A->tmp, t * C}, {&A->dx, t * C}, {&A->dxm, t * C}, {&A->dh, t * C}, {&A->dX, t * C},
                                {&A->dao, t * QD}, {&A->dq, t * QD}, {&A->dk, t * KD}, {&A->dv, t * KD}, {&A->da, t * I},
                                {&A->dg, t * I}, {&A->du, t * I}};
@@ -6804,15 +6803,16 @@ static int llava__decoder_forward(LlavaModel *m, const llava__dpass *p) {
         LLAVA__TRY(b->matmul(b, k, h1, &L->k, L->kb, T, C, KD));
         LLAVA__TRY(b->matmul(b, v, h1, &L->v, L->vb, T, C, KD));
         if (A) {
-            size_t off = 0;
+            size_t off = 0, so = (size_t)l * A->sl;
             int sq;
             for (sq = 0; sq < p->nseg; sq++) {
                 const int n = p->seg_len[sq];
                 const size_t oq = off * H * Dh, ok = off * KD;
                 LLAVA__TRY(b->rope(b, q + oq, m->inv_freq, 0, n, H, Dh));
                 LLAVA__TRY(b->rope(b, k + ok, m->inv_freq, 0, n, KVH, Dh));
-                LLAVA__TRY(b->attention(b, ao + oq, A->lse + (size_t)l * H * T + off * H, q + oq, k + ok, v + ok, n, n, 0, H, KVH, Dh, 1));
+                LLAVA__TRY(b->attention(b, ao + oq, A->stash + so, q + oq, k + ok, v + ok, n, n, 0, H, KVH, Dh, 1));
                 off += (size_t)n;
+                so += b->attention_stash(b, n, H);
             }
         } else {
             const size_t layer = (size_t)l * p->n_ctx * KD;
@@ -6869,13 +6869,14 @@ static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, cons
         LLAVA__TRY(b->fill(b, dao, 0.0f, TQ));
         LLAVA__TRY(b->matmul_backward(b, dao, GL->o, GL->ob, dxm, ao, &L->o, T, H * Dh, C));
         {
-            size_t off = 0;
+            size_t off = 0, so = (size_t)l * A->sl;
             int sq;
             for (sq = 0; sq < nseg; sq++) {
                 const int n = seg_len[sq];
                 const size_t oq = off * H * Dh, ok = off * KVH * Dh;
-                LLAVA__TRY(b->attention_backward(b, dq + oq, dk + ok, dv + ok, dao + oq, ao + oq, A->lse + (size_t)l * H * T + off * H, q + oq,
-                                                 k + ok, v + ok, n, H, KVH, Dh, 1));
+                LLAVA__TRY(b->attention_backward(b, dq + oq, dk + ok, dv + ok, dao + oq, ao + oq, A->stash + so, q + oq, k + ok, v + ok, n, H,
+                                                 KVH, Dh, 1));
+                so += b->attention_stash(b, n, H);
                 LLAVA__TRY(b->rope_backward(b, dq + oq, m->inv_freq, 0, n, H, Dh));
                 LLAVA__TRY(b->rope_backward(b, dk + ok, m->inv_freq, 0, n, KVH, Dh));
                 off += (size_t)n;
@@ -7739,7 +7740,7 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
     float *dp = logits + (size_t)T * V, *dq = dp + nC, *dvf = t->train_vision ? dq + nC : NULL;
     int *rows = w->i, *tgt = rows + T;
     llava__tcache A;
-    LLAVA__TRY(llava__tcache_alloc(&A, m, T, &t->act, &t->act_n));
+    LLAVA__TRY(llava__tcache_alloc(&A, m, T, seg, n, &t->act, &t->act_n));
     /* vision tower (every activation kept only when it learns), then the projector keeping its own */
     if (nimg) {
         const size_t npix = (size_t)3 * c->vision_image_size * c->vision_image_size;

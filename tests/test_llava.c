@@ -582,7 +582,7 @@ static int t_layers_public(const void *arg) {
             const int prec = p ? bf16prec : LLAVA__PREC_F32;
             const float *q = x, *k = y, *v = wf;
             llava_attention_forward(pub, o1, h1, q, k, v, T, S, 0, H, KVH, Dh, causal);
-            llava__attention_forward_p(NULL, prec, o2, h2, NULL, q, k, v, T, S, 0, H, KVH, Dh, causal);
+            llava__attention_forward_p(NULL, prec, o2, h2, q, k, v, T, S, 0, H, KVH, Dh, causal);
             SAME(o1, o2, T * H * Dh, "attention forward, precision %d, causal %d", p, causal);
             SAME(h1, h2, H * T * S, "attention probabilities, precision %d, causal %d", p, causal);
             llava_attention_backward(pub, g1, k1, k1 + T * KVH * Dh, bias, h1, q, k, v, T, H, KVH, Dh);
@@ -592,7 +592,7 @@ static int t_layers_public(const void *arg) {
         }
     /* a cached prefix: 5 queries at positions 32..36 of S keys */
     llava_attention_forward(LLAVA_PREC_F32, o1, h1, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
-    llava__attention_forward_p(NULL, LLAVA__PREC_F32, o2, h2, NULL, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
+    llava__attention_forward_p(NULL, LLAVA__PREC_F32, o2, h2, x, y, wf, 5, S, S - 5, H, KVH, Dh, 1);
     SAME(o1, o2, 5 * H * Dh, "attention with pos0");
     SAME(h1, h2, H * 5 * S, "attention probabilities with pos0");
     for (i = 0; i < 3000; i++) o1[i] = o2[i] = x[i], g1[i] = g2[i] = 0.01f * y[i], h1[i] = h2[i] = 0.001f * fabsf(wf[i]);
