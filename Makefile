@@ -19,9 +19,9 @@ HAVE_MHD := $(shell pkg-config --exists libmicrohttpd 2>/dev/null && echo y)
 ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
-# the file formats beyond safetensors, one test each (tests/NAME.c, also run under the sanitizers):
-# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
+# the tests in files of their own (tests/NAME.c, also run under the sanitizers): the file formats beyond
+# safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), and atomic saving under SIGKILL
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 

@@ -322,13 +322,18 @@ LLAVADEF double llava_trainer_lr_factor(const LlavaTrainer *t, int step); /* sch
 LLAVADEF int llava_trainer_n_params(const LlavaTrainer *t);
 LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const float **data, const float **grad, size_t *n);
 /* the model in Hugging Face's layout (config.json, model.safetensors, preprocessor and tokenizer files),
-   weights as F32 or BF16; every file written to a temporary name, then renamed */
+   weights as F32 or BF16. Atomic (POSIX): written whole into dir.llava-partial, then swapped in with
+   renames, so an interrupted save leaves the previous dir or the new one, complete (dir.llava-old while
+   dir is missing, where llava_model_load, llava_tokenizer_load and llava_trainer_resume look); files of
+   the previous dir that a save does not write are kept. dir names a directory in an existing parent */
 LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dtype);
 /* a model of the given configuration with fresh weights (as transformers initializes them: normal with
    std 0.02, norms 1, biases 0), for training from scratch */
 LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed);
 /* model (F32) + optimizer moments + step, so that a run resumes exactly; and the reverse, into a
-   trainer made with the same options for a model loaded from that directory */
+   trainer made with the same options for a model loaded from that directory. Saved atomically as a
+   whole, as llava_model_save: a checkpoint being written never destroys the previous one, and a process
+   killed at any instant of the save leaves one of the two, complete, to load and resume */
 LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir);
 LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t);
@@ -843,10 +848,17 @@ LLAVADEF LlavaBackend *llava_model_backend(const LlavaModel *m);
 
 #if defined(__unix__) || defined(__APPLE__)
 #define LLAVA__POSIX 1
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+/* lstat, readlink, symlink: declared where POSIX.1-2001 or more is asked for (or by default); without
+   them (-std=c11 alone) a symbolic link given as a save's directory is replaced, not followed */
+#if defined(__APPLE__) || defined(_GNU_SOURCE) || defined(_DEFAULT_SOURCE) || defined(_BSD_SOURCE) || defined(_XOPEN_SOURCE) || \
+    (defined(_POSIX_C_SOURCE) && _POSIX_C_SOURCE >= 200112L)
+#define LLAVA__LSTAT 1
+#endif
 #endif
 
 #ifdef _OPENMP
@@ -3426,6 +3438,12 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, co
 
 /* --- crash-safe file writing: everything goes to path.tmp, is flushed to disk, then renamed over
    path, so an interrupted save never destroys the previous file --------------------------------- */
+/* the tests' crash points: called, where set, at each step of a save that a crash could interrupt */
+static void (*llava__save_hook)(const char *point);
+#define LLAVA__SAVE_POINT(point) \
+    do { \
+        if (llava__save_hook) llava__save_hook(point); \
+    } while (0)
 typedef struct {
     char *path, *tmp;
     int ok;
@@ -3489,7 +3507,9 @@ static int llava__wclose(llava__wfile *f) {
     if (fclose(f->fp) != 0) f->ok = 0;
 #endif
     if (!f->ok) rc = llava__err("%s: write failed (%s)", f->tmp, strerror(errno));
-    else if (rename(f->tmp, f->path) != 0) rc = llava__err("%s: cannot rename to %s (%s)", f->tmp, f->path, strerror(errno));
+    else LLAVA__SAVE_POINT(f->tmp);
+    if (rc == LLAVA_OK && rename(f->tmp, f->path) != 0) rc = llava__err("%s: cannot rename to %s (%s)", f->tmp, f->path, strerror(errno));
+    if (rc == LLAVA_OK) LLAVA__SAVE_POINT(f->path);
     if (rc != LLAVA_OK) remove(f->tmp);
     LLAVA_FREE(f->path);
     LLAVA_FREE(f->tmp);
@@ -3557,6 +3577,259 @@ LLAVADEF int llava_write_text(const char *path, const char *text) {
     if (llava__wopen(&f, path) != LLAVA_OK) return LLAVA_ERR;
     llava__wwrite(&f, text, strlen(text));
     return llava__wclose(&f);
+}
+
+/* --- whole directories, swapped in at once ---------------------------------------------------------
+   A model or checkpoint directory DIR is written into DIR.llava-partial (first removed where an earlier
+   save left it), flushed, and swapped in with two renames: DIR -> DIR.llava-old, DIR.llava-partial -> DIR;
+   then DIR.llava-old is removed. Only a complete directory is ever given the name DIR or DIR.llava-old,
+   and each rename is atomic, so whenever a save is interrupted (a crash, SIGKILL, power loss) either DIR
+   is a complete checkpoint, the previous one or the new one (any DIR.llava-old beside it is a leftover),
+   or, between the two renames, DIR is missing and DIR.llava-old is the previous checkpoint, complete:
+   the loaders read that one where DIR is missing (llava__dir_fallback), and the next save takes it as
+   the previous checkpoint. Files of the previous DIR that the new save does not write (a caller's own)
+   are linked (or copied) into the new one before the swap. DIR given as a symbolic link is followed
+   (where lstat is declared) and the swap happens where it points. Elsewhere than POSIX the files are
+   written into DIR one by one, each through its own temporary file. */
+static char *llava__cat(const char *a, const char *b) {
+    size_t n = strlen(a), k = strlen(b);
+    char *r = (char *)LLAVA_MALLOC(n + k + 1);
+    if (r) memcpy(r, a, n), memcpy(r + n, b, k + 1);
+    return r;
+}
+
+#ifdef LLAVA__POSIX
+/* DIR as the swap renames it: trailing slashes dropped, a symbolic link followed; NULL (error set) for
+   a name that cannot be renamed ("/", ".", "..") or a link that does not resolve */
+static char *llava__dir_target(const char *dir) {
+    char *p = llava__strdup(dir);
+    int hops = 0;
+    if (!p) {
+        llava__err("out of memory");
+        return NULL;
+    }
+    for (;;) {
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/') p[--n] = 0;
+        char *slash = strrchr(p, '/');
+        const char *base = slash ? slash + 1 : p;
+        if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+            llava__err("%s: a model is saved by renaming its directory into place: name the directory (not '.', '..' or '/')", dir);
+            LLAVA_FREE(p);
+            return NULL;
+        }
+#ifdef LLAVA__LSTAT
+        struct stat st;
+        char link[4096];
+        ssize_t k;
+        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+        if (++hops > 16 || (k = readlink(p, link, sizeof link - 1)) <= 0) {
+            llava__err("%s: a symbolic link that does not resolve (%s)", dir, hops > 16 ? "too many levels" : strerror(errno));
+            LLAVA_FREE(p);
+            return NULL;
+        }
+        link[k] = 0;
+        char *q;
+        if (link[0] == '/' || !slash) q = llava__strdup(link); /* absolute, or relative to the link's directory */
+        else {
+            slash[1] = 0;
+            q = llava__path_join(p, link);
+        }
+        LLAVA_FREE(p);
+        if (!(p = q)) {
+            llava__err("out of memory");
+            return NULL;
+        }
+#else
+        (void)hops;
+        return p;
+#endif
+    }
+}
+
+/* removes path, and for a directory everything in it, never following a symbolic link (unlink removes
+   the link itself); for the save's own names only. 0, or -1 with errno set */
+static int llava__rmtree(const char *path, int depth) {
+    if (unlink(path) == 0 || errno == ENOENT) return 0;
+    if (errno != EISDIR && errno != EPERM) return -1; /* EISDIR (Linux) or EPERM (POSIX): a directory */
+    DIR *d = depth < 32 ? opendir(path) : NULL;
+    struct dirent *e;
+    int rc = 0;
+    if (!d) return -1;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *c = llava__path_join(path, e->d_name);
+        rc = c ? llava__rmtree(c, depth + 1) : (errno = ENOMEM, -1);
+        LLAVA_FREE(c);
+    }
+    const int saved = errno;
+    closedir(d);
+    errno = saved;
+    if (rc == 0 && rmdir(path) != 0 && errno != ENOENT) rc = -1;
+    return rc;
+}
+
+/* what directory `from` has and `to` lacks, hard-linked (or copied) into `to`, subdirectories too; not
+   the *.tmp files an interrupted write leaves */
+static int llava__carry(const char *from, const char *to, int depth) {
+    DIR *d = opendir(from);
+    struct dirent *e;
+    int rc = LLAVA_OK;
+    if (!d) return llava__err("%s: cannot read the directory (%s)", from, strerror(errno));
+    while (rc == LLAVA_OK && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        const size_t l = strlen(nm);
+        if (!strcmp(nm, ".") || !strcmp(nm, "..") || (l > 4 && !strcmp(nm + l - 4, ".tmp"))) continue;
+        char *a = llava__path_join(from, nm), *b = llava__path_join(to, nm);
+        struct stat sa, sb;
+        if (!a || !b) rc = llava__err("out of memory");
+        else if (stat(b, &sb) == 0) { /* written by this save: its own, but a directory may lack something */
+            if (S_ISDIR(sb.st_mode) && stat(a, &sa) == 0 && S_ISDIR(sa.st_mode) && depth < 32) rc = llava__carry(a, b, depth + 1);
+        }
+#ifdef LLAVA__LSTAT
+        else if (lstat(a, &sa) == 0 && S_ISLNK(sa.st_mode)) { /* a symbolic link stays one */
+            char link[4096];
+            ssize_t k = readlink(a, link, sizeof link - 1);
+            if (k > 0) link[k] = 0;
+            if (k <= 0 || symlink(link, b) != 0) rc = llava__err("%s: cannot keep the link in %s (%s)", a, to, strerror(errno));
+        }
+#endif
+        else if (link(a, b) != 0) { /* a directory, or a file system without hard links */
+            if (stat(a, &sa) == 0 && S_ISDIR(sa.st_mode)) {
+                if (depth >= 32 || mkdir(b, 0755) != 0) rc = llava__err("%s: cannot create it (%s)", b, depth >= 32 ? "too deep" : strerror(errno));
+                else rc = llava__carry(a, b, depth + 1);
+            } else if (llava_copy_file(a, b) != LLAVA_OK) {
+                rc = llava__err("%s: cannot keep it in the new %s: neither a hard link nor a copy can be made", a, to);
+            }
+        }
+        LLAVA_FREE(a), LLAVA_FREE(b);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* fsync on a directory and those inside it (their entries; the files were flushed when written) */
+static void llava__sync_tree(const char *path, int depth) {
+    DIR *d = depth < 32 ? opendir(path) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat st;
+        char *c = strcmp(e->d_name, ".") && strcmp(e->d_name, "..") ? llava__path_join(path, e->d_name) : NULL;
+        if (c && stat(c, &st) == 0 && S_ISDIR(st.st_mode)) llava__sync_tree(c, depth + 1);
+        LLAVA_FREE(c);
+    }
+    if (d) closedir(d);
+    int fd = open(path, O_RDONLY);
+    if (fd >= 0) { /* best effort: some file systems refuse fsync on a directory */
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+#endif
+
+/* where a load reads dir from: NULL for dir itself, or DIR.llava-old (to free) where dir is missing and
+   a save was interrupted between its two renames */
+static char *llava__dir_fallback(const char *dir) {
+#ifdef LLAVA__POSIX
+    struct stat st;
+    if (stat(dir, &st) == 0 || errno != ENOENT) return NULL;
+    char *t = llava__dir_target(dir), *old = t ? llava__cat(t, ".llava-old") : NULL;
+    LLAVA_FREE(t);
+    if (old && stat(old, &st) == 0 && S_ISDIR(st.st_mode)) return old;
+    LLAVA_FREE(old);
+#else
+    (void)dir;
+#endif
+    return NULL;
+}
+
+typedef struct {
+    char *dir, *tmp, *old; /* DIR (as llava__dir_target gives it), DIR.llava-partial, DIR.llava-old */
+    const char *out;       /* where the files go: tmp (POSIX), else DIR */
+} llava__dirsave;
+
+static void llava__dirsave_free(llava__dirsave *s) {
+    LLAVA_FREE(s->dir), LLAVA_FREE(s->tmp), LLAVA_FREE(s->old);
+    memset(s, 0, sizeof *s);
+}
+
+/* a save into dir begins: leftovers of earlier saves removed, the temporary directory made */
+static int llava__dirsave_begin(llava__dirsave *s, const char *dir) {
+    memset(s, 0, sizeof *s);
+#ifdef LLAVA__POSIX
+    struct stat st;
+    int rc = LLAVA_OK;
+    if (!(s->dir = llava__dir_target(dir))) return LLAVA_ERR;
+    s->tmp = llava__cat(s->dir, ".llava-partial");
+    s->old = llava__cat(s->dir, ".llava-old");
+    if (!s->tmp || !s->old) rc = llava__err("out of memory");
+    else if (stat(s->dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) rc = llava__err("%s: exists and is not a directory", s->dir);
+        else if (llava__rmtree(s->old, 0) != 0) /* DIR is complete: DIR.llava-old is a finished save's leftover */
+            rc = llava__err("%s: cannot remove what an earlier save left (%s)", s->old, strerror(errno));
+    } else if (errno != ENOENT) {
+        rc = llava__err("%s: %s", s->dir, strerror(errno));
+    }
+    if (rc == LLAVA_OK && llava__rmtree(s->tmp, 0) != 0) /* an interrupted save's */
+        rc = llava__err("%s: cannot remove what an interrupted save left (%s)", s->tmp, strerror(errno));
+    if (rc == LLAVA_OK && mkdir(s->tmp, 0755) != 0) rc = llava__err("%s: cannot create directory %s (%s)", dir, s->tmp, strerror(errno));
+    if (rc != LLAVA_OK) {
+        llava__dirsave_free(s);
+        return rc;
+    }
+    s->out = s->tmp;
+    LLAVA__SAVE_POINT("begun");
+#else
+    s->out = dir;
+#endif
+    return LLAVA_OK;
+}
+
+/* the save ends: rc is the writing's; where it succeeded, the new directory is swapped in (see above),
+   else the temporary one is removed and DIR stays as it was */
+static int llava__dirsave_end(llava__dirsave *s, int rc) {
+#ifdef LLAVA__POSIX
+    struct stat st;
+    int have_dir = 0;
+    if (rc == LLAVA_OK) {
+        have_dir = stat(s->dir, &st) == 0;
+        const char *prev = have_dir ? s->dir : stat(s->old, &st) == 0 ? s->old : NULL;
+        if (prev) rc = llava__carry(prev, s->tmp, 0);
+    }
+    if (rc == LLAVA_OK) {
+        llava__sync_tree(s->tmp, 0);
+        LLAVA__SAVE_POINT("written");
+        if (have_dir && rename(s->dir, s->old) != 0) rc = llava__err("%s: cannot rename to %s (%s)", s->dir, s->old, strerror(errno));
+    }
+    if (rc == LLAVA_OK) {
+        LLAVA__SAVE_POINT("between the renames");
+        if (rename(s->tmp, s->dir) != 0) {
+            rc = llava__err("%s: cannot rename to %s (%s)", s->tmp, s->dir, strerror(errno));
+            if (have_dir) (void)rename(s->old, s->dir); /* the previous one back under its name */
+        }
+    }
+    if (rc == LLAVA_OK) {
+        char *parent = llava__strdup(s->dir), *slash = parent ? strrchr(parent, '/') : NULL;
+        if (slash) slash[slash == parent ? 1 : 0] = 0;
+        if (parent) {
+            int fd = open(slash ? parent : ".", O_RDONLY); /* the renames to disk (best effort) */
+            if (fd >= 0) {
+                (void)fsync(fd);
+                close(fd);
+            }
+        }
+        LLAVA_FREE(parent);
+        LLAVA__SAVE_POINT("swapped");
+        (void)llava__rmtree(s->old, 0); /* where this fails, the next save removes it */
+        LLAVA__SAVE_POINT("done");
+    } else {
+        (void)llava__rmtree(s->tmp, 0);
+    }
+    llava__dirsave_free(s);
+#else
+    (void)s;
+#endif
+    return rc;
 }
 
 /* ------------------------------------------------------------------------------------------------
@@ -6016,6 +6289,12 @@ static LlavaModel *llava__model_alloc(void) {
 LLAVADEF LlavaModel *llava_model_load(const char *dir) {
     size_t dl = strlen(dir);
     if (dl > 5 && !strcmp(dir + dl - 5, ".gguf")) return llava_model_load_gguf(dir, NULL); /* a llama.cpp file: text only */
+    char *prev = llava__dir_fallback(dir); /* a save interrupted between its renames: the previous checkpoint */
+    if (prev) {
+        LlavaModel *r = llava_model_load(prev);
+        LLAVA_FREE(prev);
+        return r;
+    }
     LlavaModel *m = llava__model_alloc();
     if (!m) return NULL;
     m->dir = llava__strdup(dir);
@@ -8195,10 +8474,8 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
     return llava_write_text(path, b);
 }
 
-LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
-    llava__saver sv;
-    int rc, i;
-    memset(&sv, 0, sizeof sv);
+static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
+    int i;
     if (llava__host_model(m, "saving") != LLAVA_OK) return LLAVA_ERR;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (GGUF without mmproj) has no LLaVA layout to save");
@@ -8206,6 +8483,14 @@ LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt
     for (i = 0; i < n_extra; i++)
         if (!extra[i].name || !extra[i].data || extra[i].ndim < 1 || extra[i].ndim > 4)
             return llava__err("llava_model_save_with: extra tensor %d has no name, no data or %d dimensions (1 to 4)", i, extra[i].ndim);
+    return LLAVA_OK;
+}
+
+/* the model's files into dir (the save's temporary directory) */
+static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
+    llava__saver sv;
+    int rc, i;
+    memset(&sv, 0, sizeof sv);
     sv.dt = dt;
     sv.extra = extra;
     sv.n_extra = n_extra;
@@ -8264,6 +8549,15 @@ LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt
         if (from && to && llava_file_exists(from) && strcmp(from, to)) rc = llava_copy_file(from, to);
         LLAVA_FREE(from), LLAVA_FREE(to);
     }
+    return rc;
+}
+
+/* written whole into a temporary directory, then swapped in (llava__dirsave_begin) */
+LLAVADEF int llava_model_save_with(LlavaModel *m, const char *dir, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
+    llava__dirsave ds;
+    int rc = llava__save_check(m, dt, extra, n_extra);
+    if (rc == LLAVA_OK) rc = llava__dirsave_begin(&ds, dir);
+    if (rc == LLAVA_OK) rc = llava__dirsave_end(&ds, llava__model_write(m, ds.out, dt, extra, n_extra));
     return rc;
 }
 
@@ -8350,10 +8644,8 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
 }
 
 /* --- the trainer's own state beside the model ----------------------------------------------------- */
-LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir) {
-    int rc, i, k = 0;
-    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
-    if ((rc = llava_model_save(t->m, dir, LLAVA_F32)) != LLAVA_OK) return rc;
+static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
+    int rc = LLAVA_OK, i, k = 0;
     llava__st_entry *e = (llava__st_entry *)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *e);
     char **names = (char **)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *names);
     if (!e || !names) rc = llava__err("out of memory");
@@ -8401,9 +8693,28 @@ LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir) {
     return rc;
 }
 
+/* the model, the optimizer's state and trainer_state.json, written whole into a temporary directory,
+   then swapped in (llava__dirsave_begin) */
+LLAVADEF int llava_trainer_save(LlavaTrainer *t, const char *dir) {
+    llava__dirsave ds;
+    int rc;
+    if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    if ((rc = llava__save_check(t->m, LLAVA_F32, NULL, 0)) != LLAVA_OK) return rc;
+    if ((rc = llava__dirsave_begin(&ds, dir)) != LLAVA_OK) return rc;
+    rc = llava__model_write(t->m, ds.out, LLAVA_F32, NULL, 0);
+    if (rc == LLAVA_OK) rc = llava__trainer_write(t, ds.out);
+    return llava__dirsave_end(&ds, rc);
+}
+
 LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     int rc, i;
     if (llava__trainer_ready(t) != LLAVA_OK) return LLAVA_ERR;
+    char *prev = llava__dir_fallback(dir); /* a save interrupted between its renames: the previous checkpoint */
+    if (prev) {
+        rc = llava_trainer_resume(t, prev);
+        LLAVA_FREE(prev);
+        return rc;
+    }
     char *sp = llava__path_join(dir, "trainer_state.json");
     size_t n;
     char *text = sp ? llava_read_file(sp, 1 << 20, &n) : NULL;
@@ -11359,6 +11670,12 @@ static int llava__tok_is_gguf(const char *path) {
 
 LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
     if (llava__tok_is_gguf(dir_or_file)) return llava__tok_load_gguf(dir_or_file); /* a GGUF file's tokenizer.ggml.* */
+    char *prev = llava__dir_fallback(dir_or_file); /* a save interrupted between its renames: the previous one */
+    if (prev) {
+        LlavaTokenizer *r = llava_tokenizer_load(prev);
+        LLAVA_FREE(prev);
+        return r;
+    }
     char *path = llava__path_join(dir_or_file, "tokenizer.json"), *cfg_path = NULL, *text = NULL, *cfg_text = NULL;
     LlavaJson j, cj;
     int rc = 0, i, have_cfg = 0;
