@@ -3849,6 +3849,7 @@ typedef struct {
 typedef struct {
     llava__stack *t;
     int nt;
+    size_t *oom; /* where a failed request's size is noted (the kernel skips its work; the entry reports it) */
 } llava__ws;
 static int llava__tid(void) {
 #ifdef _OPENMP
@@ -3868,7 +3869,9 @@ static void *llava__ws_push(llava__ws *ws, int i, size_t bytes) {
             return p;
         }
     }
-    return llava__alloc_aligned(bytes);
+    void *p = llava__alloc_aligned(bytes);
+    if (!p && ws && ws->oom) *ws->oom = bytes; /* (threads racing here all write a size that failed) */
+    return p;
 }
 static void llava__ws_pop(llava__ws *ws, int i, void *p) {
     if (!p) return;
@@ -3883,10 +3886,13 @@ static void llava__ws_pop(llava__ws *ws, int i, void *p) {
 }
 /* thread i's stack alone, for a kernel nested in a parallel region */
 static llava__ws llava__ws_view(llava__ws *ws, int i) {
-    llava__ws v = {NULL, 0};
+    llava__ws v = {NULL, 0, ws ? ws->oom : NULL};
     if (ws && i < ws->nt) v.t = &ws->t[i], v.nt = 1;
     return v;
 }
+/* a kernel's scratch that is missing: an error the entry reports where there is a workspace to note it
+   in (llava__ws oom), else (the layer functions, which return nothing) an assertion */
+#define LLAVA__SCRATCH(ws, ok) LLAVA_ASSERT((ok) || ((ws) && (ws)->oom))
 
 /* w row r, columns [c0, c0+n) -> dst[n] f32 */
 static void llava__w_row(float *dst, const LlavaWeight *w, int r, int c0, int n) {
@@ -4271,7 +4277,7 @@ static void llava__gemm(llava__ws *ws, float *out, const float *A, const void *B
                     llava__gemm_tile(out + (size_t)t * N + n0, N, A + (size_t)t * K + k0, K, bp, kc, LLAVA__MIN(LLAVA__MR, M - t), nr,
                                      mode, bias ? bias + n0 : NULL);
             }
-            LLAVA_ASSERT(bp && row);
+            LLAVA__SCRATCH(ws, bp && row);
             llava__ws_pop(ws, me, row);
             llava__ws_pop(ws, me, bp);
         }
@@ -4280,7 +4286,8 @@ static void llava__gemm(llava__ws *ws, float *out, const float *A, const void *B
     { /* portable fallback */
         int m, n, k;
         float *rowb = (float *)llava__ws_push(ws, 0, (size_t)K * sizeof(float));
-        LLAVA_ASSERT(rowb);
+        LLAVA__SCRATCH(ws, rowb);
+        if (!rowb) return;
         for (n = 0; n < N; n++) {
             if (!bt) llava__to_f32(rowb, (const unsigned char *)B + (size_t)n * K * es, bdt, (size_t)K);
             else
@@ -4572,7 +4579,12 @@ static void llava__gemm_p(llava__ws *ws, int prec, float *out, const float *A, c
 #endif
     ar = (float *)llava__ws_push(ws, 0, (size_t)M * K * sizeof(float));
     br = (float *)llava__ws_push(ws, 0, (size_t)K * N * sizeof(float));
-    LLAVA_ASSERT(ar && br);
+    LLAVA__SCRATCH(ws, ar && br);
+    if (!ar || !br) {
+        llava__ws_pop(ws, 0, br);
+        llava__ws_pop(ws, 0, ar);
+        return;
+    }
     llava__round_bf16(ar, A, LLAVA_F32, (size_t)M * K);
     llava__round_bf16(br, B, bdt, (size_t)K * N);
     llava__gemm(ws, out, ar, br, LLAVA_F32, bt, bias, M, K, N, accumulate);
@@ -4600,7 +4612,8 @@ static void llava__matmul_backward_p(llava__ws *ws, int prec, float *din, float 
 #endif
     if (dw) {
         float *dT = (float *)llava__ws_push(ws, 0, (size_t)T * OC * sizeof(float)); /* [OC, T] */
-        LLAVA_ASSERT(dT);
+        LLAVA__SCRATCH(ws, dT);
+        if (!dT) return;
         LLAVA__OMP(omp parallel for schedule(static) if ((size_t)T * OC > 65536))
         for (o = 0; o < OC; o++) {
             int tt;
@@ -4829,7 +4842,7 @@ static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, floa
                     for (i = 0; i < Dh; i++) ot[i] += p * vs[i];
                 }
             }
-            LLAVA_ASSERT(att);
+            LLAVA__SCRATCH(ws, att);
             llava__ws_pop(ws, me, att);
         }
         return;
@@ -4878,7 +4891,7 @@ static void llava__attention_forward_p(llava__ws *ws, int prec, float *out, floa
             llava__matmul_forward_p(&mine, prec, oh, sc, &Vt, NULL, tb, nk, Dh);
             for (t = 0; t < tb; t++) memcpy(out + (size_t)(t0 + t) * H * Dh + (size_t)h * Dh, oh + (size_t)t * Dh, (size_t)Dh * sizeof(float));
         }
-        LLAVA_ASSERT(kh && vt && qh && sc && oh);
+        LLAVA__SCRATCH(ws, kh && vt && qh && sc && oh);
         llava__ws_pop(ws, me, oh), llava__ws_pop(ws, me, sc), llava__ws_pop(ws, me, qh), llava__ws_pop(ws, me, vt), llava__ws_pop(ws, me, kh);
     }
 }
@@ -5016,7 +5029,7 @@ static void llava__attention_backward_p(llava__ws *ws, int prec, float *dq, floa
                     dv[((size_t)t * KVH + kvh) * Dh + i] = dvt[(size_t)i * T + t];
                 }
         }
-        LLAVA_ASSERT(buf);
+        LLAVA__SCRATCH(ws, buf);
         llava__ws_pop(ws, me, buf);
     }
 }
@@ -5193,6 +5206,11 @@ typedef struct {
     llava__ws ws;
     int busy; /* a thread is using ws; another's entries take their scratch from the heap meanwhile */
 } llava__cpu;
+/* one entry's scratch: the backend's stacks, or (another thread holds them) the heap; oom its failures */
+typedef struct {
+    llava__ws heap, *ws;
+    size_t oom;
+} llava__cpu_scratch;
 
 static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entries: every stack empty */
     llava__ws *ws = &((llava__cpu *)b->impl)->ws;
@@ -5209,11 +5227,12 @@ static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entri
     }
     return LLAVA_OK;
 }
-/* the stacks for this entry (NULL: in use by another thread, so heap scratch, as the layer functions
-   have), fitted; llava__cpu_release after */
-static int llava__cpu_claim(LlavaBackend *b, const char *entry, llava__ws **ws) {
+/* the stacks for this entry, fitted, or heap scratch when another thread holds them; llava__cpu_done after */
+static int llava__cpu_claim(LlavaBackend *b, const char *entry, llava__cpu_scratch *sc) {
     llava__cpu *c = (llava__cpu *)b->impl;
-    *ws = NULL;
+    memset(sc, 0, sizeof *sc);
+    sc->heap.oom = &sc->oom;
+    sc->ws = &sc->heap;
 #if defined(__GNUC__) || defined(__clang__)
     if (__atomic_exchange_n(&c->busy, 1, __ATOMIC_ACQUIRE)) return LLAVA_OK;
 #else
@@ -5225,16 +5244,22 @@ static int llava__cpu_claim(LlavaBackend *b, const char *entry, llava__ws **ws) 
         c->busy = 0;
         return LLAVA_ERR;
     }
-    *ws = &c->ws;
+    c->ws.oom = &sc->oom;
+    sc->ws = &c->ws;
     return LLAVA_OK;
 }
-static void llava__cpu_release(LlavaBackend *b, llava__ws *ws) {
-    if (!ws) return;
+/* releases the stacks; an error naming the entry when its scratch could not be had */
+static int llava__cpu_done(LlavaBackend *b, llava__cpu_scratch *sc, const char *entry) {
+    if (sc->ws != &sc->heap) {
+        sc->ws->oom = NULL;
 #if defined(__GNUC__) || defined(__clang__)
-    __atomic_store_n(&((llava__cpu *)b->impl)->busy, 0, __ATOMIC_RELEASE);
+        __atomic_store_n(&((llava__cpu *)b->impl)->busy, 0, __ATOMIC_RELEASE);
 #else
-    ((llava__cpu *)b->impl)->busy = 0;
+        ((llava__cpu *)b->impl)->busy = 0;
 #endif
+    }
+    if (sc->oom) return llava__err("%s: out of memory for %zu bytes of scratch", entry, sc->oom);
+    return LLAVA_OK;
 }
 
 static void *llava__cpu_alloc(LlavaBackend *b, size_t bytes) {
@@ -5276,19 +5301,17 @@ static void llava__cpu_destroy(LlavaBackend *b) {
 }
 
 static int llava__cpu_matmul(LlavaBackend *b, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
-    llava__ws *ws;
-    if (llava__cpu_claim(b, "matmul", &ws) != LLAVA_OK) return LLAVA_ERR;
-    llava__matmul_forward_p(ws, llava__prec(b->precision), out, in, w, bias, T, C, OC);
-    llava__cpu_release(b, ws);
-    return LLAVA_OK;
+    llava__cpu_scratch sc;
+    if (llava__cpu_claim(b, "matmul", &sc) != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_forward_p(sc.ws, llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    return llava__cpu_done(b, &sc, "matmul");
 }
 static int llava__cpu_matmul_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
                                       const LlavaWeight *w, int T, int C, int OC) {
-    llava__ws *ws;
-    if (llava__cpu_claim(b, "matmul_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
-    llava__matmul_backward_p(ws, llava__prec(b->precision), din, dw, db, dout, in, w, T, C, OC);
-    llava__cpu_release(b, ws);
-    return LLAVA_OK;
+    llava__cpu_scratch sc;
+    if (llava__cpu_claim(b, "matmul_backward", &sc) != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_backward_p(sc.ws, llava__prec(b->precision), din, dw, db, dout, in, w, T, C, OC);
+    return llava__cpu_done(b, &sc, "matmul_backward");
 }
 static int llava__cpu_layernorm(LlavaBackend *b, float *out, float *mean, float *rstd, const float *in, const float *w,
                                 const float *bias, int T, int C, float eps) {
@@ -5330,21 +5353,19 @@ static size_t llava__cpu_attention_stash(LlavaBackend *b, int T, int H) {
 }
 static int llava__cpu_attention(LlavaBackend *b, float *out, float *stash, const float *q, const float *k, const float *v, int T, int S,
                                 int pos0, int H, int KVH, int Dh, int causal) {
-    llava__ws *ws;
-    if (llava__cpu_claim(b, "attention", &ws) != LLAVA_OK) return LLAVA_ERR;
-    llava__attention_forward_p(ws, llava__prec(b->precision), out, stash, q, k, v, T, S, pos0, H, KVH, Dh, causal);
-    llava__cpu_release(b, ws);
-    return LLAVA_OK;
+    llava__cpu_scratch sc;
+    if (llava__cpu_claim(b, "attention", &sc) != LLAVA_OK) return LLAVA_ERR;
+    llava__attention_forward_p(sc.ws, llava__prec(b->precision), out, stash, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    return llava__cpu_done(b, &sc, "attention");
 }
 static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out,
                                          const float *stash, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
                                          int causal) {
-    llava__ws *ws;
+    llava__cpu_scratch sc;
     (void)out, (void)causal; /* (the mask is in the probabilities) */
-    if (llava__cpu_claim(b, "attention_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
-    llava__attention_backward_p(ws, llava__prec(b->precision), dq, dk, dv, dout, stash, q, k, v, T, H, KVH, Dh);
-    llava__cpu_release(b, ws);
-    return LLAVA_OK;
+    if (llava__cpu_claim(b, "attention_backward", &sc) != LLAVA_OK) return LLAVA_ERR;
+    llava__attention_backward_p(sc.ws, llava__prec(b->precision), dq, dk, dv, dout, stash, q, k, v, T, H, KVH, Dh);
+    return llava__cpu_done(b, &sc, "attention_backward");
 }
 static int llava__cpu_act(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a) {
     (void)b;
