@@ -20,8 +20,8 @@ ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
 # the file formats beyond safetensors, one test each (tests/NAME.c, also run under the sanitizers):
-# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
+# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers; and every allocation failing in turn (test_oom)
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_oom
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
