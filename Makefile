@@ -20,8 +20,9 @@ ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
 # the tests in files of their own (tests/NAME.c, also run under the sanitizers): the file formats beyond
-# safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), and atomic saving under SIGKILL
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill
+# safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), atomic saving under SIGKILL, and
+# every allocation failing in turn
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill test_oom
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 

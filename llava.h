@@ -250,6 +250,7 @@ LLAVADEF const float *llava_step(LlavaContext *c, int token);
 /* sampling and generation */
 LLAVADEF void llava_sampler_init(LlavaSampler *s, const LlavaSampling *params);
 LLAVADEF void llava_sampler_free(LlavaSampler *s);
+/* the next token from logits [V]; -1 when out of memory (sampling with a temperature holds V candidates) */
 LLAVADEF int llava_sample(LlavaSampler *s, const float *logits, int V);
 LLAVADEF int llava_argmax(const float *x, int n);
 /* Evaluates the prompt (if n_ids > 0, appended to what the context holds), then generates up to
@@ -1134,7 +1135,11 @@ LLAVADEF char *llava_read_file(const char *path, size_t limit, size_t *len) {
                 return NULL;
             }
             char *nb = (char *)LLAVA_REALLOC(buf, cap * 2);
-            if (!nb) break;
+            if (!nb) { /* (not a shorter file: an error) */
+                LLAVA_FREE(buf);
+                buf = NULL;
+                break;
+            }
             buf = nb;
             cap *= 2;
         }
@@ -1144,7 +1149,7 @@ LLAVADEF char *llava_read_file(const char *path, size_t limit, size_t *len) {
     }
     fclose(fp);
     if (!buf) {
-        llava__err("%s: out of memory", path);
+        llava__err("%s: out of memory reading it (%zu bytes)", path, n + 1 >= cap ? cap * 2 : cap);
         return NULL;
     }
     buf[n] = 0;
@@ -1171,7 +1176,7 @@ static int llava__json_node(LlavaJson *j, int type) {
     if (j->n == j->cap) {
         int nc = j->cap ? j->cap * 2 : 64;
         LlavaJsonNode *nn = (LlavaJsonNode *)LLAVA_REALLOC(j->nodes, (size_t)nc * sizeof *nn);
-        if (!nn) return -1;
+        if (!nn) return llava__err("%s: out of memory for %d JSON nodes (%zu bytes)", j->what, nc, (size_t)nc * sizeof *nn), -1;
         j->nodes = nn;
         j->cap = nc;
     }
@@ -1281,7 +1286,7 @@ static int llava__json_value(LlavaJson *j) {
     if (c == '{' || c == '[') {
         int obj = c == '{';
         id = llava__json_node(j, obj ? LLAVA_JSON_OBJ : LLAVA_JSON_ARR);
-        if (id < 0) return llava__err("%s: out of memory", j->what), -1;
+        if (id < 0) return -1;
         j->p++;
         int last = -1;
         llava__json_ws(j);
@@ -1322,7 +1327,7 @@ static int llava__json_value(LlavaJson *j) {
         const char *s = llava__json_string(j);
         if (!s) return -1;
         id = llava__json_node(j, LLAVA_JSON_STR);
-        if (id < 0) return llava__err("%s: out of memory", j->what), -1;
+        if (id < 0) return -1;
         j->nodes[id].str = s;
     } else if (c == 't' && j->end - j->p >= 4 && !memcmp(j->p, "true", 4)) {
         id = llava__json_node(j, LLAVA_JSON_BOOL);
@@ -1363,7 +1368,7 @@ LLAVADEF int llava_json_parse(LlavaJson *j, const char *text, size_t n, const ch
     j->what = what;
     if (n > LLAVA__LIMIT_JSON) return llava__err("%s: JSON document of %zu bytes is too large", what, n);
     j->arena = (char *)LLAVA_MALLOC(n + 1);
-    if (!j->arena) return llava__err("%s: out of memory", what);
+    if (!j->arena) return llava__err("%s: out of memory for its strings (%zu bytes)", what, n + 1);
     j->src = j->p = text;
     j->end = text + n;
     if (llava__json_value(j) < 0) return LLAVA_ERR;
@@ -1552,13 +1557,13 @@ typedef struct {
 } llava__owned;
 /* adds p; p NULL or out of memory is an error (and p is freed) */
 static int llava__owned_add(llava__owned *o, void *p) {
-    if (!p) return llava__err("out of memory");
+    if (!p) return llava__err("out of memory for a tensor's buffer");
     if (o->n == o->cap) {
         int nc = o->cap ? o->cap * 2 : 64;
         void **np = (void **)LLAVA_REALLOC(o->p, (size_t)nc * sizeof *np);
         if (!np) {
             llava__free_aligned(p);
-            return llava__err("out of memory");
+            return llava__err("out of memory for a table of %d buffers (%zu bytes)", nc, (size_t)nc * sizeof *np);
         }
         o->p = np;
         o->cap = nc;
@@ -1665,7 +1670,7 @@ static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d
     }
     llava__span *spans = (llava__span *)llava__calloc((size_t)root->count + 1, sizeof *spans);
     int n_spans = 0, rc = LLAVA_OK;
-    if (!spans) rc = llava__err("out of memory");
+    if (!spans) rc = llava__err("%s: out of memory for %d tensors (%zu bytes)", path, root->count, ((size_t)root->count + 1) * sizeof *spans);
     for (e = llava_json_first(&j, root); e && rc == LLAVA_OK; e = llava_json_next(&j, e)) {
         if (!strcmp(e->key, "__metadata__")) continue;
         const LlavaJsonNode *dt = llava_json_get(&j, e, "dtype"), *sh_ = llava_json_get(&j, e, "shape"),
@@ -1726,7 +1731,7 @@ static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d
         t.name = llava__strdup(e->key);
         t.dtype_name = dname;
         if (!t.name) {
-            rc = llava__err("out of memory");
+            rc = llava__err("%s: out of memory for a tensor name (%zu bytes)", path, strlen(e->key) + 1);
             break;
         }
         if (ts->n == ts->cap) {
@@ -1734,7 +1739,7 @@ static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d
             llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
             if (!nt) {
                 LLAVA_FREE(t.name);
-                rc = llava__err("out of memory");
+                rc = llava__err("%s: out of memory for the table of %d tensors (%zu bytes)", path, nc, (size_t)nc * sizeof *nt);
                 break;
             }
             ts->t = nt;
@@ -1765,7 +1770,7 @@ static int llava__st_parse(llava__tensors *ts, int shard, const unsigned char *d
 /* adds every tensor of one safetensors file to ts (the file stays mapped while ts lives) */
 static int llava__st_add(llava__tensors *ts, const char *path) {
     llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
-    if (!ns) return llava__err("out of memory");
+    if (!ns) return llava__err("%s: out of memory for the table of %d files (%zu bytes)", path, ts->n_shards + 1, (size_t)(ts->n_shards + 1) * sizeof *ns);
     ts->shards = ns;
     llava__shard *sh = &ts->shards[ts->n_shards];
     memset(sh, 0, sizeof *sh);
@@ -1891,7 +1896,7 @@ static int llava__zip_read(const unsigned char *d, size_t size, const char *path
         return llava__err("%s: the zip archive claims %llu entries in a central directory of %llu bytes", path,
                           (unsigned long long)n, (unsigned long long)cd_size);
     llava__zip_entry *ents = (llava__zip_entry *)llava__calloc((size_t)n + 1, sizeof *ents);
-    if (!ents) return llava__err("out of memory");
+    if (!ents) return llava__err("%s: out of memory for %llu zip entries (%zu bytes)", path, (unsigned long long)n, ((size_t)n + 1) * sizeof *ents);
     const unsigned char *p = d + cd_off, *cd_end = d + cd_off + cd_size;
     uint64_t i;
     for (i = 0; i < n; i++) {
@@ -2064,7 +2069,7 @@ static int llava__pk_grow(void **p, int *cap, int need, size_t elem) {
     int nc = *cap ? *cap : 64;
     while (nc < need) nc = nc > INT32_MAX / 2 ? need : nc * 2;
     void *np = LLAVA_REALLOC(*p, (size_t)nc * elem);
-    if (!np) return llava__err("out of memory");
+    if (!np) return llava__err("out of memory for the unpickler's tables (%zu bytes)", (size_t)nc * elem);
     *p = np;
     *cap = nc;
     return LLAVA_OK;
@@ -2485,7 +2490,7 @@ static int llava__pk_run(llava__pk *u, int *result) {
    "state_dict", "model" or "module" key when it holds no tensor itself (training checkpoints) */
 static int llava__pt_add(llava__tensors *ts, const char *path) {
     llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
-    if (!ns) return llava__err("out of memory");
+    if (!ns) return llava__err("%s: out of memory for the table of %d files (%zu bytes)", path, ts->n_shards + 1, (size_t)(ts->n_shards + 1) * sizeof *ns);
     ts->shards = ns;
     llava__shard *sh = &ts->shards[ts->n_shards];
     memset(sh, 0, sizeof *sh);
@@ -2518,7 +2523,8 @@ static int llava__pt_add(llava__tensors *ts, const char *path) {
         u.budget = LLAVA__PT_MAX_OBJS;
         u.stack = (int *)LLAVA_MALLOC(LLAVA__PT_MAX_STACK * sizeof(int));
         u.marks = (int *)LLAVA_MALLOC(LLAVA__PT_MAX_STACK * sizeof(int));
-        rc = u.stack && u.marks ? llava__pk_run(&u, &res) : llava__err("out of memory");
+        rc = u.stack && u.marks ? llava__pk_run(&u, &res)
+                                : llava__err("%s: out of memory for the unpickler's stacks (%zu bytes)", path, 2 * LLAVA__PT_MAX_STACK * sizeof(int));
     }
     if (rc == LLAVA_OK) {
         const llava__pk_obj *d = &u.o[res];
@@ -2583,7 +2589,7 @@ static int llava__pt_add(llava__tensors *ts, const char *path) {
             }
             t.name = (char *)LLAVA_MALLOC(key->len + 1);
             if (!t.name) {
-                rc = llava__err("out of memory");
+                rc = llava__err("%s: out of memory for a tensor name (%zu bytes)", path, (size_t)key->len + 1);
                 break;
             }
             memcpy(t.name, key->s, key->len);
@@ -2593,7 +2599,7 @@ static int llava__pt_add(llava__tensors *ts, const char *path) {
                 llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
                 if (!nt) {
                     LLAVA_FREE(t.name);
-                    rc = llava__err("out of memory");
+                    rc = llava__err("%s: out of memory for the table of %d tensors (%zu bytes)", path, nc, (size_t)nc * sizeof *nt);
                     break;
                 }
                 ts->t = nt;
@@ -2622,7 +2628,7 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
     int rc = LLAVA_OK, k;
     for (k = 0; k < 4; k++) {
         LLAVA_FREE(index);
-        if (!(index = llava__path_join(dir, names[k]))) return llava__err("out of memory");
+        if (!(index = llava__path_join(dir, names[k]))) return llava__err("out of memory for the path of %s/%s", dir, names[k]);
         if (llava_file_exists(index)) break;
     }
     int (*add)(llava__tensors *, const char *) = k < 2 ? llava__st_add : llava__pt_add;
@@ -2647,7 +2653,7 @@ static int llava__tensors_load_dir(llava__tensors *ts, const char *dir) {
                     if (!strcmp(f->str, e->str)) seen = 1;
                 if (seen) continue;
                 char *p = llava__path_join(dir, e->str);
-                rc = p ? add(ts, p) : llava__err("out of memory");
+                rc = p ? add(ts, p) : llava__err("out of memory for the path of %s/%s", dir, e->str);
                 LLAVA_FREE(p);
             }
         }
@@ -3056,7 +3062,9 @@ static int llava__gguf_parse(llava__gguf *g) {
         return llava__err("%s: GGUF header claims %llu tensors, more than the file can hold", g->path, (unsigned long long)n_t);
     g->kv = (llava__gguf_kv *)llava__calloc((size_t)n_kv + 1, sizeof *g->kv);
     g->t = (llava__gguf_tensor *)llava__calloc((size_t)n_t + 1, sizeof *g->t);
-    if (!g->kv || !g->t) return llava__err("out of memory");
+    if (!g->kv || !g->t)
+        return llava__err("%s: out of memory for %llu metadata entries and %llu tensors (%zu bytes)", g->path, (unsigned long long)n_kv,
+                          (unsigned long long)n_t, ((size_t)n_kv + 1) * sizeof *g->kv + ((size_t)n_t + 1) * sizeof *g->t);
     for (i = 0; i < n_kv; i++) {
         llava__gguf_kv *kv = &g->kv[g->n_kv];
         const unsigned char *ks;
@@ -3067,7 +3075,7 @@ static int llava__gguf_parse(llava__gguf *g) {
         if (llava__gc_str(&c, &ks, &klen, LLAVA__GGUF_MAX_KEY, what) != LLAVA_OK) return LLAVA_ERR;
         if (klen == 0) return llava__err("%s: metadata entry %llu has an empty key", g->path, (unsigned long long)i);
         if (memchr(ks, 0, (size_t)klen)) return llava__err("%s: metadata entry %llu's key holds a NUL byte", g->path, (unsigned long long)i);
-        if (!(kv->key = llava__strndup(ks, (size_t)klen))) return llava__err("out of memory");
+        if (!(kv->key = llava__strndup(ks, (size_t)klen))) return llava__err("%s: out of memory for a key (%zu bytes)", g->path, (size_t)klen + 1);
         g->n_kv++;
         if (llava__gc_u32(&c, &t, kv->key) != LLAVA_OK) return LLAVA_ERR;
         kv->type = (int)t;
@@ -3081,7 +3089,9 @@ static int llava__gguf_parse(llava__gguf *g) {
             c.pos -= 12; /* the skip below reads the header again and checks every element */
             if (et == LLAVA__GGUF_STRING && kv->n <= (c.size - c.pos - 12) / 8) {
                 kv->strs = (const unsigned char **)llava__calloc((size_t)kv->n + 1, sizeof *kv->strs);
-                if (!kv->strs) return llava__err("out of memory");
+                if (!kv->strs)
+                    return llava__err("%s: out of memory for the %llu strings of %s (%zu bytes)", g->path, (unsigned long long)kv->n, kv->key,
+                                      ((size_t)kv->n + 1) * sizeof *kv->strs);
                 size_t p = c.pos + 12;
                 uint64_t k;
                 for (k = 0; k < kv->n; k++) { /* bounds: the skip below fails first when a string runs past */
@@ -3099,7 +3109,7 @@ static int llava__gguf_parse(llava__gguf *g) {
     if (g->n_kv > 1) {
         const llava__gguf_kv **s = (const llava__gguf_kv **)llava__calloc((size_t)g->n_kv, sizeof *s);
         int k, dup = -1;
-        if (!s) return llava__err("out of memory");
+        if (!s) return llava__err("%s: out of memory (%zu bytes)", g->path, (size_t)g->n_kv * sizeof *s);
         for (k = 0; k < g->n_kv; k++) s[k] = &g->kv[k];
         qsort((void *)s, (size_t)g->n_kv, sizeof *s, llava__gguf_strcmp_kv);
         for (k = 1; k < g->n_kv && dup < 0; k++)
@@ -3135,7 +3145,7 @@ static int llava__gguf_parse(llava__gguf *g) {
         if (llava__gc_str(&c, &ns, &nlen, LLAVA__GGUF_MAX_NAME, what) != LLAVA_OK) return LLAVA_ERR;
         if (nlen == 0 || memchr(ns, 0, (size_t)nlen))
             return llava__err("%s: tensor %llu has an empty name or one with a NUL byte", g->path, (unsigned long long)i);
-        if (!(t->name = llava__strndup(ns, (size_t)nlen))) return llava__err("out of memory");
+        if (!(t->name = llava__strndup(ns, (size_t)nlen))) return llava__err("%s: out of memory for a tensor name (%zu bytes)", g->path, (size_t)nlen + 1);
         g->n_t++;
         if (llava__gc_u32(&c, &nd, t->name) != LLAVA_OK) return LLAVA_ERR;
         if (nd < 1 || nd > 4) return llava__err("%s: tensor '%s' has %u dimensions (1 to 4)", g->path, t->name, nd);
@@ -3176,7 +3186,7 @@ static int llava__gguf_parse(llava__gguf *g) {
     g->data_size = c.size - g->data_off;
     llava__span *spans = (llava__span *)llava__calloc((size_t)g->n_t + 1, sizeof *spans);
     int n_spans = 0, k, rc = LLAVA_OK;
-    if (!spans) return llava__err("out of memory");
+    if (!spans) return llava__err("%s: out of memory for %d tensors (%zu bytes)", g->path, g->n_t, ((size_t)g->n_t + 1) * sizeof *spans);
     for (k = 0; k < g->n_t; k++) {
         llava__gguf_tensor *t = &g->t[k];
         if (t->offset > g->data_size || t->nbytes > g->data_size - t->offset) {
@@ -3210,7 +3220,7 @@ static int llava__gguf_parse(llava__gguf *g) {
 
 LLAVA__MAYBE_UNUSED static int llava__gguf_open(llava__gguf *g, const char *path) {
     memset(g, 0, sizeof *g);
-    if (!(g->path = llava__strdup(path))) return llava__err("out of memory");
+    if (!(g->path = llava__strdup(path))) return llava__err("%s: out of memory (%zu bytes)", path, strlen(path) + 1);
     if (llava__file_open(&g->f, path) != LLAVA_OK) {
         llava__gguf_close(g);
         return LLAVA_ERR;
@@ -3357,7 +3367,7 @@ static int llava__ggml_dequant(int type, const unsigned char *src, float *dst, s
 /* moves g's open file into ts as one more shard (its tensors point into it); g keeps its tables */
 LLAVA__MAYBE_UNUSED static int llava__gguf_adopt(llava__tensors *ts, llava__gguf *g) {
     llava__shard *ns = (llava__shard *)LLAVA_REALLOC(ts->shards, (size_t)(ts->n_shards + 1) * sizeof *ns);
-    if (!ns) return llava__err("out of memory");
+    if (!ns) return llava__err("%s: out of memory for the table of %d files (%zu bytes)", g->path, ts->n_shards + 1, (size_t)(ts->n_shards + 1) * sizeof *ns);
     ts->shards = ns;
     ns[ts->n_shards].f = g->f;
     ns[ts->n_shards].path = llava__strdup(g->path);
@@ -3421,13 +3431,13 @@ LLAVA__MAYBE_UNUSED static int llava__gguf_put(llava__tensors *ts, int shard, co
         t.nbytes = (size_t)(numel * esize);
         if (!direct) t.dtype_name = "F32";
     }
-    if (!(t.name = llava__strdup(name))) return llava__err("out of memory");
+    if (!(t.name = llava__strdup(name))) return llava__err("out of memory for a tensor name (%zu bytes)", strlen(name) + 1);
     if (ts->n == ts->cap) {
         int nc = ts->cap ? ts->cap * 2 : 256;
         llava__tensor *nt = (llava__tensor *)LLAVA_REALLOC(ts->t, (size_t)nc * sizeof *nt);
         if (!nt) {
             LLAVA_FREE(t.name);
-            return llava__err("out of memory");
+            return llava__err("out of memory for the table of %d tensors (%zu bytes)", nc, (size_t)nc * sizeof *nt);
         }
         ts->t = nt;
         ts->cap = nc;
@@ -3462,7 +3472,7 @@ static int llava__wopen(llava__wfile *f, const char *path) {
     if (!f->path || !f->tmp) {
         LLAVA_FREE(f->path);
         LLAVA_FREE(f->tmp);
-        return llava__err("out of memory");
+        return llava__err("%s: out of memory for its paths (%zu bytes)", path, 2 * n + 6);
     }
     memcpy(f->tmp, path, n);
     memcpy(f->tmp + n, ".tmp", 5);
@@ -3530,7 +3540,7 @@ static int llava__st_write(const char *path, const llava__st_entry *e, int n) {
     int k, d;
     for (k = 0; k < n; k++) cap += strlen(e[k].name) * 6;
     char *h = (char *)LLAVA_MALLOC(cap);
-    if (!h) return llava__err("out of memory");
+    if (!h) return llava__err("%s: out of memory for the header (%zu bytes)", path, cap);
     uint64_t off = 0;
     len += (size_t)snprintf(h + len, cap - len, "{\"__metadata__\":{\"format\":\"pt\"}");
     for (k = 0; k < n; k++) {
@@ -5212,7 +5222,9 @@ typedef struct {
     size_t oom;
 } llava__cpu_scratch;
 
-static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entries: every stack empty */
+/* between entries (every stack empty): the stacks grown to the largest need seen. Called as an entry
+   ends too, so that the call after the one that needed more allocates nothing. entry NULL: quietly. */
+static int llava__cpu_fit(LlavaBackend *b, const char *entry) {
     llava__ws *ws = &((llava__cpu *)b->impl)->ws;
     int i;
     for (i = 0; i < ws->nt; i++) {
@@ -5222,7 +5234,7 @@ static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entri
         llava__free_aligned(st->base);
         st->cap = 0;
         st->base = (unsigned char *)llava__alloc_aligned(st->need);
-        if (!st->base) return llava__err("%s: out of memory for %zu bytes of scratch", entry, st->need);
+        if (!st->base) return entry ? llava__err("%s: out of memory for %zu bytes of scratch", entry, st->need) : LLAVA_ERR;
         st->cap = st->need;
     }
     return LLAVA_OK;
@@ -5252,6 +5264,7 @@ static int llava__cpu_claim(LlavaBackend *b, const char *entry, llava__cpu_scrat
 static int llava__cpu_done(LlavaBackend *b, llava__cpu_scratch *sc, const char *entry) {
     if (sc->ws != &sc->heap) {
         sc->ws->oom = NULL;
+        llava__cpu_fit(b, NULL); /* (a failure here shows again at the next claim) */
 #if defined(__GNUC__) || defined(__clang__)
         __atomic_store_n(&((llava__cpu *)b->impl)->busy, 0, __ATOMIC_RELEASE);
 #else
@@ -6194,14 +6207,20 @@ static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, 
         if (tower[0] == '/') cand[0] = llava__strdup(tower);
         cand[1] = llava__path_join(dir, tower);
         cand[2] = llava__path_join(dir, base ? base + 1 : tower);
+        int oom = (tower[0] == '/' && !cand[0]) || !cand[1] || !cand[2];
         for (k = 0; k < 3; k++) {
             char *cfg = cand[k] && tower[0] ? llava__path_join(cand[k], "config.json") : NULL;
+            oom |= cand[k] && tower[0] && !cfg;
             if (!vdir && cfg && llava_file_exists(cfg)) {
                 vdir = cand[k];
                 cand[k] = NULL;
             }
             LLAVA_FREE(cfg);
             LLAVA_FREE(cand[k]);
+        }
+        if (oom) {
+            LLAVA_FREE(vdir);
+            return llava__err("%s: out of memory for the paths of the vision tower \"%s\"", r->file, tower);
         }
     }
     if (!vdir) return llava__err("%s: the vision tower \"%s\" (mm_vision_tower) is not a directory with config.json, "
@@ -6211,7 +6230,7 @@ static int llava__load_original(LlavaModel *m, const char *dir, llava__cfgr *r, 
     size_t n;
     char *text = vcfg ? llava_read_file(vcfg, 1 << 24, &n) : NULL;
     LlavaJson j;
-    int rc = text ? llava_json_parse(&j, text, n, vcfg) : LLAVA_ERR;
+    int rc = text ? llava_json_parse(&j, text, n, vcfg) : vcfg ? LLAVA_ERR : llava__err("out of memory for the path of %s/config.json", vdir);
     if (rc == LLAVA_OK) {
         llava__cfgr vr = {&j, vcfg, LLAVA_OK};
         const LlavaJsonNode *vroot = &j.nodes[0], *sub = llava__cfg_get(&vr, vroot, "vision_config");
@@ -6319,11 +6338,11 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
     LlavaModel *m = llava__model_alloc();
     if (!m) return NULL;
     m->dir = llava__strdup(dir);
-    char *path = llava__path_join(dir, "config.json");
+    char *path = m->dir ? llava__path_join(dir, "config.json") : NULL;
     size_t n = 0;
     char *text = path ? llava_read_file(path, 1 << 24, &n) : NULL;
     LlavaJson j;
-    int rc = text ? llava_json_parse(&j, text, n, path) : LLAVA_ERR;
+    int rc = text ? llava_json_parse(&j, text, n, path) : path ? LLAVA_ERR : llava__err("out of memory for the paths of %s", dir);
     if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", path);
     if (rc == LLAVA_OK) {
         llava__cfgr r = {&j, path, LLAVA_OK};
@@ -7665,7 +7684,7 @@ LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions 
     if (llava__host_model(m, "training") != LLAVA_OK) return NULL;
     LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
     if (!t) {
-        llava__err("out of memory");
+        llava__err("llava_trainer_new: out of memory (%zu bytes)", sizeof *t);
         return NULL;
     }
     t->m = m;
@@ -7755,20 +7774,25 @@ static int llava__trainer_ready(LlavaTrainer *t) {
     LlavaModel *m = t->m;
     if (t->ready) return LLAVA_OK;
     if (t->n_groups == 0) return llava__err("nothing to train: no parameter group (stage 1 or 2, or llava_trainer_add_group)");
-    t->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *t->g.vl);
-    t->g.tl = (llava__tgrad *)llava__calloc((size_t)m->cfg.text_layers, sizeof *t->g.tl);
-    if (!t->g.vl || !t->g.tl) return llava__err("out of memory");
+    /* (what a failed call allocated stays for the next call, or for llava_trainer_free) */
+    const size_t nvl = (size_t)LLAVA__MAX(m->vision_run, 1), ntl = (size_t)m->cfg.text_layers;
+    if (!t->g.vl) t->g.vl = (llava__vgrad *)llava__calloc(nvl, sizeof *t->g.vl);
+    if (!t->g.tl) t->g.tl = (llava__tgrad *)llava__calloc(ntl, sizeof *t->g.tl);
+    if (!t->g.vl || !t->g.tl)
+        return llava__err("out of memory for the gradients' tables (%zu bytes)", nvl * sizeof *t->g.vl + ntl * sizeof *t->g.tl);
     llava__setup s;
     memset(&s, 0, sizeof s);
     s.t = t;
     llava__walk(m, &t->g, llava__setup_fn, &s);
     t->n_params = s.idx;
     if (s.floats == 0) return llava__err("nothing to train: no parameter matches the groups (e.g. \"%s\")", t->groups[0].prefix);
-    t->p = (llava__tparam *)llava__calloc((size_t)t->n_params, sizeof *t->p);
+    if (!t->p) t->p = (llava__tparam *)llava__calloc((size_t)t->n_params, sizeof *t->p);
+    if (!t->p) return llava__err("out of memory for the table of %d parameters (%zu bytes)", t->n_params, (size_t)t->n_params * sizeof *t->p);
     t->buf = (float *)llava__alloc_aligned(s.floats * sizeof(float));
-    if (!t->p || !t->buf) return llava__err("out of memory for %zu MB of trainable parameters and optimizer state", s.floats * 4 >> 20);
+    if (!t->buf)
+        return llava__err("out of memory for the trainable parameters, their gradients and optimizer state (%zu bytes)", s.floats * sizeof(float));
     /* the model owns the buffer (its trainable tensors live there): it stays usable after the trainer */
-    if (llava__own(m, t->buf) != LLAVA_OK) {
+    if (llava__own(m, t->buf) != LLAVA_OK) { /* (it freed the buffer) */
         t->buf = NULL;
         return LLAVA_ERR;
     }
@@ -7866,14 +7890,15 @@ LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
     }
     a = (LlavaTowerCache *)llava__calloc(1, sizeof *a);
     if (!a) {
-        llava__err("out of memory");
+        llava__err("llava_tower_cache_new: out of memory (%zu bytes)", sizeof *a);
         return NULL;
     }
     a->t = t;
     a->cap = n;
     a->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(t->m->vision_run, 1), sizeof *a->g.vl);
     if (!a->g.vl || llava__vcache_alloc(&a->A, t->m, n, &a->pix, &a->patches) != LLAVA_OK) {
-        if (!a->g.vl) llava__err("out of memory");
+        if (!a->g.vl)
+            llava__err("llava_tower_cache_new: out of memory (%zu bytes)", (size_t)LLAVA__MAX(t->m->vision_run, 1) * sizeof *a->g.vl);
         llava_tower_cache_free(a);
         return NULL;
     }
@@ -8248,6 +8273,7 @@ typedef struct {
     int n, cap;
     LlavaDType dt;
     int err;
+    size_t err_bytes; /* the allocation that failed */
     int original; /* the original repository's names */
     const LlavaTensor *extra; /* llava_model_save_with's tensors [n_extra] */
     int n_extra;
@@ -8280,6 +8306,7 @@ static void llava__save_add(llava__saver *sv, const char *name, const void *data
         if (ne) sv->e = ne;
         if (!ne || !nb) {
             sv->err = 1;
+            sv->err_bytes = (size_t)nc * (ne ? sizeof *nb : sizeof *ne);
             return;
         }
         sv->bufs = nb;
@@ -8301,6 +8328,7 @@ static void llava__save_add(llava__saver *sv, const char *name, const void *data
     e->data = buf;
     if (!buf || !e->name) {
         sv->err = 1;
+        sv->err_bytes = buf ? strlen(nm) + 1 : n * llava__dtype_size(sv->dt) + 1;
         return;
     }
     if (sv->dt == dt) memcpy(buf, data, n * llava__dtype_size(dt));
@@ -8309,6 +8337,7 @@ static void llava__save_add(llava__saver *sv, const char *name, const void *data
         float *tmp = (float *)LLAVA_MALLOC(n * sizeof(float) + 1);
         if (!tmp) {
             sv->err = 1;
+            sv->err_bytes = n * sizeof(float) + 1;
             return;
         }
         llava__to_f32(tmp, data, dt, n);
@@ -8403,7 +8432,7 @@ LLAVADEF int llava_copy_file(const char *from, const char *to) {
 static int llava__write_config(const LlavaModel *m, const char *path, LlavaDType dt, int original) {
     const LlavaConfig *c = &m->cfg;
     char *b = (char *)LLAVA_MALLOC(16384);
-    if (!b) return llava__err("out of memory");
+    if (!b) return llava__err("out of memory writing %s (16384 bytes)", path);
     char eos[64] = "";
     if (c->n_eos == 1) snprintf(eos, sizeof eos, "%d", c->eos_ids[0]);
     else if (c->n_eos > 1) {
@@ -8469,9 +8498,9 @@ static int llava__write_config(const LlavaModel *m, const char *path, LlavaDType
         while (l > 0 && vdir[l - 1] != '/') l--;
         if (vdir) vdir[l] = 0;
         if (vdir && !l) snprintf(vdir, strlen(path) + 1, ".");
-        char *cdir = llava__path_join(vdir, "clip"), *cpath = cdir ? llava__path_join(cdir, "config.json") : NULL;
+        char *cdir = vdir ? llava__path_join(vdir, "clip") : NULL, *cpath = cdir ? llava__path_join(cdir, "config.json") : NULL;
         snprintf(b, 16384, "{\n  \"architectures\": [\"CLIPVisionModel\"],\n  %s,\n  \"torch_dtype\": \"%s\"\n}\n", vis, dts);
-        rc = cpath ? llava_write_text(cpath, b) : llava__err("out of memory");
+        rc = cpath ? llava_write_text(cpath, b) : llava__err("out of memory for the path of clip/config.json beside %s", path);
         LLAVA_FREE(vdir), LLAVA_FREE(cdir), LLAVA_FREE(cpath);
     }
     LLAVA_FREE(b);
@@ -8526,8 +8555,8 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     if (!sv.original) llava__save_passthrough(&sv, m), llava__save_extra(&sv, 1);
     llava__save_extra(&sv, 0);
     char *path = llava__path_join(dir, "model.safetensors");
-    if (sv.err) rc = llava__err("out of memory saving the model");
-    else rc = path ? llava__st_write(path, sv.e, sv.n) : llava__err("out of memory");
+    if (sv.err) rc = llava__err("out of memory saving the model (%zu bytes)", sv.err_bytes);
+    else rc = path ? llava__st_write(path, sv.e, sv.n) : llava__err("out of memory for the path of %s/model.safetensors", dir);
     LLAVA_FREE(path);
     llava__saver_free(&sv);
     if (rc == LLAVA_OK && sv.original) { /* the vision tower as its own CLIPVisionModel directory */
@@ -8537,16 +8566,16 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
         sv.original = 1;
         sv.extra = extra;
         sv.n_extra = n_extra;
-        rc = cdir ? llava__mkdir(cdir) : llava__err("out of memory");
+        rc = cp ? llava__mkdir(cdir) : llava__err("out of memory for the path of %s/clip/model.safetensors", dir);
         if (rc == LLAVA_OK) {
             llava__walk(m, NULL, llava__save_vision_fn, &sv);
             llava__save_passthrough(&sv, m);
             llava__save_extra(&sv, 1);
-            rc = sv.err ? llava__err("out of memory saving the vision tower") : llava__st_write(cp, sv.e, sv.n);
+            rc = sv.err ? llava__err("out of memory saving the vision tower (%zu bytes)", sv.err_bytes) : llava__st_write(cp, sv.e, sv.n);
         }
         if (rc == LLAVA_OK) {
             char *pp = llava__path_join(cdir, "preprocessor_config.json");
-            rc = llava__write_preprocessor(m, pp);
+            rc = pp ? llava__write_preprocessor(m, pp) : llava__err("out of memory for the path of %s/clip/preprocessor_config.json", dir);
             LLAVA_FREE(pp);
         }
         llava__saver_free(&sv);
@@ -8554,12 +8583,12 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     }
     if (rc == LLAVA_OK) {
         char *cp = llava__path_join(dir, "config.json");
-        rc = cp ? llava__write_config(m, cp, dt, sv.original) : llava__err("out of memory");
+        rc = cp ? llava__write_config(m, cp, dt, sv.original) : llava__err("out of memory for the path of %s/config.json", dir);
         LLAVA_FREE(cp);
     }
     if (rc == LLAVA_OK) {
         char *pp = llava__path_join(dir, "preprocessor_config.json");
-        rc = pp ? llava__write_preprocessor(m, pp) : llava__err("out of memory");
+        rc = pp ? llava__write_preprocessor(m, pp) : llava__err("out of memory for the path of %s/preprocessor_config.json", dir);
         LLAVA_FREE(pp);
     }
     /* the tokenizer files travel with the model */
@@ -8567,7 +8596,8 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
                                         "generation_config.json", "chat_template.json", "added_tokens.json"};
     for (i = 0; rc == LLAVA_OK && m->dir && i < (int)(sizeof files / sizeof files[0]); i++) {
         char *from = llava__path_join(m->dir, files[i]), *to = llava__path_join(dir, files[i]);
-        if (from && to && llava_file_exists(from) && strcmp(from, to)) rc = llava_copy_file(from, to);
+        if (!from || !to) rc = llava__err("out of memory for the paths of %s", files[i]);
+        else if (llava_file_exists(from) && strcmp(from, to)) rc = llava_copy_file(from, to);
         LLAVA_FREE(from), LLAVA_FREE(to);
     }
     return rc;
@@ -8589,6 +8619,7 @@ typedef struct {
     LlavaModel *m;
     uint64_t rng;
     int err;
+    size_t err_bytes; /* the allocation that failed */
 } llava__initer;
 
 static float llava__randn(uint64_t *r) { /* Box-Muller */
@@ -8599,10 +8630,12 @@ static float llava__randn(uint64_t *r) { /* Box-Muller */
 
 static void llava__init_fn(void *ctx, llava__pinfo *p) {
     llava__initer *in = (llava__initer *)ctx;
+    if (in->err) return; /* (the first failure is the one reported) */
     float *d = (float *)llava__alloc_aligned(p->n * sizeof(float) + 1);
     size_t i;
     if (llava__own(in->m, d) != LLAVA_OK) {
         in->err = 1;
+        in->err_bytes = p->n * sizeof(float) + 1;
         return;
     }
     const size_t l = strlen(p->name);
@@ -8638,7 +8671,8 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
     m->vl = (llava__vlayer *)llava__calloc((size_t)LLAVA__MAX(m->vision_run, 1), sizeof *m->vl);
     m->tl = (llava__tlayer *)llava__calloc((size_t)c->text_layers, sizeof *m->tl);
     if (!m->vl || !m->tl) {
-        llava__err("out of memory");
+        llava__err("llava_model_new: out of memory for the layers (%zu bytes)",
+                   (size_t)LLAVA__MAX(m->vision_run, 1) * sizeof *m->vl + (size_t)c->text_layers * sizeof *m->tl);
         llava_model_free(m);
         return NULL;
     }
@@ -8649,13 +8683,13 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
         if (c->text_attn_bias) L->qb = L->kb = L->vb = &llava__present;
         if (c->text_mlp_bias) L->gate_b = L->up_b = L->down_b = &llava__present;
     }
-    llava__initer in = {m, seed ? seed : 1, 0};
+    llava__initer in = {m, seed ? seed : 1, 0, 0};
     llava__walk(m, NULL, llava__init_fn, &in);
     if (c->text_tied) m->head = m->embed;
     int i, half = c->text_head_dim / 2;
-    m->inv_freq = (float *)llava__alloc_aligned((size_t)half * sizeof(float) + 1);
+    m->inv_freq = in.err ? NULL : (float *)llava__alloc_aligned((size_t)half * sizeof(float) + 1);
     if (in.err || llava__own(m, m->inv_freq) != LLAVA_OK) {
-        llava__err("out of memory");
+        llava__err("llava_model_new: out of memory for the weights (%zu bytes)", in.err ? in.err_bytes : (size_t)half * sizeof(float) + 1);
         llava_model_free(m);
         return NULL;
     }
@@ -8669,7 +8703,7 @@ static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
     int rc = LLAVA_OK, i, k = 0;
     llava__st_entry *e = (llava__st_entry *)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *e);
     char **names = (char **)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *names);
-    if (!e || !names) rc = llava__err("out of memory");
+    if (!e || !names) rc = llava__err("out of memory for the optimizer state's table (%zu bytes)", ((size_t)t->n_params * 2 + 1) * (sizeof *e + sizeof *names));
     for (i = 0; i < t->n_params && rc == LLAVA_OK; i++) {
         const llava__tparam *p = &t->p[i];
         int j;
@@ -8678,7 +8712,7 @@ static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
             size_t l = strlen(p->name) + 16;
             names[k] = (char *)LLAVA_MALLOC(l);
             if (!names[k]) {
-                rc = llava__err("out of memory");
+                rc = llava__err("out of memory for a tensor name (%zu bytes)", l);
                 break;
             }
             snprintf(names[k], l, "%s.%s", p->name, j ? "exp_avg_sq" : "exp_avg");
@@ -8691,7 +8725,7 @@ static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
         }
     }
     char *path = llava__path_join(dir, "optimizer.safetensors");
-    if (rc == LLAVA_OK) rc = path ? llava__st_write(path, e, k) : llava__err("out of memory");
+    if (rc == LLAVA_OK) rc = path ? llava__st_write(path, e, k) : llava__err("out of memory for the path of %s/optimizer.safetensors", dir);
     LLAVA_FREE(path);
     for (i = 0; i < k; i++) LLAVA_FREE(names[i]);
     LLAVA_FREE(names), LLAVA_FREE(e);
@@ -8708,7 +8742,7 @@ static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
                                   t->groups[i].prefix, t->groups[i].lr, t->groups[i].wd);
         snprintf(b + l, sizeof b - l, "]\n}\n");
         char *sp = llava__path_join(dir, "trainer_state.json");
-        rc = sp ? llava_write_text(sp, b) : llava__err("out of memory");
+        rc = sp ? llava_write_text(sp, b) : llava__err("out of memory for the path of %s/trainer_state.json", dir);
         LLAVA_FREE(sp);
     }
     return rc;
@@ -8740,7 +8774,7 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     size_t n;
     char *text = sp ? llava_read_file(sp, 1 << 20, &n) : NULL;
     LlavaJson j;
-    rc = text ? llava_json_parse(&j, text, n, sp) : LLAVA_ERR;
+    rc = text ? llava_json_parse(&j, text, n, sp) : sp ? LLAVA_ERR : llava__err("out of memory for the path of %s/trainer_state.json", dir);
     if (rc == LLAVA_OK) {
         const LlavaJsonNode *st = llava_json_get(&j, &j.nodes[0], "step"), *gs = llava_json_get(&j, &j.nodes[0], "groups");
         if (!st || st->type != LLAVA_JSON_NUM || !(st->num >= 0 && st->num <= 2.0e9) || !gs || gs->type != LLAVA_JSON_ARR)
@@ -8764,7 +8798,7 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
     llava__tensors ts;
     memset(&ts, 0, sizeof ts);
     char *op = llava__path_join(dir, "optimizer.safetensors");
-    rc = op ? llava__st_add(&ts, op) : llava__err("out of memory");
+    rc = op ? llava__st_add(&ts, op) : llava__err("out of memory for the path of %s/optimizer.safetensors", dir);
     if (rc == LLAVA_OK) rc = llava__tensors_index(&ts);
     for (i = 0; i < t->n_params && rc == LLAVA_OK; i++) {
         const llava__tparam *p = &t->p[i];
@@ -11714,6 +11748,12 @@ LLAVADEF LlavaTokenizer *llava_tokenizer_load(const char *dir_or_file) {
         char *mp = llava__path_join(dir_or_file, "tokenizer.model");
         size_t dl = strlen(dir_or_file);
         LlavaTokenizer *st = NULL;
+        if (!mp) {
+            LLAVA_FREE(t);
+            LLAVA_FREE(path);
+            llava__err("out of memory for the path of %s/tokenizer.model", dir_or_file);
+            return NULL;
+        }
         int is_spm = mp && llava_file_exists(mp), is_file = !is_spm && dl > 6 && !strcmp(dir_or_file + dl - 6, ".model");
         if (is_spm || is_file) {
             LLAVA_FREE(t);
@@ -15919,7 +15959,7 @@ LLAVADEF int llava_sample(LlavaSampler *s, const float *logits, int V) {
     if (s->s.temperature <= 0.0f || V <= 1) return llava_argmax(logits, V);
     if (s->cap < V) {
         LlavaCandidate *c = (LlavaCandidate *)LLAVA_REALLOC(s->cand, (size_t)V * sizeof *c);
-        if (!c) return llava_argmax(logits, V); /* out of memory: fall back to greedy */
+        if (!c) return llava__err("llava_sample: out of memory for %d candidates (%zu bytes)", V, (size_t)V * sizeof *c);
         s->cand = c;
         s->cap = V;
     }
@@ -15971,6 +16011,10 @@ LLAVADEF int llava_generate(LlavaContext *c, const int *ids, int n_ids, const fl
     const float *logits = c->logits;
     for (i = 0; i < max_new; i++) {
         int tok = llava_sample(&s, logits, cfg->text_vocab), eos = 0;
+        if (tok < 0) {
+            rc = LLAVA_ERR;
+            break;
+        }
         out[(*n_out)++] = tok;
         for (k = 0; k < cfg->n_eos; k++) eos |= tok == cfg->eos_ids[k];
         if (cb && cb(tok, user)) break;

@@ -186,6 +186,10 @@ static int generate(const Job *jb, Worker *w, int n_ids, const float *pixels, in
         for (k = jb->V_tok; k < jb->V; k++) w->masked[k] = -INFINITY;
         if (jb->cfg->image_token_id >= 0 && jb->cfg->image_token_id < jb->V) w->masked[jb->cfg->image_token_id] = -INFINITY;
         int tok = llava_sample(&s, w->masked, jb->V), eos = 0;
+        if (tok < 0) {
+            rc = LLAVA_ERR;
+            break;
+        }
         w->gen[(*n_out)++] = tok;
         for (k = 0; k < jb->n_eos; k++) eos |= tok == jb->eos[k];
         if (eos || i + 1 == max_new) break;
