@@ -3855,6 +3855,7 @@ static int llava__dirsave_end(llava__dirsave *s, int rc) {
 typedef struct {
     unsigned char *base;
     size_t cap, top, need; /* need: the most this stack was asked to hold */
+    size_t over;           /* bytes held on the heap beyond it, counted in need as if they were on it */
 } llava__stack;
 typedef struct {
     llava__stack *t;
@@ -3869,30 +3870,37 @@ static int llava__tid(void) {
 #endif
 }
 static void *llava__ws_push(llava__ws *ws, int i, size_t bytes) {
+    llava__stack *st = ws && i < ws->nt ? &ws->t[i] : NULL;
     bytes = (bytes + 63) & ~(size_t)63;
-    if (ws && i < ws->nt) {
-        llava__stack *st = &ws->t[i];
-        if (st->top + bytes > st->need) st->need = st->top + bytes;
-        if (st->base && st->top + bytes <= st->cap) {
+    if (st) {
+        if (st->top + st->over + bytes > st->need) st->need = st->top + st->over + bytes;
+        if (st->base && st->over == 0 && st->top + bytes <= st->cap) {
             void *p = st->base + st->top;
             st->top += bytes;
             return p;
         }
     }
-    void *p = llava__alloc_aligned(bytes);
-    if (!p && ws && ws->oom) *ws->oom = bytes; /* (threads racing here all write a size that failed) */
-    return p;
+    /* from the heap, its size in a 64-byte header */
+    unsigned char *raw = bytes <= SIZE_MAX - 64 ? (unsigned char *)llava__alloc_aligned(bytes + 64) : NULL;
+    if (!raw) {
+        if (ws && ws->oom) *ws->oom = bytes; /* (threads racing here all write a size that failed) */
+        return NULL;
+    }
+    memcpy(raw, &bytes, sizeof bytes);
+    if (st) st->over += bytes;
+    return raw + 64;
 }
 static void llava__ws_pop(llava__ws *ws, int i, void *p) {
+    llava__stack *st = ws && i < ws->nt ? &ws->t[i] : NULL;
+    size_t bytes;
     if (!p) return;
-    if (ws && i < ws->nt) {
-        llava__stack *st = &ws->t[i];
-        if (st->base && (unsigned char *)p >= st->base && (unsigned char *)p < st->base + st->cap) {
-            st->top = (size_t)((unsigned char *)p - st->base);
-            return;
-        }
+    if (st && st->base && (unsigned char *)p >= st->base && (unsigned char *)p < st->base + st->cap) {
+        st->top = (size_t)((unsigned char *)p - st->base);
+        return;
     }
-    llava__free_aligned(p);
+    memcpy(&bytes, (unsigned char *)p - 64, sizeof bytes);
+    if (st) st->over -= bytes;
+    llava__free_aligned((unsigned char *)p - 64);
 }
 /* thread i's stack alone, for a kernel nested in a parallel region */
 static llava__ws llava__ws_view(llava__ws *ws, int i) {
