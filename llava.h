@@ -4958,10 +4958,26 @@ static int llava__prec(LlavaPrecision p) {
 /* --- the CPU backend: the public backend interface (section "backends" above) over host memory ------
    Backend addresses are host pointers; weights are used where the file is mapped. Each compute entry
    first grows the kernels' scratch stacks to the largest need seen so far, so that after the first call
-   of a shape nothing is allocated. */
+   of a shape nothing is allocated. The stacks serve one entry at a time: an entry that finds them in use
+   (contexts of one model run by several threads at once) takes its scratch from the heap instead. */
 typedef struct {
     llava__ws ws;
+    long busy; /* 1 while an entry uses ws */
 } llava__cpu;
+
+#if defined(__GNUC__) || defined(__clang__)
+#define LLAVA__XCHG(p, v) __atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#elif defined(_MSC_VER)
+#include <intrin.h>
+#define LLAVA__XCHG(p, v) _InterlockedExchange((long volatile *)(p), (v))
+#else /* no atomic exchange known: a model's contexts are used by one thread at a time */
+static long llava__xchg(long *p, long v) {
+    const long o = *p;
+    *p = v;
+    return o;
+}
+#define LLAVA__XCHG(p, v) llava__xchg((p), (v))
+#endif
 
 static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entries: every stack empty */
     llava__ws *ws = &((llava__cpu *)b->impl)->ws;
@@ -4970,15 +4986,34 @@ static int llava__cpu_fit(LlavaBackend *b, const char *entry) { /* between entri
         llava__stack *st = &ws->t[i];
         st->top = 0;
         if (st->need <= st->cap) continue;
+        /* a power of two, 64 KiB at least, so that a need growing a little at a time (a decode step's
+           attention row: one more position each step) does not reallocate every few steps */
+        size_t cap = (size_t)1 << 16;
+        while (cap < st->need && cap <= SIZE_MAX / 2) cap *= 2;
+        if (cap < st->need) cap = st->need;
         llava__free_aligned(st->base);
         st->cap = 0;
-        st->base = (unsigned char *)llava__alloc_aligned(st->need);
-        if (!st->base) return llava__err("%s: out of memory for %zu bytes of scratch", entry, st->need);
-        st->cap = st->need;
+        st->base = (unsigned char *)llava__alloc_aligned(cap);
+        if (!st->base) return llava__err("%s: out of memory for %zu bytes of scratch", entry, cap);
+        st->cap = cap;
     }
     return LLAVA_OK;
 }
-static llava__ws *llava__cpu_ws(LlavaBackend *b) { return &((llava__cpu *)b->impl)->ws; }
+/* *ws: the scratch stacks for one entry, fitted; or NULL (heap scratch) while another thread's entry has them */
+static int llava__cpu_acquire(LlavaBackend *b, const char *entry, llava__ws **ws) {
+    llava__cpu *c = (llava__cpu *)b->impl;
+    *ws = NULL;
+    if (LLAVA__XCHG(&c->busy, 1L)) return LLAVA_OK;
+    if (llava__cpu_fit(b, entry) != LLAVA_OK) {
+        LLAVA__XCHG(&c->busy, 0L);
+        return LLAVA_ERR;
+    }
+    *ws = &c->ws;
+    return LLAVA_OK;
+}
+static void llava__cpu_release(LlavaBackend *b, llava__ws *ws) {
+    if (ws) LLAVA__XCHG(&((llava__cpu *)b->impl)->busy, 0L);
+}
 
 static void *llava__cpu_alloc(LlavaBackend *b, size_t bytes) {
     void *p = llava__alloc_aligned(bytes ? bytes : 1);
@@ -5019,8 +5054,10 @@ static void llava__cpu_destroy(LlavaBackend *b) {
 }
 
 static int llava__cpu_matmul(LlavaBackend *b, float *out, const float *in, const LlavaWeight *w, const float *bias, int T, int C, int OC) {
-    if (llava__cpu_fit(b, "matmul") != LLAVA_OK) return LLAVA_ERR;
-    llava__matmul_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    llava__ws *ws;
+    if (llava__cpu_acquire(b, "matmul", &ws) != LLAVA_OK) return LLAVA_ERR;
+    llava__matmul_forward_p(ws, llava__prec(b->precision), out, in, w, bias, T, C, OC);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 static int llava__cpu_matmul_backward(LlavaBackend *b, float *din, float *dw, float *db, const float *dout, const float *in,
@@ -5063,8 +5100,10 @@ static int llava__cpu_rope_backward(LlavaBackend *b, float *dx, const float *inv
 }
 static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const float *q, const float *k, const float *v, int T, int S,
                                 int pos0, int H, int KVH, int Dh, int causal) {
-    if (llava__cpu_fit(b, "attention") != LLAVA_OK) return LLAVA_ERR;
-    llava__attention_forward_p(llava__cpu_ws(b), llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__ws *ws;
+    if (llava__cpu_acquire(b, "attention", &ws) != LLAVA_OK) return LLAVA_ERR;
+    llava__attention_forward_p(ws, llava__prec(b->precision), out, NULL, lse, q, k, v, T, S, pos0, H, KVH, Dh, causal);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 /* the probabilities are recomputed by the forward kernel (the same arithmetic, so the same values as a
@@ -5072,21 +5111,23 @@ static int llava__cpu_attention(LlavaBackend *b, float *out, float *lse, const f
 static int llava__cpu_attention_backward(LlavaBackend *b, float *dq, float *dk, float *dv, const float *dout, const float *out,
                                          const float *lse, const float *q, const float *k, const float *v, int T, int H, int KVH, int Dh,
                                          int causal) {
-    llava__ws *ws = llava__cpu_ws(b);
+    llava__ws *ws;
     const int prec = llava__prec(b->precision);
     (void)out, (void)lse;
-    if (llava__cpu_fit(b, "attention_backward") != LLAVA_OK) return LLAVA_ERR;
+    if (llava__cpu_acquire(b, "attention_backward", &ws) != LLAVA_OK) return LLAVA_ERR;
     float *probs = (float *)llava__ws_push(ws, 0, (size_t)H * T * T * sizeof(float));
     float *o = (float *)llava__ws_push(ws, 0, (size_t)T * H * Dh * sizeof(float));
     if (!probs || !o) {
         llava__ws_pop(ws, 0, o);
         llava__ws_pop(ws, 0, probs);
+        llava__cpu_release(b, ws);
         return llava__err("attention_backward: out of memory for %zu bytes of probabilities", (size_t)H * T * T * sizeof(float));
     }
     llava__attention_forward_p(ws, prec, o, probs, NULL, q, k, v, T, T, 0, H, KVH, Dh, causal);
     llava__attention_backward_p(prec, dq, dk, dv, dout, probs, q, k, v, T, H, KVH, Dh);
     llava__ws_pop(ws, 0, o);
     llava__ws_pop(ws, 0, probs);
+    llava__cpu_release(b, ws);
     return LLAVA_OK;
 }
 static int llava__cpu_act(LlavaBackend *b, float *out, const float *in, size_t n, LlavaAct a) {
@@ -6919,19 +6960,19 @@ static void llava__p_layer(llava__pfn fn, void *ctx, int kind, const LlavaConfig
    safetensors key (the head is skipped when tied to the embeddings) */
 static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *ctx) {
     const LlavaConfig *c = &m->cfg;
-    const int64_t D = c->vision_hidden, ps = c->vision_patch_size, G = c->vision_image_size / ps;
+    const int64_t D = c->vision_hidden, ps = c->vision_patch_size, G = c->text_only ? 0 : c->vision_image_size / ps;
     const int64_t C = c->text_hidden, V = c->text_vocab;
     const char *vp = LLAVA__P_VISION, *tp = LLAVA__P_TEXT;
     int l, i;
 #define LLAVA__G(field) (g ? &g->field : NULL)
-    {
+    if (!c->text_only) { /* (a language model alone has no tower: its sizes are 0) */
         int64_t sh[4] = {D, 3, ps, ps};
         llava__p_w(fn, ctx, 0, &m->patch, LLAVA__G(patch), 4, sh, LLAVA__N_PATCH, vp);
+        llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__G(class_emb), D, 0, LLAVA__N_CLASS, vp);
+        llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__G(pos_emb), G * G + 1, D, LLAVA__N_POS, vp);
+        llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__G(pre_ln_w), D, 0, LLAVA__N_PRE_LN, vp, "weight");
+        llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__G(pre_ln_b), D, 0, LLAVA__N_PRE_LN, vp, "bias");
     }
-    llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__G(class_emb), D, 0, LLAVA__N_CLASS, vp);
-    llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__G(pos_emb), G * G + 1, D, LLAVA__N_POS, vp);
-    llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__G(pre_ln_w), D, 0, LLAVA__N_PRE_LN, vp, "weight");
-    llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__G(pre_ln_b), D, 0, LLAVA__N_PRE_LN, vp, "bias");
     for (l = 0; l < m->vision_run; l++)
         llava__p_layer(fn, ctx, 0, c, llava__vparams, LLAVA__N_VPARAMS, (char *)&m->vl[l], g ? (char *)&g->vl[l] : NULL, LLAVA__N_VLAYER, vp, l);
     for (i = 0; i < c->proj_layers; i++) {
@@ -7416,6 +7457,7 @@ struct LlavaTowerCache {
 
 LLAVADEF int llava_tower_layers(const LlavaModel *m) { return m->vision_run; }
 LLAVADEF int llava_tower_rows(const LlavaModel *m) {
+    if (m->cfg.text_only) return 0; /* no tower (its sizes are 0) */
     const int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
     return G * G + 1;
 }
