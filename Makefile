@@ -20,8 +20,9 @@ ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
 # the file formats beyond safetensors, one test each (tests/NAME.c, also run under the sanitizers):
-# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer
+# PyTorch .bin checkpoints, GGUF models, GGUF tokenizers; and the backend seam (the model on a checking
+# backend whose memory the host cannot touch, tests/check_backend.h)
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_backend
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
@@ -70,6 +71,7 @@ $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 # the file-format tests (FILE_TESTS)
 $(BUILD)/test_%: tests/test_%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
+$(BUILD)/test_backend: tests/check_backend.h tests/test.h
 
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
