@@ -20,9 +20,10 @@ ifeq ($(HAVE_MHD),y)
 PROGRAMS += $(BUILD)/server
 endif
 # the tests in files of their own (tests/NAME.c, also run under the sanitizers): the file formats beyond
-# safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), atomic saving under SIGKILL, and
-# every allocation failing in turn
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill test_oom
+# safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), atomic saving under SIGKILL, every
+# allocation failing in turn, and the backend seam (the model on a checking backend whose memory the host
+# cannot touch, tests/check_backend.h)
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill test_oom test_backend
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 
@@ -71,6 +72,7 @@ $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 # the file-format tests (FILE_TESTS)
 $(BUILD)/test_%: tests/test_%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
+$(BUILD)/test_backend: tests/check_backend.h tests/test.h
 
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)

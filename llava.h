@@ -5219,7 +5219,8 @@ static int llava__prec(LlavaPrecision p) {
 /* --- the CPU backend: the public backend interface (section "backends" above) over host memory ------
    Backend addresses are host pointers; weights are used where the file is mapped. Each compute entry
    first grows the kernels' scratch stacks to the largest need seen so far, so that after the first call
-   of a shape nothing is allocated. */
+   of a shape nothing is allocated. The stacks serve one entry at a time: an entry that finds them in use
+   (contexts of one model run by several threads at once) takes its scratch from the heap instead. */
 typedef struct {
     llava__ws ws;
     int busy; /* a thread is using ws; another's entries take their scratch from the heap meanwhile */
@@ -5239,11 +5240,16 @@ static int llava__cpu_fit(LlavaBackend *b, const char *entry) {
         llava__stack *st = &ws->t[i];
         st->top = 0;
         if (st->need <= st->cap) continue;
+        /* a power of two, 64 KiB at least, so that a need growing a little at a time (a decode step's
+           attention row: one more position each step) does not reallocate every few steps */
+        size_t cap = (size_t)1 << 16;
+        while (cap < st->need && cap <= SIZE_MAX / 2) cap *= 2;
+        if (cap < st->need) cap = st->need;
         llava__free_aligned(st->base);
         st->cap = 0;
-        st->base = (unsigned char *)llava__alloc_aligned(st->need);
-        if (!st->base) return entry ? llava__err("%s: out of memory for %zu bytes of scratch", entry, st->need) : LLAVA_ERR;
-        st->cap = st->need;
+        st->base = (unsigned char *)llava__alloc_aligned(cap);
+        if (!st->base) return entry ? llava__err("%s: out of memory for %zu bytes of scratch", entry, cap) : LLAVA_ERR;
+        st->cap = cap;
     }
     return LLAVA_OK;
 }
@@ -7527,19 +7533,19 @@ static void llava__p_layer(llava__pfn fn, void *ctx, int kind, const LlavaConfig
    safetensors key (the head is skipped when tied to the embeddings) */
 static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *ctx) {
     const LlavaConfig *c = &m->cfg;
-    const int64_t D = c->vision_hidden, ps = c->vision_patch_size, G = c->vision_image_size / ps;
+    const int64_t D = c->vision_hidden, ps = c->vision_patch_size, G = c->text_only ? 0 : c->vision_image_size / ps;
     const int64_t C = c->text_hidden, V = c->text_vocab;
     const char *vp = LLAVA__P_VISION, *tp = LLAVA__P_TEXT;
     int l, i;
 #define LLAVA__G(field) (g ? &g->field : NULL)
-    {
+    if (!c->text_only) { /* (a language model alone has no tower: its sizes are 0) */
         int64_t sh[4] = {D, 3, ps, ps};
         llava__p_w(fn, ctx, 0, &m->patch, LLAVA__G(patch), 4, sh, LLAVA__N_PATCH, vp);
+        llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__G(class_emb), D, 0, LLAVA__N_CLASS, vp);
+        llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__G(pos_emb), G * G + 1, D, LLAVA__N_POS, vp);
+        llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__G(pre_ln_w), D, 0, LLAVA__N_PRE_LN, vp, "weight");
+        llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__G(pre_ln_b), D, 0, LLAVA__N_PRE_LN, vp, "bias");
     }
-    llava__p_v(fn, ctx, 0, &m->class_emb, LLAVA__G(class_emb), D, 0, LLAVA__N_CLASS, vp);
-    llava__p_v(fn, ctx, 0, &m->pos_emb, LLAVA__G(pos_emb), G * G + 1, D, LLAVA__N_POS, vp);
-    llava__p_v(fn, ctx, 0, &m->pre_ln_w, LLAVA__G(pre_ln_w), D, 0, LLAVA__N_PRE_LN, vp, "weight");
-    llava__p_v(fn, ctx, 0, &m->pre_ln_b, LLAVA__G(pre_ln_b), D, 0, LLAVA__N_PRE_LN, vp, "bias");
     for (l = 0; l < m->vision_run; l++)
         llava__p_layer(fn, ctx, 0, c, llava__vparams, LLAVA__N_VPARAMS, (char *)&m->vl[l], g ? (char *)&g->vl[l] : NULL, LLAVA__N_VLAYER, vp, l);
     for (i = 0; i < c->proj_layers; i++) {
@@ -7877,6 +7883,7 @@ struct LlavaTowerCache {
 
 LLAVADEF int llava_tower_layers(const LlavaModel *m) { return m->vision_run; }
 LLAVADEF int llava_tower_rows(const LlavaModel *m) {
+    if (m->cfg.text_only) return 0; /* no tower (its sizes are 0) */
     const int G = m->cfg.vision_image_size / m->cfg.vision_patch_size;
     return G * G + 1;
 }
