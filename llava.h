@@ -216,12 +216,12 @@ LLAVADEF const LlavaConfig *llava_model_config(const LlavaModel *m);
    first step (the trainer copies the weights it trains then). */
 LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path);
 /* Matrix products in bfloat16 (operands rounded to bf16, sums in f32), as LLaVA trains: on = 1 for the
-   model's forward and backward passes from now on, 0 for f32 again. They run on AMX where the CPU has it
-   and the build targets it (-march=native on such a CPU), else the rounding is emulated (slower than f32).
-   Returns LLAVA_OK. */
+   model's forward and backward passes from now on, 0 for f32 again (the backend's precision). On the CPU
+   they run on AMX where the CPU has it and the build targets it (-march=native on such a CPU), else the
+   rounding is emulated (slower than f32). Returns LLAVA_OK. */
 LLAVADEF int llava_use_bf16(LlavaModel *m, int on);
 LLAVADEF int llava_bf16_native(void); /* 1 where llava_use_bf16's products run on AMX, else 0 */
-LLAVADEF const char *llava_backend_name(const LlavaModel *m); /* "cpu", "cpu-bf16" or "cpu-bf16-amx" */
+LLAVADEF const char *llava_backend_name(const LlavaModel *m); /* the CPU's: "cpu", "cpu-bf16" or "cpu-bf16-amx" */
 LLAVADEF int llava_image_tokens(const LlavaModel *m);   /* feature rows per image */
 /* pixels [3][S][S] -> features [llava_image_tokens][C] (vision tower + projector) */
 LLAVADEF int llava_encode_image(LlavaModel *m, const float *pixels, float *features);
