@@ -5615,7 +5615,8 @@ typedef LLAVA__TLAYER(llava__gmat) llava__tgrad;
 struct LlavaModel {
     LlavaConfig cfg;
     LlavaBackend *b;              /* where it runs; the weights below are its addresses */
-    int own_b;                    /* b was made by the load (freed with the model) */
+    int *b_refs;                  /* b made by the load: its users (the model, its trainers and tower caches);
+                                     NULL: the caller's backend */
     void **mapped;                /* weights the backend copied (map), released at free */
     int n_mapped;
     llava__tensors files;  /* the model's safetensors */
@@ -6171,12 +6172,20 @@ static int llava__load_projector(LlavaModel *m, const llava__tensors *ts, const 
     return LLAVA_OK;
 }
 
+/* a model's own backend lives while the model or a trainer or tower cache made from it does (any of
+   them may be freed first); a caller's backend is the caller's */
+static void llava__backend_drop(LlavaBackend *b, int *refs) {
+    if (!refs || --*refs > 0) return;
+    llava_backend_free(b);
+    LLAVA_FREE(refs);
+}
+
 LLAVADEF void llava_model_free(LlavaModel *m) {
     if (!m) return;
     if (m->b) {
         int i;
         for (i = 0; i < m->n_mapped; i++) m->b->unmap(m->b, m->mapped[i]);
-        if (m->own_b) llava_backend_free(m->b);
+        llava__backend_drop(m->b, m->b_refs);
     }
     LLAVA_FREE(m->mapped);
     llava__owned_free(&m->owned);
@@ -6332,11 +6341,15 @@ static LlavaModel *llava__model_alloc(void) {
         return NULL;
     }
     m->b = llava_backend_cpu_new(LLAVA_PREC_F32);
-    m->own_b = 1;
-    if (!m->b) {
+    m->b_refs = (int *)LLAVA_MALLOC(sizeof *m->b_refs);
+    if (!m->b || !m->b_refs) {
+        if (m->b && !m->b_refs) llava__err("out of memory");
+        llava_backend_free(m->b);
+        LLAVA_FREE(m->b_refs);
         LLAVA_FREE(m);
         return NULL;
     }
+    *m->b_refs = 1;
     return m;
 }
 
@@ -7598,9 +7611,9 @@ LLAVADEF LlavaModel *llava_model_load_params(const char *path, const LlavaLoadPa
     if (!m || !p) return m;
     if (p->backend) {
         llava__mapper r = {m, LLAVA_OK};
-        llava_backend_free(m->b);
+        llava__backend_drop(m->b, m->b_refs);
         m->b = p->backend;
-        m->own_b = 0;
+        m->b_refs = NULL;
         if (!p->backend->host_memory) { /* the copies go to the backend; the CPU backend uses the files in place */
             llava__walk(m, NULL, llava__map_fn, &r);
             llava__map_one(&r, (const void **)&m->inv_freq, (size_t)(m->cfg.text_head_dim / 2) * sizeof(float));
@@ -7671,6 +7684,8 @@ struct LlavaTrainer {
     int step;                   /* optimizer steps done */
     double acc_loss;            /* summed token losses since the last update */
     long acc_tokens;
+    LlavaBackend *b;            /* the model's, held (b_refs) so that the trainer may outlive the model */
+    int *b_refs;
     float *act;                 /* the text activations' buffer, kept from chunk to chunk: a fresh one */
     size_t act_n;               /* (150 MB for 8 samples of ~160 tokens) is page-faulted in every step */
     llava__chunkws cw;          /* the rest of a chunk's working memory, kept likewise */
@@ -7703,11 +7718,14 @@ LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions 
     }
     t->m = m;
     t->opt = *o;
+    t->b = m->b;
+    t->b_refs = m->b_refs;
+    if (t->b_refs) ++*t->b_refs;
     if (o->total_steps <= 0 || !(o->lr >= 0.0f) || !(o->warmup_ratio >= 0.0f) || !(o->beta1 >= 0.0f && o->beta1 < 1.0f) ||
         !(o->beta2 >= 0.0f && o->beta2 < 1.0f) || !(o->eps > 0.0f) || o->stage < 0 || o->stage > 2) {
         llava__err("training options out of range (total_steps %d, lr %g, warmup_ratio %g, betas %g %g, eps %g, stage %d)",
                    o->total_steps, o->lr, o->warmup_ratio, o->beta1, o->beta2, o->eps, o->stage);
-        LLAVA_FREE(t);
+        llava_trainer_free(t);
         return NULL;
     }
     if (o->stage >= 1) llava_trainer_add_group(t, "multi_modal_projector.", o->lr, o->weight_decay);
@@ -7828,11 +7846,12 @@ LLAVADEF void llava_trainer_free(LlavaTrainer *t) {
     LLAVA_FREE(t->g.vl);
     LLAVA_FREE(t->g.tl);
     LLAVA_FREE(t->p);
-    t->m->b->free(t->m->b, t->act);
-    t->m->b->free(t->m->b, t->cw.f);
-    t->m->b->free(t->m->b, t->cw.i);
-    t->m->b->free(t->m->b, t->cw.VA.mem);
-    t->m->b->free(t->m->b, t->cw.vw.mem);
+    t->b->free(t->b, t->act);
+    t->b->free(t->b, t->cw.f);
+    t->b->free(t->b, t->cw.i);
+    t->b->free(t->b, t->cw.VA.mem);
+    t->b->free(t->b, t->cw.vw.mem);
+    llava__backend_drop(t->b, t->b_refs);
     LLAVA_FREE(t->cw.h);
     LLAVA_FREE(t); /* (t->buf belongs to the model) */
 }
@@ -7875,6 +7894,8 @@ LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const flo
 /* --- training a vision tower (public): the passes above over a cache of the caller's ---------------- */
 struct LlavaTowerCache {
     LlavaTrainer *t;
+    LlavaBackend *b;   /* the model's, held as a trainer holds it */
+    int *b_refs;
     llava__vcache A;   /* every output row (full), room for `cap` images */
     float *pix, *patches; /* [cap][3, S, S], [cap * P][3*ps*ps] (in A.mem) */
     int cap;
@@ -7909,6 +7930,9 @@ LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
         return NULL;
     }
     a->t = t;
+    a->b = t->b;
+    a->b_refs = t->b_refs;
+    if (a->b_refs) ++*a->b_refs;
     a->cap = n;
     a->g.vl = (llava__vgrad *)llava__calloc((size_t)LLAVA__MAX(t->m->vision_run, 1), sizeof *a->g.vl);
     if (!a->g.vl || llava__vcache_alloc(&a->A, t->m, n, &a->pix, &a->patches) != LLAVA_OK) {
@@ -7923,7 +7947,8 @@ LLAVADEF LlavaTowerCache *llava_tower_cache_new(LlavaTrainer *t, int n) {
 
 LLAVADEF void llava_tower_cache_free(LlavaTowerCache *a) {
     if (!a) return;
-    a->t->m->b->free(a->t->m->b, a->A.mem);
+    a->b->free(a->b, a->A.mem);
+    llava__backend_drop(a->b, a->b_refs);
     LLAVA_FREE(a->g.vl);
     LLAVA_FREE(a);
 }
