@@ -6822,18 +6822,17 @@ typedef struct {
     int full;                    /* the output: every row (llava_tower_forward), or the selected ones */
 } llava__vcache;
 
-/* The working memory of a pass over n images in the backend: their pixels and patches, and either one
-   layer's rows (inference) or, with A, every layer's (training). */
+/* One image's working memory for inference in the backend: its pixels and patches, one layer's rows
+   (reused by every layer), the tower's output rows and the projector's (training keeps every layer's
+   rows in a llava__vcache instead). */
 typedef struct {
-    int n;
-    float *pix;                     /* [n][3, S, S] */
-    float *patches;                 /* [n*P, 3*ps*ps] */
-    float *x, *h, *q, *k, *v, *att; /* [R, D] (inference) */
-    float *f;                       /* [R, Iv] (inference) */
-    float *feat;                    /* [n][N, D] the output rows */
-    float *ptmp, *proj;             /* [n*N, C] the projector's rows */
+    float *pix;                     /* [3, S, S] */
+    float *patches;                 /* [P, 3*ps*ps] */
+    float *x, *h, *q, *k, *v, *att; /* [N, D] */
+    float *f;                       /* [N, Iv] */
+    float *feat;                    /* [N, D] the output rows */
+    float *ptmp, *proj;             /* [N, C] the projector's rows */
     void *mem;
-    llava__vcache *A;
 } llava__vws;
 
 /* n images [n][3,S,S] at pix -> out [n][rows][D], rows N (full) or the selected Psel (the "default"
@@ -6995,7 +6994,6 @@ static int llava__vws_new(LlavaModel *m, llava__vws *w) {
                                {&w->k, N * D}, {&w->v, N * D}, {&w->att, N * D}, {&w->feat, N * D}, {&w->f, N * Iv},
                                {&w->ptmp, N * C}, {&w->proj, N * C}};
     memset(w, 0, sizeof *w);
-    w->n = 1;
     return llava__carve_new(m->b, &w->mem, pc, (int)(sizeof pc / sizeof pc[0]), "an image's activations");
 }
 
