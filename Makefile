@@ -54,13 +54,13 @@ $(BUILD)/train_example: train_example.c tools/common.h tools/data.h tools/plot.h
 
 # the tests: the model tests compiled as C11, as C++ (the header's C++ compatibility), and with
 # -O3 -ffast-math; the tokenizer tests as C11 and C++; the world/data/eval tools' tests
-$(BUILD)/test_c: tests/test_llava.c llava.h | $(BUILD)
+$(BUILD)/test_c: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_cpp: tests/test_llava.c llava.h | $(BUILD)
+$(BUILD)/test_cpp: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
 	$(CXX) -x c++ -std=c++11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_fastmath: tests/test_llava.c llava.h | $(BUILD)
+$(BUILD)/test_fastmath: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 -ffast-math $(ARCH) -fopenmp $(TWARN) -DLLAVA_TEST_FASTMATH -o $@ $< $(LDLIBS)
 
 $(BUILD)/test_tokenizer: tests/test_tokenizer.c llava.h | $(BUILD)

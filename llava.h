@@ -68,7 +68,9 @@
          llava_load_params_default(&lp);                   // lp.backend NULL: a CPU backend of the model's own
          lp.precision = LLAVA_PREC_BF16;                   // products in bf16 with f32 sums (AMX where present)
          LlavaModel *m = llava_model_load_params("llava-1.5-7b-hf", &lp);
-     Training, saving and llava_model_load_projector still need host memory (the CPU backend).
+     A trainer keeps its f32 parameters, gradients and AdamW moments there too: a training step sends its
+     batch (pixels, each position's embedding row and target) and receives the loss and the gradient's
+     norm; saving downloads. llava_trainer_param gives backend addresses, llava_trainer_read host copies.
 
    SHAPES used in comments: T tokens (rows of a sequence), C text width, V vocab, S image side, ps patch
    side, G = S / ps patches per side, P = G * G image patches, N = P + 1 rows per image (the CLS row
@@ -319,9 +321,14 @@ LLAVADEF int llava_trainer_step(LlavaTrainer *t, const LlavaSample *s, int n, Ll
 /* gradients of the batch's mean loss, left in place without a step (for inspection: dump --grads) */
 LLAVADEF int llava_trainer_grads(LlavaTrainer *t, const LlavaSample *s, int n, float *loss);
 LLAVADEF double llava_trainer_lr_factor(const LlavaTrainer *t, int step); /* schedule at a 0-based step */
-/* parameters in a fixed order: safetensors key, data, gradient (NULL when frozen), element count */
+/* parameters in a fixed order: safetensors key, data, gradient (NULL when frozen), element count. data
+   and grad are addresses of the model's backend (llava_model_backend), host memory on the CPU backend;
+   data is the f32 master copy when trainable, the loaded tensor when frozen and f32, else NULL */
 LLAVADEF int llava_trainer_n_params(const LlavaTrainer *t);
 LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const float **data, const float **grad, size_t *n);
+/* parameter i copied to host memory as f32, on any backend: data [n] (frozen ones converted), grad [n]
+   (an error when frozen); either may be NULL */
+LLAVADEF int llava_trainer_read(const LlavaTrainer *t, int i, float *data, float *grad);
 /* the model in Hugging Face's layout (config.json, model.safetensors, preprocessor and tokenizer files),
    weights as F32 or BF16. Atomic (POSIX): written whole into dir.llava-partial, then swapped in with
    renames, so an interrupted save leaves the previous dir or the new one, complete (dir.llava-old while
@@ -352,6 +359,9 @@ LLAVADEF int llava_trainer_steps_done(const LlavaTrainer *t);
        ... loss and drows [n][N][D] = dloss/drows ...
        llava_tower_backward(a, drows, NULL);                      // into the trainer's gradients
        llava_trainer_apply(t, loss, &stats);                      // clip, AdamW, zero the gradients
+
+   pixels are host memory; rows, drows, a gradient buffer and llava_trainer_grad's are memory of the
+   model's backend (llava_model_backend: host memory on the CPU backend, else the backend's alloc).
 */
 typedef struct LlavaTowerCache LlavaTowerCache;
 LLAVADEF int llava_tower_layers(const LlavaModel *m); /* encoder layers run (up to vision_feature_layer) */
@@ -5619,6 +5629,8 @@ struct LlavaModel {
                                      NULL: the caller's backend */
     void **mapped;                /* weights the backend copied (map), released at free */
     int n_mapped;
+    void **bufs;                  /* backend memory the model's tensors point into (a trainer's f32 copies) */
+    int n_bufs;
     llava__tensors files;  /* the model's safetensors */
     llava__tensors vfiles; /* the vision tower's own directory (original LLaVA layout) */
     /* vision tower.  transformers: CLIPVisionTransformer */
@@ -6185,9 +6197,11 @@ LLAVADEF void llava_model_free(LlavaModel *m) {
     if (m->b) {
         int i;
         for (i = 0; i < m->n_mapped; i++) m->b->unmap(m->b, m->mapped[i]);
+        for (i = 0; i < m->n_bufs; i++) m->b->free(m->b, m->bufs[i]);
         llava__backend_drop(m->b, m->b_refs);
     }
     LLAVA_FREE(m->mapped);
+    LLAVA_FREE(m->bufs);
     llava__owned_free(&m->owned);
     LLAVA_FREE(m->vl);
     LLAVA_FREE(m->tl);
@@ -6396,11 +6410,28 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
     return m;
 }
 
+/* --- a copy of a weight on a backend without host memory (map), released with the model --------- */
+typedef struct {
+    LlavaModel *m;
+    int rc;
+} llava__mapper;
+static int llava__map_one(llava__mapper *r, const void **data, size_t bytes) {
+    LlavaModel *m = r->m;
+    void **grown;
+    if (r->rc != LLAVA_OK || !*data) return r->rc;
+    grown = (void **)LLAVA_REALLOC(m->mapped, (size_t)(m->n_mapped + 1) * sizeof *grown);
+    if (!grown) return r->rc = llava__err("out of memory");
+    m->mapped = grown;
+    const void *p = m->b->map(m->b, *data, bytes);
+    if (!p) return r->rc = LLAVA_ERR;
+    m->mapped[m->n_mapped++] = (void *)p;
+    *data = p;
+    return LLAVA_OK;
+}
 /* a stage-1 projector file over the model's projector (LLaVA's train.py: --pretrain_mm_mlp_adapter loads
    mm_projector.bin into model.mm_projector with the "mm_projector." prefix stripped) */
 LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path) {
     const LlavaConfig *c = &m->cfg;
-    if (!m->b->host_memory) return llava__err("llava_model_load_projector: the model is on the %s backend; load the projector first", m->b->name);
     static const char *const orig[] = {"model.mm_projector.", "mm_projector.", "model.model.mm_projector."};
     static const char *const hf[] = {"multi_modal_projector.", "model.multi_modal_projector."};
     llava__tensors ts;
@@ -6435,6 +6466,14 @@ LLAVADEF int llava_model_load_projector(LlavaModel *m, const char *path) {
             memcpy(p, m->proj[i].data, nb);
             m->proj[i].data = p;
         }
+    }
+    if (!m->b->host_memory) { /* the backend's copies (the old ones stay mapped until the model is freed) */
+        llava__mapper r = {m, rc};
+        for (i = 0; i < c->proj_layers; i++) {
+            llava__map_one(&r, &m->proj[i].data, (size_t)m->proj[i].rows * (size_t)m->proj[i].cols * llava__dtype_size(m->proj[i].dtype));
+            if (c->proj_bias) llava__map_one(&r, (const void **)&m->proj_b[i], (size_t)c->text_hidden * sizeof(float));
+        }
+        rc = r.rc;
     }
     if (rc != LLAVA_OK) {
         char msg[sizeof llava__errbuf];
@@ -7579,23 +7618,6 @@ static void llava__walk(LlavaModel *m, llava__gradset *g, llava__pfn fn, void *c
 }
 
 /* --- loading onto a backend: weights mapped (the CPU: in place) or uploaded once ------------------- */
-typedef struct {
-    LlavaModel *m;
-    int rc;
-} llava__mapper;
-static int llava__map_one(llava__mapper *r, const void **data, size_t bytes) {
-    LlavaModel *m = r->m;
-    void **grown;
-    if (r->rc != LLAVA_OK || !*data) return r->rc;
-    grown = (void **)LLAVA_REALLOC(m->mapped, (size_t)(m->n_mapped + 1) * sizeof *grown);
-    if (!grown) return r->rc = llava__err("out of memory");
-    m->mapped = grown;
-    const void *p = m->b->map(m->b, *data, bytes);
-    if (!p) return r->rc = LLAVA_ERR;
-    m->mapped[m->n_mapped++] = (void *)p;
-    *data = p;
-    return LLAVA_OK;
-}
 static void llava__map_fn(void *ctx, llava__pinfo *p) {
     llava__mapper *r = (llava__mapper *)ctx;
     if (p->w) llava__map_one(r, &p->w->data, p->n * llava__dtype_size(p->w->dtype));
@@ -7627,10 +7649,36 @@ LLAVADEF LlavaModel *llava_model_load_params(const char *path, const LlavaLoadPa
 }
 LLAVADEF LlavaBackend *llava_model_backend(const LlavaModel *m) { return m->b; }
 
-/* the parts that read or write the model's memory on the host (training, saving, replacing weights) */
-static int llava__host_model(const LlavaModel *m, const char *what) {
-    if (m->b->host_memory) return LLAVA_OK;
-    return llava__err("%s needs the model in host memory; the %s backend keeps it elsewhere", what, m->b->name);
+/* backend memory that tensors of the model point into, freed with the model (on failure: freed now) */
+static int llava__own_b(LlavaModel *m, void *p) {
+    void **grown = (void **)LLAVA_REALLOC(m->bufs, (size_t)(m->n_bufs + 1) * sizeof *grown);
+    if (!grown) {
+        m->b->free(m->b, p);
+        return llava__err("out of memory (%zu bytes)", (size_t)(m->n_bufs + 1) * sizeof *grown);
+    }
+    m->bufs = grown;
+    m->bufs[m->n_bufs++] = p;
+    return LLAVA_OK;
+}
+
+/* n values of type dt at backend address src -> f32 at dst (backend): directly where the backend's memory
+   is the host's, else through host memory (stage: room for LLAVA__STAGE f32 values and as many raw ones) */
+#define LLAVA__STAGE 65536
+static int llava__b_to_f32(LlavaBackend *b, float *dst, const void *src, LlavaDType dt, size_t n, float *stage) {
+    const size_t es = llava__dtype_size(dt);
+    size_t i;
+    if (dt == LLAVA_F32) return b->copy(b, dst, src, n * sizeof(float));
+    if (b->host_memory) {
+        llava__to_f32(dst, src, dt, n);
+        return LLAVA_OK;
+    }
+    for (i = 0; i < n; i += LLAVA__STAGE) {
+        const size_t k = LLAVA__MIN(n - i, (size_t)LLAVA__STAGE);
+        LLAVA__TRY(b->download(b, stage + LLAVA__STAGE, (const char *)src + i * es, k * es));
+        llava__to_f32(stage, stage + LLAVA__STAGE, dt, k);
+        LLAVA__TRY(b->upload(b, dst + i, stage, k * sizeof(float)));
+    }
+    return LLAVA_OK;
 }
 
 /* AdamW applies weight decay to matrices and embeddings, not to biases and norm weights
@@ -7708,7 +7756,6 @@ LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions 
         llava__err("llava_trainer_new: training needs a full LLaVA model; this one is a language model alone (GGUF without mmproj)");
         return NULL;
     }
-    if (llava__host_model(m, "training") != LLAVA_OK) return NULL;
     LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
     if (!t) {
         llava__err("llava_trainer_new: out of memory (%zu bytes)", sizeof *t);
@@ -7757,6 +7804,8 @@ typedef struct {
     int pass; /* 0: count, 1: assign */
     size_t floats;
     int idx;
+    float *stage; /* host memory for llava__b_to_f32 (a backend without host memory) */
+    int rc;
 } llava__setup;
 
 static void llava__setup_fn(void *ctx, llava__pinfo *p) {
@@ -7785,12 +7834,13 @@ static void llava__setup_fn(void *ctx, llava__pinfo *p) {
     tp->m = base + 2 * np;
     tp->v = base + 3 * np;
     /* the f32 master copy replaces the model's tensor */
+    if (s->rc == LLAVA_OK)
+        s->rc = llava__b_to_f32(t->m->b, tp->data, p->w ? p->w->data : *p->vec, p->w ? p->w->dtype : LLAVA_F32, p->n, s->stage);
+    if (s->rc != LLAVA_OK) return; /* (the model keeps its tensor) */
     if (p->w) {
-        llava__to_f32(tp->data, p->w->data, p->w->dtype, p->n);
         p->w->data = tp->data;
         p->w->dtype = LLAVA_F32;
     } else {
-        memcpy(tp->data, *p->vec, p->n * sizeof(float));
         *p->vec = tp->data;
     }
     *p->grad = tp->grad;
@@ -7818,19 +7868,24 @@ static int llava__trainer_ready(LlavaTrainer *t) {
     if (s.floats == 0) return llava__err("nothing to train: no parameter matches the groups (e.g. \"%s\")", t->groups[0].prefix);
     if (!t->p) t->p = (llava__tparam *)llava__calloc((size_t)t->n_params, sizeof *t->p);
     if (!t->p) return llava__err("out of memory for the table of %d parameters (%zu bytes)", t->n_params, (size_t)t->n_params * sizeof *t->p);
-    t->buf = (float *)llava__alloc_aligned(s.floats * sizeof(float));
+    t->buf = (float *)m->b->alloc(m->b, s.floats * sizeof(float));
     if (!t->buf)
-        return llava__err("out of memory for the trainable parameters, their gradients and optimizer state (%zu bytes)", s.floats * sizeof(float));
+        return llava__err("out of memory for the trainable parameters, their gradients and optimizer state (%zu bytes on the %s backend)",
+                          s.floats * sizeof(float), m->b->name);
     /* the model owns the buffer (its trainable tensors live there): it stays usable after the trainer */
-    if (llava__own(m, t->buf) != LLAVA_OK) { /* (it freed the buffer) */
+    if (llava__own_b(m, t->buf) != LLAVA_OK) { /* (it freed the buffer) */
         t->buf = NULL;
         return LLAVA_ERR;
     }
-    memset(t->buf, 0, s.floats * sizeof(float));
+    LLAVA__TRY(m->b->fill(m->b, t->buf, 0.0f, s.floats));
+    if (!m->b->host_memory && !(s.stage = (float *)LLAVA_MALLOC((size_t)LLAVA__STAGE * (sizeof(float) + 2))))
+        return llava__err("out of memory for the conversion to f32 (%zu bytes)", (size_t)LLAVA__STAGE * (sizeof(float) + 2));
     s.pass = 1;
     s.idx = 0;
     s.floats = 0;
     llava__walk(m, &t->g, llava__setup_fn, &s);
+    LLAVA_FREE(s.stage);
+    if (s.rc != LLAVA_OK) return LLAVA_ERR;
     if (m->cfg.text_tied) { /* the head is the embedding matrix: same data, same gradient */
         m->head = m->embed;
         t->g.head = t->g.embed;
@@ -7887,6 +7942,33 @@ LLAVADEF const char *llava_trainer_param(const LlavaTrainer *t, int i, const flo
     if (grad) *grad = p->grad;
     if (n) *n = p->n;
     return p->name;
+}
+
+LLAVADEF int llava_trainer_read(const LlavaTrainer *t, int i, float *data, float *grad) {
+    LlavaBackend *b = t->m->b;
+    if (!t->ready || i < 0 || i >= t->n_params)
+        return llava__err("llava_trainer_read: no parameter %d (%d, from the first step or llava_tower_cache_new on)", i, t->ready ? t->n_params : 0);
+    const llava__tparam *p = &t->p[i];
+    if (grad) {
+        if (!p->grad) return llava__err("llava_trainer_read: %s is frozen: it has no gradient", p->name);
+        LLAVA__TRY(b->download(b, grad, p->grad, p->n * sizeof(float)));
+    }
+    if (!data) return LLAVA_OK;
+    if (p->data) return b->download(b, data, p->data, p->n * sizeof(float));
+    llava__pfind f; /* frozen: its loaded tensor, converted to f32 */
+    memset(&f, 0, sizeof f);
+    f.want = i;
+    llava__walk(t->m, NULL, llava__pfind_fn, &f);
+    const LlavaDType dt = f.info.w ? f.info.w->dtype : LLAVA_F32;
+    const void *src = f.info.w ? f.info.w->data : *f.info.vec;
+    if (dt == LLAVA_F32) return b->download(b, data, src, p->n * sizeof(float));
+    const size_t bytes = p->n * llava__dtype_size(dt);
+    void *raw = LLAVA_MALLOC(bytes);
+    if (!raw) return llava__err("llava_trainer_read: out of memory (%zu bytes)", bytes);
+    int rc = b->download(b, raw, src, bytes);
+    if (rc == LLAVA_OK) llava__to_f32(data, raw, dt, p->n);
+    LLAVA_FREE(raw);
+    return rc;
 }
 
 /* --- training a vision tower (public): the passes above over a cache of the caller's ---------------- */
@@ -8315,6 +8397,7 @@ typedef struct {
     int original; /* the original repository's names */
     const LlavaTensor *extra; /* llava_model_save_with's tensors [n_extra] */
     int n_extra;
+    LlavaBackend *b; /* the model's backend when its memory is not the host's (err 2: a download failed) */
 } llava__saver;
 
 /* name in the layout being written */
@@ -8335,7 +8418,8 @@ static void llava__save_name(const llava__saver *sv, const char *in, char *out, 
     snprintf(out, cap, "%s", in);
 }
 
-static void llava__save_add(llava__saver *sv, const char *name, const void *data, LlavaDType dt, int ndim, const int64_t *shape) {
+/* a tensor to write: data in host memory, or the model's backend memory (on_b) */
+static void llava__save_add(llava__saver *sv, const char *name, const void *data, int on_b, LlavaDType dt, int ndim, const int64_t *shape) {
     if (sv->err) return;
     if (sv->n == sv->cap) {
         int nc = sv->cap ? sv->cap * 2 : 256;
@@ -8369,11 +8453,28 @@ static void llava__save_add(llava__saver *sv, const char *name, const void *data
         sv->err_bytes = buf ? strlen(nm) + 1 : n * llava__dtype_size(sv->dt) + 1;
         return;
     }
-    if (sv->dt == dt) memcpy(buf, data, n * llava__dtype_size(dt));
-    else if (sv->dt == LLAVA_F32) llava__to_f32((float *)buf, data, dt, n);
-    else { /* to BF16: through f32 */
+    void *staged = NULL;
+    if (on_b && sv->b) { /* to the host first: into buf when the dtype stays */
+        if (sv->dt != dt && !(staged = LLAVA_MALLOC(n * llava__dtype_size(dt) + 1))) {
+            sv->err = 1;
+            sv->err_bytes = n * llava__dtype_size(dt) + 1;
+            return;
+        }
+        if (sv->b->download(sv->b, staged ? staged : buf, data, n * llava__dtype_size(dt)) != LLAVA_OK) {
+            LLAVA_FREE(staged);
+            sv->err = 2;
+            return;
+        }
+        if (staged) data = staged;
+    }
+    if (sv->dt == dt) {
+        if (!(on_b && sv->b)) memcpy(buf, data, n * llava__dtype_size(dt));
+    } else if (sv->dt == LLAVA_F32) {
+        llava__to_f32((float *)buf, data, dt, n);
+    } else { /* to BF16: through f32 */
         float *tmp = (float *)LLAVA_MALLOC(n * sizeof(float) + 1);
         if (!tmp) {
+            LLAVA_FREE(staged);
             sv->err = 1;
             sv->err_bytes = n * sizeof(float) + 1;
             return;
@@ -8382,20 +8483,21 @@ static void llava__save_add(llava__saver *sv, const char *name, const void *data
         for (i = 0; i < n; i++) ((uint16_t *)buf)[i] = llava__f32_to_bf16(tmp[i]);
         LLAVA_FREE(tmp);
     }
+    LLAVA_FREE(staged);
     sv->n++;
 }
 
 static void llava__save_fn(void *ctx, llava__pinfo *p) {
     llava__saver *sv = (llava__saver *)ctx;
     if (sv->original && !strncmp(p->name, "vision_tower.", 13)) return; /* written into clip/ */
-    if (p->w) llava__save_add(sv, p->name, p->w->data, p->w->dtype, p->ndim, p->shape);
-    else llava__save_add(sv, p->name, *p->vec, LLAVA_F32, p->ndim, p->shape);
+    if (p->w) llava__save_add(sv, p->name, p->w->data, 1, p->w->dtype, p->ndim, p->shape);
+    else llava__save_add(sv, p->name, *p->vec, 1, LLAVA_F32, p->ndim, p->shape);
 }
 static void llava__save_vision_fn(void *ctx, llava__pinfo *p) {
     llava__saver *sv = (llava__saver *)ctx;
     if (strncmp(p->name, "vision_tower.", 13)) return;
-    if (p->w) llava__save_add(sv, p->name, p->w->data, p->w->dtype, p->ndim, p->shape);
-    else llava__save_add(sv, p->name, *p->vec, LLAVA_F32, p->ndim, p->shape);
+    if (p->w) llava__save_add(sv, p->name, p->w->data, 1, p->w->dtype, p->ndim, p->shape);
+    else llava__save_add(sv, p->name, *p->vec, 1, LLAVA_F32, p->ndim, p->shape);
 }
 
 /* vision tensors the model did not need (layers past the feature layer, post_layernorm) are copied
@@ -8417,7 +8519,7 @@ static void llava__save_passthrough(llava__saver *sv, const LlavaModel *m) {
         snprintf(name, sizeof name, "vision_tower.vision_model.%s", rest);
         int k, replaced = 0;
         for (k = 0; k < sv->n_extra; k++) replaced |= !strcmp(sv->extra[k].name, name);
-        if (!replaced) llava__save_add(sv, name, t->data, (LlavaDType)t->dtype, t->ndim, t->shape);
+        if (!replaced) llava__save_add(sv, name, t->data, 0, (LlavaDType)t->dtype, t->ndim, t->shape);
     }
 }
 
@@ -8426,7 +8528,7 @@ static void llava__save_extra(llava__saver *sv, int vision) {
     int k;
     for (k = 0; k < sv->n_extra; k++)
         if ((strncmp(sv->extra[k].name, "vision_tower.", 13) == 0) == vision)
-            llava__save_add(sv, sv->extra[k].name, sv->extra[k].data, LLAVA_F32, sv->extra[k].ndim, sv->extra[k].shape);
+            llava__save_add(sv, sv->extra[k].name, sv->extra[k].data, 0, LLAVA_F32, sv->extra[k].ndim, sv->extra[k].shape);
 }
 
 static void llava__saver_free(llava__saver *sv) {
@@ -8564,7 +8666,6 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
 
 static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
     int i;
-    if (llava__host_model(m, "saving") != LLAVA_OK) return LLAVA_ERR;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (GGUF without mmproj) has no LLaVA layout to save");
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
@@ -8584,16 +8685,17 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     sv.n_extra = n_extra;
     /* a linear projector has no place in LlavaForConditionalGeneration: the original repository's layout */
     sv.original = m->cfg.proj_layers != 2 || m->cfg.image_token_expands;
+    sv.b = m->b->host_memory ? NULL : m->b;
     if ((rc = llava__mkdir(dir)) != LLAVA_OK) return rc;
     llava__walk(m, NULL, llava__save_fn, &sv);
     if (m->cfg.text_tied && sv.original) { /* the original layout always has lm_head */
         const int64_t sh[2] = {m->cfg.text_vocab, m->cfg.text_hidden};
-        llava__save_add(&sv, "language_model.lm_head.weight", m->embed.data, m->embed.dtype, 2, sh);
+        llava__save_add(&sv, "language_model.lm_head.weight", m->embed.data, 1, m->embed.dtype, 2, sh);
     }
     if (!sv.original) llava__save_passthrough(&sv, m), llava__save_extra(&sv, 1);
     llava__save_extra(&sv, 0);
     char *path = llava__path_join(dir, "model.safetensors");
-    if (sv.err) rc = llava__err("out of memory saving the model (%zu bytes)", sv.err_bytes);
+    if (sv.err) rc = sv.err == 2 ? LLAVA_ERR : llava__err("out of memory saving the model (%zu bytes)", sv.err_bytes);
     else rc = path ? llava__st_write(path, sv.e, sv.n) : llava__err("out of memory for the path of %s/model.safetensors", dir);
     LLAVA_FREE(path);
     llava__saver_free(&sv);
@@ -8604,12 +8706,15 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
         sv.original = 1;
         sv.extra = extra;
         sv.n_extra = n_extra;
+        sv.b = m->b->host_memory ? NULL : m->b;
         rc = cp ? llava__mkdir(cdir) : llava__err("out of memory for the path of %s/clip/model.safetensors", dir);
         if (rc == LLAVA_OK) {
             llava__walk(m, NULL, llava__save_vision_fn, &sv);
             llava__save_passthrough(&sv, m);
             llava__save_extra(&sv, 1);
-            rc = sv.err ? llava__err("out of memory saving the vision tower (%zu bytes)", sv.err_bytes) : llava__st_write(cp, sv.e, sv.n);
+            rc = sv.err == 2 ? LLAVA_ERR
+                 : sv.err    ? llava__err("out of memory saving the vision tower (%zu bytes)", sv.err_bytes)
+                             : llava__st_write(cp, sv.e, sv.n);
         }
         if (rc == LLAVA_OK) {
             char *pp = llava__path_join(cdir, "preprocessor_config.json");
@@ -8738,10 +8843,13 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
 
 /* --- the trainer's own state beside the model ----------------------------------------------------- */
 static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
+    LlavaBackend *be = t->m->b;
     int rc = LLAVA_OK, i, k = 0;
     llava__st_entry *e = (llava__st_entry *)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *e);
     char **names = (char **)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *names);
-    if (!e || !names) rc = llava__err("out of memory for the optimizer state's table (%zu bytes)", ((size_t)t->n_params * 2 + 1) * (sizeof *e + sizeof *names));
+    float **held = (float **)llava__calloc((size_t)t->n_params * 2 + 1, sizeof *held); /* host copies (backend memory elsewhere) */
+    if (!e || !names || !held)
+        rc = llava__err("out of memory for the optimizer state's table (%zu bytes)", ((size_t)t->n_params * 2 + 1) * (sizeof *e + sizeof *names + sizeof *held));
     for (i = 0; i < t->n_params && rc == LLAVA_OK; i++) {
         const llava__tparam *p = &t->p[i];
         int j;
@@ -8759,14 +8867,26 @@ static int llava__trainer_write(LlavaTrainer *t, const char *dir) {
             e[k].ndim = 1;
             e[k].shape[0] = (int64_t)p->n;
             e[k].data = j ? p->v : p->m;
+            if (!be->host_memory) {
+                if (!(held[k] = (float *)LLAVA_MALLOC(p->n * sizeof(float) + 1))) {
+                    rc = llava__err("out of memory for a copy of %s (%zu bytes)", names[k], p->n * sizeof(float) + 1);
+                    k++;
+                    break;
+                }
+                if ((rc = be->download(be, held[k], e[k].data, p->n * sizeof(float))) != LLAVA_OK) {
+                    k++;
+                    break;
+                }
+                e[k].data = held[k];
+            }
             k++;
         }
     }
     char *path = llava__path_join(dir, "optimizer.safetensors");
     if (rc == LLAVA_OK) rc = path ? llava__st_write(path, e, k) : llava__err("out of memory for the path of %s/optimizer.safetensors", dir);
     LLAVA_FREE(path);
-    for (i = 0; i < k; i++) LLAVA_FREE(names[i]);
-    LLAVA_FREE(names), LLAVA_FREE(e);
+    for (i = 0; i < k; i++) LLAVA_FREE(names[i]), LLAVA_FREE(held[i]);
+    LLAVA_FREE(names), LLAVA_FREE(e), LLAVA_FREE(held);
     if (rc == LLAVA_OK) {
         char b[4096];
         size_t l = (size_t)snprintf(b, sizeof b,
@@ -8847,7 +8967,7 @@ LLAVADEF int llava_trainer_resume(LlavaTrainer *t, const char *dir) {
             snprintf(nm, sizeof nm, "%s.%s", p->name, k ? "exp_avg_sq" : "exp_avg");
             const llava__tensor *tt = llava__tensors_find(&ts, nm);
             if (!tt || tt->dtype != LLAVA_F32 || tt->nbytes != p->n * sizeof(float)) rc = llava__err("%s: missing or misshapen '%s'", op, nm);
-            else memcpy(k ? p->v : p->m, tt->data, p->n * sizeof(float));
+            else rc = t->m->b->upload(t->m->b, k ? p->v : p->m, tt->data, p->n * sizeof(float));
         }
     }
     llava__tensors_free(&ts);

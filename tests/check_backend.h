@@ -656,7 +656,7 @@ static CheckBackend *check_backend_new(size_t region_bytes) {
 }
 
 /* zeroes the counters (not live, live_bytes: what is held now; peak_bytes restarts from it) */
-static void check_backend_reset(CheckBackend *c) {
+LLAVA__MAYBE_UNUSED static void check_backend_reset(CheckBackend *c) {
     const size_t live = c->n.live, lb = c->n.live_bytes;
     memset(&c->n, 0, sizeof c->n);
     c->n.live = live, c->n.live_bytes = lb, c->n.peak_bytes = lb;

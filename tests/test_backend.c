@@ -1260,6 +1260,34 @@ FAILING(embed, int, (LlavaBackend * b, float *x, const int *r, const float *f, c
 FAILING(patchify, int, (LlavaBackend * b, float *p, const float *px, int n, int S, int ps), (b, p, px, n, S, ps))
 FAILING(patch_positions, int, (LlavaBackend * b, float *x, const float *pe, const float *c, const float *p, int n, int P, int D),
         (b, x, pe, c, p, n, P, D))
+/* the training entries */
+FAILING(fill, int, (LlavaBackend * b, float *d, float v, size_t n), (b, d, v, n))
+FAILING(matmul_backward, int,
+        (LlavaBackend * b, float *di, float *dw, float *db, const float *d, const float *i, const LlavaWeight *w, int T, int C, int OC),
+        (b, di, dw, db, d, i, w, T, C, OC))
+FAILING(layernorm_backward, int,
+        (LlavaBackend * b, float *di, float *dw, float *db, const float *d, const float *i, const float *w, const float *m, const float *r,
+         int T, int C),
+        (b, di, dw, db, d, i, w, m, r, T, C))
+FAILING(rmsnorm_backward, int,
+        (LlavaBackend * b, float *di, float *dw, const float *d, const float *i, const float *w, const float *r, int T, int C),
+        (b, di, dw, d, i, w, r, T, C))
+FAILING(rope_backward, int, (LlavaBackend * b, float *x, const float *f, int p0, int T, int nh, int Dh), (b, x, f, p0, T, nh, Dh))
+FAILING(attention_backward, int,
+        (LlavaBackend * b, float *dq, float *dk, float *dv, const float *d, const float *o, const float *l, const float *q, const float *k,
+         const float *v, int T, int H, int KVH, int Dh, int c),
+        (b, dq, dk, dv, d, o, l, q, k, v, T, H, KVH, Dh, c))
+FAILING(act_backward, int, (LlavaBackend * b, float *dx, const float *d, const float *x, size_t n, LlavaAct a), (b, dx, d, x, n, a))
+FAILING(glu_backward, int, (LlavaBackend * b, float *dg, float *du, const float *d, const float *g, const float *u, size_t n, LlavaAct a),
+        (b, dg, du, d, g, u, n, a))
+FAILING(embed_backward, int, (LlavaBackend * b, float *de, float *df, const float *dx, const int *r, int T, int C), (b, de, df, dx, r, T, C))
+FAILING(patch_positions_backward, int, (LlavaBackend * b, float *dc, float *dp, float *dpe, const float *dx, int n, int P, int D),
+        (b, dc, dp, dpe, dx, n, P, D))
+FAILING(cross_entropy, int, (LlavaBackend * b, double *l, float *dl, const float *lg, const int *t, int T, int V, float s), (b, l, dl, lg, t, T, V, s))
+FAILING(scale_sumsq, int, (LlavaBackend * b, double *q, float *x, float f, size_t n), (b, q, x, f, n))
+FAILING(adamw, int,
+        (LlavaBackend * b, float *p, float *m, float *v, const float *g, size_t n, float lr, float b1, float b2, float eps, float wd, int step),
+        (b, p, m, v, g, n, lr, b1, b2, eps, wd, step))
 #undef FAILING
 static void failing_on(void) {
     LlavaBackend *b = &g_cb->b;
@@ -1267,6 +1295,11 @@ static void failing_on(void) {
     b->upload = fl_upload, b->download = fl_download, b->copy = fl_copy, b->matmul = fl_matmul, b->layernorm = fl_layernorm;
     b->rmsnorm = fl_rmsnorm, b->rope = fl_rope, b->attention = fl_attention, b->act = fl_act, b->glu = fl_glu, b->add = fl_add;
     b->embed = fl_embed, b->patchify = fl_patchify, b->patch_positions = fl_patch_positions;
+    b->fill = fl_fill, b->matmul_backward = fl_matmul_backward, b->layernorm_backward = fl_layernorm_backward;
+    b->rmsnorm_backward = fl_rmsnorm_backward, b->rope_backward = fl_rope_backward, b->attention_backward = fl_attention_backward;
+    b->act_backward = fl_act_backward, b->glu_backward = fl_glu_backward, b->embed_backward = fl_embed_backward;
+    b->patch_positions_backward = fl_patch_positions_backward, b->cross_entropy = fl_cross_entropy, b->scale_sumsq = fl_scale_sumsq;
+    b->adamw = fl_adamw;
 }
 static void failing_off(void) {
     g_cb->b = g_saved;
@@ -1409,31 +1442,221 @@ done:
     return ok;
 }
 
-/* what needs the model in host memory is refused with a message: training, saving, replacing the projector */
-static int t_host_only(const void *arg) {
-    LlavaModel *m = NULL;
-    LlavaTrainer *t = NULL;
-    int ok = 1;
+/* --- training with the model on cpu-remote ----------------------------------------------------------- */
+static int files_equal(const char *a, const char *b) {
+    size_t na, nb;
+    void *pa = read_all(a, &na), *pb = read_all(b, &nb);
+    const int same = pa && pb && na == nb && !memcmp(pa, pb, na);
+    free(pa), free(pb);
+    return same;
+}
+
+static size_t g_fig_tstep_up, g_fig_tstep_down, g_fig_tstep_rows, g_fig_tstep_px;
+
+/* stage-2 steps of tiny_hf4 on cpu-remote and on the CPU: the same losses, gradient norms and parameters
+   bit for bit; after the first, a step uploads its batch (pixels, each position's embedding row and
+   target), downloads nothing (the loss and the gradient's sums of squares come back as the entries'
+   scalars) and allocates nothing on either side; the checkpoints written from both are the same bytes */
+static int t_train_remote(const void *arg) {
+    const fcase *f = NULL;
+    LlavaModel *m = NULL, *m0 = NULL;
+    LlavaTrainer *t = NULL, *t0 = NULL;
+    float *pixels = NULL, *a = NULL, *b = NULL;
+    int ok = 1, i, k, lab[256], ids2[24], lab2[24];
+    size_t n;
+    char da[300], db[300], pa[400], pb[400];
+    (void)arg;
+    for (i = 0; i < g_ncases; i++)
+        if (!f && strstr(g_cases[i].model, "tiny_hf4") && g_cases[i].n_images == 1) f = &g_cases[i];
+    EXPECT(f, "no tiny_hf4 fixture with one image");
+    m = load_checked(f->model);
+    m0 = llava_model_load(f->model);
+    EXPECT(m && m0, "load: %s", llava_last_error());
+    pixels = (float *)read_all(f->pixels, &n);
+    EXPECT(pixels, "pixels");
+    const LlavaConfig *cfg = llava_model_config(m);
+    /* an image sample (its text after the image supervised) and a text-only one */
+    for (i = 0, k = 0; i < f->n_ids; i++) lab[i] = f->ids[i] == cfg->image_token_id || k++ < 2 ? -100 : f->ids[i];
+    for (i = 0; i < 24; i++) ids2[i] = 1 + (i * 37) % (cfg->text_vocab - 2), lab2[i] = i < 4 ? -100 : ids2[i];
+    LlavaSample s[2] = {{f->ids, lab, f->n_ids, pixels, 1}, {ids2, lab2, 24, NULL, 0}};
+    LlavaTrainOptions o;
+    llava_train_defaults(&o, 2);
+    o.lr = 2e-3f, o.weight_decay = 0.1f, o.total_steps = 8;
+    t = llava_trainer_new(m, &o);
+    t0 = llava_trainer_new(m0, &o);
+    EXPECT(t && t0, "trainer: %s", llava_last_error());
+    for (i = 0; i < 4; i++) {
+        LlavaStepStats st, st0;
+        const size_t h0 = host_allocs();
+        check_backend_reset(g_cb);
+        EXPECT(llava_trainer_step(t, s, 2, &st) == LLAVA_OK, "step %d on cpu-remote: %s", i + 1, llava_last_error());
+        const size_t h = host_allocs() - h0;
+        const CheckCounts c = g_cb->n;
+        EXPECT(llava_trainer_step(t0, s, 2, &st0) == LLAVA_OK, "step %d on cpu: %s", i + 1, llava_last_error());
+        EXPECT(st.loss == st0.loss && st.grad_norm == st0.grad_norm && st.tokens == st0.tokens,
+               "step %d: loss %.9g, norm %.9g on cpu-remote; %.9g, %.9g on cpu", i + 1, st.loss, st.grad_norm, st0.loss, st0.grad_norm);
+        if (i == 0) continue; /* the first step allocates the parameters' copies and the working memory */
+        const int rows = llava_expanded_length(m, f->ids, f->n_ids) + 24;
+        const size_t px = (size_t)3 * cfg->vision_image_size * cfg->vision_image_size * sizeof(float);
+        EXPECT(c.uploaded == px + (size_t)rows * 2 * sizeof(int) && c.downloaded == 0,
+               "step %d: uploaded %zu bytes (the batch: %zu of pixels + %d positions x 8 = %zu), downloaded %zu", i + 1, c.uploaded, px, rows,
+               px + (size_t)rows * 8, c.downloaded);
+        EXPECT(c.allocs == 0 && c.frees == 0 && c.maps == 0 && h == 0, "step %d: %zu backend allocations, %zu frees, %zu maps; %zu host ones",
+               i + 1, c.allocs, c.frees, c.maps, h);
+        EXPECT(c.bad == 0, "step %d: %zu entries refused", i + 1, c.bad);
+        g_fig_tstep_up = c.uploaded, g_fig_tstep_down = c.downloaded, g_fig_tstep_rows = (size_t)rows, g_fig_tstep_px = px;
+    }
+    /* every parameter (trainable: the f32 copies; frozen: as loaded) */
+    for (i = 0; i < llava_trainer_n_params(t); i++) {
+        const float *g, *g0;
+        const char *key = llava_trainer_param(t, i, NULL, &g, &n);
+        llava_trainer_param(t0, i, NULL, &g0, NULL);
+        a = (float *)malloc(n * sizeof(float)), b = (float *)malloc(n * sizeof(float));
+        EXPECT(a && b, "out of memory");
+        EXPECT(llava_trainer_read(t, i, a, NULL) == LLAVA_OK && llava_trainer_read(t0, i, b, NULL) == LLAVA_OK, "read %s: %s", key,
+               llava_last_error());
+        EXPECT(!memcmp(a, b, n * sizeof(float)), "%s differs between cpu-remote and cpu after 4 steps", key);
+        EXPECT(!g == !g0, "%s: trainable on one backend only", key);
+        EXPECT(g || llava_trainer_read(t, i, NULL, a) == LLAVA_ERR, "%s is frozen, but reading its gradient succeeded", key);
+        free(a), free(b), a = b = NULL;
+    }
+    /* checkpoints: the same files */
+    snprintf(da, sizeof da, "%s/ck-remote", g_tmp), snprintf(db, sizeof db, "%s/ck-cpu", g_tmp);
+    EXPECT(llava_trainer_save(t, da) == LLAVA_OK, "save on cpu-remote: %s", llava_last_error());
+    EXPECT(llava_trainer_save(t0, db) == LLAVA_OK, "save on cpu: %s", llava_last_error());
+    {
+        static const char *files[3] = {"model.safetensors", "optimizer.safetensors", "trainer_state.json"};
+        for (i = 0; i < 3; i++) {
+            snprintf(pa, sizeof pa, "%s/%s", da, files[i]), snprintf(pb, sizeof pb, "%s/%s", db, files[i]);
+            EXPECT(files_equal(pa, pb), "%s differs between the checkpoints saved from cpu-remote and cpu", files[i]);
+        }
+    }
+    EXPECT(g_cb->n.bad == 0, "%zu entries refused", g_cb->n.bad);
+done:
+    free(a), free(b);
+    llava_trainer_free(t), llava_trainer_free(t0);
+    llava_model_free(m), llava_model_free(m0);
+    free(pixels);
+    return ok;
+}
+
+/* training on cpu-remote when things fail: the first step (the parameters' copies, the working memory)
+   with each backend allocation refused in turn, then a later step and a checkpoint's save with each entry
+   call failing in turn: an error each time, naming the cause; a save that fails leaves no directory; the
+   step after the allocation failures is the CPU's, bit for bit; nothing is left allocated */
+static int t_train_failures(const void *arg) {
+    const fcase *f = NULL;
+    LlavaModel *m = NULL, *m0 = NULL;
+    LlavaTrainer *t = NULL, *t0 = NULL;
+    float *pixels = NULL;
+    int ok = 1, i, k, on = 0, lab[256];
+    size_t n, live0 = g_cb->n.live;
     char dir[300];
     (void)arg;
-    m = load_checked(fx("models/tiny_hf4"));
-    EXPECT(m, "load: %s", llava_last_error());
-    {
-        LlavaTrainOptions o;
-        llava_train_defaults(&o, 2);
-        t = llava_trainer_new(m, &o);
-        EXPECT(!t && strstr(llava_last_error(), "training") && strstr(llava_last_error(), "cpu-remote"), "trainer on cpu-remote: %s",
-               t ? "made" : llava_last_error());
+    for (i = 0; i < g_ncases; i++)
+        if (!f && strstr(g_cases[i].model, "tiny_hf4") && g_cases[i].n_images == 1) f = &g_cases[i];
+    EXPECT(f, "no tiny_hf4 fixture with one image");
+    m = load_checked(f->model);
+    m0 = llava_model_load(f->model);
+    EXPECT(m && m0, "load: %s", llava_last_error());
+    pixels = (float *)read_all(f->pixels, &n);
+    EXPECT(pixels, "pixels");
+    for (i = 0; i < f->n_ids; i++) lab[i] = f->ids[i] == llava_model_config(m)->image_token_id ? -100 : f->ids[i];
+    LlavaSample s = {f->ids, lab, f->n_ids, pixels, 1};
+    LlavaTrainOptions o;
+    llava_train_defaults(&o, 2);
+    o.lr = 2e-3f, o.total_steps = 8;
+    t = llava_trainer_new(m, &o);
+    t0 = llava_trainer_new(m0, &o);
+    EXPECT(t && t0, "trainer: %s", llava_last_error());
+    LlavaStepStats st, st0;
+    for (k = 0;; k++) {
+        g_cb->fail_after = k;
+        llava__errbuf[0] = 0;
+        const int rc = llava_trainer_step(t, &s, 1, &st);
+        const long left = g_cb->fail_after;
+        g_cb->fail_after = -1;
+        if (rc == LLAVA_OK) break;
+        EXPECT(left == 0, "the first step failed before allocation %d was refused: %s", k, llava_last_error());
+        EXPECT(strstr(llava_last_error(), "memory"), "the first step with allocation %d refused: message \"%s\"", k, llava_last_error());
     }
-    snprintf(dir, sizeof dir, "%s/saved", g_tmp);
-    EXPECT(llava_model_save(m, dir, LLAVA_F32) == LLAVA_ERR && strstr(llava_last_error(), "saving") && strstr(llava_last_error(), "cpu-remote"),
-           "save on cpu-remote: %s", llava_last_error());
-    EXPECT(access(dir, F_OK) != 0, "save on cpu-remote wrote %s", dir);
-    EXPECT(llava_model_load_projector(m, fx("bin/mm_projector.safetensors")) == LLAVA_ERR && strstr(llava_last_error(), "cpu-remote"),
-           "load_projector on cpu-remote: %s", llava_last_error());
+    EXPECT(k >= 3, "a first training step made %d allocations", k);
+    EXPECT(llava_trainer_step(t0, &s, 1, &st0) == LLAVA_OK, "cpu: %s", llava_last_error());
+    EXPECT(st.loss == st0.loss && st.grad_norm == st0.grad_norm, "after the refusals: loss %.9g, norm %.9g; cpu %.9g, %.9g", st.loss,
+           st.grad_norm, st0.loss, st0.grad_norm);
+    failing_on(), on = 1;
+    for (k = 0;; k++) {
+        g_fail_call = k;
+        const int rc = llava_trainer_step(t, &s, 1, &st);
+        if (g_fail_call != -1) { /* fewer than k + 1 calls: none failed */
+            EXPECT(rc == LLAVA_OK, "a step with no failure: %s", llava_last_error());
+            break;
+        }
+        EXPECT(rc == LLAVA_ERR && strstr(llava_last_error(), "injected failure"), "step with entry call %d failing: %d, message \"%s\"", k, rc,
+               llava_last_error());
+    }
+    EXPECT(k > 100, "a training step ran only %d entry calls", k);
+    snprintf(dir, sizeof dir, "%s/ck-failing", g_tmp);
+    for (k = 0;; k++) {
+        g_fail_call = k;
+        const int rc = llava_trainer_save(t, dir);
+        if (g_fail_call != -1) {
+            EXPECT(rc == LLAVA_OK && access(dir, F_OK) == 0, "a save with no failure: %s", llava_last_error());
+            break;
+        }
+        EXPECT(rc == LLAVA_ERR && strstr(llava_last_error(), "injected failure in download"), "save with entry call %d failing: %d, \"%s\"", k,
+               rc, llava_last_error());
+        EXPECT(access(dir, F_OK) != 0, "a failed save (call %d) left %s", k, dir);
+    }
+    EXPECT(k > 20, "a save downloaded %d times", k);
 done:
-    llava_trainer_free(t);
-    llava_model_free(m);
+    if (on) failing_off();
+    g_cb->fail_after = -1;
+    llava_trainer_free(t), llava_trainer_free(t0);
+    llava_model_free(m), llava_model_free(m0);
+    if (ok && g_cb->n.live != live0) snprintf(g_msg, sizeof g_msg, "%zu allocations left at the end", g_cb->n.live - live0), ok = 0;
+    free(pixels);
+    return ok;
+}
+
+/* the model on cpu-remote: saved as the CPU saves it (F32 and BF16); a stage-1 projector replaces its
+   projector's weights on the backend (mapped once more), giving the CPU's logits */
+static int t_remote_save_projector(const void *arg) {
+    LlavaModel *m = NULL, *m0 = NULL;
+    LlavaContext *c = NULL, *c0 = NULL;
+    int ok = 1, d;
+    char da[300], db[300], pa[400], pb[400];
+    (void)arg;
+    m = load_checked(fx("models/tiny_orig_mlp"));
+    m0 = llava_model_load(fx("models/tiny_orig_mlp"));
+    EXPECT(m && m0, "load: %s", llava_last_error());
+    for (d = 0; d < 2; d++) {
+        const LlavaDType dt = d ? LLAVA_BF16 : LLAVA_F32;
+        snprintf(da, sizeof da, "%s/saved-remote-%d", g_tmp, d), snprintf(db, sizeof db, "%s/saved-cpu-%d", g_tmp, d);
+        EXPECT(llava_model_save(m, da, dt) == LLAVA_OK && llava_model_save(m0, db, dt) == LLAVA_OK, "save: %s", llava_last_error());
+        snprintf(pa, sizeof pa, "%s/model.safetensors", da), snprintf(pb, sizeof pb, "%s/model.safetensors", db);
+        EXPECT(files_equal(pa, pb), "model.safetensors (%s) differs between cpu-remote and cpu", d ? "BF16" : "F32");
+        snprintf(pa, sizeof pa, "%s/clip/model.safetensors", da), snprintf(pb, sizeof pb, "%s/clip/model.safetensors", db);
+        EXPECT(files_equal(pa, pb), "clip/model.safetensors (%s) differs between cpu-remote and cpu", d ? "BF16" : "F32");
+    }
+    const size_t maps0 = g_cb->n.maps;
+    EXPECT(llava_model_load_projector(m, fx("bin/mm_projector.safetensors")) == LLAVA_OK, "load_projector on cpu-remote: %s", llava_last_error());
+    EXPECT(llava_model_load_projector(m0, fx("bin/mm_projector.safetensors")) == LLAVA_OK, "load_projector on cpu: %s", llava_last_error());
+    const LlavaConfig *cfg = llava_model_config(m);
+    const size_t want = (size_t)cfg->proj_layers * (cfg->proj_bias ? 2 : 1);
+    EXPECT(g_cb->n.maps - maps0 == want, "load_projector mapped %zu tensors, the projector has %zu", g_cb->n.maps - maps0, want);
+    {
+        const int ids[6] = {1, 5, 6, 7, 8, 9};
+        c = llava_context_new(m, 16), c0 = llava_context_new(m0, 16);
+        EXPECT(c && c0, "context: %s", llava_last_error());
+        const float *l = llava_prompt(c, ids, 6, NULL, 0), *l0 = llava_prompt(c0, ids, 6, NULL, 0);
+        EXPECT(l && l0 && !memcmp(l, l0, sizeof(float) * (size_t)cfg->text_vocab), "logits after load_projector differ: %s",
+               l && l0 ? "" : llava_last_error());
+    }
+    EXPECT(llava_model_load_projector(m, fx("bin/mm_projector_bad_shape.bin")) == LLAVA_ERR, "a projector of the wrong shape loaded");
+done:
+    llava_context_free(c), llava_context_free(c0);
+    llava_model_free(m), llava_model_free(m0);
     return ok;
 }
 
@@ -1503,7 +1726,12 @@ int main(int argc, char **argv) {
     run("entries cross_entropy, scale_sumsq (= double sums), adamw = llava_adamw; cpu-remote = cpu", t_entry_loss_opt, NULL);
     run("refused allocations (load, context, prompt, encode): NULL with a message, nothing leaked, then the same logits", t_alloc_failures, NULL);
     run("every entry call of a prompt and a step failing in turn: the error reaches the caller", t_call_failures, NULL);
-    run("training, saving, load_projector on cpu-remote: refused with a message", t_host_only, NULL);
+    run("training on cpu-remote = cpu bit for bit; a step uploads its batch, downloads nothing, allocates nothing; same checkpoints",
+        t_train_remote, NULL);
+    printf("      tiny_hf4 stage 2, 2 samples (%zu positions, 1 image): a step uploads %zu bytes (%zu of pixels, 8 per position), downloads %zu\n",
+           g_fig_tstep_rows, g_fig_tstep_up, g_fig_tstep_px, g_fig_tstep_down);
+    run("training on cpu-remote: refused allocations, failing entry calls and downloads in a step and a save: errors", t_train_failures, NULL);
+    run("saving (F32, BF16) and load_projector on cpu-remote = cpu", t_remote_save_projector, NULL);
     if (g_cb->n.live != 0) {
         printf("FAIL  the checking backend holds %zu allocations at the end\n", g_cb->n.live);
         g_fail++;

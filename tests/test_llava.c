@@ -3,9 +3,11 @@
    "N passed, N failed" at the end; exits non-zero on any failure.
 
    usage: test_llava [FIXTURES_DIR]   (default tests/fixtures, run from the repository root; --help) */
+#define _DEFAULT_SOURCE /* (check_backend.h: MAP_ANONYMOUS, MAP_NORESERVE) */
 #define _POSIX_C_SOURCE 200809L
 #define LLAVA_IMPLEMENTATION
 #include "../llava.h"
+#include "check_backend.h"
 #include "test.h"
 
 #include <math.h>
@@ -1315,6 +1317,25 @@ static int t_threads_independent(const void *arg) {
 static LlavaJson g_tj;
 static char *g_ttext;
 
+/* The training tests run twice: on the CPU backend, then with the model on the checking backend
+   (check_backend.h: memory the host cannot touch), where parameters, gradients and moments are read
+   through llava_trainer_read. */
+static LlavaBackend *g_tb; /* NULL: the load's own CPU backend */
+static LlavaModel *tload(const char *dir) {
+    LlavaLoadParams p;
+    llava_load_params_default(&p);
+    p.backend = g_tb;
+    return llava_model_load_params(dir, &p);
+}
+/* parameter i as f32 in host memory (malloc'd; NULL on failure) */
+static float *tread(const LlavaTrainer *t, int i, int grad) {
+    size_t n;
+    llava_trainer_param(t, i, NULL, NULL, &n);
+    float *h = (float *)malloc(n * sizeof(float) + 1);
+    if (h && llava_trainer_read(t, i, grad ? NULL : h, grad ? h : NULL) != LLAVA_OK) free(h), h = NULL;
+    return h;
+}
+
 static const LlavaJsonNode *tj(const LlavaJsonNode *o, const char *k) { return llava_json_get(&g_tj, o, k); }
 static const LlavaJsonNode *tmodel(const char *name) { return tj(tj(&g_tj.nodes[0], "models"), name); }
 
@@ -1389,7 +1410,7 @@ static int t_train_grads(const void *arg) {
     const LlavaJsonNode *st = tj(tj(tmodel(model), "stages"), stage), *tr = tj(st, "trainable"), *e;
     char dir[300];
     snprintf(dir, sizeof dir, "models/%s", model);
-    LlavaModel *m = llava_model_load(fx(dir));
+    LlavaModel *m = tload(fx(dir));
     CHECK(m, "%s", llava_last_error());
     if (bf16) llava_use_bf16(m, 1);
     tbatch b;
@@ -1413,8 +1434,9 @@ static int t_train_grads(const void *arg) {
         snprintf(rel, sizeof rel, "train/%s", tj(e, "grad")->str);
         float *ref = (float *)read_all(fx(rel), &n);
         int idx = tparam_index(t, key);
-        const float *g = NULL;
-        if (idx >= 0) llava_trainer_param(t, idx, NULL, &g, &pn);
+        float *g = NULL;
+        pn = 0;
+        if (idx >= 0) llava_trainer_param(t, idx, NULL, NULL, &pn), g = tread(t, idx, 1);
         if (!ref || !g || n != pn * sizeof(float)) {
             snprintf(g_msg, sizeof g_msg, "%s: no gradient here or no fixture", key), ok = 0;
         } else {
@@ -1426,7 +1448,7 @@ static int t_train_grads(const void *arg) {
             if (zero ? dmax > (bf16 ? 1e-4 : 1e-6) : sqrt(d2) > (bf16 ? BF16_TOL : 1e-4) * sqrt(r2))
                 snprintf(g_msg, sizeof g_msg, "%s: relative error %.3g (max abs %.3g)", key, sqrt(d2 / (r2 > 0 ? r2 : 1)), dmax), ok = 0;
         }
-        free(ref);
+        free(ref), free(g);
     }
     if (ok && bf16 && worst <= 1e-4) snprintf(g_msg, sizeof g_msg, "%s: every gradient within 1e-4 of f32's: no bf16 rounding", llava_backend_name(m)), ok = 0;
     if (getenv("LLAVA_TEST_VERBOSE")) fprintf(stderr, "%s: worst relative gradient error %.3g, loss %.7f vs %.7f\n", which, worst, loss, ref_loss);
@@ -1441,20 +1463,20 @@ static int tparams_match(const LlavaTrainer *t, const char *reldir, double tol, 
     int i;
     *worst = 0;
     for (i = 0; i < llava_trainer_n_params(t); i++) {
-        const float *d, *g;
+        const float *g;
         size_t n, k, fn;
-        const char *key = llava_trainer_param(t, i, &d, &g, &n);
+        const char *key = llava_trainer_param(t, i, NULL, &g, &n);
         if (!g) continue;
         char rel[400];
         snprintf(rel, sizeof rel, "train/%s/%s.f32", reldir, key);
-        float *ref = (float *)read_all(fx(rel), &fn);
-        if (!ref || fn != n * sizeof(float)) {
-            free(ref);
-            snprintf(g_sub, sizeof g_sub, "%s: missing fixture", rel);
+        float *ref = (float *)read_all(fx(rel), &fn), *d = tread(t, i, 0);
+        if (!ref || !d || fn != n * sizeof(float)) {
+            free(ref), free(d);
+            snprintf(g_sub, sizeof g_sub, "%s: missing fixture or unreadable parameter (%s)", rel, llava_last_error());
             return 0;
         }
         for (k = 0; k < n; k++) *worst = fmax(*worst, fabs((double)d[k] - ref[k]));
-        free(ref);
+        free(ref), free(d);
     }
     if (*worst > tol) {
         snprintf(g_sub, sizeof g_sub, "parameters differ by up to %g", *worst);
@@ -1469,7 +1491,7 @@ static int t_train_steps(const void *arg) {
     const char *run = (const char *)arg; /* stage2, stage2_accum, stage1 */
     const LlavaJsonNode *sr = tj(tj(tmodel("tiny_hf4"), "steps"), run);
     const int nsteps = (int)tj(sr, "num_steps")->num, accum = !strcmp(run, "stage2_accum");
-    LlavaModel *m = llava_model_load(fx("models/tiny_hf4")), *ref = llava_model_load(fx("models/tiny_hf4"));
+    LlavaModel *m = tload(fx("models/tiny_hf4")), *ref = llava_model_load(fx("models/tiny_hf4"));
     CHECK(m && ref, "%s", llava_last_error());
     tbatch b;
     CHECK(tbatch_load(&b, "tiny_hf4") == 0, "batch");
@@ -1504,12 +1526,13 @@ static int t_train_steps(const void *arg) {
     /* frozen tensors: bit-identical to a fresh load */
     llava_trainer_accumulate(tr, b.s, 0);
     for (i = 0; ok && i < llava_trainer_n_params(t); i++) {
-        const float *d, *g, *d0;
+        const float *g;
         size_t n;
-        const char *key = llava_trainer_param(t, i, &d, &g, &n);
+        const char *key = llava_trainer_param(t, i, NULL, &g, &n);
         if (g) continue;
-        llava_trainer_param(tr, i, &d0, NULL, NULL);
+        float *d = tread(t, i, 0), *d0 = tread(tr, i, 0);
         if (!d || !d0 || memcmp(d, d0, n * sizeof(float))) snprintf(g_msg, sizeof g_msg, "frozen %s changed", key), ok = 0;
+        free(d), free(d0);
     }
     llava_trainer_free(t);
     llava_trainer_free(tr);
@@ -1527,13 +1550,13 @@ static int t_train_resume(const void *arg) {
     float la[6], lb[6];
     LlavaStepStats st;
     int i, ok = 1;
-    LlavaModel *m = llava_model_load(fx("models/tiny_hf4"));
+    LlavaModel *m = tload(fx("models/tiny_hf4"));
     LlavaTrainer *t = ttrainer(m, "stage2", 6);
     for (i = 0; ok && i < 6; i++) ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK, la[i] = st.loss;
     llava_trainer_free(t);
     llava_model_free(m);
     CHECK(ok, "uninterrupted run: %s", llava_last_error());
-    m = llava_model_load(fx("models/tiny_hf4"));
+    m = tload(fx("models/tiny_hf4"));
     t = ttrainer(m, "stage2", 6);
     for (i = 0; ok && i < 3; i++) ok = llava_trainer_step(t, b.s, b.n, &st) == LLAVA_OK, lb[i] = st.loss;
     char *ck = tmp("ckpt-3");
@@ -1541,7 +1564,7 @@ static int t_train_resume(const void *arg) {
     llava_trainer_free(t);
     llava_model_free(m);
     CHECK(ok, "first half / save: %s", llava_last_error());
-    m = llava_model_load(ck);
+    m = tload(ck);
     CHECK(m, "the checkpoint does not load: %s", llava_last_error());
     t = ttrainer(m, "stage2", 6);
     ok = llava_trainer_resume(t, ck) == LLAVA_OK && llava_trainer_steps_done(t) == 3;
@@ -1698,7 +1721,7 @@ static int t_train_bad(const void *arg) {
     (void)arg;
     tbatch b;
     CHECK(tbatch_load(&b, "tiny_hf4") == 0, "batch");
-    LlavaModel *m = llava_model_load(fx("models/tiny_hf4"));
+    LlavaModel *m = tload(fx("models/tiny_hf4"));
     LlavaTrainer *t = ttrainer(m, "stage2", 6);
     LlavaStepStats st;
     LlavaSample s[3];
@@ -1721,12 +1744,10 @@ static int t_train_bad(const void *arg) {
     if (ok && (llava_trainer_step(t, s + 2, 1, &st) == LLAVA_OK || !err_has("no supervised tokens")))
         snprintf(g_msg, sizeof g_msg, "unsupervised batch: %s", llava_last_error()), ok = 0;
     /* NaN pixels: the loss is NaN, the update refuses, the parameters stay as they were */
-    const float *d0;
     size_t n;
     int pi = tparam_index(t, "multi_modal_projector.linear_1.weight");
-    llava_trainer_param(t, pi, &d0, NULL, &n);
-    float *before = (float *)malloc(n * sizeof(float));
-    memcpy(before, d0, n * sizeof(float));
+    llava_trainer_param(t, pi, NULL, NULL, &n);
+    float *before = tread(t, pi, 0), *after = NULL;
     float *px = (float *)malloc(sizeof(float) * 2 * 3 * 32 * 32);
     memcpy(px, b.pixels, sizeof(float) * 2 * 3 * 32 * 32);
     px[5] = NAN;
@@ -1734,9 +1755,10 @@ static int t_train_bad(const void *arg) {
     s[0].pixels = px;
     if (ok && (llava_trainer_step(t, s, 3, &st) == LLAVA_OK || !err_has("the loss is nan")))
         snprintf(g_msg, sizeof g_msg, "NaN loss: %s", llava_last_error()), ok = 0;
-    if (ok && memcmp(before, d0, n * sizeof(float))) snprintf(g_msg, sizeof g_msg, "parameters changed by a NaN step"), ok = 0;
+    if (ok && (!before || !(after = tread(t, pi, 0)) || memcmp(before, after, n * sizeof(float))))
+        snprintf(g_msg, sizeof g_msg, "parameters changed by a NaN step (or unreadable: %s)", llava_last_error()), ok = 0;
     if (ok && llava_trainer_step(t, b.s, 3, &st) != LLAVA_OK) snprintf(g_msg, sizeof g_msg, "a good step after the bad ones: %s", llava_last_error()), ok = 0;
-    free(before), free(px), free(b.pixels);
+    free(before), free(after), free(px), free(b.pixels);
     llava_trainer_free(t);
     llava_model_free(m);
     return ok;
@@ -1846,24 +1868,43 @@ int main(int argc, char **argv) {
     } else {
         static const char *grads[5] = {"tiny_hf4/stage1", "tiny_hf4/stage2", "tiny_hf4/vision", "tiny_hf5/stage1", "tiny_hf5/stage2"};
         static const char *runs[3] = {"stage2", "stage2_accum", "stage1"};
-        char name[200];
-        int i;
+        char name[260];
+        const char *on;
+        int i, pass;
         static const char *bgrads[2] = {"tiny_hf4/stage2@bf16", "tiny_hf4/vision@bf16"};
-        for (i = 0; i < 5; i++) {
-            snprintf(name, sizeof name, "training gradients vs PyTorch: %s", grads[i]);
-            run(name, t_train_grads, grads[i]);
+        CheckBackend *cb = check_backend_new((size_t)1 << 30);
+        for (pass = 0; pass < 2; pass++) {
+            g_tb = pass ? (cb ? &cb->b : NULL) : NULL;
+            on = pass ? "cpu-remote: " : "";
+            if (pass && !cb) {
+                printf("FAIL  the checking backend: %s\n", llava_last_error());
+                g_fail++;
+                break;
+            }
+            for (i = 0; i < 5; i++) {
+                snprintf(name, sizeof name, "%straining gradients vs PyTorch: %s", on, grads[i]);
+                run(name, t_train_grads, grads[i]);
+            }
+            for (i = 0; i < 2; i++) {
+                snprintf(name, sizeof name, "%straining gradients with bf16 products (%s) vs PyTorch's f32, within %g: %s", on,
+                         llava__amx_available() ? "AMX" : "emulated", BF16_TOL, bgrads[i]);
+                run(name, t_train_grads, bgrads[i]);
+            }
+            for (i = 0; i < 3; i++) {
+                snprintf(name, sizeof name, "%sAdamW steps vs PyTorch (warmup, cosine, clipping): %s", on, runs[i]);
+                run(name, t_train_steps, runs[i]);
+            }
+            snprintf(name, sizeof name, "%sstop, save, resume: bit-identical losses", on);
+            run(name, t_train_resume, NULL);
+            snprintf(name, sizeof name, "%sbad training input; a NaN loss changes nothing", on);
+            run(name, t_train_bad, NULL);
         }
-        for (i = 0; i < 2; i++) {
-            snprintf(name, sizeof name, "training gradients with bf16 products (%s) vs PyTorch's f32, within %g: %s",
-                     llava__amx_available() ? "AMX" : "emulated", BF16_TOL, bgrads[i]);
-            run(name, t_train_grads, bgrads[i]);
+        g_tb = NULL;
+        if (cb && (cb->n.live != 0 || cb->n.bad != 0)) {
+            printf("FAIL  cpu-remote after the training tests: %zu allocations still live, %zu entries refused\n", cb->n.live, cb->n.bad);
+            g_fail++;
         }
-        for (i = 0; i < 3; i++) {
-            snprintf(name, sizeof name, "AdamW steps vs PyTorch (warmup, cosine, clipping): %s", runs[i]);
-            run(name, t_train_steps, runs[i]);
-        }
-        run("stop, save, resume: bit-identical losses", t_train_resume, NULL);
-        run("bad training input; a NaN loss changes nothing", t_train_bad, NULL);
+        check_backend_free(cb);
         llava_json_free(&g_tj);
     }
     free(g_ttext);
