@@ -54,13 +54,13 @@ $(BUILD)/train_example: train_example.c tools/common.h tools/data.h tools/plot.h
 
 # the tests: the model tests compiled as C11, as C++ (the header's C++ compatibility), and with
 # -O3 -ffast-math; the tokenizer tests as C11 and C++; the world/data/eval tools' tests
-$(BUILD)/test_c: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
+$(BUILD)/test_c: tests/test_llava.c tests/check_backend.h tests/manifest.h llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_cpp: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
+$(BUILD)/test_cpp: tests/test_llava.c tests/check_backend.h tests/manifest.h llava.h | $(BUILD)
 	$(CXX) -x c++ -std=c++11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
 
-$(BUILD)/test_fastmath: tests/test_llava.c tests/check_backend.h llava.h | $(BUILD)
+$(BUILD)/test_fastmath: tests/test_llava.c tests/check_backend.h tests/manifest.h llava.h | $(BUILD)
 	$(CC) -std=c11 -O3 -ffast-math $(ARCH) -fopenmp $(TWARN) -DLLAVA_TEST_FASTMATH -o $@ $< $(LDLIBS)
 
 $(BUILD)/test_tokenizer: tests/test_tokenizer.c llava.h | $(BUILD)
@@ -72,7 +72,7 @@ $(BUILD)/test_tokenizer_cpp: tests/test_tokenizer.c llava.h | $(BUILD)
 # the file-format tests (FILE_TESTS)
 $(BUILD)/test_%: tests/test_%.c llava.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)
-$(BUILD)/test_backend: tests/check_backend.h tests/test.h
+$(BUILD)/test_backend: tests/check_backend.h tests/manifest.h tests/test.h
 
 $(BUILD)/test_world: tests/test_world.c llava.h tools/repro/world.h tools/common.h | $(BUILD)
 	$(CC) -std=c11 $(CFLAGS) $(TWARN) -o $@ $< $(LDLIBS)

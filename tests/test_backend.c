@@ -101,42 +101,8 @@ static LlavaModel *load_checked(const char *path) { return load_on(path, &g_cb->
         }                                                   \
     } while (0)
 
-/* --- the fixtures of tests/test_llava.c (manifest.json) ---------------------------------------------- */
-typedef struct {
-    char name[64], model[256], pixels[256], logits[256];
-    int ids[256], n_ids, greedy[64], n_greedy, n_images, positions, vocab;
-} fcase;
-static fcase g_cases[32];
-static int g_ncases;
-
-static int load_manifest(void) {
-    size_t n;
-    char *text = (char *)read_all(fx("manifest.json"), &n);
-    LlavaJson j;
-    if (!text || llava_json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
-        free(text);
-        return -1;
-    }
-    const LlavaJsonNode *cs = llava_json_get(&j, &j.nodes[0], "cases"), *c, *x;
-    for (c = llava_json_first(&j, cs); c && g_ncases < 32; c = llava_json_next(&j, c)) {
-        fcase *f = &g_cases[g_ncases++];
-        memset(f, 0, sizeof *f);
-        snprintf(f->name, sizeof f->name, "%s", llava_json_get(&j, c, "name")->str);
-        snprintf(f->model, sizeof f->model, "%s", fx(llava_json_get(&j, c, "model")->str));
-        snprintf(f->logits, sizeof f->logits, "%s", fx(llava_json_get(&j, c, "logits")->str));
-        x = llava_json_get(&j, c, "pixels");
-        if (x && x->type == LLAVA_JSON_STR) snprintf(f->pixels, sizeof f->pixels, "%s", fx(x->str));
-        for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x && f->n_ids < 256; x = llava_json_next(&j, x)) f->ids[f->n_ids++] = (int)x->num;
-        for (x = llava_json_first(&j, llava_json_get(&j, c, "greedy")); x && f->n_greedy < 64; x = llava_json_next(&j, x))
-            f->greedy[f->n_greedy++] = (int)x->num;
-        f->n_images = (int)llava_json_get(&j, c, "n_images")->num;
-        f->positions = (int)llava_json_get(&j, c, "positions")->num;
-        f->vocab = (int)llava_json_get(&j, c, "vocab")->num;
-    }
-    llava_json_free(&j);
-    free(text);
-    return 0;
-}
+/* --- the fixtures of tests/test_llava.c (manifest.h) ---------------------------------------------- */
+#include "manifest.h"
 
 /* one model on both backends, with a context each */
 typedef struct {
@@ -1677,7 +1643,7 @@ int main(int argc, char **argv) {
     snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-test-backend-XXXXXX");
     g_cb = check_backend_new((size_t)1 << 30);
     g_cpu = llava_backend_cpu_new(LLAVA_PREC_F32);
-    if (!g_cb || !g_cpu || !mkdtemp(g_tmp) || load_manifest() != 0) {
+    if (!g_cb || !g_cpu || !mkdtemp(g_tmp) || manifest_load(NULL) != 0) {
         printf("FAIL  setup (checking backend, CPU backend, temporary directory, %s/manifest.json): %s\n0 passed, 1 failed\n", g_fix,
                llava_last_error());
         return 1;

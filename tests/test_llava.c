@@ -681,13 +681,7 @@ static int t_sampling(const void *arg) {
 }
 
 /* --- whole models against transformers ------------------------------------------------------------- */
-typedef struct {
-    char name[64], model[256], pixels[256], logits[256];
-    int ids[256], n_ids, greedy[64], n_greedy, n_images, positions, vocab;
-} fcase;
-
-static fcase g_cases[32];
-static int g_ncases;
+#include "manifest.h"
 
 typedef struct {
     char image[128], pixels[128];
@@ -696,43 +690,19 @@ typedef struct {
 static fpre g_pre[64];
 static int g_npre;
 
-static int load_manifest(void) {
-    size_t n;
-    char *text = (char *)read_all(fx("manifest.json"), &n);
-    LlavaJson j;
-    if (!text || llava_json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
-        free(text);
-        return -1;
-    }
-    const LlavaJsonNode *cs = llava_json_get(&j, &j.nodes[0], "cases"), *c, *x;
-    for (c = llava_json_first(&j, cs); c && g_ncases < 32; c = llava_json_next(&j, c)) {
-        fcase *f = &g_cases[g_ncases++];
-        memset(f, 0, sizeof *f);
-        snprintf(f->name, sizeof f->name, "%s", llava_json_get(&j, c, "name")->str);
-        snprintf(f->model, sizeof f->model, "%s", fx(llava_json_get(&j, c, "model")->str));
-        snprintf(f->logits, sizeof f->logits, "%s", fx(llava_json_get(&j, c, "logits")->str));
-        x = llava_json_get(&j, c, "pixels");
-        if (x && x->type == LLAVA_JSON_STR) snprintf(f->pixels, sizeof f->pixels, "%s", fx(x->str));
-        for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x && f->n_ids < 256; x = llava_json_next(&j, x)) f->ids[f->n_ids++] = (int)x->num;
-        for (x = llava_json_first(&j, llava_json_get(&j, c, "greedy")); x && f->n_greedy < 64; x = llava_json_next(&j, x))
-            f->greedy[f->n_greedy++] = (int)x->num;
-        f->n_images = (int)llava_json_get(&j, c, "n_images")->num;
-        f->positions = (int)llava_json_get(&j, c, "positions")->num;
-        f->vocab = (int)llava_json_get(&j, c, "vocab")->num;
-    }
-    const LlavaJsonNode *ps = llava_json_get(&j, &j.nodes[0], "preprocess");
-    for (c = llava_json_first(&j, ps); c && g_npre < 64; c = llava_json_next(&j, c)) {
+/* the preprocessing cases of manifest.json */
+static void manifest_pre(const LlavaJson *j) {
+    const LlavaJsonNode *c, *x;
+    const LlavaJsonNode *ps = llava_json_get(j, &j->nodes[0], "preprocess");
+    for (c = llava_json_first(j, ps); c && g_npre < 64; c = llava_json_next(j, c)) {
         fpre *p = &g_pre[g_npre++];
-        snprintf(p->image, sizeof p->image, "%s", llava_json_get(&j, c, "image")->str);
-        snprintf(p->pixels, sizeof p->pixels, "%s", llava_json_get(&j, c, "pixels")->str);
-        p->size = (int)llava_json_get(&j, c, "size")->num;
-        p->pad = !strcmp(llava_json_get(&j, c, "mode")->str, "pad");
-        x = llava_json_get(&j, c, "alpha");
+        snprintf(p->image, sizeof p->image, "%s", llava_json_get(j, c, "image")->str);
+        snprintf(p->pixels, sizeof p->pixels, "%s", llava_json_get(j, c, "pixels")->str);
+        p->size = (int)llava_json_get(j, c, "size")->num;
+        p->pad = !strcmp(llava_json_get(j, c, "mode")->str, "pad");
+        x = llava_json_get(j, c, "alpha");
         p->alpha_white = !(x && x->type == LLAVA_JSON_STR && !strcmp(x->str, "drop"));
     }
-    llava_json_free(&j);
-    free(text);
-    return 0;
 }
 
 /* logits of every position within TOL_LOGITS; 32 greedy ids identical; KV-cached decoding equal to
@@ -1831,7 +1801,7 @@ int main(int argc, char **argv) {
     run("public layers (llava_matmul_forward, ...) are the kernels the model runs", t_layers_public, NULL);
     run("json reader", t_json, NULL);
     run("sampling: greedy, top-k, top-p, seed", t_sampling, NULL);
-    if (load_manifest() != 0) {
+    if (manifest_load(manifest_pre) != 0) {
         printf("FAIL  fixtures: cannot read %s/manifest.json\n", g_fix);
         g_fail++;
     } else {
