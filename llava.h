@@ -201,7 +201,9 @@ typedef int (*LlavaTokenCallback)(int token, void *user);
 /* errors */
 LLAVADEF const char *llava_last_error(void);
 
-/* model */
+/* model: a LLaVA directory (llava-hf's LlavaForConditionalGeneration, or the original repository's
+   layout), or a language model alone (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM: config
+   text_only = 1, prompts without images) */
 LLAVADEF LlavaModel *llava_model_load(const char *dir);
 /* llama.cpp's files: a GGUF language model (general.architecture "llama"; F32, F16, BF16 kept as stored,
    Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K, Q6_K dequantized to f32 at load) and, for images, the CLIP
@@ -6360,6 +6362,24 @@ static int llava__load_hf(LlavaModel *m, const char *dir, llava__cfgr *r, const 
     return llava__load_text(m, &m->files, tp);
 }
 
+/* a LLaMA-family language model alone (LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM save_pretrained:
+   the text config at the top level, model.* and lm_head.weight): config text_only, as a GGUF text model
+   without an mmproj */
+static int llava__load_lm(LlavaModel *m, const char *dir, llava__cfgr *r, const LlavaJsonNode *root) {
+    static const char *const tps[] = {"model."};
+    LlavaConfig *c = &m->cfg;
+    int rc;
+    llava__config_text(c, r, root, "");
+    c->text_tied = llava__cfg_int(r, root, "", "tie_word_embeddings", 0); /* (LlamaConfig's default: untied) */
+    c->text_only = 1;
+    c->image_token_id = -1;
+    c->image_token_expands = 0;
+    if (r->rc != LLAVA_OK) return r->rc;
+    if ((rc = llava__config_check(c, r->file)) != LLAVA_OK || (rc = llava__tensors_load_dir(&m->files, dir)) != LLAVA_OK) return rc;
+    if (!llava__probe(&m->files, tps, 1, "embed_tokens.weight")) return llava__err("%s: no language model weights (model.embed_tokens.weight)", dir);
+    return llava__load_text(m, &m->files, tps[0]);
+}
+
 /* an empty model on a CPU backend of its own */
 static LlavaModel *llava__model_alloc(void) {
     LlavaModel *m = (LlavaModel *)llava__calloc(1, sizeof *m);
@@ -6407,8 +6427,11 @@ LLAVADEF LlavaModel *llava_model_load(const char *dir) {
         if (original) {
             rc = llava__tensors_load_dir(&m->files, dir);
             if (rc == LLAVA_OK) rc = llava__load_original(m, dir, &r, root);
+        } else if ((!strcmp(type, "llama") || !strcmp(type, "mistral") || !strcmp(type, "qwen2")) && r.rc == LLAVA_OK) {
+            rc = llava__load_lm(m, dir, &r, root);
         } else if (strcmp(type, "llava") && r.rc == LLAVA_OK) {
-            rc = llava__err("%s: model_type \"%s\" is not a LLaVA model (llava, or the original repository's llava_llama)", path, type);
+            rc = llava__err("%s: model_type \"%s\" is not a LLaVA model (llava, or the original repository's llava_llama) or a "
+                            "LLaMA-family language model (llama, mistral, qwen2)", path, type);
         } else {
             rc = llava__load_hf(m, dir, &r, root);
         }
@@ -7766,7 +7789,7 @@ LLAVADEF void llava_train_defaults(LlavaTrainOptions *o, int stage) {
 
 LLAVADEF LlavaTrainer *llava_trainer_new(LlavaModel *m, const LlavaTrainOptions *o) {
     if (m->cfg.text_only) {
-        llava__err("llava_trainer_new: training needs a full LLaVA model; this one is a language model alone (GGUF without mmproj)");
+        llava__err("llava_trainer_new: training needs a full LLaVA model; this one is a language model alone (no vision tower or projector)");
         return NULL;
     }
     LlavaTrainer *t = (LlavaTrainer *)llava__calloc(1, sizeof *t);
@@ -8680,7 +8703,7 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
 static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
     int i;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
-    if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (GGUF without mmproj) has no LLaVA layout to save");
+    if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (no vision tower or projector) has no LLaVA layout to save");
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
     for (i = 0; i < n_extra; i++)
         if (!extra[i].name || !extra[i].data || extra[i].ndim < 1 || extra[i].ndim > 4)

@@ -10,13 +10,14 @@ typedef struct {
 static fcase g_cases[32];
 static int g_ncases;
 
-/* reads the cases into g_cases, then hands the parsed file to more (when not NULL) for the rest of it;
-   0, or -1 when manifest.json cannot be read */
-static int manifest_load(void (*more)(const LlavaJson *j)) {
+/* adds the cases of a manifest (rel: "manifest.json", or "lm/manifest.json" for the language models alone)
+   to g_cases, then hands the parsed file to more (when not NULL) for the rest of it; 0, or -1 when the
+   file cannot be read */
+static int manifest_load(const char *rel, void (*more)(const LlavaJson *j)) {
     size_t n;
-    char *text = llava_read_file(fx("manifest.json"), (size_t)1 << 26, &n);
+    char *text = llava_read_file(fx(rel), (size_t)1 << 26, &n);
     LlavaJson j;
-    if (!text || llava_json_parse(&j, text, n, "manifest.json") != LLAVA_OK) {
+    if (!text || llava_json_parse(&j, text, n, rel) != LLAVA_OK) {
         LLAVA_FREE(text);
         return -1;
     }
@@ -32,7 +33,7 @@ static int manifest_load(void (*more)(const LlavaJson *j)) {
         for (x = llava_json_first(&j, llava_json_get(&j, c, "ids")); x && f->n_ids < 256; x = llava_json_next(&j, x)) f->ids[f->n_ids++] = (int)x->num;
         for (x = llava_json_first(&j, llava_json_get(&j, c, "greedy")); x && f->n_greedy < 64; x = llava_json_next(&j, x))
             f->greedy[f->n_greedy++] = (int)x->num;
-        f->n_images = (int)llava_json_get(&j, c, "n_images")->num;
+        f->n_images = (int)llava_json_get(&j, c, "n_images")->num; /* (0: a prompt without pixels) */
         f->positions = (int)llava_json_get(&j, c, "positions")->num;
         f->vocab = (int)llava_json_get(&j, c, "vocab")->num;
     }

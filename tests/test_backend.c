@@ -1643,7 +1643,7 @@ int main(int argc, char **argv) {
     snprintf(g_tmp, sizeof g_tmp, "/tmp/llava-test-backend-XXXXXX");
     g_cb = check_backend_new((size_t)1 << 30);
     g_cpu = llava_backend_cpu_new(LLAVA_PREC_F32);
-    if (!g_cb || !g_cpu || !mkdtemp(g_tmp) || manifest_load(NULL) != 0) {
+    if (!g_cb || !g_cpu || !mkdtemp(g_tmp) || manifest_load("manifest.json", NULL) != 0 || manifest_load("lm/manifest.json", NULL) != 0) {
         printf("FAIL  setup (checking backend, CPU backend, temporary directory, %s/manifest.json): %s\n0 passed, 1 failed\n", g_fix,
                llava_last_error());
         return 1;

@@ -1578,6 +1578,38 @@ static int t_model_new(const void *arg) {
     return 1;
 }
 
+/* a language model alone (tests/fixtures/lm: LlamaForCausalLM as transformers saves it): config text_only, no
+   image rows; a prompt with pixels, training and saving refused with a message (its logits, greedy ids and
+   KV cache: the transformers fixtures above) */
+static int t_lm_alone(const void *arg) {
+    (void)arg;
+    LlavaModel *m = llava_model_load(fx("lm/tiny_llama_tied"));
+    CHECK(m, "load: %s", llava_last_error());
+    const LlavaConfig *c = llava_model_config(m);
+    int ok = c->text_only && c->text_tied && c->text_attn_bias && c->text_kv_heads == 4 && llava_image_tokens(m) == 0;
+    if (!ok) snprintf(g_msg, sizeof g_msg, "config: text_only %d, tied %d, attention bias %d, kv heads %d, image tokens %d", c->text_only,
+                      c->text_tied, c->text_attn_bias, c->text_kv_heads, llava_image_tokens(m));
+    static float px[3 * 32 * 32];
+    const int ids[3] = {1, 599, 5};
+    LlavaContext *ctx = ok ? llava_context_new(m, 32) : NULL;
+    if (ok && (!ctx || llava_prompt(ctx, ids, 3, px, 1) || (!err_has("no vision tower") && !err_has("language model alone"))))
+        snprintf(g_msg, sizeof g_msg, "a prompt with an image: %s", llava_last_error()), ok = 0;
+    LlavaTrainOptions o;
+    llava_train_defaults(&o, 2);
+    LlavaTrainer *t = ok ? llava_trainer_new(m, &o) : NULL;
+    if (ok && (t || !err_has("language model alone"))) snprintf(g_msg, sizeof g_msg, "a trainer: %s", t ? "made" : llava_last_error()), ok = 0;
+    if (ok && (llava_model_save(m, tmp("lm-saved"), LLAVA_F32) == LLAVA_OK || !err_has("language model alone")))
+        snprintf(g_msg, sizeof g_msg, "saving: %s", llava_last_error()), ok = 0;
+    llava_trainer_free(t);
+    llava_context_free(ctx);
+    llava_model_free(m);
+    LlavaModel *u = llava_model_load(fx("lm/tiny_llama"));
+    if (ok && (!u || llava_model_config(u)->text_tied || llava_model_config(u)->text_kv_heads != 2 || !llava_model_config(u)->text_only))
+        snprintf(g_msg, sizeof g_msg, "tiny_llama: %s", u ? "untied with 2 kv heads expected" : llava_last_error()), ok = 0;
+    llava_model_free(u);
+    return ok;
+}
+
 /* sum(r * rows) in double over the tower's rows of n images (the loss of the tower test) */
 static double tower_loss(LlavaTowerCache *a, const float *const *px, int n, const float *r, float *rows, size_t nr) {
     double L = 0;
@@ -1801,7 +1833,7 @@ int main(int argc, char **argv) {
     run("public layers (llava_matmul_forward, ...) are the kernels the model runs", t_layers_public, NULL);
     run("json reader", t_json, NULL);
     run("sampling: greedy, top-k, top-p, seed", t_sampling, NULL);
-    if (manifest_load(manifest_pre) != 0) {
+    if (manifest_load("manifest.json", manifest_pre) != 0 || manifest_load("lm/manifest.json", NULL) != 0) {
         printf("FAIL  fixtures: cannot read %s/manifest.json\n", g_fix);
         g_fail++;
     } else {
@@ -1827,6 +1859,7 @@ int main(int argc, char **argv) {
         run("two models in two threads", t_threads_independent, NULL);
         run("images encoded ahead (llava_eval_features) give the same logits", t_eval_features, NULL);
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
+        run("a language model alone (LlamaForCausalLM): text only; images, training, saving refused", t_lm_alone, NULL);
         run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
         run("training a vision tower: rows, gradients vs finite differences, buffers, extra tensors", t_tower, NULL);
     }
