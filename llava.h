@@ -340,6 +340,21 @@ LLAVADEF int llava_model_save(LlavaModel *m, const char *dir, LlavaDType dtype);
 /* a model of the given configuration with fresh weights (as transformers initializes them: normal with
    std 0.02, norms 1, biases 0), for training from scratch */
 LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed);
+/* A LLaVA assembled as the authors' train.py builds one from --vision_tower and --model_name_or_path:
+   - vision: a CLIP directory (CLIPVisionModel, or CLIPModel with its vision_config; preprocessor_config.json
+     beside it, else CLIPImageProcessor's defaults) or a LLaVA directory, such as stage 0's output, whose
+     tower (every layer its files hold) is taken with its preprocessing;
+   - lm: a language model alone (a LlamaForCausalLM-family directory, or a GGUF file, dequantized to f32);
+   - a fresh two-layer GELU projector (llava-hf's layout) drawn as transformers initializes it (normal, std
+     0.02; biases 0);
+   - "<image>" as the LM tokenizer's next id, as llava-hf's convert_llava_weights_to_hf.py adds it: where
+     that id is past the embedding, the embedding (and an untied lm_head) grows by a row drawn from a
+     normal with the embedding rows' mean and 1e-5 times their covariance.
+   The model references both sources' files. llava_model_save then writes an ordinary llava-hf directory
+   with the LM's tokenizer files, "<image>" added to tokenizer.json and tokenizer_config.json (a GGUF LM
+   has no tokenizer.json: saving refuses). vision_feature_layer (e.g. -2) and select_full (1: the CLS
+   row too) as in LlavaConfig; seed for the draws (0: 1). */
+LLAVADEF LlavaModel *llava_model_assemble(const char *vision, const char *lm, int vision_feature_layer, int select_full, uint64_t seed);
 /* model (F32) + optimizer moments + step, so that a run resumes exactly; and the reverse, into a
    trainer made with the same options for a model loaded from that directory. Saved atomically as a
    whole, as llava_model_save: a checkpoint being written never destroys the previous one, and a process
@@ -5669,6 +5684,10 @@ struct LlavaModel {
     char *dir;
     const llava__tensors *vsrc;
     char vprefix[96];
+    /* an assembled model (llava_model_assemble): the models its tensors come from, and the image token its
+       saved tokenizer files get (-1: none) */
+    LlavaModel *parts[2];
+    int tok_image;
 };
 
 
@@ -6223,6 +6242,8 @@ LLAVADEF void llava_model_free(LlavaModel *m) {
     LLAVA_FREE(m->dir);
     llava__tensors_free(&m->files);
     llava__tensors_free(&m->vfiles);
+    llava_model_free(m->parts[0]);
+    llava_model_free(m->parts[1]);
     LLAVA_FREE(m);
 }
 
@@ -6397,6 +6418,7 @@ static LlavaModel *llava__model_alloc(void) {
         return NULL;
     }
     *m->b_refs = 1;
+    m->tok_image = -1;
     return m;
 }
 
@@ -8704,11 +8726,82 @@ static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTens
     int i;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (no vision tower or projector) has no LLaVA layout to save");
+    if (m->tok_image >= 0) { /* an assembled model: its tokenizer files get "<image>" */
+        char *tj = m->dir ? llava__path_join(m->dir, "tokenizer.json") : NULL;
+        const int have = tj && llava_file_exists(tj);
+        LLAVA_FREE(tj);
+        if (!have)
+            return llava__err("llava_model_save: the language model's tokenizer has no tokenizer.json (a GGUF file's tokenizer "
+                              "cannot be written yet): assemble from a Hugging Face directory");
+    }
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
     for (i = 0; i < n_extra; i++)
         if (!extra[i].name || !extra[i].data || extra[i].ndim < 1 || extra[i].ndim > 4)
             return llava__err("llava_model_save_with: extra tensor %d has no name, no data or %d dimensions (1 to 4)", i, extra[i].ndim);
     return LLAVA_OK;
+}
+
+/* JSON text of node x (numbers that are integers written as such); add (when not NULL) is appended to the
+   top-level member add_key's array or object */
+static void llava__json_emit(LlavaBuf *o, const LlavaJson *j, const LlavaJsonNode *x, int top, const char *add_key, const char *add) {
+    const LlavaJsonNode *y;
+    switch (x->type) {
+    case LLAVA_JSON_NULL: llava_buf_puts(o, "null"); return;
+    case LLAVA_JSON_BOOL: llava_buf_puts(o, x->num != 0 ? "true" : "false"); return;
+    case LLAVA_JSON_NUM:
+        if (x->num == floor(x->num) && fabs(x->num) < 1e15) llava_buf_printf(o, "%.0f", x->num);
+        else llava_buf_printf(o, "%.17g", x->num);
+        return;
+    case LLAVA_JSON_STR: llava_buf_json_string(o, x->str, strlen(x->str)); return;
+    default: break;
+    }
+    const int obj = x->type == LLAVA_JSON_OBJ;
+    llava_buf_puts(o, obj ? "{" : "[");
+    for (y = llava_json_first(j, x); y; y = llava_json_next(j, y)) {
+        if (y != llava_json_first(j, x)) llava_buf_puts(o, top ? ",\n  " : ", ");
+        else if (top) llava_buf_puts(o, "\n  ");
+        if (obj) llava_buf_json_string(o, y->key, strlen(y->key)), llava_buf_puts(o, ": ");
+        llava__json_emit(o, j, y, 0, NULL, NULL);
+        if (top && add && obj && !strcmp(y->key, add_key) && (y->type == LLAVA_JSON_ARR || y->type == LLAVA_JSON_OBJ)) {
+            o->n--; /* (the closing bracket, put back after the addition) */
+            llava_buf_printf(o, "%s%s%c", y->count ? ", " : "", add, y->type == LLAVA_JSON_OBJ ? '}' : ']');
+        }
+    }
+    llava_buf_puts(o, top ? "\n}\n" : obj ? "}" : "]");
+}
+
+/* a tokenizer file of an assembled model's language model, with "<image>" (id) added where the file
+   lists added tokens: tokenizer.json's added_tokens, tokenizer_config.json's added_tokens_decoder,
+   added_tokens.json */
+static int llava__tok_file_with_image(const char *from, const char *to, const char *file, int id) {
+    static const char *tok = "\"content\": \"<image>\", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, "
+                             "\"normalized\": false, \"special\": true";
+    char add[512];
+    const char *key;
+    if (!strcmp(file, "tokenizer.json")) key = "added_tokens", snprintf(add, sizeof add, "{\"id\": %d, %s}", id, tok);
+    else if (!strcmp(file, "tokenizer_config.json")) key = "added_tokens_decoder", snprintf(add, sizeof add, "\"%d\": {%s}", id, tok);
+    else if (!strcmp(file, "added_tokens.json")) key = NULL, snprintf(add, sizeof add, "\"<image>\": %d", id);
+    else return llava_copy_file(from, to);
+    size_t n;
+    char *text = llava_read_file(from, (size_t)1 << 30, &n);
+    LlavaJson j;
+    int rc = text ? llava_json_parse(&j, text, n, from) : LLAVA_ERR;
+    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", from), llava_json_free(&j);
+    if (rc == LLAVA_OK) {
+        LlavaBuf o = {0};
+        if (key) {
+            llava__json_emit(&o, &j, &j.nodes[0], 1, key, add);
+        } else { /* added_tokens.json: {token: id, ...} itself */
+            llava__json_emit(&o, &j, &j.nodes[0], 0, NULL, NULL);
+            if (o.n) o.n--;
+            llava_buf_printf(&o, "%s%s}\n", j.nodes[0].count ? ", " : "", add);
+        }
+        rc = o.oom ? llava__err("out of memory writing %s", to) : llava_write_text(to, o.p);
+        llava_buf_free(&o);
+        llava_json_free(&j);
+    }
+    LLAVA_FREE(text);
+    return rc;
 }
 
 /* the model's files into dir (the save's temporary directory) */
@@ -8776,7 +8869,8 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     for (i = 0; rc == LLAVA_OK && m->dir && i < (int)(sizeof files / sizeof files[0]); i++) {
         char *from = llava__path_join(m->dir, files[i]), *to = llava__path_join(dir, files[i]);
         if (!from || !to) rc = llava__err("out of memory for the paths of %s", files[i]);
-        else if (llava_file_exists(from) && strcmp(from, to)) rc = llava_copy_file(from, to);
+        else if (llava_file_exists(from) && strcmp(from, to))
+            rc = m->tok_image >= 0 ? llava__tok_file_with_image(from, to, files[i], m->tok_image) : llava_copy_file(from, to);
         LLAVA_FREE(from), LLAVA_FREE(to);
     }
     return rc;
@@ -8874,6 +8968,190 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed) {
     }
     for (i = 0; i < half; i++)
         m->inv_freq[i] = (float)(1.0 / pow(c->text_rope_theta, (double)((float)(2 * i) / (float)c->text_head_dim))) / (float)c->text_rope_linear_factor;
+    return m;
+}
+
+/* --- a LLaVA assembled from a vision tower and a language model ----------------------------------- */
+/* The new embedding row: mean + A z, z standard normal, A A^T = 1e-5 * covariance of the rows (Cholesky);
+   the mean alone where the covariance is not positive definite (as transformers' resize falls back). */
+static int llava__embed_grow(LlavaModel *m, LlavaWeight *w, int extra_rows, const float *E, int V, int C, uint64_t *rng) {
+    const size_t nC = (size_t)C;
+    double *mu = (double *)llava__calloc(nC, sizeof *mu), *A = (double *)llava__calloc(nC * nC, sizeof *A);
+    float *Xt = (float *)llava__alloc_aligned(nC * (size_t)V * sizeof(float)), *S = (float *)llava__alloc_aligned(nC * nC * sizeof(float));
+    float *out = (float *)llava__alloc_aligned(((size_t)V + (size_t)extra_rows) * nC * sizeof(float));
+    int i, j, k, r, pd = 1, rc = LLAVA_OK;
+    if (!mu || !A || !Xt || !S || !out) {
+        rc = llava__err("out of memory growing the embedding (%zu bytes)", nC * nC * 12 + nC * (size_t)V * 8);
+        goto done;
+    }
+    memcpy(out, E, (size_t)V * nC * sizeof(float));
+    for (r = 0; r < V; r++)
+        for (i = 0; i < C; i++) mu[i] += E[(size_t)r * nC + i];
+    for (i = 0; i < C; i++) mu[i] /= V;
+    for (r = 0; r < V; r++) /* the centred rows, transposed: [C][V] */
+        for (i = 0; i < C; i++) Xt[(size_t)i * V + r] = (float)(E[(size_t)r * nC + i] - mu[i]);
+    llava__gemm(NULL, S, Xt, Xt, LLAVA_F32, 0, NULL, C, V, C, 0); /* S = Xt Xt^T (sums of products) */
+    for (i = 0; i < C && pd; i++) /* Cholesky of 1e-5 * S / V, in double */
+        for (j = 0; j <= i; j++) {
+            double v = 1e-5 * (double)S[(size_t)i * nC + j] / V;
+            for (k = 0; k < j; k++) v -= A[(size_t)i * nC + k] * A[(size_t)j * nC + k];
+            if (i == j) {
+                if (!(v > 0.0)) {
+                    pd = 0;
+                    break;
+                }
+                A[(size_t)i * nC + i] = sqrt(v);
+            } else {
+                A[(size_t)i * nC + j] = v / A[(size_t)j * nC + j];
+            }
+        }
+    for (r = 0; r < extra_rows; r++) {
+        float *row = out + ((size_t)V + (size_t)r) * nC;
+        for (i = 0; i < C; i++) S[i] = pd ? llava__randn(rng) : 0.0f; /* z (S is free now) */
+        for (i = 0; i < C; i++) {
+            double v = mu[i];
+            for (k = 0; pd && k <= i; k++) v += A[(size_t)i * nC + k] * S[k];
+            row[i] = (float)v;
+        }
+    }
+    if ((rc = llava__own(m, out)) == LLAVA_OK) {
+        w->data = out;
+        w->dtype = LLAVA_F32;
+        w->rows = V + extra_rows;
+        w->cols = C;
+    }
+    out = NULL; /* (owned, or freed by llava__own) */
+done:
+    LLAVA_FREE(mu), LLAVA_FREE(A);
+    llava__free_aligned(Xt), llava__free_aligned(S), llava__free_aligned(out);
+    return rc;
+}
+
+/* the vision tower: a CLIP directory's, or a LLaVA model's (kept in *keep) */
+static int llava__assemble_vision(LlavaModel *m, const char *dir, LlavaModel **keep) {
+    LlavaConfig *c = &m->cfg;
+    char *path = llava__path_join(dir, "config.json");
+    size_t n = 0;
+    char *text = path ? llava_read_file(path, 1 << 24, &n) : NULL;
+    LlavaJson j;
+    int rc = text ? llava_json_parse(&j, text, n, path) : path ? LLAVA_ERR : llava__err("out of memory for the paths of %s", dir);
+    const llava__tensors *ts = NULL;
+    const char *vp = NULL;
+    if (rc == LLAVA_OK) {
+        llava__cfgr r = {&j, path, LLAVA_OK};
+        const LlavaJsonNode *root = &j.nodes[0];
+        const char *type = root->type == LLAVA_JSON_OBJ ? llava__cfg_str(&r, root, "", "model_type", "") : "";
+        if (!strcmp(type, "clip_vision_model") || !strcmp(type, "clip")) {
+            const LlavaJsonNode *sub = llava__cfg_get(&r, root, "vision_config");
+            static const char *const vps[] = {"vision_model.", "vision_tower.vision_model."};
+            llava__config_vision(c, &r, sub ? sub : root, sub ? "vision_config." : "", 0);
+            rc = r.rc;
+            if (rc == LLAVA_OK) {
+                char *pre = llava__path_join(dir, "preprocessor_config.json");
+                if (!pre) rc = llava__err("out of memory");
+                else if (llava_file_exists(pre)) rc = llava__config_preprocessor(c, pre);
+                else llava_preprocess_defaults(c, c->vision_image_size);
+                LLAVA_FREE(pre);
+            }
+            if (rc == LLAVA_OK) rc = llava__tensors_load_dir(&m->vfiles, dir);
+            if (rc == LLAVA_OK && !(vp = llava__probe(&m->vfiles, vps, 2, "embeddings.patch_embedding.weight")))
+                rc = llava__err("%s: no CLIP vision weights (vision_model.embeddings.patch_embedding.weight)", dir);
+            ts = &m->vfiles;
+        } else if (root->type == LLAVA_JSON_OBJ) {
+            LlavaModel *v = *keep = llava_model_load(dir);
+            if (!v) rc = LLAVA_ERR;
+            else if (v->cfg.text_only) rc = llava__err("%s: a language model alone has no vision tower", dir);
+            else {
+                const LlavaConfig *vc = &v->cfg; /* the tower's fields, then the preprocessing's (each a run of LlavaConfig) */
+                memcpy(&c->vision_image_size, &vc->vision_image_size, offsetof(LlavaConfig, vision_feature_layer) - offsetof(LlavaConfig, vision_image_size));
+                memcpy(&c->pre_pad, &vc->pre_pad, offsetof(LlavaConfig, pre_alpha_white) + sizeof c->pre_alpha_white - offsetof(LlavaConfig, pre_pad));
+                ts = v->vsrc, vp = v->vprefix;
+            }
+        } else {
+            rc = llava__err("%s: not a JSON object", path);
+        }
+    }
+    if (rc == LLAVA_OK) rc = llava__config_check(c, path);
+    if (rc == LLAVA_OK) rc = llava__load_vision(m, ts, vp);
+    if (text) llava_json_free(&j);
+    LLAVA_FREE(text), LLAVA_FREE(path);
+    return rc;
+}
+
+LLAVADEF LlavaModel *llava_model_assemble(const char *vision, const char *lm, int vision_feature_layer, int select_full, uint64_t seed) {
+    LlavaModel *m = llava__model_alloc(), *l;
+    LlavaConfig *c = m ? &m->cfg : NULL;
+    LlavaTokenizer *tok = NULL;
+    uint64_t rng = seed ? seed : 1;
+    int rc, i;
+    if (!m) return NULL;
+    l = m->parts[1] = llava_model_load(lm);
+    rc = l ? LLAVA_OK : LLAVA_ERR;
+    if (rc == LLAVA_OK && !l->cfg.text_only)
+        rc = llava__err("%s: a LLaVA, not a language model alone (a LlamaForCausalLM-family directory or a GGUF file)", lm);
+    if (rc == LLAVA_OK) { /* the language model's half of the configuration, then the tower's */
+        const LlavaConfig *lc = &l->cfg;
+        memcpy(c, lc, sizeof *c);
+        c->text_only = 0;
+        c->vision_feature_layer = vision_feature_layer;
+        c->vision_select_full = select_full ? 1 : 0;
+        c->proj_layers = 2;
+        c->proj_act = LLAVA_ACT_GELU;
+        c->proj_bias = 1;
+        c->image_token_expands = 0;
+    }
+    /* "<image>": the tokenizer's next id, the embedding grown to hold it (below) */
+    if (rc == LLAVA_OK && !(tok = llava_tokenizer_load(lm))) rc = LLAVA_ERR;
+    if (rc == LLAVA_OK && llava_token_id(tok, "<image>") >= 0)
+        rc = llava__err("%s: the tokenizer already has \"<image>\" (id %d): its model is not a language model alone", lm, llava_token_id(tok, "<image>"));
+    const int id = tok ? llava_tokenizer_vocab_size(tok) : 0, grow = l ? LLAVA__MAX(0, id + 1 - l->cfg.text_vocab) : 0;
+    if (rc == LLAVA_OK) {
+        c->image_token_id = m->tok_image = id;
+        c->text_vocab += grow;
+        rc = llava__assemble_vision(m, vision, &m->parts[0]);
+    }
+    if (rc == LLAVA_OK) {
+        const int V = l->cfg.text_vocab, C = l->cfg.text_hidden;
+        m->embed = l->embed;
+        m->head = l->head;
+        if (grow) {
+            float *E = (float *)llava__alloc_aligned((size_t)V * C * sizeof(float));
+            if (!E) rc = llava__err("out of memory (%zu bytes)", (size_t)V * C * sizeof(float));
+            else llava__to_f32(E, l->embed.data, l->embed.dtype, (size_t)V * C);
+            if (rc == LLAVA_OK) rc = llava__embed_grow(m, &m->embed, grow, E, V, C, &rng);
+            if (rc == LLAVA_OK && !c->text_tied) { /* lm_head's new rows from the embedding's distribution too, as the script draws them */
+                LlavaWeight h;
+                rc = llava__embed_grow(m, &h, grow, E, V, C, &rng);
+                if (rc == LLAVA_OK) llava__to_f32((float *)(uintptr_t)h.data, l->head.data, l->head.dtype, (size_t)V * C), m->head = h;
+            }
+            llava__free_aligned(E);
+        }
+        if (c->text_tied) m->head = m->embed;
+    }
+    if (rc == LLAVA_OK) { /* the decoder's other tensors as loaded */
+        m->tl = (llava__tlayer *)llava__calloc((size_t)c->text_layers, sizeof *m->tl);
+        if (!m->tl) rc = llava__err("out of memory");
+        else memcpy(m->tl, l->tl, (size_t)c->text_layers * sizeof *m->tl);
+        m->norm = l->norm;
+        m->inv_freq = l->inv_freq;
+    }
+    for (i = 0; rc == LLAVA_OK && i < 2; i++) { /* the projector: normal(0, 0.02) weights, zero biases */
+        const int in = i == 0 ? c->vision_hidden : c->text_hidden, C = c->text_hidden;
+        float *w = (float *)llava__alloc_aligned((size_t)C * in * sizeof(float) + 1), *b = (float *)llava__alloc_aligned((size_t)C * sizeof(float) + 1);
+        size_t k;
+        if ((rc = llava__own(m, w)) != LLAVA_OK || (rc = llava__own(m, b)) != LLAVA_OK) break;
+        for (k = 0; k < (size_t)C * in; k++) w[k] = 0.02f * llava__randn(&rng);
+        memset(b, 0, (size_t)C * sizeof(float));
+        m->proj[i].data = w, m->proj[i].dtype = LLAVA_F32, m->proj[i].rows = C, m->proj[i].cols = in;
+        m->proj_b[i] = b;
+    }
+    if (rc == LLAVA_OK) rc = llava__config_check(c, "llava_model_assemble");
+    if (rc == LLAVA_OK && l->dir && !(m->dir = llava__strdup(l->dir))) rc = llava__err("out of memory");
+    llava_tokenizer_free(tok);
+    if (rc != LLAVA_OK) {
+        llava_model_free(m);
+        return NULL;
+    }
     return m;
 }
 

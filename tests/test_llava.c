@@ -1578,7 +1578,7 @@ static int t_model_new(const void *arg) {
     return 1;
 }
 
-/* a language model alone (tests/fixtures/lm: LlamaForCausalLM as transformers saves it): config text_only, no
+/* a language model alone (tests/fixtures/lm: LlamaForCausalLM as transformers saves it, vocabulary 599: tiny600 without "<image>"): config text_only, no
    image rows; a prompt with pixels, training and saving refused with a message (its logits, greedy ids and
    KV cache: the transformers fixtures above) */
 static int t_lm_alone(const void *arg) {
@@ -1590,7 +1590,7 @@ static int t_lm_alone(const void *arg) {
     if (!ok) snprintf(g_msg, sizeof g_msg, "config: text_only %d, tied %d, attention bias %d, kv heads %d, image tokens %d", c->text_only,
                       c->text_tied, c->text_attn_bias, c->text_kv_heads, llava_image_tokens(m));
     static float px[3 * 32 * 32];
-    const int ids[3] = {1, 599, 5};
+    const int ids[3] = {1, 7, 5};
     LlavaContext *ctx = ok ? llava_context_new(m, 32) : NULL;
     if (ok && (!ctx || llava_prompt(ctx, ids, 3, px, 1) || (!err_has("no vision tower") && !err_has("language model alone"))))
         snprintf(g_msg, sizeof g_msg, "a prompt with an image: %s", llava_last_error()), ok = 0;
@@ -1608,6 +1608,109 @@ static int t_lm_alone(const void *arg) {
         snprintf(g_msg, sizeof g_msg, "tiny_llama: %s", u ? "untied with 2 kv heads expected" : llava_last_error()), ok = 0;
     llava_model_free(u);
     return ok;
+}
+
+/* llava_model_assemble: tiny_hf4's tower + a language model alone (tests/fixtures/lm, vocabulary 599) + a
+   fresh projector. The text logits over the LM's vocabulary are the LM's bit for bit, the tower's rows
+   tiny_hf4's; "<image>" is id 599, its embedding row (and the untied head's) a draw near the rows' mean;
+   saved as llava-hf with the token in the tokenizer files, it loads with the same logits (an image prompt
+   too); with python3 having torch and transformers (LLAVA_TEST_TORCH_PYTHON, else python3), transformers
+   loads the saved directory and gives our logits (tools/py/check_assembled.py); bad sources are errors */
+static int t_assemble(const void *arg) {
+    (void)arg;
+    const int ids[8] = {1, 17, 250, 33, 98, 411, 5, 77};
+    char dir[600], cmd[1600], lp[700];
+    LlavaModel *m = llava_model_assemble(fx("models/tiny_hf4"), fx("lm/tiny_llama"), -2, 0, 7);
+    CHECK(m, "assemble: %s", llava_last_error());
+    LlavaModel *l = llava_model_load(fx("lm/tiny_llama")), *v = llava_model_load(fx("models/tiny_hf4")), *b = NULL;
+    const LlavaConfig *c = llava_model_config(m);
+    int ok = l && v, i, k;
+    if (ok && (c->text_vocab != 600 || c->image_token_id != 599 || c->text_only || c->text_hidden != 64 || c->vision_hidden != v->cfg.vision_hidden ||
+               llava_image_tokens(m) != llava_image_tokens(v) || c->text_tied))
+        snprintf(g_msg, sizeof g_msg, "config: vocab %d, image token %d, text_only %d, image tokens %d", c->text_vocab, c->image_token_id,
+                 c->text_only, llava_image_tokens(m)), ok = 0;
+    LlavaContext *cm = ok ? llava_context_new(m, 64) : NULL, *cl = ok ? llava_context_new(l, 64) : NULL, *cb = NULL;
+    const float *a = cm ? llava_prompt(cm, ids, 8, NULL, 0) : NULL, *r = cl ? llava_prompt(cl, ids, 8, NULL, 0) : NULL;
+    /* (a vocabulary of 600 rather than 599 may take another product kernel: the same sums in another order) */
+    if (ok && (!a || !r || max_abs_diff(a, r, 599) > 1e-5))
+        snprintf(g_msg, sizeof g_msg, "text logits differ from the LM's by %g: %s", a && r ? max_abs_diff(a, r, 599) : -1.0, llava_last_error()), ok = 0;
+    /* the tower */
+    size_t n;
+    float *px = (float *)read_all(fx("cases/tiny_hf4_img.pixels.f32"), &n), *ra = NULL, *rb = NULL;
+    const size_t nr = (size_t)llava_tower_rows(v) * v->cfg.vision_hidden;
+    ra = (float *)malloc(nr * sizeof(float)), rb = (float *)malloc(nr * sizeof(float));
+    if (ok && (!px || !ra || !rb || llava_tower_encode(m, px, ra) != LLAVA_OK || llava_tower_encode(v, px, rb) != LLAVA_OK || memcmp(ra, rb, nr * sizeof(float))))
+        snprintf(g_msg, sizeof g_msg, "the tower's rows differ from tiny_hf4's: %s", llava_last_error()), ok = 0;
+    /* the new rows: near the mean, not the mean */
+    for (k = 0; ok && k < 2; k++) {
+        const float *E = (const float *)(k ? m->head.data : m->embed.data), *E0 = (const float *)l->embed.data;
+        double dmax = 0, dsum = 0;
+        for (i = 0; i < 64; i++) {
+            double mu = 0;
+            int rr;
+            for (rr = 0; rr < 599; rr++) mu += E0[(size_t)rr * 64 + i];
+            mu /= 599;
+            dmax = fmax(dmax, fabs(E[(size_t)599 * 64 + i] - mu)), dsum += fabs(E[(size_t)599 * 64 + i] - mu);
+        }
+        const float *H0 = (const float *)(k ? l->head.data : l->embed.data);
+        if (memcmp(E, H0, sizeof(float) * 599 * 64)) snprintf(g_msg, sizeof g_msg, "%s: the first 599 rows changed", k ? "lm_head" : "embedding"), ok = 0;
+        else if (!(dmax < 0.02 && dsum > 0)) snprintf(g_msg, sizeof g_msg, "%s row 599: %g from the mean at most", k ? "lm_head" : "embedding", dmax), ok = 0;
+    }
+    /* saved and loaded: the same logits, with an image; the tokenizer knows "<image>" */
+    snprintf(dir, sizeof dir, "%s", tmp("assembled"));
+    LlavaTokenizer *tk = NULL;
+    if (ok && (llava_model_save(m, dir, LLAVA_F32) != LLAVA_OK || !(b = llava_model_load(dir)) || !(tk = llava_tokenizer_load(dir)) ||
+               llava_token_id(tk, "<image>") != 599))
+        snprintf(g_msg, sizeof g_msg, "save, load: %s", llava_last_error()), ok = 0;
+    int pid[32];
+    const int np = tk ? llava_tokenize(tk, "<image>\nhello there", strlen("<image>\nhello there"), 1, pid, 32) : -1;
+    if (ok && (np < 3 || pid[1] != 599)) snprintf(g_msg, sizeof g_msg, "\"<image>\\nhello there\": %d ids, the second %d", np, np > 1 ? pid[1] : -1), ok = 0;
+    int xid[64], nx = 0; /* the placeholder repeated for every image row, as the processor expands it */
+    for (i = 0; ok && i < np && nx < 48; i++)
+        for (k = 0; k < (pid[i] == 599 ? llava_image_tokens(m) : 1); k++) xid[nx++] = pid[i];
+    cb = ok ? llava_context_new(b, 64) : NULL;
+    llava_context_reset(cm);
+    a = cb ? llava_prompt(cm, xid, nx, px, 1) : NULL;
+    float *am = a ? (float *)malloc(sizeof(float) * 600) : NULL;
+    if (am) memcpy(am, a, sizeof(float) * 600);
+    r = am ? llava_prompt(cb, xid, nx, px, 1) : NULL;
+    if (ok && (!am || !r || memcmp(am, r, sizeof(float) * 600))) snprintf(g_msg, sizeof g_msg, "logits after save and load: %s", llava_last_error()), ok = 0;
+    /* transformers on the saved directory */
+    const char *py = getenv("LLAVA_TEST_TORCH_PYTHON") ? getenv("LLAVA_TEST_TORCH_PYTHON") : "python3";
+    snprintf(cmd, sizeof cmd, "%s -c 'import torch, transformers' > /dev/null 2>&1", py);
+    if (ok && system(cmd) == 0) {
+        snprintf(lp, sizeof lp, "%s/ours.f32", dir);
+        FILE *f = fopen(lp, "wb");
+        if (f) fwrite(am, sizeof(float), 600, f), fclose(f);
+        snprintf(cmd, sizeof cmd, "%s tools/py/check_assembled.py '%s' '%s' '%s' > '%s/check.log' 2>&1", py, dir, fx("cases/tiny_hf4_img.pixels.f32"), lp, dir);
+        const int rc = system(cmd);
+        char *log = NULL;
+        snprintf(lp, sizeof lp, "%s/check.log", dir);
+        log = (char *)read_all(lp, &n);
+        if (rc != 0) snprintf(g_msg, sizeof g_msg, "transformers on the saved directory: %.1500s", log ? log : "(no log)"), ok = 0;
+        else if (log && n && strstr(log, "max abs difference")) printf("      %.*s", (int)n, strstr(log, "transformers vs"));
+        free(log);
+    } else if (ok) {
+        printf("      (transformers check skipped: %s has no torch and transformers; set LLAVA_TEST_TORCH_PYTHON)\n", py);
+    }
+    llava_tokenizer_free(tk);
+    llava_context_free(cm), llava_context_free(cl), llava_context_free(cb);
+    llava_model_free(m), llava_model_free(l), llava_model_free(v), llava_model_free(b);
+    free(px), free(ra), free(rb), free(am);
+    if (!ok) return 0;
+    /* a tied LM, the CLS row too: the head is the grown embedding */
+    m = llava_model_assemble(fx("models/tiny_hf4"), fx("lm/tiny_llama_tied"), -1, 1, 0);
+    CHECK(m && m->cfg.text_tied && m->head.data == m->embed.data && m->cfg.text_vocab == 600 && llava_image_tokens(m) == 17,
+          "tied: %s", m ? "head, vocabulary or image rows wrong" : llava_last_error());
+    llava_model_free(m);
+    /* bad sources */
+    CHECK(!llava_model_assemble(fx("models/tiny_hf4"), fx("models/tiny_hf5"), -2, 0, 1) && err_has("language model alone"), "a LLaVA as the LM: %s",
+          llava_last_error());
+    CHECK(!llava_model_assemble(fx("lm/tiny_llama"), fx("lm/tiny_llama"), -2, 0, 1) && err_has("no vision tower"), "an LM as the tower: %s",
+          llava_last_error());
+    CHECK(!llava_model_assemble(fx("nothing-here"), fx("lm/tiny_llama"), -2, 0, 1) && err_has("nothing-here"), "a missing tower: %s", llava_last_error());
+    CHECK(!llava_model_assemble(fx("models/tiny_hf4"), fx("models/tiny_hf4"), -2, 0, 1), "tiny_hf4 as the LM");
+    return 1;
 }
 
 /* sum(r * rows) in double over the tower's rows of n images (the loss of the tower test) */
@@ -1860,6 +1963,7 @@ int main(int argc, char **argv) {
         run("images encoded ahead (llava_eval_features) give the same logits", t_eval_features, NULL);
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
         run("a language model alone (LlamaForCausalLM): text only; images, training, saving refused", t_lm_alone, NULL);
+        run("llava_model_assemble: a tower + a language model alone + a fresh projector, \"<image>\" added; saved, loaded, transformers", t_assemble, NULL);
         run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
         run("training a vision tower: rows, gradients vs finite differences, buffers, extra tensors", t_tower, NULL);
     }

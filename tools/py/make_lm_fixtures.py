@@ -25,7 +25,7 @@ def versions():
 
 def make(name, seed, **kw):
     torch.manual_seed(seed)
-    cfg = LlamaConfig(vocab_size=600, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
+    cfg = LlamaConfig(vocab_size=599, hidden_size=64, intermediate_size=160, num_hidden_layers=2, num_attention_heads=4,
                       max_position_embeddings=256, rms_norm_eps=1e-5, rope_theta=10000.0, bos_token_id=1, eos_token_id=2,
                       **kw)
     m = LlamaForCausalLM(cfg).eval()
@@ -35,8 +35,15 @@ def make(name, seed, **kw):
     d = os.path.join(OUT, name)
     shutil.rmtree(d, ignore_errors=True)
     m.save_pretrained(d, safe_serialization=True)
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(TOK, f), os.path.join(d, f))
+    # tiny600's tokenizer without its "<image>" (id 599): a language model's own vocabulary, to which
+    # assembling a LLaVA adds the image token
+    tj = json.load(open(os.path.join(TOK, "tokenizer.json")))
+    tj["added_tokens"] = [t for t in tj["added_tokens"] if t["content"] != "<image>"]
+    tj["model"]["vocab"].pop("<image>", None)
+    json.dump(tj, open(os.path.join(d, "tokenizer.json"), "w"), ensure_ascii=False)
+    tc = json.load(open(os.path.join(TOK, "tokenizer_config.json")))
+    tc["added_tokens_decoder"] = {k: v for k, v in tc["added_tokens_decoder"].items() if v["content"] != "<image>"}
+    json.dump(tc, open(os.path.join(d, "tokenizer_config.json"), "w"), indent=1)
     ids = torch.tensor([IDS])
     with torch.no_grad():
         logits = m(ids).logits[0].float().numpy()
@@ -44,7 +51,7 @@ def make(name, seed, **kw):
     logits.astype("<f4").tofile(os.path.join(d, "logits.f32"))
     # (the schema of tests/fixtures/manifest.json's cases, paths relative to tests/fixtures)
     return {"name": name, "model": "lm/" + name, "logits": "lm/" + name + "/logits.f32", "ids": IDS, "n_images": 0,
-            "positions": len(IDS), "vocab": 600, "greedy": out, "tied": bool(cfg.tie_word_embeddings),
+            "positions": len(IDS), "vocab": 599, "greedy": out, "tied": bool(cfg.tie_word_embeddings),
             "kv_heads": cfg.num_key_value_heads, "attention_bias": bool(cfg.attention_bias)}
 
 
