@@ -8788,7 +8788,8 @@ static int llava__tok_file_with_image(const char *from, const char *to, const ch
     int rc = text ? llava_json_parse(&j, text, n, from) : LLAVA_ERR;
     if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", from), llava_json_free(&j);
     if (rc == LLAVA_OK) {
-        LlavaBuf o = {0};
+        LlavaBuf o;
+        memset(&o, 0, sizeof o);
         if (key) {
             llava__json_emit(&o, &j, &j.nodes[0], 1, key, add);
         } else { /* added_tokens.json: {token: id, ...} itself */

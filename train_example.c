@@ -1,6 +1,11 @@
 /* train_example: LLaVA's two-stage recipe from the command line.
 
      train_example --model DIR --data DIR --out DIR [options]
+     train_example --vision-tower DIR --lm PATH --data DIR --out DIR [options]
+
+   The second form starts as LLaVA's train.py does from --vision_tower and --model_name_or_path: the model
+   is assembled (llava_model_assemble: the tower, the language model, a fresh projector, "<image>" added)
+   and saved to OUT/assembled/ before stage 1.
 
    Stage 1 (feature alignment): only the projector learns, on image-caption pairs rendered with the
    `plain` template. Stage 2 (visual instruction tuning): projector and language model learn, the vision
@@ -23,9 +28,16 @@
 
 static const char usage[] =
     "usage: train_example --model DIR --data DIR --out DIR [options]\n"
+    "       train_example --vision-tower DIR --lm PATH --data DIR --out DIR [options]\n"
     "LLaVA's two-stage training: stage 1 trains the projector on captions, stage 2 the projector and the\n"
     "language model on instructions; data in LLaVA's JSON format.\n"
-    "  --model DIR           the starting model (Hugging Face layout, with tokenizer.json); required\n"
+    "  --model DIR           the starting model (Hugging Face layout, with tokenizer.json); required unless\n"
+    "                        --vision-tower and --lm are given\n"
+    "  --vision-tower DIR    with --lm, instead of --model: a LLaVA assembled from this CLIP tower (a CLIP\n"
+    "                        directory, or a LLaVA's such as stage 0's output), the language model --lm, a\n"
+    "                        fresh projector and \"<image>\" added to its tokenizer, saved to OUT/assembled/\n"
+    "  --lm DIR              the language model alone (LlamaForCausalLM-family, with tokenizer.json)\n"
+    "  --vision-layer N      the assembled model's vision_feature_layer (default -2, LLaVA's)\n"
     "  --data DIR            the folder of stage1.json, stage2.json and images/; required\n"
     "  --out DIR             where OUT/stage1/, OUT/stage2/ (checkpoints, final/), loss.csv and loss.svg go; required\n"
     "  --stages 1|2|1,2      the stages to run (default 1,2; stage 2 alone starts from --model)\n"
@@ -62,7 +74,8 @@ static const char usage[] =
     "  --help, --version     this text; the version\n";
 
 typedef struct {
-    const char *model, *data, *out, *images, *data_file[2], *projector;
+    const char *model, *data, *out, *images, *data_file[2], *projector, *vision_tower, *lm;
+    int vision_layer;
     int stages, tpl[2];     /* stages: 0 "1", 1 "2", 2 "1,2"; tpl: LlavaTemplate per stage */
     int steps[2];           /* optimizer steps per stage (0: from epochs) */
     float epochs[2], lr[2];
@@ -235,7 +248,7 @@ int main(int argc, char **argv) {
     o.epochs[0] = o.epochs[1] = 1.0f;
     o.lr[0] = 1e-3f, o.lr[1] = 2e-5f;
     o.batch = 8, o.save_every = 100, o.log_every = 10;
-    o.warmup = 0.03f, o.clip = 1.0f, o.seed = 1;
+    o.warmup = 0.03f, o.clip = 1.0f, o.seed = 1, o.vision_layer = -2;
     CliArgs a = cli_begin(argc, argv, "train_example", usage);
     while (cli_next(&a)) {
         if (cli_str(&a, "--model", &o.model) || cli_str(&a, "--data", &o.data) || cli_str(&a, "--out", &o.out) ||
@@ -251,7 +264,8 @@ int main(int argc, char **argv) {
             cli_choice(&a, "--precision", &precision, precisions) || cli_int(&a, "--save-every", &o.save_every, 1, INT_MAX) ||
             cli_int(&a, "--stop-after", &o.stop_after, 0, INT_MAX) || cli_flag(&a, "--resume", &o.resume) ||
             cli_int(&a, "--log-every", &o.log_every, 1, INT_MAX) || cli_flag(&a, "--quiet", &o.quiet) ||
-            cli_flag(&a, "--plot-only", &o.plot_only))
+            cli_flag(&a, "--plot-only", &o.plot_only) || cli_str(&a, "--vision-tower", &o.vision_tower) || cli_str(&a, "--lm", &o.lm) ||
+            cli_int(&a, "--vision-layer", &o.vision_layer, -1000, 1000))
             continue;
         if (cli_is(&a, "--group")) { /* PREFIX:LR:WD */
             char *v = (char *)cli_value(&a), *c1 = strchr(v, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
@@ -268,7 +282,10 @@ int main(int argc, char **argv) {
         if ((o.tpl[i] = llava_template_from_name(tpl_name[i])) < 0)
             cli_usage_error("--template%d: '%s' is not one of llava_hf|vicuna_v1|llava_v1|plain", i + 1, tpl_name[i]);
     cli_require(o.out, "--out");
-    if (!o.plot_only) cli_require(o.model, "--model"), cli_require(o.data, "--data");
+    if ((o.vision_tower || o.lm) && (!o.vision_tower || !o.lm || o.model))
+        cli_usage_error("--vision-tower and --lm go together, in place of --model");
+    if (!o.plot_only && !o.vision_tower) cli_require(o.model, "--model");
+    if (!o.plot_only) cli_require(o.data, "--data");
     o.bf16 = precision == 1 || (precision == 2 && llava_bf16_native());
     setvbuf(stdout, NULL, _IOLBF, 0); /* the stage lines in order with the progress lines on stderr */
     if (!o.plot_only) mkdir(o.out, 0755);
@@ -281,12 +298,26 @@ int main(int argc, char **argv) {
         if (loss_svg_write(log.svg, log.rows, log.n) != 0) cli_die("%s", llava_last_error());
         printf("%s: %d steps\n", log.svg, log.n);
     }
+    char *assembled = NULL;
+    if (!o.plot_only && o.vision_tower) { /* LLaVA's train.py: --vision_tower + --model_name_or_path */
+        char *done = path2(assembled = path2(o.out, "assembled"), "config.json");
+        if (!(o.resume && llava_file_exists(done))) {
+            LlavaModel *m = llava_model_assemble(o.vision_tower, o.lm, o.vision_layer, 0, o.seed);
+            if (!m) cli_die("assembling from --vision-tower %s and --lm %s: %s", o.vision_tower, o.lm, llava_last_error());
+            if (llava_model_save(m, assembled, LLAVA_F32) != LLAVA_OK) cli_die("saving the assembled model: %s", llava_last_error());
+            printf("assembled %s: the tower of %s, the language model %s, a fresh projector, \"<image>\" = %d\n", assembled, o.vision_tower,
+                   o.lm, llava_model_config(m)->image_token_id);
+            llava_model_free(m);
+        }
+        free(done);
+        o.model = assembled;
+    }
     if (!o.plot_only && o.stages != 1) rc = run_stage(&o, 1, o.model, &log);
     if (!o.plot_only && rc == 0 && o.stages != 0) {
         char *s1 = path2(o.out, "stage1/final");
         rc = run_stage(&o, 2, o.stages == 2 ? s1 : o.model, &log);
         free(s1);
     }
-    free(log.rows), free(log.csv), free(log.svg);
+    free(log.rows), free(log.csv), free(log.svg), free(assembled);
     return rc == 3 ? 0 : rc;
 }

@@ -108,6 +108,19 @@ l2=$(grep '^2,1,' "$T/pj2/loss.csv" | cut -d, -f3)
     grep -q 'has shape \[48, 16\] but the config implies \[48, 32\]' "$T/pj3.log"; r=$?
 check "--projector mm_projector.bin starts stage 2 from it (= safetensors); a wrong shape is an error" $r \
     "exits $rc0 $rc1 $rc2 $rc3, first losses $l0 $l1 $l2: $(tail -n 1 "$T/pj3.log")"
+# assembled as LLaVA's train.py does from --vision_tower and --model_name_or_path: --vision-tower and --lm in
+# place of --model (the tower of the tiny fixture model, a language model alone with tiny600's tokenizer
+# without "<image>"): saved to OUT/assembled with "<image>" added, then both stages
+A1="--vision-tower tests/fixtures/models/tiny_hf4 --lm tests/fixtures/lm/tiny_llama --data $T/data --images $T/world/images"
+A1="$A1 --steps1 2 --steps2 2 --batch 4 --max-len 120 --template2 llava_hf --quiet"
+"$B/train_example" $A1 --out "$T/asm" > "$T/asm.log" 2>&1; rc=$?
+[ $rc = 0 ] && grep -q '^assembled .*assembled: the tower of tests/fixtures/models/tiny_hf4, .*"<image>" = 599$' "$T/asm.log" &&
+    grep -q '"content": "<image>"' "$T/asm/assembled/tokenizer.json" && [ -f "$T/asm/stage2/final/config.json" ] &&
+    [ "$(grep -c '^[12],' "$T/asm/loss.csv")" = 4 ]; r=$?
+check "--vision-tower and --lm: a LLaVA assembled into OUT/assembled, then both stages" $r "exit $rc: $(tail -n 2 "$T/asm.log")"
+"$B/train_example" --vision-tower tests/fixtures/models/tiny_hf4 --data "$T/data" --out "$T/asm2" > "$T/asm2.log" 2>&1; rc=$?
+[ $rc = 2 ] && grep -q -- '--vision-tower and --lm go together' "$T/asm2.log" && [ ! -e "$T/asm2" ]
+check "--vision-tower without --lm: a usage error" $? "exit $rc: $(cat "$T/asm2.log")"
 "$B/train_example" --help > "$T/help" 2>&1; rc=$?
 missing=
 for o in $(grep -o -- '"--[a-z0-9-]*"' train_example.c | tr -d '"' | sort -u); do
