@@ -8730,6 +8730,7 @@ static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTens
         char *tj = m->dir ? llava__path_join(m->dir, "tokenizer.json") : NULL;
         const int have = tj && llava_file_exists(tj);
         LLAVA_FREE(tj);
+        if (m->dir && !tj) return llava__err("llava_model_save: out of memory for the path of %s/tokenizer.json", m->dir);
         if (!have)
             return llava__err("llava_model_save: the language model's tokenizer has no tokenizer.json (a GGUF file's tokenizer "
                               "cannot be written yet): assemble from a Hugging Face directory");
@@ -8786,7 +8787,7 @@ static int llava__tok_file_with_image(const char *from, const char *to, const ch
     char *text = llava_read_file(from, (size_t)1 << 30, &n);
     LlavaJson j;
     int rc = text ? llava_json_parse(&j, text, n, from) : LLAVA_ERR;
-    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", from), llava_json_free(&j);
+    if (rc == LLAVA_OK && j.nodes[0].type != LLAVA_JSON_OBJ) rc = llava__err("%s: not a JSON object", from);
     if (rc == LLAVA_OK) {
         LlavaBuf o;
         memset(&o, 0, sizeof o);
@@ -8799,8 +8800,8 @@ static int llava__tok_file_with_image(const char *from, const char *to, const ch
         }
         rc = o.oom ? llava__err("out of memory writing %s", to) : llava_write_text(to, o.p);
         llava_buf_free(&o);
-        llava_json_free(&j);
     }
+    if (text) llava_json_free(&j); /* (also after a failed parse) */
     LLAVA_FREE(text);
     return rc;
 }
@@ -8991,7 +8992,13 @@ static int llava__embed_grow(LlavaModel *m, LlavaWeight *w, int extra_rows, cons
     for (i = 0; i < C; i++) mu[i] /= V;
     for (r = 0; r < V; r++) /* the centred rows, transposed: [C][V] */
         for (i = 0; i < C; i++) Xt[(size_t)i * V + r] = (float)(E[(size_t)r * nC + i] - mu[i]);
-    llava__gemm(NULL, S, Xt, Xt, LLAVA_F32, 0, NULL, C, V, C, 0); /* S = Xt Xt^T (sums of products) */
+    size_t oom = 0;
+    llava__ws ws = {NULL, 0, &oom}; /* (heap scratch; a failure noted, not asserted) */
+    llava__gemm(&ws, S, Xt, Xt, LLAVA_F32, 0, NULL, C, V, C, 0); /* S = Xt Xt^T (sums of products) */
+    if (oom) {
+        rc = llava__err("out of memory for a product's scratch (%zu bytes) growing the embedding", oom);
+        goto done;
+    }
     for (i = 0; i < C && pd; i++) /* Cholesky of 1e-5 * S / V, in double */
         for (j = 0; j <= i; j++) {
             double v = 1e-5 * (double)S[(size_t)i * nC + j] / V;
@@ -9138,9 +9145,11 @@ LLAVADEF LlavaModel *llava_model_assemble(const char *vision, const char *lm, in
     }
     for (i = 0; rc == LLAVA_OK && i < 2; i++) { /* the projector: normal(0, 0.02) weights, zero biases */
         const int in = i == 0 ? c->vision_hidden : c->text_hidden, C = c->text_hidden;
-        float *w = (float *)llava__alloc_aligned((size_t)C * in * sizeof(float) + 1), *b = (float *)llava__alloc_aligned((size_t)C * sizeof(float) + 1);
+        float *w = (float *)llava__alloc_aligned((size_t)C * in * sizeof(float) + 1), *b;
         size_t k;
-        if ((rc = llava__own(m, w)) != LLAVA_OK || (rc = llava__own(m, b)) != LLAVA_OK) break;
+        if ((rc = llava__own(m, w)) != LLAVA_OK) break;
+        b = (float *)llava__alloc_aligned((size_t)C * sizeof(float) + 1);
+        if ((rc = llava__own(m, b)) != LLAVA_OK) break;
         for (k = 0; k < (size_t)C * in; k++) w[k] = 0.02f * llava__randn(&rng);
         memset(b, 0, (size_t)C * sizeof(float));
         m->proj[i].data = w, m->proj[i].dtype = LLAVA_F32, m->proj[i].rows = C, m->proj[i].cols = in;

@@ -423,6 +423,28 @@ static int sc_model_new(const void *arg, long fail_at, uint64_t *h) {
     return r ? -1 : 1;
 }
 
+/* llava_model_assemble (tiny_hf4's tower, a language model alone) and the assembled model saved (its
+   tokenizer files rewritten with "<image>") */
+static int sc_assemble(const void *arg, long fail_at, uint64_t *h) {
+    static const char *const files[] = {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json"};
+    char dir[300], tower[300], lm[300];
+    (void)arg;
+    snprintf(dir, sizeof dir, "%s", tmp("assembled"));
+    snprintf(tower, sizeof tower, "%s", fx("models/tiny_hf4"));
+    snprintf(lm, sizeof lm, "%s", fx("lm/tiny_llama"));
+    rm_dir(dir);
+    arm(fail_at);
+    LlavaModel *m = llava_model_assemble(tower, lm, -2, 0, 3);
+    int i, r = m && llava_model_save(m, dir, LLAVA_F32) == LLAVA_OK;
+    disarm();
+    if (r && h_model(h, m) != 0) snprintf(g_msg, sizeof g_msg, "the assembled model does not run: %s", llava_last_error()), r = -1;
+    for (i = 0; r == 1 && i < (int)(sizeof files / sizeof files[0]); i++)
+        if (h_file(h, test_path(dir, files[i])) != 0) snprintf(g_msg, sizeof g_msg, "the saved model has no %s", files[i]), r = -1;
+    llava_model_free(m);
+    rm_dir(dir);
+    return r;
+}
+
 /* llava_model_save of the original layout (clip/ beside it), in bf16 */
 static int sc_save_original(const void *arg, long fail_at, uint64_t *h) {
     static const char *const files[] = {"model.safetensors", "config.json", "clip/model.safetensors", "clip/config.json",
@@ -687,6 +709,9 @@ int main(int argc, char **argv) {
     snprintf(p_spm_gguf, sizeof p_spm_gguf, "%s", fx("spmgguf/spm_bf.gguf"));
     static const char *const p_sh[2] = {p_sharded, NULL}, *const p_or[2] = {p_orig, NULL}, *const p_bi[2] = {p_bin, NULL};
     static const char *const p_gg[2] = {p_gguf, p_mmproj}, *const p_gq[2] = {p_quant, NULL};
+    static char p_lm_dir[300];
+    snprintf(p_lm_dir, sizeof p_lm_dir, "%s", fx("lm/tiny_llama"));
+    static const char *const p_lm[2] = {p_lm_dir, NULL};
     static const LlavaSampling greedy = {0.0f, 0, 0.0f, 1, 1}, sampled = {0.8f, 20, 0.9f, 7, 1};
     static const train_arg tr_new = {2, 0, -1, 0}, tr_s2_first = {2, 0, 0, 0}, tr_s2_second = {2, 0, 1, 0},
                            tr_vision = {2, 1, 0, 0}, tr_save = {2, 0, 1, 1};
@@ -697,6 +722,7 @@ int main(int argc, char **argv) {
         {"load: PyTorch .bin shards", sc_load, p_bi, 0},
         {"load: GGUF model and mmproj", sc_load, p_gg, 0},
         {"load: GGUF quantized language model alone", sc_load, p_gq, 0},
+        {"load: a language model alone (LlamaForCausalLM directory)", sc_load, p_lm, 0},
         {"load: projector (mm_projector.bin)", sc_load_projector, "bin/mm_projector.bin", 0},
         {"tokenizer: tokenizer.json", sc_tokenizer, p_tok, 0},
         {"tokenizer: GGUF byte-level BPE", sc_tokenizer, p_tok_gguf, 0},
@@ -714,6 +740,7 @@ int main(int argc, char **argv) {
         {"train: llava_trainer_resume", sc_resume, NULL, 0},
         {"new: llava_model_new", sc_model_new, NULL, 0},
         {"save: original layout in bf16", sc_save_original, NULL, 0},
+        {"assemble: a tower and a language model, saved with \"<image>\" added", sc_assemble, NULL, 0},
     };
     for (i = 0; i < (int)(sizeof scs / sizeof scs[0]); i++) {
         int k, want = n_sel == 0;
