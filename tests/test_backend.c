@@ -1417,6 +1417,23 @@ static int files_equal(const char *a, const char *b) {
     return same;
 }
 
+/* tiny_hf4's fixture with one image: its model on cpu-remote (*m) and on the CPU (*m0), its pixels; 0, or -1
+   with g_msg set (what was made is the caller's to free) */
+static int train_pair(const fcase **fp, LlavaModel **m, LlavaModel **m0, float **pixels) {
+    const fcase *f = NULL;
+    size_t n;
+    int i;
+    for (i = 0; i < g_ncases; i++)
+        if (!f && strstr(g_cases[i].model, "tiny_hf4") && g_cases[i].n_images == 1) f = &g_cases[i];
+    if (!f) return snprintf(g_msg, sizeof g_msg, "no tiny_hf4 fixture with one image"), -1;
+    *fp = f;
+    *m = load_checked(f->model);
+    *m0 = llava_model_load(f->model);
+    if (!*m || !*m0) return snprintf(g_msg, sizeof g_msg, "load: %s", llava_last_error()), -1;
+    if (!(*pixels = (float *)read_all(f->pixels, &n))) return snprintf(g_msg, sizeof g_msg, "%s: unreadable", f->pixels), -1;
+    return 0;
+}
+
 static size_t g_fig_tstep_up, g_fig_tstep_down, g_fig_tstep_rows, g_fig_tstep_px;
 
 /* stage-2 steps of tiny_hf4 on cpu-remote and on the CPU: the same losses, gradient norms and parameters
@@ -1432,14 +1449,10 @@ static int t_train_remote(const void *arg) {
     size_t n;
     char da[300], db[300], pa[400], pb[400];
     (void)arg;
-    for (i = 0; i < g_ncases; i++)
-        if (!f && strstr(g_cases[i].model, "tiny_hf4") && g_cases[i].n_images == 1) f = &g_cases[i];
-    EXPECT(f, "no tiny_hf4 fixture with one image");
-    m = load_checked(f->model);
-    m0 = llava_model_load(f->model);
-    EXPECT(m && m0, "load: %s", llava_last_error());
-    pixels = (float *)read_all(f->pixels, &n);
-    EXPECT(pixels, "pixels");
+    if (train_pair(&f, &m, &m0, &pixels) != 0) {
+        ok = 0;
+        goto done;
+    }
     const LlavaConfig *cfg = llava_model_config(m);
     /* an image sample (its text after the image supervised) and a text-only one */
     for (i = 0, k = 0; i < f->n_ids; i++) lab[i] = f->ids[i] == cfg->image_token_id || k++ < 2 ? -100 : f->ids[i];
@@ -1516,17 +1529,13 @@ static int t_train_failures(const void *arg) {
     LlavaTrainer *t = NULL, *t0 = NULL;
     float *pixels = NULL;
     int ok = 1, i, k, on = 0, lab[256];
-    size_t n, live0 = g_cb->n.live;
+    size_t live0 = g_cb->n.live;
     char dir[300];
     (void)arg;
-    for (i = 0; i < g_ncases; i++)
-        if (!f && strstr(g_cases[i].model, "tiny_hf4") && g_cases[i].n_images == 1) f = &g_cases[i];
-    EXPECT(f, "no tiny_hf4 fixture with one image");
-    m = load_checked(f->model);
-    m0 = llava_model_load(f->model);
-    EXPECT(m && m0, "load: %s", llava_last_error());
-    pixels = (float *)read_all(f->pixels, &n);
-    EXPECT(pixels, "pixels");
+    if (train_pair(&f, &m, &m0, &pixels) != 0) {
+        ok = 0;
+        goto done;
+    }
     for (i = 0; i < f->n_ids; i++) lab[i] = f->ids[i] == llava_model_config(m)->image_token_id ? -100 : f->ids[i];
     LlavaSample s = {f->ids, lab, f->n_ids, pixels, 1};
     LlavaTrainOptions o;
