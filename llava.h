@@ -351,9 +351,10 @@ LLAVADEF LlavaModel *llava_model_new(const LlavaConfig *cfg, uint64_t seed);
      that id is past the embedding, the embedding (and an untied lm_head) grows by a row drawn from a
      normal with the embedding rows' mean and 1e-5 times their covariance.
    The model references both sources' files. llava_model_save then writes an ordinary llava-hf directory
-   with the LM's tokenizer files, "<image>" added to tokenizer.json and tokenizer_config.json (a GGUF LM
-   has no tokenizer.json: saving refuses). vision_feature_layer (e.g. -2) and select_full (1: the CLS
-   row too) as in LlavaConfig; seed for the draws (0: 1). */
+   with the LM's tokenizer files, "<image>" added to tokenizer.json and tokenizer_config.json; for a GGUF
+   LM with a byte-level BPE tokenizer (tokenizer.ggml.model gpt2: SmolLM2, Qwen2, LLaMA-3) both files are
+   written from the GGUF's metadata (a SentencePiece GGUF's: not yet, saving refuses). vision_feature_layer
+   (e.g. -2) and select_full (1: the CLS row too) as in LlavaConfig; seed for the draws (0: 1). */
 LLAVADEF LlavaModel *llava_model_assemble(const char *vision, const char *lm, int vision_feature_layer, int select_full, uint64_t seed);
 /* model (F32) + optimizer moments + step, so that a run resumes exactly; and the reverse, into a
    trainer made with the same options for a model loaded from that directory. Saved atomically as a
@@ -8722,18 +8723,22 @@ static int llava__write_preprocessor(const LlavaModel *m, const char *path) {
     return llava_write_text(path, b);
 }
 
+static int llava__tok_files_from_gguf(const char *path, const char *dir, int image_id);
+static int llava__is_gguf_path(const char *p) {
+    const size_t n = p ? strlen(p) : 0;
+    return n > 5 && !strcmp(p + n - 5, ".gguf");
+}
+
 static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTensor *extra, int n_extra) {
     int i;
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (no vision tower or projector) has no LLaVA layout to save");
-    if (m->tok_image >= 0) { /* an assembled model: its tokenizer files get "<image>" */
-        char *tj = m->dir ? llava__path_join(m->dir, "tokenizer.json") : NULL;
+    if (m->tok_image >= 0 && !llava__is_gguf_path(m->dir)) { /* an assembled model: its tokenizer files get "<image>" */
+        char *tj = llava__path_join(m->dir, "tokenizer.json");
         const int have = tj && llava_file_exists(tj);
         LLAVA_FREE(tj);
-        if (m->dir && !tj) return llava__err("llava_model_save: out of memory for the path of %s/tokenizer.json", m->dir);
-        if (!have)
-            return llava__err("llava_model_save: the language model's tokenizer has no tokenizer.json (a GGUF file's tokenizer "
-                              "cannot be written yet): assemble from a Hugging Face directory");
+        if (!tj) return llava__err("llava_model_save: out of memory for the path of %s/tokenizer.json", m->dir);
+        if (!have) return llava__err("llava_model_save: the language model's directory %s has no tokenizer.json", m->dir);
     }
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
     for (i = 0; i < n_extra; i++)
@@ -8868,7 +8873,9 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     /* the tokenizer files travel with the model */
     static const char *const files[] = {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "tokenizer.model",
                                         "generation_config.json", "chat_template.json", "added_tokens.json"};
-    for (i = 0; rc == LLAVA_OK && m->dir && i < (int)(sizeof files / sizeof files[0]); i++) {
+    if (rc == LLAVA_OK && m->tok_image >= 0 && llava__is_gguf_path(m->dir)) /* an assembled model's GGUF language model */
+        rc = llava__tok_files_from_gguf(m->dir, dir, m->tok_image);
+    for (i = 0; rc == LLAVA_OK && m->dir && !llava__is_gguf_path(m->dir) && i < (int)(sizeof files / sizeof files[0]); i++) {
         char *from = llava__path_join(m->dir, files[i]), *to = llava__path_join(dir, files[i]);
         if (!from || !to) rc = llava__err("out of memory for the paths of %s", files[i]);
         else if (llava_file_exists(from) && strcmp(from, to))
@@ -9156,7 +9163,8 @@ LLAVADEF LlavaModel *llava_model_assemble(const char *vision, const char *lm, in
         m->proj_b[i] = b;
     }
     if (rc == LLAVA_OK) rc = llava__config_check(c, "llava_model_assemble");
-    if (rc == LLAVA_OK && l->dir && !(m->dir = llava__strdup(l->dir))) rc = llava__err("out of memory");
+    /* where the tokenizer files come from when saving: the LM's directory, or its GGUF file (written out) */
+    if (rc == LLAVA_OK && !(m->dir = llava__strdup(l->dir ? l->dir : lm))) rc = llava__err("out of memory");
     llava_tokenizer_free(tok);
     if (rc != LLAVA_OK) {
         llava_model_free(m);
@@ -11471,15 +11479,15 @@ static int llava__tok_build_aset(LlavaTokenizer *t, llava__tok_aset *s, int norm
     return 0;
 }
 
+/* the Split patterns tokenizer.json files spell, by LLAVA__PAT_ */
+static const char *const llava__tok_patterns[3] = {
+    "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+",
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+",
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"};
 static int llava__tok_pattern_of(const char *re) {
-    static const char *gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-    static const char *llama3 =
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    static const char *qwen2 =
-        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-    if (!strcmp(re, gpt2)) return LLAVA__PAT_GPT2;
-    if (!strcmp(re, llama3)) return LLAVA__PAT_LLAMA3;
-    if (!strcmp(re, qwen2)) return LLAVA__PAT_QWEN2;
+    int i;
+    for (i = 0; i < 3; i++)
+        if (!strcmp(re, llava__tok_patterns[i])) return i;
     return -1;
 }
 
@@ -12193,6 +12201,143 @@ static LlavaTokenizer *llava__tok_load_gguf(const char *path) {
     LlavaTokenizer *t = llava__tok_from_gguf(&g, path);
     llava__gguf_close(&g);
     return t;
+}
+
+/* A byte-level BPE GGUF tokenizer ("gpt2") written out as tokenizer.json and tokenizer_config.json in
+   dir, the files transformers and tokenizers read, spelling what llava__tok_from_gguf builds from it: the
+   vocabulary (every token that is not UNUSED), the merges, CONTROL tokens as special added tokens and
+   USER_DEFINED ones as plain added tokens, the pre-tokenizer of tokenizer.ggml.pre (ByteLevel; Digits
+   first for smollm; Split with LLaMA-3's or Qwen2's pattern first), the ByteLevel decoder, and the bos
+   token a post-processor adds where add_bos_token says so; tokenizer_config.json gets the special tokens'
+   names and tokenizer.chat_template. image_id >= 0 adds "<image>" there (the file's next id). */
+static int llava__tok_files_from_gguf(const char *path, const char *dir, int image_id) {
+    static const char *const tt = "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false";
+    llava__gguf g;
+    LlavaTokenizer *t = NULL;
+    LlavaBuf o;
+    const llava__gguf_kv *tokens = NULL, *types = NULL, *merges = NULL;
+    const char *model = NULL, *pre = "default", *tmpl = NULL;
+    size_t model_n = 0, pre_n = 7, tmpl_n = 0, n;
+    int rc, i, which = -1, ig = 0, add_bos = 0, first;
+    uint64_t k;
+    memset(&g, 0, sizeof g);
+    memset(&o, 0, sizeof o);
+    if ((rc = llava__gguf_open(&g, path)) != LLAVA_OK) return rc;
+    /* what the tokenizer is, checked by building it */
+    if (!(t = llava__tok_from_gguf(&g, path))) rc = LLAVA_ERR;
+    if (rc == LLAVA_OK && (llava__gguf_str(&g, "tokenizer.ggml.model", &model, &model_n) != 1 || model_n != 4 || memcmp(model, "gpt2", 4)))
+        rc = llava__err("%s: only a byte-level BPE tokenizer (tokenizer.ggml.model gpt2) can be written as tokenizer.json yet", path);
+    if (rc == LLAVA_OK && llava__gguf_str(&g, "tokenizer.ggml.pre", &pre, &pre_n) < 0) rc = LLAVA_ERR;
+    if (rc == LLAVA_OK) which = llava__tok_gguf_pre(pre, pre_n, &ig, &add_bos);
+    if (rc == LLAVA_OK && (llava__gguf_bool(&g, "tokenizer.ggml.add_bos_token", &add_bos) < 0 || llava__gguf_str(&g, "tokenizer.chat_template", &tmpl, &tmpl_n) < 0 ||
+                           llava__gguf_arr(&g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens) <= 0 ||
+                           llava__gguf_arr(&g, "tokenizer.ggml.merges", LLAVA__GGUF_STRING, &merges) <= 0 ||
+                           llava__gguf_arr(&g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types) < 0))
+        rc = LLAVA_ERR;
+    if (rc == LLAVA_OK && image_id >= 0 && (uint64_t)image_id != tokens->n)
+        rc = llava__err("%s: \"<image>\" would be id %d, the vocabulary has %llu tokens", path, image_id, (unsigned long long)tokens->n);
+    if (rc == LLAVA_OK && image_id >= 0 && llava_token_id(t, "<image>") >= 0)
+        rc = llava__err("%s: the vocabulary has \"<image>\" already (id %d)", path, llava_token_id(t, "<image>"));
+    if (rc == LLAVA_OK) { /* tokenizer.json */
+        const char *pat = which == LLAVA__BLPRE_LLAMA3 ? llava__tok_patterns[LLAVA__PAT_LLAMA3] : llava__tok_patterns[LLAVA__PAT_QWEN2];
+        llava_buf_puts(&o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [");
+        for (k = 0, first = 1; k < tokens->n; k++) {
+            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : LLAVA__TT_NORMAL;
+            const char *ts = llava__gguf_arr_str(tokens, k, &n);
+            if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
+            llava_buf_printf(&o, "%s\n    {\"id\": %llu, \"content\": ", first ? "" : ",", (unsigned long long)k);
+            llava_buf_json_string(&o, ts, n);
+            llava_buf_printf(&o, ", %s, \"special\": %s}", tt, ty == LLAVA__TT_CONTROL ? "true" : "false");
+            first = 0;
+        }
+        if (image_id >= 0) llava_buf_printf(&o, "%s\n    {\"id\": %d, \"content\": \"<image>\", %s, \"special\": true}", first ? "" : ",", image_id, tt);
+        llava_buf_puts(&o, "\n  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": ");
+        if (which == LLAVA__BLPRE_LLAMA3 || which == LLAVA__BLPRE_QWEN2) {
+            llava_buf_puts(&o, "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": ");
+            llava_buf_json_string(&o, pat, strlen(pat));
+            llava_buf_puts(&o, "}, \"behavior\": \"Isolated\", \"invert\": false}, {\"type\": \"ByteLevel\", \"add_prefix_space\": false, "
+                               "\"trim_offsets\": true, \"use_regex\": false}]}");
+        } else {
+            llava_buf_puts(&o, which == LLAVA__BLPRE_SMOLLM ? "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Digits\", \"individual_digits\": true}, " : "");
+            llava_buf_puts(&o, "{\"type\": \"ByteLevel\", \"add_prefix_space\": false, \"trim_offsets\": true, \"use_regex\": true}");
+            llava_buf_puts(&o, which == LLAVA__BLPRE_SMOLLM ? "]}" : "");
+        }
+        llava_buf_puts(&o, ",\n  \"post_processor\": ");
+        if (add_bos && t->bos >= 0) {
+            const char *b = llava_token_str(t, t->bos);
+            LlavaBuf q;
+            memset(&q, 0, sizeof q);
+            llava_buf_json_string(&q, b, strlen(b));
+            llava_buf_printf(&o, "{\"type\": \"TemplateProcessing\", \"single\": [{\"SpecialToken\": {\"id\": %s, \"type_id\": 0}}, {\"Sequence\": "
+                                 "{\"id\": \"A\", \"type_id\": 0}}], \"pair\": [{\"SpecialToken\": {\"id\": %s, \"type_id\": 0}}, {\"Sequence\": {\"id\": "
+                                 "\"A\", \"type_id\": 0}}, {\"SpecialToken\": {\"id\": %s, \"type_id\": 1}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}], "
+                                 "\"special_tokens\": {%s: {\"id\": %s, \"ids\": [%d], \"tokens\": [%s]}}}",
+                             q.p, q.p, q.p, q.p, q.p, t->bos, q.p);
+            if (q.oom) o.oom = 1;
+            llava_buf_free(&q);
+        } else {
+            llava_buf_puts(&o, "{\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": false, \"use_regex\": true}");
+        }
+        llava_buf_printf(&o, ",\n  \"decoder\": {\"type\": \"ByteLevel\", \"add_prefix_space\": true, \"trim_offsets\": true, \"use_regex\": true},\n"
+                             "  \"model\": {\"type\": \"BPE\", \"dropout\": null, \"unk_token\": null, \"continuing_subword_prefix\": null, "
+                             "\"end_of_word_suffix\": null, \"fuse_unk\": false, \"byte_fallback\": false, \"ignore_merges\": %s,\n    \"vocab\": {",
+                         ig ? "true" : "false");
+        for (k = 0, first = 1; k < tokens->n; k++) {
+            const char *ts = llava__gguf_arr_str(tokens, k, &n);
+            if (types && llava__gguf_arr_i64(types, k) == LLAVA__TT_UNUSED) continue;
+            llava_buf_puts(&o, first ? "\n      " : ",\n      ");
+            llava_buf_json_string(&o, ts, n);
+            llava_buf_printf(&o, ": %llu", (unsigned long long)k);
+            first = 0;
+        }
+        llava_buf_puts(&o, "\n    },\n    \"merges\": [");
+        for (k = 0; k < merges->n; k++) {
+            const char *ms = llava__gguf_arr_str(merges, k, &n), *sp = (const char *)memchr(ms, ' ', n); /* (checked by the build) */
+            llava_buf_puts(&o, k ? ",\n      [" : "\n      [");
+            llava_buf_json_string(&o, ms, (size_t)(sp - ms));
+            llava_buf_puts(&o, ", ");
+            llava_buf_json_string(&o, sp + 1, n - (size_t)(sp - ms) - 1);
+            llava_buf_puts(&o, "]");
+        }
+        llava_buf_puts(&o, "\n    ]\n  }\n}\n");
+        char *tp = llava__path_join(dir, "tokenizer.json");
+        rc = o.oom || !tp ? llava__err("out of memory writing %s/tokenizer.json", dir) : llava_write_text(tp, o.p);
+        LLAVA_FREE(tp);
+    }
+    if (rc == LLAVA_OK) { /* tokenizer_config.json */
+        static const char *const names[4] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+        const int ids[4] = {t->bos, t->eos, t->unk, t->pad};
+        o.n = 0;
+        o.p[0] = 0;
+        llava_buf_printf(&o, "{\n  \"tokenizer_class\": \"GPT2Tokenizer\",\n  \"add_bos_token\": %s,\n  \"clean_up_tokenization_spaces\": false,\n"
+                             "  \"model_max_length\": 1000000000000000019884624838656", add_bos ? "true" : "false");
+        for (i = 0; i < 4; i++)
+            if (ids[i] >= 0) {
+                const char *b = llava_token_str(t, ids[i]);
+                llava_buf_printf(&o, ",\n  \"%s\": ", names[i]);
+                llava_buf_json_string(&o, b, strlen(b));
+            }
+        if (tmpl) llava_buf_puts(&o, ",\n  \"chat_template\": "), llava_buf_json_string(&o, tmpl, tmpl_n);
+        llava_buf_puts(&o, ",\n  \"added_tokens_decoder\": {");
+        for (k = 0, first = 1; k < tokens->n; k++) {
+            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : LLAVA__TT_NORMAL;
+            const char *ts = llava__gguf_arr_str(tokens, k, &n);
+            if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
+            llava_buf_printf(&o, "%s\n    \"%llu\": {\"content\": ", first ? "" : ",", (unsigned long long)k);
+            llava_buf_json_string(&o, ts, n);
+            llava_buf_printf(&o, ", %s, \"special\": %s}", tt, ty == LLAVA__TT_CONTROL ? "true" : "false");
+            first = 0;
+        }
+        if (image_id >= 0) llava_buf_printf(&o, "%s\n    \"%d\": {\"content\": \"<image>\", %s, \"special\": true}", first ? "" : ",", image_id, tt);
+        llava_buf_puts(&o, "\n  }\n}\n");
+        char *cp = llava__path_join(dir, "tokenizer_config.json");
+        rc = o.oom || !cp ? llava__err("out of memory writing %s/tokenizer_config.json", dir) : llava_write_text(cp, o.p);
+        LLAVA_FREE(cp);
+    }
+    llava_buf_free(&o);
+    llava_tokenizer_free(t);
+    llava__gguf_close(&g);
+    return rc;
 }
 
 /* 1 when path is a file that starts with GGUF's magic */

@@ -110,6 +110,34 @@ static int t_gguf(const void *arg) {
     return ok;
 }
 
+/* each byte-level GGUF fixture written out as tokenizer.json + tokenizer_config.json (what an assembled
+   model's save writes for a GGUF language model): read back, the ids and decodes tokenizers gives with the
+   tokenizer.json the GGUF was converted from; with "<image>" added, that token as the next id, special */
+static int t_gguf_written(const void *arg) {
+    const char *name = (const char *)arg;
+    const LlavaJsonNode *e = llava_json_get(&g_man, llava_json_get(&g_man, &g_man.nodes[0], "gguf"), name);
+    const char *file = llava__tok_jstr(&g_man, e, "file"), *expected = llava__tok_jstr(&g_man, e, "expected");
+    char dir[600], dir2[600];
+    CHECK(file && expected, "manifest has no gguf entry '%s'", name);
+    snprintf(dir, sizeof dir, "%s/written-%s", g_tmp, name);
+    snprintf(dir2, sizeof dir2, "%s/written-img-%s", g_tmp, name);
+    CHECK(mkdir(dir, 0755) == 0 && mkdir(dir2, 0755) == 0, "mkdir %s", dir);
+    CHECK(llava__tok_files_from_gguf(fx(file), dir, -1) == LLAVA_OK, "write: %s", llava_last_error());
+    LlavaTokenizer *t = llava_tokenizer_load(dir), *g = llava_tokenizer_load(fx(file));
+    CHECK(t && g, "read back: %s", llava_last_error());
+    int ok = compare_expected(t, fx(expected), 1);
+    const int V = llava_tokenizer_vocab_size(g);
+    if (ok && (llava_tokenizer_vocab_size(t) != V || llava_tokenizer_bos(t) != llava_tokenizer_bos(g) || llava_tokenizer_eos(t) != llava_tokenizer_eos(g)))
+        snprintf(g_msg, sizeof g_msg, "vocabulary %d, bos %d, eos %d; the GGUF's %d, %d, %d", llava_tokenizer_vocab_size(t), llava_tokenizer_bos(t),
+                 llava_tokenizer_eos(t), V, llava_tokenizer_bos(g), llava_tokenizer_eos(g)), ok = 0;
+    /* (these vocabularies have "<image>" already: adding it again is refused) */
+    if (ok && (llava__tok_files_from_gguf(fx(file), dir2, V) == LLAVA_OK || !strstr(llava_last_error(), "already")))
+        snprintf(g_msg, sizeof g_msg, "\"<image>\" added to a vocabulary that has it: %s", llava_last_error()), ok = 0;
+    llava_tokenizer_free(t);
+    llava_tokenizer_free(g);
+    return ok;
+}
+
 /* the SmolLM2-style tokenizer.json files (Digits + ByteLevel) through the tokenizer.json loader */
 static int t_json(const void *arg) {
     const char *name = (const char *)arg;
@@ -257,6 +285,7 @@ static void small_vocab(void) {
 }
 static const char *g_merges[2] = {"a b", "ab c"};
 
+
 /* writes the small vocabulary with one thing changed (what) and checks the load fails naming expect */
 enum { H_NONE, H_NO_MODEL, H_LLAMA_MODEL, H_BERT_MODEL, H_NO_TOKENS, H_TOKENS_I32, H_TYPES_SHORT, H_TYPE_BAD, H_MERGE_UNKNOWN,
        H_MERGE_RESULT, H_MERGE_NOSPACE, H_BOS_RANGE, H_ADD_BOS_NO_BOS, H_PRE_UNKNOWN, H_PRE_DEEPSEEK, H_BAD_UTF8, H_DUP_TOKEN,
@@ -299,6 +328,36 @@ static int write_variant(const char *path, int what) {
     if (what != H_LLAMA3_DEFAULTS) kv_bool(&w, "tokenizer.ggml.add_bos_token", what == H_ADD_BOS_NO_BOS);
     return gw_write(&w, path, what == H_TRUNCATED ? 3000 : 0);
 }
+
+/* the small vocabulary (control and user-defined tokens; GPT-2's and llama-bpe's pre-tokenizers) written
+   out: every corpus text gives the GGUF tokenizer's ids, with and without special tokens; with "<image>"
+   added it is the next id, special, split out of the text */
+static int t_small_written(const void *arg) {
+    const int what = *(const int *)arg;
+    char path[600], dir[600], dir2[600];
+    int ok = 1, i, a[MAXIDS], b[MAXIDS], k;
+    snprintf(path, sizeof path, "%s/small-written-%d.gguf", g_tmp, what);
+    snprintf(dir, sizeof dir, "%s/small-written-%d", g_tmp, what);
+    snprintf(dir2, sizeof dir2, "%s/small-written-img-%d", g_tmp, what);
+    CHECK(write_variant(path, what) == 0 && mkdir(dir, 0755) == 0 && mkdir(dir2, 0755) == 0, "writing %s", path);
+    CHECK(llava__tok_files_from_gguf(path, dir, -1) == LLAVA_OK && llava__tok_files_from_gguf(path, dir2, V_N) == LLAVA_OK, "write: %s",
+          llava_last_error());
+    LlavaTokenizer *g = llava_tokenizer_load(path), *t = llava_tokenizer_load(dir), *ti = llava_tokenizer_load(dir2);
+    CHECK(g && t && ti, "read back: %s", llava_last_error());
+    for (i = 0; ok && i < g_ntexts; i++)
+        for (k = 0; ok && k < 2; k++) {
+            const int na = llava_tokenize(g, g_text[i], g_text_len[i], k, a, MAXIDS), nb = llava_tokenize(t, g_text[i], g_text_len[i], k, b, MAXIDS);
+            if (!same_ids(a, na, b, nb)) snprintf(g_msg, sizeof g_msg, "text %d \"%.60s\"%s: %d ids from the written files, %d from the GGUF", i, g_text[i],
+                                                  k ? "" : " without special tokens", nb, na), ok = 0;
+        }
+    const int n = llava_tokenize(ti, "ab<image>abc", 12, 0, a, MAXIDS);
+    if (ok && (llava_token_id(ti, "<image>") != V_N || !llava_token_is_special(ti, V_N) || n != 3 || a[1] != V_N ||
+               llava_tokenizer_vocab_size(ti) != V_N + 1))
+        snprintf(g_msg, sizeof g_msg, "\"<image>\": id %d (want %d), \"ab<image>abc\" gives %d ids", llava_token_id(ti, "<image>"), V_N, n), ok = 0;
+    llava_tokenizer_free(g), llava_tokenizer_free(t), llava_tokenizer_free(ti);
+    return ok;
+}
+
 
 static int t_small(const void *arg) {
     (void)arg;
@@ -811,6 +870,18 @@ int main(int argc, char **argv) {
         for (i = 0; i < sizeof gguf_names / sizeof gguf_names[0]; i++) {
             snprintf(title, sizeof title, "%s.gguf: %d texts, ids and decode identical to tokenizers with its tokenizer.json", gguf_names[i], g_ntexts);
             run(title, t_gguf, gguf_names[i]);
+        }
+        for (i = 0; i < sizeof gguf_names / sizeof gguf_names[0]; i++) {
+            snprintf(title, sizeof title, "%s.gguf written as tokenizer.json: %d texts identical to tokenizers; \"<image>\" not added twice", gguf_names[i], g_ntexts);
+            run(title, t_gguf_written, gguf_names[i]);
+        }
+        {
+            static const int variants[2] = {H_NONE, H_LLAMA3_DEFAULTS};
+            for (i = 0; i < 2; i++) {
+                snprintf(title, sizeof title, "the small %s vocabulary written as tokenizer.json: the GGUF's ids on %d texts; \"<image>\" added",
+                         i ? "llama-bpe" : "gpt-2", g_ntexts);
+                run(title, t_small_written, &variants[i]);
+            }
         }
     }
     run("a small GGUF vocabulary: merges, control and user-defined tokens, special ids", t_small, NULL);

@@ -208,6 +208,26 @@ static int sc_tokenizer(const void *arg, long fail_at, uint64_t *h) {
     return r;
 }
 
+/* a byte-level BPE GGUF's tokenizer written as tokenizer.json and tokenizer_config.json (an assembled
+   model's save), then read back */
+static int sc_tokenizer_written(const void *arg, long fail_at, uint64_t *h) {
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s", tmp("written_tokenizer"));
+    rm_dir(dir);
+    if (mkdir(dir, 0755) != 0) {
+        snprintf(g_msg, sizeof g_msg, "mkdir %s", dir);
+        return -1;
+    }
+    arm(fail_at);
+    int rc = llava__tok_files_from_gguf((const char *)arg, dir, -1);
+    disarm();
+    int r = rc == LLAVA_OK ? sc_tokenizer(dir, 0, h) : 0;
+    if (r == 0 && rc == LLAVA_OK) snprintf(g_msg, sizeof g_msg, "the written tokenizer does not load: %s", llava_last_error()), r = -1;
+    h_file(h, test_path(dir, "tokenizer_config.json"));
+    rm_dir(dir);
+    return r;
+}
+
 /* the inference scenarios share one model, loaded (and run once) before them */
 static LlavaModel *g_m;
 static int need_model(void) {
@@ -726,6 +746,7 @@ int main(int argc, char **argv) {
         {"load: projector (mm_projector.bin)", sc_load_projector, "bin/mm_projector.bin", 0},
         {"tokenizer: tokenizer.json", sc_tokenizer, p_tok, 0},
         {"tokenizer: GGUF byte-level BPE", sc_tokenizer, p_tok_gguf, 0},
+        {"tokenizer: GGUF byte-level BPE written as tokenizer.json", sc_tokenizer_written, p_tok_gguf, 0},
         {"tokenizer: SentencePiece tokenizer.model", sc_tokenizer, p_spm, 0},
         {"tokenizer: GGUF SentencePiece", sc_tokenizer, p_spm_gguf, 0},
         {"context: llava_context_new", sc_context, NULL, 0},
