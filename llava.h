@@ -8989,6 +8989,9 @@ static int llava__embed_grow(LlavaModel *m, LlavaWeight *w, int extra_rows, cons
     float *Xt = (float *)llava__alloc_aligned(nC * (size_t)V * sizeof(float)), *S = (float *)llava__alloc_aligned(nC * nC * sizeof(float));
     float *out = (float *)llava__alloc_aligned(((size_t)V + (size_t)extra_rows) * nC * sizeof(float));
     int i, j, k, r, pd = 1, rc = LLAVA_OK;
+    size_t oom = 0;
+    llava__ws ws;
+    memset(&ws, 0, sizeof ws);
     if (!mu || !A || !Xt || !S || !out) {
         rc = llava__err("out of memory growing the embedding (%zu bytes)", nC * nC * 12 + nC * (size_t)V * 8);
         goto done;
@@ -8999,8 +9002,7 @@ static int llava__embed_grow(LlavaModel *m, LlavaWeight *w, int extra_rows, cons
     for (i = 0; i < C; i++) mu[i] /= V;
     for (r = 0; r < V; r++) /* the centred rows, transposed: [C][V] */
         for (i = 0; i < C; i++) Xt[(size_t)i * V + r] = (float)(E[(size_t)r * nC + i] - mu[i]);
-    size_t oom = 0;
-    llava__ws ws = {NULL, 0, &oom}; /* (heap scratch; a failure noted, not asserted) */
+    ws.oom = &oom; /* (heap scratch; a failure noted, not asserted) */
     llava__gemm(&ws, S, Xt, Xt, LLAVA_F32, 0, NULL, C, V, C, 0); /* S = Xt Xt^T (sums of products) */
     if (oom) {
         rc = llava__err("out of memory for a product's scratch (%zu bytes) growing the embedding", oom);
@@ -12242,7 +12244,7 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
         const char *pat = which == LLAVA__BLPRE_LLAMA3 ? llava__tok_patterns[LLAVA__PAT_LLAMA3] : llava__tok_patterns[LLAVA__PAT_QWEN2];
         llava_buf_puts(&o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [");
         for (k = 0, first = 1; k < tokens->n; k++) {
-            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : LLAVA__TT_NORMAL;
+            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : (int64_t)LLAVA__TT_NORMAL;
             const char *ts = llava__gguf_arr_str(tokens, k, &n);
             if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
             llava_buf_printf(&o, "%s\n    {\"id\": %llu, \"content\": ", first ? "" : ",", (unsigned long long)k);
@@ -12320,7 +12322,7 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
         if (tmpl) llava_buf_puts(&o, ",\n  \"chat_template\": "), llava_buf_json_string(&o, tmpl, tmpl_n);
         llava_buf_puts(&o, ",\n  \"added_tokens_decoder\": {");
         for (k = 0, first = 1; k < tokens->n; k++) {
-            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : LLAVA__TT_NORMAL;
+            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : (int64_t)LLAVA__TT_NORMAL;
             const char *ts = llava__gguf_arr_str(tokens, k, &n);
             if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
             llava_buf_printf(&o, "%s\n    \"%llu\": {\"content\": ", first ? "" : ",", (unsigned long long)k);
