@@ -4447,8 +4447,8 @@ static inline void llava__amx_pairs(void *dst, const uint16_t *r0, const uint16_
    group's B tiles (at most 512 KB) come from L2; between chunks the sums go back to out (or, at its
    edges, to the thread's buffer). The products at these sizes are bound by memory more than by the tile
    unit: out's rows are prefetched for writing before a block starts. */
-static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, const void *B, LlavaDType bdt, int bt, const float *bias,
-                            int M, int K, int N, int accumulate) {
+static void llava__gemm_amx(float *out, const float *A, int at, const void *B, LlavaDType bdt, int bt, const float *bias, int M,
+                            int K, int N, int accumulate) {
     const int kt = (K + 31) / 32, mb = (M + 31) / 32, nb = (N + 31) / 32;
     const size_t es = llava__dtype_size(bdt), tile = 512; /* bf16 per tile */
     const int par = (size_t)M * N * K > 65536, nc = (kt + 15) / 16; /* chunks of K */
@@ -4460,41 +4460,31 @@ static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, c
     (void)par;
 #endif
     while (mb * ng < 4 * nthr && ng < nb) ng++; /* enough pieces of work to share out */
-    /* the packed operands on the calling thread's stack, each thread's rows and edge sums on its own; a
-       thread without its scratch (the entry reports it) takes its share of every loop and skips the work */
-    uint16_t *bp = (uint16_t *)llava__ws_push(ws, 0, (size_t)2 * nb * kt * tile * 2);
-    uint16_t *ap = (uint16_t *)llava__ws_push(ws, 0, (size_t)2 * mb * kt * tile * 2);
-    LLAVA__SCRATCH(ws, bp && ap);
-    if (!bp || !ap) {
-        llava__ws_pop(ws, 0, ap);
-        llava__ws_pop(ws, 0, bp);
-        return;
-    }
+    uint16_t *bp = (uint16_t *)llava__alloc_aligned((size_t)2 * nb * kt * tile * 2);
+    uint16_t *ap = (uint16_t *)llava__alloc_aligned((size_t)2 * mb * kt * tile * 2);
+    LLAVA_ASSERT(bp && ap);
     LLAVA__OMP(omp parallel if (par))
     {
-        const int me = llava__tid();
-        const size_t lw = (size_t)32 * mb; /* (A^T) pairs in a row */
-        uint16_t *row = (uint16_t *)llava__ws_push(ws, me, ((size_t)16 * LLAVA__MAX(K, N) + 64 * mb + 512) * 2);
-        float *cbs = (float *)llava__ws_push(ws, me, (size_t)(nb / ng + 1) * 1024 * sizeof(float)); /* edge blocks' sums */
-        uint32_t *wb = at ? (uint32_t *)llava__ws_push(ws, me, 16 * lw * 4) : NULL;
-        const int have = row && cbs && (wb || !at);
+        uint16_t *row = (uint16_t *)LLAVA_MALLOC(((size_t)16 * LLAVA__MAX(K, N) + 64 * mb + 512) * 2);
+        float *cbs = (float *)llava__alloc_aligned((size_t)(nb / ng + 1) * 1024 * sizeof(float)); /* edge blocks' sums */
         unsigned char cfg[64];
         int r, j, k, it;
-        LLAVA__SCRATCH(ws, have);
+        LLAVA_ASSERT(row && cbs);
         if (!at) { /* A: a row at a time into its tile row */
             LLAVA__OMP(omp for schedule(static) nowait)
             for (r = 0; r < 32 * mb; r++) {
-                if (!have) continue;
                 uint16_t *dst = ap + ((size_t)(r / 16) * kt * 16 + r % 16) * 32;
                 memset(row, 0, (size_t)kt * 32 * 2);
                 if (r < M) llava__amx_bf16(row, A + (size_t)r * K, LLAVA_F32, (size_t)K);
                 for (k = 0; k < kt; k++) memcpy(dst + (size_t)k * tile, row + (size_t)k * 32, 64);
             }
         } else { /* A^T [K, M]: per 32 k, rows k and k + 1 as (k, k+1) pairs, then 16 x 16 blocks of pairs transposed */
+            const size_t lw = (size_t)32 * mb; /* pairs in a row */
+            uint32_t *wb = (uint32_t *)llava__alloc_aligned(16 * lw * 4);
             int kb, p;
+            LLAVA_ASSERT(wb);
             LLAVA__OMP(omp for schedule(static) nowait)
             for (kb = 0; kb < kt; kb++) {
-                if (!have) continue;
                 for (p = 0; p < 16; p++) {
                     const int kk = 32 * kb + 2 * p;
                     uint16_t *r0 = row, *r1 = row + lw;
@@ -4510,13 +4500,13 @@ static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, c
                     memcpy(ap + ((size_t)j * kt + kb) * tile, v, sizeof v);
                 }
             }
+            llava__free_aligned(wb);
         }
         /* B: a pair of k rows (bt = 1) or 16 output columns (bt = 0) at a time */
         if (bt) {
             LLAVA__OMP(omp for schedule(static))
             for (k = 0; k < 16 * kt; k++) { /* rows 2k and 2k + 1 of B, interleaved: 16 (k, k+1) pairs a vector */
                 uint16_t *r0 = row, *r1 = row + 32 * nb;
-                if (!have) continue;
                 memset(row, 0, (size_t)64 * nb * 2);
                 if (2 * k < K) llava__amx_bf16(r0, (const unsigned char *)B + (size_t)2 * k * N * es, bdt, (size_t)N);
                 if (2 * k + 1 < K) llava__amx_bf16(r1, (const unsigned char *)B + ((size_t)2 * k + 1) * N * es, bdt, (size_t)N);
@@ -4528,7 +4518,6 @@ static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, c
                 const size_t lr = (size_t)kt * 32; /* row's length in bf16 */
                 uint16_t *rows = row;
                 llava__vf v[16];
-                if (!have) continue;
                 memset(rows, 0, 16 * lr * 2);
                 for (r = 0; r < 16 && 16 * j + r < N; r++)
                     llava__amx_bf16(rows + r * lr, (const unsigned char *)B + (size_t)(16 * j + r) * K * es, bdt, (size_t)K);
@@ -4549,7 +4538,6 @@ static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, c
             const int g = it / mb, bm = it % mb, m0 = 32 * bm, bn0 = (int)((long)g * nb / ng), bn1 = (int)((long)(g + 1) * nb / ng);
             const uint16_t *a0 = ap + (size_t)2 * bm * kt * tile, *a1 = a0 + (size_t)kt * tile;
             int bn, c;
-            if (!have) continue;
             for (c = 0; c < nc; c++) {
                 const int k0 = (int)((long)c * kt / nc), k1 = (int)((long)(c + 1) * kt / nc), last = c == nc - 1;
                 for (bn = bn0; bn < bn1; bn++) {
@@ -4611,12 +4599,11 @@ static void llava__gemm_amx(llava__ws *ws, float *out, const float *A, int at, c
             }
         }
         _tile_release();
-        llava__ws_pop(ws, me, wb);
-        llava__ws_pop(ws, me, cbs);
-        llava__ws_pop(ws, me, row);
+        llava__free_aligned(cbs);
+        LLAVA_FREE(row);
     }
-    llava__ws_pop(ws, 0, ap);
-    llava__ws_pop(ws, 0, bp);
+    llava__free_aligned(bp);
+    llava__free_aligned(ap);
 }
 #else
 static int llava__amx_available(void) { return 0; }
@@ -4632,7 +4619,7 @@ static void llava__gemm_p(llava__ws *ws, int prec, float *out, const float *A, c
     }
 #ifdef LLAVA__AMX
     if (prec == LLAVA__PREC_AMX && M >= 4) { /* (fewer rows: a 32-row block would be mostly padding) */
-        llava__gemm_amx(ws, out, A, 0, B, bdt, bt, bias, M, K, N, accumulate);
+        llava__gemm_amx(out, A, 0, B, bdt, bt, bias, M, K, N, accumulate);
         return;
     }
 #endif
@@ -4665,7 +4652,7 @@ static void llava__matmul_backward_p(llava__ws *ws, int prec, float *din, float 
     if (din) llava__gemm_p(ws, prec, din, dout, w->data, w->dtype, 1, NULL, T, OC, C, 1);
 #ifdef LLAVA__AMX
     if (dw && prec == LLAVA__PREC_AMX && OC >= 4) { /* dout^T packed straight from dout */
-        llava__gemm_amx(ws, dw, dout, 1, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
+        llava__gemm_amx(dw, dout, 1, in, LLAVA_F32, 1, NULL, OC, T, C, 1);
         dw = NULL;
     }
 #endif
