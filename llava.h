@@ -12199,8 +12199,27 @@ static LlavaTokenizer *llava__tok_load_gguf(const char *path) {
    first for smollm; Split with LLaMA-3's or Qwen2's pattern first), the ByteLevel decoder, and the bos
    token a post-processor adds where add_bos_token says so; tokenizer_config.json gets the special tokens'
    names and tokenizer.chat_template. image_id >= 0 adds "<image>" there (the file's next id). */
+/* a GGUF vocabulary's added tokens (CONTROL: special; USER_DEFINED: not), then "<image>" as id image_id (the
+   vocabulary's next) when it is not negative: tokenizer.json's added_tokens entries, or (keyed)
+   tokenizer_config.json's added_tokens_decoder members */
+static void llava__gguf_added_json(LlavaBuf *o, const llava__gguf_kv *tokens, const llava__gguf_kv *types, int image_id, int keyed) {
+    uint64_t k;
+    size_t n = 7;
+    int first = 1;
+    for (k = 0; k < tokens->n || (k == tokens->n && image_id >= 0); k++) {
+        const int img = k == tokens->n;
+        const int64_t ty = img ? (int64_t)LLAVA__TT_CONTROL : types ? llava__gguf_arr_i64(types, k) : (int64_t)LLAVA__TT_NORMAL;
+        const char *ts = img ? "<image>" : llava__gguf_arr_str(tokens, k, &n);
+        if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
+        llava_buf_printf(o, keyed ? "%s\n    \"%llu\": {\"content\": " : "%s\n    {\"id\": %llu, \"content\": ", first ? "" : ",", (unsigned long long)k);
+        llava_buf_json_string(o, ts, img ? 7 : n);
+        llava_buf_printf(o, ", \"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false, \"special\": %s}",
+                         ty == LLAVA__TT_CONTROL ? "true" : "false");
+        first = 0;
+    }
+}
+
 static int llava__tok_files_from_gguf(const char *path, const char *dir, int image_id) {
-    static const char *const tt = "\"single_word\": false, \"lstrip\": false, \"rstrip\": false, \"normalized\": false";
     llava__gguf g;
     LlavaTokenizer *t = NULL;
     LlavaBuf o;
@@ -12230,16 +12249,7 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
     if (rc == LLAVA_OK) { /* tokenizer.json */
         const char *pat = which == LLAVA__BLPRE_LLAMA3 ? llava__tok_patterns[LLAVA__PAT_LLAMA3] : llava__tok_patterns[LLAVA__PAT_QWEN2];
         llava_buf_puts(&o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [");
-        for (k = 0, first = 1; k < tokens->n; k++) {
-            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : (int64_t)LLAVA__TT_NORMAL;
-            const char *ts = llava__gguf_arr_str(tokens, k, &n);
-            if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
-            llava_buf_printf(&o, "%s\n    {\"id\": %llu, \"content\": ", first ? "" : ",", (unsigned long long)k);
-            llava_buf_json_string(&o, ts, n);
-            llava_buf_printf(&o, ", %s, \"special\": %s}", tt, ty == LLAVA__TT_CONTROL ? "true" : "false");
-            first = 0;
-        }
-        if (image_id >= 0) llava_buf_printf(&o, "%s\n    {\"id\": %d, \"content\": \"<image>\", %s, \"special\": true}", first ? "" : ",", image_id, tt);
+        llava__gguf_added_json(&o, tokens, types, image_id, 0);
         llava_buf_puts(&o, "\n  ],\n  \"normalizer\": null,\n  \"pre_tokenizer\": ");
         if (which == LLAVA__BLPRE_LLAMA3 || which == LLAVA__BLPRE_QWEN2) {
             llava_buf_puts(&o, "{\"type\": \"Sequence\", \"pretokenizers\": [{\"type\": \"Split\", \"pattern\": {\"Regex\": ");
@@ -12308,16 +12318,7 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
             }
         if (tmpl) llava_buf_puts(&o, ",\n  \"chat_template\": "), llava_buf_json_string(&o, tmpl, tmpl_n);
         llava_buf_puts(&o, ",\n  \"added_tokens_decoder\": {");
-        for (k = 0, first = 1; k < tokens->n; k++) {
-            const int64_t ty = types ? llava__gguf_arr_i64(types, k) : (int64_t)LLAVA__TT_NORMAL;
-            const char *ts = llava__gguf_arr_str(tokens, k, &n);
-            if (ty != LLAVA__TT_CONTROL && ty != LLAVA__TT_USER) continue;
-            llava_buf_printf(&o, "%s\n    \"%llu\": {\"content\": ", first ? "" : ",", (unsigned long long)k);
-            llava_buf_json_string(&o, ts, n);
-            llava_buf_printf(&o, ", %s, \"special\": %s}", tt, ty == LLAVA__TT_CONTROL ? "true" : "false");
-            first = 0;
-        }
-        if (image_id >= 0) llava_buf_printf(&o, "%s\n    \"%d\": {\"content\": \"<image>\", %s, \"special\": true}", first ? "" : ",", image_id, tt);
+        llava__gguf_added_json(&o, tokens, types, image_id, 1);
         llava_buf_puts(&o, "\n  }\n}\n");
         char *cp = llava__path_join(dir, "tokenizer_config.json");
         rc = o.oom || !cp ? llava__err("out of memory writing %s/tokenizer_config.json", dir) : llava_write_text(cp, o.p);
