@@ -12246,6 +12246,12 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
         rc = llava__err("%s: \"<image>\" would be id %d, the vocabulary has %llu tokens", path, image_id, (unsigned long long)tokens->n);
     if (rc == LLAVA_OK && image_id >= 0 && llava_token_id(t, "<image>") >= 0)
         rc = llava__err("%s: the vocabulary has \"<image>\" already (id %d)", path, llava_token_id(t, "<image>"));
+    for (i = 0; rc == LLAVA_OK && i < 4; i++) { /* the special tokens are named by their strings there */
+        const int id = i == 0 ? t->bos : i == 1 ? t->eos : i == 2 ? t->unk : t->pad;
+        if (id >= 0 && !llava_token_str(t, id))
+            rc = llava__err("%s: the %s token, id %d, has no string (an UNUSED filler): tokenizer.json cannot name it", path,
+                            i == 0 ? "bos" : i == 1 ? "eos" : i == 2 ? "unknown" : "padding", id);
+    }
     if (rc == LLAVA_OK) { /* tokenizer.json */
         const char *pat = which == LLAVA__BLPRE_LLAMA3 ? llava__tok_patterns[LLAVA__PAT_LLAMA3] : llava__tok_patterns[LLAVA__PAT_QWEN2];
         llava_buf_puts(&o, "{\n  \"version\": \"1.0\",\n  \"truncation\": null,\n  \"padding\": null,\n  \"added_tokens\": [");

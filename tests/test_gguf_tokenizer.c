@@ -289,7 +289,7 @@ static const char *g_merges[2] = {"a b", "ab c"};
 /* writes the small vocabulary with one thing changed (what) and checks the load fails naming expect */
 enum { H_NONE, H_NO_MODEL, H_LLAMA_MODEL, H_BERT_MODEL, H_NO_TOKENS, H_TOKENS_I32, H_TYPES_SHORT, H_TYPE_BAD, H_MERGE_UNKNOWN,
        H_MERGE_RESULT, H_MERGE_NOSPACE, H_BOS_RANGE, H_ADD_BOS_NO_BOS, H_PRE_UNKNOWN, H_PRE_DEEPSEEK, H_BAD_UTF8, H_DUP_TOKEN,
-       H_EMPTY_TOKEN, H_TRUNCATED, H_MODEL_NOT_STR, H_LLAMA3_DEFAULTS, H_UNUSED, H_PAD_MINUS1 };
+       H_EMPTY_TOKEN, H_TRUNCATED, H_MODEL_NOT_STR, H_LLAMA3_DEFAULTS, H_UNUSED, H_PAD_MINUS1, H_BOS_UNUSED };
 static int write_variant(const char *path, int what) {
     gw w;
     memset(&w, 0, sizeof w);
@@ -303,7 +303,7 @@ static int write_variant(const char *path, int what) {
     if (what == H_BAD_UTF8) v[257] = "a\xff";
     if (what == H_DUP_TOKEN) v[257] = "ab";
     if (what == H_EMPTY_TOKEN) v[257] = "";
-    if (what == H_UNUSED) {
+    if (what == H_UNUSED || what == H_BOS_UNUSED) {
         v[257] = "[PAD257]"; /* the converter's filler for an id without a token */
         ty[257] = 5;
     }
@@ -321,11 +321,11 @@ static int write_variant(const char *path, int what) {
     if (what == H_MERGE_UNKNOWN) m[1] = "ab zz";
     if (what == H_MERGE_RESULT) m[1] = "c ab";
     if (what == H_MERGE_NOSPACE) m[1] = "abc";
-    kv_strs(&w, "tokenizer.ggml.merges", m, what == H_UNUSED ? 1 : 2);
-    if (what != H_ADD_BOS_NO_BOS) kv_u32(&w, "tokenizer.ggml.bos_token_id", what == H_BOS_RANGE ? 5000 : 258);
+    kv_strs(&w, "tokenizer.ggml.merges", m, what == H_UNUSED || what == H_BOS_UNUSED ? 1 : 2);
+    if (what != H_ADD_BOS_NO_BOS) kv_u32(&w, "tokenizer.ggml.bos_token_id", what == H_BOS_RANGE ? 5000 : what == H_BOS_UNUSED ? 257 : 258);
     kv_u32(&w, "tokenizer.ggml.eos_token_id", 258);
     if (what == H_PAD_MINUS1) kv_u32(&w, "tokenizer.ggml.padding_token_id", 0xFFFFFFFFu);
-    if (what != H_LLAMA3_DEFAULTS) kv_bool(&w, "tokenizer.ggml.add_bos_token", what == H_ADD_BOS_NO_BOS);
+    if (what != H_LLAMA3_DEFAULTS) kv_bool(&w, "tokenizer.ggml.add_bos_token", what == H_ADD_BOS_NO_BOS || what == H_BOS_UNUSED);
     return gw_write(&w, path, what == H_TRUNCATED ? 3000 : 0);
 }
 
@@ -340,6 +340,14 @@ static int t_small_written(const void *arg) {
     snprintf(dir, sizeof dir, "%s/small-written-%d", g_tmp, what);
     snprintf(dir2, sizeof dir2, "%s/small-written-img-%d", g_tmp, what);
     CHECK(write_variant(path, what) == 0 && mkdir(dir, 0755) == 0 && mkdir(dir2, 0755) == 0, "writing %s", path);
+    if (what == H_BOS_UNUSED) { /* a bos id without a string: tokenizer.json cannot name it (the GGUF itself loads) */
+        LlavaTokenizer *g = llava_tokenizer_load(path);
+        CHECK(g, "the GGUF: %s", llava_last_error());
+        llava_tokenizer_free(g);
+        CHECK(llava__tok_files_from_gguf(path, dir, -1) == LLAVA_ERR && strstr(llava_last_error(), "bos token, id 257, has no string"),
+              "written: %s", llava_last_error());
+        return 1;
+    }
     CHECK(llava__tok_files_from_gguf(path, dir, -1) == LLAVA_OK && llava__tok_files_from_gguf(path, dir2, V_N) == LLAVA_OK, "write: %s",
           llava_last_error());
     LlavaTokenizer *g = llava_tokenizer_load(path), *t = llava_tokenizer_load(dir), *ti = llava_tokenizer_load(dir2);
@@ -876,10 +884,11 @@ int main(int argc, char **argv) {
             run(title, t_gguf_written, gguf_names[i]);
         }
         {
-            static const int variants[2] = {H_NONE, H_LLAMA3_DEFAULTS};
-            for (i = 0; i < 2; i++) {
+            static const int variants[3] = {H_NONE, H_LLAMA3_DEFAULTS, H_BOS_UNUSED};
+            static const char *const vnames[3] = {"gpt-2", "llama-bpe", "gpt-2 whose bos is an UNUSED filler (refused)"};
+            for (i = 0; i < 3; i++) {
                 snprintf(title, sizeof title, "the small %s vocabulary written as tokenizer.json: the GGUF's ids on %d texts; \"<image>\" added",
-                         i ? "llama-bpe" : "gpt-2", g_ntexts);
+                         vnames[i], g_ntexts);
                 run(title, t_small_written, &variants[i]);
             }
         }
