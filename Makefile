@@ -23,7 +23,7 @@ endif
 # safetensors (PyTorch .bin checkpoints, GGUF models, GGUF tokenizers), atomic saving under SIGKILL, every
 # allocation failing in turn, and the backend seam (the model on a checking backend whose memory the host
 # cannot touch, tests/check_backend.h)
-FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill test_oom test_backend
+FILE_TESTS := test_pickle test_gguf test_gguf_tokenizer test_save_kill test_oom test_backend test_smollm2
 TESTS := $(BUILD)/test_c $(BUILD)/test_cpp $(BUILD)/test_fastmath $(BUILD)/test_tokenizer $(BUILD)/test_tokenizer_cpp \
          $(BUILD)/test_world $(FILE_TESTS:%=$(BUILD)/%)
 

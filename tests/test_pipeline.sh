@@ -98,6 +98,23 @@ sh tools/repro/pipeline.sh --steps1=12x > /dev/null 2> "$T/err"; rc=$?
 sh tools/repro/pipeline.sh --table > /dev/null 2> "$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "goes with --ablations" "$T/err"; check "pipeline: --table alone is a clear error" $? "exit $rc: $(head -n 1 "$T/err")"
 
+# --lm: a pretrained language model in place of stage 0's (the tiny LLaMA fixture, its context raised to
+# 1,024 positions for the prompts its 600-token vocabulary spells long), the tower of the bundled model:
+# the LLaVA assembled, stages 1-2 and every evaluation with chatml; noinstruct evaluates the stage-1 model
+sh tools/repro/pipeline.sh --lm "$T/nowhere" > /dev/null 2> "$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "^pipeline: --lm: .*nowhere does not exist" "$T/err"; check "pipeline: --lm on a missing path is a usage error" $? "exit $rc: $(head -n 1 "$T/err")"
+cp -R tests/fixtures/lm/tiny_llama "$T/tl" && sed 's/"max_position_embeddings": *[0-9]*/"max_position_embeddings": 1024/' tests/fixtures/lm/tiny_llama/config.json > "$T/tl/config.json"
+for a in main noinstruct; do
+    L=$T/lm-$a
+    BUILD=$B sh tools/repro/pipeline.sh --lm "$T/tl" --reuse-stage0 models/shapes-mini --quick --no-mc-model --steps1 2 --steps2 2 --ablation $a \
+        --out "$L" > "$T/log4" 2>&1; rc=$?
+    if [ $a = main ]; then m=$L/train/stage2/final s='"stage1": 2, "stage2": 2'; else m=$L/train/stage1/final s='"stage1": 2, "stage2": 0'; fi
+    [ $rc = 0 ] && [ -f "$L/train/assembled/config.json" ] && [ ! -e "$L/start" ] && grep -q '"lm": "tl", "template": "chatml"' "$L/results.json" &&
+        grep -q "\"model\": \"$m\"" "$L/results.json" && grep -q "$s" "$L/results.json" && grep -q '"mc_count": 1000,' "$L/results.json" &&
+        { [ $a = noinstruct ] || grep -q "^stage 2: .*template chatml" "$L/logs/train.log"; }
+    check "pipeline --lm, $a: assembled from the language model, chatml, evaluated" $? "exit $rc: $(tail -n 5 "$T/log4" | tr '\n' ' ')"
+done
+
 # the ablation table from runs already there: mean and sample standard deviation over the seeds that
 # have a figure (a run without results.json has none), a variant with none shows "-", the phase seconds
 # of every run add up

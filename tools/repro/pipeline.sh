@@ -3,6 +3,7 @@
 # stage 1 (feature alignment) -> stage 2 (visual instruction tuning) -> evaluation, for one seed.
 #
 #   sh tools/repro/pipeline.sh [--quick] [--seed S] [--out DIR] [--ablation NAME] [--reuse-stage0 DIR] [--no-mc-model] [--precision P]
+#   sh tools/repro/pipeline.sh --lm PATH [the same options]     on a pretrained language model (below)
 #   sh tools/repro/pipeline.sh --ablations [--seeds N] [--quick] [--out DIR] [--no-mc-model] [--precision P] [--table]
 #   (--help lists every option)
 #
@@ -19,7 +20,14 @@
 #   eval/                      questions, answers, scores; logs/ every phase's output
 #   results.json               the numbers and the seconds each phase took
 # Ablations: nostage1 (stage 2 starts from the stage-0 model, projector untrained), lastlayer
-# (vision_feature_layer -1 in stages 1-2), convonly (stage 2 on conversation.json only, same steps).
+# (vision_feature_layer -1 in stages 1-2), convonly (stage 2 on conversation.json only, same steps),
+# noinstruct (no stage 2: the stage-1 model is evaluated).
+#
+# --lm PATH starts from a pretrained language model instead of stage 0's (a Hugging Face LLaMA-family
+# directory or a GGUF file, e.g. SmolLM2-135M-Instruct): stage 0 trains only the CLIP tower (or
+# --reuse-stage0 takes the tower of DIR), train_example assembles the LLaVA (tower, a fresh projector,
+# the LLM with "<image>" added to its tokenizer: OUT/train/assembled), stage 2 and the evaluation use
+# the LLM's own chat template (chatml), and --ablations adds noinstruct. OUT defaults to runs/lm-seedS.
 # --ablations runs main and the three ablations per seed, stage 0 trained once per seed, and writes the
 # table of means and standard deviations over seeds to OUT/ablations.md (default OUT: runs/ablations);
 # with --table it only writes the table, from the runs already in OUT.
@@ -30,7 +38,7 @@
 set -eu
 
 BUILD=${BUILD:-build}
-quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1 precision=auto quiet=0
+quick=0 seed=1 out= ablation=main reuse= ablations=0 seeds=3 table_only=0 mc_model=1 precision=auto quiet=0 lm=
 steps0c= steps0l= steps1= steps2=
 
 usage() {
@@ -43,16 +51,20 @@ usage: sh tools/repro/pipeline.sh [options]                 one run: data, stage
   --out DIR            output directory (default runs/seedS, or runs/quick-seedS with --quick, with -NAME
                        for an ablation; with --ablations: runs/ablations)
   --ablation NAME      main (default), nostage1 (no stage 1), lastlayer (vision features from the last
-                       layer) or convonly (stage 2 on conversations only)
-  --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0)
+                       layer), convonly (stage 2 on conversations only) or noinstruct (no stage 2)
+  --lm PATH            a pretrained language model (LLaMA-family Hugging Face directory or GGUF file) in
+                       place of stage 0's: stage 0 trains the vision tower only, stage 2 and the
+                       evaluation use the chatml template; OUT defaults to runs/lm-seedS (lm-quick-seedS)
+  --reuse-stage0 DIR   take stage 0 from an earlier run of the same seed (its OUT, or its OUT/s0); with
+                       --lm, any LLaVA or CLIP directory whose vision tower to use
   --no-mc-model        leave out the multiple-choice model (phases sqa and eval_mc_sqa)
   --mc-model           with the multiple-choice model (the default)
   --precision P        the training's matrix products: f32, bf16 (operands rounded to bf16, as LLaVA trains)
                        or auto (the default): bf16 where the CPU has AMX to run them on, else f32
   --clip-steps N       stage 0's CLIP steps, 1 to 1000000000 (default 3000; --quick 20)
   --lm-steps N         stage 0's language-model steps, 1 to 1000000000 (default 4000; --quick 60)
-  --steps1 N           stage 1's steps, 1 to 1000000000 (default 625; --quick 40)
-  --steps2 N           stage 2's steps, 1 to 1000000000 (default 3000; --quick 60)
+  --steps1 N           stage 1's steps, 1 to 1000000000 (default 625; --quick 40; --lm --quick 100)
+  --steps2 N           stage 2's steps, 1 to 1000000000 (default 3000; --quick 60; --lm --quick 150)
   --ablations          run main and the ablations for seeds 1..N, then write OUT/ablations.md
   --seeds N            with --ablations: how many seeds, 1 to 1000 (default 3)
   --table              with --ablations: only write the table, from the runs already in OUT
@@ -84,7 +96,7 @@ while [ $# -gt 0 ]; do
         --table) table_only=1 ;; --quiet) quiet=1 ;; --help | -h) usage; exit 0 ;;
         --version) echo "pipeline (llava.h $(sed -n 's/^#define LLAVA_VERSION "\(.*\)"$/\1/p' "$(dirname "$0")/../../llava.h"))"; exit 0 ;;
         esac ;;
-    --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2 | --precision)
+    --seed | --out | --ablation | --reuse-stage0 | --seeds | --clip-steps | --lm-steps | --steps1 | --steps2 | --precision | --lm)
         if [ "$has" = 0 ]; then
             [ $# -ge 2 ] || usage_error "$opt needs a value"
             val=$2
@@ -98,6 +110,7 @@ while [ $# -gt 0 ]; do
         --steps1) whole "$opt" "$val" 1 1000000000; steps1=$val ;;
         --steps2) whole "$opt" "$val" 1 1000000000; steps2=$val ;;
         --out) out=$val ;; --ablation) ablation=$val ;; --reuse-stage0) reuse=$val ;; --precision) precision=$val ;;
+        --lm) [ -n "$val" ] || usage_error "--lm needs a path"; lm=$val ;;
         esac ;;
     -*) usage_error "unknown option '$opt'" ;;
     *) usage_error "unexpected argument '$opt'" ;;
@@ -106,9 +119,13 @@ while [ $# -gt 0 ]; do
 done
 [ "$table_only" = 0 ] || [ "$ablations" = 1 ] || usage_error "--table goes with --ablations"
 case "$precision" in f32 | bf16 | auto) ;; *) usage_error "--precision: '$precision' is not one of f32|bf16|auto" ;; esac
-case "$ablation" in main | nostage1 | lastlayer | convonly) ;; *)
-    usage_error "unknown ablation '$ablation' (main, nostage1, lastlayer, convonly)" ;;
+case "$ablation" in main | nostage1 | lastlayer | convonly | noinstruct) ;; *)
+    usage_error "unknown ablation '$ablation' (main, nostage1, lastlayer, convonly, noinstruct)" ;;
 esac
+if [ -n "$lm" ]; then
+    [ -e "$lm" ] || usage_error "--lm: $lm does not exist"
+    case "$lm" in /*) ;; *) lm=$(pwd)/$lm ;; esac
+fi
 
 now() { date +%s; }
 T_START=$(now)
@@ -118,17 +135,18 @@ if [ "$ablations" = 1 ]; then
     q=; [ "$quick" = 1 ] && q=--quick
     mcm=; [ "$mc_model" = 0 ] && mcm=--no-mc-model
     qq=; [ "$quiet" = 1 ] && qq=--quiet
-    out=${out:-runs/ablations}
+    if [ -n "$lm" ]; then out=${out:-runs/lm-ablations}; else out=${out:-runs/ablations}; fi
     mkdir -p "$out"
     variants="main nostage1 lastlayer convonly"
+    [ -n "$lm" ] && variants="$variants noinstruct"
     seed_list=$(seq "$seeds")
     [ "$table_only" = 1 ] && seed_list= # the runs are there already
     for s in $seed_list; do
         for a in $variants; do
             echo "===== seed $s, $a ($(($(now) - T_START)) s so far)"
-            if [ "$a" = main ]; then r=; else r="$out/seed$s-main"; fi
+            if [ "$a" = main ]; then r=$reuse; else r="$out/seed$s-main"; fi
             # one pipeline per variant; stage 0 comes from the seed's main run
-            sh "$0" $q ${mcm:+"$mcm"} ${qq:+"$qq"} --precision "$precision" --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
+            sh "$0" $q ${mcm:+"$mcm"} ${qq:+"$qq"} ${lm:+--lm "$lm"} --precision "$precision" --seed "$s" --ablation "$a" --out "$out/seed$s-$a" ${r:+--reuse-stage0 "$r"} \
                 ${steps0c:+--clip-steps "$steps0c"} ${steps0l:+--lm-steps "$steps0l"} \
                 ${steps1:+--steps1 "$steps1"} ${steps2:+--steps2 "$steps2"} ||
                 die "the run for seed $s, $a failed (see $out/seed$s-$a/logs)"
@@ -169,7 +187,9 @@ if [ "$ablations" = 1 ]; then
         echo "free answers: the same questions without their options, answered freely, scored by the choice the answer names first (eval_sqa --open)."
         echo "bench: the offline judge's relative score (candidate / reference x 100) per question type."
         echo "nostage1: no feature alignment; lastlayer: vision features from the last layer instead of the second to last;"
-        echo "convonly: stage 2 on conversations only, same number of steps. Time: $spent s in the runs' phases, $(($(now) - T_START)) s in this invocation."
+        echo "convonly: stage 2 on conversations only, same number of steps$( [ -n "$lm" ] && echo '; noinstruct: no stage 2, the stage-1 model asked')."
+        [ -n "$lm" ] && echo "Language model: $(basename "$lm") (pipeline --lm)."
+        echo "Time: $spent s in the runs' phases, $(($(now) - T_START)) s in this invocation."
     } > "$table"
     cat "$table"
     exit 0
@@ -179,6 +199,7 @@ fi
 if [ -z "$out" ]; then
     out=runs/seed$seed
     [ "$quick" = 1 ] && out=runs/quick-seed$seed
+    [ -n "$lm" ] && out=runs/lm-${out#runs/}
     [ "$ablation" != main ] && out=$out-$ablation
 fi
 for p in world instruct tokenize stage0 train_example eval_sqa answer judge_offline; do
@@ -200,10 +221,23 @@ else
     n_sqa=40000 sqa_read=1500 sqa_check=3000
     clip_steps=3000 clip_batch=64 lm_steps=4000 repeats=40000 s1=625 s2=3000 batch=8
 fi
-clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 # stage 2's learning rate: LLaVA's 2e-5 is for a 7B model; a model this small and this briefly trained
 # moves too little with it (the same reason stage 0 uses 2e-3)
 lr1=1e-3 lr2=2e-4
+# stage 2's template: vicuna_v1 (LLaVA-1.5's) for stage 0's language model, which learns it here; a
+# pretrained instruct model's own (chatml for SmolLM2 and Qwen2), the format its instruction tuning taught
+tpl=vicuna_v1
+if [ -n "$lm" ]; then
+    # A pretrained language model: the evaluation sets at full size in both modes (they are what the
+    # run is for), the tower's CLIP pretraining as in a full run; --quick shortens stages 1-2 to fit an
+    # hour on 2 CPU cores (a step of 8 takes about 5 s in stage 1, 13 s in stage 2 with SmolLM2-135M).
+    # A model with 20 times stage 0's parameters and trained before: LLaVA-1.5's stage-2 rate, raised for
+    # a 135M model and few steps (1e-4); the chat template its instruction tuning used.
+    n_world=5000 n_world0=40000 n_heldout=1300 n_bench=30 n_mc=1200 n_test=1000 n_mctrain=3000
+    clip_steps=3000 clip_batch=64 lr2=1e-4 tpl=chatml
+    [ "$quick" = 1 ] && s1=100 s2=150 n_bench=10
+fi
+clip_steps=${steps0c:-$clip_steps} lm_steps=${steps0l:-$lm_steps} s1=${steps1:-$s1} s2=${steps2:-$s2}
 
 # show: a phase's output as it comes. On a terminal, its latest line on one line rewritten (the running
 # program's progress, with its rate and ETA); else every line; with --quiet, none.
@@ -306,8 +340,12 @@ fi
 # --- stage 0: or an earlier run's, for the same seed ---
 if [ -n "$reuse" ]; then
     if [ -f "$reuse/s0/config.json" ]; then s0=$reuse/s0; else s0=$reuse; fi
-    [ -f "$s0/config.json" ] && [ -f "$s0/tokenizer.json" ] ||
-        die "--reuse-stage0 $reuse: no stage-0 model (config.json, tokenizer.json) there or in its s0/"
+    if [ -n "$lm" ]; then
+        [ -f "$s0/config.json" ] || die "--reuse-stage0 $reuse: no model (config.json) there or in its s0/"
+    else
+        [ -f "$s0/config.json" ] && [ -f "$s0/tokenizer.json" ] ||
+            die "--reuse-stage0 $reuse: no stage-0 model (config.json, tokenizer.json) there or in its s0/"
+    fi
     echo "-- stage 0: reused from $s0"
 else
     phase tokenizer tokenizer
@@ -319,37 +357,50 @@ else
     phase stage0_clip "$BUILD/stage0" clip --model "$out/s0init" --world "$world0" --out "$out/s0clip" --steps "$clip_steps" \
         --batch "$clip_batch" --lr 1e-3 --shape-text 0.5 --pool mean --regions 1 --seed "$seed" --precision "$precision"
     # the language model: the world's text, and texts written twice (--repeats) from which it learns to
-    # copy from its context, as a language model pretrained on natural text has (docs/reproduction.md, "What limits it")
-    phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
-        --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed" --precision "$precision"
-    s0=$out/s0
+    # copy from its context, as a language model pretrained on natural text has (docs/reproduction.md, "What limits it");
+    # with --lm only the tower is stage 0's
+    if [ -n "$lm" ]; then
+        s0=$out/s0clip
+    else
+        phase stage0_lm "$BUILD/stage0" lm --model "$out/s0clip" --world "$out/world" --instruct "$out/instruct/instruct.json" \
+            --repeats "$repeats" --out "$out/s0" --steps "$lm_steps" --lr 3e-3 --seed "$seed" --precision "$precision"
+        s0=$out/s0
+    fi
 fi
 
 # the model stages 1-2 start from: stage 0's files, with the paper's vision feature layer (-2, the
 # second to last) instead of stage 0's -1 (which trained every layer); a copy, so stage 0 stays reusable
 start() {
     rm -rf "$out/start" && mkdir -p "$out/start" && cp -R "$s0/." "$out/start/" || return
-    layer=-2
-    [ "$ablation" = lastlayer ] && layer=-1
     sed 's/"vision_feature_layer": *-\{0,1\}[0-9]*/"vision_feature_layer": '"$layer"'/' "$s0/config.json" > "$out/start/config.json" || return
     grep -q '"vision_feature_layer": '"$layer"'[,}[:space:]]' "$out/start/config.json" ||
         { echo "could not set vision_feature_layer in $out/start/config.json" >&2; return 1; }
 }
-phase start start
+layer=-2
+[ "$ablation" = lastlayer ] && layer=-1
+# (with --lm, train_example assembles the model from stage 0's tower and the language model instead)
+[ -z "$lm" ] && phase start start
 
 # --- stages 1 and 2 (train_example; --resume continues a stopped run from its last checkpoint) ---
-stages=1,2 s1_arg="--steps1 $s1"
+stages=1,2 s1_arg="--steps1 $s1" s2_arg="--steps2 $s2"
 [ "$ablation" = nostage1 ] && stages=2 s1_arg=
+[ "$ablation" = noinstruct ] && stages=1 s2_arg=
 # a checkpoint (model and optimizer state, to resume from) about every third of the longer stage; none in quick mode
 save=$(( (s2 > s1 ? s2 : s1) / 3 + 1 ))
 save_sqa=$((sqa_check / 3 + 1))
 [ "$quick" = 1 ] && save=1000000 save_sqa=1000000
+# train FROM...: train_example from the model its arguments name
 # shellcheck disable=SC2086
-phase train "$BUILD/train_example" --model "$out/start" --data "$out/data" --images "$out/world/images" --out "$out/train" \
-    --stage2-data "$out/data/stage2.json,$out/data/mc.json" \
-    --stages "$stages" $s1_arg --steps2 "$s2" --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
-    --save-every "$save" --log-every 25 --resume --precision "$precision"
+train() {
+    "$BUILD/train_example" "$@" --data "$out/data" --images "$out/world/images" --out "$out/train" \
+        --stage2-data "$out/data/stage2.json,$out/data/mc.json" --template2 "$tpl" \
+        --stages "$stages" $s1_arg $s2_arg --batch "$batch" --lr1 "$lr1" --lr2 "$lr2" --seed "$seed" \
+        --save-every "$save" --log-every 25 --resume --precision "$precision"
+}
+if [ -n "$lm" ]; then phase train train --vision-tower "$s0" --lm "$lm" --vision-layer "$layer"
+else phase train train --model "$out/start"; fi
 final=$out/train/stage2/final
+[ "$ablation" = noinstruct ] && final=$out/train/stage1/final
 
 # --- the multiple-choice model: LLaVA's ScienceQA result is a model of its own, fine-tuned on ScienceQA's
 # training questions, and so is this one. The stage-2 model is fine-tuned on questions about world0 in two
@@ -366,7 +417,7 @@ sqa() {
     for step in read check; do
         if [ $step = read ]; then n=$sqa_read; else n=$sqa_check; fi
         "$BUILD/train_example" --model "$from" --data "$out/sqa" --stage2-data "$out/sqa/$step.json" --images "$world0/images" \
-            --out "$out/sqa/$step" --stages 2 --steps2 "$n" --batch "$batch" --lr2 "$lr2" --seed "$seed" \
+            --out "$out/sqa/$step" --stages 2 --steps2 "$n" --batch "$batch" --lr2 "$lr2" --seed "$seed" --template2 "$tpl" \
             --save-every "$save_sqa" --log-every 25 --resume --precision "$precision" || return
         from=$out/sqa/$step/stage2/final
     done
@@ -375,12 +426,16 @@ sqa() {
 sqa_model=$out/sqa/check/stage2/final
 
 # --- evaluation ---
+# a pretrained model's context (SmolLM2: 8,192) would give each of answer's workers a key-value cache of
+# its length; the questions need a few hundred positions
+ctx_arg=
+[ -n "$lm" ] && ctx_arg="--ctx 1024"
 # the held-out multiple-choice set as NAME_q.jsonl, MODEL's answers (at most MAX tokens) and their
 # scores NAME.json: ask NAME MAX MODEL [--open | --no-suffix]
 ask() {
     "$BUILD/eval_sqa" --data "$out/mc" --split test ${4:+"$4"} --prompts "$out/eval/$1_q.jsonl" || return
     "$BUILD/answer" --model "$3" --questions "$out/eval/$1_q.jsonl" --images "$out/mc" --out "$out/eval/$1_answers.jsonl" \
-        --template vicuna_v1 --max-tokens "$2" --model-id "$ablation-seed$seed" || return
+        --template "$tpl" --max-tokens "$2" --model-id "$ablation-seed$seed" $ctx_arg || return
     "$BUILD/eval_sqa" --data "$out/mc" --split test ${4:+"$4"} --predictions "$out/eval/$1_answers.jsonl" --json "$out/eval/$1.json"
 }
 eval_mc() {
@@ -396,7 +451,7 @@ eval_mc_sqa() { ask sqa 160 "$sqa_model" --no-suffix; }
 eval_open() { ask open 24 "$final" --open; }
 eval_bench() {
     "$BUILD/answer" --model "$final" --questions "$out/bench/questions.jsonl" --images "$out/bench/images" \
-        --out "$out/eval/bench_answers.jsonl" --template vicuna_v1 --max-tokens 128 --model-id "$ablation-seed$seed" || return
+        --out "$out/eval/bench_answers.jsonl" --template "$tpl" --max-tokens 128 --model-id "$ablation-seed$seed" $ctx_arg || return
     "$BUILD/judge_offline" --questions "$out/bench/questions.jsonl" --context "$out/bench/context.jsonl" \
         --reference "$out/bench/answers_ref.jsonl" --answers "$out/eval/bench_answers.jsonl" \
         --out "$out/eval/bench_reviews.jsonl" --json "$out/eval/bench.json"
@@ -429,9 +484,10 @@ tjson=$(echo "$times" | awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); p
 cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
+  "lm": "$([ -n "$lm" ] && basename "$lm")", "template": "$tpl", "lr2": $lr2,
   "stage0": "$s0", "model": "$final",
   "precision": "$precision", "products": "$products",
-  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $lm_steps, "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $s2, "sqa_read": $([ "$mc_model" = 1 ] && echo "$sqa_read" || echo 0), "sqa_check": $([ "$mc_model" = 1 ] && echo "$sqa_check" || echo 0), "batch": $batch},
+  "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $([ -n "$lm" ] && echo 0 || echo "$lm_steps"), "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $([ "$ablation" = noinstruct ] && echo 0 || echo "$s2"), "sqa_read": $([ "$mc_model" = 1 ] && echo "$sqa_read" || echo 0), "sqa_check": $([ "$mc_model" = 1 ] && echo "$sqa_check" || echo 0), "batch": $batch},
   "mc_acc": ${acc:-null},
   "mc_chance": ${chance:-null},
   "mc_blind": ${blind:-null},
