@@ -12219,28 +12219,26 @@ static void llava__gguf_added_json(LlavaBuf *o, const llava__gguf_kv *tokens, co
     }
 }
 
-static int llava__tok_files_from_gguf(const char *path, const char *dir, int image_id) {
-    llava__gguf g;
+/* the writer on an opened GGUF (path names it in errors) */
+static int llava__tok_files_from_gguf_g(const llava__gguf *g, const char *path, const char *dir, int image_id) {
     LlavaTokenizer *t = NULL;
     LlavaBuf o;
     const llava__gguf_kv *tokens = NULL, *types = NULL, *merges = NULL;
     const char *model = NULL, *pre = "default", *tmpl = NULL;
     size_t model_n = 0, pre_n = 7, tmpl_n = 0, n;
-    int rc, i, which = -1, ig = 0, add_bos = 0, first;
+    int rc = LLAVA_OK, i, which = -1, ig = 0, add_bos = 0, first;
     uint64_t k;
-    memset(&g, 0, sizeof g);
     memset(&o, 0, sizeof o);
-    if ((rc = llava__gguf_open(&g, path)) != LLAVA_OK) return rc;
     /* what the tokenizer is, checked by building it */
-    if (!(t = llava__tok_from_gguf(&g, path))) rc = LLAVA_ERR;
-    if (rc == LLAVA_OK && (llava__gguf_str(&g, "tokenizer.ggml.model", &model, &model_n) != 1 || model_n != 4 || memcmp(model, "gpt2", 4)))
+    if (!(t = llava__tok_from_gguf(g, path))) rc = LLAVA_ERR;
+    if (rc == LLAVA_OK && (llava__gguf_str(g, "tokenizer.ggml.model", &model, &model_n) != 1 || model_n != 4 || memcmp(model, "gpt2", 4)))
         rc = llava__err("%s: only a byte-level BPE tokenizer (tokenizer.ggml.model gpt2) can be written as tokenizer.json yet", path);
-    if (rc == LLAVA_OK && llava__gguf_str(&g, "tokenizer.ggml.pre", &pre, &pre_n) < 0) rc = LLAVA_ERR;
+    if (rc == LLAVA_OK && llava__gguf_str(g, "tokenizer.ggml.pre", &pre, &pre_n) < 0) rc = LLAVA_ERR;
     if (rc == LLAVA_OK) which = llava__tok_gguf_pre(pre, pre_n, &ig, &add_bos);
-    if (rc == LLAVA_OK && (llava__gguf_bool(&g, "tokenizer.ggml.add_bos_token", &add_bos) < 0 || llava__gguf_str(&g, "tokenizer.chat_template", &tmpl, &tmpl_n) < 0 ||
-                           llava__gguf_arr(&g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens) <= 0 ||
-                           llava__gguf_arr(&g, "tokenizer.ggml.merges", LLAVA__GGUF_STRING, &merges) <= 0 ||
-                           llava__gguf_arr(&g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types) < 0))
+    if (rc == LLAVA_OK && (llava__gguf_bool(g, "tokenizer.ggml.add_bos_token", &add_bos) < 0 || llava__gguf_str(g, "tokenizer.chat_template", &tmpl, &tmpl_n) < 0 ||
+                           llava__gguf_arr(g, "tokenizer.ggml.tokens", LLAVA__GGUF_STRING, &tokens) <= 0 ||
+                           llava__gguf_arr(g, "tokenizer.ggml.merges", LLAVA__GGUF_STRING, &merges) <= 0 ||
+                           llava__gguf_arr(g, "tokenizer.ggml.token_type", LLAVA__GGUF_INT32, &types) < 0))
         rc = LLAVA_ERR;
     if (rc == LLAVA_OK && image_id >= 0 && (uint64_t)image_id != tokens->n)
         rc = llava__err("%s: \"<image>\" would be id %d, the vocabulary has %llu tokens", path, image_id, (unsigned long long)tokens->n);
@@ -12251,6 +12249,16 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
         if (id >= 0 && !llava_token_str(t, id))
             rc = llava__err("%s: the %s token, id %d, has no string (an UNUSED filler): tokenizer.json cannot name it", path,
                             i == 0 ? "bos" : i == 1 ? "eos" : i == 2 ? "unknown" : "padding", id);
+    }
+    if (rc == LLAVA_OK && types) { /* tokenizer.json's ids run without gaps: UNUSED fillers only after the last token */
+        uint64_t last = 0, gap = tokens->n;
+        for (k = 0; k < tokens->n; k++) {
+            if (llava__gguf_arr_i64(types, k) != LLAVA__TT_UNUSED) last = k;
+            else if (gap == tokens->n) gap = k;
+        }
+        if (gap < last)
+            rc = llava__err("%s: token %llu is UNUSED (a filler without a string) before token %llu: tokenizer.json's vocabulary would have a gap",
+                            path, (unsigned long long)gap, (unsigned long long)last);
     }
     if (rc == LLAVA_OK) { /* tokenizer.json */
         const char *pat = which == LLAVA__BLPRE_LLAMA3 ? llava__tok_patterns[LLAVA__PAT_LLAMA3] : llava__tok_patterns[LLAVA__PAT_QWEN2];
@@ -12332,6 +12340,14 @@ static int llava__tok_files_from_gguf(const char *path, const char *dir, int ima
     }
     llava_buf_free(&o);
     llava_tokenizer_free(t);
+    return rc;
+}
+
+static int llava__tok_files_from_gguf(const char *path, const char *dir, int image_id) {
+    llava__gguf g;
+    memset(&g, 0, sizeof g);
+    if (llava__gguf_open(&g, path) != LLAVA_OK) return LLAVA_ERR;
+    const int rc = llava__tok_files_from_gguf_g(&g, path, dir, image_id);
     llava__gguf_close(&g);
     return rc;
 }
