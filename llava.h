@@ -7264,8 +7264,10 @@ static int llava__decoder_forward(LlavaModel *m, const llava__dpass *p) {
 
 /* dlogits [T, V] -> weight gradients (where G has them) and A->dx [T, C], the gradient of the input
    embeddings. The backward of llava__decoder_forward with activations A, layer by layer in reverse. */
-static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, int T,
-                                   const int *seg_len, int nseg) {
+/* the head's rows are the supervised positions only: hs [ns, C] = hf's rows -1 - gat[i] (gat as embed's
+   feature rows), dlogits [ns, V]; dhs [ns, C] is scratch */
+static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, const float *hs,
+                                   float *dhs, const int *gat, int ns, int T, const int *seg_len, int nseg) {
     const LlavaConfig *c = &m->cfg;
     LlavaBackend *b = m->b;
     const int C = c->text_hidden, H = c->text_heads, KVH = c->text_kv_heads, Dh = c->text_head_dim, I = c->text_intermediate, V = c->text_vocab;
@@ -7273,9 +7275,12 @@ static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, cons
     float *dx = A->dx, *dxm = A->dxm, *dh = A->dh, *dX = A->dX, *dao = A->dao, *dq = A->dq, *dk = A->dk, *dv = A->dv;
     float *da = A->da, *dg = A->dg, *du = A->du;
     int l;
-    /* logits = hf @ head^T; hf = norm(x[L]) */
+    /* logits = hs @ head^T, hs = the supervised rows of hf = norm(x[L]): their gradients, then hf's (0
+       where nothing is supervised) */
+    LLAVA__TRY(b->fill(b, dhs, 0.0f, (size_t)ns * C));
+    LLAVA__TRY(b->matmul_backward(b, dhs, Gs->head, NULL, dlogits, hs, &m->head, ns, C, V));
     LLAVA__TRY(b->fill(b, dh, 0.0f, TC));
-    LLAVA__TRY(b->matmul_backward(b, dh, Gs->head, NULL, dlogits, A->hf, &m->head, T, C, V));
+    LLAVA__TRY(b->embed_backward(b, NULL, dh, dhs, gat, ns, C));
     LLAVA__TRY(b->fill(b, dx, 0.0f, TC));
     LLAVA__TRY(b->rmsnorm_backward(b, dx, Gs->norm, dh, A->x + (size_t)c->text_layers * TC, m->norm, A->rf, T, C));
     for (l = c->text_layers - 1; l >= 0; l--) {
@@ -8219,17 +8224,18 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
     }
     /* per row: what the loss at that row predicts (the next row's label, within the sample), its label,
        and where its embedding comes from (token id, or -1 - feature row) */
-    LLAVA__TRY(llava__grow_ints(&w->h, &w->h_n, (size_t)n + 3 * (size_t)T));
+    LLAVA__TRY(llava__grow_ints(&w->h, &w->h_n, (size_t)n + 5 * (size_t)T));
     seg = w->h;
-    int *targets = seg + n, *lab = targets + T, *row_of = lab + T;
+    int *targets = seg + n, *lab = targets + T, *row_of = lab + T, *sup_t = row_of + T, *sup_g = sup_t + T;
     const size_t nfeat = (size_t)nimg * P, nC = nfeat * C, nD = nfeat * D;
-    const size_t fl = nD + nC + (size_t)LLAVA__MAX(c->proj_layers - 1, 0) * 2 * nC + (size_t)T * V + 2 * nC + (t->train_vision ? nD : 0);
+    const size_t fl = nD + nC + (size_t)LLAVA__MAX(c->proj_layers - 1, 0) * 2 * nC + (size_t)T * V + 2 * nC + (t->train_vision ? nD : 0) + 2 * (size_t)T * C;
     if (llava__grow_backend(b, (void **)&w->f, &w->f_n, fl * sizeof(float)) != LLAVA_OK ||
-        llava__grow_backend(b, (void **)&w->i, &w->i_n, 2 * (size_t)T * sizeof(int)) != LLAVA_OK)
+        llava__grow_backend(b, (void **)&w->i, &w->i_n, 3 * (size_t)T * sizeof(int)) != LLAVA_OK)
         return llava__err("out of memory for samples %d..%d (%d positions): %s", index0, index0 + n - 1, T, llava_last_error());
     float *vfeat = w->f, *pfeat = vfeat + nD, *keep = pfeat + nC, *logits = keep + (size_t)LLAVA__MAX(c->proj_layers - 1, 0) * 2 * nC;
-    float *dp = logits + (size_t)T * V, *dq = dp + nC, *dvf = t->train_vision ? dq + nC : NULL;
-    int *rows = w->i, *tgt = rows + T;
+    float *dp = logits + (size_t)T * V, *dq = dp + nC, *dvf = t->train_vision ? dq + nC : NULL, *hs = dq + nC + (t->train_vision ? nD : 0);
+    float *dhs = hs + (size_t)T * C;
+    int *rows = w->i, *tgt = rows + T, *gat = tgt + T;
     llava__tcache A;
     LLAVA__TRY(llava__tcache_alloc(&A, m, T, seg, n, &t->act, &t->act_n));
     /* vision tower (every activation kept only when it learns), then the projector keeping its own */
@@ -8280,10 +8286,15 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
             for (i = t0; i < tt; i++) targets[i] = i + 1 < tt ? lab[i + 1] : -100;
         }
     }
-    long ntok = 0;
-    for (i = 0; i < T; i++) ntok += targets[i] >= 0;
+    /* the supervised positions: their targets, and where their rows are (as embed's feature rows) */
+    int ntok = 0;
+    for (i = 0; i < T; i++)
+        if (targets[i] >= 0) sup_t[ntok] = targets[i], sup_g[ntok++] = -1 - i;
     LLAVA__TRY(b->upload(b, rows, row_of, (size_t)T * sizeof(int)));
-    LLAVA__TRY(b->upload(b, tgt, targets, (size_t)T * sizeof(int)));
+    if (ntok) {
+        LLAVA__TRY(b->upload(b, tgt, sup_t, (size_t)ntok * sizeof(int)));
+        LLAVA__TRY(b->upload(b, gat, sup_g, (size_t)ntok * sizeof(int)));
+    }
     LLAVA__TRY(b->embed(b, A.x, rows, pfeat, &m->embed, T, C));
     /* the decoder keeping its activations, the final norm, the head, the loss */
     llava__dpass p;
@@ -8291,14 +8302,17 @@ static int llava__train_chunk(LlavaTrainer *t, const LlavaSample *s, int n, int 
     p.T = T, p.seg_len = seg, p.nseg = n, p.A = &A;
     LLAVA__TRY(llava__decoder_forward(m, &p));
     LLAVA__TRY(b->rmsnorm(b, A.hf, A.rf, A.x + (size_t)c->text_layers * T * C, m->norm, T, C, c->text_rms_eps));
-    LLAVA__TRY(b->matmul(b, logits, A.hf, &m->head, NULL, T, C, V));
+    if (ntok == 0) return LLAVA_OK; /* nothing to learn from (llava_trainer_update names it) */
+    /* the head on the supervised rows only: a position without a label adds nothing to the loss, and
+       its logits would be most of the head's work (the image rows, the prompt) */
+    LLAVA__TRY(b->embed(b, hs, gat, A.hf, &m->embed, ntok, C));
+    LLAVA__TRY(b->matmul(b, logits, hs, &m->head, NULL, ntok, C, V));
     /* gradients of the SUM of token losses; llava_trainer_update divides by the token count */
     double loss = 0.0;
-    LLAVA__TRY(b->cross_entropy(b, &loss, logits, logits, tgt, T, V, 1.0f));
+    LLAVA__TRY(b->cross_entropy(b, &loss, logits, logits, tgt, ntok, V, 1.0f));
     t->acc_loss += loss;
     t->acc_tokens += ntok;
-    if (ntok == 0) return LLAVA_OK;
-    LLAVA__TRY(llava__decoder_backward(m, &t->g, &A, logits, T, seg, n));
+    LLAVA__TRY(llava__decoder_backward(m, &t->g, &A, logits, hs, dhs, gat, ntok, T, seg, n));
     /* the input rows' gradients: into embed_tokens by token, and the projected rows', back through the
        projector (and the tower, if it learns) */
     const int back_images = nimg && (t->train_proj || t->train_vision);

@@ -1434,7 +1434,7 @@ static int train_pair(const fcase **fp, LlavaModel **m, LlavaModel **m0, float *
     return 0;
 }
 
-static size_t g_fig_tstep_up, g_fig_tstep_down, g_fig_tstep_rows, g_fig_tstep_px;
+static size_t g_fig_tstep_up, g_fig_tstep_down, g_fig_tstep_rows, g_fig_tstep_px, g_fig_tstep_sup;
 
 /* stage-2 steps of tiny_hf4 on cpu-remote and on the CPU: the same losses, gradient norms and parameters
    bit for bit; after the first, a step uploads its batch (pixels, each position's embedding row and
@@ -1477,13 +1477,16 @@ static int t_train_remote(const void *arg) {
         if (i == 0) continue; /* the first step allocates the parameters' copies and the working memory */
         const int rows = llava_expanded_length(m, f->ids, f->n_ids) + 24;
         const size_t px = (size_t)3 * cfg->vision_image_size * cfg->vision_image_size * sizeof(float);
-        EXPECT(c.uploaded == px + (size_t)rows * 2 * sizeof(int) && c.downloaded == 0,
-               "step %d: uploaded %zu bytes (the batch: %zu of pixels + %d positions x 8 = %zu), downloaded %zu", i + 1, c.uploaded, px, rows,
-               px + (size_t)rows * 8, c.downloaded);
+        /* the pixels, each position's row, each supervised position's target and row */
+        const size_t want = px + (size_t)rows * sizeof(int) + (size_t)st.tokens * 2 * sizeof(int);
+        EXPECT(c.uploaded == want && c.downloaded == 0,
+               "step %d: uploaded %zu bytes (the batch: %zu of pixels + %d positions x 4 + %ld supervised x 8 = %zu), downloaded %zu", i + 1,
+               c.uploaded, px, rows, (long)st.tokens, want, c.downloaded);
         EXPECT(c.allocs == 0 && c.frees == 0 && c.maps == 0 && h == 0, "step %d: %zu backend allocations, %zu frees, %zu maps; %zu host ones",
                i + 1, c.allocs, c.frees, c.maps, h);
         EXPECT(c.bad == 0, "step %d: %zu entries refused", i + 1, c.bad);
         g_fig_tstep_up = c.uploaded, g_fig_tstep_down = c.downloaded, g_fig_tstep_rows = (size_t)rows, g_fig_tstep_px = px;
+        g_fig_tstep_sup = (size_t)st.tokens;
     }
     /* every parameter (trainable: the f32 copies; frozen: as loaded) */
     for (i = 0; i < llava_trainer_n_params(t); i++) {
@@ -1703,8 +1706,8 @@ int main(int argc, char **argv) {
     run("every entry call of a prompt and a step failing in turn: the error reaches the caller", t_call_failures, NULL);
     run("training on cpu-remote = cpu bit for bit; a step uploads its batch, downloads nothing, allocates nothing; same checkpoints",
         t_train_remote, NULL);
-    printf("      tiny_hf4 stage 2, 2 samples (%zu positions, 1 image): a step uploads %zu bytes (%zu of pixels, 8 per position), downloads %zu\n",
-           g_fig_tstep_rows, g_fig_tstep_up, g_fig_tstep_px, g_fig_tstep_down);
+    printf("      tiny_hf4 stage 2, 2 samples (%zu positions, %zu supervised, 1 image): a step uploads %zu bytes (%zu of pixels, 4 per position, 8 per "
+           "supervised position), downloads %zu\n", g_fig_tstep_rows, g_fig_tstep_sup, g_fig_tstep_up, g_fig_tstep_px, g_fig_tstep_down);
     run("training on cpu-remote: refused allocations, failing entry calls and downloads in a step and a save: errors", t_train_failures, NULL);
     run("saving (F32, BF16) and load_projector on cpu-remote = cpu", t_remote_save_projector, NULL);
     if (g_cb->n.live != 0) {
