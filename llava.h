@@ -8735,11 +8735,11 @@ static int llava__save_check(const LlavaModel *m, LlavaDType dt, const LlavaTens
     if (dt != LLAVA_F32 && dt != LLAVA_BF16) return llava__err("llava_model_save: F32 or BF16");
     if (m->cfg.text_only) return llava__err("llava_model_save: a language model alone (no vision tower or projector) has no LLaVA layout to save");
     if (m->tok_image >= 0 && !llava__is_gguf_path(m->dir)) { /* an assembled model: its tokenizer files get "<image>" */
-        char *tj = llava__path_join(m->dir, "tokenizer.json");
-        const int have = tj && llava_file_exists(tj);
-        LLAVA_FREE(tj);
-        if (!tj) return llava__err("llava_model_save: out of memory for the path of %s/tokenizer.json", m->dir);
-        if (!have) return llava__err("llava_model_save: the language model's directory %s has no tokenizer.json", m->dir);
+        char *tj = llava__path_join(m->dir, "tokenizer.json"), *tm = llava__path_join(m->dir, "tokenizer.model");
+        const int have = tj && tm && (llava_file_exists(tj) || llava_file_exists(tm));
+        LLAVA_FREE(tj), LLAVA_FREE(tm);
+        if (!tj || !tm) return llava__err("llava_model_save: out of memory for the paths of %s's tokenizer", m->dir);
+        if (!have) return llava__err("llava_model_save: the language model's directory %s has neither tokenizer.json nor tokenizer.model", m->dir);
     }
     if (n_extra < 0 || (n_extra > 0 && !extra)) return llava__err("llava_model_save_with: %d extra tensors at %p", n_extra, (const void *)extra);
     for (i = 0; i < n_extra; i++)
@@ -8882,6 +8882,26 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
         else if (llava_file_exists(from) && strcmp(from, to))
             rc = m->tok_image >= 0 ? llava__tok_file_with_image(from, to, files[i], m->tok_image) : llava_copy_file(from, to);
         LLAVA_FREE(from), LLAVA_FREE(to);
+    }
+    /* a tokenizer.model without tokenizer.json: "<image>" goes into added_tokens.json and tokenizer_config.json's
+       added_tokens_decoder (both read with it, by transformers' LlamaTokenizer and by us), written new where
+       the language model had none */
+    if (rc == LLAVA_OK && m->tok_image >= 0 && !llava__is_gguf_path(m->dir)) {
+        char *tj = llava__path_join(m->dir, "tokenizer.json");
+        const int spm = tj && !llava_file_exists(tj);
+        LLAVA_FREE(tj);
+        for (i = 0; rc == LLAVA_OK && spm && i < 2; i++) {
+            const char *name = i ? "tokenizer_config.json" : "added_tokens.json";
+            char *from = llava__path_join(m->dir, name), *to = llava__path_join(dir, name), text[512];
+            if (!from || !to) rc = llava__err("out of memory for the paths of %s", name);
+            else if (!llava_file_exists(from)) {
+                if (i) snprintf(text, sizeof text, "{\n  \"added_tokens_decoder\": {\n    \"%d\": {\"content\": \"<image>\", \"single_word\": false, \"lstrip\": "
+                                   "false, \"rstrip\": false, \"normalized\": false, \"special\": true}\n  }\n}\n", m->tok_image);
+                else snprintf(text, sizeof text, "{\"<image>\": %d}\n", m->tok_image);
+                rc = llava_write_text(to, text);
+            }
+            LLAVA_FREE(from), LLAVA_FREE(to);
+        }
     }
     return rc;
 }

@@ -1713,6 +1713,57 @@ static int t_assemble(const void *arg) {
     return 1;
 }
 
+/* a language model whose tokenizer is a SentencePiece tokenizer.model alone (no tokenizer.json), as the
+   LLaVA authors' Vicuna and LLaMA-2 directories have it: "<image>" (the tokenizer's next id, past this
+   fixture's 599 embedding rows, which grow to hold it) saved into added_tokens.json and tokenizer_config.json, new where the
+   language model has none, added to them where it has; the saved model and tokenizer load with it */
+static int t_assemble_spm(const void *arg) {
+    (void)arg;
+    static const char *const files[] = {"config.json", "model.safetensors", "generation_config.json"};
+    char lm[600], out[600], p[700], q[700];
+    int k, i;
+    for (k = 0; k < 2; k++) { /* without, then with the fixture's tokenizer_config.json */
+        snprintf(lm, sizeof lm, "%s", tmp(k ? "lm_spm_cfg" : "lm_spm"));
+        snprintf(out, sizeof out, "%s", tmp(k ? "assembled_spm_cfg" : "assembled_spm"));
+        CHECK(mkdir(lm, 0755) == 0, "mkdir %s", lm);
+        for (i = 0; i < 3; i++) {
+            snprintf(p, sizeof p, "%s/%s", fx("lm/tiny_llama"), files[i]), snprintf(q, sizeof q, "%s/%s", lm, files[i]);
+            CHECK(llava_copy_file(p, q) == LLAVA_OK, "copy %s: %s", files[i], llava_last_error());
+        }
+        snprintf(q, sizeof q, "%s/tokenizer.model", lm);
+        CHECK(llava_copy_file(fx("tokenizer/spm/v_plain/tokenizer.model"), q) == LLAVA_OK, "copy tokenizer.model: %s", llava_last_error());
+        snprintf(q, sizeof q, "%s/tokenizer_config.json", lm);
+        CHECK(!k || llava_write_text(q, "{\"add_bos_token\": true, \"pad_token\": \"<pad>\", \"added_tokens_decoder\": {\"1200\": {\"content\": \"<pad>\", "
+                                        "\"lstrip\": false, \"normalized\": false, \"rstrip\": false, \"single_word\": false, \"special\": true}}}\n") == LLAVA_OK,
+              "tokenizer_config.json: %s", llava_last_error());
+        LlavaTokenizer *t0 = llava_tokenizer_load(lm), *tk = NULL;
+        CHECK(t0, "the language model's tokenizer: %s", llava_last_error());
+        const int want = llava_tokenizer_vocab_size(t0); /* 1200 pieces, 1201 with the config's <pad> */
+        LlavaModel *m = llava_model_assemble(fx("models/tiny_hf4"), lm, -2, 0, 3), *b = NULL;
+        if (!m || m->cfg.image_token_id != want || m->cfg.text_vocab != want + 1) llava_tokenizer_free(t0);
+        CHECK(m && m->cfg.image_token_id == want && m->cfg.text_vocab == want + 1, "assemble: %s (image token %d, vocabulary %d; want %d)",
+              m ? "image token or vocabulary wrong" : llava_last_error(), m ? m->cfg.image_token_id : -1, m ? m->cfg.text_vocab : -1, want);
+        const int saved = llava_model_save(m, out, LLAVA_F32);
+        llava_model_free(m);
+        if (saved != LLAVA_OK) llava_tokenizer_free(t0);
+        CHECK(saved == LLAVA_OK, "save: %s", llava_last_error());
+        tk = llava_tokenizer_load(out);
+        int ids[32], ids0[32], n = -1, n0 = -1;
+        if (tk) n = llava_tokenize(tk, "<image>\nhello there", strlen("<image>\nhello there"), 1, ids, 32);
+        n0 = llava_tokenize(t0, "hello there", strlen("hello there"), 1, ids0, 32);
+        b = llava_model_load(out);
+        const int img = b ? b->cfg.image_token_id : -1;
+        llava_model_free(b);
+        const int tid = tk ? llava_token_id(tk, "<image>") : -2, special = tk && tid >= 0 ? llava_token_is_special(tk, tid) : -1;
+        llava_tokenizer_free(tk), llava_tokenizer_free(t0);
+        CHECK(img == want && tid == want && special == 1, "saved: model image token %d, tokenizer \"<image>\" %d (special %d; want %d): %s", img, tid,
+              special, want, llava_last_error());
+        /* "<image>" split out, the rest as the language model's own tokenizer spells it (its "\n" aside) */
+        CHECK(n >= 3 && n0 >= 2 && ids[1] == want && ids[n - 1] == ids0[n0 - 1], "\"<image>\\nhello there\": %d ids (second %d)", n, n > 1 ? ids[1] : -1);
+    }
+    return 1;
+}
+
 /* sum(r * rows) in double over the tower's rows of n images (the loss of the tower test) */
 static double tower_loss(LlavaTowerCache *a, const float *const *px, int n, const float *r, float *rows, size_t nr) {
     double L = 0;
@@ -1964,6 +2015,8 @@ int main(int argc, char **argv) {
         run("save -> load: same logits (HF layout, tied head, original layout)", t_save_load, NULL);
         run("a language model alone (LlamaForCausalLM): text only; images, training, saving refused", t_lm_alone, NULL);
         run("llava_model_assemble: a tower + a language model alone + a fresh projector, \"<image>\" added; saved, loaded, transformers", t_assemble, NULL);
+        run("llava_model_assemble with a SentencePiece tokenizer.model alone: \"<image>\" saved in added_tokens.json, tokenizer_config.json", t_assemble_spm,
+            NULL);
         run("a new model from a config: initialized, saved, loaded", t_model_new, NULL);
         run("training a vision tower: rows, gradients vs finite differences, buffers, extra tensors", t_tower, NULL);
     }
