@@ -8885,7 +8885,8 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
     }
     /* a tokenizer.model without tokenizer.json: "<image>" goes into added_tokens.json and tokenizer_config.json's
        added_tokens_decoder (both read with it, by transformers' LlamaTokenizer and by us), written new where
-       the language model had none */
+       the language model had none (a new tokenizer_config.json says LlamaTokenizer and its add_bos_token
+       default, as which we read a tokenizer.model: transformers 5 adds no bos without them) */
     if (rc == LLAVA_OK && m->tok_image >= 0 && !llava__is_gguf_path(m->dir)) {
         char *tj = llava__path_join(m->dir, "tokenizer.json");
         const int spm = tj && !llava_file_exists(tj);
@@ -8895,7 +8896,7 @@ static int llava__model_write(LlavaModel *m, const char *dir, LlavaDType dt, con
             char *from = llava__path_join(m->dir, name), *to = llava__path_join(dir, name), text[512];
             if (!from || !to) rc = llava__err("out of memory for the paths of %s", name);
             else if (!llava_file_exists(from)) {
-                if (i) snprintf(text, sizeof text, "{\n  \"added_tokens_decoder\": {\n    \"%d\": {\"content\": \"<image>\", \"single_word\": false, \"lstrip\": "
+                if (i) snprintf(text, sizeof text, "{\n  \"tokenizer_class\": \"LlamaTokenizer\",\n  \"add_bos_token\": true,\n  \"added_tokens_decoder\": {\n    \"%d\": {\"content\": \"<image>\", \"single_word\": false, \"lstrip\": "
                                    "false, \"rstrip\": false, \"normalized\": false, \"special\": true}\n  }\n}\n", m->tok_image);
                 else snprintf(text, sizeof text, "{\"<image>\": %d}\n", m->tok_image);
                 rc = llava_write_text(to, text);
