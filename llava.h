@@ -7262,10 +7262,10 @@ static int llava__decoder_forward(LlavaModel *m, const llava__dpass *p) {
     return LLAVA_OK;
 }
 
-/* dlogits [T, V] -> weight gradients (where G has them) and A->dx [T, C], the gradient of the input
-   embeddings. The backward of llava__decoder_forward with activations A, layer by layer in reverse. */
-/* the head's rows are the supervised positions only: hs [ns, C] = hf's rows -1 - gat[i] (gat as embed's
-   feature rows), dlogits [ns, V]; dhs [ns, C] is scratch */
+/* dlogits [ns, V] of the supervised rows -> weight gradients (where G has them) and A->dx [T, C], the
+   gradient of the input embeddings. The backward of llava__decoder_forward with activations A, layer by
+   layer in reverse. The head ran on the supervised rows only: hs [ns, C] = hf's rows -1 - gat[i] (gat
+   as embed's feature rows); dhs [ns, C] is scratch. */
 static int llava__decoder_backward(LlavaModel *m, const llava__gradset *Gs, const llava__tcache *A, const float *dlogits, const float *hs,
                                    float *dhs, const int *gat, int ns, int T, const int *seg_len, int nseg) {
     const LlavaConfig *c = &m->cfg;
