@@ -485,7 +485,7 @@ cat > "$out/results.json" <<EOF
 {
   "seed": $seed, "quick": $([ "$quick" = 1 ] && echo true || echo false), "ablation": "$ablation",
   "lm": "$([ -n "$lm" ] && basename "$lm")", "template": "$tpl", "lr2": $lr2,
-  "stage0": "$s0", "model": "$final",
+  "stage0": "$s0", "stage0_reused": $([ -n "$reuse" ] && echo true || echo false), "model": "$final",
   "precision": "$precision", "products": "$products",
   "steps": {"clip": $clip_steps, "clip_batch": $clip_batch, "lm": $([ -n "$lm" ] && echo 0 || echo "$lm_steps"), "stage1": $([ "$ablation" = nostage1 ] && echo 0 || echo "$s1"), "stage2": $([ "$ablation" = noinstruct ] && echo 0 || echo "$s2"), "sqa_read": $([ "$mc_model" = 1 ] && echo "$sqa_read" || echo 0), "sqa_check": $([ "$mc_model" = 1 ] && echo "$sqa_check" || echo 0), "batch": $batch},
   "mc_acc": ${acc:-null},
